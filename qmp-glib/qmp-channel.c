@@ -1,0 +1,1458 @@
+/* qmp-channel.c
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "qmp-channel-private.h"
+#include "qmp-error.h"
+#include "qmp-error-private.h"
+#include "qmp-event-private.h"
+#include "qmp-json-private.h"
+
+/* QEMU's QMP_REQ_QUEUE_LEN_MAX: with more in-band commands unanswered QEMU
+ * stops reading the socket, and an exec-oob behind them would be stuck. */
+#define MAX_IN_FLIGHT 8
+
+/* The read buffer starts small (1,000 idle connections must stay cheap),
+ * grows while reads fill it or a line does not fit, and shrinks back to
+ * READ_BUFFER_KEEP once a long line is consumed. */
+#define READ_BUFFER_MIN  4096
+#define READ_BUFFER_KEEP (64 * 1024)
+
+typedef enum {
+  CALL_NEW,      /* not yet submitted */
+  CALL_QUEUED,   /* in the channel's queue, nothing written */
+  CALL_SENT,     /* written (or being written); its reply is pending */
+  CALL_IDLE,     /* sends nothing, or its reply came */
+} CallState;
+
+struct _QmpCall
+{
+  gatomicrefcount ref_count;
+  QmpCallKind kind;
+  gboolean oob;
+  guint id;
+  char *command;
+  char *quoted_command;     /* the command as a JSON string literal */
+  char *arguments_json;     /* nullable: the arguments, serialized at creation */
+  char *event_name;         /* nullable */
+  JsonObject *event_match;  /* nullable; a private deep copy */
+
+  /* Protected by the channel's lock */
+  CallState state;
+  GList *queue_link;        /* in channel->queue while CALL_QUEUED */
+  GList *watch_link;        /* in channel->watchers while waiting for an event */
+  gboolean completed;
+  gboolean got_return;      /* UNTIL_EVENT: the return came, the event not yet */
+  JsonNode *ret;
+  QmpEvent *event;
+  GError *error;
+  GSource *cancel_source;
+  GSource *timeout_source;
+
+  /* How the caller learns that the call is done: a function, or a wait on
+   * the condition (the _sync calls). */
+  QmpCallDoneFunc done_func;
+  gpointer done_data;
+  GMutex wait_lock;
+  GCond wait_cond;
+  gboolean notified;
+};
+
+struct _QmpChannel
+{
+  gatomicrefcount ref_count;
+  QmpWorker *worker;
+  GIOStream *stream;
+  GPollableInputStream *input;
+  GPollableOutputStream *output;
+  GWeakRef owner;
+  QmpChannelEventFunc event_func;
+  QmpChannelClosedFunc closed_func;
+
+  /* Used on the worker thread only */
+  GSource *input_source;
+  char *rbuf;
+  gsize rbuf_len;           /* bytes in rbuf */
+  gsize rbuf_cap;
+  gsize rbuf_scanned;       /* bytes of rbuf already searched for '\n' */
+  JsonParser *parser;       /* reused: its set-up costs more than a small line */
+
+  GMutex lock;
+  /* Protected by lock */
+  guint next_id;
+  gboolean closed;
+  GError *close_error;      /* what calls made after the close fail with */
+  gboolean oob_enabled;
+  gboolean expect_greeting;
+  guint64 max_message_size;
+  QmpCall *greeting_call;
+  GQueue queue;             /* in-band calls waiting for a free slot */
+  GHashTable *pending;      /* id → call: written, reply not yet read */
+  guint in_flight;          /* in-band calls written and unanswered */
+  GQueue watchers;          /* calls waiting for an event, oldest first */
+  GString *wbuf;            /* bytes to write */
+  gsize wpos;               /* how much of wbuf is written */
+  GSource *output_source;   /* waits for the socket to take more */
+  GError *write_error;      /* a failed write, for the worker to act on */
+};
+
+static void channel_fail_locked (QmpChannel *self,
+                                 GError     *error,
+                                 gboolean    remote_peer_vanished,
+                                 GPtrArray  *done);
+static void channel_finish_close (QmpChannel              *self,
+                                  GError                  *error,
+                                  gboolean                 remote_peer_vanished,
+                                  GPtrArray               *done,
+                                  QmpChannelCloseDoneFunc  done_func,
+                                  gpointer                 done_data);
+
+/* ---------------------------------------------------------------- calls */
+
+QmpCall *
+_qmp_call_new (QmpCallKind  kind,
+               const char  *command,
+               JsonObject  *arguments,
+               gboolean     oob,
+               const char  *event_name,
+               JsonObject  *event_match)
+{
+  QmpCall *call = g_new0 (QmpCall, 1);
+
+  g_atomic_ref_count_init (&call->ref_count);
+  call->kind = kind;
+  call->oob = oob;
+  call->command = g_strdup (command);
+  call->event_name = g_strdup (event_name);
+  g_mutex_init (&call->wait_lock);
+  g_cond_init (&call->wait_cond);
+
+  if (command != NULL)
+    call->quoted_command = _qmp_json_string_quote (command);
+
+  /* Serialized now, in the caller's thread: the caller may change or free
+   * the object as soon as this returns. */
+  if (arguments != NULL)
+    {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), arguments);
+
+      call->arguments_json = json_to_string (node, FALSE);
+    }
+
+  if (event_match != NULL)
+    call->event_match = _qmp_json_object_copy_deep (event_match);
+
+  return call;
+}
+
+QmpCall *
+_qmp_call_ref (QmpCall *call)
+{
+  g_atomic_ref_count_inc (&call->ref_count);
+  return call;
+}
+
+void
+_qmp_call_unref (QmpCall *call)
+{
+  if (!g_atomic_ref_count_dec (&call->ref_count))
+    return;
+
+  g_assert (call->cancel_source == NULL);
+  g_assert (call->timeout_source == NULL);
+
+  g_free (call->command);
+  g_free (call->quoted_command);
+  g_free (call->arguments_json);
+  g_free (call->event_name);
+  g_clear_pointer (&call->event_match, json_object_unref);
+  g_clear_pointer (&call->ret, json_node_unref);
+  g_clear_pointer (&call->event, qmp_event_unref);
+  g_clear_error (&call->error);
+  g_mutex_clear (&call->wait_lock);
+  g_cond_clear (&call->wait_cond);
+  g_free (call);
+}
+
+void
+_qmp_call_set_done_func (QmpCall         *call,
+                         QmpCallDoneFunc  func,
+                         gpointer         user_data)
+{
+  g_assert (call->state == CALL_NEW);
+
+  call->done_func = func;
+  call->done_data = user_data;
+}
+
+/* Blocks the calling thread, without iterating any main context, until the
+ * call is done.  For calls without a done function. */
+void
+_qmp_call_wait (QmpCall *call)
+{
+  g_assert (call->done_func == NULL);
+
+  g_mutex_lock (&call->wait_lock);
+  while (!call->notified)
+    g_cond_wait (&call->wait_cond, &call->wait_lock);
+  g_mutex_unlock (&call->wait_lock);
+}
+
+JsonNode *
+_qmp_call_steal_return (QmpCall *call)
+{
+  return g_steal_pointer (&call->ret);
+}
+
+QmpEvent *
+_qmp_call_steal_event (QmpCall *call)
+{
+  return g_steal_pointer (&call->event);
+}
+
+GError *
+_qmp_call_steal_error (QmpCall *call)
+{
+  return g_steal_pointer (&call->error);
+}
+
+const char *
+_qmp_call_get_command (QmpCall *call)
+{
+  return call->command;
+}
+
+/* Marks @call finished with @ret/@event/@error (all owned) and moves it to
+ * @done, to be told outside the lock.  Runs with the channel locked. */
+static void
+call_complete_locked (QmpChannel *self,
+                      QmpCall    *call,
+                      JsonNode   *ret,
+                      QmpEvent   *event,
+                      GError     *error,
+                      GPtrArray  *done)
+{
+  g_assert (!call->completed);
+
+  call->completed = TRUE;
+  if (ret != NULL)
+    {
+      g_clear_pointer (&call->ret, json_node_unref);
+      call->ret = ret;
+    }
+  if (event != NULL)
+    {
+      g_clear_pointer (&call->event, qmp_event_unref);
+      call->event = event;
+    }
+  if (error != NULL)
+    {
+      g_clear_pointer (&call->ret, json_node_unref);
+      g_clear_pointer (&call->event, qmp_event_unref);
+      call->error = error;
+    }
+
+  if (call->queue_link != NULL)
+    {
+      g_queue_delete_link (&self->queue, call->queue_link);
+      call->queue_link = NULL;
+      call->state = CALL_IDLE;
+      _qmp_call_unref (call);   /* the queue's reference */
+    }
+
+  if (call->watch_link != NULL)
+    {
+      g_queue_delete_link (&self->watchers, call->watch_link);
+      call->watch_link = NULL;
+      _qmp_call_unref (call);   /* the watchers' reference */
+    }
+
+  if (self->greeting_call == call)
+    {
+      self->greeting_call = NULL;
+      _qmp_call_unref (call);
+    }
+
+  /* A call whose reply is still to come stays in the pending table: its
+   * reply is read and dropped, and it keeps its in-flight slot until then,
+   * because QEMU still counts it. */
+
+  g_ptr_array_add (done, _qmp_call_ref (call));
+}
+
+/* Tells the callers of @done that their calls are finished.  Runs without
+ * the channel's lock, which the callers' code may need. */
+static void
+calls_notify (GPtrArray *done)
+{
+  for (guint i = 0; i < done->len; i++)
+    {
+      QmpCall *call = g_ptr_array_index (done, i);
+
+      /* Both sources were attached when the call was submitted, and only
+       * the completion, which happens once, removes them. */
+      if (call->cancel_source != NULL)
+        {
+          g_source_destroy (call->cancel_source);
+          g_clear_pointer (&call->cancel_source, g_source_unref);
+        }
+      if (call->timeout_source != NULL)
+        {
+          g_source_destroy (call->timeout_source);
+          g_clear_pointer (&call->timeout_source, g_source_unref);
+        }
+
+      if (call->done_func != NULL)
+        {
+          call->done_func (call, call->done_data);
+        }
+      else
+        {
+          g_mutex_lock (&call->wait_lock);
+          call->notified = TRUE;
+          g_cond_broadcast (&call->wait_cond);
+          g_mutex_unlock (&call->wait_lock);
+        }
+    }
+
+  g_ptr_array_set_size (done, 0);
+}
+
+static GPtrArray *
+calls_done_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) _qmp_call_unref);
+}
+
+/* -------------------------------------------------------------- writing */
+
+static gboolean on_output_ready (GObject  *stream,
+                                 gpointer  user_data);
+
+static gboolean
+on_write_failed (gpointer user_data)
+{
+  QmpChannel *self = user_data;
+  g_autoptr(GPtrArray) done = calls_done_new ();
+
+  g_mutex_lock (&self->lock);
+  if (self->write_error != NULL)
+    channel_fail_locked (self, g_steal_pointer (&self->write_error), TRUE, done);
+  g_mutex_unlock (&self->lock);
+
+  calls_notify (done);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Writes as much of wbuf as the socket takes without blocking; what is
+ * left is written by on_output_ready() on the worker.  The socket is
+ * non-blocking, so this is cheap enough to do under the lock, from the
+ * caller's thread: a command needs no trip through the worker to go out. */
+static void
+channel_write_locked (QmpChannel *self)
+{
+  while (self->wpos < self->wbuf->len)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n;
+
+      n = g_pollable_output_stream_write_nonblocking (self->output,
+                                                      self->wbuf->str + self->wpos,
+                                                      self->wbuf->len - self->wpos,
+                                                      NULL, &error);
+      if (n < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              if (self->output_source == NULL)
+                {
+                  self->output_source = g_pollable_output_stream_create_source (self->output, NULL);
+                  g_source_set_static_name (self->output_source, "[qmp-glib] output");
+                  g_source_set_callback (self->output_source, G_SOURCE_FUNC (on_output_ready),
+                                         _qmp_channel_ref (self),
+                                         (GDestroyNotify) _qmp_channel_unref);
+                  g_source_attach (self->output_source, _qmp_worker_get_context (self->worker));
+                }
+              return;
+            }
+
+          /* The reader sees most failures too, but not all (a peer that
+           * shut down only its reading side): fail the channel from the
+           * worker, since the lock is held here. */
+          if (!self->closed && self->write_error == NULL)
+            {
+              GSource *source = g_idle_source_new ();
+
+              self->write_error = g_steal_pointer (&error);
+              g_source_set_static_name (source, "[qmp-glib] write failed");
+              g_source_set_callback (source, on_write_failed, _qmp_channel_ref (self),
+                                     (GDestroyNotify) _qmp_channel_unref);
+              g_source_attach (source, _qmp_worker_get_context (self->worker));
+              g_source_unref (source);
+            }
+          g_string_truncate (self->wbuf, 0);
+          self->wpos = 0;
+          return;
+        }
+
+      self->wpos += n;
+    }
+
+  g_string_truncate (self->wbuf, 0);
+  self->wpos = 0;
+}
+
+static gboolean
+on_output_ready (GObject  *stream,
+                 gpointer  user_data)
+{
+  QmpChannel *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  /* This source is done; the write makes a new one if the socket is
+   * still full. */
+  g_clear_pointer (&self->output_source, g_source_unref);
+  channel_write_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+call_append_line_locked (QmpChannel *self,
+                         QmpCall    *call)
+{
+  g_string_append (self->wbuf, call->oob ? "{\"exec-oob\":" : "{\"execute\":");
+  g_string_append (self->wbuf, call->quoted_command);
+  if (call->arguments_json != NULL)
+    {
+      g_string_append (self->wbuf, ",\"arguments\":");
+      g_string_append (self->wbuf, call->arguments_json);
+    }
+  g_string_append_printf (self->wbuf, ",\"id\":%u}\n", call->id);
+
+  if (G_UNLIKELY (_qmp_debug_enabled ()))
+    {
+      g_autofree char *arguments = NULL;
+
+      if (call->arguments_json != NULL)
+        {
+          g_autoptr(JsonNode) node = json_from_string (call->arguments_json, NULL);
+
+          if (node != NULL)
+            arguments = _qmp_json_to_string_redacted (node);
+        }
+
+      g_debug ("→ {\"%s\":%s%s%s,\"id\":%u}",
+               call->oob ? "exec-oob" : "execute", call->quoted_command,
+               arguments ? ",\"arguments\":" : "", arguments ? arguments : "",
+               call->id);
+    }
+
+  g_hash_table_insert (self->pending, GUINT_TO_POINTER (call->id), _qmp_call_ref (call));
+  call->state = CALL_SENT;
+}
+
+/* Moves queued in-band calls to the write buffer while fewer than
+ * MAX_IN_FLIGHT are unanswered, then writes. */
+static void
+channel_flush_locked (QmpChannel *self)
+{
+  while (self->in_flight < MAX_IN_FLIGHT && self->queue.length > 0)
+    {
+      QmpCall *call = g_queue_pop_head (&self->queue);   /* takes the queue's ref */
+
+      call->queue_link = NULL;
+      call_append_line_locked (self, call);
+      self->in_flight++;
+      _qmp_call_unref (call);
+    }
+
+  if (self->wbuf->len > self->wpos && self->output_source == NULL)
+    channel_write_locked (self);
+}
+
+/* ---------------------------------------------------------- submitting */
+
+typedef struct
+{
+  QmpChannel *channel;
+  QmpCall *call;
+  gboolean timed_out;
+  guint timeout_msec;
+} AbandonData;
+
+static void
+abandon_data_free (gpointer data)
+{
+  AbandonData *abandon = data;
+
+  _qmp_channel_unref (abandon->channel);
+  _qmp_call_unref (abandon->call);
+  g_free (abandon);
+}
+
+/* The call's cancellable fired or its timeout expired: finish it now.  A
+ * command not yet written is never sent; one already written has its
+ * reply dropped when it comes. */
+static gboolean
+on_call_abandoned (gpointer user_data)
+{
+  AbandonData *abandon = user_data;
+  QmpChannel *self = abandon->channel;
+  QmpCall *call = abandon->call;
+  g_autoptr(GPtrArray) done = calls_done_new ();
+
+  g_mutex_lock (&self->lock);
+  if (!call->completed)
+    {
+      GError *error;
+
+      if (abandon->timed_out)
+        {
+          if (call->command != NULL)
+            error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                 _("Timed out after %u ms waiting for the reply to “%s”"),
+                                 abandon->timeout_msec, call->command);
+          else
+            error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                 _("Timed out after %u ms waiting for the server"),
+                                 abandon->timeout_msec);
+        }
+      else
+        {
+          error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                       _("Operation was cancelled"));
+        }
+
+      call_complete_locked (self, call, NULL, NULL, error, done);
+    }
+  g_mutex_unlock (&self->lock);
+
+  calls_notify (done);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_call_cancelled (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  return on_call_abandoned (user_data);
+}
+
+static GSource *
+abandon_source_attach_locked (QmpChannel *self,
+                              QmpCall    *call,
+                              GSource    *source,
+                              GSourceFunc func,
+                              guint       timeout_msec)
+{
+  AbandonData *abandon = g_new0 (AbandonData, 1);
+
+  abandon->channel = _qmp_channel_ref (self);
+  abandon->call = _qmp_call_ref (call);
+  abandon->timed_out = timeout_msec > 0;
+  abandon->timeout_msec = timeout_msec;
+
+  g_source_set_callback (source, func, abandon, abandon_data_free);
+  g_source_attach (source, _qmp_worker_get_context (self->worker));
+
+  return source;
+}
+
+/* Hands @call to the channel.  It finishes exactly once: with its result,
+ * with the error of a closed channel, when @cancellable is cancelled, or
+ * when @timeout_msec (0: never) passes. */
+void
+_qmp_channel_submit (QmpChannel   *self,
+                     QmpCall      *call,
+                     GCancellable *cancellable,
+                     guint         timeout_msec)
+{
+  g_autoptr(GPtrArray) done = calls_done_new ();
+
+  g_assert (call->state == CALL_NEW);
+
+  g_mutex_lock (&self->lock);
+
+  if (self->closed)
+    {
+      call_complete_locked (self, call, NULL, NULL, g_error_copy (self->close_error), done);
+      goto out;
+    }
+
+  if (call->oob && !self->oob_enabled)
+    {
+      call_complete_locked (self, call, NULL, NULL,
+                            g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                                         _("Cannot run “%s” out of band: out-of-band execution "
+                                           "was not negotiated on this connection"),
+                                         call->command),
+                            done);
+      goto out;
+    }
+
+  if (cancellable != NULL)
+    call->cancel_source = abandon_source_attach_locked (self, call,
+                                                        g_cancellable_source_new (cancellable),
+                                                        G_SOURCE_FUNC (on_call_cancelled), 0);
+  if (timeout_msec > 0)
+    call->timeout_source = abandon_source_attach_locked (self, call,
+                                                         g_timeout_source_new (timeout_msec),
+                                                         on_call_abandoned, timeout_msec);
+
+  /* The filter is armed before anything is written, so an event that
+   * comes before the command's return counts, and one that came before the
+   * call never does. */
+  if (call->kind == QMP_CALL_UNTIL_EVENT || call->kind == QMP_CALL_WAIT_EVENT)
+    {
+      g_queue_push_tail (&self->watchers, _qmp_call_ref (call));
+      call->watch_link = self->watchers.tail;
+    }
+
+  switch (call->kind)
+    {
+    case QMP_CALL_COMMAND:
+    case QMP_CALL_UNTIL_EVENT:
+      call->id = ++self->next_id;
+      if (call->oob)
+        {
+          /* exec-oob bypasses QEMU's queue, so it bypasses ours. */
+          call_append_line_locked (self, call);
+        }
+      else
+        {
+          g_queue_push_tail (&self->queue, _qmp_call_ref (call));
+          call->queue_link = self->queue.tail;
+          call->state = CALL_QUEUED;
+        }
+      channel_flush_locked (self);
+      break;
+
+    case QMP_CALL_GREETING:
+      g_assert (self->greeting_call == NULL);
+      self->greeting_call = _qmp_call_ref (call);
+      call->state = CALL_IDLE;
+      break;
+
+    case QMP_CALL_WAIT_EVENT:
+    default:
+      call->state = CALL_IDLE;
+      break;
+    }
+
+out:
+  g_mutex_unlock (&self->lock);
+
+  calls_notify (done);
+}
+
+/* -------------------------------------------------------------- reading */
+
+static GError *
+protocol_error (const char *format,
+                ...) G_GNUC_PRINTF (1, 2);
+
+static GError *
+protocol_error (const char *format,
+                ...)
+{
+  GError *error;
+  va_list args;
+
+  va_start (args, format);
+  error = g_error_new_valist (QMP_ERROR, QMP_ERROR_PROTOCOL, format, args);
+  va_end (args);
+
+  return error;
+}
+
+static GError *
+error_from_reply (JsonNode *error_node)
+{
+  JsonObject *object;
+  const char *klass;
+  const char *desc;
+
+  if (!JSON_NODE_HOLDS_OBJECT (error_node))
+    return NULL;
+
+  object = json_node_get_object (error_node);
+  klass = json_object_get_string_member_with_default (object, "class", NULL);
+  desc = json_object_get_string_member_with_default (object, "desc", NULL);
+  if (klass == NULL || desc == NULL)
+    return NULL;
+
+  return g_error_new_literal (QMP_ERROR, _qmp_error_from_class (klass), desc);
+}
+
+static void
+channel_handle_reply_locked (QmpChannel *self,
+                             JsonObject *object,
+                             GPtrArray  *done)
+{
+  JsonNode *id_node = json_object_get_member (object, "id");
+  JsonNode *error_node = json_object_get_member (object, "error");
+  JsonNode *return_node = json_object_get_member (object, "return");
+  GError *error = NULL;
+  QmpCall *call;
+  gint64 id;
+
+  if (error_node != NULL)
+    {
+      error = error_from_reply (error_node);
+      if (error == NULL)
+        {
+          channel_fail_locked (self,
+                               protocol_error (_("The server sent an error without a class and a description")),
+                               FALSE, done);
+          return;
+        }
+    }
+
+  /* Every command carries an id, so a reply without one answers something
+   * this library never sent (QEMU does that only for input it could not
+   * parse): which call it belongs to cannot be known, and guessing is
+   * worse than stopping. */
+  if (id_node == NULL)
+    {
+      GError *protocol;
+
+      if (error != NULL)
+        protocol = protocol_error (_("The server sent an error reply without an id: %s"),
+                                   error->message);
+      else
+        protocol = protocol_error (_("The server sent a reply without an id"));
+      g_clear_error (&error);
+      channel_fail_locked (self, protocol, FALSE, done);
+      return;
+    }
+
+  if (JSON_NODE_HOLDS_VALUE (id_node) && json_node_get_value_type (id_node) == G_TYPE_INT64 &&
+      (id = json_node_get_int (id_node)) > 0 && id <= G_MAXUINT)
+    call = g_hash_table_lookup (self->pending, GUINT_TO_POINTER ((guint) id));
+  else
+    call = NULL;
+
+  if (call == NULL)
+    {
+      g_autofree char *id_string = json_to_string (id_node, FALSE);
+
+      g_info ("Dropping a reply with the unknown id %s", id_string);
+      g_clear_error (&error);
+      return;
+    }
+
+  g_hash_table_steal (self->pending, GUINT_TO_POINTER (call->id));
+  call->state = CALL_IDLE;
+  if (!call->oob)
+    {
+      g_assert (self->in_flight > 0);
+      self->in_flight--;
+    }
+
+  if (call->completed)
+    {
+      /* Cancelled or timed out after it was written: the reply is only
+       * consumed. */
+      g_clear_error (&error);
+    }
+  else if (error != NULL)
+    {
+      /* An error return finishes an until-event call at once. */
+      call_complete_locked (self, call, NULL, NULL, error, done);
+    }
+  else if (call->kind == QMP_CALL_UNTIL_EVENT && call->event == NULL)
+    {
+      call->got_return = TRUE;
+      call->ret = json_node_ref (return_node);
+    }
+  else
+    {
+      call_complete_locked (self, call, json_node_ref (return_node), NULL, NULL, done);
+    }
+
+  _qmp_call_unref (call);   /* the pending table's reference */
+}
+
+static void
+channel_handle_event_locked (QmpChannel *self,
+                             QmpEvent   *event,
+                             GPtrArray  *done)
+{
+  GList *link = self->watchers.head;
+
+  while (link != NULL)
+    {
+      QmpCall *call = link->data;
+      GList *next = link->next;
+
+      if (qmp_event_matches (event, call->event_name, call->event_match))
+        {
+          if (call->kind == QMP_CALL_WAIT_EVENT || call->got_return)
+            {
+              call_complete_locked (self, call, NULL, qmp_event_ref (event), NULL, done);
+            }
+          else if (call->event == NULL)
+            {
+              /* The event came first; the call waits for its return. */
+              call->event = qmp_event_ref (event);
+              g_queue_delete_link (&self->watchers, link);
+              call->watch_link = NULL;
+              _qmp_call_unref (call);
+            }
+        }
+
+      link = next;
+    }
+}
+
+static void
+channel_handle_greeting_locked (QmpChannel *self,
+                                JsonNode   *root,
+                                GPtrArray  *done)
+{
+  if (self->greeting_call != NULL)
+    call_complete_locked (self, self->greeting_call, json_node_ref (root), NULL, NULL, done);
+}
+
+/* Handles one line (without its line end).  Returns the event to emit, if
+ * the line was one. */
+static QmpEvent *
+channel_handle_line (QmpChannel *self,
+                     const char *line,
+                     gsize       len,
+                     GPtrArray  *done)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  QmpEvent *event = NULL;
+  JsonObject *object;
+
+  /* Blank lines carry nothing; QEMU never sends them, but they harm no one. */
+  while (len > 0 && g_ascii_isspace (line[len - 1]))
+    len--;
+  if (len == 0)
+    return NULL;
+
+  if (!json_parser_load_from_data (self->parser, line, len, &error))
+    {
+      g_mutex_lock (&self->lock);
+      channel_fail_locked (self,
+                           protocol_error (_("The server sent a line that is not JSON: %s"),
+                                           error->message),
+                           FALSE, done);
+      g_mutex_unlock (&self->lock);
+      return NULL;
+    }
+
+  root = json_parser_steal_root (self->parser);
+
+  if (G_UNLIKELY (_qmp_debug_enabled ()))
+    {
+      g_autofree char *text = root ? _qmp_json_to_string_redacted (root) : NULL;
+
+      g_debug ("← %s", text ? text : "");
+    }
+
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_mutex_lock (&self->lock);
+      channel_fail_locked (self, protocol_error (_("The server sent a line that is not a JSON object")),
+                           FALSE, done);
+      g_mutex_unlock (&self->lock);
+      return NULL;
+    }
+
+  object = json_node_get_object (root);
+
+  /* Build the event outside the lock: it is the costly part. */
+  if (json_object_has_member (object, "event"))
+    {
+      event = _qmp_event_new_from_object (object);
+      if (event == NULL)
+        {
+          g_mutex_lock (&self->lock);
+          channel_fail_locked (self, protocol_error (_("The server sent a malformed event")),
+                               FALSE, done);
+          g_mutex_unlock (&self->lock);
+          return NULL;
+        }
+    }
+
+  g_mutex_lock (&self->lock);
+
+  if (self->closed)
+    {
+      g_clear_pointer (&event, qmp_event_unref);
+    }
+  else if (self->expect_greeting)
+    {
+      JsonNode *qmp = json_object_get_member (object, "QMP");
+
+      g_clear_pointer (&event, qmp_event_unref);
+      self->expect_greeting = FALSE;
+      if (qmp != NULL && JSON_NODE_HOLDS_OBJECT (qmp))
+        channel_handle_greeting_locked (self, root, done);
+      else
+        channel_fail_locked (self, protocol_error (_("The server did not start with a QMP greeting")),
+                             FALSE, done);
+    }
+  else if (event != NULL)
+    {
+      channel_handle_event_locked (self, event, done);
+    }
+  else if (json_object_has_member (object, "return") || json_object_has_member (object, "error"))
+    {
+      channel_handle_reply_locked (self, object, done);
+    }
+  else
+    {
+      channel_fail_locked (self,
+                           protocol_error (_("The server sent a message that is neither a reply nor an event")),
+                           FALSE, done);
+    }
+
+  g_mutex_unlock (&self->lock);
+
+  return event;
+}
+
+static void
+channel_deliver_event (QmpChannel *self,
+                       QmpEvent   *event)
+{
+  g_autoptr(GObject) owner = g_weak_ref_get (&self->owner);
+
+  if (owner != NULL && self->event_func != NULL)
+    self->event_func (owner, event);
+}
+
+/* Handles every complete line in the read buffer; keeps the partial one. */
+static gboolean
+channel_process_buffer (QmpChannel *self,
+                        guint64     max_message_size,
+                        GPtrArray  *done,
+                        GPtrArray  *events)
+{
+  gsize start = 0;
+  char *nl;
+
+  while ((nl = memchr (self->rbuf + self->rbuf_scanned, '\n',
+                       self->rbuf_len - self->rbuf_scanned)) != NULL)
+    {
+      gsize len = nl - (self->rbuf + start);
+      QmpEvent *event;
+
+      if (len > max_message_size + 1)   /* +1: the '\r' of "\r\n" */
+        goto too_large;
+
+      event = channel_handle_line (self, self->rbuf + start, len, done);
+      if (event != NULL)
+        g_ptr_array_add (events, event);
+
+      start = nl + 1 - self->rbuf;
+      self->rbuf_scanned = start;
+
+      if (done->len > 0 && _qmp_channel_is_closed (self))
+        return FALSE;
+    }
+
+  self->rbuf_scanned = self->rbuf_len;
+
+  if (start > 0)
+    {
+      memmove (self->rbuf, self->rbuf + start, self->rbuf_len - start);
+      self->rbuf_len -= start;
+      self->rbuf_scanned -= start;
+    }
+
+  if (self->rbuf_len > max_message_size + 1)
+    goto too_large;
+
+  return TRUE;
+
+too_large:
+  g_mutex_lock (&self->lock);
+  channel_fail_locked (self,
+                       g_error_new (QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE,
+                                    _("The server sent a message longer than the limit of %" G_GUINT64_FORMAT " bytes"),
+                                    max_message_size),
+                       FALSE, done);
+  g_mutex_unlock (&self->lock);
+  return FALSE;
+}
+
+static gboolean
+channel_grow_buffer (QmpChannel *self,
+                     guint64     max_message_size)
+{
+  /* The largest buffer ever needed holds a line of max_message_size bytes
+   * and its "\r\n"; a full buffer of that size without a '\n' is a line
+   * that is too long. */
+  guint64 limit = max_message_size + 2;
+  guint64 new_cap;
+
+  if (self->rbuf_cap >= limit)
+    return FALSE;
+
+  new_cap = MIN ((guint64) self->rbuf_cap * 2, limit);
+  self->rbuf = g_realloc (self->rbuf, new_cap);
+  self->rbuf_cap = new_cap;
+
+  return TRUE;
+}
+
+static gboolean
+on_input_ready (GObject  *stream,
+                gpointer  user_data)
+{
+  QmpChannel *self = user_data;
+  g_autoptr(GPtrArray) done = calls_done_new ();
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) qmp_event_unref);
+  gboolean keep_going = TRUE;
+  guint64 max_message_size;
+
+  g_mutex_lock (&self->lock);
+  max_message_size = self->max_message_size;
+  if (self->closed)
+    keep_going = FALSE;
+  g_mutex_unlock (&self->lock);
+
+  while (keep_going)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n;
+
+      if (self->rbuf_len == self->rbuf_cap)
+        {
+          if (!channel_grow_buffer (self, max_message_size))
+            {
+              /* Full, no '\n', at the limit: too long. */
+              keep_going = channel_process_buffer (self, 0, done, events);
+              break;
+            }
+        }
+
+      n = g_pollable_input_stream_read_nonblocking (self->input,
+                                                    self->rbuf + self->rbuf_len,
+                                                    self->rbuf_cap - self->rbuf_len,
+                                                    NULL, &error);
+      if (n < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            break;
+
+          g_mutex_lock (&self->lock);
+          channel_fail_locked (self, g_steal_pointer (&error), TRUE, done);
+          g_mutex_unlock (&self->lock);
+          keep_going = FALSE;
+          break;
+        }
+
+      if (n == 0)
+        {
+          GError *eof;
+
+          if (self->rbuf_len > 0)
+            eof = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                                       _("The server closed the connection in the middle of a message"));
+          else
+            eof = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                                       _("The server closed the connection"));
+
+          g_mutex_lock (&self->lock);
+          channel_fail_locked (self, eof, TRUE, done);
+          g_mutex_unlock (&self->lock);
+          keep_going = FALSE;
+          break;
+        }
+
+      self->rbuf_len += n;
+
+      /* A read that filled the buffer says more is waiting: read it in
+       * bigger gulps (up to READ_BUFFER_KEEP) to make fewer system calls. */
+      if (self->rbuf_len == self->rbuf_cap && self->rbuf_cap < READ_BUFFER_KEEP)
+        channel_grow_buffer (self, MAX (max_message_size, READ_BUFFER_KEEP));
+
+      if (!channel_process_buffer (self, max_message_size, done, events))
+        {
+          keep_going = FALSE;
+          break;
+        }
+
+      /* Events are handed on in batches, but not in batches so large that
+       * a flood of them is held back for long. */
+      if (events->len >= 256)
+        break;
+    }
+
+  /* Replies first: the calls were finished before their events' signals
+   * could run anyway, since they go to other threads' contexts. */
+  calls_notify (done);
+
+  for (guint i = 0; i < events->len; i++)
+    channel_deliver_event (self, g_ptr_array_index (events, i));
+
+  if (keep_going && self->rbuf_len == 0 && self->rbuf_cap > READ_BUFFER_KEEP)
+    {
+      self->rbuf = g_realloc (self->rbuf, READ_BUFFER_KEEP);
+      self->rbuf_cap = READ_BUFFER_KEEP;
+    }
+
+  if (!keep_going)
+    g_clear_pointer (&self->input_source, g_source_unref);
+
+  return keep_going ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* -------------------------------------------------------------- closing */
+
+/* Closes the channel with @error (owned): every call fails with a copy of
+ * it, and so does every call made later.  The I/O stops on the worker. */
+static void
+channel_fail_locked (QmpChannel *self,
+                     GError     *error,
+                     gboolean    remote_peer_vanished,
+                     GPtrArray  *done)
+{
+  if (self->closed)
+    {
+      g_error_free (error);
+      return;
+    }
+
+  channel_finish_close (self, error, remote_peer_vanished, done, NULL, NULL);
+}
+
+typedef struct
+{
+  QmpChannel *channel;
+  gboolean remote_peer_vanished;
+  GError *error;            /* what closed the channel */
+  QmpChannelCloseDoneFunc done_func;
+  gpointer done_data;
+} ShutdownData;
+
+static void
+shutdown_data_free (gpointer data)
+{
+  ShutdownData *shutdown = data;
+
+  _qmp_channel_unref (shutdown->channel);
+  g_clear_error (&shutdown->error);
+  g_free (shutdown);
+}
+
+/* On the worker: stops reading and writing, closes the stream and tells
+ * the owner. */
+static gboolean
+channel_shutdown_on_worker (gpointer user_data)
+{
+  ShutdownData *shutdown = user_data;
+  QmpChannel *self = shutdown->channel;
+  g_autoptr(GError) close_error = NULL;
+  g_autoptr(GObject) owner = NULL;
+
+  if (self->input_source != NULL)
+    {
+      g_source_destroy (self->input_source);
+      g_clear_pointer (&self->input_source, g_source_unref);
+    }
+
+  g_mutex_lock (&self->lock);
+  if (self->output_source != NULL)
+    {
+      g_source_destroy (self->output_source);
+      g_clear_pointer (&self->output_source, g_source_unref);
+    }
+  g_mutex_unlock (&self->lock);
+
+  g_io_stream_close (self->stream, NULL, &close_error);
+
+  owner = g_weak_ref_get (&self->owner);
+  if (owner != NULL && self->closed_func != NULL)
+    self->closed_func (owner, shutdown->remote_peer_vanished, shutdown->error);
+
+  if (shutdown->done_func != NULL)
+    shutdown->done_func (g_steal_pointer (&close_error), shutdown->done_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+channel_finish_close (QmpChannel              *self,
+                      GError                  *error,
+                      gboolean                 remote_peer_vanished,
+                      GPtrArray               *done,
+                      QmpChannelCloseDoneFunc  done_func,
+                      gpointer                 done_data)
+{
+  GHashTableIter iter;
+  gpointer value;
+  ShutdownData *shutdown;
+  GSource *source;
+
+  self->closed = TRUE;
+  self->close_error = error;
+
+  while (self->queue.head != NULL)
+    call_complete_locked (self, self->queue.head->data, NULL, NULL, g_error_copy (error), done);
+
+  while (self->watchers.head != NULL)
+    call_complete_locked (self, self->watchers.head->data, NULL, NULL, g_error_copy (error), done);
+
+  if (self->greeting_call != NULL)
+    call_complete_locked (self, self->greeting_call, NULL, NULL, g_error_copy (error), done);
+
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      QmpCall *call = value;
+
+      call->state = CALL_IDLE;
+      if (!call->completed)
+        call_complete_locked (self, call, NULL, NULL, g_error_copy (error), done);
+      g_hash_table_iter_remove (&iter);
+    }
+  self->in_flight = 0;
+
+  g_string_truncate (self->wbuf, 0);
+  self->wpos = 0;
+
+  /* The stream is closed on the worker, never under a reader's feet; from
+   * a source, never from here, because the lock is held. */
+  shutdown = g_new0 (ShutdownData, 1);
+  shutdown->channel = _qmp_channel_ref (self);
+  shutdown->remote_peer_vanished = remote_peer_vanished;
+  shutdown->error = g_error_copy (error);
+  shutdown->done_func = done_func;
+  shutdown->done_data = done_data;
+
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_set_static_name (source, "[qmp-glib] shutdown");
+  g_source_set_callback (source, channel_shutdown_on_worker, shutdown, shutdown_data_free);
+  g_source_attach (source, _qmp_worker_get_context (self->worker));
+  g_source_unref (source);
+}
+
+typedef struct
+{
+  QmpChannel *channel;
+  GError *error;
+  gboolean remote_peer_vanished;
+  QmpChannelCloseDoneFunc done_func;
+  gpointer done_data;
+} CloseData;
+
+static void
+close_data_free (gpointer data)
+{
+  CloseData *close = data;
+
+  _qmp_channel_unref (close->channel);
+  g_clear_error (&close->error);
+  g_free (close);
+}
+
+static gboolean
+channel_close_on_worker (gpointer user_data)
+{
+  CloseData *close = user_data;
+  QmpChannel *self = close->channel;
+  g_autoptr(GPtrArray) done = calls_done_new ();
+  gboolean was_open;
+
+  g_mutex_lock (&self->lock);
+  was_open = !self->closed;
+  if (was_open)
+    {
+      GError *error = close->error
+        ? g_steal_pointer (&close->error)
+        : g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED, _("The connection is closed"));
+
+      channel_finish_close (self, error, close->remote_peer_vanished, done,
+                            close->done_func, close->done_data);
+    }
+  g_mutex_unlock (&self->lock);
+
+  calls_notify (done);
+
+  if (!was_open && close->done_func != NULL)
+    close->done_func (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED,
+                                           _("The connection is closed")),
+                      close->done_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Closes the channel from any thread: with @error (owned; NULL means a
+ * local close, G_IO_ERROR_CLOSED).  @done_func runs on the worker once the
+ * stream is closed. */
+void
+_qmp_channel_close (QmpChannel              *self,
+                    GError                  *error,
+                    gboolean                 remote_peer_vanished,
+                    QmpChannelCloseDoneFunc  done_func,
+                    gpointer                 user_data)
+{
+  CloseData *close = g_new0 (CloseData, 1);
+
+  close->channel = _qmp_channel_ref (self);
+  close->error = error;
+  close->remote_peer_vanished = remote_peer_vanished;
+  close->done_func = done_func;
+  close->done_data = user_data;
+
+  _qmp_worker_invoke (self->worker, channel_close_on_worker, close, close_data_free);
+}
+
+gboolean
+_qmp_channel_is_closed (QmpChannel *self)
+{
+  gboolean closed;
+
+  g_mutex_lock (&self->lock);
+  closed = self->closed;
+  g_mutex_unlock (&self->lock);
+
+  return closed;
+}
+
+/* ---------------------------------------------------------- life cycle */
+
+QmpChannel *
+_qmp_channel_new (GIOStream             *stream,
+                  GObject               *owner,
+                  QmpChannelEventFunc    event_func,
+                  QmpChannelClosedFunc   closed_func,
+                  GError               **error)
+{
+  GInputStream *input = g_io_stream_get_input_stream (stream);
+  GOutputStream *output = g_io_stream_get_output_stream (stream);
+  QmpChannel *self;
+
+  /* Every line is read and written without blocking, from the worker's
+   * context: that needs streams that can be polled. */
+  if (!G_IS_POLLABLE_INPUT_STREAM (input) ||
+      !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input)) ||
+      !G_IS_POLLABLE_OUTPUT_STREAM (output) ||
+      !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("The stream cannot be polled; QMP needs a socket, a pipe or another pollable stream"));
+      return NULL;
+    }
+
+  self = g_new0 (QmpChannel, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->worker = _qmp_worker_ref ();
+  self->stream = g_object_ref (stream);
+  self->input = G_POLLABLE_INPUT_STREAM (input);
+  self->output = G_POLLABLE_OUTPUT_STREAM (output);
+  g_weak_ref_init (&self->owner, owner);
+  self->event_func = event_func;
+  self->closed_func = closed_func;
+
+  self->rbuf_cap = READ_BUFFER_MIN;
+  self->rbuf = g_malloc (self->rbuf_cap);
+  self->parser = json_parser_new ();
+
+  g_mutex_init (&self->lock);
+  self->expect_greeting = TRUE;
+  self->max_message_size = 64 * 1024 * 1024;
+  g_queue_init (&self->queue);
+  g_queue_init (&self->watchers);
+  self->pending = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) _qmp_call_unref);
+  self->wbuf = g_string_sized_new (256);
+
+  return self;
+}
+
+/* Starts reading.  A greeting call, if one is to wait for the greeting,
+ * must be submitted before. */
+void
+_qmp_channel_start (QmpChannel *self)
+{
+  g_assert (self->input_source == NULL);
+
+  self->input_source = g_pollable_input_stream_create_source (self->input, NULL);
+  g_source_set_static_name (self->input_source, "[qmp-glib] input");
+  g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_input_ready),
+                         _qmp_channel_ref (self), (GDestroyNotify) _qmp_channel_unref);
+  g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
+}
+
+QmpChannel *
+_qmp_channel_ref (QmpChannel *self)
+{
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+void
+_qmp_channel_unref (QmpChannel *self)
+{
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+
+  g_assert (self->input_source == NULL);
+  g_assert (self->output_source == NULL);
+  g_assert (self->queue.length == 0);
+  g_assert (self->watchers.length == 0);
+  g_assert (self->greeting_call == NULL);
+
+  g_hash_table_unref (self->pending);
+  g_string_free (self->wbuf, TRUE);
+  g_clear_error (&self->close_error);
+  g_mutex_clear (&self->lock);
+  g_object_unref (self->parser);
+  g_free (self->rbuf);
+  g_weak_ref_clear (&self->owner);
+  g_object_unref (self->stream);
+  g_clear_error (&self->write_error);
+  _qmp_worker_unref (self->worker);
+  g_free (self);
+}
+
+void
+_qmp_channel_set_oob_enabled (QmpChannel *self,
+                              gboolean    oob_enabled)
+{
+  g_mutex_lock (&self->lock);
+  self->oob_enabled = !!oob_enabled;
+  g_mutex_unlock (&self->lock);
+}
+
+gboolean
+_qmp_channel_get_oob_enabled (QmpChannel *self)
+{
+  gboolean oob_enabled;
+
+  g_mutex_lock (&self->lock);
+  oob_enabled = self->oob_enabled;
+  g_mutex_unlock (&self->lock);
+
+  return oob_enabled;
+}
+
+void
+_qmp_channel_set_max_message_size (QmpChannel *self,
+                                   guint64     max_message_size)
+{
+  g_mutex_lock (&self->lock);
+  self->max_message_size = max_message_size;
+  g_mutex_unlock (&self->lock);
+}

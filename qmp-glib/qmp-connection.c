@@ -1,0 +1,2247 @@
+/* qmp-connection.c
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <glib/gi18n-lib.h>
+#include <gio/gunixsocketaddress.h>
+
+#include "qmp-channel-private.h"
+#include "qmp-connection.h"
+#include "qmp-enums.h"
+#include "qmp-error.h"
+#include "qmp-init-private.h"
+
+/**
+ * QmpConnection:
+ *
+ * A connection to a QMP server: QEMU, qemu-storage-daemon or anything else
+ * that speaks the QEMU Machine Protocol.
+ *
+ * Constructing the connection connects, reads the server's greeting and
+ * negotiates capabilities; once that finished, any command can be run
+ * with [method@Qmp.Connection.execute_async], and events arrive as the
+ * detailed [signal@Qmp.Connection::event] signal.
+ *
+ * ```c
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(QmpConnection) connection = NULL;
+ * g_autoptr(JsonNode) status = NULL;
+ *
+ * connection = qmp_connection_new_for_address_sync ("unix:/run/vm0/qmp.sock",
+ *                                                   QMP_CONNECTION_FLAGS_NONE,
+ *                                                   NULL, &error);
+ * if (connection == NULL)
+ *   g_error ("%s", error->message);
+ *
+ * status = qmp_connection_execute_sync (connection, "query-status", NULL,
+ *                                       QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+ * if (status == NULL)
+ *   g_error ("%s", error->message);
+ *
+ * g_print ("%s\n", json_object_get_string_member (json_node_get_object (status),
+ *                                                 "status"));
+ * ```
+ *
+ * ## Threads
+ *
+ * Every function may be called from any thread.  The socket I/O of all
+ * connections runs on one shared worker thread.  The callback of an
+ * `_async` function runs in the thread-default main context of the thread
+ * that called it; the [signal@Qmp.Connection::event] and
+ * [signal@Qmp.Connection::closed] signals are emitted in the main context
+ * that was the thread-default one when the connection was constructed.
+ * The `_sync` functions block the calling thread without running any main
+ * loop, so they work in a program that has none.
+ *
+ * An event is queued for the constructing context only while a handler for
+ * it is connected, so a program that never runs its main loop does not
+ * collect events in memory.  [method@Qmp.Connection.wait_event_async] and
+ * [method@Qmp.Connection.execute_until_event_async] see every event.
+ *
+ * ## Commands
+ *
+ * Commands are written in the order the calls were made and pipelined: a
+ * command does not wait for the reply to the one before.  At most eight
+ * in-band commands are unanswered at once, which is as many as QEMU
+ * queues; the others wait in the connection.  A command sent out of band
+ * (%QMP_EXECUTE_FLAGS_OOB) goes ahead of those.
+ *
+ * A command cancelled before it was written is never sent; one cancelled
+ * after finishes at once with %G_IO_ERROR_CANCELLED, and its reply is
+ * dropped when it comes.  [property@Qmp.Connection:timeout] bounds every
+ * call in the same way.
+ *
+ * Since: 1.0
+ */
+
+struct _QmpConnection
+{
+  GObject parent_instance;
+
+  /* Construct-only */
+  char *address;              /* nullable: set when the connection made the stream */
+  GIOStream *stream;          /* set by the caller, or once connected */
+  QmpConnectionFlags flags;
+
+  guint timeout_msec;         /* atomic; 0: none */
+  guint64 max_message_size;   /* protected by init_lock */
+
+  /* From the greeting; set during construction, constant afterwards */
+  guint version_major;
+  guint version_minor;
+  guint version_micro;
+  char *package;
+  GStrv capabilities;
+  gboolean oob_enabled;
+
+  QmpWorker *worker;
+  QmpChannel *channel;
+  GMainContext *context;      /* where signals are emitted */
+
+  /* GInitable: constructed once, whatever the number of init() calls */
+  GMutex init_lock;           /* also protects max_message_size */
+  enum { INIT_NONE, INIT_RUNNING, INIT_DONE } init_state;
+  GError *init_error;
+
+  /* Events waiting to be emitted in ->context */
+  GMutex events_lock;
+  GQueue events;
+  gboolean events_scheduled;
+};
+
+static void qmp_connection_initable_iface_init       (GInitableIface      *iface);
+static void qmp_connection_async_initable_iface_init (GAsyncInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (QmpConnection, qmp_connection, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                      qmp_connection_initable_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_INITABLE,
+                                                      qmp_connection_async_initable_iface_init))
+
+enum {
+  PROP_0,
+  PROP_ADDRESS,
+  PROP_STREAM,
+  PROP_FLAGS,
+  PROP_TIMEOUT,
+  PROP_MAX_MESSAGE_SIZE,
+  PROP_VERSION_MAJOR,
+  PROP_VERSION_MINOR,
+  PROP_VERSION_MICRO,
+  PROP_PACKAGE,
+  PROP_CAPABILITIES,
+  PROP_OOB_ENABLED,
+  PROP_CLOSED,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_EVENT,
+  SIGNAL_CLOSED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+#define DEFAULT_MAX_MESSAGE_SIZE (64 * 1024 * 1024)
+
+static gboolean
+connection_is_ready (QmpConnection *self)
+{
+  gboolean ready;
+
+  g_mutex_lock (&self->init_lock);
+  ready = self->init_state == INIT_DONE && self->init_error == NULL;
+  g_mutex_unlock (&self->init_lock);
+
+  return ready;
+}
+
+/* ------------------------------------------------------- waiting (sync) */
+
+/* What a _sync function waits on: no main context is involved, so it works
+ * in any thread, whatever that thread's context is doing. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GError *error;
+} SyncWait;
+
+static void
+sync_wait_init (SyncWait *wait)
+{
+  g_mutex_init (&wait->lock);
+  g_cond_init (&wait->cond);
+  wait->done = FALSE;
+  wait->error = NULL;
+}
+
+static void
+sync_wait_done (GError   *error,
+                gpointer  user_data)
+{
+  SyncWait *wait = user_data;
+
+  g_mutex_lock (&wait->lock);
+  wait->error = error;
+  wait->done = TRUE;
+  g_cond_broadcast (&wait->cond);
+  g_mutex_unlock (&wait->lock);
+}
+
+static gboolean
+sync_wait_run (SyncWait  *wait,
+               GError   **error)
+{
+  g_mutex_lock (&wait->lock);
+  while (!wait->done)
+    g_cond_wait (&wait->cond, &wait->lock);
+  g_mutex_unlock (&wait->lock);
+
+  g_mutex_clear (&wait->lock);
+  g_cond_clear (&wait->cond);
+
+  if (wait->error != NULL)
+    {
+      g_propagate_error (error, wait->error);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* -------------------------------------------------------------- signals */
+
+static gboolean
+emit_events (gpointer user_data)
+{
+  QmpConnection *self = user_data;
+  GQueue events;
+  QmpEvent *event;
+
+  g_mutex_lock (&self->events_lock);
+  events = self->events;
+  g_queue_init (&self->events);
+  self->events_scheduled = FALSE;
+  g_mutex_unlock (&self->events_lock);
+
+  while ((event = g_queue_pop_head (&events)) != NULL)
+    {
+      g_signal_emit (self, signals[SIGNAL_EVENT],
+                     g_quark_try_string (qmp_event_get_name (event)), event);
+      qmp_event_unref (event);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/* On the worker: an event came.  It is queued for the constructing context
+ * only if someone listens, and the queue is emptied by one idle however
+ * many events it holds. */
+static void
+connection_on_event (GObject  *owner,
+                     QmpEvent *event)
+{
+  QmpConnection *self = QMP_CONNECTION (owner);
+  GQuark detail = g_quark_try_string (qmp_event_get_name (event));
+  gboolean schedule;
+
+  if (!g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE))
+    return;
+
+  g_mutex_lock (&self->events_lock);
+  g_queue_push_tail (&self->events, qmp_event_ref (event));
+  schedule = !self->events_scheduled;
+  self->events_scheduled = TRUE;
+  g_mutex_unlock (&self->events_lock);
+
+  if (schedule)
+    g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, emit_events,
+                                g_object_ref (self), g_object_unref);
+}
+
+typedef struct
+{
+  QmpConnection *self;
+  gboolean remote_peer_vanished;
+  GError *error;
+} ClosedData;
+
+static void
+closed_data_free (gpointer data)
+{
+  ClosedData *closed = data;
+
+  g_object_unref (closed->self);
+  g_clear_error (&closed->error);
+  g_free (closed);
+}
+
+static gboolean
+emit_closed (gpointer user_data)
+{
+  ClosedData *closed = user_data;
+
+  /* Events that came before the close are emitted before it. */
+  emit_events (closed->self);
+
+  g_object_notify_by_pspec (G_OBJECT (closed->self), properties[PROP_CLOSED]);
+  g_signal_emit (closed->self, signals[SIGNAL_CLOSED], 0,
+                 closed->remote_peer_vanished, closed->error);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* On the worker, once, when the channel closed. */
+static void
+connection_on_closed (GObject      *owner,
+                      gboolean      remote_peer_vanished,
+                      const GError *error)
+{
+  QmpConnection *self = QMP_CONNECTION (owner);
+  ClosedData *closed;
+
+  /* A connection that never finished construction never opened, as far as
+   * its users know. */
+  if (!connection_is_ready (self))
+    return;
+
+  closed = g_new0 (ClosedData, 1);
+  closed->self = g_object_ref (self);
+  closed->remote_peer_vanished = remote_peer_vanished;
+  /* A local close is no error. */
+  if (error != NULL && !(!remote_peer_vanished && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED)))
+    closed->error = g_error_copy (error);
+
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, emit_closed,
+                              closed, closed_data_free);
+}
+
+/* ---------------------------------------------------------- construction */
+
+typedef void (*InitDoneFunc) (GError   *error,
+                              gpointer  user_data);
+
+typedef struct
+{
+  QmpConnection *self;
+  GSocketConnectable *connectable;
+  GCancellable *cancellable;       /* ours: fires on the caller's or on the timeout */
+  GCancellable *caller_cancellable;
+  gulong caller_cancelled_id;
+  GSource *timeout_source;
+  guint timeout_msec;
+  gboolean timed_out;
+  InitDoneFunc done_func;
+  gpointer done_data;
+} InitData;
+
+static void
+init_data_free (InitData *init)
+{
+  g_clear_object (&init->connectable);
+  g_clear_object (&init->cancellable);
+  g_clear_object (&init->caller_cancellable);
+  g_clear_object (&init->self);
+  g_free (init);
+}
+
+static void
+init_finish (InitData *init,
+             GError   *error)
+{
+  QmpConnection *self = init->self;
+
+  if (init->timeout_source != NULL)
+    {
+      g_source_destroy (init->timeout_source);
+      g_clear_pointer (&init->timeout_source, g_source_unref);
+    }
+
+  if (init->caller_cancelled_id != 0)
+    g_cancellable_disconnect (init->caller_cancellable, init->caller_cancelled_id);
+
+  if (error != NULL)
+    {
+      if (init->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_clear_error (&error);
+          error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                               _("Timed out after %u ms while connecting to the QMP server"),
+                               init->timeout_msec);
+        }
+
+      if (self->channel != NULL)
+        _qmp_channel_close (self->channel, NULL, FALSE, NULL, NULL);
+    }
+
+  g_mutex_lock (&self->init_lock);
+  self->init_state = INIT_DONE;
+  self->init_error = error ? g_error_copy (error) : NULL;
+  g_mutex_unlock (&self->init_lock);
+
+  init->done_func (error, init->done_data);
+  init_data_free (init);
+}
+
+static gboolean
+parse_greeting (QmpConnection  *self,
+                JsonNode       *root,
+                GError        **error)
+{
+  JsonObject *qmp;
+  JsonNode *node;
+  JsonObject *qemu;
+  JsonArray *capabilities;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  /* The channel checked that root is an object with an object "QMP". */
+  qmp = json_object_get_object_member (json_node_get_object (root), "QMP");
+
+  node = json_object_get_member (qmp, "version");
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    goto malformed;
+
+  node = json_object_get_member (json_node_get_object (node), "qemu");
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    goto malformed;
+  qemu = json_node_get_object (node);
+
+  {
+    const char *names[] = { "major", "minor", "micro" };
+    guint *values[] = { &self->version_major, &self->version_minor, &self->version_micro };
+
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        JsonNode *member = json_object_get_member (qemu, names[i]);
+        gint64 value;
+
+        if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) ||
+            json_node_get_value_type (member) != G_TYPE_INT64 ||
+            (value = json_node_get_int (member)) < 0 || value > G_MAXUINT)
+          goto malformed;
+
+        *values[i] = (guint) value;
+      }
+  }
+
+  node = json_object_get_member (json_node_get_object (json_object_get_member (qmp, "version")), "package");
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    self->package = g_strdup (json_node_get_string (node));
+  else
+    self->package = g_strdup ("");
+
+  node = json_object_get_member (qmp, "capabilities");
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    goto malformed;
+  capabilities = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (capabilities); i++)
+    {
+      JsonNode *element = json_array_get_element (capabilities, i);
+
+      if (JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING)
+        g_strv_builder_add (builder, json_node_get_string (element));
+    }
+  self->capabilities = g_strv_builder_end (builder);
+
+  return TRUE;
+
+malformed:
+  g_set_error_literal (error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                       _("The server’s QMP greeting is malformed"));
+  return FALSE;
+}
+
+static void
+on_negotiated (QmpCall  *call,
+               gpointer  user_data)
+{
+  InitData *init = user_data;
+  GError *error = _qmp_call_steal_error (call);
+
+  if (error == NULL)
+    _qmp_channel_set_oob_enabled (init->self->channel, init->self->oob_enabled);
+  else
+    init->self->oob_enabled = FALSE;
+
+  init_finish (init, error);
+}
+
+static void
+on_greeting (QmpCall  *call,
+             gpointer  user_data)
+{
+  InitData *init = user_data;
+  QmpConnection *self = init->self;
+  g_autoptr(JsonNode) greeting = _qmp_call_steal_return (call);
+  g_autoptr(JsonObject) arguments = NULL;
+  g_autoptr(QmpCall) negotiate = NULL;
+  GError *error = _qmp_call_steal_error (call);
+
+  if (error == NULL)
+    parse_greeting (self, greeting, &error);
+
+  if (error != NULL)
+    {
+      init_finish (init, error);
+      return;
+    }
+
+  if ((self->flags & QMP_CONNECTION_FLAGS_OOB) != 0 &&
+      g_strv_contains ((const char * const *) self->capabilities, "oob"))
+    {
+      JsonArray *enable = json_array_new ();
+
+      json_array_add_string_element (enable, "oob");
+      arguments = json_object_new ();
+      json_object_set_array_member (arguments, "enable", enable);
+      self->oob_enabled = TRUE;
+    }
+
+  negotiate = _qmp_call_new (QMP_CALL_COMMAND, "qmp_capabilities", arguments, FALSE, NULL, NULL);
+  _qmp_call_set_done_func (negotiate, on_negotiated, init);
+  _qmp_channel_submit (self->channel, negotiate, init->cancellable, 0);
+}
+
+/* On the worker, with a connected stream: wait for the greeting. */
+static void
+init_start_channel (InitData *init)
+{
+  QmpConnection *self = init->self;
+  g_autoptr(QmpCall) greeting = NULL;
+  GError *error = NULL;
+
+  self->channel = _qmp_channel_new (self->stream, G_OBJECT (self),
+                                    connection_on_event, connection_on_closed, &error);
+  if (self->channel == NULL)
+    {
+      init_finish (init, error);
+      return;
+    }
+
+  _qmp_channel_set_max_message_size (self->channel, qmp_connection_get_max_message_size (self));
+
+  greeting = _qmp_call_new (QMP_CALL_GREETING, NULL, NULL, FALSE, NULL, NULL);
+  _qmp_call_set_done_func (greeting, on_greeting, init);
+  _qmp_channel_submit (self->channel, greeting, init->cancellable, 0);
+  _qmp_channel_start (self->channel);
+}
+
+static void
+on_connected (GObject      *source_object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  InitData *init = user_data;
+  GSocketConnection *connection;
+  GError *error = NULL;
+
+  connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source_object), result, &error);
+  if (connection == NULL)
+    {
+      g_autofree char *address = g_strdup (init->self->address);
+
+      g_prefix_error (&error, _("Could not connect to “%s”: "), address);
+      init_finish (init, error);
+      return;
+    }
+
+  /* Commands are small and a reply is waited for: Nagle's algorithm would
+   * only add latency. */
+  if (G_IS_TCP_CONNECTION (connection))
+    g_socket_set_option (g_socket_connection_get_socket (connection),
+                         IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+
+  init->self->stream = G_IO_STREAM (connection);
+  init_start_channel (init);
+}
+
+static gboolean
+init_on_worker (gpointer user_data)
+{
+  InitData *init = user_data;
+
+  if (init->self->stream == NULL)
+    {
+      g_autoptr(GSocketClient) client = g_socket_client_new ();
+
+      g_socket_client_connect_async (client, init->connectable, init->cancellable,
+                                     on_connected, init);
+    }
+  else
+    {
+      init_start_channel (init);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_init_timeout (gpointer user_data)
+{
+  InitData *init = user_data;
+
+  init->timed_out = TRUE;
+  g_cancellable_cancel (init->cancellable);
+  g_clear_pointer (&init->timeout_source, g_source_unref);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_caller_cancelled (GCancellable *caller_cancellable,
+                     GCancellable *cancellable)
+{
+  g_cancellable_cancel (cancellable);
+}
+
+static GSocketConnectable *
+parse_address (const char  *address,
+               GError     **error)
+{
+  const char *path = address;
+
+  if (g_str_has_prefix (address, "tcp:"))
+    {
+      GSocketConnectable *connectable;
+      g_autoptr(GError) local_error = NULL;
+
+      connectable = g_network_address_parse (address + strlen ("tcp:"), 0, &local_error);
+      if (connectable == NULL || g_network_address_get_port (G_NETWORK_ADDRESS (connectable)) == 0)
+        {
+          g_clear_object (&connectable);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       _("Invalid address “%s”: expected tcp:HOST:PORT"), address);
+          return NULL;
+        }
+
+      return connectable;
+    }
+
+  if (g_str_has_prefix (address, "unix:"))
+    path = address + strlen ("unix:");
+  else if (strchr (address, ':') != NULL && address[0] != '/' && address[0] != '.')
+    path = NULL;   /* some other scheme */
+
+  if (path == NULL || *path == '\0')
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("Invalid address “%s”: expected unix:PATH, tcp:HOST:PORT or a path"),
+                   address);
+      return NULL;
+    }
+
+  return G_SOCKET_CONNECTABLE (g_unix_socket_address_new (path));
+}
+
+static void
+init_start (QmpConnection *self,
+            GCancellable  *cancellable,
+            InitDoneFunc   done_func,
+            gpointer       done_data)
+{
+  InitData *init;
+  GError *error = NULL;
+
+  init = g_new0 (InitData, 1);
+  init->self = g_object_ref (self);
+  init->done_func = done_func;
+  init->done_data = done_data;
+  init->cancellable = g_cancellable_new ();
+  init->timeout_msec = qmp_connection_get_timeout (self);
+
+  if ((self->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0)
+    {
+      init_finish (init, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                                              _("Connections to the guest agent are not supported yet")));
+      return;
+    }
+
+  if (self->stream == NULL)
+    {
+      if (self->address == NULL)
+        {
+          init_finish (init, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                                  _("Neither an address nor a stream was given")));
+          return;
+        }
+
+      init->connectable = parse_address (self->address, &error);
+      if (init->connectable == NULL)
+        {
+          init_finish (init, error);
+          return;
+        }
+    }
+
+  if (cancellable != NULL)
+    {
+      init->caller_cancellable = g_object_ref (cancellable);
+      init->caller_cancelled_id = g_cancellable_connect (cancellable,
+                                                         G_CALLBACK (on_caller_cancelled),
+                                                         g_object_ref (init->cancellable),
+                                                         g_object_unref);
+    }
+
+  /* One deadline for connecting, the greeting and the negotiation, so a
+   * stopped QEMU cannot hang construction. */
+  if (init->timeout_msec > 0)
+    {
+      init->timeout_source = g_timeout_source_new (init->timeout_msec);
+      g_source_set_static_name (init->timeout_source, "[qmp-glib] construction timeout");
+      g_source_set_callback (init->timeout_source, on_init_timeout, init, NULL);
+      g_source_attach (init->timeout_source, _qmp_worker_get_context (self->worker));
+    }
+
+  _qmp_worker_invoke (self->worker, init_on_worker, init, NULL);
+}
+
+/* Returns TRUE when the caller is to construct the connection; FALSE when
+ * it was constructed (or is being constructed) already, with the result in
+ * @error. */
+static gboolean
+init_begin (QmpConnection  *self,
+            GError        **error)
+{
+  gboolean start = FALSE;
+
+  g_mutex_lock (&self->init_lock);
+  switch (self->init_state)
+    {
+    case INIT_NONE:
+      self->init_state = INIT_RUNNING;
+      start = TRUE;
+      break;
+
+    case INIT_RUNNING:
+      g_critical ("QmpConnection is being initialized already");
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PENDING,
+                           _("The connection is being initialized already"));
+      break;
+
+    case INIT_DONE:
+    default:
+      if (self->init_error != NULL)
+        g_propagate_error (error, g_error_copy (self->init_error));
+      break;
+    }
+  g_mutex_unlock (&self->init_lock);
+
+  return start;
+}
+
+static gboolean
+qmp_connection_initable_init (GInitable     *initable,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  QmpConnection *self = QMP_CONNECTION (initable);
+  g_autoptr(GError) local_error = NULL;
+  SyncWait wait;
+
+  if (!init_begin (self, &local_error))
+    {
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  sync_wait_init (&wait);
+  init_start (self, cancellable, sync_wait_done, &wait);
+
+  return sync_wait_run (&wait, error);
+}
+
+static void
+qmp_connection_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = qmp_connection_initable_init;
+}
+
+static void
+on_init_done_async (GError   *error,
+                    gpointer  user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+qmp_connection_async_initable_init_async (GAsyncInitable      *initable,
+                                          int                  io_priority,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
+{
+  QmpConnection *self = QMP_CONNECTION (initable);
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, qmp_connection_async_initable_init_async);
+  g_task_set_priority (task, io_priority);
+
+  if (!init_begin (self, &error))
+    {
+      if (error != NULL)
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  init_start (self, cancellable, on_init_done_async, g_steal_pointer (&task));
+}
+
+static gboolean
+qmp_connection_async_initable_init_finish (GAsyncInitable  *initable,
+                                           GAsyncResult    *result,
+                                           GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, initable), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+qmp_connection_async_initable_iface_init (GAsyncInitableIface *iface)
+{
+  iface->init_async = qmp_connection_async_initable_init_async;
+  iface->init_finish = qmp_connection_async_initable_init_finish;
+}
+
+/* -------------------------------------------------------------- GObject */
+
+static void
+qmp_connection_dispose (GObject *object)
+{
+  QmpConnection *self = QMP_CONNECTION (object);
+
+  /* The last reference is gone, so nothing is pending: stop talking.  The
+   * owner is gone too, so no "closed" is emitted. */
+  if (self->channel != NULL)
+    {
+      _qmp_channel_close (self->channel, NULL, FALSE, NULL, NULL);
+      g_clear_pointer (&self->channel, _qmp_channel_unref);
+    }
+
+  G_OBJECT_CLASS (qmp_connection_parent_class)->dispose (object);
+}
+
+static void
+qmp_connection_finalize (GObject *object)
+{
+  QmpConnection *self = QMP_CONNECTION (object);
+
+  g_assert (self->events.length == 0);
+
+  g_clear_pointer (&self->address, g_free);
+  g_clear_object (&self->stream);
+  g_clear_pointer (&self->package, g_free);
+  g_clear_pointer (&self->capabilities, g_strfreev);
+  g_clear_error (&self->init_error);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_mutex_clear (&self->init_lock);
+  g_mutex_clear (&self->events_lock);
+  _qmp_worker_unref (self->worker);
+
+  G_OBJECT_CLASS (qmp_connection_parent_class)->finalize (object);
+}
+
+static void
+qmp_connection_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  QmpConnection *self = QMP_CONNECTION (object);
+
+  switch (prop_id)
+    {
+    case PROP_ADDRESS:
+      g_value_set_string (value, self->address);
+      break;
+
+    case PROP_STREAM:
+      g_value_set_object (value, self->stream);
+      break;
+
+    case PROP_FLAGS:
+      g_value_set_flags (value, self->flags);
+      break;
+
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, qmp_connection_get_timeout (self));
+      break;
+
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint64 (value, qmp_connection_get_max_message_size (self));
+      break;
+
+    case PROP_VERSION_MAJOR:
+      g_value_set_uint (value, self->version_major);
+      break;
+
+    case PROP_VERSION_MINOR:
+      g_value_set_uint (value, self->version_minor);
+      break;
+
+    case PROP_VERSION_MICRO:
+      g_value_set_uint (value, self->version_micro);
+      break;
+
+    case PROP_PACKAGE:
+      g_value_set_string (value, self->package);
+      break;
+
+    case PROP_CAPABILITIES:
+      g_value_set_boxed (value, self->capabilities);
+      break;
+
+    case PROP_OOB_ENABLED:
+      g_value_set_boolean (value, self->oob_enabled);
+      break;
+
+    case PROP_CLOSED:
+      g_value_set_boolean (value, qmp_connection_is_closed (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qmp_connection_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  QmpConnection *self = QMP_CONNECTION (object);
+
+  switch (prop_id)
+    {
+    case PROP_ADDRESS:
+      self->address = g_value_dup_string (value);
+      break;
+
+    case PROP_STREAM:
+      self->stream = g_value_dup_object (value);
+      break;
+
+    case PROP_FLAGS:
+      self->flags = g_value_get_flags (value);
+      break;
+
+    case PROP_TIMEOUT:
+      qmp_connection_set_timeout (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_MESSAGE_SIZE:
+      qmp_connection_set_max_message_size (self, g_value_get_uint64 (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qmp_connection_class_init (QmpConnectionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  _qmp_init_i18n ();
+
+  object_class->dispose = qmp_connection_dispose;
+  object_class->finalize = qmp_connection_finalize;
+  object_class->get_property = qmp_connection_get_property;
+  object_class->set_property = qmp_connection_set_property;
+
+  /**
+   * QmpConnection:address: (getter get_address)
+   *
+   * Where to connect: `unix:PATH`, `tcp:HOST:PORT` or a plain path of a
+   * Unix socket.  %NULL when the connection was made on a stream.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ADDRESS] =
+    g_param_spec_string ("address", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:stream: (getter get_stream)
+   *
+   * The stream the connection talks over.  Closing the connection closes
+   * it.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_STREAM] =
+    g_param_spec_object ("stream", NULL, NULL,
+                         G_TYPE_IO_STREAM,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:flags: (getter get_flags)
+   *
+   * The flags the connection was constructed with.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_FLAGS] =
+    g_param_spec_flags ("flags", NULL, NULL,
+                        QMP_TYPE_CONNECTION_FLAGS,
+                        QMP_CONNECTION_FLAGS_NONE,
+                        (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:timeout: (getter get_timeout) (setter set_timeout)
+   *
+   * How long, in milliseconds, a call may wait for the server before it
+   * fails with %G_IO_ERROR_TIMED_OUT; 0 means forever.
+   *
+   * A timed-out call harms neither the connection nor the calls behind it.
+   * Given at construction, it also bounds connecting, the greeting and the
+   * negotiation together.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:max-message-size: (getter get_max_message_size) (setter set_max_message_size)
+   *
+   * The longest line, in bytes, that the server may send.  A longer one
+   * closes the connection with %QMP_ERROR_MESSAGE_TOO_LARGE; memory stays
+   * bounded by this whatever the server sends.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_MESSAGE_SIZE] =
+    g_param_spec_uint64 ("max-message-size", NULL, NULL,
+                         1, G_MAXUINT32, DEFAULT_MAX_MESSAGE_SIZE,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:version-major: (getter get_version_major)
+   *
+   * The major version of the server, from its greeting.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_VERSION_MAJOR] =
+    g_param_spec_uint ("version-major", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:version-minor: (getter get_version_minor)
+   *
+   * The minor version of the server, from its greeting.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_VERSION_MINOR] =
+    g_param_spec_uint ("version-minor", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:version-micro: (getter get_version_micro)
+   *
+   * The micro version of the server, from its greeting.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_VERSION_MICRO] =
+    g_param_spec_uint ("version-micro", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:package: (getter get_package)
+   *
+   * The package string of the server, from its greeting, such as
+   * `"Debian 1:7.2+dfsg-7"`; empty when it sent none.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PACKAGE] =
+    g_param_spec_string ("package", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:capabilities: (getter get_capabilities)
+   *
+   * The capabilities that the server offered in its greeting, such as
+   * `oob`.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CAPABILITIES] =
+    g_param_spec_boxed ("capabilities", NULL, NULL,
+                        G_TYPE_STRV,
+                        (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:oob-enabled: (getter get_oob_enabled)
+   *
+   * Whether out-of-band execution was negotiated: %QMP_CONNECTION_FLAGS_OOB
+   * was given and the server offered `oob`.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_OOB_ENABLED] =
+    g_param_spec_boolean ("oob-enabled", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:closed: (getter is_closed)
+   *
+   * Whether the connection is closed.  Its notification is emitted with
+   * [signal@Qmp.Connection::closed].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CLOSED] =
+    g_param_spec_boolean ("closed", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * QmpConnection::event:
+   * @self: a #QmpConnection
+   * @event: the event
+   *
+   * Emitted for each event that the server sends, in the main context that
+   * was the thread-default one when @self was constructed.
+   *
+   * The signal is detailed with the event's name, so a handler can pick the
+   * events it wants: `"event::SHUTDOWN"`.  Events are only queued for
+   * emission while a handler for them is connected.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_EVENT] =
+    g_signal_new ("event",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 1, QMP_TYPE_EVENT);
+
+  /**
+   * QmpConnection::closed:
+   * @self: a #QmpConnection
+   * @remote_peer_vanished: %TRUE if the server went away, %FALSE if the
+   *   connection was closed here (by a call, or because the server broke
+   *   the protocol)
+   * @error: (nullable): why the connection closed, or %NULL for a close by
+   *   [method@Qmp.Connection.close_async]
+   *
+   * Emitted once, when the connection closes, in the main context that was
+   * the thread-default one when @self was constructed.  Every call that
+   * was pending has failed by then.  QEMU keeps running.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_CLOSED] =
+    g_signal_new ("closed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 2, G_TYPE_BOOLEAN, G_TYPE_ERROR);
+}
+
+static void
+qmp_connection_init (QmpConnection *self)
+{
+  self->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
+  self->context = g_main_context_ref_thread_default ();
+  self->worker = _qmp_worker_ref ();
+  g_mutex_init (&self->init_lock);
+  g_mutex_init (&self->events_lock);
+  g_queue_init (&self->events);
+}
+
+/* --------------------------------------------------------- constructors */
+
+/**
+ * qmp_connection_new_for_address_async:
+ * @address: where to connect: `unix:PATH`, `tcp:HOST:PORT` or a path
+ * @flags: flags for the connection
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the connection is ready or failed
+ * @user_data: (closure callback): data for @callback
+ *
+ * Connects to the QMP server at @address, reads its greeting and
+ * negotiates capabilities.  Call [ctor@Qmp.Connection.new_for_address_finish]
+ * from @callback to get the connection.
+ *
+ * To bound the whole construction in time, construct with
+ * g_async_initable_new_async() and the [property@Qmp.Connection:timeout]
+ * property.
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_new_for_address_async (const char          *address,
+                                      QmpConnectionFlags   flags,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_return_if_fail (address != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  g_async_initable_new_async (QMP_TYPE_CONNECTION, G_PRIORITY_DEFAULT, cancellable,
+                              callback, user_data,
+                              "address", address,
+                              "flags", flags,
+                              NULL);
+}
+
+/**
+ * qmp_connection_new_for_address_finish:
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [func@Qmp.Connection.new_for_address_async].
+ *
+ * Returns: (transfer full): a ready #QmpConnection, or %NULL on error
+ *
+ * Since: 1.0
+ */
+QmpConnection *
+qmp_connection_new_for_address_finish (GAsyncResult  *result,
+                                       GError       **error)
+{
+  return qmp_connection_new_finish (result, error);
+}
+
+/**
+ * qmp_connection_new_for_address_sync:
+ * @address: where to connect: `unix:PATH`, `tcp:HOST:PORT` or a path
+ * @flags: flags for the connection
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Connects to the QMP server at @address, reads its greeting and
+ * negotiates capabilities, blocking the calling thread.
+ *
+ * Returns: (transfer full): a ready #QmpConnection, or %NULL on error
+ *
+ * Since: 1.0
+ */
+QmpConnection *
+qmp_connection_new_for_address_sync (const char          *address,
+                                     QmpConnectionFlags   flags,
+                                     GCancellable        *cancellable,
+                                     GError             **error)
+{
+  g_return_val_if_fail (address != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_initable_new (QMP_TYPE_CONNECTION, cancellable, error,
+                         "address", address,
+                         "flags", flags,
+                         NULL);
+}
+
+/**
+ * qmp_connection_new_async:
+ * @stream: a stream connected to a QMP server, such as a #GSocketConnection
+ * @flags: flags for the connection
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the connection is ready or failed
+ * @user_data: (closure callback): data for @callback
+ *
+ * Reads the greeting of the QMP server at the other end of @stream and
+ * negotiates capabilities.  Call [ctor@Qmp.Connection.new_finish] from
+ * @callback to get the connection.
+ *
+ * The streams of @stream must be pollable (sockets and pipes are).
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_new_async (GIOStream           *stream,
+                          QmpConnectionFlags   flags,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_return_if_fail (G_IS_IO_STREAM (stream));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  g_async_initable_new_async (QMP_TYPE_CONNECTION, G_PRIORITY_DEFAULT, cancellable,
+                              callback, user_data,
+                              "stream", stream,
+                              "flags", flags,
+                              NULL);
+}
+
+/**
+ * qmp_connection_new_finish:
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [func@Qmp.Connection.new_async].
+ *
+ * Returns: (transfer full): a ready #QmpConnection, or %NULL on error
+ *
+ * Since: 1.0
+ */
+QmpConnection *
+qmp_connection_new_finish (GAsyncResult  *result,
+                           GError       **error)
+{
+  g_autoptr(GObject) source_object = NULL;
+  GObject *object;
+
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  source_object = g_async_result_get_source_object (result);
+  object = g_async_initable_new_finish (G_ASYNC_INITABLE (source_object), result, error);
+
+  return object ? QMP_CONNECTION (object) : NULL;
+}
+
+/**
+ * qmp_connection_new_sync:
+ * @stream: a stream connected to a QMP server, such as a #GSocketConnection
+ * @flags: flags for the connection
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads the greeting of the QMP server at the other end of @stream and
+ * negotiates capabilities, blocking the calling thread.
+ *
+ * Returns: (transfer full): a ready #QmpConnection, or %NULL on error
+ *
+ * Since: 1.0
+ */
+QmpConnection *
+qmp_connection_new_sync (GIOStream           *stream,
+                         QmpConnectionFlags   flags,
+                         GCancellable        *cancellable,
+                         GError             **error)
+{
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_initable_new (QMP_TYPE_CONNECTION, cancellable, error,
+                         "stream", stream,
+                         "flags", flags,
+                         NULL);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+/**
+ * qmp_connection_get_version_major: (get-property version-major)
+ * @self: a #QmpConnection
+ *
+ * Gets the major version of the server, from its greeting.
+ *
+ * Returns: the major version
+ *
+ * Since: 1.0
+ */
+guint
+qmp_connection_get_version_major (QmpConnection *self)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), 0);
+
+  return self->version_major;
+}
+
+/**
+ * qmp_connection_get_version_minor: (get-property version-minor)
+ * @self: a #QmpConnection
+ *
+ * Gets the minor version of the server, from its greeting.
+ *
+ * Returns: the minor version
+ *
+ * Since: 1.0
+ */
+guint
+qmp_connection_get_version_minor (QmpConnection *self)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), 0);
+
+  return self->version_minor;
+}
+
+/**
+ * qmp_connection_get_version_micro: (get-property version-micro)
+ * @self: a #QmpConnection
+ *
+ * Gets the micro version of the server, from its greeting.
+ *
+ * Returns: the micro version
+ *
+ * Since: 1.0
+ */
+guint
+qmp_connection_get_version_micro (QmpConnection *self)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), 0);
+
+  return self->version_micro;
+}
+
+/**
+ * qmp_connection_get_package: (get-property package)
+ * @self: a #QmpConnection
+ *
+ * Gets the package string of the server, from its greeting.
+ *
+ * Returns: (nullable): the package string; %NULL before construction
+ *   finished
+ *
+ * Since: 1.0
+ */
+const char *
+qmp_connection_get_package (QmpConnection *self)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+
+  return self->package;
+}
+
+/**
+ * qmp_connection_get_capabilities: (get-property capabilities)
+ * @self: a #QmpConnection
+ *
+ * Gets the capabilities that the server offered in its greeting.
+ *
+ * Returns: (transfer none) (array zero-terminated=1) (nullable): the
+ *   capabilities; %NULL before construction finished
+ *
+ * Since: 1.0
+ */
+const char * const *
+qmp_connection_get_capabilities (QmpConnection *self)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+
+  return (const char * const *) self->capabilities;
+}
+
+/**
+ * qmp_connection_check_version:
+ * @self: a #QmpConnection
+ * @major: a major version
+ * @minor: a minor version
+ * @micro: a micro version
+ *
+ * Checks whether the server is at least version @major.@minor.@micro.
+ *
+ * ```c
+ * const char *command = qmp_connection_check_version (connection, 2, 9, 0)
+ *                       ? "blockdev-del" : "x-blockdev-del";
+ * ```
+ *
+ * Returns: %TRUE if the server's version is @major.@minor.@micro or later
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_connection_check_version (QmpConnection *self,
+                              guint          major,
+                              guint          minor,
+                              guint          micro)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), FALSE);
+
+  if (self->version_major != major)
+    return self->version_major > major;
+  if (self->version_minor != minor)
+    return self->version_minor > minor;
+  return self->version_micro >= micro;
+}
+
+/**
+ * qmp_connection_get_stream: (get-property stream)
+ * @self: a #QmpConnection
+ *
+ * Gets the stream the connection talks over.
+ *
+ * Returns: (transfer none) (nullable): the stream; %NULL before a
+ *   connection to an address was made
+ *
+ * Since: 1.0
+ */
+GIOStream *
+qmp_connection_get_stream (QmpConnection *self)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+
+  return self->stream;
+}
+
+/**
+ * qmp_connection_get_address: (get-property address)
+ * @self: a #QmpConnection
+ *
+ * Gets the address the connection was made to.
+ *
+ * Returns: (nullable): the address, or %NULL if the connection was made on
+ *   a stream
+ *
+ * Since: 1.0
+ */
+const char *
+qmp_connection_get_address (QmpConnection *self)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+
+  return self->address;
+}
+
+/**
+ * qmp_connection_get_flags: (get-property flags)
+ * @self: a #QmpConnection
+ *
+ * Gets the flags the connection was constructed with.
+ *
+ * Returns: the flags
+ *
+ * Since: 1.0
+ */
+QmpConnectionFlags
+qmp_connection_get_flags (QmpConnection *self)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), QMP_CONNECTION_FLAGS_NONE);
+
+  return self->flags;
+}
+
+/**
+ * qmp_connection_get_oob_enabled: (get-property oob-enabled)
+ * @self: a #QmpConnection
+ *
+ * Gets whether out-of-band execution was negotiated.
+ *
+ * Returns: %TRUE if commands may be sent with %QMP_EXECUTE_FLAGS_OOB
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_connection_get_oob_enabled (QmpConnection *self)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), FALSE);
+
+  return self->oob_enabled;
+}
+
+/**
+ * qmp_connection_is_closed: (get-property closed)
+ * @self: a #QmpConnection
+ *
+ * Gets whether the connection is closed.
+ *
+ * Returns: %TRUE if the connection is closed
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_connection_is_closed (QmpConnection *self)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), TRUE);
+
+  return self->channel == NULL || _qmp_channel_is_closed (self->channel);
+}
+
+/**
+ * qmp_connection_get_timeout: (get-property timeout)
+ * @self: a #QmpConnection
+ *
+ * Gets how long a call may wait for the server, in milliseconds.
+ *
+ * Returns: the timeout in milliseconds, or 0 for none
+ *
+ * Since: 1.0
+ */
+guint
+qmp_connection_get_timeout (QmpConnection *self)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), 0);
+
+  return g_atomic_int_get (&self->timeout_msec);
+}
+
+/**
+ * qmp_connection_set_timeout: (set-property timeout)
+ * @self: a #QmpConnection
+ * @timeout_msec: the timeout in milliseconds, or 0 for none
+ *
+ * Sets how long a call may wait for the server before it fails with
+ * %G_IO_ERROR_TIMED_OUT.  Calls made before keep the timeout they had.
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_set_timeout (QmpConnection *self,
+                            guint          timeout_msec)
+{
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+
+  if ((guint) g_atomic_int_exchange (&self->timeout_msec, timeout_msec) != timeout_msec)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+}
+
+/**
+ * qmp_connection_get_max_message_size: (get-property max-message-size)
+ * @self: a #QmpConnection
+ *
+ * Gets the longest line the server may send, in bytes.
+ *
+ * Returns: the limit in bytes
+ *
+ * Since: 1.0
+ */
+guint64
+qmp_connection_get_max_message_size (QmpConnection *self)
+{
+  guint64 max_message_size;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), 0);
+
+  g_mutex_lock (&self->init_lock);
+  max_message_size = self->max_message_size;
+  g_mutex_unlock (&self->init_lock);
+
+  return max_message_size;
+}
+
+/**
+ * qmp_connection_set_max_message_size: (set-property max-message-size)
+ * @self: a #QmpConnection
+ * @max_message_size: the limit in bytes
+ *
+ * Sets the longest line the server may send.  A longer one closes the
+ * connection with %QMP_ERROR_MESSAGE_TOO_LARGE.
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_set_max_message_size (QmpConnection *self,
+                                     guint64        max_message_size)
+{
+  guint64 old;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (max_message_size > 0);
+
+  g_mutex_lock (&self->init_lock);
+  old = self->max_message_size;
+  self->max_message_size = max_message_size;
+  /* Before construction, init_start_channel() hands it on. */
+  if (self->channel != NULL)
+    _qmp_channel_set_max_message_size (self->channel, max_message_size);
+  g_mutex_unlock (&self->init_lock);
+
+  if (old != max_message_size)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
+}
+
+/* ------------------------------------------------------------- commands */
+
+typedef struct
+{
+  JsonNode *ret;
+  QmpEvent *event;
+} UntilEventResult;
+
+static void
+until_event_result_free (gpointer data)
+{
+  UntilEventResult *result = data;
+
+  g_clear_pointer (&result->ret, json_node_unref);
+  g_clear_pointer (&result->event, qmp_event_unref);
+  g_free (result);
+}
+
+/* On whichever thread finished the call: GTask carries the result to the
+ * caller's context. */
+static void
+on_call_done (QmpCall  *call,
+              gpointer  user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = _qmp_call_steal_error (call);
+
+  if (error != NULL)
+    {
+      g_task_return_error (task, error);
+    }
+  else if (g_task_get_source_tag (task) == qmp_connection_execute_async)
+    {
+      g_task_return_pointer (task, _qmp_call_steal_return (call), (GDestroyNotify) json_node_unref);
+    }
+  else if (g_task_get_source_tag (task) == qmp_connection_wait_event_async)
+    {
+      g_task_return_pointer (task, _qmp_call_steal_event (call), (GDestroyNotify) qmp_event_unref);
+    }
+  else
+    {
+      UntilEventResult *result = g_new0 (UntilEventResult, 1);
+
+      result->ret = _qmp_call_steal_return (call);
+      result->event = _qmp_call_steal_event (call);
+      g_task_return_pointer (task, result, until_event_result_free);
+    }
+}
+
+static void
+connection_submit_async (QmpConnection       *self,
+                         QmpCall             *call,
+                         gpointer             source_tag,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+
+  _qmp_call_set_done_func (call, on_call_done, g_steal_pointer (&task));
+  _qmp_channel_submit (self->channel, call, cancellable, qmp_connection_get_timeout (self));
+}
+
+/* Submits @call and blocks until it is done; returns its error, if any. */
+static gboolean
+connection_submit_sync (QmpConnection  *self,
+                        QmpCall        *call,
+                        GCancellable   *cancellable,
+                        GError        **error)
+{
+  GError *call_error;
+
+  _qmp_channel_submit (self->channel, call, cancellable, qmp_connection_get_timeout (self));
+  _qmp_call_wait (call);
+
+  call_error = _qmp_call_steal_error (call);
+  if (call_error != NULL)
+    {
+      g_propagate_error (error, call_error);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * qmp_connection_execute_async:
+ * @self: a #QmpConnection
+ * @command: the name of the command, such as `"query-status"`
+ * @arguments: (nullable): the command's arguments
+ * @flags: flags for the command
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the reply came or the call failed
+ * @user_data: (closure callback): data for @callback
+ *
+ * Runs @command on the server.  Call [method@Qmp.Connection.execute_finish]
+ * from @callback to get the result.
+ *
+ * @arguments is serialized before this function returns, so it may be
+ * changed or freed at once.
+ *
+ * ```c
+ * static void
+ * on_status (GObject *source, GAsyncResult *result, gpointer user_data)
+ * {
+ *   g_autoptr(GError) error = NULL;
+ *   g_autoptr(JsonNode) status = NULL;
+ *
+ *   status = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
+ *   if (status == NULL)
+ *     g_warning ("query-status failed: %s", error->message);
+ * }
+ *
+ * qmp_connection_execute_async (connection, "query-status", NULL,
+ *                               QMP_EXECUTE_FLAGS_NONE, NULL, on_status, NULL);
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_execute_async (QmpConnection       *self,
+                              const char          *command,
+                              JsonObject          *arguments,
+                              QmpExecuteFlags      flags,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(QmpCall) call = NULL;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (connection_is_ready (self));
+  g_return_if_fail (command != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
+                        (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
+  connection_submit_async (self, call, qmp_connection_execute_async,
+                           cancellable, callback, user_data);
+}
+
+/**
+ * qmp_connection_execute_finish:
+ * @self: a #QmpConnection
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Qmp.Connection.execute_async].
+ *
+ * An error that the server reported is in the %QMP_ERROR domain, with the
+ * server's description as message; a failure of the connection, a
+ * cancellation or a timeout is in %G_IO_ERROR.
+ *
+ * Returns: (transfer full): the `return` member of the reply, or %NULL on
+ *   error
+ *
+ * Since: 1.0
+ */
+JsonNode *
+qmp_connection_execute_finish (QmpConnection  *self,
+                               GAsyncResult   *result,
+                               GError        **error)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qmp_connection_execute_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * qmp_connection_execute_sync:
+ * @self: a #QmpConnection
+ * @command: the name of the command, such as `"query-status"`
+ * @arguments: (nullable): the command's arguments
+ * @flags: flags for the command
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Runs @command on the server, blocking the calling thread until the reply
+ * came.  No main loop is run meanwhile.
+ *
+ * Returns: (transfer full): the `return` member of the reply, or %NULL on
+ *   error
+ *
+ * Since: 1.0
+ */
+JsonNode *
+qmp_connection_execute_sync (QmpConnection    *self,
+                             const char       *command,
+                             JsonObject       *arguments,
+                             QmpExecuteFlags   flags,
+                             GCancellable     *cancellable,
+                             GError          **error)
+{
+  g_autoptr(QmpCall) call = NULL;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (connection_is_ready (self), NULL);
+  g_return_val_if_fail (command != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
+                        (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
+  if (!connection_submit_sync (self, call, cancellable, error))
+    return NULL;
+
+  return _qmp_call_steal_return (call);
+}
+
+/**
+ * qmp_connection_execute_until_event_async:
+ * @self: a #QmpConnection
+ * @command: the name of the command, such as `"device_del"`
+ * @arguments: (nullable): the command's arguments
+ * @event_name: the event that finishes the call, such as `"DEVICE_DELETED"`
+ * @event_match: (nullable): members that the event's data must have, as in
+ *   [method@Qmp.Event.matches]
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the call finished
+ * @user_data: (closure callback): data for @callback
+ *
+ * Runs @command and finishes when both its return and a matching event
+ * have come, in either order.  An error return finishes the call at once.
+ *
+ * The event filter is armed before the command is written: an event that
+ * comes before the return counts, an event that came before this call
+ * never does.  The call does not hold back the commands made after it.
+ *
+ * ```c
+ * g_autoptr(JsonObject) arguments = json_object_new ();
+ * g_autoptr(JsonObject) match = json_object_new ();
+ *
+ * json_object_set_string_member (arguments, "id", "kbd0");
+ * json_object_set_string_member (match, "device", "kbd0");
+ * qmp_connection_execute_until_event_async (connection, "device_del", arguments,
+ *                                           "DEVICE_DELETED", match,
+ *                                           NULL, on_unplugged, NULL);
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_execute_until_event_async (QmpConnection       *self,
+                                          const char          *command,
+                                          JsonObject          *arguments,
+                                          const char          *event_name,
+                                          JsonObject          *event_match,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
+{
+  g_autoptr(QmpCall) call = NULL;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (connection_is_ready (self));
+  g_return_if_fail (command != NULL);
+  g_return_if_fail (event_name != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  call = _qmp_call_new (QMP_CALL_UNTIL_EVENT, command, arguments, FALSE, event_name, event_match);
+  connection_submit_async (self, call, qmp_connection_execute_until_event_async,
+                           cancellable, callback, user_data);
+}
+
+/**
+ * qmp_connection_execute_until_event_finish:
+ * @self: a #QmpConnection
+ * @result: the #GAsyncResult given to the callback
+ * @return_value: (out) (optional) (transfer full): the `return` member of
+ *   the command's reply
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Qmp.Connection.execute_until_event_async].
+ *
+ * Returns: (transfer full): the event that finished the call, or %NULL on
+ *   error
+ *
+ * Since: 1.0
+ */
+QmpEvent *
+qmp_connection_execute_until_event_finish (QmpConnection  *self,
+                                           GAsyncResult   *result,
+                                           JsonNode      **return_value,
+                                           GError        **error)
+{
+  UntilEventResult *until;
+  QmpEvent *event;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qmp_connection_execute_until_event_async,
+                        NULL);
+
+  if (return_value != NULL)
+    *return_value = NULL;
+
+  until = g_task_propagate_pointer (G_TASK (result), error);
+  if (until == NULL)
+    return NULL;
+
+  if (return_value != NULL)
+    *return_value = g_steal_pointer (&until->ret);
+  event = g_steal_pointer (&until->event);
+  until_event_result_free (until);
+
+  return event;
+}
+
+/**
+ * qmp_connection_execute_until_event_sync:
+ * @self: a #QmpConnection
+ * @command: the name of the command, such as `"device_del"`
+ * @arguments: (nullable): the command's arguments
+ * @event_name: the event that finishes the call, such as `"DEVICE_DELETED"`
+ * @event_match: (nullable): members that the event's data must have
+ * @return_value: (out) (optional) (transfer full): the `return` member of
+ *   the command's reply
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Runs @command and blocks the calling thread until both its return and a
+ * matching event came.  See
+ * [method@Qmp.Connection.execute_until_event_async].
+ *
+ * Returns: (transfer full): the event that finished the call, or %NULL on
+ *   error
+ *
+ * Since: 1.0
+ */
+QmpEvent *
+qmp_connection_execute_until_event_sync (QmpConnection  *self,
+                                         const char     *command,
+                                         JsonObject     *arguments,
+                                         const char     *event_name,
+                                         JsonObject     *event_match,
+                                         JsonNode      **return_value,
+                                         GCancellable   *cancellable,
+                                         GError        **error)
+{
+  g_autoptr(QmpCall) call = NULL;
+
+  if (return_value != NULL)
+    *return_value = NULL;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (connection_is_ready (self), NULL);
+  g_return_val_if_fail (command != NULL, NULL);
+  g_return_val_if_fail (event_name != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  call = _qmp_call_new (QMP_CALL_UNTIL_EVENT, command, arguments, FALSE, event_name, event_match);
+  if (!connection_submit_sync (self, call, cancellable, error))
+    return NULL;
+
+  if (return_value != NULL)
+    *return_value = _qmp_call_steal_return (call);
+
+  return _qmp_call_steal_event (call);
+}
+
+/**
+ * qmp_connection_wait_event_async:
+ * @self: a #QmpConnection
+ * @event_name: (nullable): the name of the event, or %NULL for any
+ * @event_match: (nullable): members that the event's data must have, as in
+ *   [method@Qmp.Event.matches]
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when a matching event came
+ * @user_data: (closure callback): data for @callback
+ *
+ * Waits for the next event that matches, from the moment of this call on.
+ * Use a cancellable or [property@Qmp.Connection:timeout] to stop waiting.
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_wait_event_async (QmpConnection       *self,
+                                 const char          *event_name,
+                                 JsonObject          *event_match,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(QmpCall) call = NULL;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (connection_is_ready (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  call = _qmp_call_new (QMP_CALL_WAIT_EVENT, NULL, NULL, FALSE, event_name, event_match);
+  connection_submit_async (self, call, qmp_connection_wait_event_async,
+                           cancellable, callback, user_data);
+}
+
+/**
+ * qmp_connection_wait_event_finish:
+ * @self: a #QmpConnection
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Qmp.Connection.wait_event_async].
+ *
+ * Returns: (transfer full): the event, or %NULL on error
+ *
+ * Since: 1.0
+ */
+QmpEvent *
+qmp_connection_wait_event_finish (QmpConnection  *self,
+                                  GAsyncResult   *result,
+                                  GError        **error)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qmp_connection_wait_event_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * qmp_connection_wait_event_sync:
+ * @self: a #QmpConnection
+ * @event_name: (nullable): the name of the event, or %NULL for any
+ * @event_match: (nullable): members that the event's data must have
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Blocks the calling thread until the next matching event, from the moment
+ * of this call on.
+ *
+ * Returns: (transfer full): the event, or %NULL on error
+ *
+ * Since: 1.0
+ */
+QmpEvent *
+qmp_connection_wait_event_sync (QmpConnection  *self,
+                                const char     *event_name,
+                                JsonObject     *event_match,
+                                GCancellable   *cancellable,
+                                GError        **error)
+{
+  g_autoptr(QmpCall) call = NULL;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (connection_is_ready (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  call = _qmp_call_new (QMP_CALL_WAIT_EVENT, NULL, NULL, FALSE, event_name, event_match);
+  if (!connection_submit_sync (self, call, cancellable, error))
+    return NULL;
+
+  return _qmp_call_steal_event (call);
+}
+
+/* ---------------------------------------------------------------- close */
+
+static void
+on_close_done_async (GError   *error,
+                     gpointer  user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * qmp_connection_close_async:
+ * @self: a #QmpConnection
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the connection is closed
+ * @user_data: (closure callback): data for @callback
+ *
+ * Closes the connection: every pending call fails with %G_IO_ERROR_CLOSED
+ * and [signal@Qmp.Connection::closed] is emitted.  The server (QEMU) keeps
+ * running.
+ *
+ * Closing a connection that is closed already fails with
+ * %G_IO_ERROR_CLOSED.
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_close_async (QmpConnection       *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (connection_is_ready (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, qmp_connection_close_async);
+
+  _qmp_channel_close (self->channel, NULL, FALSE, on_close_done_async, g_steal_pointer (&task));
+}
+
+/**
+ * qmp_connection_close_finish:
+ * @self: a #QmpConnection
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Qmp.Connection.close_async].
+ *
+ * Returns: %TRUE if the connection was closed by this call
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_connection_close_finish (QmpConnection  *self,
+                             GAsyncResult   *result,
+                             GError        **error)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qmp_connection_close_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * qmp_connection_close_sync:
+ * @self: a #QmpConnection
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Closes the connection, blocking the calling thread until the stream is
+ * closed.  See [method@Qmp.Connection.close_async].
+ *
+ * Returns: %TRUE if the connection was closed by this call
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_connection_close_sync (QmpConnection  *self,
+                           GCancellable   *cancellable,
+                           GError        **error)
+{
+  SyncWait wait;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (connection_is_ready (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  sync_wait_init (&wait);
+  _qmp_channel_close (self->channel, NULL, FALSE, sync_wait_done, &wait);
+
+  return sync_wait_run (&wait, error);
+}

@@ -1,0 +1,288 @@
+/* qmp-event.c
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "qmp-event.h"
+#include "qmp-event-private.h"
+
+/**
+ * QmpEvent:
+ *
+ * An asynchronous notification from the QMP server, such as `STOP`,
+ * `SHUTDOWN` or `DEVICE_DELETED`.
+ *
+ * A #QmpEvent is immutable and reference counted, so it can be passed
+ * between threads freely.  Events reach an application through the
+ * [signal@Qmp.Connection::event] signal, through
+ * [method@Qmp.Connection.wait_event_async] and through
+ * [method@Qmp.Connection.execute_until_event_async].
+ *
+ * ```c
+ * static void
+ * on_device_deleted (QmpConnection *connection,
+ *                    QmpEvent      *event,
+ *                    gpointer       user_data)
+ * {
+ *   JsonObject *data = qmp_event_get_data (event);
+ *
+ *   if (data != NULL && json_object_has_member (data, "device"))
+ *     g_print ("%s is gone\n", json_object_get_string_member (data, "device"));
+ * }
+ *
+ * g_signal_connect (connection, "event::DEVICE_DELETED",
+ *                   G_CALLBACK (on_device_deleted), NULL);
+ * ```
+ *
+ * Since: 1.0
+ */
+struct _QmpEvent
+{
+  gatomicrefcount ref_count;
+  char *name;
+  JsonObject *data;       /* nullable: QEMU omits "data" for many events */
+  GDateTime *timestamp;   /* nullable: QEMU sends -1/-1 when its clock failed */
+};
+
+G_DEFINE_BOXED_TYPE (QmpEvent, qmp_event, qmp_event_ref, qmp_event_unref)
+
+/**
+ * qmp_event_new:
+ * @name: the name of the event, such as `"STOP"`
+ * @data: (nullable): the `data` member of the event
+ * @timestamp: (nullable): when the server emitted the event
+ *
+ * Creates a new event.  Applications rarely need this: the connection
+ * creates the events it receives.  It is useful for tests and for
+ * forwarding events.
+ *
+ * @data is sealed (see json_object_seal()), so it must not be changed
+ * afterwards.
+ *
+ * Returns: (transfer full): a new #QmpEvent
+ *
+ * Since: 1.0
+ */
+QmpEvent *
+qmp_event_new (const char *name,
+               JsonObject *data,
+               GDateTime  *timestamp)
+{
+  QmpEvent *self;
+
+  g_return_val_if_fail (name != NULL, NULL);
+
+  self = g_new0 (QmpEvent, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->name = g_strdup (name);
+  if (data != NULL)
+    {
+      self->data = json_object_ref (data);
+      json_object_seal (self->data);
+    }
+  self->timestamp = timestamp ? g_date_time_ref (timestamp) : NULL;
+
+  return self;
+}
+
+QmpEvent *
+_qmp_event_new_from_object (JsonObject *object)
+{
+  JsonNode *name_node;
+  JsonNode *node;
+  g_autoptr(GDateTime) timestamp = NULL;
+  JsonObject *data = NULL;
+
+  name_node = json_object_get_member (object, "event");
+  if (name_node == NULL || !JSON_NODE_HOLDS_VALUE (name_node) ||
+      json_node_get_value_type (name_node) != G_TYPE_STRING)
+    return NULL;
+
+  node = json_object_get_member (object, "data");
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+    data = json_node_get_object (node);
+
+  node = json_object_get_member (object, "timestamp");
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *ts = json_node_get_object (node);
+      gint64 seconds = json_object_get_int_member_with_default (ts, "seconds", -1);
+      gint64 microseconds = json_object_get_int_member_with_default (ts, "microseconds", -1);
+
+      /* QEMU sends -1/-1 when it could not read its clock: that is "no
+       * timestamp", not one microsecond before 1970. */
+      if (seconds >= 0 && microseconds >= 0 && microseconds < G_USEC_PER_SEC)
+        {
+          g_autoptr(GDateTime) whole = g_date_time_new_from_unix_utc (seconds);
+
+          if (whole != NULL)
+            timestamp = g_date_time_add (whole, microseconds);
+        }
+    }
+
+  return qmp_event_new (json_node_get_string (name_node), data, timestamp);
+}
+
+/**
+ * qmp_event_ref:
+ * @self: a #QmpEvent
+ *
+ * Acquires a reference on @self.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 1.0
+ */
+QmpEvent *
+qmp_event_ref (QmpEvent *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+
+  return self;
+}
+
+/**
+ * qmp_event_unref:
+ * @self: (transfer full): a #QmpEvent
+ *
+ * Releases a reference on @self, freeing it when the last one is gone.
+ *
+ * Since: 1.0
+ */
+void
+qmp_event_unref (QmpEvent *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (g_atomic_ref_count_dec (&self->ref_count))
+    {
+      g_free (self->name);
+      g_clear_pointer (&self->data, json_object_unref);
+      g_clear_pointer (&self->timestamp, g_date_time_unref);
+      g_free (self);
+    }
+}
+
+/**
+ * qmp_event_get_name:
+ * @self: a #QmpEvent
+ *
+ * Gets the name of the event, such as `"SHUTDOWN"`.
+ *
+ * Returns: the name of the event
+ *
+ * Since: 1.0
+ */
+const char *
+qmp_event_get_name (QmpEvent *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->name;
+}
+
+/**
+ * qmp_event_get_data:
+ * @self: a #QmpEvent
+ *
+ * Gets the `data` member of the event.  Many events, such as `STOP`,
+ * have none.
+ *
+ * The object is sealed and shared: do not change it.
+ *
+ * Returns: (transfer none) (nullable): the event's data, or %NULL
+ *
+ * Since: 1.0
+ */
+JsonObject *
+qmp_event_get_data (QmpEvent *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->data;
+}
+
+/**
+ * qmp_event_get_timestamp:
+ * @self: a #QmpEvent
+ *
+ * Gets the time at which the server emitted the event, in UTC with
+ * microsecond precision.
+ *
+ * QEMU sends a timestamp of -1 seconds and -1 microseconds when it could
+ * not read its clock; the event then has no timestamp.
+ *
+ * Returns: (transfer none) (nullable): the timestamp, or %NULL
+ *
+ * Since: 1.0
+ */
+GDateTime *
+qmp_event_get_timestamp (QmpEvent *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->timestamp;
+}
+
+/**
+ * qmp_event_matches:
+ * @self: a #QmpEvent
+ * @event_name: (nullable): the name the event must have, or %NULL for any
+ * @event_match: (nullable): members that the event's data must contain
+ *
+ * Checks whether @self is the event named @event_name and whether every
+ * member of @event_match is equal (as JSON, compared deeply) to the member
+ * of the same name in the event's data.
+ *
+ * An event without data matches only an empty or %NULL @event_match.
+ *
+ * ```c
+ * g_autoptr(JsonObject) match = json_object_new ();
+ *
+ * json_object_set_string_member (match, "device", "kbd0");
+ * if (qmp_event_matches (event, "DEVICE_DELETED", match))
+ *   g_print ("kbd0 is gone\n");
+ * ```
+ *
+ * Returns: %TRUE if @self matches
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_event_matches (QmpEvent   *self,
+                   const char *event_name,
+                   JsonObject *event_match)
+{
+  JsonObjectIter iter;
+  const char *member_name;
+  JsonNode *expected;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (event_name != NULL && !g_str_equal (event_name, self->name))
+    return FALSE;
+
+  if (event_match == NULL)
+    return TRUE;
+
+  json_object_iter_init (&iter, event_match);
+  while (json_object_iter_next (&iter, &member_name, &expected))
+    {
+      JsonNode *actual;
+
+      if (self->data == NULL)
+        return FALSE;
+
+      actual = json_object_get_member (self->data, member_name);
+      if (actual == NULL || !json_node_equal (actual, expected))
+        return FALSE;
+    }
+
+  return TRUE;
+}

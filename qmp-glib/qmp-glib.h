@@ -1,0 +1,20 @@
+/* qmp-glib.h
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#define QMP_INSIDE
+# include "qmp-version.h"
+# include "qmp-version-macros.h"
+# include "qmp-enums.h"
+# include "qmp-error.h"
+# include "qmp-event.h"
+# include "qmp-connection.h"
+#undef QMP_INSIDE

@@ -1,0 +1,141 @@
+/* qmp-json.c
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "qmp-json-private.h"
+
+/* json-glib's copies of objects and arrays share their members (and
+ * json-glib's reference counts are not atomic), so anything that crosses a
+ * thread is copied all the way down. */
+static JsonNode *
+node_copy_deep (JsonNode *node,
+                gboolean  redact);
+
+static gboolean
+is_secret_member (const char *name)
+{
+  static const char * const secrets[] = {
+    "password", "new-password", "passphrase", "secret", "key-secret",
+    "new-secret", "old-secret",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (secrets); i++)
+    if (g_str_equal (name, secrets[i]))
+      return TRUE;
+
+  return FALSE;
+}
+
+/* An object-add of a "secret" object carries its secret in "data" (QEMU 6
+ * and later flattened it; before, it sat in "props"). */
+static gboolean
+is_secret_object (JsonObject *object)
+{
+  const char *qom_type = json_object_get_string_member_with_default (object, "qom-type", NULL);
+
+  return qom_type != NULL && g_str_has_prefix (qom_type, "secret");
+}
+
+static JsonObject *
+object_copy_deep (JsonObject *object,
+                  gboolean    redact,
+                  gboolean    redact_data)
+{
+  JsonObject *copy = json_object_new ();
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  if (redact && is_secret_object (object))
+    redact_data = TRUE;
+
+  json_object_iter_init_ordered (&iter, object);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
+    {
+      if (redact && (is_secret_member (name) || (redact_data && g_str_equal (name, "data"))))
+        json_object_set_string_member (copy, name, "<redacted>");
+      else if (redact && redact_data && g_str_equal (name, "props") && JSON_NODE_HOLDS_OBJECT (member))
+        json_object_set_object_member (copy, name,
+                                       object_copy_deep (json_node_get_object (member), TRUE, TRUE));
+      else
+        json_object_set_member (copy, name, node_copy_deep (member, redact));
+    }
+
+  return copy;
+}
+
+static JsonNode *
+node_copy_deep (JsonNode *node,
+                gboolean  redact)
+{
+  JsonNode *copy;
+
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      copy = json_node_new (JSON_NODE_OBJECT);
+      json_node_take_object (copy, object_copy_deep (json_node_get_object (node), redact, FALSE));
+      return copy;
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+        guint len = json_array_get_length (array);
+        JsonArray *array_copy = json_array_sized_new (len);
+
+        for (guint i = 0; i < len; i++)
+          json_array_add_element (array_copy, node_copy_deep (json_array_get_element (array, i), redact));
+
+        copy = json_node_new (JSON_NODE_ARRAY);
+        json_node_take_array (copy, array_copy);
+        return copy;
+      }
+
+    case JSON_NODE_VALUE:
+    case JSON_NODE_NULL:
+    default:
+      return json_node_copy (node);
+    }
+}
+
+JsonObject *
+_qmp_json_object_copy_deep (JsonObject *object)
+{
+  return object_copy_deep (object, FALSE, FALSE);
+}
+
+JsonNode *
+_qmp_json_node_copy_redacted (JsonNode *node)
+{
+  return node_copy_deep (node, TRUE);
+}
+
+char *
+_qmp_json_to_string_redacted (JsonNode *node)
+{
+  g_autoptr(JsonNode) redacted = _qmp_json_node_copy_redacted (node);
+
+  return json_to_string (redacted, FALSE);
+}
+
+/* @str as a JSON string literal, quotes included. */
+char *
+_qmp_json_string_quote (const char *str)
+{
+  g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), str);
+
+  return json_to_string (node, FALSE);
+}
+
+/* Whether g_debug() in our domain is shown: formatting and redacting every
+ * line costs more than the I/O, so it is only done when someone looks. */
+gboolean
+_qmp_debug_enabled (void)
+{
+  return !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
+}

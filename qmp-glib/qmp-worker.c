@@ -1,0 +1,141 @@
+/* qmp-worker.c
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "qmp-worker-private.h"
+
+struct _QmpWorker
+{
+  gatomicrefcount ref_count;
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  gboolean detached;   /* set on the worker thread when it must free itself */
+};
+
+/* The current worker, if any; protected by worker_lock.  A worker whose
+ * last reference is gone is replaced by a new one on the next ref. */
+static GMutex worker_lock;
+static QmpWorker *current_worker;
+
+static void
+worker_free (QmpWorker *worker)
+{
+  g_main_loop_unref (worker->loop);
+  g_main_context_unref (worker->context);
+  g_free (worker);
+}
+
+static gpointer
+worker_thread_func (gpointer data)
+{
+  QmpWorker *worker = data;
+
+  g_main_context_push_thread_default (worker->context);
+  g_main_loop_run (worker->loop);
+  g_main_context_pop_thread_default (worker->context);
+
+  /* The last reference went from a callback on this thread, which cannot
+   * join itself: the thread cleans up after itself instead. */
+  if (worker->detached)
+    worker_free (worker);
+
+  return NULL;
+}
+
+QmpWorker *
+_qmp_worker_ref (void)
+{
+  QmpWorker *worker;
+
+  g_mutex_lock (&worker_lock);
+  if (current_worker != NULL)
+    {
+      worker = current_worker;
+      g_atomic_ref_count_inc (&worker->ref_count);
+    }
+  else
+    {
+      worker = g_new0 (QmpWorker, 1);
+      g_atomic_ref_count_init (&worker->ref_count);
+      worker->context = g_main_context_new ();
+      worker->loop = g_main_loop_new (worker->context, FALSE);
+      worker->thread = g_thread_new ("qmp-worker", worker_thread_func, worker);
+      current_worker = worker;
+    }
+  g_mutex_unlock (&worker_lock);
+
+  return worker;
+}
+
+void
+_qmp_worker_unref (QmpWorker *worker)
+{
+  gboolean last;
+
+  g_mutex_lock (&worker_lock);
+  last = g_atomic_ref_count_dec (&worker->ref_count);
+  if (last && current_worker == worker)
+    current_worker = NULL;
+  g_mutex_unlock (&worker_lock);
+
+  if (!last)
+    return;
+
+  if (g_thread_self () == worker->thread)
+    {
+      worker->detached = TRUE;
+      g_thread_unref (worker->thread);
+      g_main_loop_quit (worker->loop);
+    }
+  else
+    {
+      g_main_loop_quit (worker->loop);
+      g_thread_join (worker->thread);
+      worker_free (worker);
+    }
+}
+
+GMainContext *
+_qmp_worker_get_context (QmpWorker *worker)
+{
+  return worker->context;
+}
+
+gboolean
+_qmp_worker_is_current (QmpWorker *worker)
+{
+  return g_thread_self () == worker->thread;
+}
+
+/* Runs @func on the worker: at once when called from the worker, else
+ * from an idle source of the worker's context. */
+void
+_qmp_worker_invoke (QmpWorker      *worker,
+                    GSourceFunc     func,
+                    gpointer        data,
+                    GDestroyNotify  destroy)
+{
+  if (_qmp_worker_is_current (worker))
+    {
+      while (func (data))
+        ;
+      if (destroy != NULL)
+        destroy (data);
+    }
+  else
+    {
+      GSource *source = g_idle_source_new ();
+
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (source, func, data, destroy);
+      g_source_set_static_name (source, "[qmp-glib] worker invoke");
+      g_source_attach (source, worker->context);
+      g_source_unref (source);
+    }
+}
