@@ -14,7 +14,7 @@ struct _QmpWorker
   gatomicrefcount ref_count;
   GThread *thread;
   GMainContext *context;
-  GMainLoop *loop;
+  gint quit;           /* atomic: set by the last unref */
   gboolean detached;   /* set on the worker thread when it must free itself */
 };
 
@@ -26,7 +26,6 @@ static QmpWorker *current_worker;
 static void
 worker_free (QmpWorker *worker)
 {
-  g_main_loop_unref (worker->loop);
   g_main_context_unref (worker->context);
   g_free (worker);
 }
@@ -36,8 +35,11 @@ worker_thread_func (gpointer data)
 {
   QmpWorker *worker = data;
 
+  /* Not a GMainLoop: g_main_loop_run() would forget a quit that came
+   * before the thread got to run it. */
   g_main_context_push_thread_default (worker->context);
-  g_main_loop_run (worker->loop);
+  while (!g_atomic_int_get (&worker->quit))
+    g_main_context_iteration (worker->context, TRUE);
   g_main_context_pop_thread_default (worker->context);
 
   /* The last reference went from a callback on this thread, which cannot
@@ -64,7 +66,6 @@ _qmp_worker_ref (void)
       worker = g_new0 (QmpWorker, 1);
       g_atomic_ref_count_init (&worker->ref_count);
       worker->context = g_main_context_new ();
-      worker->loop = g_main_loop_new (worker->context, FALSE);
       worker->thread = g_thread_new ("qmp-worker", worker_thread_func, worker);
       current_worker = worker;
     }
@@ -91,11 +92,12 @@ _qmp_worker_unref (QmpWorker *worker)
     {
       worker->detached = TRUE;
       g_thread_unref (worker->thread);
-      g_main_loop_quit (worker->loop);
+      g_atomic_int_set (&worker->quit, TRUE);
     }
   else
     {
-      g_main_loop_quit (worker->loop);
+      g_atomic_int_set (&worker->quit, TRUE);
+      g_main_context_wakeup (worker->context);
       g_thread_join (worker->thread);
       worker_free (worker);
     }
