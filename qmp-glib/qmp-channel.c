@@ -1098,6 +1098,13 @@ on_input_ready (GObject  *stream,
         break;
     }
 
+  /* The replies freed in-flight slots: write what waited for them, once
+   * for the whole batch. */
+  g_mutex_lock (&self->lock);
+  if (!self->closed)
+    channel_flush_locked (self);
+  g_mutex_unlock (&self->lock);
+
   /* Replies first: the calls were finished before their events' signals
    * could run anyway, since they go to other threads' contexts. */
   calls_notify (done);
