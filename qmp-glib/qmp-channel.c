@@ -55,7 +55,8 @@ struct _QmpCall
   JsonNode *ret;
   QmpEvent *event;
   GError *error;
-  GSource *cancel_source;
+  GCancellable *cancellable;
+  gulong cancelled_id;
   GSource *timeout_source;
 
   /* How the caller learns that the call is done: a function, or a wait on
@@ -167,7 +168,7 @@ _qmp_call_unref (QmpCall *call)
   if (!g_atomic_ref_count_dec (&call->ref_count))
     return;
 
-  g_assert (call->cancel_source == NULL);
+  g_assert (call->cancelled_id == 0);
   g_assert (call->timeout_source == NULL);
 
   g_free (call->command);
@@ -243,6 +244,10 @@ call_complete_locked (QmpChannel *self,
 {
   g_assert (!call->completed);
 
+  /* Taken first: the queue, the watchers or the pending table may hold the
+   * last other reference, dropped below. */
+  g_ptr_array_add (done, _qmp_call_ref (call));
+
   call->completed = TRUE;
   if (ret != NULL)
     {
@@ -285,8 +290,6 @@ call_complete_locked (QmpChannel *self,
   /* A call whose reply is still to come stays in the pending table: its
    * reply is read and dropped, and it keeps its in-flight slot until then,
    * because QEMU still counts it. */
-
-  g_ptr_array_add (done, _qmp_call_ref (call));
 }
 
 /* Tells the callers of @done that their calls are finished.  Runs without
@@ -300,11 +303,14 @@ calls_notify (GPtrArray *done)
 
       /* Both sources were attached when the call was submitted, and only
        * the completion, which happens once, removes them. */
-      if (call->cancel_source != NULL)
+      /* Never from within the cancelled handler: that only queues
+       * on_call_abandoned() on the worker. */
+      if (call->cancelled_id != 0)
         {
-          g_source_destroy (call->cancel_source);
-          g_clear_pointer (&call->cancel_source, g_source_unref);
+          g_cancellable_disconnect (call->cancellable, call->cancelled_id);
+          call->cancelled_id = 0;
         }
+      g_clear_object (&call->cancellable);
       if (call->timeout_source != NULL)
         {
           g_source_destroy (call->timeout_source);
@@ -544,19 +550,10 @@ on_call_abandoned (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-on_call_cancelled (GCancellable *cancellable,
-                   gpointer      user_data)
-{
-  return on_call_abandoned (user_data);
-}
-
-static GSource *
-abandon_source_attach_locked (QmpChannel *self,
-                              QmpCall    *call,
-                              GSource    *source,
-                              GSourceFunc func,
-                              guint       timeout_msec)
+static AbandonData *
+abandon_data_new (QmpChannel *self,
+                  QmpCall    *call,
+                  guint       timeout_msec)
 {
   AbandonData *abandon = g_new0 (AbandonData, 1);
 
@@ -565,7 +562,37 @@ abandon_source_attach_locked (QmpChannel *self,
   abandon->timed_out = timeout_msec > 0;
   abandon->timeout_msec = timeout_msec;
 
-  g_source_set_callback (source, func, abandon, abandon_data_free);
+  return abandon;
+}
+
+/* In the thread that cancelled: hand the work to the worker, where calls
+ * finish.  (Not a GCancellableSource: in GLib 2.74, destroying one while
+ * another thread cancels its cancellable can leak a reference.) */
+static void
+on_call_cancelled (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  AbandonData *connected = user_data;
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_static_name (source, "[qmp-glib] cancelled");
+  g_source_set_callback (source, on_call_abandoned,
+                         abandon_data_new (connected->channel, connected->call, 0),
+                         abandon_data_free);
+  g_source_attach (source, _qmp_worker_get_context (connected->channel->worker));
+  g_source_unref (source);
+}
+
+static GSource *
+timeout_source_attach_locked (QmpChannel *self,
+                              QmpCall    *call,
+                              guint       timeout_msec)
+{
+  GSource *source = g_timeout_source_new (timeout_msec);
+
+  g_source_set_static_name (source, "[qmp-glib] call timeout");
+  g_source_set_callback (source, on_call_abandoned,
+                         abandon_data_new (self, call, timeout_msec), abandon_data_free);
   g_source_attach (source, _qmp_worker_get_context (self->worker));
 
   return source;
@@ -603,14 +630,19 @@ _qmp_channel_submit (QmpChannel   *self,
       goto out;
     }
 
+  /* Connected under the lock, so that the completion, which can only come
+   * after the call is registered below, always finds them to undo.  An
+   * already cancelled cancellable runs the handler at once; it only queues
+   * work for the worker. */
   if (cancellable != NULL)
-    call->cancel_source = abandon_source_attach_locked (self, call,
-                                                        g_cancellable_source_new (cancellable),
-                                                        G_SOURCE_FUNC (on_call_cancelled), 0);
+    {
+      call->cancellable = g_object_ref (cancellable);
+      call->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_call_cancelled),
+                                                  abandon_data_new (self, call, 0),
+                                                  abandon_data_free);
+    }
   if (timeout_msec > 0)
-    call->timeout_source = abandon_source_attach_locked (self, call,
-                                                         g_timeout_source_new (timeout_msec),
-                                                         on_call_abandoned, timeout_msec);
+    call->timeout_source = timeout_source_attach_locked (self, call, timeout_msec);
 
   /* The filter is armed before anything is written, so an event that
    * comes before the command's return counts, and one that came before the
@@ -953,9 +985,10 @@ channel_process_buffer (QmpChannel *self,
                        self->rbuf_len - self->rbuf_scanned)) != NULL)
     {
       gsize len = nl - (self->rbuf + start);
+      gsize content = (len > 0 && nl[-1] == '\r') ? len - 1 : len;
       QmpEvent *event;
 
-      if (len > max_message_size + 1)   /* +1: the '\r' of "\r\n" */
+      if (content > max_message_size)
         goto too_large;
 
       event = channel_handle_line (self, self->rbuf + start, len, done);
