@@ -1,0 +1,1698 @@
+/* test-mock.c: QmpConnection against a scripted mock QMP server
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The test thread plays the server with the blocking qmp_mock_* calls and
+ * iterates its thread-default main context, where the callbacks of the
+ * async calls and the signals of the connection arrive.  Assertions are
+ * non-fatal, so that one broken behaviour does not hide the others: the
+ * tests bail out when a step they depend on failed, and the teardown
+ * closes the connection and waits for every call it started.  (A crash or
+ * a critical inside the library still ends the program; run one test with
+ * -p PATH to see the others.)
+ *
+ * The numbers in the comments are those of the list in the issue.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+/* How long a call may take to finish when the server did its part, and
+ * how long one that must fail "at once" (without the server) may take. */
+#define WAIT_MS    (qmp_test_is_slow () ? 30000 : 10000)
+#define AT_ONCE_MS (qmp_test_is_slow () ? 10000 : 3000)
+
+/* In-band commands the library lets be unanswered at once (QEMU's queue). */
+#define MAX_IN_FLIGHT 8
+
+/* ------------------------------------------------------------- helpers */
+
+typedef enum {
+  CALL_EXECUTE,
+  CALL_UNTIL_EVENT,
+  CALL_WAIT_EVENT,
+  CALL_CLOSE,
+  CALL_CONSTRUCT,
+} CallKind;
+
+/* One async call: the fixture and the callback each hold a reference, so
+ * that a callback that comes after a failed test has returned is
+ * harmless. */
+typedef struct
+{
+  CallKind kind;
+  GAsyncResult *result;     /* set by the callback */
+  guint seq;                /* the order in which the callbacks ran */
+} Call;
+
+typedef struct
+{
+  QmpConnectionFlags flags;
+  const char *capabilities_json;
+} ConnectParams;
+
+typedef struct
+{
+  QmpMock *mock;
+  QmpConnection *conn;
+  GPtrArray *calls;         /* Call */
+  guint n_closed;
+  gboolean closed_remote;
+  GError *closed_error;
+} Fixture;
+
+static guint completion_seq;
+
+static void
+call_clear (gpointer data)
+{
+  Call *call = data;
+
+  g_clear_object (&call->result);
+}
+
+static void
+call_release (gpointer data)
+{
+  g_rc_box_release_full (data, call_clear);
+}
+
+static void
+call_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Call *call = user_data;
+
+  g_assert_null (call->result);   /* a callback runs once */
+  g_clear_object (&call->result);
+  call->result = g_object_ref (result);
+  call->seq = ++completion_seq;
+  call_release (call);
+}
+
+/* A call whose callback is still to come: borrowed, the fixture keeps it. */
+static Call *
+call_new (Fixture  *f,
+          CallKind  kind)
+{
+  Call *call = g_rc_box_new0 (Call);
+
+  call->kind = kind;
+  g_ptr_array_add (f->calls, g_rc_box_acquire (call));
+  return call;   /* this reference goes to the callback */
+}
+
+static gboolean
+flag_set_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+typedef gboolean (*Predicate) (gpointer data);
+
+/* Iterates the thread-default main context until @done or @timeout_ms. */
+static gboolean
+iterate_until (Predicate done,
+               gpointer  data,
+               guint     timeout_ms)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+  g_autoptr(GSource) timeout = g_timeout_source_new (timeout_ms);
+  gboolean timed_out = FALSE;
+
+  g_source_set_callback (timeout, flag_set_cb, &timed_out, NULL);
+  g_source_attach (timeout, context);
+  while (!done (data) && !timed_out)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (timeout);
+
+  return done (data);
+}
+
+/* Runs whatever is ready now, without blocking. */
+static void
+iterate_pending (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+
+  while (g_main_context_iteration (context, FALSE))
+    ;
+}
+
+static gboolean
+call_is_done (gpointer data)
+{
+  return ((Call *) data)->result != NULL;
+}
+
+static gboolean
+call_wait (Call  *call,
+           guint  timeout_ms)
+{
+  if (iterate_until (call_is_done, call, timeout_ms))
+    return TRUE;
+  g_assert_true (call_is_done (call));   /* fails: names the timeout */
+  return FALSE;
+}
+
+static gboolean
+closed_seen (gpointer data)
+{
+  return ((Fixture *) data)->n_closed > 0;
+}
+
+static JsonObject *
+object_from_json (const char *json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  if (json == NULL)
+    return NULL;
+  node = json_from_string (json, &error);
+  g_assert_no_error (error);
+  g_assert_true (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return json_object_new ();
+  return json_object_ref (json_node_get_object (node));
+}
+
+static void
+assert_json_equal (JsonNode   *node,
+                   const char *expected_json)
+{
+  g_autoptr(JsonNode) expected = json_from_string (expected_json, NULL);
+  g_autofree char *actual = node ? json_to_string (node, FALSE) : g_strdup ("(null)");
+
+  g_assert_nonnull (expected);
+  if (expected == NULL || node == NULL || !json_node_equal (node, expected))
+    g_assert_cmpstr (actual, ==, expected_json);   /* fails, with both texts */
+}
+
+static void
+on_closed (QmpConnection *conn,
+           gboolean       remote_peer_vanished,
+           GError        *error,
+           Fixture       *f)
+{
+  f->n_closed++;
+  f->closed_remote = remote_peer_vanished;
+  g_clear_error (&f->closed_error);
+  if (error != NULL)
+    f->closed_error = g_error_copy (error);
+}
+
+/* Starts the construction of a connection on the mock's client stream,
+ * with a "timeout" when @timeout_ms is not 0. */
+static Call *
+construct_start (Fixture      *f,
+                 guint         timeout_ms,
+                 GCancellable *cancellable)
+{
+  GIOStream *stream = qmp_mock_get_client_stream (f->mock);
+  Call *call = call_new (f, CALL_CONSTRUCT);
+
+  if (timeout_ms == 0)
+    qmp_connection_new_async (stream, QMP_CONNECTION_FLAGS_NONE, cancellable, call_done_cb, call);
+  else
+    g_async_initable_new_async (QMP_TYPE_CONNECTION, G_PRIORITY_DEFAULT, cancellable,
+                                call_done_cb, call,
+                                "stream", stream,
+                                "timeout", timeout_ms,
+                                NULL);
+  return call;
+}
+
+/* Waits for the construction and asserts that it failed with
+ * @domain/@code. */
+static void
+construct_assert_error (Call   *call,
+                        guint   timeout_ms,
+                        GQuark  domain,
+                        int     code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpConnection) conn = NULL;
+
+  if (!call_wait (call, timeout_ms))
+    return;
+  conn = qmp_connection_new_finish (call->result, &error);
+  g_assert_error (error, domain, code);
+  g_assert_null (conn);
+}
+
+static void
+fixture_connect (Fixture            *f,
+                 QmpConnectionFlags  flags,
+                 const char         *capabilities_json)
+{
+  f->conn = qmp_mock_connect (f->mock, flags, capabilities_json);
+  if (f->conn != NULL)
+    g_signal_connect (f->conn, "closed", G_CALLBACK (on_closed), f);
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  f->mock = qmp_mock_new ();
+  f->calls = g_ptr_array_new_with_free_func (call_release);
+}
+
+/* Connected with no flags and no capabilities; @data is the test's. */
+static void
+fixture_set_up_connected (Fixture       *f,
+                          gconstpointer  data)
+{
+  fixture_set_up (f, NULL);
+  fixture_connect (f, QMP_CONNECTION_FLAGS_NONE, NULL);
+}
+
+/* Connected as @data, a ConnectParams, says. */
+static void
+fixture_set_up_with_params (Fixture       *f,
+                            gconstpointer  data)
+{
+  const ConnectParams *params = data;
+
+  fixture_set_up (f, NULL);
+  fixture_connect (f, params->flags, params->capabilities_json);
+}
+
+/* Waits for every call started in the test and drops them: their results
+ * hold references on the connection. */
+static void
+fixture_release_calls (Fixture *f)
+{
+  for (guint i = 0; i < f->calls->len; i++)
+    iterate_until (call_is_done, g_ptr_array_index (f->calls, i), WAIT_MS);
+  iterate_pending ();
+  g_ptr_array_set_size (f->calls, 0);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  if (f->conn != NULL && !qmp_connection_is_closed (f->conn))
+    {
+      Call *call = call_new (f, CALL_CLOSE);
+
+      qmp_connection_close_async (f->conn, NULL, call_done_cb, call);
+    }
+
+  fixture_release_calls (f);
+
+  if (f->conn != NULL)
+    {
+      iterate_until (closed_seen, f, AT_ONCE_MS);
+      iterate_pending ();
+      g_signal_handlers_disconnect_by_data (f->conn, f);
+      g_clear_object (&f->conn);
+    }
+
+  g_ptr_array_unref (f->calls);
+  g_clear_error (&f->closed_error);
+  qmp_mock_free (f->mock);
+}
+
+/* ---- calls ---- */
+
+static Call *
+execute (Fixture         *f,
+         const char      *command,
+         const char      *arguments_json,
+         QmpExecuteFlags  flags,
+         GCancellable    *cancellable)
+{
+  g_autoptr(JsonObject) arguments = object_from_json (arguments_json);
+  Call *call = call_new (f, CALL_EXECUTE);
+
+  qmp_connection_execute_async (f->conn, command, arguments, flags, cancellable,
+                                call_done_cb, call);
+  return call;
+}
+
+static Call *
+execute_until_event (Fixture    *f,
+                     const char *command,
+                     const char *arguments_json,
+                     const char *event_name,
+                     const char *event_match_json)
+{
+  g_autoptr(JsonObject) arguments = object_from_json (arguments_json);
+  g_autoptr(JsonObject) event_match = object_from_json (event_match_json);
+  Call *call = call_new (f, CALL_UNTIL_EVENT);
+
+  qmp_connection_execute_until_event_async (f->conn, command, arguments, event_name,
+                                            event_match, NULL, call_done_cb, call);
+  return call;
+}
+
+static Call *
+wait_event (Fixture    *f,
+            const char *event_name,
+            const char *event_match_json)
+{
+  g_autoptr(JsonObject) event_match = object_from_json (event_match_json);
+  Call *call = call_new (f, CALL_WAIT_EVENT);
+
+  qmp_connection_wait_event_async (f->conn, event_name, event_match, NULL, call_done_cb, call);
+  return call;
+}
+
+static Call *
+close_connection (Fixture *f)
+{
+  Call *call = call_new (f, CALL_CLOSE);
+
+  qmp_connection_close_async (f->conn, NULL, call_done_cb, call);
+  return call;
+}
+
+/* Finishes a finished @call of any kind but construction. */
+static gboolean
+call_finish (Fixture   *f,
+             Call      *call,
+             JsonNode **ret,
+             QmpEvent **event,
+             GError   **error)
+{
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(QmpEvent) ev = NULL;
+  gboolean ok = FALSE;
+
+  switch (call->kind)
+    {
+    case CALL_EXECUTE:
+      node = qmp_connection_execute_finish (f->conn, call->result, error);
+      ok = node != NULL;
+      break;
+    case CALL_UNTIL_EVENT:
+      ev = qmp_connection_execute_until_event_finish (f->conn, call->result, &node, error);
+      ok = ev != NULL;
+      break;
+    case CALL_WAIT_EVENT:
+      ev = qmp_connection_wait_event_finish (f->conn, call->result, error);
+      ok = ev != NULL;
+      break;
+    case CALL_CLOSE:
+      ok = qmp_connection_close_finish (f->conn, call->result, error);
+      break;
+    case CALL_CONSTRUCT:
+    default:
+      g_assert_not_reached ();
+    }
+
+  if (ret != NULL)
+    *ret = g_steal_pointer (&node);
+  if (event != NULL)
+    *event = g_steal_pointer (&ev);
+  return ok;
+}
+
+/* Waits for @call and asserts that it failed with @domain/@code. */
+static void
+call_assert_error (Fixture *f,
+                   Call    *call,
+                   guint    timeout_ms,
+                   GQuark   domain,
+                   int      code)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!call_wait (call, timeout_ms))
+    return;
+  g_assert_false (call_finish (f, call, NULL, NULL, &error));
+  g_assert_error (error, domain, code);
+}
+
+/* Waits for @call and asserts that it succeeded; its return value must be
+ * @expected_json unless that is NULL, and its event (if any) is returned. */
+static QmpEvent *
+call_assert_ok (Fixture    *f,
+                Call       *call,
+                const char *expected_json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  QmpEvent *event = NULL;
+
+  if (!call_wait (call, WAIT_MS))
+    return NULL;
+  g_assert_true (call_finish (f, call, &ret, &event, &error));
+  g_assert_no_error (error);
+  if (expected_json != NULL)
+    assert_json_equal (ret, expected_json);
+  return event;
+}
+
+static void
+call_assert_return (Fixture    *f,
+                    Call       *call,
+                    const char *expected_json)
+{
+  g_autoptr(QmpEvent) event = call_assert_ok (f, call, expected_json);
+}
+
+/* Asserts that @call has not finished: callbacks finished before any that
+ * already ran would have run before them. */
+static void
+call_assert_pending (Call *call)
+{
+  iterate_pending ();
+  g_assert_null (call->result);
+}
+
+static void
+assert_event (QmpEvent   *event,
+              const char *name,
+              const char *data_json)
+{
+  g_autoptr(JsonNode) data = NULL;
+
+  g_assert_nonnull (event);
+  if (event == NULL)
+    return;
+  g_assert_cmpstr (qmp_event_get_name (event), ==, name);
+  if (qmp_event_get_data (event) != NULL)
+    data = json_node_init_object (json_node_alloc (), qmp_event_get_data (event));
+  assert_json_equal (data, data_json);
+}
+
+/* ---- the server side ---- */
+
+/* qmp_mock_receive(), but a timeout or a hang-up is a (non-fatal)
+ * assertion failure here rather than in the mock, which cannot go on after
+ * one. */
+static JsonObject *
+mock_receive (Fixture *f)
+{
+  gboolean library_sent_something = !qmp_mock_receive_nothing (f->mock, 10000);
+
+  g_assert_true (library_sent_something);
+  if (!library_sent_something)
+    return NULL;
+  return qmp_mock_receive (f->mock);
+}
+
+/* Receives a command, asserts that it is @name (as "execute") with
+ * "arguments": {"tag": @tag} unless @tag is NULL.  NULL on failure (or
+ * after any failure of the test: it then bails out). */
+static JsonObject *
+receive_command (Fixture    *f,
+                 const char *name,
+                 const char *tag)
+{
+  JsonObject *command = mock_receive (f);
+
+  if (command == NULL)
+    return NULL;
+  g_assert_cmpstr (json_object_get_string_member_with_default (command, "execute", NULL), ==, name);
+  if (tag != NULL)
+    {
+      JsonNode *arguments = json_object_get_member (command, "arguments");
+      const char *actual = NULL;
+
+      if (arguments != NULL && JSON_NODE_HOLDS_OBJECT (arguments))
+        actual = json_object_get_string_member_with_default (json_node_get_object (arguments),
+                                                             "tag", NULL);
+      g_assert_cmpstr (actual, ==, tag);
+    }
+  if (g_test_failed ())
+    g_clear_pointer (&command, json_object_unref);
+  return command;
+}
+
+static gint64
+command_id (JsonObject *command)
+{
+  return json_object_get_int_member_with_default (command, "id", -1);
+}
+
+/* A query answered: proves that the library read everything the mock sent
+ * before. */
+static gboolean
+round_trip (Fixture *f)
+{
+  static guint n;
+  g_autofree char *tag = g_strdup_printf ("rt%u", ++n);
+  g_autofree char *arguments = g_strdup_printf ("{\"tag\": \"%s\"}", tag);
+  g_autofree char *ret = g_strdup_printf ("{\"rt\": %u}", n);
+  g_autoptr(JsonObject) command = NULL;
+  Call *call = execute (f, "query-status", arguments, QMP_EXECUTE_FLAGS_NONE, NULL);
+
+  command = receive_command (f, "query-status", tag);
+  if (command == NULL)
+    return FALSE;
+  qmp_mock_reply (f->mock, command, ret);
+  call_assert_return (f, call, ret);
+  return !g_test_failed ();
+}
+
+/* The peer hung up: nothing but the end of the stream comes, at once. */
+static void
+mock_assert_eof (Fixture *f)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_true (qmp_mock_receive_nothing (f->mock, 10000));
+  /* Silence lasts the whole 10 s; a hang-up ends the wait at once. */
+  g_assert_cmpint ((g_get_monotonic_time () - start) / G_TIME_SPAN_MILLISECOND, <, 9000);
+}
+
+/* "@ID@" in @template replaced by @id. */
+static char *
+line_with_id (const char *template,
+              gint64      id)
+{
+  g_auto(GStrv) parts = g_strsplit (template, "@ID@", -1);
+  g_autofree char *id_string = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+
+  return g_strjoinv (id_string, parts);
+}
+
+/* ------------------------------------------------- protocol violations */
+
+/* 1, 2, 3, 5: a line the library cannot attribute to a command closes the
+ * connection with QMP_ERROR_PROTOCOL: the pending call fails, "closed" is
+ * emitted once (not a vanished peer) and later calls fail at once. */
+static void
+test_protocol_violation (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char *template = data;
+  g_autoptr(JsonObject) command = NULL;
+  g_autofree char *line = NULL;
+  Call *pending;
+
+  if (f->conn == NULL)
+    return;
+
+  pending = execute (f, "query-status", "{\"tag\": \"a\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  command = receive_command (f, "query-status", "a");
+  if (command == NULL)
+    return;
+
+  line = line_with_id (template, command_id (command));
+  qmp_mock_send (f->mock, line);
+
+  call_assert_error (f, pending, WAIT_MS, QMP_ERROR, QMP_ERROR_PROTOCOL);
+
+  g_assert_true (iterate_until (closed_seen, f, WAIT_MS));
+  g_assert_true (qmp_connection_is_closed (f->conn));
+  g_assert_false (f->closed_remote);
+  g_assert_error (f->closed_error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+
+  call_assert_error (f, execute (f, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL),
+                     AT_ONCE_MS, QMP_ERROR, QMP_ERROR_PROTOCOL);
+  iterate_pending ();
+  g_assert_cmpuint (f->n_closed, ==, 1);
+}
+
+/* 4: a reply with an unknown id is dropped; the connection goes on. */
+static void
+test_protocol_unknown_id (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(JsonObject) command = NULL;
+  Call *pending;
+
+  if (f->conn == NULL)
+    return;
+
+  pending = execute (f, "query-status", "{\"tag\": \"a\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  command = receive_command (f, "query-status", "a");
+  if (command == NULL)
+    return;
+
+  g_assert_cmpint (command_id (command), !=, 9999);
+  qmp_mock_send (f->mock, "{\"return\": {\"wrong\": true}, \"id\": 9999}");
+  qmp_mock_reply (f->mock, command, "{\"right\": true}");
+
+  call_assert_return (f, pending, "{\"right\": true}");
+  g_assert_false (qmp_connection_is_closed (f->conn));
+  g_assert_true (round_trip (f));
+  g_assert_cmpuint (f->n_closed, ==, 0);
+}
+
+/* 6: error classes map to codes, the message is "desc" unchanged. */
+static void
+test_error_classes (Fixture       *f,
+                    gconstpointer  data)
+{
+  static const struct {
+    const char *klass;
+    const char *desc;
+    int code;
+  } cases[] = {
+    { "DeviceNotFound", "x", QMP_ERROR_DEVICE_NOT_FOUND },
+    { "FooBar", "unknown class", QMP_ERROR_GENERIC_ERROR },
+  };
+
+  if (f->conn == NULL)
+    return;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(GError) error = NULL;
+      Call *call = execute (f, "device_del", "{\"tag\": \"e\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+
+      command = receive_command (f, "device_del", "e");
+      if (command == NULL)
+        return;
+      qmp_mock_reply_error (f->mock, command, cases[i].klass, cases[i].desc);
+
+      if (!call_wait (call, WAIT_MS))
+        return;
+      g_assert_false (call_finish (f, call, NULL, NULL, &error));
+      g_assert_error (error, QMP_ERROR, cases[i].code);
+      if (error != NULL)
+        g_assert_cmpstr (error->message, ==, cases[i].desc);
+    }
+
+  g_assert_false (qmp_connection_is_closed (f->conn));
+}
+
+/* ------------------------------------------------------ message limits */
+
+static gsize
+read_vm_hwm_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *hwm = NULL;
+
+  if (g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    hwm = strstr (status, "VmHWM:");
+  g_assert_nonnull (hwm);
+  return hwm ? g_ascii_strtoull (hwm + strlen ("VmHWM:"), NULL, 10) : 0;
+}
+
+/* Resets the peak RSS to the current RSS, so that earlier tests do not
+ * hide the growth of this one (Linux 4.0 and later; harmless if not). */
+static void
+reset_vm_hwm (void)
+{
+  FILE *file = fopen ("/proc/self/clear_refs", "w");
+
+  if (file == NULL)
+    return;
+  fputs ("5", file);
+  fclose (file);
+}
+
+typedef struct
+{
+  QmpMock *mock;
+  guint64 total;
+} Flood;
+
+/* Sends one line of @total bytes without its end, 1 MiB at a time, until
+ * the library hangs up.  Returns how much went out. */
+static gpointer
+flood_thread (gpointer data)
+{
+  Flood *flood = data;
+  const gsize chunk_size = 1024 * 1024;
+  g_autofree char *chunk = g_malloc (chunk_size);
+  guint64 sent = 0;
+
+  memset (chunk, 'x', chunk_size);
+  memcpy (chunk, "{\"return\": \"", strlen ("{\"return\": \""));
+
+  while (sent < flood->total)
+    {
+      g_autoptr(GError) error = NULL;
+      gsize len = MIN (chunk_size, flood->total - sent);
+
+      if (!qmp_mock_try_send_raw (flood->mock, chunk, len, &error))
+        break;
+      sent += len;
+      memset (chunk, 'x', 16);
+    }
+
+  return g_memdup2 (&sent, sizeof sent);
+}
+
+/* 7: a line over max-message-size fails the pending call with
+ * QMP_ERROR_MESSAGE_TOO_LARGE, and memory stays bounded by the limit. */
+static void
+test_limits_too_large (Fixture       *f,
+                       gconstpointer  data)
+{
+  const guint64 mib = 1024 * 1024;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GThread) thread = NULL;
+  g_autofree guint64 *sent = NULL;
+  guint64 limit = 64 * mib;
+  Flood flood;
+  gsize hwm_before, hwm_after;
+  Call *pending;
+
+  if (f->conn == NULL)
+    return;
+
+  flood.mock = f->mock;
+  flood.total = 200 * mib;
+  if (qmp_test_is_slow ())
+    {
+      limit = mib;
+      flood.total = 4 * mib;
+      qmp_connection_set_max_message_size (f->conn, limit);
+    }
+  g_assert_cmpuint (qmp_connection_get_max_message_size (f->conn), ==, limit);
+
+  pending = execute (f, "query-big", "{\"tag\": \"big\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  command = receive_command (f, "query-big", "big");
+  if (command == NULL)
+    return;
+
+  reset_vm_hwm ();
+  hwm_before = read_vm_hwm_kib ();
+
+  thread = g_thread_new ("flood", flood_thread, &flood);
+  call_assert_error (f, pending, 3 * WAIT_MS, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE);
+  sent = g_thread_join (g_steal_pointer (&thread));
+
+  hwm_after = read_vm_hwm_kib ();
+  g_test_message ("sent %" G_GUINT64_FORMAT " bytes of %" G_GUINT64_FORMAT
+                  "; VmHWM %" G_GSIZE_FORMAT " kB -> %" G_GSIZE_FORMAT " kB",
+                  *sent, flood.total, hwm_before, hwm_after);
+  g_assert_cmpuint (hwm_after - hwm_before, <, (limit + 48 * mib) / 1024);
+  g_assert_true (qmp_connection_is_closed (f->conn));
+}
+
+/* Sends a reply to @command whose line is exactly @size bytes before
+ * @line_end; its "pad" member is @pad_len bytes long. */
+static void
+send_reply_of_size (Fixture    *f,
+                    JsonObject *command,
+                    gsize       size,
+                    const char *line_end,
+                    gsize      *pad_len)
+{
+  g_autofree char *head = g_strdup_printf ("{\"id\": %" G_GINT64_FORMAT ", \"return\": {\"pad\": \"",
+                                           command_id (command));
+  const char *tail = "\"}}";
+  g_autofree char *padding = NULL;
+  g_autofree char *line = NULL;
+
+  *pad_len = size - strlen (head) - strlen (tail);
+  padding = g_strnfill (*pad_len, 'p');
+  line = g_strconcat (head, padding, tail, line_end, NULL);
+  g_assert_cmpuint (strlen (line), ==, size + strlen (line_end));
+  qmp_mock_send_raw (f->mock, line, strlen (line));
+}
+
+/* 7: a line of exactly max-message-size bytes (before its line end, @data)
+ * is accepted, one more byte is refused. */
+static void
+test_limits_exact_size (Fixture       *f,
+                        gconstpointer  data)
+{
+  const char *line_end = data;
+  const gsize limit = 4096;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(JsonObject) command2 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  gsize pad_len;
+  Call *call;
+
+  if (f->conn == NULL)
+    return;
+
+  qmp_connection_set_max_message_size (f->conn, limit);
+
+  call = execute (f, "query-pad", "{\"tag\": \"exact\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  command = receive_command (f, "query-pad", "exact");
+  if (command == NULL)
+    return;
+  send_reply_of_size (f, command, limit, line_end, &pad_len);
+
+  if (!call_wait (call, WAIT_MS))
+    return;
+  g_assert_true (call_finish (f, call, &ret, NULL, &error));
+  g_assert_no_error (error);
+  if (ret == NULL)
+    return;
+  g_assert_cmpuint (strlen (json_object_get_string_member_with_default (json_node_get_object (ret), "pad", "")),
+                    ==, pad_len);
+
+  call = execute (f, "query-pad", "{\"tag\": \"over\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  command2 = receive_command (f, "query-pad", "over");
+  if (command2 == NULL)
+    return;
+  send_reply_of_size (f, command2, limit + 1, line_end, &pad_len);
+  call_assert_error (f, call, WAIT_MS, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE);
+}
+
+/* ------------------------------------------------------------- closing */
+
+/* 8: the peer hangs up in the middle of a reply. */
+static void
+test_close_remote_mid_reply (Fixture       *f,
+                             gconstpointer  data)
+{
+  static const char partial[] = "{\"return\": {}, \"i";
+  g_autoptr(JsonObject) command = NULL;
+  Call *pending;
+
+  if (f->conn == NULL)
+    return;
+
+  pending = execute (f, "query-status", "{\"tag\": \"a\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  command = receive_command (f, "query-status", "a");
+  if (command == NULL)
+    return;
+
+  qmp_mock_send_raw (f->mock, partial, strlen (partial));
+  qmp_mock_close (f->mock);
+
+  call_assert_error (f, pending, WAIT_MS, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_assert_true (iterate_until (closed_seen, f, WAIT_MS));
+  g_assert_cmpuint (f->n_closed, ==, 1);
+  g_assert_true (f->closed_remote);
+  g_assert_true (qmp_connection_is_closed (f->conn));
+
+  call_assert_error (f, execute (f, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL),
+                     AT_ONCE_MS, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  iterate_pending ();
+  g_assert_cmpuint (f->n_closed, ==, 1);
+}
+
+/* 20: a local close. */
+static void
+test_close_local (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(JsonObject) command = NULL;
+  Call *pending, *close_call;
+
+  if (f->conn == NULL)
+    return;
+
+  pending = execute (f, "query-status", "{\"tag\": \"a\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  command = receive_command (f, "query-status", "a");
+  if (command == NULL)
+    return;
+
+  close_call = close_connection (f);
+  call_assert_return (f, close_call, NULL);
+  call_assert_error (f, pending, WAIT_MS, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_assert_true (qmp_connection_is_closed (f->conn));
+
+  g_assert_true (iterate_until (closed_seen, f, WAIT_MS));
+  g_assert_false (f->closed_remote);
+  g_assert_no_error (f->closed_error);
+
+  call_assert_error (f, close_connection (f), WAIT_MS, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  call_assert_error (f, execute (f, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL),
+                     AT_ONCE_MS, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  iterate_pending ();
+  g_assert_cmpuint (f->n_closed, ==, 1);
+
+  mock_assert_eof (f);
+}
+
+/* 22: the last unref of a connection with nothing pending closes the
+ * stream. */
+static void
+test_close_last_unref (Fixture       *f,
+                       gconstpointer  data)
+{
+  if (f->conn == NULL)
+    return;
+
+  if (!round_trip (f))
+    return;
+  fixture_release_calls (f);
+
+  g_signal_handlers_disconnect_by_data (f->conn, f);
+  g_clear_object (&f->conn);
+  mock_assert_eof (f);
+}
+
+/* ------------------------------------------------------------ greeting */
+
+/* 9: a missing, malformed or non-JSON greeting fails construction. */
+static void
+test_greeting_bad (Fixture       *f,
+                   gconstpointer  data)
+{
+  const char *greeting = data;
+  Call *call;
+
+  qmp_mock_send (f->mock, greeting);
+  call = construct_start (f, 0, NULL);
+  construct_assert_error (call, WAIT_MS, QMP_ERROR, QMP_ERROR_PROTOCOL);
+}
+
+/* 9: QEMU 0.13's greeting works. */
+static void
+test_greeting_ancient (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GError) error = NULL;
+  const char * const *capabilities;
+  Call *call;
+
+  qmp_mock_send (f->mock, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 13, \"major\": 0},"
+                          " \"package\": \"\"}, \"capabilities\": []}}");
+  call = construct_start (f, 0, NULL);
+
+  command = receive_command (f, "qmp_capabilities", NULL);
+  if (command == NULL)
+    return;
+  g_assert_false (json_object_has_member (command, "arguments"));
+  qmp_mock_reply (f->mock, command, NULL);
+
+  if (!call_wait (call, WAIT_MS))
+    return;
+  f->conn = qmp_connection_new_finish (call->result, &error);
+  g_assert_no_error (error);
+  if (f->conn == NULL)
+    return;
+  g_signal_connect (f->conn, "closed", G_CALLBACK (on_closed), f);
+
+  g_assert_cmpuint (qmp_connection_get_version_major (f->conn), ==, 0);
+  g_assert_cmpuint (qmp_connection_get_version_minor (f->conn), ==, 13);
+  g_assert_cmpuint (qmp_connection_get_version_micro (f->conn), ==, 0);
+  g_assert_cmpstr (qmp_connection_get_package (f->conn), ==, "");
+  capabilities = qmp_connection_get_capabilities (f->conn);
+  g_assert_true (capabilities == NULL || capabilities[0] == NULL);
+  g_assert_true (qmp_connection_check_version (f->conn, 0, 12, 0));
+  g_assert_false (qmp_connection_check_version (f->conn, 1, 0, 0));
+}
+
+/* ------------------------------------------------- construction bounds */
+
+/* 10: "timeout" bounds the wait for the greeting. */
+static void
+test_construct_timeout (Fixture       *f,
+                        gconstpointer  data)
+{
+  Call *call = construct_start (f, 200, NULL);
+
+  construct_assert_error (call, WAIT_MS, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+}
+
+/* 10: the caller's cancellable stops the construction. */
+static void
+test_construct_cancel (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Call *call = construct_start (f, 0, cancellable);
+
+  /* Under way: waiting for the greeting. */
+  g_assert_true (qmp_mock_receive_nothing (f->mock, 100));
+  iterate_pending ();
+  g_assert_null (call->result);
+
+  g_cancellable_cancel (cancellable);
+  construct_assert_error (call, AT_ONCE_MS, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+/* -------------------------------------------------------- cancellation */
+
+/* Starts @n calls "fill" tagged f0, f1 … and receives them. */
+static gboolean
+fill_in_flight (Fixture     *f,
+                guint        n,
+                Call       **calls,
+                JsonObject **commands)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *arguments = g_strdup_printf ("{\"tag\": \"f%u\"}", i);
+
+      calls[i] = execute (f, "fill", arguments, QMP_EXECUTE_FLAGS_NONE, NULL);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *tag = g_strdup_printf ("f%u", i);
+
+      commands[i] = receive_command (f, "fill", tag);
+      if (commands[i] == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Answers and checks the calls of fill_in_flight() and frees the commands. */
+static void
+answer_in_flight (Fixture     *f,
+                  guint        n,
+                  Call       **calls,
+                  JsonObject **commands)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *ret = g_strdup_printf ("{\"f\": %u}", i);
+
+      if (commands[i] == NULL)
+        continue;
+      qmp_mock_reply (f->mock, commands[i], ret);
+      g_clear_pointer (&commands[i], json_object_unref);
+      call_assert_return (f, calls[i], ret);
+    }
+}
+
+static void
+free_commands (guint        n,
+               JsonObject **commands)
+{
+  for (guint i = 0; i < n; i++)
+    g_clear_pointer (&commands[i], json_object_unref);
+}
+
+/* 11: a command cancelled before it was written is never sent. */
+static void
+test_cancel_before_write (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(JsonObject) tenth_command = NULL;
+  JsonObject *commands[MAX_IN_FLIGHT] = { NULL, };
+  Call *calls[MAX_IN_FLIGHT];
+  Call *ninth, *tenth;
+  gint64 last_id;
+
+  if (f->conn == NULL)
+    return;
+
+  if (!fill_in_flight (f, MAX_IN_FLIGHT, calls, commands))
+    goto out;
+  last_id = command_id (commands[MAX_IN_FLIGHT - 1]);
+
+  ninth = execute (f, "ninth", "{\"tag\": \"9\"}", QMP_EXECUTE_FLAGS_NONE, cancellable);
+  tenth = execute (f, "tenth", "{\"tag\": \"10\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  g_assert_true (qmp_mock_receive_nothing (f->mock, 200));
+
+  g_cancellable_cancel (cancellable);
+  call_assert_error (f, ninth, AT_ONCE_MS, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  for (guint i = 0; i < MAX_IN_FLIGHT; i++)
+    g_assert_null (calls[i]->result);
+
+  answer_in_flight (f, MAX_IN_FLIGHT, calls, commands);
+
+  /* The tenth comes next, and nothing after it: never the ninth. */
+  tenth_command = receive_command (f, "tenth", "10");
+  if (tenth_command == NULL)
+    goto out;
+  g_assert_cmpint (command_id (tenth_command), >, last_id);
+  g_assert_true (qmp_mock_receive_nothing (f->mock, 200));
+  qmp_mock_reply (f->mock, tenth_command, "{\"n\": 10}");
+  call_assert_return (f, tenth, "{\"n\": 10}");
+
+out:
+  free_commands (MAX_IN_FLIGHT, commands);
+}
+
+/* 12: a command cancelled after it was written finishes at once; its late
+ * reply is dropped and harms no one. */
+static void
+test_cancel_after_write (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(JsonObject) command_a = NULL;
+  g_autoptr(JsonObject) command_b = NULL;
+  Call *a, *b;
+
+  if (f->conn == NULL)
+    return;
+
+  a = execute (f, "query-a", "{\"tag\": \"a\"}", QMP_EXECUTE_FLAGS_NONE, cancellable);
+  command_a = receive_command (f, "query-a", "a");
+  if (command_a == NULL)
+    return;
+
+  g_cancellable_cancel (cancellable);
+  call_assert_error (f, a, AT_ONCE_MS, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* The late reply comes while the next command waits for its own. */
+  b = execute (f, "query-b", "{\"tag\": \"b\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  command_b = receive_command (f, "query-b", "b");
+  if (command_b == NULL)
+    return;
+  qmp_mock_reply (f->mock, command_a, "{\"from\": \"a\"}");
+  qmp_mock_reply (f->mock, command_b, "{\"from\": \"b\"}");
+  call_assert_return (f, b, "{\"from\": \"b\"}");
+
+  g_assert_true (round_trip (f));
+  g_assert_false (qmp_connection_is_closed (f->conn));
+}
+
+/* 13: the "timeout" property bounds a call; its late reply is dropped. */
+static void
+test_timeout_per_call (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(JsonObject) command_a = NULL;
+  g_autoptr(JsonObject) command_b = NULL;
+  gint64 start;
+  Call *a, *b;
+
+  if (f->conn == NULL)
+    return;
+
+  qmp_connection_set_timeout (f->conn, 200);
+  g_assert_cmpuint (qmp_connection_get_timeout (f->conn), ==, 200);
+
+  start = g_get_monotonic_time ();
+  a = execute (f, "query-a", "{\"tag\": \"a\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  command_a = receive_command (f, "query-a", "a");
+  if (command_a == NULL)
+    return;
+  call_assert_error (f, a, WAIT_MS, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 150 * G_TIME_SPAN_MILLISECOND);
+
+  qmp_connection_set_timeout (f->conn, 0);
+  qmp_mock_reply (f->mock, command_a, "{\"from\": \"a\"}");
+
+  b = execute (f, "query-b", "{\"tag\": \"b\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  command_b = receive_command (f, "query-b", "b");
+  if (command_b == NULL)
+    return;
+  qmp_mock_reply (f->mock, command_b, "{\"from\": \"b\"}");
+  call_assert_return (f, b, "{\"from\": \"b\"}");
+  g_assert_false (qmp_connection_is_closed (f->conn));
+}
+
+/* -------------------------------------------------------------- events */
+
+/* 14: an event that came before the call never matches it: not for
+ * wait_event (@data FALSE), not for execute_until_event (@data TRUE). */
+static void
+test_events_not_before_call (Fixture       *f,
+                             gconstpointer  data)
+{
+  gboolean until_event = GPOINTER_TO_INT (data);
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  Call *call;
+
+  if (f->conn == NULL)
+    return;
+
+  qmp_mock_send_event (f->mock, "X", "{\"n\": 1}", 1700000000, 1);
+  if (!round_trip (f))
+    return;
+
+  if (until_event)
+    {
+      call = execute_until_event (f, "do-x", "{\"tag\": \"x\"}", "X", NULL);
+      command = receive_command (f, "do-x", "x");
+      if (command == NULL)
+        return;
+      qmp_mock_reply (f->mock, command, "{\"done\": 1}");
+      if (!round_trip (f))
+        return;
+    }
+  else
+    {
+      call = wait_event (f, "X", NULL);
+    }
+
+  call_assert_pending (call);
+  qmp_mock_send_event (f->mock, "X", "{\"n\": 2}", 1700000000, 2);
+  event = call_assert_ok (f, call, until_event ? "{\"done\": 1}" : NULL);
+  assert_event (event, "X", "{\"n\": 2}");
+}
+
+typedef enum {
+  UNTIL_EVENT_FIRST,
+  UNTIL_EVENT_AFTER,
+  UNTIL_EVENT_ERROR,
+  UNTIL_EVENT_FILTER,
+} UntilEventCase;
+
+/* 15: execute_until_event needs both the return and the matching event, in
+ * either order; an error return finishes it at once. */
+static void
+test_until_event (Fixture       *f,
+                  gconstpointer  data)
+{
+  UntilEventCase which = GPOINTER_TO_INT (data);
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  Call *call;
+
+  if (f->conn == NULL)
+    return;
+
+  call = execute_until_event (f, "device_del", "{\"tag\": \"a\"}", "DEVICE_DELETED",
+                              "{\"device\": \"a\"}");
+  command = receive_command (f, "device_del", "a");
+  if (command == NULL)
+    return;
+
+  switch (which)
+    {
+    case UNTIL_EVENT_FIRST:
+      qmp_mock_send_event (f->mock, "DEVICE_DELETED", "{\"device\": \"a\"}", 1700000000, 0);
+      if (!round_trip (f))
+        return;
+      call_assert_pending (call);   /* the return is still to come */
+      qmp_mock_reply (f->mock, command, "{\"r\": 1}");
+      break;
+
+    case UNTIL_EVENT_AFTER:
+      qmp_mock_reply (f->mock, command, "{\"r\": 1}");
+      if (!round_trip (f))
+        return;
+      call_assert_pending (call);   /* the event is still to come */
+      qmp_mock_send_event (f->mock, "DEVICE_DELETED", "{\"device\": \"a\"}", 1700000000, 0);
+      break;
+
+    case UNTIL_EVENT_ERROR:
+      qmp_mock_reply_error (f->mock, command, "GenericError", "no such device");
+      call_assert_error (f, call, AT_ONCE_MS, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+      return;
+
+    case UNTIL_EVENT_FILTER:
+    default:
+      qmp_mock_reply (f->mock, command, "{\"r\": 1}");
+      qmp_mock_send_event (f->mock, "DEVICE_DELETED", "{\"device\": \"b\"}", 1700000000, 0);
+      qmp_mock_send_event (f->mock, "DEVICE_DELETED", "{\"path\": \"/machine/a\"}", 1700000000, 0);
+      qmp_mock_send_event (f->mock, "DEVICE_DELETED", NULL, 1700000000, 0);
+      qmp_mock_send_event (f->mock, "DEVICE_ADDED", "{\"device\": \"a\"}", 1700000000, 0);
+      if (!round_trip (f))
+        return;
+      call_assert_pending (call);
+      qmp_mock_send_event (f->mock, "DEVICE_DELETED", "{\"device\": \"a\"}", 1700000000, 0);
+      break;
+    }
+
+  event = call_assert_ok (f, call, "{\"r\": 1}");
+  assert_event (event, "DEVICE_DELETED", "{\"device\": \"a\"}");
+}
+
+/* 16: a command waiting for its event does not hold back the ones behind. */
+static void
+test_until_event_not_blocking (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(JsonObject) command_a = NULL;
+  g_autoptr(JsonObject) command_b = NULL;
+  g_autoptr(QmpEvent) event_a = NULL;
+  Call *a, *b;
+
+  if (f->conn == NULL)
+    return;
+
+  a = execute_until_event (f, "system_powerdown", "{\"tag\": \"a\"}", "SHUTDOWN", NULL);
+  command_a = receive_command (f, "system_powerdown", "a");
+  if (command_a == NULL)
+    return;
+  qmp_mock_reply (f->mock, command_a, "{\"a\": 1}");
+
+  b = execute (f, "query-b", "{\"tag\": \"b\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
+  command_b = receive_command (f, "query-b", "b");
+  if (command_b == NULL)
+    return;
+  qmp_mock_reply (f->mock, command_b, "{\"b\": 2}");
+  call_assert_return (f, b, "{\"b\": 2}");
+  call_assert_pending (a);
+
+  qmp_mock_send_event (f->mock, "SHUTDOWN", "{\"guest\": true}", 1700000000, 0);
+  event_a = call_assert_ok (f, a, "{\"a\": 1}");
+  assert_event (event_a, "SHUTDOWN", "{\"guest\": true}");
+}
+
+/* 19: timestamps, and the detailed "event::NAME" signal. */
+static void
+on_event (QmpConnection *conn,
+          QmpEvent      *event,
+          GPtrArray     *events)
+{
+  g_ptr_array_add (events, qmp_event_ref (event));
+}
+
+static void
+on_other_event (QmpConnection *conn,
+                QmpEvent      *event,
+                guint         *n_other)
+{
+  (*n_other)++;
+}
+
+static gboolean
+two_events (gpointer data)
+{
+  return ((GPtrArray *) data)->len >= 2;
+}
+
+static void
+test_events_timestamp_and_detail (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) qmp_event_unref);
+  guint n_other = 0;
+  gulong id, other_id;
+  GDateTime *timestamp;
+
+  if (f->conn == NULL)
+    return;
+
+  id = g_signal_connect (f->conn, "event::NAME", G_CALLBACK (on_event), events);
+  other_id = g_signal_connect (f->conn, "event::OTHER", G_CALLBACK (on_other_event), &n_other);
+
+  qmp_mock_send_event (f->mock, "NAME", "{\"i\": 0}", -1, -1);
+  qmp_mock_send_event (f->mock, "NAME", "{\"i\": 1}", 1795573265, 659943);
+  g_assert_true (iterate_until (two_events, events, WAIT_MS));
+  g_assert_true (round_trip (f));
+  iterate_pending ();
+
+  g_signal_handler_disconnect (f->conn, id);
+  g_signal_handler_disconnect (f->conn, other_id);
+
+  g_assert_cmpuint (n_other, ==, 0);
+  g_assert_cmpuint (events->len, ==, 2);
+  if (events->len != 2)
+    return;
+
+  assert_event (g_ptr_array_index (events, 0), "NAME", "{\"i\": 0}");
+  g_assert_null (qmp_event_get_timestamp (g_ptr_array_index (events, 0)));
+
+  assert_event (g_ptr_array_index (events, 1), "NAME", "{\"i\": 1}");
+  timestamp = qmp_event_get_timestamp (g_ptr_array_index (events, 1));
+  g_assert_nonnull (timestamp);
+  if (timestamp == NULL)
+    return;
+  g_assert_cmpint (g_date_time_to_unix (timestamp), ==, 1795573265);
+  g_assert_cmpint (g_date_time_get_microsecond (timestamp), ==, 659943);
+}
+
+/* --------------------------------------------------------------- queue */
+
+#define N_QUEUED 20
+
+/* 17: never more than 8 in-band commands unanswered at the server. */
+static void
+test_queue_max_in_flight (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GQueue) unanswered = g_queue_new ();
+  Call *calls[N_QUEUED];
+  guint received = 0;
+
+  if (f->conn == NULL)
+    return;
+
+  for (guint i = 0; i < N_QUEUED; i++)
+    {
+      g_autofree char *arguments = g_strdup_printf ("{\"tag\": \"q%u\"}", i);
+
+      calls[i] = execute (f, "queued", arguments, QMP_EXECUTE_FLAGS_NONE, NULL);
+    }
+
+  for (; received < MAX_IN_FLIGHT; received++)
+    {
+      g_autofree char *tag = g_strdup_printf ("q%u", received);
+      JsonObject *command = receive_command (f, "queued", tag);
+
+      if (command == NULL)
+        goto out;
+      g_queue_push_tail (unanswered, command);
+    }
+  g_assert_true (qmp_mock_receive_nothing (f->mock, 200));
+
+  /* Answer one at a time: each answer lets exactly one more through. */
+  for (guint answered = 0; answered < N_QUEUED; answered++)
+    {
+      g_autoptr(JsonObject) command = g_queue_pop_head (unanswered);
+      g_autofree char *ret = g_strdup_printf ("{\"q\": %u}", answered);
+
+      g_assert_nonnull (command);
+      if (command == NULL)
+        goto out;
+      qmp_mock_reply (f->mock, command, ret);
+
+      if (received < N_QUEUED)
+        {
+          g_autofree char *tag = g_strdup_printf ("q%u", received);
+          JsonObject *next = receive_command (f, "queued", tag);
+
+          if (next == NULL)
+            goto out;
+          g_queue_push_tail (unanswered, next);
+          received++;
+        }
+      g_assert_true (qmp_mock_receive_nothing (f->mock, answered == 0 ? 200 : 20));
+      if (g_test_failed ())
+        goto out;
+    }
+
+  for (guint i = 0; i < N_QUEUED; i++)
+    {
+      g_autofree char *ret = g_strdup_printf ("{\"q\": %u}", i);
+      call_assert_return (f, calls[i], ret);
+
+      if (i > 0 && calls[i]->result != NULL && calls[i - 1]->result != NULL)
+        g_assert_cmpuint (calls[i - 1]->seq, <, calls[i]->seq);
+    }
+
+out:
+  g_queue_free_full (g_steal_pointer (&unanswered), (GDestroyNotify) json_object_unref);
+}
+
+/* 17: exec-oob is written at once, even with 8 in-band unanswered. */
+static void
+test_queue_oob_bypass (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(JsonObject) oob_command = NULL;
+  JsonObject *commands[MAX_IN_FLIGHT] = { NULL, };
+  Call *calls[MAX_IN_FLIGHT];
+  Call *oob;
+
+  if (f->conn == NULL)
+    return;
+  g_assert_true (qmp_connection_get_oob_enabled (f->conn));
+
+  if (!fill_in_flight (f, MAX_IN_FLIGHT, calls, commands))
+    goto out;
+  g_assert_true (qmp_mock_receive_nothing (f->mock, 100));
+
+  oob = execute (f, "x-oob-test", "{\"tag\": \"oob\"}", QMP_EXECUTE_FLAGS_OOB, NULL);
+  oob_command = mock_receive (f);
+  if (oob_command == NULL)
+    goto out;
+  g_assert_cmpstr (json_object_get_string_member_with_default (oob_command, "exec-oob", NULL),
+                   ==, "x-oob-test");
+  g_assert_false (json_object_has_member (oob_command, "execute"));
+
+  qmp_mock_reply (f->mock, oob_command, "{\"oob\": true}");
+  call_assert_return (f, oob, "{\"oob\": true}");
+  for (guint i = 0; i < MAX_IN_FLIGHT; i++)
+    call_assert_pending (calls[i]);
+
+  answer_in_flight (f, MAX_IN_FLIGHT, calls, commands);
+
+out:
+  free_commands (MAX_IN_FLIGHT, commands);
+}
+
+/* 18: exec-oob without negotiated OOB is refused, nothing is written. */
+static void
+test_oob_not_negotiated (Fixture       *f,
+                         gconstpointer  data)
+{
+  if (f->conn == NULL)
+    return;
+  g_assert_false (qmp_connection_get_oob_enabled (f->conn));
+
+  call_assert_error (f, execute (f, "x-oob-test", NULL, QMP_EXECUTE_FLAGS_OOB, NULL),
+                     AT_ONCE_MS, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_true (qmp_mock_receive_nothing (f->mock, 200));
+  g_assert_false (qmp_connection_is_closed (f->conn));
+}
+
+/* ------------------------------------------------------------- logging */
+
+typedef struct
+{
+  GMutex lock;
+  GPtrArray *lines;
+} LogCapture;
+
+static void
+log_capture_cb (const char     *log_domain,
+                GLogLevelFlags  log_level,
+                const char     *message,
+                gpointer        user_data)
+{
+  LogCapture *capture = user_data;
+
+  g_mutex_lock (&capture->lock);
+  g_ptr_array_add (capture->lines, g_strdup (message));
+  g_mutex_unlock (&capture->lock);
+}
+
+/* Runs @command with @arguments_json, answered with a secret. */
+static void
+run_secret_command (Fixture    *f,
+                    const char *command_name,
+                    const char *arguments_json)
+{
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  Call *call = execute (f, command_name, arguments_json, QMP_EXECUTE_FLAGS_NONE, NULL);
+
+  command = receive_command (f, command_name, NULL);
+  if (command == NULL)
+    return;
+  qmp_mock_reply (f->mock, command, "{\"passphrase\": \"hunter2\"}");
+
+  if (!call_wait (call, WAIT_MS))
+    return;
+  g_assert_true (call_finish (f, call, &ret, NULL, &error));
+  g_assert_no_error (error);
+  /* Only the log is redacted. */
+  assert_json_equal (ret, "{\"passphrase\": \"hunter2\"}");
+}
+
+/* 21: secrets never reach the debug log. */
+static void
+test_log_redacted (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *old_debug = g_strdup (g_getenv ("G_MESSAGES_DEBUG"));
+  LogCapture capture = { .lines = g_ptr_array_new_with_free_func (g_free) };
+  guint handler;
+  guint n_redacted = 0;
+  gboolean saw_object_add = FALSE, saw_vnc = FALSE;
+
+  g_mutex_init (&capture.lock);
+  g_setenv ("G_MESSAGES_DEBUG", "Qmp", TRUE);
+  handler = g_log_set_handler ("Qmp", G_LOG_LEVEL_DEBUG, log_capture_cb, &capture);
+
+  fixture_connect (f, QMP_CONNECTION_FLAGS_NONE, NULL);
+  if (f->conn != NULL)
+    {
+      run_secret_command (f, "object-add",
+                          "{\"qom-type\": \"secret\", \"id\": \"s0\", \"data\": \"hunter2\"}");
+      run_secret_command (f, "change-vnc-password", "{\"password\": \"hunter2\"}");
+
+      /* Stop talking before the handler goes. */
+      call_assert_return (f, close_connection (f), NULL);
+      fixture_release_calls (f);
+    }
+
+  g_log_remove_handler ("Qmp", handler);
+  if (old_debug != NULL)
+    g_setenv ("G_MESSAGES_DEBUG", old_debug, TRUE);
+  else
+    g_unsetenv ("G_MESSAGES_DEBUG");
+
+  g_mutex_lock (&capture.lock);
+  for (guint i = 0; i < capture.lines->len; i++)
+    {
+      const char *line = g_ptr_array_index (capture.lines, i);
+
+      g_test_message ("log: %s", line);
+      g_assert_null (strstr (line, "hunter2"));
+      if (strstr (line, "<redacted>") != NULL)
+        n_redacted++;
+      if (strstr (line, "object-add") != NULL && strstr (line, "<redacted>") != NULL)
+        saw_object_add = TRUE;
+      if (strstr (line, "change-vnc-password") != NULL && strstr (line, "<redacted>") != NULL)
+        saw_vnc = TRUE;
+    }
+  g_mutex_unlock (&capture.lock);
+
+  g_assert_true (saw_object_add);
+  g_assert_true (saw_vnc);
+  g_assert_cmpuint (n_redacted, >=, 4);   /* two commands, two replies */
+
+  g_ptr_array_unref (capture.lines);
+  g_mutex_clear (&capture.lock);
+}
+
+/* ----------------------------------------------------------------- main */
+
+static const ConnectParams oob_params = { QMP_CONNECTION_FLAGS_OOB, "[\"oob\"]" };
+static const ConnectParams oob_no_caps_params = { QMP_CONNECTION_FLAGS_OOB, "[]" };
+static const ConnectParams oob_no_flag_params = { QMP_CONNECTION_FLAGS_NONE, "[\"oob\"]" };
+
+#define ADD(path, data, set_up, func) \
+  g_test_add (path, Fixture, data, set_up, func, fixture_tear_down)
+#define ADD_CONNECTED(path, data, func) ADD (path, data, fixture_set_up_connected, func)
+#define ADD_BARE(path, data, func) ADD (path, data, fixture_set_up, func)
+#define ADD_WITH_PARAMS(path, params, func) ADD (path, params, fixture_set_up_with_params, func)
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_set_nonfatal_assertions ();
+
+  ADD_CONNECTED ("/mock/protocol/not-json", "this is not JSON", test_protocol_violation);
+  ADD_CONNECTED ("/mock/protocol/not-an-object", "[1,2]", test_protocol_violation);
+  ADD_CONNECTED ("/mock/protocol/neither-return-nor-error", "{\"id\": @ID@, \"foo\": 1}",
+                 test_protocol_violation);
+  ADD_CONNECTED ("/mock/protocol/unknown-id", NULL, test_protocol_unknown_id);
+  ADD_CONNECTED ("/mock/protocol/reply-without-id", "{\"return\": {}}", test_protocol_violation);
+  ADD_CONNECTED ("/mock/protocol/error-classes", NULL, test_error_classes);
+
+  ADD_CONNECTED ("/mock/limits/too-large", NULL, test_limits_too_large);
+  ADD_CONNECTED ("/mock/limits/exact-size", "\r\n", test_limits_exact_size);
+  /* The same limit with qemu-ga's "\n" line ends, which the design accepts. */
+  ADD_CONNECTED ("/mock/limits/exact-size-lf", "\n", test_limits_exact_size);
+
+  ADD_CONNECTED ("/mock/close/remote-mid-reply", NULL, test_close_remote_mid_reply);
+  ADD_CONNECTED ("/mock/close/local", NULL, test_close_local);
+  ADD_CONNECTED ("/mock/close/last-unref", NULL, test_close_last_unref);
+
+  ADD_BARE ("/mock/greeting/missing", "{\"return\": {}}", test_greeting_bad);
+  ADD_BARE ("/mock/greeting/malformed/version-string",
+            "{\"QMP\": {\"version\": \"7.2\"}}", test_greeting_bad);
+  ADD_BARE ("/mock/greeting/malformed/major-string",
+            "{\"QMP\": {\"version\": {\"qemu\": {\"major\": \"x\"}}, \"capabilities\": []}}",
+            test_greeting_bad);
+  ADD_BARE ("/mock/greeting/not-json", "QMP 7.2 ready", test_greeting_bad);
+  ADD_BARE ("/mock/greeting/ancient", NULL, test_greeting_ancient);
+
+  ADD_BARE ("/mock/construct/timeout", NULL, test_construct_timeout);
+  ADD_BARE ("/mock/construct/cancel", NULL, test_construct_cancel);
+
+  ADD_CONNECTED ("/mock/cancel/before-write", NULL, test_cancel_before_write);
+  ADD_CONNECTED ("/mock/cancel/after-write", NULL, test_cancel_after_write);
+  ADD_CONNECTED ("/mock/timeout/per-call", NULL, test_timeout_per_call);
+
+  ADD_CONNECTED ("/mock/events/not-before-call/wait-event", GINT_TO_POINTER (FALSE),
+                 test_events_not_before_call);
+  ADD_CONNECTED ("/mock/events/not-before-call/until-event", GINT_TO_POINTER (TRUE),
+                 test_events_not_before_call);
+  ADD_CONNECTED ("/mock/events/timestamp-and-detail", NULL, test_events_timestamp_and_detail);
+
+  ADD_CONNECTED ("/mock/until-event/event-first", GINT_TO_POINTER (UNTIL_EVENT_FIRST), test_until_event);
+  ADD_CONNECTED ("/mock/until-event/event-after", GINT_TO_POINTER (UNTIL_EVENT_AFTER), test_until_event);
+  ADD_CONNECTED ("/mock/until-event/error", GINT_TO_POINTER (UNTIL_EVENT_ERROR), test_until_event);
+  ADD_CONNECTED ("/mock/until-event/filter", GINT_TO_POINTER (UNTIL_EVENT_FILTER), test_until_event);
+  ADD_CONNECTED ("/mock/until-event/not-blocking", NULL, test_until_event_not_blocking);
+
+  ADD_CONNECTED ("/mock/queue/max-in-flight", NULL, test_queue_max_in_flight);
+  ADD_WITH_PARAMS ("/mock/queue/oob-bypass", &oob_params, test_queue_oob_bypass);
+  ADD_WITH_PARAMS ("/mock/oob/not-negotiated/no-caps", &oob_no_caps_params, test_oob_not_negotiated);
+  ADD_WITH_PARAMS ("/mock/oob/not-negotiated/no-flag", &oob_no_flag_params, test_oob_not_negotiated);
+
+  ADD_BARE ("/mock/log/redacted", NULL, test_log_redacted);
+
+  return g_test_run ();
+}

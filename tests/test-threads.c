@@ -1,0 +1,393 @@
+/* test-threads.c: one QmpConnection used from many threads at once, and
+ * deep pipelines, against a real qemu-system-x86_64
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+typedef struct
+{
+  QmpTestPeer *peer;
+  QmpConnection *connection;
+} Fixture;
+
+static void
+setup (Fixture       *fixture,
+       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
+  g_assert_nonnull (fixture->peer);
+  fixture->connection = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (fixture->peer),
+                                                             QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+teardown (Fixture       *fixture,
+          gconstpointer  data)
+{
+  g_clear_object (&fixture->connection);
+  g_clear_pointer (&fixture->peer, qmp_test_peer_free);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* A command whose reply names its caller: QEMU's error for a missing QOM
+ * path quotes the path, so a reply that went to the wrong call shows. */
+static JsonObject *
+tagged_arguments (guint thread,
+                  guint i)
+{
+  JsonObject *arguments = json_object_new ();
+  g_autofree char *path = g_strdup_printf ("/qmp-test/t%u/i%u", thread, i);
+
+  json_object_set_string_member (arguments, "path", path);
+
+  return arguments;
+}
+
+static void
+assert_tagged_error (const GError *error,
+                     guint         thread,
+                     guint         i)
+{
+  g_autofree char *expected = g_strdup_printf ("Device '/qmp-test/t%u/i%u' not found", thread, i);
+
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_DEVICE_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==, expected);
+}
+
+/* ------------------------------------------------------- _sync, 8 threads */
+
+typedef struct
+{
+  QmpConnection *connection;
+  guint thread;
+  guint n_calls;
+} SyncWorker;
+
+static gpointer
+sync_worker (gpointer data)
+{
+  SyncWorker *worker = data;
+
+  for (guint i = 0; i < worker->n_calls; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) ret = NULL;
+
+      if (i % 2 == 0)
+        {
+          g_autoptr(JsonObject) arguments = tagged_arguments (worker->thread, i);
+
+          ret = qmp_connection_execute_sync (worker->connection, "qom-list", arguments,
+                                             QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+          g_assert_null (ret);
+          assert_tagged_error (error, worker->thread, i);
+        }
+      else
+        {
+          ret = qmp_connection_execute_sync (worker->connection, "query-status", NULL,
+                                             QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+          g_assert_no_error (error);
+          g_assert_true (json_object_has_member (json_node_get_object (ret), "running"));
+        }
+    }
+
+  return NULL;
+}
+
+static void
+test_sync_threads (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  enum { N_THREADS = 8 };
+  SyncWorker workers[N_THREADS];
+  GThread *threads[N_THREADS];
+  guint n_calls = qmp_test_scale (2000);
+  gint64 start = g_get_monotonic_time ();
+
+  for (guint t = 0; t < N_THREADS; t++)
+    {
+      workers[t] = (SyncWorker) { fixture->connection, t, n_calls };
+      threads[t] = g_thread_new ("sync-caller", sync_worker, &workers[t]);
+    }
+
+  for (guint t = 0; t < N_THREADS; t++)
+    g_thread_join (threads[t]);
+
+  g_test_message ("%u threads × %u _sync calls: %.1f ms", N_THREADS, n_calls,
+                  (g_get_monotonic_time () - start) / 1000.0);
+  g_assert_false (qmp_connection_is_closed (fixture->connection));
+}
+
+/* ----------------------------------------- _async, 4 threads, 4 contexts */
+
+typedef struct
+{
+  QmpConnection *connection;
+  guint thread;
+  guint n_calls;
+  guint n_done;
+  GMainContext *context;
+  GThread *self;
+} AsyncWorker;
+
+typedef struct
+{
+  AsyncWorker *worker;
+  guint i;
+} AsyncCall;
+
+static void
+on_async_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  AsyncCall *call = user_data;
+  AsyncWorker *worker = call->worker;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+
+  /* Each callback in the thread, and the context, that made its call. */
+  g_assert_true (g_thread_self () == worker->self);
+  g_assert_true (g_main_context_get_thread_default () == worker->context);
+  g_assert_true (g_main_context_is_owner (worker->context));
+
+  ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
+  g_assert_null (ret);
+  assert_tagged_error (error, worker->thread, call->i);
+
+  /* In order, too: the replies come in the order the calls were made. */
+  g_assert_cmpuint (call->i, ==, worker->n_done);
+  worker->n_done++;
+  g_free (call);
+}
+
+static gpointer
+async_worker (gpointer data)
+{
+  AsyncWorker *worker = data;
+
+  worker->self = g_thread_self ();
+  worker->context = g_main_context_new ();
+  g_main_context_push_thread_default (worker->context);
+
+  for (guint i = 0; i < worker->n_calls; i++)
+    {
+      g_autoptr(JsonObject) arguments = tagged_arguments (worker->thread, i);
+      AsyncCall *call = g_new0 (AsyncCall, 1);
+
+      call->worker = worker;
+      call->i = i;
+      qmp_connection_execute_async (worker->connection, "qom-list", arguments,
+                                    QMP_EXECUTE_FLAGS_NONE, NULL, on_async_done, call);
+    }
+
+  while (worker->n_done < worker->n_calls)
+    g_main_context_iteration (worker->context, TRUE);
+
+  g_main_context_pop_thread_default (worker->context);
+  g_main_context_unref (worker->context);
+
+  return NULL;
+}
+
+static void
+test_async_threads (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  enum { N_THREADS = 4 };
+  AsyncWorker workers[N_THREADS];
+  GThread *threads[N_THREADS];
+  guint n_calls = qmp_test_scale (2000);
+
+  for (guint t = 0; t < N_THREADS; t++)
+    {
+      workers[t] = (AsyncWorker) { fixture->connection, t, n_calls, 0, NULL, NULL };
+      threads[t] = g_thread_new ("async-caller", async_worker, &workers[t]);
+    }
+
+  for (guint t = 0; t < N_THREADS; t++)
+    {
+      g_thread_join (threads[t]);
+      g_assert_cmpuint (workers[t].n_done, ==, n_calls);
+    }
+}
+
+/* ------------------------------------------------- 100,000 pipelined */
+
+typedef struct
+{
+  guint n_done;
+  guint n_calls;
+} Pipeline;
+
+static void
+on_pipelined (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Pipeline *pipeline = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+
+  ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (ret), "status"), ==, "running");
+  pipeline->n_done++;
+}
+
+typedef struct
+{
+  Pipeline *pipeline;
+  guint i;
+} Ordered;
+
+static void
+on_pipelined_ordered (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  Ordered ordered = *(Ordered *) user_data;
+
+  g_free (user_data);
+  /* Answered in order: the i-th callback is the i-th call's. */
+  g_assert_cmpuint (ordered.i, ==, ordered.pipeline->n_done);
+  on_pipelined (source, result, ordered.pipeline);
+}
+
+static void
+test_pipelined (Fixture       *fixture,
+                gconstpointer  data)
+{
+  Pipeline pipeline = { 0, qmp_test_scale (100000) };
+  gint64 start = g_get_monotonic_time ();
+  double elapsed_ms;
+
+  for (guint i = 0; i < pipeline.n_calls; i++)
+    {
+      Ordered *ordered = g_new (Ordered, 1);
+
+      ordered->pipeline = &pipeline;
+      ordered->i = i;
+      qmp_connection_execute_async (fixture->connection, "query-status", NULL,
+                                    QMP_EXECUTE_FLAGS_NONE, NULL, on_pipelined_ordered, ordered);
+    }
+
+  while (pipeline.n_done < pipeline.n_calls)
+    g_main_context_iteration (NULL, TRUE);
+
+  elapsed_ms = (g_get_monotonic_time () - start) / 1000.0;
+  g_test_message ("%u pipelined query-status calls: %.0f ms (%.1f µs per call)",
+                  pipeline.n_calls, elapsed_ms, elapsed_ms * 1000.0 / pipeline.n_calls);
+  g_assert_cmpuint (pipeline.n_done, ==, pipeline.n_calls);
+}
+
+/* --------------------------------------------------- one worker thread */
+
+static guint
+count_threads_named (const char *name)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *entry;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/task", entry, "comm", NULL);
+      g_autofree char *comm = NULL;
+
+      if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_equal (g_strstrip (comm), name))
+        n++;
+    }
+
+  return n;
+}
+
+static void
+test_one_worker (void)
+{
+  enum { N_CONNECTIONS = 20 };
+  QmpMock *mocks[N_CONNECTIONS];
+  QmpConnection *connections[N_CONNECTIONS];
+
+  for (guint i = 0; i < N_CONNECTIONS; i++)
+    {
+      mocks[i] = qmp_mock_new ();
+      connections[i] = qmp_mock_connect (mocks[i], QMP_CONNECTION_FLAGS_NONE, NULL);
+    }
+
+  /* 20 connections, one I/O thread. */
+  g_assert_cmpuint (count_threads_named ("qmp-worker"), ==, 1);
+
+  for (guint i = 0; i < N_CONNECTIONS; i++)
+    {
+      g_clear_object (&connections[i]);
+      qmp_mock_free (mocks[i]);
+    }
+
+  /* The last connection gone, the thread goes too, once the worker has
+   * closed their streams. */
+  for (guint i = 0; i < 500 && count_threads_named ("qmp-worker") > 0; i++)
+    g_usleep (10 * 1000);
+  g_assert_cmpuint (count_threads_named ("qmp-worker"), ==, 0);
+}
+
+/* Streams made by the test share the worker too, and a connection that is
+ * dropped while calls run from other threads shuts down cleanly. */
+static gpointer
+unref_worker (gpointer data)
+{
+  QmpConnection *connection = data;
+
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autoptr(JsonNode) ret = qmp_connection_execute_sync (connection, "query-status", NULL,
+                                                             QMP_EXECUTE_FLAGS_NONE, NULL, NULL);
+      g_assert_nonnull (ret);
+    }
+
+  g_object_unref (connection);
+  return NULL;
+}
+
+static void
+test_last_unref_in_thread (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  GThread *threads[4];
+
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    threads[t] = g_thread_new ("unref", unref_worker, g_object_ref (fixture->connection));
+
+  g_clear_object (&fixture->connection);
+
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    g_thread_join (threads[t]);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/threads/sync-8-threads", Fixture, NULL, setup, test_sync_threads, teardown);
+  g_test_add ("/threads/async-4-contexts", Fixture, NULL, setup, test_async_threads, teardown);
+  g_test_add ("/threads/pipelined", Fixture, NULL, setup, test_pipelined, teardown);
+  g_test_add_func ("/threads/one-worker", test_one_worker);
+  g_test_add ("/threads/last-unref-in-thread", Fixture, NULL, setup, test_last_unref_in_thread, teardown);
+
+  return g_test_run ();
+}
