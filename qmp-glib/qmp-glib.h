@@ -17,4 +17,6 @@
 # include "qmp-error.h"
 # include "qmp-event.h"
 # include "qmp-connection.h"
+# include "qmp-commands.h"
+# include "qmp-process.h"
 #undef QMP_INSIDE

@@ -1,0 +1,614 @@
+/* test-commands.c: the typed commands of QmpConnection, and QmpProcess
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <glib/gstdio.h>
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+static const char *
+qemu_binary (void)
+{
+  return g_getenv ("QMP_TEST_QEMU") ? g_getenv ("QMP_TEST_QEMU") : "qemu-system-x86_64";
+}
+
+static gboolean
+pid_is_gone (GPid pid)
+{
+  /* Gone, or a zombie waiting for a reaper that is not us. */
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *stat = NULL;
+  const char *state;
+
+  if (kill (pid, 0) < 0 && errno == ESRCH)
+    return TRUE;
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return TRUE;
+  state = strrchr (stat, ')');
+  return state != NULL && state[1] == ' ' && state[2] == 'Z';
+}
+
+static void
+assert_pid_goes (GPid pid)
+{
+  for (guint i = 0; i < 500 && !pid_is_gone (pid); i++)
+    g_usleep (10 * 1000);
+  g_assert_true (pid_is_gone (pid));
+}
+
+static GPid
+subprocess_pid (GSubprocess *subprocess)
+{
+  const char *identifier = g_subprocess_get_identifier (subprocess);
+
+  g_assert_nonnull (identifier);
+  return (GPid) g_ascii_strtoll (identifier, NULL, 10);
+}
+
+/* ------------------------------------------------- typed, real -M pc */
+
+typedef struct
+{
+  QmpTestPeer *peer;
+  QmpConnection *connection;
+  guint n_powerdown;
+} Fixture;
+
+static void
+setup_pc (Fixture       *fixture,
+          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_PC_XHCI, NULL);
+  g_assert_nonnull (fixture->peer);
+  fixture->connection = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (fixture->peer),
+                                                             QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+teardown (Fixture       *fixture,
+          gconstpointer  data)
+{
+  g_clear_object (&fixture->connection);
+  g_clear_pointer (&fixture->peer, qmp_test_peer_free);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+test_hotplug_storage (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  QmpConnection *connection = fixture->connection;
+  g_autofree char *image = g_build_filename (qmp_test_peer_get_dir (fixture->peer), "disk.raw", NULL);
+  g_autofree char *zeros = g_malloc0 (1024 * 1024);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  GAsyncResult *slot = NULL;
+
+  g_assert_true (g_file_set_contents (image, zeros, 1024 * 1024, &error));
+
+  g_assert_true (qmp_connection_blockdev_add_sync (connection, image, "disk0", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (qmp_connection_device_add_sync (connection, "disk0", "stor0", "usb-storage", "xhci.0",
+                                                 NULL, &error));
+  g_assert_no_error (error);
+
+  /* device_del finishes on stor0's own DEVICE_DELETED, which QEMU sends
+   * after the one for the LUN (which has no "device"). */
+  qmp_connection_device_del_async (connection, "stor0", NULL, qmp_test_store_result, &slot);
+  result = qmp_test_wait_result (&slot);
+  g_assert_true (qmp_connection_device_del_finish (connection, result, &error));
+  g_assert_no_error (error);
+
+  /* Gone for real: deleting it again fails. */
+  g_assert_false (qmp_connection_device_del_sync (connection, "stor0", NULL, &error));
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_DEVICE_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_true (qmp_connection_blockdev_del_sync (connection, "disk0", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (qmp_connection_blockdev_del_sync (connection, "disk0", NULL, &error));
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+}
+
+static void
+test_stop_cont_status (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  QmpConnection *connection = fixture->connection;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  GAsyncResult *slot = NULL;
+  gboolean running = TRUE;
+
+  /* The peer starts with -S. */
+  g_assert_cmpint (qmp_connection_query_status_sync (connection, &running, NULL, &error), ==,
+                   QMP_RUN_STATE_PRELAUNCH);
+  g_assert_no_error (error);
+  g_assert_false (running);
+
+  g_assert_true (qmp_connection_cont_sync (connection, NULL, &error));
+  g_assert_cmpint (qmp_connection_query_status_sync (connection, &running, NULL, &error), ==,
+                   QMP_RUN_STATE_RUNNING);
+  g_assert_true (running);
+
+  qmp_connection_stop_async (connection, NULL, qmp_test_store_result, &slot);
+  result = qmp_test_wait_result (&slot);
+  g_assert_true (qmp_connection_stop_finish (connection, result, &error));
+  g_clear_object (&result);
+
+  qmp_connection_query_status_async (connection, NULL, qmp_test_store_result, &slot);
+  result = qmp_test_wait_result (&slot);
+  g_assert_cmpint (qmp_connection_query_status_finish (connection, result, &running, &error), ==,
+                   QMP_RUN_STATE_PAUSED);
+  g_assert_no_error (error);
+  g_assert_false (running);
+}
+
+static void
+on_powerdown (QmpConnection *connection,
+              QmpEvent      *event,
+              gpointer       user_data)
+{
+  Fixture *fixture = user_data;
+
+  fixture->n_powerdown++;
+}
+
+static void
+test_system_powerdown_real (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  g_signal_connect (fixture->connection, "event::POWERDOWN", G_CALLBACK (on_powerdown), fixture);
+  g_assert_true (qmp_connection_cont_sync (fixture->connection, NULL, &error));
+
+  /* There is no guest OS: QEMU passes the request on (POWERDOWN), and no
+   * SHUTDOWN ever comes, so only the cancellable ends the call. */
+  qmp_connection_system_powerdown_async (fixture->connection, cancellable,
+                                         qmp_test_store_result, &slot);
+  while (fixture->n_powerdown == 0)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_null (slot);
+
+  g_cancellable_cancel (cancellable);
+  result = qmp_test_wait_result (&slot);
+  g_assert_false (qmp_connection_system_powerdown_finish (fixture->connection, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
+test_quit_real (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_assert_true (qmp_connection_quit_sync (fixture->connection, NULL, &error));
+  g_assert_no_error (error);
+
+  status = qmp_test_peer_wait_exit (fixture->peer, 10000);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+}
+
+/* --------------------------------------------------------- typed, mock */
+
+static QmpConnection *
+mock_connect_version (QmpMock *mock,
+                      guint    major,
+                      guint    minor)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) negotiate = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  QmpConnection *connection;
+
+  qmp_mock_send_greeting (mock, major, minor, 0, "[]");
+  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_NONE, NULL,
+                            qmp_test_store_result, &slot);
+  negotiate = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (negotiate, "execute"), ==, "qmp_capabilities");
+  qmp_mock_reply (mock, negotiate, NULL);
+  result = qmp_test_wait_result (&slot);
+  connection = qmp_connection_new_finish (result, &error);
+  g_assert_no_error (error);
+
+  return connection;
+}
+
+static void
+test_old_qemu_blockdev (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = mock_connect_version (mock, 2, 6);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  JsonObject *options;
+
+  /* Before QEMU 2.9: x-blockdev-add with "options" and "id". */
+  qmp_connection_blockdev_add_async (connection, "/dev/rbd0", "drive0", NULL,
+                                     qmp_test_store_result, &slot);
+  command = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "x-blockdev-add");
+  options = json_object_get_object_member (json_object_get_object_member (command, "arguments"), "options");
+  g_assert_cmpstr (json_object_get_string_member (options, "driver"), ==, "raw");
+  g_assert_cmpstr (json_object_get_string_member (options, "id"), ==, "drive0");
+  g_assert_false (json_object_has_member (options, "node-name"));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (options, "file"), "filename"),
+                   ==, "/dev/rbd0");
+  qmp_mock_reply (mock, command, NULL);
+  result = qmp_test_wait_result (&slot);
+  g_assert_true (qmp_connection_blockdev_add_finish (connection, result, &error));
+  g_clear_object (&result);
+  g_clear_pointer (&command, json_object_unref);
+
+  /* And x-blockdev-del with "id". */
+  qmp_connection_blockdev_del_async (connection, "drive0", NULL, qmp_test_store_result, &slot);
+  command = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "x-blockdev-del");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (command, "arguments"), "id"),
+                   ==, "drive0");
+  qmp_mock_reply_error (mock, command, "GenericError", "in use");
+  result = qmp_test_wait_result (&slot);
+  g_assert_false (qmp_connection_blockdev_del_finish (connection, result, &error));
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_assert_cmpstr (error->message, ==, "in use");
+}
+
+static void
+test_device_add_arguments (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  JsonObject *arguments;
+
+  /* "drive" and "bus" only when given. */
+  qmp_connection_device_add_async (connection, NULL, "kbd0", "usb-kbd", NULL, NULL,
+                                   qmp_test_store_result, &slot);
+  command = qmp_mock_receive (mock);
+  arguments = json_object_get_object_member (command, "arguments");
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "device_add");
+  g_assert_cmpuint (json_object_get_size (arguments), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (arguments, "driver"), ==, "usb-kbd");
+  g_assert_cmpstr (json_object_get_string_member (arguments, "id"), ==, "kbd0");
+  qmp_mock_reply (mock, command, NULL);
+  result = qmp_test_wait_result (&slot);
+  g_assert_true (qmp_connection_device_add_finish (connection, result, &error));
+}
+
+static void
+test_system_powerdown_shutdown (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  qmp_connection_system_powerdown_async (connection, NULL, qmp_test_store_result, &slot);
+  command = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "system_powerdown");
+  qmp_mock_send_event (mock, "POWERDOWN", NULL, 1795573265, 1);
+  qmp_mock_reply (mock, command, NULL);
+
+  /* POWERDOWN and the return are not enough. */
+  g_assert_true (qmp_mock_receive_nothing (mock, 100));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (slot);
+
+  qmp_mock_send_event (mock, "SHUTDOWN", "{\"guest\": true, \"reason\": \"guest-shutdown\"}", 1795573266, 2);
+  result = qmp_test_wait_result (&slot);
+  g_assert_true (qmp_connection_system_powerdown_finish (connection, result, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_device_del_guest_error (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  qmp_connection_device_del_async (connection, "nic0", NULL, qmp_test_store_result, &slot);
+  command = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "device_del");
+  qmp_mock_reply (mock, command, NULL);
+  /* Another device's refusal does not count; nic0's does. */
+  qmp_mock_send_event (mock, "DEVICE_UNPLUG_GUEST_ERROR", "{\"device\": \"nic1\", \"path\": \"/x\"}", 1, 0);
+  qmp_mock_send_event (mock, "DEVICE_UNPLUG_GUEST_ERROR", "{\"device\": \"nic0\", \"path\": \"/y\"}", 1, 0);
+  result = qmp_test_wait_result (&slot);
+  g_assert_false (qmp_connection_device_del_finish (connection, result, &error));
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_assert_nonnull (strstr (error->message, "nic0"));
+}
+
+static gpointer
+device_del_thread (gpointer data)
+{
+  QmpConnection *connection = data;
+  GError *error = NULL;
+
+  if (!qmp_connection_device_del_sync (connection, "nic2", NULL, &error))
+    return error;
+
+  return NULL;
+}
+
+static void
+test_device_del_sync (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+
+  thread = g_thread_new ("device-del", device_del_thread, connection);
+  command = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "device_del");
+  qmp_mock_reply (mock, command, NULL);
+  qmp_mock_send_event (mock, "DEVICE_DELETED", "{\"path\": \"/machine/peripheral/nic2/child\"}", 1, 0);
+  qmp_mock_send_event (mock, "DEVICE_DELETED", "{\"device\": \"nic2\"}", 1, 0);
+  error = g_thread_join (thread);
+  g_assert_no_error (error);
+}
+
+/* ---------------------------------------------------------- QmpProcess */
+static void
+on_exited (QmpProcess *process,
+           int         wait_status,
+           gpointer    user_data)
+{
+  int *status = user_data;
+
+  *status = wait_status;
+}
+
+static void
+test_process_launch (void)
+{
+  const char *argv[] = { qemu_binary (), "-M", "none", "-nodefaults", "-display", "none", NULL };
+  g_autoptr(QmpProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  QmpConnection *connection;
+  GSubprocess *subprocess;
+  gboolean running = FALSE;
+  int exited_status = -1;
+
+  process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (process, "exited", G_CALLBACK (on_exited), &exited_status);
+
+  connection = qmp_process_get_connection (process);
+  g_assert_true (QMP_IS_CONNECTION (connection));
+  g_assert_true (qmp_connection_get_oob_enabled (connection));
+  g_assert_cmpstrv (qmp_process_get_argv (process), argv);
+  g_assert_cmpint (qmp_connection_query_status_sync (connection, &running, NULL, &error), ==,
+                   QMP_RUN_STATE_RUNNING);
+  g_assert_true (running);
+
+  subprocess = qmp_process_get_subprocess (process);
+  g_assert_true (qmp_process_shutdown_sync (process, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (subprocess));
+  g_assert_cmpint (g_subprocess_get_exit_status (subprocess), ==, 0);
+
+  /* "exited" comes in this thread's context. */
+  while (exited_status == -1)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (WIFEXITED (exited_status));
+}
+
+static void
+test_process_launch_async (void)
+{
+  const char *argv[] = { qemu_binary (), "-M", "none", "-nodefaults", "-display", "none", NULL };
+  g_autoptr(QmpProcess) process = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  qmp_process_new_async (argv, QMP_CONNECTION_FLAGS_NONE, NULL, qmp_test_store_result, &slot);
+  result = qmp_test_wait_result (&slot);
+  process = qmp_process_new_finish (result, &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  g_assert_true (qmp_connection_stop_sync (qmp_process_get_connection (process), NULL, &error));
+
+  qmp_process_shutdown_async (process, NULL, qmp_test_store_result, &slot);
+  result = qmp_test_wait_result (&slot);
+  g_assert_true (qmp_process_shutdown_finish (process, result, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (qmp_process_get_subprocess (process)), ==, 0);
+}
+
+static void
+test_process_bad_argument (void)
+{
+  const char *argv[] = { qemu_binary (), "-M", "none", "-display", "none", "-bogus-option", NULL };
+  g_autoptr(QmpProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_null (process);
+  g_assert_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED);
+  /* QEMU's own words, not "connection closed". */
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "-bogus-option"));
+  g_assert_nonnull (strstr (error->message, "invalid option"));
+}
+
+static void
+test_process_missing_binary (void)
+{
+  const char *argv[] = { "qmp-glib-no-such-qemu", "-M", "none", NULL };
+  g_autoptr(QmpProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_null (process);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "qmp-glib-no-such-qemu"));
+}
+
+static void
+test_process_storage_daemon (void)
+{
+  const char *qsd = g_getenv ("QMP_TEST_QSD") ? g_getenv ("QMP_TEST_QSD") : "qemu-storage-daemon";
+  const char *argv[] = { qsd, NULL };
+  g_autoptr(QmpProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonNode) ret = NULL;
+
+  process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  json_object_set_string_member (arguments, "driver", "null-co");
+  json_object_set_string_member (arguments, "node-name", "n0");
+  ret = qmp_connection_execute_sync (qmp_process_get_connection (process), "blockdev-add", arguments,
+                                     QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (qmp_process_shutdown_sync (process, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (qmp_process_get_subprocess (process)), ==, 0);
+}
+
+static void
+test_process_unref_kills (void)
+{
+  const char *argv[] = { qemu_binary (), "-M", "none", "-nodefaults", "-display", "none", NULL };
+  g_autoptr(GError) error = NULL;
+  QmpProcess *process;
+  GPid pid;
+
+  process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  pid = subprocess_pid (qmp_process_get_subprocess (process));
+
+  g_object_unref (process);
+  assert_pid_goes (pid);
+}
+
+static void
+test_process_shutdown_kills_stopped (void)
+{
+  const char *argv[] = { qemu_binary (), "-M", "none", "-nodefaults", "-display", "none", NULL };
+  g_autoptr(QmpProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  GSubprocess *subprocess;
+
+  process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  subprocess = qmp_process_get_subprocess (process);
+
+  /* A QEMU that answers nothing is killed once the timeout passed. */
+  qmp_process_set_shutdown_timeout (process, 300);
+  kill (subprocess_pid (subprocess), SIGSTOP);
+  g_assert_true (qmp_process_shutdown_sync (process, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_signaled (subprocess));
+  g_assert_cmpint (g_subprocess_get_term_sig (subprocess), ==, SIGKILL);
+}
+
+static void
+test_process_no_orphan (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *pid_file = NULL;
+  g_autofree char *pid_text = NULL;
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+
+  if (g_test_subprocess ())
+    {
+      const char *argv[] = { qemu_binary (), "-M", "none", "-nodefaults", "-display", "none", NULL };
+      QmpProcess *process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_true (g_file_set_contents (g_getenv ("QMP_TEST_PID_FILE"),
+                                          g_subprocess_get_identifier (qmp_process_get_subprocess (process)),
+                                          -1, NULL));
+      /* A crash: no dispose, no shutdown. */
+      abort ();
+    }
+
+  dir = g_dir_make_tmp ("qmp-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  pid_file = g_build_filename (dir, "pid", NULL);
+  g_setenv ("QMP_TEST_PID_FILE", pid_file, TRUE);
+
+  g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_unsetenv ("QMP_TEST_PID_FILE");
+
+  g_assert_true (g_file_get_contents (pid_file, &pid_text, NULL, &error));
+  pid = (GPid) g_ascii_strtoll (pid_text, NULL, 10);
+  g_assert_cmpint (pid, >, 0);
+
+  /* The kernel killed QEMU with the program that launched it. */
+  assert_pid_goes (pid);
+
+  g_unlink (pid_file);
+  g_rmdir (dir);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/commands/hotplug-storage", Fixture, NULL, setup_pc, test_hotplug_storage, teardown);
+  g_test_add ("/commands/stop-cont-status", Fixture, NULL, setup_pc, test_stop_cont_status, teardown);
+  g_test_add ("/commands/system-powerdown/real", Fixture, NULL, setup_pc, test_system_powerdown_real, teardown);
+  g_test_add ("/commands/quit", Fixture, NULL, setup_pc, test_quit_real, teardown);
+  g_test_add_func ("/commands/old-qemu-blockdev", test_old_qemu_blockdev);
+  g_test_add_func ("/commands/device-add-arguments", test_device_add_arguments);
+  g_test_add_func ("/commands/system-powerdown/shutdown", test_system_powerdown_shutdown);
+  g_test_add_func ("/commands/device-del/guest-error", test_device_del_guest_error);
+  g_test_add_func ("/commands/device-del/sync", test_device_del_sync);
+
+  g_test_add_func ("/process/launch", test_process_launch);
+  g_test_add_func ("/process/launch-async", test_process_launch_async);
+  g_test_add_func ("/process/bad-argument", test_process_bad_argument);
+  g_test_add_func ("/process/missing-binary", test_process_missing_binary);
+  g_test_add_func ("/process/storage-daemon", test_process_storage_daemon);
+  g_test_add_func ("/process/unref-kills", test_process_unref_kills);
+  g_test_add_func ("/process/shutdown-kills-stopped", test_process_shutdown_kills_stopped);
+  g_test_add_func ("/process/no-orphan", test_process_no_orphan);
+
+  return g_test_run ();
+}
