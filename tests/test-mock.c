@@ -787,7 +787,11 @@ test_limits_too_large (Fixture       *f,
   g_test_message ("sent %" G_GUINT64_FORMAT " bytes of %" G_GUINT64_FORMAT
                   "; VmHWM %" G_GSIZE_FORMAT " kB -> %" G_GSIZE_FORMAT " kB",
                   *sent, flood.total, hwm_before, hwm_after);
+  /* AddressSanitizer keeps freed blocks in quarantine and copies on every
+   * realloc, so its peak says nothing about the library's bound. */
+#if !defined(__SANITIZE_ADDRESS__)
   g_assert_cmpuint (hwm_after - hwm_before, <, (limit + 48 * mib) / 1024);
+#endif
   g_assert_true (qmp_connection_is_closed (f->conn));
 }
 
