@@ -17,6 +17,14 @@ packages="
   qemu-utils
   qemu-guest-agent
   valgrind
+  gobject-introspection
+  libgirepository1.0-dev
+  valac
+  gjs
+  gi-docgen
+  python3-gi
+  python3-pexpect
+  libreadline-dev
 "
 
 missing=""
