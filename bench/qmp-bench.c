@@ -1,0 +1,1624 @@
+/* qmp-bench.c — how fast qmp-glib is, next to the physical limit
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Starts qmp-bench-mock on a socket of its own temporary directory and
+ * qmp-bench-raw (a client with nothing in it), then runs each scenario
+ * with qmp-glib (public API only) and with the raw client, interleaved,
+ * after a warm-up of both, and prints one table: median [min–max] of the
+ * repetitions, and the ratio of the medians.  Scenario 7 starts a real
+ * qemu-system-x86_64 the same way.  See bench/README.md.
+ */
+
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <qmp-glib.h>
+
+/* -------------------------------------------------------------- rows */
+
+typedef enum {
+  TARGET_NONE,
+  TARGET_RATIO_MAX,   /* ratio ≤ target */
+  TARGET_VALUE_MIN,   /* qmp-glib median ≥ target */
+  TARGET_VALUE_MAX,   /* qmp-glib median ≤ target */
+} TargetKind;
+
+typedef struct
+{
+  const char *id;            /* for --json */
+  const char *scenario;      /* the --scenario that runs it */
+  const char *number;
+  const char *title;
+  const char *unit;
+  int precision;             /* digits after the point */
+  gboolean higher_is_better;
+  TargetKind target_kind;
+  double target;
+  const char *target_text;
+
+  GArray *lib;               /* doubles: one per repetition */
+  GArray *raw;
+  char *skipped;             /* why it did not run */
+  char *note;
+  int target_met;            /* -1: not judged; set for custom targets */
+} Row;
+
+static Row rows[] = {
+  { "serial-sync", "serial-sync", "1", "serial round trip, execute_sync", "µs/op", 1,
+    FALSE, TARGET_RATIO_MAX, 1.5, "≤ 1.5× raw" },
+  { "serial-async", "serial-async", "2", "serial round trip, execute_async", "µs/op", 1,
+    FALSE, TARGET_RATIO_MAX, 1.5, "≤ 1.5× raw" },
+  { "pipelined", "pipelined", "3", "pipelined, 100,000 execute_async", "µs/op", 2,
+    FALSE, TARGET_RATIO_MAX, 2.0, "≤ 2× raw" },
+  { "events", "events", "4", "events delivered as event::BENCH", "events/s", 0,
+    TRUE, TARGET_VALUE_MIN, 500000, "≥ 500,000/s" },
+  { "schema", "schema", "5", "~210 KB reply parsed and returned", "ms", 3,
+    FALSE, TARGET_VALUE_MAX, 2.0, "≤ 2 ms" },
+  { "connections-threads", "connections", "6a", "1,000 connections: threads", "threads", 0,
+    FALSE, TARGET_NONE, 0, "1 I/O thread" },
+  { "connections-rss", "connections", "6b", "1,000 connections: RSS each", "KiB/conn", 1,
+    FALSE, TARGET_VALUE_MAX, 64, "≤ 64 KiB" },
+  { "connections-time", "connections", "6c", "1,000 connections: connect all", "ms", 1,
+    FALSE, TARGET_NONE, 0, "" },
+  { "qemu-serial", "qemu", "7", "real QEMU, serial round trip", "µs/op", 1,
+    FALSE, TARGET_RATIO_MAX, 1.05, "≤ 1.05× raw" },
+};
+
+enum { ROW_SERIAL_SYNC, ROW_SERIAL_ASYNC, ROW_PIPELINED, ROW_EVENTS, ROW_SCHEMA,
+       ROW_CONN_THREADS, ROW_CONN_RSS, ROW_CONN_TIME, ROW_QEMU, N_ROWS };
+
+static const char *scenario_names[] = {
+  "serial-sync", "serial-async", "pipelined", "events", "schema", "connections", "qemu", NULL
+};
+
+/* ----------------------------------------------------------- options */
+
+static char **opt_scenarios;
+static char *opt_json;
+static char *opt_mock;
+static char *opt_raw;
+static char *opt_qemu;
+static int opt_reps = 7;
+static gboolean opt_quick;
+static gboolean opt_no_raw;
+static int opt_connections = 1000;
+static char *opt_connections_child;   /* internal: the address */
+static int opt_stall_seconds = 15;
+
+static GOptionEntry option_entries[] = {
+  { "scenario", 's', 0, G_OPTION_ARG_STRING_ARRAY, &opt_scenarios,
+    "Run only this scenario (repeatable, or comma-separated): serial-sync, serial-async, "
+    "pipelined, events, schema, connections, qemu", "NAME" },
+  { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json, "Also write the results as JSON to FILE", "FILE" },
+  { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each scenario (default 7; 3 at most for scenario 6)", "N" },
+  { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
+    "A tenth of the work and one repetition (for valgrind)", NULL },
+  { "no-raw", 0, 0, G_OPTION_ARG_NONE, &opt_no_raw, "Do not run the raw client (for profiling)", NULL },
+  { "mock", 0, 0, G_OPTION_ARG_FILENAME, &opt_mock, "The mock server (default: next to qmp-bench)", "PATH" },
+  { "raw", 0, 0, G_OPTION_ARG_FILENAME, &opt_raw, "The raw client (default: next to qmp-bench)", "PATH" },
+  { "qemu", 0, 0, G_OPTION_ARG_FILENAME, &opt_qemu, "QEMU binary (default: qemu-system-x86_64 in PATH)", "PATH" },
+  { "connections", 'n', 0, G_OPTION_ARG_INT, &opt_connections, "Connections in scenario 6 (default 1000)", "N" },
+  { "stall-timeout", 0, 0, G_OPTION_ARG_INT, &opt_stall_seconds,
+    "Fail a scenario that makes no progress for this many seconds (default 15)", "S" },
+  { "connections-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_connections_child, NULL, NULL },
+  { NULL }
+};
+
+/* ------------------------------------------------------------- state */
+
+typedef struct
+{
+  char *self;                 /* this executable */
+  char *tmpdir;
+  char *mock_socket;
+  char *mock_address;         /* "unix:…" */
+  GSubprocess *mock;
+  GSubprocess *raw;
+  GOutputStream *raw_in;
+  GDataInputStream *raw_out;
+  GMainLoop *loop;
+  double scale;
+  int reps;
+} Bench;
+
+static double
+now_us (void)
+{
+  return (double) g_get_monotonic_time ();
+}
+
+static long
+scaled (Bench *b,
+        long   n)
+{
+  long m = (long) ((double) n * b->scale);
+
+  return m > 0 ? m : 1;
+}
+
+static void
+progress (const char *format,
+          ...) G_GNUC_PRINTF (1, 2);
+
+static void
+progress (const char *format,
+          ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("qmp-bench: %s\n", text);
+}
+
+static void
+raise_nofile_limit (void)
+{
+  struct rlimit rl;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* ---------------------------------------------------------- watchdog */
+
+/* A thread that watches the scenario in progress, so that a library that
+ * loses a call fails the scenario instead of hanging the benchmark.  The
+ * measured code pays one atomic increment per operation.  When nothing
+ * happened for opt_stall_seconds:
+ *  - a _sync scenario (the main thread is blocked in the library): the
+ *    connection is closed, which fails the pending call;
+ *  - an _async scenario: the main loop is quit, and the run abandons its
+ *    connection and its state (leaked on purpose: closing a connection
+ *    with calls still queued is what may have gone wrong). */
+static GMutex watch_lock;
+static QmpConnection *watch_conn;     /* protected by watch_lock */
+static GMainLoop *watch_loop;         /* protected by watch_lock; NULL for _sync runs */
+static gint watch_progress;           /* atomic */
+static gint watch_stalled;            /* atomic */
+static int abandoned_connections;     /* main thread only */
+
+#define WATCH_TICK() g_atomic_int_inc (&watch_progress)
+
+static void
+watch_begin (QmpConnection *conn,
+             GMainLoop     *loop)
+{
+  g_mutex_lock (&watch_lock);
+  g_set_object (&watch_conn, conn);
+  watch_loop = loop;
+  g_atomic_int_set (&watch_stalled, FALSE);
+  g_mutex_unlock (&watch_lock);
+}
+
+static void
+watch_end (void)
+{
+  g_mutex_lock (&watch_lock);
+  g_clear_object (&watch_conn);
+  watch_loop = NULL;
+  g_mutex_unlock (&watch_lock);
+}
+
+static gpointer
+watchdog_thread (gpointer data)
+{
+  gint last = -1;
+  int idle_seconds = 0;
+
+  for (;;)
+    {
+      g_autoptr(QmpConnection) victim = NULL;
+      gint progress;
+
+      g_usleep (G_USEC_PER_SEC);
+      progress = g_atomic_int_get (&watch_progress);
+
+      g_mutex_lock (&watch_lock);
+      if (watch_conn == NULL || progress != last)
+        idle_seconds = 0;
+      else if (++idle_seconds >= opt_stall_seconds)
+        {
+          g_atomic_int_set (&watch_stalled, TRUE);
+          g_printerr ("qmp-bench: no progress for %d s: giving up on this scenario\n", opt_stall_seconds);
+          if (watch_loop != NULL)
+            g_main_loop_quit (watch_loop);
+          else
+            victim = g_object_ref (watch_conn);
+          g_clear_object (&watch_conn);
+          idle_seconds = 0;
+        }
+      last = progress;
+      g_mutex_unlock (&watch_lock);
+
+      if (victim != NULL)
+        qmp_connection_close_sync (victim, NULL, NULL);
+    }
+
+  return NULL;
+}
+
+static gboolean
+watch_has_stalled (void)
+{
+  return g_atomic_int_get (&watch_stalled);
+}
+
+/* The error of a failed run, said plainly when the watchdog caused it. */
+static void
+watch_explain (GError **error)
+{
+  if (error != NULL && *error != NULL && watch_has_stalled () &&
+      !g_str_has_prefix ((*error)->message, "stalled"))
+    g_prefix_error (error, "stalled (no progress for %d s, connection closed by the watchdog): ",
+                    opt_stall_seconds);
+}
+
+/* In each child: die with qmp-bench, even when it is killed. */
+static void
+child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GSubprocessLauncher *
+launcher_new (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  return launcher;
+}
+
+static long
+read_rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  line = strstr (status, "VmRSS:");
+  return line ? strtol (line + 6, NULL, 10) : -1;
+}
+
+/* Threads of this process, and how many of them are qmp-glib's worker. */
+static int
+count_threads (int *io_threads)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *name;
+  int n = 0;
+
+  *io_threads = 0;
+  if (dir == NULL)
+    return -1;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/comm", name);
+      g_autofree char *comm = NULL;
+
+      n++;
+      if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, "qmp-worker"))
+        (*io_threads)++;
+    }
+  return n;
+}
+
+/* ------------------------------------------------------ the raw client */
+
+/* Runs one scenario in the raw client: "ok V1 V2 V3" → @values. */
+static gboolean
+raw_request (Bench       *b,
+             const char  *scenario,
+             const char  *socket_path,
+             long         n,
+             double      *values,
+             int          n_values,
+             GError     **error)
+{
+  g_autofree char *request = g_strdup_printf ("%s %s %ld\n", scenario, socket_path, n);
+  g_autofree char *answer = NULL;
+  g_auto(GStrv) fields = NULL;
+
+  if (!g_output_stream_write_all (b->raw_in, request, strlen (request), NULL, NULL, error) ||
+      !g_output_stream_flush (b->raw_in, NULL, error))
+    return FALSE;
+
+  answer = g_data_input_stream_read_line_utf8 (b->raw_out, NULL, NULL, error);
+  if (answer == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE, "the raw client exited");
+      return FALSE;
+    }
+
+  fields = g_strsplit (answer, " ", -1);
+  if (!g_str_equal (fields[0], "ok") || g_strv_length (fields) < (guint) n_values + 1)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "raw client: %s", answer);
+      return FALSE;
+    }
+  for (int i = 0; i < n_values; i++)
+    values[i] = g_ascii_strtod (fields[i + 1], NULL);
+
+  return TRUE;
+}
+
+/* ---------------------------------------------- qmp-glib: the scenarios */
+
+typedef gboolean (*LibRunFunc) (Bench          *b,
+                                QmpConnection  *conn,
+                                long            n,
+                                double         *value,
+                                GError        **error);
+
+static gboolean
+check_status (JsonNode  *node,
+              GError   **error)
+{
+  JsonObject *object;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    goto bad;
+  object = json_node_get_object (node);
+  if (!json_object_has_member (object, "status"))
+    goto bad;
+  return TRUE;
+
+bad:
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "query-status returned something unexpected");
+  return FALSE;
+}
+
+/* 1: execute_sync, one after the other, no main loop. */
+static gboolean
+lib_serial_sync (Bench          *b,
+                 QmpConnection  *conn,
+                 long            n,
+                 double         *value,
+                 GError        **error)
+{
+  double t0 = now_us ();
+
+  for (long i = 0; i < n; i++)
+    {
+      g_autoptr(JsonNode) ret = qmp_connection_execute_sync (conn, "query-status", NULL,
+                                                             QMP_EXECUTE_FLAGS_NONE, NULL, error);
+
+      WATCH_TICK ();
+      if (ret == NULL)
+        return FALSE;
+      if (i == 0 && !check_status (ret, error))
+        return FALSE;
+    }
+
+  *value = (now_us () - t0) / (double) n;
+  return TRUE;
+}
+
+typedef struct
+{
+  Bench *b;
+  QmpConnection *conn;
+  long to_issue;
+  long to_finish;
+  GError *error;
+  double t_end;
+} AsyncRun;
+
+static AsyncRun *
+async_run_new (Bench         *b,
+               QmpConnection *conn,
+               long           n)
+{
+  AsyncRun *run = g_new0 (AsyncRun, 1);
+
+  run->b = b;
+  run->conn = conn;
+  run->to_issue = n;
+  run->to_finish = n;
+  return run;
+}
+
+/* After the loop: the result, or the error.  A stalled run is abandoned
+ * with its connection: calls are still out there, and their callbacks
+ * will find @run (leaked) if they ever come. */
+static gboolean
+async_run_end (AsyncRun  *run,
+               long       n,
+               double     t0,
+               double    *value,
+               GError   **error)
+{
+  if (watch_has_stalled ())
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                   "stalled: %ld of %ld calls finished, then nothing for %d s "
+                   "(the connection is abandoned, not closed)",
+                   n - run->to_finish, n, opt_stall_seconds);
+      g_object_ref (run->conn);   /* never disposed: see the watchdog */
+      abandoned_connections++;
+      return FALSE;
+    }
+  if (run->error != NULL)
+    {
+      g_propagate_error (error, run->error);
+      /* Calls may still be out there; @run stays for their callbacks. */
+      return FALSE;
+    }
+  *value = (run->t_end - t0) / (double) n;
+  g_free (run);
+  return TRUE;
+}
+
+static void on_serial_async_done (GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+async_run_finish_one (AsyncRun     *run,
+                      GAsyncResult *result)
+{
+  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (run->conn, result,
+                                                           run->error ? NULL : &run->error);
+
+  run->to_finish--;
+  WATCH_TICK ();
+  if (ret == NULL && run->error == NULL)
+    g_set_error (&run->error, G_IO_ERROR, G_IO_ERROR_FAILED, "no return");
+  if (run->to_finish == 0)
+    {
+      run->t_end = now_us ();
+      g_main_loop_quit (run->b->loop);
+    }
+}
+
+/* 2: execute_async from a main loop, each call made by the callback of
+ * the one before. */
+static void
+on_serial_async_done (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  AsyncRun *run = user_data;
+
+  async_run_finish_one (run, result);
+  if (run->to_issue > 0 && run->error == NULL)
+    {
+      run->to_issue--;
+      qmp_connection_execute_async (run->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE,
+                                    NULL, on_serial_async_done, run);
+    }
+  else if (run->error != NULL && run->to_finish > 0)
+    g_main_loop_quit (run->b->loop);
+}
+
+static gboolean
+serial_async_start (gpointer user_data)
+{
+  AsyncRun *run = user_data;
+
+  run->to_issue--;
+  qmp_connection_execute_async (run->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE,
+                                NULL, on_serial_async_done, run);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+lib_serial_async (Bench          *b,
+                  QmpConnection  *conn,
+                  long            n,
+                  double         *value,
+                  GError        **error)
+{
+  AsyncRun *run = async_run_new (b, conn, n);
+  double t0 = now_us ();
+
+  g_idle_add (serial_async_start, run);
+  g_main_loop_run (b->loop);
+  return async_run_end (run, n, t0, value, error);
+}
+
+/* 3: all the calls made at once from the main loop; the library keeps 8
+ * of them on the wire. */
+static void
+on_pipelined_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  AsyncRun *run = user_data;
+
+  async_run_finish_one (run, result);
+}
+
+static gboolean
+pipelined_start (gpointer user_data)
+{
+  AsyncRun *run = user_data;
+
+  for (; run->to_issue > 0; run->to_issue--)
+    qmp_connection_execute_async (run->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE,
+                                  NULL, on_pipelined_done, run);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+lib_pipelined (Bench          *b,
+               QmpConnection  *conn,
+               long            n,
+               double         *value,
+               GError        **error)
+{
+  AsyncRun *run = async_run_new (b, conn, n);
+  double t0 = now_us ();
+
+  g_idle_add (pipelined_start, run);
+  g_main_loop_run (b->loop);
+  return async_run_end (run, n, t0, value, error);
+}
+
+/* 4: bench-events makes N events, then returns; the time until every one
+ * was emitted as event::BENCH and the return came. */
+typedef struct
+{
+  Bench *b;
+  QmpConnection *conn;
+  long expected;
+  long received;
+  gboolean replied;
+  GError *error;
+  double t_end;
+} EventsRun;
+
+static void
+events_run_check_done (EventsRun *run)
+{
+  if ((run->replied && run->received >= run->expected) || run->error != NULL)
+    {
+      run->t_end = now_us ();
+      g_main_loop_quit (run->b->loop);
+    }
+}
+
+static void
+on_bench_event (QmpConnection *conn,
+                QmpEvent      *event,
+                gpointer       user_data)
+{
+  EventsRun *run = user_data;
+
+  WATCH_TICK ();
+  if (++run->received == run->expected)
+    events_run_check_done (run);
+}
+
+static void
+on_bench_events_done (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  EventsRun *run = user_data;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (run->conn, result, &run->error);
+
+  WATCH_TICK ();
+  run->replied = TRUE;
+  events_run_check_done (run);
+}
+
+static gboolean
+lib_events (Bench          *b,
+            QmpConnection  *conn,
+            long            n,
+            double         *value,
+            GError        **error)
+{
+  EventsRun *run = g_new0 (EventsRun, 1);
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  gulong handler;
+  double t0;
+
+  run->b = b;
+  run->conn = conn;
+  run->expected = n;
+  json_object_set_int_member (arguments, "count", n);
+  handler = g_signal_connect (conn, "event::BENCH", G_CALLBACK (on_bench_event), run);
+
+  t0 = now_us ();
+  qmp_connection_execute_async (conn, "bench-events", arguments, QMP_EXECUTE_FLAGS_NONE,
+                                NULL, on_bench_events_done, run);
+  g_main_loop_run (b->loop);
+  g_signal_handler_disconnect (conn, handler);
+
+  if (watch_has_stalled ())
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                   "stalled: %ld of %ld events, %s, then nothing for %d s",
+                   run->received, n, run->replied ? "return received" : "no return", opt_stall_seconds);
+      g_object_ref (conn);   /* abandoned, never disposed */
+      abandoned_connections++;
+      return FALSE;
+    }
+  if (run->error != NULL)
+    {
+      g_propagate_error (error, run->error);
+      return FALSE;
+    }
+  *value = (double) run->received / ((run->t_end - t0) / 1e6);
+  g_free (run);
+  return TRUE;
+}
+
+/* 5: query-qmp-schema, ~210 KB on one line: the time until the parsed
+ * reply is in the caller's hands (freeing it is not counted). */
+static gboolean
+lib_schema (Bench          *b,
+            QmpConnection  *conn,
+            long            n,
+            double         *value,
+            GError        **error)
+{
+  double total = 0;
+
+  for (long i = 0; i < n; i++)
+    {
+      g_autoptr(JsonNode) ret = NULL;
+      double t0 = now_us ();
+
+      ret = qmp_connection_execute_sync (conn, "query-qmp-schema", NULL,
+                                         QMP_EXECUTE_FLAGS_NONE, NULL, error);
+      total += now_us () - t0;
+      WATCH_TICK ();
+      if (ret == NULL)
+        return FALSE;
+      if (i == 0 && (!JSON_NODE_HOLDS_ARRAY (ret) || json_array_get_length (json_node_get_array (ret)) < 1000))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "query-qmp-schema returned something unexpected");
+          return FALSE;
+        }
+    }
+
+  *value = total / 1e3 / (double) n;
+  return TRUE;
+}
+
+/* 7: a serial round trip with real QEMU; QEMU serves one client at a time,
+ * so each run connects (not timed) and closes. */
+static gboolean
+lib_qemu_serial (Bench          *b,
+                 const char     *address,
+                 long            n,
+                 double         *value,
+                 GError        **error)
+{
+  g_autoptr(QmpConnection) conn = qmp_connection_new_for_address_sync (address, QMP_CONNECTION_FLAGS_NONE,
+                                                                       NULL, error);
+  gboolean ok;
+
+  if (conn == NULL)
+    return FALSE;
+  watch_begin (conn, NULL);
+  ok = lib_serial_sync (b, conn, n, value, error);
+  watch_end ();
+  qmp_connection_close_sync (conn, NULL, NULL);
+  return ok;
+}
+
+/* --------------------------------------------------- running a scenario */
+
+static void
+row_skip (Row        *row,
+          const char *reason)
+{
+  if (row->skipped == NULL)
+    row->skipped = g_strdup (reason);
+}
+
+/* Warm-up of both, then the repetitions, interleaved: qmp-glib, raw,
+ * qmp-glib, raw...  With @conn NULL, @address is connected to for each
+ * run (scenario 7). */
+static gboolean
+measure (Bench          *b,
+         Row            *row,
+         LibRunFunc      lib,
+         QmpConnection  *conn,
+         const char     *address,
+         const char     *raw_scenario,
+         const char     *raw_socket,
+         long            warmup,
+         long            n,
+         GError        **error)
+{
+  double value;
+  gboolean ok = FALSE;
+
+  if (conn != NULL)
+    watch_begin (conn, lib == lib_serial_sync || lib == lib_schema ? NULL : b->loop);
+
+  progress ("%s %s: warm-up (%ld)", row->number, row->title, warmup);
+  if (!(conn ? lib (b, conn, warmup, &value, error)
+             : lib_qemu_serial (b, address, warmup, &value, error)))
+    goto out;
+  if (b->raw != NULL && !raw_request (b, raw_scenario, raw_socket, warmup, &value, 1, error))
+    goto out;
+
+  for (int rep = 0; rep < b->reps; rep++)
+    {
+      if (!(conn ? lib (b, conn, n, &value, error)
+                 : lib_qemu_serial (b, address, n, &value, error)))
+        goto out;
+      g_array_append_val (row->lib, value);
+
+      if (b->raw != NULL)
+        {
+          if (!raw_request (b, raw_scenario, raw_socket, n, &value, 1, error))
+            goto out;
+          g_array_append_val (row->raw, value);
+        }
+    }
+
+  progress ("%s %s: done", row->number, row->title);
+  ok = TRUE;
+
+out:
+  watch_explain (error);
+  if (conn != NULL)
+    watch_end ();
+  return ok;
+}
+
+static QmpConnection *
+connect_mock (Bench   *b,
+              GError **error)
+{
+  return qmp_connection_new_for_address_sync (b->mock_address, QMP_CONNECTION_FLAGS_NONE, NULL, error);
+}
+
+static void
+run_on_mock (Bench      *b,
+             Row        *row,
+             LibRunFunc  lib,
+             const char *raw_scenario,
+             long        warmup,
+             long        n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpConnection) conn = connect_mock (b, &error);
+
+  if (conn == NULL || !measure (b, row, lib, conn, NULL, raw_scenario, b->mock_socket, warmup, n, &error))
+    {
+      g_autofree char *reason = g_strdup_printf ("failed: %s", error->message);
+
+      progress ("%s %s: %s", row->number, row->title, reason);
+      row_skip (row, reason);
+    }
+
+  /* A stalled _async run leaves its connection open, with calls queued. */
+  if (conn != NULL && !watch_has_stalled ())
+    qmp_connection_close_sync (conn, NULL, NULL);
+}
+
+/* 6: each run in a fresh process (this program with --connections-child,
+ * or the raw client), so the RSS delta is that of the connections alone. */
+static gboolean
+run_connections_child (Bench   *b,
+                       gboolean raw,
+                       long     n,
+                       double   values[4],
+                       GError **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocess) child = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *count = g_strdup_printf ("%ld", n);
+  g_auto(GStrv) fields = NULL;
+  int n_values = raw ? 3 : 4;
+
+  if (raw)
+    child = g_subprocess_launcher_spawn (launcher, error, opt_raw, "connections", b->mock_socket, count, NULL);
+  else
+    child = g_subprocess_launcher_spawn (launcher, error, b->self, "--connections-child", b->mock_address,
+                                         "--connections", count, NULL);
+  if (child == NULL)
+    return FALSE;
+  if (!g_subprocess_communicate_utf8 (child, NULL, NULL, &out, NULL, error))
+    return FALSE;
+  if (!g_subprocess_wait_check (child, NULL, error))
+    return FALSE;
+
+  g_strstrip (out);
+  fields = g_strsplit (out, " ", -1);
+  if (!g_str_equal (fields[0], "ok") || g_strv_length (fields) < (guint) n_values + 1)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", raw ? "raw client" : "qmp-bench child", out);
+      return FALSE;
+    }
+  for (int i = 0; i < n_values; i++)
+    values[i] = g_ascii_strtod (fields[i + 1], NULL);
+  if (raw)
+    values[3] = 0;
+  return TRUE;
+}
+
+static void
+run_connections (Bench *b)
+{
+  g_autoptr(GError) error = NULL;
+  Row *threads = &rows[ROW_CONN_THREADS], *rss = &rows[ROW_CONN_RSS], *conn_time = &rows[ROW_CONN_TIME];
+  double v[4];
+  int reps = MIN (b->reps, 3);
+  int io_threads_max = 0;
+  long n = opt_connections;
+
+  progress ("6 %ld connections: warm-up (100)", n);
+  if (!run_connections_child (b, FALSE, MIN (n, 100), v, &error) ||
+      (b->raw != NULL && !run_connections_child (b, TRUE, MIN (n, 100), v, &error)))
+    goto failed;
+
+  for (int rep = 0; rep < reps; rep++)
+    {
+      if (!run_connections_child (b, FALSE, n, v, &error))
+        goto failed;
+      g_array_append_val (conn_time->lib, v[0]);
+      g_array_append_val (rss->lib, v[1]);
+      g_array_append_val (threads->lib, v[2]);
+      io_threads_max = MAX (io_threads_max, (int) v[3]);
+
+      if (b->raw != NULL)
+        {
+          if (!run_connections_child (b, TRUE, n, v, &error))
+            goto failed;
+          g_array_append_val (conn_time->raw, v[0]);
+          g_array_append_val (rss->raw, v[1]);
+          g_array_append_val (threads->raw, v[2]);
+        }
+    }
+
+  threads->target_met = io_threads_max == 1;
+  threads->note = g_strdup_printf ("%d of them qmp-glib I/O (qmp-worker)", io_threads_max);
+  if (n != 1000)
+    {
+      conn_time->note = g_strdup_printf ("%ld connections", n);
+      rss->note = g_strdup_printf ("%ld connections", n);
+    }
+  progress ("6 %ld connections: done", n);
+  return;
+
+failed:
+  progress ("6 connections: failed: %s", error->message);
+  row_skip (threads, error->message);
+  row_skip (rss, error->message);
+  row_skip (conn_time, error->message);
+}
+
+/* The body of the connections child: a warm-up connection (so that the
+ * library's fixed costs, its worker thread included, are in the baseline),
+ * then N at once with new_for_address_async. */
+typedef struct
+{
+  long pending;
+  GPtrArray *conns;
+  GError *error;
+  GMainLoop *loop;
+} ConnectRun;
+
+static void
+on_child_connected (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  ConnectRun *run = user_data;
+  QmpConnection *conn = qmp_connection_new_for_address_finish (result, run->error ? NULL : &run->error);
+
+  if (conn != NULL)
+    g_ptr_array_add (run->conns, conn);
+  if (--run->pending == 0)
+    g_main_loop_quit (run->loop);
+}
+
+static gboolean
+on_child_timeout (gpointer user_data)
+{
+  g_print ("error no progress for %d s while connecting\n", 4 * opt_stall_seconds);
+  fflush (stdout);
+  _exit (1);
+}
+
+static int
+connections_child (const char *address,
+                   long        n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpConnection) first = NULL;
+  ConnectRun run = { n, g_ptr_array_new_with_free_func (g_object_unref), NULL, g_main_loop_new (NULL, FALSE) };
+  long baseline, rss;
+  double t0, elapsed;
+  int threads, io_threads;
+
+  raise_nofile_limit ();
+
+  first = qmp_connection_new_for_address_sync (address, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  if (first == NULL)
+    {
+      g_print ("error %s\n", error->message);
+      return 1;
+    }
+  baseline = read_rss_kib ();
+
+  g_timeout_add_seconds (4 * opt_stall_seconds, on_child_timeout, NULL);
+  t0 = now_us ();
+  for (long i = 0; i < n; i++)
+    qmp_connection_new_for_address_async (address, QMP_CONNECTION_FLAGS_NONE, NULL,
+                                          on_child_connected, &run);
+  g_main_loop_run (run.loop);
+  elapsed = now_us () - t0;
+
+  if (run.error != NULL)
+    {
+      g_print ("error %ld of %ld connected: %s\n", (long) run.conns->len, n, run.error->message);
+      return 1;
+    }
+
+  rss = read_rss_kib ();
+  threads = count_threads (&io_threads);
+  g_print ("ok %.3f %.3f %d %d\n", elapsed / 1e3, (double) (rss - baseline) / (double) n, threads, io_threads);
+  fflush (stdout);
+
+  /* The process ends here: the sockets close with it. */
+  _exit (0);
+}
+
+/* 7: real QEMU, started here in its own directory and stopped at the end. */
+static void
+run_qemu (Bench *b)
+{
+  Row *row = &rows[ROW_QEMU];
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) qemu = NULL;
+  g_autofree char *qemu_path = NULL;
+  g_autofree char *dir = g_build_filename (b->tmpdir, "qemu", NULL);
+  g_autofree char *sock = g_build_filename (dir, "qmp.sock", NULL);
+  g_autofree char *qmp_arg = g_strdup_printf ("unix:%s,server=on,wait=off", sock);
+  g_autofree char *address = g_strdup_printf ("unix:%s", sock);
+  gint64 deadline;
+
+  qemu_path = opt_qemu ? g_strdup (opt_qemu) : g_find_program_in_path ("qemu-system-x86_64");
+  if (qemu_path == NULL)
+    {
+      progress ("7: skipped: qemu-system-x86_64 not found");
+      row_skip (row, "skipped: qemu-system-x86_64 not found");
+      return;
+    }
+
+  g_mkdir (dir, 0700);
+  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_cwd (launcher, dir);
+  qemu = g_subprocess_launcher_spawn (launcher, &error, qemu_path, "-M", "none", "-nodefaults",
+                                      "-display", "none", "-qmp", qmp_arg, NULL);
+  if (qemu == NULL)
+    goto failed;
+
+  /* wait=off: QEMU listens before its main loop starts; wait for the
+   * socket, not for a fixed time. */
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (!g_file_test (sock, G_FILE_TEST_EXISTS))
+    {
+      if (g_get_monotonic_time () > deadline)
+        {
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "QEMU did not create %s", sock);
+          goto failed;
+        }
+      g_usleep (10000);
+    }
+
+  if (!measure (b, row, NULL, NULL, address, "serial", sock, scaled (b, 200), scaled (b, 2000), &error))
+    goto failed;
+
+  g_subprocess_send_signal (qemu, SIGTERM);
+  g_subprocess_wait (qemu, NULL, NULL);
+  return;
+
+failed:
+  progress ("7 real QEMU: failed: %s", error->message);
+  row_skip (row, error->message);
+  if (qemu != NULL)
+    {
+      g_subprocess_force_exit (qemu);
+      g_subprocess_wait (qemu, NULL, NULL);
+    }
+}
+
+/* ----------------------------------------------------------- results */
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+typedef struct
+{
+  gboolean valid;
+  double median, min, max;
+} Stats;
+
+static Stats
+stats_of (GArray *values)
+{
+  Stats s = { FALSE, 0, 0, 0 };
+  g_autoptr(GArray) sorted = NULL;
+  guint n = values->len;
+
+  if (n == 0)
+    return s;
+  sorted = g_array_copy (values);
+  g_array_sort (sorted, compare_doubles);
+  s.valid = TRUE;
+  s.min = g_array_index (sorted, double, 0);
+  s.max = g_array_index (sorted, double, n - 1);
+  s.median = n % 2 ? g_array_index (sorted, double, n / 2)
+                   : (g_array_index (sorted, double, n / 2 - 1) + g_array_index (sorted, double, n / 2)) / 2;
+  return s;
+}
+
+/* How many times qmp-glib is slower (or bigger) than raw: > 1 is worse,
+ * whichever way the unit goes.  NAN when it means nothing. */
+static double
+row_ratio (Row *row)
+{
+  Stats lib = stats_of (row->lib), raw = stats_of (row->raw);
+
+  if (!lib.valid || !raw.valid)
+    return NAN;
+  if (row->higher_is_better)
+    return lib.median > 0 ? raw.median / lib.median : NAN;
+  /* A raw figure of nothing makes no ratio. */
+  if (raw.median <= 0)
+    return NAN;
+  return lib.median / raw.median;
+}
+
+/* 1: met, 0: missed, -1: not judged. */
+static int
+row_target_met (Row *row)
+{
+  Stats lib = stats_of (row->lib);
+  double ratio = row_ratio (row);
+
+  if (row->skipped != NULL || !lib.valid)
+    return -1;
+  switch (row->target_kind)
+    {
+    case TARGET_RATIO_MAX:
+      return isnan (ratio) ? -1 : ratio <= row->target;
+    case TARGET_VALUE_MIN:
+      return lib.median >= row->target;
+    case TARGET_VALUE_MAX:
+      return lib.median <= row->target;
+    case TARGET_NONE:
+    default:
+      return row->target_met;
+    }
+}
+
+static char *
+format_value (Row    *row,
+              double  v)
+{
+  return g_strdup_printf ("%.*f", row->precision, v);
+}
+
+static char *
+format_stats (Row    *row,
+              GArray *values)
+{
+  Stats s = stats_of (values);
+  g_autofree char *med = NULL, *min = NULL, *max = NULL;
+
+  if (!s.valid)
+    return g_strdup ("-");
+  med = format_value (row, s.median);
+  if (values->len == 1)
+    return g_steal_pointer (&med);
+  min = format_value (row, s.min);
+  max = format_value (row, s.max);
+  return g_strdup_printf ("%s [%s–%s]", med, min, max);
+}
+
+/* printf's widths count bytes; these count characters. */
+static void
+print_padded (GString    *out,
+              const char *text,
+              int         width,
+              gboolean    right)
+{
+  int pad = width - (int) g_utf8_strlen (text, -1);
+
+  if (right)
+    for (; pad > 0; pad--)
+      g_string_append_c (out, ' ');
+  g_string_append (out, text);
+  if (!right)
+    for (; pad > 0; pad--)
+      g_string_append_c (out, ' ');
+}
+
+static gboolean
+row_selected (Row *row)
+{
+  return row->lib->len > 0 || row->skipped != NULL;
+}
+
+/* The 1-minute load average: other work on the machine shows in the
+ * figures, so the table says how busy it was. */
+static double
+read_loadavg (void)
+{
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return NAN;
+  return g_ascii_strtod (text, NULL);
+}
+
+static double load_start = NAN, load_end = NAN;
+
+static void
+print_table (void)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  static const char *headers[] = { "#", "scenario", "unit", "qmp-glib median [min–max]",
+                                   "raw median [min–max]", "ratio", "target", "met" };
+  static const int widths[] = { 3, 36, 9, 30, 30, 7, 13, 4 };
+  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+
+  g_string_append_c (out, '\n');
+  for (guint i = 0; i < G_N_ELEMENTS (headers); i++)
+    {
+      print_padded (out, headers[i], widths[i], i >= 3 && i <= 5);
+      g_string_append (out, i + 1 < G_N_ELEMENTS (headers) ? "  " : "\n");
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (headers); i++)
+    {
+      for (int j = 0; j < widths[i]; j++)
+        g_string_append_c (out, '-');
+      g_string_append (out, i + 1 < G_N_ELEMENTS (headers) ? "  " : "\n");
+    }
+
+  for (guint r = 0; r < N_ROWS; r++)
+    {
+      Row *row = &rows[r];
+      g_autofree char *lib = NULL, *raw = NULL, *ratio = NULL;
+      const char *met;
+      double q;
+      int m;
+
+      if (!row_selected (row))
+        continue;
+
+      if (row->skipped != NULL && row->lib->len == 0)
+        {
+          lib = g_strdup ("-");
+          raw = g_strdup ("-");
+          ratio = g_strdup ("-");
+          g_ptr_array_add (notes, g_strdup_printf ("%s: %s", row->number, row->skipped));
+        }
+      else
+        {
+          lib = format_stats (row, row->lib);
+          raw = format_stats (row, row->raw);
+          q = row_ratio (row);
+          ratio = isnan (q) ? g_strdup ("n/a") : g_strdup_printf ("%.2f", q);
+        }
+      if (row->note != NULL)
+        g_ptr_array_add (notes, g_strdup_printf ("%s: %s", row->number, row->note));
+
+      m = row_target_met (row);
+      met = m < 0 ? "" : m ? "yes" : "NO";
+
+      print_padded (out, row->number, widths[0], FALSE);
+      g_string_append (out, "  ");
+      print_padded (out, row->title, widths[1], FALSE);
+      g_string_append (out, "  ");
+      print_padded (out, row->unit, widths[2], FALSE);
+      g_string_append (out, "  ");
+      print_padded (out, lib, widths[3], TRUE);
+      g_string_append (out, "  ");
+      print_padded (out, raw, widths[4], TRUE);
+      g_string_append (out, "  ");
+      print_padded (out, ratio, widths[5], TRUE);
+      g_string_append (out, "  ");
+      print_padded (out, row->target_text, widths[6], FALSE);
+      g_string_append (out, "  ");
+      g_string_append (out, met);
+      g_string_append_c (out, '\n');
+    }
+
+  g_string_append (out, "\nratio: qmp-glib ÷ raw for times and sizes, raw ÷ qmp-glib for rates; above 1 is slower or bigger than raw.\n");
+  g_string_append_printf (out, "%d CPUs; load average (1 min) %.2f at the start, %.2f at the end.\n",
+                          g_get_num_processors (), load_start, load_end);
+  for (guint i = 0; i < notes->len; i++)
+    g_string_append_printf (out, "%s\n", (char *) g_ptr_array_index (notes, i));
+
+  g_print ("%s", out->str);
+}
+
+static void
+json_add_stats (JsonBuilder *builder,
+                const char  *name,
+                GArray      *values)
+{
+  Stats s = stats_of (values);
+
+  json_builder_set_member_name (builder, name);
+  if (!s.valid)
+    {
+      json_builder_add_null_value (builder);
+      return;
+    }
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "median");
+  json_builder_add_double_value (builder, s.median);
+  json_builder_set_member_name (builder, "min");
+  json_builder_add_double_value (builder, s.min);
+  json_builder_set_member_name (builder, "max");
+  json_builder_add_double_value (builder, s.max);
+  json_builder_set_member_name (builder, "samples");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < values->len; i++)
+    json_builder_add_double_value (builder, g_array_index (values, double, i));
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+}
+
+static gboolean
+write_json (const char  *path,
+            Bench       *b,
+            GError     **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "qmp_glib_version");
+  json_builder_add_string_value (builder, QMP_VERSION_S);
+  json_builder_set_member_name (builder, "cpus");
+  json_builder_add_int_value (builder, g_get_num_processors ());
+  json_builder_set_member_name (builder, "load_average_start");
+  json_builder_add_double_value (builder, load_start);
+  json_builder_set_member_name (builder, "load_average_end");
+  json_builder_add_double_value (builder, load_end);
+  json_builder_set_member_name (builder, "repetitions");
+  json_builder_add_int_value (builder, b->reps);
+  json_builder_set_member_name (builder, "scale");
+  json_builder_add_double_value (builder, b->scale);
+  json_builder_set_member_name (builder, "scenarios");
+  json_builder_begin_array (builder);
+  for (guint r = 0; r < N_ROWS; r++)
+    {
+      Row *row = &rows[r];
+      double ratio = row_ratio (row);
+      int met = row_target_met (row);
+
+      if (!row_selected (row))
+        continue;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, row->id);
+      json_builder_set_member_name (builder, "number");
+      json_builder_add_string_value (builder, row->number);
+      json_builder_set_member_name (builder, "title");
+      json_builder_add_string_value (builder, row->title);
+      json_builder_set_member_name (builder, "unit");
+      json_builder_add_string_value (builder, row->unit);
+      json_add_stats (builder, "qmp_glib", row->lib);
+      json_add_stats (builder, "raw", row->raw);
+      json_builder_set_member_name (builder, "ratio");
+      if (isnan (ratio))
+        json_builder_add_null_value (builder);
+      else
+        json_builder_add_double_value (builder, ratio);
+      json_builder_set_member_name (builder, "target");
+      json_builder_add_string_value (builder, row->target_text);
+      json_builder_set_member_name (builder, "target_met");
+      if (met < 0)
+        json_builder_add_null_value (builder);
+      else
+        json_builder_add_boolean_value (builder, met);
+      if (row->skipped != NULL)
+        {
+          json_builder_set_member_name (builder, "skipped");
+          json_builder_add_string_value (builder, row->skipped);
+        }
+      if (row->note != NULL)
+        {
+          json_builder_set_member_name (builder, "note");
+          json_builder_add_string_value (builder, row->note);
+        }
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  return json_generator_to_file (generator, path, error);
+}
+
+/* ------------------------------------------------------------- setup */
+
+static gboolean
+start_mock (Bench   *b,
+            GError **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *line = NULL;
+
+  b->mock = g_subprocess_launcher_spawn (launcher, error, opt_mock, b->mock_socket, NULL);
+  if (b->mock == NULL)
+    return FALSE;
+
+  /* It says "ready" once it listens. */
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (b->mock));
+  line = g_data_input_stream_read_line_utf8 (out, NULL, NULL, error);
+  if (line == NULL || !g_str_has_prefix (line, "ready"))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the mock server did not start");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+start_raw (Bench   *b,
+           GError **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                                          G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+
+  b->raw = g_subprocess_launcher_spawn (launcher, error, opt_raw, "--stdin", NULL);
+  if (b->raw == NULL)
+    return FALSE;
+  b->raw_in = g_subprocess_get_stdin_pipe (b->raw);
+  b->raw_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (b->raw));
+  return TRUE;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+          remove_tree (child);
+        else
+          g_unlink (child);
+      }
+  g_rmdir (path);
+}
+
+/* Interrupted (Ctrl-C, or meson's timeout): remove the temporary
+ * directory on the way out.  unlink() and rmdir() are async-signal-safe;
+ * the paths are made before the handler is installed.  The children die
+ * with this process. */
+static char *cleanup_paths[5];   /* files first, then directories */
+
+static void
+on_fatal_signal (int sig)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (cleanup_paths); i++)
+    if (cleanup_paths[i] != NULL && unlink (cleanup_paths[i]) < 0)
+      rmdir (cleanup_paths[i]);
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static void
+install_cleanup (Bench *b)
+{
+  cleanup_paths[0] = g_strdup (b->mock_socket);
+  cleanup_paths[1] = g_build_filename (b->tmpdir, "qemu", "qmp.sock", NULL);
+  cleanup_paths[2] = g_build_filename (b->tmpdir, "qemu", NULL);
+  cleanup_paths[3] = g_strdup (b->tmpdir);
+  signal (SIGINT, on_fatal_signal);
+  signal (SIGTERM, on_fatal_signal);
+  signal (SIGHUP, on_fatal_signal);
+}
+
+static gboolean
+scenario_wanted (const char *name)
+{
+  if (opt_scenarios == NULL)
+    return TRUE;
+  for (char **s = opt_scenarios; *s != NULL; s++)
+    {
+      g_auto(GStrv) parts = g_strsplit (*s, ",", -1);
+
+      for (char **p = parts; *p != NULL; p++)
+        if (g_str_equal (g_strstrip (*p), name))
+          return TRUE;
+    }
+  return FALSE;
+}
+
+static char *
+sibling_path (const char *self,
+              const char *name)
+{
+  g_autofree char *dir = g_path_get_dirname (self);
+
+  return g_build_filename (dir, name, NULL);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  Bench bench = { 0 };
+  Bench *b = &bench;
+
+  setlocale (LC_ALL, "");
+  signal (SIGPIPE, SIG_IGN);
+
+  context = g_option_context_new ("— benchmark qmp-glib against a mock QMP server, a raw client and QEMU");
+  g_option_context_add_main_entries (context, option_entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("qmp-bench: %s\n", error->message);
+      return 2;
+    }
+
+  if (opt_connections_child != NULL)
+    return connections_child (opt_connections_child, opt_connections);
+
+  if (opt_scenarios != NULL)
+    for (char **s = opt_scenarios; *s != NULL; s++)
+      {
+        g_auto(GStrv) parts = g_strsplit (*s, ",", -1);
+
+        for (char **p = parts; *p != NULL; p++)
+          if (!g_strv_contains (scenario_names, g_strstrip (*p)))
+            {
+              g_printerr ("qmp-bench: unknown scenario “%s”\n", *p);
+              return 2;
+            }
+      }
+
+  raise_nofile_limit ();
+  g_thread_unref (g_thread_new ("qmp-bench-watchdog", watchdog_thread, NULL));
+
+  b->self = g_file_read_link ("/proc/self/exe", &error);
+  if (b->self == NULL)
+    {
+      g_printerr ("qmp-bench: %s\n", error->message);
+      return 1;
+    }
+  if (opt_mock == NULL)
+    opt_mock = sibling_path (b->self, "qmp-bench-mock");
+  if (opt_raw == NULL)
+    opt_raw = sibling_path (b->self, "qmp-bench-raw");
+  b->scale = opt_quick ? 0.1 : 1.0;
+  b->reps = opt_quick ? 1 : MAX (opt_reps, 1);
+  b->loop = g_main_loop_new (NULL, FALSE);
+
+  for (guint r = 0; r < N_ROWS; r++)
+    {
+      rows[r].lib = g_array_new (FALSE, FALSE, sizeof (double));
+      rows[r].raw = g_array_new (FALSE, FALSE, sizeof (double));
+      rows[r].target_met = -1;
+    }
+
+  b->tmpdir = g_dir_make_tmp ("qmp-bench-XXXXXX", &error);
+  if (b->tmpdir == NULL)
+    {
+      g_printerr ("qmp-bench: %s\n", error->message);
+      return 1;
+    }
+  b->mock_socket = g_build_filename (b->tmpdir, "mock.sock", NULL);
+  b->mock_address = g_strdup_printf ("unix:%s", b->mock_socket);
+  install_cleanup (b);
+
+  if (!start_mock (b, &error) || (!opt_no_raw && !start_raw (b, &error)))
+    {
+      g_printerr ("qmp-bench: %s\n", error->message);
+      remove_tree (b->tmpdir);
+      return 1;
+    }
+
+  load_start = read_loadavg ();
+  progress ("%d repetitions%s; mock server on %s", b->reps, opt_quick ? " (quick)" : "", b->mock_socket);
+
+  if (scenario_wanted ("serial-sync"))
+    run_on_mock (b, &rows[ROW_SERIAL_SYNC], lib_serial_sync, "serial", scaled (b, 2000), scaled (b, 10000));
+  if (scenario_wanted ("serial-async"))
+    run_on_mock (b, &rows[ROW_SERIAL_ASYNC], lib_serial_async, "serial", scaled (b, 2000), scaled (b, 10000));
+  if (scenario_wanted ("pipelined"))
+    run_on_mock (b, &rows[ROW_PIPELINED], lib_pipelined, "pipelined", scaled (b, 10000), scaled (b, 100000));
+  if (scenario_wanted ("events"))
+    run_on_mock (b, &rows[ROW_EVENTS], lib_events, "events", scaled (b, 20000), scaled (b, 200000));
+  if (scenario_wanted ("schema"))
+    run_on_mock (b, &rows[ROW_SCHEMA], lib_schema, "schema", MAX (scaled (b, 5), 2), MAX (scaled (b, 20), 3));
+  if (scenario_wanted ("connections"))
+    run_connections (b);
+  if (scenario_wanted ("qemu"))
+    run_qemu (b);
+
+  load_end = read_loadavg ();
+  if (opt_quick)
+    rows[ROW_PIPELINED].note = g_strdup ("--quick: 10,000 calls, not 100,000");
+
+  print_table ();
+
+  if (opt_json != NULL && !write_json (opt_json, b, &error))
+    g_printerr ("qmp-bench: %s\n", error->message);
+
+  if (abandoned_connections > 0)
+    {
+      /* Stopping the mock would close the abandoned connections, with
+       * their calls still queued: leave now, the mock follows (it dies
+       * with its parent). */
+      g_printerr ("qmp-bench: %d connection(s) abandoned after a stall; exiting without closing them\n",
+                  abandoned_connections);
+      remove_tree (b->tmpdir);
+      fflush (stdout);
+      _exit (0);
+    }
+
+  if (b->raw != NULL)
+    {
+      g_output_stream_close (b->raw_in, NULL, NULL);
+      g_subprocess_wait (b->raw, NULL, NULL);
+      g_clear_object (&b->raw_out);
+      g_clear_object (&b->raw);
+    }
+  g_subprocess_send_signal (b->mock, SIGTERM);
+  g_subprocess_wait (b->mock, NULL, NULL);
+  g_clear_object (&b->mock);
+  remove_tree (b->tmpdir);
+
+  for (guint r = 0; r < N_ROWS; r++)
+    {
+      g_array_unref (rows[r].lib);
+      g_array_unref (rows[r].raw);
+      g_free (rows[r].skipped);
+      g_free (rows[r].note);
+    }
+  g_main_loop_unref (b->loop);
+  g_free (b->self);
+  g_free (b->tmpdir);
+  g_free (b->mock_socket);
+  g_free (b->mock_address);
+
+  return 0;
+}
