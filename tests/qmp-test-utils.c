@@ -762,7 +762,8 @@ qmp_mock_receive (QmpMock *mock)
   g_return_val_if_fail (mock != NULL, NULL);
   g_return_val_if_fail (mock->server != NULL, NULL);
 
-  while ((newline = memchr (mock->input->data, '\n', mock->input->len)) == NULL)
+  while (mock->input->len == 0 ||
+         (newline = memchr (mock->input->data, '\n', mock->input->len)) == NULL)
     {
       if (!mock_fill (mock))
         {
