@@ -325,8 +325,10 @@ calls_notify (GPtrArray *done)
         {
           g_mutex_lock (&call->wait_lock);
           call->notified = TRUE;
-          g_cond_broadcast (&call->wait_cond);
           g_mutex_unlock (&call->wait_lock);
+          /* After the unlock, so the waiter does not wake only to wait for
+           * the mutex; @done keeps the call alive meanwhile. */
+          g_cond_broadcast (&call->wait_cond);
         }
     }
 
@@ -1066,6 +1068,8 @@ on_input_ready (GObject  *stream,
   while (keep_going)
     {
       g_autoptr(GError) error = NULL;
+      gboolean drained;
+      gsize want;
       gssize n;
 
       if (self->rbuf_len == self->rbuf_cap)
@@ -1078,10 +1082,12 @@ on_input_ready (GObject  *stream,
             }
         }
 
+      /* A short read means the socket is drained: no second read just to
+       * be told EAGAIN. */
+      want = self->rbuf_cap - self->rbuf_len;
       n = g_pollable_input_stream_read_nonblocking (self->input,
                                                     self->rbuf + self->rbuf_len,
-                                                    self->rbuf_cap - self->rbuf_len,
-                                                    NULL, &error);
+                                                    want, NULL, &error);
       if (n < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -1113,6 +1119,7 @@ on_input_ready (GObject  *stream,
         }
 
       self->rbuf_len += n;
+      drained = (gsize) n < want;
 
       /* A read that filled the buffer says more is waiting: read it in
        * bigger gulps (up to READ_BUFFER_KEEP) to make fewer system calls. */
@@ -1127,7 +1134,7 @@ on_input_ready (GObject  *stream,
 
       /* Events are handed on in batches, but not in batches so large that
        * a flood of them is held back for long. */
-      if (events->len >= 256)
+      if (events->len >= 256 || drained)
         break;
     }
 
@@ -1155,6 +1162,14 @@ on_input_ready (GObject  *stream,
     g_clear_pointer (&self->input_source, g_source_unref);
 
   return keep_going ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_socket_ready (GSocket      *socket,
+                 GIOCondition  condition,
+                 gpointer      user_data)
+{
+  return on_input_ready (NULL, user_data);
 }
 
 /* -------------------------------------------------------------- closing */
@@ -1428,10 +1443,24 @@ _qmp_channel_start (QmpChannel *self)
 {
   g_assert (self->input_source == NULL);
 
-  self->input_source = g_pollable_input_stream_create_source (self->input, NULL);
+  /* On a socket, its own source: a GPollableSource wraps it in a child
+   * source that is blocked and unblocked around every dispatch, which
+   * costs wake-ups of the worker for nothing. */
+  if (G_IS_SOCKET_CONNECTION (self->stream))
+    {
+      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
+
+      self->input_source = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+      g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_socket_ready),
+                             _qmp_channel_ref (self), (GDestroyNotify) _qmp_channel_unref);
+    }
+  else
+    {
+      self->input_source = g_pollable_input_stream_create_source (self->input, NULL);
+      g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_input_ready),
+                             _qmp_channel_ref (self), (GDestroyNotify) _qmp_channel_unref);
+    }
   g_source_set_static_name (self->input_source, "[qmp-glib] input");
-  g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_input_ready),
-                         _qmp_channel_ref (self), (GDestroyNotify) _qmp_channel_unref);
   g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
 }
 

@@ -127,8 +127,18 @@ _qmp_json_to_string_redacted (JsonNode *node)
 char *
 _qmp_json_string_quote (const char *str)
 {
-  g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), str);
+  g_autoptr(JsonNode) node = NULL;
+  const char *p;
 
+  /* Command names are plain ASCII: quote them without a JsonGenerator,
+   * which costs more than the rest of sending a command. */
+  for (p = str; *p != '\0'; p++)
+    if (*p < 0x20 || *p == '"' || *p == '\\' || (guchar) *p >= 0x7f)
+      break;
+  if (*p == '\0')
+    return g_strconcat ("\"", str, "\"", NULL);
+
+  node = json_node_init_string (json_node_alloc (), str);
   return json_to_string (node, FALSE);
 }
 
