@@ -67,6 +67,7 @@ const char *_qmp_call_get_command     (QmpCall         *call);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpCall, _qmp_call_unref)
 
 QmpChannel *_qmp_channel_new          (GIOStream            *stream,
+                                       gboolean              guest_agent,
                                        GObject              *owner,
                                        QmpChannelEventFunc   event_func,
                                        QmpChannelClosedFunc  closed_func,

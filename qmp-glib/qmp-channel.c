@@ -39,6 +39,7 @@ struct _QmpCall
   gatomicrefcount ref_count;
   QmpCallKind kind;
   gboolean oob;
+  gboolean no_reply;        /* a guest agent command that answers only errors */
   guint id;
   char *command;
   char *quoted_command;     /* the command as a JSON string literal */
@@ -86,6 +87,7 @@ struct _QmpChannel
   gsize rbuf_cap;
   gsize rbuf_scanned;       /* bytes of rbuf already searched for '\n' */
   JsonParser *parser;       /* reused: its set-up costs more than a small line */
+  gboolean guest_agent;     /* qemu-ga: no greeting, no events */
 
   GMutex lock;
   /* Protected by lock */
@@ -94,6 +96,7 @@ struct _QmpChannel
   GError *close_error;      /* what calls made after the close fail with */
   gboolean oob_enabled;
   gboolean expect_greeting;
+  gboolean discard_until_delimiter;  /* qemu-ga resync: drop input up to 0xFF */
   guint64 max_message_size;
   QmpCall *greeting_call;
   GQueue queue;             /* in-band calls waiting for a free slot */
@@ -436,9 +439,26 @@ on_output_ready (GObject  *stream,
   return G_SOURCE_REMOVE;
 }
 
+/* The guest agent's commands that send no reply when they succeed (their
+ * success-response is false in guest-info). */
+static gboolean
+is_guest_agent_no_reply (const char *command)
+{
+  static const char * const commands[] = {
+    "guest-shutdown", "guest-suspend-disk", "guest-suspend-ram", "guest-suspend-hybrid",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (command, commands[i]))
+      return TRUE;
+
+  return FALSE;
+}
+
 static void
 call_append_line_locked (QmpChannel *self,
-                         QmpCall    *call)
+                         QmpCall    *call,
+                         GPtrArray  *done)
 {
   g_string_append (self->wbuf, call->oob ? "{\"exec-oob\":" : "{\"execute\":");
   g_string_append (self->wbuf, call->quoted_command);
@@ -467,6 +487,15 @@ call_append_line_locked (QmpChannel *self,
                call->id);
     }
 
+  if (call->no_reply)
+    {
+      /* Done once written: its reply, an error if any, has no call left to
+       * go to and is dropped as an unknown id. */
+      call->state = CALL_IDLE;
+      call_complete_locked (self, call, json_node_init_null (json_node_alloc ()), NULL, NULL, done);
+      return;
+    }
+
   g_hash_table_insert (self->pending, GUINT_TO_POINTER (call->id), _qmp_call_ref (call));
   call->state = CALL_SENT;
 }
@@ -474,15 +503,17 @@ call_append_line_locked (QmpChannel *self,
 /* Moves queued in-band calls to the write buffer while fewer than
  * MAX_IN_FLIGHT are unanswered, then writes. */
 static void
-channel_flush_locked (QmpChannel *self)
+channel_flush_locked (QmpChannel *self,
+                      GPtrArray  *done)
 {
   while (self->in_flight < MAX_IN_FLIGHT && self->queue.length > 0)
     {
       QmpCall *call = g_queue_pop_head (&self->queue);   /* takes the queue's ref */
 
       call->queue_link = NULL;
-      call_append_line_locked (self, call);
-      self->in_flight++;
+      if (!call->no_reply)
+        self->in_flight++;
+      call_append_line_locked (self, call, done);
       _qmp_call_unref (call);
     }
 
@@ -660,10 +691,11 @@ _qmp_channel_submit (QmpChannel   *self,
     case QMP_CALL_COMMAND:
     case QMP_CALL_UNTIL_EVENT:
       call->id = ++self->next_id;
+      call->no_reply = self->guest_agent && is_guest_agent_no_reply (call->command);
       if (call->oob)
         {
           /* exec-oob bypasses QEMU's queue, so it bypasses ours. */
-          call_append_line_locked (self, call);
+          call_append_line_locked (self, call, done);
         }
       else
         {
@@ -671,7 +703,7 @@ _qmp_channel_submit (QmpChannel   *self,
           call->queue_link = self->queue.tail;
           call->state = CALL_QUEUED;
         }
-      channel_flush_locked (self);
+      channel_flush_locked (self, done);
       break;
 
     case QMP_CALL_GREETING:
@@ -1029,6 +1061,28 @@ too_large:
   return FALSE;
 }
 
+/* After guest-sync-delimited, qemu-ga sends 0xFF before its reply: what
+ * came before it is the remains of an earlier exchange. */
+static void
+channel_discard_until_delimiter (QmpChannel *self)
+{
+  char *delimiter = memchr (self->rbuf, 0xFF, self->rbuf_len);
+
+  if (delimiter == NULL)
+    {
+      self->rbuf_len = 0;
+    }
+  else
+    {
+      gsize skip = delimiter + 1 - self->rbuf;
+
+      memmove (self->rbuf, delimiter + 1, self->rbuf_len - skip);
+      self->rbuf_len -= skip;
+      self->discard_until_delimiter = FALSE;
+    }
+  self->rbuf_scanned = 0;
+}
+
 static gboolean
 channel_grow_buffer (QmpChannel *self,
                      guint64     max_message_size)
@@ -1121,6 +1175,9 @@ on_input_ready (GObject  *stream,
       self->rbuf_len += n;
       drained = (gsize) n < want;
 
+      if (G_UNLIKELY (self->discard_until_delimiter))
+        channel_discard_until_delimiter (self);
+
       /* A read that filled the buffer says more is waiting: read it in
        * bigger gulps (up to READ_BUFFER_KEEP) to make fewer system calls. */
       if (self->rbuf_len == self->rbuf_cap && self->rbuf_cap < READ_BUFFER_KEEP)
@@ -1142,7 +1199,7 @@ on_input_ready (GObject  *stream,
    * for the whole batch. */
   g_mutex_lock (&self->lock);
   if (!self->closed)
-    channel_flush_locked (self);
+    channel_flush_locked (self, done);
   g_mutex_unlock (&self->lock);
 
   /* Replies first: the calls were finished before their events' signals
@@ -1390,6 +1447,7 @@ _qmp_channel_is_closed (QmpChannel *self)
 
 QmpChannel *
 _qmp_channel_new (GIOStream             *stream,
+                  gboolean               guest_agent,
                   GObject               *owner,
                   QmpChannelEventFunc    event_func,
                   QmpChannelClosedFunc   closed_func,
@@ -1426,7 +1484,9 @@ _qmp_channel_new (GIOStream             *stream,
   self->parser = json_parser_new ();
 
   g_mutex_init (&self->lock);
-  self->expect_greeting = TRUE;
+  self->guest_agent = guest_agent;
+  self->expect_greeting = !guest_agent;
+  self->discard_until_delimiter = guest_agent;
   self->max_message_size = 64 * 1024 * 1024;
   g_queue_init (&self->queue);
   g_queue_init (&self->watchers);

@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -344,6 +345,7 @@ typedef struct
   GSource *timeout_source;
   guint timeout_msec;
   gboolean timed_out;
+  gint64 sync_id;                  /* the guest agent's synchronization token */
   InitDoneFunc done_func;
   gpointer done_data;
 } InitData;
@@ -515,6 +517,79 @@ on_greeting (QmpCall  *call,
   _qmp_channel_submit (self->channel, negotiate, init->cancellable, 0);
 }
 
+static void
+on_guest_info (QmpCall  *call,
+               gpointer  user_data)
+{
+  InitData *init = user_data;
+  QmpConnection *self = init->self;
+  g_autoptr(JsonNode) info = _qmp_call_steal_return (call);
+  GError *error = _qmp_call_steal_error (call);
+  const char *version;
+
+  if (error == NULL)
+    {
+      version = JSON_NODE_HOLDS_OBJECT (info)
+        ? json_object_get_string_member_with_default (json_node_get_object (info), "version", NULL)
+        : NULL;
+      if (version == NULL ||
+          sscanf (version, "%u.%u.%u", &self->version_major, &self->version_minor,
+                  &self->version_micro) < 2)
+        error = g_error_new_literal (QMP_ERROR, QMP_ERROR_PROTOCOL,
+                                     _("The guest agent’s reply to “guest-info” has no version"));
+    }
+
+  self->package = g_strdup ("");
+  self->capabilities = g_new0 (char *, 1);
+
+  init_finish (init, error);
+}
+
+static void
+on_guest_synced (QmpCall  *call,
+                 gpointer  user_data)
+{
+  InitData *init = user_data;
+  g_autoptr(JsonNode) ret = _qmp_call_steal_return (call);
+  g_autoptr(QmpCall) info = NULL;
+  GError *error = _qmp_call_steal_error (call);
+
+  if (error == NULL &&
+      !(JSON_NODE_HOLDS_VALUE (ret) && json_node_get_value_type (ret) == G_TYPE_INT64 &&
+        json_node_get_int (ret) == init->sync_id))
+    error = g_error_new_literal (QMP_ERROR, QMP_ERROR_PROTOCOL,
+                                 _("The guest agent answered the synchronization with another value"));
+
+  if (error != NULL)
+    {
+      init_finish (init, error);
+      return;
+    }
+
+  /* The version the properties report, as the greeting gives it for QEMU. */
+  info = _qmp_call_new (QMP_CALL_COMMAND, "guest-info", NULL, FALSE, NULL, NULL);
+  _qmp_call_set_done_func (info, on_guest_info, init);
+  _qmp_channel_submit (init->self->channel, info, init->cancellable, 0);
+}
+
+/* The guest agent sends no greeting and may have a half-written reply of an
+ * earlier client in its pipe: guest-sync-delimited makes it send 0xFF, up
+ * to which the channel drops its input, then our token. */
+static void
+init_start_guest_agent (InitData *init)
+{
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(QmpCall) sync = NULL;
+
+  init->sync_id = g_random_int_range (1, G_MAXINT32);
+  json_object_set_int_member (arguments, "id", init->sync_id);
+
+  sync = _qmp_call_new (QMP_CALL_COMMAND, "guest-sync-delimited", arguments, FALSE, NULL, NULL);
+  _qmp_call_set_done_func (sync, on_guest_synced, init);
+  _qmp_channel_submit (init->self->channel, sync, init->cancellable, 0);
+  _qmp_channel_start (init->self->channel);
+}
+
 /* On the worker, with a connected stream: wait for the greeting. */
 static void
 init_start_channel (InitData *init)
@@ -523,7 +598,9 @@ init_start_channel (InitData *init)
   g_autoptr(QmpCall) greeting = NULL;
   GError *error = NULL;
 
-  self->channel = _qmp_channel_new (self->stream, G_OBJECT (self),
+  self->channel = _qmp_channel_new (self->stream,
+                                    (self->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0,
+                                    G_OBJECT (self),
                                     connection_on_event, connection_on_closed, &error);
   if (self->channel == NULL)
     {
@@ -532,6 +609,12 @@ init_start_channel (InitData *init)
     }
 
   _qmp_channel_set_max_message_size (self->channel, qmp_connection_get_max_message_size (self));
+
+  if ((self->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0)
+    {
+      init_start_guest_agent (init);
+      return;
+    }
 
   greeting = _qmp_call_new (QMP_CALL_GREETING, NULL, NULL, FALSE, NULL, NULL);
   _qmp_call_set_done_func (greeting, on_greeting, init);
@@ -661,13 +744,6 @@ init_start (QmpConnection *self,
   init->done_data = done_data;
   init->cancellable = g_cancellable_new ();
   init->timeout_msec = qmp_connection_get_timeout (self);
-
-  if ((self->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0)
-    {
-      init_finish (init, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                                              _("Connections to the guest agent are not supported yet")));
-      return;
-    }
 
   if (self->stream == NULL)
     {

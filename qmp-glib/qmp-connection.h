@@ -25,8 +25,9 @@ G_BEGIN_DECLS
  * @QMP_CONNECTION_FLAGS_OOB: negotiate out-of-band execution when the
  *   server offers it, so that commands can be sent with
  *   %QMP_EXECUTE_FLAGS_OOB
- * @QMP_CONNECTION_FLAGS_GUEST_AGENT: the peer is the QEMU guest agent,
- *   which sends no greeting (not yet supported)
+ * @QMP_CONNECTION_FLAGS_GUEST_AGENT: the peer is the QEMU guest agent
+ *   (`qemu-ga`), which sends no greeting: the connection synchronizes with
+ *   `guest-sync-delimited` and takes its version from `guest-info`
  *
  * Flags for the construction of a #QmpConnection.
  *

@@ -1,0 +1,215 @@
+/* test-guest-agent.c: QmpConnection with QMP_CONNECTION_FLAGS_GUEST_AGENT,
+ * against a real qemu-ga run on the host and a scripted one
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+static QmpConnection *
+connect_guest_agent (QmpTestPeer *peer)
+{
+  g_autoptr(GError) error = NULL;
+  QmpConnection *connection;
+  guint i;
+
+  /* qemu-ga serves one client at a time: a connection made while it still
+   * finishes with the previous one is refused or reset. */
+  for (i = 0; ; i++)
+    {
+      connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, &error,
+                                   "address", qmp_test_peer_get_address (peer),
+                                   "flags", QMP_CONNECTION_FLAGS_GUEST_AGENT,
+                                   "timeout", 10000,
+                                   NULL);
+      if (connection != NULL || i == 500 ||
+          !(g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
+            g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED)))
+        break;
+      g_clear_error (&error);
+      g_usleep (10 * 1000);
+    }
+  g_assert_no_error (error);
+  qmp_connection_set_timeout (connection, 0);
+
+  return connection;
+}
+
+static void
+get_installed_version (guint *major,
+                       guint *minor,
+                       guint *micro)
+{
+  const char *argv[] = { "/usr/sbin/qemu-ga", "--version", NULL };
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *p;
+
+  if (g_getenv ("QMP_TEST_QGA") != NULL)
+    argv[0] = g_getenv ("QMP_TEST_QGA");
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  /* "QEMU Guest Agent 7.2.22" */
+  p = strstr (out, "Agent ");
+  g_assert_nonnull (p);
+  g_assert_cmpint (sscanf (p, "Agent %u.%u.%u", major, minor, micro), ==, 3);
+}
+
+static void
+test_real_guest_agent (void)
+{
+  g_autoptr(QmpTestPeer) peer = qmp_test_peer_start (QMP_TEST_PEER_QGA, NULL);
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  guint major, minor, micro;
+
+  g_assert_nonnull (peer);
+  connection = connect_guest_agent (peer);
+
+  /* No greeting: the version comes from guest-info. */
+  get_installed_version (&major, &minor, &micro);
+  g_assert_cmpuint (qmp_connection_get_version_major (connection), ==, major);
+  g_assert_cmpuint (qmp_connection_get_version_minor (connection), ==, minor);
+  g_assert_cmpuint (qmp_connection_get_version_micro (connection), ==, micro);
+  g_assert_cmpstrv (qmp_connection_get_capabilities (connection), ((const char *[]) { NULL }));
+
+  ret = qmp_connection_execute_sync (connection, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (ret));
+  g_clear_pointer (&ret, json_node_unref);
+
+  ret = qmp_connection_execute_sync (connection, "nope", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_null (ret);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==, "The command nope has not been found");
+}
+
+static void
+on_pipelined (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  guint *n_done = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "version"));
+  (*n_done)++;
+}
+
+static void
+test_real_reconnect_pipelined (void)
+{
+  g_autoptr(QmpTestPeer) peer = qmp_test_peer_start (QMP_TEST_PEER_QGA, NULL);
+  g_autoptr(QmpConnection) first = NULL;
+  g_autoptr(QmpConnection) second = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_done = 0;
+  const guint n_calls = qmp_test_scale (200);
+
+  g_assert_nonnull (peer);
+
+  /* A client that leaves after its calls... (not before their replies:
+   * qemu-ga 7.2 in unix-listen mode exits when a client hangs up while it
+   * writes to it) */
+  first = connect_guest_agent (peer);
+  for (guint i = 0; i < 20; i++)
+    qmp_connection_execute_async (first, "guest-info", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                  on_pipelined, &n_done);
+  while (n_done < 20)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (qmp_connection_close_sync (first, NULL, &error));
+  n_done = 0;
+
+  /* ...does not disturb the next one, whose calls are pipelined. */
+  second = connect_guest_agent (peer);
+  for (guint i = 0; i < n_calls; i++)
+    qmp_connection_execute_async (second, "guest-info", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                  on_pipelined, &n_done);
+  while (n_done < n_calls)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Scripted: what a real qemu-ga on the host must never be asked to do. */
+static void
+test_mock_no_reply_and_garbage (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sync_reply = NULL;
+  GAsyncResult *slot = NULL;
+  gint64 token;
+
+  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_GUEST_AGENT,
+                            NULL, qmp_test_store_result, &slot);
+
+  command = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "guest-sync-delimited");
+  token = json_object_get_int_member (json_object_get_object_member (command, "arguments"), "id");
+
+  /* The remains of an earlier client's reply, then the delimiter. */
+  qmp_mock_send_raw (mock, "{\"return\": {}, \"id\": 9}\n{\"retu", strlen ("{\"return\": {}, \"id\": 9}\n{\"retu"));
+  qmp_mock_send_raw (mock, "\xff", 1);
+  sync_reply = g_strdup_printf ("{\"return\": %" G_GINT64_FORMAT ", \"id\": %" G_GINT64_FORMAT "}\n",
+                                token, json_object_get_int_member (command, "id"));
+  qmp_mock_send_raw (mock, sync_reply, strlen (sync_reply));
+  g_clear_pointer (&command, json_object_unref);
+
+  command = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "guest-info");
+  qmp_mock_reply (mock, command, "{\"version\": \"7.2.0\", \"supported_commands\": []}");
+  g_clear_pointer (&command, json_object_unref);
+
+  result = qmp_test_wait_result (&slot);
+  connection = qmp_connection_new_finish (result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qmp_connection_get_version_minor (connection), ==, 2);
+  g_clear_object (&result);
+
+  /* guest-shutdown answers nothing when it works: the call is done once
+   * written, and does not hold a slot. */
+  ret = qmp_connection_execute_sync (connection, "guest-shutdown", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_NULL (ret));
+  command = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "guest-shutdown");
+  g_clear_pointer (&command, json_object_unref);
+
+  /* The next command is unaffected. */
+  qmp_connection_execute_async (connection, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &slot);
+  command = qmp_mock_receive (mock);
+  qmp_mock_reply (mock, command, "{}");
+  result = qmp_test_wait_result (&slot);
+  g_clear_pointer (&ret, json_node_unref);
+  ret = qmp_connection_execute_finish (connection, result, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (ret));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/guest-agent/real", test_real_guest_agent);
+  g_test_add_func ("/guest-agent/real-reconnect-pipelined", test_real_reconnect_pipelined);
+  g_test_add_func ("/guest-agent/mock-no-reply-and-garbage", test_mock_no_reply_and_garbage);
+
+  return g_test_run ();
+}
