@@ -86,7 +86,7 @@ struct _QmpChannel
   gsize rbuf_len;           /* bytes in rbuf */
   gsize rbuf_cap;
   gsize rbuf_scanned;       /* bytes of rbuf already searched for '\n' */
-  JsonParser *parser;       /* reused: its set-up costs more than a small line */
+  GString *scratch;         /* the parser's buffer for escaped strings */
   gboolean guest_agent;     /* qemu-ga: no greeting, no events */
 
   GMutex lock;
@@ -912,7 +912,8 @@ channel_handle_line (QmpChannel *self,
   if (len == 0)
     return NULL;
 
-  if (!json_parser_load_from_data (self->parser, line, len, &error))
+  root = _qmp_json_parse (line, len, self->scratch, &error);
+  if (root == NULL)
     {
       g_mutex_lock (&self->lock);
       channel_fail_locked (self,
@@ -922,8 +923,6 @@ channel_handle_line (QmpChannel *self,
       g_mutex_unlock (&self->lock);
       return NULL;
     }
-
-  root = json_parser_steal_root (self->parser);
 
   if (G_UNLIKELY (_qmp_debug_enabled ()))
     {
@@ -1481,7 +1480,7 @@ _qmp_channel_new (GIOStream             *stream,
 
   self->rbuf_cap = READ_BUFFER_MIN;
   self->rbuf = g_malloc (self->rbuf_cap);
-  self->parser = json_parser_new ();
+  self->scratch = g_string_new (NULL);
 
   g_mutex_init (&self->lock);
   self->guest_agent = guest_agent;
@@ -1547,7 +1546,7 @@ _qmp_channel_unref (QmpChannel *self)
   g_string_free (self->wbuf, TRUE);
   g_clear_error (&self->close_error);
   g_mutex_clear (&self->lock);
-  g_object_unref (self->parser);
+  g_string_free (self->scratch, TRUE);
   g_free (self->rbuf);
   g_weak_ref_clear (&self->owner);
   g_object_unref (self->stream);

@@ -16,5 +16,9 @@ JsonNode   *_qmp_json_node_copy_redacted (JsonNode *node);
 char       *_qmp_json_to_string_redacted (JsonNode *node);
 char       *_qmp_json_string_quote     (const char *str);
 gboolean    _qmp_debug_enabled         (void);
+JsonNode   *_qmp_json_parse            (const char  *data,
+                                        gsize        len,
+                                        GString     *scratch,
+                                        GError     **error);
 
 G_END_DECLS

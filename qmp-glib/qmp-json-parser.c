@@ -1,0 +1,511 @@
+/* qmp-json-parser.c: the JSON parser for what the server sends
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "qmp-json-private.h"
+
+/* Why not JsonParser: it recurses without a bound, so a line of 100,000
+ * '[' overflows the stack of the thread that parses it (a crash from
+ * input, on the worker every connection shares); and it sets up a scanner
+ * and emits signals for every member, which costs more than all the rest
+ * of handling a reply.  This parser builds the same JsonNode trees, bounds
+ * the nesting as QEMU's own parser does, and checks UTF-8. */
+
+#define MAX_DEPTH 1024
+
+typedef struct
+{
+  const char *p;
+  const char *end;
+  const char *start;
+  GString *scratch;   /* reused for strings with escapes */
+  GError **error;
+} Parser;
+
+static JsonNode *parse_value (Parser *parser,
+                              guint   depth);
+
+static gboolean
+fail (Parser     *parser,
+      const char *what)
+{
+  g_set_error (parser->error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
+               _("%s at byte %" G_GSIZE_FORMAT), what, (gsize) (parser->p - parser->start));
+  return FALSE;
+}
+
+static void
+skip_space (Parser *parser)
+{
+  while (parser->p < parser->end &&
+         (*parser->p == ' ' || *parser->p == '\t' || *parser->p == '\n' || *parser->p == '\r'))
+    parser->p++;
+}
+
+static gboolean
+expect_literal (Parser     *parser,
+                const char *literal)
+{
+  gsize len = strlen (literal);
+
+  if ((gsize) (parser->end - parser->p) < len || memcmp (parser->p, literal, len) != 0)
+    return fail (parser, _("Invalid literal"));
+
+  parser->p += len;
+  return TRUE;
+}
+
+static int
+hex_value (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+static gboolean
+parse_hex4 (Parser   *parser,
+            gunichar *out)
+{
+  gunichar value = 0;
+
+  if (parser->end - parser->p < 4)
+    return fail (parser, _("Truncated \\u escape"));
+
+  for (guint i = 0; i < 4; i++)
+    {
+      int digit = hex_value (parser->p[i]);
+
+      if (digit < 0)
+        return fail (parser, _("Invalid \\u escape"));
+      value = value * 16 + digit;
+    }
+
+  parser->p += 4;
+  *out = value;
+  return TRUE;
+}
+
+/* Parses a string (the opening quote already consumed) into a newly
+ * allocated, NUL-terminated, valid UTF-8 string. */
+static char *
+parse_string (Parser *parser)
+{
+  const char *run = parser->p;
+
+  /* The common case: no escapes, copied at once. */
+  while (parser->p < parser->end && *parser->p != '"' && *parser->p != '\\' &&
+         (guchar) *parser->p >= 0x20)
+    parser->p++;
+
+  if (parser->p < parser->end && *parser->p == '"')
+    {
+      if (!g_utf8_validate_len (run, parser->p - run, NULL))
+        {
+          fail (parser, _("Invalid UTF-8 in a string"));
+          return NULL;
+        }
+      parser->p++;
+      return g_strndup (run, parser->p - 1 - run);
+    }
+
+  g_string_truncate (parser->scratch, 0);
+  g_string_append_len (parser->scratch, run, parser->p - run);
+
+  while (parser->p < parser->end)
+    {
+      char c = *parser->p;
+
+      if (c == '"')
+        {
+          parser->p++;
+          if (!g_utf8_validate_len (parser->scratch->str, parser->scratch->len, NULL))
+            {
+              fail (parser, _("Invalid UTF-8 in a string"));
+              return NULL;
+            }
+          return g_strndup (parser->scratch->str, parser->scratch->len);
+        }
+
+      if ((guchar) c < 0x20)
+        {
+          fail (parser, _("Control character in a string"));
+          return NULL;
+        }
+
+      if (c != '\\')
+        {
+          g_string_append_c (parser->scratch, c);
+          parser->p++;
+          continue;
+        }
+
+      parser->p++;
+      if (parser->p >= parser->end)
+        break;
+
+      switch (*parser->p++)
+        {
+        case '"': g_string_append_c (parser->scratch, '"'); break;
+        case '\\': g_string_append_c (parser->scratch, '\\'); break;
+        case '/': g_string_append_c (parser->scratch, '/'); break;
+        case 'b': g_string_append_c (parser->scratch, '\b'); break;
+        case 'f': g_string_append_c (parser->scratch, '\f'); break;
+        case 'n': g_string_append_c (parser->scratch, '\n'); break;
+        case 'r': g_string_append_c (parser->scratch, '\r'); break;
+        case 't': g_string_append_c (parser->scratch, '\t'); break;
+        case 'u':
+          {
+            gunichar unichar;
+
+            if (!parse_hex4 (parser, &unichar))
+              return NULL;
+
+            if (unichar >= 0xD800 && unichar <= 0xDBFF)
+              {
+                gunichar low;
+
+                if (parser->end - parser->p < 2 || parser->p[0] != '\\' || parser->p[1] != 'u')
+                  {
+                    fail (parser, _("Unpaired surrogate in a \\u escape"));
+                    return NULL;
+                  }
+                parser->p += 2;
+                if (!parse_hex4 (parser, &low))
+                  return NULL;
+                if (low < 0xDC00 || low > 0xDFFF)
+                  {
+                    fail (parser, _("Unpaired surrogate in a \\u escape"));
+                    return NULL;
+                  }
+                unichar = 0x10000 + ((unichar - 0xD800) << 10) + (low - 0xDC00);
+              }
+            else if (unichar >= 0xDC00 && unichar <= 0xDFFF)
+              {
+                fail (parser, _("Unpaired surrogate in a \\u escape"));
+                return NULL;
+              }
+
+            /* QEMU escapes U+0000 as \u0000: kept out, as JsonNode strings
+             * are NUL-terminated. */
+            if (unichar == 0)
+              {
+                fail (parser, _("A string holds U+0000"));
+                return NULL;
+              }
+
+            g_string_append_unichar (parser->scratch, unichar);
+            break;
+          }
+
+        default:
+          parser->p--;
+          fail (parser, _("Invalid escape in a string"));
+          return NULL;
+        }
+    }
+
+  fail (parser, _("Unterminated string"));
+  return NULL;
+}
+
+static JsonNode *
+parse_number (Parser *parser)
+{
+  const char *start = parser->p;
+  gboolean is_integer = TRUE;
+  char buffer[64];
+  gsize len;
+
+  if (parser->p < parser->end && *parser->p == '-')
+    parser->p++;
+
+  if (parser->p < parser->end && *parser->p == '0')
+    parser->p++;
+  else if (parser->p < parser->end && g_ascii_isdigit (*parser->p))
+    while (parser->p < parser->end && g_ascii_isdigit (*parser->p))
+      parser->p++;
+  else
+    {
+      fail (parser, _("Invalid number"));
+      return NULL;
+    }
+
+  if (parser->p < parser->end && *parser->p == '.')
+    {
+      is_integer = FALSE;
+      parser->p++;
+      if (parser->p >= parser->end || !g_ascii_isdigit (*parser->p))
+        {
+          fail (parser, _("Invalid number"));
+          return NULL;
+        }
+      while (parser->p < parser->end && g_ascii_isdigit (*parser->p))
+        parser->p++;
+    }
+
+  if (parser->p < parser->end && (*parser->p == 'e' || *parser->p == 'E'))
+    {
+      is_integer = FALSE;
+      parser->p++;
+      if (parser->p < parser->end && (*parser->p == '+' || *parser->p == '-'))
+        parser->p++;
+      if (parser->p >= parser->end || !g_ascii_isdigit (*parser->p))
+        {
+          fail (parser, _("Invalid number"));
+          return NULL;
+        }
+      while (parser->p < parser->end && g_ascii_isdigit (*parser->p))
+        parser->p++;
+    }
+
+  /* The line is not NUL-terminated: convert from a copy. */
+  len = parser->p - start;
+  if (len >= sizeof buffer)
+    {
+      /* No integer has 64 digits; a double that long is absurd but valid. */
+      g_autofree char *copy = g_strndup (start, len);
+
+      return json_node_init_double (json_node_alloc (), g_ascii_strtod (copy, NULL));
+    }
+  memcpy (buffer, start, len);
+  buffer[len] = '\0';
+
+  if (is_integer)
+    {
+      gint64 value;
+
+      errno = 0;
+      value = g_ascii_strtoll (buffer, NULL, 10);
+      if (errno != ERANGE)
+        return json_node_init_int (json_node_alloc (), value);
+
+      /* QEMU sends uint64 values above G_MAXINT64: kept as json-glib keeps
+       * them, in the int's bits, so that (guint64) json_node_get_int()
+       * gives them back exactly.  Beyond that, a double. */
+      if (buffer[0] != '-')
+        {
+          guint64 unsigned_value;
+
+          errno = 0;
+          unsigned_value = g_ascii_strtoull (buffer, NULL, 10);
+          if (errno != ERANGE)
+            return json_node_init_int (json_node_alloc (), (gint64) unsigned_value);
+        }
+    }
+
+  return json_node_init_double (json_node_alloc (), g_ascii_strtod (buffer, NULL));
+}
+
+static JsonNode *
+parse_object (Parser *parser,
+              guint   depth)
+{
+  JsonObject *object = json_object_new ();
+  JsonNode *node;
+
+  skip_space (parser);
+  if (parser->p < parser->end && *parser->p == '}')
+    {
+      parser->p++;
+      goto done;
+    }
+
+  for (;;)
+    {
+      char *name;
+      JsonNode *member;
+
+      skip_space (parser);
+      if (parser->p >= parser->end || *parser->p != '"')
+        {
+          fail (parser, _("Expected a member name"));
+          goto error;
+        }
+      parser->p++;
+      name = parse_string (parser);
+      if (name == NULL)
+        goto error;
+
+      skip_space (parser);
+      if (parser->p >= parser->end || *parser->p != ':')
+        {
+          g_free (name);
+          fail (parser, _("Expected “:”"));
+          goto error;
+        }
+      parser->p++;
+
+      member = parse_value (parser, depth);
+      if (member == NULL)
+        {
+          g_free (name);
+          goto error;
+        }
+      json_object_set_member (object, name, member);
+      g_free (name);
+
+      skip_space (parser);
+      if (parser->p < parser->end && *parser->p == ',')
+        {
+          parser->p++;
+          continue;
+        }
+      if (parser->p < parser->end && *parser->p == '}')
+        {
+          parser->p++;
+          break;
+        }
+      fail (parser, _("Expected “,” or “}”"));
+      goto error;
+    }
+
+done:
+  node = json_node_alloc ();
+  json_node_init_object (node, object);
+  json_object_unref (object);
+  return node;
+
+error:
+  json_object_unref (object);
+  return NULL;
+}
+
+static JsonNode *
+parse_array (Parser *parser,
+             guint   depth)
+{
+  JsonArray *array = json_array_new ();
+  JsonNode *node;
+
+  skip_space (parser);
+  if (parser->p < parser->end && *parser->p == ']')
+    {
+      parser->p++;
+      goto done;
+    }
+
+  for (;;)
+    {
+      JsonNode *element = parse_value (parser, depth);
+
+      if (element == NULL)
+        goto error;
+      json_array_add_element (array, element);
+
+      skip_space (parser);
+      if (parser->p < parser->end && *parser->p == ',')
+        {
+          parser->p++;
+          continue;
+        }
+      if (parser->p < parser->end && *parser->p == ']')
+        {
+          parser->p++;
+          break;
+        }
+      fail (parser, _("Expected “,” or “]”"));
+      goto error;
+    }
+
+done:
+  node = json_node_alloc ();
+  json_node_init_array (node, array);
+  json_array_unref (array);
+  return node;
+
+error:
+  json_array_unref (array);
+  return NULL;
+}
+
+static JsonNode *
+parse_value (Parser *parser,
+             guint   depth)
+{
+  skip_space (parser);
+  if (parser->p >= parser->end)
+    {
+      fail (parser, _("Unexpected end of data"));
+      return NULL;
+    }
+
+  switch (*parser->p)
+    {
+    case '{':
+    case '[':
+      if (depth >= MAX_DEPTH)
+        {
+          fail (parser, _("Nested too deeply"));
+          return NULL;
+        }
+      return *parser->p++ == '{' ? parse_object (parser, depth + 1) : parse_array (parser, depth + 1);
+
+    case '"':
+      {
+        char *string;
+        JsonNode *node;
+
+        parser->p++;
+        string = parse_string (parser);
+        if (string == NULL)
+          return NULL;
+        node = json_node_init_string (json_node_alloc (), string);
+        g_free (string);
+        return node;
+      }
+
+    case 't':
+      return expect_literal (parser, "true") ? json_node_init_boolean (json_node_alloc (), TRUE) : NULL;
+
+    case 'f':
+      return expect_literal (parser, "false") ? json_node_init_boolean (json_node_alloc (), FALSE) : NULL;
+
+    case 'n':
+      return expect_literal (parser, "null") ? json_node_init_null (json_node_alloc ()) : NULL;
+
+    default:
+      return parse_number (parser);
+    }
+}
+
+/* Parses one JSON value, surrounded by nothing but white space.  Returns
+ * NULL with @error set on anything else. */
+JsonNode *
+_qmp_json_parse (const char  *data,
+                 gsize        len,
+                 GString     *scratch,
+                 GError     **error)
+{
+  Parser parser = { data, data + len, data, scratch, error };
+  JsonNode *node;
+
+  node = parse_value (&parser, 0);
+  if (node == NULL)
+    return NULL;
+
+  skip_space (&parser);
+  if (parser.p != parser.end)
+    {
+      fail (&parser, _("Unexpected data after the value"));
+      json_node_unref (node);
+      return NULL;
+    }
+
+  return node;
+}

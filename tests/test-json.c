@@ -1,0 +1,150 @@
+/* test-json.c: what the library makes of the JSON the server sends,
+ * through a scripted server: the same trees as json-glib for valid JSON, a
+ * protocol error (never a crash) for the rest
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+/* Replies @return_json to one execute and returns what the caller got. */
+static JsonNode *
+round_trip (QmpMock       *mock,
+            QmpConnection *connection,
+            const char    *return_json,
+            GError       **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autofree char *line = NULL;
+  GAsyncResult *slot = NULL;
+
+  qmp_connection_execute_async (connection, "echo", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &slot);
+  command = qmp_mock_receive (mock);
+  line = g_strdup_printf ("{\"id\": %" G_GINT64_FORMAT ", \"return\": %s}",
+                          json_object_get_int_member (command, "id"), return_json);
+  qmp_mock_send (mock, line);
+  result = qmp_test_wait_result (&slot);
+
+  return qmp_connection_execute_finish (connection, result, error);
+}
+
+static void
+test_valid (void)
+{
+  static const char * const cases[] = {
+    "{}", "[]", "0", "-0", "1", "-1", "9223372036854775807", "-9223372036854775808",
+    "18446744073709551615", "1.5", "-2.25e-3", "1E10", "0.1e+2", "true", "false", "null",
+    "\"\"", "\"plain\"", "\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t\"",
+    "\"\\u00e9\\u20ac\\ud83d\\ude00\"", "\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"",
+    "  { \"a\" : [ 1 , { \"b\" : null } , \"c\" ] , \"d\" : { } }  ",
+    "{\"dup\": 1, \"dup\": 2}",
+    "[[[[[[[[1, [2]]]]]]]]]",
+  };
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) expected = json_from_string (cases[i], &error);
+      g_autoptr(JsonNode) got = NULL;
+      g_autofree char *expected_text = NULL;
+      g_autofree char *got_text = NULL;
+
+      g_assert_no_error (error);
+      got = round_trip (mock, connection, cases[i], &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (got);
+
+      expected_text = json_to_string (expected, FALSE);
+      got_text = json_to_string (got, FALSE);
+      g_test_message ("%s → %s", cases[i], got_text);
+      g_assert_cmpstr (got_text, ==, expected_text);
+      g_assert_true (json_node_equal (got, expected));
+      g_assert_cmpint (json_node_get_node_type (got), ==, json_node_get_node_type (expected));
+      if (JSON_NODE_HOLDS_VALUE (got))
+        g_assert_true (json_node_get_value_type (got) == json_node_get_value_type (expected));
+    }
+
+  /* Depth 1000 is fine (QEMU's own limit is 1024). */
+  {
+    g_autoptr(GString) deep = g_string_new (NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) got = NULL;
+
+    for (guint i = 0; i < 1000; i++)
+      g_string_append_c (deep, '[');
+    for (guint i = 0; i < 1000; i++)
+      g_string_append_c (deep, ']');
+    got = round_trip (mock, connection, deep->str, &error);
+    g_assert_no_error (error);
+    g_assert_true (JSON_NODE_HOLDS_ARRAY (got));
+  }
+}
+
+/* Each invalid reply closes a fresh connection with QMP_ERROR_PROTOCOL. */
+static void
+test_invalid (void)
+{
+  static const char * const cases[] = {
+    "", "{", "[1,]", "{\"a\":1,}", "{\"a\"}", "{a:1}", "01", "1.", ".5", "-", "1e", "+1",
+    "tru", "nul", "\"unterminated", "\"bad \\x escape\"", "\"\\u12\"", "\"\\ud800\"",
+    "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\u0000\"", "\"ctl \x01 char\"", "\"\xff\xfe\"",
+    "\"\xc3\"", "NaN", "Infinity", "[1] 2", "'single'",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QmpMock) mock = qmp_mock_new ();
+      g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) got = NULL;
+
+      g_test_message ("case %u: %s", i, cases[i]);
+      got = round_trip (mock, connection, cases[i], &error);
+      g_assert_null (got);
+      g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+      g_assert_true (qmp_connection_is_closed (connection));
+    }
+}
+
+/* A line of nothing but '[' used to be a stack overflow in a recursive
+ * parser without a bound: now it is a protocol error like any other. */
+static void
+test_too_deep (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) got = NULL;
+  gsize n = qmp_test_is_slow () ? 20000 : 1000000;
+  g_autofree char *deep = g_malloc (n + 1);
+
+  memset (deep, '[', n);
+  deep[n] = '\0';
+  got = round_trip (mock, connection, deep, &error);
+  g_assert_null (got);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "deep"));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/json/valid", test_valid);
+  g_test_add_func ("/json/invalid", test_invalid);
+  g_test_add_func ("/json/too-deep", test_too_deep);
+
+  return g_test_run ();
+}
