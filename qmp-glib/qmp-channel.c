@@ -765,12 +765,12 @@ error_from_reply (JsonNode *error_node)
 
 static void
 channel_handle_reply_locked (QmpChannel *self,
-                             JsonObject *object,
+                             QmpMessage *message,
                              GPtrArray  *done)
 {
-  JsonNode *id_node = json_object_get_member (object, "id");
-  JsonNode *error_node = json_object_get_member (object, "error");
-  JsonNode *return_node = json_object_get_member (object, "return");
+  JsonNode *id_node = message->id;
+  JsonNode *error_node = message->error;
+  JsonNode *return_node = message->ret;
   GError *error = NULL;
   QmpCall *call;
   gint64 id;
@@ -886,11 +886,11 @@ channel_handle_event_locked (QmpChannel *self,
 
 static void
 channel_handle_greeting_locked (QmpChannel *self,
-                                JsonNode   *root,
+                                JsonNode   *greeting,
                                 GPtrArray  *done)
 {
   if (self->greeting_call != NULL)
-    call_complete_locked (self, self->greeting_call, json_node_ref (root), NULL, NULL, done);
+    call_complete_locked (self, self->greeting_call, json_node_ref (greeting), NULL, NULL, done);
 }
 
 /* Handles one line (without its line end).  Returns the event to emit, if
@@ -902,9 +902,9 @@ channel_handle_line (QmpChannel *self,
                      GPtrArray  *done)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
+  g_auto(QmpMessage) message = { 0, };
+  gboolean not_an_object;
   QmpEvent *event = NULL;
-  JsonObject *object;
 
   /* Blank lines carry nothing; QEMU never sends them, but they harm no one. */
   while (len > 0 && g_ascii_isspace (line[len - 1]))
@@ -912,40 +912,33 @@ channel_handle_line (QmpChannel *self,
   if (len == 0)
     return NULL;
 
-  root = _qmp_json_parse (line, len, self->scratch, &error);
-  if (root == NULL)
-    {
-      g_mutex_lock (&self->lock);
-      channel_fail_locked (self,
-                           protocol_error (_("The server sent a line that is not JSON: %s"),
-                                           error->message),
-                           FALSE, done);
-      g_mutex_unlock (&self->lock);
-      return NULL;
-    }
-
   if (G_UNLIKELY (_qmp_debug_enabled ()))
     {
+      g_autoptr(JsonNode) root = _qmp_json_parse (line, len, self->scratch, NULL);
       g_autofree char *text = root ? _qmp_json_to_string_redacted (root) : NULL;
 
-      g_debug ("← %s", text ? text : "");
+      g_debug ("← %s", text ? text : "(not JSON)");
     }
 
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!_qmp_json_parse_message (line, len, self->scratch, &message, &not_an_object, &error))
     {
+      GError *protocol;
+
+      if (not_an_object)
+        protocol = protocol_error (_("The server sent a line that is not a JSON object"));
+      else
+        protocol = protocol_error (_("The server sent a line that is not JSON: %s"), error->message);
+
       g_mutex_lock (&self->lock);
-      channel_fail_locked (self, protocol_error (_("The server sent a line that is not a JSON object")),
-                           FALSE, done);
+      channel_fail_locked (self, protocol, FALSE, done);
       g_mutex_unlock (&self->lock);
       return NULL;
     }
 
-  object = json_node_get_object (root);
-
   /* Build the event outside the lock: it is the costly part. */
-  if (json_object_has_member (object, "event"))
+  if (message.event != NULL)
     {
-      event = _qmp_event_new_from_object (object);
+      event = _qmp_event_new_from_message (&message);
       if (event == NULL)
         {
           g_mutex_lock (&self->lock);
@@ -964,12 +957,10 @@ channel_handle_line (QmpChannel *self,
     }
   else if (self->expect_greeting)
     {
-      JsonNode *qmp = json_object_get_member (object, "QMP");
-
       g_clear_pointer (&event, qmp_event_unref);
       self->expect_greeting = FALSE;
-      if (qmp != NULL && JSON_NODE_HOLDS_OBJECT (qmp))
-        channel_handle_greeting_locked (self, root, done);
+      if (message.greeting != NULL && JSON_NODE_HOLDS_OBJECT (message.greeting))
+        channel_handle_greeting_locked (self, message.greeting, done);
       else
         channel_fail_locked (self, protocol_error (_("The server did not start with a QMP greeting")),
                              FALSE, done);
@@ -978,9 +969,9 @@ channel_handle_line (QmpChannel *self,
     {
       channel_handle_event_locked (self, event, done);
     }
-  else if (json_object_has_member (object, "return") || json_object_has_member (object, "error"))
+  else if (message.ret != NULL || message.error != NULL)
     {
-      channel_handle_reply_locked (self, object, done);
+      channel_handle_reply_locked (self, &message, done);
     }
   else
     {

@@ -409,8 +409,8 @@ parse_greeting (QmpConnection  *self,
   JsonArray *capabilities;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
-  /* The channel checked that root is an object with an object "QMP". */
-  qmp = json_object_get_object_member (json_node_get_object (root), "QMP");
+  /* The channel checked that the "QMP" member is an object. */
+  qmp = json_node_get_object (root);
 
   node = json_object_get_member (qmp, "version");
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))

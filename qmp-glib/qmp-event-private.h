@@ -8,10 +8,11 @@
 #pragma once
 
 #include "qmp-event.h"
+#include "qmp-json-private.h"
 
 G_BEGIN_DECLS
 
-/* Returns NULL when @object is not a well-formed event. */
-QmpEvent *_qmp_event_new_from_object (JsonObject *object);
+/* Returns NULL when @message is not a well-formed event. */
+QmpEvent *_qmp_event_new_from_message (QmpMessage *message);
 
 G_END_DECLS

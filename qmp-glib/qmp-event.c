@@ -45,7 +45,8 @@ struct _QmpEvent
   gatomicrefcount ref_count;
   char *name;
   JsonObject *data;       /* nullable: QEMU omits "data" for many events */
-  GDateTime *timestamp;   /* nullable: QEMU sends -1/-1 when its clock failed */
+  gint64 timestamp_usec;  /* since the epoch; -1: none */
+  GDateTime *timestamp;   /* made on demand from timestamp_usec; atomic */
 };
 
 G_DEFINE_BOXED_TYPE (QmpEvent, qmp_event, qmp_event_ref, qmp_event_unref)
@@ -85,46 +86,39 @@ qmp_event_new (const char *name,
       json_object_seal (self->data);
     }
   self->timestamp = timestamp ? g_date_time_ref (timestamp) : NULL;
+  self->timestamp_usec = -1;
 
   return self;
 }
 
 QmpEvent *
-_qmp_event_new_from_object (JsonObject *object)
+_qmp_event_new_from_message (QmpMessage *message)
 {
-  JsonNode *name_node;
-  JsonNode *node;
-  g_autoptr(GDateTime) timestamp = NULL;
-  JsonObject *data = NULL;
+  QmpEvent *self;
 
-  name_node = json_object_get_member (object, "event");
-  if (name_node == NULL || !JSON_NODE_HOLDS_VALUE (name_node) ||
-      json_node_get_value_type (name_node) != G_TYPE_STRING)
+  if (message->event == NULL || !JSON_NODE_HOLDS_VALUE (message->event) ||
+      json_node_get_value_type (message->event) != G_TYPE_STRING)
     return NULL;
 
-  node = json_object_get_member (object, "data");
-  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
-    data = json_node_get_object (node);
-
-  node = json_object_get_member (object, "timestamp");
-  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+  self = g_new0 (QmpEvent, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->name = g_strdup (json_node_get_string (message->event));
+  if (message->data != NULL && JSON_NODE_HOLDS_OBJECT (message->data))
     {
-      JsonObject *ts = json_node_get_object (node);
-      gint64 seconds = json_object_get_int_member_with_default (ts, "seconds", -1);
-      gint64 microseconds = json_object_get_int_member_with_default (ts, "microseconds", -1);
-
-      /* QEMU sends -1/-1 when it could not read its clock: that is "no
-       * timestamp", not one microsecond before 1970. */
-      if (seconds >= 0 && microseconds >= 0 && microseconds < G_USEC_PER_SEC)
-        {
-          g_autoptr(GDateTime) whole = g_date_time_new_from_unix_utc (seconds);
-
-          if (whole != NULL)
-            timestamp = g_date_time_add (whole, microseconds);
-        }
+      self->data = json_object_ref (json_node_get_object (message->data));
+      json_object_seal (self->data);
     }
 
-  return qmp_event_new (json_node_get_string (name_node), data, timestamp);
+  /* QEMU sends -1/-1 when it could not read its clock: that is "no
+   * timestamp", not one microsecond before 1970.  The GDateTime is made
+   * when someone asks: most events are matched or emitted without it. */
+  if (message->seconds >= 0 && message->seconds < G_MAXINT64 / G_USEC_PER_SEC &&
+      message->microseconds >= 0 && message->microseconds < G_USEC_PER_SEC)
+    self->timestamp_usec = message->seconds * G_USEC_PER_SEC + message->microseconds;
+  else
+    self->timestamp_usec = -1;
+
+  return self;
 }
 
 /**
@@ -225,9 +219,23 @@ qmp_event_get_data (QmpEvent *self)
 GDateTime *
 qmp_event_get_timestamp (QmpEvent *self)
 {
+  GDateTime *timestamp;
+
   g_return_val_if_fail (self != NULL, NULL);
 
-  return self->timestamp;
+  timestamp = g_atomic_pointer_get (&self->timestamp);
+  if (timestamp == NULL && self->timestamp_usec >= 0)
+    {
+      g_autoptr(GDateTime) whole = g_date_time_new_from_unix_utc (self->timestamp_usec / G_USEC_PER_SEC);
+      GDateTime *made = whole ? g_date_time_add (whole, self->timestamp_usec % G_USEC_PER_SEC) : NULL;
+
+      /* Events are shared between threads: the first one to make it wins. */
+      if (made != NULL && !g_atomic_pointer_compare_and_exchange (&self->timestamp, NULL, made))
+        g_date_time_unref (made);
+      timestamp = g_atomic_pointer_get (&self->timestamp);
+    }
+
+  return timestamp;
 }
 
 /**
