@@ -19,6 +19,7 @@
 #include "qmp-connection.h"
 #include "qmp-enums.h"
 #include "qmp-error.h"
+#include "qmp-connection-private.h"
 #include "qmp-init-private.h"
 
 /**
@@ -225,6 +226,32 @@ sync_wait_run (SyncWait  *wait,
 
 /* -------------------------------------------------------------- signals */
 
+/* The context where signals go, borrowed: it only changes (by
+ * _qmp_connection_set_context()) before anyone can connect a handler. */
+static GMainContext *
+connection_get_context (QmpConnection *self)
+{
+  GMainContext *context;
+
+  g_mutex_lock (&self->events_lock);
+  context = self->context;
+  g_mutex_unlock (&self->events_lock);
+
+  return context;
+}
+
+/* For QmpProcess, which constructs its connection inside a private context
+ * but hands it to a caller whose context is another. */
+void
+_qmp_connection_set_context (QmpConnection *self,
+                             GMainContext  *context)
+{
+  g_mutex_lock (&self->events_lock);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = g_main_context_ref (context);
+  g_mutex_unlock (&self->events_lock);
+}
+
 static gboolean
 emit_events (gpointer user_data)
 {
@@ -269,7 +296,7 @@ connection_on_event (GObject  *owner,
   g_mutex_unlock (&self->events_lock);
 
   if (schedule)
-    g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, emit_events,
+    g_main_context_invoke_full (connection_get_context (self), G_PRIORITY_DEFAULT, emit_events,
                                 g_object_ref (self), g_object_unref);
 }
 
@@ -326,7 +353,7 @@ connection_on_closed (GObject      *owner,
   if (error != NULL && !(!remote_peer_vanished && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED)))
     closed->error = g_error_copy (error);
 
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, emit_closed,
+  g_main_context_invoke_full (connection_get_context (self), G_PRIORITY_DEFAULT, emit_closed,
                               closed, closed_data_free);
 }
 

@@ -21,7 +21,9 @@
 #include <glib-unix.h>
 
 #include "qmp-commands.h"
+#include "qmp-connection-private.h"
 #include "qmp-enums.h"
+#include "qmp-init-private.h"
 #include "qmp-process.h"
 
 /**
@@ -286,6 +288,9 @@ on_connected (GObject      *source_object,
   self->connection = qmp_connection_new_finish (result, &error);
   if (self->connection != NULL)
     {
+      /* Constructed in qmp_process_new_sync()'s private context: its
+       * signals belong to the context the process was created in. */
+      _qmp_connection_set_context (self->connection, self->context);
       g_task_return_boolean (task, TRUE);
       return;
     }
@@ -473,6 +478,8 @@ static void
 qmp_process_class_init (QmpProcessClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  _qmp_init_i18n ();
 
   object_class->dispose = qmp_process_dispose;
   object_class->finalize = qmp_process_finalize;
