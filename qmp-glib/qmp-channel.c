@@ -1044,8 +1044,8 @@ too_large:
   g_mutex_lock (&self->lock);
   channel_fail_locked (self,
                        g_error_new (QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE,
-                                    _("The server sent a message longer than the limit of %" G_GUINT64_FORMAT " bytes"),
-                                    max_message_size),
+                                    _("The server sent a message longer than the limit of %llu bytes"),
+                                    (unsigned long long) max_message_size),
                        FALSE, done);
   g_mutex_unlock (&self->lock);
   return FALSE;

@@ -41,7 +41,7 @@ fail (Parser     *parser,
       const char *what)
 {
   g_set_error (parser->error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
-               _("%s at byte %" G_GSIZE_FORMAT), what, (gsize) (parser->p - parser->start));
+               _("%s at byte %zu"), what, (size_t) (parser->p - parser->start));
   return FALSE;
 }
 
