@@ -10,6 +10,16 @@
 #include "qmp-error.h"
 #include "qmp-error-private.h"
 
+/**
+ * qmp_error_quark:
+ *
+ * Gets the quark of the %QMP_ERROR domain: errors that the QMP server
+ * reported, and violations of the protocol.
+ *
+ * Returns: the error domain
+ *
+ * Since: 1.0
+ */
 G_DEFINE_QUARK (qmp-error-quark, qmp_error)
 
 /* The error classes that QEMU sends, in the order of #QmpError.  QEMU has
