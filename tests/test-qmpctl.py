@@ -1,0 +1,754 @@
+#!/usr/bin/python3
+# test-qmpctl.py: drives the real qmpctl binary against real QMP peers
+# (qemu-system-x86_64, qemu-storage-daemon) and prints TAP.
+#
+#   /usr/bin/python3 tests/test-qmpctl.py _build/tools/qmpctl
+#
+# (or QMPCTL=_build/tools/qmpctl).  Each test starts its own peers on
+# sockets in its own temporary directory and kills them when it ends, also
+# when it fails; the peers also die with this script (PR_SET_PDEATHSIG).
+# Only Debian's python3 standard library is used: the shell is driven
+# through a pseudo-terminal made with pty.fork.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import ctypes
+import fcntl
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+import traceback
+
+QMPCTL = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ['QMPCTL'])
+QEMU = 'qemu-system-x86_64'
+QSD = 'qemu-storage-daemon'
+QGA = shutil.which('qemu-ga', path=os.environ['PATH'] + ':/usr/sbin:/sbin') or 'qemu-ga'
+TIMEOUT = 20                       # seconds, for anything that should be quick
+PROMPT = 'qmp> '
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent():
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class Skip(Exception):
+    pass
+
+
+# ------------------------------------------------------------------ peers
+
+class Peers:
+    """A temporary directory with the peers of one test; kills them all."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix='test-qmpctl-')
+        self.processes = []
+        self.threads = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def spawn(self, argv, **kwargs):
+        if shutil.which(argv[0]) is None:
+            raise Skip(argv[0] + ' is not installed')
+        process = subprocess.Popen(argv, preexec_fn=die_with_parent, stdin=subprocess.DEVNULL,
+                                   **kwargs)
+        self.processes.append(process)
+        return process
+
+    def wait_for_socket(self, path, process):
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(path):
+            if process.poll() is not None:
+                raise AssertionError(f'{process.args[0]} exited with {process.returncode}')
+            if time.monotonic() > deadline:
+                raise AssertionError(f'{path} did not appear')
+            time.sleep(0.01)
+        return path
+
+    def qemu(self, n_sockets=1):
+        """A qemu-system with nothing in it and n monitors; their paths."""
+        paths = [self.path(f'qmp{i}.sock') for i in range(n_sockets)]
+        argv = [QEMU, '-M', 'none', '-nodefaults', '-display', 'none']
+        for path in paths:
+            argv += ['-qmp', f'unix:{path},server=on,wait=off']
+        process = self.spawn(argv, stdout=subprocess.DEVNULL)
+        for path in paths:
+            self.wait_for_socket(path, process)
+        return paths
+
+    def qsd(self):
+        path = self.path('qsd.sock')
+        process = self.spawn([QSD, '--chardev', f'socket,path={path},server=on,wait=off,id=c0',
+                              '--monitor', 'chardev=c0'], stdout=subprocess.DEVNULL)
+        return self.wait_for_socket(path, process)
+
+    def qga(self):
+        path, state = self.path('qga.sock'), self.path('qga-state')
+        os.mkdir(state)
+        process = self.spawn([QGA, '-m', 'unix-listen', '-p', path, '-t', state],
+                             stdout=subprocess.DEVNULL)
+        return self.wait_for_socket(path, process)
+
+    def not_qmp_server(self):
+        """A unix server that says "hello" to whoever connects."""
+        path = self.path('hello.sock')
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(4)
+
+        def serve():
+            with server:
+                while True:
+                    try:
+                        client, _ = server.accept()
+                    except OSError:
+                        return
+                    with client:
+                        client.sendall(b'hello\n')
+                        client.settimeout(TIMEOUT)
+                        try:
+                            client.recv(4096)
+                        except OSError:
+                            pass
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        return path
+
+    def env(self, **extra):
+        env = dict(os.environ, LC_ALL='C.UTF-8', XDG_STATE_HOME=self.path('state'))
+        for name in ('NO_COLOR', 'QMPCTL_QEMU', 'G_MESSAGES_DEBUG'):
+            env.pop(name, None)
+        env.update(extra)
+        return env
+
+
+class Qmp:
+    """A minimal QMP client, to make events happen on another monitor."""
+
+    def __init__(self, path):
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.socket.settimeout(TIMEOUT)
+        self.socket.connect(path)
+        self.file = self.socket.makefile('rw', encoding='utf-8', newline='\n')
+        assert 'QMP' in json.loads(self.file.readline())
+        self.execute('qmp_capabilities')
+
+    def execute(self, command, **arguments):
+        self.file.write(json.dumps({'execute': command, 'arguments': arguments}) + '\n')
+        self.file.flush()
+        while True:
+            reply = json.loads(self.file.readline())
+            if 'return' in reply:
+                return reply['return']
+            if 'error' in reply:
+                raise AssertionError(f'{command}: {reply["error"]}')
+
+    def close(self):
+        self.file.close()
+        self.socket.close()
+
+
+# An event made before qmpctl listens is lost: the tests make events again
+# and again until qmpctl shows that it got one.
+
+def repeat_until_exit(process, action):
+    """Runs action until process exits."""
+    deadline = time.monotonic() + TIMEOUT
+    while process.poll() is None and time.monotonic() < deadline:
+        action()
+        time.sleep(0.05)
+
+
+def first_line(process, action):
+    """Runs action until process prints a line; the line."""
+    deadline = time.monotonic() + TIMEOUT
+    while not select.select([process.stdout], [], [], 0.05)[0]:
+        assert process.poll() is None and time.monotonic() < deadline, 'qmpctl printed nothing'
+        action()
+    return process.stdout.readline()
+
+
+def communicate(process):
+    """What process prints until it exits (it is killed after TIMEOUT).
+    Unlike Popen.communicate, reads what readline() left in the buffers."""
+    timer = threading.Timer(TIMEOUT, process.kill)
+    timer.start()
+    try:
+        out, err = process.stdout.read(), process.stderr.read()
+        process.wait()
+    finally:
+        timer.cancel()
+    return out, err
+
+
+# ------------------------------------------------------------------ qmpctl
+
+def qmpctl(peers, *args, env=None, timeout=TIMEOUT):
+    return subprocess.run([QMPCTL, *args], env=env or peers.env(), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start_qmpctl(peers, *args):
+    return peers.spawn([QMPCTL, *args], env=peers.env(), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+
+
+def check(result, status=0, stderr=''):
+    assert result.returncode == status, \
+        f'status {result.returncode}, expected {status}\nstdout: {result.stdout}\nstderr: {result.stderr}'
+    if stderr is not None:
+        assert re.search(stderr, result.stderr) if stderr else result.stderr == '', \
+            f'stderr {result.stderr!r} does not match {stderr!r}'
+    return result.stdout
+
+
+def json_documents(text):
+    """The JSON documents of text, one after the other."""
+    decoder = json.JSONDecoder()
+    documents, position = [], 0
+    text = text.strip()
+    while position < len(text):
+        document, position = decoder.raw_decode(text, position)
+        documents.append(document)
+        while position < len(text) and text[position].isspace():
+            position += 1
+    return documents
+
+
+def qemu_version():
+    output = subprocess.run([QEMU, '--version'], capture_output=True, text=True).stdout
+    major, minor, micro = re.search(r'version (\d+)\.(\d+)\.(\d+)', output).groups()
+    return {'major': int(major), 'minor': int(minor), 'micro': int(micro)}
+
+
+def check_event_line(line, name):
+    event = json.loads(line)
+    assert event['event'] == name, line
+    assert set(event['timestamp']) == {'seconds', 'microseconds'}, line
+    assert 0 <= event['timestamp']['microseconds'] < 1000000, line
+    assert ' ' not in line, f'not compact: {line}'
+    return event
+
+
+# ------------------------------------------------------------------ a terminal
+
+ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\x07')
+
+
+class Terminal:
+    """qmpctl on a pseudo-terminal of 200 columns."""
+
+    def __init__(self, argv, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                die_with_parent()
+                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 200, 0, 0))
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.raw = ''        # everything read so far
+        self.text = ''       # what is not yet matched, without escapes
+        self.status = None
+
+    def _read(self, timeout):
+        readable, _, _ = select.select([self.fd], [], [], timeout)
+        if not readable:
+            return False
+        try:
+            data = os.read(self.fd, 65536).decode('utf-8', 'replace')
+        except OSError:        # EIO: the other end is closed
+            return None
+        if not data:
+            return None
+        self.raw += data
+        self.text += ANSI.sub('', data).replace('\r', '')
+        return True
+
+    def expect(self, pattern, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            match = re.search(pattern, self.text)
+            if match:
+                self.text = self.text[match.end():]
+                return match
+            left = deadline - time.monotonic()
+            if left <= 0 or self._read(left) is None:
+                raise AssertionError(f'{pattern!r} not seen in {self.text!r}')
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+    def wait(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid != 0:
+                self.status = os.waitstatus_to_exitcode(status)
+                return self.status
+            self._read(0.05)
+        raise AssertionError(f'qmpctl did not exit; it printed {self.text!r}')
+
+    def close(self):
+        if self.status is None:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.status = -signal.SIGKILL
+        os.close(self.fd)
+
+
+class Shell(Terminal):
+    def __init__(self, peers, address):
+        super().__init__([QMPCTL, '--socket', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
+        self.expect('Tab completes')
+        self.expect(PROMPT)
+
+    def run(self, line, pattern):
+        """Types line and Enter; the match of pattern in what follows."""
+        self.send(line + '\r')
+        match = self.expect(pattern)
+        self.expect(PROMPT)
+        return match
+
+
+def shell_test(function):
+    """Runs function(peers, shell, monitor) on a QEMU with two monitors."""
+    def test():
+        with Peers() as peers:
+            address, other = peers.qemu(2)
+            shell = Shell(peers, address)
+            monitor = Qmp(other)
+            try:
+                function(peers, shell, monitor)
+            finally:
+                monitor.close()
+                shell.close()
+    test.__name__ = function.__name__
+    test.__doc__ = function.__doc__
+    return test
+
+
+# ------------------------------------------------------------------ the tests
+
+def test_help():
+    """--help explains the modes and gives examples"""
+    with Peers() as peers:
+        out = check(qmpctl(peers, '--help'))
+        for text in ('--socket', '--launch', 'events', 'wait', 'shell', 'Examples:',
+                     'query-version , query-status', 'Exit status'):
+            assert text in out, text
+
+
+def test_usage_errors():
+    """bad arguments and options exit with 2 before anything is launched"""
+    with Peers() as peers:
+        cases = [
+            ([], 'No command given'),
+            (['--bogus', 'query-status'], 'Unknown option'),
+            (['query-status', 'foo'], 'Malformed argument “foo”'),
+            (['qom-get', '=x'], 'Malformed argument “=x”'),
+            (['qom-get', 'a..b=1'], 'Malformed key “a..b”'),
+            (['qom-get', 'a=1', 'a.b=2'], '“a.b” conflicts'),
+            (['qom-get', 'a=1', 'a=2'], '“a” conflicts'),
+            (['qom-get', '{"path": '], 'is not valid JSON'),
+            (['qom-get', '[1]'], 'Malformed argument'),
+            (['qom-get', 'a=1', '{"b": 1}'], 'must be the only argument'),
+            (['query-status', ',', ','], 'A command is missing'),
+            (['path=/machine'], 'is not a command name'),
+            (['--count', '1', 'query-status'], '--count applies to “events” only'),
+            (['--socket', 'x.sock', 'query-status', '--', '-S'], 'excludes'),
+            (['--guest-agent', 'query-status'], '--guest-agent needs'),
+            (['wait'], 'needs the name of an event'),
+        ]
+        for args, message in cases:
+            check(qmpctl(peers, *args), 2, message)
+
+
+def test_bad_address():
+    """an address that is malformed or where nobody listens exits with 2"""
+    with Peers() as peers:
+        check(qmpctl(peers, '--socket', 'bogus:thing', 'query-status'), 2,
+              r'^qmpctl: Invalid address “bogus:thing”')
+        check(qmpctl(peers, '--socket', 'tcp:localhost', 'query-status'), 2,
+              r'^qmpctl: Invalid address')
+        check(qmpctl(peers, '--socket', peers.path('nobody.sock'), 'query-status'), 2,
+              r'^qmpctl: Could not connect')
+
+
+def test_not_qmp():
+    """a peer that does not speak QMP exits with 2"""
+    with Peers() as peers:
+        path = peers.not_qmp_server()
+        check(qmpctl(peers, '--socket', path, 'query-status'), 2, r'^qmpctl: .+')
+        check(qmpctl(peers, '--socket', 'unix:' + path, 'events'), 2, r'^qmpctl: .+')
+
+
+def test_guest_agent():
+    """--guest-agent talks to qemu-ga"""
+    with Peers() as peers:
+        address = peers.qga()
+        ping, info = json_documents(check(qmpctl(peers, '--guest-agent', '-s', address,
+                                                 'guest-ping', ',', 'guest-info')))
+        assert ping == {} and info['version'].startswith('%(major)d.%(minor)d.' % qemu_version())
+        check(qmpctl(peers, '-g', '-s', address, 'nope'), 1,
+              r'^CommandNotFound: The command nope has not been found\n$')
+        # the shell completes the agent's commands, from guest-info
+        shell = Terminal([QMPCTL, '-g', '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
+        try:
+            shell.expect('Connected to the QEMU guest agent')
+            shell.send('guest-pin\t')
+            shell.expect(r'guest-ping $')
+            shell.send('\r')
+            shell.expect(r'\{\}')
+            shell.send('\x04')
+            assert shell.wait() == 0
+        finally:
+            shell.close()
+        # a QMP server is no guest agent
+        qmp, = peers.qemu()
+        check(qmpctl(peers, '-g', '-s', qmp, '--timeout', '1', 'guest-ping'), 2, r'^qmpctl: ')
+
+
+def test_query_status_pretty():
+    """query-status prints its return as JSON indented by two spaces"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        out = check(qmpctl(peers, '--socket', address, 'query-status'))
+        status = json.loads(out)
+        assert status['status'] == 'running' and status['running'] is True, out
+        assert out == json.dumps(status, indent=2) + '\n', out
+        assert '\x1b' not in out
+
+
+def test_key_value_arguments():
+    """KEY=VALUE: JSON values, strings otherwise, dotted keys nest"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        out = check(qmpctl(peers, '-s', address, 'qom-get', 'path=/machine', 'property=type'))
+        assert json.loads(out) == 'none-machine', out
+
+        out = check(qmpctl(peers, '-s', address, 'blockdev-add', 'driver=raw', 'node-name=r0',
+                           'file.driver=null-co', 'file.size=1048576', 'read-only=true',
+                           ',', 'query-named-block-nodes', 'flat=true'))
+        added, nodes = json_documents(out)
+        assert added == {}, out
+        node, = [n for n in nodes if n['node-name'] == 'r0']
+        assert node['ro'] is True and node['image']['virtual-size'] == 1048576, node
+
+        # JSON when it parses as JSON (12 is a number, and a secret's data
+        # is a string), a string otherwise (0x10 is no JSON number).
+        check(qmpctl(peers, '-s', address, 'object-add', 'qom-type=secret', 'id=s0', 'data=12'),
+              1, r'^GenericError: Invalid parameter type.*expected: string')
+        check(qmpctl(peers, '-s', address, 'object-add', 'qom-type=secret', 'id=s1', 'data="12"'))
+        check(qmpctl(peers, '-s', address, 'object-add', 'qom-type=secret', 'id=s2', 'data=0x10'))
+
+
+def test_json_object_argument():
+    """one argument that starts with { is the whole arguments object"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        out = check(qmpctl(peers, '-s', 'unix:' + address, 'qom-get',
+                           '{"path": "/machine", "property": "type"}'))
+        assert json.loads(out) == 'none-machine', out
+
+
+def test_command_not_found():
+    """an error is “CLASS: desc” on stderr, status 1, and stops the list"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        result = qmpctl(peers, '-s', address, 'nope')
+        check(result, 1, None)
+        assert result.stderr == 'CommandNotFound: The command nope has not been found\n', result.stderr
+        assert result.stdout == ''
+
+        result = qmpctl(peers, '-s', address, 'query-status', ',', 'nope', ',', 'query-version')
+        check(result, 1, r'^CommandNotFound: The command nope has not been found\n$')
+        assert [d['status'] for d in json_documents(result.stdout)] == ['running'], result.stdout
+
+
+def test_launch_default():
+    """without --socket, a launched QEMU answers query-version"""
+    with Peers() as peers:
+        if shutil.which(QEMU) is None:
+            raise Skip(QEMU + ' is not installed')
+        out = check(qmpctl(peers, 'query-version'))
+        assert json.loads(out)['qemu'] == qemu_version(), out
+        out = check(qmpctl(peers, '--launch', 'query-status'))
+        assert json.loads(out)['status'] == 'running', out
+
+
+def test_launch_several_commands():
+    """the README's demo: query-version and query-status from one QEMU"""
+    with Peers() as peers:
+        if shutil.which(QEMU) is None:
+            raise Skip(QEMU + ' is not installed')
+        version, status = json_documents(check(qmpctl(peers, 'query-version', ',', 'query-status')))
+        assert version['qemu'] == qemu_version(), version
+        assert status['status'] == 'running', status
+
+
+def test_launch_arguments():
+    """arguments after -- replace the defaults; --qemu and $QMPCTL_QEMU"""
+    with Peers() as peers:
+        if shutil.which(QEMU) is None or shutil.which(QSD) is None:
+            raise Skip('QEMU or qemu-storage-daemon is not installed')
+        out = check(qmpctl(peers, 'query-status', '--', '-M', 'none', '-nodefaults',
+                           '-display', 'none', '-S'))
+        assert json.loads(out)['status'] == 'prelaunch', out
+
+        out = check(qmpctl(peers, 'query-named-block-nodes', env=peers.env(QMPCTL_QEMU=QSD)))
+        assert json.loads(out) == [], out
+        out = check(qmpctl(peers, '--qemu', QSD, 'blockdev-add', 'driver=null-co', 'node-name=n0',
+                           ',', 'query-named-block-nodes'))
+        assert json_documents(out)[1][0]['node-name'] == 'n0', out
+
+        check(qmpctl(peers, '--qemu', peers.path('no-such-qemu'), 'query-status'), 2, r'^qmpctl: ')
+        check(qmpctl(peers, 'query-status', '--', '-no-such-option'), 2, r'^qmpctl: ')
+
+
+def test_storage_daemon():
+    """qemu-storage-daemon through --socket, one invocation after the other"""
+    with Peers() as peers:
+        address = peers.qsd()
+        check(qmpctl(peers, '-s', address, 'blockdev-add', 'driver=null-co', 'node-name=n0'))
+        nodes = json.loads(check(qmpctl(peers, '-s', address, 'query-named-block-nodes')))
+        assert [n['node-name'] for n in nodes] == ['n0'], nodes
+        check(qmpctl(peers, '-s', address, 'blockdev-del', 'node-name=n0'))
+        assert json.loads(check(qmpctl(peers, '-s', address, 'query-named-block-nodes'))) == []
+
+
+def test_events_count():
+    """events --count 1 STOP prints the STOP that another monitor caused"""
+    with Peers() as peers:
+        address, other = peers.qemu(2)
+        process = start_qmpctl(peers, '-s', address, 'events', '--count', '1', 'STOP')
+        monitor = Qmp(other)
+        repeat_until_exit(process, lambda: (monitor.execute('stop'), monitor.execute('cont')))
+        out, err = communicate(process)
+        assert process.returncode == 0 and err == '', (process.returncode, err)
+        line, = out.splitlines()
+        assert 'data' not in check_event_line(line, 'STOP'), line
+        monitor.close()
+
+
+def test_events_interrupted():
+    """events streams until SIGINT or SIGTERM, then exits with 0"""
+    with Peers() as peers:
+        address, other = peers.qemu(2)
+        monitor = Qmp(other)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            process = start_qmpctl(peers, '-s', address, 'events')
+            # Once an event came, the signal handlers are in place.
+            check_event_line(first_line(process, lambda: monitor.execute('system_reset')), 'RESET')
+            process.send_signal(signum)
+            out, err = communicate(process)
+            assert process.returncode == 0 and err == '', (signum, process.returncode, err)
+            for line in out.splitlines():
+                check_event_line(line, 'RESET')
+        monitor.close()
+
+
+def test_events_timeout():
+    """events --timeout: 0 when it passes, 1 when fewer than --count came"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        assert check(qmpctl(peers, '-s', address, 'events', '--timeout', '0.3')) == ''
+        check(qmpctl(peers, '-s', address, 'events', '--count', '2', '--timeout', '0.3'), 1,
+              r'^qmpctl: Only 0 of 2 events came')
+
+
+def test_events_closed():
+    """events ends when the server goes away"""
+    with Peers() as peers:
+        address, other = peers.qemu(2)
+        process = start_qmpctl(peers, '-s', address, 'events')
+        monitor = Qmp(other)
+        check_event_line(first_line(process, lambda: monitor.execute('system_reset')), 'RESET')
+        monitor.execute('quit')
+        out, err = communicate(process)
+        assert process.returncode == 0 and err == '', (process.returncode, err)
+        assert check_event_line(out.splitlines()[-1], 'SHUTDOWN')['data'] == \
+            {'guest': False, 'reason': 'host-qmp-quit'}, out
+
+
+def test_wait():
+    """wait EVENT KEY=VALUE prints the first matching event; --timeout"""
+    with Peers() as peers:
+        address, other = peers.qemu(2)
+        monitor = Qmp(other)
+
+        process = start_qmpctl(peers, '-s', address, 'wait', 'RESET', 'guest=false',
+                               'reason=host-qmp-system-reset')
+        repeat_until_exit(process, lambda: monitor.execute('system_reset'))
+        out, err = communicate(process)
+        assert process.returncode == 0 and err == '', (process.returncode, err)
+        line, = out.splitlines()
+        assert check_event_line(line, 'RESET')['data'] == \
+            {'guest': False, 'reason': 'host-qmp-system-reset'}, line
+
+        # RESET events come, but none matches
+        process = start_qmpctl(peers, '-s', address, '--timeout', '1', 'wait', 'RESET', 'guest=true')
+        repeat_until_exit(process, lambda: monitor.execute('system_reset'))
+        out, err = communicate(process)
+        assert process.returncode == 1 and out == '', (process.returncode, out)
+        assert re.match(r'^qmpctl: No RESET event came within 1 s$', err), err
+        monitor.close()
+
+
+def test_colour():
+    """pretty JSON is coloured on a terminal, unless NO_COLOR is set"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        for env, coloured in ((peers.env(TERM='xterm'), True),
+                              (peers.env(TERM='xterm', NO_COLOR='1'), False)):
+            terminal = Terminal([QMPCTL, '-s', address, 'query-status'], env)
+            try:
+                assert terminal.wait() == 0
+                terminal.expect(r'"status": "running"')
+                assert ('\x1b[' in terminal.raw) == coloured, terminal.raw
+            finally:
+                terminal.close()
+
+
+@shell_test
+def test_shell_complete_command(peers, shell, monitor):
+    """shell: Tab completes a command name, Enter runs it"""
+    shell.send('query-statu\t')
+    shell.expect(r'query-status $')
+    shell.run('', r'"status": "running"')
+    # an ambiguous prefix (QEMU 7.2 has query-stats too): Tab completes
+    # what the candidates share; as in bash, the next Tab that changes
+    # nothing rings the bell, and one more lists the candidates
+    shell.send('query-sta\t')
+    shell.expect(r'query-stat$')
+    shell.send('\t\t')
+    shell.expect(r'query-stats\s+query-stats-schemas\s+query-status')
+    shell.send('\x15')   # Ctrl-U: kill the line
+
+
+@shell_test
+def test_shell_complete_arguments(peers, shell, monitor):
+    """shell: Tab completes argument names, also a union's, from the schema"""
+    shell.send('qom-get pa\t')
+    shell.expect(r'qom-get path=$')
+    shell.send('/machine prop\t')
+    shell.expect(r'property=$')
+    shell.run('type', r'"none-machine"')
+    # the members of the variant that driver= selects
+    shell.send('blockdev-add driver=null-co node-name=n0 read-z\t')
+    shell.expect(r'read-zeroes=$')
+    shell.run('true', r'\{\}')
+    match = shell.run('query-named-block-nodes', r'"node-name": "(\w+)"')
+    assert match.group(1) == 'n0'
+
+
+@shell_test
+def test_shell_event(peers, shell, monitor):
+    """shell: an event prints between prompts and keeps the line typed"""
+    shell.send('query-')
+    shell.expect(r'query-$')
+    monitor.execute('stop')
+    line = shell.expect(r'(\{"event":"STOP".*\})\n').group(1)
+    check_event_line(line, 'STOP')
+    shell.expect(PROMPT + 'query-$')
+    shell.run('status', r'"status": "paused"')
+
+
+@shell_test
+def test_shell_errors_and_history(peers, shell, monitor):
+    """shell: errors, Ctrl-C, history with Up, JSON arguments, exit"""
+    shell.run('nope', r'CommandNotFound: The command nope has not been found')
+    shell.run('qom-get path', r'Malformed argument “path”')
+    shell.run('qom-get {"path": "/machine", "property": "type"}', r'"none-machine"')
+    shell.send('garbage')
+    shell.expect('garbage')
+    shell.send('\x03')               # Ctrl-C discards the line
+    shell.expect(PROMPT)
+    shell.send('\x1b[A')             # Up: the last line run
+    shell.expect(r'qom-get \{"path": "/machine", "property": "type"\}$')
+    shell.run('', r'"none-machine"')
+    shell.send('exit\r')
+    assert shell.wait() == 0
+    with open(peers.path('state/qmpctl_history')) as history:
+        assert history.read().splitlines()[-2:] == \
+            ['qom-get {"path": "/machine", "property": "type"}', 'exit']
+
+
+@shell_test
+def test_shell_eof(peers, shell, monitor):
+    """shell: Ctrl-D leaves with status 0"""
+    shell.run('query-status', r'"running": true')
+    shell.send('\x04')
+    assert shell.wait() == 0
+
+
+def test_shell_launch():
+    """shell: on a launched QEMU, events show; it leaves after “quit”"""
+    with Peers() as peers:
+        if shutil.which(QEMU) is None:
+            raise Skip(QEMU + ' is not installed')
+        shell = Terminal([QMPCTL, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
+        try:
+            shell.expect(PROMPT)
+            shell.send('stop\r')
+            check_event_line(shell.expect(r'\{"event":"STOP".*\}').group(0), 'STOP')
+            shell.send('quit\r')
+            shell.expect(r'"event":"SHUTDOWN"')
+            shell.expect(r'The server closed the connection')
+            assert shell.wait() == 0
+        finally:
+            shell.close()
+
+
+TESTS = [value for name, value in list(globals().items()) if name.startswith('test_')]
+
+
+def main():
+    print(f'1..{len(TESTS)}', flush=True)
+    failed = 0
+    for number, test in enumerate(TESTS, 1):
+        name = f'{test.__name__[5:]}: {test.__doc__}'
+        try:
+            test()
+        except Skip as skip:
+            print(f'ok {number} - {name} # SKIP {skip}', flush=True)
+        except Exception:
+            failed += 1
+            print(f'not ok {number} - {name}')
+            for line in traceback.format_exc().splitlines():
+                print(f'# {line}')
+            sys.stdout.flush()
+        else:
+            print(f'ok {number} - {name}', flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

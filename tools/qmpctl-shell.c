@@ -1,0 +1,618 @@
+/* qmpctl-shell.c: the interactive shell of qmpctl
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <readline/readline.h>
+#include <readline/history.h>
+
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+
+#include "qmpctl.h"
+
+#define PROMPT "qmp> "
+#define HISTORY_SIZE 1000
+#define MAX_TYPE_DEPTH 8
+
+/* Readline runs in its callback mode, fed from the GLib main loop, so that
+ * events and results can be printed above the prompt while it waits. */
+typedef struct
+{
+  QmpConnection *connection;
+  gboolean colour;
+  GMainLoop *loop;
+  GCancellable *cancellable;    /* of the lines being run; Ctrl-C cancels it */
+  GPtrArray *command_names;     /* from query-commands, sorted */
+  JsonNode *schema;             /* query-qmp-schema's return */
+  GHashTable *types;            /* entity name → its JsonObject in schema */
+  GPtrArray *candidates;        /* of the completion under way */
+  guint next_candidate;
+  char *history_path;
+  guint stdin_source;
+  guint signal_sources[2];
+  guint pending;                /* lines being run */
+  gboolean reading;             /* readline's handler is installed */
+  int status;
+} Shell;
+
+/* Readline's callbacks take no user data. */
+static Shell *shell;
+
+static JsonArray *
+get_array_member (JsonObject *object,
+                  const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+}
+
+static const char *
+get_string_member (JsonNode   *node,
+                   const char *name)
+{
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+
+  return json_object_get_string_member_with_default (json_node_get_object (node), name, NULL);
+}
+
+/* ------------------------------------------------------------ output */
+
+/* Prints @text above the prompt and the line being edited, which stay. */
+static void
+shell_output (gboolean    is_error,
+              const char *text,
+              gpointer    user_data)
+{
+  Shell *self = user_data;
+  FILE *stream = is_error ? stderr : stdout;
+
+  if (self->reading)
+    {
+      rl_clear_visible_line ();
+      fflush (rl_outstream);   /* before @text, also when it goes to stderr */
+    }
+  fprintf (stream, "%s\n", text);
+  fflush (stream);
+  if (self->reading)
+    {
+      rl_on_new_line ();
+      rl_redisplay ();
+    }
+}
+
+static void
+on_event (QmpConnection *connection,
+          QmpEvent      *event,
+          gpointer       user_data)
+{
+  Shell *self = user_data;
+  g_autofree char *text = qmpctl_format_event (event, self->colour);
+
+  shell_output (FALSE, text, self);
+}
+
+/* ------------------------------------------------------------ completion */
+
+static JsonNode *
+query (Shell      *self,
+       const char *command)
+{
+  /* Without them, the shell still works: it completes less. */
+  return qmp_connection_execute_sync (self->connection, command, NULL,
+                                      QMP_EXECUTE_FLAGS_NONE, NULL, NULL);
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static gboolean
+is_guest_agent (Shell *self)
+{
+  return (qmp_connection_get_flags (self->connection) & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0;
+}
+
+/* query-commands: [{"name": …}, …]; the guest agent has no such command,
+ * but guest-info: {"supported_commands": [{"name": …}, …], …} */
+static void
+load_command_names (Shell *self)
+{
+  g_autoptr(JsonNode) reply = query (self, is_guest_agent (self) ? "guest-info" : "query-commands");
+  JsonArray *array = NULL;
+
+  if (reply != NULL && JSON_NODE_HOLDS_ARRAY (reply))
+    array = json_node_get_array (reply);
+  else if (reply != NULL && JSON_NODE_HOLDS_OBJECT (reply))
+    array = get_array_member (json_node_get_object (reply), "supported_commands");
+
+  self->command_names = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->command_names, g_strdup ("exit"));
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+    {
+      const char *name = get_string_member (json_array_get_element (array, i), "name");
+
+      if (name != NULL)
+        g_ptr_array_add (self->command_names, g_strdup (name));
+    }
+  g_ptr_array_sort (self->command_names, compare_strings);
+}
+
+static void
+load_schema (Shell *self)
+{
+  JsonArray *array;
+
+  self->types = g_hash_table_new (g_str_hash, g_str_equal);
+  self->schema = query (self, "query-qmp-schema");
+  if (self->schema == NULL || !JSON_NODE_HOLDS_ARRAY (self->schema))
+    return;
+
+  array = json_node_get_array (self->schema);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *entity = json_array_get_element (array, i);
+      const char *name = get_string_member (entity, "name");
+
+      if (name != NULL)
+        g_hash_table_insert (self->types, (gpointer) name, json_node_get_object (entity));
+    }
+}
+
+/* The value of KEY=VALUE among the arguments typed so far. */
+static const char *
+find_value (GPtrArray  *words,
+            const char *key)
+{
+  gsize length = strlen (key);
+
+  for (guint i = 1; i < words->len; i++)
+    {
+      const char *word = g_ptr_array_index (words, i);
+
+      if (strncmp (word, key, length) == 0 && word[length] == '=')
+        return word + length + 1;
+    }
+
+  return NULL;
+}
+
+static void
+add_candidate (GPtrArray  *candidates,
+               const char *member)
+{
+  g_autofree char *candidate = g_strconcat (member, "=", NULL);
+
+  if (!g_ptr_array_find_with_equal_func (candidates, candidate, g_str_equal, NULL))
+    g_ptr_array_add (candidates, g_steal_pointer (&candidate));
+}
+
+/* The members of object type @type_name as "name=", and for a union,
+ * those of the variant that the tag typed so far selects. */
+static void
+add_members (Shell      *self,
+             const char *type_name,
+             GPtrArray  *words,
+             GPtrArray  *candidates,
+             guint       depth)
+{
+  JsonObject *type = type_name != NULL ? g_hash_table_lookup (self->types, type_name) : NULL;
+  JsonArray *members, *variants;
+  const char *tag, *tag_value;
+
+  if (type == NULL || depth > MAX_TYPE_DEPTH)
+    return;
+
+  members = get_array_member (type, "members");
+  for (guint i = 0; members != NULL && i < json_array_get_length (members); i++)
+    {
+      const char *name = get_string_member (json_array_get_element (members, i), "name");
+
+      if (name != NULL)
+        add_candidate (candidates, name);
+    }
+
+  tag = json_object_get_string_member_with_default (type, "tag", NULL);
+  tag_value = tag != NULL ? find_value (words, tag) : NULL;
+  variants = get_array_member (type, "variants");
+  for (guint i = 0; tag_value != NULL && variants != NULL && i < json_array_get_length (variants); i++)
+    {
+      JsonNode *variant = json_array_get_element (variants, i);
+
+      if (g_strcmp0 (get_string_member (variant, "case"), tag_value) == 0)
+        add_members (self, get_string_member (variant, "type"), words, candidates, depth + 1);
+    }
+}
+
+/* The words of the command that ends at @end, after the last ",". */
+static GPtrArray *
+split_current_command (const char *line,
+                       int         end)
+{
+  g_autofree char *head = g_strndup (line, end);
+  g_auto(GStrv) words = g_strsplit_set (head, " \t", -1);
+  GPtrArray *command = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      if (strcmp (words[i], ",") == 0)
+        g_ptr_array_set_size (command, 0);
+      else if (*words[i] != '\0')
+        g_ptr_array_add (command, g_strdup (words[i]));
+    }
+
+  return command;
+}
+
+static GPtrArray *
+get_argument_names (Shell     *self,
+                    GPtrArray *words)
+{
+  GPtrArray *candidates = g_ptr_array_new_with_free_func (g_free);
+  JsonObject *command = g_hash_table_lookup (self->types, g_ptr_array_index (words, 0));
+
+  if (command != NULL &&
+      g_strcmp0 (json_object_get_string_member_with_default (command, "meta-type", NULL), "command") == 0)
+    add_members (self, json_object_get_string_member_with_default (command, "arg-type", NULL),
+                 words, candidates, 0);
+
+  return candidates;
+}
+
+static char *
+generate_candidate (const char *text,
+                    int         state)
+{
+  Shell *self = shell;
+
+  if (state == 0)
+    self->next_candidate = 0;
+
+  while (self->next_candidate < self->candidates->len)
+    {
+      const char *candidate = g_ptr_array_index (self->candidates, self->next_candidate++);
+
+      if (g_str_has_prefix (candidate, text))
+        return strdup (candidate);
+    }
+
+  return NULL;
+}
+
+static char **
+complete (const char *text,
+          int         start,
+          int         end)
+{
+  Shell *self = shell;
+  g_autoptr(GPtrArray) words = split_current_command (rl_line_buffer, start);
+
+  rl_attempted_completion_over = 1;   /* never file names */
+  g_clear_pointer (&self->candidates, g_ptr_array_unref);
+
+  if (words->len == 0)
+    self->candidates = g_ptr_array_ref (self->command_names);
+  else if (strchr (text, '=') == NULL)
+    {
+      self->candidates = get_argument_names (self, words);
+      rl_completion_append_character = '\0';   /* the value follows "=" */
+    }
+  else
+    return NULL;
+
+  return rl_completion_matches (text, generate_candidate);
+}
+
+/* ------------------------------------------------------------ lines */
+
+static void
+maybe_quit (Shell *self)
+{
+  if (!self->reading && self->pending == 0)
+    g_main_loop_quit (self->loop);
+}
+
+static gboolean on_stdin (int          fd,
+                          GIOCondition condition,
+                          gpointer     user_data);
+
+/* Input is not read while a line runs, so that results come in the order
+ * of the lines, and Ctrl-D after a line waits for its result. */
+static void
+watch_stdin (Shell    *self,
+             gboolean  watch)
+{
+  if (!watch)
+    g_clear_handle_id (&self->stdin_source, g_source_remove);
+  else if (self->stdin_source == 0)
+    self->stdin_source = g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                        on_stdin, self);
+}
+
+static void
+stop_reading (Shell *self)
+{
+  if (!self->reading)
+    return;
+
+  rl_callback_handler_remove ();
+  self->reading = FALSE;
+  watch_stdin (self, FALSE);
+}
+
+static void
+on_line_done (gboolean success,
+              gpointer user_data)
+{
+  Shell *self = user_data;
+
+  self->pending--;
+  if (self->reading)
+    watch_stdin (self, TRUE);
+  maybe_quit (self);
+}
+
+/* "COMMAND {…}" keeps its JSON as typed; anything else is split as a
+ * POSIX shell would split it. */
+static GStrv
+split_line (const char  *line,
+            GError     **error)
+{
+  gsize name_length = strcspn (line, " \t");
+  const char *json = line + name_length + strspn (line + name_length, " \t");
+  GStrv args = NULL;
+
+  if (*json != '{')
+    return g_shell_parse_argv (line, NULL, &args, error) ? args : NULL;
+
+  args = g_new0 (char *, 3);
+  args[0] = g_strndup (line, name_length);
+  args[1] = g_strchomp (g_strdup (json));
+
+  return args;
+}
+
+static void
+add_to_history (const char *line)
+{
+  HIST_ENTRY *last = history_length > 0 ? history_get (history_base + history_length - 1) : NULL;
+
+  if (last == NULL || strcmp (last->line, line) != 0)
+    add_history (line);
+}
+
+static void
+run_line (Shell      *self,
+          const char *line)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) args = NULL;
+  g_autoptr(GPtrArray) commands = NULL;
+
+  args = split_line (line, &error);
+  if (args != NULL)
+    commands = qmpctl_parse_commands ((const char * const *) args, &error);
+  if (commands == NULL)
+    {
+      g_autofree char *text = qmpctl_format_error (error);
+
+      shell_output (TRUE, text, self);
+      return;
+    }
+
+  self->pending++;
+  watch_stdin (self, FALSE);
+  qmpctl_run_commands (self->connection, commands, self->colour, self->cancellable,
+                       shell_output, on_line_done, self);
+}
+
+static void
+on_line (char *line)
+{
+  Shell *self = shell;
+  g_autofree char *stripped = line != NULL ? g_strstrip (g_strdup (line)) : NULL;
+
+  free (line);
+
+  /* Ctrl-D or "exit"; "quit" is QMP's, and quits QEMU. */
+  if (stripped == NULL || strcmp (stripped, "exit") == 0)
+    {
+      if (stripped == NULL)
+        g_print ("\n");
+      else
+        add_to_history (stripped);
+      stop_reading (self);
+      maybe_quit (self);
+      return;
+    }
+
+  if (*stripped == '\0')
+    return;
+
+  add_to_history (stripped);
+  run_line (self, stripped);
+}
+
+static gboolean
+on_stdin (int          fd,
+          GIOCondition condition,
+          gpointer     user_data)
+{
+  rl_callback_read_char ();
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* ------------------------------------------------------------ signals */
+
+/* Ctrl-C cancels what runs and discards the line, as in a shell. */
+static gboolean
+on_interrupt (gpointer user_data)
+{
+  Shell *self = user_data;
+
+  g_cancellable_cancel (self->cancellable);
+  g_object_unref (self->cancellable);
+  self->cancellable = g_cancellable_new ();
+
+  if (self->reading)
+    {
+      rl_replace_line ("", 0);
+      rl_crlf ();
+      rl_on_new_line ();
+      rl_redisplay ();
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_terminate (gpointer user_data)
+{
+  Shell *self = user_data;
+
+  g_cancellable_cancel (self->cancellable);
+  stop_reading (self);
+  g_main_loop_quit (self->loop);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_closed (QmpConnection *connection,
+           gboolean       remote_peer_vanished,
+           GError        *error,
+           gpointer       user_data)
+{
+  Shell *self = user_data;
+  g_autofree char *text = NULL;
+
+  /* After "quit", QEMU goes away as it should: no need for its errno. */
+  if (remote_peer_vanished)
+    text = g_strdup_printf (_("%s: The server closed the connection"), g_get_prgname ());
+  else if (error != NULL)
+    text = qmpctl_format_error (error);
+  if (text != NULL)
+    shell_output (TRUE, text, self);
+
+  stop_reading (self);
+  if (!remote_peer_vanished)
+    self->status = QMPCTL_EXIT_FAILED;
+  g_main_loop_quit (self->loop);
+}
+
+/* ------------------------------------------------------------ the shell */
+
+static void
+load_history (Shell *self)
+{
+  self->history_path = g_build_filename (g_get_user_state_dir (), "qmpctl_history", NULL);
+  using_history ();
+  stifle_history (HISTORY_SIZE);
+  read_history (self->history_path);
+}
+
+static void
+save_history (Shell *self)
+{
+  g_autofree char *directory = g_path_get_dirname (self->history_path);
+
+  if (g_mkdir_with_parents (directory, 0700) == 0 && write_history (self->history_path) == 0)
+    history_truncate_file (self->history_path, HISTORY_SIZE);
+}
+
+static void
+print_banner (Shell *self)
+{
+  const char *package = qmp_connection_get_package (self->connection);
+
+  g_print (is_guest_agent (self) ? _("Connected to the QEMU guest agent %u.%u.%u%s%s%s.\n") :
+                                   _("Connected to QEMU %u.%u.%u%s%s%s.\n"),
+           qmp_connection_get_version_major (self->connection),
+           qmp_connection_get_version_minor (self->connection),
+           qmp_connection_get_version_micro (self->connection),
+           package != NULL && *package != '\0' ? " (" : "",
+           package != NULL ? package : "",
+           package != NULL && *package != '\0' ? ")" : "");
+  g_print ("%s\n", _("Type a command and its arguments as KEY=VALUE or a JSON object; "
+                     "Tab completes; Ctrl-D or “exit” leaves."));
+}
+
+static void
+start_reading (Shell *self)
+{
+  rl_readline_name = "qmpctl";
+  rl_attempted_completion_function = complete;
+  rl_completer_word_break_characters = " \t";
+  rl_catch_signals = 0;   /* GLib's g_unix_signal_add handles them */
+
+  rl_callback_handler_install (PROMPT, on_line);
+  self->reading = TRUE;
+  watch_stdin (self, TRUE);
+}
+
+static void
+shell_clear (Shell *self)
+{
+  g_signal_handlers_disconnect_by_data (self->connection, self);
+  for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
+    g_clear_handle_id (&self->signal_sources[i], g_source_remove);
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->command_names, g_ptr_array_unref);
+  g_clear_pointer (&self->types, g_hash_table_unref);
+  g_clear_pointer (&self->schema, json_node_unref);
+  g_clear_pointer (&self->candidates, g_ptr_array_unref);
+  g_clear_pointer (&self->history_path, g_free);
+  shell = NULL;
+}
+
+/**
+ * qmpctl_shell:
+ *
+ * Reads lines `COMMAND [ARGUMENT…]` until Ctrl-D or `exit`, and runs them
+ * as the command line does.  Events are printed between prompts.
+ *
+ * Returns: the exit status
+ */
+int
+qmpctl_shell (QmpConnection *connection,
+              gboolean       colour)
+{
+  Shell self = { .connection = connection, .colour = colour, .status = QMPCTL_EXIT_OK };
+
+  shell = &self;
+  self.loop = g_main_loop_new (NULL, FALSE);
+  self.cancellable = g_cancellable_new ();
+  load_command_names (&self);
+  load_schema (&self);
+  load_history (&self);
+
+  g_signal_connect (connection, "event", G_CALLBACK (on_event), &self);
+  g_signal_connect (connection, "closed", G_CALLBACK (on_closed), &self);
+  self.signal_sources[0] = g_unix_signal_add (SIGINT, on_interrupt, &self);
+  self.signal_sources[1] = g_unix_signal_add (SIGTERM, on_terminate, &self);
+
+  print_banner (&self);
+  start_reading (&self);
+  g_main_loop_run (self.loop);
+  stop_reading (&self);
+
+  save_history (&self);
+  shell_clear (&self);
+
+  return self.status;
+}

@@ -1,0 +1,700 @@
+/* qmpctl.c: the command-line client of qmp-glib
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+
+#include "qmpctl.h"
+
+#define DEFAULT_QEMU "qemu-system-x86_64"
+
+/* A QEMU with nothing in it: starts in a blink, needs no image. */
+static const char * const default_qemu_args[] = {
+  "-M", "none", "-nodefaults", "-display", "none", NULL
+};
+
+typedef enum {
+  MODE_COMMANDS,
+  MODE_EVENTS,
+  MODE_WAIT,
+  MODE_SHELL,
+} Mode;
+
+typedef struct
+{
+  /* the options */
+  char *socket;
+  gboolean launch;
+  char *qemu;
+  gboolean guest_agent;
+  int count;
+  double timeout;              /* seconds, 0 = none */
+  gboolean version;
+  GStrv qemu_args;             /* after "--"; NULL without "--" */
+  GStrv args;                  /* what is left after the options */
+
+  /* what the arguments ask for */
+  Mode mode;
+  GPtrArray *commands;         /* MODE_COMMANDS: QmpctlCommand */
+  const char * const *event_names; /* MODE_EVENTS: in args */
+  const char *event_name;      /* MODE_WAIT: in args */
+  JsonObject *event_match;     /* MODE_WAIT, nullable */
+  gboolean colour;
+
+  QmpProcess *process;         /* the QEMU launched, or NULL */
+  QmpConnection *connection;
+  GMainLoop *loop;
+  GCancellable *cancellable;   /* cancelled by SIGINT and SIGTERM */
+  gboolean interrupted;
+  gboolean timed_out;
+  guint n_events;
+  int status;
+} Qmpctl;
+
+static void
+qmpctl_clear (Qmpctl *self)
+{
+  g_free (self->socket);
+  g_free (self->qemu);
+  g_strfreev (self->qemu_args);
+  g_strfreev (self->args);
+  g_clear_pointer (&self->commands, g_ptr_array_unref);
+  g_clear_pointer (&self->event_match, json_object_unref);
+  g_clear_object (&self->connection);
+  g_clear_object (&self->process);
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_object (&self->cancellable);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Qmpctl, qmpctl_clear)
+
+static void
+print_error (const GError *error)
+{
+  g_autofree char *text = qmpctl_format_error (error);
+
+  g_printerr ("%s\n", text);
+}
+
+/* ------------------------------------------------------------ options */
+
+static const char summary[] = N_(
+  "Runs QMP commands on a QEMU or a qemu-storage-daemon and prints their\n"
+  "results as JSON.\n"
+  "\n"
+  "  qmpctl [OPTION…] COMMAND [ARGUMENT…] [, COMMAND [ARGUMENT…]]…\n"
+  "      run the commands one after the other and print each result;\n"
+  "      stop at the first error\n"
+  "  qmpctl [OPTION…] events [EVENT…]\n"
+  "      print events (all, or those named) as JSON lines until Ctrl-C\n"
+  "  qmpctl [OPTION…] wait EVENT [KEY=VALUE…]\n"
+  "      wait for the next EVENT whose data has these members, print it\n"
+  "  qmpctl [OPTION…] shell\n"
+  "      an interactive shell: Tab completes command and argument names,\n"
+  "      events show up between prompts, Ctrl-D or “exit” leaves\n"
+  "\n"
+  "Without --socket, qmpctl launches its own QEMU for the job and quits it\n"
+  "at the end: “qemu-system-x86_64 -M none -nodefaults -display none”, or\n"
+  "the binary of --qemu or $QMPCTL_QEMU with the arguments after “--”.\n"
+  "\n"
+  "An ARGUMENT is KEY=VALUE, where VALUE is JSON when it parses as JSON\n"
+  "(42, true, null, [1,2], {\"a\":1}, '\"quoted\"') and a string otherwise,\n"
+  "and a dotted KEY makes nested objects: file.driver=file gives\n"
+  "{\"file\": {\"driver\": \"file\"}}.  One argument that starts with “{” is\n"
+  "the whole JSON object of arguments.");
+
+static const char description[] = N_(
+  "Examples:\n"
+  "  qmpctl query-version , query-status\n"
+  "  qmpctl --socket /tmp/qmp.sock qom-get path=/machine property=type\n"
+  "  qmpctl -s /tmp/qmp.sock qom-get '{\"path\": \"/machine\", \"property\": \"type\"}'\n"
+  "  qmpctl -s /tmp/qsd.sock blockdev-add driver=raw node-name=disk0 \\\n"
+  "      file.driver=file file.filename=/tmp/disk.img read-only=true\n"
+  "  qmpctl -s /tmp/qmp.sock events --count 1 SHUTDOWN\n"
+  "  qmpctl -s /tmp/qsd.sock --timeout 60 wait JOB_STATUS_CHANGE id=job0 status=concluded\n"
+  "  qmpctl -s tcp:localhost:4444 shell\n"
+  "  qmpctl query-cpus-fast -- -M q35 -accel tcg -smp 2 -display none\n"
+  "\n"
+  "A QEMU to talk to:\n"
+  "  qemu-system-x86_64 -M none -display none -qmp unix:/tmp/qmp.sock,server=on,wait=off\n"
+  "\n"
+  "--timeout bounds each command (and the connection); for “wait”, the wait;\n"
+  "for “events”, the whole stream.  “events” ends with status 0 on Ctrl-C,\n"
+  "after --count events, at the timeout or when the server closes the\n"
+  "connection, except that fewer events than --count give status 1.\n"
+  "“wait” sees only events that come after it connected.\n"
+  "\n"
+  "Exit status: 0 on success; 1 when a command failed (printed as\n"
+  "“CLASS: description” on standard error, e.g. “CommandNotFound: …”), a wait\n"
+  "timed out or the connection was lost; 2 on bad usage or arguments, or when\n"
+  "no QMP connection could be made (a bad address, a peer that is not QMP).\n"
+  "\n"
+  "Colours: on a terminal, unless $NO_COLOR is set.\n"
+  "Traffic: G_MESSAGES_DEBUG=Qmp prints every line sent and received.");
+
+/* Everything after the first lone "--" is for QEMU, so that QEMU's own
+ * options never reach GOption. */
+static GStrv
+split_qemu_args (int     argc,
+                 char  **argv,
+                 GStrv  *qemu_args)
+{
+  int i;
+
+  for (i = 0; i < argc && strcmp (argv[i], "--") != 0; i++)
+    ;
+
+  *qemu_args = i < argc ? g_strdupv (argv + i + 1) : NULL;
+  argv[i] = NULL;
+
+  return g_strdupv (argv);
+}
+
+static gboolean
+parse_options (Qmpctl  *self,
+               int      argc,
+               char   **argv,
+               GError **error)
+{
+  GOptionEntry entries[] = {
+    { "socket", 's', 0, G_OPTION_ARG_STRING, &self->socket,
+      N_("Talk to the QMP server at ADDRESS: unix:PATH, tcp:HOST:PORT or a path"),
+      N_("ADDRESS") },
+    { "launch", 'l', 0, G_OPTION_ARG_NONE, &self->launch,
+      N_("Launch a QEMU for the job and quit it at the end (the default without --socket)"),
+      NULL },
+    { "qemu", 'q', 0, G_OPTION_ARG_FILENAME, &self->qemu,
+      N_("The program to launch (default: $QMPCTL_QEMU, else qemu-system-x86_64)"),
+      N_("BINARY") },
+    { "guest-agent", 'g', 0, G_OPTION_ARG_NONE, &self->guest_agent,
+      N_("The server at --socket is a QEMU guest agent"), NULL },
+    { "count", 'n', 0, G_OPTION_ARG_INT, &self->count,
+      N_("events: exit after N events"), N_("N") },
+    { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &self->timeout,
+      N_("Give up after SECONDS (see below)"), N_("SECONDS") },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &self->version,
+      N_("Print the version of qmpctl and exit"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GOptionContext) context =
+    g_option_context_new (_("COMMAND [ARGUMENT…] [, COMMAND…] [-- QEMU-ARGUMENT…]"));
+  g_auto(GStrv) args = split_qemu_args (argc, argv, &self->qemu_args);
+
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context, _(summary));
+  g_option_context_set_description (context, _(description));
+
+  if (!g_option_context_parse_strv (context, &args, error))
+    return FALSE;
+
+  self->args = g_strdupv (args[0] != NULL ? args + 1 : args);
+
+  return TRUE;
+}
+
+static gboolean
+usage_error (GError     **error,
+             const char  *message)
+{
+  g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, message);
+  return FALSE;
+}
+
+static gboolean
+check_options (Qmpctl  *self,
+               GError **error)
+{
+  if (self->socket != NULL && (self->launch || self->qemu_args != NULL))
+    return usage_error (error, _("--socket talks to a running server: it excludes --launch and QEMU arguments after “--”"));
+  if (self->socket != NULL && self->qemu != NULL)
+    return usage_error (error, _("--qemu names the program to launch: it excludes --socket"));
+  if (self->guest_agent && self->socket == NULL)
+    return usage_error (error, _("--guest-agent needs the --socket of a running guest agent"));
+  if (self->count < 0)
+    return usage_error (error, _("--count must be a positive number"));
+  if (!(self->timeout >= 0 && self->timeout * 1000 <= G_MAXUINT))
+    return usage_error (error, _("--timeout must be a number of seconds, at least 0"));
+  if (self->args[0] == NULL)
+    return usage_error (error, _("No command given: try “qmpctl query-status”, or see “qmpctl --help”"));
+
+  return TRUE;
+}
+
+/* What the arguments after the options ask for. */
+static gboolean
+parse_mode (Qmpctl  *self,
+            GError **error)
+{
+  const char * const *args = (const char * const *) self->args;
+  g_autoptr(GError) local_error = NULL;
+
+  if (strcmp (args[0], "events") == 0)
+    {
+      self->mode = MODE_EVENTS;
+      self->event_names = args + 1;
+    }
+  else if (strcmp (args[0], "wait") == 0)
+    {
+      self->mode = MODE_WAIT;
+      self->event_name = args[1];
+      if (self->event_name == NULL)
+        return usage_error (error, _("“wait” needs the name of an event, e.g. “wait STOP”"));
+      self->event_match = qmpctl_parse_arguments (args + 2, &local_error);
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  else if (strcmp (args[0], "shell") == 0)
+    {
+      self->mode = MODE_SHELL;
+      if (args[1] != NULL)
+        return usage_error (error, _("“shell” takes no arguments"));
+    }
+  else
+    {
+      self->mode = MODE_COMMANDS;
+      self->commands = qmpctl_parse_commands (args, error);
+      if (self->commands == NULL)
+        return FALSE;
+    }
+
+  if (self->count > 0 && self->mode != MODE_EVENTS)
+    return usage_error (error, _("--count applies to “events” only"));
+
+  return TRUE;
+}
+
+/* ------------------------------------------------------------ connecting */
+
+static guint
+get_timeout_msec (Qmpctl *self)
+{
+  return self->timeout > 0 ? MAX (1, (guint) ceil (self->timeout * 1000)) : 0;
+}
+
+static QmpConnectionFlags
+get_flags (Qmpctl *self)
+{
+  return self->guest_agent ? QMP_CONNECTION_FLAGS_GUEST_AGENT : QMP_CONNECTION_FLAGS_NONE;
+}
+
+static gboolean
+is_storage_daemon (const char *program)
+{
+  g_autofree char *base = g_path_get_basename (program);
+
+  return strstr (base, "storage-daemon") != NULL;
+}
+
+static gboolean
+launch (Qmpctl  *self,
+        GError **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) argv = NULL;
+  const char *qemu = self->qemu;
+
+  if (qemu == NULL || *qemu == '\0')
+    qemu = g_getenv ("QMPCTL_QEMU");
+  if (qemu == NULL || *qemu == '\0')
+    qemu = DEFAULT_QEMU;
+
+  g_strv_builder_add (builder, qemu);
+  if (self->qemu_args != NULL)
+    g_strv_builder_addv (builder, (const char **) self->qemu_args);
+  else if (!is_storage_daemon (qemu))
+    g_strv_builder_addv (builder, (const char **) default_qemu_args);
+  argv = g_strv_builder_end (builder);
+
+  self->process = qmp_process_new_sync ((const char * const *) argv, get_flags (self), NULL, error);
+  if (self->process == NULL)
+    return FALSE;
+
+  self->connection = g_object_ref (qmp_process_get_connection (self->process));
+  qmp_connection_set_timeout (self->connection, get_timeout_msec (self));
+
+  return TRUE;
+}
+
+static gboolean
+connect_to_socket (Qmpctl  *self,
+                   GError **error)
+{
+  /* The timeout property also bounds connecting, the greeting and the
+   * negotiation, so that a stopped QEMU cannot hang qmpctl. */
+  self->connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, error,
+                                     "address", self->socket,
+                                     "flags", get_flags (self),
+                                     "timeout", get_timeout_msec (self),
+                                     NULL);
+
+  return self->connection != NULL;
+}
+
+static void
+shut_down (Qmpctl *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->process != NULL && !qmp_process_shutdown_sync (self->process, NULL, &error))
+    print_error (error);
+}
+
+/* ------------------------------------------------------------ running commands */
+
+typedef struct
+{
+  QmpConnection *connection;
+  GPtrArray *commands;
+  guint next;
+  gboolean colour;
+  GCancellable *cancellable;
+  QmpctlOutputFunc output;
+  QmpctlDoneFunc done;
+  gpointer user_data;
+} Batch;
+
+static void
+batch_finish (Batch    *batch,
+              gboolean  success)
+{
+  batch->done (success, batch->user_data);
+
+  g_object_unref (batch->connection);
+  g_ptr_array_unref (batch->commands);
+  g_clear_object (&batch->cancellable);
+  g_free (batch);
+}
+
+static void batch_next (Batch *batch);
+
+static void
+on_executed (GObject      *source_object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Batch *batch = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+
+  node = qmp_connection_execute_finish (QMP_CONNECTION (source_object), result, &error);
+  if (node == NULL)
+    {
+      text = qmpctl_format_error (error);
+      batch->output (TRUE, text, batch->user_data);
+      batch_finish (batch, FALSE);
+      return;
+    }
+
+  text = qmpctl_format_json (node, TRUE, batch->colour);
+  batch->output (FALSE, text, batch->user_data);
+  batch_next (batch);
+}
+
+static void
+batch_next (Batch *batch)
+{
+  QmpctlCommand *command;
+
+  if (batch->next == batch->commands->len)
+    {
+      batch_finish (batch, TRUE);
+      return;
+    }
+
+  command = g_ptr_array_index (batch->commands, batch->next++);
+  qmp_connection_execute_async (batch->connection, command->name, command->arguments,
+                                QMP_EXECUTE_FLAGS_NONE, batch->cancellable,
+                                on_executed, batch);
+}
+
+void
+qmpctl_run_commands (QmpConnection    *connection,
+                     GPtrArray        *commands,
+                     gboolean          colour,
+                     GCancellable     *cancellable,
+                     QmpctlOutputFunc  output,
+                     QmpctlDoneFunc    done,
+                     gpointer          user_data)
+{
+  Batch *batch = g_new0 (Batch, 1);
+
+  batch->connection = g_object_ref (connection);
+  batch->commands = g_ptr_array_ref (commands);
+  batch->colour = colour;
+  batch->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  batch->output = output;
+  batch->done = done;
+  batch->user_data = user_data;
+
+  batch_next (batch);
+}
+
+static void
+on_output (gboolean    is_error,
+           const char *text,
+           gpointer    user_data)
+{
+  if (is_error)
+    g_printerr ("%s\n", text);
+  else
+    g_print ("%s\n", text);
+}
+
+static void
+on_commands_done (gboolean success,
+                  gpointer user_data)
+{
+  Qmpctl *self = user_data;
+
+  self->status = success ? QMPCTL_EXIT_OK : QMPCTL_EXIT_FAILED;
+  g_main_loop_quit (self->loop);
+}
+
+static void
+run_commands (Qmpctl *self)
+{
+  qmpctl_run_commands (self->connection, self->commands, self->colour, self->cancellable,
+                       on_output, on_commands_done, self);
+  g_main_loop_run (self->loop);
+}
+
+/* ------------------------------------------------------------ events and wait */
+
+static void
+print_event (Qmpctl   *self,
+             QmpEvent *event)
+{
+  g_autofree char *text = qmpctl_format_event (event, self->colour);
+
+  /* Flushed at once: a pipe reader wants each event when it comes. */
+  g_print ("%s\n", text);
+  fflush (stdout);
+}
+
+/* The end of the stream: the timeout, or the server went away. */
+static void
+end_events (Qmpctl *self)
+{
+  if (self->count > 0 && self->n_events < (guint) self->count)
+    {
+      g_printerr (_("%s: Only %u of %d events came\n"), g_get_prgname (), self->n_events, self->count);
+      self->status = QMPCTL_EXIT_FAILED;
+    }
+  g_main_loop_quit (self->loop);
+}
+
+static void
+on_event (QmpConnection *connection,
+          QmpEvent      *event,
+          gpointer       user_data)
+{
+  Qmpctl *self = user_data;
+
+  /* Events come in batches: the loop may not have quit yet. */
+  if (self->count > 0 && self->n_events == (guint) self->count)
+    return;
+
+  if (self->event_names[0] != NULL &&
+      !g_strv_contains (self->event_names, qmp_event_get_name (event)))
+    return;
+
+  print_event (self, event);
+  self->n_events++;
+  if (self->count > 0 && self->n_events == (guint) self->count)
+    g_main_loop_quit (self->loop);
+}
+
+static void
+on_closed (QmpConnection *connection,
+           gboolean       remote_peer_vanished,
+           GError        *error,
+           gpointer       user_data)
+{
+  Qmpctl *self = user_data;
+
+  if (error != NULL && !remote_peer_vanished)
+    print_error (error);
+  end_events (self);
+}
+
+static gboolean
+on_events_timeout (gpointer user_data)
+{
+  end_events (user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_events_interrupted (GCancellable *cancellable,
+                       Qmpctl       *self)
+{
+  g_main_loop_quit (self->loop);
+}
+
+static void
+run_events (Qmpctl *self)
+{
+  g_signal_connect (self->connection, "event", G_CALLBACK (on_event), self);
+  g_signal_connect (self->connection, "closed", G_CALLBACK (on_closed), self);
+  g_cancellable_connect (self->cancellable, G_CALLBACK (on_events_interrupted), self, NULL);
+  if (self->timeout > 0)
+    g_timeout_add (get_timeout_msec (self), on_events_timeout, self);
+
+  g_main_loop_run (self->loop);
+}
+
+static void
+on_waited (GObject      *source_object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Qmpctl *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+
+  event = qmp_connection_wait_event_finish (QMP_CONNECTION (source_object), result, &error);
+  if (event != NULL)
+    print_event (self, event);
+  else if (self->timed_out)
+    g_printerr (_("%s: No %s event came within %g s\n"),
+                g_get_prgname (), self->event_name, self->timeout);
+  else if (!self->interrupted)
+    print_error (error);
+
+  self->status = event != NULL ? QMPCTL_EXIT_OK : QMPCTL_EXIT_FAILED;
+  g_main_loop_quit (self->loop);
+}
+
+static gboolean
+on_wait_timeout (gpointer user_data)
+{
+  Qmpctl *self = user_data;
+
+  self->timed_out = TRUE;
+  g_cancellable_cancel (self->cancellable);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+run_wait (Qmpctl *self)
+{
+  qmp_connection_wait_event_async (self->connection, self->event_name, self->event_match,
+                                   self->cancellable, on_waited, self);
+  if (self->timeout > 0)
+    g_timeout_add (get_timeout_msec (self), on_wait_timeout, self);
+
+  g_main_loop_run (self->loop);
+}
+
+/* ------------------------------------------------------------ main */
+
+static int
+usage_failed (const GError *error)
+{
+  print_error (error);
+  g_printerr ("%s\n", _("Try “qmpctl --help” for more information."));
+
+  return QMPCTL_EXIT_USAGE;
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  Qmpctl *self = user_data;
+
+  self->interrupted = TRUE;
+  g_cancellable_cancel (self->cancellable);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+run (Qmpctl *self)
+{
+  self->loop = g_main_loop_new (NULL, FALSE);
+  self->cancellable = g_cancellable_new ();
+  self->colour = qmpctl_use_colour (STDOUT_FILENO);
+
+  if (self->mode == MODE_SHELL)
+    {
+      self->status = qmpctl_shell (self->connection, self->colour);
+      return;
+    }
+
+  g_unix_signal_add (SIGINT, on_signal, self);
+  g_unix_signal_add (SIGTERM, on_signal, self);
+
+  switch (self->mode)
+    {
+    case MODE_COMMANDS:
+      run_commands (self);
+      break;
+    case MODE_EVENTS:
+      /* Only the stream's own --timeout applies to it. */
+      qmp_connection_set_timeout (self->connection, 0);
+      run_events (self);
+      break;
+    case MODE_WAIT:
+      qmp_connection_set_timeout (self->connection, 0);
+      run_wait (self);
+      break;
+    case MODE_SHELL:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_auto(Qmpctl) self = { 0, };
+  g_autoptr(GError) error = NULL;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  g_set_prgname ("qmpctl");
+
+  if (!parse_options (&self, argc, argv, &error))
+    return usage_failed (error);
+
+  if (self.version)
+    {
+      g_print ("qmpctl %s\n", QMP_VERSION_S);
+      return QMPCTL_EXIT_OK;
+    }
+
+  if (!check_options (&self, &error) || !parse_mode (&self, &error))
+    return usage_failed (error);
+
+  if (!(self.socket != NULL ? connect_to_socket (&self, &error) : launch (&self, &error)))
+    {
+      print_error (error);
+      return QMPCTL_EXIT_USAGE;
+    }
+
+  run (&self);
+  shut_down (&self);
+
+  return self.status;
+}

@@ -1,0 +1,65 @@
+/* qmpctl.h: what the files of qmpctl share
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <qmp-glib.h>
+
+G_BEGIN_DECLS
+
+/* Exit statuses, as --help documents them. */
+enum {
+  QMPCTL_EXIT_OK = 0,
+  QMPCTL_EXIT_FAILED = 1,   /* a command failed, a wait timed out, … */
+  QMPCTL_EXIT_USAGE = 2,    /* bad usage, or no QMP connection at all */
+};
+
+/* One command of a command line: a name and its arguments. */
+typedef struct
+{
+  char *name;
+  JsonObject *arguments;    /* nullable: no "arguments" member */
+} QmpctlCommand;
+
+void qmpctl_command_free (QmpctlCommand *command);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpctlCommand, qmpctl_command_free)
+
+/* qmpctl-json.c: arguments in, JSON out.  Argument errors are in
+ * G_OPTION_ERROR, so that they exit with QMPCTL_EXIT_USAGE. */
+JsonObject *qmpctl_parse_arguments (const char * const *args,
+                                    GError            **error);
+GPtrArray  *qmpctl_parse_commands  (const char * const *args,
+                                    GError            **error);
+gboolean    qmpctl_use_colour      (int                 fd);
+char       *qmpctl_format_json     (JsonNode           *node,
+                                    gboolean            pretty,
+                                    gboolean            colour);
+char       *qmpctl_format_event    (QmpEvent           *event,
+                                    gboolean            colour);
+char       *qmpctl_format_error    (const GError       *error);
+
+/* qmpctl.c: runs commands one after the other, stopping at the first
+ * failure; every result and error goes through @output. */
+typedef void (*QmpctlOutputFunc) (gboolean    is_error,
+                                  const char *text,
+                                  gpointer    user_data);
+typedef void (*QmpctlDoneFunc)   (gboolean    success,
+                                  gpointer    user_data);
+
+void qmpctl_run_commands (QmpConnection    *connection,
+                          GPtrArray        *commands,
+                          gboolean          colour,
+                          GCancellable     *cancellable,
+                          QmpctlOutputFunc  output,
+                          QmpctlDoneFunc    done,
+                          gpointer          user_data);
+
+/* qmpctl-shell.c: the interactive shell; returns an exit status. */
+int qmpctl_shell (QmpConnection *connection,
+                  gboolean       colour);
+
+G_END_DECLS
