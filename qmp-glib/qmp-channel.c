@@ -999,8 +999,7 @@ channel_deliver_event (QmpChannel *self,
 static gboolean
 channel_process_buffer (QmpChannel *self,
                         guint64     max_message_size,
-                        GPtrArray  *done,
-                        GPtrArray  *events)
+                        GPtrArray  *done)
 {
   gsize start = 0;
   char *nl;
@@ -1011,18 +1010,29 @@ channel_process_buffer (QmpChannel *self,
       gsize len = nl - (self->rbuf + start);
       gsize content = (len > 0 && nl[-1] == '\r') ? len - 1 : len;
       QmpEvent *event;
+      gboolean closed;
 
       if (content > max_message_size)
         goto too_large;
 
       event = channel_handle_line (self, self->rbuf + start, len, done);
-      if (event != NULL)
-        g_ptr_array_add (events, event);
+      closed = done->len > 0 && _qmp_channel_is_closed (self);
 
       start = nl + 1 - self->rbuf;
       self->rbuf_scanned = start;
 
-      if (done->len > 0 && _qmp_channel_is_closed (self))
+      /* Handed on line by line, in the server's order: an event that came
+       * before a reply is queued for its context before the reply's
+       * callback is, so where both go to one context, the event's signal
+       * comes first (QEMU sends STOP before the return of "stop"). */
+      if (event != NULL)
+        {
+          channel_deliver_event (self, event);
+          qmp_event_unref (event);
+        }
+      calls_notify (done);
+
+      if (closed)
         return FALSE;
     }
 
@@ -1099,7 +1109,7 @@ on_input_ready (GObject  *stream,
 {
   QmpChannel *self = user_data;
   g_autoptr(GPtrArray) done = calls_done_new ();
-  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) qmp_event_unref);
+  guint n_reads = 0;
   gboolean keep_going = TRUE;
   guint64 max_message_size;
 
@@ -1121,7 +1131,7 @@ on_input_ready (GObject  *stream,
           if (!channel_grow_buffer (self, max_message_size))
             {
               /* Full, no '\n', at the limit: too long. */
-              keep_going = channel_process_buffer (self, 0, done, events);
+              keep_going = channel_process_buffer (self, 0, done);
               break;
             }
         }
@@ -1173,15 +1183,15 @@ on_input_ready (GObject  *stream,
       if (self->rbuf_len == self->rbuf_cap && self->rbuf_cap < READ_BUFFER_KEEP)
         channel_grow_buffer (self, MAX (max_message_size, READ_BUFFER_KEEP));
 
-      if (!channel_process_buffer (self, max_message_size, done, events))
+      if (!channel_process_buffer (self, max_message_size, done))
         {
           keep_going = FALSE;
           break;
         }
 
-      /* Events are handed on in batches, but not in batches so large that
-       * a flood of them is held back for long. */
-      if (events->len >= 256 || drained)
+      /* A server that keeps the socket full does not keep the worker from
+       * the other connections: back to the main loop now and then. */
+      if (drained || ++n_reads >= 16)
         break;
     }
 
@@ -1192,12 +1202,7 @@ on_input_ready (GObject  *stream,
     channel_flush_locked (self, done);
   g_mutex_unlock (&self->lock);
 
-  /* Replies first: the calls were finished before their events' signals
-   * could run anyway, since they go to other threads' contexts. */
   calls_notify (done);
-
-  for (guint i = 0; i < events->len; i++)
-    channel_deliver_event (self, g_ptr_array_index (events, i));
 
   if (keep_going && self->rbuf_len == 0 && self->rbuf_cap > READ_BUFFER_KEEP)
     {

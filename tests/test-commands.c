@@ -385,6 +385,43 @@ test_device_del_sync (void)
   g_assert_no_error (error);
 }
 
+static void
+on_order_event (QmpConnection *connection,
+                QmpEvent      *event,
+                gpointer      user_data)
+{
+  guint *n_events = user_data;
+
+  (*n_events)++;
+}
+
+/* QEMU sends STOP before the return of "stop": both in one read, the
+ * signal must still come before the callback (they share a context). */
+static void
+test_event_before_reply_order (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *lines = NULL;
+  GAsyncResult *slot = NULL;
+  guint n_events = 0;
+
+  g_signal_connect (connection, "event::STOP", G_CALLBACK (on_order_event), &n_events);
+  qmp_connection_stop_async (connection, NULL, qmp_test_store_result, &slot);
+  command = qmp_mock_receive (mock);
+  lines = g_strdup_printf ("{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"STOP\"}\r\n"
+                           "{\"return\": {}, \"id\": %" G_GINT64_FORMAT "}\r\n",
+                           json_object_get_int_member (command, "id"));
+  qmp_mock_send_raw (mock, lines, strlen (lines));
+
+  result = qmp_test_wait_result (&slot);
+  g_assert_cmpuint (n_events, ==, 1);
+  g_assert_true (qmp_connection_stop_finish (connection, result, &error));
+}
+
 /* ---------------------------------------------------------- QmpProcess */
 static void
 on_exited (QmpProcess *process,
@@ -600,6 +637,7 @@ main (int    argc,
   g_test_add_func ("/commands/system-powerdown/shutdown", test_system_powerdown_shutdown);
   g_test_add_func ("/commands/device-del/guest-error", test_device_del_guest_error);
   g_test_add_func ("/commands/device-del/sync", test_device_del_sync);
+  g_test_add_func ("/commands/event-before-reply-order", test_event_before_reply_order);
 
   g_test_add_func ("/process/launch", test_process_launch);
   g_test_add_func ("/process/launch-async", test_process_launch_async);
