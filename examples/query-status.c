@@ -14,9 +14,9 @@ on_stop (QmpConnection *connection,
          gpointer       user_data)
 {
   GMainLoop *loop = user_data;
+  g_autofree char *when = g_date_time_format_iso8601 (qmp_event_get_timestamp (event));
 
-  g_print ("%s at %s\n", qmp_event_get_name (event),
-           g_date_time_format_iso8601 (qmp_event_get_timestamp (event)));
+  g_print ("%s at %s\n", qmp_event_get_name (event), when);
   g_main_loop_quit (loop);
 }
 
