@@ -27,7 +27,9 @@ G_BEGIN_DECLS
  *   %QMP_EXECUTE_FLAGS_OOB
  * @QMP_CONNECTION_FLAGS_GUEST_AGENT: the peer is the QEMU guest agent
  *   (`qemu-ga`), which sends no greeting: the connection synchronizes with
- *   `guest-sync-delimited` and takes its version from `guest-info`
+ *   `guest-sync-delimited` and takes its version from `guest-info`.  A
+ *   peer that is not a guest agent never answers the synchronization:
+ *   construct with a [property@Qmp.Connection:timeout] when unsure
  *
  * Flags for the construction of a #QmpConnection.
  *
