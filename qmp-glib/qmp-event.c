@@ -44,7 +44,10 @@ struct _QmpEvent
 {
   gatomicrefcount ref_count;
   char *name;
-  JsonObject *data;       /* nullable: QEMU omits "data" for many events */
+  JsonObject *data;       /* nullable: QEMU omits "data" for many events;
+                           * made on demand from data_json; atomic */
+  char *data_json;        /* nullable: the data as the server sent it */
+  gsize data_json_len;
   gint64 timestamp_usec;  /* since the epoch; -1: none */
   GDateTime *timestamp;   /* made on demand from timestamp_usec; atomic */
 };
@@ -103,10 +106,11 @@ _qmp_event_new_from_message (QmpMessage *message)
   self = g_new0 (QmpEvent, 1);
   g_atomic_ref_count_init (&self->ref_count);
   self->name = g_strdup (json_node_get_string (message->event));
-  if (message->data != NULL && JSON_NODE_HOLDS_OBJECT (message->data))
+  /* Only an object is data; the parser checked that it is valid JSON. */
+  if (message->data_json != NULL && message->data_json[0] == '{')
     {
-      self->data = json_object_ref (json_node_get_object (message->data));
-      json_object_seal (self->data);
+      self->data_json = g_strndup (message->data_json, message->data_json_len);
+      self->data_json_len = message->data_json_len;
     }
 
   /* QEMU sends -1/-1 when it could not read its clock: that is "no
@@ -158,6 +162,7 @@ qmp_event_unref (QmpEvent *self)
     {
       g_free (self->name);
       g_clear_pointer (&self->data, json_object_unref);
+      g_free (self->data_json);
       g_clear_pointer (&self->timestamp, g_date_time_unref);
       g_free (self);
     }
@@ -197,9 +202,29 @@ qmp_event_get_name (QmpEvent *self)
 JsonObject *
 qmp_event_get_data (QmpEvent *self)
 {
+  JsonObject *data;
+
   g_return_val_if_fail (self != NULL, NULL);
 
-  return self->data;
+  data = g_atomic_pointer_get (&self->data);
+  if (data == NULL && self->data_json != NULL)
+    {
+      g_autoptr(GString) scratch = g_string_new (NULL);
+      g_autoptr(JsonNode) node = _qmp_json_parse (self->data_json, self->data_json_len, scratch, NULL);
+      JsonObject *made;
+
+      /* Checked when it came: it parses, and it is an object. */
+      g_assert (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
+      made = json_object_ref (json_node_get_object (node));
+      json_object_seal (made);
+
+      /* Events are shared between threads: the first one to make it wins. */
+      if (!g_atomic_pointer_compare_and_exchange (&self->data, NULL, made))
+        json_object_unref (made);
+      data = g_atomic_pointer_get (&self->data);
+    }
+
+  return data;
 }
 
 /**
@@ -282,12 +307,13 @@ qmp_event_matches (QmpEvent   *self,
   json_object_iter_init (&iter, event_match);
   while (json_object_iter_next (&iter, &member_name, &expected))
     {
+      JsonObject *data = qmp_event_get_data (self);
       JsonNode *actual;
 
-      if (self->data == NULL)
+      if (data == NULL)
         return FALSE;
 
-      actual = json_object_get_member (self->data, member_name);
+      actual = json_object_get_member (data, member_name);
       if (actual == NULL || !json_node_equal (actual, expected))
         return FALSE;
     }

@@ -31,7 +31,11 @@ typedef struct
   const char *start;
   GString *scratch;   /* reused for strings with escapes */
   GError **error;
+  gboolean build;     /* FALSE: only check the JSON, build nothing */
 } Parser;
+
+/* What parse_value() returns for a value it checked without building. */
+static JsonNode *const skipped = (JsonNode *) &skipped;
 
 static JsonNode *parse_value (Parser *parser,
                               guint   depth);
@@ -101,8 +105,11 @@ parse_hex4 (Parser   *parser,
   return TRUE;
 }
 
+static char skipped_string[] = "";
+
 /* Parses a string (the opening quote already consumed) into a newly
- * allocated, NUL-terminated, valid UTF-8 string. */
+ * allocated, NUL-terminated, valid UTF-8 string; when not building, checks
+ * it and returns skipped_string, which must not be freed. */
 static char *
 parse_string (Parser *parser)
 {
@@ -121,7 +128,7 @@ parse_string (Parser *parser)
           return NULL;
         }
       parser->p++;
-      return g_strndup (run, parser->p - 1 - run);
+      return parser->build ? g_strndup (run, parser->p - 1 - run) : skipped_string;
     }
 
   g_string_truncate (parser->scratch, 0);
@@ -139,7 +146,7 @@ parse_string (Parser *parser)
               fail (parser, _("Invalid UTF-8 in a string"));
               return NULL;
             }
-          return g_strndup (parser->scratch->str, parser->scratch->len);
+          return parser->build ? g_strndup (parser->scratch->str, parser->scratch->len) : skipped_string;
         }
 
       if ((guchar) c < 0x20)
@@ -274,6 +281,9 @@ parse_number (Parser *parser)
         parser->p++;
     }
 
+  if (!parser->build)
+    return skipped;
+
   /* The line is not NUL-terminated: convert from a copy. */
   len = parser->p - start;
   if (len >= sizeof buffer)
@@ -333,7 +343,7 @@ parse_members (Parser     *parser,
 
   for (;;)
     {
-      g_autofree char *name = NULL;
+      char *name;
       JsonNode *member;
 
       skip_space (parser);
@@ -346,13 +356,24 @@ parse_members (Parser     *parser,
 
       skip_space (parser);
       if (parser->p >= parser->end || *parser->p != ':')
-        return fail (parser, _("Expected “:”"));
+        {
+          if (name != skipped_string)
+            g_free (name);
+          return fail (parser, _("Expected “:”"));
+        }
       parser->p++;
 
       member = parse_value (parser, depth);
       if (member == NULL)
-        return FALSE;
-      func (name, member, user_data);
+        {
+          if (name != skipped_string)
+            g_free (name);
+          return FALSE;
+        }
+      if (func != NULL)
+        func (name, member, user_data);
+      if (name != skipped_string)
+        g_free (name);
 
       skip_space (parser);
       if (parser->p < parser->end && *parser->p == ',')
@@ -381,8 +402,13 @@ static JsonNode *
 parse_object (Parser *parser,
               guint   depth)
 {
-  JsonObject *object = json_object_new ();
+  JsonObject *object;
   JsonNode *node = NULL;
+
+  if (!parser->build)
+    return parse_members (parser, depth, NULL, NULL) ? skipped : NULL;
+
+  object = json_object_new ();
 
   if (parse_members (parser, depth, object_add_member, object))
     {
@@ -398,7 +424,7 @@ static JsonNode *
 parse_array (Parser *parser,
              guint   depth)
 {
-  JsonArray *array = json_array_new ();
+  JsonArray *array = parser->build ? json_array_new () : NULL;
   JsonNode *node;
 
   skip_space (parser);
@@ -414,7 +440,8 @@ parse_array (Parser *parser,
 
       if (element == NULL)
         goto error;
-      json_array_add_element (array, element);
+      if (array != NULL)
+        json_array_add_element (array, element);
 
       skip_space (parser);
       if (parser->p < parser->end && *parser->p == ',')
@@ -432,13 +459,16 @@ parse_array (Parser *parser,
     }
 
 done:
+  if (array == NULL)
+    return skipped;
   node = json_node_alloc ();
   json_node_init_array (node, array);
   json_array_unref (array);
   return node;
 
 error:
-  json_array_unref (array);
+  if (array != NULL)
+    json_array_unref (array);
   return NULL;
 }
 
@@ -473,19 +503,27 @@ parse_value (Parser *parser,
         string = parse_string (parser);
         if (string == NULL)
           return NULL;
+        if (string == skipped_string)
+          return skipped;
         node = json_node_init_string (json_node_alloc (), string);
         g_free (string);
         return node;
       }
 
     case 't':
-      return expect_literal (parser, "true") ? json_node_init_boolean (json_node_alloc (), TRUE) : NULL;
+      if (!expect_literal (parser, "true"))
+        return NULL;
+      return parser->build ? json_node_init_boolean (json_node_alloc (), TRUE) : skipped;
 
     case 'f':
-      return expect_literal (parser, "false") ? json_node_init_boolean (json_node_alloc (), FALSE) : NULL;
+      if (!expect_literal (parser, "false"))
+        return NULL;
+      return parser->build ? json_node_init_boolean (json_node_alloc (), FALSE) : skipped;
 
     case 'n':
-      return expect_literal (parser, "null") ? json_node_init_null (json_node_alloc ()) : NULL;
+      if (!expect_literal (parser, "null"))
+        return NULL;
+      return parser->build ? json_node_init_null (json_node_alloc ()) : skipped;
 
     default:
       return parse_number (parser);
@@ -500,7 +538,7 @@ _qmp_json_parse (const char  *data,
                  GString     *scratch,
                  GError     **error)
 {
-  Parser parser = { data, data + len, data, scratch, error };
+  Parser parser = { data, data + len, data, scratch, error, TRUE };
   JsonNode *node;
 
   node = parse_value (&parser, 0);
@@ -524,7 +562,6 @@ void
 _qmp_message_clear (QmpMessage *message)
 {
   g_clear_pointer (&message->event, json_node_unref);
-  g_clear_pointer (&message->data, json_node_unref);
   g_clear_pointer (&message->id, json_node_unref);
   g_clear_pointer (&message->ret, json_node_unref);
   g_clear_pointer (&message->error, json_node_unref);
@@ -576,11 +613,6 @@ message_member (const char *name,
         return replace (&message->error, value);
       break;
 
-    case 'd':
-      if (g_str_equal (name, "data"))
-        return replace (&message->data, value);
-      break;
-
     case 'i':
       if (g_str_equal (name, "id"))
         return replace (&message->id, value);
@@ -616,7 +648,7 @@ _qmp_json_parse_message (const char  *data,
                          gboolean    *not_an_object,
                          GError     **error)
 {
-  Parser parser = { data, data + len, data, scratch, error };
+  Parser parser = { data, data + len, data, scratch, error, TRUE };
 
   memset (message, 0, sizeof *message);
   message->seconds = -1;
@@ -658,6 +690,20 @@ _qmp_json_parse_message (const char  *data,
           if (!parse_members (&parser, 1, timestamp_member, message))
             goto error;
           message->has_timestamp = TRUE;
+        }
+      else if (g_str_equal (name, "data"))
+        {
+          /* An event's data is checked here but built only when someone
+           * asks for it, on their thread: the I/O thread that every
+           * connection shares does the least. */
+          const char *start = parser.p;
+
+          parser.build = FALSE;
+          if (parse_value (&parser, 0) == NULL)
+            goto error;
+          parser.build = TRUE;
+          message->data_json = start;
+          message->data_json_len = parser.p - start;
         }
       else
         {

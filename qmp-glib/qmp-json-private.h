@@ -15,7 +15,8 @@ G_BEGIN_DECLS
 typedef struct
 {
   JsonNode *event;
-  JsonNode *data;
+  const char *data_json;    /* "data", checked but not parsed; in the line */
+  gsize data_json_len;
   JsonNode *id;
   JsonNode *ret;            /* "return" */
   JsonNode *error;

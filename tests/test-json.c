@@ -136,6 +136,52 @@ test_too_deep (void)
   g_assert_nonnull (strstr (error->message, "deep"));
 }
 
+static gpointer
+get_lazy_parts (gpointer data)
+{
+  QmpEvent *event = data;
+  JsonObject *object = qmp_event_get_data (event);
+
+  g_assert_nonnull (qmp_event_get_timestamp (event));
+  g_assert_cmpint (json_object_get_int_member (object, "n"), ==, 42);
+
+  return object;
+}
+
+/* An event's data and timestamp are made when first asked for, from any
+ * thread: every thread gets the same, and nothing leaks. */
+static void
+test_event_lazy_parts (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  GThread *threads[8];
+  gpointer seen[8];
+
+  qmp_connection_wait_event_async (connection, "LAZY", NULL, NULL, qmp_test_store_result, &slot);
+  qmp_mock_send_event (mock, "LAZY", "{\"n\": 42, \"s\": \"caf\\u00e9\", \"a\": [1, {\"b\": null}]}",
+                       1795573265, 659943);
+  result = qmp_test_wait_result (&slot);
+  event = qmp_connection_wait_event_finish (connection, result, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("lazy", get_lazy_parts, event);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    seen[i] = g_thread_join (threads[i]);
+  for (guint i = 1; i < G_N_ELEMENTS (threads); i++)
+    g_assert_true (seen[i] == seen[0]);
+
+  g_assert_cmpstr (json_object_get_string_member (qmp_event_get_data (event), "s"), ==, "caf\u00e9");
+  g_assert_true (json_object_is_immutable (qmp_event_get_data (event)));
+  g_assert_cmpint (g_date_time_to_unix (qmp_event_get_timestamp (event)), ==, 1795573265);
+  g_assert_cmpint (g_date_time_get_microsecond (qmp_event_get_timestamp (event)), ==, 659943);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -145,6 +191,7 @@ main (int    argc,
   g_test_add_func ("/json/valid", test_valid);
   g_test_add_func ("/json/invalid", test_invalid);
   g_test_add_func ("/json/too-deep", test_too_deep);
+  g_test_add_func ("/json/event-lazy-parts", test_event_lazy_parts);
 
   return g_test_run ();
 }
