@@ -60,6 +60,7 @@ void        _qmp_call_set_done_func   (QmpCall         *call,
                                        gpointer         user_data);
 void        _qmp_call_wait            (QmpCall         *call);
 JsonNode   *_qmp_call_steal_return    (QmpCall         *call);
+char       *_qmp_call_steal_return_json (QmpCall        *call);
 QmpEvent   *_qmp_call_steal_event     (QmpCall         *call);
 GError     *_qmp_call_steal_error     (QmpCall         *call);
 const char *_qmp_call_get_command     (QmpCall         *call);

@@ -53,7 +53,8 @@ struct _QmpCall
   GList *watch_link;        /* in channel->watchers while waiting for an event */
   gboolean completed;
   gboolean got_return;      /* UNTIL_EVENT: the return came, the event not yet */
-  JsonNode *ret;
+  JsonNode *ret;            /* the greeting */
+  char *ret_json;           /* a reply's return, checked, not yet parsed */
   QmpEvent *event;
   GError *error;
   GCancellable *cancellable;
@@ -180,6 +181,7 @@ _qmp_call_unref (QmpCall *call)
   g_free (call->event_name);
   g_clear_pointer (&call->event_match, json_object_unref);
   g_clear_pointer (&call->ret, json_node_unref);
+  g_free (call->ret_json);
   g_clear_pointer (&call->event, qmp_event_unref);
   g_clear_error (&call->error);
   g_mutex_clear (&call->wait_lock);
@@ -211,10 +213,30 @@ _qmp_call_wait (QmpCall *call)
   g_mutex_unlock (&call->wait_lock);
 }
 
+/* The return, as a tree built in the calling thread. */
 JsonNode *
 _qmp_call_steal_return (QmpCall *call)
 {
-  return g_steal_pointer (&call->ret);
+  g_autofree char *text = NULL;
+  JsonNode *node;
+
+  if (call->ret != NULL || call->ret_json == NULL)
+    return g_steal_pointer (&call->ret);
+
+  text = g_steal_pointer (&call->ret_json);
+  node = _qmp_json_parse (text, strlen (text), NULL, NULL);
+  /* It was checked when it came. */
+  g_assert (node != NULL);
+
+  return node;
+}
+
+/* The return as the server sent it (checked JSON), to be parsed with
+ * _qmp_json_parse() by whoever uses it. */
+char *
+_qmp_call_steal_return_json (QmpCall *call)
+{
+  return g_steal_pointer (&call->ret_json);
 }
 
 QmpEvent *
@@ -265,6 +287,7 @@ call_complete_locked (QmpChannel *self,
   if (error != NULL)
     {
       g_clear_pointer (&call->ret, json_node_unref);
+      g_clear_pointer (&call->ret_json, g_free);
       g_clear_pointer (&call->event, qmp_event_unref);
       call->error = error;
     }
@@ -492,7 +515,8 @@ call_append_line_locked (QmpChannel *self,
       /* Done once written: its reply, an error if any, has no call left to
        * go to and is dropped as an unknown id. */
       call->state = CALL_IDLE;
-      call_complete_locked (self, call, json_node_init_null (json_node_alloc ()), NULL, NULL, done);
+      call->ret_json = g_strdup ("null");
+      call_complete_locked (self, call, NULL, NULL, NULL, done);
       return;
     }
 
@@ -770,7 +794,6 @@ channel_handle_reply_locked (QmpChannel *self,
 {
   JsonNode *id_node = message->id;
   JsonNode *error_node = message->error;
-  JsonNode *return_node = message->ret;
   GError *error = NULL;
   QmpCall *call;
   gint64 id;
@@ -842,11 +865,12 @@ channel_handle_reply_locked (QmpChannel *self,
   else if (call->kind == QMP_CALL_UNTIL_EVENT && call->event == NULL)
     {
       call->got_return = TRUE;
-      call->ret = json_node_ref (return_node);
+      call->ret_json = g_strndup (message->ret_json, message->ret_json_len);
     }
   else
     {
-      call_complete_locked (self, call, json_node_ref (return_node), NULL, NULL, done);
+      call->ret_json = g_strndup (message->ret_json, message->ret_json_len);
+      call_complete_locked (self, call, NULL, NULL, NULL, done);
     }
 
   _qmp_call_unref (call);   /* the pending table's reference */
@@ -969,7 +993,7 @@ channel_handle_line (QmpChannel *self,
     {
       channel_handle_event_locked (self, event, done);
     }
-  else if (message.ret != NULL || message.error != NULL)
+  else if (message.ret_json != NULL || message.error != NULL)
     {
       channel_handle_reply_locked (self, &message, done);
     }

@@ -21,6 +21,7 @@
 #include "qmp-error.h"
 #include "qmp-connection-private.h"
 #include "qmp-init-private.h"
+#include "qmp-json-private.h"
 
 /**
  * QmpConnection:
@@ -1790,7 +1791,7 @@ qmp_connection_set_max_message_size (QmpConnection *self,
 
 typedef struct
 {
-  JsonNode *ret;
+  char *ret_json;     /* parsed by _finish(), in the caller's thread */
   QmpEvent *event;
 } UntilEventResult;
 
@@ -1799,9 +1800,26 @@ until_event_result_free (gpointer data)
 {
   UntilEventResult *result = data;
 
-  g_clear_pointer (&result->ret, json_node_unref);
+  g_free (result->ret_json);
   g_clear_pointer (&result->event, qmp_event_unref);
   g_free (result);
+}
+
+/* Builds the tree of a return that the channel checked: in the caller's
+ * thread, which also frees it. */
+static JsonNode *
+parse_return (char *ret_json)
+{
+  g_autofree char *text = ret_json;
+  JsonNode *node;
+
+  if (text == NULL)
+    return NULL;
+
+  node = _qmp_json_parse (text, strlen (text), NULL, NULL);
+  g_assert (node != NULL);
+
+  return node;
 }
 
 /* On whichever thread finished the call: GTask carries the result to the
@@ -1819,7 +1837,8 @@ on_call_done (QmpCall  *call,
     }
   else if (g_task_get_source_tag (task) == qmp_connection_execute_async)
     {
-      g_task_return_pointer (task, _qmp_call_steal_return (call), (GDestroyNotify) json_node_unref);
+      /* The tree is built by _finish(), in the caller's thread. */
+      g_task_return_pointer (task, _qmp_call_steal_return_json (call), g_free);
     }
   else if (g_task_get_source_tag (task) == qmp_connection_wait_event_async)
     {
@@ -1829,7 +1848,7 @@ on_call_done (QmpCall  *call,
     {
       UntilEventResult *result = g_new0 (UntilEventResult, 1);
 
-      result->ret = _qmp_call_steal_return (call);
+      result->ret_json = _qmp_call_steal_return_json (call);
       result->event = _qmp_call_steal_event (call);
       g_task_return_pointer (task, result, until_event_result_free);
     }
@@ -1956,7 +1975,7 @@ qmp_connection_execute_finish (QmpConnection  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qmp_connection_execute_async, NULL);
 
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return parse_return (g_task_propagate_pointer (G_TASK (result), error));
 }
 
 /**
@@ -2092,7 +2111,7 @@ qmp_connection_execute_until_event_finish (QmpConnection  *self,
     return NULL;
 
   if (return_value != NULL)
-    *return_value = g_steal_pointer (&until->ret);
+    *return_value = parse_return (g_steal_pointer (&until->ret_json));
   event = g_steal_pointer (&until->event);
   until_event_result_free (until);
 

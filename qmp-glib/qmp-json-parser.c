@@ -538,7 +538,8 @@ _qmp_json_parse (const char  *data,
                  GString     *scratch,
                  GError     **error)
 {
-  Parser parser = { data, data + len, data, scratch, error, TRUE };
+  g_autoptr(GString) own_scratch = scratch ? NULL : g_string_new (NULL);
+  Parser parser = { data, data + len, data, scratch ? scratch : own_scratch, error, TRUE };
   JsonNode *node;
 
   node = parse_value (&parser, 0);
@@ -563,7 +564,6 @@ _qmp_message_clear (QmpMessage *message)
 {
   g_clear_pointer (&message->event, json_node_unref);
   g_clear_pointer (&message->id, json_node_unref);
-  g_clear_pointer (&message->ret, json_node_unref);
   g_clear_pointer (&message->error, json_node_unref);
   g_clear_pointer (&message->greeting, json_node_unref);
 }
@@ -616,11 +616,6 @@ message_member (const char *name,
     case 'i':
       if (g_str_equal (name, "id"))
         return replace (&message->id, value);
-      break;
-
-    case 'r':
-      if (g_str_equal (name, "return"))
-        return replace (&message->ret, value);
       break;
 
     case 'Q':
@@ -691,19 +686,28 @@ _qmp_json_parse_message (const char  *data,
             goto error;
           message->has_timestamp = TRUE;
         }
-      else if (g_str_equal (name, "data"))
+      else if (g_str_equal (name, "data") || g_str_equal (name, "return"))
         {
-          /* An event's data is checked here but built only when someone
-           * asks for it, on their thread: the I/O thread that every
-           * connection shares does the least. */
+          /* An event's data and a reply's return are checked here but
+           * built only where they are used, on the caller's thread: the
+           * I/O thread that every connection shares does the least, and a
+           * tree is freed by the thread that allocated it. */
           const char *start = parser.p;
 
           parser.build = FALSE;
           if (parse_value (&parser, 0) == NULL)
             goto error;
           parser.build = TRUE;
-          message->data_json = start;
-          message->data_json_len = parser.p - start;
+          if (name[0] == 'd')
+            {
+              message->data_json = start;
+              message->data_json_len = parser.p - start;
+            }
+          else
+            {
+              message->ret_json = start;
+              message->ret_json_len = parser.p - start;
+            }
         }
       else
         {

@@ -18,7 +18,8 @@ typedef struct
   const char *data_json;    /* "data", checked but not parsed; in the line */
   gsize data_json_len;
   JsonNode *id;
-  JsonNode *ret;            /* "return" */
+  const char *ret_json;     /* "return", checked but not parsed; in the line */
+  gsize ret_json_len;
   JsonNode *error;
   JsonNode *greeting;       /* "QMP" */
   gboolean has_timestamp;
