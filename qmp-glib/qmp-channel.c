@@ -1171,6 +1171,15 @@ on_input_ready (GObject  *stream,
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             break;
 
+          /* A reset is how QEMU often goes away (quit with replies in
+           * flight): say so in the words of a plain end of stream. */
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+            {
+              g_clear_error (&error);
+              error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                                           _("The server closed the connection"));
+            }
+
           g_mutex_lock (&self->lock);
           channel_fail_locked (self, g_steal_pointer (&error), TRUE, done);
           g_mutex_unlock (&self->lock);
