@@ -979,9 +979,16 @@ channel_handle_line (QmpChannel *self,
     {
       g_clear_pointer (&event, qmp_event_unref);
     }
+  else if (self->expect_greeting && event != NULL)
+    {
+      /* QEMU 7.2 can send an event (RESUME, when a client connects while
+       * the machine starts) before its greeting: nobody can be listening
+       * yet, so it is dropped, and the greeting is still expected. */
+      g_debug ("Dropping the event %s that came before the greeting", qmp_event_get_name (event));
+      g_clear_pointer (&event, qmp_event_unref);
+    }
   else if (self->expect_greeting)
     {
-      g_clear_pointer (&event, qmp_event_unref);
       self->expect_greeting = FALSE;
       if (message.greeting != NULL && JSON_NODE_HOLDS_OBJECT (message.greeting))
         channel_handle_greeting_locked (self, message.greeting, done);

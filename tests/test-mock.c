@@ -1639,6 +1639,31 @@ static const ConnectParams oob_no_flag_params = { QMP_CONNECTION_FLAGS_NONE, "[\
 #define ADD_BARE(path, data, func) ADD (path, data, fixture_set_up, func)
 #define ADD_WITH_PARAMS(path, params, func) ADD (path, params, fixture_set_up_with_params, func)
 
+/* QEMU 7.2 sends RESUME before its greeting when a client connects while
+ * the machine starts (seen in the real-peer tests): construction goes on. */
+static void
+test_greeting_after_event (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) negotiate = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  qmp_mock_send_event (mock, "RESUME", NULL, 1795618319, 436019);
+  qmp_mock_send_greeting (mock, 7, 2, 22, "[\"oob\"]");
+  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_NONE, NULL,
+                            qmp_test_store_result, &slot);
+  negotiate = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (negotiate, "execute"), ==, "qmp_capabilities");
+  qmp_mock_reply (mock, negotiate, NULL);
+  result = qmp_test_wait_result (&slot);
+  connection = qmp_connection_new_finish (result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qmp_connection_get_version_micro (connection), ==, 22);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1697,6 +1722,8 @@ main (int    argc,
   ADD_WITH_PARAMS ("/mock/oob/not-negotiated/no-flag", &oob_no_flag_params, test_oob_not_negotiated);
 
   ADD_BARE ("/mock/log/redacted", NULL, test_log_redacted);
+
+  g_test_add_func ("/mock/greeting/after-event", test_greeting_after_event);
 
   return g_test_run ();
 }
