@@ -794,13 +794,14 @@ channel_handle_reply_locked (QmpChannel *self,
 {
   JsonNode *id_node = message->id;
   JsonNode *error_node = message->error;
+  gboolean has_error = message->has_error;
   GError *error = NULL;
   QmpCall *call;
   gint64 id;
 
-  if (error_node != NULL)
+  if (has_error)
     {
-      error = error_from_reply (error_node);
+      error = error_node ? error_from_reply (error_node) : NULL;
       if (error == NULL)
         {
           channel_fail_locked (self,
@@ -814,7 +815,7 @@ channel_handle_reply_locked (QmpChannel *self,
    * this library never sent (QEMU does that only for input it could not
    * parse): which call it belongs to cannot be known, and guessing is
    * worse than stopping. */
-  if (id_node == NULL)
+  if (!message->has_id)
     {
       GError *protocol;
 
@@ -828,7 +829,8 @@ channel_handle_reply_locked (QmpChannel *self,
       return;
     }
 
-  if (JSON_NODE_HOLDS_VALUE (id_node) && json_node_get_value_type (id_node) == G_TYPE_INT64 &&
+  if (id_node != NULL &&
+      JSON_NODE_HOLDS_VALUE (id_node) && json_node_get_value_type (id_node) == G_TYPE_INT64 &&
       (id = json_node_get_int (id_node)) > 0 && id <= G_MAXUINT)
     call = g_hash_table_lookup (self->pending, GUINT_TO_POINTER ((guint) id));
   else
@@ -836,7 +838,7 @@ channel_handle_reply_locked (QmpChannel *self,
 
   if (call == NULL)
     {
-      g_autofree char *id_string = json_to_string (id_node, FALSE);
+      g_autofree char *id_string = id_node ? json_to_string (id_node, FALSE) : g_strdup ("(not a number)");
 
       g_info ("Dropping a reply with the unknown id %s", id_string);
       g_clear_error (&error);
@@ -928,6 +930,7 @@ channel_handle_line (QmpChannel *self,
   g_autoptr(GError) error = NULL;
   g_auto(QmpMessage) message = { 0, };
   gboolean not_an_object;
+  gboolean want_greeting;
   QmpEvent *event = NULL;
 
   /* Blank lines carry nothing; QEMU never sends them, but they harm no one. */
@@ -944,7 +947,12 @@ channel_handle_line (QmpChannel *self,
       g_debug ("← %s", text ? text : "(not JSON)");
     }
 
-  if (!_qmp_json_parse_message (line, len, self->scratch, &message, &not_an_object, &error))
+  g_mutex_lock (&self->lock);
+  want_greeting = self->expect_greeting;
+  g_mutex_unlock (&self->lock);
+
+  if (!_qmp_json_parse_message (line, len, self->scratch, want_greeting,
+                                &message, &not_an_object, &error))
     {
       GError *protocol;
 
@@ -960,7 +968,7 @@ channel_handle_line (QmpChannel *self,
     }
 
   /* Build the event outside the lock: it is the costly part. */
-  if (message.event != NULL)
+  if (message.has_event)
     {
       event = _qmp_event_new_from_message (&message);
       if (event == NULL)
@@ -1000,7 +1008,7 @@ channel_handle_line (QmpChannel *self,
     {
       channel_handle_event_locked (self, event, done);
     }
-  else if (message.ret_json != NULL || message.error != NULL)
+  else if (message.ret_json != NULL || message.has_error)
     {
       channel_handle_reply_locked (self, &message, done);
     }

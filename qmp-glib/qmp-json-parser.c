@@ -327,12 +327,15 @@ typedef void (*MemberFunc) (const char *name,
                             JsonNode   *value,
                             gpointer    user_data);
 
-/* Parses the members of an object whose '{' is consumed. */
+/* Parses the members of an object whose '{' is consumed; those named in
+ * @wanted (all, if NULL) are built and given to @func, the others only
+ * checked. */
 static gboolean
-parse_members (Parser     *parser,
-               guint       depth,
-               MemberFunc  func,
-               gpointer    user_data)
+parse_members (Parser             *parser,
+               guint               depth,
+               const char * const *wanted,
+               MemberFunc          func,
+               gpointer            user_data)
 {
   skip_space (parser);
   if (parser->p < parser->end && *parser->p == '}')
@@ -345,6 +348,8 @@ parse_members (Parser     *parser,
     {
       char *name;
       JsonNode *member;
+      gboolean build = parser->build;
+      gboolean keep;
 
       skip_space (parser);
       if (parser->p >= parser->end || *parser->p != '"')
@@ -363,14 +368,17 @@ parse_members (Parser     *parser,
         }
       parser->p++;
 
+      keep = build && (wanted == NULL || g_strv_contains (wanted, name));
+      parser->build = keep;
       member = parse_value (parser, depth);
+      parser->build = build;
       if (member == NULL)
         {
           if (name != skipped_string)
             g_free (name);
           return FALSE;
         }
-      if (func != NULL)
+      if (keep && func != NULL)
         func (name, member, user_data);
       if (name != skipped_string)
         g_free (name);
@@ -406,11 +414,11 @@ parse_object (Parser *parser,
   JsonNode *node = NULL;
 
   if (!parser->build)
-    return parse_members (parser, depth, NULL, NULL) ? skipped : NULL;
+    return parse_members (parser, depth, NULL, NULL, NULL) ? skipped : NULL;
 
   object = json_object_new ();
 
-  if (parse_members (parser, depth, object_add_member, object))
+  if (parse_members (parser, depth, NULL, object_add_member, object))
     {
       node = json_node_alloc ();
       json_node_init_object (node, object);
@@ -597,39 +605,6 @@ timestamp_member (const char *name,
   json_node_unref (value);
 }
 
-static void
-message_member (const char *name,
-                JsonNode   *value,
-                gpointer    user_data)
-{
-  QmpMessage *message = user_data;
-
-  switch (name[0])
-    {
-    case 'e':
-      if (g_str_equal (name, "event"))
-        return replace (&message->event, value);
-      if (g_str_equal (name, "error"))
-        return replace (&message->error, value);
-      break;
-
-    case 'i':
-      if (g_str_equal (name, "id"))
-        return replace (&message->id, value);
-      break;
-
-    case 'Q':
-      if (g_str_equal (name, "QMP"))
-        return replace (&message->greeting, value);
-      break;
-
-    default:
-      break;
-    }
-
-  json_node_unref (value);
-}
-
 /* Parses a line that must be one JSON object into its QMP members, without
  * building the object itself: every line costs one hash table less, and an
  * event's timestamp none at all.  Members the protocol does not define are
@@ -639,6 +614,7 @@ gboolean
 _qmp_json_parse_message (const char  *data,
                          gsize        len,
                          GString     *scratch,
+                         gboolean     want_greeting,
                          QmpMessage  *message,
                          gboolean    *not_an_object,
                          GError     **error)
@@ -679,10 +655,14 @@ _qmp_json_parse_message (const char  *data,
       parser.p++;
       skip_space (&parser);
 
+      /* Only what the protocol uses is built, and only in the shape it
+       * has: a server cannot make one line cost many times its size. */
       if (g_str_equal (name, "timestamp") && parser.p < parser.end && *parser.p == '{')
         {
+          static const char * const wanted[] = { "seconds", "microseconds", NULL };
+
           parser.p++;
-          if (!parse_members (&parser, 1, timestamp_member, message))
+          if (!parse_members (&parser, 1, wanted, timestamp_member, message))
             goto error;
           message->has_timestamp = TRUE;
         }
@@ -709,13 +689,56 @@ _qmp_json_parse_message (const char  *data,
               message->ret_json_len = parser.p - start;
             }
         }
+      else if (g_str_equal (name, "error") && parser.p < parser.end && *parser.p == '{')
+        {
+          static const char * const wanted[] = { "class", "desc", NULL };
+          JsonObject *object = json_object_new ();
+          gboolean ok;
+
+          parser.p++;
+          ok = parse_members (&parser, 1, wanted, object_add_member, object);
+          g_clear_pointer (&message->error, json_node_unref);
+          message->error = json_node_init_object (json_node_alloc (), object);
+          json_object_unref (object);
+          if (!ok)
+            goto error;
+          message->has_error = TRUE;
+        }
       else
         {
-          JsonNode *value = parse_value (&parser, 0);
+          char first = parser.p < parser.end ? *parser.p : '\0';
+          JsonNode **slot = NULL;
+          JsonNode *value;
 
+          if (g_str_equal (name, "event"))
+            {
+              message->has_event = TRUE;
+              if (first == '"')
+                slot = &message->event;
+            }
+          else if (g_str_equal (name, "id"))
+            {
+              message->has_id = TRUE;
+              if (first == '-' || g_ascii_isdigit (first))
+                slot = &message->id;
+            }
+          else if (g_str_equal (name, "error"))
+            {
+              message->has_error = TRUE;   /* not an object: malformed */
+            }
+          else if (g_str_equal (name, "QMP"))
+            {
+              if (want_greeting)
+                slot = &message->greeting;
+            }
+
+          parser.build = slot != NULL;
+          value = parse_value (&parser, 0);
+          parser.build = TRUE;
           if (value == NULL)
             goto error;
-          message_member (name, value, message);
+          if (slot != NULL)
+            replace (slot, value);
         }
 
       skip_space (&parser);
@@ -723,6 +746,9 @@ _qmp_json_parse_message (const char  *data,
         {
           parser.p++;
           skip_space (&parser);
+          /* A member must follow: no trailing comma. */
+          if (parser.p >= parser.end || *parser.p != '"')
+            goto invalid;
           continue;
         }
       if (parser.p < parser.end && *parser.p == '}')

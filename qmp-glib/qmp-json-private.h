@@ -14,14 +14,17 @@ G_BEGIN_DECLS
 /* The members of a line from the server that the protocol defines. */
 typedef struct
 {
-  JsonNode *event;
+  gboolean has_event;       /* an "event" member, whatever its type */
+  JsonNode *event;          /* when it is a string */
   const char *data_json;    /* "data", checked but not parsed; in the line */
   gsize data_json_len;
-  JsonNode *id;
+  gboolean has_id;
+  JsonNode *id;             /* when it is a number */
   const char *ret_json;     /* "return", checked but not parsed; in the line */
   gsize ret_json_len;
-  JsonNode *error;
-  JsonNode *greeting;       /* "QMP" */
+  gboolean has_error;
+  JsonNode *error;          /* when an object: its "class" and "desc" only */
+  JsonNode *greeting;       /* "QMP", when a greeting is expected */
   gboolean has_timestamp;
   gint64 seconds;           /* -1 when absent or not an integer */
   gint64 microseconds;
@@ -39,6 +42,7 @@ JsonNode   *_qmp_json_parse            (const char  *data,
 gboolean    _qmp_json_parse_message    (const char  *data,
                                         gsize        len,
                                         GString     *scratch,
+                                        gboolean     want_greeting,
                                         QmpMessage  *message,
                                         gboolean    *not_an_object,
                                         GError     **error);

@@ -136,6 +136,55 @@ test_too_deep (void)
   g_assert_nonnull (strstr (error->message, "deep"));
 }
 
+/* Whole lines, not only return values: the top-level object is parsed by
+ * its own loop. */
+static void
+test_top_level (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  GAsyncResult *slot = NULL;
+  gint64 id;
+
+  /* An error with members beyond class and desc (not built), and a reply
+   * whose id is not a number (dropped as unknown). */
+  qmp_connection_execute_async (connection, "x", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &slot);
+  command = qmp_mock_receive (mock);
+  id = json_object_get_int_member (command, "id");
+  qmp_mock_send (mock, "{\"return\": {}, \"id\": \"not-ours\"}");
+  line = g_strdup_printf ("{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"gone\","
+                          " \"junk\": [[[1, 2, {\"a\": \"b\"}]]]}, \"extra\": {\"x\": [1]}, \"id\": %"
+                          G_GINT64_FORMAT "}", id);
+  qmp_mock_send (mock, line);
+  result = qmp_test_wait_result (&slot);
+  ret = qmp_connection_execute_finish (connection, result, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_DEVICE_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==, "gone");
+  g_assert_false (qmp_connection_is_closed (connection));
+  g_clear_error (&error);
+  g_clear_object (&result);
+  g_clear_pointer (&command, json_object_unref);
+
+  /* A trailing comma in the line's object is invalid JSON. */
+  qmp_connection_execute_async (connection, "x", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &slot);
+  command = qmp_mock_receive (mock);
+  g_free (line);
+  line = g_strdup_printf ("{\"return\": {}, \"id\": %" G_GINT64_FORMAT ",}",
+                          json_object_get_int_member (command, "id"));
+  qmp_mock_send (mock, line);
+  result = qmp_test_wait_result (&slot);
+  ret = qmp_connection_execute_finish (connection, result, &error);
+  g_assert_null (ret);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+}
+
 static gpointer
 get_lazy_parts (gpointer data)
 {
@@ -192,6 +241,7 @@ main (int    argc,
   g_test_add_func ("/json/invalid", test_invalid);
   g_test_add_func ("/json/too-deep", test_too_deep);
   g_test_add_func ("/json/event-lazy-parts", test_event_lazy_parts);
+  g_test_add_func ("/json/top-level", test_top_level);
 
   return g_test_run ();
 }
