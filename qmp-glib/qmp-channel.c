@@ -890,16 +890,18 @@ channel_handle_event_locked (QmpChannel *self,
       QmpCall *call = link->data;
       GList *next = link->next;
 
+      /* Each caller gets its own copy: json-glib's reference counts are
+       * not atomic, so one JsonObject must not go to several threads. */
       if (qmp_event_matches (event, call->event_name, call->event_match))
         {
           if (call->kind == QMP_CALL_WAIT_EVENT || call->got_return)
             {
-              call_complete_locked (self, call, NULL, qmp_event_ref (event), NULL, done);
+              call_complete_locked (self, call, NULL, _qmp_event_copy (event), NULL, done);
             }
           else if (call->event == NULL)
             {
               /* The event came first; the call waits for its return. */
-              call->event = qmp_event_ref (event);
+              call->event = _qmp_event_copy (event);
               g_queue_delete_link (&self->watchers, link);
               call->watch_link = NULL;
               _qmp_call_unref (call);

@@ -17,7 +17,10 @@
  * `SHUTDOWN` or `DEVICE_DELETED`.
  *
  * A #QmpEvent is immutable and reference counted, so it can be passed
- * between threads freely.  Events reach an application through the
+ * between threads.  Its data is a #JsonObject, whose reference count
+ * json-glib does not update atomically: code that takes references on it
+ * (json_object_ref(), a binding's wrapper) must do so from one thread at a
+ * time.  The library itself gives each consumer its own event.  Events reach an application through the
  * [signal@Qmp.Connection::event] signal, through
  * [method@Qmp.Connection.wait_event_async] and through
  * [method@Qmp.Connection.execute_until_event_async].
@@ -123,6 +126,33 @@ _qmp_event_new_from_message (QmpMessage *message)
     self->timestamp_usec = -1;
 
   return self;
+}
+
+/* A new event equal to @self, whose data object (made on demand) is its
+ * own, for another consumer on another thread. */
+QmpEvent *
+_qmp_event_copy (QmpEvent *self)
+{
+  QmpEvent *copy = g_new0 (QmpEvent, 1);
+  JsonObject *data = g_atomic_pointer_get (&self->data);
+
+  g_atomic_ref_count_init (&copy->ref_count);
+  copy->name = g_strdup (self->name);
+  copy->timestamp_usec = self->timestamp_usec;
+  if (self->data_json != NULL)
+    {
+      copy->data_json = g_strndup (self->data_json, self->data_json_len);
+      copy->data_json_len = self->data_json_len;
+    }
+  else if (data != NULL)
+    {
+      copy->data = _qmp_json_object_copy_deep (data);
+      json_object_seal (copy->data);
+    }
+  if (self->timestamp != NULL)
+    copy->timestamp = g_date_time_ref (self->timestamp);
+
+  return copy;
 }
 
 /**

@@ -231,6 +231,60 @@ test_event_lazy_parts (void)
   g_assert_cmpint (g_date_time_get_microsecond (qmp_event_get_timestamp (event)), ==, 659943);
 }
 
+static gpointer
+wait_and_use_data (gpointer data)
+{
+  QmpConnection *connection = data;
+  g_autoptr(GError) error = NULL;
+  QmpEvent *event = qmp_connection_wait_event_sync (connection, "SHARED", NULL, NULL, &error);
+  JsonObject *object;
+
+  g_assert_no_error (error);
+  object = qmp_event_get_data (event);
+  /* What any code (a binding's wrapper) does with it, in this thread. */
+  for (guint i = 0; i < 10000; i++)
+    json_object_unref (json_object_ref (object));
+  g_assert_cmpint (json_object_get_int_member (object, "n"), ==, 7);
+
+  return event;
+}
+
+/* Callers on several threads that wait for the same event each get their
+ * own: json-glib's reference counts are not atomic. */
+static void
+test_event_per_consumer (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(JsonObject) command = NULL;
+  GThread *threads[4];
+  QmpEvent *events[4];
+
+  /* A wait that missed the event fails after this, rather than hang. */
+  qmp_connection_set_timeout (connection, 30000);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("waiter", wait_and_use_data, connection);
+
+  /* Time for the threads to arm their waits: too short can only make the
+   * test fail, never pass wrongly. */
+  g_usleep ((qmp_test_is_slow () ? 3000 : 300) * 1000);
+  qmp_mock_send_event (mock, "SHARED", "{\"n\": 7}", 1, 2);
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    events[i] = g_thread_join (threads[i]);
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    {
+      for (guint k = i + 1; k < G_N_ELEMENTS (threads); k++)
+        {
+          g_assert_true (events[i] != events[k]);
+          g_assert_true (qmp_event_get_data (events[i]) != qmp_event_get_data (events[k]));
+        }
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    qmp_event_unref (events[i]);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -242,6 +296,7 @@ main (int    argc,
   g_test_add_func ("/json/too-deep", test_too_deep);
   g_test_add_func ("/json/event-lazy-parts", test_event_lazy_parts);
   g_test_add_func ("/json/top-level", test_top_level);
+  g_test_add_func ("/json/event-per-consumer", test_event_per_consumer);
 
   return g_test_run ();
 }
