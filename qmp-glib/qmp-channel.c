@@ -714,7 +714,13 @@ _qmp_channel_submit (QmpChannel   *self,
     {
     case QMP_CALL_COMMAND:
     case QMP_CALL_UNTIL_EVENT:
-      call->id = ++self->next_id;
+      /* After 2^32 commands the ids wrap: never 0 (no reply names it) and
+       * never one still waiting for its reply. */
+      do
+        self->next_id++;
+      while (self->next_id == 0 ||
+             g_hash_table_contains (self->pending, GUINT_TO_POINTER (self->next_id)));
+      call->id = self->next_id;
       call->no_reply = self->guest_agent && is_guest_agent_no_reply (call->command);
       if (call->oob)
         {
@@ -1258,6 +1264,13 @@ on_input_ready (GObject  *stream,
     {
       self->rbuf = g_realloc (self->rbuf, READ_BUFFER_KEEP);
       self->rbuf_cap = READ_BUFFER_KEEP;
+    }
+
+  /* Likewise the parser's buffer, after a long string with escapes. */
+  if (self->scratch->allocated_len > READ_BUFFER_KEEP)
+    {
+      g_string_free (self->scratch, TRUE);
+      self->scratch = g_string_new (NULL);
     }
 
   if (!keep_going)

@@ -1761,8 +1761,8 @@ qmp_connection_get_max_message_size (QmpConnection *self)
  * @self: a #QmpConnection
  * @max_message_size: the limit in bytes
  *
- * Sets the longest line the server may send.  A longer one closes the
- * connection with %QMP_ERROR_MESSAGE_TOO_LARGE.
+ * Sets the longest line the server may send, at most %G_MAXUINT32 bytes.
+ * A longer one closes the connection with %QMP_ERROR_MESSAGE_TOO_LARGE.
  *
  * Since: 1.0
  */
@@ -1773,7 +1773,7 @@ qmp_connection_set_max_message_size (QmpConnection *self,
   guint64 old;
 
   g_return_if_fail (QMP_IS_CONNECTION (self));
-  g_return_if_fail (max_message_size > 0);
+  g_return_if_fail (max_message_size > 0 && max_message_size <= G_MAXUINT32);
 
   g_mutex_lock (&self->init_lock);
   old = self->max_message_size;

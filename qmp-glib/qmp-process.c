@@ -239,9 +239,10 @@ on_start_waited (GObject      *source_object,
 
   if (!g_subprocess_wait_finish (G_SUBPROCESS (source_object), result, &error))
     {
-      /* It did not exit: it is alive but not talking QMP. */
+      /* It did not exit: it is alive but not talking QMP.  The error of
+       * the construction says why, not the wait's cancellation. */
       g_subprocess_force_exit (self->subprocess);
-      g_task_return_error (task, g_steal_pointer (&error));
+      g_task_return_error (task, g_error_copy (g_task_get_task_data (task)));
       return;
     }
 
@@ -303,7 +304,8 @@ on_connected (GObject      *source_object,
     }
 
   /* Most likely QEMU died (a bad argument): wait a little for its exit to
-   * say why. */
+   * say why; if it lives on, the construction's error is the answer. */
+  g_task_set_task_data (task, g_error_copy (error), (GDestroyNotify) g_error_free);
   wait_cancellable = g_cancellable_new ();
   timeout = g_timeout_source_new (2000);
   g_source_set_callback (timeout, on_start_wait_timeout, g_object_ref (wait_cancellable), g_object_unref);

@@ -520,6 +520,31 @@ test_process_missing_binary (void)
   g_assert_nonnull (strstr (error->message, "qmp-glib-no-such-qemu"));
 }
 
+/* A live program that is not QEMU (it greets badly and stays): the error
+ * is the protocol's, not "cancelled". */
+static void
+test_process_not_qmp (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("qmp-test-XXXXXX", NULL);
+  g_autofree char *script = g_build_filename (dir, "fake-qemu", NULL);
+  const char *argv[] = { script, NULL };
+  g_autoptr(QmpProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (script,
+                                      "#!/bin/sh\n"
+                                      "printf '{\"QMP\": {\"version\": 1}}\\r\\n' >&3\n"
+                                      "exec sleep 30\n", -1, &error));
+  g_assert_cmpint (g_chmod (script, 0755), ==, 0);
+
+  process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_null (process);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+
+  g_unlink (script);
+  g_rmdir (dir);
+}
+
 static void
 test_process_storage_daemon (void)
 {
@@ -644,6 +669,7 @@ main (int    argc,
   g_test_add_func ("/process/bad-argument", test_process_bad_argument);
   g_test_add_func ("/process/missing-binary", test_process_missing_binary);
   g_test_add_func ("/process/storage-daemon", test_process_storage_daemon);
+  g_test_add_func ("/process/not-qmp", test_process_not_qmp);
   g_test_add_func ("/process/unref-kills", test_process_unref_kills);
   g_test_add_func ("/process/shutdown-kills-stopped", test_process_shutdown_kills_stopped);
   g_test_add_func ("/process/no-orphan", test_process_no_orphan);
