@@ -870,6 +870,25 @@ on_killed (GObject      *source_object,
     g_task_return_error (task, error);
 }
 
+/* The wait for the exit was cancelled: by the caller (the task fails), or
+ * by the timeout (QEMU did not go by itself, or did not even answer quit:
+ * it is killed, and SIGKILL cannot be ignored, so that wait is short). */
+static void
+shutdown_kill (QmpProcess *self,
+               GTask      *task)
+{
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_object_unref (task);
+      return;
+    }
+
+  g_debug ("%s did not exit within %u ms of quit: killing it",
+           self->argv[0], self->shutdown_timeout_msec);
+  g_subprocess_force_exit (self->subprocess);
+  g_subprocess_wait_async (self->subprocess, NULL, on_killed, task);
+}
+
 static void
 on_shutdown_waited (GObject      *source_object,
                     GAsyncResult *result,
@@ -885,15 +904,7 @@ on_shutdown_waited (GObject      *source_object,
       return;
     }
 
-  if (g_task_return_error_if_cancelled (task))
-    return;
-
-  /* The timeout: QEMU did not go by itself (or did not even answer quit).
-   * SIGKILL cannot be ignored, so this wait is short. */
-  g_debug ("%s did not exit within %u ms of quit: killing it",
-           self->argv[0], self->shutdown_timeout_msec);
-  g_subprocess_force_exit (self->subprocess);
-  g_subprocess_wait_async (self->subprocess, NULL, on_killed, g_steal_pointer (&task));
+  shutdown_kill (self, g_steal_pointer (&task));
 }
 
 static void
@@ -913,13 +924,7 @@ on_quit (GObject      *source_object,
    * cancelled already: it would wait for an exit that never comes. */
   if (g_cancellable_is_cancelled (shutdown->wait_cancellable))
     {
-      if (g_task_return_error_if_cancelled (task))
-        return;
-
-      g_debug ("%s did not answer quit within %u ms: killing it",
-               self->argv[0], self->shutdown_timeout_msec);
-      g_subprocess_force_exit (self->subprocess);
-      g_subprocess_wait_async (self->subprocess, NULL, on_killed, g_steal_pointer (&task));
+      shutdown_kill (self, g_steal_pointer (&task));
       return;
     }
 
