@@ -63,7 +63,6 @@ JsonNode   *_qmp_call_steal_return    (QmpCall         *call);
 char       *_qmp_call_steal_return_json (QmpCall        *call);
 QmpEvent   *_qmp_call_steal_event     (QmpCall         *call);
 GError     *_qmp_call_steal_error     (QmpCall         *call);
-const char *_qmp_call_get_command     (QmpCall         *call);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpCall, _qmp_call_unref)
 
@@ -88,7 +87,6 @@ void        _qmp_channel_close        (QmpChannel           *self,
 gboolean    _qmp_channel_is_closed    (QmpChannel           *self);
 void        _qmp_channel_set_oob_enabled (QmpChannel        *self,
                                           gboolean           oob_enabled);
-gboolean    _qmp_channel_get_oob_enabled (QmpChannel        *self);
 void        _qmp_channel_set_max_message_size (QmpChannel   *self,
                                                guint64       max_message_size);
 

@@ -27,13 +27,6 @@
 #define READ_BUFFER_MIN  4096
 #define READ_BUFFER_KEEP (64 * 1024)
 
-typedef enum {
-  CALL_NEW,      /* not yet submitted */
-  CALL_QUEUED,   /* in the channel's queue, nothing written */
-  CALL_SENT,     /* written (or being written); its reply is pending */
-  CALL_IDLE,     /* sends nothing, or its reply came */
-} CallState;
-
 struct _QmpCall
 {
   gatomicrefcount ref_count;
@@ -47,9 +40,10 @@ struct _QmpCall
   char *event_name;         /* nullable */
   JsonObject *event_match;  /* nullable; a private deep copy */
 
+  gboolean submitted;       /* handed to a channel, once; by the caller's thread */
+
   /* Protected by the channel's lock */
-  CallState state;
-  GList *queue_link;        /* in channel->queue while CALL_QUEUED */
+  GList *queue_link;        /* in channel->queue: nothing written yet */
   GList *watch_link;        /* in channel->watchers while waiting for an event */
   gboolean completed;
   gboolean got_return;      /* UNTIL_EVENT: the return came, the event not yet */
@@ -194,7 +188,7 @@ _qmp_call_set_done_func (QmpCall         *call,
                          QmpCallDoneFunc  func,
                          gpointer         user_data)
 {
-  g_assert (call->state == CALL_NEW);
+  g_assert (!call->submitted);
 
   call->done_func = func;
   call->done_data = user_data;
@@ -251,12 +245,6 @@ _qmp_call_steal_error (QmpCall *call)
   return g_steal_pointer (&call->error);
 }
 
-const char *
-_qmp_call_get_command (QmpCall *call)
-{
-  return call->command;
-}
-
 /* Marks @call finished with @ret/@event/@error (all owned) and moves it to
  * @done, to be told outside the lock.  Runs with the channel locked. */
 static void
@@ -296,7 +284,6 @@ call_complete_locked (QmpChannel *self,
     {
       g_queue_delete_link (&self->queue, call->queue_link);
       call->queue_link = NULL;
-      call->state = CALL_IDLE;
       _qmp_call_unref (call);   /* the queue's reference */
     }
 
@@ -514,14 +501,12 @@ call_append_line_locked (QmpChannel *self,
     {
       /* Done once written: its reply, an error if any, has no call left to
        * go to and is dropped as an unknown id. */
-      call->state = CALL_IDLE;
       call->ret_json = g_strdup ("null");
       call_complete_locked (self, call, NULL, NULL, NULL, done);
       return;
     }
 
   g_hash_table_insert (self->pending, GUINT_TO_POINTER (call->id), _qmp_call_ref (call));
-  call->state = CALL_SENT;
 }
 
 /* Moves queued in-band calls to the write buffer while fewer than
@@ -666,7 +651,8 @@ _qmp_channel_submit (QmpChannel   *self,
 {
   g_autoptr(GPtrArray) done = calls_done_new ();
 
-  g_assert (call->state == CALL_NEW);
+  g_assert (!call->submitted);
+  call->submitted = TRUE;
 
   g_mutex_lock (&self->lock);
 
@@ -731,7 +717,6 @@ _qmp_channel_submit (QmpChannel   *self,
         {
           g_queue_push_tail (&self->queue, _qmp_call_ref (call));
           call->queue_link = self->queue.tail;
-          call->state = CALL_QUEUED;
         }
       channel_flush_locked (self, done);
       break;
@@ -739,12 +724,10 @@ _qmp_channel_submit (QmpChannel   *self,
     case QMP_CALL_GREETING:
       g_assert (self->greeting_call == NULL);
       self->greeting_call = _qmp_call_ref (call);
-      call->state = CALL_IDLE;
       break;
 
     case QMP_CALL_WAIT_EVENT:
     default:
-      call->state = CALL_IDLE;
       break;
     }
 
@@ -852,7 +835,6 @@ channel_handle_reply_locked (QmpChannel *self,
     }
 
   g_hash_table_steal (self->pending, GUINT_TO_POINTER (call->id));
-  call->state = CALL_IDLE;
   if (!call->oob)
     {
       g_assert (self->in_flight > 0);
@@ -1391,7 +1373,6 @@ channel_finish_close (QmpChannel              *self,
     {
       QmpCall *call = value;
 
-      call->state = CALL_IDLE;
       if (!call->completed)
         call_complete_locked (self, call, NULL, NULL, g_error_copy (error), done);
       g_hash_table_iter_remove (&iter);
@@ -1621,18 +1602,6 @@ _qmp_channel_set_oob_enabled (QmpChannel *self,
   g_mutex_lock (&self->lock);
   self->oob_enabled = !!oob_enabled;
   g_mutex_unlock (&self->lock);
-}
-
-gboolean
-_qmp_channel_get_oob_enabled (QmpChannel *self)
-{
-  gboolean oob_enabled;
-
-  g_mutex_lock (&self->lock);
-  oob_enabled = self->oob_enabled;
-  g_mutex_unlock (&self->lock);
-
-  return oob_enabled;
 }
 
 void

@@ -11,7 +11,6 @@
 
 G_BEGIN_DECLS
 
-QmpError    _qmp_error_from_class (const char *error_class);
-const char *_qmp_error_to_class   (QmpError    code);
+QmpError _qmp_error_from_class (const char *error_class);
 
 G_END_DECLS

@@ -47,12 +47,3 @@ _qmp_error_from_class (const char *error_class)
 
   return QMP_ERROR_GENERIC_ERROR;
 }
-
-const char *
-_qmp_error_to_class (QmpError code)
-{
-  if ((guint) code < G_N_ELEMENTS (error_classes))
-    return error_classes[code];
-
-  return NULL;
-}

@@ -664,7 +664,6 @@ _qmp_json_parse_message (const char  *data,
           parser.p++;
           if (!parse_members (&parser, 1, wanted, timestamp_member, message))
             goto error;
-          message->has_timestamp = TRUE;
         }
       else if (g_str_equal (name, "data") || g_str_equal (name, "return"))
         {

@@ -25,13 +25,11 @@ typedef struct
   gboolean has_error;
   JsonNode *error;          /* when an object: its "class" and "desc" only */
   JsonNode *greeting;       /* "QMP", when a greeting is expected */
-  gboolean has_timestamp;
   gint64 seconds;           /* -1 when absent or not an integer */
   gint64 microseconds;
 } QmpMessage;
 
 JsonObject *_qmp_json_object_copy_deep (JsonObject *object);
-JsonNode   *_qmp_json_node_copy_redacted (JsonNode *node);
 char       *_qmp_json_to_string_redacted (JsonNode *node);
 char       *_qmp_json_string_quote     (const char *str);
 gboolean    _qmp_debug_enabled         (void);

@@ -109,16 +109,10 @@ _qmp_json_object_copy_deep (JsonObject *object)
   return object_copy_deep (object, FALSE, FALSE);
 }
 
-JsonNode *
-_qmp_json_node_copy_redacted (JsonNode *node)
-{
-  return node_copy_deep (node, TRUE);
-}
-
 char *
 _qmp_json_to_string_redacted (JsonNode *node)
 {
-  g_autoptr(JsonNode) redacted = _qmp_json_node_copy_redacted (node);
+  g_autoptr(JsonNode) redacted = node_copy_deep (node, TRUE);
 
   return json_to_string (redacted, FALSE);
 }
