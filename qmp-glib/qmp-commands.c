@@ -12,6 +12,7 @@
 #include "qmp-commands.h"
 #include "qmp-enums.h"
 #include "qmp-error.h"
+#include "qmp-sync-private.h"
 
 /* Every typed command is one of the two execute calls with arguments built
  * here: no protocol code of its own.  A Command describes the call; the
@@ -212,21 +213,12 @@ command_run_finish (QmpConnection  *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-static void
-store_result (GObject      *source_object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
 static gboolean
 command_run_sync (QmpConnection  *self,
                   Command        *command,
                   GCancellable   *cancellable,
                   GError        **error)
 {
-  g_autoptr(GMainContext) context = NULL;
   g_autoptr(GAsyncResult) result = NULL;
 
   if (command->event_name == NULL)
@@ -246,15 +238,9 @@ command_run_sync (QmpConnection  *self,
       return event != NULL;
     }
 
-  /* Two calls racing: run the asynchronous version in a private context
-   * that only this thread iterates.  The I/O runs on the library's worker,
-   * so nothing but the result waits for this context. */
-  context = g_main_context_new ();
-  g_main_context_push_thread_default (context);
-  command_run_async (self, command, command_run_sync, cancellable, store_result, &result);
-  while (result == NULL)
-    g_main_context_iteration (context, TRUE);
-  g_main_context_pop_thread_default (context);
+  /* Two calls racing: the asynchronous version, waited for privately. */
+  _QMP_RUN_IN_PRIVATE_CONTEXT (result, command_run_async (self, command, command_run_sync, cancellable,
+                                                          _qmp_store_result, &result));
 
   return command_run_finish (self, result, command_run_sync, error);
 }

@@ -25,6 +25,7 @@
 #include "qmp-enums.h"
 #include "qmp-init-private.h"
 #include "qmp-process.h"
+#include "qmp-sync-private.h"
 
 /**
  * QmpProcess:
@@ -267,7 +268,7 @@ on_start_waited (GObject      *source_object,
 }
 
 static gboolean
-on_start_wait_timeout (gpointer user_data)
+cancel_on_timeout (gpointer user_data)
 {
   GCancellable *cancellable = user_data;
 
@@ -308,7 +309,7 @@ on_connected (GObject      *source_object,
   g_task_set_task_data (task, g_error_copy (error), (GDestroyNotify) g_error_free);
   wait_cancellable = g_cancellable_new ();
   timeout = g_timeout_source_new (2000);
-  g_source_set_callback (timeout, on_start_wait_timeout, g_object_ref (wait_cancellable), g_object_unref);
+  g_source_set_callback (timeout, cancel_on_timeout, g_object_ref (wait_cancellable), g_object_unref);
   g_source_attach (timeout, g_task_get_context (task));
   g_source_unref (timeout);
 
@@ -673,26 +674,6 @@ qmp_process_new_finish (GAsyncResult  *result,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
-store_result (GObject      *source_object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-/* Runs an asynchronous operation in a private context until it finished;
- * the I/O itself runs on the library's worker and GLib's child watch. */
-#define RUN_IN_PRIVATE_CONTEXT(result, call) \
-  G_STMT_START { \
-    g_autoptr(GMainContext) private_context = g_main_context_new (); \
-    g_main_context_push_thread_default (private_context); \
-    call; \
-    while ((result) == NULL) \
-      g_main_context_iteration (private_context, TRUE); \
-    g_main_context_pop_thread_default (private_context); \
-  } G_STMT_END
-
 /**
  * qmp_process_new_sync:
  * @argv: (array zero-terminated=1): the command line of QEMU
@@ -724,7 +705,7 @@ qmp_process_new_sync (const char * const  *argv,
   /* Constructed here, so "exited" goes to this thread's context. */
   self = g_object_new (QMP_TYPE_PROCESS, "argv", argv, "flags", flags, NULL);
 
-  RUN_IN_PRIVATE_CONTEXT (result, process_start_async (self, cancellable, store_result, &result));
+  _QMP_RUN_IN_PRIVATE_CONTEXT (result, process_start_async (self, cancellable, _qmp_store_result, &result));
 
   if (!process_start_finish (self, result, error))
     return NULL;
@@ -988,7 +969,7 @@ qmp_process_shutdown_async (QmpProcess          *self,
   /* One deadline for the reply to quit and the exit: a QEMU stopped with
    * SIGSTOP answers neither. */
   shutdown->timeout = g_timeout_source_new (self->shutdown_timeout_msec);
-  g_source_set_callback (shutdown->timeout, on_start_wait_timeout,
+  g_source_set_callback (shutdown->timeout, cancel_on_timeout,
                          g_object_ref (shutdown->wait_cancellable), g_object_unref);
   g_source_attach (shutdown->timeout, g_task_get_context (task));
 
@@ -1043,7 +1024,8 @@ qmp_process_shutdown_sync (QmpProcess    *self,
   g_return_val_if_fail (QMP_IS_PROCESS (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  RUN_IN_PRIVATE_CONTEXT (result, qmp_process_shutdown_async (self, cancellable, store_result, &result));
+  _QMP_RUN_IN_PRIVATE_CONTEXT (result, qmp_process_shutdown_async (self, cancellable,
+                                                                   _qmp_store_result, &result));
 
   return qmp_process_shutdown_finish (self, result, error);
 }

@@ -1,0 +1,39 @@
+/* qmp-sync-private.h
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* A GAsyncReadyCallback that keeps a reference to @result in the
+ * GAsyncResult * that @user_data points to. */
+static inline void
+_qmp_store_result (GObject      *source_object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* Runs @call, an _async function given _qmp_store_result and &@result, in
+ * a private main context that only this thread iterates, until @result is
+ * set: a _sync function made of an _async one.  The I/O itself runs on
+ * the library's worker (and GLib's child watch), so nothing but the
+ * result waits for this context, and the caller's is never iterated. */
+#define _QMP_RUN_IN_PRIVATE_CONTEXT(result, call) \
+  G_STMT_START { \
+    g_autoptr(GMainContext) private_context_ = g_main_context_new (); \
+    g_main_context_push_thread_default (private_context_); \
+    call; \
+    while ((result) == NULL) \
+      g_main_context_iteration (private_context_, TRUE); \
+    g_main_context_pop_thread_default (private_context_); \
+  } G_STMT_END
+
+G_END_DECLS
