@@ -433,6 +433,7 @@ parse_greeting (QmpConnection  *self,
 {
   JsonObject *qmp;
   JsonNode *node;
+  JsonObject *version;
   JsonObject *qemu;
   JsonArray *capabilities;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -443,8 +444,9 @@ parse_greeting (QmpConnection  *self,
   node = json_object_get_member (qmp, "version");
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     goto malformed;
+  version = json_node_get_object (node);
 
-  node = json_object_get_member (json_node_get_object (node), "qemu");
+  node = json_object_get_member (version, "qemu");
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     goto malformed;
   qemu = json_node_get_object (node);
@@ -467,7 +469,7 @@ parse_greeting (QmpConnection  *self,
       }
   }
 
-  node = json_object_get_member (json_node_get_object (json_object_get_member (qmp, "version")), "package");
+  node = json_object_get_member (version, "package");
   if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
     self->package = g_strdup (json_node_get_string (node));
   else
