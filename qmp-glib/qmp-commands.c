@@ -147,13 +147,6 @@ on_error_event (GObject      *source_object,
 }
 
 static void
-on_caller_cancelled (GCancellable *caller_cancellable,
-                     GCancellable *cancellable)
-{
-  g_cancellable_cancel (cancellable);
-}
-
-static void
 command_run_async (QmpConnection       *self,
                    Command             *command,
                    gpointer             source_tag,
@@ -174,9 +167,7 @@ command_run_async (QmpConnection       *self,
   if (cancellable != NULL)
     {
       command_data->caller_cancellable = g_object_ref (cancellable);
-      command_data->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled),
-                                                          g_object_ref (command_data->cancellable),
-                                                          g_object_unref);
+      command_data->cancelled_id = _qmp_cancellable_forward (cancellable, command_data->cancellable);
     }
 
   if (command->error_event != NULL)

@@ -21,6 +21,7 @@
 #include "qmp-error.h"
 #include "qmp-connection-private.h"
 #include "qmp-init-private.h"
+#include "qmp-sync-private.h"
 #include "qmp-json-private.h"
 
 /**
@@ -713,13 +714,6 @@ on_init_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-on_caller_cancelled (GCancellable *caller_cancellable,
-                     GCancellable *cancellable)
-{
-  g_cancellable_cancel (cancellable);
-}
-
 static GSocketConnectable *
 parse_address (const char  *address,
                GError     **error)
@@ -795,10 +789,7 @@ init_start (QmpConnection *self,
   if (cancellable != NULL)
     {
       init->caller_cancellable = g_object_ref (cancellable);
-      init->caller_cancelled_id = g_cancellable_connect (cancellable,
-                                                         G_CALLBACK (on_caller_cancelled),
-                                                         g_object_ref (init->cancellable),
-                                                         g_object_unref);
+      init->caller_cancelled_id = _qmp_cancellable_forward (cancellable, init->cancellable);
     }
 
   /* One deadline for connecting, the greeting and the negotiation, so a

@@ -913,13 +913,6 @@ on_quit (GObject      *source_object,
                            on_shutdown_waited, g_steal_pointer (&task));
 }
 
-static void
-on_caller_cancelled (GCancellable *caller_cancellable,
-                     GCancellable *cancellable)
-{
-  g_cancellable_cancel (cancellable);
-}
-
 /**
  * qmp_process_shutdown_async:
  * @self: a #QmpProcess
@@ -956,8 +949,7 @@ qmp_process_shutdown_async (QmpProcess          *self,
     {
       shutdown->caller_cancellable = g_object_ref (cancellable);
       shutdown->caller_cancelled_id =
-        g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled),
-                               g_object_ref (shutdown->wait_cancellable), g_object_unref);
+        _qmp_cancellable_forward (cancellable, shutdown->wait_cancellable);
     }
 
   if (g_subprocess_get_identifier (self->subprocess) == NULL)

@@ -36,4 +36,22 @@ _qmp_store_result (GObject      *source_object,
     g_main_context_pop_thread_default (private_context_); \
   } G_STMT_END
 
+static inline void
+_qmp_cancel_on_cancelled (GCancellable *cancelled,
+                          GCancellable *to_cancel)
+{
+  g_cancellable_cancel (to_cancel);
+}
+
+/* Makes a cancellation of @cancellable (the caller's) cancel @internal
+ * too; returns the handler id for g_cancellable_disconnect(), 0 if
+ * @cancellable was cancelled already (and @internal is now). */
+static inline gulong
+_qmp_cancellable_forward (GCancellable *cancellable,
+                          GCancellable *internal)
+{
+  return g_cancellable_connect (cancellable, G_CALLBACK (_qmp_cancel_on_cancelled),
+                                g_object_ref (internal), g_object_unref);
+}
+
 G_END_DECLS
