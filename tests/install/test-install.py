@@ -45,7 +45,7 @@ readme = options.readme or os.path.join(source_root, 'README.md')
 tests_dir = options.tests_dir or os.path.join(source_root, 'tests')
 sys.path.insert(0, os.path.join(tests_dir, 'python'))
 
-from qmptest import check, check_equal, run_tap  # noqa: E402
+from qmptest import Qemu, check, check_equal, run_tap  # noqa: E402
 
 tmp = tempfile.mkdtemp(prefix='qmp-install-')
 prefix = os.path.join(tmp, 'prefix')
@@ -185,6 +185,23 @@ def test_vala():
     run_example([program], 'Vala')
 
 
+def test_vala_api():
+    # Built with the README's valac command; the test's directory holds it.
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'vala-api.vala')
+    program = os.path.join(work, 'vala-api')
+    run_checked(['valac', '-o', program,
+                 '--vapidir', installed('share', 'vala', 'vapi'),
+                 '--pkg', 'qmp-glib-1.0', '--pkg', 'json-glib-1.0', source],
+                'valac', env=state['env'])
+    with Qemu() as qemu:
+        process = run([program, qemu.address], env=state['env'], timeout=60)
+    for line in process.stdout.splitlines():
+        print('#   ' + line)
+    check_equal(process.returncode, 0, 'exit status')
+    check_equal(process.stdout.splitlines(), ['paused not-running', 'running running'],
+                'the states it printed')
+
+
 PYTHON_ORIGIN = '''
 import gi
 gi.require_version('Qmp', '1.0')
@@ -231,6 +248,8 @@ try:
         ('the prefix holds what README.md says', needs_install(test_layout)),
         ('C example: cc and pkg-config', needs_install(test_c)),
         ('Vala example: valac --pkg qmp-glib-1.0', needs_install(test_vala)),
+        ('Vala: _async calls without a cancellable, RunState.to_string ()',
+         needs_install(test_vala_api)),
         ('Python example: /usr/bin/python3 with the override', needs_install(test_python)),
         ('JavaScript example: gjs', needs_install(test_gjs)),
     ])
