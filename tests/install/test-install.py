@@ -4,9 +4,12 @@
 # the installed files only, with what README.md says to set for a prefix
 # of one's own, and a real QEMU, in TAP
 #
-#   test-install.py [--readme README.md] [--tests-dir TESTS] SOURCE-ROOT
+#   test-install.py [--readme README.md] [--tests-dir TESTS]
+#                   [--this-build BUILD-ROOT] SOURCE-ROOT
 #
-# SOURCE-ROOT is configured in a build directory of the test's own with
+# With --this-build, BUILD-ROOT (configured for /usr/local or /usr) is
+# also installed with --destdir, and its override must land where
+# /usr/bin/python3 imports from.  SOURCE-ROOT is configured in a build directory of the test's own with
 # --prefix=TMP/prefix and installed there; README.md and the example
 # runner (TESTS/python/run-example.py) default to SOURCE-ROOT's.  Nothing
 # of the environment that meson test gives (GI_TYPELIB_PATH,
@@ -37,6 +40,7 @@ README_MARKER = '<!-- tests/install/test-install.py runs this block'
 parser = argparse.ArgumentParser()
 parser.add_argument('--readme')
 parser.add_argument('--tests-dir')
+parser.add_argument('--this-build')
 parser.add_argument('source_root')
 options = parser.parse_args()
 
@@ -47,6 +51,7 @@ sys.path.insert(0, os.path.join(tests_dir, 'python'))
 
 from qmptest import Qemu, check, check_equal, run_tap  # noqa: E402
 
+options_build = options.this_build
 tmp = tempfile.mkdtemp(prefix='qmp-install-')
 prefix = os.path.join(tmp, 'prefix')
 build = os.path.join(tmp, 'build')
@@ -235,6 +240,32 @@ def test_gjs():
     run_example(['gjs', '-m', copy_example('query-status.js')], 'JavaScript')
 
 
+PYTHON_PATH = 'import sys; print("\\n".join(p for p in sys.path if p))'
+
+
+def test_system_prefix():
+    if not options_build:
+        return 'SKIP no --this-build'
+    options = json.loads(run_checked(['meson', 'introspect', '--buildoptions', options_build],
+                                     'meson introspect', quiet=True))
+    build_prefix = next(o['value'] for o in options if o['name'] == 'prefix')
+    if build_prefix not in ('/usr', '/usr/local'):
+        return 'SKIP this build\'s prefix is %s, not /usr or /usr/local' % build_prefix
+    destdir = os.path.join(tmp, 'destdir')
+    run_checked(['meson', 'install', '-C', options_build, '--destdir', destdir,
+                 '--no-rebuild', '--quiet'], 'meson install --destdir', quiet=True)
+    found = [os.path.join(root, 'Qmp.py') for root, dirs, files in os.walk(destdir)
+             if 'Qmp.py' in files]
+    check_equal(len(found), 1, 'number of installed overrides (%r)' % found)
+    site = os.path.dirname(os.path.dirname(os.path.dirname(found[0])))
+    site = '/' + os.path.relpath(site, destdir)
+    print('# %s installs the override in %s' % (build_prefix, site))
+    sys_path = run_checked(['/usr/bin/python3', '-c', PYTHON_PATH], 'python3',
+                           quiet=True).split()
+    check(site in sys_path, '%s is not on the sys.path of /usr/bin/python3: %r'
+          % (site, sys_path))
+
+
 def needs_install(function):
     def wrapper():
         check('env' in state, 'not installed')
@@ -252,6 +283,8 @@ try:
          needs_install(test_vala_api)),
         ('Python example: /usr/bin/python3 with the override', needs_install(test_python)),
         ('JavaScript example: gjs', needs_install(test_gjs)),
+        ('this build installs the override where /usr/bin/python3 imports it',
+         test_system_prefix),
     ])
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
