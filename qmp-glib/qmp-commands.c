@@ -1145,3 +1145,33 @@ qmp_connection_query_status_sync (QmpConnection  *self,
 
   return run_state_from_status (status, running, error);
 }
+
+/**
+ * qmp_run_state_to_string:
+ * @state: a run state
+ *
+ * Gives QEMU's name of a run state, the `status` that `query-status`
+ * reports: `paused` for %QMP_RUN_STATE_PAUSED, `finish-migrate` for
+ * %QMP_RUN_STATE_FINISH_MIGRATE.  It is the nick of the enum value, and
+ * `to_string()` in Vala.
+ *
+ * ```c
+ * g_print ("QEMU is %s\n", qmp_run_state_to_string (state));
+ * ```
+ *
+ * Returns: QEMU's name of @state, or `unknown` for
+ *   %QMP_RUN_STATE_UNKNOWN (which is no state of QEMU's)
+ *
+ * Since: 1.0
+ */
+const char *
+qmp_run_state_to_string (QmpRunState state)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (QMP_TYPE_RUN_STATE);
+  GEnumValue *value = g_enum_get_value (klass, state);
+
+  g_return_val_if_fail (value != NULL, NULL);
+
+  /* The class of a static type is never freed: the nick outlives klass. */
+  return value->value_nick;
+}
