@@ -16,6 +16,7 @@
 # include "qmp-enums.h"
 # include "qmp-error.h"
 # include "qmp-event.h"
+# include "qmp-event-queue.h"
 # include "qmp-connection.h"
 # include "qmp-commands.h"
 # include "qmp-process.h"
