@@ -20,4 +20,5 @@
 # include "qmp-connection.h"
 # include "qmp-commands.h"
 # include "qmp-process.h"
+# include "qmp-run-state-tracker.h"
 #undef QMP_INSIDE
