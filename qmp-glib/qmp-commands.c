@@ -1003,7 +1003,7 @@ qmp_connection_device_del_sync (QmpConnection  *self,
 /* The reply is the server's to choose: "status" must be a string and
  * "running" a boolean (both are mandatory in QEMU's StatusInfo), or the
  * reply is a protocol error.  A state this version does not know is
- * QMP_RUN_STATE_UNKNOWN, not an error. */
+ * QMP_RUN_STATE_OTHER, not an error. */
 static QmpRunState
 run_state_from_status (JsonNode  *status,
                        gboolean  *running,
@@ -1027,7 +1027,9 @@ run_state_from_status (JsonNode  *status,
 
   value = g_enum_get_value_by_nick (klass, name);
 
-  return value != NULL ? (QmpRunState) value->value : QMP_RUN_STATE_UNKNOWN;
+  /* Never UNKNOWN for a state: that is the error's. */
+  return value != NULL && value->value != QMP_RUN_STATE_UNKNOWN && value->value != QMP_RUN_STATE_OTHER
+    ? (QmpRunState) value->value : QMP_RUN_STATE_OTHER;
 }
 
 static void
@@ -1081,8 +1083,9 @@ qmp_connection_query_status_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.query_status_async].
  *
- * Returns: the run state, or %QMP_RUN_STATE_UNKNOWN on error (or for a
- *   state this version of qmp-glib does not know)
+ * Returns: the run state; %QMP_RUN_STATE_UNKNOWN on error (and only
+ *   then), %QMP_RUN_STATE_OTHER for a state this version of qmp-glib does
+ *   not know
  *
  * Since: 1.0
  */
@@ -1119,8 +1122,9 @@ qmp_connection_query_status_finish (QmpConnection  *self,
  * Asks for the run state of the virtual machine (`query-status`), blocking
  * the calling thread.
  *
- * Returns: the run state, or %QMP_RUN_STATE_UNKNOWN on error (or for a
- *   state this version of qmp-glib does not know)
+ * Returns: the run state; %QMP_RUN_STATE_UNKNOWN on error (and only
+ *   then), %QMP_RUN_STATE_OTHER for a state this version of qmp-glib does
+ *   not know
  *
  * Since: 1.0
  */

@@ -16,6 +16,7 @@
 #include "qmp-enums.h"
 #include "qmp-error.h"
 #include "qmp-connection-private.h"
+#include "qmp-event-private.h"
 #include "qmp-handshake-private.h"
 #include "qmp-init-private.h"
 #include "qmp-sync-private.h"
@@ -112,6 +113,13 @@ struct _QmpConnection
   GMutex init_lock;           /* also protects max_message_size */
   enum { INIT_NONE, INIT_RUNNING, INIT_DONE } init_state;
   GError *init_error;
+
+  /* Event sinks (QmpEventQueue, QmpRunStateTracker), fed on the worker */
+  GMutex sinks_lock;
+  GArray *sinks;              /* of EventSink */
+  guint next_sink_id;
+  gboolean sinks_closed;
+  GError *sinks_close_error;
 
   /* Events waiting to be emitted in ->context */
   GMutex events_lock;
@@ -274,6 +282,98 @@ emit_events (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* ---------------------------------------------------------------- sinks */
+
+typedef struct
+{
+  guint id;
+  QmpEventSinkFunc func;
+  gpointer user_data;
+} EventSink;
+
+/* Adds @func, which the worker calls with every event from now on (each
+ * call with its own QmpEvent, which @func owns) and once with %NULL and
+ * the reason when the connection closed, before the "closed" signal.  On
+ * a closed connection, @func is called with %NULL at once, in the calling
+ * thread.  @func runs with a lock held: it must be quick and must not call
+ * back into the connection's sinks. */
+guint
+_qmp_connection_add_event_sink (QmpConnection    *self,
+                                QmpEventSinkFunc  func,
+                                gpointer          user_data)
+{
+  EventSink sink = { 0, func, user_data };
+  g_autoptr(GError) error = NULL;
+
+  g_mutex_lock (&self->sinks_lock);
+  sink.id = ++self->next_sink_id;
+  if (self->sinks_closed)
+    error = g_error_copy (self->sinks_close_error);
+  else
+    g_array_append_val (self->sinks, sink);
+  g_mutex_unlock (&self->sinks_lock);
+
+  if (error != NULL)
+    func (NULL, error, user_data);
+
+  return sink.id;
+}
+
+/* Once this returns, the sink's function is not running and will not run
+ * again. */
+void
+_qmp_connection_remove_event_sink (QmpConnection *self,
+                                   guint          id)
+{
+  g_mutex_lock (&self->sinks_lock);
+  for (guint i = 0; i < self->sinks->len; i++)
+    {
+      if (g_array_index (self->sinks, EventSink, i).id == id)
+        {
+          g_array_remove_index (self->sinks, i);
+          break;
+        }
+    }
+  g_mutex_unlock (&self->sinks_lock);
+}
+
+static void
+sinks_deliver (QmpConnection *self,
+               QmpEvent      *event)
+{
+  g_mutex_lock (&self->sinks_lock);
+  for (guint i = 0; i < self->sinks->len; i++)
+    {
+      EventSink *sink = &g_array_index (self->sinks, EventSink, i);
+
+      sink->func (_qmp_event_copy (event), NULL, sink->user_data);
+    }
+  g_mutex_unlock (&self->sinks_lock);
+}
+
+static void
+sinks_close (QmpConnection *self,
+             const GError  *error)
+{
+  g_mutex_lock (&self->sinks_lock);
+  if (!self->sinks_closed)
+    {
+      self->sinks_closed = TRUE;
+      self->sinks_close_error = error != NULL
+        ? g_error_copy (error)
+        : g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED, _("The connection is closed"));
+
+      for (guint i = 0; i < self->sinks->len; i++)
+        {
+          EventSink *sink = &g_array_index (self->sinks, EventSink, i);
+
+          sink->func (NULL, self->sinks_close_error, sink->user_data);
+        }
+      g_array_set_size (self->sinks, 0);
+    }
+  g_mutex_unlock (&self->sinks_lock);
+}
+
 /* On the worker: an event came.  It is queued for the constructing context
  * only if someone listens, and the queue is emptied by one idle however
  * many events it holds. */
@@ -284,6 +384,8 @@ connection_on_event (GObject  *owner,
   QmpConnection *self = QMP_CONNECTION (owner);
   GQuark detail = g_quark_try_string (qmp_event_get_name (event));
   gboolean schedule;
+
+  sinks_deliver (self, event);
 
   if (!g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE))
     return;
@@ -344,6 +446,8 @@ connection_on_closed (GObject      *owner,
    * its users know. */
   if (!connection_is_ready (self))
     return;
+
+  sinks_close (self, error);
 
   closed = g_new0 (ClosedData, 1);
   closed->self = g_object_ref (self);
@@ -598,6 +702,10 @@ qmp_connection_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->init_lock);
   g_mutex_clear (&self->events_lock);
+  g_assert (self->sinks->len == 0);
+  g_array_unref (self->sinks);
+  g_clear_error (&self->sinks_close_error);
+  g_mutex_clear (&self->sinks_lock);
   _qmp_worker_unref (self->worker);
 
   G_OBJECT_CLASS (qmp_connection_parent_class)->finalize (object);
@@ -929,6 +1037,8 @@ qmp_connection_init (QmpConnection *self)
   self->worker = _qmp_worker_ref ();
   g_mutex_init (&self->init_lock);
   g_mutex_init (&self->events_lock);
+  g_mutex_init (&self->sinks_lock);
+  self->sinks = g_array_new (FALSE, FALSE, sizeof (EventSink));
   g_queue_init (&self->events);
 }
 
@@ -1998,4 +2108,11 @@ qmp_connection_close_sync (QmpConnection  *self,
   _qmp_channel_close (self->channel, NULL, FALSE, sync_wait_done, &wait);
 
   return sync_wait_run (&wait, error);
+}
+
+/* Whether construction finished successfully. */
+gboolean
+_qmp_connection_is_ready (QmpConnection *self)
+{
+  return connection_is_ready (self);
 }

@@ -626,8 +626,9 @@ test_member (gconstpointer data)
 
 /* --------------------------------------------- values of the right type */
 
-/* A state this version does not know is QMP_RUN_STATE_UNKNOWN, not an
- * error; a reply without "running" is malformed. */
+/* A state this version does not know is QMP_RUN_STATE_OTHER, not an
+ * error (UNKNOWN is for errors only); a reply without "running" is
+ * malformed. */
 static void
 test_query_status_shapes (void)
 {
@@ -639,8 +640,10 @@ test_query_status_shapes (void)
   } cases[] = {
     { "{\"status\": \"running\", \"running\": true, \"singlestep\": false}", QMP_RUN_STATE_RUNNING, TRUE, FALSE },
     { "{\"status\": \"paused\", \"running\": false}", QMP_RUN_STATE_PAUSED, FALSE, FALSE },
-    { "{\"status\": \"future-state\", \"running\": true}", QMP_RUN_STATE_UNKNOWN, TRUE, FALSE },
-    { "{\"status\": \"\", \"running\": false}", QMP_RUN_STATE_UNKNOWN, FALSE, FALSE },
+    { "{\"status\": \"future-state\", \"running\": true}", QMP_RUN_STATE_OTHER, TRUE, FALSE },
+    { "{\"status\": \"\", \"running\": false}", QMP_RUN_STATE_OTHER, FALSE, FALSE },
+    { "{\"status\": \"unknown\", \"running\": false}", QMP_RUN_STATE_OTHER, FALSE, FALSE },
+    { "{\"status\": \"other\", \"running\": false}", QMP_RUN_STATE_OTHER, FALSE, FALSE },
     { "{\"status\": \"running\"}", QMP_RUN_STATE_UNKNOWN, FALSE, TRUE },
     { "{\"running\": true}", QMP_RUN_STATE_UNKNOWN, FALSE, TRUE },
   };
