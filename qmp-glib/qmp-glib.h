@@ -21,4 +21,6 @@
 # include "qmp-commands.h"
 # include "qmp-process.h"
 # include "qmp-run-state-tracker.h"
+# include "qmp-schema-type.h"
+# include "qmp-schema.h"
 #undef QMP_INSIDE
