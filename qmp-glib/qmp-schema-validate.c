@@ -267,11 +267,14 @@ selected_variant (QmpSchemaEntity *type,
 
 /* Whether @name is a member of @type or of the variants that @object
  * selects; of any variant when the discriminator selects none, so that a
- * typo gets "unknown member" rather than a missing discriminator. */
+ * typo gets "unknown member" rather than a missing discriminator.  Only
+ * one level fans out to every variant: a union whose variants are itself
+ * must not make the search exponential. */
 static gboolean
 type_has_member (QmpSchemaEntity *type,
                  JsonObject      *object,
                  const char      *name,
+                 gboolean         fan_out,
                  guint            depth)
 {
   QmpSchemaEntity *variant;
@@ -285,11 +288,12 @@ type_has_member (QmpSchemaEntity *type,
 
   variant = selected_variant (type, object);
   if (variant != NULL)
-    return type_has_member (variant, object, name, depth + 1);
+    return type_has_member (variant, object, name, fan_out, depth + 1);
 
-  for (guint i = 0; i < type->n_variants; i++)
-    if (type_has_member (type->variants[i].type, object, name, depth + 1))
-      return TRUE;
+  if (fan_out)
+    for (guint i = 0; i < type->n_variants; i++)
+      if (type_has_member (type->variants[i].type, object, name, FALSE, depth + 1))
+        return TRUE;
 
   return FALSE;
 }
@@ -357,7 +361,7 @@ check_object (Check           *check,
 
       json_object_iter_init (&iter, object);
       while (json_object_iter_next (&iter, &name, NULL))
-        if (!type_has_member (type, object, name, 0))
+        if (!type_has_member (type, object, name, TRUE, 0))
           return fail (check, _("unknown member \"%s\""), name);
     }
 
