@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <math.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -73,13 +74,21 @@ static Row rows[] = {
     FALSE, TARGET_NONE, 0, "" },
   { "qemu-serial", "qemu", "7", "real QEMU, serial round trip", "µs/op", 1,
     FALSE, TARGET_RATIO_MAX, 1.05, "≤ 1.05× raw" },
+  { "schema-build", "schema-build", "8a", "QmpSchema from real QEMU's query-qmp-schema tree", "ms", 3,
+    FALSE, TARGET_VALUE_MAX, 5.0, "≤ 5 ms" },
+  { "schema-build-text", "schema-build", "8b", "QmpSchema from its JSON text (parse + build)", "ms", 3,
+    FALSE, TARGET_VALUE_MAX, 5.0, "≤ 5 ms" },
+  { "schema-memory", "schema-build", "8c", "QmpSchema: heap of one schema", "KiB", 0,
+    FALSE, TARGET_NONE, 0, "" },
 };
 
 enum { ROW_SERIAL_SYNC, ROW_SERIAL_ASYNC, ROW_PIPELINED, ROW_EVENTS, ROW_SCHEMA,
-       ROW_CONN_THREADS, ROW_CONN_RSS, ROW_CONN_TIME, ROW_QEMU, N_ROWS };
+       ROW_CONN_THREADS, ROW_CONN_RSS, ROW_CONN_TIME, ROW_QEMU,
+       ROW_SCHEMA_BUILD, ROW_SCHEMA_BUILD_TEXT, ROW_SCHEMA_MEMORY, N_ROWS };
 
 static const char *scenario_names[] = {
-  "serial-sync", "serial-async", "pipelined", "events", "schema", "connections", "qemu", NULL
+  "serial-sync", "serial-async", "pipelined", "events", "schema", "connections", "qemu",
+  "schema-build", NULL
 };
 
 /* ----------------------------------------------------------- options */
@@ -99,7 +108,7 @@ static int opt_stall_seconds = 15;
 static GOptionEntry option_entries[] = {
   { "scenario", 's', 0, G_OPTION_ARG_STRING_ARRAY, &opt_scenarios,
     "Run only this scenario (repeatable, or comma-separated): serial-sync, serial-async, "
-    "pipelined, events, schema, connections, qemu", "NAME" },
+    "pipelined, events, schema, connections, qemu, schema-build", "NAME" },
   { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json, "Also write the results as JSON to FILE", "FILE" },
   { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each scenario (default 7; 3 at most for scenario 6)", "N" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
@@ -1043,6 +1052,140 @@ failed:
     }
 }
 
+/* 8: building a QmpSchema from a real QEMU's query-qmp-schema (207 KB
+ * for 7.2), fetched once; the build alone, from the reply's tree as
+ * qmp_connection_get_schema_sync() does it, and from the text (the JSON
+ * parse included); the heap one schema holds, from mallinfo2(). */
+static gboolean
+schema_build_fetch (Bench       *b,
+                    char       **text,
+                    char       **version,
+                    GError     **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) qemu = NULL;
+  g_autoptr(GSocketClient) client = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GDataInputStream) in = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autofree char *qemu_path = opt_qemu ? g_strdup (opt_qemu) : g_find_program_in_path ("qemu-system-x86_64");
+  g_autofree char *dir = g_build_filename (b->tmpdir, "qemu-schema", NULL);
+  g_autofree char *sock = g_build_filename (dir, "qmp.sock", NULL);
+  g_autofree char *qmp_arg = g_strdup_printf ("unix:%s,server=on,wait=off", sock);
+  g_autofree char *address = g_strdup_printf ("unix:%s", sock);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  if (qemu_path == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "skipped: qemu-system-x86_64 not found");
+      return FALSE;
+    }
+
+  g_mkdir (dir, 0700);
+  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  qemu = g_subprocess_launcher_spawn (launcher, error, qemu_path, "-M", "none", "-nodefaults",
+                                      "-display", "none", "-qmp", qmp_arg, NULL);
+  if (qemu == NULL)
+    return FALSE;
+  while (!g_file_test (sock, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+    g_usleep (10000);
+
+  /* The reply's own bytes, as QEMU writes them: over a plain socket. */
+  client = g_socket_client_new ();
+  socket_address = g_unix_socket_address_new (sock);
+  stream = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (socket_address), NULL, error);
+  if (stream != NULL)
+    {
+      GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (stream));
+      const char request[] = "{\"execute\": \"qmp_capabilities\"}\n{\"execute\": \"query-qmp-schema\"}\n";
+
+      in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (stream)));
+      g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_ANY);
+      if (g_output_stream_write_all (out, request, strlen (request), NULL, NULL, error))
+        for (int i = 0; i < 3 && (i == 0 || line != NULL); i++)
+          {
+            g_free (line);
+            line = g_data_input_stream_read_line (in, NULL, NULL, error);
+          }
+    }
+  if (line != NULL)
+    {
+      g_autoptr(JsonNode) node = json_from_string (line, error);
+      JsonNode *ret = node && JSON_NODE_HOLDS_OBJECT (node)
+                      ? json_object_get_member (json_node_get_object (node), "return") : NULL;
+
+      if (ret != NULL && JSON_NODE_HOLDS_ARRAY (ret))
+        {
+          reply = json_node_ref (ret);
+          *text = g_steal_pointer (&line);
+          *version = g_strdup_printf ("%s, %zu bytes, %u entries", qemu_path, strlen (*text),
+                                      json_array_get_length (json_node_get_array (reply)));
+        }
+      else if (node != NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no schema in QEMU's reply");
+    }
+  g_clear_object (&in);
+  g_clear_object (&stream);
+  g_subprocess_force_exit (qemu);
+  g_subprocess_wait (qemu, NULL, NULL);
+
+  return reply != NULL;
+}
+
+static void
+run_schema_build (Bench *b)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *version = NULL;
+  g_autoptr(JsonNode) tree = NULL;
+  JsonNode *array;
+  long n = MAX (scaled (b, 50), 3);
+
+  if (!schema_build_fetch (b, &text, &version, &error))
+    {
+      progress ("8 schema build: %s", error->message);
+      row_skip (&rows[ROW_SCHEMA_BUILD], error->message);
+      row_skip (&rows[ROW_SCHEMA_BUILD_TEXT], error->message);
+      row_skip (&rows[ROW_SCHEMA_MEMORY], error->message);
+      return;
+    }
+  tree = json_from_string (text, NULL);
+  array = json_object_get_member (json_node_get_object (tree), "return");
+  progress ("8 schema build: %s, %d × %ld builds", version, b->reps, n);
+
+  for (int rep = 0; rep < b->reps; rep++)
+    {
+      struct mallinfo2 before, after;
+      QmpSchema *schema;
+      double t0, value;
+
+      t0 = now_us ();
+      for (long i = 0; i < n; i++)
+        g_object_unref (qmp_schema_new (array, NULL));
+      value = (now_us () - t0) / 1e3 / (double) n;
+      g_array_append_val (rows[ROW_SCHEMA_BUILD].lib, value);
+
+      t0 = now_us ();
+      for (long i = 0; i < n; i++)
+        g_object_unref (qmp_schema_new_from_data (text, -1, NULL));
+      value = (now_us () - t0) / 1e3 / (double) n;
+      g_array_append_val (rows[ROW_SCHEMA_BUILD_TEXT].lib, value);
+
+      before = mallinfo2 ();
+      schema = qmp_schema_new (array, NULL);
+      after = mallinfo2 ();
+      value = (double) (after.uordblks - before.uordblks) / 1024.0;
+      g_array_append_val (rows[ROW_SCHEMA_MEMORY].lib, value);
+      g_object_unref (schema);
+    }
+
+  for (int r = ROW_SCHEMA_BUILD; r <= ROW_SCHEMA_MEMORY; r++)
+    rows[r].note = g_strdup (version);
+}
+
 /* ----------------------------------------------------------- results */
 
 static int
@@ -1573,6 +1716,8 @@ main (int   argc,
     run_connections (b);
   if (scenario_wanted ("qemu"))
     run_qemu (b);
+  if (scenario_wanted ("schema-build"))
+    run_schema_build (b);
 
   load_end = read_loadavg ();
   if (opt_quick)
