@@ -645,3 +645,24 @@ _qmp_connection_check_call_async (QmpConnection       *self,
 
   return TRUE;
 }
+
+gboolean
+_qmp_connection_has_command (QmpConnection *self,
+                             const char    *command,
+                             guint          major,
+                             guint          minor,
+                             guint          micro)
+{
+  SchemaState *state = get_state (self);
+  g_autoptr(QmpSchema) schema = NULL;
+
+  g_mutex_lock (&state->lock);
+  if (state->schema != NULL)
+    schema = g_object_ref (state->schema);
+  g_mutex_unlock (&state->lock);
+
+  if (schema != NULL)
+    return qmp_schema_has_command (schema, command);
+
+  return qmp_connection_check_version (self, major, minor, micro);
+}

@@ -143,4 +143,13 @@ gboolean _qmp_connection_check_call_async (QmpConnection       *self,
                                            GAsyncReadyCallback  callback,
                                            gpointer             user_data);
 
+/* Whether the server has @command: by its schema when the connection has
+ * fetched it already (a downstream QEMU may have backported a command, or
+ * left one out), else by its version being at least major.minor.micro. */
+gboolean _qmp_connection_has_command (QmpConnection *self,
+                                      const char    *command,
+                                      guint          major,
+                                      guint          minor,
+                                      guint          micro);
+
 G_END_DECLS

@@ -837,6 +837,53 @@ test_mock_not_a_schema (void)
   g_assert_false (qmp_connection_is_closed (connection));
 }
 
+/* The typed commands choose the form of blockdev-add by the schema once
+ * the connection has it, by the version before: a server that says 7.2
+ * but has only x-blockdev-add gets x-blockdev-add. */
+static void
+test_mock_typed_commands (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GAsyncResult) r1 = NULL;
+  g_autoptr(GAsyncResult) r2 = NULL;
+  g_autoptr(GAsyncResult) r3 = NULL;
+  g_autoptr(QmpSchema) schema = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GError) error = NULL;
+  static const char old_schema[] =
+    "[{\"name\": \"str\", \"meta-type\": \"builtin\", \"json-type\": \"string\"},"
+    " {\"name\": \"any\", \"meta-type\": \"builtin\", \"json-type\": \"value\"},"
+    " {\"name\": \"0\", \"meta-type\": \"object\", \"members\": []},"
+    " {\"name\": \"1\", \"meta-type\": \"object\", \"members\": [{\"name\": \"options\", \"type\": \"any\"}]},"
+    " {\"name\": \"x-blockdev-add\", \"meta-type\": \"command\", \"arg-type\": \"1\", \"ret-type\": \"0\"}]";
+
+  /* No schema yet: the version decides. */
+  qmp_connection_blockdev_add_async (connection, "/dev/null", "n0", NULL, qmp_test_store_result, &r1);
+  command = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "blockdev-add");
+  qmp_mock_reply (mock, command, NULL);
+  r1 = qmp_test_wait_result (&r1);
+  g_assert_true (qmp_connection_blockdev_add_finish (connection, r1, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&command, json_object_unref);
+
+  qmp_connection_get_schema_async (connection, NULL, qmp_test_store_result, &r2);
+  expect_command (mock, "query-qmp-schema", old_schema);
+  r2 = qmp_test_wait_result (&r2);
+  schema = qmp_connection_get_schema_finish (connection, r2, &error);
+  g_assert_no_error (error);
+
+  qmp_connection_blockdev_add_async (connection, "/dev/null", "n1", NULL, qmp_test_store_result, &r3);
+  command = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "x-blockdev-add");
+  g_assert_true (json_object_has_member (json_object_get_object_member (command, "arguments"), "options"));
+  qmp_mock_reply (mock, command, NULL);
+  r3 = qmp_test_wait_result (&r3);
+  g_assert_true (qmp_connection_blockdev_add_finish (connection, r3, &error));
+  g_assert_no_error (error);
+}
+
 /* ------------------------------------------------------ hostile schemas */
 
 /* A schema with every construct, and cycles that a hostile peer could
@@ -898,7 +945,9 @@ copy_replacing (JsonNode *node,
           if (child != NULL)
             json_object_set_member (copy, name, child);
         }
-      return json_node_init_object (json_node_alloc (), copy);
+      node = json_node_init_object (json_node_alloc (), copy);
+      json_object_unref (copy);
+      return node;
     }
 
   if (JSON_NODE_HOLDS_ARRAY (node))
@@ -914,7 +963,9 @@ copy_replacing (JsonNode *node,
           if (child != NULL)
             json_array_add_element (copy, child);
         }
-      return json_node_init_array (json_node_alloc (), copy);
+      node = json_node_init_array (json_node_alloc (), copy);
+      json_array_unref (copy);
+      return node;
     }
 
   return json_node_copy (node);
@@ -1029,6 +1080,7 @@ main (int   argc,
   g_test_add_func ("/schema/mock/once", test_mock_once);
   g_test_add_func ("/schema/mock/validate", test_mock_validate);
   g_test_add_func ("/schema/mock/not-a-schema", test_mock_not_a_schema);
+  g_test_add_func ("/schema/mock/typed-commands", test_mock_typed_commands);
   g_test_add_func ("/schema/hostile", test_hostile);
 
   return g_test_run ();
