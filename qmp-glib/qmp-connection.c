@@ -1659,6 +1659,21 @@ connection_submit_sync (QmpConnection  *self,
   return TRUE;
 }
 
+/* The return of @command as the server sent it (checked JSON text), not
+ * parsed: for QmpSchema, which reads query-qmp-schema's text itself. */
+char *
+_qmp_connection_execute_text_sync (QmpConnection  *self,
+                                   const char     *command,
+                                   GError        **error)
+{
+  g_autoptr(QmpCall) call = _qmp_call_new (QMP_CALL_COMMAND, command, NULL, FALSE, NULL, NULL);
+
+  if (!connection_submit_sync (self, call, NULL, error))
+    return NULL;
+
+  return _qmp_call_steal_return_json (call);
+}
+
 /**
  * qmp_connection_execute_async:
  * @self: a #QmpConnection

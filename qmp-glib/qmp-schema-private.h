@@ -86,6 +86,27 @@ struct _QmpSchemaEntity
   gboolean allow_oob;
 };
 
+/* Building a schema (qmp-schema.c), for the parser of JSON text
+ * (qmp-schema-text.c): entities and strings live in the schema's arena. */
+gpointer          _qmp_schema_alloc           (QmpSchema        *self,
+                                               gsize             size);
+const char       *_qmp_schema_strndup         (QmpSchema        *self,
+                                               const char       *str,
+                                               gsize             len);
+gboolean          _qmp_schema_features_have   (const char * const *features,
+                                               const char       *feature);
+QmpSchemaJsonKind _qmp_schema_json_kind       (const char       *json_type);
+gboolean          _qmp_schema_add_entity      (QmpSchema        *self,
+                                               QmpSchemaEntity  *entity,
+                                               GError          **error);
+gboolean          _qmp_schema_resolve         (QmpSchema        *self,
+                                               GError          **error);
+/* Parses JSON text (an array, or {"return": array}) straight into @self. */
+gboolean          _qmp_schema_parse_text      (QmpSchema        *self,
+                                               const char       *data,
+                                               gsize             length,
+                                               GError          **error);
+
 /* Entity lookups for the other schema files; all return NULL when absent. */
 QmpSchemaEntity *_qmp_schema_lookup          (QmpSchema          *self,
                                               const char         *name);

@@ -525,6 +525,76 @@ compare_entities (gconstpointer a,
   return strcmp (ea->name, eb->name);
 }
 
+gpointer
+_qmp_schema_alloc (QmpSchema *self,
+                   gsize      size)
+{
+  return arena_alloc (self, size);
+}
+
+const char *
+_qmp_schema_strndup (QmpSchema  *self,
+                     const char *str,
+                     gsize       len)
+{
+  char *copy = arena_alloc (self, len + 1);
+
+  memcpy (copy, str, len);
+  copy[len] = '\0';
+  return copy;
+}
+
+gboolean
+_qmp_schema_features_have (const char * const *features,
+                           const char         *feature)
+{
+  return features_have (features, feature);
+}
+
+QmpSchemaJsonKind
+_qmp_schema_json_kind (const char *json_type)
+{
+  return json_kind_from_name (json_type);
+}
+
+gboolean
+_qmp_schema_add_entity (QmpSchema        *self,
+                        QmpSchemaEntity  *entity,
+                        GError          **error)
+{
+  Builder builder = { self, error };
+
+  if (!g_hash_table_insert (self->entities, (gpointer) entity->name, entity))
+    return malformed (&builder, entity->name, _("it is defined twice"));
+
+  if (entity->kind == ENTITY_COMMAND)
+    g_ptr_array_add (self->commands, entity);
+  else if (entity->kind == ENTITY_EVENT)
+    g_ptr_array_add (self->events, entity);
+
+  return TRUE;
+}
+
+/* Once every entity is there: the references become pointers. */
+gboolean
+_qmp_schema_resolve (QmpSchema  *self,
+                     GError    **error)
+{
+  Builder builder = { self, error };
+  GHashTableIter iter;
+  gpointer entity;
+
+  g_hash_table_iter_init (&iter, self->entities);
+  while (g_hash_table_iter_next (&iter, NULL, &entity))
+    if (!resolve_entity (&builder, entity))
+      return FALSE;
+
+  g_ptr_array_sort (self->commands, compare_entities);
+  g_ptr_array_sort (self->events, compare_entities);
+
+  return TRUE;
+}
+
 static gboolean
 schema_build (QmpSchema  *self,
               JsonNode   *node,
@@ -543,29 +613,12 @@ schema_build (QmpSchema  *self,
     {
       QmpSchemaEntity *entity = NULL;
 
-      if (!parse_entity (&builder, json_array_get_element (array, i), i, &entity))
-        return FALSE;
-      if (!g_hash_table_insert (self->entities, (gpointer) entity->name, entity))
-        return malformed (&builder, entity->name, _("it is defined twice"));
-
-      if (entity->kind == ENTITY_COMMAND)
-        g_ptr_array_add (self->commands, entity);
-      else if (entity->kind == ENTITY_EVENT)
-        g_ptr_array_add (self->events, entity);
-    }
-
-  for (guint i = 0; i < n; i++)
-    {
-      const char *name = _qmp_json_object_get_string (json_array_get_object_element (array, i), "name");
-
-      if (!resolve_entity (&builder, g_hash_table_lookup (self->entities, name)))
+      if (!parse_entity (&builder, json_array_get_element (array, i), i, &entity) ||
+          !_qmp_schema_add_entity (self, entity, error))
         return FALSE;
     }
 
-  g_ptr_array_sort (self->commands, compare_entities);
-  g_ptr_array_sort (self->events, compare_entities);
-
-  return TRUE;
+  return _qmp_schema_resolve (self, error);
 }
 
 /* -------------------------------------------------------------- GObject */
@@ -664,28 +717,16 @@ qmp_schema_new_from_data (const char  *data,
                           gssize       length,
                           GError     **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(JsonNode) node = NULL;
-  JsonObject *object;
-  JsonNode *array;
+  g_autoptr(QmpSchema) self = NULL;
 
   g_return_val_if_fail (data != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  node = _qmp_json_parse (data, length < 0 ? strlen (data) : (gsize) length, NULL, &local_error);
-  if (node == NULL)
-    {
-      g_set_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL,
-                   _("The server’s schema is malformed: %s"), local_error->message);
-      return NULL;
-    }
+  self = g_object_new (QMP_TYPE_SCHEMA, NULL);
+  if (!_qmp_schema_parse_text (self, data, length < 0 ? strlen (data) : (gsize) length, error))
+    return NULL;
 
-  object = _qmp_json_node_get_object (node);
-  array = object != NULL ? json_object_get_member (object, "return") : node;
-  if (array == NULL)
-    array = node;
-
-  return qmp_schema_new (array, error);
+  return g_steal_pointer (&self);
 }
 
 /* -------------------------------------------------------------- lookups */

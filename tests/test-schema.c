@@ -278,6 +278,24 @@ test_qemu_lookup (void)
 
   /* Every type reachable from a command or event, no masked name. */
   g_assert_cmpuint (walk_schema (schema), >, 500);
+
+  /* The schema from the reply's text (what get_schema builds) and from
+   * its tree are the same. */
+  {
+    g_autoptr(JsonNode) reply = qmp_connection_execute_sync (connection, "query-qmp-schema", NULL,
+                                                             QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+    g_autoptr(QmpSchema) from_tree = NULL;
+    g_auto(GStrv) commands = NULL;
+    g_auto(GStrv) tree_commands = NULL;
+
+    g_assert_no_error (error);
+    from_tree = qmp_schema_new (reply, &error);
+    g_assert_no_error (error);
+    commands = qmp_schema_list_commands (schema);
+    tree_commands = qmp_schema_list_commands (from_tree);
+    g_assert_true (g_strv_equal ((const char * const *) commands, (const char * const *) tree_commands));
+    g_assert_cmpuint (walk_schema (schema), ==, walk_schema (from_tree));
+  }
 }
 
 static void
@@ -1033,6 +1051,8 @@ test_hostile (void)
                                           ? json_from_string (wrong_values[v], NULL) : NULL;
         g_autoptr(JsonNode) mutated = NULL;
         g_autoptr(QmpSchema) schema = NULL;
+        g_autoptr(QmpSchema) from_tree = NULL;
+        g_autoptr(GError) tree_error = NULL;
         g_autofree char *text = NULL;
         guint counter = 0;
 
@@ -1042,17 +1062,23 @@ test_hostile (void)
           continue;
         text = json_to_string (mutated, FALSE);
 
+        /* The text parser and the tree builder agree on each. */
         schema = qmp_schema_new_from_data (text, -1, &error);
+        from_tree = qmp_schema_new (mutated, &tree_error);
+        g_assert_true ((schema == NULL) == (from_tree == NULL));
         if (schema != NULL)
           {
             n_built++;
             exercise (schema);
+            exercise (from_tree);
           }
         else
           {
             n_refused++;
             g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+            g_assert_error (tree_error, QMP_ERROR, QMP_ERROR_PROTOCOL);
             g_clear_error (&error);
+            g_clear_error (&tree_error);
           }
       }
 
