@@ -994,7 +994,9 @@ qmp_connection_class_init (QmpConnectionClass *klass)
    *
    * Whether every command's arguments are checked against the server's
    * schema before the command is written, as with
-   * %QMP_EXECUTE_FLAGS_VALIDATE.  Implemented in qmp-schema-connection.c.
+   * %QMP_EXECUTE_FLAGS_VALIDATE: the calls of
+   * [method@Qmp.Connection.execute_until_event_async] and of the typed
+   * commands too.  See [method@Qmp.Schema.validate_arguments].
    *
    * Since: 1.0
    */
