@@ -902,6 +902,95 @@ test_mock_typed_commands (void)
   g_assert_no_error (error);
 }
 
+/* One schema used from several threads at once gives each the same
+ * answers as one thread alone. */
+typedef struct
+{
+  QmpSchema *schema;
+  guint rounds;
+} ThreadsData;
+
+static gpointer
+schema_thread (gpointer user_data)
+{
+  ThreadsData *data = user_data;
+
+  for (guint round = 0; round < data->rounds; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autoptr(JsonObject) arguments = object_from_json (cases[i].arguments);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(QmpSchemaType) aio = NULL;
+
+        if (qmp_schema_validate_arguments (data->schema, cases[i].command, arguments, &error))
+          g_assert_null (cases[i].error);
+        else
+          g_assert_true (g_pattern_match_simple (cases[i].error, error->message));
+        g_assert_true (qmp_schema_has_path (data->schema, "blockdev-add/arg-type/+file/aio/^threads"));
+        aio = qmp_schema_get_path_type (data->schema, "blockdev-add/arg-type/+file/aio");
+        g_assert_true (g_strv_contains (qmp_schema_type_get_enum_values (aio), "native"));
+      }
+
+  return NULL;
+}
+
+static void
+test_qemu_threads (void)
+{
+  g_autoptr(QmpTestPeer) peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpSchema) schema = NULL;
+  g_autoptr(GError) error = NULL;
+  ThreadsData data;
+  GThread *threads[4];
+
+  if (peer == NULL)
+    return;
+  connection = connect_peer (peer, QMP_CONNECTION_FLAGS_NONE);
+  schema = qmp_connection_get_schema_sync (connection, NULL, &error);
+  g_assert_no_error (error);
+
+  data.schema = schema;
+  data.rounds = qmp_test_scale (50);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("schema", schema_thread, &data);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+}
+
+/* The connection closes while the query runs: the callers get the
+ * error, which is not kept as the schema's answer. */
+static void
+test_mock_closed (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) checked = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpSchema) schema = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_connection_get_schema_async (connection, NULL, qmp_test_store_result, &result);
+  qmp_connection_execute_async (connection, "query-status", NULL, QMP_EXECUTE_FLAGS_VALIDATE,
+                                NULL, qmp_test_store_result, &checked);
+  command = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "query-qmp-schema");
+  qmp_mock_close (mock);
+
+  result = qmp_test_wait_result (&result);
+  schema = qmp_connection_get_schema_finish (connection, result, &error);
+  g_assert_null (schema);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_clear_error (&error);
+
+  checked = qmp_test_wait_result (&checked);
+  ret = qmp_connection_execute_finish (connection, checked, &error);
+  g_assert_null (ret);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+}
+
 /* ------------------------------------------------------ hostile schemas */
 
 /* A schema with every construct, and cycles that a hostile peer could
@@ -1101,12 +1190,14 @@ main (int   argc,
   g_test_add_func ("/schema/qemu/paths", test_qemu_paths);
   g_test_add_func ("/schema/qemu/agreement", test_qemu_agreement);
   g_test_add_func ("/schema/qemu/validate", test_qemu_validate);
+  g_test_add_func ("/schema/qemu/threads", test_qemu_threads);
   g_test_add_func ("/schema/qsd", test_qsd);
   g_test_add_func ("/schema/qga", test_qga);
   g_test_add_func ("/schema/mock/once", test_mock_once);
   g_test_add_func ("/schema/mock/validate", test_mock_validate);
   g_test_add_func ("/schema/mock/not-a-schema", test_mock_not_a_schema);
   g_test_add_func ("/schema/mock/typed-commands", test_mock_typed_commands);
+  g_test_add_func ("/schema/mock/closed", test_mock_closed);
   g_test_add_func ("/schema/hostile", test_hostile);
 
   return g_test_run ();
