@@ -208,4 +208,7 @@ QmpRunState qmp_connection_query_status_sync   (QmpConnection        *self,
                                                 GCancellable         *cancellable,
                                                 GError              **error);
 
+QMP_AVAILABLE_IN_1_0
+const char *qmp_run_state_to_string (QmpRunState state);
+
 G_END_DECLS

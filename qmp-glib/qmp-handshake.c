@@ -7,7 +7,6 @@
 
 #include "config.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +16,7 @@
 
 #include "qmp-error.h"
 #include "qmp-handshake-private.h"
+#include "qmp-json-private.h"
 #include "qmp-sync-private.h"
 
 /* Everything a QmpConnection does before it is usable: connect, read the
@@ -102,65 +102,89 @@ handshake_finish (QmpHandshake *handshake,
   handshake_free (handshake);
 }
 
+/* An unsigned decimal number within a guint at *@p, which is moved past it. */
+static gboolean
+parse_version_number (const char **p,
+                      guint       *value)
+{
+  guint64 number = 0;
+
+  if (!g_ascii_isdigit (**p))
+    return FALSE;
+
+  for (; g_ascii_isdigit (**p); (*p)++)
+    {
+      number = number * 10 + (guint) (**p - '0');
+      if (number > G_MAXUINT)
+        return FALSE;
+    }
+
+  *value = (guint) number;
+  return TRUE;
+}
+
+/* The guest agent's "MAJOR.MINOR[.MICRO]", anything after it ignored
+ * ("-rc1"): what the peer sends is not trusted to fit. */
+static gboolean
+parse_guest_version (const char  *version,
+                     QmpPeerInfo *info)
+{
+  const char *p = version;
+
+  if (!parse_version_number (&p, &info->version_major) || *p++ != '.' ||
+      !parse_version_number (&p, &info->version_minor))
+    return FALSE;
+
+  info->version_micro = 0;
+  if (*p == '.' && g_ascii_isdigit (p[1]))
+    {
+      p++;
+      return parse_version_number (&p, &info->version_micro);
+    }
+
+  return TRUE;
+}
+
+/* The greeting is the server's to choose: every member is type-checked. */
 static gboolean
 parse_greeting (QmpPeerInfo  *info,
                 JsonNode     *root,
                 GError      **error)
 {
-  JsonObject *qmp;
-  JsonNode *node;
-  JsonObject *version;
-  JsonObject *qemu;
-  JsonArray *capabilities;
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  JsonObject *qmp = _qmp_json_node_get_object (root);
+  JsonObject *version = _qmp_json_object_get_object (qmp, "version");
+  JsonObject *qemu = _qmp_json_object_get_object (version, "qemu");
+  JsonArray *capabilities = _qmp_json_object_get_array (qmp, "capabilities");
+  const char *package = _qmp_json_object_get_string (version, "package");
+  g_autoptr(GStrvBuilder) builder = NULL;
+  const char *names[] = { "major", "minor", "micro" };
+  guint *values[] = { &info->version_major, &info->version_minor, &info->version_micro };
 
-  /* The channel checked that the "QMP" member is an object. */
-  qmp = json_node_get_object (root);
-
-  node = json_object_get_member (qmp, "version");
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+  if (qemu == NULL || capabilities == NULL)
     goto malformed;
-  version = json_node_get_object (node);
 
-  node = json_object_get_member (version, "qemu");
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    goto malformed;
-  qemu = json_node_get_object (node);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      gint64 value;
 
-  {
-    const char *names[] = { "major", "minor", "micro" };
-    guint *values[] = { &info->version_major, &info->version_minor, &info->version_micro };
+      if (!_qmp_json_object_get_int (qemu, names[i], &value) || value < 0 || value > G_MAXUINT)
+        goto malformed;
 
-    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-      {
-        JsonNode *member = json_object_get_member (qemu, names[i]);
-        gint64 value;
+      *values[i] = (guint) value;
+    }
 
-        if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) ||
-            json_node_get_value_type (member) != G_TYPE_INT64 ||
-            (value = json_node_get_int (member)) < 0 || value > G_MAXUINT)
-          goto malformed;
+  /* Optional: absent when it is not a string. */
+  info->package = g_strdup (package != NULL ? package : "");
 
-        *values[i] = (guint) value;
-      }
-  }
-
-  node = json_object_get_member (version, "package");
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    info->package = g_strdup (json_node_get_string (node));
-  else
-    info->package = g_strdup ("");
-
-  node = json_object_get_member (qmp, "capabilities");
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    goto malformed;
-  capabilities = json_node_get_array (node);
+  /* Capabilities this library does not know are ignored; so are ones that
+   * are not even strings. */
+  builder = g_strv_builder_new ();
   for (guint i = 0; i < json_array_get_length (capabilities); i++)
     {
-      JsonNode *element = json_array_get_element (capabilities, i);
+      const char *capability = _qmp_json_node_get_string (json_array_get_element (capabilities, i));
 
-      if (JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING)
-        g_strv_builder_add (builder, json_node_get_string (element));
+      if (capability != NULL)
+        g_strv_builder_add (builder, capability);
     }
   info->capabilities = g_strv_builder_end (builder);
 
@@ -229,16 +253,13 @@ on_guest_info (QmpCall  *call,
   QmpPeerInfo *info = handshake->info;
   g_autoptr(JsonNode) reply = _qmp_call_steal_return (call);
   GError *error = _qmp_call_steal_error (call);
-  const char *version;
 
   if (error == NULL)
     {
-      version = JSON_NODE_HOLDS_OBJECT (reply)
-        ? json_object_get_string_member_with_default (json_node_get_object (reply), "version", NULL)
-        : NULL;
-      if (version == NULL ||
-          sscanf (version, "%u.%u.%u", &info->version_major, &info->version_minor,
-                  &info->version_micro) < 2)
+      /* A guest is untrusted: its reply is type-checked like any peer's. */
+      const char *version = _qmp_json_object_get_string (_qmp_json_node_get_object (reply), "version");
+
+      if (version == NULL || !parse_guest_version (version, info))
         error = g_error_new_literal (QMP_ERROR, QMP_ERROR_PROTOCOL,
                                      _("The guest agent’s reply to “guest-info” has no version"));
     }
@@ -257,10 +278,10 @@ on_guest_synced (QmpCall  *call,
   g_autoptr(JsonNode) ret = _qmp_call_steal_return (call);
   g_autoptr(QmpCall) guest_info = NULL;
   GError *error = _qmp_call_steal_error (call);
+  gint64 token;
 
   if (error == NULL &&
-      !(JSON_NODE_HOLDS_VALUE (ret) && json_node_get_value_type (ret) == G_TYPE_INT64 &&
-        json_node_get_int (ret) == handshake->sync_id))
+      !(_qmp_json_node_get_int (ret, &token) && token == handshake->sync_id))
     error = g_error_new_literal (QMP_ERROR, QMP_ERROR_PROTOCOL,
                                  _("The guest agent answered the synchronization with another value"));
 
