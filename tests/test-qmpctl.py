@@ -58,7 +58,7 @@ class Peers:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix='test-qmpctl-')
         self.processes = []
-        self.threads = []
+        self.servers = []
 
     def __enter__(self):
         return self
@@ -68,6 +68,12 @@ class Peers:
             if process.poll() is None:
                 process.kill()
             process.wait()
+        for server in self.servers:
+            try:
+                server.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            server.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def path(self, name):
@@ -141,8 +147,71 @@ class Peers:
         thread.start()
         return path
 
+    def mock_qmp(self, replies, event=None):
+        """A scripted QMP server, for what no real peer sends on demand:
+        replies maps a command name to the raw JSON text of its return,
+        sent byte for byte; event, a raw event line, is sent every 50 ms
+        once the client negotiated.  Its address."""
+        path = self.path('mock.sock')
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(4)
+        greeting = (b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7},'
+                    b' "package": "mock"}, "capabilities": []}}\r\n')
+
+        def send_events(client, lock, stop):
+            while not stop.wait(0.05):
+                try:
+                    with lock:
+                        client.sendall(event + b'\r\n')
+                except OSError:
+                    return
+
+        def serve_client(client):
+            lock, stop = threading.Lock(), threading.Event()
+            with client, client.makefile('rb') as lines:
+                try:
+                    client.sendall(greeting)
+                    for line in lines:
+                        command = json.loads(line)
+                        name, id = command['execute'], json.dumps(command.get('id')).encode()
+                        if name == 'qmp_capabilities':
+                            ret = b'{}'
+                            if event is not None:
+                                threading.Thread(target=send_events, args=(client, lock, stop),
+                                                 daemon=True).start()
+                        elif name in replies:
+                            ret = replies[name].encode()
+                        else:
+                            with lock:
+                                client.sendall(b'{"error": {"class": "CommandNotFound", "desc": "no"}, "id": '
+                                               + id + b'}\r\n')
+                            continue
+                        with lock:
+                            client.sendall(b'{"return": ' + ret + b', "id": ' + id + b'}\r\n')
+                except OSError:
+                    pass
+                finally:
+                    stop.set()
+
+        def serve():
+            with server:
+                while True:
+                    try:
+                        client, _ = server.accept()
+                    except OSError:
+                        return
+                    threading.Thread(target=serve_client, args=(client,), daemon=True).start()
+
+        threading.Thread(target=serve, daemon=True).start()
+        self.servers.append(server)
+        return path
+
     def env(self, **extra):
-        env = dict(os.environ, LC_ALL='C.UTF-8', XDG_STATE_HOME=self.path('state'))
+        # A critical or a warning of qmpctl's, whatever the peer sends,
+        # fails the test.
+        env = dict(os.environ, LC_ALL='C.UTF-8', XDG_STATE_HOME=self.path('state'),
+                   G_DEBUG='fatal-criticals,fatal-warnings')
         for name in ('NO_COLOR', 'QMPCTL_QEMU', 'G_MESSAGES_DEBUG'):
             env.pop(name, None)
         env.update(extra)
@@ -725,6 +794,79 @@ def test_shell_launch():
             assert shell.wait() == 0
         finally:
             shell.close()
+
+
+# ------------------------------------------------------------------ exactness
+
+NUMBERS = ('{"u64": 18446744073709551615, "i64": -9223372036854775808, "huge": 1e400,'
+           ' "tiny": -1.5e-400, "long": 0.1000000000000000055511151231257827, "zero": -0,'
+           ' "exp": 1E+2, "digits": 123456789012345678901234567890,'
+           '"list":[-0.0,5e-324,1e+2,{}, [], "\\u00e9\\n"]}')
+NUMBERS_PRETTY = """{
+  "u64": 18446744073709551615,
+  "i64": -9223372036854775808,
+  "huge": 1e400,
+  "tiny": -1.5e-400,
+  "long": 0.1000000000000000055511151231257827,
+  "zero": -0,
+  "exp": 1E+2,
+  "digits": 123456789012345678901234567890,
+  "list": [
+    -0.0,
+    5e-324,
+    1e+2,
+    {},
+    [],
+    "\\u00e9\\n"
+  ]
+}
+"""
+
+
+def test_numbers_exact():
+    """every number prints as the server wrote it (mock: 1e400, 2^64-1, -0…)"""
+    with Peers() as peers:
+        address = peers.mock_qmp({'numbers': NUMBERS, 'big': ' 18446744073709551615',
+                                  'float': '-0.0', 'nothing': '{ }'})
+        out = check(qmpctl(peers, '-s', address, 'numbers', ',', 'big', ',', 'float', ',', 'nothing'))
+        assert out == NUMBERS_PRETTY + '18446744073709551615\n-0.0\n{}\n', out
+        assert json.loads(NUMBERS_PRETTY) == json.loads(NUMBERS)
+        # the same with colours: the lexemes stay, only numbers go uncoloured
+        terminal = Terminal([QMPCTL, '-s', address, 'numbers'], peers.env(TERM='xterm'))
+        try:
+            assert terminal.wait() == 0
+            assert '\x1b[32m"\\u00e9\\n"\x1b[0m' in terminal.raw, terminal.raw
+            text = ANSI.sub('', terminal.raw).replace('\r', '')
+            assert text == NUMBERS_PRETTY, text
+        finally:
+            terminal.close()
+
+
+def test_numbers_exact_qemu():
+    """a uint64 above 2^63-1 from a real QEMU prints exactly, not as -1"""
+    with Peers() as peers:
+        address, other = peers.qemu(2)
+        monitor = Qmp(other)
+        monitor.execute('migrate-set-parameters', **{'max-bandwidth': 2**64 - 1})
+        out = check(qmpctl(peers, '-s', address, 'query-migrate-parameters'))
+        assert '\n  "max-bandwidth": 18446744073709551615,\n' in out, out
+        assert json.loads(out)['max-bandwidth'] == 2**64 - 1
+        monitor.close()
+
+
+def test_event_numbers():
+    """events print as JSON: a number too large for a double is no “inf.0”"""
+    with Peers() as peers:
+        address = peers.mock_qmp({}, event=b'{"event": "NUMBERS", "data": {"huge": 1e400, "small": -1e400,'
+                                           b' "long": 0.1000000000000000055511151231257827, "n": -42,'
+                                           b' "e": 2.5E-3, "l": [1.0, {}]}, "timestamp":'
+                                           b' {"seconds": 1, "microseconds": 2}}')
+        out = check(qmpctl(peers, '-s', address, 'events', '--count', '1'))
+        # Exact lexemes need the event's data as text from the library;
+        # until then, the shortest text that reads back as the same double.
+        assert out == ('{"event":"NUMBERS","data":{"huge":1e999,"small":-1e999,"long":0.1,"n":-42,'
+                       '"e":0.0025,"l":[1,{}]},"timestamp":{"seconds":1,"microseconds":2}}\n'), out
+        assert json.loads(out)['data']['huge'] == float('inf')
 
 
 TESTS = [value for name, value in list(globals().items()) if name.startswith('test_')]

@@ -389,11 +389,12 @@ on_executed (GObject      *source_object,
 {
   Batch *batch = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *json = NULL;
   g_autofree char *text = NULL;
 
-  node = qmp_connection_execute_finish (QMP_CONNECTION (source_object), result, &error);
-  if (node == NULL)
+  /* As text, so that every number prints as the server wrote it. */
+  json = qmp_connection_execute_json_finish (QMP_CONNECTION (source_object), result, &error);
+  if (json == NULL)
     {
       text = qmpctl_format_error (error);
       batch->output (TRUE, text, batch->user_data);
@@ -401,7 +402,7 @@ on_executed (GObject      *source_object,
       return;
     }
 
-  text = qmpctl_format_json (node, TRUE, batch->colour);
+  text = qmpctl_format_json (json, TRUE, batch->colour);
   batch->output (FALSE, text, batch->user_data);
   batch_next (batch);
 }
@@ -418,9 +419,9 @@ batch_next (Batch *batch)
     }
 
   command = g_ptr_array_index (batch->commands, batch->next++);
-  qmp_connection_execute_async (batch->connection, command->name, command->arguments,
-                                QMP_EXECUTE_FLAGS_NONE, batch->cancellable,
-                                on_executed, batch);
+  qmp_connection_execute_json_async (batch->connection, command->name, command->arguments,
+                                     QMP_EXECUTE_FLAGS_NONE, batch->cancellable,
+                                     on_executed, batch);
 }
 
 void

@@ -35,7 +35,7 @@ JsonObject *qmpctl_parse_arguments (const char * const *args,
 GPtrArray  *qmpctl_parse_commands  (const char * const *args,
                                     GError            **error);
 gboolean    qmpctl_use_colour      (int                 fd);
-char       *qmpctl_format_json     (JsonNode           *node,
+char       *qmpctl_format_json     (const char         *json,
                                     gboolean            pretty,
                                     gboolean            colour);
 char       *qmpctl_format_event    (QmpEvent           *event,
