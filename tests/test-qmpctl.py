@@ -869,6 +869,90 @@ def test_event_numbers():
         assert json.loads(out)['data']['huge'] == float('inf')
 
 
+# ------------------------------------------------------------------ hostile peers
+
+BAD_COMMANDS = '[{"name": {"x": 1}}, {"name": ["a"]}, 5, null, "s", {"name": 7}, {"name": "good-cmd"}]'
+BAD_SCHEMA = ('[5, "s", null, {"name": {"a": 1}}, {"name": "bad-meta", "meta-type": {"a": 1}},'
+              ' {"name": "good-cmd", "meta-type": "command", "arg-type": "args"},'
+              ' {"name": "other", "meta-type": "command", "arg-type": [1]},'
+              ' {"name": "args", "meta-type": "object", "tag": {"x": 1}, "variants": 5,'
+              '  "members": [{"name": {}}, 3, null, {"name": "good-arg"}, {"name": ["x"]}]},'
+              ' {"name": "u", "meta-type": "object", "tag": "kind", "members": {"x": 1},'
+              '  "variants": [7, {"case": {}, "type": []}, {"case": "a", "type": {"t": 1}},'
+              '               {"case": "a", "type": "args"}]},'
+              ' {"name": "union-cmd", "meta-type": ["command"], "arg-type": "u"},'
+              ' {"name": "union-cmd2", "meta-type": "command", "arg-type": "u"}]')
+
+
+def test_hostile_schema():
+    """shell: wrong-typed members in query-commands and the schema are ignored"""
+    for commands, schema in ((BAD_COMMANDS, BAD_SCHEMA), ('{"name": 1}', '{"a": [1]}'),
+                             ('"x"', '7')):
+        with Peers() as peers:
+            address = peers.mock_qmp({'query-commands': commands, 'query-qmp-schema': schema})
+            shell = Terminal([QMPCTL, '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
+            try:
+                shell.expect(PROMPT)
+                if commands == BAD_COMMANDS:
+                    shell.send('good-\t')
+                    shell.expect(r'good-cmd $')
+                    shell.send('good\t')
+                    shell.expect(r'good-arg=$')
+                    shell.send('\x15union-cmd2 kind=a go\t')
+                    shell.expect(r'kind=a good-arg=$')
+                    for line in ('bad-meta ', 'other ', 'union-cmd '):
+                        shell.send('\x15' + line + '\t\t')
+                        time.sleep(0.1)
+                else:
+                    shell.send('good\t\t')
+                shell.send('\x15\x04')
+                assert shell.wait() == 0, shell.text
+            finally:
+                shell.close()
+
+
+# ------------------------------------------------------------------ hostile peers
+
+BAD_COMMANDS = '[{"name": {"x": 1}}, {"name": ["a"]}, 5, null, "s", {"name": 7}, {"name": "good-cmd"}]'
+BAD_SCHEMA = ('[5, "s", null, {"name": {"a": 1}}, {"name": "bad-meta", "meta-type": {"a": 1}},'
+              ' {"name": "good-cmd", "meta-type": "command", "arg-type": "args"},'
+              ' {"name": "other", "meta-type": "command", "arg-type": [1]},'
+              ' {"name": "args", "meta-type": "object", "tag": {"x": 1}, "variants": 5,'
+              '  "members": [{"name": {}}, 3, null, {"name": "good-arg"}, {"name": ["x"]}]},'
+              ' {"name": "u", "meta-type": "object", "tag": "kind", "members": {"x": 1},'
+              '  "variants": [7, {"case": {}, "type": []}, {"case": "a", "type": {"t": 1}},'
+              '               {"case": "a", "type": "args"}]},'
+              ' {"name": "union-cmd", "meta-type": ["command"], "arg-type": "u"},'
+              ' {"name": "union-cmd2", "meta-type": "command", "arg-type": "u"}]')
+
+
+def test_hostile_schema():
+    """shell: wrong-typed members in query-commands and the schema are ignored"""
+    for commands, schema in ((BAD_COMMANDS, BAD_SCHEMA), ('{"name": 1}', '{"a": [1]}'),
+                             ('"x"', '7')):
+        with Peers() as peers:
+            address = peers.mock_qmp({'query-commands': commands, 'query-qmp-schema': schema})
+            shell = Terminal([QMPCTL, '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
+            try:
+                shell.expect(PROMPT)
+                if commands == BAD_COMMANDS:
+                    shell.send('good-\t')
+                    shell.expect(r'good-cmd $')
+                    shell.send('good\t')
+                    shell.expect(r'good-arg=$')
+                    shell.send('\x15union-cmd2 kind=a go\t')
+                    shell.expect(r'kind=a good-arg=$')
+                    for line in ('bad-meta ', 'other ', 'union-cmd '):
+                        shell.send('\x15' + line + '\t\t')
+                        time.sleep(0.1)
+                else:
+                    shell.send('good\t\t')
+                shell.send('\x15\x04')
+                assert shell.wait() == 0, shell.text
+            finally:
+                shell.close()
+
+
 TESTS = [value for name, value in list(globals().items()) if name.startswith('test_')]
 
 

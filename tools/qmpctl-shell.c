@@ -47,6 +47,8 @@ typedef struct
 /* Readline's callbacks take no user data. */
 static Shell *shell;
 
+/* The peer's data is the peer's to choose: every member read is checked
+ * for its type, and one of another type is taken as absent. */
 static JsonArray *
 get_array_member (JsonObject *object,
                   const char *name)
@@ -57,13 +59,26 @@ get_array_member (JsonObject *object,
 }
 
 static const char *
+get_string (JsonObject *object,
+            const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+
+  return json_node_get_string (node);
+}
+
+static const char *
 get_string_member (JsonNode   *node,
                    const char *name)
 {
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return NULL;
 
-  return json_object_get_string_member_with_default (json_node_get_object (node), name, NULL);
+  return get_string (json_node_get_object (node), name);
 }
 
 /* ------------------------------------------------------------ output */
@@ -225,7 +240,7 @@ add_members (Shell      *self,
         add_candidate (candidates, name);
     }
 
-  tag = json_object_get_string_member_with_default (type, "tag", NULL);
+  tag = get_string (type, "tag");
   tag_value = tag != NULL ? find_value (words, tag) : NULL;
   variants = get_array_member (type, "variants");
   for (guint i = 0; tag_value != NULL && variants != NULL && i < json_array_get_length (variants); i++)
@@ -264,10 +279,8 @@ get_argument_names (Shell     *self,
   GPtrArray *candidates = g_ptr_array_new_with_free_func (g_free);
   JsonObject *command = g_hash_table_lookup (self->types, g_ptr_array_index (words, 0));
 
-  if (command != NULL &&
-      g_strcmp0 (json_object_get_string_member_with_default (command, "meta-type", NULL), "command") == 0)
-    add_members (self, json_object_get_string_member_with_default (command, "arg-type", NULL),
-                 words, candidates, 0);
+  if (command != NULL && g_strcmp0 (get_string (command, "meta-type"), "command") == 0)
+    add_members (self, get_string (command, "arg-type"), words, candidates, 0);
 
   return candidates;
 }
