@@ -869,46 +869,54 @@ def test_event_numbers():
         assert json.loads(out)['data']['huge'] == float('inf')
 
 
-# ------------------------------------------------------------------ hostile peers
+# ------------------------------------------------------------------ output errors
 
-BAD_COMMANDS = '[{"name": {"x": 1}}, {"name": ["a"]}, 5, null, "s", {"name": 7}, {"name": "good-cmd"}]'
-BAD_SCHEMA = ('[5, "s", null, {"name": {"a": 1}}, {"name": "bad-meta", "meta-type": {"a": 1}},'
-              ' {"name": "good-cmd", "meta-type": "command", "arg-type": "args"},'
-              ' {"name": "other", "meta-type": "command", "arg-type": [1]},'
-              ' {"name": "args", "meta-type": "object", "tag": {"x": 1}, "variants": 5,'
-              '  "members": [{"name": {}}, 3, null, {"name": "good-arg"}, {"name": ["x"]}]},'
-              ' {"name": "u", "meta-type": "object", "tag": "kind", "members": {"x": 1},'
-              '  "variants": [7, {"case": {}, "type": []}, {"case": "a", "type": {"t": 1}},'
-              '               {"case": "a", "type": "args"}]},'
-              ' {"name": "union-cmd", "meta-type": ["command"], "arg-type": "u"},'
-              ' {"name": "union-cmd2", "meta-type": "command", "arg-type": "u"}]')
+def run_to(peers, stdout, *args, preexec_fn=None):
+    return subprocess.run([QMPCTL, *args], env=peers.env(), stdin=subprocess.DEVNULL,
+                          stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT,
+                          preexec_fn=preexec_fn)
 
 
-def test_hostile_schema():
-    """shell: wrong-typed members in query-commands and the schema are ignored"""
-    for commands, schema in ((BAD_COMMANDS, BAD_SCHEMA), ('{"name": 1}', '{"a": [1]}'),
-                             ('"x"', '7')):
-        with Peers() as peers:
-            address = peers.mock_qmp({'query-commands': commands, 'query-qmp-schema': schema})
-            shell = Terminal([QMPCTL, '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
-            try:
-                shell.expect(PROMPT)
-                if commands == BAD_COMMANDS:
-                    shell.send('good-\t')
-                    shell.expect(r'good-cmd $')
-                    shell.send('good\t')
-                    shell.expect(r'good-arg=$')
-                    shell.send('\x15union-cmd2 kind=a go\t')
-                    shell.expect(r'kind=a good-arg=$')
-                    for line in ('bad-meta ', 'other ', 'union-cmd '):
-                        shell.send('\x15' + line + '\t\t')
-                        time.sleep(0.1)
-                else:
-                    shell.send('good\t\t')
-                shell.send('\x15\x04')
-                assert shell.wait() == 0, shell.text
-            finally:
-                shell.close()
+def test_output_full():
+    """standard output on /dev/full: a message and status 1"""
+    with Peers() as peers:
+        address = peers.mock_qmp({'numbers': NUMBERS}, event=b'{"event": "X", "timestamp":'
+                                                             b' {"seconds": 1, "microseconds": 2}}')
+        message = r'^qmpctl: Could not write to standard output: No space left on device\n$'
+        with open('/dev/full', 'w') as full:
+            for args in (['-s', address, 'numbers'], ['-s', address, 'events'],
+                         ['-s', address, 'wait', 'X'], ['--help'], ['--version']):
+                check(run_to(peers, full, *args), 1, message)
+
+
+def test_output_closed():
+    """standard output closed (>&-): a message and status 1"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        for args in (['-s', address, 'query-status'], ['--help']):
+            result = run_to(peers, None, *args, preexec_fn=lambda: os.close(1))
+            check(result, 1, r'^qmpctl: Could not write to standard output: Bad file descriptor\n$')
+        # the socket did not take the place of standard output: QEMU is fine
+        check(qmpctl(peers, '-s', address, 'query-status'))
+
+
+def test_output_broken_pipe():
+    """a reader that went away (| head -c1): quiet, but not status 0"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        mock = peers.mock_qmp({}, event=b'{"event": "X", "timestamp": {"seconds": 1, "microseconds": 2}}')
+        # query-qmp-schema is larger than a pipe's buffer; events never end
+        for args in ([address, 'query-qmp-schema'], [mock, 'events']):
+            process = subprocess.Popen([QMPCTL, '-s', *args], env=peers.env(), stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            head = subprocess.run(['head', '-c1'], stdin=process.stdout, capture_output=True,
+                                  timeout=TIMEOUT)
+            process.stdout.close()
+            assert head.stdout in (b'{', b'['), head.stdout
+            process.wait(timeout=TIMEOUT)
+            err = process.stderr.read()
+            process.stderr.close()
+            assert process.returncode == 1 and err == b'', (args, process.returncode, err)
 
 
 # ------------------------------------------------------------------ hostile peers

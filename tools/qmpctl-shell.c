@@ -83,27 +83,40 @@ get_string_member (JsonNode   *node,
 
 /* ------------------------------------------------------------ output */
 
-/* Prints @text above the prompt and the line being edited, which stay. */
-static void
+static void shell_quit (Shell *self);
+
+/* Prints @text above the prompt and the line being edited, which stay.
+ * When standard output fails, the shell ends with a failure. */
+static gboolean
 shell_output (gboolean    is_error,
               const char *text,
               gpointer    user_data)
 {
   Shell *self = user_data;
-  FILE *stream = is_error ? stderr : stdout;
+  gboolean written = TRUE;
 
   if (self->reading)
     {
       rl_clear_visible_line ();
       fflush (rl_outstream);   /* before @text, also when it goes to stderr */
     }
-  fprintf (stream, "%s\n", text);
-  fflush (stream);
+  if (is_error)
+    g_printerr ("%s\n", text);
+  else
+    written = qmpctl_print_line (text);
+  if (!written)
+    {
+      self->status = QMPCTL_EXIT_FAILED;
+      shell_quit (self);
+      return FALSE;
+    }
   if (self->reading)
     {
       rl_on_new_line ();
       rl_redisplay ();
     }
+
+  return TRUE;
 }
 
 static void
@@ -444,7 +457,7 @@ on_line (char *line)
   if (stripped == NULL || strcmp (stripped, "exit") == 0)
     {
       if (stripped == NULL)
-        g_print ("\n");
+        qmpctl_print_line ("");
       else
         add_to_history (stripped);
       stop_reading (self);
@@ -492,14 +505,18 @@ on_interrupt (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-on_terminate (gpointer user_data)
+static void
+shell_quit (Shell *self)
 {
-  Shell *self = user_data;
-
   g_cancellable_cancel (self->cancellable);
   stop_reading (self);
   g_main_loop_quit (self->loop);
+}
+
+static gboolean
+on_terminate (gpointer user_data)
+{
+  shell_quit (user_data);
 
   return G_SOURCE_CONTINUE;
 }
@@ -547,21 +564,26 @@ save_history (Shell *self)
     history_truncate_file (self->history_path, HISTORY_SIZE);
 }
 
-static void
+static gboolean
 print_banner (Shell *self)
 {
   const char *package = qmp_connection_get_package (self->connection);
+  g_autofree char *banner = NULL;
 
-  g_print (is_guest_agent (self) ? _("Connected to the QEMU guest agent %u.%u.%u%s%s%s.\n") :
-                                   _("Connected to QEMU %u.%u.%u%s%s%s.\n"),
-           qmp_connection_get_version_major (self->connection),
-           qmp_connection_get_version_minor (self->connection),
-           qmp_connection_get_version_micro (self->connection),
-           package != NULL && *package != '\0' ? " (" : "",
-           package != NULL ? package : "",
-           package != NULL && *package != '\0' ? ")" : "");
-  g_print ("%s\n", _("Type a command and its arguments as KEY=VALUE or a JSON object; "
-                     "Tab completes; Ctrl-D or “exit” leaves."));
+  banner = g_strdup_printf (is_guest_agent (self) ? _("Connected to the QEMU guest agent %u.%u.%u%s%s%s.\n") :
+                                                    _("Connected to QEMU %u.%u.%u%s%s%s.\n"),
+                            qmp_connection_get_version_major (self->connection),
+                            qmp_connection_get_version_minor (self->connection),
+                            qmp_connection_get_version_micro (self->connection),
+                            package != NULL && *package != '\0' ? " (" : "",
+                            package != NULL ? package : "",
+                            package != NULL && *package != '\0' ? ")" : "");
+  /* One line, which the next ends. */
+  g_strchomp (banner);
+
+  return qmpctl_print_line (banner) &&
+         qmpctl_print_line (_("Type a command and its arguments as KEY=VALUE or a JSON object; "
+                              "Tab completes; Ctrl-D or “exit” leaves."));
 }
 
 static void
@@ -619,10 +641,14 @@ qmpctl_shell (QmpConnection *connection,
   self.signal_sources[0] = g_unix_signal_add (SIGINT, on_interrupt, &self);
   self.signal_sources[1] = g_unix_signal_add (SIGTERM, on_terminate, &self);
 
-  print_banner (&self);
-  start_reading (&self);
-  g_main_loop_run (self.loop);
-  stop_reading (&self);
+  if (print_banner (&self))
+    {
+      start_reading (&self);
+      g_main_loop_run (self.loop);
+      stop_reading (&self);
+    }
+  else
+    self.status = QMPCTL_EXIT_FAILED;
 
   save_history (&self);
   shell_clear (&self);

@@ -5,10 +5,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -78,6 +81,86 @@ qmpctl_clear (Qmpctl *self)
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Qmpctl, qmpctl_clear)
+
+/* ------------------------------------------------------------ output */
+
+static int stdout_errno;       /* of the first write error on stdout; 0: none */
+
+static gboolean
+write_stdout (const char *text,
+              gboolean    newline)
+{
+  if (stdout_errno != 0)
+    return FALSE;
+
+  errno = 0;
+  if (fputs (text, stdout) == EOF || (newline && putc ('\n', stdout) == EOF) ||
+      fflush (stdout) == EOF)
+    {
+      stdout_errno = errno != 0 ? errno : EIO;
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+qmpctl_print_line (const char *text)
+{
+  return write_stdout (text, TRUE);
+}
+
+/* g_print(), which GOption uses for --help, also keeps the error. */
+static void
+print_handler (const char *text)
+{
+  write_stdout (text, FALSE);
+}
+
+/* At exit, also after GOption printed --help: what is still buffered is
+ * written, and a write error becomes a failure.  A reader that went away
+ * (EPIPE) ends qmpctl quietly, as it ends cat, but not with status 0. */
+static void
+check_stdout_at_exit (void)
+{
+  gboolean failed = stdout_errno != 0 || ferror (stdout);
+
+  errno = 0;
+  if (fclose (stdout) != 0)
+    {
+      failed = TRUE;
+      if (stdout_errno == 0)
+        stdout_errno = errno;
+    }
+  if (!failed)
+    return;
+
+  if (stdout_errno != EPIPE)
+    g_printerr (_("%s: Could not write to standard output: %s\n"),
+                g_get_prgname (), g_strerror (stdout_errno != 0 ? stdout_errno : EIO));
+  _exit (QMPCTL_EXIT_FAILED);
+}
+
+/* A closed standard descriptor would go to the next file opened, such as
+ * the monitor's socket, and output with it.  /dev/null opened read-only
+ * holds its place, and writing to it fails as writing to a closed
+ * descriptor does (EBADF). */
+static void
+hold_closed_std_fds (void)
+{
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
+    {
+      int null;
+
+      if (fcntl (fd, F_GETFD) != -1 || errno != EBADF)
+        continue;
+      null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null != fd && null != -1)
+        close (null);
+      if (null == fd)
+        fcntl (fd, F_SETFD, 0);
+    }
+}
 
 static void
 print_error (const GError *error)
@@ -403,7 +486,11 @@ on_executed (GObject      *source_object,
     }
 
   text = qmpctl_format_json (json, TRUE, batch->colour);
-  batch->output (FALSE, text, batch->user_data);
+  if (!batch->output (FALSE, text, batch->user_data))
+    {
+      batch_finish (batch, FALSE);
+      return;
+    }
   batch_next (batch);
 }
 
@@ -446,15 +533,17 @@ qmpctl_run_commands (QmpConnection    *connection,
   batch_next (batch);
 }
 
-static void
+static gboolean
 on_output (gboolean    is_error,
            const char *text,
            gpointer    user_data)
 {
-  if (is_error)
-    g_printerr ("%s\n", text);
-  else
-    g_print ("%s\n", text);
+  if (!is_error)
+    return qmpctl_print_line (text);
+
+  g_printerr ("%s\n", text);
+
+  return TRUE;
 }
 
 static void
@@ -477,15 +566,21 @@ run_commands (Qmpctl *self)
 
 /* ------------------------------------------------------------ events and wait */
 
-static void
+/* Flushed at once: a pipe reader wants each event when it comes.  When it
+ * cannot be written, the stream ends with a failure. */
+static gboolean
 print_event (Qmpctl   *self,
              QmpEvent *event)
 {
   g_autofree char *text = qmpctl_format_event (event, self->colour);
 
-  /* Flushed at once: a pipe reader wants each event when it comes. */
-  g_print ("%s\n", text);
-  fflush (stdout);
+  if (qmpctl_print_line (text))
+    return TRUE;
+
+  self->status = QMPCTL_EXIT_FAILED;
+  g_main_loop_quit (self->loop);
+
+  return FALSE;
 }
 
 /* The end of the stream: the timeout, or the server went away. */
@@ -515,7 +610,8 @@ on_event (QmpConnection *connection,
       !g_strv_contains (self->event_names, qmp_event_get_name (event)))
     return;
 
-  print_event (self, event);
+  if (!print_event (self, event))
+    return;
   self->n_events++;
   if (self->count > 0 && self->n_events == (guint) self->count)
     g_main_loop_quit (self->loop);
@@ -572,14 +668,18 @@ on_waited (GObject      *source_object,
 
   event = qmp_connection_wait_event_finish (QMP_CONNECTION (source_object), result, &error);
   if (event != NULL)
-    print_event (self, event);
+    {
+      self->status = print_event (self, event) ? QMPCTL_EXIT_OK : QMPCTL_EXIT_FAILED;
+      g_main_loop_quit (self->loop);
+      return;
+    }
   else if (self->timed_out)
     g_printerr (_("%s: No %s event came within %g s\n"),
                 g_get_prgname (), self->event_name, self->timeout);
   else if (!self->interrupted)
     print_error (error);
 
-  self->status = event != NULL ? QMPCTL_EXIT_OK : QMPCTL_EXIT_FAILED;
+  self->status = QMPCTL_EXIT_FAILED;
   g_main_loop_quit (self->loop);
 }
 
@@ -670,6 +770,12 @@ main (int    argc,
   g_auto(Qmpctl) self = { 0, };
   g_autoptr(GError) error = NULL;
 
+  hold_closed_std_fds ();
+  /* A reader that went away is an EPIPE to handle, not a signal. */
+  signal (SIGPIPE, SIG_IGN);
+  atexit (check_stdout_at_exit);
+  g_set_print_handler (print_handler);
+
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
@@ -681,8 +787,9 @@ main (int    argc,
 
   if (self.version)
     {
-      g_print ("qmpctl %s\n", QMP_VERSION_S);
-      return QMPCTL_EXIT_OK;
+      g_autofree char *version = g_strdup_printf ("qmpctl %s", QMP_VERSION_S);
+
+      return qmpctl_print_line (version) ? QMPCTL_EXIT_OK : QMPCTL_EXIT_FAILED;
     }
 
   if (!check_options (&self, &error) || !parse_mode (&self, &error))

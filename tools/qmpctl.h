@@ -42,11 +42,17 @@ char       *qmpctl_format_event    (QmpEvent           *event,
                                     gboolean            colour);
 char       *qmpctl_format_error    (const GError       *error);
 
+/* qmpctl.c: standard output, where a write error is an error: prints
+ * @text and a newline, flushed; FALSE after a write error, which also
+ * makes qmpctl fail when it exits. */
+gboolean qmpctl_print_line (const char *text);
+
 /* qmpctl.c: runs commands one after the other, stopping at the first
- * failure; every result and error goes through @output. */
-typedef void (*QmpctlOutputFunc) (gboolean    is_error,
-                                  const char *text,
-                                  gpointer    user_data);
+ * failure; every result and error goes through @output, which returns
+ * FALSE when it could not write (and that stops the commands too). */
+typedef gboolean (*QmpctlOutputFunc) (gboolean    is_error,
+                                      const char *text,
+                                      gpointer    user_data);
 typedef void (*QmpctlDoneFunc)   (gboolean    success,
                                   gpointer    user_data);
 
