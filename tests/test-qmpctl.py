@@ -455,6 +455,7 @@ def test_usage_errors():
             (['--socket', 'x.sock', 'query-status', '--', '-S'], 'excludes'),
             (['--guest-agent', 'query-status'], '--guest-agent needs'),
             (['wait'], 'needs the name of an event'),
+            (['--timeout', 'soon', 'query-status'], '--timeout must be a number of seconds'),
         ]
         for args, message in cases:
             check(qmpctl(peers, *args), 2, message)
@@ -917,6 +918,21 @@ def test_output_broken_pipe():
             err = process.stderr.read()
             process.stderr.close()
             assert process.returncode == 1 and err == b'', (args, process.returncode, err)
+
+
+# ------------------------------------------------------------------ a busy monitor
+
+def test_busy_monitor():
+    """a QEMU monitor with a client already: no greeting, a hint, status 2"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        monitor = Qmp(address)
+        check(qmpctl(peers, '-s', address, '--timeout', '0.5', 'query-status'), 2,
+              r'^qmpctl: No QMP greeting from ' + re.escape(address) +
+              r' after 0\.5 s: is another client connected\?\n$')
+        monitor.close()
+        # once that client left, qmpctl gets its turn
+        assert json.loads(check(qmpctl(peers, '-s', address, 'query-status')))['running']
 
 
 # ------------------------------------------------------------------ hostile peers

@@ -22,6 +22,10 @@
 
 #define DEFAULT_QEMU "qemu-system-x86_64"
 
+/* QEMU serves one client a monitor: a second one waits for a greeting
+ * that never comes.  Without --timeout, this bounds the connection. */
+#define DEFAULT_CONNECT_TIMEOUT 10
+
 /* A QEMU with nothing in it: starts in a blink, needs no image. */
 static const char * const default_qemu_args[] = {
   "-M", "none", "-nodefaults", "-display", "none", NULL
@@ -42,6 +46,7 @@ typedef struct
   char *qemu;
   gboolean guest_agent;
   int count;
+  char *timeout_text;          /* --timeout as given, or NULL */
   double timeout;              /* seconds, 0 = none */
   gboolean version;
   GStrv qemu_args;             /* after "--"; NULL without "--" */
@@ -70,6 +75,7 @@ qmpctl_clear (Qmpctl *self)
 {
   g_free (self->socket);
   g_free (self->qemu);
+  g_free (self->timeout_text);
   g_strfreev (self->qemu_args);
   g_strfreev (self->args);
   g_clear_pointer (&self->commands, g_ptr_array_unref);
@@ -212,8 +218,9 @@ static const char description[] = N_(
   "A QEMU to talk to:\n"
   "  qemu-system-x86_64 -M none -display none -qmp unix:/tmp/qmp.sock,server=on,wait=off\n"
   "\n"
-  "--timeout bounds each command (and the connection); for “wait”, the wait;\n"
-  "for “events”, the whole stream.  “events” ends with status 0 on Ctrl-C,\n"
+  "--timeout bounds each command and the connection (10 s without it: a QEMU\n"
+  "monitor serves one client at a time, and the next waits); for “wait”, the\n"
+  "wait; for “events”, the whole stream.  “events” ends with status 0 on Ctrl-C,\n"
   "after --count events, at the timeout or when the server closes the\n"
   "connection, except that fewer events than --count give status 1.\n"
   "“wait” sees only events that come after it connected.\n"
@@ -264,7 +271,7 @@ parse_options (Qmpctl  *self,
       N_("The server at --socket is a QEMU guest agent"), NULL },
     { "count", 'n', 0, G_OPTION_ARG_INT, &self->count,
       N_("events: exit after N events"), N_("N") },
-    { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &self->timeout,
+    { "timeout", 't', 0, G_OPTION_ARG_STRING, &self->timeout_text,
       N_("Give up after SECONDS (see below)"), N_("SECONDS") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &self->version,
       N_("Print the version of qmpctl and exit"), NULL },
@@ -307,8 +314,15 @@ check_options (Qmpctl  *self,
     return usage_error (error, _("--guest-agent needs the --socket of a running guest agent"));
   if (self->count < 0)
     return usage_error (error, _("--count must be a positive number"));
-  if (!(self->timeout >= 0 && self->timeout * 1000 <= G_MAXUINT))
-    return usage_error (error, _("--timeout must be a number of seconds, at least 0"));
+  if (self->timeout_text != NULL)
+    {
+      char *end = NULL;
+
+      self->timeout = g_ascii_strtod (self->timeout_text, &end);
+      if (end == self->timeout_text || *end != '\0' ||
+          !(self->timeout >= 0 && self->timeout * 1000 <= G_MAXUINT))
+        return usage_error (error, _("--timeout must be a number of seconds, at least 0"));
+    }
   if (self->args[0] == NULL)
     return usage_error (error, _("No command given: try “qmpctl query-status”, or see “qmpctl --help”"));
 
@@ -417,15 +431,33 @@ static gboolean
 connect_to_socket (Qmpctl  *self,
                    GError **error)
 {
+  double seconds = self->timeout_text != NULL ? self->timeout : DEFAULT_CONNECT_TIMEOUT;
+  g_autoptr(GError) local_error = NULL;
+
   /* The timeout property also bounds connecting, the greeting and the
-   * negotiation, so that a stopped QEMU cannot hang qmpctl. */
-  self->connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, error,
+   * negotiation, so that a busy monitor or a stopped QEMU cannot hang
+   * qmpctl.  The commands get --timeout only. */
+  self->connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, &local_error,
                                      "address", self->socket,
                                      "flags", get_flags (self),
-                                     "timeout", get_timeout_msec (self),
+                                     "timeout", seconds > 0 ? MAX (1, (guint) ceil (seconds * 1000)) : 0,
                                      NULL);
+  if (self->connection != NULL)
+    {
+      qmp_connection_set_timeout (self->connection, get_timeout_msec (self));
+      return TRUE;
+    }
 
-  return self->connection != NULL;
+  /* The monitor accepts the connection and then says nothing: the usual
+   * reason is that it serves another client. */
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) && !self->guest_agent)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                 _("No QMP greeting from %s after %g s: is another client connected?"),
+                 self->socket, seconds);
+  else
+    g_propagate_error (error, g_steal_pointer (&local_error));
+
+  return FALSE;
 }
 
 static void
