@@ -50,6 +50,16 @@ class Skip(Exception):
     pass
 
 
+def is_listening(path):
+    """Whether a unix socket listens on path (__SO_ACCEPTCON in its flags)."""
+    with open('/proc/net/unix') as sockets:
+        for line in sockets:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7] == path and int(fields[3], 16) & 0x10000:
+                return True
+    return False
+
+
 # ------------------------------------------------------------------ peers
 
 class Peers:
@@ -88,8 +98,10 @@ class Peers:
         return process
 
     def wait_for_socket(self, path, process):
+        """Waits until process listens on path: QEMU binds the socket,
+        which makes the file, before it listens on it."""
         deadline = time.monotonic() + TIMEOUT
-        while not os.path.exists(path):
+        while not is_listening(path):
             if process.poll() is not None:
                 raise AssertionError(f'{process.args[0]} exited with {process.returncode}')
             if time.monotonic() > deadline:
