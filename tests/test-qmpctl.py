@@ -443,7 +443,8 @@ def test_help():
     with Peers() as peers:
         out = check(qmpctl(peers, '--help'))
         for text in ('--socket', '--launch', 'events', 'wait', 'shell', 'Examples:',
-                     'query-version , query-status', 'Exit status'):
+                     'query-version , query-status', 'Exit status', 'help [COMMAND]',
+                     'help blockdev-add'):
             assert text in out, text
 
 
@@ -467,6 +468,7 @@ def test_usage_errors():
             (['--socket', 'x.sock', 'query-status', '--', '-S'], 'excludes'),
             (['--guest-agent', 'query-status'], '--guest-agent needs'),
             (['wait'], 'needs the name of an event'),
+            (['help', 'qom-get', 'qom-set'], '“help” takes one command name at most'),
             (['--timeout', 'soon', 'query-status'], '--timeout must be a number of seconds'),
         ]
         for args, message in cases:
@@ -516,6 +518,30 @@ def test_guest_agent():
         # a QMP server is no guest agent
         qmp, = peers.qemu()
         check(qmpctl(peers, '-g', '-s', qmp, '--timeout', '1', 'guest-ping'), 2, r'^qmpctl: ')
+
+
+def test_help_commands():
+    """help lists the server's commands; help COMMAND shows its arguments"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        names = check(qmpctl(peers, '-s', address, 'help')).splitlines()
+        assert names == sorted(names) and {'qom-get', 'query-status', 'blockdev-add'} <= set(names), names
+        assert check(qmpctl(peers, '-s', address, 'help', 'qom-get')) == \
+            'qom-get\n  path=str\n  property=str\nReturns: any\n'
+        assert check(qmpctl(peers, '-s', address, 'help', 'query-status')) == \
+            'query-status\nReturns: {running, singlestep, status}\n'
+        # a union: the members of each variant under its tag's value
+        out = check(qmpctl(peers, '-s', address, 'help', 'blockdev-add'))
+        assert re.search(r'^  driver="blkdebug"\|.*\|"null-co"\|', out, re.M), out
+        assert '\n  [node-name=str]\n' in out, out
+        assert re.search(r'^  driver="null-co":\n(    \[.*\]\n)*    \[read-zeroes=bool\]\n', out, re.M), out
+        check(qmpctl(peers, '-s', address, 'help', 'nope'), 1,
+              r'^qmpctl: “nope” is not a command of this server\n$')
+        # the guest agent: its commands, from guest-info
+        agent = peers.qga()
+        assert 'guest-ping' in check(qmpctl(peers, '-g', '-s', agent, 'help')).splitlines()
+        check(qmpctl(peers, '-g', '-s', agent, 'help', 'guest-ping'), 1,
+              r'^qmpctl: The server has no schema that describes “guest-ping”\n$')
 
 
 def test_query_status_pretty():
@@ -784,6 +810,16 @@ def test_shell_errors_and_history(peers, shell, monitor):
 
 
 @shell_test
+def test_shell_help(peers, shell, monitor):
+    """shell: help lists commands, help COMMAND (completed) shows arguments"""
+    shell.run('help', r'\nqom-get\n')
+    shell.send('help qom-g\t')
+    shell.expect(r'help qom-get $')
+    shell.run('', r'qom-get\n  path=str\n  property=str\nReturns: any\n')
+    shell.run('help nope', r'qmpctl: “nope” is not a command of this server')
+
+
+@shell_test
 def test_shell_eof(peers, shell, monitor):
     """shell: Ctrl-D leaves with status 0"""
     shell.run('query-status', r'"running": true')
@@ -962,6 +998,30 @@ BAD_SCHEMA = ('[5, "s", null, {"name": {"a": 1}}, {"name": "bad-meta", "meta-typ
               ' {"name": "union-cmd2", "meta-type": "command", "arg-type": "u"}]')
 
 
+def test_schema_loops():
+    """help: a schema whose types refer to themselves ends, and is cut"""
+    variants = ', '.join('{"case": "a", "type": "t"}' for _ in range(50))
+    alternates = ', '.join('{"type": "alt"}' for _ in range(50))
+    schema = ('[{"name": "c", "meta-type": "command", "arg-type": "t", "ret-type": "alt"},'
+              ' {"name": "t", "meta-type": "object", "tag": "kind",'
+              '  "members": [{"name": "kind", "type": "alt"}], "variants": [%s]},'
+              ' {"name": "alt", "meta-type": "alternate", "members": [%s]},'
+              ' {"name": "arr", "meta-type": "array", "element-type": "arr"}]' % (variants, alternates))
+    with Peers() as peers:
+        address = peers.mock_qmp({'query-qmp-schema': schema, 'query-commands': '[{"name": "c"}]'})
+        out = check(qmpctl(peers, '-s', address, 'help', 'c'))
+        assert 256 * 1024 <= len(out) < 1024 * 1024, len(out)
+        shell = Terminal([QMPCTL, '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
+        try:
+            shell.expect(PROMPT)
+            shell.send('c kind=a ki\t')
+            shell.expect(r'kind=$')
+            shell.send('\x15\x04')
+            assert shell.wait() == 0, shell.text
+        finally:
+            shell.close()
+
+
 def test_hostile_schema():
     """shell: wrong-typed members in query-commands and the schema are ignored"""
     for commands, schema in ((BAD_COMMANDS, BAD_SCHEMA), ('{"name": 1}', '{"a": [1]}'),
@@ -981,12 +1041,21 @@ def test_hostile_schema():
                     for line in ('bad-meta ', 'other ', 'union-cmd '):
                         shell.send('\x15' + line + '\t\t')
                         time.sleep(0.1)
+                    shell.send('\x15help union-cmd2\r')
+                    shell.expect(r'union-cmd2\n  kind="a":\n    good-arg=\?\n')
+                    shell.expect(PROMPT)
                 else:
                     shell.send('good\t\t')
+                    shell.send('\x15help x\r')
+                    shell.expect(r'qmpctl: “x” is not a command of this server')
+                    shell.expect(PROMPT)
                 shell.send('\x15\x04')
                 assert shell.wait() == 0, shell.text
             finally:
                 shell.close()
+            check(qmpctl(peers, '-s', address, 'help', 'union-cmd2'), 0 if commands == BAD_COMMANDS else 1,
+                  None)
+            check(qmpctl(peers, '-s', address, 'help'))
 
 
 TESTS = [value for name, value in list(globals().items()) if name.startswith('test_')]

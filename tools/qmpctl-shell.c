@@ -31,9 +31,8 @@ typedef struct
   gboolean colour;
   GMainLoop *loop;
   GCancellable *cancellable;    /* of the lines being run; Ctrl-C cancels it */
-  GPtrArray *command_names;     /* from query-commands, sorted */
-  JsonNode *schema;             /* query-qmp-schema's return */
-  GHashTable *types;            /* entity name → its JsonObject in schema */
+  GPtrArray *command_names;     /* from query-commands, and ours; sorted */
+  QmpctlSchema *schema;         /* from query-qmp-schema */
   GPtrArray *candidates;        /* of the completion under way */
   guint next_candidate;
   char *history_path;
@@ -41,6 +40,7 @@ typedef struct
   guint signal_sources[2];
   guint pending;                /* lines being run */
   gboolean reading;             /* readline's handler is installed */
+  gboolean in_line_handler;     /* readline runs on_line(): the line is done */
   int status;
 } Shell;
 
@@ -59,26 +59,13 @@ get_array_member (JsonObject *object,
 }
 
 static const char *
-get_string (JsonObject *object,
-            const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (node);
-}
-
-static const char *
 get_string_member (JsonNode   *node,
                    const char *name)
 {
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return NULL;
 
-  return get_string (json_node_get_object (node), name);
+  return qmpctl_json_get_string (json_node_get_object (node), name);
 }
 
 /* ------------------------------------------------------------ output */
@@ -93,9 +80,12 @@ shell_output (gboolean    is_error,
               gpointer    user_data)
 {
   Shell *self = user_data;
+  gboolean redisplay = self->reading && !self->in_line_handler;
   gboolean written = TRUE;
 
-  if (self->reading)
+  /* In the line handler, readline already left the line, and shows a new
+   * prompt when the handler returns: redisplaying there confuses it. */
+  if (redisplay)
     {
       rl_clear_visible_line ();
       fflush (rl_outstream);   /* before @text, also when it goes to stderr */
@@ -110,7 +100,7 @@ shell_output (gboolean    is_error,
       shell_quit (self);
       return FALSE;
     }
-  if (self->reading)
+  if (redisplay)
     {
       rl_on_new_line ();
       rl_redisplay ();
@@ -132,72 +122,31 @@ on_event (QmpConnection *connection,
 
 /* ------------------------------------------------------------ completion */
 
-static JsonNode *
-query (Shell      *self,
-       const char *command)
-{
-  /* Without them, the shell still works: it completes less. */
-  return qmp_connection_execute_sync (self->connection, command, NULL,
-                                      QMP_EXECUTE_FLAGS_NONE, NULL, NULL);
-}
-
-static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return strcmp (*(const char * const *) a, *(const char * const *) b);
-}
-
 static gboolean
 is_guest_agent (Shell *self)
 {
   return (qmp_connection_get_flags (self->connection) & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0;
 }
 
-/* query-commands: [{"name": …}, …]; the guest agent has no such command,
- * but guest-info: {"supported_commands": [{"name": …}, …], …} */
+/* Without them, the shell still works: it completes less, and its help
+ * knows less. */
 static void
 load_command_names (Shell *self)
 {
-  g_autoptr(JsonNode) reply = query (self, is_guest_agent (self) ? "guest-info" : "query-commands");
-  JsonArray *array = NULL;
-
-  if (reply != NULL && JSON_NODE_HOLDS_ARRAY (reply))
-    array = json_node_get_array (reply);
-  else if (reply != NULL && JSON_NODE_HOLDS_OBJECT (reply))
-    array = get_array_member (json_node_get_object (reply), "supported_commands");
-
-  self->command_names = g_ptr_array_new_with_free_func (g_free);
+  self->command_names = qmpctl_load_command_names (self->connection, NULL);
+  if (self->command_names == NULL)
+    self->command_names = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (self->command_names, g_strdup ("exit"));
-  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
-    {
-      const char *name = get_string_member (json_array_get_element (array, i), "name");
-
-      if (name != NULL)
-        g_ptr_array_add (self->command_names, g_strdup (name));
-    }
-  g_ptr_array_sort (self->command_names, compare_strings);
+  g_ptr_array_add (self->command_names, g_strdup ("help"));
+  g_ptr_array_sort (self->command_names, qmpctl_compare_strings);
 }
 
 static void
 load_schema (Shell *self)
 {
-  JsonArray *array;
-
-  self->types = g_hash_table_new (g_str_hash, g_str_equal);
-  self->schema = query (self, "query-qmp-schema");
-  if (self->schema == NULL || !JSON_NODE_HOLDS_ARRAY (self->schema))
-    return;
-
-  array = json_node_get_array (self->schema);
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *entity = json_array_get_element (array, i);
-      const char *name = get_string_member (entity, "name");
-
-      if (name != NULL)
-        g_hash_table_insert (self->types, (gpointer) name, json_node_get_object (entity));
-    }
+  self->schema = qmpctl_load_schema (self->connection, NULL);
+  if (self->schema == NULL)
+    self->schema = qmpctl_schema_new (NULL);
 }
 
 /* The value of KEY=VALUE among the arguments typed so far. */
@@ -237,7 +186,7 @@ add_members (Shell      *self,
              GPtrArray  *candidates,
              guint       depth)
 {
-  JsonObject *type = type_name != NULL ? g_hash_table_lookup (self->types, type_name) : NULL;
+  JsonObject *type = qmpctl_schema_lookup (self->schema, type_name, NULL);
   JsonArray *members, *variants;
   const char *tag, *tag_value;
 
@@ -253,15 +202,21 @@ add_members (Shell      *self,
         add_candidate (candidates, name);
     }
 
-  tag = get_string (type, "tag");
+  tag = qmpctl_json_get_string (type, "tag");
   tag_value = tag != NULL ? find_value (words, tag) : NULL;
   variants = get_array_member (type, "variants");
   for (guint i = 0; tag_value != NULL && variants != NULL && i < json_array_get_length (variants); i++)
     {
       JsonNode *variant = json_array_get_element (variants, i);
+      const char *variant_type = get_string_member (variant, "type");
 
-      if (g_strcmp0 (get_string_member (variant, "case"), tag_value) == 0)
-        add_members (self, get_string_member (variant, "type"), words, candidates, depth + 1);
+      /* Only the first: a schema that lists a case many times over
+       * must not make the work grow as their power. */
+      if (variant_type != NULL && g_strcmp0 (get_string_member (variant, "case"), tag_value) == 0)
+        {
+          add_members (self, variant_type, words, candidates, depth + 1);
+          break;
+        }
     }
 }
 
@@ -290,10 +245,11 @@ get_argument_names (Shell     *self,
                     GPtrArray *words)
 {
   GPtrArray *candidates = g_ptr_array_new_with_free_func (g_free);
-  JsonObject *command = g_hash_table_lookup (self->types, g_ptr_array_index (words, 0));
+  const char *name = g_ptr_array_index (words, 0);
+  JsonObject *command = qmpctl_schema_lookup (self->schema, name, "command");
 
-  if (command != NULL && g_strcmp0 (get_string (command, "meta-type"), "command") == 0)
-    add_members (self, get_string (command, "arg-type"), words, candidates, 0);
+  if (command != NULL)
+    add_members (self, qmpctl_json_get_string (command, "arg-type"), words, candidates, 0);
 
   return candidates;
 }
@@ -329,7 +285,9 @@ complete (const char *text,
   rl_attempted_completion_over = 1;   /* never file names */
   g_clear_pointer (&self->candidates, g_ptr_array_unref);
 
-  if (words->len == 0)
+  /* a command, also after "help" */
+  if (words->len == 0 ||
+      (words->len == 1 && strcmp (g_ptr_array_index (words, 0), "help") == 0))
     self->candidates = g_ptr_array_ref (self->command_names);
   else if (strchr (text, '=') == NULL)
     {
@@ -420,6 +378,30 @@ add_to_history (const char *line)
     add_history (line);
 }
 
+/* help [COMMAND]: the commands, or what COMMAND takes and returns. */
+static void
+run_help (Shell              *self,
+          const char * const *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (args[1] != NULL && args[2] != NULL)
+    g_set_error_literal (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                         _("“help” takes one command name at most"));
+  else
+    text = qmpctl_help_text (self->command_names, self->schema, args[1], &error);
+
+  if (text != NULL)
+    shell_output (FALSE, text, self);
+  else
+    {
+      g_autofree char *message = qmpctl_format_error (error);
+
+      shell_output (TRUE, message, self);
+    }
+}
+
 static void
 run_line (Shell      *self,
           const char *line)
@@ -429,6 +411,11 @@ run_line (Shell      *self,
   g_autoptr(GPtrArray) commands = NULL;
 
   args = split_line (line, &error);
+  if (args != NULL && strcmp (args[0], "help") == 0)
+    {
+      run_help (self, (const char * const *) args);
+      return;
+    }
   if (args != NULL)
     commands = qmpctl_parse_commands ((const char * const *) args, &error);
   if (commands == NULL)
@@ -469,7 +456,9 @@ on_line (char *line)
     return;
 
   add_to_history (stripped);
+  self->in_line_handler = TRUE;
   run_line (self, stripped);
+  self->in_line_handler = FALSE;
 }
 
 static gboolean
@@ -608,8 +597,7 @@ shell_clear (Shell *self)
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->command_names, g_ptr_array_unref);
-  g_clear_pointer (&self->types, g_hash_table_unref);
-  g_clear_pointer (&self->schema, json_node_unref);
+  g_clear_pointer (&self->schema, qmpctl_schema_free);
   g_clear_pointer (&self->candidates, g_ptr_array_unref);
   g_clear_pointer (&self->history_path, g_free);
   shell = NULL;

@@ -36,6 +36,7 @@ typedef enum {
   MODE_EVENTS,
   MODE_WAIT,
   MODE_SHELL,
+  MODE_HELP,
 } Mode;
 
 typedef struct
@@ -57,6 +58,7 @@ typedef struct
   GPtrArray *commands;         /* MODE_COMMANDS: QmpctlCommand */
   const char * const *event_names; /* MODE_EVENTS: in args */
   const char *event_name;      /* MODE_WAIT: in args */
+  const char *help_command;    /* MODE_HELP: in args, nullable */
   JsonObject *event_match;     /* MODE_WAIT, nullable */
   gboolean colour;
 
@@ -192,6 +194,10 @@ static const char summary[] = N_(
   "  qmpctl [OPTION…] shell\n"
   "      an interactive shell: Tab completes command and argument names,\n"
   "      events show up between prompts, Ctrl-D or “exit” leaves\n"
+  "  qmpctl [OPTION…] help [COMMAND]\n"
+  "      list the commands that the server knows, or show the arguments\n"
+  "      that COMMAND takes (KEY=TYPE, [optional]) and what it returns,\n"
+  "      from the server's own schema; “help” works in the shell too\n"
   "\n"
   "Without --socket, qmpctl launches its own QEMU for the job and quits it\n"
   "at the end: “qemu-system-x86_64 -M none -nodefaults -display none”, or\n"
@@ -210,6 +216,7 @@ static const char description[] = N_(
   "  qmpctl -s /tmp/qmp.sock qom-get '{\"path\": \"/machine\", \"property\": \"type\"}'\n"
   "  qmpctl -s /tmp/qsd.sock blockdev-add driver=raw node-name=disk0 \\\n"
   "      file.driver=file file.filename=/tmp/disk.img read-only=true\n"
+  "  qmpctl -s /tmp/qmp.sock help blockdev-add\n"
   "  qmpctl -s /tmp/qmp.sock events --count 1 SHUTDOWN\n"
   "  qmpctl -s /tmp/qsd.sock --timeout 60 wait JOB_STATUS_CHANGE id=job0 status=concluded\n"
   "  qmpctl -s tcp:localhost:4444 shell\n"
@@ -354,6 +361,13 @@ parse_mode (Qmpctl  *self,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
+    }
+  else if (strcmp (args[0], "help") == 0)
+    {
+      self->mode = MODE_HELP;
+      self->help_command = args[1];
+      if (args[1] != NULL && args[2] != NULL)
+        return usage_error (error, _("“help” takes one command name at most"));
     }
   else if (strcmp (args[0], "shell") == 0)
     {
@@ -737,6 +751,31 @@ run_wait (Qmpctl *self)
   g_main_loop_run (self->loop);
 }
 
+/* ------------------------------------------------------------ help */
+
+static void
+run_help (Qmpctl *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(QmpctlSchema) schema = NULL;
+  g_autofree char *text = NULL;
+
+  names = qmpctl_load_command_names (self->connection, &error);
+  if (names != NULL && self->help_command != NULL)
+    schema = qmpctl_load_schema (self->connection, &error);
+  if (names != NULL && (schema != NULL || self->help_command == NULL))
+    text = qmpctl_help_text (names, schema, self->help_command, &error);
+
+  if (text == NULL)
+    {
+      print_error (error);
+      self->status = QMPCTL_EXIT_FAILED;
+    }
+  else
+    self->status = qmpctl_print_line (text) ? QMPCTL_EXIT_OK : QMPCTL_EXIT_FAILED;
+}
+
 /* ------------------------------------------------------------ main */
 
 static int
@@ -771,6 +810,11 @@ run (Qmpctl *self)
       self->status = qmpctl_shell (self->connection, self->colour);
       return;
     }
+  if (self->mode == MODE_HELP)
+    {
+      run_help (self);
+      return;
+    }
 
   g_unix_signal_add (SIGINT, on_signal, self);
   g_unix_signal_add (SIGTERM, on_signal, self);
@@ -790,6 +834,7 @@ run (Qmpctl *self)
       run_wait (self);
       break;
     case MODE_SHELL:
+    case MODE_HELP:
     default:
       g_assert_not_reached ();
     }

@@ -64,6 +64,32 @@ void qmpctl_run_commands (QmpConnection    *connection,
                           QmpctlDoneFunc    done,
                           gpointer          user_data);
 
+/* qmpctl-help.c: the server's schema (query-qmp-schema), for help and
+ * completion; every member read from the peer is type-checked. */
+typedef struct _QmpctlSchema QmpctlSchema;
+
+const char   *qmpctl_json_get_string     (JsonObject     *object,
+                                          const char     *name);
+int           qmpctl_compare_strings     (gconstpointer   a,
+                                          gconstpointer   b);
+QmpctlSchema *qmpctl_schema_new          (JsonNode       *root);
+void          qmpctl_schema_free         (QmpctlSchema   *self);
+JsonObject   *qmpctl_schema_lookup       (QmpctlSchema   *self,
+                                          const char     *name,
+                                          const char     *meta_type);
+GPtrArray    *qmpctl_schema_get_commands (QmpctlSchema   *self);
+char         *qmpctl_schema_describe     (QmpctlSchema   *self,
+                                          const char     *command);
+GPtrArray    *qmpctl_load_command_names  (QmpConnection  *connection,
+                                          GError        **error);
+QmpctlSchema *qmpctl_load_schema         (QmpConnection  *connection,
+                                          GError        **error);
+char         *qmpctl_help_text           (GPtrArray      *names,
+                                          QmpctlSchema   *schema,
+                                          const char     *command,
+                                          GError        **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpctlSchema, qmpctl_schema_free)
+
 /* qmpctl-shell.c: the interactive shell; returns an exit status. */
 int qmpctl_shell (QmpConnection *connection,
                   gboolean       colour);
