@@ -999,7 +999,7 @@ BAD_SCHEMA = ('[5, "s", null, {"name": {"a": 1}}, {"name": "bad-meta", "meta-typ
 
 
 def test_schema_loops():
-    """help: a schema whose types refer to themselves ends, and is cut"""
+    """help, completion: a schema that loops or is huge ends, and is cut"""
     variants = ', '.join('{"case": "a", "type": "t"}' for _ in range(50))
     alternates = ', '.join('{"type": "alt"}' for _ in range(50))
     schema = ('[{"name": "c", "meta-type": "command", "arg-type": "t", "ret-type": "alt"},'
@@ -1016,6 +1016,23 @@ def test_schema_loops():
             shell.expect(PROMPT)
             shell.send('c kind=a ki\t')
             shell.expect(r'kind=$')
+            shell.send('\x15\x04')
+            assert shell.wait() == 0, shell.text
+        finally:
+            shell.close()
+    # 200,000 members: completion does not compare each with all others
+    members = ', '.join('{"name": "m%d", "type": "str"}' % i for i in range(200000))
+    schema = ('[{"name": "c", "meta-type": "command", "arg-type": "t"},'
+              ' {"name": "t", "meta-type": "object", "members": [%s]}]' % members)
+    with Peers() as peers:
+        address = peers.mock_qmp({'query-qmp-schema': schema, 'query-commands': '[{"name": "c"}]'})
+        shell = Terminal([QMPCTL, '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
+        try:
+            shell.expect(PROMPT)
+            shell.send('c m19999\t')
+            shell.expect(r'm19999$')
+            shell.send('9\t')
+            shell.expect(r'^9=$')   # the line is now "c m199999="
             shell.send('\x15\x04')
             assert shell.wait() == 0, shell.text
         finally:

@@ -167,14 +167,25 @@ find_value (GPtrArray  *words,
   return NULL;
 }
 
+/* The candidates in their order, and a set of them: a schema may list
+ * members by the hundred thousand, and a search of the array for each
+ * would take minutes. */
+typedef struct
+{
+  GPtrArray *array;
+  GHashTable *set;          /* the strings of array */
+} Candidates;
+
 static void
-add_candidate (GPtrArray  *candidates,
+add_candidate (Candidates *candidates,
                const char *member)
 {
-  g_autofree char *candidate = g_strconcat (member, "=", NULL);
+  char *candidate = g_strconcat (member, "=", NULL);
 
-  if (!g_ptr_array_find_with_equal_func (candidates, candidate, g_str_equal, NULL))
-    g_ptr_array_add (candidates, g_steal_pointer (&candidate));
+  if (g_hash_table_add (candidates->set, candidate))
+    g_ptr_array_add (candidates->array, candidate);
+  else
+    g_free (candidate);
 }
 
 /* The members of object type @type_name as "name=", and for a union,
@@ -183,7 +194,7 @@ static void
 add_members (Shell      *self,
              const char *type_name,
              GPtrArray  *words,
-             GPtrArray  *candidates,
+             Candidates *candidates,
              guint       depth)
 {
   JsonObject *type = qmpctl_schema_lookup (self->schema, type_name, NULL);
@@ -244,14 +255,16 @@ static GPtrArray *
 get_argument_names (Shell     *self,
                     GPtrArray *words)
 {
-  GPtrArray *candidates = g_ptr_array_new_with_free_func (g_free);
+  Candidates candidates = { g_ptr_array_new_with_free_func (g_free),
+                            g_hash_table_new (g_str_hash, g_str_equal) };
   const char *name = g_ptr_array_index (words, 0);
   JsonObject *command = qmpctl_schema_lookup (self->schema, name, "command");
 
   if (command != NULL)
-    add_members (self, qmpctl_json_get_string (command, "arg-type"), words, candidates, 0);
+    add_members (self, qmpctl_json_get_string (command, "arg-type"), words, &candidates, 0);
+  g_hash_table_unref (candidates.set);
 
-  return candidates;
+  return candidates.array;
 }
 
 static char *
