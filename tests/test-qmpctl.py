@@ -891,6 +891,32 @@ def test_numbers_exact():
             terminal.close()
 
 
+def max_rss_kib(argv, env):
+    """Runs argv with its output to /dev/null; its status and peak RSS."""
+    script = ('import resource, subprocess, sys\n'
+              'status = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,'
+              ' stdin=subprocess.DEVNULL).returncode\n'
+              'print(status, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n')
+    out = subprocess.run([sys.executable, '-c', script, *argv], env=env, capture_output=True,
+                         text=True, timeout=TIMEOUT, check=True).stdout
+    return tuple(int(n) for n in out.split())
+
+
+def test_deep_output_memory():
+    """pretty output far larger than the reply is written as it is made"""
+    # 1000 levels deep, 100,000 empty arrays: 300 KB of JSON, 200 MB pretty
+    deep = '[' * 1000 + '[],' * 99999 + '[]' + ']' * 1000
+    # 100 levels, 3,000 arrays: 600 KB in pieces of 64 KiB
+    small = '[' * 100 + '[],' * 2999 + '[]' + ']' * 100
+    with Peers() as peers:
+        address = peers.mock_qmp({'deep': deep, 'small': small})
+        status, rss = max_rss_kib([QMPCTL, '-s', address, 'deep'], peers.env())
+        assert status == 0 and rss < 64 * 1024, (status, rss)
+        out = check(qmpctl(peers, '-s', address, 'small'))
+        assert len(out) > 600 * 1000 and ''.join(out.split()) == small, len(out)
+        assert out.startswith('[\n  [\n    [\n') and '\n' + ' ' * 200 + '[],\n' in out
+
+
 def test_numbers_exact_qemu():
     """a uint64 above 2^63-1 from a real QEMU prints exactly, not as -1"""
     with Peers() as peers:

@@ -405,6 +405,11 @@ qmpctl_use_colour (int fd)
          g_strcmp0 (g_getenv ("TERM"), "dumb") != 0;
 }
 
+/* Pretty output of deeply nested JSON is far larger than the JSON (each
+ * "[]," 2048 levels deep takes a line of 2048 spaces), so it is written
+ * as it is made, in pieces of about this size. */
+#define PRINTER_CHUNK (64 * 1024)
+
 /* The printer walks JSON text that the library already checked, and
  * copies every number, string and literal as it is: a number keeps the
  * lexeme the server wrote (18446744073709551615, 1e400, -0), which no
@@ -415,7 +420,18 @@ typedef struct
   gboolean pretty;
   gboolean colour;
   const char *p;       /* the next character of the text */
+  QmpctlWriteFunc write;
+  gpointer user_data;
+  gboolean failed;     /* write failed: the rest is only walked */
 } Printer;
+
+static void
+printer_flush (Printer *printer)
+{
+  if (!printer->failed && printer->out->len > 0)
+    printer->failed = !printer->write (printer->out->str, printer->user_data);
+  g_string_truncate (printer->out, 0);
+}
 
 static void
 print_coloured (Printer    *printer,
@@ -428,6 +444,8 @@ print_coloured (Printer    *printer,
   g_string_append_len (printer->out, text, length);
   if (printer->colour && colour != NULL)
     g_string_append (printer->out, "\033[0m");
+  if (printer->out->len >= PRINTER_CHUNK)
+    printer_flush (printer);
 }
 
 static void
@@ -447,6 +465,8 @@ print_newline (Printer *printer,
   g_string_append_c (printer->out, '\n');
   for (guint i = 0; i < depth; i++)
     g_string_append (printer->out, "  ");
+  if (printer->out->len >= PRINTER_CHUNK)
+    printer_flush (printer);
 }
 
 static void
@@ -541,23 +561,29 @@ print_value (Printer *printer,
 }
 
 /**
- * qmpctl_format_json:
+ * qmpctl_print_json:
  * @json: valid JSON, such as the library checked it
  * @pretty: indented with two spaces, or all on one line without spaces
+ * @write: called with the text, piece by piece, without a final newline
  *
- * Returns: @json as text, without a final newline, its numbers, strings
- *   and literals as they are in @json
+ * Prints @json with its numbers, strings and literals as they are in it.
+ *
+ * Returns: %FALSE when @write failed
  */
-char *
-qmpctl_format_json (const char *json,
-                    gboolean    pretty,
-                    gboolean    colour)
+gboolean
+qmpctl_print_json (const char      *json,
+                   gboolean         pretty,
+                   gboolean         colour,
+                   QmpctlWriteFunc  write,
+                   gpointer         user_data)
 {
-  Printer printer = { g_string_new (NULL), pretty, colour, json };
+  g_autoptr(GString) out = g_string_sized_new (PRINTER_CHUNK);
+  Printer printer = { out, pretty, colour, json, write, user_data, FALSE };
 
   print_value (&printer, 0);
+  printer_flush (&printer);
 
-  return g_string_free (printer.out, FALSE);
+  return !printer.failed;
 }
 
 /* The shortest text that reads back as @value.  JSON has no infinity:
@@ -645,16 +671,15 @@ append_node (GString  *out,
 }
 
 /**
- * qmpctl_format_event:
+ * qmpctl_event_to_json:
  *
- * Returns: @event as one line, in QEMU's own form:
+ * Returns: @event as compact JSON, in QEMU's own form:
  *   `{"event":…,"data":…,"timestamp":{"seconds":…,"microseconds":…}}`,
  *   where "data" is left out when the event has none, and an unknown
  *   timestamp is -1/-1 as QEMU sends it
  */
 char *
-qmpctl_format_event (QmpEvent *event,
-                     gboolean  colour)
+qmpctl_event_to_json (QmpEvent *event)
 {
   g_autoptr(GString) text = g_string_new ("{\"event\":");
   g_autoptr(JsonNode) name = json_node_init_string (json_node_alloc (), qmp_event_get_name (event));
@@ -674,7 +699,7 @@ qmpctl_format_event (QmpEvent *event,
                           timestamp != NULL ? g_date_time_to_unix (timestamp) : -1,
                           timestamp != NULL ? g_date_time_get_microsecond (timestamp) : -1);
 
-  return qmpctl_format_json (text->str, FALSE, colour);
+  return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
 /* QmpError's codes back to QMP's class names. */

@@ -72,14 +72,20 @@ get_string_member (JsonNode   *node,
 
 static void shell_quit (Shell *self);
 
+typedef enum {
+  OUTPUT_ERROR,       /* a line, on stderr */
+  OUTPUT_TEXT,        /* lines */
+  OUTPUT_RESULT,      /* JSON, pretty-printed */
+  OUTPUT_EVENT,       /* JSON, on one line */
+} OutputKind;
+
 /* Prints @text above the prompt and the line being edited, which stay.
  * When standard output fails, the shell ends with a failure. */
 static gboolean
-shell_output (gboolean    is_error,
-              const char *text,
-              gpointer    user_data)
+shell_print (Shell      *self,
+             OutputKind  kind,
+             const char *text)
 {
-  Shell *self = user_data;
   gboolean redisplay = self->reading && !self->in_line_handler;
   gboolean written = TRUE;
 
@@ -90,10 +96,12 @@ shell_output (gboolean    is_error,
       rl_clear_visible_line ();
       fflush (rl_outstream);   /* before @text, also when it goes to stderr */
     }
-  if (is_error)
+  if (kind == OUTPUT_ERROR)
     g_printerr ("%s\n", text);
-  else
+  else if (kind == OUTPUT_TEXT)
     written = qmpctl_print_line (text);
+  else
+    written = qmpctl_print_json_line (text, kind == OUTPUT_RESULT, self->colour);
   if (!written)
     {
       self->status = QMPCTL_EXIT_FAILED;
@@ -109,15 +117,24 @@ shell_output (gboolean    is_error,
   return TRUE;
 }
 
+/* The QmpctlOutputFunc of the commands run */
+static gboolean
+shell_output (gboolean    is_error,
+              const char *text,
+              gpointer    user_data)
+{
+  return shell_print (user_data, is_error ? OUTPUT_ERROR : OUTPUT_RESULT, text);
+}
+
 static void
 on_event (QmpConnection *connection,
           QmpEvent      *event,
           gpointer       user_data)
 {
   Shell *self = user_data;
-  g_autofree char *text = qmpctl_format_event (event, self->colour);
+  g_autofree char *json = qmpctl_event_to_json (event);
 
-  shell_output (FALSE, text, self);
+  shell_print (self, OUTPUT_EVENT, json);
 }
 
 /* ------------------------------------------------------------ completion */
@@ -406,12 +423,12 @@ run_help (Shell              *self,
     text = qmpctl_help_text (self->command_names, self->schema, args[1], &error);
 
   if (text != NULL)
-    shell_output (FALSE, text, self);
+    shell_print (self, OUTPUT_TEXT, text);
   else
     {
       g_autofree char *message = qmpctl_format_error (error);
 
-      shell_output (TRUE, message, self);
+      shell_print (self, OUTPUT_ERROR, message);
     }
 }
 
@@ -435,13 +452,13 @@ run_line (Shell      *self,
     {
       g_autofree char *text = qmpctl_format_error (error);
 
-      shell_output (TRUE, text, self);
+      shell_print (self, OUTPUT_ERROR, text);
       return;
     }
 
   self->pending++;
   watch_stdin (self, FALSE);
-  qmpctl_run_commands (self->connection, commands, self->colour, self->cancellable,
+  qmpctl_run_commands (self->connection, commands, self->cancellable,
                        shell_output, on_line_done, self);
 }
 
@@ -538,7 +555,7 @@ on_closed (QmpConnection *connection,
   else if (error != NULL)
     text = qmpctl_format_error (error);
   if (text != NULL)
-    shell_output (TRUE, text, self);
+    shell_print (self, OUTPUT_ERROR, text);
 
   stop_reading (self);
   if (!remote_peer_vanished)

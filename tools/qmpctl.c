@@ -113,9 +113,32 @@ write_stdout (const char *text,
 }
 
 gboolean
+qmpctl_print (const char *text)
+{
+  return write_stdout (text, FALSE);
+}
+
+gboolean
 qmpctl_print_line (const char *text)
 {
   return write_stdout (text, TRUE);
+}
+
+static gboolean
+print_piece (const char *text,
+             gpointer    user_data)
+{
+  return write_stdout (text, FALSE);
+}
+
+/* JSON, pretty-printed as it is made, so that memory stays bounded by
+ * the JSON, and a newline. */
+gboolean
+qmpctl_print_json_line (const char *json,
+                        gboolean    pretty,
+                        gboolean    colour)
+{
+  return qmpctl_print_json (json, pretty, colour, print_piece, NULL) && qmpctl_print_line ("");
 }
 
 /* g_print(), which GOption uses for --help, also keeps the error. */
@@ -490,7 +513,6 @@ typedef struct
   QmpConnection *connection;
   GPtrArray *commands;
   guint next;
-  gboolean colour;
   GCancellable *cancellable;
   QmpctlOutputFunc output;
   QmpctlDoneFunc done;
@@ -531,8 +553,7 @@ on_executed (GObject      *source_object,
       return;
     }
 
-  text = qmpctl_format_json (json, TRUE, batch->colour);
-  if (!batch->output (FALSE, text, batch->user_data))
+  if (!batch->output (FALSE, json, batch->user_data))
     {
       batch_finish (batch, FALSE);
       return;
@@ -560,7 +581,6 @@ batch_next (Batch *batch)
 void
 qmpctl_run_commands (QmpConnection    *connection,
                      GPtrArray        *commands,
-                     gboolean          colour,
                      GCancellable     *cancellable,
                      QmpctlOutputFunc  output,
                      QmpctlDoneFunc    done,
@@ -570,7 +590,6 @@ qmpctl_run_commands (QmpConnection    *connection,
 
   batch->connection = g_object_ref (connection);
   batch->commands = g_ptr_array_ref (commands);
-  batch->colour = colour;
   batch->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   batch->output = output;
   batch->done = done;
@@ -584,8 +603,10 @@ on_output (gboolean    is_error,
            const char *text,
            gpointer    user_data)
 {
+  Qmpctl *self = user_data;
+
   if (!is_error)
-    return qmpctl_print_line (text);
+    return qmpctl_print_json_line (text, TRUE, self->colour);
 
   g_printerr ("%s\n", text);
 
@@ -605,7 +626,7 @@ on_commands_done (gboolean success,
 static void
 run_commands (Qmpctl *self)
 {
-  qmpctl_run_commands (self->connection, self->commands, self->colour, self->cancellable,
+  qmpctl_run_commands (self->connection, self->commands, self->cancellable,
                        on_output, on_commands_done, self);
   g_main_loop_run (self->loop);
 }
@@ -618,9 +639,9 @@ static gboolean
 print_event (Qmpctl   *self,
              QmpEvent *event)
 {
-  g_autofree char *text = qmpctl_format_event (event, self->colour);
+  g_autofree char *json = qmpctl_event_to_json (event);
 
-  if (qmpctl_print_line (text))
+  if (qmpctl_print_json_line (json, FALSE, self->colour))
     return TRUE;
 
   self->status = QMPCTL_EXIT_FAILED;

@@ -35,21 +35,29 @@ JsonObject *qmpctl_parse_arguments (const char * const *args,
 GPtrArray  *qmpctl_parse_commands  (const char * const *args,
                                     GError            **error);
 gboolean    qmpctl_use_colour      (int                 fd);
-char       *qmpctl_format_json     (const char         *json,
+typedef gboolean (*QmpctlWriteFunc) (const char *text,
+                                     gpointer    user_data);
+gboolean    qmpctl_print_json      (const char         *json,
                                     gboolean            pretty,
-                                    gboolean            colour);
-char       *qmpctl_format_event    (QmpEvent           *event,
-                                    gboolean            colour);
+                                    gboolean            colour,
+                                    QmpctlWriteFunc     write,
+                                    gpointer            user_data);
+char       *qmpctl_event_to_json   (QmpEvent           *event);
 char       *qmpctl_format_error    (const GError       *error);
 
 /* qmpctl.c: standard output, where a write error is an error: prints
- * @text and a newline, flushed; FALSE after a write error, which also
+ * @text (and a newline), flushed; FALSE after a write error, which also
  * makes qmpctl fail when it exits. */
+gboolean qmpctl_print      (const char *text);
 gboolean qmpctl_print_line (const char *text);
+gboolean qmpctl_print_json_line (const char *json,
+                                 gboolean    pretty,
+                                 gboolean    colour);
 
 /* qmpctl.c: runs commands one after the other, stopping at the first
- * failure; every result and error goes through @output, which returns
- * FALSE when it could not write (and that stops the commands too). */
+ * failure; every error (a line of text) and result (JSON, as the server
+ * wrote it) goes through @output, which returns FALSE when it could not
+ * write (and that stops the commands too). */
 typedef gboolean (*QmpctlOutputFunc) (gboolean    is_error,
                                       const char *text,
                                       gpointer    user_data);
@@ -58,7 +66,6 @@ typedef void (*QmpctlDoneFunc)   (gboolean    success,
 
 void qmpctl_run_commands (QmpConnection    *connection,
                           GPtrArray        *commands,
-                          gboolean          colour,
                           GCancellable     *cancellable,
                           QmpctlOutputFunc  output,
                           QmpctlDoneFunc    done,
