@@ -121,29 +121,6 @@ qmpctl_schema_lookup (QmpctlSchema *self,
   return entity;
 }
 
-/**
- * qmpctl_schema_get_commands:
- *
- * Returns: (transfer container): the names of the commands, sorted
- */
-GPtrArray *
-qmpctl_schema_get_commands (QmpctlSchema *self)
-{
-  GPtrArray *names = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer name, entity;
-
-  g_hash_table_iter_init (&iter, self->entities);
-  while (g_hash_table_iter_next (&iter, &name, &entity))
-    {
-      if (g_strcmp0 (qmpctl_json_get_string (entity, "meta-type"), "command") == 0)
-        g_ptr_array_add (names, name);
-    }
-  g_ptr_array_sort (names, (GCompareFunc) qmpctl_compare_strings);
-
-  return names;
-}
-
 int
 qmpctl_compare_strings (gconstpointer a,
                         gconstpointer b)
@@ -158,8 +135,9 @@ static void append_type (QmpctlSchema *self,
                          const char   *name,
                          guint         depth);
 
-/* The names of @array's objects' members @member, joined by @separator;
- * each through @append. */
+/* The string members @member of @array's objects, or with @member NULL
+ * @array's own strings (quoted), joined by @separator; with @as_types,
+ * each is the name of a type, written as append_type() writes it. */
 static void
 append_list (QmpctlSchema *self,
              GString      *out,

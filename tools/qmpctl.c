@@ -113,12 +113,6 @@ write_stdout (const char *text,
 }
 
 gboolean
-qmpctl_print (const char *text)
-{
-  return write_stdout (text, FALSE);
-}
-
-gboolean
 qmpctl_print_line (const char *text)
 {
   return write_stdout (text, TRUE);

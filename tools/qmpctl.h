@@ -46,10 +46,9 @@ char       *qmpctl_event_to_json   (QmpEvent           *event);
 char       *qmpctl_format_error    (const GError       *error);
 
 /* qmpctl.c: standard output, where a write error is an error: prints
- * @text (and a newline), flushed; FALSE after a write error, which also
- * makes qmpctl fail when it exits. */
-gboolean qmpctl_print      (const char *text);
-gboolean qmpctl_print_line (const char *text);
+ * @text or @json, and a newline, flushed; FALSE after a write error,
+ * which also makes qmpctl fail when it exits. */
+gboolean qmpctl_print_line      (const char *text);
 gboolean qmpctl_print_json_line (const char *json,
                                  gboolean    pretty,
                                  gboolean    colour);
@@ -84,7 +83,6 @@ void          qmpctl_schema_free         (QmpctlSchema   *self);
 JsonObject   *qmpctl_schema_lookup       (QmpctlSchema   *self,
                                           const char     *name,
                                           const char     *meta_type);
-GPtrArray    *qmpctl_schema_get_commands (QmpctlSchema   *self);
 char         *qmpctl_schema_describe     (QmpctlSchema   *self,
                                           const char     *command);
 GPtrArray    *qmpctl_load_command_names  (QmpConnection  *connection,
