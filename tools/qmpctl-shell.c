@@ -199,10 +199,14 @@ add_candidate (Candidates *candidates,
 {
   char *candidate = g_strconcat (member, "=", NULL);
 
-  if (g_hash_table_add (candidates->set, candidate))
-    g_ptr_array_add (candidates->array, candidate);
-  else
-    g_free (candidate);
+  /* Not g_hash_table_add(): it would replace the equal key it holds. */
+  if (g_hash_table_contains (candidates->set, candidate))
+    {
+      g_free (candidate);
+      return;
+    }
+  g_hash_table_add (candidates->set, candidate);
+  g_ptr_array_add (candidates->array, candidate);
 }
 
 /* The members of object type @type_name as "name=", and for a union,
