@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "qmp-event.h"
 #include "qmp-event-private.h"
 
@@ -91,8 +93,12 @@ qmp_event_new (const char *name,
   self->name = g_strdup (name);
   if (data != NULL)
     {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), data);
+
       self->data = json_object_ref (data);
       json_object_seal (self->data);
+      self->data_json = json_to_string (node, FALSE);
+      self->data_json_len = strlen (self->data_json);
     }
   self->timestamp = timestamp ? g_date_time_ref (timestamp) : NULL;
   self->timestamp_usec = -1;
@@ -260,6 +266,36 @@ qmp_event_get_data (QmpEvent *self)
     }
 
   return data;
+}
+
+/**
+ * qmp_event_get_data_json:
+ * @self: a #QmpEvent
+ *
+ * Gets the `data` member of the event as JSON text: as the server wrote
+ * it, for an event that came from a server, so every number is exactly
+ * what the server sent (a `uint64` above %G_MAXINT64, or a number beyond
+ * a double's range, which a #JsonNode cannot hold exactly); for an event
+ * made with [ctor@Qmp.Event.new], the data written out by json-glib.
+ *
+ * ```c
+ * const char *json = qmp_event_get_data_json (event);
+ *
+ * if (json != NULL)
+ *   g_print ("%s %s\n", qmp_event_get_name (event), json);
+ * ```
+ *
+ * Returns: (nullable): the event's data as JSON text, or %NULL when it
+ *   has none
+ *
+ * Since: 1.0
+ */
+const char *
+qmp_event_get_data_json (QmpEvent *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->data_json;
 }
 
 /**

@@ -586,90 +586,6 @@ qmpctl_print_json (const char      *json,
   return !printer.failed;
 }
 
-/* The shortest text that reads back as @value.  JSON has no infinity:
- * a number too large for a double (which the library read as one) comes
- * out as 1e999, which reads back as the same double. */
-static void
-append_double (GString *out,
-               double   value)
-{
-  static const char * const formats[] = { "%.15g", "%.16g", "%.17g" };
-  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-  if (!isfinite (value))
-    {
-      g_string_append (out, value < 0 ? "-1e999" : "1e999");
-      return;
-    }
-
-  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
-    {
-      g_ascii_formatd (buffer, sizeof buffer, formats[i], value);
-      if (g_ascii_strtod (buffer, NULL) == value)
-        break;
-    }
-  g_string_append (out, buffer);
-}
-
-/* @node as compact JSON.  For event data, which the library gives only as
- * a JsonObject: an integer above G_MAXINT64 is in the bits of a gint64
- * there, and is printed as the negative number that they make. */
-static void
-append_node (GString  *out,
-             JsonNode *node)
-{
-  switch (json_node_get_node_type (node))
-    {
-    case JSON_NODE_OBJECT:
-      {
-        JsonObject *object = json_node_get_object (node);
-        g_autoptr(GList) members = json_object_get_members (object);
-
-        g_string_append_c (out, '{');
-        for (GList *l = members; l != NULL; l = l->next)
-          {
-            g_autoptr(JsonNode) key = json_node_init_string (json_node_alloc (), l->data);
-            g_autofree char *quoted = json_to_string (key, FALSE);
-
-            g_string_append_printf (out, "%s%s:", l != members ? "," : "", quoted);
-            append_node (out, json_object_get_member (object, l->data));
-          }
-        g_string_append_c (out, '}');
-      }
-      break;
-    case JSON_NODE_ARRAY:
-      {
-        JsonArray *array = json_node_get_array (node);
-
-        g_string_append_c (out, '[');
-        for (guint i = 0; i < json_array_get_length (array); i++)
-          {
-            if (i > 0)
-              g_string_append_c (out, ',');
-            append_node (out, json_array_get_element (array, i));
-          }
-        g_string_append_c (out, ']');
-      }
-      break;
-    case JSON_NODE_VALUE:
-      if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
-        append_double (out, json_node_get_double (node));
-      else if (json_node_get_value_type (node) == G_TYPE_INT64)
-        g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
-      else
-        {
-          g_autofree char *text = json_to_string (node, FALSE);
-
-          g_string_append (out, text);
-        }
-      break;
-    case JSON_NODE_NULL:
-    default:
-      g_string_append (out, "null");
-      break;
-    }
-}
-
 /**
  * qmpctl_event_to_json:
  *
@@ -684,16 +600,15 @@ qmpctl_event_to_json (QmpEvent *event)
   g_autoptr(GString) text = g_string_new ("{\"event\":");
   g_autoptr(JsonNode) name = json_node_init_string (json_node_alloc (), qmp_event_get_name (event));
   g_autofree char *quoted_name = json_to_string (name, FALSE);
-  JsonObject *data = qmp_event_get_data (event);
+  /* As the server wrote it: its numbers are exact. */
+  const char *data = qmp_event_get_data_json (event);
   GDateTime *timestamp = qmp_event_get_timestamp (event);
 
   g_string_append (text, quoted_name);
   if (data != NULL)
     {
-      g_autoptr(JsonNode) data_node = json_node_init_object (json_node_alloc (), data);
-
       g_string_append (text, ",\"data\":");
-      append_node (text, data_node);
+      g_string_append (text, data);
     }
   g_string_append_printf (text, ",\"timestamp\":{\"seconds\":%" G_GINT64_FORMAT ",\"microseconds\":%d}}",
                           timestamp != NULL ? g_date_time_to_unix (timestamp) : -1,
