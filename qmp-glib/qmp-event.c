@@ -75,6 +75,14 @@ G_DEFINE_BOXED_TYPE (QmpEvent, qmp_event, qmp_event_ref, qmp_event_unref)
  * @data is sealed (see json_object_seal()), so it must not be changed
  * afterwards.
  *
+ * ```c
+ * g_autoptr(JsonObject) data = json_object_new ();
+ * g_autoptr(QmpEvent) event = NULL;
+ *
+ * json_object_set_string_member (data, "device", "vd0");
+ * event = qmp_event_new ("DEVICE_DELETED", data, NULL);
+ * ```
+ *
  * Returns: (transfer full): a new #QmpEvent
  *
  * Since: 1.0
@@ -172,6 +180,10 @@ _qmp_event_copy (QmpEvent *self)
  *
  * Acquires a reference on @self.
  *
+ * ```c
+ * self->last_event = qmp_event_ref (event);
+ * ```
+ *
  * Returns: (transfer full): @self
  *
  * Since: 1.0
@@ -191,6 +203,10 @@ qmp_event_ref (QmpEvent *self)
  * @self: (transfer full): a #QmpEvent
  *
  * Releases a reference on @self, freeing it when the last one is gone.
+ *
+ * ```c
+ * g_clear_pointer (&self->last_event, qmp_event_unref);
+ * ```
  *
  * Since: 1.0
  */
@@ -215,6 +231,11 @@ qmp_event_unref (QmpEvent *self)
  *
  * Gets the name of the event, such as `"SHUTDOWN"`.
  *
+ * ```c
+ * if (g_str_equal (qmp_event_get_name (event), "SHUTDOWN"))
+ *   g_print ("QEMU is shutting down\n");
+ * ```
+ *
  * Returns: the name of the event
  *
  * Since: 1.0
@@ -235,6 +256,16 @@ qmp_event_get_name (QmpEvent *self)
  * have none.
  *
  * The object is sealed and shared: do not change it.
+ *
+ * ```c
+ * JsonObject *data = qmp_event_get_data (event);
+ * JsonNode *device = data != NULL ? json_object_get_member (data, "device") : NULL;
+ *
+ * // The server chooses the types: check them.
+ * if (device != NULL && JSON_NODE_HOLDS_VALUE (device) &&
+ *     json_node_get_value_type (device) == G_TYPE_STRING)
+ *   g_print ("%s\n", json_node_get_string (device));
+ * ```
  *
  * Returns: (transfer none) (nullable): the event's data, or %NULL
  *
@@ -307,6 +338,16 @@ qmp_event_get_data_json (QmpEvent *self)
  *
  * QEMU sends a timestamp of -1 seconds and -1 microseconds when it could
  * not read its clock; the event then has no timestamp.
+ *
+ * ```c
+ * GDateTime *when = qmp_event_get_timestamp (event);
+ *
+ * if (when != NULL)
+ *   {
+ *     g_autofree char *text = g_date_time_format_iso8601 (when);
+ *     g_print ("%s at %s\n", qmp_event_get_name (event), text);
+ *   }
+ * ```
  *
  * Returns: (transfer none) (nullable): the timestamp, or %NULL
  *
