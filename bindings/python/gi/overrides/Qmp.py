@@ -52,6 +52,10 @@ import os
 import signal
 import threading
 
+# The C functions behind the signal module's Python wrappers, which cost
+# microseconds of enum conversions on every _sync call.
+import _signal
+
 from gi.repository import GLib, GObject, Gio, Json
 
 from ..module import get_introspection_module
@@ -303,6 +307,7 @@ class _Call:
 # ---------------------------------------------------------------- Ctrl-C
 
 _main_thread_id = threading.main_thread().ident
+_SIGINT = int(signal.SIGINT)
 
 
 def _flush_signals():
@@ -342,7 +347,7 @@ class _Interrupts:
             self._wakeup_fd = write_fd
 
     def _watch(self, fd):
-        sigint = int(signal.SIGINT)
+        sigint = _SIGINT
         while True:
             data = os.read(fd, 64)
             saved = self._saved_fd
@@ -370,14 +375,15 @@ class _Interrupts:
         the main thread, with Python's default SIGINT handler."""
         if threading.get_ident() != _main_thread_id:
             return False
-        handler = signal.getsignal(signal.SIGINT)
-        return handler is signal.default_int_handler or handler == self._on_sigint
+        handler = _signal.getsignal(_SIGINT)
+        return handler is _signal.default_int_handler or handler == self._on_sigint
 
     def enter(self, call):
-        self._start()
+        if self._wakeup_fd < 0:
+            self._start()
         self.current = call
-        signal.signal(signal.SIGINT, self._on_sigint)
-        self._saved_fd = signal.set_wakeup_fd(self._wakeup_fd)
+        _signal.signal(_SIGINT, self._on_sigint)
+        self._saved_fd = _signal.set_wakeup_fd(self._wakeup_fd)
 
     def leave(self, call):
         """Restores Python's handler; returns whether Ctrl-C came."""
@@ -386,10 +392,10 @@ class _Interrupts:
         finally:
             self.current = None
             try:
-                signal.set_wakeup_fd(self._saved_fd)
+                _signal.set_wakeup_fd(self._saved_fd)
                 self._saved_fd = -1
             finally:
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+                _signal.signal(_SIGINT, _signal.default_int_handler)
         return call.interrupted
 
     def reset(self):
