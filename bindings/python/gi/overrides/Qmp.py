@@ -186,6 +186,12 @@ def _timeout_error(seconds, missing):
                                   int(Gio.IOErrorEnum.TIMED_OUT))
 
 
+def _cancelled_error():
+    return GLib.Error.new_literal(Gio.io_error_quark(),
+                                  GLib.dgettext('glib20', 'Operation was cancelled'),
+                                  int(Gio.IOErrorEnum.CANCELLED))
+
+
 def _is_cancelled_error(error):
     return (isinstance(error, GLib.Error) and error.domain == _IO_ERROR_DOMAIN
             and error.code == int(Gio.IOErrorEnum.CANCELLED))
@@ -412,6 +418,8 @@ def _run_sync(call, cancellable, timeout=None, missing=None):
     with no timeout, goes straight through."""
     interruptible = _interrupts.usable()
     if not interruptible and timeout is None:
+        if cancellable is not None and cancellable.is_cancelled():
+            raise _cancelled_error()        # see _run_guarded
         return call(cancellable)
     return _run_guarded(lambda state: call(state.internal), cancellable,
                         timeout, missing, interruptible)
@@ -447,6 +455,10 @@ def _run_guarded(call, cancellable, timeout, missing, interruptible):
         if interruptible:
             _interrupts.enter(state)
         try:
+            if state.internal.is_cancelled():
+                # The C library of this version sends a command whose
+                # cancellable is cancelled already: never call it then.
+                raise _cancelled_error()
             value = call(state)
         except GLib.Error as e:
             error = e
@@ -491,6 +503,8 @@ async def _await(start, cancellable, timeout, missing):
 
     def begin():
         try:
+            if state.internal.is_cancelled():
+                raise _cancelled_error()    # see _run_guarded
             start(state, done)
         except Exception as e:
             done(None, e)
@@ -663,7 +677,14 @@ class EventStream:
                 self._waiter = None
 
     def close(self):
-        """Stops listening: disconnects from the connection's signals."""
+        """close()
+
+        Stops listening: disconnects from the connection's signals; an
+        iteration then ends once the events already queued are out::
+
+            events = conn.events("STOP")
+            events.close()
+        """
         handlers, self._handlers = self._handlers, []
         for handler in handlers:
             self._connection.disconnect(handler)
@@ -672,6 +693,12 @@ class EventStream:
         self._wake_in_loop()
 
     async def aclose(self):
+        """await aclose()
+
+        close() as a coroutine, for contextlib.aclosing()::
+
+            await events.aclose()
+        """
         self.close()
 
     async def __aenter__(self):
@@ -783,8 +810,8 @@ def _interruptible(function, doc):
     return staticmethod(wrapper)
 
 
-_CTRL_C = '''
-Ctrl-C in the main thread cancels the call and raises KeyboardInterrupt.'''
+_CTRL_C = '''  Ctrl-C in the main thread cancels
+the call and raises KeyboardInterrupt'''
 
 # The docstrings of the _sync methods that the override wraps only for
 # Ctrl-C (their arguments need no conversion).
@@ -845,7 +872,7 @@ def _sync_doc(class_name, function):
         summary = 'The C library\'s ' + function.__name__
         example = '%s.%s(…)' % ('conn' if class_name == 'Connection' else 'obj',
                                 function.__name__)
-    return '%s\n\n%s.%s\n\n    %s\n' % (signature, summary, _CTRL_C, example)
+    return '%s\n\n%s.%s::\n\n    %s\n' % (signature, summary, _CTRL_C, example)
 
 
 def _wrap_sync_methods(cls, class_name, raw_class):
