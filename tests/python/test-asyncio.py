@@ -165,6 +165,39 @@ async def test_events_bounded(qemu):
 
 
 @run
+async def test_events_disconnect(qemu):
+    # close(), the end of "async with", and a stream that is dropped all
+    # disconnect its handlers.
+    import gc
+    from gi.repository import GObject
+    conn = await connect(qemu)
+    signal_id = GObject.signal_lookup('event', Qmp.Connection)
+    detail = GLib.quark_from_string('SUSPEND')
+
+    def listened():
+        return GObject.signal_has_handler_pending(conn, signal_id, detail, True)
+
+    check(not listened(), 'a handler at first')
+    events = conn.events('SUSPEND')
+    check(listened(), 'no handler')
+    events.close()
+    check(not listened(), 'a handler after close()')
+    async with conn.events('SUSPEND'):
+        check(listened(), 'no handler in async with')
+    check(not listened(), 'a handler after async with')
+    events = conn.events('SUSPEND')
+    del events
+    gc.collect()
+    check(not listened(), 'a handler after the stream was collected')
+    try:
+        conn.events('SUSPEND', max_queued=0)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError('max_queued=0 accepted')
+
+
+@run
 async def test_wait_event_and_cancel(qemu):
     conn = await connect(qemu)
     waiter = asyncio.ensure_future(conn.wait_event('STOP'))
@@ -333,6 +366,7 @@ TESTS = [
      'the C library queues an event only for handlers of its own detail '
      '(g_signal_has_handler_pending ignores detail-less handlers)'),
     ('events() is bounded and counts what it dropped', test_events_bounded),
+    ('events() streams disconnect', test_events_disconnect),
     ('wait_event, and cancelling its task', test_wait_event_and_cancel),
     ('a cancelled or timed out command is never sent', test_cancel_before_sent),
     ('timeouts name what was missing', test_timeouts),

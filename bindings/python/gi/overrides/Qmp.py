@@ -51,6 +51,7 @@ import math
 import os
 import signal
 import threading
+import weakref
 
 # The C functions behind the signal module's Python wrappers, which cost
 # microseconds of enum conversions on every _sync call.
@@ -270,6 +271,8 @@ class _Call:
         self.missing = missing
         self.timed_out = False
         self.interrupted = False
+        self.handler_set = False        # what _Interrupts.enter() did
+        self.saved_fd = None
         self._handler = None
         self._timer = None
         if cancellable is not None:
@@ -378,30 +381,38 @@ class _Interrupts:
 
     def usable(self):
         """Whether a _sync call of this thread is to be made interruptible:
-        the main thread, with Python's default SIGINT handler."""
-        if threading.get_ident() != _main_thread_id:
-            return False
-        handler = _signal.getsignal(_SIGINT)
-        return handler is _signal.default_int_handler or handler == self._on_sigint
+        the main thread, with Python's default SIGINT handler (not while
+        another call of the thread is, nor under a handler of the
+        script's own)."""
+        return (threading.get_ident() == _main_thread_id
+                and _signal.getsignal(_SIGINT) is _signal.default_int_handler)
 
     def enter(self, call):
+        """Installs the note-taking handler and the wakeup fd for call;
+        what it did is recorded in call, for leave() to undo even if a
+        KeyboardInterrupt came in the middle."""
         if self._wakeup_fd < 0:
             self._start()
         self.current = call
+        call.handler_set = True
         _signal.signal(_SIGINT, self._on_sigint)
-        self._saved_fd = _signal.set_wakeup_fd(self._wakeup_fd)
+        call.saved_fd = _signal.set_wakeup_fd(self._wakeup_fd)
+        self._saved_fd = call.saved_fd
 
     def leave(self, call):
         """Restores Python's handler; returns whether Ctrl-C came."""
         try:
+            # Runs the note-taking handler of a SIGINT that came at the end
             _flush_signals()
         finally:
             self.current = None
             try:
-                _signal.set_wakeup_fd(self._saved_fd)
-                self._saved_fd = -1
+                if call.saved_fd is not None:
+                    _signal.set_wakeup_fd(call.saved_fd)
+                    self._saved_fd = -1
             finally:
-                _signal.signal(_SIGINT, _signal.default_int_handler)
+                if call.handler_set:
+                    _signal.signal(_SIGINT, _signal.default_int_handler)
         return call.interrupted
 
     def reset(self):
@@ -611,6 +622,8 @@ class EventStream:
     """
 
     def __init__(self, connection, names, match, max_queued):
+        self._handlers = []
+        self._lock = threading.Lock()
         if isinstance(names, str):
             names = [names]
         self._names = list(names) if names is not None else None
@@ -618,24 +631,40 @@ class EventStream:
         if max_queued < 1:
             raise ValueError('max_queued must be at least 1')
         self._events = collections.deque(maxlen=max_queued)
-        self._lock = threading.Lock()
         self._waiter = None
         self._closed = False
         self._connection = connection
+        # How many events were dropped because max_queued were waiting
         self.dropped = 0
-        """How many events were dropped because max_queued were waiting."""
         self._loop = asyncio.get_running_loop()
         if self._names is None:
             details = ['event']
         else:
             details = ['event::' + name for name in self._names]
-        self._handlers = [connection.connect(detail, self._on_event) for detail in details]
-        self._handlers.append(connection.connect('closed', self._on_closed))
+        # The handlers hold the stream weakly, so that a stream dropped
+        # without close() stops listening when it is collected.
+        ref = weakref.ref(self)
+
+        def on_event(connection, event):
+            stream = ref()
+            if stream is not None:
+                stream._on_event(event)
+
+        def on_closed(connection, remote_peer_vanished, error):
+            stream = ref()
+            if stream is not None:
+                stream._on_closed()
+
+        self._handlers = [connection.connect(detail, on_event) for detail in details]
+        self._handlers.append(connection.connect('closed', on_closed))
         if connection.is_closed():
             self._closed = True
 
+    def __del__(self):
+        self._disconnect()
+
     # In the thread of the connection's main context
-    def _on_event(self, connection, event):
+    def _on_event(self, event):
         if self._match is not None and not event.matches(None, self._match):
             return
         with self._lock:
@@ -644,7 +673,7 @@ class EventStream:
             self._events.append(event)
         self._wake()
 
-    def _on_closed(self, connection, remote_peer_vanished, error):
+    def _on_closed(self):
         with self._lock:
             self._closed = True
         self._wake()
@@ -653,12 +682,19 @@ class EventStream:
         try:
             self._loop.call_soon_threadsafe(self._wake_in_loop)
         except RuntimeError:
-            pass
+            # The event loop is closed: no one will ever iterate.
+            self._disconnect()
 
     def _wake_in_loop(self):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def _disconnect(self):
+        with self._lock:
+            handlers, self._handlers = self._handlers, []
+        for handler in handlers:
+            self._connection.disconnect(handler)
 
     def __aiter__(self):
         return self
@@ -685,9 +721,7 @@ class EventStream:
             events = conn.events("STOP")
             events.close()
         """
-        handlers, self._handlers = self._handlers, []
-        for handler in handlers:
-            self._connection.disconnect(handler)
+        self._disconnect()
         with self._lock:
             self._closed = True
         self._wake_in_loop()
@@ -770,20 +804,20 @@ class Event(Qmp.Event):
 __all__.append('Event')
 
 
+_GI_DIRECTION_OUT = 1
+
+
 def _cancellable_position(function):
     """The index of the `cancellable` argument among the Python arguments
     of an introspected function (self included for a method), or None."""
     position = 1 if function.is_method() else 0
     for argument in function.get_arguments():
-        if argument.get_direction() == GI_DIRECTION_OUT:
+        if argument.get_direction() == _GI_DIRECTION_OUT:
             continue
         if argument.get_name() == 'cancellable':
             return position
         position += 1
     return None
-
-
-GI_DIRECTION_OUT = 1
 
 
 def _interruptible(function, doc):
