@@ -200,13 +200,25 @@ async def test_events_disconnect(qemu):
 @run
 async def test_wait_event_and_cancel(qemu):
     conn = await connect(qemu)
-    waiter = asyncio.ensure_future(conn.wait_event('STOP'))
-    await asyncio.sleep(0)      # armed in the background thread...
-    await conn.execute('query-status')      # ...before this completes
-    await conn.execute('stop')
+    # Armed when wait_event() returns: even a command that goes straight
+    # to the C library (a _sync call) right after it counts.
+    waiter = asyncio.create_task(conn.wait_event('STOP'))
+    conn.execute_sync('stop')
     event = await waiter
     check_equal(event.name, 'STOP', 'event')
     await conn.execute('cont')
+    # Or awaited later, with a match.
+    resumed = conn.wait_event('RESUME', {'nothing': 'matches'}, timeout=0.5)
+    stopped = conn.wait_event('STOP', timeout=30)
+    await conn.execute('stop')
+    await conn.execute('cont')
+    check_equal((await stopped).name, 'STOP', 'stopped')
+    try:
+        await resumed
+    except GLib.Error as e:
+        check(e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT), e.message)
+    else:
+        raise AssertionError('a RESUME matched {"nothing": "matches"}')
 
     # A wait that never ends, cancelled with its task.
     task = asyncio.ensure_future(conn.wait_event('NEVER'))

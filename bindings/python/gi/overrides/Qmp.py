@@ -495,12 +495,15 @@ def _resolve(future, value, error):
         future.set_result(value)
 
 
-async def _await(start, cancellable, timeout, missing):
-    """Awaits start(call, done) (see _run_sync_composed) run in the
-    background thread; cancelling the awaiting task cancels the call."""
+def _start(start, cancellable, timeout, missing, armed=False):
+    """Runs start(call, done) (see _run_sync_composed) in the background
+    thread; returns an asyncio future of its result, whose cancellation
+    cancels the call.  With `armed`, returns only once start() ran, so
+    that what it armed (an event filter) is armed when this returns."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
     state = _Call(cancellable, timeout, missing)
+    started = threading.Event() if armed else None
 
     def done(value, error):
         # In the background thread.
@@ -519,13 +522,29 @@ async def _await(start, cancellable, timeout, missing):
             start(state, done)
         except Exception as e:
             done(None, e)
+        finally:
+            if started is not None:
+                started.set()
 
+    def on_done(future):
+        if future.cancelled():
+            state.internal.cancel()
+
+    future.add_done_callback(on_done)
     _background.invoke(begin)
-    try:
-        return await future
-    except asyncio.CancelledError:
-        state.internal.cancel()
-        raise
+    if started is not None:
+        started.wait()
+    return future
+
+
+async def _await(start, cancellable, timeout, missing):
+    """Awaits start(call, done) run in the background thread; cancelling
+    the awaiting task cancels the call."""
+    return await _start(start, cancellable, timeout, missing)
+
+
+async def _await_future(future):
+    return await future
 
 
 def _c_call(begin, finish):
@@ -1265,26 +1284,28 @@ class Connection(Qmp.Connection):
             self, event_name, _to_object(event_match, 'event_match'),
             cancellable, callback, *user_data)
 
-    async def wait_event(self, event_name=None, event_match=None,
-                         cancellable=None, *, timeout=None):
+    def wait_event(self, event_name=None, event_match=None,
+                   cancellable=None, *, timeout=None):
         """await wait_event(event_name=None, event_match=None,
         cancellable=None, *, timeout=None) -> Qmp.Event
 
-        A coroutine version of wait_event_sync() for asyncio; the filter
-        is armed when the coroutine runs, so create a task before the
-        command that causes the event::
+        A coroutine version of wait_event_sync() for asyncio, to call in
+        a coroutine.  The filter is armed when wait_event() returns, before
+        the coroutine is awaited, so an event caused by a command sent
+        after the call counts; cancelling the awaiting task cancels it::
 
-            waiter = asyncio.ensure_future(conn.wait_event("STOP"))
-            await asyncio.sleep(0)
+            waiter = asyncio.create_task(conn.wait_event("STOP"))
             await conn.execute("stop")
             event = await waiter
         """
         timeout = _check_timeout(timeout)
+        event_match = _to_object(event_match, 'event_match')
         start = _c_call(
             lambda c, cb: Qmp.Connection.wait_event_async(
-                self, event_name, _to_object(event_match, 'event_match'), c, cb),
+                self, event_name, event_match, c, cb),
             Qmp.Connection.wait_event_finish)
-        return await _await(start, cancellable, timeout, _event_missing(event_name))
+        return _await_future(_start(start, cancellable, timeout,
+                                    _event_missing(event_name), armed=True))
 
     def events(self, names=None, match=None, *, max_queued=1000):
         """events(names=None, match=None, *, max_queued=1000) -> EventStream
