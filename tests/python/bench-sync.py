@@ -9,6 +9,7 @@
 #   - the override from a worker thread (no Ctrl-C handling),
 #   - the override from the main thread (Ctrl-C handling),
 #   - the override with timeout= (a timer per call),
+#   - the asyncio coroutine, serially,
 # interleaved over ROUNDS rounds, and prints the median of each in µs per
 # call and its ratio to the plain C call.
 #
@@ -16,6 +17,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import asyncio
 import os
 import statistics
 import sys
@@ -60,11 +62,19 @@ def override_timeout(conn):
         conn.execute_sync('query-status', timeout=30)
 
 
+def asyncio_execute(conn):
+    async def serial():
+        for _ in range(CALLS):
+            await conn.execute('query-status')
+    asyncio.run(serial())
+
+
 def main():
     ways = [('C call through gi, no override', raw),
             ('override, worker thread', override_thread),
             ('override, main thread (Ctrl-C)', override_main),
-            ('override, main thread, timeout=', override_timeout)]
+            ('override, main thread, timeout=', override_timeout),
+            ('await conn.execute() (asyncio)', asyncio_execute)]
     times = {name: [] for name, _ in ways}
     with Qemu() as qemu:
         conn = Qmp.Connection.new_for_address_sync(qemu.address)

@@ -46,11 +46,12 @@ is the class the server reported, such as 'DeviceNotFound'.
 
 import asyncio
 import collections
+import heapq
 import json
-import math
 import os
 import signal
 import threading
+import time
 import weakref
 
 # The C functions behind the signal module's Python wrappers, which cost
@@ -202,9 +203,9 @@ def _is_cancelled_error(error):
 
 class _Background:
     """One daemon thread per process that iterates a private
-    GLib.MainContext (its thread-default one): the per-call timers, and
-    the callbacks of the calls that the asyncio API makes, run there,
-    whatever the caller's thread and event loop do."""
+    GLib.MainContext (its thread-default one): the calls that the asyncio
+    API makes, and their callbacks, run there, whatever the caller's
+    thread and event loop do."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -237,17 +238,6 @@ class _Background:
         source.set_callback(call)
         source.attach(self.context)
 
-    def timeout(self, seconds, function):
-        """Calls function() in the background thread after `seconds`;
-        returns the GLib.Source (destroy() it to stop it)."""
-        def call(*unused):
-            function()
-            return GLib.SOURCE_REMOVE
-        source = GLib.timeout_source_new(max(1, int(math.ceil(seconds * 1000))))
-        source.set_callback(call)
-        source.attach(self.context)
-        return source
-
     def reset(self):
         # After fork(), the child has no background thread.
         self._lock = threading.Lock()
@@ -255,6 +245,75 @@ class _Background:
 
 
 _background = _Background()
+
+
+class _Timers:
+    """The per-call timeouts: one daemon thread that sleeps until the
+    earliest deadline.  A call that ends first is only marked, not
+    removed, so that a serial script with a timeout on each call does not
+    wake the thread twice a call (a new deadline later than the one the
+    thread sleeps until needs no wake-up)."""
+
+    def __init__(self):
+        self._condition = threading.Condition(threading.Lock())
+        self._heap = []
+        self._live = 0
+        self._sequence = 0
+        self._wake_at = None      # when the thread wakes up; None: never
+        self._thread = None
+
+    def add(self, seconds, call):
+        """Calls call._on_timeout() after `seconds` unless
+        call.timer_done is set first (see done())."""
+        deadline = time.monotonic() + seconds
+        with self._condition:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name='qmp-glib timeouts',
+                                                daemon=True)
+                self._thread.start()
+            self._sequence += 1
+            heapq.heappush(self._heap, (deadline, self._sequence, call))
+            self._live += 1
+            if len(self._heap) > 64 and len(self._heap) > 4 * self._live:
+                # Mostly calls that ended in time: drop them.
+                self._heap = [entry for entry in self._heap if not entry[2].timer_done]
+                heapq.heapify(self._heap)
+            if self._wake_at is None or deadline < self._wake_at:
+                self._condition.notify()
+
+    def done(self, call):
+        with self._condition:
+            if not call.timer_done:
+                call.timer_done = True
+                self._live -= 1
+
+    def _run(self):
+        with self._condition:
+            while True:
+                now = time.monotonic()
+                expired = []
+                while self._heap and (self._heap[0][2].timer_done or self._heap[0][0] <= now):
+                    _, _, call = heapq.heappop(self._heap)
+                    if not call.timer_done:
+                        call.timer_done = True
+                        self._live -= 1
+                        expired.append(call)
+                if expired:
+                    self._condition.release()
+                    try:
+                        for call in expired:
+                            call._on_timeout()
+                    finally:
+                        self._condition.acquire()
+                    continue
+                self._wake_at = self._heap[0][0] if self._heap else None
+                self._condition.wait(None if self._wake_at is None else self._wake_at - now)
+
+    def reset(self):
+        self.__init__()
+
+
+_timers = _Timers()
 
 
 class _Call:
@@ -274,7 +333,7 @@ class _Call:
         self.handler_set = False        # what _Interrupts.enter() did
         self.saved_fd = None
         self._handler = None
-        self._timer = None
+        self.timer_done = True
         if cancellable is not None:
             self._handler = GObject.Object.connect(cancellable, 'cancelled',
                                                    self._on_cancelled)
@@ -286,13 +345,14 @@ class _Call:
                 self.timed_out = True
                 self.internal.cancel()
             else:
-                self._timer = _background.timeout(timeout, self._on_timeout)
+                self.timer_done = False
+                _timers.add(timeout, self)
 
     def _on_cancelled(self, cancellable):
         self.internal.cancel()
 
     def _on_timeout(self):
-        self._timer = None
+        # In the timer thread
         self.timed_out = True
         self.internal.cancel()
 
@@ -300,10 +360,8 @@ class _Call:
         if self._handler is not None:
             GObject.Object.disconnect(self.cancellable, self._handler)
             self._handler = None
-        timer = self._timer
-        if timer is not None:
-            self._timer = None
-            timer.destroy()
+        if not self.timer_done:
+            _timers.done(self)
 
     def error(self, error):
         """The error to raise for what the call failed with."""
@@ -420,7 +478,8 @@ class _Interrupts:
 
 
 _interrupts = _Interrupts()
-os.register_at_fork(after_in_child=lambda: (_background.reset(), _interrupts.reset()))
+os.register_at_fork(after_in_child=lambda: (_background.reset(), _timers.reset(),
+                                             _interrupts.reset()))
 
 
 def _run_sync(call, cancellable, timeout=None, missing=None):
