@@ -14,6 +14,7 @@
 import os
 import platform
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -46,11 +47,11 @@ class Child:
     """A child Python process running CHILD_PRELUDE + code against
     address; lines() reads its output."""
 
-    def __init__(self, code, address, stdin=None):
+    def __init__(self, code, address, stdin=None, args=()):
         env = dict(os.environ)
         env['PYTHONPATH'] = OVERRIDES + os.pathsep + env.get('PYTHONPATH', '')
         self.process = subprocess.Popen(
-            [sys.executable, '-c', CHILD_PRELUDE + code, address], env=env,
+            [sys.executable, '-c', CHILD_PRELUDE + code, address] + list(args), env=env,
             stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             universal_newlines=True)
 
@@ -135,6 +136,58 @@ def interrupted_call(call):
             # QEMU is unharmed.
             check_equal(raw_qmp(qemu.path, 'query-status')['status'], 'running', 'status')
     return test
+
+
+def test_new_for_address_sync():
+    # A server that accepts and never greets: construction waits for the
+    # greeting until Ctrl-C.
+    with Qemu() as qemu:
+        path = os.path.join(qemu.tmpdir, 'silent.sock')
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+            server.bind(path)
+            server.listen(1)
+            child = Child('blocked()\nQmp.Connection.new_for_address_sync(sys.argv[2])\n'
+                          'print("returned", flush=True)\n', qemu.address, args=[path])
+            try:
+                child.wait_blocked()
+                _, out, err = child.interrupt()
+            finally:
+                child.kill()
+            check_keyboard_interrupt(child, child.process.returncode, err)
+            check('returned' not in out, 'the call returned: ' + out)
+
+
+def test_process_new_sync():
+    # A "QEMU" that never greets (a shell that sleeps, given the monitor's
+    # arguments as its positional parameters): Qmp.Process.new_sync waits
+    # for the greeting until Ctrl-C, and the sleeper goes with it.
+    with Qemu() as qemu:
+        pidfile = os.path.join(qemu.tmpdir, 'sleeper.pid')
+        code = ('blocked()\nQmp.Process.new_sync(["/bin/sh", "-c", '
+                '"echo $$ > %s; exec sleep 1000", "sh"])\n'
+                'print("returned", flush=True)\n' % pidfile)
+        child = Child(code, qemu.address)
+        try:
+            child.wait_blocked()
+            _, out, err = child.interrupt()
+        finally:
+            child.kill()
+        check_keyboard_interrupt(child, child.process.returncode, err)
+        check('returned' not in out, 'the call returned: ' + out)
+        with open(pidfile) as f:
+            sleeper = int(f.read())
+
+        def alive():
+            try:
+                with open('/proc/%d/stat' % sleeper) as f:
+                    return f.read().rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
+            except FileNotFoundError:
+                return False
+
+        deadline = time.monotonic() + BOUND
+        while alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        check(not alive(), 'the sleeper outlived the interrupted new_sync')
 
 
 def test_caught_and_connection_works():
@@ -300,6 +353,8 @@ TESTS = [
                       'timeout=100)')),
     ('Ctrl-C in a typed command (system_powerdown_sync)',
      interrupted_call('conn.system_powerdown_sync()')),
+    ('Ctrl-C in new_for_address_sync', test_new_for_address_sync),
+    ('Ctrl-C in Qmp.Process.new_sync', test_process_new_sync),
     ('KeyboardInterrupt caught, the connection goes on', test_caught_and_connection_works),
     ('a command cancelled by Ctrl-C is never sent', test_command_not_sent),
     ('a call in a worker thread is not interrupted', test_worker_thread_not_interrupted),
