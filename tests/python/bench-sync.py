@@ -11,7 +11,8 @@
 #   - the override with timeout= (a timer per call),
 #   - the asyncio coroutine, serially,
 # interleaved over ROUNDS rounds, and prints the median of each in µs per
-# call and its ratio to the plain C call.
+# call and its ratio to the plain C call, and the CPU time that this
+# process spent per call (all its threads; less noisy on a loaded machine).
 #
 # Copyright 2026 The qmp-glib authors
 #
@@ -76,20 +77,28 @@ def main():
             ('override, main thread, timeout=', override_timeout),
             ('await conn.execute() (asyncio)', asyncio_execute)]
     times = {name: [] for name, _ in ways}
+    cpu = {name: [] for name, _ in ways}
     with Qemu() as qemu:
         conn = Qmp.Connection.new_for_address_sync(qemu.address)
         override_main(conn)         # warm up
         for _ in range(ROUNDS):
             for name, function in ways:
                 started = time.perf_counter()
+                started_cpu = time.process_time()
                 function(conn)
                 times[name].append((time.perf_counter() - started) / CALLS * 1e6)
+                cpu[name].append((time.process_time() - started_cpu) / CALLS * 1e6)
         conn.close_sync()
     base = statistics.median(times[ways[0][0]])
-    print('%d serial query-status calls, median of %d rounds' % (CALLS, ROUNDS))
+    base_cpu = statistics.median(cpu[ways[0][0]])
+    print('%d serial query-status calls, median of %d rounds; os.getloadavg() %.1f'
+          % (CALLS, ROUNDS, os.getloadavg()[0]))
+    print('%-34s %16s %26s' % ('', 'wall time/call', 'CPU time/call (this process)'))
     for name, _ in ways:
         median = statistics.median(times[name])
-        print('%-34s %7.1f µs  %.2f×' % (name, median, median / base))
+        median_cpu = statistics.median(cpu[name])
+        print('%-34s %7.1f µs %5.2f×   %7.1f µs (+%.1f µs)'
+              % (name, median, median / base, median_cpu, median_cpu - base_cpu))
 
 
 if __name__ == '__main__':
