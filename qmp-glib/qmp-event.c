@@ -32,9 +32,12 @@
  *                    gpointer       user_data)
  * {
  *   JsonObject *data = qmp_event_get_data (event);
+ *   JsonNode *device = data != NULL ? json_object_get_member (data, "device") : NULL;
  *
- *   if (data != NULL && json_object_has_member (data, "device"))
- *     g_print ("%s is gone\n", json_object_get_string_member (data, "device"));
+ *   // The data is the server's to choose: check a member's type before
+ *   // reading it, json-glib's getters emit a critical on another type.
+ *   if (device != NULL && json_node_get_value_type (device) == G_TYPE_STRING)
+ *     g_print ("%s is gone\n", json_node_get_string (device));
  * }
  *
  * g_signal_connect (connection, "event::DEVICE_DELETED",
@@ -100,16 +103,18 @@ qmp_event_new (const char *name,
 QmpEvent *
 _qmp_event_new_from_message (QmpMessage *message)
 {
+  const char *name = _qmp_json_node_get_string (message->event);
   QmpEvent *self;
 
-  if (message->event == NULL || !JSON_NODE_HOLDS_VALUE (message->event) ||
-      json_node_get_value_type (message->event) != G_TYPE_STRING)
+  /* An "event" that is not a string makes a malformed event. */
+  if (name == NULL)
     return NULL;
 
   self = g_new0 (QmpEvent, 1);
   g_atomic_ref_count_init (&self->ref_count);
-  self->name = g_strdup (json_node_get_string (message->event));
-  /* Only an object is data; the parser checked that it is valid JSON. */
+  self->name = g_strdup (name);
+  /* Only an object is data (anything else: no data); the parser checked
+   * that it is valid JSON. */
   if (message->data_json != NULL && message->data_json[0] == '{')
     {
       self->data_json = g_strndup (message->data_json, message->data_json_len);
@@ -303,7 +308,10 @@ qmp_event_get_timestamp (QmpEvent *self)
  * member of @event_match is equal (as JSON, compared deeply) to the member
  * of the same name in the event's data.
  *
- * An event without data matches only an empty or %NULL @event_match.
+ * An event without data matches only an empty or %NULL @event_match.  The
+ * data is the server's to choose: a member of another type than the one in
+ * @event_match (a number where a string is expected) does not match, and
+ * is never an error.
  *
  * ```c
  * g_autoptr(JsonObject) match = json_object_new ();
