@@ -200,6 +200,31 @@ def test_bad_timeouts():
         raise AssertionError('a str timeout accepted')
 
 
+def test_event_queue_sync():
+    with Qemu() as qemu:
+        c = Qmp.Connection.new_for_address_sync(qemu.address)
+        c.set_timeout(60000)
+        queue = Qmp.EventQueue.new(c, 'JOB_STATUS_CHANGE', {'id': 'q0', 'status': 'concluded'})
+        every = Qmp.EventQueue.new(c, capacity=3)
+        check(isinstance(queue, Qmp.EventQueue), 'no queue')
+        error = expect_error(lambda: queue.pop_sync(timeout=0.1))
+        check_timed_out(error, 'an event')
+        job = {'job-id': 'q0', 'options': {'driver': 'file', 'size': 1048576,
+                                           'filename': os.path.join(qemu.tmpdir, 'q.img')}}
+        c.execute_sync('blockdev-create', job)
+        event = queue.pop_sync(timeout=30)
+        check_equal(event.data, {'id': 'q0', 'status': 'concluded'}, 'event')
+        c.execute_sync('job-dismiss', {'id': 'q0'})
+        c.execute_sync('stop')
+        c.close_sync()
+        # The last three of every event, then the end.
+        names = [e.name for e in every]
+        check_equal(names[-1], 'STOP', 'last event')
+        check_equal(len(names), 3, 'kept')
+        check(every.get_dropped() > 0, 'nothing dropped')
+        check_equal(list(queue), [], 'the rest of the job queue')
+
+
 # --------------------------------------------------------------- errors
 
 def test_qmp_class():
@@ -245,7 +270,8 @@ def test_qmp_class_in_async_callback():
 
 def test_docstrings():
     names = []
-    for cls in (Qmp.Connection, Qmp.Process, Qmp.Event, Qmp.EventStream):
+    for cls in (Qmp.Connection, Qmp.Process, Qmp.Event, Qmp.EventStream, Qmp.EventQueue,
+                Qmp.RunStateTracker):
         for name, member in vars(cls).items():
             if name.startswith('_') or name in ('name', 'data', 'timestamp'):
                 continue
@@ -260,7 +286,8 @@ def test_docstrings():
     # The typed commands are among them, and the coroutines.
     for name in ('Connection.stop_sync', 'Connection.query_status_sync',
                  'Connection.execute', 'Connection.events', 'Process.shutdown_sync',
-                 'Process.launch', 'Connection.new_for_address'):
+                 'Process.launch', 'Connection.new_for_address', 'EventQueue.pop_sync',
+                 'EventQueue.get', 'RunStateTracker.new_sync'):
         check(name in names, '%s is not overridden' % name)
     check('Ctrl-C' in Qmp.Connection.device_del_sync.__doc__, 'device_del_sync doc')
 
@@ -276,6 +303,7 @@ TESTS = [
     ('timeout and a cancellable', test_timeout_with_cancellable),
     ('timeout in a worker thread', test_timeout_in_thread),
     ('bad timeouts are refused', test_bad_timeouts),
+    ('Qmp.EventQueue: iteration, timeout, the end', test_event_queue_sync),
     ('GLib.Error.qmp_class', test_qmp_class),
     ('qmp_class of an _async call', test_qmp_class_in_async_callback),
     ('every override has a docstring with an example', test_docstrings),

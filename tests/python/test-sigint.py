@@ -351,6 +351,8 @@ TESTS = [
     ('Ctrl-C in execute_until_event_sync with a timeout',
      interrupted_call('conn.execute_until_event_sync("query-status", event_name="NEVER", '
                       'timeout=100)')),
+    ('Ctrl-C in Qmp.EventQueue iteration',
+     interrupted_call('next(iter(Qmp.EventQueue.new(conn, "NEVER")))')),
     ('Ctrl-C in a typed command (system_powerdown_sync)',
      interrupted_call('conn.system_powerdown_sync()')),
     ('Ctrl-C in new_for_address_sync', test_new_for_address_sync),

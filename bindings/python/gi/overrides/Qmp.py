@@ -45,14 +45,12 @@ is the class the server reported, such as 'DeviceNotFound'.
 """
 
 import asyncio
-import collections
 import heapq
 import json
 import os
 import signal
 import threading
 import time
-import weakref
 
 # The C functions behind the signal module's Python wrappers, which cost
 # microseconds of enum conversions on every _sync call.
@@ -682,15 +680,22 @@ def _event_missing(event_name):
     return ('event', event_name) if event_name is not None else ('any-event',)
 
 
+def _is_closed_error(error):
+    return (isinstance(error, GLib.Error) and error.domain == _IO_ERROR_DOMAIN
+            and error.code in (int(Gio.IOErrorEnum.CLOSED),
+                               int(Gio.IOErrorEnum.CONNECTION_CLOSED)))
+
+
 class EventStream:
     """The events of a connection as an async iterator: what
-    Qmp.Connection.events() returns.
+    Qmp.Connection.events() returns, built on a Qmp.EventQueue.
 
     Every matching event is kept from the moment the stream exists, in
-    order; past `max_queued` waiting events the oldest is dropped and
-    counted in `dropped`.  Iteration ends when the connection closes.
-    Use it as an async context manager (or call close()) to stop
-    listening::
+    order, whatever runs or does not run GLib's main loop; past
+    `max_queued` waiting events the oldest is dropped and counted in
+    `dropped`.  Iteration ends when the connection closes (once the
+    events kept are out) or the stream is closed.  Use it as an async
+    context manager (or call close()) to stop listening::
 
         async with conn.events(["STOP", "RESUME"]) as events:
             await conn.execute("stop")
@@ -700,109 +705,45 @@ class EventStream:
     """
 
     def __init__(self, connection, names, match, max_queued):
-        self._handlers = []
-        self._lock = threading.Lock()
-        if isinstance(names, str):
-            names = [names]
-        self._names = list(names) if names is not None else None
-        self._match = _to_object(match, 'match')
         if max_queued < 1:
             raise ValueError('max_queued must be at least 1')
-        self._events = collections.deque(maxlen=max_queued)
-        self._waiter = None
-        self._closed = False
-        self._connection = connection
-        # How many events were dropped because max_queued were waiting
-        self.dropped = 0
-        self._loop = asyncio.get_running_loop()
-        if self._names is None:
-            details = ['event']
-        else:
-            details = ['event::' + name for name in self._names]
-        # The handlers hold the stream weakly, so that a stream dropped
-        # without close() stops listening when it is collected.
-        ref = weakref.ref(self)
+        self.queue = EventQueue.new(connection, names, match, max_queued)
+        self._cancellable = Gio.Cancellable()
+        self._dropped = 0
 
-        def on_event(connection, event):
-            stream = ref()
-            if stream is not None:
-                stream._on_event(event)
-
-        def on_closed(connection, remote_peer_vanished, error):
-            stream = ref()
-            if stream is not None:
-                stream._on_closed()
-
-        self._handlers = [connection.connect(detail, on_event) for detail in details]
-        self._handlers.append(connection.connect('closed', on_closed))
-        if connection.is_closed():
-            self._closed = True
-
-    def __del__(self):
-        self._disconnect()
-
-    # In the thread of the connection's main context
-    def _on_event(self, event):
-        if self._match is not None and not event.matches(None, self._match):
-            return
-        with self._lock:
-            if len(self._events) == self._events.maxlen:
-                self.dropped += 1
-            self._events.append(event)
-        self._wake()
-
-    def _on_closed(self):
-        with self._lock:
-            self._closed = True
-        self._wake()
-
-    def _wake(self):
-        try:
-            self._loop.call_soon_threadsafe(self._wake_in_loop)
-        except RuntimeError:
-            # The event loop is closed: no one will ever iterate.
-            self._disconnect()
-
-    def _wake_in_loop(self):
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _disconnect(self):
-        with self._lock:
-            handlers, self._handlers = self._handlers, []
-        for handler in handlers:
-            self._connection.disconnect(handler)
+    @property
+    def dropped(self):
+        """How many events were dropped because max_queued were waiting."""
+        queue = self.queue
+        return queue.get_dropped() if queue is not None else self._dropped
 
     def __aiter__(self):
         return self
 
     async def __anext__(self):
-        while True:
-            with self._lock:
-                if self._events:
-                    return self._events.popleft()
-                if self._closed:
-                    raise StopAsyncIteration
-                self._waiter = self._loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+        queue = self.queue
+        if queue is None:
+            raise StopAsyncIteration
+        try:
+            return await queue.get(self._cancellable)
+        except GLib.Error as e:
+            if _is_closed_error(e) or (_is_cancelled_error(e) and self.queue is None):
+                raise StopAsyncIteration from None
+            raise
 
     def close(self):
         """close()
 
-        Stops listening: disconnects from the connection's signals; an
-        iteration then ends once the events already queued are out::
+        Stops listening: the queue is dropped, and a pending iteration
+        ends::
 
             events = conn.events("STOP")
             events.close()
         """
-        self._disconnect()
-        with self._lock:
-            self._closed = True
-        self._wake_in_loop()
+        queue, self.queue = self.queue, None
+        if queue is not None:
+            self._dropped = queue.get_dropped()
+            self._cancellable.cancel()
 
     async def aclose(self):
         """await aclose()
@@ -880,6 +821,120 @@ class Event(Qmp.Event):
 
 
 __all__.append('Event')
+
+
+@override
+class EventQueue(Qmp.EventQueue):
+    """A bounded queue of a connection's events, filled whether or not a
+    main loop runs; an iterator (pop_sync) and an async iterator.
+
+    Iteration ends when the connection closed and the events kept are
+    out::
+
+        queue = Qmp.EventQueue.new(conn, ["STOP", "RESUME"])
+        conn.execute_sync("stop")
+        for event in queue:                 # Ctrl-C interrupts it
+            print(event.name, queue.get_dropped())
+            break
+    """
+
+    @staticmethod
+    def new(connection, event_names=None, event_match=None, capacity=0):
+        """new(connection, event_names=None, event_match=None, capacity=0)
+        -> Qmp.EventQueue
+
+        A queue of the events of `connection` named in `event_names` (a
+        str, a list of str, or None for all) whose data contain
+        `event_match` (a dict), from now on; past `capacity` (0: 1024)
+        the oldest is dropped and counted in get_dropped()::
+
+            queue = Qmp.EventQueue.new(conn, "DEVICE_DELETED", {"device": "k"})
+        """
+        if isinstance(event_names, str):
+            event_names = [event_names]
+        elif event_names is not None:
+            event_names = list(event_names)
+        return Qmp.EventQueue.new(connection, event_names,
+                                  _to_object(event_match, 'event_match'), capacity)
+
+    def pop_sync(self, cancellable=None, *, timeout=None):
+        """pop_sync(cancellable=None, *, timeout=None) -> Qmp.Event
+
+        The oldest event kept, waiting for one if there is none.  Once
+        the connection closed and the queue is empty, raises the error it
+        closed with.  `timeout` (seconds) raises
+        Gio.IOErrorEnum.TIMED_OUT; Ctrl-C in the main thread cancels it
+        and raises KeyboardInterrupt::
+
+            event = queue.pop_sync(timeout=10)
+        """
+        timeout = _check_timeout(timeout)
+        return _run_sync(lambda c: Qmp.EventQueue.pop_sync(self, c),
+                         cancellable, timeout, ('any-event',))
+
+    def pop_async(self, cancellable=None, callback=None, *user_data, **kwargs):
+        """pop_async(cancellable=None, callback=None, *user_data)
+
+        Takes the oldest event, waiting for one; the callback gets it from
+        `queue.pop_finish(result)`.  Needs a GLib main loop (under
+        asyncio, `await queue.get()`)::
+
+            queue.pop_async(callback=lambda q, result: print(q.pop_finish(result)))
+        """
+        user_data = _user_data('pop_async', user_data, kwargs)
+        Qmp.EventQueue.pop_async(self, cancellable, callback, *user_data)
+
+    async def get(self, cancellable=None, *, timeout=None):
+        """await get(cancellable=None, *, timeout=None) -> Qmp.Event
+
+        A coroutine version of pop_sync() for asyncio; cancelling the task
+        cancels the pop, and the event stays in the queue::
+
+            event = await queue.get(timeout=10)
+        """
+        timeout = _check_timeout(timeout)
+        start = _c_call(lambda c, cb: Qmp.EventQueue.pop_async(self, c, cb),
+                        Qmp.EventQueue.pop_finish)
+        return await _await(start, cancellable, timeout, ('any-event',))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return self.pop_sync()
+        except GLib.Error as e:
+            if _is_closed_error(e):
+                raise StopIteration from None
+            raise
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        try:
+            return await self.get()
+        except GLib.Error as e:
+            if _is_closed_error(e):
+                raise StopAsyncIteration from None
+            raise
+
+
+__all__.append('EventQueue')
+
+
+@override
+class RunStateTracker(Qmp.RunStateTracker):
+    """The run state of the VM behind a connection, kept true by the
+    library (the `run-state` and `running` properties, with notify)::
+
+        tracker = Qmp.RunStateTracker.new_sync(conn)
+        tracker.connect("notify::run-state",
+                        lambda t, pspec: print(t.props.run_state))
+    """
+
+
+__all__.append('RunStateTracker')
 
 
 _GI_DIRECTION_OUT = 1
@@ -968,6 +1023,12 @@ _SYNC_DOCS = {
                          'its monitor',
                          'process = Qmp.Process.new_sync(["qemu-system-x86_64", "-M", '
                          '"none", "-display", "none"])'),
+    'RunStateTracker.new_sync': ('new_sync(connection, cancellable=None) -> '
+                                 'Qmp.RunStateTracker',
+                                 'A tracker of the run state of the VM behind `connection`, '
+                                 'once its first query-status answered',
+                                 'tracker = Qmp.RunStateTracker.new_sync(conn)\n'
+                                 '    print(tracker.props.run_state, tracker.props.running)'),
     'Process.shutdown_sync': ('shutdown_sync(cancellable=None) -> bool',
                               'Makes QEMU quit and waits for it (killing it after '
                               'the shutdown timeout)',
@@ -997,16 +1058,6 @@ def _wrap_sync_methods(cls, class_name, raw_class):
         if not hasattr(function, 'get_arguments') or _cancellable_position(function) is None:
             continue
         setattr(cls, name, _interruptible(function, _sync_doc(class_name, function)))
-
-
-def _record_context(connection, served=False):
-    """Notes the main context where the connection emits its signals, so
-    that events() can tell when nothing would ever deliver them."""
-    if connection is not None:
-        connection._qmp_served = served
-        if not served:
-            connection._qmp_context = GLib.MainContext.ref_thread_default()
-    return connection
 
 
 @override
@@ -1044,9 +1095,9 @@ class Connection(Qmp.Connection):
 
             conn = Qmp.Connection.new_for_address_sync("unix:/tmp/qmp.sock")
         """
-        return _record_context(_run_sync(
+        return _run_sync(
             lambda c: Qmp.Connection.new_for_address_sync(address, flags, c),
-            cancellable))
+            cancellable)
 
     @staticmethod
     def new_sync(stream, flags=Qmp.ConnectionFlags.NONE, cancellable=None):
@@ -1061,8 +1112,8 @@ class Connection(Qmp.Connection):
             stream = client.connect(Gio.UnixSocketAddress.new("/tmp/qmp.sock"))
             conn = Qmp.Connection.new_sync(stream)
         """
-        return _record_context(_run_sync(
-            lambda c: Qmp.Connection.new_sync(stream, flags, c), cancellable))
+        return _run_sync(
+            lambda c: Qmp.Connection.new_sync(stream, flags, c), cancellable)
 
     @staticmethod
     def new_for_address_async(address, flags=Qmp.ConnectionFlags.NONE,
@@ -1086,16 +1137,6 @@ class Connection(Qmp.Connection):
                                              callback, *user_data)
 
     @staticmethod
-    def new_for_address_finish(result):
-        """new_for_address_finish(result) -> Qmp.Connection
-
-        The connection that new_for_address_async() made::
-
-            conn = Qmp.Connection.new_for_address_finish(result)
-        """
-        return _record_context(Qmp.Connection.new_for_address_finish(result))
-
-    @staticmethod
     def new_async(stream, flags=Qmp.ConnectionFlags.NONE, cancellable=None,
                   callback=None, *user_data, **kwargs):
         """new_async(stream, flags=Qmp.ConnectionFlags.NONE, cancellable=None,
@@ -1111,16 +1152,6 @@ class Connection(Qmp.Connection):
                                  *user_data)
 
     @staticmethod
-    def new_finish(result):
-        """new_finish(result) -> Qmp.Connection
-
-        The connection that new_async() made::
-
-            conn = Qmp.Connection.new_finish(result)
-        """
-        return _record_context(Qmp.Connection.new_finish(result))
-
-    @staticmethod
     async def new_for_address(address, flags=Qmp.ConnectionFlags.NONE,
                               cancellable=None):
         """await Qmp.Connection.new_for_address(address,
@@ -1128,8 +1159,8 @@ class Connection(Qmp.Connection):
 
         A coroutine that connects to `address`; cancelling the task
         cancels the connection.  The connection's signals ("event",
-        "closed") are emitted in a thread of the override's, so that
-        events() works without a GLib main loop::
+        "closed") are emitted in a thread of the override's, not in the
+        event loop's (events() needs no signal)::
 
             async def main():
                 conn = await Qmp.Connection.new_for_address("unix:/tmp/qmp.sock")
@@ -1139,8 +1170,7 @@ class Connection(Qmp.Connection):
         """
         start = _c_call(
             lambda c, cb: Qmp.Connection.new_for_address_async(address, flags, c, cb),
-            lambda source, result: _record_context(
-                Qmp.Connection.new_for_address_finish(result), served=True))
+            lambda source, result: Qmp.Connection.new_for_address_finish(result))
         return await _await(start, cancellable, None, None)
 
     # ---- execute
@@ -1381,22 +1411,9 @@ class Connection(Qmp.Connection):
                     print(event.name)
                     break
 
-        The events come through the "event" signal, which is emitted in
-        the main context of the thread that made the connection: a
-        connection made by `await Qmp.Connection.new_for_address()` is
-        served by the override's own thread, and one made by a `_sync`
-        constructor needs a running GLib main loop in its thread
-        (RuntimeError otherwise).
+        A Qmp.EventQueue in the stream's `queue` keeps them, on the
+        library's I/O thread, so no main loop needs to run.
         """
-        if getattr(self, '_qmp_served', True) is False:
-            context = self._qmp_context
-            if not context.is_owner() and context.acquire():
-                context.release()
-                raise RuntimeError(
-                    'events(): nothing runs the main context of the thread that '
-                    'made this connection, so its events would never come; make it '
-                    'with "await Qmp.Connection.new_for_address()" or run a GLib '
-                    'main loop in that thread')
         return EventStream(self, names, match, max_queued)
 
     # ---- close
@@ -1451,52 +1468,21 @@ class Process(Qmp.Process):
         Qmp.Process.new_async(argv, flags, cancellable, callback, *user_data)
 
     @staticmethod
-    def new_finish(result):
-        """new_finish(result) -> Qmp.Process
-
-        The process that new_async() launched::
-
-            process = Qmp.Process.new_finish(result)
-        """
-        process = Qmp.Process.new_finish(result)
-        process._qmp_context = GLib.MainContext.ref_thread_default()
-        return process
-
-    def get_connection(self):
-        """get_connection() -> Qmp.Connection
-
-        The connection to the process's QMP monitor::
-
-            conn = process.get_connection()
-        """
-        conn = Qmp.Process.get_connection(self)
-        if conn is not None and not hasattr(conn, '_qmp_served'):
-            if getattr(self, '_qmp_served', False):
-                conn._qmp_served = True
-            elif hasattr(self, '_qmp_context'):
-                conn._qmp_served = False
-                conn._qmp_context = self._qmp_context
-        return conn
-
-    @staticmethod
     async def launch(argv, flags=Qmp.ConnectionFlags.NONE, cancellable=None):
         """await Qmp.Process.launch(argv, flags=Qmp.ConnectionFlags.NONE,
         cancellable=None) -> Qmp.Process
 
         A coroutine that launches QEMU with `argv` and connects to it; the
-        connection's signals are emitted in the override's own thread, so
-        its events() work without a GLib main loop::
+        connection's signals are emitted in a thread of the override's,
+        not in the event loop's::
 
             process = await Qmp.Process.launch(
                 ["qemu-system-x86_64", "-M", "none", "-display", "none"])
             conn = process.get_connection()
         """
-        def finish(source, result):
-            process = Qmp.Process.new_finish(result)
-            process._qmp_served = True
-            return process
         start = _c_call(
-            lambda c, cb: Qmp.Process.new_async(argv, flags, c, cb), finish)
+            lambda c, cb: Qmp.Process.new_async(argv, flags, c, cb),
+            lambda source, result: Qmp.Process.new_finish(result))
         return await _await(start, cancellable, None, None)
 
     async def shutdown(self, cancellable=None):
@@ -1513,9 +1499,7 @@ class Process(Qmp.Process):
 
 
 def _process_new_sync(argv, flags=Qmp.ConnectionFlags.NONE, cancellable=None):
-    process = _run_sync(lambda c: Qmp.Process.new_sync(argv, flags, c), cancellable)
-    process._qmp_context = GLib.MainContext.ref_thread_default()
-    return process
+    return _run_sync(lambda c: Qmp.Process.new_sync(argv, flags, c), cancellable)
 
 
 _process_new_sync.__name__ = 'new_sync'
@@ -1523,3 +1507,4 @@ _process_new_sync.__doc__ = _sync_doc('Process', Qmp.Process.new_sync)
 Process.new_sync = staticmethod(_process_new_sync)
 _wrap_sync_methods(Process, 'Process', Qmp.Process)
 __all__.append('Process')
+_wrap_sync_methods(RunStateTracker, 'RunStateTracker', Qmp.RunStateTracker)
