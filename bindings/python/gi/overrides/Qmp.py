@@ -40,6 +40,12 @@ loop::
 
     asyncio.run(main())
 
+A Qmp.EventQueue is an iterator (and an async one) of the events it
+keeps, whether or not a main loop runs::
+
+    for event in Qmp.EventQueue.new(conn, ["STOP", "RESUME"]):
+        print(event.name)
+
 A QMP error is a GLib.Error of the Qmp.Error domain whose `qmp_class`
 is the class the server reported, such as 'DeviceNotFound'.
 """
