@@ -1409,7 +1409,7 @@ class Connection(Qmp.Connection):
         whose data contain `match` (a dict), from now on, as an async
         iterator that ends when the connection closes.  At most
         `max_queued` events wait; past that the oldest is dropped and
-        counted in the stream's `dropped`.  Call it in a coroutine::
+        counted in the stream's `dropped`::
 
             async with conn.events(["STOP", "RESUME"]) as events:
                 await conn.execute("stop")
