@@ -11,6 +11,11 @@
 
 G_BEGIN_DECLS
 
+/* What the tree of one line may cost, in multiples of max-message-size:
+ * with the line itself and the copy of its "return" or "data" that waits
+ * for the caller, a message takes at most 16 times the limit. */
+#define QMP_JSON_TREE_FACTOR 14
+
 /* The members of a line from the server that the protocol defines. */
 typedef struct
 {
@@ -37,10 +42,17 @@ JsonNode   *_qmp_json_parse            (const char  *data,
                                         gsize        len,
                                         GString     *scratch,
                                         GError     **error);
+guint64     _qmp_json_tree_cost        (const char  *data,
+                                        gsize        len);
+char       *_qmp_json_line_for_log     (const char  *line,
+                                        gsize        len,
+                                        GString     *scratch,
+                                        guint64      max_message_size);
 gboolean    _qmp_json_parse_message    (const char  *data,
                                         gsize        len,
                                         GString     *scratch,
                                         gboolean     want_greeting,
+                                        guint64      max_message_size,
                                         QmpMessage  *message,
                                         gboolean    *not_an_object,
                                         GError     **error);
