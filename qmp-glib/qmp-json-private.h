@@ -34,6 +34,7 @@ typedef struct
   gint64 microseconds;
 } QmpMessage;
 
+JsonNode   *_qmp_json_node_copy_deep   (JsonNode   *node);
 JsonObject *_qmp_json_object_copy_deep (JsonObject *object);
 char       *_qmp_json_to_string_redacted (JsonNode *node);
 char       *_qmp_json_string_quote     (const char *str);
