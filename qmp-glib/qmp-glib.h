@@ -18,5 +18,6 @@
 # include "qmp-event.h"
 # include "qmp-connection.h"
 # include "qmp-commands.h"
+# include "qmp-json-template.h"
 # include "qmp-process.h"
 #undef QMP_INSIDE
