@@ -668,19 +668,6 @@ parse_document (Parser *parser)
   return node;
 }
 
-/* What the tree of a valid JSON value costs: for the tests of the model. */
-guint64
-_qmp_json_tree_cost (const char *data,
-                     gsize       len)
-{
-  g_autoptr(GString) scratch = g_string_new (NULL);
-  Parser parser = PARSER_INIT (data, len, scratch, NULL, FALSE);
-
-  if (parse_document (&parser) == NULL)
-    return 0;
-  return parser.cost + parser.transient;
-}
-
 /* Parses one JSON value, surrounded by nothing but white space.  Returns
  * NULL with @error set on anything else.  No limit: for text that was
  * checked with one. */

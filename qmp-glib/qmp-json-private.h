@@ -43,8 +43,6 @@ JsonNode   *_qmp_json_parse            (const char  *data,
                                         gsize        len,
                                         GString     *scratch,
                                         GError     **error);
-guint64     _qmp_json_tree_cost        (const char  *data,
-                                        gsize        len);
 char       *_qmp_json_line_for_log     (const char  *line,
                                         gsize        len,
                                         GString     *scratch,
