@@ -82,20 +82,26 @@ heap_size (guint64 size)
   return MAX (32, (size + 8 + 15) & ~(guint64) 15);
 }
 
-static gboolean
-charge (Parser  *parser,
-        guint64  bytes)
+static G_GNUC_NO_INLINE gboolean
+fail_too_large (Parser *parser)
 {
-  parser->cost += bytes;
-  if (G_LIKELY (parser->cost + parser->transient <= parser->max_cost))
-    return TRUE;
-
   g_set_error (parser->error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE,
                _("The server sent a message that would take more than %llu bytes of memory once parsed "
                  "(%d times the limit of %llu bytes)"),
                (unsigned long long) parser->max_cost, QMP_JSON_TREE_FACTOR,
                (unsigned long long) parser->max_message_size);
   return FALSE;
+}
+
+/* On every value: inline, the error out of the way. */
+static inline gboolean
+charge (Parser  *parser,
+        guint64  bytes)
+{
+  parser->cost += bytes;
+  if (G_LIKELY (parser->cost + parser->transient <= parser->max_cost))
+    return TRUE;
+  return fail_too_large (parser);
 }
 
 /* A string of @len bytes: its copy in the tree, and while it is built a
