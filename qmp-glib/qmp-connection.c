@@ -1138,7 +1138,7 @@ qmp_connection_class_init (QmpConnectionClass *klass)
    * line whose parsed tree would take more than 14 times the limit: one
    * message takes at most 16 times the limit in memory, line and tree,
    * whatever its shape (1 GiB at the default of 64 MiB).  A tree costs
-   * about 19 bytes per byte of JSON for QEMU's schema, and up to 117 for
+   * about 19 bytes per byte of JSON for QEMU's schema, and about 110 for
    * the densest shapes, so these are refused from about 70% and 12% of
    * the limit.
    *

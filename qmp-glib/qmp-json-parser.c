@@ -27,7 +27,7 @@
 
 /* What a tree costs, charged while its text is checked, so that a line
  * whose tree would be too large is refused before anything is built from
- * it: a line of "{},{},…" takes 117 times its size as json-glib nodes.
+ * it: a line of "{},{},…" takes 110 times its size as json-glib nodes.
  * Measured with glibc's malloc on x86-64 (json-glib 1.6, GLib 2.74, with
  * G_SLICE=always-malloc, which costs more than the slice allocator) and
  * rounded up; tests/test-json-cost.c checks that it stays an upper bound. */
