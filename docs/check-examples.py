@@ -22,7 +22,8 @@ MARKER = re.compile(r'^<!-- example: (\S+) -->\n```[\w+-]*\n', re.M)
 # Every example that the test suite runs must be on the page.
 # In the order of the page, which is the order of the TAP lines.
 REQUIRED = ['examples/query-status.c', 'examples/qom-get.c', 'examples/query-status.py',
-            'examples/query-status.vala', 'examples/query-status.js']
+            'examples/query-status.vala', 'examples/query-status.js',
+            'examples/vm-panel.py']
 
 
 def main(argv):
