@@ -41,6 +41,13 @@ G_BEGIN_DECLS
  * The run state of a virtual machine, as `query-status` reports it.  The
  * nick of each value is QEMU's name for it.
  *
+ * ```c
+ * QmpRunState state = qmp_connection_query_status_sync (connection, NULL, NULL, &error);
+ *
+ * if (state == QMP_RUN_STATE_PAUSED)
+ *   qmp_connection_cont_sync (connection, NULL, &error);
+ * ```
+ *
  * Since: 1.0
  */
 typedef enum {

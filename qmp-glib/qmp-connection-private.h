@@ -26,8 +26,5 @@ guint _qmp_connection_add_event_sink    (QmpConnection    *self,
 void  _qmp_connection_remove_event_sink (QmpConnection    *self,
                                          guint             id);
 gboolean _qmp_connection_is_ready       (QmpConnection    *self);
-char    *_qmp_connection_execute_text_sync (QmpConnection  *self,
-                                            const char     *command,
-                                            GError        **error);
 
 G_END_DECLS

@@ -891,8 +891,13 @@ qmp_connection_class_init (QmpConnectionClass *klass)
    * QmpConnection:max-message-size: (getter get_max_message_size) (setter set_max_message_size)
    *
    * The longest line, in bytes, that the server may send.  A longer one
-   * closes the connection with %QMP_ERROR_MESSAGE_TOO_LARGE; memory stays
-   * bounded by this whatever the server sends.
+   * closes the connection with %QMP_ERROR_MESSAGE_TOO_LARGE, and so does a
+   * line whose parsed tree would take more than 14 times the limit: one
+   * message takes at most 16 times the limit in memory, line and tree,
+   * whatever its shape (1 GiB at the default of 64 MiB).  A tree costs
+   * about 19 bytes per byte of JSON for QEMU's schema, and about 110 for
+   * the densest shapes, so these are refused from about 70% and 12% of
+   * the limit.
    *
    * Since: 1.0
    */
@@ -1603,7 +1608,8 @@ on_call_done (QmpCall  *call,
     {
       g_task_return_error (task, error);
     }
-  else if (g_task_get_source_tag (task) == qmp_connection_execute_async)
+  else if (g_task_get_source_tag (task) == qmp_connection_execute_async ||
+           g_task_get_source_tag (task) == qmp_connection_execute_json_async)
     {
       /* The tree is built by _finish(), in the caller's thread. */
       g_task_return_pointer (task, _qmp_call_steal_return_json (call), g_free);
@@ -1659,21 +1665,6 @@ connection_submit_sync (QmpConnection  *self,
     }
 
   return TRUE;
-}
-
-/* The return of @command as the server sent it (checked JSON text), not
- * parsed: for QmpSchema, which reads query-qmp-schema's text itself. */
-char *
-_qmp_connection_execute_text_sync (QmpConnection  *self,
-                                   const char     *command,
-                                   GError        **error)
-{
-  g_autoptr(QmpCall) call = _qmp_call_new (QMP_CALL_COMMAND, command, NULL, FALSE, NULL, NULL);
-
-  if (!connection_submit_sync (self, call, NULL, error))
-    return NULL;
-
-  return _qmp_call_steal_return_json (call);
 }
 
 /**
@@ -1807,6 +1798,137 @@ qmp_connection_execute_sync (QmpConnection    *self,
     return NULL;
 
   return _qmp_call_steal_return (call);
+}
+
+/**
+ * qmp_connection_execute_json_async:
+ * @self: a #QmpConnection
+ * @command: the name of the command, such as `"query-status"`
+ * @arguments: (nullable): the command's arguments
+ * @flags: flags for the command
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the reply came or the call failed
+ * @user_data: (closure callback): data for @callback
+ *
+ * Runs @command on the server, as [method@Qmp.Connection.execute_async]
+ * does, but gives its result as the JSON text that the server sent.  Call
+ * [method@Qmp.Connection.execute_json_finish] from @callback to get it.
+ *
+ * The text is what the server wrote, byte for byte: a number keeps its
+ * lexeme (`18446744073709551615`, `1e400`, `-0`), which a #JsonNode
+ * cannot always hold.  This is for programs that pass the result on (a
+ * proxy, a command-line tool) and for languages that parse JSON
+ * themselves:
+ *
+ * ```python
+ * status = json.loads(connection.execute_json_sync("query-status", None,
+ *                                                  Qmp.ExecuteFlags.NONE, None))
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_execute_json_async (QmpConnection       *self,
+                                   const char          *command,
+                                   JsonObject          *arguments,
+                                   QmpExecuteFlags      flags,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(QmpCall) call = NULL;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (connection_is_ready (self));
+  g_return_if_fail (command != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  if (_qmp_connection_check_call_async (self, qmp_connection_execute_json_async, command, arguments,
+                                        flags, NULL, NULL, cancellable, callback, user_data))
+    return;
+
+  call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
+                        (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
+  connection_submit_async (self, call, qmp_connection_execute_json_async,
+                           cancellable, callback, user_data);
+}
+
+/**
+ * qmp_connection_execute_json_finish:
+ * @self: a #QmpConnection
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Qmp.Connection.execute_json_async].  Errors are those
+ * of [method@Qmp.Connection.execute_finish].
+ *
+ * Returns: (transfer full): the `return` member of the reply as the
+ *   server wrote it (valid JSON, checked when it came), or %NULL on error
+ *
+ * Since: 1.0
+ */
+char *
+qmp_connection_execute_json_finish (QmpConnection  *self,
+                                    GAsyncResult   *result,
+                                    GError        **error)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qmp_connection_execute_json_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * qmp_connection_execute_json_sync:
+ * @self: a #QmpConnection
+ * @command: the name of the command, such as `"query-status"`
+ * @arguments: (nullable): the command's arguments
+ * @flags: flags for the command
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Runs @command on the server as [method@Qmp.Connection.execute_sync]
+ * does, blocking the calling thread until the reply came, and gives its
+ * result as the JSON text that the server sent (see
+ * [method@Qmp.Connection.execute_json_async]).
+ *
+ * ```c
+ * g_autofree char *json = qmp_connection_execute_json_sync (connection, "query-status",
+ *                                                           NULL, QMP_EXECUTE_FLAGS_NONE,
+ *                                                           NULL, &error);
+ * ```
+ *
+ * Returns: (transfer full): the `return` member of the reply as the
+ *   server wrote it, or %NULL on error
+ *
+ * Since: 1.0
+ */
+char *
+qmp_connection_execute_json_sync (QmpConnection    *self,
+                                  const char       *command,
+                                  JsonObject       *arguments,
+                                  QmpExecuteFlags   flags,
+                                  GCancellable     *cancellable,
+                                  GError          **error)
+{
+  g_autoptr(QmpCall) call = NULL;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (connection_is_ready (self), NULL);
+  g_return_val_if_fail (command != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, cancellable, error))
+    return NULL;
+
+  call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
+                        (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
+  if (!connection_submit_sync (self, call, cancellable, error))
+    return NULL;
+
+  return _qmp_call_steal_return_json (call);
 }
 
 /**

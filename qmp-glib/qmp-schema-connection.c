@@ -41,7 +41,8 @@ typedef struct
   gboolean returned;          /* protected by state->lock */
 } Waiter;
 
-/* Set in a thread while it submits again a call that was checked. */
+/* Set in a thread while it makes a call that must not be checked: the
+ * query of the schema itself, and a checked call submitted again. */
 static GPrivate skip_check;
 
 G_LOCK_DEFINE_STATIC (state_quark);
@@ -151,7 +152,10 @@ fetch_thread (gpointer data)
 
   /* The text, not a JsonNode tree: building the tree would cost several
    * times what the schema does (see qmp-schema-text.c). */
-  reply = _qmp_connection_execute_text_sync (self, "query-qmp-schema", &error);
+  g_private_set (&skip_check, GINT_TO_POINTER (TRUE));
+  reply = qmp_connection_execute_json_sync (self, "query-qmp-schema", NULL,
+                                            QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_private_set (&skip_check, NULL);
   if (reply != NULL)
     schema = qmp_schema_new_from_data (reply, -1, &error);
   else if (g_error_matches (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND))
@@ -580,6 +584,9 @@ on_schema_for_call (GObject      *source_object,
   if (pending->source_tag == (gpointer) qmp_connection_execute_async)
     qmp_connection_execute_async (self, pending->command, pending->arguments, pending->flags,
                                   pending->cancellable, pending->callback, pending->user_data);
+  else if (pending->source_tag == (gpointer) qmp_connection_execute_json_async)
+    qmp_connection_execute_json_async (self, pending->command, pending->arguments, pending->flags,
+                                       pending->cancellable, pending->callback, pending->user_data);
   else
     qmp_connection_execute_until_event_async (self, pending->command, pending->arguments,
                                               pending->event_name, pending->event_match,

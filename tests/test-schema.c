@@ -774,6 +774,7 @@ test_mock_validate (void)
   g_autoptr(GAsyncResult) r2 = NULL;
   g_autoptr(GAsyncResult) r3 = NULL;
   g_autoptr(GAsyncResult) r4 = NULL;
+  g_autoptr(GAsyncResult) r5 = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) ret = NULL;
   QmpEvent *event;
@@ -822,8 +823,24 @@ test_mock_validate (void)
   g_assert_error (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND);
   g_clear_error (&error);
 
-  /* Nothing was sent for them: the next line is this one. */
+  /* The calls that give JSON text are checked too. */
   qmp_connection_set_validate_arguments (connection, FALSE);
+  {
+    g_autofree char *text = qmp_connection_execute_json_sync (connection, "query-status", unknown,
+                                                              QMP_EXECUTE_FLAGS_VALIDATE, NULL, &error);
+
+    g_assert_null (text);
+    g_assert_error (error, QMP_ERROR, QMP_ERROR_INVALID_ARGUMENTS);
+    g_clear_error (&error);
+  }
+  qmp_connection_execute_json_async (connection, "query-status", unknown, QMP_EXECUTE_FLAGS_VALIDATE,
+                                     NULL, qmp_test_store_result, &r5);
+  r5 = qmp_test_wait_result (&r5);
+  g_assert_null (qmp_connection_execute_json_finish (connection, r5, &error));
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_INVALID_ARGUMENTS);
+  g_clear_error (&error);
+
+  /* Nothing was sent for them: the next line is this one. */
   qmp_connection_execute_async (connection, "nope", NULL, QMP_EXECUTE_FLAGS_NONE,
                                 NULL, qmp_test_store_result, &r4);
   expect_command (mock, "nope", NULL);
