@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <math.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -89,20 +90,27 @@ static Row rows[] = {
     FALSE, TARGET_VALUE_MAX, 16, "≤ 16× limit" },
   { "memory-schema", "memory", "8g", "peak RSS, the schema repeated", "× limit", 2,
     FALSE, TARGET_VALUE_MAX, 16, "≤ 16× limit" },
+  { "schema-build", "schema-build", "9a", "QmpSchema from query-qmp-schema's text (as fetched)", "ms", 3,
+    FALSE, TARGET_VALUE_MAX, 5.0, "≤ 5 ms" },
+  { "schema-build-tree", "schema-build", "9b", "QmpSchema from a JsonNode tree of it", "ms", 3,
+    FALSE, TARGET_VALUE_MAX, 5.0, "≤ 5 ms" },
+  { "schema-memory", "schema-build", "9c", "QmpSchema: heap of one schema", "KiB", 0,
+    FALSE, TARGET_NONE, 0, "" },
 };
 
 enum { ROW_SERIAL_SYNC, ROW_SERIAL_ASYNC, ROW_PIPELINED, ROW_EVENTS, ROW_SCHEMA,
        ROW_CONN_THREADS, ROW_CONN_RSS, ROW_CONN_TIME, ROW_QEMU, ROW_MEMORY_FIRST,
-       N_ROWS = ROW_MEMORY_FIRST + 7 };
+       ROW_SCHEMA_BUILD = ROW_MEMORY_FIRST + 7, ROW_SCHEMA_BUILD_TREE, ROW_SCHEMA_MEMORY, N_ROWS };
 
 /* The shapes of scenario 8, in the order of its rows (the mock's names). */
 static const char *memory_shapes[] = {
   "arrays", "objects", "strings", "ints", "deep-arrays", "deep-objects", "schema",
 };
-G_STATIC_ASSERT (G_N_ELEMENTS (memory_shapes) == N_ROWS - ROW_MEMORY_FIRST);
+G_STATIC_ASSERT (G_N_ELEMENTS (memory_shapes) == ROW_SCHEMA_BUILD - ROW_MEMORY_FIRST);
 
 static const char *scenario_names[] = {
-  "serial-sync", "serial-async", "pipelined", "events", "schema", "connections", "qemu", "memory", NULL
+  "serial-sync", "serial-async", "pipelined", "events", "schema", "connections", "qemu", "memory",
+  "schema-build", NULL
 };
 
 /* ----------------------------------------------------------- options */
@@ -126,7 +134,7 @@ static gint64 opt_memory_size;        /* internal */
 static GOptionEntry option_entries[] = {
   { "scenario", 's', 0, G_OPTION_ARG_STRING_ARRAY, &opt_scenarios,
     "Run only this scenario (repeatable, or comma-separated): serial-sync, serial-async, "
-    "pipelined, events, schema, connections, qemu, memory", "NAME" },
+    "pipelined, events, schema, connections, qemu, memory, schema-build", "NAME" },
   { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json, "Also write the results as JSON to FILE", "FILE" },
   { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each scenario (default 7; 3 at most for scenario 6)", "N" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
@@ -1276,6 +1284,151 @@ failed:
     }
 }
 
+/* 9: building a QmpSchema from a real QEMU's query-qmp-schema (207 KB
+ * for 7.2), fetched once: from the reply's text, as
+ * qmp_connection_get_schema_sync() does it (the JSON parse included), and
+ * from a JsonNode tree (qmp_schema_new()); the heap one schema holds,
+ * from mallinfo2(). */
+static gboolean
+schema_build_fetch (Bench       *b,
+                    char       **text,
+                    char       **version,
+                    GError     **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) qemu = NULL;
+  g_autoptr(GSocketClient) client = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GDataInputStream) in = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autofree char *qemu_path = opt_qemu ? g_strdup (opt_qemu) : g_find_program_in_path ("qemu-system-x86_64");
+  g_autofree char *dir = g_build_filename (b->tmpdir, "qemu-schema", NULL);
+  g_autofree char *sock = g_build_filename (dir, "qmp.sock", NULL);
+  g_autofree char *qmp_arg = g_strdup_printf ("unix:%s,server=on,wait=off", sock);
+  g_autofree char *address = g_strdup_printf ("unix:%s", sock);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  if (qemu_path == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "skipped: qemu-system-x86_64 not found");
+      return FALSE;
+    }
+
+  g_mkdir (dir, 0700);
+  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  qemu = g_subprocess_launcher_spawn (launcher, error, qemu_path, "-M", "none", "-nodefaults",
+                                      "-display", "none", "-qmp", qmp_arg, NULL);
+  if (qemu == NULL)
+    return FALSE;
+  /* The reply's own bytes, as QEMU writes them: over a plain socket,
+   * once QEMU listens on it. */
+  client = g_socket_client_new ();
+  socket_address = g_unix_socket_address_new (sock);
+  while (stream == NULL)
+    {
+      g_autoptr(GError) connect_error = NULL;
+
+      stream = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (socket_address), NULL, &connect_error);
+      if (stream == NULL && g_get_monotonic_time () > deadline)
+        {
+          g_propagate_error (error, g_steal_pointer (&connect_error));
+          break;
+        }
+      if (stream == NULL)
+        g_usleep (10000);
+    }
+  if (stream != NULL)
+    {
+      GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (stream));
+      const char request[] = "{\"execute\": \"qmp_capabilities\"}\n{\"execute\": \"query-qmp-schema\"}\n";
+
+      in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (stream)));
+      g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_ANY);
+      if (g_output_stream_write_all (out, request, strlen (request), NULL, NULL, error))
+        for (int i = 0; i < 3 && (i == 0 || line != NULL); i++)
+          {
+            g_free (line);
+            line = g_data_input_stream_read_line (in, NULL, NULL, error);
+          }
+    }
+  if (line != NULL)
+    {
+      g_autoptr(JsonNode) node = json_from_string (line, error);
+      JsonNode *ret = node && JSON_NODE_HOLDS_OBJECT (node)
+                      ? json_object_get_member (json_node_get_object (node), "return") : NULL;
+
+      if (ret != NULL && JSON_NODE_HOLDS_ARRAY (ret))
+        {
+          reply = json_node_ref (ret);
+          *text = g_steal_pointer (&line);
+          *version = g_strdup_printf ("%s, %zu bytes, %u entries", qemu_path, strlen (*text),
+                                      json_array_get_length (json_node_get_array (reply)));
+        }
+      else if (node != NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no schema in QEMU's reply");
+    }
+  g_clear_object (&in);
+  g_clear_object (&stream);
+  g_subprocess_force_exit (qemu);
+  g_subprocess_wait (qemu, NULL, NULL);
+
+  return reply != NULL;
+}
+
+static void
+run_schema_build (Bench *b)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *version = NULL;
+  g_autoptr(JsonNode) tree = NULL;
+  JsonNode *array;
+  long n = MAX (scaled (b, 50), 3);
+
+  if (!schema_build_fetch (b, &text, &version, &error))
+    {
+      progress ("9 schema build: %s", error->message);
+      row_skip (&rows[ROW_SCHEMA_BUILD], error->message);
+      row_skip (&rows[ROW_SCHEMA_BUILD_TREE], error->message);
+      row_skip (&rows[ROW_SCHEMA_MEMORY], error->message);
+      return;
+    }
+  tree = json_from_string (text, NULL);
+  array = json_object_get_member (json_node_get_object (tree), "return");
+  progress ("9 schema build: %s, %d × %ld builds", version, b->reps, n);
+
+  for (int rep = 0; rep < b->reps; rep++)
+    {
+      struct mallinfo2 before, after;
+      QmpSchema *schema;
+      double t0, value;
+
+      t0 = now_us ();
+      for (long i = 0; i < n; i++)
+        g_object_unref (qmp_schema_new (array, NULL));
+      value = (now_us () - t0) / 1e3 / (double) n;
+      g_array_append_val (rows[ROW_SCHEMA_BUILD_TREE].lib, value);
+
+      t0 = now_us ();
+      for (long i = 0; i < n; i++)
+        g_object_unref (qmp_schema_new_from_data (text, -1, NULL));
+      value = (now_us () - t0) / 1e3 / (double) n;
+      g_array_append_val (rows[ROW_SCHEMA_BUILD].lib, value);
+
+      before = mallinfo2 ();
+      schema = qmp_schema_new (array, NULL);
+      after = mallinfo2 ();
+      value = (double) (after.uordblks - before.uordblks) / 1024.0;
+      g_array_append_val (rows[ROW_SCHEMA_MEMORY].lib, value);
+      g_object_unref (schema);
+    }
+
+  for (int r = ROW_SCHEMA_BUILD; r <= ROW_SCHEMA_MEMORY; r++)
+    rows[r].note = g_strdup (version);
+}
+
 /* ----------------------------------------------------------- results */
 
 static int
@@ -1810,6 +1963,8 @@ main (int   argc,
     run_qemu (b);
   if (scenario_wanted ("memory"))
     run_memory (b);
+  if (scenario_wanted ("schema-build"))
+    run_schema_build (b);
 
   load_end = read_loadavg ();
   if (opt_quick)

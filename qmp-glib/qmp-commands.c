@@ -13,6 +13,7 @@
 #include "qmp-enums.h"
 #include "qmp-error.h"
 #include "qmp-json-private.h"
+#include "qmp-schema-private.h"
 #include "qmp-sync-private.h"
 
 /* Every typed command is one of the two execute calls with arguments built
@@ -289,7 +290,7 @@ command_init_blockdev_add (Command       *command,
   json_object_set_object_member (options, "file", file_node_new (filename));
 
   command->arguments = json_object_new ();
-  if (qmp_connection_check_version (self, 2, 9, 0))
+  if (_qmp_connection_has_command (self, "blockdev-add", 2, 9, 0))
     {
       /* Flat since QEMU 2.9, when blockdev-add became stable. */
       command->name = "blockdev-add";
@@ -328,7 +329,7 @@ command_init_blockdev_del (Command       *command,
                            const char    *node_name)
 {
   command->arguments = json_object_new ();
-  if (qmp_connection_check_version (self, 2, 9, 0))
+  if (_qmp_connection_has_command (self, "blockdev-del", 2, 9, 0))
     {
       command->name = "blockdev-del";
       json_object_set_string_member (command->arguments, "node-name", node_name);

@@ -19,6 +19,7 @@
 #include "qmp-event-private.h"
 #include "qmp-handshake-private.h"
 #include "qmp-init-private.h"
+#include "qmp-schema-private.h"
 #include "qmp-sync-private.h"
 #include "qmp-json-private.h"
 
@@ -150,6 +151,7 @@ enum {
   PROP_CAPABILITIES,
   PROP_OOB_ENABLED,
   PROP_CLOSED,
+  PROP_VALIDATE_ARGUMENTS,
   N_PROPS
 };
 
@@ -769,6 +771,10 @@ qmp_connection_get_property (GObject    *object,
       g_value_set_boolean (value, qmp_connection_is_closed (self));
       break;
 
+    case PROP_VALIDATE_ARGUMENTS:
+      g_value_set_boolean (value, qmp_connection_get_validate_arguments (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -802,6 +808,10 @@ qmp_connection_set_property (GObject      *object,
 
     case PROP_MAX_MESSAGE_SIZE:
       qmp_connection_set_max_message_size (self, g_value_get_uint64 (value));
+      break;
+
+    case PROP_VALIDATE_ARGUMENTS:
+      qmp_connection_set_validate_arguments (self, g_value_get_boolean (value));
       break;
 
     default:
@@ -983,6 +993,22 @@ qmp_connection_class_init (QmpConnectionClass *klass)
     g_param_spec_boolean ("closed", NULL, NULL,
                           FALSE,
                           (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:validate-arguments: (getter get_validate_arguments) (setter set_validate_arguments)
+   *
+   * Whether every command's arguments are checked against the server's
+   * schema before the command is written, as with
+   * %QMP_EXECUTE_FLAGS_VALIDATE: the calls of
+   * [method@Qmp.Connection.execute_until_event_async] and of the typed
+   * commands too.  See [method@Qmp.Schema.validate_arguments].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_VALIDATE_ARGUMENTS] =
+    g_param_spec_boolean ("validate-arguments", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1691,6 +1717,10 @@ qmp_connection_execute_async (QmpConnection       *self,
   g_return_if_fail (command != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
+  if (_qmp_connection_check_call_async (self, qmp_connection_execute_async, command, arguments,
+                                        flags, NULL, NULL, cancellable, callback, user_data))
+    return;
+
   call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
                         (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
   connection_submit_async (self, call, qmp_connection_execute_async,
@@ -1759,6 +1789,9 @@ qmp_connection_execute_sync (QmpConnection    *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, cancellable, error))
+    return NULL;
+
   call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
                         (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
   if (!connection_submit_sync (self, call, cancellable, error))
@@ -1809,6 +1842,10 @@ qmp_connection_execute_json_async (QmpConnection       *self,
   g_return_if_fail (connection_is_ready (self));
   g_return_if_fail (command != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  if (_qmp_connection_check_call_async (self, qmp_connection_execute_json_async, command, arguments,
+                                        flags, NULL, NULL, cancellable, callback, user_data))
+    return;
 
   call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
                         (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
@@ -1883,6 +1920,9 @@ qmp_connection_execute_json_sync (QmpConnection    *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, cancellable, error))
+    return NULL;
+
   call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
                         (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
   if (!connection_submit_sync (self, call, cancellable, error))
@@ -1940,6 +1980,11 @@ qmp_connection_execute_until_event_async (QmpConnection       *self,
   g_return_if_fail (command != NULL);
   g_return_if_fail (event_name != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  if (_qmp_connection_check_call_async (self, qmp_connection_execute_until_event_async, command,
+                                        arguments, QMP_EXECUTE_FLAGS_NONE, event_name, event_match,
+                                        cancellable, callback, user_data))
+    return;
 
   call = _qmp_call_new (QMP_CALL_UNTIL_EVENT, command, arguments, FALSE, event_name, event_match);
   connection_submit_async (self, call, qmp_connection_execute_until_event_async,
@@ -2032,6 +2077,10 @@ qmp_connection_execute_until_event_sync (QmpConnection  *self,
   g_return_val_if_fail (event_name != NULL, NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!_qmp_connection_check_call_sync (self, command, arguments, QMP_EXECUTE_FLAGS_NONE,
+                                        cancellable, error))
+    return NULL;
 
   call = _qmp_call_new (QMP_CALL_UNTIL_EVENT, command, arguments, FALSE, event_name, event_match);
   if (!connection_submit_sync (self, call, cancellable, error))
