@@ -291,7 +291,13 @@ typedef struct
   guint id;
   QmpEventSinkFunc func;
   gpointer user_data;
+  gboolean removed;           /* while the sinks are being called */
 } EventSink;
+
+/* The connection whose sinks this thread is calling, with their lock held:
+ * a sink's function may drop the last reference to its owner, which then
+ * removes the sink from inside the call. */
+static GPrivate calling_sinks_of;
 
 /* Adds @func, which the worker calls with every event from now on (each
  * call with its own QmpEvent, which @func owns) and once with %NULL and
@@ -304,7 +310,7 @@ _qmp_connection_add_event_sink (QmpConnection    *self,
                                 QmpEventSinkFunc  func,
                                 gpointer          user_data)
 {
-  EventSink sink = { 0, func, user_data };
+  EventSink sink = { 0, func, user_data, FALSE };
   g_autoptr(GError) error = NULL;
 
   g_mutex_lock (&self->sinks_lock);
@@ -327,16 +333,36 @@ void
 _qmp_connection_remove_event_sink (QmpConnection *self,
                                    guint          id)
 {
-  g_mutex_lock (&self->sinks_lock);
+  gboolean calling = g_private_get (&calling_sinks_of) == self;
+
+  /* From inside a sink's call, the lock is this thread's already: the
+   * sink is only marked, and the caller of the sinks drops it. */
+  if (!calling)
+    g_mutex_lock (&self->sinks_lock);
   for (guint i = 0; i < self->sinks->len; i++)
     {
-      if (g_array_index (self->sinks, EventSink, i).id == id)
+      EventSink *sink = &g_array_index (self->sinks, EventSink, i);
+
+      if (sink->id == id)
         {
-          g_array_remove_index (self->sinks, i);
+          if (calling)
+            sink->removed = TRUE;
+          else
+            g_array_remove_index (self->sinks, i);
           break;
         }
     }
-  g_mutex_unlock (&self->sinks_lock);
+  if (!calling)
+    g_mutex_unlock (&self->sinks_lock);
+}
+
+/* With the sinks' lock held: drops the sinks removed during the calls. */
+static void
+sinks_drop_removed_locked (QmpConnection *self)
+{
+  for (guint i = self->sinks->len; i > 0; i--)
+    if (g_array_index (self->sinks, EventSink, i - 1).removed)
+      g_array_remove_index (self->sinks, i - 1);
 }
 
 static void
@@ -344,12 +370,16 @@ sinks_deliver (QmpConnection *self,
                QmpEvent      *event)
 {
   g_mutex_lock (&self->sinks_lock);
+  g_private_set (&calling_sinks_of, self);
   for (guint i = 0; i < self->sinks->len; i++)
     {
-      EventSink *sink = &g_array_index (self->sinks, EventSink, i);
+      EventSink sink = g_array_index (self->sinks, EventSink, i);
 
-      sink->func (_qmp_event_copy (event), NULL, sink->user_data);
+      if (!sink.removed)
+        sink.func (_qmp_event_copy (event), NULL, sink.user_data);
     }
+  g_private_set (&calling_sinks_of, NULL);
+  sinks_drop_removed_locked (self);
   g_mutex_unlock (&self->sinks_lock);
 }
 
@@ -365,12 +395,15 @@ sinks_close (QmpConnection *self,
         ? g_error_copy (error)
         : g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED, _("The connection is closed"));
 
+      g_private_set (&calling_sinks_of, self);
       for (guint i = 0; i < self->sinks->len; i++)
         {
-          EventSink *sink = &g_array_index (self->sinks, EventSink, i);
+          EventSink sink = g_array_index (self->sinks, EventSink, i);
 
-          sink->func (NULL, self->sinks_close_error, sink->user_data);
+          if (!sink.removed)
+            sink.func (NULL, self->sinks_close_error, sink.user_data);
         }
+      g_private_set (&calling_sinks_of, NULL);
       g_array_set_size (self->sinks, 0);
     }
   g_mutex_unlock (&self->sinks_lock);
