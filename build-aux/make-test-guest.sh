@@ -13,7 +13,6 @@
 #   qmptest.ignore_powerbutton=1  never react to the ACPI power button
 #   qmptest.panic=1               panic (sysrq c) right after "ready"
 #   qmptest.reboot=1              `reboot -f` right after "ready"
-#   qmptest.hold_disk=1           keep /dev/vda open (a reader on it)
 # The power button watchers' pids are in /run/qmptest-powerbutton.pids
 # (kill them to ignore the button from then on).
 # and prints "QMPTEST-READY" on the console once qemu-ga runs.
@@ -170,10 +169,6 @@ done
 if [ -n "$port" ]; then
   while [ ! -e "$port" ]; do sleep 0.1; done
   qemu-ga -m virtio-serial -p "$port" -t /run/qga &
-fi
-
-if opt hold_disk && [ -e /dev/vda ]; then
-  (exec 3</dev/vda; while :; do sleep 3600; done) &
 fi
 
 echo "QMPTEST-READY"

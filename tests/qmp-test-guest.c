@@ -290,38 +290,48 @@ wait_agent (QmpTestGuest *guest,
 }
 
 QmpTestGuest *
-qmp_test_guest_boot (const char         *append_options,
-                     const char * const *extra_args)
+qmp_test_guest_launch (const char         *append_options,
+                       const char * const *extra_args)
 {
-  QmpTestGuest *guest;
-  gint64 deadline = g_get_monotonic_time () + BOOT_TIMEOUT_S * G_USEC_PER_SEC;
-
   if (!ensure_image ())
     return NULL;
-  guest = spawn_qemu (append_options, NULL, extra_args);
-  if (guest == NULL)
-    return NULL;
+  return spawn_qemu (append_options, NULL, extra_args);
+}
+
+gboolean
+qmp_test_guest_wait_ready (QmpTestGuest *guest)
+{
+  gint64 deadline = g_get_monotonic_time () + BOOT_TIMEOUT_S * G_USEC_PER_SEC;
 
   for (;;)
     {
       g_autofree char *console = read_dir_file (guest, "serial.log");
 
       if (strstr (console, READY_MARKER) != NULL)
-        return guest;
+        return TRUE;
       if (guest_exited (guest))
         {
           fail_guest (guest, "QEMU exited before the guest was ready");
-          break;
+          return FALSE;
         }
       if (g_get_monotonic_time () > deadline)
         {
           fail_guest (guest, "the guest did not become ready in time");
-          break;
+          return FALSE;
         }
       g_usleep (POLL_US);
     }
-  qmp_test_guest_free (guest);
-  return NULL;
+}
+
+QmpTestGuest *
+qmp_test_guest_boot (const char         *append_options,
+                     const char * const *extra_args)
+{
+  g_autoptr(QmpTestGuest) guest = qmp_test_guest_launch (append_options, extra_args);
+
+  if (guest == NULL || !qmp_test_guest_wait_ready (guest))
+    return NULL;
+  return g_steal_pointer (&guest);
 }
 
 /* Boots the guest once and saves it, stopped, into snapshot_dir/state. */

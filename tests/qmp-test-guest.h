@@ -52,6 +52,13 @@ QmpTestGuest *qmp_test_guest_start (const char * const *extra_args);
 QmpTestGuest *qmp_test_guest_boot (const char         *append_options,
                                    const char * const *extra_args);
 
+/* The same cold boot, but returns at once after starting QEMU (its
+ * sockets may not exist yet): for tests that connect before the guest
+ * booted.  qmp_test_guest_wait_ready() then waits for the marker. */
+QmpTestGuest *qmp_test_guest_launch (const char         *append_options,
+                                     const char * const *extra_args);
+gboolean      qmp_test_guest_wait_ready (QmpTestGuest *guest);
+
 /* "unix:DIR/qmp.sock": a monitor for the test (QEMU takes one client). */
 const char   *qmp_test_guest_get_qmp_address (QmpTestGuest *guest);
 

@@ -343,15 +343,23 @@ plug_disk (Fixture *fixture)
 }
 
 static void
-test_unplug_virtio_blk (Fixture       *fixture,
-                        gconstpointer  data)
+unplug_virtio_blk (Fixture  *fixture,
+                   gboolean  in_use)
 {
   g_autoptr(QmpEventQueue) queue = NULL;
   g_autoptr(GError) error = NULL;
 
-  (void) data;
   plug_disk (fixture);
   guest_wait_sh (fixture, "test -b /dev/vda");
+  if (in_use)
+    {
+      /* A reader that keeps /dev/vda open (guest-exec does not wait). */
+      g_autoptr(JsonNode) ret = qmp (fixture_agent (fixture), "guest-exec",
+                                     "{\"path\": \"/bin/sh\", \"arg\": [\"-c\", "
+                                     "\"exec 3</dev/vda; echo > /run/held; exec sleep 600\"]}");
+
+      guest_wait_sh (fixture, "test -e /run/held");
+    }
 
   queue = event_queue (fixture, "DEVICE_DELETED");
   g_assert_true (qmp_connection_device_del_sync (fixture->qmp, "vd0", NULL, &error));
@@ -361,6 +369,24 @@ test_unplug_virtio_blk (Fixture       *fixture,
   g_assert_cmpint (guest_sh (fixture, "test -e /dev/vda"), !=, 0);
   g_assert_true (qmp_connection_blockdev_del_sync (fixture->qmp, "disk0", NULL, &error));
   g_assert_no_error (error);
+}
+
+static void
+test_unplug_virtio_blk (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  (void) data;
+  unplug_virtio_blk (fixture, FALSE);
+}
+
+/* Linux does not refuse to let a disk go because it is open: the eject
+ * goes through, and the reader is left with a vanished device. */
+static void
+test_unplug_virtio_blk_in_use (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  (void) data;
+  unplug_virtio_blk (fixture, TRUE);
 }
 
 static void
@@ -585,6 +611,71 @@ test_guest_panic (Fixture       *fixture,
                    ==, QMP_RUN_STATE_GUEST_PANICKED);
 }
 
+/* ---- a cold boot with /init's options ---- */
+
+static void
+test_cold_boot (void)
+{
+  const char * const args[] = { "-no-reboot", NULL };
+  g_autoptr(QmpTestGuest) guest = NULL;
+  g_autoptr(QmpConnection) agent = NULL;
+  g_autoptr(QmpConnection) qmp_connection = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *console = NULL;
+  gint64 start = g_get_monotonic_time ();
+  gboolean running = FALSE;
+
+  guest = qmp_test_guest_launch ("qmptest.ignore_powerbutton=1", args);
+  g_assert_nonnull (guest);
+
+  /* The agent connection is made before the guest has booted: its
+   * guest-sync waits in the chardev until qemu-ga opens the port. */
+  for (;;)
+    {
+      g_clear_error (&error);
+      agent = g_initable_new (QMP_TYPE_CONNECTION, NULL, &error,
+                              "address", qmp_test_guest_get_agent_address (guest),
+                              "flags", QMP_CONNECTION_FLAGS_GUEST_AGENT,
+                              "timeout", 4 * WAIT_MS,
+                              NULL);
+      if (agent != NULL ||
+          !(g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
+            g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED)))
+        break;
+      console = qmp_test_guest_get_console (guest);
+      g_assert_null (strstr (console, "QMPTEST-READY"));
+      g_clear_pointer (&console, g_free);
+      g_usleep (10 * 1000);
+    }
+  g_assert_no_error (error);
+  g_test_message ("cold boot: the agent answered after %.1f s",
+                  (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
+  ret = qmp (agent, "guest-ping", NULL);
+  g_assert_true (qmp_test_guest_wait_ready (guest));
+
+  /* qmptest.ignore_powerbutton=1: system_powerdown ends by its timeout,
+   * and the connection and the guest go on. */
+  qmp_connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, &error,
+                                   "address", qmp_test_guest_get_qmp_address (guest),
+                                   "timeout", 3000,
+                                   NULL);
+  g_assert_no_error (error);
+  g_assert_false (qmp_connection_system_powerdown_sync (qmp_connection, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  g_assert_cmpint (qmp_connection_query_status_sync (qmp_connection, &running, NULL, &error),
+                   ==, QMP_RUN_STATE_RUNNING);
+  g_assert_no_error (error);
+  g_assert_true (running);
+  g_clear_pointer (&ret, json_node_unref);
+  ret = qmp (agent, "guest-ping", NULL);
+  console = qmp_test_guest_get_console (guest);
+  g_assert_null (strstr (console, "power button"));
+  g_test_message ("test took %.2f s",
+                  (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
+}
+
 static const char * const no_reboot[] = { "-no-reboot", NULL };
 static const char * const panic_pause[] = { "-no-reboot", "-action", "panic=pause", NULL };
 
@@ -604,11 +695,13 @@ main (int    argc,
   ADD ("powerdown/async", test_powerdown_async, no_reboot);
   ADD ("powerdown/ignored", test_powerdown_ignored, no_reboot);
   ADD ("unplug/virtio-blk", test_unplug_virtio_blk, no_reboot);
+  ADD ("unplug/virtio-blk-in-use", test_unplug_virtio_blk_in_use, no_reboot);
   ADD ("unplug/virtio-net", test_unplug_virtio_net, no_reboot);
   ADD ("unplug/refused", test_unplug_refused, no_reboot);
   ADD ("run-state/reboot", test_guest_reboot, NULL);
   ADD ("run-state/panic", test_guest_panic, panic_pause);
 #undef ADD
+  g_test_add_func ("/guest/cold-boot/agent-early-button-ignored", test_cold_boot);
 
   ret = g_test_run ();
   if (qmp_test_guest_get_boot_seconds () > 0)
