@@ -611,6 +611,66 @@ test_guest_panic (Fixture       *fixture,
                    ==, QMP_RUN_STATE_GUEST_PANICKED);
 }
 
+/* ---- qmpctl against the guest ---- */
+
+static char *
+run_qmpctl (const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("QMP_TEST_QMPCTL"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &out, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, &error))
+    g_error ("qmpctl: %s\n%s", error->message, err);
+  return g_steal_pointer (&out);
+}
+
+/* qmpctl sends system_powerdown as the raw command: it prints QEMU's
+ * return ({}) and exits at once; the guest then powers off by itself. */
+static void
+test_qmpctl (Fixture       *fixture,
+             gconstpointer  data)
+{
+  const char *qga = qmp_test_guest_get_agent_address (fixture->guest);
+  const char *qmp_address = qmp_test_guest_get_qmp_address (fixture->guest);
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  int status;
+
+  (void) data;
+  if (g_getenv ("QMP_TEST_QMPCTL") == NULL)
+    {
+      g_test_skip ("QMP_TEST_QMPCTL is not set (meson test sets it)");
+      return;
+    }
+  /* The test's own connection would hold the monitor: qmpctl gets it. */
+  g_clear_object (&fixture->qmp);
+
+  out = run_qmpctl ((const char *[]) { "--guest-agent", "--socket", qga, "guest-info", NULL });
+  node = json_from_string (out, NULL);
+  g_assert_nonnull (node);
+  g_assert_true (json_object_has_member (json_node_get_object (node), "supported_commands"));
+  g_clear_pointer (&out, g_free);
+
+  out = run_qmpctl ((const char *[]) { "--socket", qmp_address, "system_powerdown", NULL });
+  g_assert_cmpstr (g_strstrip (out), ==, "{}");
+  status = qmp_test_guest_wait_exit (fixture->guest, WAIT_MS);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_clear_pointer (&out, g_free);
+  out = qmp_test_guest_get_console (fixture->guest);
+  g_assert_nonnull (strstr (out, "power button"));
+}
+
 /* ---- a cold boot with /init's options ---- */
 
 static void
@@ -700,6 +760,7 @@ main (int    argc,
   ADD ("unplug/refused", test_unplug_refused, no_reboot);
   ADD ("run-state/reboot", test_guest_reboot, NULL);
   ADD ("run-state/panic", test_guest_panic, panic_pause);
+  ADD ("qmpctl", test_qmpctl, no_reboot);
 #undef ADD
   g_test_add_func ("/guest/cold-boot/agent-early-button-ignored", test_cold_boot);
 
