@@ -42,6 +42,8 @@ struct _QmpTestGuest
 static char *image_dir;      /* vmlinuz, initrd.img */
 static char *snapshot_dir;   /* the process's saved guest ("state") */
 static double boot_seconds;
+static gboolean image_failed;
+static gboolean snapshot_failed;  /* then every later test fails at once */
 
 /* ---- processes ---- */
 
@@ -110,6 +112,13 @@ qemu_binary (void)
   return qemu != NULL && *qemu != '\0' ? qemu : "qemu-system-x86_64";
 }
 
+/* The reason shows even when the caller's assertion then aborts. */
+#define guest_fail(...) G_STMT_START { \
+    g_autofree char *guest_fail_msg = g_strdup_printf (__VA_ARGS__); \
+    g_test_message ("%s", guest_fail_msg); \
+    g_test_fail_printf ("%s", guest_fail_msg); \
+  } G_STMT_END
+
 /* Builds (or finds cached) the guest's kernel and initramfs, once per
  * process. */
 static gboolean
@@ -122,10 +131,15 @@ ensure_image (void)
 
   if (image_dir != NULL)
     return TRUE;
+  if (image_failed)
+    {
+      guest_fail ("test guest: building it failed (see above)");
+      return FALSE;
+    }
 
   if (script == NULL || dir == NULL)
     {
-      g_test_fail_printf ("QMP_TEST_GUEST_SCRIPT and QMP_TEST_GUEST_DIR must be "
+      guest_fail ("QMP_TEST_GUEST_SCRIPT and QMP_TEST_GUEST_DIR must be "
                           "set (meson test sets them)");
       return FALSE;
     }
@@ -138,8 +152,9 @@ ensure_image (void)
                        NULL, NULL, NULL, &err, &status, &error)
         || !g_spawn_check_wait_status (status, &error))
       {
-        g_test_fail_printf ("%s %s failed: %s\n%s", script, dir,
-                            error->message, err != NULL ? err : "");
+        g_test_message ("%s", err != NULL ? err : "");
+        guest_fail ("%s %s failed: %s", script, dir, error->message);
+        image_failed = TRUE;
         return FALSE;
       }
     if (err != NULL && *err != '\0')
@@ -214,7 +229,7 @@ spawn_qemu (const char         *append_options,
   close (log_fd);
   if (!ok)
     {
-      g_test_fail_printf ("cannot start %s: %s", qemu_binary (), error->message);
+      guest_fail ("cannot start %s: %s", qemu_binary (), error->message);
       qmp_test_guest_free (guest);
       return NULL;
     }
@@ -343,11 +358,18 @@ ensure_snapshot (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) args = json_object_new ();
   g_autofree char *uri = NULL;
+  g_autofree char *dir = NULL;
   gint64 start = g_get_monotonic_time ();
   gint64 deadline;
 
   if (snapshot_dir != NULL)
     return TRUE;
+  if (snapshot_failed)
+    {
+      guest_fail ("test guest: the first boot failed (see above)");
+      return FALSE;
+    }
+  snapshot_failed = TRUE;
 
   guest = qmp_test_guest_boot (NULL, NULL);
   if (guest == NULL)
@@ -365,9 +387,9 @@ ensure_snapshot (void)
       return FALSE;
     }
 
-  snapshot_dir = g_dir_make_tmp ("qmp-guest-snapshot-XXXXXX", &error);
+  dir = g_dir_make_tmp ("qmp-guest-snapshot-XXXXXX", &error);
   g_assert_no_error (error);
-  uri = g_strdup_printf ("exec:cat > '%s/state'", snapshot_dir);
+  uri = g_strdup_printf ("exec:cat > '%s/state'", dir);
   json_object_set_string_member (args, "uri", uri);
   {
     g_autoptr(JsonNode) ret = qmp_connection_execute_sync (ctl, "migrate", args,
@@ -376,6 +398,7 @@ ensure_snapshot (void)
     if (ret == NULL)
       {
         fail_guest (guest, error->message);
+        remove_recursively (dir);
         return FALSE;
       }
   }
@@ -391,6 +414,7 @@ ensure_snapshot (void)
       if (info == NULL)
         {
           fail_guest (guest, error->message);
+          remove_recursively (dir);
           return FALSE;
         }
       status = json_object_get_string_member_with_default (json_node_get_object (info),
@@ -402,11 +426,14 @@ ensure_snapshot (void)
           g_autofree char *what = g_strdup_printf ("saving the guest: migration %s", status);
 
           fail_guest (guest, what);
+          remove_recursively (dir);
           return FALSE;
         }
       g_usleep (POLL_US);
     }
   qmp_connection_close_sync (ctl, NULL, NULL);
+  snapshot_dir = g_steal_pointer (&dir);
+  snapshot_failed = FALSE;
   g_test_message ("test guest: booted and saved in %.1f s (%.1f s boot)",
                   (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC,
                   boot_seconds);
