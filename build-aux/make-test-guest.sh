@@ -49,19 +49,24 @@ resolve_kernel () {
     | sed -n 's/^Depends:.*\(linux-image-[0-9][^ ,]*-amd64\) (= \([^)]*\)).*/\1 \2/p' \
     | head -n 1
 }
-kernel=$(resolve_kernel)
-if [ -z "$kernel" ]; then
-  # Only when the package lists are missing (a fresh container).
+update_lists () {
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -q >&2
+}
+set_kernel () {
+  [ -n "$kernel" ] || { echo "$0: cannot resolve linux-image-amd64's kernel package" >&2; exit 1; }
+  kpkg=${kernel% *}
+  kver_pkg=${kernel#* }
+  stamp="$kpkg $kver_pkg $(cksum < "$script") $(cksum < "$qga") $(cksum < "$busybox")"
+}
+kernel=$(resolve_kernel)
+if [ -z "$kernel" ]; then
+  # Only when the package lists are missing (a fresh container).
+  update_lists
   kernel=$(resolve_kernel)
 fi
-[ -n "$kernel" ] || { echo "$0: cannot resolve linux-image-amd64's kernel package" >&2; exit 1; }
-kpkg=${kernel% *}
-kver_pkg=${kernel#* }
-
-stamp="$kpkg $kver_pkg $(cksum < "$script") $(cksum < "$qga") $(cksum < "$busybox")"
+set_kernel
 if [ -f "$out/stamp" ] && [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ] \
    && [ "$(cat "$out/stamp")" = "$stamp" ]; then
   exit 0
@@ -71,7 +76,13 @@ work=$(mktemp -d "$out/work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 echo "make-test-guest: building the test guest from $kpkg $kver_pkg" >&2
-(cd "$work" && apt-get download -q "$kpkg=$kver_pkg" >&2)
+if ! (cd "$work" && apt-get download -q "$kpkg=$kver_pkg" >&2); then
+  # Lists older than the mirror name a package it no longer has.
+  update_lists
+  kernel=$(resolve_kernel)
+  set_kernel
+  (cd "$work" && apt-get download -q "$kpkg=$kver_pkg" >&2)
+fi
 dpkg-deb -x "$work"/"$kpkg"_*.deb "$work/k"
 kver=$(ls "$work/k/lib/modules" | head -n 1)
 moddir=$work/k/lib/modules/$kver
