@@ -11,7 +11,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -29,14 +28,15 @@ typedef struct {
   gint64 start;
 } Fixture;
 
+/* @data: the extra QEMU arguments (const char * const *) */
 static void
-fixture_start (Fixture            *fixture,
-               const char * const *extra_args)
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
 
   fixture->start = g_get_monotonic_time ();
-  fixture->guest = qmp_test_guest_start (extra_args);
+  fixture->guest = qmp_test_guest_start (data);
   g_assert_nonnull (fixture->guest);
   fixture->qmp = g_initable_new (QMP_TYPE_CONNECTION, NULL, &error,
                                  "address", qmp_test_guest_get_qmp_address (fixture->guest),
@@ -45,13 +45,6 @@ fixture_start (Fixture            *fixture,
   g_assert_no_error (error);
   g_test_message ("guest restored and connected in %.2f s",
                   (g_get_monotonic_time () - fixture->start) / (double) G_USEC_PER_SEC);
-}
-
-static void
-fixture_setup (Fixture       *fixture,
-               gconstpointer  data)
-{
-  fixture_start (fixture, data);
 }
 
 static void
@@ -760,7 +753,7 @@ main (int    argc,
   ADD ("unplug/refused", test_unplug_refused, no_reboot);
   ADD ("run-state/reboot", test_guest_reboot, NULL);
   ADD ("run-state/panic", test_guest_panic, panic_pause);
-  ADD ("qmpctl", test_qmpctl, no_reboot);
+  ADD ("tools/qmpctl", test_qmpctl, no_reboot);
 #undef ADD
   g_test_add_func ("/guest/cold-boot/agent-early-button-ignored", test_cold_boot);
 
