@@ -175,6 +175,15 @@ assert_shut_down_by_guest (QmpEvent *event)
   g_assert_cmpstr (json_object_get_string_member (data, "reason"), ==, "guest-shutdown");
 }
 
+/* Seconds between two events, by QEMU's timestamps. */
+static double
+event_interval (QmpEvent *first,
+                QmpEvent *second)
+{
+  return g_date_time_difference (qmp_event_get_timestamp (second),
+                                 qmp_event_get_timestamp (first)) / (double) G_USEC_PER_SEC;
+}
+
 /* ---- system_powerdown ---- */
 
 static void
@@ -198,6 +207,8 @@ test_powerdown_sync (Fixture       *fixture,
   g_assert_nonnull (powerdown);
   g_assert_cmpstr (qmp_event_get_name (powerdown), ==, "POWERDOWN");
   assert_shut_down_by_guest (shutdown);
+  g_test_message ("POWERDOWN to the guest's SHUTDOWN: %.3f s",
+                  event_interval (powerdown, shutdown));
 
   status = qmp_test_guest_wait_exit (fixture->guest, WAIT_MS);
   g_assert_true (WIFEXITED (status));
@@ -341,6 +352,7 @@ unplug_virtio_blk (Fixture  *fixture,
 {
   g_autoptr(QmpEventQueue) queue = NULL;
   g_autoptr(GError) error = NULL;
+  gint64 start;
 
   plug_disk (fixture);
   guest_wait_sh (fixture, "test -b /dev/vda");
@@ -355,8 +367,11 @@ unplug_virtio_blk (Fixture  *fixture,
     }
 
   queue = event_queue (fixture, "DEVICE_DELETED");
+  start = g_get_monotonic_time ();
   g_assert_true (qmp_connection_device_del_sync (fixture->qmp, "vd0", NULL, &error));
   g_assert_no_error (error);
+  g_test_message ("device_del of a virtio-blk-pci disk%s: %.3f s", in_use ? " in use" : "",
+                  (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
   assert_unplug_events (queue, "vd0");
   g_assert_false (peripheral_exists (fixture, "vd0"));
   g_assert_cmpint (guest_sh (fixture, "test -e /dev/vda"), !=, 0);
