@@ -33,6 +33,7 @@ struct _QmpCall
   QmpCallKind kind;
   gboolean oob;
   gboolean no_reply;        /* a guest agent command that answers only errors */
+  gboolean unlimited;       /* bypasses the queue and the in-flight count */
   guint id;
   char *command;
   char *quoted_command;     /* the command as a JSON string literal */
@@ -45,6 +46,9 @@ struct _QmpCall
   /* Protected by the channel's lock */
   GList *queue_link;        /* in channel->queue: nothing written yet */
   GList *watch_link;        /* in channel->watchers while waiting for an event */
+  GList *write_link;        /* in channel->writing while its line is in wbuf */
+  gsize wstart;             /* its line is wbuf[wstart, wend) */
+  gsize wend;
   gboolean completed;
   gboolean got_return;      /* UNTIL_EVENT: the return came, the event not yet */
   JsonNode *ret;            /* the greeting */
@@ -100,6 +104,7 @@ struct _QmpChannel
   GQueue watchers;          /* calls waiting for an event, oldest first */
   GString *wbuf;            /* bytes to write */
   gsize wpos;               /* how much of wbuf is written */
+  GQueue writing;           /* calls whose line is in wbuf and not all written */
   GSource *output_source;   /* waits for the socket to take more */
   GError *write_error;      /* a failed write, for the worker to act on */
 };
@@ -359,6 +364,50 @@ calls_done_new (void)
 static gboolean on_output_ready (GObject  *stream,
                                  gpointer  user_data);
 
+/* The calls whose line went all into the socket up to wpos leave
+ * self->writing; a command that gets no reply is done then. */
+static void
+channel_written_locked (QmpChannel *self,
+                        GPtrArray  *done)
+{
+  QmpCall *call;
+
+  while ((call = g_queue_peek_head (&self->writing)) != NULL && call->wend <= self->wpos)
+    {
+      g_queue_pop_head (&self->writing);
+      call->write_link = NULL;
+      if (call->no_reply && !call->completed)
+        {
+          /* Its reply, an error if any, has no call left to go to and is
+           * dropped as an unknown id. */
+          call->ret_json = g_strdup ("null");
+          call_complete_locked (self, call, NULL, NULL, NULL, done);
+        }
+      _qmp_call_unref (call);
+    }
+}
+
+/* The write failed: nothing more goes out.  A command that gets no reply
+ * fails with @error now; the others fail when the channel does. */
+static void
+channel_write_failed_locked (QmpChannel   *self,
+                             const GError *error,
+                             GPtrArray    *done)
+{
+  QmpCall *call;
+
+  while ((call = g_queue_pop_head (&self->writing)) != NULL)
+    {
+      call->write_link = NULL;
+      if (call->no_reply && !call->completed)
+        call_complete_locked (self, call, NULL, NULL, g_error_copy (error), done);
+      _qmp_call_unref (call);
+    }
+
+  g_string_truncate (self->wbuf, 0);
+  self->wpos = 0;
+}
+
 static gboolean
 on_write_failed (gpointer user_data)
 {
@@ -380,7 +429,8 @@ on_write_failed (gpointer user_data)
  * non-blocking, so this is cheap enough to do under the lock, from the
  * caller's thread: a command needs no trip through the worker to go out. */
 static void
-channel_write_locked (QmpChannel *self)
+channel_write_locked (QmpChannel *self,
+                      GPtrArray  *done)
 {
   while (self->wpos < self->wbuf->len)
     {
@@ -421,14 +471,15 @@ channel_write_locked (QmpChannel *self)
               g_source_attach (source, _qmp_worker_get_context (self->worker));
               g_source_unref (source);
             }
-          g_string_truncate (self->wbuf, 0);
-          self->wpos = 0;
+          channel_write_failed_locked (self, error, done);
           return;
         }
 
       self->wpos += n;
+      channel_written_locked (self, done);
     }
 
+  g_assert (self->writing.length == 0);
   g_string_truncate (self->wbuf, 0);
   self->wpos = 0;
 }
@@ -438,13 +489,16 @@ on_output_ready (GObject  *stream,
                  gpointer  user_data)
 {
   QmpChannel *self = user_data;
+  g_autoptr(GPtrArray) done = calls_done_new ();
 
   g_mutex_lock (&self->lock);
   /* This source is done; the write makes a new one if the socket is
    * still full. */
   g_clear_pointer (&self->output_source, g_source_unref);
-  channel_write_locked (self);
+  channel_write_locked (self, done);
   g_mutex_unlock (&self->lock);
+
+  calls_notify (done);
 
   return G_SOURCE_REMOVE;
 }
@@ -465,11 +519,21 @@ is_guest_agent_no_reply (const char *command)
   return FALSE;
 }
 
+/* In-band commands hold one of QEMU's MAX_IN_FLIGHT slots until their
+ * reply comes. */
+static gboolean
+call_counts_in_flight (QmpCall *call)
+{
+  return !call->oob && !call->no_reply && !call->unlimited;
+}
+
+/* Puts the command's line in wbuf, where it stays cancellable until its
+ * first byte is written. */
 static void
 call_append_line_locked (QmpChannel *self,
-                         QmpCall    *call,
-                         GPtrArray  *done)
+                         QmpCall    *call)
 {
+  call->wstart = self->wbuf->len;
   g_string_append (self->wbuf, call->oob ? "{\"exec-oob\":" : "{\"execute\":");
   g_string_append (self->wbuf, call->quoted_command);
   if (call->arguments_json != NULL)
@@ -478,6 +542,9 @@ call_append_line_locked (QmpChannel *self,
       g_string_append (self->wbuf, call->arguments_json);
     }
   g_string_append_printf (self->wbuf, ",\"id\":%u}\n", call->id);
+  call->wend = self->wbuf->len;
+  g_queue_push_tail (&self->writing, _qmp_call_ref (call));
+  call->write_link = self->writing.tail;
 
   if (G_UNLIKELY (_qmp_debug_enabled ()))
     {
@@ -497,16 +564,9 @@ call_append_line_locked (QmpChannel *self,
                call->id);
     }
 
-  if (call->no_reply)
-    {
-      /* Done once written: its reply, an error if any, has no call left to
-       * go to and is dropped as an unknown id. */
-      call->ret_json = g_strdup ("null");
-      call_complete_locked (self, call, NULL, NULL, NULL, done);
-      return;
-    }
-
-  g_hash_table_insert (self->pending, GUINT_TO_POINTER (call->id), _qmp_call_ref (call));
+  /* A command that gets no reply is done once written. */
+  if (!call->no_reply)
+    g_hash_table_insert (self->pending, GUINT_TO_POINTER (call->id), _qmp_call_ref (call));
 }
 
 /* Moves queued in-band calls to the write buffer while fewer than
@@ -520,14 +580,54 @@ channel_flush_locked (QmpChannel *self,
       QmpCall *call = g_queue_pop_head (&self->queue);   /* takes the queue's ref */
 
       call->queue_link = NULL;
-      if (!call->no_reply)
+      if (call_counts_in_flight (call))
         self->in_flight++;
-      call_append_line_locked (self, call, done);
+      call_append_line_locked (self, call);
       _qmp_call_unref (call);
     }
 
   if (self->wbuf->len > self->wpos && self->output_source == NULL)
-    channel_write_locked (self);
+    channel_write_locked (self, done);
+}
+
+/* A call abandoned by its caller leaves the channel as far as it can: a
+ * line not yet begun is cut out of wbuf, so it is never sent, and gives
+ * its slot back.  Half a line must be finished (the stream would break),
+ * and a written command keeps its slot until its reply is read. */
+static void
+channel_withdraw_locked (QmpChannel *self,
+                         QmpCall    *call)
+{
+  if (call->write_link != NULL && call->wstart >= self->wpos)
+    {
+      gsize len = call->wend - call->wstart;
+
+      for (GList *l = call->write_link->next; l != NULL; l = l->next)
+        {
+          QmpCall *later = l->data;
+
+          later->wstart -= len;
+          later->wend -= len;
+        }
+      g_string_erase (self->wbuf, call->wstart, len);
+      g_queue_delete_link (&self->writing, call->write_link);
+      call->write_link = NULL;
+      _qmp_call_unref (call);   /* the writing queue's reference */
+
+      if (g_hash_table_remove (self->pending, GUINT_TO_POINTER (call->id)) &&
+          call_counts_in_flight (call))
+        {
+          g_assert (self->in_flight > 0);
+          self->in_flight--;
+        }
+    }
+  else if (call->unlimited)
+    {
+      /* It holds no slot: a late reply is dropped as an unknown id, and a
+       * peer that never answers (a guest agent that is not running yet)
+       * leaves nothing behind. */
+      g_hash_table_remove (self->pending, GUINT_TO_POINTER (call->id));
+    }
 }
 
 /* ---------------------------------------------------------- submitting */
@@ -551,8 +651,8 @@ abandon_data_free (gpointer data)
 }
 
 /* The call's cancellable fired or its timeout expired: finish it now.  A
- * command not yet written is never sent; one already written has its
- * reply dropped when it comes. */
+ * command whose first byte is not yet written is never sent; one already
+ * written has its reply dropped when it comes. */
 static gboolean
 on_call_abandoned (gpointer user_data)
 {
@@ -583,7 +683,12 @@ on_call_abandoned (gpointer user_data)
                                        _("Operation was cancelled"));
         }
 
+      channel_withdraw_locked (self, call);
       call_complete_locked (self, call, NULL, NULL, error, done);
+
+      /* A slot may be free now. */
+      if (!self->closed)
+        channel_flush_locked (self, done);
     }
   g_mutex_unlock (&self->lock);
 
@@ -656,6 +761,17 @@ _qmp_channel_submit (QmpChannel   *self,
 
   g_mutex_lock (&self->lock);
 
+  /* Whatever the state of the channel or the speed of the peer: a call
+   * made with a cancelled cancellable sends nothing and fails. */
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      call_complete_locked (self, call, NULL, NULL,
+                            g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                 _("Operation was cancelled")),
+                            done);
+      goto out;
+    }
+
   if (self->closed)
     {
       call_complete_locked (self, call, NULL, NULL, g_error_copy (self->close_error), done);
@@ -708,10 +824,10 @@ _qmp_channel_submit (QmpChannel   *self,
              g_hash_table_contains (self->pending, GUINT_TO_POINTER (self->next_id)));
       call->id = self->next_id;
       call->no_reply = self->guest_agent && is_guest_agent_no_reply (call->command);
-      if (call->oob)
+      if (call->oob || call->unlimited)
         {
           /* exec-oob bypasses QEMU's queue, so it bypasses ours. */
-          call_append_line_locked (self, call, done);
+          call_append_line_locked (self, call);
         }
       else
         {
@@ -1379,6 +1495,17 @@ channel_finish_close (QmpChannel              *self,
     }
   self->in_flight = 0;
 
+  {
+    QmpCall *call;
+
+    while ((call = g_queue_pop_head (&self->writing)) != NULL)
+      {
+        call->write_link = NULL;
+        if (!call->completed)
+          call_complete_locked (self, call, NULL, NULL, g_error_copy (error), done);
+        _qmp_call_unref (call);
+      }
+  }
   g_string_truncate (self->wbuf, 0);
   self->wpos = 0;
 
@@ -1529,6 +1656,7 @@ _qmp_channel_new (GIOStream             *stream,
   self->max_message_size = 64 * 1024 * 1024;
   g_queue_init (&self->queue);
   g_queue_init (&self->watchers);
+  g_queue_init (&self->writing);
   self->pending = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) _qmp_call_unref);
   self->wbuf = g_string_sized_new (256);
 
@@ -1580,6 +1708,7 @@ _qmp_channel_unref (QmpChannel *self)
   g_assert (self->output_source == NULL);
   g_assert (self->queue.length == 0);
   g_assert (self->watchers.length == 0);
+  g_assert (self->writing.length == 0);
   g_assert (self->greeting_call == NULL);
 
   g_hash_table_unref (self->pending);
