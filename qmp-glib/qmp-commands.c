@@ -364,6 +364,10 @@ command_init_device_del (Command    *command,
  *
  * Stops the virtual machine's CPUs (`stop`).
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 void
@@ -413,6 +417,10 @@ qmp_connection_stop_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -437,6 +445,10 @@ qmp_connection_stop_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Resumes the virtual machine's CPUs (`cont`).
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -487,6 +499,10 @@ qmp_connection_cont_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -514,6 +530,10 @@ qmp_connection_cont_sync (QmpConnection  *self,
  *
  * A guest that ignores ACPI never shuts down: bound the wait with @cancellable
  * or [property@Qmp.Connection:timeout].
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -567,6 +587,10 @@ qmp_connection_system_powerdown_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -591,6 +615,10 @@ qmp_connection_system_powerdown_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Makes QEMU exit (`quit`).  QEMU closes the connection after its reply.
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -641,6 +669,10 @@ qmp_connection_quit_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -667,6 +699,10 @@ qmp_connection_quit_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Adds a raw block node over the file @filename, named @node_name: `blockdev-add` since QEMU 2.9, `x-blockdev-add` before.
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -723,6 +759,10 @@ qmp_connection_blockdev_add_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -755,6 +795,10 @@ qmp_connection_blockdev_add_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Adds the device @device_id with @driver (`device_add`), backed by the block node @blockdev_id if not %NULL, on @bus if not %NULL.
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -815,6 +859,10 @@ qmp_connection_device_add_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -846,6 +894,10 @@ qmp_connection_device_add_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Deletes the block node @node_name: `blockdev-del` since QEMU 2.9, `x-blockdev-del` before.
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -899,6 +951,10 @@ qmp_connection_blockdev_del_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -926,6 +982,10 @@ qmp_connection_blockdev_del_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Unplugs the device @device_id (`device_del`) and waits until it is gone: the call finishes on the `DEVICE_DELETED` event for @device_id (not on one for a child of it), and fails if the guest refuses the unplug (`DEVICE_UNPLUG_GUEST_ERROR`).
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -978,6 +1038,10 @@ qmp_connection_device_del_finish (QmpConnection  *self,
  * main loop of the caller's.
  *
  * Returns: %TRUE on success
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -1050,6 +1114,10 @@ on_query_status (GObject      *source_object,
  *
  * Asks for the run state of the virtual machine (`query-status`).
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 void
@@ -1117,6 +1185,10 @@ qmp_connection_query_status_finish (QmpConnection  *self,
  *
  * Returns: the run state, or %QMP_RUN_STATE_UNKNOWN on error (or for a
  *   state this version of qmp-glib does not know)
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */

@@ -76,10 +76,13 @@
  * queues; the others wait in the connection.  A command sent out of band
  * (%QMP_EXECUTE_FLAGS_OOB) goes ahead of those.
  *
- * A command cancelled before it was written is never sent; one cancelled
- * after finishes at once with %G_IO_ERROR_CANCELLED, and its reply is
- * dropped when it comes.  [property@Qmp.Connection:timeout] bounds every
- * call in the same way.
+ * A command cancelled before its first byte was written to the socket is
+ * never sent, even if it already waited in the connection's output buffer;
+ * one cancelled after finishes at once with %G_IO_ERROR_CANCELLED, the
+ * rest of its line is still written, and its reply is dropped when it
+ * comes.  A call made with a cancellable that is already cancelled always
+ * fails with %G_IO_ERROR_CANCELLED and sends nothing.
+ * [property@Qmp.Connection:timeout] bounds every call in the same way.
  *
  * Since: 1.0
  */
@@ -1557,6 +1560,10 @@ connection_submit_sync (QmpConnection  *self,
  *                               QMP_EXECUTE_FLAGS_NONE, NULL, on_status, NULL);
  * ```
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 void
@@ -1625,6 +1632,10 @@ qmp_connection_execute_finish (QmpConnection  *self,
  * Returns: (transfer full): the `return` member of the reply, or %NULL on
  *   error
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 JsonNode *
@@ -1680,6 +1691,10 @@ qmp_connection_execute_sync (QmpConnection    *self,
  *                                           "DEVICE_DELETED", match,
  *                                           NULL, on_unplugged, NULL);
  * ```
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -1769,6 +1784,10 @@ qmp_connection_execute_until_event_finish (QmpConnection  *self,
  * Returns: (transfer full): the event that finished the call, or %NULL on
  *   error
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 QmpEvent *
@@ -1815,6 +1834,8 @@ qmp_connection_execute_until_event_sync (QmpConnection  *self,
  *
  * Waits for the next event that matches, from the moment of this call on.
  * Use a cancellable or [property@Qmp.Connection:timeout] to stop waiting.
+ *
+ * Nothing is sent: a cancellation or timeout only ends the wait.
  *
  * Since: 1.0
  */
@@ -1873,6 +1894,8 @@ qmp_connection_wait_event_finish (QmpConnection  *self,
  * of this call on.
  *
  * Returns: (transfer full): the event, or %NULL on error
+ *
+ * Nothing is sent: a cancellation or timeout only ends the wait.
  *
  * Since: 1.0
  */
