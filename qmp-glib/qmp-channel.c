@@ -199,6 +199,18 @@ _qmp_call_set_done_func (QmpCall         *call,
   call->done_data = user_data;
 }
 
+/* The call bypasses the queue and holds no in-flight slot, as exec-oob
+ * does, and leaves nothing behind when it is abandoned: for the guest
+ * agent's resynchronization, which must get through whatever waits, to a
+ * peer that may never answer. */
+void
+_qmp_call_set_unlimited (QmpCall *call)
+{
+  g_assert (!call->submitted);
+
+  call->unlimited = TRUE;
+}
+
 /* Blocks the calling thread, without iterating any main context, until the
  * call is done.  For calls without a done function. */
 void
@@ -951,7 +963,7 @@ channel_handle_reply_locked (QmpChannel *self,
     }
 
   g_hash_table_steal (self->pending, GUINT_TO_POINTER (call->id));
-  if (!call->oob)
+  if (call_counts_in_flight (call))
     {
       g_assert (self->in_flight > 0);
       self->in_flight--;
@@ -1038,6 +1050,20 @@ channel_handle_line (QmpChannel *self,
   gboolean not_an_object;
   gboolean want_greeting;
   QmpEvent *event = NULL;
+
+  /* qemu-ga sends 0xFF before its reply to guest-sync-delimited, whoever
+   * ran it and whenever: what came before it on the line is the remains
+   * of an earlier exchange (0xFF is never part of UTF-8 text). */
+  if (self->guest_agent)
+    {
+      for (gsize i = len; i > 0; i--)
+        if ((guchar) line[i - 1] == 0xFF)
+          {
+            line += i;
+            len -= i;
+            break;
+          }
+    }
 
   /* Blank lines carry nothing; QEMU never sends them, but they harm no one. */
   while (len > 0 && g_ascii_isspace (line[len - 1]))
