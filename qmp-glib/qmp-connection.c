@@ -1920,6 +1920,129 @@ qmp_connection_wait_event_sync (QmpConnection  *self,
   return _qmp_call_steal_event (call);
 }
 
+/* ---------------------------------------------------------- guest agent */
+
+static void
+on_guest_agent_answered (GError   *error,
+                         gpointer  user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * qmp_connection_wait_guest_agent_async:
+ * @self: a #QmpConnection made with %QMP_CONNECTION_FLAGS_GUEST_AGENT
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the agent answered, or on error
+ * @user_data: (closure callback): data for @callback
+ *
+ * Waits until the guest agent answers, as every agent client must after
+ * the guest booted or rebooted: the agent is silent until it runs, and
+ * what was sent to it before may be lost or answered late.
+ *
+ * Sends `guest-sync-delimited` with a fresh token, and again with a new
+ * token and id while none is answered (after 0.1 s, then ever less often,
+ * at least every 2 s), until an answer comes.  Replies to the other
+ * attempts are dropped when they come, and the calls made meanwhile are
+ * not disturbed.  The wait is bounded by @cancellable and by
+ * [property@Qmp.Connection:timeout] (none when it is 0); it fails with
+ * %G_IO_ERROR_CANCELLED or %G_IO_ERROR_TIMED_OUT, and a cancellable that
+ * is already cancelled sends nothing.
+ *
+ * Constructing a guest agent connection waits in the same way, bounded
+ * by the timeout given at construction.
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_wait_guest_agent_async (QmpConnection       *self,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (connection_is_ready (self));
+  g_return_if_fail ((self->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, qmp_connection_wait_guest_agent_async);
+  _qmp_guest_sync_start (self->channel, qmp_connection_get_timeout (self), cancellable,
+                         on_guest_agent_answered, g_steal_pointer (&task));
+}
+
+/**
+ * qmp_connection_wait_guest_agent_finish:
+ * @self: a #QmpConnection
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Qmp.Connection.wait_guest_agent_async].
+ *
+ * Returns: %TRUE once the agent answered
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_connection_wait_guest_agent_finish (QmpConnection  *self,
+                                        GAsyncResult   *result,
+                                        GError        **error)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qmp_connection_wait_guest_agent_async,
+                        FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * qmp_connection_wait_guest_agent_sync:
+ * @self: a #QmpConnection made with %QMP_CONNECTION_FLAGS_GUEST_AGENT
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Waits until the guest agent answers, blocking the calling thread; see
+ * [method@Qmp.Connection.wait_guest_agent_async].
+ *
+ * ```c
+ * // after the guest rebooted
+ * qmp_connection_set_timeout (agent, 60000);
+ * if (!qmp_connection_wait_guest_agent_sync (agent, NULL, &error))
+ *   g_warning ("the guest agent did not come back: %s", error->message);
+ * ```
+ *
+ * Returns: %TRUE once the agent answered
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_connection_wait_guest_agent_sync (QmpConnection  *self,
+                                      GCancellable   *cancellable,
+                                      GError        **error)
+{
+  SyncWait wait;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (connection_is_ready (self), FALSE);
+  g_return_val_if_fail ((self->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  sync_wait_init (&wait);
+  _qmp_guest_sync_start (self->channel, qmp_connection_get_timeout (self), cancellable,
+                         sync_wait_done, &wait);
+
+  return sync_wait_run (&wait, error);
+}
+
 /* ---------------------------------------------------------------- close */
 
 static void
