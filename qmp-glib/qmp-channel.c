@@ -107,12 +107,16 @@ struct _QmpChannel
   GQueue writing;           /* calls whose line is in wbuf and not all written */
   GSource *output_source;   /* waits for the socket to take more */
   GError *write_error;      /* a failed write, for the worker to act on */
+  gboolean read_paused;     /* the event consumer is full: reading stopped,
+                             * maybe with lines left in rbuf */
 };
 
 static void channel_fail_locked (QmpChannel *self,
                                  GError     *error,
                                  gboolean    remote_peer_vanished,
                                  GPtrArray  *done);
+static void channel_watch_input (QmpChannel *self);
+static void channel_resume_locked (QmpChannel *self);
 static void channel_finish_close (QmpChannel              *self,
                                   GError                  *error,
                                   gboolean                 remote_peer_vanished,
@@ -815,6 +819,12 @@ _qmp_channel_submit (QmpChannel   *self,
   if (timeout_msec > 0)
     call->timeout_source = timeout_source_attach_locked (self, call, timeout_msec);
 
+  /* A call that waits for input must get it, however slow the event
+   * consumer: reading goes on, and events beyond its bound are dropped
+   * (and counted by the consumer). */
+  if (self->read_paused)
+    channel_resume_locked (self);
+
   /* The filter is armed before anything is written, so an event that
    * comes before the command's return counts, and one that came before the
    * call never does. */
@@ -1156,17 +1166,36 @@ channel_handle_line (QmpChannel *self,
   return event;
 }
 
-static void
+/* Whether a call waits for something to read: then reading cannot pause. */
+static gboolean
+channel_awaits_input_locked (QmpChannel *self)
+{
+  return g_hash_table_size (self->pending) > 0 || self->queue.length > 0 ||
+         self->watchers.length > 0 || self->greeting_call != NULL;
+}
+
+/* Hands @event to the owner; returns TRUE if reading must pause now. */
+static gboolean
 channel_deliver_event (QmpChannel *self,
                        QmpEvent   *event)
 {
   g_autoptr(GObject) owner = g_weak_ref_get (&self->owner);
+  gboolean pause = FALSE;
 
-  if (owner != NULL && self->event_func != NULL)
-    self->event_func (owner, event);
+  if (owner == NULL || self->event_func == NULL || !self->event_func (owner, event))
+    return FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (!self->closed && !channel_awaits_input_locked (self))
+    pause = self->read_paused = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  return pause;
 }
 
-/* Handles every complete line in the read buffer; keeps the partial one. */
+/* Handles every complete line in the read buffer; keeps the partial one.
+ * Returns FALSE when reading must stop: the channel closed, or the event
+ * consumer is full (then the lines not handled yet stay in the buffer). */
 static gboolean
 channel_process_buffer (QmpChannel *self,
                         guint64     max_message_size,
@@ -1182,6 +1211,7 @@ channel_process_buffer (QmpChannel *self,
       gsize content = (len > 0 && nl[-1] == '\r') ? len - 1 : len;
       QmpEvent *event;
       gboolean closed;
+      gboolean pause = FALSE;
 
       if (content > max_message_size)
         goto too_large;
@@ -1198,13 +1228,23 @@ channel_process_buffer (QmpChannel *self,
        * comes first (QEMU sends STOP before the return of "stop"). */
       if (event != NULL)
         {
-          channel_deliver_event (self, event);
+          pause = channel_deliver_event (self, event);
           qmp_event_unref (event);
         }
       calls_notify (done);
 
       if (closed)
         return FALSE;
+
+      /* The consumer is full: what is left stays here, and in the socket,
+       * until it catches up. */
+      if (pause)
+        {
+          memmove (self->rbuf, self->rbuf + start, self->rbuf_len - start);
+          self->rbuf_len -= start;
+          self->rbuf_scanned = 0;
+          return FALSE;
+        }
     }
 
   self->rbuf_scanned = self->rbuf_len;
@@ -1286,9 +1326,13 @@ on_input_ready (GObject  *stream,
 
   g_mutex_lock (&self->lock);
   max_message_size = self->max_message_size;
-  if (self->closed)
+  if (self->closed || self->read_paused)
     keep_going = FALSE;
   g_mutex_unlock (&self->lock);
+
+  /* Lines left when reading paused come first. */
+  if (keep_going && self->rbuf_len > 0 && memchr (self->rbuf, '\n', self->rbuf_len) != NULL)
+    keep_going = channel_process_buffer (self, max_message_size, done);
 
   while (keep_going)
     {
@@ -1694,6 +1738,14 @@ _qmp_channel_new (GIOStream             *stream,
 void
 _qmp_channel_start (QmpChannel *self)
 {
+  channel_watch_input (self);
+}
+
+/* On the worker (or before the channel is started): reads when input
+ * comes. */
+static void
+channel_watch_input (QmpChannel *self)
+{
   g_assert (self->input_source == NULL);
 
   /* On a socket, its own source: a GPollableSource wraps it in a child
@@ -1715,6 +1767,51 @@ _qmp_channel_start (QmpChannel *self)
     }
   g_source_set_static_name (self->input_source, "[qmp-glib] input");
   g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
+}
+
+static gboolean
+channel_resume_on_worker (gpointer user_data)
+{
+  QmpChannel *self = user_data;
+  gboolean resume;
+
+  g_mutex_lock (&self->lock);
+  resume = self->read_paused && !self->closed;
+  self->read_paused = FALSE;
+  g_mutex_unlock (&self->lock);
+
+  /* The lines left in the buffer first, then what the socket holds; if
+   * that does not pause reading again, the socket is watched again. */
+  if (resume && self->input_source == NULL &&
+      on_input_ready (NULL, self) == G_SOURCE_CONTINUE)
+    channel_watch_input (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Reading starts again, on the worker. */
+static void
+channel_resume_locked (QmpChannel *self)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_set_static_name (source, "[qmp-glib] resume reading");
+  g_source_set_callback (source, channel_resume_on_worker, _qmp_channel_ref (self),
+                         (GDestroyNotify) _qmp_channel_unref);
+  g_source_attach (source, _qmp_worker_get_context (self->worker));
+  g_source_unref (source);
+}
+
+/* The event consumer caught up: reading goes on if it paused.  From any
+ * thread. */
+void
+_qmp_channel_resume_reading (QmpChannel *self)
+{
+  g_mutex_lock (&self->lock);
+  if (self->read_paused)
+    channel_resume_locked (self);
+  g_mutex_unlock (&self->lock);
 }
 
 QmpChannel *

@@ -15,6 +15,7 @@
 #include "qmp-connection.h"
 #include "qmp-enums.h"
 #include "qmp-error.h"
+#include "qmp-event-private.h"
 #include "qmp-connection-private.h"
 #include "qmp-handshake-private.h"
 #include "qmp-init-private.h"
@@ -66,7 +67,9 @@
  * An event is queued for the constructing context only while a handler for
  * it is connected, so a program that never runs its main loop does not
  * collect events in memory.  [method@Qmp.Connection.wait_event_async] and
- * [method@Qmp.Connection.execute_until_event_async] see every event.
+ * [method@Qmp.Connection.execute_until_event_async] see every event.  The
+ * events waiting for slow handlers are bounded: see
+ * [property@Qmp.Connection:max-queued-events].
  *
  * ## Commands
  *
@@ -120,6 +123,13 @@ struct _QmpConnection
   GMutex events_lock;
   GQueue events;
   gboolean events_scheduled;
+  guint n_undelivered;        /* queued or being emitted */
+  guint64 undelivered_size;   /* their _qmp_event_get_size() */
+  guint max_queued_events;
+  guint64 max_queued_event_bytes;
+  guint64 dropped_events;
+  gboolean dropped_changed;   /* notify::dropped-events is due */
+  gboolean reading_paused;    /* the channel was told the queue is full */
 };
 
 static void qmp_connection_initable_iface_init       (GInitableIface      *iface);
@@ -145,6 +155,9 @@ enum {
   PROP_CAPABILITIES,
   PROP_OOB_ENABLED,
   PROP_CLOSED,
+  PROP_MAX_QUEUED_EVENTS,
+  PROP_MAX_QUEUED_EVENT_BYTES,
+  PROP_DROPPED_EVENTS,
   N_PROPS
 };
 
@@ -158,6 +171,8 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 #define DEFAULT_MAX_MESSAGE_SIZE (64 * 1024 * 1024)
+#define DEFAULT_MAX_QUEUED_EVENTS 10000
+#define DEFAULT_MAX_QUEUED_EVENT_BYTES (16 * 1024 * 1024)
 
 static gboolean
 connection_is_ready (QmpConnection *self)
@@ -254,52 +269,135 @@ _qmp_connection_set_context (QmpConnection *self,
   g_mutex_unlock (&self->events_lock);
 }
 
+/* Whether the undelivered events reach a bound: then reading pauses, or,
+ * while a call waits for input, events beyond it are dropped. */
+static gboolean
+events_full_locked (QmpConnection *self,
+                    gsize          more)
+{
+  return self->n_undelivered > 0 &&
+         (self->n_undelivered >= self->max_queued_events ||
+          self->undelivered_size + more > self->max_queued_event_bytes);
+}
+
+/* In the signal's context: emits the events queued when it started, then
+ * lets that context run its other sources before the next batch.  Each
+ * event counts until its handlers have returned. */
 static gboolean
 emit_events (gpointer user_data)
 {
   QmpConnection *self = user_data;
-  GQueue events;
-  QmpEvent *event;
+  guint n_batch;
+  gsize emitted_size = 0;
+  gboolean emitted = FALSE;
+  gboolean resume = FALSE;
+  gboolean notify_dropped;
+  gboolean more;
 
   g_mutex_lock (&self->events_lock);
-  events = self->events;
-  g_queue_init (&self->events);
-  self->events_scheduled = FALSE;
-  g_mutex_unlock (&self->events_lock);
+  n_batch = self->events.length;
 
-  while ((event = g_queue_pop_head (&events)) != NULL)
+  for (guint i = 0; ; i++)
     {
+      QmpEvent *event;
+
+      if (emitted)
+        {
+          self->n_undelivered--;
+          self->undelivered_size -= emitted_size;
+          /* Half empty: reading goes on, in large enough steps. */
+          if (self->reading_paused &&
+              self->n_undelivered <= self->max_queued_events / 2 &&
+              self->undelivered_size <= self->max_queued_event_bytes / 2)
+            {
+              self->reading_paused = FALSE;
+              resume = TRUE;
+            }
+        }
+
+      if (i == n_batch || (event = g_queue_pop_head (&self->events)) == NULL)
+        break;
+      g_mutex_unlock (&self->events_lock);
+
+      if (resume && self->channel != NULL)
+        _qmp_channel_resume_reading (self->channel);
+      resume = FALSE;
+
+      emitted_size = _qmp_event_get_size (event);
+      emitted = TRUE;
       g_signal_emit (self, signals[SIGNAL_EVENT],
                      g_quark_try_string (qmp_event_get_name (event)), event);
       qmp_event_unref (event);
+
+      g_mutex_lock (&self->events_lock);
     }
 
-  return G_SOURCE_REMOVE;
+  more = self->events.length > 0;
+  if (!more)
+    self->events_scheduled = FALSE;
+  notify_dropped = self->dropped_changed;
+  self->dropped_changed = FALSE;
+  g_mutex_unlock (&self->events_lock);
+
+  if (resume && self->channel != NULL)
+    _qmp_channel_resume_reading (self->channel);
+
+  if (notify_dropped)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DROPPED_EVENTS]);
+
+  return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 /* On the worker: an event came.  It is queued for the constructing context
  * only if someone listens, and the queue is emptied by one idle however
- * many events it holds. */
-static void
+ * many events it holds.  Returns TRUE when the queue is full, and the
+ * channel should stop reading. */
+static gboolean
 connection_on_event (GObject  *owner,
                      QmpEvent *event)
 {
   QmpConnection *self = QMP_CONNECTION (owner);
   GQuark detail = g_quark_try_string (qmp_event_get_name (event));
-  gboolean schedule;
+  gsize size;
+  gboolean schedule = FALSE;
+  gboolean full;
 
   if (!g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE))
-    return;
+    return FALSE;
+
+  size = _qmp_event_get_size (event);
 
   g_mutex_lock (&self->events_lock);
-  g_queue_push_tail (&self->events, qmp_event_ref (event));
+  if (events_full_locked (self, size))
+    {
+      /* Reading went on past the bound for a call that waits for its
+       * reply: this event cannot be kept, but it is counted. */
+      self->dropped_events++;
+      if (!self->dropped_changed)
+        {
+          self->dropped_changed = TRUE;
+          g_debug ("Dropping events for a slow “event” handler");
+        }
+    }
+  else
+    {
+      g_queue_push_tail (&self->events, qmp_event_ref (event));
+      self->n_undelivered++;
+      self->undelivered_size += size;
+    }
+  /* Also for a dropped event: the idle notifies dropped-events. */
   schedule = !self->events_scheduled;
   self->events_scheduled = TRUE;
+  full = events_full_locked (self, 0);
+  if (full)
+    self->reading_paused = TRUE;
   g_mutex_unlock (&self->events_lock);
 
   if (schedule)
     g_main_context_invoke_full (connection_get_context (self), G_PRIORITY_DEFAULT, emit_events,
                                 g_object_ref (self), g_object_unref);
+
+  return full;
 }
 
 typedef struct
@@ -325,7 +423,8 @@ emit_closed (gpointer user_data)
   ClosedData *closed = user_data;
 
   /* Events that came before the close are emitted before it. */
-  emit_events (closed->self);
+  while (emit_events (closed->self) == G_SOURCE_CONTINUE)
+    ;
 
   g_object_notify_by_pspec (G_OBJECT (closed->self), properties[PROP_CLOSED]);
   g_signal_emit (closed->self, signals[SIGNAL_CLOSED], 0,
@@ -664,6 +763,18 @@ qmp_connection_get_property (GObject    *object,
       g_value_set_boolean (value, qmp_connection_is_closed (self));
       break;
 
+    case PROP_MAX_QUEUED_EVENTS:
+      g_value_set_uint (value, qmp_connection_get_max_queued_events (self));
+      break;
+
+    case PROP_MAX_QUEUED_EVENT_BYTES:
+      g_value_set_uint64 (value, qmp_connection_get_max_queued_event_bytes (self));
+      break;
+
+    case PROP_DROPPED_EVENTS:
+      g_value_set_uint64 (value, qmp_connection_get_dropped_events (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -697,6 +808,14 @@ qmp_connection_set_property (GObject      *object,
 
     case PROP_MAX_MESSAGE_SIZE:
       qmp_connection_set_max_message_size (self, g_value_get_uint64 (value));
+      break;
+
+    case PROP_MAX_QUEUED_EVENTS:
+      qmp_connection_set_max_queued_events (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_QUEUED_EVENT_BYTES:
+      qmp_connection_set_max_queued_event_bytes (self, g_value_get_uint64 (value));
       break;
 
     default:
@@ -874,6 +993,59 @@ qmp_connection_class_init (QmpConnectionClass *klass)
                           FALSE,
                           (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * QmpConnection:max-queued-events: (getter get_max_queued_events) (setter set_max_queued_events)
+   *
+   * How many events may wait for [signal@Qmp.Connection::event] handlers
+   * that do not keep up (a slow handler, or a context that is not
+   * iterated).  At this bound, or at
+   * [property@Qmp.Connection:max-queued-event-bytes], the connection stops
+   * reading the socket, so the server holds the rest, and reads again when
+   * half of them are emitted.  While a call waits for the server (a reply
+   * or an event), reading cannot stop: the events beyond the bound are
+   * then dropped for the signal, and counted in
+   * [property@Qmp.Connection:dropped-events].  Calls always see every
+   * event.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_QUEUED_EVENTS] =
+    g_param_spec_uint ("max-queued-events", NULL, NULL,
+                       1, G_MAXUINT, DEFAULT_MAX_QUEUED_EVENTS,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:max-queued-event-bytes: (getter get_max_queued_event_bytes) (setter set_max_queued_event_bytes)
+   *
+   * How much memory, in bytes, the events waiting for
+   * [signal@Qmp.Connection::event] handlers may hold, counting each at
+   * the size of its name and data as the server sent them, plus about 120
+   * bytes.  One event is always let through, whatever its size.  See
+   * [property@Qmp.Connection:max-queued-events].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_QUEUED_EVENT_BYTES] =
+    g_param_spec_uint64 ("max-queued-event-bytes", NULL, NULL,
+                         1, G_MAXUINT64, DEFAULT_MAX_QUEUED_EVENT_BYTES,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:dropped-events: (getter get_dropped_events)
+   *
+   * How many events were not emitted as [signal@Qmp.Connection::event]
+   * because the handlers did not keep up while a call waited for the
+   * server; see [property@Qmp.Connection:max-queued-events].  Its
+   * notification is emitted in the signal's context, after the events
+   * queued before the drop.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_DROPPED_EVENTS] =
+    g_param_spec_uint64 ("dropped-events", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -886,7 +1058,8 @@ qmp_connection_class_init (QmpConnectionClass *klass)
    *
    * The signal is detailed with the event's name, so a handler can pick the
    * events it wants: `"event::SHUTDOWN"`.  Events are only queued for
-   * emission while a handler for them is connected.
+   * emission while a handler for them is connected, and only so many:
+   * see [property@Qmp.Connection:max-queued-events].
    *
    * Since: 1.0
    */
@@ -933,6 +1106,8 @@ qmp_connection_init (QmpConnection *self)
   g_mutex_init (&self->init_lock);
   g_mutex_init (&self->events_lock);
   g_queue_init (&self->events);
+  self->max_queued_events = DEFAULT_MAX_QUEUED_EVENTS;
+  self->max_queued_event_bytes = DEFAULT_MAX_QUEUED_EVENT_BYTES;
 }
 
 /* --------------------------------------------------------- constructors */
@@ -1420,6 +1595,133 @@ qmp_connection_set_max_message_size (QmpConnection *self,
 
   if (old != max_message_size)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
+}
+
+/**
+ * qmp_connection_get_max_queued_events:
+ * @self: a #QmpConnection
+ *
+ * Gets [property@Qmp.Connection:max-queued-events].
+ *
+ * Returns: how many events may wait for slow handlers
+ *
+ * Since: 1.0
+ */
+guint
+qmp_connection_get_max_queued_events (QmpConnection *self)
+{
+  guint value;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), 0);
+
+  g_mutex_lock (&self->events_lock);
+  value = self->max_queued_events;
+  g_mutex_unlock (&self->events_lock);
+
+  return value;
+}
+
+/**
+ * qmp_connection_set_max_queued_events:
+ * @self: a #QmpConnection
+ * @max_queued_events: how many events may wait for slow handlers, at least 1
+ *
+ * Sets [property@Qmp.Connection:max-queued-events].
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_set_max_queued_events (QmpConnection *self,
+                                      guint          max_queued_events)
+{
+  gboolean changed;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (max_queued_events > 0);
+
+  g_mutex_lock (&self->events_lock);
+  changed = self->max_queued_events != max_queued_events;
+  self->max_queued_events = max_queued_events;
+  g_mutex_unlock (&self->events_lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED_EVENTS]);
+}
+
+/**
+ * qmp_connection_get_max_queued_event_bytes:
+ * @self: a #QmpConnection
+ *
+ * Gets [property@Qmp.Connection:max-queued-event-bytes].
+ *
+ * Returns: how many bytes of events may wait for slow handlers
+ *
+ * Since: 1.0
+ */
+guint64
+qmp_connection_get_max_queued_event_bytes (QmpConnection *self)
+{
+  guint64 value;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), 0);
+
+  g_mutex_lock (&self->events_lock);
+  value = self->max_queued_event_bytes;
+  g_mutex_unlock (&self->events_lock);
+
+  return value;
+}
+
+/**
+ * qmp_connection_set_max_queued_event_bytes:
+ * @self: a #QmpConnection
+ * @max_queued_event_bytes: how many bytes of events may wait, at least 1
+ *
+ * Sets [property@Qmp.Connection:max-queued-event-bytes].
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_set_max_queued_event_bytes (QmpConnection *self,
+                                           guint64        max_queued_event_bytes)
+{
+  gboolean changed;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (max_queued_event_bytes > 0);
+
+  g_mutex_lock (&self->events_lock);
+  changed = self->max_queued_event_bytes != max_queued_event_bytes;
+  self->max_queued_event_bytes = max_queued_event_bytes;
+  g_mutex_unlock (&self->events_lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED_EVENT_BYTES]);
+}
+
+/**
+ * qmp_connection_get_dropped_events:
+ * @self: a #QmpConnection
+ *
+ * Gets [property@Qmp.Connection:dropped-events].
+ *
+ * Returns: how many events were not emitted because handlers did not
+ *   keep up
+ *
+ * Since: 1.0
+ */
+guint64
+qmp_connection_get_dropped_events (QmpConnection *self)
+{
+  guint64 value;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), 0);
+
+  g_mutex_lock (&self->events_lock);
+  value = self->dropped_events;
+  g_mutex_unlock (&self->events_lock);
+
+  return value;
 }
 
 /* ------------------------------------------------------------- commands */

@@ -131,6 +131,18 @@ guint64             qmp_connection_get_max_message_size (QmpConnection *self);
 QMP_AVAILABLE_IN_1_0
 void                qmp_connection_set_max_message_size (QmpConnection *self,
                                                          guint64        max_message_size);
+QMP_AVAILABLE_IN_1_0
+guint               qmp_connection_get_max_queued_events      (QmpConnection *self);
+QMP_AVAILABLE_IN_1_0
+void                qmp_connection_set_max_queued_events      (QmpConnection *self,
+                                                               guint          max_queued_events);
+QMP_AVAILABLE_IN_1_0
+guint64             qmp_connection_get_max_queued_event_bytes (QmpConnection *self);
+QMP_AVAILABLE_IN_1_0
+void                qmp_connection_set_max_queued_event_bytes (QmpConnection *self,
+                                                               guint64        max_queued_event_bytes);
+QMP_AVAILABLE_IN_1_0
+guint64             qmp_connection_get_dropped_events         (QmpConnection *self);
 
 QMP_AVAILABLE_IN_1_0
 void      qmp_connection_execute_async  (QmpConnection        *self,

@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "qmp-event.h"
 #include "qmp-event-private.h"
 
@@ -126,6 +128,15 @@ _qmp_event_new_from_message (QmpMessage *message)
     self->timestamp_usec = -1;
 
   return self;
+}
+
+/* About the memory that @self holds while it waits to be emitted: its
+ * strings and the allocations around them (the data object is made only
+ * when someone asks). */
+gsize
+_qmp_event_get_size (QmpEvent *self)
+{
+  return sizeof (QmpEvent) + strlen (self->name) + self->data_json_len + 64;
 }
 
 /* A new event equal to @self, whose data object (made on demand) is its
