@@ -62,6 +62,7 @@ void        _qmp_call_set_done_func   (QmpCall         *call,
                                        QmpCallDoneFunc  func,
                                        gpointer         user_data);
 void        _qmp_call_set_unlimited   (QmpCall         *call);
+void        _qmp_call_set_in_event_context (QmpCall    *call);
 void        _qmp_call_wait            (QmpCall         *call);
 JsonNode   *_qmp_call_steal_return    (QmpCall         *call);
 char       *_qmp_call_steal_return_json (QmpCall        *call);

@@ -34,6 +34,8 @@ struct _QmpCall
   gboolean oob;
   gboolean no_reply;        /* a guest agent command that answers only errors */
   gboolean unlimited;       /* bypasses the queue and the in-flight count */
+  gboolean in_event_context; /* finishes in the context where events go */
+  gboolean urgent;          /* counted in channel->n_urgent */
   guint id;
   char *command;
   char *quoted_command;     /* the command as a JSON string literal */
@@ -109,6 +111,8 @@ struct _QmpChannel
   GError *write_error;      /* a failed write, for the worker to act on */
   gboolean read_paused;     /* the event consumer is full: reading stopped,
                              * maybe with lines left in rbuf */
+  guint n_urgent;           /* calls waiting for input that reading may not
+                             * make wait behind the events */
 };
 
 static void channel_fail_locked (QmpChannel *self,
@@ -215,6 +219,17 @@ _qmp_call_set_unlimited (QmpCall *call)
   call->unlimited = TRUE;
 }
 
+/* The call's caller learns of its end in the context where the events
+ * are emitted: reading may stop until the events queued there are
+ * emitted, since that context must run for the call to finish anyway. */
+void
+_qmp_call_set_in_event_context (QmpCall *call)
+{
+  g_assert (!call->submitted);
+
+  call->in_event_context = TRUE;
+}
+
 /* Blocks the calling thread, without iterating any main context, until the
  * call is done.  For calls without a done function. */
 void
@@ -283,6 +298,11 @@ call_complete_locked (QmpChannel *self,
   g_ptr_array_add (done, _qmp_call_ref (call));
 
   call->completed = TRUE;
+  if (call->urgent)
+    {
+      call->urgent = FALSE;
+      self->n_urgent--;
+    }
   if (ret != NULL)
     {
       g_clear_pointer (&call->ret, json_node_unref);
@@ -819,11 +839,17 @@ _qmp_channel_submit (QmpChannel   *self,
   if (timeout_msec > 0)
     call->timeout_source = timeout_source_attach_locked (self, call, timeout_msec);
 
-  /* A call that waits for input must get it, however slow the event
-   * consumer: reading goes on, and events beyond its bound are dropped
-   * (and counted by the consumer). */
-  if (self->read_paused)
-    channel_resume_locked (self);
+  /* A call that waits for input elsewhere than where the events go (a
+   * _sync call, maybe in the very thread that must emit them) must get it
+   * however slow the event consumer: reading goes on, and events beyond
+   * the consumer's bound are dropped (and counted by it). */
+  if (!call->in_event_context)
+    {
+      call->urgent = TRUE;
+      self->n_urgent++;
+      if (self->read_paused)
+        channel_resume_locked (self);
+    }
 
   /* The filter is armed before anything is written, so an event that
    * comes before the command's return counts, and one that came before the
@@ -1166,12 +1192,12 @@ channel_handle_line (QmpChannel *self,
   return event;
 }
 
-/* Whether a call waits for something to read: then reading cannot pause. */
+/* Whether a call waits for something to read that must not wait behind
+ * the events: then reading cannot pause. */
 static gboolean
 channel_awaits_input_locked (QmpChannel *self)
 {
-  return g_hash_table_size (self->pending) > 0 || self->queue.length > 0 ||
-         self->watchers.length > 0 || self->greeting_call != NULL;
+  return self->n_urgent > 0;
 }
 
 /* Hands @event to the owner; returns TRUE if reading must pause now. */

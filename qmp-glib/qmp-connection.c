@@ -1001,11 +1001,13 @@ qmp_connection_class_init (QmpConnectionClass *klass)
    * iterated).  At this bound, or at
    * [property@Qmp.Connection:max-queued-event-bytes], the connection stops
    * reading the socket, so the server holds the rest, and reads again when
-   * half of them are emitted.  While a call waits for the server (a reply
-   * or an event), reading cannot stop: the events beyond the bound are
-   * then dropped for the signal, and counted in
-   * [property@Qmp.Connection:dropped-events].  Calls always see every
-   * event.
+   * half of them are emitted; an `_async` call made in the signal's
+   * context waits behind them.  While any other call waits for the server
+   * (a `_sync` call, maybe in the very thread that must emit the events,
+   * or an `_async` call made in another context), reading cannot stop:
+   * the events beyond the bound are then dropped for the signal, and
+   * counted in [property@Qmp.Connection:dropped-events].  Calls always
+   * see every event.
    *
    * Since: 1.0
    */
@@ -1803,6 +1805,11 @@ connection_submit_async (QmpConnection       *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, source_tag);
+
+  /* Its callback waits for the same context as the events: reading may
+   * stop behind them (see max-queued-events). */
+  if (g_task_get_context (task) == connection_get_context (self))
+    _qmp_call_set_in_event_context (call);
 
   _qmp_call_set_done_func (call, on_call_done, g_steal_pointer (&task));
   _qmp_channel_submit (self->channel, call, cancellable, qmp_connection_get_timeout (self));

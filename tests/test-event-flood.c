@@ -215,6 +215,50 @@ test_sync_call_during_flood (void)
   g_assert_false (qmp_connection_is_closed (conn));
 }
 
+static void
+on_async_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* An _async call and a wait for an event made in the context where the
+ * events go: their results wait behind the events, and reading still
+ * pauses for the slow handler; nothing is dropped. */
+static void
+test_async_call_during_flood (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  Consumer consumer = { .usleep = 20 };
+  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 50);
+  guint n = MAX (qmp_test_scale (20000), 1000);
+  Flood flood = { mock, 1, n, TRUE, 0 };
+  g_autoptr(JsonObject) match = json_object_new ();
+  g_autoptr(GAsyncResult) call_result = NULL;
+  g_autoptr(GAsyncResult) wait_result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+
+  json_object_set_int_member (match, "seq", n);
+  qmp_connection_wait_event_async (conn, "FLOOD", match, NULL, on_async_done, &wait_result);
+  qmp_connection_execute_async (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                on_async_done, &call_result);
+  thread = g_thread_new ("flood", flood_thread, &flood);
+  while (call_result == NULL || wait_result == NULL || consumer.received < n)
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (thread);
+
+  ret = qmp_connection_execute_finish (conn, call_result, &error);
+  g_assert_no_error (error);
+  event = qmp_connection_wait_event_finish (conn, wait_result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (consumer.received, ==, n);
+  g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -224,6 +268,7 @@ main (int   argc,
   g_test_add_func ("/event-flood/blocked-consumer", test_blocked_consumer);
   g_test_add_func ("/event-flood/slow-handler", test_slow_handler);
   g_test_add_func ("/event-flood/sync-call", test_sync_call_during_flood);
+  g_test_add_func ("/event-flood/async-call", test_async_call_during_flood);
 
   return g_test_run ();
 }
