@@ -280,67 +280,78 @@ events_full_locked (QmpConnection *self,
           self->undelivered_size + more > self->max_queued_event_bytes);
 }
 
+/* Takes @n events of @size bytes off the undelivered count; TRUE if
+ * reading should go on again: the queue is half empty. */
+static gboolean
+events_delivered_locked (QmpConnection *self,
+                         guint          n,
+                         guint64        size)
+{
+  self->n_undelivered -= n;
+  self->undelivered_size -= size;
+  if (self->reading_paused &&
+      self->n_undelivered <= self->max_queued_events / 2 &&
+      self->undelivered_size <= self->max_queued_event_bytes / 2)
+    {
+      self->reading_paused = FALSE;
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
 /* In the signal's context: emits the events queued when it started, then
- * lets that context run its other sources before the next batch.  Each
- * event counts until its handlers have returned. */
+ * lets that context run its other sources before the next batch.  The
+ * events of a batch count as undelivered until their handlers returned
+ * (updated every EMIT_STEP events, to keep the lock cold). */
+#define EMIT_STEP 256
+
 static gboolean
 emit_events (gpointer user_data)
 {
   QmpConnection *self = user_data;
-  guint n_batch;
-  gsize emitted_size = 0;
-  gboolean emitted = FALSE;
-  gboolean resume = FALSE;
+  GQueue batch;
+  QmpEvent *event;
+  guint n_done = 0;
+  guint64 size_done = 0;
   gboolean notify_dropped;
   gboolean more;
 
   g_mutex_lock (&self->events_lock);
-  n_batch = self->events.length;
+  batch = self->events;
+  g_queue_init (&self->events);
+  g_mutex_unlock (&self->events_lock);
 
-  for (guint i = 0; ; i++)
+  while ((event = g_queue_pop_head (&batch)) != NULL)
     {
-      QmpEvent *event;
-
-      if (emitted)
-        {
-          self->n_undelivered--;
-          self->undelivered_size -= emitted_size;
-          /* Half empty: reading goes on, in large enough steps. */
-          if (self->reading_paused &&
-              self->n_undelivered <= self->max_queued_events / 2 &&
-              self->undelivered_size <= self->max_queued_event_bytes / 2)
-            {
-              self->reading_paused = FALSE;
-              resume = TRUE;
-            }
-        }
-
-      if (i == n_batch || (event = g_queue_pop_head (&self->events)) == NULL)
-        break;
-      g_mutex_unlock (&self->events_lock);
-
-      if (resume && self->channel != NULL)
-        _qmp_channel_resume_reading (self->channel);
-      resume = FALSE;
-
-      emitted_size = _qmp_event_get_size (event);
-      emitted = TRUE;
+      n_done++;
+      size_done += _qmp_event_get_size (event);
       g_signal_emit (self, signals[SIGNAL_EVENT],
                      g_quark_try_string (qmp_event_get_name (event)), event);
       qmp_event_unref (event);
 
-      g_mutex_lock (&self->events_lock);
+      if (n_done == EMIT_STEP || batch.length == 0)
+        {
+          gboolean resume;
+
+          g_mutex_lock (&self->events_lock);
+          resume = events_delivered_locked (self, n_done, size_done);
+          g_mutex_unlock (&self->events_lock);
+          n_done = 0;
+          size_done = 0;
+
+          if (resume && self->channel != NULL)
+            _qmp_channel_resume_reading (self->channel);
+        }
     }
 
+  g_mutex_lock (&self->events_lock);
   more = self->events.length > 0;
   if (!more)
     self->events_scheduled = FALSE;
   notify_dropped = self->dropped_changed;
   self->dropped_changed = FALSE;
   g_mutex_unlock (&self->events_lock);
-
-  if (resume && self->channel != NULL)
-    _qmp_channel_resume_reading (self->channel);
 
   if (notify_dropped)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DROPPED_EVENTS]);
