@@ -686,6 +686,41 @@ abandon_data_free (gpointer data)
   g_free (abandon);
 }
 
+/* Says what the call still waited for when its time was up. */
+static GError *
+call_timeout_error_locked (QmpCall *call,
+                           guint    timeout_msec)
+{
+  if (call->kind == QMP_CALL_UNTIL_EVENT && call->got_return)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        _("Timed out after %u ms waiting for the event “%s” (the reply to “%s” came)"),
+                        timeout_msec, call->event_name, call->command);
+
+  if (call->kind == QMP_CALL_UNTIL_EVENT && call->event == NULL)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        _("Timed out after %u ms waiting for the reply to “%s” and the event “%s”"),
+                        timeout_msec, call->command, call->event_name);
+
+  if (call->kind == QMP_CALL_WAIT_EVENT && call->event_name != NULL)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        _("Timed out after %u ms waiting for the event “%s”"),
+                        timeout_msec, call->event_name);
+
+  if (call->kind == QMP_CALL_WAIT_EVENT)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        _("Timed out after %u ms waiting for an event"),
+                        timeout_msec);
+
+  if (call->command != NULL)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        _("Timed out after %u ms waiting for the reply to “%s”"),
+                        timeout_msec, call->command);
+
+  return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                      _("Timed out after %u ms waiting for the server"),
+                      timeout_msec);
+}
+
 /* The call's cancellable fired or its timeout expired: finish it now.  A
  * command whose first byte is not yet written is never sent; one already
  * written has its reply dropped when it comes. */
@@ -704,14 +739,7 @@ on_call_abandoned (gpointer user_data)
 
       if (abandon->timed_out)
         {
-          if (call->command != NULL)
-            error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                 _("Timed out after %u ms waiting for the reply to “%s”"),
-                                 abandon->timeout_msec, call->command);
-          else
-            error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                 _("Timed out after %u ms waiting for the server"),
-                                 abandon->timeout_msec);
+          error = call_timeout_error_locked (call, abandon->timeout_msec);
         }
       else
         {
