@@ -207,6 +207,74 @@ QmpEvent *qmp_connection_wait_event_sync   (QmpConnection        *self,
                                             GError              **error);
 
 QMP_AVAILABLE_IN_1_0
+void      qmp_connection_execute_full_async  (QmpConnection        *self,
+                                              const char           *command,
+                                              JsonObject           *arguments,
+                                              QmpExecuteFlags       flags,
+                                              int                   timeout_msec,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+JsonNode *qmp_connection_execute_full_finish (QmpConnection        *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+QMP_AVAILABLE_IN_1_0
+JsonNode *qmp_connection_execute_full_sync   (QmpConnection        *self,
+                                              const char           *command,
+                                              JsonObject           *arguments,
+                                              QmpExecuteFlags       flags,
+                                              int                   timeout_msec,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void      qmp_connection_execute_until_event_full_async  (QmpConnection        *self,
+                                                          const char           *command,
+                                                          JsonObject           *arguments,
+                                                          const char           *event_name,
+                                                          JsonObject           *event_match,
+                                                          int                   timeout_msec,
+                                                          GCancellable         *cancellable,
+                                                          GAsyncReadyCallback   callback,
+                                                          gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+QmpEvent *qmp_connection_execute_until_event_full_finish (QmpConnection        *self,
+                                                          GAsyncResult         *result,
+                                                          JsonNode            **return_value,
+                                                          GError              **error);
+QMP_AVAILABLE_IN_1_0
+QmpEvent *qmp_connection_execute_until_event_full_sync   (QmpConnection        *self,
+                                                          const char           *command,
+                                                          JsonObject           *arguments,
+                                                          const char           *event_name,
+                                                          JsonObject           *event_match,
+                                                          JsonNode            **return_value,
+                                                          int                   timeout_msec,
+                                                          GCancellable         *cancellable,
+                                                          GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void      qmp_connection_wait_event_full_async  (QmpConnection        *self,
+                                                 const char           *event_name,
+                                                 JsonObject           *event_match,
+                                                 int                   timeout_msec,
+                                                 GCancellable         *cancellable,
+                                                 GAsyncReadyCallback   callback,
+                                                 gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+QmpEvent *qmp_connection_wait_event_full_finish (QmpConnection        *self,
+                                                 GAsyncResult         *result,
+                                                 GError              **error);
+QMP_AVAILABLE_IN_1_0
+QmpEvent *qmp_connection_wait_event_full_sync   (QmpConnection        *self,
+                                                 const char           *event_name,
+                                                 JsonObject           *event_match,
+                                                 int                   timeout_msec,
+                                                 GCancellable         *cancellable,
+                                                 GError              **error);
+
+QMP_AVAILABLE_IN_1_0
 void      qmp_connection_wait_guest_agent_async  (QmpConnection        *self,
                                                   GCancellable         *cancellable,
                                                   GAsyncReadyCallback   callback,

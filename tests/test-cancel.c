@@ -485,6 +485,136 @@ test_qemu_quit_cancelled (void)
   qmp_test_peer_wait_exit (peer, 10000);
 }
 
+/* ------------------------------------------------------------ timeouts */
+
+/* A timeout of the call's own, and one that says what was missing. */
+static void
+test_timeout_per_call_and_message (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) unbounded = NULL;
+  g_autoptr(GAsyncResult) bounded = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(JsonObject) unbounded_command = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (conn);
+
+  /* The reply came, the event not. */
+  qmp_connection_execute_until_event_full_async (conn, "cont", NULL, "RESUME", NULL, 100, NULL,
+                                                 qmp_test_store_result, &result);
+  command = receive_command (mock, "cont", NULL);
+  qmp_mock_reply (mock, command, NULL);
+  result = qmp_test_wait_result (&result);
+  event = qmp_connection_execute_until_event_full_finish (conn, result, &ret, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (event);
+  g_assert_null (ret);
+  g_assert_cmpstr (error->message, ==,
+                   "Timed out after 100 ms waiting for the event “RESUME” (the reply to “cont” came)");
+  g_clear_error (&error);
+  g_clear_object (&result);
+  g_clear_pointer (&command, json_object_unref);
+
+  /* Neither came. */
+  event = qmp_connection_execute_until_event_full_sync (conn, "stop", NULL, "STOP", NULL, &ret, 50,
+                                                        NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (error->message, ==,
+                   "Timed out after 50 ms waiting for the reply to “stop” and the event “STOP”");
+  g_clear_error (&error);
+  command = receive_command (mock, "stop", NULL);
+  qmp_mock_reply (mock, command, NULL);
+  g_clear_pointer (&command, json_object_unref);
+
+  /* Only the event came: the reply is what is missing. */
+  qmp_connection_execute_until_event_full_async (conn, "stop", NULL, "STOP", NULL, 100, NULL,
+                                                 qmp_test_store_result, &result);
+  command = receive_command (mock, "stop", NULL);
+  qmp_mock_send_event (mock, "STOP", NULL, 1, 2);
+  result = qmp_test_wait_result (&result);
+  event = qmp_connection_execute_until_event_full_finish (conn, result, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (error->message, ==, "Timed out after 100 ms waiting for the reply to “stop”");
+  g_clear_error (&error);
+  g_clear_object (&result);
+  qmp_mock_reply (mock, command, NULL);
+  g_clear_pointer (&command, json_object_unref);
+
+  /* Waiting for an event. */
+  event = qmp_connection_wait_event_full_sync (conn, "SHUTDOWN", NULL, 50, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (error->message, ==, "Timed out after 50 ms waiting for the event “SHUTDOWN”");
+  g_clear_error (&error);
+  qmp_connection_wait_event_full_async (conn, NULL, NULL, 50, NULL, qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  event = qmp_connection_wait_event_full_finish (conn, result, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (error->message, ==, "Timed out after 50 ms waiting for an event");
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  /* A call's own timeout wins over the connection's, both ways; -1 means
+   * the connection's. */
+  ret = qmp_connection_execute_full_sync (conn, "query-a", NULL, QMP_EXECUTE_FLAGS_NONE, 50, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (error->message, ==, "Timed out after 50 ms waiting for the reply to “query-a”");
+  g_clear_error (&error);
+  command = receive_command (mock, "query-a", NULL);
+  qmp_mock_reply (mock, command, NULL);
+  g_clear_pointer (&command, json_object_unref);
+
+  qmp_connection_set_timeout (conn, 50);
+  qmp_connection_execute_full_async (conn, "query-unbounded", NULL, QMP_EXECUTE_FLAGS_NONE, 0, NULL,
+                                     qmp_test_store_result, &unbounded);
+  qmp_connection_execute_full_async (conn, "query-bounded", NULL, QMP_EXECUTE_FLAGS_NONE, -1, NULL,
+                                     qmp_test_store_result, &bounded);
+  unbounded_command = receive_command (mock, "query-unbounded", NULL);
+  command = receive_command (mock, "query-bounded", NULL);
+  bounded = qmp_test_wait_result (&bounded);
+  g_assert_null (qmp_connection_execute_full_finish (conn, bounded, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  g_assert_null (unbounded);
+  qmp_connection_set_timeout (conn, 0);
+  qmp_mock_reply (mock, unbounded_command, "{\"late\": true}");
+  unbounded = qmp_test_wait_result (&unbounded);
+  ret = qmp_connection_execute_full_finish (conn, unbounded, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "late"));
+}
+
+/* Real QEMU, running: "cont" returns at once, and no RESUME comes. */
+static void
+test_qemu_timeout_names_event (void)
+{
+  g_autoptr(QmpTestPeer) peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+
+  g_assert_nonnull (peer);
+  conn = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer),
+                                              QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  event = qmp_connection_execute_until_event_full_sync (conn, "cont", NULL, "RESUME", NULL, &ret, 300,
+                                                        NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (event);
+  g_assert_nonnull (strstr (error->message, "“RESUME” (the reply to “cont” came)"));
+  g_clear_error (&error);
+
+  ret = qmp_connection_execute_sync (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "running"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -496,6 +626,8 @@ main (int   argc,
   g_test_add_func ("/cancel/partly-written", test_cancel_partly_written);
   g_test_add_func ("/cancel/no-reply", test_cancel_no_reply);
   g_test_add_func ("/cancel/qemu/quit", test_qemu_quit_cancelled);
+  g_test_add_func ("/timeout/per-call-and-message", test_timeout_per_call_and_message);
+  g_test_add_func ("/timeout/qemu/names-event", test_qemu_timeout_names_event);
 
   return g_test_run ();
 }
