@@ -113,6 +113,7 @@ struct _QmpChannel
                              * maybe with lines left in rbuf */
   guint n_urgent;           /* calls waiting for input that reading may not
                              * make wait behind the events */
+  guint n_resumes;          /* _qmp_channel_resume_reading() calls so far */
 };
 
 static void channel_fail_locked (QmpChannel *self,
@@ -1235,12 +1236,22 @@ channel_deliver_event (QmpChannel *self,
 {
   g_autoptr(GObject) owner = g_weak_ref_get (&self->owner);
   gboolean pause = FALSE;
+  guint n_resumes;
 
-  if (owner == NULL || self->event_func == NULL || !self->event_func (owner, event))
+  if (owner == NULL || self->event_func == NULL)
     return FALSE;
 
   g_mutex_lock (&self->lock);
-  if (!self->closed && !channel_awaits_input_locked (self))
+  n_resumes = self->n_resumes;
+  g_mutex_unlock (&self->lock);
+
+  if (!self->event_func (owner, event))
+    return FALSE;
+
+  /* Not if the consumer caught up meanwhile: its resume came before the
+   * pause, and would be lost. */
+  g_mutex_lock (&self->lock);
+  if (!self->closed && !channel_awaits_input_locked (self) && self->n_resumes == n_resumes)
     pause = self->read_paused = TRUE;
   g_mutex_unlock (&self->lock);
 
@@ -1863,6 +1874,7 @@ void
 _qmp_channel_resume_reading (QmpChannel *self)
 {
   g_mutex_lock (&self->lock);
+  self->n_resumes++;
   if (self->read_paused)
     channel_resume_locked (self);
   g_mutex_unlock (&self->lock);
