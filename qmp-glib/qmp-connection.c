@@ -300,49 +300,44 @@ events_delivered_locked (QmpConnection *self,
   return FALSE;
 }
 
-/* In the signal's context: emits the events queued when it started, then
- * lets that context run its other sources before the next batch.  The
- * events of a batch count as undelivered until their handlers returned
- * (updated every EMIT_STEP events, to keep the lock cold). */
-#define EMIT_STEP 256
-
+/* In the signal's context: emits the events queued when it started, one
+ * by one from the shared queue, then lets that context run its other
+ * sources before the next batch.  The source may recurse: a handler that
+ * runs a nested main loop, waiting for a reply that comes after more
+ * events, sees them emitted there; reading would otherwise stay stopped
+ * behind them. */
 static gboolean
 emit_events (gpointer user_data)
 {
   QmpConnection *self = user_data;
-  GQueue batch;
-  QmpEvent *event;
-  guint n_done = 0;
-  guint64 size_done = 0;
+  guint n_batch;
   gboolean notify_dropped;
   gboolean more;
 
   g_mutex_lock (&self->events_lock);
-  batch = self->events;
-  g_queue_init (&self->events);
+  n_batch = self->events.length;
   g_mutex_unlock (&self->events_lock);
 
-  while ((event = g_queue_pop_head (&batch)) != NULL)
+  for (guint i = 0; i < n_batch; i++)
     {
-      n_done++;
-      size_done += _qmp_event_get_size (event);
+      QmpEvent *event;
+      gboolean resume;
+
+      g_mutex_lock (&self->events_lock);
+      event = g_queue_pop_head (&self->events);
+      resume = event != NULL && events_delivered_locked (self, 1, _qmp_event_get_size (event));
+      g_mutex_unlock (&self->events_lock);
+
+      /* A nested emission took them. */
+      if (event == NULL)
+        break;
+
+      if (resume && self->channel != NULL)
+        _qmp_channel_resume_reading (self->channel);
+
       g_signal_emit (self, signals[SIGNAL_EVENT],
                      g_quark_try_string (qmp_event_get_name (event)), event);
       qmp_event_unref (event);
-
-      if (n_done == EMIT_STEP || batch.length == 0)
-        {
-          gboolean resume;
-
-          g_mutex_lock (&self->events_lock);
-          resume = events_delivered_locked (self, n_done, size_done);
-          g_mutex_unlock (&self->events_lock);
-          n_done = 0;
-          size_done = 0;
-
-          if (resume && self->channel != NULL)
-            _qmp_channel_resume_reading (self->channel);
-        }
     }
 
   g_mutex_lock (&self->events_lock);
@@ -357,6 +352,19 @@ emit_events (gpointer user_data)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DROPPED_EVENTS]);
 
   return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+connection_schedule_emit (QmpConnection *self)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_can_recurse (source, TRUE);
+  g_source_set_static_name (source, "[qmp-glib] emit events");
+  g_source_set_callback (source, emit_events, g_object_ref (self), g_object_unref);
+  g_source_attach (source, connection_get_context (self));
+  g_source_unref (source);
 }
 
 /* On the worker: an event came.  It is queued for the constructing context
@@ -405,8 +413,7 @@ connection_on_event (GObject  *owner,
   g_mutex_unlock (&self->events_lock);
 
   if (schedule)
-    g_main_context_invoke_full (connection_get_context (self), G_PRIORITY_DEFAULT, emit_events,
-                                g_object_ref (self), g_object_unref);
+    connection_schedule_emit (self);
 
   return full;
 }

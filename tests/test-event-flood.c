@@ -54,9 +54,23 @@ typedef struct
   guint last_seq;         /* seqs start at 1 */
   guint usleep;           /* per event: a slow handler */
   gboolean call_in_handler;
+  gboolean nested_loop_in_handler;
   gboolean called;
   guint n_notify;
 } Consumer;
+
+static void
+on_nested_call_done (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  GMainLoop *loop = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
+
+  g_assert_no_error (error);
+  g_main_loop_quit (loop);
+}
 
 static void
 on_flood (QmpConnection *conn,
@@ -72,6 +86,18 @@ on_flood (QmpConnection *conn,
 
   if (consumer->usleep > 0)
     g_usleep (consumer->usleep);
+
+  if (consumer->nested_loop_in_handler && !consumer->called)
+    {
+      g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+
+      /* The old way to wait in a handler: the reply comes after the
+       * flood, so the events must be emitted in the nested loop too. */
+      consumer->called = TRUE;
+      qmp_connection_execute_async (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                    on_nested_call_done, loop);
+      g_main_loop_run (loop);
+    }
 
   if (consumer->call_in_handler && !consumer->called)
     {
@@ -259,6 +285,26 @@ test_async_call_during_flood (void)
   g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
 }
 
+/* A handler that waits for a reply in a nested main loop of its own
+ * context, during a flood: the events are emitted in that loop, reading
+ * goes on, and nothing is dropped. */
+static void
+test_nested_loop_in_handler (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  Consumer consumer = { .nested_loop_in_handler = TRUE };
+  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 50);
+  guint n = MAX (qmp_test_scale (20000), 1000);
+  Flood flood = { mock, 1, n, TRUE, 0 };
+  GThread *thread = g_thread_new ("flood", flood_thread, &flood);
+
+  iterate_until_received (&consumer, n);
+  g_thread_join (thread);
+  g_assert_true (consumer.called);
+  g_assert_cmpuint (consumer.received, ==, n);
+  g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -269,6 +315,7 @@ main (int   argc,
   g_test_add_func ("/event-flood/slow-handler", test_slow_handler);
   g_test_add_func ("/event-flood/sync-call", test_sync_call_during_flood);
   g_test_add_func ("/event-flood/async-call", test_async_call_during_flood);
+  g_test_add_func ("/event-flood/nested-loop", test_nested_loop_in_handler);
 
   return g_test_run ();
 }
