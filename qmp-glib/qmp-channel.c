@@ -647,6 +647,7 @@ channel_withdraw_locked (QmpChannel *self,
           later->wend -= len;
         }
       g_string_erase (self->wbuf, call->wstart, len);
+      g_debug ("Not sending “%s” (id %u): abandoned before it was written", call->command, call->id);
       g_queue_delete_link (&self->writing, call->write_link);
       call->write_link = NULL;
       _qmp_call_unref (call);   /* the writing queue's reference */
