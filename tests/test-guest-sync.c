@@ -360,19 +360,30 @@ pty_stop_agent (Pty *pty)
 }
 
 static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
 pty_close (Pty *pty)
 {
-  g_autofree char *state = g_build_filename (pty->dir, "qga-state", NULL);
-  g_autofree char *log = g_build_filename (pty->dir, "stderr.log", NULL);
-  g_autofree char *pidfile = g_build_filename (pty->dir, "qga.pid", NULL);
-
   pty_stop_agent (pty);
   close (pty->slave);
   g_free (pty->slave_name);
-  g_unlink (log);
-  g_unlink (pidfile);
-  g_rmdir (state);
-  g_rmdir (pty->dir);
+  remove_tree (pty->dir);
   g_free (pty->dir);
 }
 
