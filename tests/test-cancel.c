@@ -312,6 +312,43 @@ test_cancel_behind_big (void)
   g_assert_false (qmp_connection_is_closed (conn));
 }
 
+/* exec-oob goes around the queue, but not around the output buffer: one
+ * behind a big command, cancelled there, is never sent either. */
+static void
+test_cancel_oob_behind_big (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_OOB, "[\"oob\"]");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(JsonObject) arguments = big_arguments ();
+  g_autoptr(JsonObject) big = NULL;
+  g_autoptr(JsonObject) after = NULL;
+  g_autoptr(GAsyncResult) big_result = NULL;
+  g_autoptr(GAsyncResult) oob_result = NULL;
+  g_autoptr(GAsyncResult) after_result = NULL;
+
+  g_assert_nonnull (conn);
+  g_assert_true (qmp_connection_get_oob_enabled (conn));
+
+  qmp_connection_execute_async (conn, "big", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &big_result);
+  qmp_connection_execute_async (conn, "migrate-pause", NULL, QMP_EXECUTE_FLAGS_OOB, cancellable,
+                                qmp_test_store_result, &oob_result);
+  g_cancellable_cancel (cancellable);
+  assert_error (conn, &oob_result, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  qmp_connection_execute_async (conn, "query-after", NULL, QMP_EXECUTE_FLAGS_OOB, NULL,
+                                qmp_test_store_result, &after_result);
+
+  big = receive_command (mock, "big", NULL);
+  assert_blob (big);
+  after = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (after, "exec-oob"), ==, "query-after");
+  qmp_mock_reply (mock, after, "{\"oob\": true}");
+  qmp_mock_reply (mock, big, "{\"big\": true}");
+  assert_return (conn, &after_result, "{\"oob\": true}");
+  assert_return (conn, &big_result, "{\"big\": true}");
+}
+
 /* A line partly in the socket when its call is cancelled is finished (half
  * a line would break the stream); the call fails at once, and its reply
  * is dropped when it comes. */
@@ -631,6 +668,7 @@ main (int   argc,
 
   g_test_add_func ("/cancel/pre-cancelled", test_pre_cancelled);
   g_test_add_func ("/cancel/behind-big", test_cancel_behind_big);
+  g_test_add_func ("/cancel/oob-behind-big", test_cancel_oob_behind_big);
   g_test_add_func ("/cancel/partly-written", test_cancel_partly_written);
   g_test_add_func ("/cancel/no-reply", test_cancel_no_reply);
   g_test_add_func ("/cancel/qemu/quit", test_qemu_quit_cancelled);
