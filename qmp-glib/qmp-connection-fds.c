@@ -95,7 +95,8 @@ fds_call_new (QmpCallKind   kind,
  * What the server does with the descriptors is up to the command: `getfd`
  * keeps one under a name until `closefd`, `add-fd` keeps one in a set until
  * `remove-fd`; a command that does not take descriptors leaves them to be
- * closed by the server.
+ * closed by the server.  [method@Qmp.Connection.getfd_sync] and
+ * [method@Qmp.Connection.add_fd_sync] are typed calls for those two.
  *
  * ```c
  * g_autoptr(GUnixFDList) fds = g_unix_fd_list_new_from_array (&fd, 1);

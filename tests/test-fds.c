@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gio/gunixfdlist.h>
@@ -525,6 +526,304 @@ test_tcp_refused (Fixture       *fixture,
   qmp_connection_close_sync (tcp, NULL, NULL);
 }
 
+/* ------------------------------------------------------ typed commands */
+
+static void
+test_typed_getfd (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *path = make_file (fixture, "named", "data");
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_true (qmp_connection_getfd_sync (fixture->connection, "x", fd, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (qemu_count_open (fixture, path), ==, 1);
+
+  /* The same name again replaces (and closes) the first. */
+  qmp_connection_getfd_async (fixture->connection, "x", fd, NULL, qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  g_assert_true (qmp_connection_getfd_finish (fixture->connection, result, &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_cmpuint (qemu_count_open (fixture, path), ==, 1);
+  g_assert_cmpint (close (fd), ==, 0);
+
+  g_assert_true (qmp_connection_closefd_sync (fixture->connection, "x", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (qemu_count_open (fixture, path), ==, 0);
+
+  qmp_connection_closefd_async (fixture->connection, "x", NULL, qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  g_assert_false (qmp_connection_closefd_finish (fixture->connection, result, &error));
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+}
+
+static JsonObject *
+raw_node_arguments (const char *node_name,
+                    gint64      fdset_id)
+{
+  JsonObject *arguments = json_object_new ();
+  JsonObject *file = json_object_new ();
+  g_autofree char *filename = g_strdup_printf ("/dev/fdset/%" G_GINT64_FORMAT, fdset_id);
+
+  json_object_set_string_member (file, "driver", "file");
+  json_object_set_string_member (file, "filename", filename);
+  json_object_set_boolean_member (file, "read-only", TRUE);
+  json_object_set_string_member (arguments, "driver", "raw");
+  json_object_set_string_member (arguments, "node-name", node_name);
+  json_object_set_boolean_member (arguments, "read-only", TRUE);
+  json_object_set_object_member (arguments, "file", file);
+
+  return arguments;
+}
+
+static void
+execute_ok (Fixture    *fixture,
+            const char *command,
+            const char *arguments_json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) arguments = arguments_json ? json_from_string (arguments_json, &error) : NULL;
+  g_autoptr(JsonNode) ret = NULL;
+
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (fixture->connection, command,
+                                     arguments ? json_node_get_object (arguments) : NULL,
+                                     QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static int
+qemu_img_compare (const char *file,
+                  const char *nbd_uri)
+{
+  const char *argv[] = { "qemu-img", "compare", "-f", "raw", "-F", "raw", file, nbd_uri, NULL };
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                NULL, NULL, NULL, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+
+  return WEXITSTATUS (status);
+}
+
+/* A read-only file handed over with add-fd, opened by QEMU as a raw node
+ * on /dev/fdset/N, read back through QEMU's NBD server. */
+static void
+test_fdset_blockdev (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) contents = g_string_new (NULL);
+  g_autoptr(JsonObject) arguments = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(JsonArray) sets = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *other = NULL;
+  g_autofree char *nbd_socket = g_build_filename (qmp_test_peer_get_dir (fixture->peer), "nbd.sock", NULL);
+  g_autofree char *nbd_uri = g_strdup_printf ("nbd+unix:///disk0?socket=%s", nbd_socket);
+  g_autofree char *server = NULL;
+  gint64 fdset_id = -1;
+  gint64 qemu_fd = -1;
+  int fd;
+
+  for (guint i = 0; i < 64 * 1024; i++)
+    g_string_append_printf (contents, "%07u\n", i);
+  path = make_file (fixture, "disk.img", contents->str);
+  contents->str[12345] = '#';
+  other = make_file (fixture, "other.img", contents->str);
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_true (qmp_connection_add_fd_sync (fixture->connection, fd, -1, "disk.img",
+                                             &fdset_id, &qemu_fd, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (close (fd), ==, 0);
+  g_assert_cmpint (fdset_id, >=, 0);
+  {
+    g_autofree char *target = qemu_fd_target (fixture, qemu_fd);
+
+    g_assert_cmpstr (target, ==, path);
+  }
+
+  arguments = raw_node_arguments ("disk0", fdset_id);
+  ret = qmp_connection_execute_with_fdset_sync (fixture->connection, fdset_id, "blockdev-add",
+                                                arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ret);
+
+  server = g_strdup_printf ("{\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"%s\"}}}", nbd_socket);
+  execute_ok (fixture, "nbd-server-start", server);
+  execute_ok (fixture, "block-export-add",
+              "{\"type\": \"nbd\", \"id\": \"exp0\", \"node-name\": \"disk0\", \"name\": \"disk0\"}");
+
+  g_assert_cmpint (qemu_img_compare (path, nbd_uri), ==, 0);
+  /* … and the comparison can tell: one byte differs from the other file. */
+  g_assert_cmpint (qemu_img_compare (other, nbd_uri), ==, 1);
+
+  g_clear_pointer (&arguments, json_object_unref);
+  g_clear_pointer (&ret, json_node_unref);
+  arguments = json_object_new ();
+  json_object_set_string_member (arguments, "id", "exp0");
+  event = qmp_connection_execute_until_event_sync (fixture->connection, "block-export-del",
+                                                   arguments, "BLOCK_EXPORT_DELETED", NULL,
+                                                   NULL, NULL, &error);
+  g_assert_no_error (error);
+  execute_ok (fixture, "nbd-server-stop", NULL);
+  g_assert_true (qmp_connection_blockdev_del_sync (fixture->connection, "disk0", NULL, &error));
+  g_assert_no_error (error);
+
+  /* The node is gone, the set stays until it is removed. */
+  sets = qmp_connection_query_fdsets_sync (fixture->connection, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (sets), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (sets, 0), "fdset-id"),
+                   ==, fdset_id);
+  g_clear_pointer (&sets, json_array_unref);
+
+  g_assert_true (qmp_connection_remove_fd_sync (fixture->connection, fdset_id, -1, NULL, &error));
+  g_assert_no_error (error);
+  sets = qmp_connection_query_fdsets_sync (fixture->connection, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (sets), ==, 0);
+  g_assert_cmpuint (qemu_count_open (fixture, path), ==, 0);
+}
+
+/* A command that fails takes its set with it. */
+static void
+test_fdset_rollback (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) arguments = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(JsonArray) sets = NULL;
+  g_autofree char *path = make_file (fixture, "rollback.img", "data");
+  gint64 fdset_id = -1;
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+
+  /* sync: a node name QEMU refuses */
+  g_assert_true (qmp_connection_add_fd_sync (fixture->connection, fd, -1, NULL,
+                                             &fdset_id, NULL, NULL, &error));
+  g_assert_no_error (error);
+  arguments = raw_node_arguments ("#bad", fdset_id);
+  ret = qmp_connection_execute_with_fdset_sync (fixture->connection, fdset_id, "blockdev-add",
+                                                arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_assert_null (ret);
+  g_clear_error (&error);
+  sets = qmp_connection_query_fdsets_sync (fixture->connection, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (sets), ==, 0);
+  g_clear_pointer (&sets, json_array_unref);
+  g_clear_pointer (&arguments, json_object_unref);
+
+  /* async, into a set given by number */
+  qmp_connection_add_fd_async (fixture->connection, fd, 7, "seven", NULL,
+                               qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  g_assert_true (qmp_connection_add_fd_finish (fixture->connection, result, &fdset_id, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (fdset_id, ==, 7);
+  g_clear_object (&result);
+  arguments = raw_node_arguments ("#bad", fdset_id);
+  qmp_connection_execute_with_fdset_async (fixture->connection, fdset_id, "blockdev-add", arguments,
+                                           QMP_EXECUTE_FLAGS_NONE, NULL,
+                                           qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  ret = qmp_connection_execute_with_fdset_finish (fixture->connection, result, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_assert_null (ret);
+  g_clear_error (&error);
+  g_clear_object (&result);
+  qmp_connection_query_fdsets_async (fixture->connection, NULL, qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  sets = qmp_connection_query_fdsets_finish (fixture->connection, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (sets), ==, 0);
+  g_clear_pointer (&sets, json_array_unref);
+  g_clear_pointer (&arguments, json_object_unref);
+  g_clear_object (&result);
+  g_assert_cmpuint (qemu_count_open (fixture, path), ==, 0);
+
+  /* A command that works keeps the set. */
+  g_assert_true (qmp_connection_add_fd_sync (fixture->connection, fd, -1, NULL,
+                                             &fdset_id, NULL, NULL, &error));
+  g_assert_no_error (error);
+  arguments = raw_node_arguments ("good", fdset_id);
+  qmp_connection_execute_with_fdset_async (fixture->connection, fdset_id, "blockdev-add", arguments,
+                                           QMP_EXECUTE_FLAGS_NONE, NULL,
+                                           qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  ret = qmp_connection_execute_with_fdset_finish (fixture->connection, result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ret);
+  sets = qmp_connection_query_fdsets_sync (fixture->connection, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (sets), ==, 1);
+  g_assert_cmpint (close (fd), ==, 0);
+}
+
+/* What QEMU assigned is peer data: a reply of the wrong shape is a
+ * protocol error, never a crash or a made-up number. */
+static void
+test_bad_replies (void)
+{
+  static const char * const add_fd_replies[] = {
+    "{\"fdset-id\": \"1\", \"fd\": 3}", "{\"fdset-id\": 1}", "[]", "{\"fdset-id\": -1, \"fd\": 3}",
+    "{\"fdset-id\": 1, \"fd\": 1.5}", "null",
+  };
+  static const char * const fdsets_replies[] = {
+    "{}", "[1]", "[{\"fdset-id\": 0}]", "[{\"fdset-id\": 0, \"fds\": [{\"fd\": \"x\"}]}]",
+    "[{\"fdset-id\": 0, \"fds\": [{\"fd\": 3, \"opaque\": 1}]}]", "[{\"fdset-id\": null, \"fds\": []}]",
+  };
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (add_fd_replies); i++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(GError) error = NULL;
+      gint64 fdset_id = 42, fd = 42;
+
+      qmp_connection_add_fd_async (connection, 0, -1, NULL, NULL, qmp_test_store_result, &result);
+      command = qmp_mock_receive (mock);
+      g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "add-fd");
+      qmp_mock_reply (mock, command, add_fd_replies[i]);
+      result = qmp_test_wait_result (&result);
+      g_assert_false (qmp_connection_add_fd_finish (connection, result, &fdset_id, &fd, &error));
+      g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+      g_assert_cmpint (fdset_id, ==, 42);
+      g_assert_cmpint (fd, ==, 42);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (fdsets_replies); i++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonArray) sets = NULL;
+
+      qmp_connection_query_fdsets_async (connection, NULL, qmp_test_store_result, &result);
+      command = qmp_mock_receive (mock);
+      qmp_mock_reply (mock, command, fdsets_replies[i]);
+      result = qmp_test_wait_result (&result);
+      sets = qmp_connection_query_fdsets_finish (connection, result, &error);
+      g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+      g_assert_null (sets);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -537,6 +836,10 @@ main (int    argc,
   g_test_add ("/fds/cancelled", Fixture, NULL, setup_plain, test_cancelled, teardown);
   g_test_add ("/fds/cancelled-oob", Fixture, NULL, setup_oob, test_cancelled, teardown);
   g_test_add ("/fds/until-event", Fixture, NULL, setup_plain, test_until_event, teardown);
+  g_test_add ("/fds/typed/getfd", Fixture, NULL, setup_plain, test_typed_getfd, teardown);
+  g_test_add ("/fds/typed/fdset-blockdev", Fixture, NULL, setup_plain, test_fdset_blockdev, teardown);
+  g_test_add ("/fds/typed/fdset-rollback", Fixture, NULL, setup_plain, test_fdset_rollback, teardown);
+  g_test_add_func ("/fds/typed/bad-replies", test_bad_replies);
   g_test_add ("/fds/tcp-refused", Fixture, NULL, setup_tcp, test_tcp_refused, teardown);
 
   return g_test_run ();
