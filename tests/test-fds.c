@@ -824,6 +824,100 @@ test_bad_replies (void)
     }
 }
 
+/* ------------------------------------------ descriptors for a new QEMU */
+
+static const char *
+qemu_binary (void)
+{
+  return g_getenv ("QMP_TEST_QEMU") ? g_getenv ("QMP_TEST_QEMU") : "qemu-system-x86_64";
+}
+
+static void
+assert_process_sets (QmpProcess *process,
+                     char      **paths)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) sets = NULL;
+  GPid pid = g_ascii_strtoll (g_subprocess_get_identifier (qmp_process_get_subprocess (process)),
+                              NULL, 10);
+
+  sets = qmp_connection_query_fdsets_sync (qmp_process_get_connection (process), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (sets), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *set = json_array_get_object_element (sets, i);
+      gint64 set_id = json_object_get_int_member (set, "fdset-id");
+      JsonArray *fds = json_object_get_array_member (set, "fds");
+      JsonObject *fd = json_array_get_object_element (fds, 0);
+      g_autofree char *link = NULL;
+      g_autofree char *target = NULL;
+
+      g_assert_true (set_id == 1 || set_id == 2);
+      g_assert_cmpuint (json_array_get_length (fds), ==, 1);
+      link = g_strdup_printf ("/proc/%d/fd/%" G_GINT64_FORMAT, pid,
+                              json_object_get_int_member (fd, "fd"));
+      target = g_file_read_link (link, NULL);
+      g_assert_cmpstr (target, ==, paths[set_id - 1]);
+    }
+}
+
+static void
+test_process (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("qmp-test-XXXXXX", &error);
+  g_autofree char *path_a = NULL;
+  g_autofree char *path_b = NULL;
+  g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr(QmpProcess) process = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  char *paths[2];
+  const char *argv[] = {
+    qemu_binary (), "-M", "none", "-nodefaults", "-display", "none",
+    "-add-fd", "fd=4,set=1,opaque=a", "-add-fd", "fd=5,set=2,opaque=b", NULL
+  };
+
+  g_assert_no_error (error);
+  path_a = g_build_filename (dir, "a", NULL);
+  path_b = g_build_filename (dir, "b", NULL);
+  paths[0] = path_a;
+  paths[1] = path_b;
+  for (guint i = 0; i < 2; i++)
+    {
+      int fd;
+
+      g_file_set_contents (paths[i], "data", -1, &error);
+      g_assert_no_error (error);
+      fd = g_open (paths[i], O_RDONLY | O_CLOEXEC, 0);
+      g_assert_cmpint (fd, >=, 0);
+      g_unix_fd_list_append (fds, fd, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (close (fd), ==, 0);
+    }
+
+  process = qmp_process_new_with_fds_sync (argv, fds, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  assert_process_sets (process, paths);
+  g_assert_true (qmp_process_shutdown_sync (process, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_object (&process);
+
+  /* The caller kept its list: the same again, asynchronously. */
+  qmp_process_new_with_fds_async (argv, fds, QMP_CONNECTION_FLAGS_NONE, NULL,
+                                  qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  process = qmp_process_new_with_fds_finish (result, &error);
+  g_assert_no_error (error);
+  assert_process_sets (process, paths);
+  g_assert_true (qmp_process_shutdown_sync (process, NULL, &error));
+  g_assert_no_error (error);
+
+  g_unlink (path_a);
+  g_unlink (path_b);
+  g_rmdir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -840,6 +934,7 @@ main (int    argc,
   g_test_add ("/fds/typed/fdset-blockdev", Fixture, NULL, setup_plain, test_fdset_blockdev, teardown);
   g_test_add ("/fds/typed/fdset-rollback", Fixture, NULL, setup_plain, test_fdset_rollback, teardown);
   g_test_add_func ("/fds/typed/bad-replies", test_bad_replies);
+  g_test_add_func ("/fds/process", test_process);
   g_test_add ("/fds/tcp-refused", Fixture, NULL, setup_tcp, test_tcp_refused, teardown);
 
   return g_test_run ();
