@@ -112,6 +112,11 @@ def _to_python(value):
     return json.loads(Json.to_string(value, False))
 
 
+def _json_array_node(array):
+    """A Json.Array in a Json.Node, for _to_python()."""
+    return None if array is None else Json.Node.alloc().init_array(array)
+
+
 def _check_timeout(timeout):
     if timeout is None:
         return None
@@ -1250,6 +1255,74 @@ class Connection(Qmp.Connection):
                 self, command, _to_object(arguments), flags, c, cb),
             lambda source, result: _to_python(Qmp.Connection.execute_finish(source, result)))
         return await _await(start, cancellable, timeout, ('reply', command))
+
+    # ---- execute with file descriptors
+
+    def execute_with_fds_sync(self, command, arguments=None, fd_list=None,
+                              flags=Qmp.ExecuteFlags.NONE, cancellable=None, *,
+                              timeout=None):
+        """execute_with_fds_sync(command, arguments=None, fd_list=None,
+        flags=Qmp.ExecuteFlags.NONE, cancellable=None, *, timeout=None)
+        -> return value
+
+        execute_sync() that hands the server the descriptors of `fd_list`
+        (a Gio.UnixFDList) with the command, by SCM_RIGHTS; the call sends
+        duplicates, so the caller keeps its list::
+
+            fds = Gio.UnixFDList.new_from_array([os.dup(sock.fileno())])
+            conn.execute_with_fds_sync("getfd", {"fdname": "vnc0"}, fds)
+        """
+        timeout = _check_timeout(timeout)
+        arguments = _to_object(arguments)
+        return _to_python(_run_sync(
+            lambda c: Qmp.Connection.execute_with_fds_sync(
+                self, command, arguments, fd_list, flags, c),
+            cancellable, timeout, ('reply', command)))
+
+    def execute_with_fds_async(self, command, arguments=None, fd_list=None,
+                               flags=Qmp.ExecuteFlags.NONE, cancellable=None,
+                               callback=None, *user_data, **kwargs):
+        """execute_with_fds_async(command, arguments=None, fd_list=None,
+        flags=Qmp.ExecuteFlags.NONE, cancellable=None, callback=None,
+        *user_data)
+
+        execute_async() with the descriptors of `fd_list` (a
+        Gio.UnixFDList); finish with execute_with_fds_finish(result)::
+
+            conn.execute_with_fds_async("add-fd", None, fds, callback=on_added)
+        """
+        user_data = _user_data('execute_with_fds_async', user_data, kwargs)
+        Qmp.Connection.execute_with_fds_async(self, command, _to_object(arguments),
+                                              fd_list, flags, cancellable, callback,
+                                              *user_data)
+
+    def execute_with_fds_finish(self, result):
+        """execute_with_fds_finish(result) -> return value
+
+        The "return" member of execute_with_fds_async()'s reply::
+
+            added = conn.execute_with_fds_finish(result)   # {'fdset-id': 0, 'fd': 24}
+        """
+        return _to_python(Qmp.Connection.execute_with_fds_finish(self, result))
+
+    def query_fdsets_sync(self, cancellable=None):
+        """query_fdsets_sync(cancellable=None) -> list
+
+        QEMU's descriptor sets, as a list of dicts::
+
+            for fdset in conn.query_fdsets_sync():
+                print(fdset["fdset-id"], [fd["fd"] for fd in fdset["fds"]])
+        """
+        return _to_python(_json_array_node(
+            Qmp.Connection.query_fdsets_sync(self, cancellable)))
+
+    def query_fdsets_finish(self, result):
+        """query_fdsets_finish(result) -> list
+
+        The sets of query_fdsets_async(), as a list of dicts.
+        """
+        return _to_python(_json_array_node(
+            Qmp.Connection.query_fdsets_finish(self, result)))
 
     # ---- execute until an event
 
