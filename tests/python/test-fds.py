@@ -99,10 +99,38 @@ def test_without_descriptor():
         raise AssertionError('getfd without a descriptor worked')
 
 
+def test_fdset_rollback():
+    path = os.path.join(qemu.tmpdir, 'disk')
+    with open(path, 'wb') as f:
+        f.write(b'\0' * 4096)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    ok, fdset_id, qemu_fd = conn.add_fd_sync(fd, -1, 'disk')
+    os.close(fd)
+    node = {'driver': 'raw', 'read-only': True,
+            'file': {'driver': 'file', 'filename': '/dev/fdset/%d' % fdset_id,
+                     'read-only': True}}
+    try:
+        conn.execute_with_fdset_sync(fdset_id, 'blockdev-add', dict(node, **{'node-name': '#bad'}))
+    except GLib.Error as e:
+        check_equal(e.qmp_class, 'GenericError', 'class')
+    else:
+        raise AssertionError('node-name #bad worked')
+    check_equal(conn.query_fdsets_sync(), [], 'sets after a failed blockdev-add')
+
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    ok, fdset_id, qemu_fd = conn.add_fd_sync(fd, -1, 'disk')
+    os.close(fd)
+    check_equal(conn.execute_with_fdset_sync(fdset_id, 'blockdev-add',
+                                             dict(node, **{'node-name': 'disk0'})),
+                {}, 'blockdev-add')
+    check_equal([s['fdset-id'] for s in conn.query_fdsets_sync()], [fdset_id], 'the set stays')
+
+
 TESTS = [
     ('getfd with a Gio.UnixFDList, then add_client vnc', test_getfd_vnc),
     ('add-fd asynchronously, query-fdsets, typed add_fd/remove_fd', test_add_fd_async),
     ('getfd without a descriptor', test_without_descriptor),
+    ('execute_with_fdset_sync removes the set of a failed command', test_fdset_rollback),
 ]
 
 if __name__ == '__main__':
