@@ -17,6 +17,7 @@
 
 #include <glib/gi18n.h>
 #include <glib-unix.h>
+#include <gio/gunixfdlist.h>
 
 #include "qmpctl.h"
 
@@ -50,6 +51,8 @@ typedef struct
   char *timeout_text;          /* --timeout as given, or NULL */
   double timeout;              /* seconds, 0 = none */
   gboolean version;
+  GStrv fd_texts;              /* --fd, each a descriptor number */
+  GUnixFDList *fd_list;        /* the descriptors of --fd, nullable */
   GStrv qemu_args;             /* after "--"; NULL without "--" */
   GStrv args;                  /* what is left after the options */
 
@@ -78,6 +81,8 @@ qmpctl_clear (Qmpctl *self)
   g_free (self->socket);
   g_free (self->qemu);
   g_free (self->timeout_text);
+  g_strfreev (self->fd_texts);
+  g_clear_object (&self->fd_list);
   g_strfreev (self->qemu_args);
   g_strfreev (self->args);
   g_clear_pointer (&self->commands, g_ptr_array_unref);
@@ -297,6 +302,8 @@ parse_options (Qmpctl  *self,
       N_("events: exit after N events"), N_("N") },
     { "timeout", 't', 0, G_OPTION_ARG_STRING, &self->timeout_text,
       N_("Give up after SECONDS (see below)"), N_("SECONDS") },
+    { "fd", 0, 0, G_OPTION_ARG_STRING_ARRAY, &self->fd_texts,
+      N_("Send descriptor N of qmpctl with the first command (repeatable)"), N_("N") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &self->version,
       N_("Print the version of qmpctl and exit"), NULL },
     G_OPTION_ENTRY_NULL
@@ -402,6 +409,25 @@ parse_mode (Qmpctl  *self,
 
   if (self->count > 0 && self->mode != MODE_EVENTS)
     return usage_error (error, _("--count applies to “events” only"));
+  if (self->fd_texts != NULL && self->mode != MODE_COMMANDS)
+    return usage_error (error, _("--fd applies to commands only"));
+
+  /* Checked now, but duplicated by the call that sends them. */
+  for (guint i = 0; self->fd_texts != NULL && self->fd_texts[i] != NULL; i++)
+    {
+      guint64 fd;
+
+      if (self->fd_list == NULL)
+        self->fd_list = g_unix_fd_list_new ();
+      if (!g_ascii_string_to_unsigned (self->fd_texts[i], 10, 0, G_MAXINT, &fd, NULL) ||
+          fcntl ((int) fd, F_GETFD) < 0 ||
+          g_unix_fd_list_append (self->fd_list, (int) fd, NULL) < 0)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                       _("--fd %s: not an open file descriptor"), self->fd_texts[i]);
+          return FALSE;
+        }
+    }
 
   return TRUE;
 }
@@ -508,6 +534,7 @@ typedef struct
   GPtrArray *commands;
   guint next;
   GCancellable *cancellable;
+  GUnixFDList *fd_list;        /* for the first command, nullable */
   QmpctlOutputFunc output;
   QmpctlDoneFunc done;
   gpointer user_data;
@@ -522,6 +549,7 @@ batch_finish (Batch    *batch,
   g_object_unref (batch->connection);
   g_ptr_array_unref (batch->commands);
   g_clear_object (&batch->cancellable);
+  g_clear_object (&batch->fd_list);
   g_free (batch);
 }
 
@@ -537,8 +565,19 @@ on_executed (GObject      *source_object,
   g_autofree char *json = NULL;
   g_autofree char *text = NULL;
 
-  /* As text, so that every number prints as the server wrote it. */
-  json = qmp_connection_execute_json_finish (QMP_CONNECTION (source_object), result, &error);
+  /* As text, so that every number prints as the server wrote it (the
+   * command with --fd's descriptors gives a tree). */
+  if (g_async_result_is_tagged (result, qmp_connection_execute_async))
+    {
+      g_autoptr(JsonNode) node = qmp_connection_execute_with_fds_finish (QMP_CONNECTION (source_object),
+                                                                         result, &error);
+
+      json = node != NULL ? json_to_string (node, FALSE) : NULL;
+    }
+  else
+    {
+      json = qmp_connection_execute_json_finish (QMP_CONNECTION (source_object), result, &error);
+    }
   if (json == NULL)
     {
       text = qmpctl_format_error (error);
@@ -567,6 +606,13 @@ batch_next (Batch *batch)
     }
 
   command = g_ptr_array_index (batch->commands, batch->next++);
+  if (batch->fd_list != NULL && batch->next == 1)
+    {
+      qmp_connection_execute_with_fds_async (batch->connection, command->name, command->arguments,
+                                             batch->fd_list, QMP_EXECUTE_FLAGS_NONE,
+                                             batch->cancellable, on_executed, batch);
+      return;
+    }
   qmp_connection_execute_json_async (batch->connection, command->name, command->arguments,
                                      QMP_EXECUTE_FLAGS_NONE, batch->cancellable,
                                      on_executed, batch);
@@ -620,8 +666,17 @@ on_commands_done (gboolean success,
 static void
 run_commands (Qmpctl *self)
 {
-  qmpctl_run_commands (self->connection, self->commands, self->cancellable,
-                       on_output, on_commands_done, self);
+  Batch *batch = g_new0 (Batch, 1);
+
+  batch->connection = g_object_ref (self->connection);
+  batch->commands = g_ptr_array_ref (self->commands);
+  batch->cancellable = g_object_ref (self->cancellable);
+  batch->fd_list = self->fd_list != NULL ? g_object_ref (self->fd_list) : NULL;
+  batch->output = on_output;
+  batch->done = on_commands_done;
+  batch->user_data = self;
+
+  batch_next (batch);
   g_main_loop_run (self->loop);
 }
 
