@@ -110,18 +110,19 @@ on_server_readable (GSocket      *socket,
                     gpointer      user_data)
 {
   Session *s = user_data;
+  g_autoptr(GError) error = NULL;
   char buffer[4096];
   gssize n;
 
   while ((n = g_socket_receive_with_blocking (s->server, buffer, sizeof buffer, FALSE,
-                                              NULL, NULL)) > 0)
+                                              NULL, &error)) > 0)
     {
       s->progress++;
       for (gssize i = 0; i < n; i++)
         if (buffer[i] == '\n')
           s->client_lines++;
     }
-  if (n == 0)
+  if (n == 0 || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     {
       /* The client hung up. */
       s->client_gone = TRUE;
@@ -482,6 +483,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
   g_source_destroy (server_source);
   g_source_destroy (tick);
+  g_clear_pointer (&server_source, g_source_unref);
+  g_clear_pointer (&tick, g_source_unref);
   g_socket_close (s.server, NULL);
   g_clear_object (&s.server);
   while (g_main_context_iteration (s.context, FALSE))
