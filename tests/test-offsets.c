@@ -331,6 +331,7 @@ run_qemu (guint offset)
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) ret = qmp_connection_execute_finish (conn, del.result, &error);
 
+    check (ret == NULL, "device_del returned a value");
     if (del_sent)
       check (g_error_matches (error, QMP_ERROR, QMP_ERROR_DEVICE_NOT_FOUND),
              "device_del: expected DeviceNotFound, got %s", error ? error->message : "no error");
@@ -450,6 +451,7 @@ run_guest_agent (guint offset)
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) ret = qmp_connection_execute_finish (conn, ping.result, &error);
 
+    check ((ret != NULL) == ping_sent, "guest-ping returned %s", ret ? "a value" : "nothing");
     if (ping_sent)
       check_no_error (error, "guest-ping");
     else
@@ -459,6 +461,7 @@ run_guest_agent (guint offset)
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) ret = qmp_connection_execute_finish (conn, nope.result, &error);
 
+    check (ret == NULL, "guest-nope returned a value");
     if (nope_sent)
       check (g_error_matches (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND),
              "guest-nope: expected CommandNotFound, got %s", error ? error->message : "no error");
