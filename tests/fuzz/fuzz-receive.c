@@ -46,8 +46,15 @@
 #include "fuzz-common.h"
 
 #define SEPARATOR       0x1E
-#define MAX_WAITED      16                      /* segments paced on the client */
-#define QUIET_US        (5 * G_TIME_SPAN_MILLISECOND)
+#define MAX_WAITED      8                       /* segments paced on the client */
+/* How long a client that wrote nothing new is waited for: short while
+ * fuzzing (most inputs leave it nothing to answer), longer in the replay,
+ * which may run under valgrind. */
+#ifdef QMP_FUZZING
+#define QUIET_US        (2 * G_TIME_SPAN_MILLISECOND)
+#else
+#define QUIET_US        (20 * G_TIME_SPAN_MILLISECOND)
+#endif
 #define TICK_MS         2                       /* bounds a blocking iteration */
 #define CALL_TIMEOUT_MS 20000                   /* no call may reach it */
 #define HANG_US         (60 * G_TIME_SPAN_SECOND)
