@@ -78,6 +78,15 @@ receive = {
               ret(b'{}', 99), err(b'NewClass', b'something', 2)),
     # Over the 128-byte limit.
     'qemu-too-large': bytes([ord('0') | 4]) + GREETING + b'\r\n',
+    # Members of the wrong type (issue 8, §2): a class that is no string,
+    # a status that is no string (typed query_status), a guest agent
+    # whose version is no string.
+    'qemu-error-class-number': b'0' + GREETING + b'\r\n' + RS + lines(ret(b'{}', 1)) + RS +
+        lines(b'{"id": 2, "error": {"class": 5, "desc": "x"}}'),
+    'qemu-status-number': bytes([ord('0') | 8]) + GREETING + b'\r\n' + RS +
+        lines(ret(b'{}', 1)) + RS + lines(ret(b'{"status": 5, "running": "yes"}', 2)),
+    'ga-version-number': b'1' + RS + b'\xff' + ret(SYNC_ID, 1) + b'\n' + RS +
+        GUEST_INFO.replace(b'"7.2.22"', b'7') + b'\n',
     'qemu-not-json': b'0' + GREETING + b'\r\n' + RS + b'{"return": {}, "id": 1,}\r\n',
     'qemu-not-object': b'0' + b'[1, 2]\r\n',
     'qemu-no-greeting': b'0' + ret(b'{}', 1) + b'\r\n',
