@@ -47,6 +47,11 @@ typedef enum { /*< flags >*/
  * @QMP_EXECUTE_FLAGS_OOB: send the command as `exec-oob`, to be run out of
  *   band, ahead of the in-band commands that QEMU has queued; the
  *   connection must have negotiated out-of-band execution
+ * @QMP_EXECUTE_FLAGS_VALIDATE: check the arguments against the server's
+ *   schema ([method@Qmp.Schema.validate_arguments]) before the command is
+ *   written; a mismatch fails the call with %QMP_ERROR_INVALID_ARGUMENTS
+ *   and nothing is sent.  The first such call of a connection fetches the
+ *   schema first.  See [property@Qmp.Connection:validate-arguments]
  *
  * Flags for [method@Qmp.Connection.execute_async].
  *
@@ -55,6 +60,7 @@ typedef enum { /*< flags >*/
 typedef enum { /*< flags >*/
   QMP_EXECUTE_FLAGS_NONE = 0,
   QMP_EXECUTE_FLAGS_OOB  = 1 << 0,
+  QMP_EXECUTE_FLAGS_VALIDATE = 1 << 1,
 } QmpExecuteFlags;
 
 #define QMP_TYPE_CONNECTION (qmp_connection_get_type ())
@@ -128,6 +134,12 @@ void                qmp_connection_set_max_message_size (QmpConnection *self,
                                                          guint64        max_message_size);
 
 QMP_AVAILABLE_IN_1_0
+gboolean            qmp_connection_get_validate_arguments (QmpConnection *self);
+QMP_AVAILABLE_IN_1_0
+void                qmp_connection_set_validate_arguments (QmpConnection *self,
+                                                           gboolean       validate);
+
+QMP_AVAILABLE_IN_1_0
 void      qmp_connection_execute_async  (QmpConnection        *self,
                                          const char           *command,
                                          JsonObject           *arguments,
@@ -146,6 +158,26 @@ JsonNode *qmp_connection_execute_sync   (QmpConnection        *self,
                                          QmpExecuteFlags       flags,
                                          GCancellable         *cancellable,
                                          GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void      qmp_connection_execute_json_async  (QmpConnection        *self,
+                                              const char           *command,
+                                              JsonObject           *arguments,
+                                              QmpExecuteFlags       flags,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+char     *qmp_connection_execute_json_finish (QmpConnection        *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+QMP_AVAILABLE_IN_1_0
+char     *qmp_connection_execute_json_sync   (QmpConnection        *self,
+                                              const char           *command,
+                                              JsonObject           *arguments,
+                                              QmpExecuteFlags       flags,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
 
 QMP_AVAILABLE_IN_1_0
 void      qmp_connection_execute_until_event_async  (QmpConnection        *self,

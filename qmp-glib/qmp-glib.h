@@ -16,7 +16,12 @@
 # include "qmp-enums.h"
 # include "qmp-error.h"
 # include "qmp-event.h"
+# include "qmp-event-queue.h"
 # include "qmp-connection.h"
 # include "qmp-commands.h"
+# include "qmp-json-template.h"
 # include "qmp-process.h"
+# include "qmp-run-state-tracker.h"
+# include "qmp-schema-type.h"
+# include "qmp-schema.h"
 #undef QMP_INSIDE

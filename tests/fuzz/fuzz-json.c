@@ -289,7 +289,7 @@ check_message (JsonNode    *root,
   JsonObject *object;
   JsonNode *member;
 
-  ok = _qmp_json_parse_message (data, size, scratch, want_greeting, &message,
+  ok = _qmp_json_parse_message (data, size, scratch, want_greeting, G_MAXUINT32, &message,
                                 &not_an_object, &error);
   g_assert_true (ok == (root != NULL && JSON_NODE_HOLDS_OBJECT (root)));
   g_assert_true (not_an_object == (root != NULL && !JSON_NODE_HOLDS_OBJECT (root)));
@@ -410,6 +410,25 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
    * is expected. */
   check_message (root, (const char *) data, size, FALSE, scratch);
   check_message (root, (const char *) data, size, TRUE, scratch);
+
+  /* With a limit on what the tree may cost: the same answer, or
+   * QMP_ERROR_MESSAGE_TOO_LARGE; the debug log's text, or a placeholder. */
+  {
+    g_auto(QmpMessage) message = { 0, };
+    g_autoptr(GError) small_error = NULL;
+    g_autofree char *logged = NULL;
+    gboolean not_an_object = FALSE;
+    guint64 limit = size / 8 + 1;
+
+    if (_qmp_json_parse_message ((const char *) data, size, scratch, TRUE, limit, &message,
+                                 &not_an_object, &small_error))
+      g_assert_true (root != NULL && JSON_NODE_HOLDS_OBJECT (root));
+    else if (small_error != NULL && !g_error_matches (small_error, QMP_ERROR,
+                                                      QMP_ERROR_MESSAGE_TOO_LARGE))
+      g_assert_null (root);
+    logged = _qmp_json_line_for_log ((const char *) data, size, scratch, limit);
+    g_assert_nonnull (logged);
+  }
 
   return 0;
 }
