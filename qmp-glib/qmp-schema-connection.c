@@ -531,6 +531,8 @@ typedef struct
   GCancellable *cancellable;
   GAsyncReadyCallback callback;
   gpointer user_data;
+  gboolean full;              /* an _full_async call, with its own timeout */
+  int timeout_msec;
 } PendingCall;
 
 static void
@@ -581,7 +583,16 @@ on_schema_for_call (GObject      *source_object,
 
   /* Submitted again, as the caller made it, but not checked again. */
   g_private_set (&skip_check, GINT_TO_POINTER (TRUE));
-  if (pending->source_tag == (gpointer) qmp_connection_execute_async)
+  if (pending->full && pending->source_tag == (gpointer) qmp_connection_execute_async)
+    qmp_connection_execute_full_async (self, pending->command, pending->arguments, pending->flags,
+                                       pending->timeout_msec, pending->cancellable,
+                                       pending->callback, pending->user_data);
+  else if (pending->full)
+    qmp_connection_execute_until_event_full_async (self, pending->command, pending->arguments,
+                                                   pending->event_name, pending->event_match,
+                                                   pending->timeout_msec, pending->cancellable,
+                                                   pending->callback, pending->user_data);
+  else if (pending->source_tag == (gpointer) qmp_connection_execute_async)
     qmp_connection_execute_async (self, pending->command, pending->arguments, pending->flags,
                                   pending->cancellable, pending->callback, pending->user_data);
   else if (pending->source_tag == (gpointer) qmp_connection_execute_json_async)
@@ -597,17 +608,19 @@ on_schema_for_call (GObject      *source_object,
   pending_call_free (pending);
 }
 
-gboolean
-_qmp_connection_check_call_async (QmpConnection       *self,
-                                  gpointer             source_tag,
-                                  const char          *command,
-                                  JsonObject          *arguments,
-                                  QmpExecuteFlags      flags,
-                                  const char          *event_name,
-                                  JsonObject          *event_match,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data)
+static gboolean
+check_call_async (QmpConnection       *self,
+                  gpointer             source_tag,
+                  gboolean             full,
+                  const char          *command,
+                  JsonObject          *arguments,
+                  QmpExecuteFlags      flags,
+                  const char          *event_name,
+                  JsonObject          *event_match,
+                  int                  timeout_msec,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
 {
   SchemaState *state;
   g_autoptr(QmpSchema) schema = NULL;
@@ -645,9 +658,44 @@ _qmp_connection_check_call_async (QmpConnection       *self,
   pending->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   pending->callback = callback;
   pending->user_data = user_data;
+  pending->full = full;
+  pending->timeout_msec = timeout_msec;
   qmp_connection_get_schema_async (self, cancellable, on_schema_for_call, pending);
 
   return TRUE;
+}
+
+gboolean
+_qmp_connection_check_call_async (QmpConnection       *self,
+                                  gpointer             source_tag,
+                                  const char          *command,
+                                  JsonObject          *arguments,
+                                  QmpExecuteFlags      flags,
+                                  const char          *event_name,
+                                  JsonObject          *event_match,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  return check_call_async (self, source_tag, FALSE, command, arguments, flags, event_name,
+                           event_match, -1, cancellable, callback, user_data);
+}
+
+gboolean
+_qmp_connection_check_full_call_async (QmpConnection       *self,
+                                       gpointer             source_tag,
+                                       const char          *command,
+                                       JsonObject          *arguments,
+                                       QmpExecuteFlags      flags,
+                                       const char          *event_name,
+                                       JsonObject          *event_match,
+                                       int                  timeout_msec,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  return check_call_async (self, source_tag, TRUE, command, arguments, flags, event_name,
+                           event_match, timeout_msec, cancellable, callback, user_data);
 }
 
 gboolean

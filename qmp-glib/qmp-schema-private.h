@@ -164,6 +164,22 @@ gboolean _qmp_connection_check_call_async (QmpConnection       *self,
                                            GAsyncReadyCallback  callback,
                                            gpointer             user_data);
 
+/* The same for the _full_async calls (qmp-connection-full.c): @source_tag
+ * is that of their task, qmp_connection_execute_async or
+ * qmp_connection_execute_until_event_async; the call made again is the
+ * _full one, with @timeout_msec. */
+gboolean _qmp_connection_check_full_call_async (QmpConnection       *self,
+                                                gpointer             source_tag,
+                                                const char          *command,
+                                                JsonObject          *arguments,
+                                                QmpExecuteFlags      flags,
+                                                const char          *event_name,
+                                                JsonObject          *event_match,
+                                                int                  timeout_msec,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+
 /* Whether the server has @command: by its schema when the connection has
  * fetched it already (a downstream QEMU may have backported a command, or
  * left one out), else by its version being at least major.minor.micro. */
