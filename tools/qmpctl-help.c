@@ -30,22 +30,34 @@ qmpctl_compare_strings (gconstpointer a,
 
 /* ------------------------------------------------------------ loading */
 
-/* The peer's data is the peer's to choose: a member of another type is
- * taken as absent. */
+/* The peer's data (and the user's) is theirs to choose: a member of
+ * another type is taken as absent. */
 static const char *
-get_string (JsonNode   *node,
-            const char *name)
+get_string_member (JsonObject *object,
+                   const char *name)
 {
-  JsonNode *member;
+  JsonNode *member = object != NULL ? json_object_get_member (object, name) : NULL;
 
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-  member = json_object_get_member (json_node_get_object (node), name);
   if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) ||
       json_node_get_value_type (member) != G_TYPE_STRING)
     return NULL;
 
   return json_node_get_string (member);
+}
+
+/**
+ * qmpctl_get_object_member:
+ * @object: (nullable): an object
+ *
+ * Returns: (nullable): the member @name of @object if it is an object
+ */
+JsonObject *
+qmpctl_get_object_member (JsonObject *object,
+                          const char *name)
+{
+  JsonNode *member = object != NULL ? json_object_get_member (object, name) : NULL;
+
+  return member != NULL && JSON_NODE_HOLDS_OBJECT (member) ? json_node_get_object (member) : NULL;
 }
 
 /* Without query-qmp-schema: query-commands, `[{"name": …}, …]`, or for
@@ -66,18 +78,20 @@ load_command_list (QmpConnection  *connection,
 
   if (JSON_NODE_HOLDS_ARRAY (reply))
     array = json_node_get_array (reply);
-  else if (JSON_NODE_HOLDS_OBJECT (reply))
+  else if (JSON_NODE_HOLDS_OBJECT (reply) &&
+           json_object_has_member (json_node_get_object (reply), "supported_commands"))
     {
       JsonNode *node = json_object_get_member (json_node_get_object (reply), "supported_commands");
 
-      if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
-        array = json_node_get_array (node);
+      array = JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
     }
 
   names = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
     {
-      const char *name = get_string (json_array_get_element (array, i), "name");
+      JsonNode *element = json_array_get_element (array, i);
+      const char *name = JSON_NODE_HOLDS_OBJECT (element) ?
+                         get_string_member (json_node_get_object (element), "name") : NULL;
 
       if (name != NULL)
         g_ptr_array_add (names, g_strdup (name));
@@ -126,18 +140,24 @@ qmpctl_load_commands (QmpConnection  *connection,
 
 /* ------------------------------------------------------------ help */
 
-/* Alternative @index of alternate @type, or NULL when it is an alternate
- * itself (see above). */
-static QmpSchemaType *
-get_alternative (QmpSchemaType *type,
-                 guint          index)
+/* The alternatives of alternate @type that are no alternates (see
+ * above). */
+static GPtrArray *
+get_alternatives (QmpSchemaType *type)
 {
-  QmpSchemaType *alternative = qmp_schema_type_get_alternative (type, index);
+  GPtrArray *alternatives = g_ptr_array_new_with_free_func ((GDestroyNotify) qmp_schema_type_unref);
 
-  if (alternative != NULL && qmp_schema_type_get_kind (alternative) == QMP_SCHEMA_TYPE_KIND_ALTERNATE)
-    g_clear_pointer (&alternative, qmp_schema_type_unref);
+  for (guint i = 0; i < qmp_schema_type_get_n_alternatives (type); i++)
+    {
+      QmpSchemaType *alternative = qmp_schema_type_get_alternative (type, i);
 
-  return alternative;
+      if (qmp_schema_type_get_kind (alternative) == QMP_SCHEMA_TYPE_KIND_ALTERNATE)
+        qmp_schema_type_unref (alternative);
+      else
+        g_ptr_array_add (alternatives, alternative);
+    }
+
+  return alternatives;
 }
 
 typedef struct
@@ -181,8 +201,6 @@ append_summary (GString       *out,
                 gboolean       expanded,
                 guint          depth)
 {
-  gboolean first = TRUE;
-
   if (depth > MAX_TYPE_DEPTH)
     {
       g_string_append (out, "…");
@@ -223,19 +241,17 @@ append_summary (GString       *out,
       g_string_append_c (out, '}');
       break;
     case QMP_SCHEMA_TYPE_KIND_ALTERNATE:
-      for (guint i = 0; i < qmp_schema_type_get_n_alternatives (type); i++)
-        {
-          g_autoptr(QmpSchemaType) alternative = get_alternative (type, i);
+      {
+        g_autoptr(GPtrArray) alternatives = get_alternatives (type);
 
-          if (alternative == NULL)
-            continue;
-          if (!first)
-            g_string_append (out, " or ");
-          first = FALSE;
-          append_summary (out, alternative, expanded, depth + 1);
-        }
-      if (first)
-        g_string_append (out, "alternate");
+        for (guint i = 0; i < alternatives->len; i++)
+          {
+            g_string_append (out, i > 0 ? " or " : "");
+            append_summary (out, g_ptr_array_index (alternatives, i), expanded, depth + 1);
+          }
+        if (alternatives->len == 0)
+          g_string_append (out, "alternate");
+      }
       break;
     case QMP_SCHEMA_TYPE_KIND_UNKNOWN:
     default:
@@ -271,15 +287,12 @@ collect_objects (QmpSchemaType *type,
       }
       break;
     case QMP_SCHEMA_TYPE_KIND_ALTERNATE:
-      for (guint i = 0; i < qmp_schema_type_get_n_alternatives (type); i++)
-        {
-          g_autoptr(QmpSchemaType) alternative = get_alternative (type, i);
+      {
+        g_autoptr(GPtrArray) alternatives = get_alternatives (type);
 
-          if (alternative == NULL)
-            continue;
-
-          collect_objects (alternative, objects, depth + 1);
-        }
+        for (guint i = 0; i < alternatives->len; i++)
+          collect_objects (g_ptr_array_index (alternatives, i), objects, depth + 1);
+      }
       break;
     case QMP_SCHEMA_TYPE_KIND_BUILTIN:
     case QMP_SCHEMA_TYPE_KIND_ENUM:
@@ -444,13 +457,8 @@ get_discriminator_value (QmpSchemaType *type,
                          JsonObject    *given)
 {
   const char *tag = qmp_schema_type_get_discriminator (type);
-  JsonNode *value = tag != NULL && given != NULL ? json_object_get_member (given, tag) : NULL;
 
-  if (value == NULL || !JSON_NODE_HOLDS_VALUE (value) ||
-      json_node_get_value_type (value) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (value);
+  return tag != NULL ? get_string_member (given, tag) : NULL;
 }
 
 /* The type of member @name of @type, an object (with the variant that
@@ -470,15 +478,12 @@ find_member_type (QmpSchemaType *type,
 
   if (kind == QMP_SCHEMA_TYPE_KIND_ALTERNATE)
     {
-      for (guint i = 0; i < qmp_schema_type_get_n_alternatives (type); i++)
+      g_autoptr(GPtrArray) alternatives = get_alternatives (type);
+
+      for (guint i = 0; i < alternatives->len; i++)
         {
-          g_autoptr(QmpSchemaType) alternative = get_alternative (type, i);
+          QmpSchemaType *found = find_member_type (g_ptr_array_index (alternatives, i), given, name, depth + 1);
 
-          QmpSchemaType *found;
-
-          if (alternative == NULL)
-            continue;
-          found = find_member_type (alternative, given, name, depth + 1);
           if (found != NULL)
             return found;
         }
@@ -522,12 +527,11 @@ qmpctl_find_key_type (QmpSchemaType *arguments,
 
   for (guint i = 0; parts[i] != NULL && type != NULL; i++)
     {
-      JsonNode *node = given != NULL ? json_object_get_member (given, parts[i]) : NULL;
       QmpSchemaType *member = find_member_type (type, given, parts[i], 0);
 
       g_clear_pointer (&type, qmp_schema_type_unref);
       type = member;
-      given = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      given = qmpctl_get_object_member (given, parts[i]);
     }
 
   return g_steal_pointer (&type);
@@ -548,15 +552,10 @@ add_member_names (QmpSchemaType *type,
 
   if (kind == QMP_SCHEMA_TYPE_KIND_ALTERNATE)
     {
-      for (guint i = 0; i < qmp_schema_type_get_n_alternatives (type); i++)
-        {
-          g_autoptr(QmpSchemaType) alternative = get_alternative (type, i);
+      g_autoptr(GPtrArray) alternatives = get_alternatives (type);
 
-          if (alternative == NULL)
-            continue;
-
-          add_member_names (alternative, given, prefix, names, depth + 1);
-        }
+      for (guint i = 0; i < alternatives->len; i++)
+        add_member_names (g_ptr_array_index (alternatives, i), given, prefix, names, depth + 1);
       return;
     }
   if (kind != QMP_SCHEMA_TYPE_KIND_OBJECT)
@@ -625,16 +624,15 @@ qmpctl_type_accepts (QmpSchemaType *type,
     case QMP_SCHEMA_TYPE_KIND_OBJECT:
       return JSON_NODE_HOLDS_OBJECT (value);
     case QMP_SCHEMA_TYPE_KIND_ALTERNATE:
-      for (guint i = 0; i < qmp_schema_type_get_n_alternatives (type); i++)
-        {
-          g_autoptr(QmpSchemaType) alternative = get_alternative (type, i);
+      {
+        g_autoptr(GPtrArray) alternatives = get_alternatives (type);
 
-          if (alternative == NULL)
-            continue;
-
-          if (qmpctl_type_accepts (alternative, value))
-            return TRUE;
-        }
+        for (guint i = 0; i < alternatives->len; i++)
+          {
+            if (qmpctl_type_accepts (g_ptr_array_index (alternatives, i), value))
+              return TRUE;
+          }
+      }
       return FALSE;
     case QMP_SCHEMA_TYPE_KIND_UNKNOWN:
     default:
@@ -648,11 +646,7 @@ find_parent (JsonObject  *object,
              char       **parts)
 {
   for (guint i = 0; object != NULL && parts[i + 1] != NULL; i++)
-    {
-      JsonNode *node = json_object_get_member (object, parts[i]);
-
-      object = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-    }
+    object = qmpctl_get_object_member (object, parts[i]);
 
   return object;
 }

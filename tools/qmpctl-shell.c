@@ -220,11 +220,7 @@ get_argument_names (Shell      *self,
       type = qmpctl_find_key_type (arguments, given, key);
       /* The members given of that object */
       for (guint i = 0; object != NULL && parts[i] != NULL; i++)
-        {
-          JsonNode *node = json_object_get_member (object, parts[i]);
-
-          object = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-        }
+        object = qmpctl_get_object_member (object, parts[i]);
       g_clear_pointer (&given, json_object_unref);
       given = object != NULL ? json_object_ref (object) : NULL;
     }

@@ -83,6 +83,8 @@ void qmpctl_run_commands (QmpConnection    *connection,
  * and the typing of KEY=VALUE arguments. */
 int            qmpctl_compare_strings    (gconstpointer   a,
                                           gconstpointer   b);
+JsonObject    *qmpctl_get_object_member  (JsonObject     *object,
+                                          const char     *name);
 GPtrArray     *qmpctl_load_commands      (QmpConnection  *connection,
                                           QmpSchema     **schema,
                                           GError        **error);
