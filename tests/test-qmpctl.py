@@ -593,6 +593,12 @@ def test_check():
                             'node-name=n0', 'size=4096', 'read-zeroes=true', 'discard=unmap')) == '{}\n'
         nodes = json.loads(check(qmpctl(peers, '-s', address, 'query-named-block-nodes')))
         assert [(n['node-name'], n['image']['virtual-size']) for n in nodes] == [('n0', 4096)], nodes
+        # the library's warning for what is deprecated, as a line of
+        # qmpctl's (a warning is fatal in the other tests)
+        check(qmpctl(peers, '--check', '-s', address, 'drive-backup', 'device=nope', 'target=/nonexistent',
+                     'sync=full', env=peers.env(G_DEBUG='')), 1,
+              r"^qmpctl: warning: The command drive-backup is deprecated\n"
+              r"GenericError: Cannot find device='nope' nor node-name='nope'\n$")
         check(qmpctl(peers, '--check', '-s', address, 'shell'), 2,
               r'^qmpctl: --check applies to commands only')
         # the guest agent has no schema to check against

@@ -199,6 +199,18 @@ print_error (const GError *error)
   g_printerr ("%s\n", text);
 }
 
+/* The library warns of what is deprecated, once per name, on the calls
+ * that asked for the check: a message for the user of a command line,
+ * not a debugging aid with a pid and a time. */
+static void
+on_library_warning (const char     *log_domain,
+                    GLogLevelFlags  log_level,
+                    const char     *message,
+                    gpointer        user_data)
+{
+  g_printerr (_("%s: warning: %s\n"), g_get_prgname (), message);
+}
+
 /* ------------------------------------------------------------ options */
 
 static const char summary[] = N_(
@@ -915,6 +927,7 @@ main (int    argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("qmpctl");
+  g_log_set_handler ("Qmp", G_LOG_LEVEL_WARNING, on_library_warning, NULL);
 
   if (!parse_options (&self, argc, argv, &error))
     return usage_failed (error);
