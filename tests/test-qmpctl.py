@@ -514,6 +514,11 @@ def test_guest_agent():
             shell.expect(r'guest-ping $')
             shell.send('\r')
             shell.expect(r'\{\}')
+            # help lists guest-info's commands, with no schema to describe them
+            shell.send('help\r')
+            shell.expect(r'\nguest-ping\n')
+            shell.send('help guest-ping\r')
+            shell.expect(r'qmpctl: The server has no schema that describes “guest-ping”')
             shell.send('\x04')
             assert shell.wait() == 0
         finally:
@@ -939,9 +944,16 @@ def test_shell_check(peers, shell, monitor):
     shell.run('blockdev-add driver=null-co node-name=n0 size=abc',
               r'qmpctl: blockdev-add: size: expected an integer, got a string')
     shell.run('qom-get path=/machine property=123', r"GenericError: Property 'none-machine\.123' not found")
-    shell.send('blockdev-add driver=null-co node-name=n0 cache.d\t')
+    # values complete too: an enum's, a bool's
+    shell.send('blockdev-add driver=null-\t')
+    shell.expect(r'driver=null-$')
+    shell.send('c\t')
+    shell.expect(r'co $')
+    shell.send('node-name=n0 cache.d\t')
     shell.expect(r'cache\.direct=$')
-    shell.run('true', r'\{\}')
+    shell.send('t\t')
+    shell.expect(r'true $')
+    shell.run('', r'\{\}')
     assert [n['node-name'] for n in monitor.execute('query-named-block-nodes')] == ['n0']
     shell.run('human-monitor-command command-line="info status"', r'[^"]VM status: running\n')
 

@@ -239,6 +239,39 @@ get_argument_names (Shell      *self,
   return candidates;
 }
 
+/* "KEY=VALUE" for each value that KEY takes: an enum's values, true and
+ * false. */
+static GPtrArray *
+get_values (Shell      *self,
+            GPtrArray  *words,
+            const char *text)
+{
+  GPtrArray *candidates = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *key = g_strndup (text, strchr (text, '=') - text);
+  g_autoptr(QmpSchemaType) arguments = NULL;
+  g_autoptr(QmpSchemaType) type = NULL;
+  g_autoptr(JsonObject) given = NULL;
+  const char * const *values = NULL;
+  static const char * const booleans[] = { "false", "true", NULL };
+
+  if (self->schema != NULL)
+    arguments = qmp_schema_get_command_arguments (self->schema, g_ptr_array_index (words, 0));
+  if (arguments == NULL)
+    return candidates;
+
+  given = parse_given (words);
+  type = qmpctl_find_key_type (arguments, given, key);
+  if (type != NULL && qmp_schema_type_get_kind (type) == QMP_SCHEMA_TYPE_KIND_ENUM)
+    values = qmp_schema_type_get_enum_values (type);
+  else if (type != NULL && g_strcmp0 (qmp_schema_type_get_json_type (type), "boolean") == 0)
+    values = booleans;
+
+  for (guint i = 0; values != NULL && values[i] != NULL; i++)
+    g_ptr_array_add (candidates, g_strconcat (key, "=", values[i], NULL));
+
+  return candidates;
+}
+
 static char *
 generate_candidate (const char *text,
                     int         state)
@@ -280,7 +313,7 @@ complete (const char *text,
       rl_completion_append_character = '\0';   /* the value follows "=" */
     }
   else
-    return NULL;
+    self->candidates = get_values (self, words, text);
 
   return rl_completion_matches (text, generate_candidate);
 }
