@@ -591,9 +591,9 @@ qmpctl_add_member_names (QmpSchemaType *type,
 }
 
 /* Whether a value of this JSON kind fits @type, at its top level. */
-gboolean
-qmpctl_type_accepts (QmpSchemaType *type,
-                     JsonNode      *value)
+static gboolean
+type_accepts (QmpSchemaType *type,
+              JsonNode      *value)
 {
   GType value_type = JSON_NODE_HOLDS_VALUE (value) ? json_node_get_value_type (value) : G_TYPE_INVALID;
 
@@ -629,7 +629,7 @@ qmpctl_type_accepts (QmpSchemaType *type,
 
         for (guint i = 0; i < alternatives->len; i++)
           {
-            if (qmpctl_type_accepts (g_ptr_array_index (alternatives, i), value))
+            if (type_accepts (g_ptr_array_index (alternatives, i), value))
               return TRUE;
           }
       }
@@ -690,8 +690,8 @@ qmpctl_type_arguments (QmpSchema     *schema,
       last = parts[g_strv_length (parts) - 1];
       value = parent != NULL ? json_object_get_member (parent, last) : NULL;
       type = qmpctl_find_key_type (arguments, command->arguments, key);
-      if (value == NULL || type == NULL || qmpctl_type_accepts (type, value) ||
-          !qmpctl_type_accepts (type, text))
+      if (value == NULL || type == NULL || type_accepts (type, value) ||
+          !type_accepts (type, text))
         continue;
 
       json_object_set_string_member (parent, last, equals + 1);

@@ -221,8 +221,11 @@ get_argument_names (Shell      *self,
       /* The members given of that object */
       for (guint i = 0; object != NULL && parts[i] != NULL; i++)
         object = qmpctl_get_object_member (object, parts[i]);
+      /* before the arguments that hold it go */
+      if (object != NULL)
+        json_object_ref (object);
       g_clear_pointer (&given, json_object_unref);
-      given = object != NULL ? json_object_ref (object) : NULL;
+      given = object;
     }
   if (type == NULL)
     return candidates;

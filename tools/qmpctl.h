@@ -99,8 +99,6 @@ void           qmpctl_add_member_names   (QmpSchemaType  *type,
                                           JsonObject     *given,
                                           const char     *prefix,
                                           GPtrArray      *names);
-gboolean       qmpctl_type_accepts       (QmpSchemaType  *type,
-                                          JsonNode       *value);
 void           qmpctl_type_arguments     (QmpSchema      *schema,
                                           QmpctlCommand  *command);
 
