@@ -955,6 +955,10 @@ def test_shell_check(peers, shell, monitor):
     shell.expect(r'true $')
     shell.run('', r'\{\}')
     assert [n['node-name'] for n in monitor.execute('query-named-block-nodes')] == ['n0']
+    # a dotted key, through the variant that file.driver selects
+    shell.send('blockdev-add driver=raw node-name=r0 file.driver=null-co file.read-z\t')
+    shell.expect(r'file\.read-zeroes=$')
+    shell.send('\x15')
     shell.run('human-monitor-command command-line="info status"', r'[^"]VM status: running\n')
 
 
