@@ -38,6 +38,13 @@ G_BEGIN_DECLS
  *
  * Flags for the construction of a #QmpConnection.
  *
+ * ```c
+ * // the guest agent's socket, given to QEMU as -chardev socket,path=...,server=on
+ * g_autoptr(QmpConnection) agent =
+ *   qmp_connection_new_for_address_sync ("unix:/run/vm0/qga.sock",
+ *                                        QMP_CONNECTION_FLAGS_GUEST_AGENT, NULL, &error);
+ * ```
+ *
  * Since: 1.0
  */
 typedef enum { /*< flags >*/
@@ -59,6 +66,13 @@ typedef enum { /*< flags >*/
  *   schema first.  See [property@Qmp.Connection:validate-arguments]
  *
  * Flags for [method@Qmp.Connection.execute_async].
+ *
+ * ```c
+ * // check the arguments against the server's schema before sending
+ * g_autoptr(JsonNode) ret =
+ *   qmp_connection_execute_sync (connection, "blockdev-add", arguments,
+ *                                QMP_EXECUTE_FLAGS_VALIDATE, NULL, &error);
+ * ```
  *
  * Since: 1.0
  */
