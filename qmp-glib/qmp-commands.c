@@ -1309,11 +1309,12 @@ qmp_connection_query_status_async (QmpConnection       *self,
  * ```c
  * // in on_run_state (), given to qmp_connection_query_status_async ()
  * g_autoptr(GError) error = NULL;
- * gboolean running;
  * QmpRunState state = qmp_connection_query_status_finish (QMP_CONNECTION (source), result,
- *                                                         &running, &error);
+ *                                                         NULL, &error);
  * if (state == QMP_RUN_STATE_UNKNOWN)
  *   g_warning ("query-status: %s", error->message);
+ * else if (state == QMP_RUN_STATE_GUEST_PANICKED)
+ *   g_warning ("the guest panicked");
  * ```
  *
  * Returns: the run state; %QMP_RUN_STATE_UNKNOWN on error (and only
@@ -1356,11 +1357,14 @@ qmp_connection_query_status_finish (QmpConnection  *self,
  * the calling thread.
  *
  * ```c
- * gboolean running;
+ * gboolean running = FALSE;
  * QmpRunState state = qmp_connection_query_status_sync (connection, &running, NULL, &error);
  *
- * if (state == QMP_RUN_STATE_PAUSED)
- *   qmp_connection_cont_sync (connection, NULL, &error);
+ * if (state == QMP_RUN_STATE_UNKNOWN)
+ *   g_printerr ("query-status: %s\n", error->message);
+ * else
+ *   g_print ("%s (CPUs %s)\n", qmp_run_state_to_string (state),
+ *            running ? "running" : "stopped");
  * ```
  *
  * Returns: the run state; %QMP_RUN_STATE_UNKNOWN on error (and only

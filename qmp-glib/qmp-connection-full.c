@@ -186,7 +186,8 @@ qmp_connection_execute_full_sync (QmpConnection    *self,
  * server may still run the command.
  *
  * ```c
- * // unplug, and give the guest 30 s to let go of the device
+ * // arguments and match as for qmp_connection_execute_until_event_async ();
+ * // the guest gets 30 s to let go of the device
  * qmp_connection_execute_until_event_full_async (connection, "device_del", arguments,
  *                                                "DEVICE_DELETED", match, 30000,
  *                                                NULL, on_unplugged, NULL);

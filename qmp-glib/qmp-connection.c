@@ -1900,8 +1900,8 @@ qmp_connection_get_max_message_size (QmpConnection *self)
  * A longer one closes the connection with %QMP_ERROR_MESSAGE_TOO_LARGE.
  *
  * ```c
- * // the replies of this server are known to be long
- * qmp_connection_set_max_message_size (connection, 64 * 1024 * 1024);
+ * // this server's replies are known to be longer than the default 64 MiB
+ * qmp_connection_set_max_message_size (connection, 256 * 1024 * 1024);
  * ```
  *
  * Since: 1.0
@@ -1965,7 +1965,7 @@ qmp_connection_get_max_queued_events (QmpConnection *self)
  *
  * ```c
  * // a handler that is slow at times: let more events wait before any is dropped
- * qmp_connection_set_max_queued_events (connection, 10000);
+ * qmp_connection_set_max_queued_events (connection, 100000);
  * ```
  *
  * Since: 1.0
@@ -1995,8 +1995,9 @@ qmp_connection_set_max_queued_events (QmpConnection *self,
  * Gets [property@Qmp.Connection:max-queued-event-bytes].
  *
  * ```c
- * if (qmp_connection_get_max_queued_event_bytes (connection) < 16 * 1024 * 1024)
- *   qmp_connection_set_max_queued_event_bytes (connection, 16 * 1024 * 1024);
+ * // bursts of large events: let at least 64 MiB of them wait
+ * if (qmp_connection_get_max_queued_event_bytes (connection) < 64 * 1024 * 1024)
+ *   qmp_connection_set_max_queued_event_bytes (connection, 64 * 1024 * 1024);
  * ```
  *
  * Returns: how many bytes of events may wait for slow handlers
@@ -2025,7 +2026,7 @@ qmp_connection_get_max_queued_event_bytes (QmpConnection *self)
  * Sets [property@Qmp.Connection:max-queued-event-bytes].
  *
  * ```c
- * // at most 1 MiB of events waiting, however many they are
+ * // a small process: at most 1 MiB of events waiting
  * qmp_connection_set_max_queued_event_bytes (connection, 1024 * 1024);
  * ```
  *

@@ -68,7 +68,9 @@ typedef enum { /*< flags >*/
  * Flags for [method@Qmp.Connection.execute_async].
  *
  * ```c
- * // check the arguments against the server's schema before sending
+ * // the typo fails with QMP_ERROR_INVALID_ARGUMENTS, and nothing is sent
+ * g_autoptr(JsonObject) arguments =
+ *   qmp_json_build_object ("{'driver': 'null-co', 'node_name': 'null0'}");
  * g_autoptr(JsonNode) ret =
  *   qmp_connection_execute_sync (connection, "blockdev-add", arguments,
  *                                QMP_EXECUTE_FLAGS_VALIDATE, NULL, &error);
