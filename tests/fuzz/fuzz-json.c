@@ -158,83 +158,6 @@ tree_check (JsonNode *node,
   return writable;
 }
 
-/* JSON text for @node.  Not json_to_string(): json-glib 1.6 writes 1e41
- * as "1e+41.0", which is not JSON. */
-static void
-write_json (GString  *out,
-            JsonNode *node)
-{
-  switch (JSON_NODE_TYPE (node))
-    {
-    case JSON_NODE_OBJECT:
-      {
-        JsonObject *object = json_node_get_object (node);
-        g_autoptr(GList) members = json_object_get_members (object);
-
-        g_string_append_c (out, '{');
-        for (GList *l = members; l != NULL; l = l->next)
-          {
-            g_autofree char *name = _qmp_json_string_quote (l->data);
-
-            if (l != members)
-              g_string_append_c (out, ',');
-            g_string_append (out, name);
-            g_string_append_c (out, ':');
-            write_json (out, json_object_get_member (object, l->data));
-          }
-        g_string_append_c (out, '}');
-        break;
-      }
-
-    case JSON_NODE_ARRAY:
-      {
-        JsonArray *array = json_node_get_array (node);
-
-        g_string_append_c (out, '[');
-        for (guint i = 0; i < json_array_get_length (array); i++)
-          {
-            if (i > 0)
-              g_string_append_c (out, ',');
-            write_json (out, json_array_get_element (array, i));
-          }
-        g_string_append_c (out, ']');
-        break;
-      }
-
-    case JSON_NODE_NULL:
-      g_string_append (out, "null");
-      break;
-
-    case JSON_NODE_VALUE:
-    default:
-      {
-        GType type = json_node_get_value_type (node);
-
-        if (type == G_TYPE_STRING)
-          {
-            g_autofree char *quoted = _qmp_json_string_quote (json_node_get_string (node));
-
-            g_string_append (out, quoted);
-          }
-        else if (type == G_TYPE_BOOLEAN)
-          {
-            g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
-          }
-        else if (type == G_TYPE_INT64)
-          {
-            g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
-          }
-        else
-          {
-            char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-            g_string_append (out, g_ascii_dtostr (buffer, sizeof buffer, json_node_get_double (node)));
-          }
-        break;
-      }
-    }
-}
-
 /* The text of a "data" or "return" member parses to the member itself. */
 static void
 check_member_text (JsonObject *object,
@@ -399,7 +322,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       g_autoptr(JsonNode) again = NULL;
       g_autoptr(GError) again_error = NULL;
 
-      write_json (text, root);
+      _qmp_json_append_node (text, root);
       again = _qmp_json_parse (text->str, text->len, scratch, &again_error);
       g_assert_no_error (again_error);
       g_assert_true (tree_equal (root, again, FALSE));
