@@ -237,6 +237,11 @@ typed_finish_boolean (QmpConnection  *self,
  * [method@Qmp.Connection.closefd_async] closes it; a name given again
  * replaces (and closes) the descriptor it had.
  *
+ * ```c
+ * qmp_connection_getfd_async (connection, "vnc0", pair[1], NULL, on_getfd, self);
+ * close (pair[1]);   // QEMU gets a duplicate
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -265,6 +270,11 @@ qmp_connection_getfd_async (QmpConnection       *self,
  * @error: return location for a #GError
  *
  * Finishes [method@Qmp.Connection.getfd_async].
+ *
+ * ```c
+ * if (!qmp_connection_getfd_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("getfd failed: %s", error->message);
+ * ```
  *
  * Returns: %TRUE if QEMU keeps the descriptor
  *
@@ -333,6 +343,10 @@ qmp_connection_getfd_sync (QmpConnection  *self,
  * Closes QEMU's descriptor named @fdname (`closefd`).  A name that a
  * command took already is gone: QEMU then fails with a %QMP_ERROR.
  *
+ * ```c
+ * qmp_connection_closefd_async (connection, "vnc0", NULL, on_closefd, self);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -360,6 +374,11 @@ qmp_connection_closefd_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.closefd_async].
  *
+ * ```c
+ * if (!qmp_connection_closefd_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("closefd failed: %s", error->message);
+ * ```
+ *
  * Returns: %TRUE if QEMU closed the descriptor
  *
  * Since: 1.0
@@ -381,6 +400,11 @@ qmp_connection_closefd_finish (QmpConnection  *self,
  *
  * Closes QEMU's descriptor named @fdname; see
  * [method@Qmp.Connection.closefd_async].
+ *
+ * ```c
+ * // a name that no command took: give QEMU its descriptor back
+ * qmp_connection_closefd_sync (connection, "tap0", NULL, &error);
+ * ```
  *
  * Returns: %TRUE if QEMU closed the descriptor
  *
@@ -439,6 +463,10 @@ add_fd_arguments (gint64      fdset_id,
  * was to use it fails, run that command with
  * [method@Qmp.Connection.execute_with_fdset_async].
  *
+ * ```c
+ * qmp_connection_add_fd_async (connection, image_fd, -1, "disk.img", NULL, on_added, self);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -471,6 +499,13 @@ qmp_connection_add_fd_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.add_fd_async].  A reply without a
  * non-negative `fdset-id` and `fd` is a %QMP_ERROR_PROTOCOL error.
+ *
+ * ```c
+ * gint64 set, fd;
+ *
+ * if (qmp_connection_add_fd_finish (QMP_CONNECTION (source), result, &set, &fd, &error))
+ *   g_print ("in set %" G_GINT64_FORMAT " as descriptor %" G_GINT64_FORMAT "\n", set, fd);
+ * ```
  *
  * Returns: %TRUE if QEMU added the descriptor
  *
@@ -591,6 +626,10 @@ remove_fd_arguments (gint64 fdset_id,
  * (`remove-fd`).  QEMU closes a removed descriptor once no device opened
  * from the set uses it, and forgets the set when it has none left.
  *
+ * ```c
+ * qmp_connection_remove_fd_async (connection, set, -1, NULL, on_removed, self);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -620,6 +659,11 @@ qmp_connection_remove_fd_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.remove_fd_async].
  *
+ * ```c
+ * if (!qmp_connection_remove_fd_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("remove-fd failed: %s", error->message);
+ * ```
+ *
  * Returns: %TRUE if QEMU removed the descriptor or set
  *
  * Since: 1.0
@@ -643,6 +687,12 @@ qmp_connection_remove_fd_finish (QmpConnection  *self,
  *
  * Removes a descriptor, or the whole set, from QEMU's descriptor sets;
  * see [method@Qmp.Connection.remove_fd_async].
+ *
+ * ```c
+ * // the disk is gone: its set can go too
+ * qmp_connection_blockdev_del_sync (connection, "disk0", NULL, &error);
+ * qmp_connection_remove_fd_sync (connection, set, -1, NULL, &error);
+ * ```
  *
  * Returns: %TRUE if QEMU removed the descriptor or set
  *
@@ -676,6 +726,10 @@ qmp_connection_remove_fd_sync (QmpConnection  *self,
  *
  * Asks QEMU for its descriptor sets (`query-fdsets`).
  *
+ * ```c
+ * qmp_connection_query_fdsets_async (connection, NULL, on_fdsets, self);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -697,6 +751,11 @@ qmp_connection_query_fdsets_async (QmpConnection       *self,
  * @error: return location for a #GError
  *
  * Finishes [method@Qmp.Connection.query_fdsets_async].
+ *
+ * ```c
+ * g_autoptr(JsonArray) sets = qmp_connection_query_fdsets_finish (QMP_CONNECTION (source),
+ *                                                                 result, &error);
+ * ```
  *
  * Returns: (transfer full): the sets, each an object with an integer
  *   `fdset-id` and an array `fds` of objects with an integer `fd` and
@@ -726,6 +785,14 @@ qmp_connection_query_fdsets_finish (QmpConnection  *self,
  *
  * Asks QEMU for its descriptor sets; see
  * [method@Qmp.Connection.query_fdsets_finish] for what it returns.
+ *
+ * ```c
+ * g_autoptr(JsonArray) sets = qmp_connection_query_fdsets_sync (connection, NULL, &error);
+ *
+ * for (guint i = 0; sets != NULL && i < json_array_get_length (sets); i++)
+ *   g_print ("set %" G_GINT64_FORMAT "\n",
+ *            json_object_get_int_member (json_array_get_object_element (sets, i), "fdset-id"));
+ * ```
  *
  * Returns: (transfer full): the sets, or %NULL on error
  *
@@ -847,6 +914,11 @@ on_fdset_command_done (GObject      *source_object,
  *
  * Finish it with [method@Qmp.Connection.execute_with_fdset_finish].
  *
+ * ```c
+ * qmp_connection_execute_with_fdset_async (connection, set, "blockdev-add", node,
+ *                                          QMP_EXECUTE_FLAGS_NONE, NULL, on_node_added, self);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -884,6 +956,12 @@ qmp_connection_execute_with_fdset_async (QmpConnection       *self,
  * @error: return location for a #GError
  *
  * Finishes [method@Qmp.Connection.execute_with_fdset_async].
+ *
+ * ```c
+ * g_autoptr(JsonNode) ret = qmp_connection_execute_with_fdset_finish (QMP_CONNECTION (source),
+ *                                                                     result, &error);
+ * // NULL: the command failed, and the set is gone from QEMU again
+ * ```
  *
  * Returns: (transfer full): the `return` member of the command's reply,
  *   or %NULL on error

@@ -156,6 +156,11 @@ qmp_connection_execute_with_fds_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.execute_with_fds_async].
  *
+ * ```c
+ * g_autoptr(JsonNode) ret = qmp_connection_execute_with_fds_finish (QMP_CONNECTION (source),
+ *                                                                   result, &error);
+ * ```
+ *
  * Returns: (transfer full): the `return` member of the reply, or %NULL on
  *   error
  *
@@ -252,6 +257,13 @@ qmp_connection_execute_with_fds_sync (QmpConnection    *self,
  * sends them.  Finish it with
  * [method@Qmp.Connection.execute_until_event_with_fds_finish].
  *
+ * ```c
+ * // a command that takes descriptors and finishes on an event
+ * qmp_connection_execute_until_event_with_fds_async (connection, command, arguments, fds,
+ *                                                    event_name, event_match, NULL,
+ *                                                    on_done, self);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -304,6 +316,13 @@ qmp_connection_execute_until_event_with_fds_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.execute_until_event_with_fds_async].
  *
+ * ```c
+ * g_autoptr(JsonNode) ret = NULL;
+ * g_autoptr(QmpEvent) event =
+ *   qmp_connection_execute_until_event_with_fds_finish (QMP_CONNECTION (source), result,
+ *                                                       &ret, &error);
+ * ```
+ *
  * Returns: (transfer full): the event, or %NULL on error
  *
  * Since: 1.0
@@ -333,6 +352,13 @@ qmp_connection_execute_until_event_with_fds_finish (QmpConnection  *self,
  * [method@Qmp.Connection.execute_until_event_sync] with file descriptors
  * sent with the command, as [method@Qmp.Connection.execute_with_fds_async]
  * sends them.
+ *
+ * ```c
+ * g_autoptr(QmpEvent) event =
+ *   qmp_connection_execute_until_event_with_fds_sync (connection, command, arguments, fds,
+ *                                                     event_name, event_match, NULL,
+ *                                                     NULL, &error);
+ * ```
  *
  * Returns: (transfer full): the event, or %NULL on error
  *

@@ -99,6 +99,11 @@ qmp_listener_init (QmpListener *self)
  * it.  A file already at @path is an error (%G_IO_ERROR_EXISTS, or the
  * error of bind()): remove a stale socket first.
  *
+ * ```c
+ * g_autoptr(QmpListener) listener = qmp_listener_new ("/run/vms/vm1/qmp.sock",
+ *                                                     QMP_CONNECTION_FLAGS_OOB, &error);
+ * ```
+ *
  * Returns: (transfer full): a new #QmpListener, or %NULL on error
  *
  * Since: 1.0
@@ -157,6 +162,11 @@ qmp_listener_new (const char          *path,
  *
  * Gets the path of the socket.
  *
+ * ```c
+ * g_autofree char *chardev = g_strdup_printf ("socket,id=mon0,path=%s,server=off,reconnect=1",
+ *                                            qmp_listener_get_path (listener));
+ * ```
+ *
  * Returns: (type filename): the path
  *
  * Since: 1.0
@@ -178,6 +188,11 @@ qmp_listener_get_path (QmpListener *self)
  * from now on: it bounds the greeting and the negotiation of each, and
  * then every call (as for a connection made to an address).  A peer that
  * connects and says nothing fails its accept with %G_IO_ERROR_TIMED_OUT.
+ *
+ * ```c
+ * // a peer that connects and says nothing fails its accept after 10 s
+ * qmp_listener_set_timeout (listener, 10000);
+ * ```
  *
  * Since: 1.0
  */
@@ -260,6 +275,21 @@ on_accepted (GObject      *source_object,
  * connection (a QEMU with `reconnect=` connects again after its connection
  * closed).
  *
+ * ```c
+ * static void
+ * on_accepted (GObject *source, GAsyncResult *result, gpointer user_data)
+ * {
+ *   g_autoptr(GError) error = NULL;
+ *   g_autoptr(QmpConnection) connection =
+ *     qmp_listener_accept_finish (QMP_LISTENER (source), result, &error);
+ *
+ *   // … then accept the next one
+ *   qmp_listener_accept_async (QMP_LISTENER (source), NULL, on_accepted, user_data);
+ * }
+ *
+ * qmp_listener_accept_async (listener, NULL, on_accepted, self);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -294,6 +324,11 @@ qmp_listener_accept_async (QmpListener         *self,
  *
  * Finishes [method@Qmp.Listener.accept_async].
  *
+ * ```c
+ * g_autoptr(QmpConnection) connection = qmp_listener_accept_finish (QMP_LISTENER (source),
+ *                                                                  result, &error);
+ * ```
+ *
  * Returns: (transfer full): a ready connection, or %NULL on error
  *
  * Since: 1.0
@@ -318,6 +353,13 @@ qmp_listener_accept_finish (QmpListener   *self,
  *
  * Blocks until the next QEMU connected and its connection is ready; see
  * [method@Qmp.Listener.accept_async].
+ *
+ * ```c
+ * g_autoptr(QmpConnection) connection = qmp_listener_accept_sync (listener, NULL, &error);
+ *
+ * if (connection != NULL)
+ *   qmp_connection_cont_sync (connection, NULL, &error);
+ * ```
  *
  * Returns: (transfer full): a ready connection, or %NULL on error
  *
@@ -354,6 +396,11 @@ qmp_listener_accept_sync (QmpListener   *self,
  *
  * Stops listening and removes the socket file.  Connections accepted
  * before stay open; accepts still waiting fail.
+ *
+ * ```c
+ * // no more QEMUs: the socket file goes, accepted connections stay
+ * qmp_listener_close (listener);
+ * ```
  *
  * Since: 1.0
  */

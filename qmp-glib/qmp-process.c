@@ -801,6 +801,13 @@ qmp_process_new_sync (const char * const  *argv,
  * may close them as soon as this returns.  Finish it with
  * [ctor@Qmp.Process.new_with_fds_finish].
  *
+ * ```c
+ * const char *argv[] = { "qemu-system-x86_64", "-M", "none", "-display", "none",
+ *                        "-netdev", "tap,id=n0,fd=4", NULL };
+ *
+ * qmp_process_new_with_fds_async (argv, fds, QMP_CONNECTION_FLAGS_NONE, NULL, on_launched, self);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -832,6 +839,10 @@ qmp_process_new_with_fds_async (const char * const  *argv,
  * @error: return location for a #GError
  *
  * Finishes [func@Qmp.Process.new_with_fds_async].
+ *
+ * ```c
+ * g_autoptr(QmpProcess) process = qmp_process_new_with_fds_finish (result, &error);
+ * ```
  *
  * Returns: (transfer full): a #QmpProcess with a ready connection, or
  *   %NULL on error
