@@ -21,4 +21,5 @@
 # include "qmp-commands.h"
 # include "qmp-process.h"
 # include "qmp-run-state-tracker.h"
+# include "qmp-test-server.h"
 #undef QMP_INSIDE
