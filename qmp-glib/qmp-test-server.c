@@ -794,6 +794,11 @@ qmp_test_server_class_init (QmpTestServerClass *klass)
    * reference), or never.  When no handler takes it the server answers
    * `CommandNotFound`.
    *
+   * While a handler is connected, a `_sync` call made in the thread that
+   * runs this context waits for an answer that the handler cannot give
+   * until the call returns: there, use the `_async` calls, canned answers,
+   * or a client in another thread.
+   *
    * ```c
    * static gboolean
    * on_command (QmpTestServer *server, QmpTestServerCommand *command, gpointer user_data)
