@@ -23,6 +23,9 @@
 #define READ_BUFFER_MIN  4096
 #define READ_BUFFER_KEEP (64 * 1024)
 
+/* Linux's SCM_MAX_FD: as many as one sendmsg() can pass */
+#define MAX_PENDING_FDS 253
+
 /* The error texts on the wire are QEMU's own, word for word and not
  * translated: they are protocol data that clients may compare, not
  * messages for the user of this library. */
@@ -541,8 +544,10 @@ channel_receive (QmpServerChannel  *self,
             self->pending_fds = g_unix_fd_list_new ();
           for (int j = 0; j < n_fds; j++)
             {
-              /* The list keeps its own duplicate. */
-              g_unix_fd_list_append (self->pending_fds, fds[j], NULL);
+              /* A client that sends descriptors without commands does not
+               * make the server hold them without bound. */
+              if (g_unix_fd_list_get_length (self->pending_fds) < MAX_PENDING_FDS)
+                g_unix_fd_list_append (self->pending_fds, fds[j], NULL);   /* a duplicate */
               close (fds[j]);
             }
         }

@@ -266,6 +266,36 @@ test_negotiation (void)
     }
 }
 
+/* What a hostile client sends costs the server nothing it cannot bear. */
+static void
+test_hostile_client (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(RawClient) raw = raw_client_new (server);
+  g_autoptr(GString) deep = g_string_new (NULL);
+  static const char with_nul[] = "{\"execute\": \"a\0b\"}\n";
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+
+  /* Nesting deeper than the parser goes: an error, no stack overflow */
+  for (guint i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  g_string_append_c (deep, '\n');
+  raw_send (raw, deep->str);
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}");
+
+  /* A NUL byte and bytes that are not UTF-8 */
+  g_output_stream_write_all (g_io_stream_get_output_stream (raw->stream),
+                             with_nul, sizeof with_nul - 1, NULL, NULL, NULL);
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}");
+  raw_send (raw, "{\"execute\": \"\xff\xfe\"}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}");
+
+  /* Blank lines are skipped, as QEMU's stream parser skips white space */
+  raw_send (raw, "\r\n  \n{\"execute\": \"x\", \"id\": null}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command x has not been found\"}, \"id\": null}");
+}
+
 static void
 test_canned (void)
 {
@@ -1002,6 +1032,7 @@ main (int   argc,
   g_test_add_func ("/test-server/greeting/old", test_greeting_old);
   g_test_add_func ("/test-server/greeting/raw", test_greeting_raw);
   g_test_add_func ("/test-server/negotiation", test_negotiation);
+  g_test_add_func ("/test-server/hostile-client", test_hostile_client);
   g_test_add_func ("/test-server/canned", test_canned);
   g_test_add_func ("/test-server/handler", test_handler);
   g_test_add_func ("/test-server/answered-twice", test_answered_twice);
