@@ -179,7 +179,8 @@ struct _QmpTestServer
   GPtrArray *commands;          /* QmpTestServerCommand, all received */
   guint next_command;           /* the next one next_command_sync returns */
 
-  /* Set once */
+  /* Set once, under listen_lock */
+  GMutex listen_lock;
   char *dir;                    /* nullable: the socket's own directory */
   char *socket_path;
   char *address;
@@ -767,6 +768,7 @@ qmp_test_server_finalize (GObject *object)
   g_free (self->socket_path);
   g_free (self->address);
   g_main_context_unref (self->context);
+  g_mutex_clear (&self->listen_lock);
   g_cond_clear (&self->cond);
   g_mutex_clear (&self->lock);
 
@@ -832,6 +834,7 @@ qmp_test_server_init (QmpTestServer *self)
   self->context = g_main_context_ref_thread_default ();
   self->worker = _qmp_worker_ref ();
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->listen_lock);
   g_cond_init (&self->cond);
   self->major = 7;
   self->minor = 2;
@@ -1040,11 +1043,13 @@ qmp_test_server_listen (QmpTestServer  *self,
   g_autoptr(GSocketAddress) address = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *path = NULL;
+  g_autoptr(GMutexLocker) locker = NULL;
   Listener *listener;
 
   g_return_val_if_fail (QMP_IS_TEST_SERVER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  locker = g_mutex_locker_new (&self->listen_lock);
   if (self->listener != NULL)
     return TRUE;
 
@@ -1105,9 +1110,16 @@ qmp_test_server_listen (QmpTestServer  *self,
 const char *
 qmp_test_server_get_address (QmpTestServer *self)
 {
+  const char *address;
+
   g_return_val_if_fail (QMP_IS_TEST_SERVER (self), NULL);
 
-  return self->address;
+  /* Valid until the server goes: it is set once. */
+  g_mutex_lock (&self->listen_lock);
+  address = self->address;
+  g_mutex_unlock (&self->listen_lock);
+
+  return address;
 }
 
 /**
