@@ -1796,8 +1796,8 @@ qmp_test_server_send_raw (QmpTestServer *self,
  * @size: the line's length, without its line end
  *
  * Sends to every client connected now an event `QMP_TEST_LARGE` whose line
- * is @size bytes long (at least the 90 or so that an event with an empty
- * padding string takes), valid JSON: for a client's `max-message-size`.
+ * is @size bytes long (at least 100, the length of the event with an empty
+ * padding string), valid JSON: for a client's `max-message-size`.
  *
  * ```c
  * qmp_connection_set_max_message_size (connection, 4096);
