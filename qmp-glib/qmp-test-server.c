@@ -42,10 +42,13 @@
  *    ([method@Qmp.TestServer.set_check_func]);
  * 2. a canned answer for its name ([method@Qmp.TestServer.set_reply],
  *    [method@Qmp.TestServer.set_error]);
- * 3. a handler of the [signal@Qmp.TestServer::command] signal that returns
+ * 3. the command function, on the library's I/O thread, if it returns
+ *    %TRUE ([method@Qmp.TestServer.set_command_func]): it works while the
+ *    test's thread is blocked in a `_sync` call;
+ * 4. a handler of the [signal@Qmp.TestServer::command] signal that returns
  *    %TRUE, and answers with [method@Qmp.TestServerCommand.reply] at once
  *    or later, or never;
- * 4. else `CommandNotFound`, as QEMU answers a command it does not know.
+ * 5. else `CommandNotFound`, as QEMU answers a command it does not know.
  *
  * Every command, answered or not, is recorded with its arguments, its id
  * and the descriptors that came with it: see
@@ -176,6 +179,9 @@ struct _QmpTestServer
   QmpTestServerCheckFunc check_func;
   gpointer check_data;
   GDestroyNotify check_destroy;
+  QmpTestServerCommandFunc command_func;
+  gpointer command_data;
+  GDestroyNotify command_destroy;
   GPtrArray *commands;          /* QmpTestServerCommand, all received */
   guint next_command;           /* the next one next_command_sync returns */
 
@@ -576,6 +582,8 @@ on_channel_command (GObject          *owner,
   g_autofree char *desc = NULL;
   QmpTestServerCheckFunc check_func;
   gpointer check_data;
+  QmpTestServerCommandFunc command_func;
+  gpointer command_data;
   gboolean has_handler;
   GPtrArray *events;
 
@@ -605,6 +613,8 @@ on_channel_command (GObject          *owner,
     }
   check_func = self->check_func;
   check_data = self->check_data;
+  command_func = self->command_func;
+  command_data = self->command_data;
   g_mutex_unlock (&self->lock);
 
   if (request->answered)
@@ -624,6 +634,9 @@ on_channel_command (GObject          *owner,
         qmp_test_server_command_reply_error (command, error_class, desc);
       return;
     }
+
+  if (command_func != NULL && command_func (self, command, command_data))
+    return;
 
   has_handler = g_signal_has_handler_pending (self, signals[SIGNAL_COMMAND], 0, FALSE);
   if (has_handler)
@@ -709,8 +722,8 @@ qmp_test_server_dispose (GObject *object)
   g_autoptr(GHashTable) clients = NULL;
   GHashTableIter iter;
   gpointer channel;
-  GDestroyNotify check_destroy;
-  gpointer check_data;
+  GDestroyNotify check_destroy, command_destroy;
+  gpointer check_data, command_data;
 
   g_mutex_lock (&self->lock);
   self->disposed = TRUE;
@@ -720,6 +733,10 @@ qmp_test_server_dispose (GObject *object)
   check_data = self->check_data;
   self->check_func = NULL;
   self->check_destroy = NULL;
+  command_destroy = self->command_destroy;
+  command_data = self->command_data;
+  self->command_func = NULL;
+  self->command_destroy = NULL;
   g_mutex_unlock (&self->lock);
 
   g_hash_table_iter_init (&iter, clients);
@@ -728,6 +745,8 @@ qmp_test_server_dispose (GObject *object)
 
   if (check_destroy != NULL)
     check_destroy (check_data);
+  if (command_destroy != NULL)
+    command_destroy (command_data);
 
   if (self->listen_source != NULL)
     {
@@ -799,7 +818,8 @@ qmp_test_server_class_init (QmpTestServerClass *klass)
    * While a handler is connected, a `_sync` call made in the thread that
    * runs this context waits for an answer that the handler cannot give
    * until the call returns: there, use the `_async` calls, canned answers,
-   * or a client in another thread.
+   * [method@Qmp.TestServer.set_command_func], or a client in another
+   * thread.
    *
    * ```c
    * static gboolean
@@ -1895,4 +1915,62 @@ qmp_test_server_set_writing (QmpTestServer *self,
   clients = server_dup_clients (self);
   for (guint i = 0; i < clients->len; i++)
     _qmp_server_channel_set_writing (g_ptr_array_index (clients, i), writing);
+}
+
+/**
+ * qmp_test_server_set_command_func:
+ * @self: a #QmpTestServer
+ * @func: (nullable) (scope notified) (closure user_data) (destroy destroy):
+ *   the function, or %NULL for none
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data
+ *
+ * Sets a function that is given each command that neither the check
+ * function nor a canned answer answered, before the
+ * [signal@Qmp.TestServer::command] handlers.  It runs on the library's I/O
+ * thread, so it answers while the test's thread is blocked in a `_sync`
+ * call.  It takes the command by returning %TRUE, and then answers it, now
+ * or later, from any thread, or never; it returns %FALSE to leave the
+ * command to the signal's handlers.  It must not block.
+ *
+ * ```c
+ * static gboolean
+ * answer_echo (QmpTestServer *server, QmpTestServerCommand *command, gpointer user_data)
+ * {
+ *   g_autoptr(JsonNode) node = NULL;
+ *
+ *   if (!g_str_equal (qmp_test_server_command_get_name (command), "echo"))
+ *     return FALSE;
+ *   node = json_node_init_object (json_node_alloc (), qmp_test_server_command_get_arguments (command));
+ *   qmp_test_server_command_reply (command, node);
+ *   return TRUE;
+ * }
+ *
+ * qmp_test_server_set_command_func (server, answer_echo, NULL, NULL);
+ * ret = qmp_connection_execute_sync (connection, "echo", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_test_server_set_command_func (QmpTestServer            *self,
+                                  QmpTestServerCommandFunc  func,
+                                  gpointer                  user_data,
+                                  GDestroyNotify            destroy)
+{
+  GDestroyNotify old_destroy;
+  gpointer old_data;
+
+  g_return_if_fail (QMP_IS_TEST_SERVER (self));
+
+  g_mutex_lock (&self->lock);
+  old_destroy = self->command_destroy;
+  old_data = self->command_data;
+  self->command_func = func;
+  self->command_data = user_data;
+  self->command_destroy = destroy;
+  g_mutex_unlock (&self->lock);
+
+  if (old_destroy != NULL)
+    old_destroy (old_data);
 }

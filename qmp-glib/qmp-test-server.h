@@ -50,6 +50,23 @@ typedef gboolean (*QmpTestServerCheckFunc) (QmpTestServer         *server,
                                             gpointer               user_data,
                                             GError               **error);
 
+/**
+ * QmpTestServerCommandFunc:
+ * @server: the server
+ * @command: a command the server received
+ * @user_data: the data given to [method@Qmp.TestServer.set_command_func]
+ *
+ * Answers a command on the library's I/O thread, now or later, or leaves
+ * it to the [signal@Qmp.TestServer::command] handlers.
+ *
+ * Returns: %TRUE if the function takes the command
+ *
+ * Since: 1.0
+ */
+typedef gboolean (*QmpTestServerCommandFunc) (QmpTestServer        *server,
+                                              QmpTestServerCommand *command,
+                                              gpointer              user_data);
+
 QMP_AVAILABLE_IN_1_0
 QmpTestServer *qmp_test_server_new               (void);
 
@@ -107,6 +124,11 @@ void           qmp_test_server_add_event_before_reply (QmpTestServer   *self,
 QMP_AVAILABLE_IN_1_0
 void           qmp_test_server_set_check_func    (QmpTestServer        *self,
                                                   QmpTestServerCheckFunc func,
+                                                  gpointer              user_data,
+                                                  GDestroyNotify        destroy);
+QMP_AVAILABLE_IN_1_0
+void           qmp_test_server_set_command_func  (QmpTestServer        *self,
+                                                  QmpTestServerCommandFunc func,
                                                   gpointer              user_data,
                                                   GDestroyNotify        destroy);
 

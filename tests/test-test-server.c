@@ -757,6 +757,51 @@ test_check_func (void)
   g_assert_cmpuint (destroyed, ==, 1);
 }
 
+static gboolean
+answer_echo (QmpTestServer        *server,
+             QmpTestServerCommand *command,
+             gpointer              user_data)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  /* On the server's thread, not the test's, which is blocked */
+  g_assert_true (g_thread_self () != user_data);
+  if (!g_str_equal (qmp_test_server_command_get_name (command), "echo"))
+    return FALSE;
+
+  node = json_node_init_object (json_node_alloc (), qmp_test_server_command_get_arguments (command));
+  qmp_test_server_command_reply (command, node);
+  return TRUE;
+}
+
+static void
+test_command_func (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(JsonObject) arguments = json_object ("{\"x\": [true, null]}");
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  guint destroyed = 0;
+
+  qmp_test_server_set_command_func (server, answer_echo, g_thread_self (), NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  /* _sync calls from the thread that made the server */
+  ret = qmp_connection_execute_sync (connection, "echo", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_equal (json_node_get_object (ret), arguments));
+
+  ret = qmp_connection_execute_sync (connection, "other", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND);
+
+  /* Replaced: the old data is freed */
+  qmp_test_server_set_command_func (server, answer_echo, &destroyed, test_check_func_destroy);
+  qmp_test_server_set_command_func (server, NULL, NULL, NULL);
+  g_assert_cmpuint (destroyed, ==, 1);
+}
+
 static void
 test_listen (void)
 {
@@ -1042,6 +1087,7 @@ main (int   argc,
   g_test_add_func ("/test-server/next-command-cancelled", test_next_command_cancelled);
   g_test_add_func ("/test-server/descriptors", test_descriptors);
   g_test_add_func ("/test-server/check-func", test_check_func);
+  g_test_add_func ("/test-server/command-func", test_command_func);
   g_test_add_func ("/test-server/listen", test_listen);
   g_test_add_func ("/test-server/fault/close", test_fault_close);
   g_test_add_func ("/test-server/fault/close-after", test_fault_close_after);

@@ -119,6 +119,20 @@ class TestServerTests(unittest.TestCase):
         self.assertTrue(self.error.matches(Qmp.error_quark(), Qmp.Error.COMMAND_NOT_FOUND))
         self.assertEqual(seen[1], ('nope', None))
 
+    def test_command_func(self):
+        # Runs on the server's own thread: execute_sync can wait for it.
+        def answer(server, command):
+            if command.get_name() != 'query-balloon':
+                return False
+            command.reply(node({'actual': 1 << 30}))
+            return True
+
+        self.server.set_command_func(answer)
+        self.assertEqual(self.connection.execute_sync('query-balloon'), {'actual': 1 << 30})
+        with self.assertRaises(GLib.Error):
+            self.connection.execute_sync('query-other')
+        self.server.set_command_func(None)
+
     def test_received(self):
         self.server.set_reply('block_resize', None)
         self.connection.execute_sync('block_resize', {'node-name': 'disk0', 'size': 4096})
