@@ -792,6 +792,7 @@ test_command_func (void)
   ret = qmp_connection_execute_sync (connection, "echo", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (json_object_equal (json_node_get_object (ret), arguments));
+  g_clear_pointer (&ret, json_node_unref);
 
   ret = qmp_connection_execute_sync (connection, "other", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
   g_assert_error (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND);
