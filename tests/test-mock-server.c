@@ -483,6 +483,186 @@ test_queue_oob_bypass (Fixture       *f,
     }
 }
 
+/* QEMU 7.2 sends RESUME before its greeting when a client connects while
+ * the machine starts: construction goes on. */
+static void
+test_greeting_after_event (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_raw_greeting (server,
+    "{\"timestamp\": {\"seconds\": 1795618319, \"microseconds\": 436019}, \"event\": \"RESUME\"}\r\n"
+    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, \"package\": \"\"}, "
+    "\"capabilities\": [\"oob\"]}}");
+  conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qmp_connection_get_version_micro (conn), ==, 22);
+}
+
+/* 13: construction waiting for a greeting that does not come can be
+ * cancelled. */
+static void
+test_construct_cancel (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_writing (server, FALSE);
+  stream = qmp_test_server_new_stream (server, &error);
+  g_assert_no_error (error);
+  qmp_connection_new_async (stream, QMP_CONNECTION_FLAGS_NONE, cancellable, store_result, &result);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (result);
+
+  g_cancellable_cancel (cancellable);
+  conn = qmp_connection_new_finish (wait_result (&result), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (conn);
+}
+
+/* 7: a command cancelled before it was written is never sent. */
+static void
+test_cancel_before_write (Fixture       *f,
+                          gconstpointer  data)
+{
+  GAsyncResult *results[MAX_IN_FLIGHT] = { NULL, };
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) ninth = NULL;
+  g_autoptr(GAsyncResult) tenth = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GPtrArray) commands = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < MAX_IN_FLIGHT; i++)
+    qmp_connection_execute_async (f->conn, "slow", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                  store_result, &results[i]);
+  while (f->held.length < MAX_IN_FLIGHT)
+    g_main_context_iteration (NULL, TRUE);
+
+  qmp_connection_execute_async (f->conn, "ninth", NULL, QMP_EXECUTE_FLAGS_NONE, cancellable,
+                                store_result, &ninth);
+  qmp_connection_execute_async (f->conn, "tenth", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &tenth);
+  g_cancellable_cancel (cancellable);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&ninth), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  for (guint i = 0; i < MAX_IN_FLIGHT; i++)
+    {
+      g_autoptr(QmpTestServerCommand) slow = g_queue_pop_head (&f->held);
+
+      qmp_test_server_command_reply (slow, NULL);
+    }
+
+  /* The tenth comes next: never the ninth */
+  command = wait_held (f, "tenth");
+  qmp_test_server_command_reply (command, NULL);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&tenth), &error);
+  g_assert_no_error (error);
+
+  commands = qmp_test_server_get_commands (f->server);
+  for (guint i = 0; i < commands->len; i++)
+    g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[i]), !=, "ninth");
+  for (guint i = 0; i < MAX_IN_FLIGHT; i++)
+    {
+      g_autoptr(JsonNode) slow_ret = qmp_connection_execute_finish (f->conn, wait_result (&results[i]), &error);
+
+      g_assert_no_error (error);
+      g_object_unref (results[i]);
+    }
+}
+
+/* 8: a command cancelled after it was written fails at once; its reply is
+ * dropped when it comes and the connection goes on. */
+static void
+test_cancel_after_write (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(JsonNode) late = json ("{\"late\": true}");
+  g_autoptr(GError) error = NULL;
+
+  qmp_connection_execute_async (f->conn, "slow", NULL, QMP_EXECUTE_FLAGS_NONE, cancellable,
+                                store_result, &result);
+  command = wait_held (f, "slow");
+  g_cancellable_cancel (cancellable);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  qmp_test_server_command_reply (command, late);
+  qmp_test_server_set_reply (f->server, "ping", NULL);
+  ret = qmp_connection_execute_sync (f->conn, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (json_node_equal (ret, late));
+  g_assert_false (qmp_connection_is_closed (f->conn));
+}
+
+/* 14: an event from before a wait does not count. */
+static void
+test_events_not_before_call (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(JsonNode) one = json ("{\"n\": 1}");
+  g_autoptr(JsonNode) two = json ("{\"n\": 2}");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_reply (f->server, "ping", NULL);
+  qmp_test_server_emit_event (f->server, "X", json_node_get_object (one), NULL);
+  /* The event is in before the reply that follows it */
+  ret = qmp_connection_execute_sync (f->conn, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  qmp_connection_wait_event_async (f->conn, "X", NULL, NULL, store_result, &result);
+  qmp_test_server_emit_event (f->server, "X", json_node_get_object (two), NULL);
+  event = qmp_connection_wait_event_finish (f->conn, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_equal (qmp_event_get_data (event), json_node_get_object (two)));
+}
+
+/* 19: exec-oob where oob was not negotiated fails without a byte sent. */
+static void
+test_oob_not_negotiated (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GPtrArray) commands = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_capabilities (server, NULL);
+  qmp_test_server_set_reply (server, "ping", NULL);
+  conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (qmp_connection_get_oob_enabled (conn));
+
+  ret = qmp_connection_execute_sync (conn, "x-oob-test", NULL, QMP_EXECUTE_FLAGS_OOB, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+
+  ret = qmp_connection_execute_sync (conn, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  commands = qmp_test_server_get_commands (server);
+  g_assert_cmpuint (commands->len, ==, 2);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[1]), ==, "ping");
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
 #define ADD(path, data, func) \
   g_test_add (path, Fixture, data, fixture_set_up, func, fixture_tear_down)
 
@@ -508,6 +688,12 @@ main (int    argc,
   ADD ("/mock-server/until-event/error", GINT_TO_POINTER (UNTIL_EVENT_ERROR), test_until_event);
   ADD ("/mock-server/queue/max-in-flight", NULL, test_queue_max_in_flight);
   ADD ("/mock-server/queue/oob-bypass", NULL, test_queue_oob_bypass);
+  g_test_add_func ("/mock-server/greeting/after-event", test_greeting_after_event);
+  g_test_add_func ("/mock-server/construct/cancel", test_construct_cancel);
+  ADD ("/mock-server/cancel/before-write", NULL, test_cancel_before_write);
+  ADD ("/mock-server/cancel/after-write", NULL, test_cancel_after_write);
+  ADD ("/mock-server/events/not-before-call/wait-event", NULL, test_events_not_before_call);
+  g_test_add_func ("/mock-server/oob/not-negotiated", test_oob_not_negotiated);
 
   return g_test_run ();
 }
