@@ -61,6 +61,7 @@ void              _qmp_server_channel_unref (QmpServerChannel *self);
 void              _qmp_server_channel_start (QmpServerChannel *self);
 void              _qmp_server_channel_close (QmpServerChannel *self);
 gboolean          _qmp_server_channel_is_closed (QmpServerChannel *self);
+gboolean          _qmp_server_channel_is_negotiated (QmpServerChannel *self);
 
 /* A reply to the command whose id was @id_json (nullable: no id);
  * @return_json is the "return" member, serialized. */
@@ -72,7 +73,8 @@ void _qmp_server_channel_reply_error (QmpServerChannel *self,
                                       const char       *error_class,
                                       const char       *desc);
 /* @data_json nullable; @timestamp_usec since the epoch, or -1 for QEMU's
- * "no clock" timestamp (-1, -1). */
+ * "no clock" timestamp (-1, -1).  Dropped before negotiation, as QEMU
+ * does. */
 void _qmp_server_channel_send_event  (QmpServerChannel *self,
                                       const char       *name,
                                       const char       *data_json,

@@ -52,13 +52,13 @@ struct _QmpServerChannel
   gsize rbuf_scanned;           /* bytes of rbuf already searched for '\n' */
   GString *scratch;             /* the parser's buffer for escaped strings */
   GUnixFDList *pending_fds;     /* received, not yet given to a command */
-  gboolean negotiated;          /* qmp_capabilities succeeded */
   gboolean oob_enabled;
   gboolean closed_told;         /* closed_func was called */
 
   GMutex lock;
   /* Protected by lock */
   gboolean closed;
+  gboolean negotiated;          /* qmp_capabilities succeeded: events go out */
   gboolean reading;             /* off: a stall, nothing is read */
   gboolean writing;             /* off: a stall, lines wait in wbuf */
   gboolean cut_pending;         /* the next line is cut after cut_after bytes */
@@ -235,8 +235,13 @@ _qmp_server_channel_send_event (QmpServerChannel *self,
   if (data_json != NULL)
     g_string_append_printf (line, ", \"data\": %s", data_json);
   g_string_append_c (line, '}');
+  g_string_append (line, "\r\n");
 
-  channel_append_line (self, line);
+  /* As QEMU, no events to a client that has not negotiated yet */
+  g_mutex_lock (&self->lock);
+  if (self->negotiated)
+    channel_append_locked (self, line->str, line->len);
+  g_mutex_unlock (&self->lock);
 }
 
 void
@@ -346,7 +351,9 @@ channel_negotiate (QmpServerChannel *self,
         }
     }
 
+  g_mutex_lock (&self->lock);
   self->negotiated = TRUE;
+  g_mutex_unlock (&self->lock);
   self->oob_enabled = oob;
   _qmp_server_channel_reply (self, request->id_json, "{}");
 }
@@ -451,7 +458,7 @@ channel_handle_line (QmpServerChannel *self,
   request->oob = exec_oob != NULL;
   request->fds = g_steal_pointer (&self->pending_fds);
 
-  if (!self->negotiated)
+  if (!_qmp_server_channel_is_negotiated (self))
     {
       if (g_str_equal (request->name, "qmp_capabilities"))
         channel_negotiate (self, request);
@@ -784,6 +791,18 @@ _qmp_server_channel_close (QmpServerChannel *self)
   _qmp_worker_invoke (self->worker, close_on_worker,
                       _qmp_server_channel_ref (self),
                       (GDestroyNotify) _qmp_server_channel_unref);
+}
+
+gboolean
+_qmp_server_channel_is_negotiated (QmpServerChannel *self)
+{
+  gboolean negotiated;
+
+  g_mutex_lock (&self->lock);
+  negotiated = self->negotiated;
+  g_mutex_unlock (&self->lock);
+
+  return negotiated;
 }
 
 gboolean

@@ -221,6 +221,9 @@ test_negotiation (void)
   g_autofree char *greeting = raw_read (raw);
   g_autoptr(GPtrArray) commands = NULL;
 
+  /* No events before negotiation, as QEMU */
+  qmp_test_server_emit_event (server, "EARLY", NULL, NULL);
+
   /* Before negotiation, as QEMU: the id comes back as it was sent */
   raw_send (raw, "{\"execute\": \"query-status\", \"id\": {\"a\": [1, \"x\"]}}\r\n");
   raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
