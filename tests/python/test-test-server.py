@@ -1,37 +1,19 @@
 #!/usr/bin/python3
 # test-test-server.py: Qmp.TestServer from Python's unittest, as a
-# project that drives QEMU would test its code without QEMU (this file is
-# also the Python example of docs/testing.md)
+# project that drives QEMU would test its code without QEMU, with the
+# library's PyGObject override (dicts in, dicts out; this file is also the
+# Python example of docs/testing.md)
 #
 # Copyright 2026 The qmp-glib authors
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
-import json
 import os
 import unittest
 
 import gi
 gi.require_version('Qmp', '1.0')
-gi.require_version('Json', '1.0')
-from gi.repository import Gio, GLib, Json, Qmp  # noqa: E402
-
-
-def node(value):
-    """A Python value as a Json.Node, for the server's answers."""
-    return Json.from_string(json.dumps(value))
-
-
-def obj(value):
-    return node(value).get_object()
-
-
-def to_python(value):
-    if value is None:
-        return None
-    if isinstance(value, Json.Object):
-        value = Json.Node.alloc().init_object(value)
-    return json.loads(Json.to_string(value, False))
+from gi.repository import Gio, GLib, Qmp  # noqa: E402
 
 
 # The code under test: it pauses a VM unless it is paused already.
@@ -47,8 +29,7 @@ class TestServerTests(unittest.TestCase):
 
     def setUp(self):
         self.server = Qmp.TestServer.new()
-        self.connection = self.server.new_connection_sync(
-            Qmp.ConnectionFlags.NONE, None)
+        self.connection = self.server.new_connection_sync()
 
     def tearDown(self):
         if not self.connection.is_closed():
@@ -56,20 +37,20 @@ class TestServerTests(unittest.TestCase):
         self.server = None
 
     def test_canned_replies(self):
-        self.server.set_reply('query-status', node({'status': 'running', 'running': True}))
-        self.server.set_reply('stop', None)
+        self.server.set_reply('query-status', {'status': 'running', 'running': True})
+        self.server.set_reply('stop')
 
         self.assertTrue(pause(self.connection))
 
-        names = [c.get_name() for c in self.server.get_commands()]
+        names = [c.name for c in self.server.get_commands()]
         self.assertEqual(names, ['qmp_capabilities', 'query-status', 'stop'])
 
     def test_paused_already(self):
-        self.server.set_reply('query-status', node({'status': 'paused', 'running': False}))
+        self.server.set_reply('query-status', {'status': 'paused', 'running': False})
 
         self.assertFalse(pause(self.connection))
         # stop was never sent
-        self.assertNotIn('stop', [c.get_name() for c in self.server.get_commands()])
+        self.assertNotIn('stop', [c.name for c in self.server.get_commands()])
 
     def test_error(self):
         self.server.set_error('query-status', 'GenericError', 'Not now')
@@ -83,11 +64,11 @@ class TestServerTests(unittest.TestCase):
         seen = []
 
         def on_command(server, command):
-            seen.append((command.get_name(), to_python(command.get_arguments())))
-            if command.get_name() != 'echo':
+            seen.append((command.name, command.arguments))
+            if command.name != 'echo':
                 return False          # CommandNotFound
-            server.emit_event('ECHOED', None, None)
-            command.reply(Json.Node.alloc().init_object(command.get_arguments()))
+            server.emit_event('ECHOED')
+            command.reply(command.arguments)
             return True
 
         def on_done(connection, result):
@@ -122,9 +103,9 @@ class TestServerTests(unittest.TestCase):
     def test_command_func(self):
         # Runs on the server's own thread: execute_sync can wait for it.
         def answer(server, command):
-            if command.get_name() != 'query-balloon':
+            if command.name != 'query-balloon':
                 return False
-            command.reply(node({'actual': 1 << 30}))
+            command.reply({'actual': 1 << 30})
             return True
 
         self.server.set_command_func(answer)
@@ -137,13 +118,13 @@ class TestServerTests(unittest.TestCase):
         self.server.set_reply('block_resize', None)
         self.connection.execute_sync('block_resize', {'node-name': 'disk0', 'size': 4096})
 
-        command = self.server.next_command_sync(None)
-        self.assertEqual(command.get_name(), 'qmp_capabilities')
-        command = self.server.next_command_sync(None)
-        self.assertEqual(command.get_name(), 'block_resize')
-        self.assertEqual(to_python(command.get_arguments()), {'node-name': 'disk0', 'size': 4096})
-        self.assertIsInstance(to_python(command.get_id()), int)
-        self.assertFalse(command.get_oob())
+        command = self.server.next_command_sync()
+        self.assertEqual(command.name, 'qmp_capabilities')
+        command = self.server.next_command_sync()
+        self.assertEqual(command.name, 'block_resize')
+        self.assertEqual(command.arguments, {'node-name': 'disk0', 'size': 4096})
+        self.assertIsInstance(command.id, int)
+        self.assertFalse(command.oob)
         self.assertTrue(command.is_answered())
 
     def test_event(self):
@@ -157,7 +138,7 @@ class TestServerTests(unittest.TestCase):
         # Waiting first: an event counts from the call on
         self.connection.wait_event_async('SHUTDOWN', callback=on_event)
         when = GLib.DateTime.new_from_unix_utc(1700000000)
-        self.server.emit_event('SHUTDOWN', obj({'guest': True}), when)
+        self.server.emit_event('SHUTDOWN', {'guest': True}, when)
         loop.run()
         event, = events
         self.assertEqual(event.data, {'guest': True})
@@ -166,15 +147,15 @@ class TestServerTests(unittest.TestCase):
     def test_old_qemu(self):
         self.server.set_version(2, 8, 1)
         self.server.set_package('')
-        self.server.set_capabilities(None)
-        old = self.server.new_connection_sync(Qmp.ConnectionFlags.OOB, None)
+        self.server.set_capabilities()
+        old = self.server.new_connection_sync(Qmp.ConnectionFlags.OOB)
         self.assertEqual(old.get_version_minor(), 8)
         self.assertEqual(old.get_capabilities(), [])
         self.assertFalse(old.get_oob_enabled())
         old.close_sync()
 
     def test_peer_vanishes(self):
-        self.server.set_reply('stop', None)
+        self.server.set_reply('stop')
         self.server.close_after(5)
         with self.assertRaises(GLib.Error) as caught:
             self.connection.execute_sync('stop')
