@@ -608,6 +608,7 @@ check_existing (const char  *path,
 {
   g_autoptr(GSocket) probe = NULL;
   g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GError) connect_error = NULL;
   GStatBuf buf;
 
   if (g_lstat (path, &buf) != 0)
@@ -624,7 +625,12 @@ check_existing (const char  *path,
   if (probe == NULL)
     return FALSE;
   address = g_unix_socket_address_new (path);
-  if (g_socket_connect (probe, address, NULL, NULL))
+  /* Not blocking: a listener with a full backlog would block us, and
+   * counts as someone listening. */
+  g_socket_set_blocking (probe, FALSE);
+  if (g_socket_connect (probe, address, NULL, &connect_error) ||
+      g_error_matches (connect_error, G_IO_ERROR, G_IO_ERROR_PENDING) ||
+      g_error_matches (connect_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
                    _("Something listens on “%s” already"), path);
