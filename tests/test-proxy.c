@@ -72,6 +72,9 @@ proxy_thread (gpointer user_data)
 
   g_main_loop_run (f->loop);
 
+  /* Closed here, not by the last unref, which a client being accepted on
+   * the I/O thread at that moment could make there, later */
+  qmp_proxy_close (f->proxy);
   g_clear_object (&f->proxy);
   g_clear_object (&upstream);
   /* What the upstream connection still has to say to this context */
@@ -105,11 +108,19 @@ fixture_set_up (Fixture       *f,
   g_mutex_unlock (&f->lock);
 }
 
+static gboolean
+quit_loop (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
-  g_main_loop_quit (f->loop);
+  /* From inside the loop: a quit before g_main_loop_run() would be lost */
+  g_main_context_invoke (f->context, quit_loop, f->loop);
   g_thread_join (f->thread);
   g_main_loop_unref (f->loop);
   g_main_context_unref (f->context);
@@ -557,6 +568,52 @@ test_qemu_quits (Fixture       *f,
   g_assert_cmpint (qmp_test_peer_wait_exit (f->peer, 10000), ==, 0);
 }
 
+/* Two qmpctl processes and a library client through one proxy at once */
+static void
+test_qmpctl_clients (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char *qmpctl = g_getenv ("QMP_TEST_QMPCTL");
+  g_autoptr(QmpConnection) library = NULL;
+  g_autoptr(GError) error = NULL;
+  GSubprocess *processes[2];
+
+  g_assert_nonnull (qmpctl);
+  library = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (processes); i++)
+    {
+      processes[i] = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                                       qmpctl, "--socket", f->path,
+                                       "query-status", ",", "query-version", ",", "query-name", NULL);
+      g_assert_no_error (error);
+    }
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr(JsonNode) ret = qmp_connection_execute_sync (library, "query-status", NULL,
+                                                             QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+
+      g_assert_no_error (error);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (processes); i++)
+    {
+      g_autofree char *out = NULL;
+
+      g_subprocess_communicate_utf8 (processes[i], NULL, NULL, &out, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_get_if_exited (processes[i]));
+      g_assert_cmpint (g_subprocess_get_exit_status (processes[i]), ==, 0);
+      /* Its own three answers, in order */
+      g_assert_nonnull (strstr (out, "\"status\""));
+      g_assert_nonnull (strstr (out, "\"qemu\""));
+      g_assert_true (strstr (out, "\"status\"") < strstr (out, "\"qemu\""));
+      g_object_unref (processes[i]);
+    }
+}
+
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -573,6 +630,7 @@ main (int   argc,
   ADD ("/proxy/socket-mode", test_socket_mode);
   ADD ("/proxy/existing", test_existing);
   ADD ("/proxy/client-killed", test_client_killed);
+  ADD ("/proxy/qmpctl-clients", test_qmpctl_clients);
   ADD ("/proxy/qemu-quits", test_qemu_quits);
 
   return g_test_run ();
