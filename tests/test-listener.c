@@ -162,6 +162,7 @@ test_qemu_connects_and_reconnects (Fixture       *fixture,
   g_autoptr(QmpListener) listener = listen_on (fixture, 0600);
   g_autoptr(QmpConnection) first = NULL;
   g_autoptr(QmpConnection) second = NULL;
+  g_autoptr(JsonNode) stop = NULL;
   g_autofree char *status = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -176,7 +177,7 @@ test_qemu_connects_and_reconnects (Fixture       *fixture,
 
   /* Stopped on the first connection, seen stopped on the next one: the
    * same QEMU came back. */
-  qmp_connection_execute_sync (first, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  stop = qmp_connection_execute_sync (first, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
   qmp_connection_close_sync (first, NULL, &error);
   g_assert_no_error (error);
