@@ -1284,8 +1284,10 @@ qmp_connection_class_init (QmpConnectionClass *klass)
    * construction fails with %G_IO_ERROR_INVALID_ARGUMENT.
    *
    * QEMU 10.0 serves QMP over TLS (tested); QEMU 7.2 stops answering a
-   * TLS client after its greeting, so construction there ends with the
-   * [property@Qmp.Connection:timeout] (set one).
+   * TLS client after its greeting, so construction there ends with
+   * %G_IO_ERROR_TIMED_OUT after the [property@Qmp.Connection:timeout], or
+   * after 10 seconds when the timeout is 0: over TLS, construction is
+   * always bounded.
    *
    * ```c
    * g_autoptr(GTlsDatabase) ca = g_tls_file_database_new ("/etc/pki/qemu/ca-cert.pem", &error);

@@ -44,6 +44,9 @@ typedef void (*QmpHandshakeDoneFunc) (QmpPeerInfo *info,
                                       GError      *error,
                                       gpointer     user_data);
 
+/* The bound of a TLS handshake given no timeout. */
+#define QMP_TLS_DEFAULT_TIMEOUT_MSEC 10000
+
 /* Connects to @address unless @stream is given (over TLS for a tls:
  * address, verified against @tls_database or the system's CAs, with
  * @tls_certificate as the client's if given), then reads the greeting

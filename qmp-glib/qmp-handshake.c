@@ -34,6 +34,7 @@ typedef struct
 
   GSocketConnectable *connectable;
   gboolean tls;                    /* a tls: address */
+  gboolean tls_done;               /* its TLS handshake succeeded */
   GTlsDatabase *tls_database;      /* nullable: the system's CAs */
   GTlsCertificate *tls_certificate; /* nullable: no client certificate */
   GCancellable *cancellable;       /* ours: fires on the caller's or on the timeout */
@@ -95,6 +96,14 @@ handshake_finish (QmpHandshake *handshake,
           error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                                _("Timed out after %u ms while connecting to the QMP server"),
                                handshake->timeout_msec);
+        }
+      else if (handshake->tls_done && g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_EOF))
+        {
+          /* How QEMU with verify-peer=on refuses a client without a
+           * certificate under TLS 1.3: after the handshake, at the first
+           * read. */
+          g_prefix_error (&error, _("The server at “%s” closed the TLS connection (does it require a client certificate?): "),
+                          handshake->address);
         }
     }
   else
@@ -565,6 +574,7 @@ on_tls_handshake (GObject      *source_object,
       return;
     }
 
+  handshake->tls_done = TRUE;
   handshake_start_channel (handshake);
 }
 
@@ -766,6 +776,11 @@ _qmp_handshake_start (const char              *address,
       handshake->caller_cancellable = g_object_ref (cancellable);
       handshake->caller_cancelled_id = _qmp_cancellable_forward (cancellable, handshake->cancellable);
     }
+
+  /* QEMU 7.2 stops answering a TLS client after its greeting: over TLS,
+   * construction is always bounded. */
+  if (handshake->tls && timeout_msec == 0)
+    handshake->timeout_msec = timeout_msec = QMP_TLS_DEFAULT_TIMEOUT_MSEC;
 
   /* One deadline for connecting, the greeting and the negotiation, so a
    * stopped QEMU cannot hang construction. */

@@ -462,6 +462,22 @@ test_tls_qemu72_times_out (void)
   g_assert_null (connection);
 }
 
+/* Without a timeout, over TLS construction is bounded all the same. */
+static void
+test_tls_qemu72_default_timeout (void)
+{
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qemu = tls_qemu_start (qemu72_binary (), "good", FALSE);
+  ca = load_ca ("ca-cert.pem");
+  connection = connect_tls (qemu->address, ca, NULL, 0, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (connection);
+}
+
 /* TLS settings with an address in clear are refused, not ignored. */
 static void
 test_tls_settings_need_tls_address (void)
@@ -496,6 +512,7 @@ main (int    argc,
   g_test_add_func ("/tls/wrong-host", test_tls_wrong_host);
   g_test_add_func ("/tls/missing-client-certificate", test_tls_missing_client_certificate);
   g_test_add_func ("/tls/qemu72-times-out", test_tls_qemu72_times_out);
+  g_test_add_func ("/tls/qemu72-default-timeout", test_tls_qemu72_default_timeout);
   g_test_add_func ("/tls/settings-need-tls-address", test_tls_settings_need_tls_address);
 
   ret = g_test_run ();
