@@ -336,6 +336,31 @@ test_silent_peer_times_out (Fixture       *fixture,
   g_assert_cmpuint (qmp_connection_get_version_major (connection), ==, 7);
 }
 
+/* Cancelling a wait for a QEMU fails it with G_IO_ERROR_CANCELLED; the
+ * listener stays usable. */
+static void
+test_accept_cancelled (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(QmpListener) listener = listen_on (fixture, 0600);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  qmp_listener_accept_async (listener, cancellable, qmp_test_store_result, &slot);
+  g_cancellable_cancel (cancellable);
+  result = qmp_test_wait_result (&slot);
+  connection = qmp_listener_accept_finish (listener, result, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (connection);
+
+  start_qemu72_client (fixture);
+  connection = accept_one (listener);
+  g_assert_cmpuint (qmp_connection_get_version_major (connection), ==, 7);
+}
+
 /* Re-attaching, the example of docs/tls.md: a manager restarts, connects
  * again to the socket of a QEMU it started before and rebuilds its state
  * from queries. */
@@ -477,6 +502,8 @@ main (int    argc,
               fixture_setup, test_existing_files, fixture_teardown);
   g_test_add ("/listener/silent-peer-times-out", Fixture, NULL,
               fixture_setup, test_silent_peer_times_out, fixture_teardown);
+  g_test_add ("/listener/accept-cancelled", Fixture, NULL,
+              fixture_setup, test_accept_cancelled, fixture_teardown);
   g_test_add ("/reattach/queries", Fixture, NULL,
               fixture_setup, test_reattach, fixture_teardown);
 
