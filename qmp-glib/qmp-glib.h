@@ -22,7 +22,9 @@
 # include "qmp-json-template.h"
 # include "qmp-listener.h"
 # include "qmp-process.h"
+# include "qmp-proxy.h"
 # include "qmp-run-state-tracker.h"
 # include "qmp-schema-type.h"
 # include "qmp-schema.h"
+# include "qmp-test-server.h"
 #undef QMP_INSIDE

@@ -536,6 +536,7 @@ static void
 handshake_start_channel (QmpHandshake *handshake)
 {
   g_autoptr(QmpCall) greeting = NULL;
+  g_autoptr(QmpChannel) channel = NULL;
   GError *error = NULL;
 
   handshake->channel = handshake->channel_func (handshake->stream, handshake->user_data, &error);
@@ -551,10 +552,14 @@ handshake_start_channel (QmpHandshake *handshake)
       return;
     }
 
+  /* The submission may finish the handshake at once (a cancellable that
+   * fired already), which frees it: the channel is held here. */
+  channel = _qmp_channel_ref (handshake->channel);
   greeting = _qmp_call_new (QMP_CALL_GREETING, NULL, NULL, FALSE, NULL, NULL);
   _qmp_call_set_done_func (greeting, on_greeting, handshake);
-  _qmp_channel_submit (handshake->channel, greeting, handshake->cancellable, 0);
-  _qmp_channel_start (handshake->channel);
+  _qmp_channel_submit (channel, greeting, handshake->cancellable, 0);
+  if (!_qmp_channel_is_closed (channel))
+    _qmp_channel_start (channel);
 }
 
 static void
