@@ -20,6 +20,7 @@
 # include "qmp-connection.h"
 # include "qmp-commands.h"
 # include "qmp-json-template.h"
+# include "qmp-listener.h"
 # include "qmp-process.h"
 # include "qmp-proxy.h"
 # include "qmp-run-state-tracker.h"
