@@ -100,6 +100,8 @@ struct _QmpConnection
   char *address;              /* nullable: set when the connection made the stream */
   GIOStream *stream;          /* set by the caller, or once connected */
   QmpConnectionFlags flags;
+  GTlsDatabase *tls_database;       /* nullable; for a tls: address */
+  GTlsCertificate *tls_certificate; /* nullable; for a tls: address */
 
   guint timeout_msec;         /* atomic; 0: none */
   guint64 max_message_size;   /* protected by init_lock */
@@ -168,6 +170,8 @@ enum {
   PROP_MAX_QUEUED_EVENTS,
   PROP_MAX_QUEUED_EVENT_BYTES,
   PROP_DROPPED_EVENTS,
+  PROP_TLS_DATABASE,
+  PROP_TLS_CERTIFICATE,
   N_PROPS
 };
 
@@ -702,6 +706,7 @@ init_start (QmpConnection *self,
   init->done_data = done_data;
 
   _qmp_handshake_start (self->address, self->stream, self->flags,
+                        self->tls_database, self->tls_certificate,
                         qmp_connection_get_timeout (self), cancellable,
                         init_make_channel, init_on_handshake_done, init);
 }
@@ -854,6 +859,8 @@ qmp_connection_finalize (GObject *object)
 
   g_clear_pointer (&self->address, g_free);
   g_clear_object (&self->stream);
+  g_clear_object (&self->tls_database);
+  g_clear_object (&self->tls_certificate);
   g_clear_pointer (&self->package, g_free);
   g_clear_pointer (&self->capabilities, g_strfreev);
   g_clear_error (&self->init_error);
@@ -943,6 +950,14 @@ qmp_connection_get_property (GObject    *object,
       g_value_set_uint64 (value, qmp_connection_get_dropped_events (self));
       break;
 
+    case PROP_TLS_DATABASE:
+      g_value_set_object (value, self->tls_database);
+      break;
+
+    case PROP_TLS_CERTIFICATE:
+      g_value_set_object (value, self->tls_certificate);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -990,6 +1005,14 @@ qmp_connection_set_property (GObject      *object,
       qmp_connection_set_max_queued_event_bytes (self, g_value_get_uint64 (value));
       break;
 
+    case PROP_TLS_DATABASE:
+      self->tls_database = g_value_dup_object (value);
+      break;
+
+    case PROP_TLS_CERTIFICATE:
+      self->tls_certificate = g_value_dup_object (value);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1010,8 +1033,13 @@ qmp_connection_class_init (QmpConnectionClass *klass)
   /**
    * QmpConnection:address: (getter get_address)
    *
-   * Where to connect: `unix:PATH`, `tcp:HOST:PORT` or a plain path of a
-   * Unix socket.  %NULL when the connection was made on a stream.
+   * Where to connect: `unix:PATH`, `tcp:HOST:PORT`, `tls:HOST:PORT` or a
+   * plain path of a Unix socket.  %NULL when the connection was made on a
+   * stream.
+   *
+   * With `tls:HOST:PORT` the connection is TCP wrapped in TLS (see
+   * [property@Qmp.Connection:tls-database]); the server's certificate must
+   * name HOST.
    *
    * Since: 1.0
    */
@@ -1240,6 +1268,62 @@ qmp_connection_class_init (QmpConnectionClass *klass)
     g_param_spec_uint64 ("dropped-events", NULL, NULL,
                          0, G_MAXUINT64, 0,
                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:tls-database:
+   *
+   * The certificate authorities that the server's certificate must chain
+   * up to, for a `tls:HOST:PORT` address; %NULL means the system's.  Load
+   * a CA file with g_tls_file_database_new().
+   *
+   * The server's certificate must also name the address's HOST (as a DNS
+   * name or an IP address), be valid now, and not be revoked.  Anything
+   * else fails construction with a %G_TLS_ERROR, such as
+   * %G_TLS_ERROR_BAD_CERTIFICATE; the library never falls back to a
+   * connection in clear.  Given with an address that is not `tls:`,
+   * construction fails with %G_IO_ERROR_INVALID_ARGUMENT.
+   *
+   * QEMU 10.0 serves QMP over TLS (tested); QEMU 7.2 stops answering a
+   * TLS client after its greeting, so construction there ends with
+   * %G_IO_ERROR_TIMED_OUT after the [property@Qmp.Connection:timeout], or
+   * after 10 seconds when the timeout is 0: over TLS, construction is
+   * always bounded.
+   *
+   * ```c
+   * g_autoptr(GTlsDatabase) ca = g_tls_file_database_new ("/etc/pki/qemu/ca-cert.pem", &error);
+   * g_autoptr(GTlsCertificate) me =
+   *   g_tls_certificate_new_from_files ("client-cert.pem", "client-key.pem", &error);
+   * g_autoptr(QmpConnection) connection =
+   *   g_initable_new (QMP_TYPE_CONNECTION, NULL, &error,
+   *                   "address", "tls:vmhost.example:4444",
+   *                   "tls-database", ca,
+   *                   "tls-certificate", me,   // for QEMU's verify-peer=on
+   *                   "timeout", 10000,
+   *                   NULL);
+   * ```
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TLS_DATABASE] =
+    g_param_spec_object ("tls-database", NULL, NULL,
+                         G_TYPE_TLS_DATABASE,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:tls-certificate:
+   *
+   * The client certificate (with its private key) shown to the server of
+   * a `tls:HOST:PORT` address, for a QEMU whose `tls-creds-x509` object
+   * has `verify-peer=on`; %NULL: none.  Without the certificate such a
+   * QEMU refuses the connection and construction fails with a
+   * %G_TLS_ERROR.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TLS_CERTIFICATE] =
+    g_param_spec_object ("tls-certificate", NULL, NULL,
+                         G_TYPE_TLS_CERTIFICATE,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 

@@ -8,37 +8,56 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <gio/gunixsocketaddress.h>
 
+#include "qmp-init-private.h"
+#include "qmp-enums.h"
 #include "qmp-listener.h"
 
 /**
  * QmpListener:
  *
- * Listens on a Unix socket for QEMUs that connect to it, and gives a ready
- * [class@Qmp.Connection] for each: the greeting read and the capabilities
- * negotiated, as [ctor@Qmp.Connection.new_for_address_sync] does.  QEMU is
- * then the client, started with
+ * Listens on a Unix socket for QEMUs that connect to it, and gives a
+ * ready [class@Qmp.Connection] for each.
+ *
+ * QEMU connects out when its monitor is a client socket:
  *
  * ```
- * -chardev socket,id=mon0,path=PATH,server=off,reconnect=1 -mon chardev=mon0,mode=control
+ * qemu-system-x86_64 … -chardev socket,id=mon,path=/run/vm1/qmp.sock,server=off,reconnect-ms=1000 \
+ *                      -mon chardev=mon,mode=control
  * ```
  *
- * (`reconnect-ms=1000` on QEMU 9.2 and later), so that a manager can start
- * QEMU before it listens, and QEMU finds the manager again after the
- * manager restarted.
+ * (`reconnect=1`, in seconds, before QEMU 9.2.)  With a reconnect delay,
+ * QEMU may be started before anyone listens, and it connects again when
+ * its connection is closed, for instance when the manager restarts.
  *
- * Whoever connects is trusted as the VM's QEMU, so the socket is made
- * owner-only (mode 0600) before it starts listening.
+ * Whoever can connect to the socket is trusted as the VM's QEMU, so the
+ * socket is created owner-only (mode 0600) unless
+ * [property@Qmp.Listener:socket-mode] says otherwise.  An existing file at
+ * the path is never replaced, except a stale socket that nobody listens
+ * on any more.
+ *
+ * Each accepted connection gets the same greeting, negotiation and
+ * [property@Qmp.Listener:timeout] as [func@Qmp.Connection.new_async] on a
+ * stream.
  *
  * ```c
- * g_autoptr(QmpListener) listener = qmp_listener_new ("/run/vms/vm1/qmp.sock",
- *                                                     QMP_CONNECTION_FLAGS_NONE, &error);
- * // … start QEMU with server=off on that path …
- * g_autoptr(QmpConnection) connection = qmp_listener_accept_sync (listener, NULL, &error);
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(QmpListener) listener = qmp_listener_new ("/run/vm1/qmp.sock",
+ *                                                     QMP_CONNECTION_FLAGS_NONE,
+ *                                                     &error);
+ * g_autoptr(QmpConnection) connection = NULL;
+ *
+ * if (listener == NULL)
+ *   g_error ("%s", error->message);
+ * // blocks until a QEMU connects and is ready
+ * connection = qmp_listener_accept_sync (listener, NULL, &error);
  * ```
  *
  * Since: 1.0
@@ -48,18 +67,195 @@ struct _QmpListener
 {
   GObject parent_instance;
 
-  char *path;                   /* the socket's path, unlinked on close */
-  QmpConnectionFlags flags;     /* for every connection */
-  guint timeout_msec;           /* bounds each greeting and negotiation */
-  GSocketListener *listener;    /* NULL once closed */
+  char *address;                   /* as given */
+  char *path;                      /* of the socket file */
+  QmpConnectionFlags flags;        /* for each connection */
+  guint timeout_msec;              /* for each connection's handshake; 0: none */
+  guint socket_mode;
+
+  GSocketListener *listener;       /* NULL until initialized */
+  dev_t dev;                       /* the socket file we made */
+  ino_t ino;
+  gboolean bound;                  /* whether ->dev and ->ino are ours */
 };
 
-G_DEFINE_FINAL_TYPE (QmpListener, qmp_listener, G_TYPE_OBJECT)
+static void qmp_listener_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (QmpListener, qmp_listener, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                      qmp_listener_initable_iface_init))
+
+enum {
+  PROP_0,
+  PROP_ADDRESS,
+  PROP_FLAGS,
+  PROP_TIMEOUT,
+  PROP_SOCKET_MODE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+#define DEFAULT_SOCKET_MODE 0600
+
+/* "unix:PATH" or a path; NULL otherwise. */
+static const char *
+address_get_path (const char *address)
+{
+  if (g_str_has_prefix (address, "unix:"))
+    address += strlen ("unix:");
+  else if (address[0] != '/' && address[0] != '.' && strchr (address, ':') != NULL)
+    return NULL;
+
+  return address[0] != '\0' ? address : NULL;
+}
+
+/* A socket file at @path that nobody listens on is removed: what a QEMU
+ * manager that was killed leaves behind.  Anything else stays. */
+static gboolean
+remove_stale_socket (const char  *path,
+                     GError     **error)
+{
+  g_autoptr(GSocket) probe = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GStatBuf st;
+
+  if (g_lstat (path, &st) != 0)
+    return TRUE;   /* nothing there (or nothing we may see): bind() tells */
+
+  if (!S_ISSOCK (st.st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                   _("Cannot listen on “%s”: a file that is not a socket exists there"), path);
+      return FALSE;
+    }
+
+  probe = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+  if (probe == NULL)
+    return FALSE;
+
+  address = g_unix_socket_address_new (path);
+  if (g_socket_connect (probe, address, NULL, &local_error))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+                   _("Cannot listen on “%s”: something listens there already"), path);
+      return FALSE;
+    }
+
+  if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("Cannot listen on “%s”: "), path);
+      return FALSE;
+    }
+
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Cannot remove the stale socket “%s”: %s"), path, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+qmp_listener_initable_init (GInitable     *initable,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  QmpListener *self = QMP_LISTENER (initable);
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketListener) listener = NULL;
+  GStatBuf st;
+
+  if (self->listener != NULL)
+    return TRUE;
+
+  if (self->address == NULL || address_get_path (self->address) == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("Invalid address “%s” to listen on: expected unix:PATH or a path"),
+                   self->address != NULL ? self->address : "");
+      return FALSE;
+    }
+  self->path = g_strdup (address_get_path (self->address));
+
+  if (!remove_stale_socket (self->path, error))
+    return FALSE;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+  if (socket == NULL)
+    return FALSE;
+
+  address = g_unix_socket_address_new (self->path);
+  if (!g_socket_bind (socket, address, FALSE, error))
+    {
+      g_prefix_error (error, _("Cannot listen on “%s”: "), self->path);
+      return FALSE;
+    }
+
+  if (g_lstat (self->path, &st) == 0)
+    {
+      self->dev = st.st_dev;
+      self->ino = st.st_ino;
+      self->bound = TRUE;
+    }
+
+  /* Bound but not listening yet, the socket refuses every connection:
+   * nobody gets in before the mode is right. */
+  if (g_chmod (self->path, (int) self->socket_mode) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Cannot set the mode of “%s”: %s"), self->path, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  if (!g_socket_listen (socket, error))
+    return FALSE;
+
+  listener = g_socket_listener_new ();
+  if (!g_socket_listener_add_socket (listener, socket, NULL, error))
+    return FALSE;
+
+  self->listener = g_steal_pointer (&listener);
+
+  return TRUE;
+}
+
+static void
+qmp_listener_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = qmp_listener_initable_init;
+}
+
+/* Removes the socket file if it is still the one we made. */
+static void
+listener_unlink (QmpListener *self)
+{
+  GStatBuf st;
+
+  if (!self->bound)
+    return;
+  self->bound = FALSE;
+
+  if (g_lstat (self->path, &st) == 0 && st.st_dev == self->dev && st.st_ino == self->ino)
+    g_unlink (self->path);
+}
 
 static void
 qmp_listener_dispose (GObject *object)
 {
-  qmp_listener_close (QMP_LISTENER (object));
+  QmpListener *self = QMP_LISTENER (object);
+
+  qmp_listener_close (self);
+  g_clear_object (&self->listener);
 
   G_OBJECT_CLASS (qmp_listener_parent_class)->dispose (object);
 }
@@ -69,9 +265,72 @@ qmp_listener_finalize (GObject *object)
 {
   QmpListener *self = QMP_LISTENER (object);
 
+  g_free (self->address);
   g_free (self->path);
 
   G_OBJECT_CLASS (qmp_listener_parent_class)->finalize (object);
+}
+
+static void
+qmp_listener_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  QmpListener *self = QMP_LISTENER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ADDRESS:
+      g_value_set_string (value, self->address);
+      break;
+
+    case PROP_FLAGS:
+      g_value_set_flags (value, self->flags);
+      break;
+
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, self->timeout_msec);
+      break;
+
+    case PROP_SOCKET_MODE:
+      g_value_set_uint (value, self->socket_mode);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qmp_listener_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  QmpListener *self = QMP_LISTENER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ADDRESS:
+      self->address = g_value_dup_string (value);
+      break;
+
+    case PROP_FLAGS:
+      self->flags = g_value_get_flags (value);
+      break;
+
+    case PROP_TIMEOUT:
+      self->timeout_msec = g_value_get_uint (value);
+      break;
+
+    case PROP_SOCKET_MODE:
+      self->socket_mode = g_value_get_uint (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -79,95 +338,152 @@ qmp_listener_class_init (QmpListenerClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  _qmp_init_i18n ();
+
   object_class->dispose = qmp_listener_dispose;
   object_class->finalize = qmp_listener_finalize;
+  object_class->get_property = qmp_listener_get_property;
+  object_class->set_property = qmp_listener_set_property;
+
+  /**
+   * QmpListener:address: (getter get_address)
+   *
+   * Where to listen: `unix:PATH` or a plain path of a Unix socket.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ADDRESS] =
+    g_param_spec_string ("address", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpListener:flags:
+   *
+   * The flags each accepted connection is constructed with.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_FLAGS] =
+    g_param_spec_flags ("flags", NULL, NULL,
+                        QMP_TYPE_CONNECTION_FLAGS,
+                        QMP_CONNECTION_FLAGS_NONE,
+                        (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpListener:timeout:
+   *
+   * The [property@Qmp.Connection:timeout] of each accepted connection, in
+   * milliseconds; 0 means none.  It bounds the greeting and the
+   * negotiation of a peer that connected (not the wait for a peer to
+   * connect): a peer that connects and stays silent fails its accept with
+   * %G_IO_ERROR_TIMED_OUT.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpListener:socket-mode:
+   *
+   * The permissions of the socket file, such as `0660` to let the group
+   * connect.  The default, `0600`, lets only the owner (and root) connect.
+   * The socket accepts nobody before its mode is set.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SOCKET_MODE] =
+    g_param_spec_uint ("socket-mode", NULL, NULL,
+                       0, 0777, DEFAULT_SOCKET_MODE,
+                       (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 qmp_listener_init (QmpListener *self)
 {
+  self->socket_mode = DEFAULT_SOCKET_MODE;
 }
 
 /**
  * qmp_listener_new:
- * @path: (type filename): the path of the Unix socket to create
- * @flags: flags for every connection, as for
- *   [ctor@Qmp.Connection.new_for_address_sync]
+ * @address: where to listen: `unix:PATH` or a path
+ * @flags: flags for each accepted connection
  * @error: return location for a #GError
  *
- * Creates the Unix socket @path, owner-only (mode 0600), and listens on
- * it.  A file already at @path is an error (%G_IO_ERROR_EXISTS, or the
- * error of bind()): remove a stale socket first.
+ * Creates the socket at @address, owner-only, and listens on it.  To set
+ * [property@Qmp.Listener:timeout] or [property@Qmp.Listener:socket-mode],
+ * construct with g_initable_new().
  *
  * ```c
- * g_autoptr(QmpListener) listener = qmp_listener_new ("/run/vms/vm1/qmp.sock",
- *                                                     QMP_CONNECTION_FLAGS_OOB, &error);
+ * g_autoptr(QmpListener) listener =
+ *   g_initable_new (QMP_TYPE_LISTENER, NULL, &error,
+ *                   "address", "unix:/run/vm1/qmp.sock",
+ *                   "timeout", 10000,      // for each QEMU's greeting
+ *                   "socket-mode", 0660,   // let the group connect too
+ *                   NULL);
  * ```
  *
- * Returns: (transfer full): a new #QmpListener, or %NULL on error
+ * Returns: (transfer full): a new #QmpListener, or %NULL with @error set
+ *   (%G_IO_ERROR_EXISTS for a file that is not a socket,
+ *   %G_IO_ERROR_ADDRESS_IN_USE when something listens there)
  *
  * Since: 1.0
  */
 QmpListener *
-qmp_listener_new (const char          *path,
+qmp_listener_new (const char          *address,
                   QmpConnectionFlags   flags,
                   GError             **error)
 {
-  g_autoptr(QmpListener) self = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-
-  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (address != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
-                         error);
-  if (socket == NULL)
-    return NULL;
+  return g_initable_new (QMP_TYPE_LISTENER, NULL, error,
+                         "address", address,
+                         "flags", flags,
+                         NULL);
+}
 
-  address = g_unix_socket_address_new (path);
-  if (!g_socket_bind (socket, address, FALSE, error))
-    return NULL;
+/**
+ * qmp_listener_get_address:
+ * @self: a #QmpListener
+ *
+ * Gets the address the listener was made with.
+ *
+ * ```c
+ * g_print ("QEMU may connect to %s\n", qmp_listener_get_address (listener));
+ * ```
+ *
+ * Returns: the address
+ *
+ * Since: 1.0
+ */
+const char *
+qmp_listener_get_address (QmpListener *self)
+{
+  g_return_val_if_fail (QMP_IS_LISTENER (self), NULL);
 
-  /* Owner-only before anyone can connect: connect() fails until listen(). */
-  if (g_chmod (path, 0600) < 0)
-    {
-      int saved_errno = errno;
-
-      g_unlink (path);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Could not make “%s” owner-only: %s"), path, g_strerror (saved_errno));
-      return NULL;
-    }
-
-  if (!g_socket_listen (socket, error))
-    {
-      g_unlink (path);
-      return NULL;
-    }
-
-  self = g_object_new (QMP_TYPE_LISTENER, NULL);
-  self->path = g_strdup (path);
-  self->flags = flags;
-  self->listener = g_socket_listener_new ();
-  if (!g_socket_listener_add_socket (self->listener, socket, NULL, error))
-    return NULL;
-
-  return g_steal_pointer (&self);
+  return self->address;
 }
 
 /**
  * qmp_listener_get_path:
  * @self: a #QmpListener
  *
- * Gets the path of the socket.
+ * Gets the path of the socket file, to give to QEMU's
+ * `-chardev socket,path=…,server=off`.
  *
  * ```c
- * g_autofree char *chardev = g_strdup_printf ("socket,id=mon0,path=%s,server=off,reconnect=1",
- *                                            qmp_listener_get_path (listener));
+ * g_autofree char *chardev =
+ *   g_strdup_printf ("socket,id=mon,path=%s,server=off,reconnect-ms=1000",
+ *                    qmp_listener_get_path (listener));
  * ```
  *
- * Returns: (type filename): the path
+ * Returns: (nullable): the path, or %NULL if construction failed
  *
  * Since: 1.0
  */
@@ -179,51 +495,14 @@ qmp_listener_get_path (QmpListener *self)
   return self->path;
 }
 
-/**
- * qmp_listener_set_timeout:
- * @self: a #QmpListener
- * @timeout_msec: milliseconds, 0 for none
- *
- * Sets the [property@Qmp.Connection:timeout] of the connections accepted
- * from now on: it bounds the greeting and the negotiation of each, and
- * then every call (as for a connection made to an address).  A peer that
- * connects and says nothing fails its accept with %G_IO_ERROR_TIMED_OUT.
- *
- * ```c
- * // a peer that connects and says nothing fails its accept after 10 s
- * qmp_listener_set_timeout (listener, 10000);
- * ```
- *
- * Since: 1.0
- */
-void
-qmp_listener_set_timeout (QmpListener *self,
-                          guint        timeout_msec)
-{
-  g_return_if_fail (QMP_IS_LISTENER (self));
-
-  self->timeout_msec = timeout_msec;
-}
-
-static gboolean
-listener_check_open (QmpListener  *self,
-                     GError      **error)
-{
-  if (self->listener != NULL)
-    return TRUE;
-
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, _("The listener is closed"));
-  return FALSE;
-}
-
 static void
 on_connection_ready (GObject      *source_object,
                      GAsyncResult *result,
                      gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  GError *error = NULL;
   GObject *connection;
+  GError *error = NULL;
 
   connection = g_async_initable_new_finish (G_ASYNC_INITABLE (source_object), result, &error);
   if (connection == NULL)
@@ -241,6 +520,7 @@ on_accepted (GObject      *source_object,
   QmpListener *self = g_task_get_source_object (task);
   g_autoptr(GSocketConnection) stream = NULL;
   GCancellable *cancellable;
+  int priority;
   GError *error = NULL;
 
   stream = g_socket_listener_accept_finish (G_SOCKET_LISTENER (source_object), result, NULL, &error);
@@ -250,11 +530,12 @@ on_accepted (GObject      *source_object,
       return;
     }
 
-  /* Before the task is handed on: arguments have no order. */
+  /* Arguments are evaluated in any order: nothing reads @task in the
+   * call that takes it. */
+  priority = g_task_get_priority (task);
   cancellable = g_task_get_cancellable (task);
-  g_async_initable_new_async (QMP_TYPE_CONNECTION, G_PRIORITY_DEFAULT,
-                              cancellable, on_connection_ready,
-                              g_steal_pointer (&task),
+  g_async_initable_new_async (QMP_TYPE_CONNECTION, priority, cancellable,
+                              on_connection_ready, g_steal_pointer (&task),
                               "stream", stream,
                               "flags", self->flags,
                               "timeout", self->timeout_msec,
@@ -265,29 +546,30 @@ on_accepted (GObject      *source_object,
  * qmp_listener_accept_async:
  * @self: a #QmpListener
  * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called when a QEMU connected and its
- *   connection is ready, or the accept failed
+ * @callback: (scope async): called when a QEMU connected and is ready, or
+ *   on error
  * @user_data: (closure callback): data for @callback
  *
  * Waits for the next QEMU to connect, then reads its greeting and
- * negotiates as [ctor@Qmp.Connection.new_for_address_sync] does.  Finish
- * it with [method@Qmp.Listener.accept_finish]; call it again for the next
- * connection (a QEMU with `reconnect=` connects again after its connection
- * closed).
+ * negotiates capabilities.  Call [method@Qmp.Listener.accept_finish] from
+ * @callback.  Call it again for the next QEMU, such as the same one
+ * reconnecting after its connection was closed.
  *
  * ```c
  * static void
- * on_accepted (GObject *source, GAsyncResult *result, gpointer user_data)
+ * on_qemu (GObject *source, GAsyncResult *result, gpointer user_data)
  * {
  *   g_autoptr(GError) error = NULL;
  *   g_autoptr(QmpConnection) connection =
  *     qmp_listener_accept_finish (QMP_LISTENER (source), result, &error);
  *
- *   // … then accept the next one
- *   qmp_listener_accept_async (QMP_LISTENER (source), NULL, on_accepted, user_data);
+ *   // a peer that did not greet in time fails this accept only:
+ *   // accept again for the next one
+ *   if (connection != NULL)
+ *     g_print ("QEMU %u connected\n", qmp_connection_get_version_major (connection));
  * }
  *
- * qmp_listener_accept_async (listener, NULL, on_accepted, self);
+ * qmp_listener_accept_async (listener, NULL, on_qemu, NULL);
  * ```
  *
  * Since: 1.0
@@ -299,19 +581,13 @@ qmp_listener_accept_async (QmpListener         *self,
                            gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  GError *error = NULL;
 
   g_return_if_fail (QMP_IS_LISTENER (self));
+  g_return_if_fail (self->listener != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, qmp_listener_accept_async);
-
-  if (!listener_check_open (self, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
 
   g_socket_listener_accept_async (self->listener, cancellable, on_accepted, g_steal_pointer (&task));
 }
@@ -325,11 +601,10 @@ qmp_listener_accept_async (QmpListener         *self,
  * Finishes [method@Qmp.Listener.accept_async].
  *
  * ```c
- * g_autoptr(QmpConnection) connection = qmp_listener_accept_finish (QMP_LISTENER (source),
- *                                                                  result, &error);
+ * connection = qmp_listener_accept_finish (listener, result, &error);
  * ```
  *
- * Returns: (transfer full): a ready connection, or %NULL on error
+ * Returns: (transfer full): a ready #QmpConnection, or %NULL on error
  *
  * Since: 1.0
  */
@@ -341,6 +616,7 @@ qmp_listener_accept_finish (QmpListener   *self,
   g_return_val_if_fail (QMP_IS_LISTENER (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qmp_listener_accept_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -351,17 +627,15 @@ qmp_listener_accept_finish (QmpListener   *self,
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
- * Blocks until the next QEMU connected and its connection is ready; see
- * [method@Qmp.Listener.accept_async].
+ * Waits for the next QEMU to connect, then reads its greeting and
+ * negotiates capabilities, blocking the calling thread.
  *
  * ```c
+ * // the manager restarted: the QEMU it started earlier reconnects
  * g_autoptr(QmpConnection) connection = qmp_listener_accept_sync (listener, NULL, &error);
- *
- * if (connection != NULL)
- *   qmp_connection_cont_sync (connection, NULL, &error);
  * ```
  *
- * Returns: (transfer full): a ready connection, or %NULL on error
+ * Returns: (transfer full): a ready #QmpConnection, or %NULL on error
  *
  * Since: 1.0
  */
@@ -373,11 +647,9 @@ qmp_listener_accept_sync (QmpListener   *self,
   g_autoptr(GSocketConnection) stream = NULL;
 
   g_return_val_if_fail (QMP_IS_LISTENER (self), NULL);
+  g_return_val_if_fail (self->listener != NULL, NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  if (!listener_check_open (self, error))
-    return NULL;
 
   stream = g_socket_listener_accept (self->listener, NULL, cancellable, error);
   if (stream == NULL)
@@ -394,11 +666,11 @@ qmp_listener_accept_sync (QmpListener   *self,
  * qmp_listener_close:
  * @self: a #QmpListener
  *
- * Stops listening and removes the socket file.  Connections accepted
- * before stay open; accepts still waiting fail.
+ * Stops listening and removes the socket file (if it is still the one the
+ * listener made).  Connections accepted already stay open.  Also done
+ * when the listener is finalized.
  *
  * ```c
- * // no more QEMUs: the socket file goes, accepted connections stay
  * qmp_listener_close (listener);
  * ```
  *
@@ -409,10 +681,7 @@ qmp_listener_close (QmpListener *self)
 {
   g_return_if_fail (QMP_IS_LISTENER (self));
 
-  if (self->listener == NULL)
-    return;
-
-  g_socket_listener_close (self->listener);
-  g_clear_object (&self->listener);
-  g_unlink (self->path);
+  if (self->listener != NULL)
+    g_socket_listener_close (self->listener);
+  listener_unlink (self);
 }

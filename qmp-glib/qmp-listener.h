@@ -24,28 +24,27 @@ QMP_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (QmpListener, qmp_listener, QMP, LISTENER, GObject)
 
 QMP_AVAILABLE_IN_1_0
-QmpListener   *qmp_listener_new            (const char          *path,
-                                            QmpConnectionFlags   flags,
-                                            GError             **error);
+QmpListener   *qmp_listener_new           (const char           *address,
+                                           QmpConnectionFlags    flags,
+                                           GError              **error);
 QMP_AVAILABLE_IN_1_0
-const char    *qmp_listener_get_path       (QmpListener         *self);
+const char    *qmp_listener_get_address   (QmpListener          *self);
 QMP_AVAILABLE_IN_1_0
-void           qmp_listener_set_timeout    (QmpListener         *self,
-                                            guint                timeout_msec);
+const char    *qmp_listener_get_path      (QmpListener          *self);
 QMP_AVAILABLE_IN_1_0
-void           qmp_listener_accept_async   (QmpListener         *self,
-                                            GCancellable        *cancellable,
-                                            GAsyncReadyCallback  callback,
-                                            gpointer             user_data);
+void           qmp_listener_accept_async  (QmpListener          *self,
+                                           GCancellable         *cancellable,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
 QMP_AVAILABLE_IN_1_0
-QmpConnection *qmp_listener_accept_finish  (QmpListener         *self,
-                                            GAsyncResult        *result,
-                                            GError             **error);
+QmpConnection *qmp_listener_accept_finish (QmpListener          *self,
+                                           GAsyncResult         *result,
+                                           GError              **error);
 QMP_AVAILABLE_IN_1_0
-QmpConnection *qmp_listener_accept_sync    (QmpListener         *self,
-                                            GCancellable        *cancellable,
-                                            GError             **error);
+QmpConnection *qmp_listener_accept_sync   (QmpListener          *self,
+                                           GCancellable         *cancellable,
+                                           GError              **error);
 QMP_AVAILABLE_IN_1_0
-void           qmp_listener_close          (QmpListener         *self);
+void           qmp_listener_close         (QmpListener          *self);
 
 G_END_DECLS
