@@ -8,6 +8,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 #include <json-glib/json-glib.h>
 
 #include "qmp-event.h"
@@ -62,6 +63,10 @@ void        _qmp_call_set_done_func   (QmpCall         *call,
                                        QmpCallDoneFunc  func,
                                        gpointer         user_data);
 void        _qmp_call_set_unlimited   (QmpCall         *call);
+gboolean    _qmp_call_set_fds         (QmpCall         *call,
+                                       GUnixFDList     *fd_list,
+                                       GError         **error);
+GUnixFDList *_qmp_call_get_fds        (QmpCall         *call);
 void        _qmp_call_set_in_event_context (QmpCall    *call);
 void        _qmp_call_wait            (QmpCall         *call);
 JsonNode   *_qmp_call_steal_return    (QmpCall         *call);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <gio/gunixfdmessage.h>
 
 #include "qmp-channel-private.h"
 #include "qmp-error.h"
@@ -42,6 +43,9 @@ struct _QmpCall
   char *arguments_json;     /* nullable: the arguments, serialized at creation */
   char *event_name;         /* nullable */
   JsonObject *event_match;  /* nullable; a private deep copy */
+  GUnixFDList *fd_list;     /* nullable: the call's own duplicates of the
+                             * descriptors that go with its first byte;
+                             * dropped once they are sent */
 
   gboolean submitted;       /* handed to a channel, once; by the caller's thread */
 
@@ -51,6 +55,7 @@ struct _QmpCall
   GList *write_link;        /* in channel->writing while its line is in wbuf */
   gsize wstart;             /* its line is wbuf[wstart, wend) */
   gsize wend;
+  gboolean fd_barrier;      /* counted in channel->n_fd_pending */
   gboolean completed;
   gboolean got_return;      /* UNTIL_EVENT: the return came, the event not yet */
   JsonNode *ret;            /* the greeting */
@@ -77,6 +82,7 @@ struct _QmpChannel
   GIOStream *stream;
   GPollableInputStream *input;
   GPollableOutputStream *output;
+  GSocket *fd_socket;       /* nullable: the Unix socket descriptors go on */
   GWeakRef owner;
   QmpChannelEventFunc event_func;
   QmpChannelClosedFunc closed_func;
@@ -103,6 +109,8 @@ struct _QmpChannel
   GQueue queue;             /* in-band calls waiting for a free slot */
   GHashTable *pending;      /* id → call: written, reply not yet read */
   guint in_flight;          /* in-band calls written and unanswered */
+  guint n_fd_pending;       /* calls with descriptors written and unanswered,
+                             * on an OOB connection */
   GQueue watchers;          /* calls waiting for an event, oldest first */
   GString *wbuf;            /* bytes to write */
   gsize wpos;               /* how much of wbuf is written */
@@ -188,6 +196,7 @@ _qmp_call_unref (QmpCall *call)
   g_free (call->arguments_json);
   g_free (call->event_name);
   g_clear_pointer (&call->event_match, json_object_unref);
+  g_clear_object (&call->fd_list);
   g_clear_pointer (&call->ret, json_node_unref);
   g_free (call->ret_json);
   g_clear_pointer (&call->event, qmp_event_unref);
@@ -218,6 +227,41 @@ _qmp_call_set_unlimited (QmpCall *call)
   g_assert (!call->submitted);
 
   call->unlimited = TRUE;
+}
+
+/* Gives @call duplicates of the descriptors of @fd_list (the caller keeps
+ * its list), to be sent with the first byte of its line.  FALSE when they
+ * cannot be duplicated (too many open files). */
+gboolean
+_qmp_call_set_fds (QmpCall      *call,
+                   GUnixFDList  *fd_list,
+                   GError      **error)
+{
+  g_autoptr(GUnixFDList) copy = g_unix_fd_list_new ();
+  const int *fds;
+  int n_fds;
+
+  g_assert (!call->submitted);
+  g_assert (call->kind == QMP_CALL_COMMAND || call->kind == QMP_CALL_UNTIL_EVENT);
+
+  fds = g_unix_fd_list_peek_fds (fd_list, &n_fds);
+  if (n_fds == 0)
+    return TRUE;
+
+  for (int i = 0; i < n_fds; i++)
+    if (g_unix_fd_list_append (copy, fds[i], error) < 0)
+      return FALSE;
+
+  g_set_object (&call->fd_list, copy);
+
+  return TRUE;
+}
+
+/* The call's own descriptors, before they are sent; NULL when none. */
+GUnixFDList *
+_qmp_call_get_fds (QmpCall *call)
+{
+  return call->fd_list;
 }
 
 /* The call's caller learns of its end in the context where the events
@@ -461,6 +505,58 @@ on_write_failed (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The first call whose line is in wbuf from @from on with descriptors
+ * still to send, or NULL. */
+static QmpCall *
+channel_next_fd_call_locked (QmpChannel *self,
+                             GList      *from)
+{
+  for (GList *l = from; l != NULL; l = l->next)
+    {
+      QmpCall *call = l->data;
+
+      if (call->fd_list != NULL && call->wstart >= self->wpos)
+        return call;
+    }
+
+  return NULL;
+}
+
+/* One sendmsg() of wbuf[wpos, end) with @call's descriptors, which the
+ * kernel attaches to the first of these bytes, the first of @call's line:
+ * QEMU's monitor takes them for the command it is reading then. */
+static gssize
+channel_send_fds_locked (QmpChannel  *self,
+                         QmpCall     *call,
+                         gsize        end,
+                         GError     **error)
+{
+  g_autoptr(GSocketControlMessage) message = g_unix_fd_message_new_with_fd_list (call->fd_list);
+  GOutputVector vector = { self->wbuf->str + self->wpos, end - self->wpos };
+  gsize written = 0;
+
+  g_assert (call->wstart == self->wpos);
+
+  switch (g_socket_send_message_with_timeout (self->fd_socket, NULL, &vector, 1, &message, 1,
+                                              G_SOCKET_MSG_NONE, 0, &written, NULL, error))
+    {
+    case G_POLLABLE_RETURN_OK:
+      /* Sent with the first byte: a partial write goes on without them. */
+      g_debug ("Sent %d file descriptors with “%s” (id %u)",
+               g_unix_fd_list_get_length (call->fd_list), call->command, call->id);
+      g_clear_object (&call->fd_list);
+      return written;
+
+    case G_POLLABLE_RETURN_WOULD_BLOCK:
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "would block");
+      return -1;
+
+    case G_POLLABLE_RETURN_FAILED:
+    default:
+      return -1;
+    }
+}
+
 /* Writes as much of wbuf as the socket takes without blocking; what is
  * left is written by on_output_ready() on the worker.  The socket is
  * non-blocking, so this is cheap enough to do under the lock, from the
@@ -472,12 +568,33 @@ channel_write_locked (QmpChannel *self,
   while (self->wpos < self->wbuf->len)
     {
       g_autoptr(GError) error = NULL;
+      QmpCall *fd_call = channel_next_fd_call_locked (self, self->writing.head);
+      gsize end = self->wbuf->len;
       gssize n;
 
-      n = g_pollable_output_stream_write_nonblocking (self->output,
-                                                      self->wbuf->str + self->wpos,
-                                                      self->wbuf->len - self->wpos,
-                                                      NULL, &error);
+      /* A line with descriptors begins a write of its own, and the next
+       * such line another: each set goes with its own command's first
+       * byte.  (No line with descriptors: one write of all there is.) */
+      if (fd_call != NULL && fd_call->wstart > self->wpos)
+        {
+          end = fd_call->wstart;
+          fd_call = NULL;
+        }
+      else if (fd_call != NULL)
+        {
+          QmpCall *next = channel_next_fd_call_locked (self, fd_call->write_link->next);
+
+          if (next != NULL)
+            end = next->wstart;
+        }
+
+      if (fd_call != NULL)
+        n = channel_send_fds_locked (self, fd_call, end, &error);
+      else
+        n = g_pollable_output_stream_write_nonblocking (self->output,
+                                                        self->wbuf->str + self->wpos,
+                                                        end - self->wpos,
+                                                        NULL, &error);
       if (n < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -603,7 +720,32 @@ call_append_line_locked (QmpChannel *self,
 
   /* A command that gets no reply is done once written. */
   if (!call->no_reply)
-    g_hash_table_insert (self->pending, GUINT_TO_POINTER (call->id), _qmp_call_ref (call));
+    {
+      g_hash_table_insert (self->pending, GUINT_TO_POINTER (call->id), _qmp_call_ref (call));
+      if (call->fd_list != NULL && self->oob_enabled)
+        {
+          call->fd_barrier = TRUE;
+          self->n_fd_pending++;
+        }
+    }
+}
+
+/* @call left the pending table: its reply came, or it was never sent. */
+static void
+call_left_pending_locked (QmpChannel *self,
+                          QmpCall    *call)
+{
+  if (call_counts_in_flight (call))
+    {
+      g_assert (self->in_flight > 0);
+      self->in_flight--;
+    }
+  if (call->fd_barrier)
+    {
+      g_assert (self->n_fd_pending > 0);
+      call->fd_barrier = FALSE;
+      self->n_fd_pending--;
+    }
 }
 
 /* Moves queued in-band calls to the write buffer while fewer than
@@ -614,7 +756,18 @@ channel_flush_locked (QmpChannel *self,
 {
   while (self->in_flight < MAX_IN_FLIGHT && self->queue.length > 0)
     {
-      QmpCall *call = g_queue_pop_head (&self->queue);   /* takes the queue's ref */
+      QmpCall *call = g_queue_peek_head (&self->queue);
+
+      /* With OOB, QEMU's monitor thread reads ahead of the commands it
+       * runs, and descriptors go to whichever command takes descriptors
+       * next: one that carries them goes out alone, after every earlier
+       * command is answered and before any later one. */
+      if (self->oob_enabled &&
+          (self->n_fd_pending > 0 ||
+           (call->fd_list != NULL && g_hash_table_size (self->pending) > 0)))
+        break;
+
+      g_queue_pop_head (&self->queue);   /* takes the queue's ref */
 
       call->queue_link = NULL;
       if (call_counts_in_flight (call))
@@ -652,11 +805,10 @@ channel_withdraw_locked (QmpChannel *self,
       call->write_link = NULL;
       _qmp_call_unref (call);   /* the writing queue's reference */
 
-      if (g_hash_table_remove (self->pending, GUINT_TO_POINTER (call->id)) &&
-          call_counts_in_flight (call))
+      if (g_hash_table_steal (self->pending, GUINT_TO_POINTER (call->id)))
         {
-          g_assert (self->in_flight > 0);
-          self->in_flight--;
+          call_left_pending_locked (self, call);
+          _qmp_call_unref (call);   /* the pending table's reference */
         }
     }
   else if (call->unlimited)
@@ -844,6 +996,17 @@ _qmp_channel_submit (QmpChannel   *self,
       goto out;
     }
 
+  if (call->fd_list != NULL && self->fd_socket == NULL)
+    {
+      call_complete_locked (self, call, NULL, NULL,
+                            g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                                         _("Cannot send file descriptors with “%s”: the "
+                                           "connection is not a Unix domain socket"),
+                                         call->command),
+                            done);
+      goto out;
+    }
+
   if (call->oob && !self->oob_enabled)
     {
       call_complete_locked (self, call, NULL, NULL,
@@ -1024,11 +1187,7 @@ channel_handle_reply_locked (QmpChannel *self,
     }
 
   g_hash_table_steal (self->pending, GUINT_TO_POINTER (call->id));
-  if (call_counts_in_flight (call))
-    {
-      g_assert (self->in_flight > 0);
-      self->in_flight--;
-    }
+  call_left_pending_locked (self, call);
 
   if (call->completed)
     {
@@ -1624,9 +1783,11 @@ channel_finish_close (QmpChannel              *self,
 
       if (!call->completed)
         call_complete_locked (self, call, NULL, NULL, g_error_copy (error), done);
+      call->fd_barrier = FALSE;
       g_hash_table_iter_remove (&iter);
     }
   self->in_flight = 0;
+  self->n_fd_pending = 0;
 
   {
     QmpCall *call;
@@ -1774,6 +1935,15 @@ _qmp_channel_new (GIOStream             *stream,
   self->stream = g_object_ref (stream);
   self->input = G_POLLABLE_INPUT_STREAM (input);
   self->output = G_POLLABLE_OUTPUT_STREAM (output);
+  /* Descriptors go with sendmsg() on the socket itself, which the
+   * connection's output stream writes to without a buffer. */
+  if (G_IS_SOCKET_CONNECTION (stream))
+    {
+      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
+
+      if (g_socket_get_family (socket) == G_SOCKET_FAMILY_UNIX)
+        self->fd_socket = g_object_ref (socket);
+    }
   g_weak_ref_init (&self->owner, owner);
   self->event_func = event_func;
   self->closed_func = closed_func;
@@ -1906,6 +2076,7 @@ _qmp_channel_unref (QmpChannel *self)
   g_free (self->rbuf);
   g_weak_ref_clear (&self->owner);
   g_object_unref (self->stream);
+  g_clear_object (&self->fd_socket);
   g_clear_error (&self->write_error);
   _qmp_worker_unref (self->worker);
   g_free (self);

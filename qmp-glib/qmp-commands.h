@@ -218,4 +218,116 @@ QmpRunState qmp_connection_query_status_sync   (QmpConnection        *self,
 QMP_AVAILABLE_IN_1_0
 const char *qmp_run_state_to_string (QmpRunState state);
 
+QMP_AVAILABLE_IN_1_0
+void       qmp_connection_getfd_async   (QmpConnection        *self,
+                                         const char           *fdname,
+                                         int                   fd,
+                                         GCancellable         *cancellable,
+                                         GAsyncReadyCallback   callback,
+                                         gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+gboolean   qmp_connection_getfd_finish  (QmpConnection        *self,
+                                         GAsyncResult         *result,
+                                         GError              **error);
+QMP_AVAILABLE_IN_1_0
+gboolean   qmp_connection_getfd_sync    (QmpConnection        *self,
+                                         const char           *fdname,
+                                         int                   fd,
+                                         GCancellable         *cancellable,
+                                         GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void       qmp_connection_closefd_async  (QmpConnection        *self,
+                                          const char           *fdname,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+gboolean   qmp_connection_closefd_finish (QmpConnection        *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+QMP_AVAILABLE_IN_1_0
+gboolean   qmp_connection_closefd_sync   (QmpConnection        *self,
+                                          const char           *fdname,
+                                          GCancellable         *cancellable,
+                                          GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void       qmp_connection_add_fd_async  (QmpConnection        *self,
+                                         int                   fd,
+                                         gint64                fdset_id,
+                                         const char           *opaque,
+                                         GCancellable         *cancellable,
+                                         GAsyncReadyCallback   callback,
+                                         gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+gboolean   qmp_connection_add_fd_finish (QmpConnection        *self,
+                                         GAsyncResult         *result,
+                                         gint64               *out_fdset_id,
+                                         gint64               *out_fd,
+                                         GError              **error);
+QMP_AVAILABLE_IN_1_0
+gboolean   qmp_connection_add_fd_sync   (QmpConnection        *self,
+                                         int                   fd,
+                                         gint64                fdset_id,
+                                         const char           *opaque,
+                                         gint64               *out_fdset_id,
+                                         gint64               *out_fd,
+                                         GCancellable         *cancellable,
+                                         GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void       qmp_connection_remove_fd_async  (QmpConnection        *self,
+                                            gint64                fdset_id,
+                                            gint64                fd,
+                                            GCancellable         *cancellable,
+                                            GAsyncReadyCallback   callback,
+                                            gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+gboolean   qmp_connection_remove_fd_finish (QmpConnection        *self,
+                                            GAsyncResult         *result,
+                                            GError              **error);
+QMP_AVAILABLE_IN_1_0
+gboolean   qmp_connection_remove_fd_sync   (QmpConnection        *self,
+                                            gint64                fdset_id,
+                                            gint64                fd,
+                                            GCancellable         *cancellable,
+                                            GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void       qmp_connection_query_fdsets_async  (QmpConnection        *self,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+JsonArray *qmp_connection_query_fdsets_finish (QmpConnection        *self,
+                                               GAsyncResult         *result,
+                                               GError              **error);
+QMP_AVAILABLE_IN_1_0
+JsonArray *qmp_connection_query_fdsets_sync   (QmpConnection        *self,
+                                               GCancellable         *cancellable,
+                                               GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void       qmp_connection_execute_with_fdset_async  (QmpConnection        *self,
+                                                     gint64                fdset_id,
+                                                     const char           *command,
+                                                     JsonObject           *arguments,
+                                                     QmpExecuteFlags       flags,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+JsonNode  *qmp_connection_execute_with_fdset_finish (QmpConnection        *self,
+                                                     GAsyncResult         *result,
+                                                     GError              **error);
+QMP_AVAILABLE_IN_1_0
+JsonNode  *qmp_connection_execute_with_fdset_sync   (QmpConnection        *self,
+                                                     gint64                fdset_id,
+                                                     const char           *command,
+                                                     JsonObject           *arguments,
+                                                     QmpExecuteFlags       flags,
+                                                     GCancellable         *cancellable,
+                                                     GError              **error);
+
 G_END_DECLS

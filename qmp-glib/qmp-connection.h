@@ -12,6 +12,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 #include <json-glib/json-glib.h>
 
 #include "qmp-event.h"
@@ -275,6 +276,54 @@ JsonNode *qmp_connection_execute_full_sync   (QmpConnection        *self,
                                               int                   timeout_msec,
                                               GCancellable         *cancellable,
                                               GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void      qmp_connection_execute_with_fds_async  (QmpConnection        *self,
+                                                  const char           *command,
+                                                  JsonObject           *arguments,
+                                                  GUnixFDList          *fd_list,
+                                                  QmpExecuteFlags       flags,
+                                                  GCancellable         *cancellable,
+                                                  GAsyncReadyCallback   callback,
+                                                  gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+JsonNode *qmp_connection_execute_with_fds_finish (QmpConnection        *self,
+                                                  GAsyncResult         *result,
+                                                  GError              **error);
+QMP_AVAILABLE_IN_1_0
+JsonNode *qmp_connection_execute_with_fds_sync   (QmpConnection        *self,
+                                                  const char           *command,
+                                                  JsonObject           *arguments,
+                                                  GUnixFDList          *fd_list,
+                                                  QmpExecuteFlags       flags,
+                                                  GCancellable         *cancellable,
+                                                  GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void      qmp_connection_execute_until_event_with_fds_async  (QmpConnection        *self,
+                                                              const char           *command,
+                                                              JsonObject           *arguments,
+                                                              GUnixFDList          *fd_list,
+                                                              const char           *event_name,
+                                                              JsonObject           *event_match,
+                                                              GCancellable         *cancellable,
+                                                              GAsyncReadyCallback   callback,
+                                                              gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+QmpEvent *qmp_connection_execute_until_event_with_fds_finish (QmpConnection        *self,
+                                                              GAsyncResult         *result,
+                                                              JsonNode            **return_value,
+                                                              GError              **error);
+QMP_AVAILABLE_IN_1_0
+QmpEvent *qmp_connection_execute_until_event_with_fds_sync   (QmpConnection        *self,
+                                                              const char           *command,
+                                                              JsonObject           *arguments,
+                                                              GUnixFDList          *fd_list,
+                                                              const char           *event_name,
+                                                              JsonObject           *event_match,
+                                                              JsonNode            **return_value,
+                                                              GCancellable         *cancellable,
+                                                              GError              **error);
 
 QMP_AVAILABLE_IN_1_0
 void      qmp_connection_execute_until_event_full_async  (QmpConnection        *self,

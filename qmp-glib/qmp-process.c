@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -59,6 +60,8 @@ struct _QmpProcess
   GStrv argv;                   /* as given, without the monitor options */
   QmpConnectionFlags flags;
   guint shutdown_timeout_msec;
+
+  GUnixFDList *fd_list;         /* nullable: for QEMU, until it is spawned */
 
   GSubprocess *subprocess;
   QmpConnection *connection;
@@ -144,6 +147,7 @@ spawn (QmpProcess  *self,
   const int target_fd = 3;
   g_autofree char *chardev = g_strdup_printf ("socket,id=qmp-glib,fd=%d", target_fd);
   GSubprocess *subprocess;
+  int n_fds = self->fd_list ? g_unix_fd_list_get_length (self->fd_list) : 0;
 
   for (guint i = 0; self->argv[i] != NULL; i++)
     g_ptr_array_add (argv, self->argv[i]);
@@ -165,6 +169,45 @@ spawn (QmpProcess  *self,
   g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+
+  /* The caller's descriptors become QMP_PROCESS_FIRST_FD, … in QEMU.  Every
+   * source is moved above all the targets first, so that no dup2() in the
+   * child overwrites a source still to be moved. */
+  if (n_fds > 0)
+    {
+      const int *fds = g_unix_fd_list_peek_fds (self->fd_list, NULL);
+      int above = QMP_PROCESS_FIRST_FD + n_fds;
+      int moved = fcntl (monitor_fd, F_DUPFD_CLOEXEC, above);
+
+      if (moved < 0)
+        {
+          int saved_errno = errno;
+
+          close (monitor_fd);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       _("Could not duplicate a file descriptor: %s"), g_strerror (saved_errno));
+          return NULL;
+        }
+      close (monitor_fd);
+      monitor_fd = moved;
+
+      for (int i = 0; i < n_fds; i++)
+        {
+          int copy = fcntl (fds[i], F_DUPFD_CLOEXEC, above);
+
+          if (copy < 0)
+            {
+              int saved_errno = errno;
+
+              close (monitor_fd);
+              g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                           _("Could not duplicate a file descriptor: %s"), g_strerror (saved_errno));
+              return NULL;   /* the launcher closes the copies it took */
+            }
+          g_subprocess_launcher_take_fd (launcher, copy, QMP_PROCESS_FIRST_FD + i);
+        }
+    }
+
   g_subprocess_launcher_take_fd (launcher, monitor_fd, target_fd);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
 
@@ -342,6 +385,7 @@ process_start_async (QmpProcess          *self,
 
   /* fds[1] goes to QEMU (the launcher closes it here once spawned). */
   self->subprocess = spawn (self, fds[1], &error);
+  g_clear_object (&self->fd_list);
   if (self->subprocess == NULL)
     {
       close (fds[0]);
@@ -406,6 +450,7 @@ qmp_process_finalize (GObject *object)
   QmpProcess *self = QMP_PROCESS (object);
 
   g_clear_object (&self->exit_watch);
+  g_clear_object (&self->fd_list);
   g_clear_object (&self->subprocess);
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -728,6 +773,133 @@ qmp_process_new_sync (const char * const  *argv,
 
   /* Constructed here, so "exited" goes to this thread's context. */
   self = g_object_new (QMP_TYPE_PROCESS, "argv", argv, "flags", flags, NULL);
+
+  _QMP_RUN_IN_PRIVATE_CONTEXT (result, process_start_async (self, cancellable, _qmp_store_result, &result));
+
+  if (!process_start_finish (self, result, error))
+    return NULL;
+
+  watch_exit (self);
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * qmp_process_new_with_fds_async:
+ * @argv: (array zero-terminated=1): the command line of QEMU
+ * @fd_list: (nullable): descriptors for QEMU
+ * @flags: flags for the connection to QEMU
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when QEMU is ready or failed to start
+ * @user_data: (closure callback): data for @callback
+ *
+ * [func@Qmp.Process.new_async], handing QEMU the descriptors of @fd_list
+ * the way [method@Gio.SubprocessLauncher.take_fd] does: descriptor `i` of
+ * the list is descriptor %QMP_PROCESS_FIRST_FD + `i` in QEMU, for options
+ * such as `-add-fd fd=4,set=1` or `-netdev tap,id=n0,fd=5`.  The call
+ * duplicates them: the caller keeps @fd_list and its descriptors, and
+ * may close them as soon as this returns.  Finish it with
+ * [ctor@Qmp.Process.new_with_fds_finish].
+ *
+ * ```c
+ * const char *argv[] = { "qemu-system-x86_64", "-M", "none", "-display", "none",
+ *                        "-netdev", "tap,id=n0,fd=4", NULL };
+ *
+ * qmp_process_new_with_fds_async (argv, fds, QMP_CONNECTION_FLAGS_NONE, NULL, on_launched, self);
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_process_new_with_fds_async (const char * const  *argv,
+                                GUnixFDList         *fd_list,
+                                QmpConnectionFlags   flags,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(QmpProcess) self = NULL;
+  GTask *task;
+
+  g_return_if_fail (argv_is_valid (argv));
+  g_return_if_fail (fd_list == NULL || G_IS_UNIX_FD_LIST (fd_list));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  self = g_object_new (QMP_TYPE_PROCESS, "argv", argv, "flags", flags, NULL);
+  g_set_object (&self->fd_list, fd_list);
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, qmp_process_new_async);
+
+  process_start_async (self, cancellable, on_started, task);
+}
+
+/**
+ * qmp_process_new_with_fds_finish:
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [func@Qmp.Process.new_with_fds_async].
+ *
+ * ```c
+ * g_autoptr(QmpProcess) process = qmp_process_new_with_fds_finish (result, &error);
+ * ```
+ *
+ * Returns: (transfer full): a #QmpProcess with a ready connection, or
+ *   %NULL on error
+ *
+ * Since: 1.0
+ */
+QmpProcess *
+qmp_process_new_with_fds_finish (GAsyncResult  *result,
+                                 GError       **error)
+{
+  return qmp_process_new_finish (result, error);
+}
+
+/**
+ * qmp_process_new_with_fds_sync:
+ * @argv: (array zero-terminated=1): the command line of QEMU
+ * @fd_list: (nullable): descriptors for QEMU
+ * @flags: flags for the connection to QEMU
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * [ctor@Qmp.Process.new_sync], handing QEMU the descriptors of @fd_list;
+ * see [func@Qmp.Process.new_with_fds_async].
+ *
+ * ```c
+ * // the disk image as descriptor set 1, opened read-only by QEMU
+ * g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+ * const char *argv[] = { "qemu-system-x86_64", "-M", "none", "-display", "none",
+ *                        "-add-fd", "fd=4,set=1,opaque=disk.img", NULL };
+ *
+ * g_unix_fd_list_append (fds, image_fd, &error);
+ * process = qmp_process_new_with_fds_sync (argv, fds, QMP_CONNECTION_FLAGS_NONE,
+ *                                          NULL, &error);
+ * ```
+ *
+ * Returns: (transfer full): a #QmpProcess with a ready connection, or
+ *   %NULL on error
+ *
+ * Since: 1.0
+ */
+QmpProcess *
+qmp_process_new_with_fds_sync (const char * const  *argv,
+                               GUnixFDList         *fd_list,
+                               QmpConnectionFlags   flags,
+                               GCancellable        *cancellable,
+                               GError             **error)
+{
+  g_autoptr(QmpProcess) self = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_return_val_if_fail (argv_is_valid (argv), NULL);
+  g_return_val_if_fail (fd_list == NULL || G_IS_UNIX_FD_LIST (fd_list), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (QMP_TYPE_PROCESS, "argv", argv, "flags", flags, NULL);
+  g_set_object (&self->fd_list, fd_list);
 
   _QMP_RUN_IN_PRIVATE_CONTEXT (result, process_start_async (self, cancellable, _qmp_store_result, &result));
 

@@ -20,6 +20,16 @@ G_BEGIN_DECLS
 
 #define QMP_TYPE_PROCESS (qmp_process_get_type ())
 
+/**
+ * QMP_PROCESS_FIRST_FD:
+ *
+ * The number that the first descriptor handed to
+ * [func@Qmp.Process.new_with_fds_async] has in QEMU; the next ones follow.
+ *
+ * Since: 1.0
+ */
+#define QMP_PROCESS_FIRST_FD 4
+
 QMP_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (QmpProcess, qmp_process, QMP, PROCESS, GObject)
 
@@ -37,6 +47,23 @@ QmpProcess    *qmp_process_new_sync       (const char * const   *argv,
                                            QmpConnectionFlags    flags,
                                            GCancellable         *cancellable,
                                            GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void           qmp_process_new_with_fds_async  (const char * const   *argv,
+                                                GUnixFDList          *fd_list,
+                                                QmpConnectionFlags    flags,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+QmpProcess    *qmp_process_new_with_fds_finish (GAsyncResult         *result,
+                                                GError              **error);
+QMP_AVAILABLE_IN_1_0
+QmpProcess    *qmp_process_new_with_fds_sync   (const char * const   *argv,
+                                                GUnixFDList          *fd_list,
+                                                QmpConnectionFlags    flags,
+                                                GCancellable         *cancellable,
+                                                GError              **error);
 
 QMP_AVAILABLE_IN_1_0
 QmpConnection *qmp_process_get_connection (QmpProcess           *self);

@@ -533,6 +533,8 @@ typedef struct
   gpointer user_data;
   gboolean full;              /* an _full_async call, with its own timeout */
   int timeout_msec;
+  gboolean with_fds;          /* a _with_fds_async call */
+  GUnixFDList *fd_list;       /* nullable: its duplicates of the descriptors */
 } PendingCall;
 
 static void
@@ -543,6 +545,7 @@ pending_call_free (PendingCall *pending)
   g_free (pending->event_name);
   g_clear_pointer (&pending->event_match, json_object_unref);
   g_clear_object (&pending->cancellable);
+  g_clear_object (&pending->fd_list);
   g_free (pending);
 }
 
@@ -583,7 +586,16 @@ on_schema_for_call (GObject      *source_object,
 
   /* Submitted again, as the caller made it, but not checked again. */
   g_private_set (&skip_check, GINT_TO_POINTER (TRUE));
-  if (pending->full && pending->source_tag == (gpointer) qmp_connection_execute_async)
+  if (pending->with_fds && pending->source_tag == (gpointer) qmp_connection_execute_async)
+    qmp_connection_execute_with_fds_async (self, pending->command, pending->arguments,
+                                           pending->fd_list, pending->flags, pending->cancellable,
+                                           pending->callback, pending->user_data);
+  else if (pending->with_fds)
+    qmp_connection_execute_until_event_with_fds_async (self, pending->command, pending->arguments,
+                                                       pending->fd_list, pending->event_name,
+                                                       pending->event_match, pending->cancellable,
+                                                       pending->callback, pending->user_data);
+  else if (pending->full && pending->source_tag == (gpointer) qmp_connection_execute_async)
     qmp_connection_execute_full_async (self, pending->command, pending->arguments, pending->flags,
                                        pending->timeout_msec, pending->cancellable,
                                        pending->callback, pending->user_data);
@@ -612,8 +624,10 @@ static gboolean
 check_call_async (QmpConnection       *self,
                   gpointer             source_tag,
                   gboolean             full,
+                  gboolean             with_fds,
                   const char          *command,
                   JsonObject          *arguments,
+                  GUnixFDList         *fd_list,
                   QmpExecuteFlags      flags,
                   const char          *event_name,
                   JsonObject          *event_match,
@@ -660,6 +674,8 @@ check_call_async (QmpConnection       *self,
   pending->user_data = user_data;
   pending->full = full;
   pending->timeout_msec = timeout_msec;
+  pending->with_fds = with_fds;
+  pending->fd_list = fd_list ? g_object_ref (fd_list) : NULL;
   qmp_connection_get_schema_async (self, cancellable, on_schema_for_call, pending);
 
   return TRUE;
@@ -677,8 +693,25 @@ _qmp_connection_check_call_async (QmpConnection       *self,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
-  return check_call_async (self, source_tag, FALSE, command, arguments, flags, event_name,
-                           event_match, -1, cancellable, callback, user_data);
+  return check_call_async (self, source_tag, FALSE, FALSE, command, arguments, NULL, flags,
+                           event_name, event_match, -1, cancellable, callback, user_data);
+}
+
+gboolean
+_qmp_connection_check_fds_call_async (QmpConnection       *self,
+                                      gpointer             source_tag,
+                                      const char          *command,
+                                      JsonObject          *arguments,
+                                      GUnixFDList         *fd_list,
+                                      QmpExecuteFlags      flags,
+                                      const char          *event_name,
+                                      JsonObject          *event_match,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  return check_call_async (self, source_tag, FALSE, TRUE, command, arguments, fd_list, flags,
+                           event_name, event_match, -1, cancellable, callback, user_data);
 }
 
 gboolean
@@ -694,8 +727,9 @@ _qmp_connection_check_full_call_async (QmpConnection       *self,
                                        GAsyncReadyCallback  callback,
                                        gpointer             user_data)
 {
-  return check_call_async (self, source_tag, TRUE, command, arguments, flags, event_name,
-                           event_match, timeout_msec, cancellable, callback, user_data);
+  return check_call_async (self, source_tag, TRUE, FALSE, command, arguments, NULL, flags,
+                           event_name, event_match, timeout_msec, cancellable, callback,
+                           user_data);
 }
 
 gboolean

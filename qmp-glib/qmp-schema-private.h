@@ -168,6 +168,21 @@ gboolean _qmp_connection_check_call_async (QmpConnection       *self,
  * is that of their task, qmp_connection_execute_async or
  * qmp_connection_execute_until_event_async; the call made again is the
  * _full one, with @timeout_msec. */
+/* The same for the _with_fds_async calls (qmp-connection-fds.c): @fd_list
+ * (nullable) holds the call's own duplicates, which the check keeps while
+ * it waits for the schema; the call made again is the _with_fds one. */
+gboolean _qmp_connection_check_fds_call_async (QmpConnection       *self,
+                                               gpointer             source_tag,
+                                               const char          *command,
+                                               JsonObject          *arguments,
+                                               GUnixFDList         *fd_list,
+                                               QmpExecuteFlags      flags,
+                                               const char          *event_name,
+                                               JsonObject          *event_match,
+                                               GCancellable        *cancellable,
+                                               GAsyncReadyCallback  callback,
+                                               gpointer             user_data);
+
 gboolean _qmp_connection_check_full_call_async (QmpConnection       *self,
                                                 gpointer             source_tag,
                                                 const char          *command,

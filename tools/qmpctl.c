@@ -17,6 +17,7 @@
 
 #include <glib/gi18n.h>
 #include <glib-unix.h>
+#include <gio/gunixfdlist.h>
 
 #include "qmpctl.h"
 
@@ -51,6 +52,8 @@ typedef struct
   char *timeout_text;          /* --timeout as given, or NULL */
   double timeout;              /* seconds, 0 = none */
   gboolean version;
+  GStrv fd_texts;              /* --fd, each a descriptor number */
+  GUnixFDList *fd_list;        /* the descriptors of --fd, nullable */
   char *tls_ca;                /* --tls-ca, for a tls: --socket */
   char *tls_cert;              /* --tls-cert and --tls-key: a client certificate */
   char *tls_key;
@@ -85,6 +88,8 @@ qmpctl_clear (Qmpctl *self)
   g_free (self->socket);
   g_free (self->qemu);
   g_free (self->timeout_text);
+  g_strfreev (self->fd_texts);
+  g_clear_object (&self->fd_list);
   g_free (self->tls_ca);
   g_free (self->tls_cert);
   g_free (self->tls_key);
@@ -328,6 +333,8 @@ parse_options (Qmpctl  *self,
       N_("events: exit after N events"), N_("N") },
     { "timeout", 't', 0, G_OPTION_ARG_STRING, &self->timeout_text,
       N_("Give up after SECONDS (see below)"), N_("SECONDS") },
+    { "fd", 0, 0, G_OPTION_ARG_STRING_ARRAY, &self->fd_texts,
+      N_("Send descriptor N of qmpctl with the first command (repeatable)"), N_("N") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &self->version,
       N_("Print the version of qmpctl and exit"), NULL },
     { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &self->tls_ca,
@@ -451,6 +458,25 @@ parse_mode (Qmpctl  *self,
     return usage_error (error, _("--count applies to “events” only"));
   if (self->check && self->mode != MODE_COMMANDS)
     return usage_error (error, _("--check applies to commands only (the shell always checks)"));
+  if (self->fd_texts != NULL && self->mode != MODE_COMMANDS)
+    return usage_error (error, _("--fd applies to commands only"));
+
+  /* Checked now, but duplicated by the call that sends them. */
+  for (guint i = 0; self->fd_texts != NULL && self->fd_texts[i] != NULL; i++)
+    {
+      guint64 fd;
+
+      if (self->fd_list == NULL)
+        self->fd_list = g_unix_fd_list_new ();
+      if (!g_ascii_string_to_unsigned (self->fd_texts[i], 10, 0, G_MAXINT, &fd, NULL) ||
+          fcntl ((int) fd, F_GETFD) < 0 ||
+          g_unix_fd_list_append (self->fd_list, (int) fd, NULL) < 0)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                       _("--fd %s: not an open file descriptor"), self->fd_texts[i]);
+          return FALSE;
+        }
+    }
 
   return TRUE;
 }
@@ -595,6 +621,7 @@ typedef struct
   gboolean check;
   guint next;
   GCancellable *cancellable;
+  GUnixFDList *fd_list;        /* for the first command, nullable */
   QmpctlOutputFunc output;
   QmpctlDoneFunc done;
   gpointer user_data;
@@ -610,6 +637,7 @@ batch_finish (Batch    *batch,
   g_ptr_array_unref (batch->commands);
   g_clear_object (&batch->schema);
   g_clear_object (&batch->cancellable);
+  g_clear_object (&batch->fd_list);
   g_free (batch);
 }
 
@@ -626,8 +654,19 @@ on_executed (GObject      *source_object,
   g_autofree char *json = NULL;
   g_autofree char *text = NULL;
 
-  /* As text, so that every number prints as the server wrote it. */
-  json = qmp_connection_execute_json_finish (QMP_CONNECTION (source_object), result, &error);
+  /* As text, so that every number prints as the server wrote it (the
+   * command with --fd's descriptors gives a tree). */
+  if (g_async_result_is_tagged (result, qmp_connection_execute_async))
+    {
+      g_autoptr(JsonNode) node = qmp_connection_execute_with_fds_finish (QMP_CONNECTION (source_object),
+                                                                         result, &error);
+
+      json = node != NULL ? json_to_string (node, FALSE) : NULL;
+    }
+  else
+    {
+      json = qmp_connection_execute_json_finish (QMP_CONNECTION (source_object), result, &error);
+    }
   if (json == NULL)
     {
       text = qmpctl_format_error (error);
@@ -658,9 +697,45 @@ batch_next (Batch *batch)
   command = g_ptr_array_index (batch->commands, batch->next++);
   if (batch->schema != NULL)
     qmpctl_type_arguments (batch->schema, command);
+  if (batch->fd_list != NULL && batch->next == 1)
+    {
+      qmp_connection_execute_with_fds_async (batch->connection, command->name, command->arguments,
+                                             batch->fd_list,
+                                             batch->check ? QMP_EXECUTE_FLAGS_VALIDATE : QMP_EXECUTE_FLAGS_NONE,
+                                             batch->cancellable, on_executed, batch);
+      return;
+    }
   qmp_connection_execute_json_async (batch->connection, command->name, command->arguments,
                                      batch->check ? QMP_EXECUTE_FLAGS_VALIDATE : QMP_EXECUTE_FLAGS_NONE,
                                      batch->cancellable, on_executed, batch);
+}
+
+/* @fd_list (nullable) goes with the first command. */
+static void
+run_batch (QmpConnection    *connection,
+           GPtrArray        *commands,
+           QmpSchema        *schema,
+           gboolean          check,
+           GUnixFDList      *fd_list,
+           GCancellable     *cancellable,
+           QmpctlOutputFunc  output,
+           QmpctlDoneFunc    done,
+           gpointer          user_data)
+{
+  Batch *batch = g_new0 (Batch, 1);
+
+  batch->fd_list = fd_list != NULL ? g_object_ref (fd_list) : NULL;
+
+  batch->connection = g_object_ref (connection);
+  batch->commands = g_ptr_array_ref (commands);
+  batch->schema = schema != NULL ? g_object_ref (schema) : NULL;
+  batch->check = check;
+  batch->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  batch->output = output;
+  batch->done = done;
+  batch->user_data = user_data;
+
+  batch_next (batch);
 }
 
 void
@@ -673,18 +748,7 @@ qmpctl_run_commands (QmpConnection    *connection,
                      QmpctlDoneFunc    done,
                      gpointer          user_data)
 {
-  Batch *batch = g_new0 (Batch, 1);
-
-  batch->connection = g_object_ref (connection);
-  batch->commands = g_ptr_array_ref (commands);
-  batch->schema = schema != NULL ? g_object_ref (schema) : NULL;
-  batch->check = check;
-  batch->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
-  batch->output = output;
-  batch->done = done;
-  batch->user_data = user_data;
-
-  batch_next (batch);
+  run_batch (connection, commands, schema, check, NULL, cancellable, output, done, user_data);
 }
 
 static gboolean
@@ -734,8 +798,8 @@ run_commands (Qmpctl *self)
         }
     }
 
-  qmpctl_run_commands (self->connection, self->commands, self->schema, self->check,
-                       self->cancellable, on_output, on_commands_done, self);
+  run_batch (self->connection, self->commands, self->schema, self->check, self->fd_list,
+             self->cancellable, on_output, on_commands_done, self);
   g_main_loop_run (self->loop);
 }
 

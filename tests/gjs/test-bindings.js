@@ -17,6 +17,7 @@ Gio._promisify(Qmp.Connection.prototype, 'execute_async', 'execute_finish');
 Gio._promisify(Qmp.Connection.prototype, 'execute_until_event_async',
     'execute_until_event_finish');
 Gio._promisify(Qmp.Connection.prototype, 'wait_event_async', 'wait_event_finish');
+Gio._promisify(Qmp.Connection.prototype, 'execute_with_fds_async', 'execute_with_fds_finish');
 
 const QEMU_ARGV = ['qemu-system-x86_64', '-M', 'none', '-nodefaults', '-display', 'none'];
 
@@ -108,6 +109,21 @@ async function runTests(process) {
     await conn.execute_async('job-dismiss', object('{"id": "job0"}'), Qmp.ExecuteFlags.NONE, null);
     GLib.unlink(image);
     GLib.rmdir(tmpdir);
+
+    // a descriptor in a Gio.UnixFDList, through introspection
+    const [fd, tmpName] = GLib.file_open_tmp('qmp-gjs-XXXXXX');
+    const fds = Gio.UnixFDList.new_from_array([fd]);
+    const added = await conn.execute_with_fds_async('add-fd', object('{"opaque": "gjs"}'), fds,
+        Qmp.ExecuteFlags.NONE, null);
+    const qemuFd = added.get_object().get_int_member('fd');
+    const pid = process.get_subprocess().get_identifier();
+    ok(GLib.file_read_link(`/proc/${pid}/fd/${qemuFd}`) === tmpName,
+        'execute_with_fds_async hands QEMU the descriptor');
+    const sets = conn.query_fdsets_sync(null);
+    ok(sets.get_length() === 1 &&
+       sets.get_object_element(0).get_array_member('fds').get_object_element(0)
+           .get_string_member('opaque') === 'gjs', 'query_fdsets_sync');
+    GLib.unlink(tmpName);
 
     ok(await process.shutdown_async(null), 'shutdown_async');
 }

@@ -112,6 +112,11 @@ def _to_python(value):
     return json.loads(Json.to_string(value, False))
 
 
+def _json_array_node(array):
+    """A Json.Array in a Json.Node, for _to_python()."""
+    return None if array is None else Json.Node.alloc().init_array(array)
+
+
 def _check_timeout(timeout):
     if timeout is None:
         return None
@@ -1023,6 +1028,30 @@ _SYNC_DOCS = {
     'Connection.device_del_sync': ('device_del_sync(device_id, cancellable=None) -> bool',
                                    'Removes a device; returns when its DEVICE_DELETED came',
                                    'conn.device_del_sync("stor0")'),
+    'Connection.getfd_sync': ('getfd_sync(fdname, fd, cancellable=None) -> bool',
+                              'Hands QEMU a duplicate of `fd` under the name `fdname` '
+                              '(QMP "getfd"); the caller keeps `fd`',
+                              'conn.getfd_sync("vnc0", sock.fileno())'),
+    'Connection.closefd_sync': ('closefd_sync(fdname, cancellable=None) -> bool',
+                                'Closes QEMU\'s descriptor named `fdname` (QMP "closefd")',
+                                'conn.closefd_sync("vnc0")'),
+    'Connection.add_fd_sync': ('add_fd_sync(fd, fdset_id, opaque=None, cancellable=None) '
+                               '-> (bool, fdset_id, fd)',
+                               'Adds a duplicate of `fd` to a descriptor set of QEMU '
+                               '(-1: a new one) and returns the set and the descriptor '
+                               'QEMU assigned; the caller keeps `fd`',
+                               'ok, fdset_id, qemu_fd = conn.add_fd_sync(fd, -1, "disk.img")'),
+    'Connection.remove_fd_sync': ('remove_fd_sync(fdset_id, fd, cancellable=None) -> bool',
+                                  'Removes a descriptor (-1: all) from a descriptor set '
+                                  'of QEMU (QMP "remove-fd")',
+                                  'conn.remove_fd_sync(fdset_id, -1)'),
+    'Process.new_with_fds_sync': ('new_with_fds_sync(argv, fd_list, '
+                                  'flags=Qmp.ConnectionFlags.NONE, cancellable=None) '
+                                  '-> Qmp.Process',
+                                  'Launches QEMU with `argv`, descriptor i of `fd_list` '
+                                  '(a Gio.UnixFDList) being 4 + i in QEMU',
+                                  'process = Qmp.Process.new_with_fds_sync([qemu, "-add-fd", '
+                                  '"fd=4,set=1"], fds)'),
     'Process.new_sync': ('new_sync(argv, flags=Qmp.ConnectionFlags.NONE, '
                          'cancellable=None) -> Qmp.Process',
                          'Launches QEMU with `argv` (a list of str) and connects to '
@@ -1250,6 +1279,124 @@ class Connection(Qmp.Connection):
                 self, command, _to_object(arguments), flags, c, cb),
             lambda source, result: _to_python(Qmp.Connection.execute_finish(source, result)))
         return await _await(start, cancellable, timeout, ('reply', command))
+
+    # ---- execute with file descriptors
+
+    def execute_with_fds_sync(self, command, arguments=None, fd_list=None,
+                              flags=Qmp.ExecuteFlags.NONE, cancellable=None, *,
+                              timeout=None):
+        """execute_with_fds_sync(command, arguments=None, fd_list=None,
+        flags=Qmp.ExecuteFlags.NONE, cancellable=None, *, timeout=None)
+        -> return value
+
+        execute_sync() that hands the server the descriptors of `fd_list`
+        (a Gio.UnixFDList) with the command, by SCM_RIGHTS; the call sends
+        duplicates, so the caller keeps its list::
+
+            fds = Gio.UnixFDList.new_from_array([os.dup(sock.fileno())])
+            conn.execute_with_fds_sync("getfd", {"fdname": "vnc0"}, fds)
+        """
+        timeout = _check_timeout(timeout)
+        arguments = _to_object(arguments)
+        return _to_python(_run_sync(
+            lambda c: Qmp.Connection.execute_with_fds_sync(
+                self, command, arguments, fd_list, flags, c),
+            cancellable, timeout, ('reply', command)))
+
+    def execute_with_fds_async(self, command, arguments=None, fd_list=None,
+                               flags=Qmp.ExecuteFlags.NONE, cancellable=None,
+                               callback=None, *user_data, **kwargs):
+        """execute_with_fds_async(command, arguments=None, fd_list=None,
+        flags=Qmp.ExecuteFlags.NONE, cancellable=None, callback=None,
+        *user_data)
+
+        execute_async() with the descriptors of `fd_list` (a
+        Gio.UnixFDList); finish with execute_with_fds_finish(result)::
+
+            conn.execute_with_fds_async("add-fd", None, fds, callback=on_added)
+        """
+        user_data = _user_data('execute_with_fds_async', user_data, kwargs)
+        Qmp.Connection.execute_with_fds_async(self, command, _to_object(arguments),
+                                              fd_list, flags, cancellable, callback,
+                                              *user_data)
+
+    def execute_with_fds_finish(self, result):
+        """execute_with_fds_finish(result) -> return value
+
+        The "return" member of execute_with_fds_async()'s reply::
+
+            added = conn.execute_with_fds_finish(result)   # {'fdset-id': 0, 'fd': 24}
+        """
+        return _to_python(Qmp.Connection.execute_with_fds_finish(self, result))
+
+    def execute_with_fdset_sync(self, fdset_id, command, arguments=None,
+                                flags=Qmp.ExecuteFlags.NONE, cancellable=None):
+        """execute_with_fdset_sync(fdset_id, command, arguments=None,
+        flags=Qmp.ExecuteFlags.NONE, cancellable=None) -> return value
+
+        Runs `command`, which uses the descriptor set `fdset_id`, and
+        removes the set from QEMU again if the command fails.  Ctrl-C in
+        the main thread cancels the call (the set is still removed) and
+        raises KeyboardInterrupt::
+
+            ok, fdset_id, fd = conn.add_fd_sync(image_fd, -1, "disk.img")
+            conn.execute_with_fdset_sync(fdset_id, "blockdev-add", {
+                "driver": "raw", "node-name": "disk0", "read-only": True,
+                "file": {"driver": "file", "filename": "/dev/fdset/%d" % fdset_id}})
+        """
+        arguments = _to_object(arguments)
+        return _to_python(_run_sync(
+            lambda c: Qmp.Connection.execute_with_fdset_sync(
+                self, fdset_id, command, arguments, flags, c),
+            cancellable, None, ('reply', command)))
+
+    def execute_with_fdset_async(self, fdset_id, command, arguments=None,
+                                 flags=Qmp.ExecuteFlags.NONE, cancellable=None,
+                                 callback=None, *user_data, **kwargs):
+        """execute_with_fdset_async(fdset_id, command, arguments=None,
+        flags=Qmp.ExecuteFlags.NONE, cancellable=None, callback=None,
+        *user_data)
+
+        execute_with_fdset_sync() for a GLib main loop; finish with
+        execute_with_fdset_finish(result)::
+
+            conn.execute_with_fdset_async(fdset_id, "blockdev-add", node,
+                                          callback=on_added)
+        """
+        user_data = _user_data('execute_with_fdset_async', user_data, kwargs)
+        Qmp.Connection.execute_with_fdset_async(self, fdset_id, command,
+                                                _to_object(arguments), flags,
+                                                cancellable, callback, *user_data)
+
+    def execute_with_fdset_finish(self, result):
+        """execute_with_fdset_finish(result) -> return value
+
+        The "return" member of the command's reply::
+
+            conn.execute_with_fdset_finish(result)
+        """
+        return _to_python(Qmp.Connection.execute_with_fdset_finish(self, result))
+
+    def query_fdsets_sync(self, cancellable=None):
+        """query_fdsets_sync(cancellable=None) -> list
+
+        QEMU's descriptor sets, as a list of dicts::
+
+            for fdset in conn.query_fdsets_sync():
+                print(fdset["fdset-id"], [fd["fd"] for fd in fdset["fds"]])
+        """
+        return _to_python(_json_array_node(
+            Qmp.Connection.query_fdsets_sync(self, cancellable)))
+
+    def query_fdsets_finish(self, result):
+        """query_fdsets_finish(result) -> list
+
+        The sets of query_fdsets_async(), as a list of dicts::
+
+            sets = conn.query_fdsets_finish(result)
+        """
+        return _to_python(_json_array_node(
+            Qmp.Connection.query_fdsets_finish(self, result)))
 
     # ---- execute until an event
 
