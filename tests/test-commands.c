@@ -16,9 +16,12 @@
 
 #include "qmp-test-utils.h"
 
+/* The qemu-system-x86_64 that QmpProcess launches: QMP_TEST_QEMU's, as
+ * for the peers of qmp_test_peer_start(), and named in the test's log. */
 static const char *
 qemu_binary (void)
 {
+  qmp_test_report_peer (QMP_TEST_PEER_QEMU_NONE);
   return g_getenv ("QMP_TEST_QEMU") ? g_getenv ("QMP_TEST_QEMU") : "qemu-system-x86_64";
 }
 
@@ -555,6 +558,7 @@ test_process_storage_daemon (void)
   g_autoptr(JsonObject) arguments = json_object_new ();
   g_autoptr(JsonNode) ret = NULL;
 
+  qmp_test_report_peer (QMP_TEST_PEER_QSD);
   process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
 
