@@ -32,9 +32,14 @@ import time
 import traceback
 
 QMPCTL = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ['QMPCTL'])
-QEMU = 'qemu-system-x86_64'
-QSD = 'qemu-storage-daemon'
-QGA = shutil.which('qemu-ga', path=os.environ['PATH'] + ':/usr/sbin:/sbin') or 'qemu-ga'
+# The peers the tests start, as in tests/qmp-test-utils.c: each may be
+# another QEMU version (meson test --setup=qemu10 sets all three).
+QEMU = os.environ.get('QMP_TEST_QEMU') or 'qemu-system-x86_64'
+QSD = os.environ.get('QMP_TEST_QSD') or 'qemu-storage-daemon'
+QGA = (os.environ.get('QMP_TEST_QGA')
+       or shutil.which('qemu-ga', path=os.environ['PATH'] + ':/usr/sbin:/sbin') or 'qemu-ga')
+# What qmpctl launches without --qemu: its default, found in PATH.
+LAUNCHED_QEMU = 'qemu-system-x86_64'
 TIMEOUT = 20                       # seconds, for anything that should be quick
 PROMPT = 'qmp> '
 
@@ -242,10 +247,17 @@ def json_documents(text):
     return documents
 
 
-def qemu_version():
-    output = subprocess.run([QEMU, '--version'], capture_output=True, text=True).stdout
-    major, minor, micro = re.search(r'version (\d+)\.(\d+)\.(\d+)', output).groups()
-    return {'major': int(major), 'minor': int(minor), 'micro': int(micro)}
+def peer_version(binary):
+    """What `binary --version` says: (its first line, {'major', 'minor',
+    'micro'})."""
+    output = subprocess.run([binary, '--version'], capture_output=True, text=True).stdout
+    line = output.split('\n')[0]
+    major, minor, micro = re.search(r'(\d+)\.(\d+)\.(\d+)', line).groups()
+    return line, {'major': int(major), 'minor': int(minor), 'micro': int(micro)}
+
+
+def qemu_version(binary=LAUNCHED_QEMU):
+    return peer_version(binary)[1]
 
 
 def check_event_line(line, name):
@@ -416,7 +428,8 @@ def test_guest_agent():
         address = peers.qga()
         ping, info = json_documents(check(qmpctl(peers, '--guest-agent', '-s', address,
                                                  'guest-ping', ',', 'guest-info')))
-        assert ping == {} and info['version'].startswith('%(major)d.%(minor)d.' % qemu_version())
+        # the agent's own version, which need not be qemu-system's
+        assert ping == {} and info['version'] == '%(major)d.%(minor)d.%(micro)d' % qemu_version(QGA), info
         check(qmpctl(peers, '-g', '-s', address, 'nope'), 1,
               r'^CommandNotFound: The command nope has not been found\n$')
         # the shell completes the agent's commands, from guest-info
@@ -730,7 +743,24 @@ def test_shell_launch():
 TESTS = [value for name, value in list(globals().items()) if name.startswith('test_')]
 
 
+def report_peers():
+    """Names each binary the tests run against, in TAP comments; with
+    QMP_TEST_EXPECT_VERSION set, one of another version bails out."""
+    expected = os.environ.get('QMP_TEST_EXPECT_VERSION', '')
+    paths = {binary: shutil.which(binary) for binary in (QEMU, LAUNCHED_QEMU, QSD, QGA)}
+    for binary in [b for b, p in paths.items() if p is None]:
+        print(f'# peer {binary}: not found')
+    for path in dict.fromkeys(p for p in paths.values() if p is not None):
+        line, version = peer_version(path)
+        version = '%(major)d.%(minor)d.%(micro)d' % version
+        print(f'# peer {os.path.basename(path)} {version} ({path}: {line})')
+        if expected and not (version + '.').startswith(expected + '.'):
+            print(f'Bail out! {path} is {version}, but QMP_TEST_EXPECT_VERSION is {expected}')
+            sys.exit(1)
+
+
 def main():
+    report_peers()
     print(f'1..{len(TESTS)}', flush=True)
     failed = 0
     for number, test in enumerate(TESTS, 1):
