@@ -31,9 +31,9 @@ gi.require_version('Qmp', '1.0')
 gi.require_version('Json', '1.0')
 from gi.repository import GLib, Gio, Json, Qmp  # noqa: E402
 
-from qmptest import Qemu, check, check_equal, run_tap  # noqa: E402
+from qmptest import QEMU, Qemu, check, check_equal, run_tap  # noqa: E402
 
-QEMU_ARGV = ['qemu-system-x86_64', '-M', 'none', '-nodefaults', '-display', 'none']
+QEMU_ARGV = [QEMU, '-M', 'none', '-nodefaults', '-display', 'none']
 
 # Bounds every call of the shared connection, so that a test that waits
 # for an event that never comes fails instead of hanging.
