@@ -128,6 +128,13 @@ def check_equal(got, expected, what='value'):
         raise TestFailure('%s: expected %r, got %r' % (what, expected, got))
 
 
+def check_members(got, expected, what='value'):
+    """got is a dict with expected's members and values, and maybe more:
+    a later QEMU may add members to a reply or an event."""
+    check(isinstance(got, dict), '%s: expected a dict, got %r' % (what, got))
+    check_equal({k: got.get(k) for k in expected}, expected, what)
+
+
 def report_peer(binary=QEMU):
     """Names the QEMU the tests run against in a TAP comment, from its
     --version; with QMP_TEST_EXPECT_VERSION set, one of another version
