@@ -57,6 +57,21 @@ class Skip(Exception):
 
 # ------------------------------------------------------------------ peers
 
+def listening(path):
+    """Whether someone listens on the unix socket path, read from the
+    kernel's table as tests/qmp-test-utils.c does: the file exists before
+    QEMU listens on it, and a probe connection could occupy the one client
+    a monitor serves."""
+    with open('/proc/net/unix') as table:
+        for line in table.readlines()[1:]:
+            # Num RefCount Protocol Flags Type St Inode Path; Flags
+            # 00010000 is __SO_ACCEPTCON: a listening socket.
+            words = line.split()
+            if len(words) >= 8 and words[7] == path and words[3] == '00010000':
+                return True
+    return False
+
+
 class Peers:
     """A temporary directory with the peers of one test; kills them all."""
 
@@ -88,7 +103,7 @@ class Peers:
 
     def wait_for_socket(self, path, process):
         deadline = time.monotonic() + TIMEOUT
-        while not os.path.exists(path):
+        while not listening(path):
             if process.poll() is not None:
                 raise AssertionError(f'{process.args[0]} exited with {process.returncode}')
             if time.monotonic() > deadline:
