@@ -12,6 +12,7 @@
 set -eu
 
 series="1:10.0."
+# qemu-storage-daemon is in qemu-utils since 8.x (qemu-system-common in 7.2).
 packages="qemu-system-x86 qemu-system-common qemu-system-data qemu-guest-agent qemu-utils seabios"
 
 top=$(cd "$(dirname "$0")/.." && pwd)
