@@ -445,8 +445,16 @@ qmp_test_peer_start (QmpTestPeerKind     kind,
       g_ptr_array_add (argv, g_strdup_printf ("unix:%s,server=on,wait=off", escaped));
       break;
     case QMP_TEST_PEER_QSD:
+      /* wait=on: the storage daemon accepts its first client before it
+       * sets up the monitor.  With wait=off, a client that is already
+       * waiting when its main loop starts races with the monitor's set-up
+       * in its I/O thread and can get the greeting twice, the second one
+       * after qmp_capabilities, which puts the monitor back to
+       * negotiation (qemu-storage-daemon 7.2, about once in a thousand
+       * starts).  qemu-system sets up its monitors long before its main
+       * loop starts. */
       g_ptr_array_add (argv, g_strdup ("--chardev"));
-      g_ptr_array_add (argv, g_strdup_printf ("socket,path=%s,server=on,wait=off,id=c0",
+      g_ptr_array_add (argv, g_strdup_printf ("socket,path=%s,server=on,wait=on,id=c0",
                                               escaped));
       g_ptr_array_add (argv, g_strdup ("--monitor"));
       g_ptr_array_add (argv, g_strdup ("chardev=c0"));

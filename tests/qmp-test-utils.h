@@ -25,7 +25,8 @@ G_BEGIN_DECLS
  *   -nodefaults -display none -S -device qemu-xhci,id=xhci -qmp …`
  *   (real USB hotplug on bus `xhci.0`)
  * @QMP_TEST_PEER_QSD: `qemu-storage-daemon --chardev
- *   socket,path=DIR/qsd.sock,server=on,wait=off,id=c0 --monitor chardev=c0`
+ *   socket,path=DIR/qsd.sock,server=on,wait=on,id=c0 --monitor chardev=c0`
+ *   (it starts once the test connects)
  * @QMP_TEST_PEER_QGA: `qemu-ga -m unix-listen -p DIR/qga.sock
  *   -t DIR/qga-state --pidfile DIR/qga.pid` (no greeting, `\n` line ends)
  *

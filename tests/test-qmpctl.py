@@ -124,7 +124,9 @@ class Peers:
 
     def qsd(self):
         path = self.path('qsd.sock')
-        process = self.spawn([QSD, '--chardev', f'socket,path={path},server=on,wait=off,id=c0',
+        # wait=on, as in tests/qmp-test-utils.c: with wait=off, a client
+        # waiting when its main loop starts can get the greeting twice
+        process = self.spawn([QSD, '--chardev', f'socket,path={path},server=on,wait=on,id=c0',
                               '--monitor', 'chardev=c0'], stdout=subprocess.DEVNULL)
         return self.wait_for_socket(path, process)
 
