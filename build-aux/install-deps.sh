@@ -24,6 +24,10 @@ packages="
   gi-docgen
   python3-gi
   python3-pexpect
+  gir1.2-gtk-4.0
+  xvfb
+  xauth
+  x11-apps
   libreadline-dev
 "
 

@@ -21,7 +21,8 @@ MARKER = re.compile(r'^<!-- example: (\S+) -->\n```[\w+-]*\n', re.M)
 
 # Every example that the test suite runs must be on the page.
 REQUIRED = ['examples/query-status.c', 'examples/query-status.py',
-            'examples/query-status.vala', 'examples/query-status.js']
+            'examples/query-status.vala', 'examples/query-status.js',
+            'examples/vm-panel.py']
 
 
 def main(argv):

@@ -14,7 +14,8 @@ on_stop (QmpConnection *connection,
          gpointer       user_data)
 {
   GMainLoop *loop = user_data;
-  g_autofree char *when = g_date_time_format_iso8601 (qmp_event_get_timestamp (event));
+  GDateTime *timestamp = qmp_event_get_timestamp (event);   /* the server may send none */
+  g_autofree char *when = timestamp ? g_date_time_format_iso8601 (timestamp) : g_strdup ("an unknown time");
 
   g_print ("%s at %s\n", qmp_event_get_name (event), when);
   g_main_loop_quit (loop);
@@ -28,6 +29,8 @@ main (int    argc,
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(JsonNode) status = NULL;
   g_autoptr(GError) error = NULL;
+  JsonObject *object;
+  JsonNode *member;
 
   if (argc != 2)
     {
@@ -55,7 +58,17 @@ main (int    argc,
       g_printerr ("query-status: %s\n", error->message);
       return 1;
     }
-  g_print ("Status: %s\n", json_object_get_string_member (json_node_get_object (status), "status"));
+
+  /* The reply is the server's to choose: check its types before reading it
+   * (json-glib's getters emit a critical on a member of another type). */
+  object = JSON_NODE_HOLDS_OBJECT (status) ? json_node_get_object (status) : NULL;
+  member = object != NULL ? json_object_get_member (object, "status") : NULL;
+  if (member == NULL || json_node_get_value_type (member) != G_TYPE_STRING)
+    {
+      g_printerr ("query-status: the reply has no status\n");
+      return 1;
+    }
+  g_print ("Status: %s\n", json_node_get_string (member));
 
   /* Events arrive as the detailed "event" signal, in this thread's main
    * context; "stop" makes QEMU send STOP. */

@@ -14,7 +14,9 @@ from gi.repository import GLib, Qmp
 
 
 def on_stop(connection, event, loop):
-    print('%s at %s' % (event.name, event.timestamp.format_iso8601()))
+    # The server may send no timestamp.
+    when = event.timestamp.format_iso8601() if event.timestamp else 'an unknown time'
+    print('%s at %s' % (event.name, when))
     loop.quit()
 
 
@@ -39,7 +41,12 @@ def main(argv):
     except GLib.Error as e:
         print('query-status: %s' % e.message, file=sys.stderr)
         return 1
-    print('Status: %s' % status['status'])
+    # The reply is the server's to choose: check its types before using it.
+    state = status.get('status') if isinstance(status, dict) else None
+    if not isinstance(state, str):
+        print('query-status: the reply has no status', file=sys.stderr)
+        return 1
+    print('Status: %s' % state)
 
     # Events arrive as the detailed "event" signal, in this thread's main
     # context; "stop" makes QEMU send STOP.

@@ -757,19 +757,14 @@ protocol_error (const char *format,
   return error;
 }
 
+/* NULL unless "class" and "desc" are both strings. */
 static GError *
 error_from_reply (JsonNode *error_node)
 {
-  JsonObject *object;
-  const char *klass;
-  const char *desc;
+  JsonObject *object = _qmp_json_node_get_object (error_node);
+  const char *klass = _qmp_json_object_get_string (object, "class");
+  const char *desc = _qmp_json_object_get_string (object, "desc");
 
-  if (!JSON_NODE_HOLDS_OBJECT (error_node))
-    return NULL;
-
-  object = json_node_get_object (error_node);
-  klass = json_object_get_string_member_with_default (object, "class", NULL);
-  desc = json_object_get_string_member_with_default (object, "desc", NULL);
   if (klass == NULL || desc == NULL)
     return NULL;
 

@@ -12,6 +12,7 @@
 #include "qmp-commands.h"
 #include "qmp-enums.h"
 #include "qmp-error.h"
+#include "qmp-json-private.h"
 #include "qmp-sync-private.h"
 
 /* Every typed command is one of the two execute calls with arguments built
@@ -999,31 +1000,36 @@ qmp_connection_device_del_sync (QmpConnection  *self,
 
 /* -------------------------------------------------------- query-status */
 
+/* The reply is the server's to choose: "status" must be a string and
+ * "running" a boolean (both are mandatory in QEMU's StatusInfo), or the
+ * reply is a protocol error.  A state this version does not know is
+ * QMP_RUN_STATE_OTHER, not an error. */
 static QmpRunState
 run_state_from_status (JsonNode  *status,
                        gboolean  *running,
                        GError   **error)
 {
   g_autoptr(GEnumClass) klass = g_type_class_ref (QMP_TYPE_RUN_STATE);
-  JsonObject *object;
-  const char *name;
+  JsonObject *object = _qmp_json_node_get_object (status);
+  const char *name = _qmp_json_object_get_string (object, "status");
+  gboolean is_running;
   GEnumValue *value;
 
-  if (!JSON_NODE_HOLDS_OBJECT (status) ||
-      (name = json_object_get_string_member_with_default (json_node_get_object (status), "status", NULL)) == NULL)
+  if (name == NULL || !_qmp_json_object_get_boolean (object, "running", &is_running))
     {
       g_set_error_literal (error, QMP_ERROR, QMP_ERROR_PROTOCOL,
                            _("The server’s reply to “query-status” has no status"));
       return QMP_RUN_STATE_UNKNOWN;
     }
 
-  object = json_node_get_object (status);
   if (running != NULL)
-    *running = json_object_get_boolean_member_with_default (object, "running", FALSE);
+    *running = is_running;
 
   value = g_enum_get_value_by_nick (klass, name);
 
-  return value != NULL ? (QmpRunState) value->value : QMP_RUN_STATE_UNKNOWN;
+  /* Never UNKNOWN for a state: that is the error's. */
+  return value != NULL && value->value != QMP_RUN_STATE_UNKNOWN && value->value != QMP_RUN_STATE_OTHER
+    ? (QmpRunState) value->value : QMP_RUN_STATE_OTHER;
 }
 
 static void
@@ -1077,8 +1083,9 @@ qmp_connection_query_status_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.query_status_async].
  *
- * Returns: the run state, or %QMP_RUN_STATE_UNKNOWN on error (or for a
- *   state this version of qmp-glib does not know)
+ * Returns: the run state; %QMP_RUN_STATE_UNKNOWN on error (and only
+ *   then), %QMP_RUN_STATE_OTHER for a state this version of qmp-glib does
+ *   not know
  *
  * Since: 1.0
  */
@@ -1115,8 +1122,9 @@ qmp_connection_query_status_finish (QmpConnection  *self,
  * Asks for the run state of the virtual machine (`query-status`), blocking
  * the calling thread.
  *
- * Returns: the run state, or %QMP_RUN_STATE_UNKNOWN on error (or for a
- *   state this version of qmp-glib does not know)
+ * Returns: the run state; %QMP_RUN_STATE_UNKNOWN on error (and only
+ *   then), %QMP_RUN_STATE_OTHER for a state this version of qmp-glib does
+ *   not know
  *
  * Since: 1.0
  */
@@ -1140,4 +1148,34 @@ qmp_connection_query_status_sync (QmpConnection  *self,
     return QMP_RUN_STATE_UNKNOWN;
 
   return run_state_from_status (status, running, error);
+}
+
+/**
+ * qmp_run_state_to_string:
+ * @state: a run state
+ *
+ * Gives QEMU's name of a run state, the `status` that `query-status`
+ * reports: `paused` for %QMP_RUN_STATE_PAUSED, `finish-migrate` for
+ * %QMP_RUN_STATE_FINISH_MIGRATE.  It is the nick of the enum value, and
+ * `to_string()` in Vala.
+ *
+ * ```c
+ * g_print ("QEMU is %s\n", qmp_run_state_to_string (state));
+ * ```
+ *
+ * Returns: QEMU's name of @state, or `unknown` for
+ *   %QMP_RUN_STATE_UNKNOWN (which is no state of QEMU's)
+ *
+ * Since: 1.0
+ */
+const char *
+qmp_run_state_to_string (QmpRunState state)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (QMP_TYPE_RUN_STATE);
+  GEnumValue *value = g_enum_get_value (klass, state);
+
+  g_return_val_if_fail (value != NULL, NULL);
+
+  /* The class of a static type is never freed: the nick outlives klass. */
+  return value->value_nick;
 }

@@ -17,7 +17,8 @@ G_BEGIN_DECLS
 
 /**
  * QmpRunState:
- * @QMP_RUN_STATE_UNKNOWN: a state this version of qmp-glib does not know
+ * @QMP_RUN_STATE_UNKNOWN: no state is known: the query failed, or has not
+ *   been answered yet
  * @QMP_RUN_STATE_DEBUG: `debug`
  * @QMP_RUN_STATE_INMIGRATE: `inmigrate`
  * @QMP_RUN_STATE_INTERNAL_ERROR: `internal-error`
@@ -34,9 +35,18 @@ G_BEGIN_DECLS
  * @QMP_RUN_STATE_WATCHDOG: `watchdog`
  * @QMP_RUN_STATE_GUEST_PANICKED: `guest-panicked`
  * @QMP_RUN_STATE_COLO: `colo`
+ * @QMP_RUN_STATE_OTHER: a state that QEMU reported and this version of
+ *   qmp-glib does not know
  *
  * The run state of a virtual machine, as `query-status` reports it.  The
  * nick of each value is QEMU's name for it.
+ *
+ * ```c
+ * QmpRunState state = qmp_connection_query_status_sync (connection, NULL, NULL, &error);
+ *
+ * if (state == QMP_RUN_STATE_PAUSED)
+ *   qmp_connection_cont_sync (connection, NULL, &error);
+ * ```
  *
  * Since: 1.0
  */
@@ -58,6 +68,7 @@ typedef enum {
   QMP_RUN_STATE_WATCHDOG,
   QMP_RUN_STATE_GUEST_PANICKED,
   QMP_RUN_STATE_COLO,
+  QMP_RUN_STATE_OTHER,
 } QmpRunState;
 
 QMP_AVAILABLE_IN_1_0
@@ -203,5 +214,8 @@ QmpRunState qmp_connection_query_status_sync   (QmpConnection        *self,
                                                 gboolean             *running,
                                                 GCancellable         *cancellable,
                                                 GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+const char *qmp_run_state_to_string (QmpRunState state);
 
 G_END_DECLS

@@ -7,19 +7,17 @@
 
 #include "config.h"
 
-#include <stdio.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <glib/gi18n-lib.h>
-#include <gio/gunixsocketaddress.h>
 
 #include "qmp-channel-private.h"
 #include "qmp-connection.h"
 #include "qmp-enums.h"
 #include "qmp-error.h"
 #include "qmp-connection-private.h"
+#include "qmp-event-private.h"
+#include "qmp-handshake-private.h"
 #include "qmp-init-private.h"
 #include "qmp-sync-private.h"
 #include "qmp-json-private.h"
@@ -115,6 +113,13 @@ struct _QmpConnection
   GMutex init_lock;           /* also protects max_message_size */
   enum { INIT_NONE, INIT_RUNNING, INIT_DONE } init_state;
   GError *init_error;
+
+  /* Event sinks (QmpEventQueue, QmpRunStateTracker), fed on the worker */
+  GMutex sinks_lock;
+  GArray *sinks;              /* of EventSink */
+  guint next_sink_id;
+  gboolean sinks_closed;
+  GError *sinks_close_error;
 
   /* Events waiting to be emitted in ->context */
   GMutex events_lock;
@@ -277,6 +282,98 @@ emit_events (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* ---------------------------------------------------------------- sinks */
+
+typedef struct
+{
+  guint id;
+  QmpEventSinkFunc func;
+  gpointer user_data;
+} EventSink;
+
+/* Adds @func, which the worker calls with every event from now on (each
+ * call with its own QmpEvent, which @func owns) and once with %NULL and
+ * the reason when the connection closed, before the "closed" signal.  On
+ * a closed connection, @func is called with %NULL at once, in the calling
+ * thread.  @func runs with a lock held: it must be quick and must not call
+ * back into the connection's sinks. */
+guint
+_qmp_connection_add_event_sink (QmpConnection    *self,
+                                QmpEventSinkFunc  func,
+                                gpointer          user_data)
+{
+  EventSink sink = { 0, func, user_data };
+  g_autoptr(GError) error = NULL;
+
+  g_mutex_lock (&self->sinks_lock);
+  sink.id = ++self->next_sink_id;
+  if (self->sinks_closed)
+    error = g_error_copy (self->sinks_close_error);
+  else
+    g_array_append_val (self->sinks, sink);
+  g_mutex_unlock (&self->sinks_lock);
+
+  if (error != NULL)
+    func (NULL, error, user_data);
+
+  return sink.id;
+}
+
+/* Once this returns, the sink's function is not running and will not run
+ * again. */
+void
+_qmp_connection_remove_event_sink (QmpConnection *self,
+                                   guint          id)
+{
+  g_mutex_lock (&self->sinks_lock);
+  for (guint i = 0; i < self->sinks->len; i++)
+    {
+      if (g_array_index (self->sinks, EventSink, i).id == id)
+        {
+          g_array_remove_index (self->sinks, i);
+          break;
+        }
+    }
+  g_mutex_unlock (&self->sinks_lock);
+}
+
+static void
+sinks_deliver (QmpConnection *self,
+               QmpEvent      *event)
+{
+  g_mutex_lock (&self->sinks_lock);
+  for (guint i = 0; i < self->sinks->len; i++)
+    {
+      EventSink *sink = &g_array_index (self->sinks, EventSink, i);
+
+      sink->func (_qmp_event_copy (event), NULL, sink->user_data);
+    }
+  g_mutex_unlock (&self->sinks_lock);
+}
+
+static void
+sinks_close (QmpConnection *self,
+             const GError  *error)
+{
+  g_mutex_lock (&self->sinks_lock);
+  if (!self->sinks_closed)
+    {
+      self->sinks_closed = TRUE;
+      self->sinks_close_error = error != NULL
+        ? g_error_copy (error)
+        : g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED, _("The connection is closed"));
+
+      for (guint i = 0; i < self->sinks->len; i++)
+        {
+          EventSink *sink = &g_array_index (self->sinks, EventSink, i);
+
+          sink->func (NULL, self->sinks_close_error, sink->user_data);
+        }
+      g_array_set_size (self->sinks, 0);
+    }
+  g_mutex_unlock (&self->sinks_lock);
+}
+
 /* On the worker: an event came.  It is queued for the constructing context
  * only if someone listens, and the queue is emptied by one idle however
  * many events it holds. */
@@ -287,6 +384,8 @@ connection_on_event (GObject  *owner,
   QmpConnection *self = QMP_CONNECTION (owner);
   GQuark detail = g_quark_try_string (qmp_event_get_name (event));
   gboolean schedule;
+
+  sinks_deliver (self, event);
 
   if (!g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE))
     return;
@@ -348,6 +447,8 @@ connection_on_closed (GObject      *owner,
   if (!connection_is_ready (self))
     return;
 
+  sinks_close (self, error);
+
   closed = g_new0 (ClosedData, 1);
   closed->self = g_object_ref (self);
   closed->remote_peer_vanished = remote_peer_vanished;
@@ -367,55 +468,56 @@ typedef void (*InitDoneFunc) (GError   *error,
 typedef struct
 {
   QmpConnection *self;
-  GSocketConnectable *connectable;
-  GCancellable *cancellable;       /* ours: fires on the caller's or on the timeout */
-  GCancellable *caller_cancellable;
-  gulong caller_cancelled_id;
-  GSource *timeout_source;
-  guint timeout_msec;
-  gboolean timed_out;
-  gint64 sync_id;                  /* the guest agent's synchronization token */
   InitDoneFunc done_func;
   gpointer done_data;
 } InitData;
 
-static void
-init_data_free (InitData *init)
+/* On the worker, once connected: the channel the handshake talks on is
+ * the connection's from the start, so that close and dispose reach it. */
+static QmpChannel *
+init_make_channel (GIOStream  *stream,
+                   gpointer    user_data,
+                   GError    **error)
 {
-  g_clear_object (&init->connectable);
-  g_clear_object (&init->cancellable);
-  g_clear_object (&init->caller_cancellable);
-  g_clear_object (&init->self);
-  g_free (init);
+  InitData *init = user_data;
+  QmpConnection *self = init->self;
+
+  if (self->stream == NULL)
+    self->stream = g_object_ref (stream);
+
+  self->channel = _qmp_channel_new (self->stream,
+                                    (self->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0,
+                                    G_OBJECT (self),
+                                    connection_on_event, connection_on_closed, error);
+  if (self->channel == NULL)
+    return NULL;
+
+  _qmp_channel_set_max_message_size (self->channel, qmp_connection_get_max_message_size (self));
+
+  return _qmp_channel_ref (self->channel);
 }
 
 static void
-init_finish (InitData *init,
-             GError   *error)
+init_on_handshake_done (QmpPeerInfo *info,
+                        GError      *error,
+                        gpointer     user_data)
 {
+  InitData *init = user_data;
   QmpConnection *self = init->self;
 
-  if (init->timeout_source != NULL)
+  if (info != NULL)
     {
-      g_source_destroy (init->timeout_source);
-      g_clear_pointer (&init->timeout_source, g_source_unref);
+      self->version_major = info->version_major;
+      self->version_minor = info->version_minor;
+      self->version_micro = info->version_micro;
+      self->package = g_steal_pointer (&info->package);
+      self->capabilities = g_steal_pointer (&info->capabilities);
+      self->oob_enabled = info->oob_enabled;
+      _qmp_peer_info_free (info);
     }
-
-  if (init->caller_cancelled_id != 0)
-    g_cancellable_disconnect (init->caller_cancellable, init->caller_cancelled_id);
-
-  if (error != NULL)
+  else if (self->channel != NULL)
     {
-      if (init->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_clear_error (&error);
-          error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                               _("Timed out after %u ms while connecting to the QMP server"),
-                               init->timeout_msec);
-        }
-
-      if (self->channel != NULL)
-        _qmp_channel_close (self->channel, NULL, FALSE, NULL, NULL);
+      _qmp_channel_close (self->channel, NULL, FALSE, NULL, NULL);
     }
 
   g_mutex_lock (&self->init_lock);
@@ -424,333 +526,8 @@ init_finish (InitData *init,
   g_mutex_unlock (&self->init_lock);
 
   init->done_func (error, init->done_data);
-  init_data_free (init);
-}
-
-static gboolean
-parse_greeting (QmpConnection  *self,
-                JsonNode       *root,
-                GError        **error)
-{
-  JsonObject *qmp;
-  JsonNode *node;
-  JsonObject *version;
-  JsonObject *qemu;
-  JsonArray *capabilities;
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-
-  /* The channel checked that the "QMP" member is an object. */
-  qmp = json_node_get_object (root);
-
-  node = json_object_get_member (qmp, "version");
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    goto malformed;
-  version = json_node_get_object (node);
-
-  node = json_object_get_member (version, "qemu");
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    goto malformed;
-  qemu = json_node_get_object (node);
-
-  {
-    const char *names[] = { "major", "minor", "micro" };
-    guint *values[] = { &self->version_major, &self->version_minor, &self->version_micro };
-
-    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-      {
-        JsonNode *member = json_object_get_member (qemu, names[i]);
-        gint64 value;
-
-        if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) ||
-            json_node_get_value_type (member) != G_TYPE_INT64 ||
-            (value = json_node_get_int (member)) < 0 || value > G_MAXUINT)
-          goto malformed;
-
-        *values[i] = (guint) value;
-      }
-  }
-
-  node = json_object_get_member (version, "package");
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    self->package = g_strdup (json_node_get_string (node));
-  else
-    self->package = g_strdup ("");
-
-  node = json_object_get_member (qmp, "capabilities");
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    goto malformed;
-  capabilities = json_node_get_array (node);
-  for (guint i = 0; i < json_array_get_length (capabilities); i++)
-    {
-      JsonNode *element = json_array_get_element (capabilities, i);
-
-      if (JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING)
-        g_strv_builder_add (builder, json_node_get_string (element));
-    }
-  self->capabilities = g_strv_builder_end (builder);
-
-  return TRUE;
-
-malformed:
-  g_set_error_literal (error, QMP_ERROR, QMP_ERROR_PROTOCOL,
-                       _("The server’s QMP greeting is malformed"));
-  return FALSE;
-}
-
-static void
-on_negotiated (QmpCall  *call,
-               gpointer  user_data)
-{
-  InitData *init = user_data;
-  GError *error = _qmp_call_steal_error (call);
-
-  if (error == NULL)
-    _qmp_channel_set_oob_enabled (init->self->channel, init->self->oob_enabled);
-  else
-    init->self->oob_enabled = FALSE;
-
-  init_finish (init, error);
-}
-
-static void
-on_greeting (QmpCall  *call,
-             gpointer  user_data)
-{
-  InitData *init = user_data;
-  QmpConnection *self = init->self;
-  g_autoptr(JsonNode) greeting = _qmp_call_steal_return (call);
-  g_autoptr(JsonObject) arguments = NULL;
-  g_autoptr(QmpCall) negotiate = NULL;
-  GError *error = _qmp_call_steal_error (call);
-
-  if (error == NULL)
-    parse_greeting (self, greeting, &error);
-
-  if (error != NULL)
-    {
-      init_finish (init, error);
-      return;
-    }
-
-  if ((self->flags & QMP_CONNECTION_FLAGS_OOB) != 0 &&
-      g_strv_contains ((const char * const *) self->capabilities, "oob"))
-    {
-      JsonArray *enable = json_array_new ();
-
-      json_array_add_string_element (enable, "oob");
-      arguments = json_object_new ();
-      json_object_set_array_member (arguments, "enable", enable);
-      self->oob_enabled = TRUE;
-    }
-
-  negotiate = _qmp_call_new (QMP_CALL_COMMAND, "qmp_capabilities", arguments, FALSE, NULL, NULL);
-  _qmp_call_set_done_func (negotiate, on_negotiated, init);
-  _qmp_channel_submit (self->channel, negotiate, init->cancellable, 0);
-}
-
-static void
-on_guest_info (QmpCall  *call,
-               gpointer  user_data)
-{
-  InitData *init = user_data;
-  QmpConnection *self = init->self;
-  g_autoptr(JsonNode) info = _qmp_call_steal_return (call);
-  GError *error = _qmp_call_steal_error (call);
-  const char *version;
-
-  if (error == NULL)
-    {
-      version = JSON_NODE_HOLDS_OBJECT (info)
-        ? json_object_get_string_member_with_default (json_node_get_object (info), "version", NULL)
-        : NULL;
-      if (version == NULL ||
-          sscanf (version, "%u.%u.%u", &self->version_major, &self->version_minor,
-                  &self->version_micro) < 2)
-        error = g_error_new_literal (QMP_ERROR, QMP_ERROR_PROTOCOL,
-                                     _("The guest agent’s reply to “guest-info” has no version"));
-    }
-
-  self->package = g_strdup ("");
-  self->capabilities = g_new0 (char *, 1);
-
-  init_finish (init, error);
-}
-
-static void
-on_guest_synced (QmpCall  *call,
-                 gpointer  user_data)
-{
-  InitData *init = user_data;
-  g_autoptr(JsonNode) ret = _qmp_call_steal_return (call);
-  g_autoptr(QmpCall) info = NULL;
-  GError *error = _qmp_call_steal_error (call);
-
-  if (error == NULL &&
-      !(JSON_NODE_HOLDS_VALUE (ret) && json_node_get_value_type (ret) == G_TYPE_INT64 &&
-        json_node_get_int (ret) == init->sync_id))
-    error = g_error_new_literal (QMP_ERROR, QMP_ERROR_PROTOCOL,
-                                 _("The guest agent answered the synchronization with another value"));
-
-  if (error != NULL)
-    {
-      init_finish (init, error);
-      return;
-    }
-
-  /* The version the properties report, as the greeting gives it for QEMU. */
-  info = _qmp_call_new (QMP_CALL_COMMAND, "guest-info", NULL, FALSE, NULL, NULL);
-  _qmp_call_set_done_func (info, on_guest_info, init);
-  _qmp_channel_submit (init->self->channel, info, init->cancellable, 0);
-}
-
-/* The guest agent sends no greeting and may have a half-written reply of an
- * earlier client in its pipe: guest-sync-delimited makes it send 0xFF, up
- * to which the channel drops its input, then our token. */
-static void
-init_start_guest_agent (InitData *init)
-{
-  g_autoptr(JsonObject) arguments = json_object_new ();
-  g_autoptr(QmpCall) sync = NULL;
-
-  init->sync_id = g_random_int_range (1, G_MAXINT32);
-  json_object_set_int_member (arguments, "id", init->sync_id);
-
-  sync = _qmp_call_new (QMP_CALL_COMMAND, "guest-sync-delimited", arguments, FALSE, NULL, NULL);
-  _qmp_call_set_done_func (sync, on_guest_synced, init);
-  _qmp_channel_submit (init->self->channel, sync, init->cancellable, 0);
-  _qmp_channel_start (init->self->channel);
-}
-
-/* On the worker, with a connected stream: wait for the greeting. */
-static void
-init_start_channel (InitData *init)
-{
-  QmpConnection *self = init->self;
-  g_autoptr(QmpCall) greeting = NULL;
-  GError *error = NULL;
-
-  self->channel = _qmp_channel_new (self->stream,
-                                    (self->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0,
-                                    G_OBJECT (self),
-                                    connection_on_event, connection_on_closed, &error);
-  if (self->channel == NULL)
-    {
-      init_finish (init, error);
-      return;
-    }
-
-  _qmp_channel_set_max_message_size (self->channel, qmp_connection_get_max_message_size (self));
-
-  if ((self->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0)
-    {
-      init_start_guest_agent (init);
-      return;
-    }
-
-  greeting = _qmp_call_new (QMP_CALL_GREETING, NULL, NULL, FALSE, NULL, NULL);
-  _qmp_call_set_done_func (greeting, on_greeting, init);
-  _qmp_channel_submit (self->channel, greeting, init->cancellable, 0);
-  _qmp_channel_start (self->channel);
-}
-
-static void
-on_connected (GObject      *source_object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  InitData *init = user_data;
-  GSocketConnection *connection;
-  GError *error = NULL;
-
-  connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source_object), result, &error);
-  if (connection == NULL)
-    {
-      g_autofree char *address = g_strdup (init->self->address);
-
-      g_prefix_error (&error, _("Could not connect to “%s”: "), address);
-      init_finish (init, error);
-      return;
-    }
-
-  /* Commands are small and a reply is waited for: Nagle's algorithm would
-   * only add latency. */
-  if (G_IS_TCP_CONNECTION (connection))
-    g_socket_set_option (g_socket_connection_get_socket (connection),
-                         IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-
-  init->self->stream = G_IO_STREAM (connection);
-  init_start_channel (init);
-}
-
-static gboolean
-init_on_worker (gpointer user_data)
-{
-  InitData *init = user_data;
-
-  if (init->self->stream == NULL)
-    {
-      g_autoptr(GSocketClient) client = g_socket_client_new ();
-
-      g_socket_client_connect_async (client, init->connectable, init->cancellable,
-                                     on_connected, init);
-    }
-  else
-    {
-      init_start_channel (init);
-    }
-
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_init_timeout (gpointer user_data)
-{
-  InitData *init = user_data;
-
-  init->timed_out = TRUE;
-  g_cancellable_cancel (init->cancellable);
-  g_clear_pointer (&init->timeout_source, g_source_unref);
-
-  return G_SOURCE_REMOVE;
-}
-
-static GSocketConnectable *
-parse_address (const char  *address,
-               GError     **error)
-{
-  const char *path = address;
-
-  if (g_str_has_prefix (address, "tcp:"))
-    {
-      GSocketConnectable *connectable;
-      g_autoptr(GError) local_error = NULL;
-
-      connectable = g_network_address_parse (address + strlen ("tcp:"), 0, &local_error);
-      if (connectable == NULL || g_network_address_get_port (G_NETWORK_ADDRESS (connectable)) == 0)
-        {
-          g_clear_object (&connectable);
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       _("Invalid address “%s”: expected tcp:HOST:PORT"), address);
-          return NULL;
-        }
-
-      return connectable;
-    }
-
-  if (g_str_has_prefix (address, "unix:"))
-    path = address + strlen ("unix:");
-  else if (strchr (address, ':') != NULL && address[0] != '/' && address[0] != '.')
-    path = NULL;   /* some other scheme */
-
-  if (path == NULL || *path == '\0')
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("Invalid address “%s”: expected unix:PATH, tcp:HOST:PORT or a path"),
-                   address);
-      return NULL;
-    }
-
-  return G_SOCKET_CONNECTABLE (g_unix_socket_address_new (path));
+  g_object_unref (init->self);
+  g_free (init);
 }
 
 static void
@@ -760,49 +537,15 @@ init_start (QmpConnection *self,
             gpointer       done_data)
 {
   InitData *init;
-  GError *error = NULL;
 
   init = g_new0 (InitData, 1);
   init->self = g_object_ref (self);
   init->done_func = done_func;
   init->done_data = done_data;
-  init->cancellable = g_cancellable_new ();
-  init->timeout_msec = qmp_connection_get_timeout (self);
 
-  if (self->stream == NULL)
-    {
-      if (self->address == NULL)
-        {
-          init_finish (init, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                                  _("Neither an address nor a stream was given")));
-          return;
-        }
-
-      init->connectable = parse_address (self->address, &error);
-      if (init->connectable == NULL)
-        {
-          init_finish (init, error);
-          return;
-        }
-    }
-
-  if (cancellable != NULL)
-    {
-      init->caller_cancellable = g_object_ref (cancellable);
-      init->caller_cancelled_id = _qmp_cancellable_forward (cancellable, init->cancellable);
-    }
-
-  /* One deadline for connecting, the greeting and the negotiation, so a
-   * stopped QEMU cannot hang construction. */
-  if (init->timeout_msec > 0)
-    {
-      init->timeout_source = g_timeout_source_new (init->timeout_msec);
-      g_source_set_static_name (init->timeout_source, "[qmp-glib] construction timeout");
-      g_source_set_callback (init->timeout_source, on_init_timeout, init, NULL);
-      g_source_attach (init->timeout_source, _qmp_worker_get_context (self->worker));
-    }
-
-  _qmp_worker_invoke (self->worker, init_on_worker, init, NULL);
+  _qmp_handshake_start (self->address, self->stream, self->flags,
+                        qmp_connection_get_timeout (self), cancellable,
+                        init_make_channel, init_on_handshake_done, init);
 }
 
 /* Returns TRUE when the caller is to construct the connection; FALSE when
@@ -959,6 +702,10 @@ qmp_connection_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->init_lock);
   g_mutex_clear (&self->events_lock);
+  g_assert (self->sinks->len == 0);
+  g_array_unref (self->sinks);
+  g_clear_error (&self->sinks_close_error);
+  g_mutex_clear (&self->sinks_lock);
   _qmp_worker_unref (self->worker);
 
   G_OBJECT_CLASS (qmp_connection_parent_class)->finalize (object);
@@ -1290,6 +1037,8 @@ qmp_connection_init (QmpConnection *self)
   self->worker = _qmp_worker_ref ();
   g_mutex_init (&self->init_lock);
   g_mutex_init (&self->events_lock);
+  g_mutex_init (&self->sinks_lock);
+  self->sinks = g_array_new (FALSE, FALSE, sizeof (EventSink));
   g_queue_init (&self->events);
 }
 
@@ -1828,7 +1577,8 @@ on_call_done (QmpCall  *call,
     {
       g_task_return_error (task, error);
     }
-  else if (g_task_get_source_tag (task) == qmp_connection_execute_async)
+  else if (g_task_get_source_tag (task) == qmp_connection_execute_async ||
+           g_task_get_source_tag (task) == qmp_connection_execute_json_async)
     {
       /* The tree is built by _finish(), in the caller's thread. */
       g_task_return_pointer (task, _qmp_call_steal_return_json (call), g_free);
@@ -2010,6 +1760,130 @@ qmp_connection_execute_sync (QmpConnection    *self,
     return NULL;
 
   return _qmp_call_steal_return (call);
+}
+
+/**
+ * qmp_connection_execute_json_async:
+ * @self: a #QmpConnection
+ * @command: the name of the command, such as `"query-status"`
+ * @arguments: (nullable): the command's arguments
+ * @flags: flags for the command
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the reply came or the call failed
+ * @user_data: (closure callback): data for @callback
+ *
+ * Runs @command on the server, as [method@Qmp.Connection.execute_async]
+ * does, but gives its result as the JSON text that the server sent.  Call
+ * [method@Qmp.Connection.execute_json_finish] from @callback to get it.
+ *
+ * The text is what the server wrote, byte for byte: a number keeps its
+ * lexeme (`18446744073709551615`, `1e400`, `-0`), which a #JsonNode
+ * cannot always hold.  This is for programs that pass the result on (a
+ * proxy, a command-line tool) and for languages that parse JSON
+ * themselves:
+ *
+ * ```python
+ * status = json.loads(connection.execute_json_sync("query-status", None,
+ *                                                  Qmp.ExecuteFlags.NONE, None))
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_execute_json_async (QmpConnection       *self,
+                                   const char          *command,
+                                   JsonObject          *arguments,
+                                   QmpExecuteFlags      flags,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(QmpCall) call = NULL;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (connection_is_ready (self));
+  g_return_if_fail (command != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
+                        (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
+  connection_submit_async (self, call, qmp_connection_execute_json_async,
+                           cancellable, callback, user_data);
+}
+
+/**
+ * qmp_connection_execute_json_finish:
+ * @self: a #QmpConnection
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Qmp.Connection.execute_json_async].  Errors are those
+ * of [method@Qmp.Connection.execute_finish].
+ *
+ * Returns: (transfer full): the `return` member of the reply as the
+ *   server wrote it (valid JSON, checked when it came), or %NULL on error
+ *
+ * Since: 1.0
+ */
+char *
+qmp_connection_execute_json_finish (QmpConnection  *self,
+                                    GAsyncResult   *result,
+                                    GError        **error)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qmp_connection_execute_json_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * qmp_connection_execute_json_sync:
+ * @self: a #QmpConnection
+ * @command: the name of the command, such as `"query-status"`
+ * @arguments: (nullable): the command's arguments
+ * @flags: flags for the command
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Runs @command on the server as [method@Qmp.Connection.execute_sync]
+ * does, blocking the calling thread until the reply came, and gives its
+ * result as the JSON text that the server sent (see
+ * [method@Qmp.Connection.execute_json_async]).
+ *
+ * ```c
+ * g_autofree char *json = qmp_connection_execute_json_sync (connection, "query-status",
+ *                                                           NULL, QMP_EXECUTE_FLAGS_NONE,
+ *                                                           NULL, &error);
+ * ```
+ *
+ * Returns: (transfer full): the `return` member of the reply as the
+ *   server wrote it, or %NULL on error
+ *
+ * Since: 1.0
+ */
+char *
+qmp_connection_execute_json_sync (QmpConnection    *self,
+                                  const char       *command,
+                                  JsonObject       *arguments,
+                                  QmpExecuteFlags   flags,
+                                  GCancellable     *cancellable,
+                                  GError          **error)
+{
+  g_autoptr(QmpCall) call = NULL;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (connection_is_ready (self), NULL);
+  g_return_val_if_fail (command != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
+                        (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
+  if (!connection_submit_sync (self, call, cancellable, error))
+    return NULL;
+
+  return _qmp_call_steal_return_json (call);
 }
 
 /**
@@ -2359,4 +2233,11 @@ qmp_connection_close_sync (QmpConnection  *self,
   _qmp_channel_close (self->channel, NULL, FALSE, sync_wait_done, &wait);
 
   return sync_wait_run (&wait, error);
+}
+
+/* Whether construction finished successfully. */
+gboolean
+_qmp_connection_is_ready (QmpConnection *self)
+{
+  return connection_is_ready (self);
 }

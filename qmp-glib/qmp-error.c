@@ -16,6 +16,11 @@
  * Gets the quark of the %QMP_ERROR domain: errors that the QMP server
  * reported, and violations of the protocol.
  *
+ * ```c
+ * if (g_error_matches (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND))
+ *   g_print ("this QEMU is too old for that\n");
+ * ```
+ *
  * Returns: the error domain
  *
  * Since: 1.0

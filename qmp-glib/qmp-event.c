@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "qmp-event.h"
 #include "qmp-event-private.h"
 
@@ -32,9 +34,12 @@
  *                    gpointer       user_data)
  * {
  *   JsonObject *data = qmp_event_get_data (event);
+ *   JsonNode *device = data != NULL ? json_object_get_member (data, "device") : NULL;
  *
- *   if (data != NULL && json_object_has_member (data, "device"))
- *     g_print ("%s is gone\n", json_object_get_string_member (data, "device"));
+ *   // The data is the server's to choose: check a member's type before
+ *   // reading it, json-glib's getters emit a critical on another type.
+ *   if (device != NULL && json_node_get_value_type (device) == G_TYPE_STRING)
+ *     g_print ("%s is gone\n", json_node_get_string (device));
  * }
  *
  * g_signal_connect (connection, "event::DEVICE_DELETED",
@@ -70,6 +75,14 @@ G_DEFINE_BOXED_TYPE (QmpEvent, qmp_event, qmp_event_ref, qmp_event_unref)
  * @data is sealed (see json_object_seal()), so it must not be changed
  * afterwards.
  *
+ * ```c
+ * g_autoptr(JsonObject) data = json_object_new ();
+ * g_autoptr(QmpEvent) event = NULL;
+ *
+ * json_object_set_string_member (data, "device", "vd0");
+ * event = qmp_event_new ("DEVICE_DELETED", data, NULL);
+ * ```
+ *
  * Returns: (transfer full): a new #QmpEvent
  *
  * Since: 1.0
@@ -88,8 +101,12 @@ qmp_event_new (const char *name,
   self->name = g_strdup (name);
   if (data != NULL)
     {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), data);
+
       self->data = json_object_ref (data);
       json_object_seal (self->data);
+      self->data_json = json_to_string (node, FALSE);
+      self->data_json_len = strlen (self->data_json);
     }
   self->timestamp = timestamp ? g_date_time_ref (timestamp) : NULL;
   self->timestamp_usec = -1;
@@ -100,16 +117,18 @@ qmp_event_new (const char *name,
 QmpEvent *
 _qmp_event_new_from_message (QmpMessage *message)
 {
+  const char *name = _qmp_json_node_get_string (message->event);
   QmpEvent *self;
 
-  if (message->event == NULL || !JSON_NODE_HOLDS_VALUE (message->event) ||
-      json_node_get_value_type (message->event) != G_TYPE_STRING)
+  /* An "event" that is not a string makes a malformed event. */
+  if (name == NULL)
     return NULL;
 
   self = g_new0 (QmpEvent, 1);
   g_atomic_ref_count_init (&self->ref_count);
-  self->name = g_strdup (json_node_get_string (message->event));
-  /* Only an object is data; the parser checked that it is valid JSON. */
+  self->name = g_strdup (name);
+  /* Only an object is data (anything else: no data); the parser checked
+   * that it is valid JSON. */
   if (message->data_json != NULL && message->data_json[0] == '{')
     {
       self->data_json = g_strndup (message->data_json, message->data_json_len);
@@ -161,6 +180,10 @@ _qmp_event_copy (QmpEvent *self)
  *
  * Acquires a reference on @self.
  *
+ * ```c
+ * self->last_event = qmp_event_ref (event);
+ * ```
+ *
  * Returns: (transfer full): @self
  *
  * Since: 1.0
@@ -180,6 +203,10 @@ qmp_event_ref (QmpEvent *self)
  * @self: (transfer full): a #QmpEvent
  *
  * Releases a reference on @self, freeing it when the last one is gone.
+ *
+ * ```c
+ * g_clear_pointer (&self->last_event, qmp_event_unref);
+ * ```
  *
  * Since: 1.0
  */
@@ -204,6 +231,11 @@ qmp_event_unref (QmpEvent *self)
  *
  * Gets the name of the event, such as `"SHUTDOWN"`.
  *
+ * ```c
+ * if (g_str_equal (qmp_event_get_name (event), "SHUTDOWN"))
+ *   g_print ("QEMU is shutting down\n");
+ * ```
+ *
  * Returns: the name of the event
  *
  * Since: 1.0
@@ -224,6 +256,16 @@ qmp_event_get_name (QmpEvent *self)
  * have none.
  *
  * The object is sealed and shared: do not change it.
+ *
+ * ```c
+ * JsonObject *data = qmp_event_get_data (event);
+ * JsonNode *device = data != NULL ? json_object_get_member (data, "device") : NULL;
+ *
+ * // The server chooses the types: check them.
+ * if (device != NULL && JSON_NODE_HOLDS_VALUE (device) &&
+ *     json_node_get_value_type (device) == G_TYPE_STRING)
+ *   g_print ("%s\n", json_node_get_string (device));
+ * ```
  *
  * Returns: (transfer none) (nullable): the event's data, or %NULL
  *
@@ -258,6 +300,36 @@ qmp_event_get_data (QmpEvent *self)
 }
 
 /**
+ * qmp_event_get_data_json:
+ * @self: a #QmpEvent
+ *
+ * Gets the `data` member of the event as JSON text: as the server wrote
+ * it, for an event that came from a server, so every number is exactly
+ * what the server sent (a `uint64` above %G_MAXINT64, or a number beyond
+ * a double's range, which a #JsonNode cannot hold exactly); for an event
+ * made with [ctor@Qmp.Event.new], the data written out by json-glib.
+ *
+ * ```c
+ * const char *json = qmp_event_get_data_json (event);
+ *
+ * if (json != NULL)
+ *   g_print ("%s %s\n", qmp_event_get_name (event), json);
+ * ```
+ *
+ * Returns: (nullable): the event's data as JSON text, or %NULL when it
+ *   has none
+ *
+ * Since: 1.0
+ */
+const char *
+qmp_event_get_data_json (QmpEvent *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->data_json;
+}
+
+/**
  * qmp_event_get_timestamp:
  * @self: a #QmpEvent
  *
@@ -266,6 +338,16 @@ qmp_event_get_data (QmpEvent *self)
  *
  * QEMU sends a timestamp of -1 seconds and -1 microseconds when it could
  * not read its clock; the event then has no timestamp.
+ *
+ * ```c
+ * GDateTime *when = qmp_event_get_timestamp (event);
+ *
+ * if (when != NULL)
+ *   {
+ *     g_autofree char *text = g_date_time_format_iso8601 (when);
+ *     g_print ("%s at %s\n", qmp_event_get_name (event), text);
+ *   }
+ * ```
  *
  * Returns: (transfer none) (nullable): the timestamp, or %NULL
  *
@@ -303,7 +385,10 @@ qmp_event_get_timestamp (QmpEvent *self)
  * member of @event_match is equal (as JSON, compared deeply) to the member
  * of the same name in the event's data.
  *
- * An event without data matches only an empty or %NULL @event_match.
+ * An event without data matches only an empty or %NULL @event_match.  The
+ * data is the server's to choose: a member of another type than the one in
+ * @event_match (a number where a string is expected) does not match, and
+ * is never an error.
  *
  * ```c
  * g_autoptr(JsonObject) match = json_object_new ();

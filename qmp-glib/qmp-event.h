@@ -37,6 +37,8 @@ const char *qmp_event_get_name      (QmpEvent   *self);
 QMP_AVAILABLE_IN_1_0
 JsonObject *qmp_event_get_data      (QmpEvent   *self);
 QMP_AVAILABLE_IN_1_0
+const char *qmp_event_get_data_json (QmpEvent   *self);
+QMP_AVAILABLE_IN_1_0
 GDateTime  *qmp_event_get_timestamp (QmpEvent   *self);
 QMP_AVAILABLE_IN_1_0
 gboolean    qmp_event_matches       (QmpEvent   *self,

@@ -16,7 +16,9 @@
 # include "qmp-enums.h"
 # include "qmp-error.h"
 # include "qmp-event.h"
+# include "qmp-event-queue.h"
 # include "qmp-connection.h"
 # include "qmp-commands.h"
 # include "qmp-process.h"
+# include "qmp-run-state-tracker.h"
 #undef QMP_INSIDE

@@ -48,4 +48,25 @@ void        _qmp_message_clear         (QmpMessage  *message);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (QmpMessage, _qmp_message_clear)
 
+/* Reading peer data: NULL (or FALSE) when the member is absent or of
+ * another type, never a critical; @object and @node may be NULL. */
+JsonObject *_qmp_json_node_get_object    (JsonNode    *node);
+const char *_qmp_json_node_get_string    (JsonNode    *node);
+gboolean    _qmp_json_node_get_int       (JsonNode    *node,
+                                          gint64      *value);
+gboolean    _qmp_json_node_get_boolean   (JsonNode    *node,
+                                          gboolean    *value);
+JsonObject *_qmp_json_object_get_object  (JsonObject  *object,
+                                          const char  *member);
+JsonArray  *_qmp_json_object_get_array   (JsonObject  *object,
+                                          const char  *member);
+const char *_qmp_json_object_get_string  (JsonObject  *object,
+                                          const char  *member);
+gboolean    _qmp_json_object_get_int     (JsonObject  *object,
+                                          const char  *member,
+                                          gint64      *value);
+gboolean    _qmp_json_object_get_boolean (JsonObject  *object,
+                                          const char  *member,
+                                          gboolean    *value);
+
 G_END_DECLS

@@ -36,7 +36,8 @@ is_secret_member (const char *name)
 static gboolean
 is_secret_object (JsonObject *object)
 {
-  const char *qom_type = json_object_get_string_member_with_default (object, "qom-type", NULL);
+  /* Any object on the wire goes through here when logging is on. */
+  const char *qom_type = _qmp_json_object_get_string (object, "qom-type");
 
   return qom_type != NULL && g_str_has_prefix (qom_type, "secret");
 }
@@ -142,4 +143,98 @@ gboolean
 _qmp_debug_enabled (void)
 {
   return !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
+}
+
+/* ------------------------------------------------------ reading peer data
+ *
+ * Every value from the wire is the peer's to choose.  json-glib's getters
+ * emit a critical for a member of another kind (an object where a string
+ * is expected) and silently convert others (a string read as a boolean is
+ * FALSE), so peer data is read only through these: a member of another
+ * type is reported as absent, and the caller decides whether that is a
+ * protocol error.  A NULL object or node is absent too, so lookups chain.
+ */
+
+JsonObject *
+_qmp_json_node_get_object (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+const char *
+_qmp_json_node_get_string (JsonNode *node)
+{
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+
+  return json_node_get_string (node);
+}
+
+/* Only an integer: not a double, even an integral one, nor a boolean. */
+gboolean
+_qmp_json_node_get_int (JsonNode *node,
+                        gint64   *value)
+{
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+
+  *value = json_node_get_int (node);
+  return TRUE;
+}
+
+gboolean
+_qmp_json_node_get_boolean (JsonNode *node,
+                            gboolean *value)
+{
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return FALSE;
+
+  *value = json_node_get_boolean (node);
+  return TRUE;
+}
+
+static JsonNode *
+object_get_member (JsonObject *object,
+                   const char *member)
+{
+  return object != NULL ? json_object_get_member (object, member) : NULL;
+}
+
+JsonObject *
+_qmp_json_object_get_object (JsonObject *object,
+                             const char *member)
+{
+  return _qmp_json_node_get_object (object_get_member (object, member));
+}
+
+JsonArray *
+_qmp_json_object_get_array (JsonObject *object,
+                            const char *member)
+{
+  JsonNode *node = object_get_member (object, member);
+
+  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+}
+
+const char *
+_qmp_json_object_get_string (JsonObject *object,
+                             const char *member)
+{
+  return _qmp_json_node_get_string (object_get_member (object, member));
+}
+
+gboolean
+_qmp_json_object_get_int (JsonObject *object,
+                          const char *member,
+                          gint64     *value)
+{
+  return _qmp_json_node_get_int (object_get_member (object, member), value);
+}
+
+gboolean
+_qmp_json_object_get_boolean (JsonObject *object,
+                              const char *member,
+                              gboolean   *value)
+{
+  return _qmp_json_node_get_boolean (object_get_member (object, member), value);
 }

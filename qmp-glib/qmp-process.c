@@ -627,6 +627,12 @@ on_started (GObject      *source_object,
  * so call it from a thread that lives as long as QEMU should (usually the
  * main thread).
  *
+ * ```c
+ * const char *argv[] = { "qemu-system-x86_64", "-M", "q35", "-display", "none", NULL };
+ *
+ * qmp_process_new_async (argv, QMP_CONNECTION_FLAGS_NONE, NULL, on_process_ready, self);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -659,6 +665,18 @@ qmp_process_new_async (const char * const  *argv,
  * If QEMU exited during start-up, the error (%G_SPAWN_ERROR_FAILED) quotes
  * what QEMU wrote to its standard error.
  *
+ * ```c
+ * static void
+ * on_process_ready (GObject *source, GAsyncResult *result, gpointer user_data)
+ * {
+ *   g_autoptr(GError) error = NULL;
+ *   g_autoptr(QmpProcess) process = qmp_process_new_finish (result, &error);
+ *
+ *   if (process == NULL)
+ *     g_warning ("QEMU did not start: %s", error->message);
+ * }
+ * ```
+ *
  * Returns: (transfer full): a #QmpProcess with a ready connection, or
  *   %NULL on error
  *
@@ -683,6 +701,12 @@ qmp_process_new_finish (GAsyncResult  *result,
  *
  * Launches QEMU with a QMP monitor on a socket pair and connects to it,
  * blocking the calling thread.  See [func@Qmp.Process.new_async].
+ *
+ * ```c
+ * const char *argv[] = { "qemu-system-x86_64", "-M", "none", "-display", "none", NULL };
+ * g_autoptr(QmpProcess) process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE,
+ *                                                       NULL, &error);
+ * ```
  *
  * Returns: (transfer full): a #QmpProcess with a ready connection, or
  *   %NULL on error
@@ -721,6 +745,12 @@ qmp_process_new_sync (const char * const  *argv,
  *
  * Gets the connection to QEMU's monitor.
  *
+ * ```c
+ * QmpConnection *connection = qmp_process_get_connection (process);
+ *
+ * qmp_connection_stop_sync (connection, NULL, &error);
+ * ```
+ *
  * Returns: (transfer none): the connection
  *
  * Since: 1.0
@@ -738,6 +768,12 @@ qmp_process_get_connection (QmpProcess *self)
  * @self: a #QmpProcess
  *
  * Gets the QEMU process.
+ *
+ * ```c
+ * GSubprocess *subprocess = qmp_process_get_subprocess (process);
+ *
+ * g_print ("QEMU runs as process %s\n", g_subprocess_get_identifier (subprocess));
+ * ```
  *
  * Returns: (transfer none): the subprocess
  *
@@ -757,6 +793,11 @@ qmp_process_get_subprocess (QmpProcess *self)
  *
  * Gets QEMU's command line, without the monitor options.
  *
+ * ```c
+ * const char * const *argv = qmp_process_get_argv (process);
+ * g_autofree char *line = g_strjoinv (" ", (char **) argv);
+ * ```
+ *
  * Returns: (transfer none) (array zero-terminated=1): the command line
  *
  * Since: 1.0
@@ -774,6 +815,10 @@ qmp_process_get_argv (QmpProcess *self)
  * @self: a #QmpProcess
  *
  * Gets how long a shutdown waits before it kills QEMU.
+ *
+ * ```c
+ * guint timeout_msec = qmp_process_get_shutdown_timeout (process);
+ * ```
  *
  * Returns: the timeout in milliseconds
  *
@@ -794,6 +839,11 @@ qmp_process_get_shutdown_timeout (QmpProcess *self)
  *
  * Sets how long [method@Qmp.Process.shutdown_async] waits for QEMU to
  * exit after `quit` before it kills it.
+ *
+ * ```c
+ * // A guest gets 30 s to power off before QEMU is killed.
+ * qmp_process_set_shutdown_timeout (process, 30000);
+ * ```
  *
  * Since: 1.0
  */
@@ -923,6 +973,10 @@ on_quit (GObject      *source_object,
  * Asks QEMU to quit over QMP and waits for it to exit; kills it if it is
  * still running after [property@Qmp.Process:shutdown-timeout].
  *
+ * ```c
+ * qmp_process_shutdown_async (process, NULL, on_shut_down, self);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -977,6 +1031,17 @@ qmp_process_shutdown_async (QmpProcess          *self,
  *
  * Finishes [method@Qmp.Process.shutdown_async].
  *
+ * ```c
+ * static void
+ * on_shut_down (GObject *source, GAsyncResult *result, gpointer user_data)
+ * {
+ *   g_autoptr(GError) error = NULL;
+ *
+ *   if (!qmp_process_shutdown_finish (QMP_PROCESS (source), result, &error))
+ *     g_warning ("%s", error->message);
+ * }
+ * ```
+ *
  * Returns: %TRUE when QEMU has exited (by itself or killed)
  *
  * Since: 1.0
@@ -1001,6 +1066,11 @@ qmp_process_shutdown_finish (QmpProcess    *self,
  *
  * Asks QEMU to quit and waits for it to exit, killing it after
  * [property@Qmp.Process:shutdown-timeout]; blocks the calling thread.
+ *
+ * ```c
+ * if (!qmp_process_shutdown_sync (process, NULL, &error))
+ *   g_warning ("%s", error->message);
+ * ```
  *
  * Returns: %TRUE when QEMU has exited
  *

@@ -101,6 +101,27 @@ test_event_invalid (void)
   g_test_trap_assert_stderr ("*CRITICAL*qmp_event_new*name != NULL*");
 }
 
+/* An event made here has its data as JSON text too; one without data has
+ * none.  (Events from a server keep the server's text: test-qmpctl.) */
+static void
+test_event_data_json (void)
+{
+  g_autoptr(JsonObject) data = json_object_new ();
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(QmpEvent) bare = qmp_event_new ("STOP", NULL, NULL);
+  g_autoptr(JsonNode) parsed = NULL;
+
+  json_object_set_string_member (data, "device", "vd0");
+  json_object_set_int_member (data, "n", -42);
+  event = qmp_event_new ("DEVICE_DELETED", data, NULL);
+
+  parsed = json_from_string (qmp_event_get_data_json (event), NULL);
+  g_assert_nonnull (parsed);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (parsed), "device"), ==, "vd0");
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (parsed), "n"), ==, -42);
+  g_assert_null (qmp_event_get_data_json (bare));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -111,6 +132,7 @@ main (int    argc,
   g_test_add_func ("/event/matches", test_event_matches);
   g_test_add_func ("/event/sealed", test_event_sealed);
   g_test_add_func ("/event/invalid", test_event_invalid);
+  g_test_add_func ("/event/data-json", test_event_data_json);
 
   return g_test_run ();
 }

@@ -55,22 +55,17 @@ class Skip(Exception):
     pass
 
 
-# ------------------------------------------------------------------ peers
-
-def listening(path):
-    """Whether someone listens on the unix socket path, read from the
-    kernel's table as tests/qmp-test-utils.c does: the file exists before
-    QEMU listens on it, and a probe connection could occupy the one client
-    a monitor serves."""
-    with open('/proc/net/unix') as table:
-        for line in table.readlines()[1:]:
-            # Num RefCount Protocol Flags Type St Inode Path; Flags
-            # 00010000 is __SO_ACCEPTCON: a listening socket.
-            words = line.split()
-            if len(words) >= 8 and words[7] == path and words[3] == '00010000':
+def is_listening(path):
+    """Whether a unix socket listens on path (__SO_ACCEPTCON in its flags)."""
+    with open('/proc/net/unix') as sockets:
+        for line in sockets:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7] == path and int(fields[3], 16) & 0x10000:
                 return True
     return False
 
+
+# ------------------------------------------------------------------ peers
 
 class Peers:
     """A temporary directory with the peers of one test; kills them all."""
@@ -78,7 +73,7 @@ class Peers:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix='test-qmpctl-')
         self.processes = []
-        self.threads = []
+        self.servers = []
 
     def __enter__(self):
         return self
@@ -88,6 +83,12 @@ class Peers:
             if process.poll() is None:
                 process.kill()
             process.wait()
+        for server in self.servers:
+            try:
+                server.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            server.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def path(self, name):
@@ -102,8 +103,10 @@ class Peers:
         return process
 
     def wait_for_socket(self, path, process):
+        """Waits until process listens on path: QEMU binds the socket,
+        which makes the file, before it listens on it."""
         deadline = time.monotonic() + TIMEOUT
-        while not listening(path):
+        while not is_listening(path):
             if process.poll() is not None:
                 raise AssertionError(f'{process.args[0]} exited with {process.returncode}')
             if time.monotonic() > deadline:
@@ -163,8 +166,71 @@ class Peers:
         thread.start()
         return path
 
+    def mock_qmp(self, replies, event=None):
+        """A scripted QMP server, for what no real peer sends on demand:
+        replies maps a command name to the raw JSON text of its return,
+        sent byte for byte; event, a raw event line, is sent every 50 ms
+        once the client negotiated.  Its address."""
+        path = self.path('mock.sock')
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(4)
+        greeting = (b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7},'
+                    b' "package": "mock"}, "capabilities": []}}\r\n')
+
+        def send_events(client, lock, stop):
+            while not stop.wait(0.05):
+                try:
+                    with lock:
+                        client.sendall(event + b'\r\n')
+                except OSError:
+                    return
+
+        def serve_client(client):
+            lock, stop = threading.Lock(), threading.Event()
+            with client, client.makefile('rb') as lines:
+                try:
+                    client.sendall(greeting)
+                    for line in lines:
+                        command = json.loads(line)
+                        name, id = command['execute'], json.dumps(command.get('id')).encode()
+                        if name == 'qmp_capabilities':
+                            ret = b'{}'
+                            if event is not None:
+                                threading.Thread(target=send_events, args=(client, lock, stop),
+                                                 daemon=True).start()
+                        elif name in replies:
+                            ret = replies[name].encode()
+                        else:
+                            with lock:
+                                client.sendall(b'{"error": {"class": "CommandNotFound", "desc": "no"}, "id": '
+                                               + id + b'}\r\n')
+                            continue
+                        with lock:
+                            client.sendall(b'{"return": ' + ret + b', "id": ' + id + b'}\r\n')
+                except OSError:
+                    pass
+                finally:
+                    stop.set()
+
+        def serve():
+            with server:
+                while True:
+                    try:
+                        client, _ = server.accept()
+                    except OSError:
+                        return
+                    threading.Thread(target=serve_client, args=(client,), daemon=True).start()
+
+        threading.Thread(target=serve, daemon=True).start()
+        self.servers.append(server)
+        return path
+
     def env(self, **extra):
-        env = dict(os.environ, LC_ALL='C.UTF-8', XDG_STATE_HOME=self.path('state'))
+        # A critical or a warning of qmpctl's, whatever the peer sends,
+        # fails the test.
+        env = dict(os.environ, LC_ALL='C.UTF-8', XDG_STATE_HOME=self.path('state'),
+                   G_DEBUG='fatal-criticals,fatal-warnings')
         for name in ('NO_COLOR', 'QMPCTL_QEMU', 'G_MESSAGES_DEBUG'):
             env.pop(name, None)
         env.update(extra)
@@ -397,7 +463,8 @@ def test_help():
     with Peers() as peers:
         out = check(qmpctl(peers, '--help'))
         for text in ('--socket', '--launch', 'events', 'wait', 'shell', 'Examples:',
-                     'query-version , query-status', 'Exit status'):
+                     'query-version , query-status', 'Exit status', 'help [COMMAND]',
+                     'help blockdev-add'):
             assert text in out, text
 
 
@@ -421,6 +488,8 @@ def test_usage_errors():
             (['--socket', 'x.sock', 'query-status', '--', '-S'], 'excludes'),
             (['--guest-agent', 'query-status'], '--guest-agent needs'),
             (['wait'], 'needs the name of an event'),
+            (['help', 'qom-get', 'qom-set'], '“help” takes one command name at most'),
+            (['--timeout', 'soon', 'query-status'], '--timeout must be a number of seconds'),
         ]
         for args, message in cases:
             check(qmpctl(peers, *args), 2, message)
@@ -470,6 +539,30 @@ def test_guest_agent():
         # a QMP server is no guest agent
         qmp, = peers.qemu()
         check(qmpctl(peers, '-g', '-s', qmp, '--timeout', '1', 'guest-ping'), 2, r'^qmpctl: ')
+
+
+def test_help_commands():
+    """help lists the server's commands; help COMMAND shows its arguments"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        names = check(qmpctl(peers, '-s', address, 'help')).splitlines()
+        assert names == sorted(names) and {'qom-get', 'query-status', 'blockdev-add'} <= set(names), names
+        assert check(qmpctl(peers, '-s', address, 'help', 'qom-get')) == \
+            'qom-get\n  path=str\n  property=str\nReturns: any\n'
+        assert check(qmpctl(peers, '-s', address, 'help', 'query-status')) == \
+            'query-status\nReturns: {running, singlestep, status}\n'
+        # a union: the members of each variant under its tag's value
+        out = check(qmpctl(peers, '-s', address, 'help', 'blockdev-add'))
+        assert re.search(r'^  driver="blkdebug"\|.*\|"null-co"\|', out, re.M), out
+        assert '\n  [node-name=str]\n' in out, out
+        assert re.search(r'^  driver="null-co":\n(    \[.*\]\n)*    \[read-zeroes=bool\]\n', out, re.M), out
+        check(qmpctl(peers, '-s', address, 'help', 'nope'), 1,
+              r'^qmpctl: “nope” is not a command of this server\n$')
+        # the guest agent: its commands, from guest-info
+        agent = peers.qga()
+        assert 'guest-ping' in check(qmpctl(peers, '-g', '-s', agent, 'help')).splitlines()
+        check(qmpctl(peers, '-g', '-s', agent, 'help', 'guest-ping'), 1,
+              r'^qmpctl: The server has no schema that describes “guest-ping”\n$')
 
 
 def test_query_status_pretty():
@@ -738,6 +831,16 @@ def test_shell_errors_and_history(peers, shell, monitor):
 
 
 @shell_test
+def test_shell_help(peers, shell, monitor):
+    """shell: help lists commands, help COMMAND (completed) shows arguments"""
+    shell.run('help', r'\nqom-get\n')
+    shell.send('help qom-g\t')
+    shell.expect(r'help qom-get $')
+    shell.run('', r'qom-get\n  path=str\n  property=str\nReturns: any\n')
+    shell.run('help nope', r'qmpctl: “nope” is not a command of this server')
+
+
+@shell_test
 def test_shell_eof(peers, shell, monitor):
     """shell: Ctrl-D leaves with status 0"""
     shell.run('query-status', r'"running": true')
@@ -761,6 +864,262 @@ def test_shell_launch():
             assert shell.wait() == 0
         finally:
             shell.close()
+
+
+# ------------------------------------------------------------------ exactness
+
+NUMBERS = ('{"u64": 18446744073709551615, "i64": -9223372036854775808, "huge": 1e400,'
+           ' "tiny": -1.5e-400, "long": 0.1000000000000000055511151231257827, "zero": -0,'
+           ' "exp": 1E+2, "digits": 123456789012345678901234567890,'
+           '"list":[-0.0,5e-324,1e+2,{}, [], "\\u00e9\\n"]}')
+NUMBERS_PRETTY = """{
+  "u64": 18446744073709551615,
+  "i64": -9223372036854775808,
+  "huge": 1e400,
+  "tiny": -1.5e-400,
+  "long": 0.1000000000000000055511151231257827,
+  "zero": -0,
+  "exp": 1E+2,
+  "digits": 123456789012345678901234567890,
+  "list": [
+    -0.0,
+    5e-324,
+    1e+2,
+    {},
+    [],
+    "\\u00e9\\n"
+  ]
+}
+"""
+
+
+def test_numbers_exact():
+    """every number prints as the server wrote it (mock: 1e400, 2^64-1, -0…)"""
+    with Peers() as peers:
+        address = peers.mock_qmp({'numbers': NUMBERS, 'big': ' 18446744073709551615',
+                                  'float': '-0.0', 'nothing': '{ }'})
+        out = check(qmpctl(peers, '-s', address, 'numbers', ',', 'big', ',', 'float', ',', 'nothing'))
+        assert out == NUMBERS_PRETTY + '18446744073709551615\n-0.0\n{}\n', out
+        assert json.loads(NUMBERS_PRETTY) == json.loads(NUMBERS)
+        # the same with colours: the lexemes stay, only numbers go uncoloured
+        terminal = Terminal([QMPCTL, '-s', address, 'numbers'], peers.env(TERM='xterm'))
+        try:
+            assert terminal.wait() == 0
+            assert '\x1b[32m"\\u00e9\\n"\x1b[0m' in terminal.raw, terminal.raw
+            text = ANSI.sub('', terminal.raw).replace('\r', '')
+            assert text == NUMBERS_PRETTY, text
+        finally:
+            terminal.close()
+
+
+def max_rss_kib(argv, env):
+    """Runs argv with its output to /dev/null; its status and peak RSS."""
+    script = ('import resource, subprocess, sys\n'
+              'status = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,'
+              ' stdin=subprocess.DEVNULL).returncode\n'
+              'print(status, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n')
+    out = subprocess.run([sys.executable, '-c', script, *argv], env=env, capture_output=True,
+                         text=True, timeout=TIMEOUT, check=True).stdout
+    return tuple(int(n) for n in out.split())
+
+
+def test_deep_output_memory():
+    """pretty output far larger than the reply is written as it is made"""
+    # 1000 levels deep, 100,000 empty arrays: 300 KB of JSON, 200 MB pretty
+    deep = '[' * 1000 + '[],' * 99999 + '[]' + ']' * 1000
+    # 100 levels, 3,000 arrays: 600 KB in pieces of 64 KiB
+    small = '[' * 100 + '[],' * 2999 + '[]' + ']' * 100
+    with Peers() as peers:
+        address = peers.mock_qmp({'deep': deep, 'small': small})
+        status, rss = max_rss_kib([QMPCTL, '-s', address, 'deep'], peers.env())
+        assert status == 0 and rss < 64 * 1024, (status, rss)
+        out = check(qmpctl(peers, '-s', address, 'small'))
+        assert len(out) > 600 * 1000 and ''.join(out.split()) == small, len(out)
+        assert out.startswith('[\n  [\n    [\n') and '\n' + ' ' * 200 + '[],\n' in out
+
+
+def test_numbers_exact_qemu():
+    """a uint64 above 2^63-1 from a real QEMU prints exactly, not as -1"""
+    with Peers() as peers:
+        address, other = peers.qemu(2)
+        monitor = Qmp(other)
+        monitor.execute('migrate-set-parameters', **{'max-bandwidth': 2**64 - 1})
+        out = check(qmpctl(peers, '-s', address, 'query-migrate-parameters'))
+        assert '\n  "max-bandwidth": 18446744073709551615,\n' in out, out
+        assert json.loads(out)['max-bandwidth'] == 2**64 - 1
+        monitor.close()
+
+
+def test_event_numbers():
+    """events print every number exactly as the server wrote it"""
+    with Peers() as peers:
+        address = peers.mock_qmp({}, event=b'{"event": "NUMBERS", "data": {"huge": 1e400, "small": -1e400,'
+                                           b' "long": 0.1000000000000000055511151231257827, "n": -42,'
+                                           b' "e": 2.5E-3, "l": [1.0, {}], "u": 18446744073709551615}, "timestamp":'
+                                           b' {"seconds": 1, "microseconds": 2}}')
+        out = check(qmpctl(peers, '-s', address, 'events', '--count', '1'))
+        assert out == ('{"event":"NUMBERS","data":{"huge":1e400,"small":-1e400,'
+                       '"long":0.1000000000000000055511151231257827,"n":-42,'
+                       '"e":2.5E-3,"l":[1.0,{}],"u":18446744073709551615},'
+                       '"timestamp":{"seconds":1,"microseconds":2}}\n'), out
+        assert json.loads(out)['data']['u'] == 2**64 - 1
+
+
+# ------------------------------------------------------------------ output errors
+
+def run_to(peers, stdout, *args, preexec_fn=None):
+    return subprocess.run([QMPCTL, *args], env=peers.env(), stdin=subprocess.DEVNULL,
+                          stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT,
+                          preexec_fn=preexec_fn)
+
+
+def test_output_full():
+    """standard output on /dev/full: a message and status 1"""
+    with Peers() as peers:
+        address = peers.mock_qmp({'numbers': NUMBERS}, event=b'{"event": "X", "timestamp":'
+                                                             b' {"seconds": 1, "microseconds": 2}}')
+        message = r'^qmpctl: Could not write to standard output: No space left on device\n$'
+        with open('/dev/full', 'w') as full:
+            for args in (['-s', address, 'numbers'], ['-s', address, 'events'],
+                         ['-s', address, 'wait', 'X'], ['--help'], ['--version']):
+                check(run_to(peers, full, *args), 1, message)
+
+
+def test_output_closed():
+    """standard output closed (>&-): a message and status 1"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        for args in (['-s', address, 'query-status'], ['--help']):
+            result = run_to(peers, None, *args, preexec_fn=lambda: os.close(1))
+            check(result, 1, r'^qmpctl: Could not write to standard output: Bad file descriptor\n$')
+        # the socket did not take the place of standard output: QEMU is fine
+        check(qmpctl(peers, '-s', address, 'query-status'))
+
+
+def test_output_broken_pipe():
+    """a reader that went away (| head -c1): quiet, but not status 0"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        mock = peers.mock_qmp({}, event=b'{"event": "X", "timestamp": {"seconds": 1, "microseconds": 2}}')
+        # query-qmp-schema is larger than a pipe's buffer; events never end
+        for args in ([address, 'query-qmp-schema'], [mock, 'events']):
+            process = subprocess.Popen([QMPCTL, '-s', *args], env=peers.env(), stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            head = subprocess.run(['head', '-c1'], stdin=process.stdout, capture_output=True,
+                                  timeout=TIMEOUT)
+            process.stdout.close()
+            assert head.stdout in (b'{', b'['), head.stdout
+            process.wait(timeout=TIMEOUT)
+            err = process.stderr.read()
+            process.stderr.close()
+            assert process.returncode == 1 and err == b'', (args, process.returncode, err)
+
+
+# ------------------------------------------------------------------ a busy monitor
+
+def test_busy_monitor():
+    """a QEMU monitor with a client already: no greeting, a hint, status 2"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        monitor = Qmp(address)
+        check(qmpctl(peers, '-s', address, '--timeout', '0.5', 'query-status'), 2,
+              r'^qmpctl: No QMP greeting from ' + re.escape(address) +
+              r' after 0\.5 s: is another client connected\?\n$')
+        monitor.close()
+        # once that client left, qmpctl gets its turn
+        assert json.loads(check(qmpctl(peers, '-s', address, 'query-status')))['running']
+
+
+# ------------------------------------------------------------------ hostile peers
+
+BAD_COMMANDS = '[{"name": {"x": 1}}, {"name": ["a"]}, 5, null, "s", {"name": 7}, {"name": "good-cmd"}]'
+BAD_SCHEMA = ('[5, "s", null, {"name": {"a": 1}}, {"name": "bad-meta", "meta-type": {"a": 1}},'
+              ' {"name": "good-cmd", "meta-type": "command", "arg-type": "args"},'
+              ' {"name": "other", "meta-type": "command", "arg-type": [1]},'
+              ' {"name": "args", "meta-type": "object", "tag": {"x": 1}, "variants": 5,'
+              '  "members": [{"name": {}}, 3, null, {"name": "good-arg"}, {"name": ["x"]}]},'
+              ' {"name": "u", "meta-type": "object", "tag": "kind", "members": {"x": 1},'
+              '  "variants": [7, {"case": {}, "type": []}, {"case": "a", "type": {"t": 1}},'
+              '               {"case": "a", "type": "args"}]},'
+              ' {"name": "union-cmd", "meta-type": ["command"], "arg-type": "u"},'
+              ' {"name": "union-cmd2", "meta-type": "command", "arg-type": "u"}]')
+
+
+def test_schema_loops():
+    """help, completion: a schema that loops or is huge ends, and is cut"""
+    variants = ', '.join('{"case": "a", "type": "t"}' for _ in range(50))
+    alternates = ', '.join('{"type": "alt"}' for _ in range(50))
+    schema = ('[{"name": "c", "meta-type": "command", "arg-type": "t", "ret-type": "alt"},'
+              ' {"name": "t", "meta-type": "object", "tag": "kind",'
+              '  "members": [{"name": "kind", "type": "alt"}], "variants": [%s]},'
+              ' {"name": "alt", "meta-type": "alternate", "members": [%s]},'
+              ' {"name": "arr", "meta-type": "array", "element-type": "arr"}]' % (variants, alternates))
+    with Peers() as peers:
+        address = peers.mock_qmp({'query-qmp-schema': schema, 'query-commands': '[{"name": "c"}]'})
+        out = check(qmpctl(peers, '-s', address, 'help', 'c'))
+        assert 256 * 1024 <= len(out) < 1024 * 1024, len(out)
+        shell = Terminal([QMPCTL, '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
+        try:
+            shell.expect(PROMPT)
+            shell.send('c kind=a ki\t')
+            shell.expect(r'kind=$')
+            shell.send('\x15\x04')
+            assert shell.wait() == 0, shell.text
+        finally:
+            shell.close()
+    # 200,000 members: completion does not compare each with all others
+    members = ', '.join('{"name": "m%d", "type": "str"}' % i for i in range(200000))
+    schema = ('[{"name": "c", "meta-type": "command", "arg-type": "t"},'
+              ' {"name": "t", "meta-type": "object", "members": [%s]}]' % members)
+    with Peers() as peers:
+        address = peers.mock_qmp({'query-qmp-schema': schema, 'query-commands': '[{"name": "c"}]'})
+        shell = Terminal([QMPCTL, '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
+        try:
+            shell.expect(PROMPT)
+            shell.send('c m19999\t')
+            shell.expect(r'm19999$')
+            shell.send('9\t')
+            shell.expect(r'^9=$')   # the line is now "c m199999="
+            shell.send('\x15\x04')
+            assert shell.wait() == 0, shell.text
+        finally:
+            shell.close()
+
+
+def test_hostile_schema():
+    """shell: wrong-typed members in query-commands and the schema are ignored"""
+    for commands, schema in ((BAD_COMMANDS, BAD_SCHEMA), ('{"name": 1}', '{"a": [1]}'),
+                             ('"x"', '7')):
+        with Peers() as peers:
+            address = peers.mock_qmp({'query-commands': commands, 'query-qmp-schema': schema})
+            shell = Terminal([QMPCTL, '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
+            try:
+                shell.expect(PROMPT)
+                if commands == BAD_COMMANDS:
+                    shell.send('good-\t')
+                    shell.expect(r'good-cmd $')
+                    shell.send('good\t')
+                    shell.expect(r'good-arg=$')
+                    shell.send('\x15union-cmd2 kind=a go\t')
+                    shell.expect(r'kind=a good-arg=$')
+                    for line in ('bad-meta ', 'other ', 'union-cmd '):
+                        shell.send('\x15' + line + '\t\t')
+                        time.sleep(0.1)
+                    shell.send('\x15help union-cmd2\r')
+                    shell.expect(r'union-cmd2\n  kind="a":\n    good-arg=\?\n')
+                    shell.expect(PROMPT)
+                else:
+                    shell.send('good\t\t')
+                    shell.send('\x15help x\r')
+                    shell.expect(r'qmpctl: “x” is not a command of this server')
+                    shell.expect(PROMPT)
+                shell.send('\x15\x04')
+                assert shell.wait() == 0, shell.text
+            finally:
+                shell.close()
+            check(qmpctl(peers, '-s', address, 'help', 'union-cmd2'), 0 if commands == BAD_COMMANDS else 1,
+                  None)
+            check(qmpctl(peers, '-s', address, 'help'))
 
 
 TESTS = [value for name, value in list(globals().items()) if name.startswith('test_')]

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -404,26 +405,54 @@ qmpctl_use_colour (int fd)
          g_strcmp0 (g_getenv ("TERM"), "dumb") != 0;
 }
 
+/* Pretty output of deeply nested JSON is far larger than the JSON (each
+ * "[]," 2048 levels deep takes a line of 2048 spaces), so it is written
+ * as it is made, in pieces of about this size. */
+#define PRINTER_CHUNK (64 * 1024)
+
+/* The printer walks JSON text that the library already checked, and
+ * copies every number, string and literal as it is: a number keeps the
+ * lexeme the server wrote (18446744073709551615, 1e400, -0), which no
+ * JsonNode can hold.  Only whitespace is its own. */
 typedef struct
 {
   GString *out;
   gboolean pretty;
   gboolean colour;
+  const char *p;       /* the next character of the text */
+  QmpctlWriteFunc write;
+  gpointer user_data;
+  gboolean failed;     /* write failed: the rest is only walked */
 } Printer;
 
-static void print_node (Printer  *printer,
-                        JsonNode *node,
-                        guint     depth);
+static void
+printer_flush (Printer *printer)
+{
+  if (!printer->failed && printer->out->len > 0)
+    printer->failed = !printer->write (printer->out->str, printer->user_data);
+  g_string_truncate (printer->out, 0);
+}
 
 static void
 print_coloured (Printer    *printer,
                 const char *colour,
-                const char *text)
+                const char *text,
+                gsize       length)
 {
   if (printer->colour && colour != NULL)
-    g_string_append_printf (printer->out, "\033[%sm%s\033[0m", colour, text);
-  else
-    g_string_append (printer->out, text);
+    g_string_append_printf (printer->out, "\033[%sm", colour);
+  g_string_append_len (printer->out, text, length);
+  if (printer->colour && colour != NULL)
+    g_string_append (printer->out, "\033[0m");
+  if (printer->out->len >= PRINTER_CHUNK)
+    printer_flush (printer);
+}
+
+static void
+print_punct (Printer    *printer,
+             const char *punct)
+{
+  print_coloured (printer, COLOUR_PUNCT, punct, strlen (punct));
 }
 
 static void
@@ -436,146 +465,156 @@ print_newline (Printer *printer,
   g_string_append_c (printer->out, '\n');
   for (guint i = 0; i < depth; i++)
     g_string_append (printer->out, "  ");
+  if (printer->out->len >= PRINTER_CHUNK)
+    printer_flush (printer);
 }
 
 static void
-print_scalar (Printer  *printer,
-              JsonNode *node)
+skip_space (Printer *printer)
 {
-  g_autofree char *text = json_to_string (node, FALSE);
-  const char *colour;
+  while (*printer->p == ' ' || *printer->p == '\t' || *printer->p == '\r' || *printer->p == '\n')
+    printer->p++;
+}
 
-  if (JSON_NODE_HOLDS_NULL (node))
-    colour = COLOUR_NULL;
-  else if (json_node_get_value_type (node) == G_TYPE_STRING)
-    colour = COLOUR_STRING;
-  else if (json_node_get_value_type (node) == G_TYPE_BOOLEAN)
-    colour = COLOUR_BOOLEAN;
+/* A string, number or literal, copied as it is; @colour NULL chooses by
+ * its kind. */
+static void
+print_token (Printer    *printer,
+             const char *colour)
+{
+  const char *start = printer->p;
+
+  if (*start == '"')
+    skip_string (&printer->p);
   else
-    colour = COLOUR_NUMBER;
+    while (*printer->p != '\0' && strchr (",:]} \t\r\n", *printer->p) == NULL)
+      printer->p++;
 
-  print_coloured (printer, colour, text);
-}
-
-static void
-print_key (Printer    *printer,
-           const char *key)
-{
-  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_VALUE);
-  g_autofree char *text = NULL;
-
-  json_node_set_string (node, key);
-  text = json_to_string (node, FALSE);
-  print_coloured (printer, COLOUR_KEY, text);
-  print_coloured (printer, COLOUR_PUNCT, ":");
-  if (printer->pretty)
-    g_string_append_c (printer->out, ' ');
-}
-
-/* An object's members or an array's elements, between @open and @close. */
-static void
-print_container (Printer    *printer,
-                 JsonNode   *node,
-                 guint       depth,
-                 const char *open,
-                 const char *close)
-{
-  JsonObject *object = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  JsonArray *array = JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
-  g_autoptr(GList) members = object != NULL ? json_object_get_members (object) : NULL;
-  guint length = object != NULL ? json_object_get_size (object) : json_array_get_length (array);
-  GList *member = members;
-
-  print_coloured (printer, COLOUR_PUNCT, open);
-  for (guint i = 0; i < length; i++)
+  if (colour == NULL)
     {
-      if (i > 0)
-        print_coloured (printer, COLOUR_PUNCT, ",");
-      print_newline (printer, depth + 1);
-      if (object != NULL)
+      switch (*start)
         {
-          print_key (printer, member->data);
-          print_node (printer, json_object_get_member (object, member->data), depth + 1);
-          member = member->next;
+        case '"': colour = COLOUR_STRING; break;
+        case 'n': colour = COLOUR_NULL; break;
+        case 't': case 'f': colour = COLOUR_BOOLEAN; break;
+        default: colour = COLOUR_NUMBER; break;
         }
-      else
-        print_node (printer, json_array_get_element (array, i), depth + 1);
     }
-  if (length > 0)
-    print_newline (printer, depth);
-  print_coloured (printer, COLOUR_PUNCT, close);
+
+  print_coloured (printer, colour, start, printer->p - start);
+}
+
+static void print_value (Printer *printer,
+                         guint    depth);
+
+/* An object's members or an array's elements; the text is at the "{" or
+ * "[".  The library limits nesting, and so this recursion. */
+static void
+print_container (Printer *printer,
+                 guint    depth)
+{
+  gboolean is_object = *printer->p == '{';
+  char close = is_object ? '}' : ']';
+
+  print_punct (printer, is_object ? "{" : "[");
+  printer->p++;
+  skip_space (printer);
+  if (*printer->p != close)
+    {
+      for (;;)
+        {
+          print_newline (printer, depth + 1);
+          if (is_object)
+            {
+              skip_space (printer);
+              print_token (printer, COLOUR_KEY);
+              skip_space (printer);
+              if (*printer->p == ':')
+                printer->p++;
+              print_punct (printer, ":");
+              if (printer->pretty)
+                g_string_append_c (printer->out, ' ');
+            }
+          print_value (printer, depth + 1);
+          skip_space (printer);
+          if (*printer->p != ',')
+            break;
+          printer->p++;
+          print_punct (printer, ",");
+        }
+      print_newline (printer, depth);
+    }
+  if (*printer->p == close)
+    printer->p++;
+  print_punct (printer, is_object ? "}" : "]");
 }
 
 static void
-print_node (Printer  *printer,
-            JsonNode *node,
-            guint     depth)
+print_value (Printer *printer,
+             guint    depth)
 {
-  if (JSON_NODE_HOLDS_OBJECT (node))
-    print_container (printer, node, depth, "{", "}");
-  else if (JSON_NODE_HOLDS_ARRAY (node))
-    print_container (printer, node, depth, "[", "]");
+  skip_space (printer);
+  if (*printer->p == '{' || *printer->p == '[')
+    print_container (printer, depth);
   else
-    print_scalar (printer, node);
+    print_token (printer, NULL);
 }
 
 /**
- * qmpctl_format_json:
+ * qmpctl_print_json:
+ * @json: valid JSON, such as the library checked it
  * @pretty: indented with two spaces, or all on one line without spaces
+ * @write: called with the text, piece by piece, without a final newline
  *
- * Returns: @node as text, without a final newline
+ * Prints @json with its numbers, strings and literals as they are in it.
+ *
+ * Returns: %FALSE when @write failed
  */
-char *
-qmpctl_format_json (JsonNode *node,
-                    gboolean  pretty,
-                    gboolean  colour)
+gboolean
+qmpctl_print_json (const char      *json,
+                   gboolean         pretty,
+                   gboolean         colour,
+                   QmpctlWriteFunc  write,
+                   gpointer         user_data)
 {
-  Printer printer = { g_string_new (NULL), pretty, colour };
+  g_autoptr(GString) out = g_string_sized_new (PRINTER_CHUNK);
+  Printer printer = { out, pretty, colour, json, write, user_data, FALSE };
 
-  print_node (&printer, node, 0);
+  print_value (&printer, 0);
+  printer_flush (&printer);
 
-  return g_string_free (printer.out, FALSE);
+  return !printer.failed;
 }
 
 /**
- * qmpctl_format_event:
+ * qmpctl_event_to_json:
  *
- * Returns: @event as one line, in QEMU's own form:
+ * Returns: @event as compact JSON, in QEMU's own form:
  *   `{"event":…,"data":…,"timestamp":{"seconds":…,"microseconds":…}}`,
  *   where "data" is left out when the event has none, and an unknown
  *   timestamp is -1/-1 as QEMU sends it
  */
 char *
-qmpctl_format_event (QmpEvent *event,
-                     gboolean  colour)
+qmpctl_event_to_json (QmpEvent *event)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  JsonObject *data = qmp_event_get_data (event);
+  g_autoptr(GString) text = g_string_new ("{\"event\":");
+  g_autoptr(JsonNode) name = json_node_init_string (json_node_alloc (), qmp_event_get_name (event));
+  g_autofree char *quoted_name = json_to_string (name, FALSE);
+  /* As the server wrote it: its numbers are exact. */
+  const char *data = qmp_event_get_data_json (event);
   GDateTime *timestamp = qmp_event_get_timestamp (event);
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "event");
-  json_builder_add_string_value (builder, qmp_event_get_name (event));
+  g_string_append (text, quoted_name);
   if (data != NULL)
     {
-      g_autoptr(JsonNode) data_node = json_node_init_object (json_node_alloc (), data);
-
-      json_builder_set_member_name (builder, "data");
-      json_builder_add_value (builder, g_steal_pointer (&data_node));
+      g_string_append (text, ",\"data\":");
+      g_string_append (text, data);
     }
-  json_builder_set_member_name (builder, "timestamp");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "seconds");
-  json_builder_add_int_value (builder, timestamp != NULL ? g_date_time_to_unix (timestamp) : -1);
-  json_builder_set_member_name (builder, "microseconds");
-  json_builder_add_int_value (builder, timestamp != NULL ? g_date_time_get_microsecond (timestamp) : -1);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
+  g_string_append_printf (text, ",\"timestamp\":{\"seconds\":%" G_GINT64_FORMAT ",\"microseconds\":%d}}",
+                          timestamp != NULL ? g_date_time_to_unix (timestamp) : -1,
+                          timestamp != NULL ? g_date_time_get_microsecond (timestamp) : -1);
 
-  root = json_builder_get_root (builder);
-
-  return qmpctl_format_json (root, FALSE, colour);
+  return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
 /* QmpError's codes back to QMP's class names. */

@@ -31,9 +31,8 @@ typedef struct
   gboolean colour;
   GMainLoop *loop;
   GCancellable *cancellable;    /* of the lines being run; Ctrl-C cancels it */
-  GPtrArray *command_names;     /* from query-commands, sorted */
-  JsonNode *schema;             /* query-qmp-schema's return */
-  GHashTable *types;            /* entity name → its JsonObject in schema */
+  GPtrArray *command_names;     /* from query-commands, and ours; sorted */
+  QmpctlSchema *schema;         /* from query-qmp-schema */
   GPtrArray *candidates;        /* of the completion under way */
   guint next_candidate;
   char *history_path;
@@ -41,12 +40,15 @@ typedef struct
   guint signal_sources[2];
   guint pending;                /* lines being run */
   gboolean reading;             /* readline's handler is installed */
+  gboolean in_line_handler;     /* readline runs on_line(): the line is done */
   int status;
 } Shell;
 
 /* Readline's callbacks take no user data. */
 static Shell *shell;
 
+/* The peer's data is the peer's to choose: every member read is checked
+ * for its type, and one of another type is taken as absent. */
 static JsonArray *
 get_array_member (JsonObject *object,
                   const char *name)
@@ -63,32 +65,65 @@ get_string_member (JsonNode   *node,
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return NULL;
 
-  return json_object_get_string_member_with_default (json_node_get_object (node), name, NULL);
+  return qmpctl_json_get_string (json_node_get_object (node), name);
 }
 
 /* ------------------------------------------------------------ output */
 
-/* Prints @text above the prompt and the line being edited, which stay. */
-static void
-shell_output (gboolean    is_error,
-              const char *text,
-              gpointer    user_data)
-{
-  Shell *self = user_data;
-  FILE *stream = is_error ? stderr : stdout;
+static void shell_quit (Shell *self);
 
-  if (self->reading)
+typedef enum {
+  OUTPUT_ERROR,       /* a line, on stderr */
+  OUTPUT_TEXT,        /* lines */
+  OUTPUT_RESULT,      /* JSON, pretty-printed */
+  OUTPUT_EVENT,       /* JSON, on one line */
+} OutputKind;
+
+/* Prints @text above the prompt and the line being edited, which stay.
+ * When standard output fails, the shell ends with a failure. */
+static gboolean
+shell_print (Shell      *self,
+             OutputKind  kind,
+             const char *text)
+{
+  gboolean redisplay = self->reading && !self->in_line_handler;
+  gboolean written = TRUE;
+
+  /* In the line handler, readline already left the line, and shows a new
+   * prompt when the handler returns: redisplaying there confuses it. */
+  if (redisplay)
     {
       rl_clear_visible_line ();
       fflush (rl_outstream);   /* before @text, also when it goes to stderr */
     }
-  fprintf (stream, "%s\n", text);
-  fflush (stream);
-  if (self->reading)
+  if (kind == OUTPUT_ERROR)
+    g_printerr ("%s\n", text);
+  else if (kind == OUTPUT_TEXT)
+    written = qmpctl_print_line (text);
+  else
+    written = qmpctl_print_json_line (text, kind == OUTPUT_RESULT, self->colour);
+  if (!written)
+    {
+      self->status = QMPCTL_EXIT_FAILED;
+      shell_quit (self);
+      return FALSE;
+    }
+  if (redisplay)
     {
       rl_on_new_line ();
       rl_redisplay ();
     }
+
+  return TRUE;
+}
+
+/* The QmpctlOutputFunc of the commands run */
+static gboolean
+shell_output (gboolean    is_error,
+              const char *text,
+              gpointer    user_data)
+{
+  return shell_print (user_data, is_error ? OUTPUT_ERROR : OUTPUT_RESULT, text);
 }
 
 static void
@@ -97,28 +132,12 @@ on_event (QmpConnection *connection,
           gpointer       user_data)
 {
   Shell *self = user_data;
-  g_autofree char *text = qmpctl_format_event (event, self->colour);
+  g_autofree char *json = qmpctl_event_to_json (event);
 
-  shell_output (FALSE, text, self);
+  shell_print (self, OUTPUT_EVENT, json);
 }
 
 /* ------------------------------------------------------------ completion */
-
-static JsonNode *
-query (Shell      *self,
-       const char *command)
-{
-  /* Without them, the shell still works: it completes less. */
-  return qmp_connection_execute_sync (self->connection, command, NULL,
-                                      QMP_EXECUTE_FLAGS_NONE, NULL, NULL);
-}
-
-static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return strcmp (*(const char * const *) a, *(const char * const *) b);
-}
 
 static gboolean
 is_guest_agent (Shell *self)
@@ -126,50 +145,25 @@ is_guest_agent (Shell *self)
   return (qmp_connection_get_flags (self->connection) & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0;
 }
 
-/* query-commands: [{"name": …}, …]; the guest agent has no such command,
- * but guest-info: {"supported_commands": [{"name": …}, …], …} */
+/* Without them, the shell still works: it completes less, and its help
+ * knows less. */
 static void
 load_command_names (Shell *self)
 {
-  g_autoptr(JsonNode) reply = query (self, is_guest_agent (self) ? "guest-info" : "query-commands");
-  JsonArray *array = NULL;
-
-  if (reply != NULL && JSON_NODE_HOLDS_ARRAY (reply))
-    array = json_node_get_array (reply);
-  else if (reply != NULL && JSON_NODE_HOLDS_OBJECT (reply))
-    array = get_array_member (json_node_get_object (reply), "supported_commands");
-
-  self->command_names = g_ptr_array_new_with_free_func (g_free);
+  self->command_names = qmpctl_load_command_names (self->connection, NULL);
+  if (self->command_names == NULL)
+    self->command_names = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (self->command_names, g_strdup ("exit"));
-  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
-    {
-      const char *name = get_string_member (json_array_get_element (array, i), "name");
-
-      if (name != NULL)
-        g_ptr_array_add (self->command_names, g_strdup (name));
-    }
-  g_ptr_array_sort (self->command_names, compare_strings);
+  g_ptr_array_add (self->command_names, g_strdup ("help"));
+  g_ptr_array_sort (self->command_names, qmpctl_compare_strings);
 }
 
 static void
 load_schema (Shell *self)
 {
-  JsonArray *array;
-
-  self->types = g_hash_table_new (g_str_hash, g_str_equal);
-  self->schema = query (self, "query-qmp-schema");
-  if (self->schema == NULL || !JSON_NODE_HOLDS_ARRAY (self->schema))
-    return;
-
-  array = json_node_get_array (self->schema);
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *entity = json_array_get_element (array, i);
-      const char *name = get_string_member (entity, "name");
-
-      if (name != NULL)
-        g_hash_table_insert (self->types, (gpointer) name, json_node_get_object (entity));
-    }
+  self->schema = qmpctl_load_schema (self->connection, NULL);
+  if (self->schema == NULL)
+    self->schema = qmpctl_schema_new (NULL);
 }
 
 /* The value of KEY=VALUE among the arguments typed so far. */
@@ -190,14 +184,29 @@ find_value (GPtrArray  *words,
   return NULL;
 }
 
+/* The candidates in their order, and a set of them: a schema may list
+ * members by the hundred thousand, and a search of the array for each
+ * would take minutes. */
+typedef struct
+{
+  GPtrArray *array;
+  GHashTable *set;          /* the strings of array */
+} Candidates;
+
 static void
-add_candidate (GPtrArray  *candidates,
+add_candidate (Candidates *candidates,
                const char *member)
 {
-  g_autofree char *candidate = g_strconcat (member, "=", NULL);
+  char *candidate = g_strconcat (member, "=", NULL);
 
-  if (!g_ptr_array_find_with_equal_func (candidates, candidate, g_str_equal, NULL))
-    g_ptr_array_add (candidates, g_steal_pointer (&candidate));
+  /* Not g_hash_table_add(): it would replace the equal key it holds. */
+  if (g_hash_table_contains (candidates->set, candidate))
+    {
+      g_free (candidate);
+      return;
+    }
+  g_hash_table_add (candidates->set, candidate);
+  g_ptr_array_add (candidates->array, candidate);
 }
 
 /* The members of object type @type_name as "name=", and for a union,
@@ -206,10 +215,10 @@ static void
 add_members (Shell      *self,
              const char *type_name,
              GPtrArray  *words,
-             GPtrArray  *candidates,
+             Candidates *candidates,
              guint       depth)
 {
-  JsonObject *type = type_name != NULL ? g_hash_table_lookup (self->types, type_name) : NULL;
+  JsonObject *type = qmpctl_schema_lookup (self->schema, type_name, NULL);
   JsonArray *members, *variants;
   const char *tag, *tag_value;
 
@@ -225,15 +234,21 @@ add_members (Shell      *self,
         add_candidate (candidates, name);
     }
 
-  tag = json_object_get_string_member_with_default (type, "tag", NULL);
+  tag = qmpctl_json_get_string (type, "tag");
   tag_value = tag != NULL ? find_value (words, tag) : NULL;
   variants = get_array_member (type, "variants");
   for (guint i = 0; tag_value != NULL && variants != NULL && i < json_array_get_length (variants); i++)
     {
       JsonNode *variant = json_array_get_element (variants, i);
+      const char *variant_type = get_string_member (variant, "type");
 
-      if (g_strcmp0 (get_string_member (variant, "case"), tag_value) == 0)
-        add_members (self, get_string_member (variant, "type"), words, candidates, depth + 1);
+      /* Only the first: a schema that lists a case many times over
+       * must not make the work grow as their power. */
+      if (variant_type != NULL && g_strcmp0 (get_string_member (variant, "case"), tag_value) == 0)
+        {
+          add_members (self, variant_type, words, candidates, depth + 1);
+          break;
+        }
     }
 }
 
@@ -261,15 +276,16 @@ static GPtrArray *
 get_argument_names (Shell     *self,
                     GPtrArray *words)
 {
-  GPtrArray *candidates = g_ptr_array_new_with_free_func (g_free);
-  JsonObject *command = g_hash_table_lookup (self->types, g_ptr_array_index (words, 0));
+  Candidates candidates = { g_ptr_array_new_with_free_func (g_free),
+                            g_hash_table_new (g_str_hash, g_str_equal) };
+  const char *name = g_ptr_array_index (words, 0);
+  JsonObject *command = qmpctl_schema_lookup (self->schema, name, "command");
 
-  if (command != NULL &&
-      g_strcmp0 (json_object_get_string_member_with_default (command, "meta-type", NULL), "command") == 0)
-    add_members (self, json_object_get_string_member_with_default (command, "arg-type", NULL),
-                 words, candidates, 0);
+  if (command != NULL)
+    add_members (self, qmpctl_json_get_string (command, "arg-type"), words, &candidates, 0);
+  g_hash_table_unref (candidates.set);
 
-  return candidates;
+  return candidates.array;
 }
 
 static char *
@@ -303,7 +319,9 @@ complete (const char *text,
   rl_attempted_completion_over = 1;   /* never file names */
   g_clear_pointer (&self->candidates, g_ptr_array_unref);
 
-  if (words->len == 0)
+  /* a command, also after "help" */
+  if (words->len == 0 ||
+      (words->len == 1 && strcmp (g_ptr_array_index (words, 0), "help") == 0))
     self->candidates = g_ptr_array_ref (self->command_names);
   else if (strchr (text, '=') == NULL)
     {
@@ -394,6 +412,30 @@ add_to_history (const char *line)
     add_history (line);
 }
 
+/* help [COMMAND]: the commands, or what COMMAND takes and returns. */
+static void
+run_help (Shell              *self,
+          const char * const *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (args[1] != NULL && args[2] != NULL)
+    g_set_error_literal (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                         _("“help” takes one command name at most"));
+  else
+    text = qmpctl_help_text (self->command_names, self->schema, args[1], &error);
+
+  if (text != NULL)
+    shell_print (self, OUTPUT_TEXT, text);
+  else
+    {
+      g_autofree char *message = qmpctl_format_error (error);
+
+      shell_print (self, OUTPUT_ERROR, message);
+    }
+}
+
 static void
 run_line (Shell      *self,
           const char *line)
@@ -403,19 +445,24 @@ run_line (Shell      *self,
   g_autoptr(GPtrArray) commands = NULL;
 
   args = split_line (line, &error);
+  if (args != NULL && strcmp (args[0], "help") == 0)
+    {
+      run_help (self, (const char * const *) args);
+      return;
+    }
   if (args != NULL)
     commands = qmpctl_parse_commands ((const char * const *) args, &error);
   if (commands == NULL)
     {
       g_autofree char *text = qmpctl_format_error (error);
 
-      shell_output (TRUE, text, self);
+      shell_print (self, OUTPUT_ERROR, text);
       return;
     }
 
   self->pending++;
   watch_stdin (self, FALSE);
-  qmpctl_run_commands (self->connection, commands, self->colour, self->cancellable,
+  qmpctl_run_commands (self->connection, commands, self->cancellable,
                        shell_output, on_line_done, self);
 }
 
@@ -431,7 +478,7 @@ on_line (char *line)
   if (stripped == NULL || strcmp (stripped, "exit") == 0)
     {
       if (stripped == NULL)
-        g_print ("\n");
+        qmpctl_print_line ("");
       else
         add_to_history (stripped);
       stop_reading (self);
@@ -443,7 +490,9 @@ on_line (char *line)
     return;
 
   add_to_history (stripped);
+  self->in_line_handler = TRUE;
   run_line (self, stripped);
+  self->in_line_handler = FALSE;
 }
 
 static gboolean
@@ -479,14 +528,18 @@ on_interrupt (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-on_terminate (gpointer user_data)
+static void
+shell_quit (Shell *self)
 {
-  Shell *self = user_data;
-
   g_cancellable_cancel (self->cancellable);
   stop_reading (self);
   g_main_loop_quit (self->loop);
+}
+
+static gboolean
+on_terminate (gpointer user_data)
+{
+  shell_quit (user_data);
 
   return G_SOURCE_CONTINUE;
 }
@@ -506,7 +559,7 @@ on_closed (QmpConnection *connection,
   else if (error != NULL)
     text = qmpctl_format_error (error);
   if (text != NULL)
-    shell_output (TRUE, text, self);
+    shell_print (self, OUTPUT_ERROR, text);
 
   stop_reading (self);
   if (!remote_peer_vanished)
@@ -534,21 +587,26 @@ save_history (Shell *self)
     history_truncate_file (self->history_path, HISTORY_SIZE);
 }
 
-static void
+static gboolean
 print_banner (Shell *self)
 {
   const char *package = qmp_connection_get_package (self->connection);
+  g_autofree char *banner = NULL;
 
-  g_print (is_guest_agent (self) ? _("Connected to the QEMU guest agent %u.%u.%u%s%s%s.\n") :
-                                   _("Connected to QEMU %u.%u.%u%s%s%s.\n"),
-           qmp_connection_get_version_major (self->connection),
-           qmp_connection_get_version_minor (self->connection),
-           qmp_connection_get_version_micro (self->connection),
-           package != NULL && *package != '\0' ? " (" : "",
-           package != NULL ? package : "",
-           package != NULL && *package != '\0' ? ")" : "");
-  g_print ("%s\n", _("Type a command and its arguments as KEY=VALUE or a JSON object; "
-                     "Tab completes; Ctrl-D or “exit” leaves."));
+  banner = g_strdup_printf (is_guest_agent (self) ? _("Connected to the QEMU guest agent %u.%u.%u%s%s%s.\n") :
+                                                    _("Connected to QEMU %u.%u.%u%s%s%s.\n"),
+                            qmp_connection_get_version_major (self->connection),
+                            qmp_connection_get_version_minor (self->connection),
+                            qmp_connection_get_version_micro (self->connection),
+                            package != NULL && *package != '\0' ? " (" : "",
+                            package != NULL ? package : "",
+                            package != NULL && *package != '\0' ? ")" : "");
+  /* One line, which the next ends. */
+  g_strchomp (banner);
+
+  return qmpctl_print_line (banner) &&
+         qmpctl_print_line (_("Type a command and its arguments as KEY=VALUE or a JSON object; "
+                              "Tab completes; Ctrl-D or “exit” leaves."));
 }
 
 static void
@@ -573,8 +631,7 @@ shell_clear (Shell *self)
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->command_names, g_ptr_array_unref);
-  g_clear_pointer (&self->types, g_hash_table_unref);
-  g_clear_pointer (&self->schema, json_node_unref);
+  g_clear_pointer (&self->schema, qmpctl_schema_free);
   g_clear_pointer (&self->candidates, g_ptr_array_unref);
   g_clear_pointer (&self->history_path, g_free);
   shell = NULL;
@@ -606,10 +663,14 @@ qmpctl_shell (QmpConnection *connection,
   self.signal_sources[0] = g_unix_signal_add (SIGINT, on_interrupt, &self);
   self.signal_sources[1] = g_unix_signal_add (SIGTERM, on_terminate, &self);
 
-  print_banner (&self);
-  start_reading (&self);
-  g_main_loop_run (self.loop);
-  stop_reading (&self);
+  if (print_banner (&self))
+    {
+      start_reading (&self);
+      g_main_loop_run (self.loop);
+      stop_reading (&self);
+    }
+  else
+    self.status = QMPCTL_EXIT_FAILED;
 
   save_history (&self);
   shell_clear (&self);

@@ -5,10 +5,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,6 +21,10 @@
 #include "qmpctl.h"
 
 #define DEFAULT_QEMU "qemu-system-x86_64"
+
+/* QEMU serves one client a monitor: a second one waits for a greeting
+ * that never comes.  Without --timeout, this bounds the connection. */
+#define DEFAULT_CONNECT_TIMEOUT 10
 
 /* A QEMU with nothing in it: starts in a blink, needs no image. */
 static const char * const default_qemu_args[] = {
@@ -29,6 +36,7 @@ typedef enum {
   MODE_EVENTS,
   MODE_WAIT,
   MODE_SHELL,
+  MODE_HELP,
 } Mode;
 
 typedef struct
@@ -39,6 +47,7 @@ typedef struct
   char *qemu;
   gboolean guest_agent;
   int count;
+  char *timeout_text;          /* --timeout as given, or NULL */
   double timeout;              /* seconds, 0 = none */
   gboolean version;
   GStrv qemu_args;             /* after "--"; NULL without "--" */
@@ -49,6 +58,7 @@ typedef struct
   GPtrArray *commands;         /* MODE_COMMANDS: QmpctlCommand */
   const char * const *event_names; /* MODE_EVENTS: in args */
   const char *event_name;      /* MODE_WAIT: in args */
+  const char *help_command;    /* MODE_HELP: in args, nullable */
   JsonObject *event_match;     /* MODE_WAIT, nullable */
   gboolean colour;
 
@@ -67,6 +77,7 @@ qmpctl_clear (Qmpctl *self)
 {
   g_free (self->socket);
   g_free (self->qemu);
+  g_free (self->timeout_text);
   g_strfreev (self->qemu_args);
   g_strfreev (self->args);
   g_clear_pointer (&self->commands, g_ptr_array_unref);
@@ -78,6 +89,103 @@ qmpctl_clear (Qmpctl *self)
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Qmpctl, qmpctl_clear)
+
+/* ------------------------------------------------------------ output */
+
+static int stdout_errno;       /* of the first write error on stdout; 0: none */
+
+static gboolean
+write_stdout (const char *text,
+              gboolean    newline)
+{
+  if (stdout_errno != 0)
+    return FALSE;
+
+  errno = 0;
+  if (fputs (text, stdout) == EOF || (newline && putc ('\n', stdout) == EOF) ||
+      fflush (stdout) == EOF)
+    {
+      stdout_errno = errno != 0 ? errno : EIO;
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+qmpctl_print_line (const char *text)
+{
+  return write_stdout (text, TRUE);
+}
+
+static gboolean
+print_piece (const char *text,
+             gpointer    user_data)
+{
+  return write_stdout (text, FALSE);
+}
+
+/* JSON, pretty-printed as it is made, so that memory stays bounded by
+ * the JSON, and a newline. */
+gboolean
+qmpctl_print_json_line (const char *json,
+                        gboolean    pretty,
+                        gboolean    colour)
+{
+  return qmpctl_print_json (json, pretty, colour, print_piece, NULL) && qmpctl_print_line ("");
+}
+
+/* g_print(), which GOption uses for --help, also keeps the error. */
+static void
+print_handler (const char *text)
+{
+  write_stdout (text, FALSE);
+}
+
+/* At exit, also after GOption printed --help: what is still buffered is
+ * written, and a write error becomes a failure.  A reader that went away
+ * (EPIPE) ends qmpctl quietly, as it ends cat, but not with status 0. */
+static void
+check_stdout_at_exit (void)
+{
+  gboolean failed = stdout_errno != 0 || ferror (stdout);
+
+  errno = 0;
+  if (fclose (stdout) != 0)
+    {
+      failed = TRUE;
+      if (stdout_errno == 0)
+        stdout_errno = errno;
+    }
+  if (!failed)
+    return;
+
+  if (stdout_errno != EPIPE)
+    g_printerr (_("%s: Could not write to standard output: %s\n"),
+                g_get_prgname (), g_strerror (stdout_errno != 0 ? stdout_errno : EIO));
+  _exit (QMPCTL_EXIT_FAILED);
+}
+
+/* A closed standard descriptor would go to the next file opened, such as
+ * the monitor's socket, and output with it.  /dev/null opened read-only
+ * holds its place, and writing to it fails as writing to a closed
+ * descriptor does (EBADF). */
+static void
+hold_closed_std_fds (void)
+{
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
+    {
+      int null;
+
+      if (fcntl (fd, F_GETFD) != -1 || errno != EBADF)
+        continue;
+      null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null != fd && null != -1)
+        close (null);
+      if (null == fd)
+        fcntl (fd, F_SETFD, 0);
+    }
+}
 
 static void
 print_error (const GError *error)
@@ -103,6 +211,10 @@ static const char summary[] = N_(
   "  qmpctl [OPTION…] shell\n"
   "      an interactive shell: Tab completes command and argument names,\n"
   "      events show up between prompts, Ctrl-D or “exit” leaves\n"
+  "  qmpctl [OPTION…] help [COMMAND]\n"
+  "      list the commands that the server knows, or show the arguments\n"
+  "      that COMMAND takes (KEY=TYPE, [optional]) and what it returns,\n"
+  "      from the server's own schema; “help” works in the shell too\n"
   "\n"
   "Without --socket, qmpctl launches its own QEMU for the job and quits it\n"
   "at the end: “qemu-system-x86_64 -M none -nodefaults -display none”, or\n"
@@ -121,6 +233,7 @@ static const char description[] = N_(
   "  qmpctl -s /tmp/qmp.sock qom-get '{\"path\": \"/machine\", \"property\": \"type\"}'\n"
   "  qmpctl -s /tmp/qsd.sock blockdev-add driver=raw node-name=disk0 \\\n"
   "      file.driver=file file.filename=/tmp/disk.img read-only=true\n"
+  "  qmpctl -s /tmp/qmp.sock help blockdev-add\n"
   "  qmpctl -s /tmp/qmp.sock events --count 1 SHUTDOWN\n"
   "  qmpctl -s /tmp/qsd.sock --timeout 60 wait JOB_STATUS_CHANGE id=job0 status=concluded\n"
   "  qmpctl -s tcp:localhost:4444 shell\n"
@@ -129,8 +242,9 @@ static const char description[] = N_(
   "A QEMU to talk to:\n"
   "  qemu-system-x86_64 -M none -display none -qmp unix:/tmp/qmp.sock,server=on,wait=off\n"
   "\n"
-  "--timeout bounds each command (and the connection); for “wait”, the wait;\n"
-  "for “events”, the whole stream.  “events” ends with status 0 on Ctrl-C,\n"
+  "--timeout bounds each command and the connection (10 s without it: a QEMU\n"
+  "monitor serves one client at a time, and the next waits); for “wait”, the\n"
+  "wait; for “events”, the whole stream.  “events” ends with status 0 on Ctrl-C,\n"
   "after --count events, at the timeout or when the server closes the\n"
   "connection, except that fewer events than --count give status 1.\n"
   "“wait” sees only events that come after it connected.\n"
@@ -181,7 +295,7 @@ parse_options (Qmpctl  *self,
       N_("The server at --socket is a QEMU guest agent"), NULL },
     { "count", 'n', 0, G_OPTION_ARG_INT, &self->count,
       N_("events: exit after N events"), N_("N") },
-    { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &self->timeout,
+    { "timeout", 't', 0, G_OPTION_ARG_STRING, &self->timeout_text,
       N_("Give up after SECONDS (see below)"), N_("SECONDS") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &self->version,
       N_("Print the version of qmpctl and exit"), NULL },
@@ -224,8 +338,15 @@ check_options (Qmpctl  *self,
     return usage_error (error, _("--guest-agent needs the --socket of a running guest agent"));
   if (self->count < 0)
     return usage_error (error, _("--count must be a positive number"));
-  if (!(self->timeout >= 0 && self->timeout * 1000 <= G_MAXUINT))
-    return usage_error (error, _("--timeout must be a number of seconds, at least 0"));
+  if (self->timeout_text != NULL)
+    {
+      char *end = NULL;
+
+      self->timeout = g_ascii_strtod (self->timeout_text, &end);
+      if (end == self->timeout_text || *end != '\0' ||
+          !(self->timeout >= 0 && self->timeout * 1000 <= G_MAXUINT))
+        return usage_error (error, _("--timeout must be a number of seconds, at least 0"));
+    }
   if (self->args[0] == NULL)
     return usage_error (error, _("No command given: try “qmpctl query-status”, or see “qmpctl --help”"));
 
@@ -257,6 +378,13 @@ parse_mode (Qmpctl  *self,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
+    }
+  else if (strcmp (args[0], "help") == 0)
+    {
+      self->mode = MODE_HELP;
+      self->help_command = args[1];
+      if (args[1] != NULL && args[2] != NULL)
+        return usage_error (error, _("“help” takes one command name at most"));
     }
   else if (strcmp (args[0], "shell") == 0)
     {
@@ -334,15 +462,33 @@ static gboolean
 connect_to_socket (Qmpctl  *self,
                    GError **error)
 {
+  double seconds = self->timeout_text != NULL ? self->timeout : DEFAULT_CONNECT_TIMEOUT;
+  g_autoptr(GError) local_error = NULL;
+
   /* The timeout property also bounds connecting, the greeting and the
-   * negotiation, so that a stopped QEMU cannot hang qmpctl. */
-  self->connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, error,
+   * negotiation, so that a busy monitor or a stopped QEMU cannot hang
+   * qmpctl.  The commands get --timeout only. */
+  self->connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, &local_error,
                                      "address", self->socket,
                                      "flags", get_flags (self),
-                                     "timeout", get_timeout_msec (self),
+                                     "timeout", seconds > 0 ? MAX (1, (guint) ceil (seconds * 1000)) : 0,
                                      NULL);
+  if (self->connection != NULL)
+    {
+      qmp_connection_set_timeout (self->connection, get_timeout_msec (self));
+      return TRUE;
+    }
 
-  return self->connection != NULL;
+  /* The monitor accepts the connection and then says nothing: the usual
+   * reason is that it serves another client. */
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) && !self->guest_agent)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                 _("No QMP greeting from %s after %g s: is another client connected?"),
+                 self->socket, seconds);
+  else
+    g_propagate_error (error, g_steal_pointer (&local_error));
+
+  return FALSE;
 }
 
 static void
@@ -361,7 +507,6 @@ typedef struct
   QmpConnection *connection;
   GPtrArray *commands;
   guint next;
-  gboolean colour;
   GCancellable *cancellable;
   QmpctlOutputFunc output;
   QmpctlDoneFunc done;
@@ -389,11 +534,12 @@ on_executed (GObject      *source_object,
 {
   Batch *batch = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *json = NULL;
   g_autofree char *text = NULL;
 
-  node = qmp_connection_execute_finish (QMP_CONNECTION (source_object), result, &error);
-  if (node == NULL)
+  /* As text, so that every number prints as the server wrote it. */
+  json = qmp_connection_execute_json_finish (QMP_CONNECTION (source_object), result, &error);
+  if (json == NULL)
     {
       text = qmpctl_format_error (error);
       batch->output (TRUE, text, batch->user_data);
@@ -401,8 +547,11 @@ on_executed (GObject      *source_object,
       return;
     }
 
-  text = qmpctl_format_json (node, TRUE, batch->colour);
-  batch->output (FALSE, text, batch->user_data);
+  if (!batch->output (FALSE, json, batch->user_data))
+    {
+      batch_finish (batch, FALSE);
+      return;
+    }
   batch_next (batch);
 }
 
@@ -418,15 +567,14 @@ batch_next (Batch *batch)
     }
 
   command = g_ptr_array_index (batch->commands, batch->next++);
-  qmp_connection_execute_async (batch->connection, command->name, command->arguments,
-                                QMP_EXECUTE_FLAGS_NONE, batch->cancellable,
-                                on_executed, batch);
+  qmp_connection_execute_json_async (batch->connection, command->name, command->arguments,
+                                     QMP_EXECUTE_FLAGS_NONE, batch->cancellable,
+                                     on_executed, batch);
 }
 
 void
 qmpctl_run_commands (QmpConnection    *connection,
                      GPtrArray        *commands,
-                     gboolean          colour,
                      GCancellable     *cancellable,
                      QmpctlOutputFunc  output,
                      QmpctlDoneFunc    done,
@@ -436,7 +584,6 @@ qmpctl_run_commands (QmpConnection    *connection,
 
   batch->connection = g_object_ref (connection);
   batch->commands = g_ptr_array_ref (commands);
-  batch->colour = colour;
   batch->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   batch->output = output;
   batch->done = done;
@@ -445,15 +592,19 @@ qmpctl_run_commands (QmpConnection    *connection,
   batch_next (batch);
 }
 
-static void
+static gboolean
 on_output (gboolean    is_error,
            const char *text,
            gpointer    user_data)
 {
-  if (is_error)
-    g_printerr ("%s\n", text);
-  else
-    g_print ("%s\n", text);
+  Qmpctl *self = user_data;
+
+  if (!is_error)
+    return qmpctl_print_json_line (text, TRUE, self->colour);
+
+  g_printerr ("%s\n", text);
+
+  return TRUE;
 }
 
 static void
@@ -469,22 +620,28 @@ on_commands_done (gboolean success,
 static void
 run_commands (Qmpctl *self)
 {
-  qmpctl_run_commands (self->connection, self->commands, self->colour, self->cancellable,
+  qmpctl_run_commands (self->connection, self->commands, self->cancellable,
                        on_output, on_commands_done, self);
   g_main_loop_run (self->loop);
 }
 
 /* ------------------------------------------------------------ events and wait */
 
-static void
+/* Flushed at once: a pipe reader wants each event when it comes.  When it
+ * cannot be written, the stream ends with a failure. */
+static gboolean
 print_event (Qmpctl   *self,
              QmpEvent *event)
 {
-  g_autofree char *text = qmpctl_format_event (event, self->colour);
+  g_autofree char *json = qmpctl_event_to_json (event);
 
-  /* Flushed at once: a pipe reader wants each event when it comes. */
-  g_print ("%s\n", text);
-  fflush (stdout);
+  if (qmpctl_print_json_line (json, FALSE, self->colour))
+    return TRUE;
+
+  self->status = QMPCTL_EXIT_FAILED;
+  g_main_loop_quit (self->loop);
+
+  return FALSE;
 }
 
 /* The end of the stream: the timeout, or the server went away. */
@@ -514,7 +671,8 @@ on_event (QmpConnection *connection,
       !g_strv_contains (self->event_names, qmp_event_get_name (event)))
     return;
 
-  print_event (self, event);
+  if (!print_event (self, event))
+    return;
   self->n_events++;
   if (self->count > 0 && self->n_events == (guint) self->count)
     g_main_loop_quit (self->loop);
@@ -571,14 +729,18 @@ on_waited (GObject      *source_object,
 
   event = qmp_connection_wait_event_finish (QMP_CONNECTION (source_object), result, &error);
   if (event != NULL)
-    print_event (self, event);
+    {
+      self->status = print_event (self, event) ? QMPCTL_EXIT_OK : QMPCTL_EXIT_FAILED;
+      g_main_loop_quit (self->loop);
+      return;
+    }
   else if (self->timed_out)
     g_printerr (_("%s: No %s event came within %g s\n"),
                 g_get_prgname (), self->event_name, self->timeout);
   else if (!self->interrupted)
     print_error (error);
 
-  self->status = event != NULL ? QMPCTL_EXIT_OK : QMPCTL_EXIT_FAILED;
+  self->status = QMPCTL_EXIT_FAILED;
   g_main_loop_quit (self->loop);
 }
 
@@ -602,6 +764,31 @@ run_wait (Qmpctl *self)
     g_timeout_add (get_timeout_msec (self), on_wait_timeout, self);
 
   g_main_loop_run (self->loop);
+}
+
+/* ------------------------------------------------------------ help */
+
+static void
+run_help (Qmpctl *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(QmpctlSchema) schema = NULL;
+  g_autofree char *text = NULL;
+
+  names = qmpctl_load_command_names (self->connection, &error);
+  if (names != NULL && self->help_command != NULL)
+    schema = qmpctl_load_schema (self->connection, &error);
+  if (names != NULL && (schema != NULL || self->help_command == NULL))
+    text = qmpctl_help_text (names, schema, self->help_command, &error);
+
+  if (text == NULL)
+    {
+      print_error (error);
+      self->status = QMPCTL_EXIT_FAILED;
+    }
+  else
+    self->status = qmpctl_print_line (text) ? QMPCTL_EXIT_OK : QMPCTL_EXIT_FAILED;
 }
 
 /* ------------------------------------------------------------ main */
@@ -638,6 +825,11 @@ run (Qmpctl *self)
       self->status = qmpctl_shell (self->connection, self->colour);
       return;
     }
+  if (self->mode == MODE_HELP)
+    {
+      run_help (self);
+      return;
+    }
 
   g_unix_signal_add (SIGINT, on_signal, self);
   g_unix_signal_add (SIGTERM, on_signal, self);
@@ -657,6 +849,7 @@ run (Qmpctl *self)
       run_wait (self);
       break;
     case MODE_SHELL:
+    case MODE_HELP:
     default:
       g_assert_not_reached ();
     }
@@ -669,6 +862,12 @@ main (int    argc,
   g_auto(Qmpctl) self = { 0, };
   g_autoptr(GError) error = NULL;
 
+  hold_closed_std_fds ();
+  /* A reader that went away is an EPIPE to handle, not a signal. */
+  signal (SIGPIPE, SIG_IGN);
+  atexit (check_stdout_at_exit);
+  g_set_print_handler (print_handler);
+
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
@@ -680,8 +879,9 @@ main (int    argc,
 
   if (self.version)
     {
-      g_print ("qmpctl %s\n", QMP_VERSION_S);
-      return QMPCTL_EXIT_OK;
+      g_autofree char *version = g_strdup_printf ("qmpctl %s", QMP_VERSION_S);
+
+      return qmpctl_print_line (version) ? QMPCTL_EXIT_OK : QMPCTL_EXIT_FAILED;
     }
 
   if (!check_options (&self, &error) || !parse_mode (&self, &error))

@@ -1,0 +1,61 @@
+/* qmp-handshake-private.h
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "qmp-channel-private.h"
+#include "qmp-connection.h"
+#include "qmp-worker-private.h"
+
+G_BEGIN_DECLS
+
+/* What the peer said of itself: QEMU in its greeting, the guest agent in
+ * its reply to guest-info. */
+typedef struct
+{
+  guint version_major;
+  guint version_minor;
+  guint version_micro;
+  char *package;              /* never NULL */
+  GStrv capabilities;         /* offered; never NULL */
+  gboolean oob_enabled;       /* negotiated */
+} QmpPeerInfo;
+
+void _qmp_peer_info_free (QmpPeerInfo *info);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpPeerInfo, _qmp_peer_info_free)
+
+/* Called on the worker once the stream is connected (@stream is the one
+ * given, or the one the handshake connected): returns the channel to talk
+ * on, a new reference, or NULL with @error set. */
+typedef QmpChannel *(*QmpHandshakeChannelFunc) (GIOStream  *stream,
+                                                gpointer    user_data,
+                                                GError    **error);
+
+/* Called once, on the worker or (for an invalid address) in the caller's
+ * thread: @info (owned) on success, @error (owned) otherwise. */
+typedef void (*QmpHandshakeDoneFunc) (QmpPeerInfo *info,
+                                      GError      *error,
+                                      gpointer     user_data);
+
+/* Connects to @address unless @stream is given, then reads the greeting
+ * and negotiates capabilities (or, with %QMP_CONNECTION_FLAGS_GUEST_AGENT,
+ * synchronises with the agent and asks its version), all of it bounded by
+ * @timeout_msec (0: none) and @cancellable.  A channel that the handshake
+ * got from @channel_func is left open on failure: its owner closes it. */
+void _qmp_handshake_start (const char              *address,
+                           GIOStream               *stream,
+                           QmpConnectionFlags       flags,
+                           guint                    timeout_msec,
+                           GCancellable            *cancellable,
+                           QmpHandshakeChannelFunc  channel_func,
+                           QmpHandshakeDoneFunc     done_func,
+                           gpointer                 user_data);
+
+G_END_DECLS

@@ -1,0 +1,502 @@
+/* qmp-handshake.c
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <glib/gi18n-lib.h>
+#include <gio/gunixsocketaddress.h>
+
+#include "qmp-error.h"
+#include "qmp-handshake-private.h"
+#include "qmp-json-private.h"
+#include "qmp-sync-private.h"
+
+/* Everything a QmpConnection does before it is usable: connect, read the
+ * greeting, negotiate capabilities; for a guest agent, synchronise and ask
+ * its version.  It all runs on the worker, bounded by one deadline. */
+
+typedef struct
+{
+  QmpWorker *worker;
+  char *address;                   /* nullable */
+  GIOStream *stream;               /* nullable until connected */
+  QmpConnectionFlags flags;
+  QmpChannel *channel;
+  QmpPeerInfo *info;
+
+  GSocketConnectable *connectable;
+  GCancellable *cancellable;       /* ours: fires on the caller's or on the timeout */
+  GCancellable *caller_cancellable;
+  gulong caller_cancelled_id;
+  GSource *timeout_source;
+  guint timeout_msec;
+  gboolean timed_out;
+  gint64 sync_id;                  /* the guest agent's synchronization token */
+
+  QmpHandshakeChannelFunc channel_func;
+  QmpHandshakeDoneFunc done_func;
+  gpointer user_data;
+} QmpHandshake;
+
+void
+_qmp_peer_info_free (QmpPeerInfo *info)
+{
+  g_free (info->package);
+  g_strfreev (info->capabilities);
+  g_free (info);
+}
+
+static void
+handshake_free (QmpHandshake *handshake)
+{
+  g_clear_pointer (&handshake->worker, _qmp_worker_unref);
+  g_clear_pointer (&handshake->address, g_free);
+  g_clear_object (&handshake->stream);
+  g_clear_pointer (&handshake->channel, _qmp_channel_unref);
+  g_clear_pointer (&handshake->info, _qmp_peer_info_free);
+  g_clear_object (&handshake->connectable);
+  g_clear_object (&handshake->cancellable);
+  g_clear_object (&handshake->caller_cancellable);
+  g_free (handshake);
+}
+
+static void
+handshake_finish (QmpHandshake *handshake,
+                  GError       *error)
+{
+  QmpPeerInfo *info = NULL;
+
+  if (handshake->timeout_source != NULL)
+    {
+      g_source_destroy (handshake->timeout_source);
+      g_clear_pointer (&handshake->timeout_source, g_source_unref);
+    }
+
+  if (handshake->caller_cancelled_id != 0)
+    g_cancellable_disconnect (handshake->caller_cancellable, handshake->caller_cancelled_id);
+
+  if (error != NULL)
+    {
+      if (handshake->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_clear_error (&error);
+          error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                               _("Timed out after %u ms while connecting to the QMP server"),
+                               handshake->timeout_msec);
+        }
+    }
+  else
+    {
+      info = g_steal_pointer (&handshake->info);
+    }
+
+  handshake->done_func (info, error, handshake->user_data);
+  handshake_free (handshake);
+}
+
+/* An unsigned decimal number within a guint at *@p, which is moved past it. */
+static gboolean
+parse_version_number (const char **p,
+                      guint       *value)
+{
+  guint64 number = 0;
+
+  if (!g_ascii_isdigit (**p))
+    return FALSE;
+
+  for (; g_ascii_isdigit (**p); (*p)++)
+    {
+      number = number * 10 + (guint) (**p - '0');
+      if (number > G_MAXUINT)
+        return FALSE;
+    }
+
+  *value = (guint) number;
+  return TRUE;
+}
+
+/* The guest agent's "MAJOR.MINOR[.MICRO]", anything after it ignored
+ * ("-rc1"): what the peer sends is not trusted to fit. */
+static gboolean
+parse_guest_version (const char  *version,
+                     QmpPeerInfo *info)
+{
+  const char *p = version;
+
+  if (!parse_version_number (&p, &info->version_major) || *p++ != '.' ||
+      !parse_version_number (&p, &info->version_minor))
+    return FALSE;
+
+  info->version_micro = 0;
+  if (*p == '.' && g_ascii_isdigit (p[1]))
+    {
+      p++;
+      return parse_version_number (&p, &info->version_micro);
+    }
+
+  return TRUE;
+}
+
+/* The greeting is the server's to choose: every member is type-checked. */
+static gboolean
+parse_greeting (QmpPeerInfo  *info,
+                JsonNode     *root,
+                GError      **error)
+{
+  JsonObject *qmp = _qmp_json_node_get_object (root);
+  JsonObject *version = _qmp_json_object_get_object (qmp, "version");
+  JsonObject *qemu = _qmp_json_object_get_object (version, "qemu");
+  JsonArray *capabilities = _qmp_json_object_get_array (qmp, "capabilities");
+  const char *package = _qmp_json_object_get_string (version, "package");
+  g_autoptr(GStrvBuilder) builder = NULL;
+  const char *names[] = { "major", "minor", "micro" };
+  guint *values[] = { &info->version_major, &info->version_minor, &info->version_micro };
+
+  if (qemu == NULL || capabilities == NULL)
+    goto malformed;
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      gint64 value;
+
+      if (!_qmp_json_object_get_int (qemu, names[i], &value) || value < 0 || value > G_MAXUINT)
+        goto malformed;
+
+      *values[i] = (guint) value;
+    }
+
+  /* Optional: absent when it is not a string. */
+  info->package = g_strdup (package != NULL ? package : "");
+
+  /* Capabilities this library does not know are ignored; so are ones that
+   * are not even strings. */
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < json_array_get_length (capabilities); i++)
+    {
+      const char *capability = _qmp_json_node_get_string (json_array_get_element (capabilities, i));
+
+      if (capability != NULL)
+        g_strv_builder_add (builder, capability);
+    }
+  info->capabilities = g_strv_builder_end (builder);
+
+  return TRUE;
+
+malformed:
+  g_set_error_literal (error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                       _("The server’s QMP greeting is malformed"));
+  return FALSE;
+}
+
+static void
+on_negotiated (QmpCall  *call,
+               gpointer  user_data)
+{
+  QmpHandshake *handshake = user_data;
+  GError *error = _qmp_call_steal_error (call);
+
+  if (error == NULL)
+    _qmp_channel_set_oob_enabled (handshake->channel, handshake->info->oob_enabled);
+
+  handshake_finish (handshake, error);
+}
+
+static void
+on_greeting (QmpCall  *call,
+             gpointer  user_data)
+{
+  QmpHandshake *handshake = user_data;
+  QmpPeerInfo *info = handshake->info;
+  g_autoptr(JsonNode) greeting = _qmp_call_steal_return (call);
+  g_autoptr(JsonObject) arguments = NULL;
+  g_autoptr(QmpCall) negotiate = NULL;
+  GError *error = _qmp_call_steal_error (call);
+
+  if (error == NULL)
+    parse_greeting (info, greeting, &error);
+
+  if (error != NULL)
+    {
+      handshake_finish (handshake, error);
+      return;
+    }
+
+  if ((handshake->flags & QMP_CONNECTION_FLAGS_OOB) != 0 &&
+      g_strv_contains ((const char * const *) info->capabilities, "oob"))
+    {
+      JsonArray *enable = json_array_new ();
+
+      json_array_add_string_element (enable, "oob");
+      arguments = json_object_new ();
+      json_object_set_array_member (arguments, "enable", enable);
+      info->oob_enabled = TRUE;
+    }
+
+  negotiate = _qmp_call_new (QMP_CALL_COMMAND, "qmp_capabilities", arguments, FALSE, NULL, NULL);
+  _qmp_call_set_done_func (negotiate, on_negotiated, handshake);
+  _qmp_channel_submit (handshake->channel, negotiate, handshake->cancellable, 0);
+}
+
+static void
+on_guest_info (QmpCall  *call,
+               gpointer  user_data)
+{
+  QmpHandshake *handshake = user_data;
+  QmpPeerInfo *info = handshake->info;
+  g_autoptr(JsonNode) reply = _qmp_call_steal_return (call);
+  GError *error = _qmp_call_steal_error (call);
+
+  if (error == NULL)
+    {
+      /* A guest is untrusted: its reply is type-checked like any peer's. */
+      const char *version = _qmp_json_object_get_string (_qmp_json_node_get_object (reply), "version");
+
+      if (version == NULL || !parse_guest_version (version, info))
+        error = g_error_new_literal (QMP_ERROR, QMP_ERROR_PROTOCOL,
+                                     _("The guest agent’s reply to “guest-info” has no version"));
+    }
+
+  info->package = g_strdup ("");
+  info->capabilities = g_new0 (char *, 1);
+
+  handshake_finish (handshake, error);
+}
+
+static void
+on_guest_synced (QmpCall  *call,
+                 gpointer  user_data)
+{
+  QmpHandshake *handshake = user_data;
+  g_autoptr(JsonNode) ret = _qmp_call_steal_return (call);
+  g_autoptr(QmpCall) guest_info = NULL;
+  GError *error = _qmp_call_steal_error (call);
+  gint64 token;
+
+  if (error == NULL &&
+      !(_qmp_json_node_get_int (ret, &token) && token == handshake->sync_id))
+    error = g_error_new_literal (QMP_ERROR, QMP_ERROR_PROTOCOL,
+                                 _("The guest agent answered the synchronization with another value"));
+
+  if (error != NULL)
+    {
+      handshake_finish (handshake, error);
+      return;
+    }
+
+  /* The version the properties report, as the greeting gives it for QEMU. */
+  guest_info = _qmp_call_new (QMP_CALL_COMMAND, "guest-info", NULL, FALSE, NULL, NULL);
+  _qmp_call_set_done_func (guest_info, on_guest_info, handshake);
+  _qmp_channel_submit (handshake->channel, guest_info, handshake->cancellable, 0);
+}
+
+/* The guest agent sends no greeting and may have a half-written reply of an
+ * earlier client in its pipe: guest-sync-delimited makes it send 0xFF, up
+ * to which the channel drops its input, then our token. */
+static void
+handshake_start_guest_agent (QmpHandshake *handshake)
+{
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(QmpCall) sync = NULL;
+
+  handshake->sync_id = g_random_int_range (1, G_MAXINT32);
+  json_object_set_int_member (arguments, "id", handshake->sync_id);
+
+  sync = _qmp_call_new (QMP_CALL_COMMAND, "guest-sync-delimited", arguments, FALSE, NULL, NULL);
+  _qmp_call_set_done_func (sync, on_guest_synced, handshake);
+  _qmp_channel_submit (handshake->channel, sync, handshake->cancellable, 0);
+  _qmp_channel_start (handshake->channel);
+}
+
+/* On the worker, with a connected stream: wait for the greeting. */
+static void
+handshake_start_channel (QmpHandshake *handshake)
+{
+  g_autoptr(QmpCall) greeting = NULL;
+  GError *error = NULL;
+
+  handshake->channel = handshake->channel_func (handshake->stream, handshake->user_data, &error);
+  if (handshake->channel == NULL)
+    {
+      handshake_finish (handshake, error);
+      return;
+    }
+
+  if ((handshake->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0)
+    {
+      handshake_start_guest_agent (handshake);
+      return;
+    }
+
+  greeting = _qmp_call_new (QMP_CALL_GREETING, NULL, NULL, FALSE, NULL, NULL);
+  _qmp_call_set_done_func (greeting, on_greeting, handshake);
+  _qmp_channel_submit (handshake->channel, greeting, handshake->cancellable, 0);
+  _qmp_channel_start (handshake->channel);
+}
+
+static void
+on_connected (GObject      *source_object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  QmpHandshake *handshake = user_data;
+  GSocketConnection *connection;
+  GError *error = NULL;
+
+  connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source_object), result, &error);
+  if (connection == NULL)
+    {
+      g_prefix_error (&error, _("Could not connect to “%s”: "), handshake->address);
+      handshake_finish (handshake, error);
+      return;
+    }
+
+  /* Commands are small and a reply is waited for: Nagle's algorithm would
+   * only add latency. */
+  if (G_IS_TCP_CONNECTION (connection))
+    g_socket_set_option (g_socket_connection_get_socket (connection),
+                         IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+
+  handshake->stream = G_IO_STREAM (connection);
+  handshake_start_channel (handshake);
+}
+
+static gboolean
+handshake_on_worker (gpointer user_data)
+{
+  QmpHandshake *handshake = user_data;
+
+  if (handshake->stream == NULL)
+    {
+      g_autoptr(GSocketClient) client = g_socket_client_new ();
+
+      g_socket_client_connect_async (client, handshake->connectable, handshake->cancellable,
+                                     on_connected, handshake);
+    }
+  else
+    {
+      handshake_start_channel (handshake);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_handshake_timeout (gpointer user_data)
+{
+  QmpHandshake *handshake = user_data;
+
+  handshake->timed_out = TRUE;
+  g_cancellable_cancel (handshake->cancellable);
+  g_clear_pointer (&handshake->timeout_source, g_source_unref);
+
+  return G_SOURCE_REMOVE;
+}
+
+static GSocketConnectable *
+parse_address (const char  *address,
+               GError     **error)
+{
+  const char *path = address;
+
+  if (g_str_has_prefix (address, "tcp:"))
+    {
+      GSocketConnectable *connectable;
+      g_autoptr(GError) local_error = NULL;
+
+      connectable = g_network_address_parse (address + strlen ("tcp:"), 0, &local_error);
+      if (connectable == NULL || g_network_address_get_port (G_NETWORK_ADDRESS (connectable)) == 0)
+        {
+          g_clear_object (&connectable);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       _("Invalid address “%s”: expected tcp:HOST:PORT"), address);
+          return NULL;
+        }
+
+      return connectable;
+    }
+
+  if (g_str_has_prefix (address, "unix:"))
+    path = address + strlen ("unix:");
+  else if (strchr (address, ':') != NULL && address[0] != '/' && address[0] != '.')
+    path = NULL;   /* some other scheme */
+
+  if (path == NULL || *path == '\0')
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("Invalid address “%s”: expected unix:PATH, tcp:HOST:PORT or a path"),
+                   address);
+      return NULL;
+    }
+
+  return G_SOCKET_CONNECTABLE (g_unix_socket_address_new (path));
+}
+
+void
+_qmp_handshake_start (const char              *address,
+                      GIOStream               *stream,
+                      QmpConnectionFlags       flags,
+                      guint                    timeout_msec,
+                      GCancellable            *cancellable,
+                      QmpHandshakeChannelFunc  channel_func,
+                      QmpHandshakeDoneFunc     done_func,
+                      gpointer                 user_data)
+{
+  QmpHandshake *handshake;
+  GError *error = NULL;
+
+  handshake = g_new0 (QmpHandshake, 1);
+  handshake->worker = _qmp_worker_ref ();
+  handshake->address = g_strdup (address);
+  handshake->stream = stream != NULL ? g_object_ref (stream) : NULL;
+  handshake->flags = flags;
+  handshake->info = g_new0 (QmpPeerInfo, 1);
+  handshake->channel_func = channel_func;
+  handshake->done_func = done_func;
+  handshake->user_data = user_data;
+  handshake->cancellable = g_cancellable_new ();
+  handshake->timeout_msec = timeout_msec;
+
+  if (stream == NULL)
+    {
+      if (address == NULL)
+        {
+          handshake_finish (handshake,
+                            g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                                 _("Neither an address nor a stream was given")));
+          return;
+        }
+
+      handshake->connectable = parse_address (address, &error);
+      if (handshake->connectable == NULL)
+        {
+          handshake_finish (handshake, error);
+          return;
+        }
+    }
+
+  if (cancellable != NULL)
+    {
+      handshake->caller_cancellable = g_object_ref (cancellable);
+      handshake->caller_cancelled_id = _qmp_cancellable_forward (cancellable, handshake->cancellable);
+    }
+
+  /* One deadline for connecting, the greeting and the negotiation, so a
+   * stopped QEMU cannot hang construction. */
+  if (timeout_msec > 0)
+    {
+      handshake->timeout_source = g_timeout_source_new (timeout_msec);
+      g_source_set_static_name (handshake->timeout_source, "[qmp-glib] construction timeout");
+      g_source_set_callback (handshake->timeout_source, on_handshake_timeout, handshake, NULL);
+      g_source_attach (handshake->timeout_source, _qmp_worker_get_context (handshake->worker));
+    }
+
+  _qmp_worker_invoke (handshake->worker, handshake_on_worker, handshake, NULL);
+}

@@ -1,0 +1,816 @@
+/* test-hostile.c: a peer that sends members of the wrong type
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Every value read from the wire is the peer's to choose.  For every member
+ * of peer data that the library reads (the greeting, replies, events, the
+ * guest agent's set-up replies, the typed commands' replies and the events
+ * they wait for), a scripted server sends each kind of wrong value: a
+ * string, numbers (negative, huge, beyond 64 bits, fractional, infinite), a
+ * boolean, null, objects and arrays.  The outcome must be the documented
+ * one (QMP_ERROR_PROTOCOL, or the member treated as absent), and never a
+ * critical or a warning: both are fatal here, and debug logging (which
+ * formats and redacts every line) is on.
+ */
+
+#include <string.h>
+
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+/* ---------------------------------------------------------- the values */
+
+typedef enum {
+  KIND_STRING = 1 << 0,
+  KIND_INT    = 1 << 1,    /* a small integer >= 0 */
+  KIND_NEGATIVE = 1 << 2,
+  KIND_BIG    = 1 << 3,    /* an integer beyond 32 bits, a plausible time */
+  KIND_HUGE   = 1 << 9,    /* an integer beyond what any member means */
+  KIND_DOUBLE = 1 << 4,
+  KIND_BOOL   = 1 << 5,
+  KIND_NULL   = 1 << 6,
+  KIND_OBJECT = 1 << 7,
+  KIND_ARRAY  = 1 << 8,
+} Kind;
+
+typedef struct
+{
+  const char *name;   /* in the test path */
+  const char *json;
+  Kind kind;
+} Value;
+
+static const Value values[] = {
+  { "string", "\"x\"", KIND_STRING },
+  { "empty-string", "\"\"", KIND_STRING },
+  { "int", "42", KIND_INT },
+  { "zero", "0", KIND_INT },
+  { "negative", "-1", KIND_NEGATIVE },
+  { "int64-min", "-9223372036854775808", KIND_NEGATIVE },
+  { "below-int64", "-9223372036854775809", KIND_NEGATIVE },
+  { "uint-max-plus-1", "4294967296", KIND_BIG },
+  { "year-10000", "253402300800", KIND_HUGE },
+  { "int64-max", "9223372036854775807", KIND_HUGE },
+  { "uint64-max", "18446744073709551615", KIND_HUGE },
+  { "beyond-uint64", "99999999999999999999999", KIND_HUGE },
+  { "double", "1.5", KIND_DOUBLE },
+  { "infinite", "1e400", KIND_DOUBLE },
+  { "true", "true", KIND_BOOL },
+  { "false", "false", KIND_BOOL },
+  { "null", "null", KIND_NULL },
+  { "empty-object", "{}", KIND_OBJECT },
+  { "object", "{\"x\": \"y\"}", KIND_OBJECT },
+  { "empty-array", "[]", KIND_ARRAY },
+  { "array", "[\"x\", 1, {}]", KIND_ARRAY },
+};
+
+/* ------------------------------------------------------------ the members */
+
+typedef enum {
+  SITE_GREETING,      /* the line is the greeting */
+  SITE_REPLY,         /* the line answers execute ("query-status") */
+  SITE_EVENT,         /* the line is an event, waited for as "EV" */
+  SITE_GUEST_SYNC,    /* the line answers the guest agent's guest-sync-delimited */
+  SITE_GUEST_INFO,    /* the line answers the guest agent's guest-info */
+  SITE_QUERY_STATUS,  /* the line answers qmp_connection_query_status_async() */
+  SITE_DEVICE_DEL,    /* the line is an event while device_del "d0" waits */
+  SITE_STOP,          /* the line answers qmp_connection_stop_async() */
+} Site;
+
+typedef enum {
+  OUTCOME_PROTOCOL,        /* the call (or construction) fails with QMP_ERROR_PROTOCOL */
+  OUTCOME_NO_PACKAGE,      /* connects; the package is "" */
+  OUTCOME_CAPS_OOB,        /* connects; the capabilities are ["oob"] */
+  OUTCOME_DROPPED,         /* the reply is dropped; the real one still answers */
+  OUTCOME_RETURNED,        /* the call returns the value */
+  OUTCOME_ERROR,           /* the call fails with the error the server sent */
+  OUTCOME_DATA,            /* the event arrives with its data */
+  OUTCOME_NO_DATA,         /* the event arrives without data */
+  OUTCOME_NO_TIMESTAMP,    /* the event arrives without a timestamp */
+  OUTCOME_NOT_MATCHED,     /* the event is not the one waited for */
+  OUTCOME_SUCCESS,         /* the typed command succeeds */
+} Outcome;
+
+typedef struct
+{
+  const char *path;       /* the member, as a path in the peer's data */
+  Site site;
+  const char *line;       /* @V@: the value; @ID@: the command's id */
+  Kind own_kinds;         /* values of the member's own type: not run */
+  Outcome outcome;        /* for every other value */
+} Member;
+
+#define TIMESTAMP "\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}"
+#define QEMU_VERSION "{\"qemu\": {\"major\": 7, \"minor\": 2, \"micro\": 0}, \"package\": \"p\"}"
+
+static const Member members[] = {
+  /* The greeting */
+  { "QMP", SITE_GREETING, "{\"QMP\": @V@}", 0, OUTCOME_PROTOCOL },
+  { "QMP.version", SITE_GREETING, "{\"QMP\": {\"version\": @V@, \"capabilities\": []}}",
+    0, OUTCOME_PROTOCOL },
+  { "QMP.version.qemu", SITE_GREETING,
+    "{\"QMP\": {\"version\": {\"qemu\": @V@, \"package\": \"\"}, \"capabilities\": []}}",
+    0, OUTCOME_PROTOCOL },
+  { "QMP.version.qemu.major", SITE_GREETING,
+    "{\"QMP\": {\"version\": {\"qemu\": {\"major\": @V@, \"minor\": 2, \"micro\": 0}}, \"capabilities\": []}}",
+    KIND_INT, OUTCOME_PROTOCOL },
+  { "QMP.version.qemu.minor", SITE_GREETING,
+    "{\"QMP\": {\"version\": {\"qemu\": {\"major\": 7, \"minor\": @V@, \"micro\": 0}}, \"capabilities\": []}}",
+    KIND_INT, OUTCOME_PROTOCOL },
+  { "QMP.version.qemu.micro", SITE_GREETING,
+    "{\"QMP\": {\"version\": {\"qemu\": {\"major\": 7, \"minor\": 2, \"micro\": @V@}}, \"capabilities\": []}}",
+    KIND_INT, OUTCOME_PROTOCOL },
+  { "QMP.version.package", SITE_GREETING,
+    "{\"QMP\": {\"version\": {\"qemu\": {\"major\": 7, \"minor\": 2, \"micro\": 0}, \"package\": @V@}, "
+    "\"capabilities\": [\"oob\"]}}",
+    KIND_STRING, OUTCOME_NO_PACKAGE },
+  { "QMP.capabilities", SITE_GREETING,
+    "{\"QMP\": {\"version\": " QEMU_VERSION ", \"capabilities\": @V@}}",
+    KIND_ARRAY, OUTCOME_PROTOCOL },
+  { "QMP.capabilities[]", SITE_GREETING,
+    "{\"QMP\": {\"version\": " QEMU_VERSION ", \"capabilities\": [@V@, \"oob\"]}}",
+    KIND_STRING, OUTCOME_CAPS_OOB },
+
+  /* Replies */
+  { "id", SITE_REPLY, "{\"return\": {}, \"id\": @V@}", 0, OUTCOME_DROPPED },
+  { "error", SITE_REPLY, "{\"error\": @V@, \"id\": @ID@}", 0, OUTCOME_PROTOCOL },
+  { "error.class", SITE_REPLY, "{\"error\": {\"class\": @V@, \"desc\": \"d\"}, \"id\": @ID@}",
+    KIND_STRING, OUTCOME_PROTOCOL },
+  { "error.desc", SITE_REPLY, "{\"error\": {\"class\": \"GenericError\", \"desc\": @V@}, \"id\": @ID@}",
+    KIND_STRING, OUTCOME_PROTOCOL },
+  { "return", SITE_REPLY, "{\"return\": @V@, \"id\": @ID@}", 0, OUTCOME_RETURNED },
+  /* What the debug log's redaction reads: "qom-type", "props", secrets */
+  { "return.qom-type", SITE_REPLY,
+    "{\"return\": {\"qom-type\": @V@, \"props\": {\"data\": \"d\"}, \"data\": \"d\"}, \"id\": @ID@}",
+    0, OUTCOME_RETURNED },
+  { "return[].props", SITE_REPLY,
+    "{\"return\": [{\"qom-type\": \"secret\", \"props\": @V@, \"data\": @V@}], \"id\": @ID@}",
+    0, OUTCOME_RETURNED },
+  { "return.password", SITE_REPLY, "{\"return\": {\"password\": @V@, \"x\": [@V@]}, \"id\": @ID@}",
+    0, OUTCOME_RETURNED },
+
+  { "error.qom-type", SITE_REPLY,
+    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"d\", \"qom-type\": @V@}, \"x\": {\"qom-type\": @V@}, \"id\": @ID@}",
+    0, OUTCOME_ERROR },
+
+  /* Events */
+  { "event", SITE_EVENT, "{\"event\": @V@, " TIMESTAMP "}", KIND_STRING, OUTCOME_PROTOCOL },
+  { "data", SITE_EVENT, "{\"event\": \"EV\", \"data\": @V@, " TIMESTAMP "}",
+    KIND_OBJECT, OUTCOME_NO_DATA },
+  { "data.qom-type", SITE_EVENT,
+    "{\"event\": \"EV\", \"data\": {\"qom-type\": @V@, \"props\": @V@}, " TIMESTAMP "}",
+    0, OUTCOME_DATA },
+  { "timestamp", SITE_EVENT, "{\"event\": \"EV\", \"timestamp\": @V@}", 0, OUTCOME_NO_TIMESTAMP },
+  { "timestamp.seconds", SITE_EVENT,
+    "{\"event\": \"EV\", \"timestamp\": {\"seconds\": @V@, \"microseconds\": 2}}",
+    KIND_INT | KIND_BIG, OUTCOME_NO_TIMESTAMP },
+  { "timestamp.microseconds", SITE_EVENT,
+    "{\"event\": \"EV\", \"timestamp\": {\"seconds\": 1, \"microseconds\": @V@}}",
+    KIND_INT, OUTCOME_NO_TIMESTAMP },
+
+  /* The guest agent's set-up */
+  { "guest-sync-delimited.return", SITE_GUEST_SYNC, "{\"return\": @V@, \"id\": @ID@}",
+    0, OUTCOME_PROTOCOL },
+  { "guest-info.return", SITE_GUEST_INFO, "{\"return\": @V@, \"id\": @ID@}", 0, OUTCOME_PROTOCOL },
+  { "guest-info.return.version", SITE_GUEST_INFO,
+    "{\"return\": {\"version\": @V@, \"supported_commands\": []}, \"id\": @ID@}",
+    0, OUTCOME_PROTOCOL },
+
+  /* The typed commands */
+  { "query-status.return", SITE_QUERY_STATUS, "{\"return\": @V@, \"id\": @ID@}", 0, OUTCOME_PROTOCOL },
+  { "query-status.return.status", SITE_QUERY_STATUS,
+    "{\"return\": {\"status\": @V@, \"running\": true}, \"id\": @ID@}", KIND_STRING, OUTCOME_PROTOCOL },
+  { "query-status.return.running", SITE_QUERY_STATUS,
+    "{\"return\": {\"status\": \"running\", \"running\": @V@}, \"id\": @ID@}", KIND_BOOL, OUTCOME_PROTOCOL },
+  { "DEVICE_DELETED.data", SITE_DEVICE_DEL,
+    "{\"event\": \"DEVICE_DELETED\", \"data\": @V@, " TIMESTAMP "}", 0, OUTCOME_NOT_MATCHED },
+  { "DEVICE_DELETED.data.device", SITE_DEVICE_DEL,
+    "{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": @V@, \"path\": @V@}, " TIMESTAMP "}",
+    0, OUTCOME_NOT_MATCHED },
+  { "DEVICE_UNPLUG_GUEST_ERROR.data", SITE_DEVICE_DEL,
+    "{\"event\": \"DEVICE_UNPLUG_GUEST_ERROR\", \"data\": @V@, " TIMESTAMP "}", 0, OUTCOME_NOT_MATCHED },
+  { "DEVICE_UNPLUG_GUEST_ERROR.data.device", SITE_DEVICE_DEL,
+    "{\"event\": \"DEVICE_UNPLUG_GUEST_ERROR\", \"data\": {\"device\": @V@}, " TIMESTAMP "}",
+    0, OUTCOME_NOT_MATCHED },
+  { "stop.return", SITE_STOP, "{\"return\": @V@, \"id\": @ID@}", 0, OUTCOME_SUCCESS },
+};
+
+/* Strings that are not a version, for guest-info's "version". */
+static const Value bad_versions[] = {
+  { "no-minor", "\"7\"", KIND_STRING },
+  { "words", "\"seven.two\"", KIND_STRING },
+  { "negative", "\"-1.2.3\"", KIND_STRING },
+  { "signed", "\"+7.2.0\"", KIND_STRING },
+  { "major-overflow", "\"4294967296.2.0\"", KIND_STRING },
+  { "minor-overflow", "\"7.99999999999999999999.0\"", KIND_STRING },
+  { "micro-overflow", "\"7.2.18446744073709551616\"", KIND_STRING },
+};
+
+typedef struct
+{
+  const Member *member;
+  const Value *value;
+} Case;
+
+/* ------------------------------------------------------------- helpers */
+
+static gint n_debug_messages;
+
+static void
+count_log_cb (const char     *log_domain,
+              GLogLevelFlags  log_level,
+              const char     *message,
+              gpointer        user_data)
+{
+  g_atomic_int_inc (&n_debug_messages);
+}
+
+/* @template with "@V@" replaced by @value and "@ID@" by @id. */
+static char *
+expand (const char *template,
+        const char *value,
+        gint64      id)
+{
+  g_auto(GStrv) parts = g_strsplit (template, "@V@", -1);
+  g_autofree char *with_value = g_strjoinv (value, parts);
+  g_auto(GStrv) id_parts = g_strsplit (with_value, "@ID@", -1);
+  g_autofree char *id_string = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+
+  return g_strjoinv (id_string, id_parts);
+}
+
+static gint64
+command_id (JsonObject *command)
+{
+  JsonNode *id = json_object_get_member (command, "id");
+
+  g_assert_nonnull (id);
+  g_assert_cmpint (json_node_get_value_type (id), ==, G_TYPE_INT64);
+  return json_node_get_int (id);
+}
+
+/* Receives the next command, which must be @name. */
+static JsonObject *
+receive_command (QmpMock    *mock,
+                 const char *name)
+{
+  JsonObject *command = qmp_mock_receive (mock);
+
+  g_assert_nonnull (command);
+  g_assert_cmpstr (json_object_get_string_member_with_default (command, "execute", ""), ==, name);
+  return command;
+}
+
+static void
+send_expanded (QmpMock    *mock,
+               const char *template,
+               const char *value,
+               gint64      id)
+{
+  g_autofree char *line = expand (template, value, id);
+
+  g_test_message ("server: %s", line);
+  qmp_mock_send (mock, line);
+}
+
+/* Starts a guest-agent construction and answers its guest-sync-delimited
+ * with the delimiter and @template (NULL: the right token). */
+static void
+guest_agent_sync (QmpMock     *mock,
+                  GAsyncResult **slot,
+                  const char   *template,
+                  const char   *value)
+{
+  g_autoptr(JsonObject) command = NULL;
+  g_autofree char *token = NULL;
+
+  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_GUEST_AGENT,
+                            NULL, qmp_test_store_result, slot);
+  command = receive_command (mock, "guest-sync-delimited");
+  qmp_mock_send_raw (mock, "\xff", 1);
+  if (template != NULL)
+    {
+      send_expanded (mock, template, value, command_id (command));
+      return;
+    }
+
+  token = g_strdup_printf ("%" G_GINT64_FORMAT,
+                           json_object_get_int_member (json_object_get_object_member (command, "arguments"),
+                                                       "id"));
+  send_expanded (mock, "{\"return\": @V@, \"id\": @ID@}", token, command_id (command));
+}
+
+static void
+assert_protocol_error (const GError *error)
+{
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+  g_test_message ("error: %s", error->message);
+}
+
+/* --------------------------------------------------------------- sites */
+
+static void
+run_greeting (const Member *member,
+              const Value  *value)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  send_expanded (mock, member->line, value->json, 0);
+  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_NONE, NULL,
+                            qmp_test_store_result, &slot);
+
+  if (member->outcome == OUTCOME_PROTOCOL)
+    {
+      result = qmp_test_wait_result (&slot);
+      connection = qmp_connection_new_finish (result, &error);
+      g_assert_null (connection);
+      assert_protocol_error (error);
+      return;
+    }
+
+  {
+    g_autoptr(JsonObject) command = receive_command (mock, "qmp_capabilities");
+
+    qmp_mock_reply (mock, command, "{}");
+  }
+  result = qmp_test_wait_result (&slot);
+  connection = qmp_connection_new_finish (result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (connection);
+  g_assert_cmpuint (qmp_connection_get_version_major (connection), ==, 7);
+
+  switch (member->outcome)
+    {
+    case OUTCOME_NO_PACKAGE:
+      g_assert_cmpstr (qmp_connection_get_package (connection), ==, "");
+      g_assert_cmpstrv (qmp_connection_get_capabilities (connection), ((const char *[]) { "oob", NULL }));
+      break;
+    case OUTCOME_CAPS_OOB:
+      g_assert_cmpstrv (qmp_connection_get_capabilities (connection), ((const char *[]) { "oob", NULL }));
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+run_reply (const Member *member,
+           const Value  *value)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  g_assert_nonnull (connection);
+  qmp_connection_execute_async (connection, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &slot);
+  command = receive_command (mock, "query-status");
+  send_expanded (mock, member->line, value->json, command_id (command));
+
+  switch (member->outcome)
+    {
+    case OUTCOME_PROTOCOL:
+      result = qmp_test_wait_result (&slot);
+      ret = qmp_connection_execute_finish (connection, result, &error);
+      g_assert_null (ret);
+      assert_protocol_error (error);
+      g_assert_true (qmp_connection_is_closed (connection));
+      break;
+
+    case OUTCOME_ERROR:
+      result = qmp_test_wait_result (&slot);
+      ret = qmp_connection_execute_finish (connection, result, &error);
+      g_assert_null (ret);
+      g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+      g_assert_cmpstr (error->message, ==, "d");
+      g_assert_false (qmp_connection_is_closed (connection));
+      break;
+
+    case OUTCOME_DROPPED:
+      /* Not an id this library sent: the call still waits for its own. */
+      qmp_mock_reply (mock, command, "{\"own\": true}");
+      result = qmp_test_wait_result (&slot);
+      ret = qmp_connection_execute_finish (connection, result, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (ret);
+      g_assert_true (JSON_NODE_HOLDS_OBJECT (ret));
+      g_assert_true (json_object_has_member (json_node_get_object (ret), "own"));
+      g_assert_false (qmp_connection_is_closed (connection));
+      break;
+
+    case OUTCOME_RETURNED:
+      {
+        g_autofree char *template_ret = expand (member->line, value->json, command_id (command));
+        g_autoptr(JsonNode) sent = json_from_string (template_ret, NULL);
+        JsonNode *sent_ret;
+
+        result = qmp_test_wait_result (&slot);
+        ret = qmp_connection_execute_finish (connection, result, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (ret);
+        g_assert_nonnull (sent);
+        sent_ret = json_object_get_member (json_node_get_object (sent), "return");
+        g_assert_cmpint (JSON_NODE_TYPE (ret), ==, JSON_NODE_TYPE (sent_ret));
+      }
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+run_event (const Member *member,
+           const Value  *value)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  g_assert_nonnull (connection);
+  qmp_connection_wait_event_async (connection, "EV", NULL, NULL, qmp_test_store_result, &slot);
+  send_expanded (mock, member->line, value->json, 0);
+  result = qmp_test_wait_result (&slot);
+  event = qmp_connection_wait_event_finish (connection, result, &error);
+
+  switch (member->outcome)
+    {
+    case OUTCOME_PROTOCOL:
+      g_assert_null (event);
+      assert_protocol_error (error);
+      g_assert_true (qmp_connection_is_closed (connection));
+      break;
+
+    case OUTCOME_NO_DATA:
+      g_assert_no_error (error);
+      g_assert_nonnull (event);
+      g_assert_cmpstr (qmp_event_get_name (event), ==, "EV");
+      g_assert_null (qmp_event_get_data (event));
+      g_assert_nonnull (qmp_event_get_timestamp (event));
+      break;
+
+    case OUTCOME_DATA:
+      g_assert_no_error (error);
+      g_assert_nonnull (event);
+      g_assert_nonnull (qmp_event_get_data (event));
+      g_assert_true (json_object_has_member (qmp_event_get_data (event), "qom-type"));
+      break;
+
+    case OUTCOME_NO_TIMESTAMP:
+      g_assert_no_error (error);
+      g_assert_nonnull (event);
+      g_assert_cmpstr (qmp_event_get_name (event), ==, "EV");
+      g_assert_null (qmp_event_get_timestamp (event));
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+run_guest_agent (const Member *member,
+                 const Value  *value)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  g_assert_cmpint (member->outcome, ==, OUTCOME_PROTOCOL);
+
+  if (member->site == SITE_GUEST_SYNC)
+    {
+      guest_agent_sync (mock, &slot, member->line, value->json);
+    }
+  else
+    {
+      g_autoptr(JsonObject) command = NULL;
+
+      guest_agent_sync (mock, &slot, NULL, NULL);
+      command = receive_command (mock, "guest-info");
+      send_expanded (mock, member->line, value->json, command_id (command));
+    }
+
+  result = qmp_test_wait_result (&slot);
+  connection = qmp_connection_new_finish (result, &error);
+  g_assert_null (connection);
+  assert_protocol_error (error);
+}
+
+static void
+run_query_status (const Member *member,
+                  const Value  *value)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  gboolean running = TRUE;
+
+  g_assert_nonnull (connection);
+  g_assert_cmpint (member->outcome, ==, OUTCOME_PROTOCOL);
+
+  qmp_connection_query_status_async (connection, NULL, qmp_test_store_result, &slot);
+  command = receive_command (mock, "query-status");
+  send_expanded (mock, member->line, value->json, command_id (command));
+  result = qmp_test_wait_result (&slot);
+  g_assert_cmpint (qmp_connection_query_status_finish (connection, result, &running, &error),
+                   ==, QMP_RUN_STATE_UNKNOWN);
+  assert_protocol_error (error);
+  g_assert_false (running);
+}
+
+static void
+run_device_del (const Member *member,
+                const Value  *value)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  g_assert_nonnull (connection);
+  g_assert_cmpint (member->outcome, ==, OUTCOME_NOT_MATCHED);
+
+  qmp_connection_device_del_async (connection, "d0", NULL, qmp_test_store_result, &slot);
+  command = receive_command (mock, "device_del");
+  qmp_mock_reply (mock, command, "{}");
+  send_expanded (mock, member->line, value->json, 0);
+  /* Only this one is about "d0": the call finishes on it, with success. */
+  qmp_mock_send_event (mock, "DEVICE_DELETED", "{\"device\": \"d0\", \"path\": \"/d0\"}", 1, 2);
+  result = qmp_test_wait_result (&slot);
+  g_assert_true (qmp_connection_device_del_finish (connection, result, &error));
+  g_assert_no_error (error);
+}
+
+static void
+run_stop (const Member *member,
+          const Value  *value)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+
+  g_assert_nonnull (connection);
+  g_assert_cmpint (member->outcome, ==, OUTCOME_SUCCESS);
+
+  /* What "stop" returns means nothing to the library. */
+  qmp_connection_stop_async (connection, NULL, qmp_test_store_result, &slot);
+  command = receive_command (mock, "stop");
+  send_expanded (mock, member->line, value->json, command_id (command));
+  result = qmp_test_wait_result (&slot);
+  g_assert_true (qmp_connection_stop_finish (connection, result, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_member (gconstpointer data)
+{
+  const Case *c = data;
+  gint n_before = g_atomic_int_get (&n_debug_messages);
+
+  switch (c->member->site)
+    {
+    case SITE_GREETING:
+      run_greeting (c->member, c->value);
+      break;
+    case SITE_REPLY:
+      run_reply (c->member, c->value);
+      break;
+    case SITE_EVENT:
+      run_event (c->member, c->value);
+      break;
+    case SITE_GUEST_SYNC:
+    case SITE_GUEST_INFO:
+      run_guest_agent (c->member, c->value);
+      break;
+    case SITE_QUERY_STATUS:
+      run_query_status (c->member, c->value);
+      break;
+    case SITE_DEVICE_DEL:
+      run_device_del (c->member, c->value);
+      break;
+    case SITE_STOP:
+      run_stop (c->member, c->value);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  /* The hostile line went through the debug log's formatting too. */
+  g_assert_cmpint (g_atomic_int_get (&n_debug_messages), >, n_before);
+}
+
+/* --------------------------------------------- values of the right type */
+
+/* A state this version does not know is QMP_RUN_STATE_OTHER, not an
+ * error (UNKNOWN is for errors only); a reply without "running" is
+ * malformed. */
+static void
+test_query_status_shapes (void)
+{
+  static const struct {
+    const char *ret;
+    QmpRunState state;
+    gboolean running;
+    gboolean protocol_error;
+  } cases[] = {
+    { "{\"status\": \"running\", \"running\": true, \"singlestep\": false}", QMP_RUN_STATE_RUNNING, TRUE, FALSE },
+    { "{\"status\": \"paused\", \"running\": false}", QMP_RUN_STATE_PAUSED, FALSE, FALSE },
+    { "{\"status\": \"future-state\", \"running\": true}", QMP_RUN_STATE_OTHER, TRUE, FALSE },
+    { "{\"status\": \"\", \"running\": false}", QMP_RUN_STATE_OTHER, FALSE, FALSE },
+    { "{\"status\": \"unknown\", \"running\": false}", QMP_RUN_STATE_OTHER, FALSE, FALSE },
+    { "{\"status\": \"other\", \"running\": false}", QMP_RUN_STATE_OTHER, FALSE, FALSE },
+    { "{\"status\": \"running\"}", QMP_RUN_STATE_UNKNOWN, FALSE, TRUE },
+    { "{\"running\": true}", QMP_RUN_STATE_UNKNOWN, FALSE, TRUE },
+  };
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+
+  g_assert_nonnull (connection);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      GAsyncResult *slot = NULL;
+      gboolean running = !cases[i].running;
+
+      qmp_connection_query_status_async (connection, NULL, qmp_test_store_result, &slot);
+      command = receive_command (mock, "query-status");
+      qmp_mock_reply (mock, command, cases[i].ret);
+      result = qmp_test_wait_result (&slot);
+      g_assert_cmpint (qmp_connection_query_status_finish (connection, result, &running, &error),
+                       ==, cases[i].state);
+      if (cases[i].protocol_error)
+        assert_protocol_error (error);
+      else
+        g_assert_no_error (error);
+      g_assert_cmpint (running, ==, cases[i].running);
+    }
+}
+
+/* guest-info's "version" is MAJOR.MINOR[.MICRO] with anything after it. */
+static void
+test_guest_version_shapes (void)
+{
+  static const struct {
+    const char *version;
+    guint major, minor, micro;
+  } cases[] = {
+    { "7.2.22", 7, 2, 22 },
+    { "10.0", 10, 0, 0 },
+    { "4294967295.0.1-rc1", G_MAXUINT, 0, 1 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QmpMock) mock = qmp_mock_new ();
+      g_autoptr(QmpConnection) connection = NULL;
+      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *version = g_strdup_printf ("\"%s\"", cases[i].version);
+      GAsyncResult *slot = NULL;
+
+      guest_agent_sync (mock, &slot, NULL, NULL);
+      command = receive_command (mock, "guest-info");
+      send_expanded (mock, "{\"return\": {\"version\": @V@}, \"id\": @ID@}", version, command_id (command));
+      result = qmp_test_wait_result (&slot);
+      connection = qmp_connection_new_finish (result, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (connection);
+      g_assert_cmpuint (qmp_connection_get_version_major (connection), ==, cases[i].major);
+      g_assert_cmpuint (qmp_connection_get_version_minor (connection), ==, cases[i].minor);
+      g_assert_cmpuint (qmp_connection_get_version_micro (connection), ==, cases[i].micro);
+    }
+}
+
+/* A timestamp out of GDateTime's range is no timestamp. */
+static void
+test_event_timestamp_range (void)
+{
+  static const struct {
+    gint64 seconds;
+    gint64 microseconds;
+    gboolean valid;
+  } cases[] = {
+    { 1795618319, 436019, TRUE },
+    { 0, 0, TRUE },
+    { 253402300799, 999999, TRUE },     /* the last microsecond of 9999 */
+    { 253402300800, 0, FALSE },         /* year 10000 */
+    { G_MAXINT64 / G_USEC_PER_SEC, 0, FALSE },
+    { G_MAXINT64, G_MAXINT64, FALSE },
+    { 1, G_USEC_PER_SEC, FALSE },
+    { -1, -1, FALSE },
+    { -1, 0, FALSE },
+    { G_MININT64, 0, FALSE },
+  };
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+
+  g_assert_nonnull (connection);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(QmpEvent) event = NULL;
+      g_autoptr(GError) error = NULL;
+      GAsyncResult *slot = NULL;
+      GDateTime *timestamp;
+
+      qmp_connection_wait_event_async (connection, "EV", NULL, NULL, qmp_test_store_result, &slot);
+      qmp_mock_send_event (mock, "EV", NULL, cases[i].seconds, cases[i].microseconds);
+      result = qmp_test_wait_result (&slot);
+      event = qmp_connection_wait_event_finish (connection, result, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (event);
+      timestamp = qmp_event_get_timestamp (event);
+      if (!cases[i].valid)
+        {
+          g_assert_null (timestamp);
+          continue;
+        }
+      g_assert_nonnull (timestamp);
+      g_assert_cmpint (g_date_time_to_unix (timestamp), ==, cases[i].seconds);
+      g_assert_cmpint (g_date_time_get_microsecond (timestamp), ==, cases[i].microseconds);
+    }
+}
+
+/* ----------------------------------------------------------------- main */
+
+static void
+add_case (const Member *member,
+          const Value  *value,
+          const char   *prefix)
+{
+  static const char * const site_names[] = {
+    [SITE_GREETING] = "greeting",
+    [SITE_REPLY] = "reply",
+    [SITE_EVENT] = "event",
+    [SITE_GUEST_SYNC] = "guest-agent",
+    [SITE_GUEST_INFO] = "guest-agent",
+    [SITE_QUERY_STATUS] = "query-status",
+    [SITE_DEVICE_DEL] = "device-del",
+    [SITE_STOP] = "stop",
+  };
+  g_autofree char *path = g_strdup_printf ("/hostile/%s/%s/%s%s", site_names[member->site],
+                                           member->path, prefix, value->name);
+  Case *c = g_new0 (Case, 1);
+
+  c->member = member;
+  c->value = value;
+  g_test_add_data_func_full (path, c, test_member, g_free);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  /* Before anything logs: the debug log formats and redacts every line,
+   * and that must hold against hostile lines too. */
+  g_setenv ("G_MESSAGES_DEBUG", "Qmp", TRUE);
+
+  g_test_init (&argc, &argv, NULL);
+  g_log_set_always_fatal (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  g_log_set_handler ("Qmp", G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO, count_log_cb, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    {
+      for (guint j = 0; j < G_N_ELEMENTS (values); j++)
+        if ((values[j].kind & members[i].own_kinds) == 0)
+          add_case (&members[i], &values[j], "");
+
+      if (g_str_equal (members[i].path, "guest-info.return.version"))
+        for (guint j = 0; j < G_N_ELEMENTS (bad_versions); j++)
+          add_case (&members[i], &bad_versions[j], "version-");
+    }
+
+  g_test_add_func ("/hostile/query-status/shapes", test_query_status_shapes);
+  g_test_add_func ("/hostile/guest-agent/version-shapes", test_guest_version_shapes);
+  g_test_add_func ("/hostile/event/timestamp-range", test_event_timestamp_range);
+
+  return g_test_run ();
+}

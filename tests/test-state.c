@@ -1,0 +1,468 @@
+/* test-state.c: QmpEventQueue and QmpRunStateTracker, against real QEMU
+ * (and the mock server for what QEMU does not send on demand)
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <signal.h>
+
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+typedef struct
+{
+  QmpTestPeer *peer;
+  QmpConnection *connection;
+} Fixture;
+
+static void
+setup_real (Fixture       *fixture,
+            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* -M pc -S: the machine starts in prelaunch. */
+  fixture->peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_PC_XHCI, NULL);
+  g_assert_nonnull (fixture->peer);
+  fixture->connection = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (fixture->peer),
+                                                             QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("peer: QEMU %u.%u.%u",
+                  qmp_connection_get_version_major (fixture->connection),
+                  qmp_connection_get_version_minor (fixture->connection),
+                  qmp_connection_get_version_micro (fixture->connection));
+}
+
+static void
+teardown_real (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_clear_object (&fixture->connection);
+  g_clear_pointer (&fixture->peer, qmp_test_peer_free);
+}
+
+static void
+run (QmpConnection *connection,
+     const char    *command)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_sync (connection, command, NULL,
+                                                         QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (ret);
+}
+
+static void
+assert_pop (QmpEventQueue *queue,
+            const char    *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpEvent) event = qmp_event_queue_pop_sync (queue, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (event);
+  g_assert_cmpstr (qmp_event_get_name (event), ==, name);
+}
+
+/* ------------------------------------------------------------ the queue */
+
+/* The events of two commands in a row are both there, in order, however
+ * late the script asks: what wait_event after execute cannot promise. */
+static void
+test_queue_keeps (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const char *names[] = { "STOP", "RESUME", NULL };
+  g_autoptr(QmpEventQueue) queue = qmp_event_queue_new (fixture->connection, names, NULL, 0);
+  g_autoptr(QmpEvent) none = NULL;
+
+  g_assert_cmpuint (qmp_event_queue_get_capacity (queue), ==, QMP_EVENT_QUEUE_DEFAULT_CAPACITY);
+
+  run (fixture->connection, "cont");
+  run (fixture->connection, "stop");
+  run (fixture->connection, "query-status");   /* no event: not kept anyway */
+  run (fixture->connection, "cont");
+
+  g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, 3);
+  assert_pop (queue, "RESUME");
+  assert_pop (queue, "STOP");
+  assert_pop (queue, "RESUME");
+
+  none = qmp_event_queue_pop (queue);
+  g_assert_null (none);
+  g_assert_cmpuint (qmp_event_queue_get_dropped (queue), ==, 0);
+}
+
+static void
+on_notify (GObject    *object,
+           GParamSpec *pspec,
+           gpointer    user_data)
+{
+  guint *count = user_data;
+
+  (*count)++;
+}
+
+/* A full queue drops its oldest event and counts it; the count is
+ * notified in the queue's context. */
+static void
+test_queue_drops (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(QmpEventQueue) queue = NULL;
+  const char *names[] = { "STOP", "RESUME", NULL };
+  guint n_notify = 0;
+  guint64 dropped = 0;
+
+  queue = qmp_event_queue_new (fixture->connection, names, NULL, 3);
+  g_signal_connect (queue, "notify::dropped", G_CALLBACK (on_notify), &n_notify);
+
+  /* QEMU writes STOP and RESUME before the reply to the command that
+   * caused them: once the reply is here, so is the event. */
+  for (guint i = 0; i < 5; i++)
+    {
+      run (fixture->connection, "cont");
+      run (fixture->connection, "stop");
+    }
+
+  g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, 3);
+  g_assert_cmpuint (qmp_event_queue_get_dropped (queue), ==, 7);
+  g_object_get (queue, "dropped", &dropped, NULL);
+  g_assert_cmpuint (dropped, ==, 7);
+
+  /* The newest three are kept. */
+  assert_pop (queue, "STOP");
+  assert_pop (queue, "RESUME");
+  assert_pop (queue, "STOP");
+
+  for (guint i = 0; i < 30000 && n_notify == 0; i++)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  g_assert_cmpuint (n_notify, >=, 1);
+  /* Coalesced: one notification for the burst, or a few. */
+  g_assert_cmpuint (n_notify, <=, 7);
+}
+
+/* After QEMU quit, what was kept is still handed out, then the reason the
+ * connection closed. */
+static void
+test_queue_closed (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(QmpEventQueue) queue = qmp_event_queue_new (fixture->connection, NULL, NULL, 0);
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+
+  run (fixture->connection, "quit");
+
+  /* SHUTDOWN comes before the reply; the close after it. */
+  assert_pop (queue, "SHUTDOWN");
+  event = qmp_event_queue_pop_sync (queue, NULL, &error);
+  g_assert_null (event);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+}
+
+static void
+test_queue_async (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const char *names[] = { "RESUME", NULL };
+  g_autoptr(QmpEventQueue) queue = qmp_event_queue_new (fixture->connection, names, NULL, 0);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  GAsyncResult *cancelled = NULL;
+  GAsyncResult *result = NULL;
+  GAsyncResult *resumed = NULL;
+  g_autoptr(GAsyncResult) done = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Two waiting pops: the cancelled one fails, the other gets the event. */
+  qmp_event_queue_pop_async (queue, cancellable, qmp_test_store_result, &cancelled);
+  qmp_event_queue_pop_async (queue, NULL, qmp_test_store_result, &result);
+  g_cancellable_cancel (cancellable);
+  done = qmp_test_wait_result (&cancelled);
+  event = qmp_event_queue_pop_finish (queue, done, &error);
+  g_clear_object (&done);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (event);
+  g_clear_error (&error);
+  g_assert_null (result);
+
+  run (fixture->connection, "cont");
+  done = qmp_test_wait_result (&result);
+  event = qmp_event_queue_pop_finish (queue, done, &error);
+  g_clear_object (&done);
+  g_assert_no_error (error);
+  g_assert_cmpstr (qmp_event_get_name (event), ==, "RESUME");
+  g_clear_pointer (&event, qmp_event_unref);
+
+  /* A pop made with a cancelled cancellable fails at once, even with an
+   * event queued. */
+  run (fixture->connection, "stop");
+  run (fixture->connection, "cont");
+  qmp_event_queue_pop_async (queue, cancellable, qmp_test_store_result, &resumed);
+  done = qmp_test_wait_result (&resumed);
+  event = qmp_event_queue_pop_finish (queue, done, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, 1);
+}
+
+static void
+test_queue_timeout (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  const char *names[] = { "RESUME", NULL };
+  g_autoptr(QmpEventQueue) queue = qmp_event_queue_new (fixture->connection, names, NULL, 0);
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_connection_set_timeout (fixture->connection, 100);
+  event = qmp_event_queue_pop_sync (queue, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (event);
+}
+
+/* Names and a match, as wait_event takes them, on events of the mock. */
+static void
+test_queue_match (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(JsonObject) match = json_object_new ();
+  g_autoptr(QmpEventQueue) queue = NULL;
+  g_autoptr(JsonObject) ping = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  const char *names[] = { "DEVICE_DELETED", "UNPLUG", NULL };
+  GAsyncResult *result = NULL;
+  g_autoptr(GAsyncResult) done = NULL;
+
+  json_object_set_string_member (match, "device", "disk1");
+  queue = qmp_event_queue_new (connection, names, match, 0);
+
+  qmp_mock_send_event (mock, "DEVICE_DELETED", "{\"device\": \"disk0\"}", 1, 0);
+  qmp_mock_send_event (mock, "DEVICE_DELETED", "{\"device\": \"disk1\", \"path\": \"/p\"}", 2, 0);
+  qmp_mock_send_event (mock, "STOP", NULL, 3, 0);
+  qmp_mock_send_event (mock, "UNPLUG", "{\"device\": \"disk1\"}", 4, 0);
+  qmp_mock_send_event (mock, "UNPLUG", "{\"device\": 1}", 5, 0);
+
+  /* A round trip: the events before the reply were read. */
+  qmp_connection_execute_async (connection, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &result);
+  ping = qmp_mock_receive (mock);
+  qmp_mock_reply (mock, ping, "{}");
+  done = qmp_test_wait_result (&result);
+  ret = qmp_connection_execute_finish (connection, done, &error);
+  g_assert_no_error (error);
+  g_clear_object (&done);
+
+  g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, 2);
+  event = qmp_event_queue_pop (queue);
+  g_assert_cmpstr (qmp_event_get_name (event), ==, "DEVICE_DELETED");
+  g_assert_cmpstr (json_object_get_string_member (qmp_event_get_data (event), "path"), ==, "/p");
+  g_clear_pointer (&event, qmp_event_unref);
+  event = qmp_event_queue_pop (queue);
+  g_assert_cmpstr (qmp_event_get_name (event), ==, "UNPLUG");
+  g_clear_pointer (&event, qmp_event_unref);
+
+  /* The peer goes away: a waiting pop learns it. */
+  qmp_event_queue_pop_async (queue, NULL, qmp_test_store_result, &result);
+  qmp_mock_close (mock);
+  done = qmp_test_wait_result (&result);
+  event = qmp_event_queue_pop_finish (queue, done, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_assert_null (event);
+}
+
+/* ---------------------------------------------------------- the tracker */
+
+typedef struct
+{
+  QmpRunState run_state;
+  gboolean running;
+  guint n_notify;
+} Seen;
+
+static void
+on_state_notify (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  Seen *seen = user_data;
+
+  seen->n_notify++;
+  g_object_get (object, "run-state", &seen->run_state, "running", &seen->running, NULL);
+}
+
+/* Iterates the default context until the notified state is @run_state. */
+static void
+wait_state (Seen        *seen,
+            QmpRunState  run_state,
+            gboolean     running)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  /* Polled, so that the deadline holds with nothing to dispatch. */
+  while ((seen->run_state != run_state || seen->running != running) &&
+         g_get_monotonic_time () < deadline)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+
+  g_assert_cmpint (seen->run_state, ==, run_state);
+  g_assert_cmpint (seen->running, ==, running);
+}
+
+static void
+on_closed (gboolean *closed)
+{
+  *closed = TRUE;
+}
+
+static void
+test_tracker (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(QmpRunStateTracker) tracker = NULL;
+  g_autoptr(GError) error = NULL;
+  Seen seen = { QMP_RUN_STATE_UNKNOWN, FALSE, 0 };
+  gboolean closed = FALSE;
+
+  tracker = qmp_run_state_tracker_new_sync (fixture->connection, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (qmp_run_state_tracker_get_connection (tracker) == fixture->connection);
+  g_assert_cmpint (qmp_run_state_tracker_get_run_state (tracker), ==, QMP_RUN_STATE_PRELAUNCH);
+  g_assert_false (qmp_run_state_tracker_get_running (tracker));
+  g_signal_connect (tracker, "notify::run-state", G_CALLBACK (on_state_notify), &seen);
+  g_signal_connect (tracker, "notify::running", G_CALLBACK (on_state_notify), &seen);
+
+  run (fixture->connection, "cont");
+  wait_state (&seen, QMP_RUN_STATE_RUNNING, TRUE);
+
+  run (fixture->connection, "stop");
+  wait_state (&seen, QMP_RUN_STATE_PAUSED, FALSE);
+
+  /* A reset keeps a paused machine paused: the state is asked again and
+   * stays what it was. */
+  run (fixture->connection, "system_reset");
+  run (fixture->connection, "cont");
+  wait_state (&seen, QMP_RUN_STATE_RUNNING, TRUE);
+
+  /* A burst: the last reply wins, whatever the number of events. */
+  for (guint i = 0; i < 10; i++)
+    {
+      run (fixture->connection, "stop");
+      run (fixture->connection, "cont");
+    }
+  run (fixture->connection, "stop");
+  wait_state (&seen, QMP_RUN_STATE_PAUSED, FALSE);
+  g_assert_cmpint (qmp_run_state_tracker_get_run_state (tracker), ==, QMP_RUN_STATE_PAUSED);
+
+  run (fixture->connection, "cont");
+  wait_state (&seen, QMP_RUN_STATE_RUNNING, TRUE);
+
+  /* quit: SHUTDOWN, then QEMU exits and the connection closes. */
+  run (fixture->connection, "quit");
+  wait_state (&seen, QMP_RUN_STATE_SHUTDOWN, FALSE);
+  g_signal_connect_swapped (fixture->connection, "closed", G_CALLBACK (on_closed), &closed);
+  if (!qmp_connection_is_closed (fixture->connection))
+    qmp_test_wait_flag (&closed);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpint (qmp_run_state_tracker_get_run_state (tracker), ==, QMP_RUN_STATE_SHUTDOWN);
+  g_assert_false (qmp_run_state_tracker_get_running (tracker));
+}
+
+/* A script with no main loop: the getters follow QEMU all the same. */
+static void
+test_tracker_no_loop (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(QmpRunStateTracker) tracker = NULL;
+  g_autoptr(QmpEventQueue) queue = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *names[] = { "RESUME", NULL };
+  gint64 deadline;
+
+  tracker = qmp_run_state_tracker_new_sync (fixture->connection, NULL, &error);
+  g_assert_no_error (error);
+
+  run (fixture->connection, "cont");
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (!qmp_run_state_tracker_get_running (tracker) && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_true (qmp_run_state_tracker_get_running (tracker));
+  g_assert_cmpint (qmp_run_state_tracker_get_run_state (tracker), ==, QMP_RUN_STATE_RUNNING);
+
+  /* The connection closes under it: not running, state unknown. */
+  queue = qmp_event_queue_new (fixture->connection, names, NULL, 0);
+  qmp_test_peer_kill_signal (fixture->peer, SIGKILL);
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (qmp_run_state_tracker_get_running (tracker) && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_false (qmp_run_state_tracker_get_running (tracker));
+  g_assert_cmpint (qmp_run_state_tracker_get_run_state (tracker), ==, QMP_RUN_STATE_UNKNOWN);
+}
+
+/* query_status tells an error from a state it does not know. */
+static void
+test_query_status_other (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(JsonObject) command = NULL;
+  GAsyncResult *result = NULL;
+  g_autoptr(GAsyncResult) done = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean running = FALSE;
+
+  qmp_connection_query_status_async (connection, NULL, qmp_test_store_result, &result);
+  command = qmp_mock_receive (mock);
+  qmp_mock_reply (mock, command, "{\"status\": \"teleporting\", \"running\": true}");
+  done = qmp_test_wait_result (&result);
+  g_assert_cmpint (qmp_connection_query_status_finish (connection, done, &running, &error),
+                   ==, QMP_RUN_STATE_OTHER);
+  g_assert_no_error (error);
+  g_assert_true (running);
+  g_clear_object (&done);
+  g_clear_pointer (&command, json_object_unref);
+
+  qmp_connection_query_status_async (connection, NULL, qmp_test_store_result, &result);
+  command = qmp_mock_receive (mock);
+  qmp_mock_reply_error (mock, command, "GenericError", "no");
+  done = qmp_test_wait_result (&result);
+  g_assert_cmpint (qmp_connection_query_status_finish (connection, done, &running, &error),
+                   ==, QMP_RUN_STATE_UNKNOWN);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_assert_false (running);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define REAL(path, func) \
+  g_test_add (path, Fixture, NULL, setup_real, func, teardown_real)
+
+  REAL ("/event-queue/real/keeps", test_queue_keeps);
+  REAL ("/event-queue/real/drops", test_queue_drops);
+  REAL ("/event-queue/real/closed", test_queue_closed);
+  REAL ("/event-queue/real/async", test_queue_async);
+  REAL ("/event-queue/real/timeout", test_queue_timeout);
+  g_test_add_func ("/event-queue/mock/match", test_queue_match);
+  REAL ("/run-state-tracker/real", test_tracker);
+  REAL ("/run-state-tracker/real/no-loop", test_tracker_no_loop);
+  g_test_add_func ("/query-status/other", test_query_status_other);
+
+  return g_test_run ();
+}
