@@ -345,7 +345,7 @@ test_old_qemu_blockdev (void)
 /* query-status as QEMU 7.2 and 10.0 really answer it (10.0 dropped
  * "singlestep"), and as a later QEMU might: only "status" and "running"
  * are read, members the library does not know are ignored, and a state
- * it does not know is QMP_RUN_STATE_UNKNOWN without an error. */
+ * it does not know is QMP_RUN_STATE_OTHER without an error. */
 static void
 test_query_status_versions (void)
 {
@@ -361,7 +361,7 @@ test_query_status_versions (void)
     { 10, 0, "{\"status\": \"prelaunch\", \"running\": false}", QMP_RUN_STATE_PRELAUNCH, FALSE },
     { 99, 0, "{\"status\": \"paused\", \"running\": false, \"new-member\": {\"a\": [1]}}",
       QMP_RUN_STATE_PAUSED, FALSE },
-    { 99, 0, "{\"status\": \"some-new-state\", \"running\": true}", QMP_RUN_STATE_UNKNOWN, TRUE },
+    { 99, 0, "{\"status\": \"some-new-state\", \"running\": true}", QMP_RUN_STATE_OTHER, TRUE },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)

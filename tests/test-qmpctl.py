@@ -544,13 +544,20 @@ def test_guest_agent():
 def test_help_commands():
     """help lists the server's commands; help COMMAND shows its arguments"""
     with Peers() as peers:
-        address, = peers.qemu()
+        address, other = peers.qemu(2)
         names = check(qmpctl(peers, '-s', address, 'help')).splitlines()
         assert names == sorted(names) and {'qom-get', 'query-status', 'blockdev-add'} <= set(names), names
         assert check(qmpctl(peers, '-s', address, 'help', 'qom-get')) == \
             'qom-get\n  path=str\n  property=str\nReturns: any\n'
+        # the members this QEMU's schema gives (7.2 has "singlestep", 10.0
+        # not), read on another monitor
+        monitor = Qmp(other)
+        schema = {entity['name']: entity for entity in monitor.execute('query-qmp-schema')}
+        monitor.close()
+        members = sorted(m['name'] for m in schema[schema['query-status']['ret-type']]['members'])
+        assert {'running', 'status'} <= set(members), members
         assert check(qmpctl(peers, '-s', address, 'help', 'query-status')) == \
-            'query-status\nReturns: {running, singlestep, status}\n'
+            'query-status\nReturns: {%s}\n' % ', '.join(members)
         # a union: the members of each variant under its tag's value
         out = check(qmpctl(peers, '-s', address, 'help', 'blockdev-add'))
         assert re.search(r'^  driver="blkdebug"\|.*\|"null-co"\|', out, re.M), out
