@@ -14,6 +14,12 @@
  *   query-status                {"return": {"status": "running", "singlestep": false, "running": true}}
  *   query-qmp-schema            a synthetic schema shaped like QEMU 7.2's: about 210 KB on one line
  *   bench-events {"count": N}   N events "BENCH", then {"return": {}}
+ *   bench-shape {"shape": S, "size": N}
+ *                               an array of about N bytes made of one
+ *                               shape repeated: "arrays" [], "objects" {},
+ *                               "strings" "a", "ints" 0, "deep-arrays" and
+ *                               "deep-objects" (nested 1,000 deep), "schema"
+ *                               (the schema above, as a normal message)
  *   anything else               CommandNotFound
  *
  * Like QEMU it stops reading a client whose output it cannot get rid of,
@@ -426,6 +432,90 @@ reply_error (Client     *c,
 
 #define RETURN_LITERAL(c, id, s) reply_return ((c), (id), (s), sizeof (s) - 1)
 
+/* The shapes whose tree costs the most per byte of JSON, for the memory
+ * scenario: one unit, repeated.  NULL for a shape it does not know. */
+static char *
+shape_unit (const char *shape,
+            size_t      shape_len)
+{
+  Buf b = { 0 };
+  int depth = 1000;   /* the parser takes 1,024 */
+
+#define SHAPE_IS(s) (shape_len == sizeof (s) - 1 && memcmp (shape, s, shape_len) == 0)
+  if (SHAPE_IS ("arrays"))
+    buf_puts (&b, "[]");
+  else if (SHAPE_IS ("objects"))
+    buf_puts (&b, "{}");
+  else if (SHAPE_IS ("strings"))
+    buf_puts (&b, "\"a\"");
+  else if (SHAPE_IS ("ints"))
+    buf_puts (&b, "0");
+  else if (SHAPE_IS ("deep-arrays"))
+    {
+      for (int i = 0; i < depth; i++)
+        buf_puts (&b, "[");
+      for (int i = 0; i < depth; i++)
+        buf_puts (&b, "]");
+    }
+  else if (SHAPE_IS ("deep-objects"))
+    {
+      for (int i = 0; i < depth - 1; i++)
+        buf_puts (&b, "{\"a\":");
+      buf_puts (&b, "{}");
+      for (int i = 0; i < depth - 1; i++)
+        buf_puts (&b, "}");
+    }
+  else if (SHAPE_IS ("schema"))
+    buf_append (&b, schema_json, schema_len);
+  else
+    return NULL;
+#undef SHAPE_IS
+
+  buf_append (&b, "", 1);
+  return b.data;
+}
+
+static void
+reply_shape (Client *c,
+             Span    id,
+             Span    arguments)
+{
+  static const char *shape_names[] = { "shape", "size", NULL };
+  Span args[2];
+  char *unit = NULL;
+  size_t unit_len, size = 0;
+  Buf value = { 0 };
+
+  if (arguments.len > 0 && scan_object (arguments.start, arguments.start + arguments.len, shape_names, args) &&
+      args[0].len >= 2 && args[1].len > 0)
+    {
+      unit = shape_unit (args[0].start + 1, args[0].len - 2);
+      size = strtoul (args[1].start, NULL, 10);
+    }
+  if (unit == NULL)
+    {
+      reply_error (c, id, "GenericError", "bench-shape needs a known shape and a size");
+      return;
+    }
+
+  unit_len = strlen (unit);
+  buf_reserve (&value, size + unit_len + 2);
+  buf_puts (&value, "[");
+  while (value.len + unit_len + 2 <= size || value.len == 1)
+    {
+      if (value.len > 1)
+        buf_puts (&value, ",");
+      buf_append (&value, unit, unit_len);
+    }
+  /* Exactly @size bytes: white space costs nothing once parsed. */
+  while (value.len + 1 < size)
+    buf_puts (&value, " ");
+  buf_puts (&value, "]");
+  reply_return (c, id, value.data, value.len);
+  free (value.data);
+  free (unit);
+}
+
 static void
 handle_line (Client     *c,
              const char *line,
@@ -503,6 +593,8 @@ handle_line (Client     *c,
       c->events_left = n;
       c->events_seq = 0;
     }
+  else if (strcmp (name, "bench-shape") == 0)
+    reply_shape (c, id, arguments);
   else if (strcmp (name, "qmp_capabilities") == 0)
     reply_error (c, id, "CommandNotFound",
                  "Capabilities negotiation is already complete, command ignored");

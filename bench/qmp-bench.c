@@ -13,7 +13,9 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,13 +75,34 @@ static Row rows[] = {
     FALSE, TARGET_NONE, 0, "" },
   { "qemu-serial", "qemu", "7", "real QEMU, serial round trip", "µs/op", 1,
     FALSE, TARGET_RATIO_MAX, 1.05, "≤ 1.05× raw" },
+  { "memory-arrays", "memory", "8a", "peak RSS, reply of [],[],…", "× limit", 2,
+    FALSE, TARGET_VALUE_MAX, 16, "≤ 16× limit" },
+  { "memory-objects", "memory", "8b", "peak RSS, reply of {},{},…", "× limit", 2,
+    FALSE, TARGET_VALUE_MAX, 16, "≤ 16× limit" },
+  { "memory-strings", "memory", "8c", "peak RSS, reply of \"a\",\"a\",…", "× limit", 2,
+    FALSE, TARGET_VALUE_MAX, 16, "≤ 16× limit" },
+  { "memory-ints", "memory", "8d", "peak RSS, reply of 0,0,…", "× limit", 2,
+    FALSE, TARGET_VALUE_MAX, 16, "≤ 16× limit" },
+  { "memory-deep-arrays", "memory", "8e", "peak RSS, [[…]] 1,000 deep, repeated", "× limit", 2,
+    FALSE, TARGET_VALUE_MAX, 16, "≤ 16× limit" },
+  { "memory-deep-objects", "memory", "8f", "peak RSS, {\"a\":{…}} 1,000 deep, rep.", "× limit", 2,
+    FALSE, TARGET_VALUE_MAX, 16, "≤ 16× limit" },
+  { "memory-schema", "memory", "8g", "peak RSS, the schema repeated", "× limit", 2,
+    FALSE, TARGET_VALUE_MAX, 16, "≤ 16× limit" },
 };
 
 enum { ROW_SERIAL_SYNC, ROW_SERIAL_ASYNC, ROW_PIPELINED, ROW_EVENTS, ROW_SCHEMA,
-       ROW_CONN_THREADS, ROW_CONN_RSS, ROW_CONN_TIME, ROW_QEMU, N_ROWS };
+       ROW_CONN_THREADS, ROW_CONN_RSS, ROW_CONN_TIME, ROW_QEMU, ROW_MEMORY_FIRST,
+       N_ROWS = ROW_MEMORY_FIRST + 7 };
+
+/* The shapes of scenario 8, in the order of its rows (the mock's names). */
+static const char *memory_shapes[] = {
+  "arrays", "objects", "strings", "ints", "deep-arrays", "deep-objects", "schema",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (memory_shapes) == N_ROWS - ROW_MEMORY_FIRST);
 
 static const char *scenario_names[] = {
-  "serial-sync", "serial-async", "pipelined", "events", "schema", "connections", "qemu", NULL
+  "serial-sync", "serial-async", "pipelined", "events", "schema", "connections", "qemu", "memory", NULL
 };
 
 /* ----------------------------------------------------------- options */
@@ -95,11 +118,15 @@ static gboolean opt_no_raw;
 static int opt_connections = 1000;
 static char *opt_connections_child;   /* internal: the address */
 static int opt_stall_seconds = 15;
+static gint64 opt_memory_limit = 8 * 1024 * 1024;
+static char *opt_memory_child;        /* internal: the address */
+static char *opt_memory_shape;        /* internal */
+static gint64 opt_memory_size;        /* internal */
 
 static GOptionEntry option_entries[] = {
   { "scenario", 's', 0, G_OPTION_ARG_STRING_ARRAY, &opt_scenarios,
     "Run only this scenario (repeatable, or comma-separated): serial-sync, serial-async, "
-    "pipelined, events, schema, connections, qemu", "NAME" },
+    "pipelined, events, schema, connections, qemu, memory", "NAME" },
   { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json, "Also write the results as JSON to FILE", "FILE" },
   { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each scenario (default 7; 3 at most for scenario 6)", "N" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
@@ -111,7 +138,12 @@ static GOptionEntry option_entries[] = {
   { "connections", 'n', 0, G_OPTION_ARG_INT, &opt_connections, "Connections in scenario 6 (default 1000)", "N" },
   { "stall-timeout", 0, 0, G_OPTION_ARG_INT, &opt_stall_seconds,
     "Fail a scenario that makes no progress for this many seconds (default 15)", "S" },
+  { "memory-limit", 0, 0, G_OPTION_ARG_INT64, &opt_memory_limit,
+    "max-message-size in scenario 8 (default 8388608)", "BYTES" },
   { "connections-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_connections_child, NULL, NULL },
+  { "memory-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_memory_child, NULL, NULL },
+  { "memory-shape", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_memory_shape, NULL, NULL },
+  { "memory-size", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &opt_memory_size, NULL, NULL },
   { NULL }
 };
 
@@ -296,6 +328,33 @@ read_rss_kib (void)
     return -1;
   line = strstr (status, "VmRSS:");
   return line ? strtol (line + 6, NULL, 10) : -1;
+}
+
+/* The peak RSS since the last reset_peak_rss(), in KiB. */
+static long
+read_peak_rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  line = strstr (status, "VmHWM:");
+  return line ? strtol (line + 6, NULL, 10) : -1;
+}
+
+/* Makes VmHWM the current RSS (Linux 4.0 and later). */
+static gboolean
+reset_peak_rss (void)
+{
+  int fd = open ("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+  gboolean ok;
+
+  if (fd < 0)
+    return FALSE;
+  ok = write (fd, "5", 1) == 1;
+  close (fd);
+  return ok;
 }
 
 /* Threads of this process, and how many of them are qmp-glib's worker. */
@@ -982,6 +1041,180 @@ connections_child (const char *address,
   _exit (0);
 }
 
+/* 8: what one reply of a shape costs at most, each run in a fresh process
+ * (this program with --memory-child) so that its peak RSS is the reply's
+ * alone.  The tree of the densest shapes costs up to ~110 bytes per byte
+ * of JSON: without a bound on it, a reply within max-message-size takes
+ * that many times the limit. */
+typedef struct
+{
+  gboolean accepted;
+  double peak_bytes;          /* peak RSS minus the RSS before the call */
+  double message_bytes;       /* the reply's line */
+} MemoryRun;
+
+static gboolean
+run_memory_child (Bench      *b,
+                  const char *shape,
+                  gint64      size,
+                  MemoryRun  *run,
+                  GError    **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocess) child = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *size_arg = g_strdup_printf ("%" G_GINT64_FORMAT, size);
+  g_autofree char *limit_arg = g_strdup_printf ("%" G_GINT64_FORMAT, opt_memory_limit);
+  g_auto(GStrv) fields = NULL;
+
+  child = g_subprocess_launcher_spawn (launcher, error, b->self, "--memory-child", b->mock_address,
+                                       "--memory-shape", shape, "--memory-size", size_arg,
+                                       "--memory-limit", limit_arg, NULL);
+  if (child == NULL)
+    return FALSE;
+  if (!g_subprocess_communicate_utf8 (child, NULL, NULL, &out, NULL, error))
+    return FALSE;
+  if (!g_subprocess_wait_check (child, NULL, error))
+    return FALSE;
+
+  g_strstrip (out);
+  fields = g_strsplit (out, " ", -1);
+  if (!g_str_equal (fields[0], "ok") || g_strv_length (fields) < 4)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "qmp-bench child: %s", out);
+      return FALSE;
+    }
+  run->accepted = g_str_equal (fields[1], "accepted");
+  run->peak_bytes = g_ascii_strtod (fields[2], NULL) * 1024;
+  run->message_bytes = g_ascii_strtod (fields[3], NULL);
+  return TRUE;
+}
+
+static void
+run_memory (Bench *b)
+{
+  double limit = (double) opt_memory_limit;
+
+  for (guint i = 0; i < G_N_ELEMENTS (memory_shapes); i++)
+    {
+      Row *row = &rows[ROW_MEMORY_FIRST + i];
+      g_autoptr(GError) error = NULL;
+      MemoryRun run, largest = { FALSE, 0, 0 };
+      /* Room for the reply's envelope: the line is then just within the
+       * limit. */
+      gint64 hi = opt_memory_limit - 64, lo = 0;
+      double worst;
+
+      progress ("%s %s: a reply of %" G_GINT64_FORMAT " bytes", row->number, row->title, hi);
+      if (!run_memory_child (b, memory_shapes[i], hi, &run, &error))
+        goto failed;
+      worst = run.peak_bytes;
+
+      if (run.accepted)
+        {
+          largest = run;
+        }
+      else
+        {
+          /* Rejected at the limit: find the largest reply accepted, to
+           * 1/128 of the limit, and what it cost. */
+          for (int step = 0; step < 7; step++)
+            {
+              gint64 mid = lo + (hi - lo) / 2;
+
+              if (!run_memory_child (b, memory_shapes[i], mid, &run, &error))
+                goto failed;
+              worst = MAX (worst, run.peak_bytes);
+              if (run.accepted)
+                {
+                  lo = mid;
+                  largest = run;
+                }
+              else
+                hi = mid;
+            }
+        }
+
+      g_array_append_val (row->lib, (double) { worst / limit });
+      if (largest.accepted)
+        row->note = g_strdup_printf ("%s: largest accepted %.0f%% of the limit, "
+                                     "%.1f B of RSS per message byte; %s at the limit",
+                                     memory_shapes[i], 100 * largest.message_bytes / limit,
+                                     largest.peak_bytes / largest.message_bytes,
+                                     largest.message_bytes >= limit - 128 ? "accepted" : "rejected");
+      else
+        row->note = g_strdup_printf ("%s: rejected down to %.1f%% of the limit",
+                                     memory_shapes[i], 100 * (double) hi / limit);
+      progress ("%s %s: done", row->number, row->title);
+      continue;
+
+    failed:
+      progress ("%s %s: failed: %s", row->number, row->title, error->message);
+      row_skip (row, error->message);
+    }
+}
+
+/* The body of the memory child: prints "ok accepted|rejected PEAK_KIB
+ * LINE_BYTES". */
+static int
+memory_child (const char *address,
+              const char *shape,
+              gint64      size)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(JsonObject) warm_args = json_object_new ();
+  g_autoptr(JsonObject) args = json_object_new ();
+  g_autoptr(JsonNode) warm = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  gsize line_bytes;
+  long base, peak;
+
+  conn = qmp_connection_new_for_address_sync (address, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  if (conn == NULL)
+    {
+      g_print ("error %s\n", error->message);
+      return 1;
+    }
+  qmp_connection_set_max_message_size (conn, opt_memory_limit);
+
+  /* A small one first: the library's lazy costs go into the baseline. */
+  json_object_set_string_member (warm_args, "shape", shape);
+  json_object_set_int_member (warm_args, "size", 4096);
+  warm = qmp_connection_execute_sync (conn, "bench-shape", warm_args, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  if (warm == NULL)
+    {
+      g_print ("error %s\n", error->message);
+      return 1;
+    }
+  g_clear_pointer (&warm, json_node_unref);
+  malloc_trim (0);
+
+  if (!reset_peak_rss ())
+    {
+      g_print ("error cannot reset the peak RSS (/proc/self/clear_refs)\n");
+      return 1;
+    }
+  base = read_rss_kib ();
+
+  json_object_set_string_member (args, "shape", shape);
+  json_object_set_int_member (args, "size", size);
+  ret = qmp_connection_execute_sync (conn, "bench-shape", args, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  if (ret == NULL && !g_error_matches (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE))
+    {
+      g_print ("error %s\n", error->message);
+      return 1;
+    }
+
+  peak = read_peak_rss_kib ();
+
+  /* The mock makes the value exactly @size bytes long. */
+  line_bytes = (gsize) size + strlen ("{\"return\": , \"id\": 2}\r\n");
+  g_print ("ok %s %ld %" G_GSIZE_FORMAT "\n", ret ? "accepted" : "rejected", peak - base, line_bytes);
+  fflush (stdout);
+  _exit (0);
+}
+
 /* 7: real QEMU, started here in its own directory and stopped at the end. */
 static void
 run_qemu (Bench *b)
@@ -1501,6 +1734,8 @@ main (int   argc,
 
   if (opt_connections_child != NULL)
     return connections_child (opt_connections_child, opt_connections);
+  if (opt_memory_child != NULL)
+    return memory_child (opt_memory_child, opt_memory_shape, opt_memory_size);
 
   if (opt_scenarios != NULL)
     for (char **s = opt_scenarios; *s != NULL; s++)
@@ -1573,6 +1808,8 @@ main (int   argc,
     run_connections (b);
   if (scenario_wanted ("qemu"))
     run_qemu (b);
+  if (scenario_wanted ("memory"))
+    run_memory (b);
 
   load_end = read_loadavg ();
   if (opt_quick)

@@ -20,7 +20,8 @@ import sys
 MARKER = re.compile(r'^<!-- example: (\S+) -->\n```[\w+-]*\n', re.M)
 
 # Every example that the test suite runs must be on the page.
-REQUIRED = ['examples/query-status.c', 'examples/query-status.py',
+# In the order of the page, which is the order of the TAP lines.
+REQUIRED = ['examples/query-status.c', 'examples/qom-get.c', 'examples/query-status.py',
             'examples/query-status.vala', 'examples/query-status.js',
             'examples/vm-panel.py']
 

@@ -910,6 +910,7 @@ static QmpEvent *
 channel_handle_line (QmpChannel *self,
                      const char *line,
                      gsize       len,
+                     guint64     max_message_size,
                      GPtrArray  *done)
 {
   g_autoptr(GError) error = NULL;
@@ -926,22 +927,23 @@ channel_handle_line (QmpChannel *self,
 
   if (G_UNLIKELY (_qmp_debug_enabled ()))
     {
-      g_autoptr(JsonNode) root = _qmp_json_parse (line, len, self->scratch, NULL);
-      g_autofree char *text = root ? _qmp_json_to_string_redacted (root) : NULL;
+      g_autofree char *text = _qmp_json_line_for_log (line, len, self->scratch, max_message_size);
 
-      g_debug ("← %s", text ? text : "(not JSON)");
+      g_debug ("← %s", text);
     }
 
   g_mutex_lock (&self->lock);
   want_greeting = self->expect_greeting;
   g_mutex_unlock (&self->lock);
 
-  if (!_qmp_json_parse_message (line, len, self->scratch, want_greeting,
+  if (!_qmp_json_parse_message (line, len, self->scratch, want_greeting, max_message_size,
                                 &message, &not_an_object, &error))
     {
       GError *protocol;
 
-      if (not_an_object)
+      if (g_error_matches (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE))
+        protocol = g_steal_pointer (&error);
+      else if (not_an_object)
         protocol = protocol_error (_("The server sent a line that is not a JSON object"));
       else
         protocol = protocol_error (_("The server sent a line that is not JSON: %s"), error->message);
@@ -1039,7 +1041,7 @@ channel_process_buffer (QmpChannel *self,
       if (content > max_message_size)
         goto too_large;
 
-      event = channel_handle_line (self, self->rbuf + start, len, done);
+      event = channel_handle_line (self, self->rbuf + start, len, max_message_size, done);
       closed = done->len > 0 && _qmp_channel_is_closed (self);
 
       start = nl + 1 - self->rbuf;

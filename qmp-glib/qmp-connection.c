@@ -881,8 +881,13 @@ qmp_connection_class_init (QmpConnectionClass *klass)
    * QmpConnection:max-message-size: (getter get_max_message_size) (setter set_max_message_size)
    *
    * The longest line, in bytes, that the server may send.  A longer one
-   * closes the connection with %QMP_ERROR_MESSAGE_TOO_LARGE; memory stays
-   * bounded by this whatever the server sends.
+   * closes the connection with %QMP_ERROR_MESSAGE_TOO_LARGE, and so does a
+   * line whose parsed tree would take more than 14 times the limit: one
+   * message takes at most 16 times the limit in memory, line and tree,
+   * whatever its shape (1 GiB at the default of 64 MiB).  A tree costs
+   * about 19 bytes per byte of JSON for QEMU's schema, and about 110 for
+   * the densest shapes, so these are refused from about 70% and 12% of
+   * the limit.
    *
    * Since: 1.0
    */

@@ -42,7 +42,8 @@ G_BEGIN_DECLS
  *   a missing greeting, a reply that is neither a return nor an error);
  *   the connection is closed
  * @QMP_ERROR_MESSAGE_TOO_LARGE: the server sent a line longer than
- *   [property@Qmp.Connection:max-message-size]; the connection is closed
+ *   [property@Qmp.Connection:max-message-size], or one whose parsed tree
+ *   would take more than 14 times that; the connection is closed
  *
  * Error codes in the %QMP_ERROR domain.
  *

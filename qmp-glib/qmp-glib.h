@@ -19,6 +19,7 @@
 # include "qmp-event-queue.h"
 # include "qmp-connection.h"
 # include "qmp-commands.h"
+# include "qmp-json-template.h"
 # include "qmp-process.h"
 # include "qmp-run-state-tracker.h"
 #undef QMP_INSIDE

@@ -13,6 +13,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "qmp-error.h"
 #include "qmp-json-private.h"
 
 /* Why not JsonParser: it recurses without a bound, so a line of 100,000
@@ -24,6 +25,23 @@
 
 #define MAX_DEPTH 1024
 
+/* What a tree costs, charged while its text is checked, so that a line
+ * whose tree would be too large is refused before anything is built from
+ * it: a line of "{},{},…" takes 110 times its size as json-glib nodes.
+ * Measured with glibc's malloc on x86-64 (json-glib 1.6, GLib 2.74, with
+ * G_SLICE=always-malloc, which costs more than the slice allocator) and
+ * rounded up; tests/test-json-cost.c checks that it stays an upper bound. */
+#define COST_NODE           48    /* a JsonNode: null */
+#define COST_SCALAR         80    /* a JsonNode and its JsonValue */
+#define COST_ARRAY          128   /* a JsonNode, JsonArray and GPtrArray */
+#define COST_ARRAY_FIRST    32    /* the first block of element pointers */
+#define COST_ELEMENT        16    /* a pointer, in a block at worst half full */
+#define COST_OBJECT         336   /* a JsonNode, JsonObject, GHashTable, 8 buckets */
+#define COST_OBJECT_FIRST   112   /* the 8 buckets remade for a first member */
+#define COST_MEMBER         32    /* its link in the list of names in order */
+#define COST_BUCKETS        64    /* from the 5th member on: the buckets of one
+                                     (20 bytes each, at worst 3/8 full) */
+
 typedef struct
 {
   const char *p;
@@ -32,7 +50,14 @@ typedef struct
   GString *scratch;   /* reused for strings with escapes */
   GError **error;
   gboolean build;     /* FALSE: only check the JSON, build nothing */
+  guint64 cost;       /* of the tree, in bytes of heap */
+  guint64 transient;  /* the most that building one string needs besides */
+  guint64 max_cost;   /* G_MAXUINT64: no limit */
+  guint64 max_message_size;   /* for the error message */
 } Parser;
+
+#define PARSER_INIT(data, len, scratch, error, build) \
+  { (data), (data) + (len), (data), (scratch), (error), (build), 0, 0, G_MAXUINT64, 0 }
 
 /* What parse_value() returns for a value it checked without building. */
 static JsonNode *const skipped = (JsonNode *) &skipped;
@@ -47,6 +72,49 @@ fail (Parser     *parser,
   g_set_error (parser->error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
                _("%s at byte %zu"), what, (size_t) (parser->p - parser->start));
   return FALSE;
+}
+
+/* What malloc takes for @size bytes: 16-byte steps, with an 8-byte header,
+ * 32 at least. */
+static guint64
+heap_size (guint64 size)
+{
+  return MAX (32, (size + 8 + 15) & ~(guint64) 15);
+}
+
+static G_GNUC_NO_INLINE gboolean
+fail_too_large (Parser *parser)
+{
+  g_set_error (parser->error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE,
+               _("The server sent a message that would take more than %llu bytes of memory once parsed "
+                 "(%d times the limit of %llu bytes)"),
+               (unsigned long long) parser->max_cost, QMP_JSON_TREE_FACTOR,
+               (unsigned long long) parser->max_message_size);
+  return FALSE;
+}
+
+/* On every value: inline, the error out of the way. */
+static inline gboolean
+charge (Parser  *parser,
+        guint64  bytes)
+{
+  parser->cost += bytes;
+  if (G_LIKELY (parser->cost + parser->transient <= parser->max_cost))
+    return TRUE;
+  return fail_too_large (parser);
+}
+
+/* A string of @len bytes: its copy in the tree, and while it is built a
+ * copy of our own (and, for one with escapes, the scratch buffer). */
+static gboolean
+charge_string (Parser   *parser,
+               gsize     len,
+               gboolean  escaped)
+{
+  guint64 transient = heap_size (len + 1) + (escaped ? 2 * ((guint64) len + 1) : 0);
+
+  parser->transient = MAX (parser->transient, transient);
+  return charge (parser, heap_size (len + 1));
 }
 
 static void
@@ -127,6 +195,8 @@ parse_string (Parser *parser)
           fail (parser, _("Invalid UTF-8 in a string"));
           return NULL;
         }
+      if (!charge_string (parser, parser->p - run, FALSE))
+        return NULL;
       parser->p++;
       return parser->build ? g_strndup (run, parser->p - 1 - run) : skipped_string;
     }
@@ -146,6 +216,8 @@ parse_string (Parser *parser)
               fail (parser, _("Invalid UTF-8 in a string"));
               return NULL;
             }
+          if (!charge_string (parser, parser->scratch->len, TRUE))
+            return NULL;
           return parser->build ? g_strndup (parser->scratch->str, parser->scratch->len) : skipped_string;
         }
 
@@ -281,6 +353,8 @@ parse_number (Parser *parser)
         parser->p++;
     }
 
+  if (!charge (parser, COST_SCALAR))
+    return NULL;
   if (!parser->build)
     return skipped;
 
@@ -337,6 +411,11 @@ parse_members (Parser             *parser,
                MemberFunc          func,
                gpointer            user_data)
 {
+  guint n_members = 0;
+
+  if (!charge (parser, COST_OBJECT))
+    return FALSE;
+
   skip_space (parser);
   if (parser->p < parser->end && *parser->p == '}')
     {
@@ -367,6 +446,15 @@ parse_members (Parser             *parser,
           return fail (parser, _("Expected “:”"));
         }
       parser->p++;
+
+      n_members++;
+      if (!charge (parser, COST_MEMBER + (n_members == 1 ? COST_OBJECT_FIRST : 0) +
+                           (n_members >= 5 ? COST_BUCKETS : 0)))
+        {
+          if (name != skipped_string)
+            g_free (name);
+          return FALSE;
+        }
 
       keep = build && (wanted == NULL || g_strv_contains (wanted, name));
       parser->build = keep;
@@ -432,8 +520,12 @@ static JsonNode *
 parse_array (Parser *parser,
              guint   depth)
 {
-  JsonArray *array = parser->build ? json_array_new () : NULL;
+  JsonArray *array;
   JsonNode *node;
+
+  if (!charge (parser, COST_ARRAY))
+    return NULL;
+  array = parser->build ? json_array_new () : NULL;
 
   skip_space (parser);
   if (parser->p < parser->end && *parser->p == ']')
@@ -442,10 +534,16 @@ parse_array (Parser *parser,
       goto done;
     }
 
+  if (!charge (parser, COST_ARRAY_FIRST))
+    goto error;
+
   for (;;)
     {
-      JsonNode *element = parse_value (parser, depth);
+      JsonNode *element;
 
+      if (!charge (parser, COST_ELEMENT))
+        goto error;
+      element = parse_value (parser, depth);
       if (element == NULL)
         goto error;
       if (array != NULL)
@@ -511,6 +609,12 @@ parse_value (Parser *parser,
         string = parse_string (parser);
         if (string == NULL)
           return NULL;
+        if (!charge (parser, COST_SCALAR))
+          {
+            if (string != skipped_string)
+              g_free (string);
+            return NULL;
+          }
         if (string == skipped_string)
           return skipped;
         node = json_node_init_string (json_node_alloc (), string);
@@ -519,17 +623,17 @@ parse_value (Parser *parser,
       }
 
     case 't':
-      if (!expect_literal (parser, "true"))
+      if (!expect_literal (parser, "true") || !charge (parser, COST_SCALAR))
         return NULL;
       return parser->build ? json_node_init_boolean (json_node_alloc (), TRUE) : skipped;
 
     case 'f':
-      if (!expect_literal (parser, "false"))
+      if (!expect_literal (parser, "false") || !charge (parser, COST_SCALAR))
         return NULL;
       return parser->build ? json_node_init_boolean (json_node_alloc (), FALSE) : skipped;
 
     case 'n':
-      if (!expect_literal (parser, "null"))
+      if (!expect_literal (parser, "null") || !charge (parser, COST_NODE))
         return NULL;
       return parser->build ? json_node_init_null (json_node_alloc ()) : skipped;
 
@@ -538,8 +642,41 @@ parse_value (Parser *parser,
     }
 }
 
+static void
+parser_set_limit (Parser  *parser,
+                  guint64  max_message_size,
+                  guint    factor)
+{
+  parser->max_message_size = max_message_size;
+  parser->max_cost = max_message_size * factor;
+}
+
+/* One JSON value, surrounded by nothing but white space; when not
+ * building, skipped for a valid one. */
+static JsonNode *
+parse_document (Parser *parser)
+{
+  JsonNode *node;
+
+  node = parse_value (parser, 0);
+  if (node == NULL)
+    return NULL;
+
+  skip_space (parser);
+  if (parser->p != parser->end)
+    {
+      fail (parser, _("Unexpected data after the value"));
+      if (node != skipped)
+        json_node_unref (node);
+      return NULL;
+    }
+
+  return node;
+}
+
 /* Parses one JSON value, surrounded by nothing but white space.  Returns
- * NULL with @error set on anything else. */
+ * NULL with @error set on anything else.  No limit: for text that was
+ * checked with one. */
 JsonNode *
 _qmp_json_parse (const char  *data,
                  gsize        len,
@@ -547,22 +684,31 @@ _qmp_json_parse (const char  *data,
                  GError     **error)
 {
   g_autoptr(GString) own_scratch = scratch ? NULL : g_string_new (NULL);
-  Parser parser = { data, data + len, data, scratch ? scratch : own_scratch, error, TRUE };
-  JsonNode *node;
+  Parser parser = PARSER_INIT (data, len, scratch ? scratch : own_scratch, error, TRUE);
 
-  node = parse_value (&parser, 0);
-  if (node == NULL)
-    return NULL;
+  return parse_document (&parser);
+}
 
-  skip_space (&parser);
-  if (parser.p != parser.end)
-    {
-      fail (&parser, _("Unexpected data after the value"));
-      json_node_unref (node);
-      return NULL;
-    }
+/* A line as the debug log shows it, secrets redacted.  The line is not
+ * checked yet: its tree, and the redacted copy of it, may each take only
+ * a part of what a message may, so that logging keeps to the same bound. */
+char *
+_qmp_json_line_for_log (const char *line,
+                        gsize       len,
+                        GString    *scratch,
+                        guint64     max_message_size)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  Parser parser = PARSER_INIT (line, len, scratch, &error, TRUE);
 
-  return node;
+  parser_set_limit (&parser, max_message_size, QMP_JSON_TREE_FACTOR / 4);
+  root = parse_document (&parser);
+  if (root != NULL)
+    return _qmp_json_to_string_redacted (root);
+  if (g_error_matches (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE))
+    return g_strdup_printf ("(%" G_GSIZE_FORMAT " bytes, too large to log)", len);
+  return g_strdup ("(not JSON)");
 }
 
 /* ------------------------------------------------------------ messages */
@@ -609,18 +755,25 @@ timestamp_member (const char *name,
  * building the object itself: every line costs one hash table less, and an
  * event's timestamp none at all.  Members the protocol does not define are
  * checked and dropped.  On error, @not_an_object tells a valid JSON value
- * that is not an object from a line that is not JSON. */
+ * that is not an object from a line that is not JSON.
+ *
+ * The line's tree (all of it, built here or not) may cost at most
+ * %QMP_JSON_TREE_FACTOR times @max_message_size: beyond, the error is
+ * %QMP_ERROR_MESSAGE_TOO_LARGE, found before the tree grows past the
+ * bound, and what was built is freed. */
 gboolean
 _qmp_json_parse_message (const char  *data,
                          gsize        len,
                          GString     *scratch,
                          gboolean     want_greeting,
+                         guint64      max_message_size,
                          QmpMessage  *message,
                          gboolean    *not_an_object,
                          GError     **error)
 {
-  Parser parser = { data, data + len, data, scratch, error, TRUE };
+  Parser parser = PARSER_INIT (data, len, scratch, error, TRUE);
 
+  parser_set_limit (&parser, max_message_size, QMP_JSON_TREE_FACTOR);
   memset (message, 0, sizeof *message);
   message->seconds = -1;
   message->microseconds = -1;
@@ -629,9 +782,8 @@ _qmp_json_parse_message (const char  *data,
   skip_space (&parser);
   if (parser.p >= parser.end || *parser.p != '{')
     {
-      g_autoptr(JsonNode) node = _qmp_json_parse (data, len, scratch, error);
-
-      *not_an_object = node != NULL;
+      parser.build = FALSE;
+      *not_an_object = parse_document (&parser) != NULL;
       return FALSE;
     }
   parser.p++;

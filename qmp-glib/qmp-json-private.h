@@ -11,6 +11,11 @@
 
 G_BEGIN_DECLS
 
+/* What the tree of one line may cost, in multiples of max-message-size:
+ * with the line itself and the copy of its "return" or "data" that waits
+ * for the caller, a message takes at most 16 times the limit. */
+#define QMP_JSON_TREE_FACTOR 14
+
 /* The members of a line from the server that the protocol defines. */
 typedef struct
 {
@@ -29,6 +34,7 @@ typedef struct
   gint64 microseconds;
 } QmpMessage;
 
+JsonNode   *_qmp_json_node_copy_deep   (JsonNode   *node);
 JsonObject *_qmp_json_object_copy_deep (JsonObject *object);
 char       *_qmp_json_to_string_redacted (JsonNode *node);
 char       *_qmp_json_string_quote     (const char *str);
@@ -37,10 +43,15 @@ JsonNode   *_qmp_json_parse            (const char  *data,
                                         gsize        len,
                                         GString     *scratch,
                                         GError     **error);
+char       *_qmp_json_line_for_log     (const char  *line,
+                                        gsize        len,
+                                        GString     *scratch,
+                                        guint64      max_message_size);
 gboolean    _qmp_json_parse_message    (const char  *data,
                                         gsize        len,
                                         GString     *scratch,
                                         gboolean     want_greeting,
+                                        guint64      max_message_size,
                                         QmpMessage  *message,
                                         gboolean    *not_an_object,
                                         GError     **error);

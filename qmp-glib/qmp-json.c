@@ -9,9 +9,10 @@
 
 #include "qmp-json-private.h"
 
-/* json-glib's copies of objects and arrays share their members (and
- * json-glib's reference counts are not atomic), so anything that crosses a
- * thread is copied all the way down. */
+/* json-glib's copies of objects and arrays share their members, and its
+ * copies of values their JsonValue (and json-glib's reference counts are
+ * not atomic), so anything that crosses a thread is copied all the way
+ * down. */
 static JsonNode *
 node_copy_deep (JsonNode *node,
                 gboolean  redact);
@@ -98,10 +99,32 @@ node_copy_deep (JsonNode *node,
       }
 
     case JSON_NODE_VALUE:
+      /* json_node_copy() would share the JsonValue, whose reference count
+       * is not atomic, and which json_node_set_*() changes in place. */
+      switch (json_node_get_value_type (node))
+        {
+        case G_TYPE_INT64:
+          return json_node_init_int (json_node_alloc (), json_node_get_int (node));
+        case G_TYPE_DOUBLE:
+          return json_node_init_double (json_node_alloc (), json_node_get_double (node));
+        case G_TYPE_BOOLEAN:
+          return json_node_init_boolean (json_node_alloc (), json_node_get_boolean (node));
+        case G_TYPE_STRING:
+          return json_node_init_string (json_node_alloc (), json_node_get_string (node));
+        default:
+          g_assert_not_reached ();
+        }
+
     case JSON_NODE_NULL:
     default:
-      return json_node_copy (node);
+      return json_node_init_null (json_node_alloc ());
     }
+}
+
+JsonNode *
+_qmp_json_node_copy_deep (JsonNode *node)
+{
+  return node_copy_deep (node, FALSE);
 }
 
 JsonObject *

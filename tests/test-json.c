@@ -287,6 +287,239 @@ test_event_per_consumer (void)
     qmp_event_unref (events[i]);
 }
 
+/* ------------------------------------------- what a message may build */
+
+/* A limit small enough for fast tests: a message may then build 14 × 64 KiB
+ * of tree (with the line and its copy, 16 × in all). */
+#define TREE_TEST_LIMIT (64 * 1024)
+
+/* "[unit,unit,…]", as long as it can be within @size bytes. */
+static char *
+repeat_unit (const char *unit,
+             gsize       size)
+{
+  GString *text = g_string_new ("[");
+  gsize unit_len = strlen (unit);
+
+  while (text->len + unit_len + 2 <= size || text->len == 1)
+    {
+      if (text->len > 1)
+        g_string_append_c (text, ',');
+      g_string_append (text, unit);
+    }
+  g_string_append_c (text, ']');
+
+  return g_string_free (text, FALSE);
+}
+
+static char *
+nested (const char *open,
+        const char *inner,
+        const char *close,
+        guint       depth)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < depth; i++)
+    g_string_append (text, open);
+  g_string_append (text, inner);
+  for (guint i = 0; i < depth; i++)
+    g_string_append (text, close);
+
+  return g_string_free (text, FALSE);
+}
+
+typedef struct
+{
+  const char *name;
+  char *unit;
+} Shape;
+
+/* The shapes whose tree costs the most per byte of JSON: from about 30
+ * ("a") to 110 ({}) bytes of heap per byte, all over 14. */
+static void
+shapes_init (Shape shapes[6])
+{
+  shapes[0] = (Shape) { "empty arrays", g_strdup ("[]") };
+  shapes[1] = (Shape) { "empty objects", g_strdup ("{}") };
+  shapes[2] = (Shape) { "one-character strings", g_strdup ("\"a\"") };
+  shapes[3] = (Shape) { "small integers", g_strdup ("0") };
+  /* Within QEMU's depth limit of 1,024, as the parser's is. */
+  shapes[4] = (Shape) { "arrays 1,000 deep", nested ("[", "", "]", 1000) };
+  shapes[5] = (Shape) { "objects 1,000 deep", nested ("{\"a\":", "{}", "}", 999) };
+}
+
+static void
+shapes_clear (Shape shapes[6])
+{
+  for (guint i = 0; i < 6; i++)
+    g_free (shapes[i].unit);
+}
+
+static QmpConnection *
+connect_with_limit (QmpMock *mock,
+                    guint64  limit)
+{
+  QmpConnection *connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+
+  qmp_connection_set_max_message_size (connection, limit);
+  return connection;
+}
+
+/* A reply within max-message-size whose tree would take more than 14 times
+ * the limit fails the call with QMP_ERROR_MESSAGE_TOO_LARGE, and closes the
+ * connection as a line over the limit does; the same shape, smaller, is
+ * returned whole. */
+static void
+test_tree_limit_reply (void)
+{
+  Shape shapes[6];
+
+  shapes_init (shapes);
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      /* Room for the reply's envelope: the line stays within the limit. */
+      g_autofree char *large = repeat_unit (shapes[i].unit, TREE_TEST_LIMIT - 64);
+      g_autofree char *small = repeat_unit (shapes[i].unit, TREE_TEST_LIMIT / 16);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) got = NULL;
+      g_autoptr(JsonNode) expected = NULL;
+
+      g_test_message ("%s: %zu bytes, then %zu", shapes[i].name, strlen (large), strlen (small));
+
+      {
+        g_autoptr(QmpMock) mock = qmp_mock_new ();
+        g_autoptr(QmpConnection) connection = connect_with_limit (mock, TREE_TEST_LIMIT);
+
+        got = round_trip (mock, connection, large, &error);
+        g_assert_null (got);
+        g_assert_error (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE);
+        g_assert_true (qmp_connection_is_closed (connection));
+        g_clear_error (&error);
+      }
+
+      {
+        g_autoptr(QmpMock) mock = qmp_mock_new ();
+        g_autoptr(QmpConnection) connection = connect_with_limit (mock, TREE_TEST_LIMIT);
+
+        got = round_trip (mock, connection, small, &error);
+        g_assert_no_error (error);
+        expected = json_from_string (small, &error);
+        g_assert_no_error (error);
+        g_assert_true (json_node_equal (got, expected));
+        g_assert_false (qmp_connection_is_closed (connection));
+      }
+    }
+  shapes_clear (shapes);
+}
+
+/* Every part of a line counts, whether the library builds it on its own
+ * thread (a greeting, an error's members), lazily in the caller's (an
+ * event's data), or not at all (members it ignores, a line that is not an
+ * object). */
+static void
+test_tree_limit_everywhere (void)
+{
+  g_autofree char *heavy = repeat_unit ("{}", TREE_TEST_LIMIT - 200);
+  /* Before and after the heavy part. */
+  const char *lines[][2] = {
+    { "{\"event\": \"HEAVY\", \"data\": {\"list\": ",
+      "}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}" },
+    { "{\"error\": {\"class\": \"GenericError\", \"desc\": \"x\", \"junk\": ", "}}" },
+    { "{\"ignored\": ", ", \"return\": {}}" },
+    { "", "" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    {
+      g_autoptr(QmpMock) mock = qmp_mock_new ();
+      g_autoptr(QmpConnection) connection = connect_with_limit (mock, TREE_TEST_LIMIT);
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(JsonNode) ret = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *line = NULL;
+      GAsyncResult *slot = NULL;
+
+      qmp_connection_execute_async (connection, "x", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                    qmp_test_store_result, &slot);
+      command = qmp_mock_receive (mock);
+      line = g_strconcat (lines[i][0], heavy, lines[i][1], NULL);
+      g_assert_cmpuint (strlen (line), <=, TREE_TEST_LIMIT);
+      g_test_message ("%.60s…", line);
+      qmp_mock_send (mock, line);
+
+      result = qmp_test_wait_result (&slot);
+      ret = qmp_connection_execute_finish (connection, result, &error);
+      g_assert_null (ret);
+      g_assert_error (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE);
+      g_assert_true (qmp_connection_is_closed (connection));
+    }
+
+  /* The greeting, which is built as it comes: construction fails. */
+  {
+    g_autoptr(QmpMock) mock = qmp_mock_new ();
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GObject) connection = NULL;
+    g_autoptr(GObject) source = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *line = NULL;
+    GAsyncResult *slot = NULL;
+
+    line = g_strdup_printf ("{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, "
+                            "\"major\": 7}, \"package\": \"\"}, \"capabilities\": [], \"heavy\": %s}}",
+                            heavy);
+    qmp_mock_send (mock, line);
+    g_async_initable_new_async (QMP_TYPE_CONNECTION, G_PRIORITY_DEFAULT, NULL,
+                                qmp_test_store_result, &slot,
+                                "stream", qmp_mock_get_client_stream (mock),
+                                "max-message-size", (guint64) TREE_TEST_LIMIT,
+                                NULL);
+    result = qmp_test_wait_result (&slot);
+    source = g_async_result_get_source_object (result);
+    connection = g_async_initable_new_finish (G_ASYNC_INITABLE (source), result, &error);
+    g_assert_null (connection);
+    g_assert_error (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE);
+  }
+}
+
+/* A real reply of ordinary shape: QEMU's query-qmp-schema, about 200 KB
+ * that build some 19 bytes of tree per byte, passes under a limit of twice
+ * its size. */
+static void
+test_tree_limit_schema (void)
+{
+  g_autoptr(QmpTestPeer) peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(JsonNode) schema = NULL;
+  g_autoptr(JsonNode) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  guint64 limit;
+
+  if (peer == NULL)
+    return;
+
+  connection = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer),
+                                                    QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  schema = qmp_connection_execute_sync (connection, "query-qmp-schema", NULL,
+                                        QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  /* QEMU writes ", " and ": ": its line is longer than this. */
+  text = json_to_string (schema, FALSE);
+  g_assert_cmpuint (strlen (text), >, 100000);
+  limit = 2 * strlen (text);
+  g_test_message ("schema: %zu bytes as compact JSON; limit %" G_GUINT64_FORMAT, strlen (text), limit);
+
+  qmp_connection_set_max_message_size (connection, limit);
+  again = qmp_connection_execute_sync (connection, "query-qmp-schema", NULL,
+                                       QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_node_equal (again, schema));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -299,6 +532,9 @@ main (int    argc,
   g_test_add_func ("/json/event-lazy-parts", test_event_lazy_parts);
   g_test_add_func ("/json/top-level", test_top_level);
   g_test_add_func ("/json/event-per-consumer", test_event_per_consumer);
+  g_test_add_func ("/json/tree-limit/reply", test_tree_limit_reply);
+  g_test_add_func ("/json/tree-limit/everywhere", test_tree_limit_everywhere);
+  g_test_add_func ("/json/tree-limit/schema", test_tree_limit_schema);
 
   return g_test_run ();
 }

@@ -4,7 +4,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
-"""Python values in and out of qmp-glib.
+"""Python values in and out of qmp-glib, Ctrl-C, timeouts and asyncio.
 
 With this override, QMP arguments, event filters, return values and event
 data are plain Python values (dicts, lists, str, int, float, bool, None)
@@ -18,11 +18,51 @@ are optional keyword arguments::
 A Json.Object or Json.Node is still accepted wherever a dict is.  Values
 cross over by serialization (json-glib's generator and parser on one side,
 the json module on the other), which keeps every JSON type exact.
+
+Ctrl-C interrupts every `_sync` call of the main thread within a fraction
+of a second: the call is cancelled (a command not written yet is never
+sent) and KeyboardInterrupt is raised.  `execute_sync`, `wait_event_sync`
+and `execute_until_event_sync` take `timeout=` (seconds)::
+
+    conn.wait_event_sync("SHUTDOWN", timeout=30)   # GLib.Error TIMED_OUT
+
+Under asyncio, the coroutines `execute`, `execute_until_event`,
+`wait_event`, `close` and the async iterator `events` need no GLib main
+loop::
+
+    async def main():
+        conn = await Qmp.Connection.new_for_address("unix:/tmp/qmp.sock")
+        print(await conn.execute("query-status"))
+        async with conn.events("STOP") as events:
+            await conn.execute("stop")
+            async for event in events:
+                break
+
+    asyncio.run(main())
+
+A Qmp.EventQueue is an iterator (and an async one) of the events it
+keeps, whether or not a main loop runs::
+
+    for event in Qmp.EventQueue.new(conn, ["STOP", "RESUME"]):
+        print(event.name)
+
+A QMP error is a GLib.Error of the Qmp.Error domain whose `qmp_class`
+is the class the server reported, such as 'DeviceNotFound'.
 """
 
+import asyncio
+import heapq
 import json
+import os
+import signal
+import threading
+import time
 
-from gi.repository import Json
+# The C functions behind the signal module's Python wrappers, which cost
+# microseconds of enum conversions on every _sync call.
+import _signal
+
+from gi.repository import GLib, GObject, Gio, Json
 
 from ..module import get_introspection_module
 from ..overrides import override
@@ -31,6 +71,8 @@ Qmp = get_introspection_module('Qmp')
 
 __all__ = []
 
+
+# ------------------------------------------------------ JSON in and out
 
 def _to_object(value, what='arguments'):
     """A dict (or a Json.Object/Json.Node holding an object) as a Json.Object."""
@@ -70,18 +112,707 @@ def _to_python(value):
     return json.loads(Json.to_string(value, False))
 
 
+def _check_timeout(timeout):
+    if timeout is None:
+        return None
+    timeout = float(timeout)
+    if not timeout >= 0:
+        raise ValueError('timeout must be a number of seconds >= 0, not %r'
+                         % (timeout,))
+    return timeout
+
+
+# ---------------------------------------------------------------- errors
+
+_QMP_CLASSES = {
+    int(Qmp.Error.GENERIC_ERROR): 'GenericError',
+    int(Qmp.Error.COMMAND_NOT_FOUND): 'CommandNotFound',
+    int(Qmp.Error.DEVICE_NOT_ACTIVE): 'DeviceNotActive',
+    int(Qmp.Error.DEVICE_NOT_FOUND): 'DeviceNotFound',
+    int(Qmp.Error.KVM_MISSING_CAP): 'KVMMissingCap',
+}
+_QMP_ERROR_DOMAIN = GLib.quark_to_string(Qmp.error_quark())
+_IO_ERROR_DOMAIN = GLib.quark_to_string(Gio.io_error_quark())
+
+
+def error_qmp_class(error):
+    """error_qmp_class(error) -> str or None
+
+    The QMP error class of a GLib.Error that a QMP server reported
+    ('GenericError', 'CommandNotFound', 'DeviceNotActive',
+    'DeviceNotFound' or 'KVMMissingCap'), or None for any other error
+    (a protocol violation, a closed connection, a timeout…).  Also
+    available as the `qmp_class` attribute of every GLib.Error::
+
+        try:
+            conn.execute_sync("device_del", {"id": "nope"})
+        except GLib.Error as e:
+            if e.qmp_class == "DeviceNotFound":
+                pass
+
+    The C library maps the class string to a Qmp.Error code and keeps
+    no other trace of it, so a class that QEMU 7.2 does not send and
+    this version does not know reads as 'GenericError' (the code it
+    maps to): the string itself cannot be recovered.
+    """
+    if getattr(error, 'domain', None) != _QMP_ERROR_DOMAIN:
+        return None
+    return _QMP_CLASSES.get(error.code)
+
+
+__all__.append('error_qmp_class')
+
+if not hasattr(GLib.Error, 'qmp_class'):
+    # A read-only attribute of every GLib.Error, so that also an error
+    # from an _async callback's _finish call carries it.
+    GLib.Error.qmp_class = property(error_qmp_class, doc=error_qmp_class.__doc__)
+
+
+_TIMEOUT_MESSAGES = {
+    'reply': 'Timed out after %u ms waiting for the reply to “%s”',
+    'event': 'Timed out after %u ms waiting for the event “%s”',
+    'any-event': 'Timed out after %u ms waiting for an event',
+    'event-after-reply': 'Timed out after %u ms waiting for the event “%s” '
+                         'after the reply to “%s”',
+}
+
+
+def _timeout_error(seconds, missing):
+    """The GLib.Error of a per-call timeout; `missing` is a key of
+    _TIMEOUT_MESSAGES and its arguments, saying what did not come."""
+    kind, *args = missing
+    msgid = _TIMEOUT_MESSAGES[kind]
+    values = (int(round(seconds * 1000)),) + tuple(args)
+    # The library's own catalog: the reply message is the C library's.
+    try:
+        message = GLib.dgettext('qmp-glib-1.0', msgid) % values
+    except (TypeError, ValueError):
+        message = msgid % values
+    return GLib.Error.new_literal(Gio.io_error_quark(), message,
+                                  int(Gio.IOErrorEnum.TIMED_OUT))
+
+
+def _cancelled_error():
+    return GLib.Error.new_literal(Gio.io_error_quark(),
+                                  GLib.dgettext('glib20', 'Operation was cancelled'),
+                                  int(Gio.IOErrorEnum.CANCELLED))
+
+
+def _is_cancelled_error(error):
+    return (isinstance(error, GLib.Error) and error.domain == _IO_ERROR_DOMAIN
+            and error.code == int(Gio.IOErrorEnum.CANCELLED))
+
+
+# ------------------------------------------------- the background thread
+
+class _Background:
+    """One daemon thread per process that iterates a private
+    GLib.MainContext (its thread-default one): the calls that the asyncio
+    API makes, and their callbacks, run there, whatever the caller's
+    thread and event loop do."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._context = None
+
+    def _run(self, context, ready):
+        context.push_thread_default()
+        ready.set()
+        while True:
+            context.iteration(True)
+
+    @property
+    def context(self):
+        with self._lock:
+            if self._context is None:
+                context = GLib.MainContext.new()
+                ready = threading.Event()
+                threading.Thread(target=self._run, args=(context, ready),
+                                 name='qmp-glib', daemon=True).start()
+                ready.wait()
+                self._context = context
+            return self._context
+
+    def invoke(self, function):
+        """Calls function() in the background thread (never at once)."""
+        def call(*unused):
+            function()
+            return GLib.SOURCE_REMOVE
+        source = GLib.idle_source_new()
+        source.set_callback(call)
+        source.attach(self.context)
+
+    def reset(self):
+        # After fork(), the child has no background thread.
+        self._lock = threading.Lock()
+        self._context = None
+
+
+_background = _Background()
+
+
+class _Timers:
+    """The per-call timeouts: one daemon thread that sleeps until the
+    earliest deadline.  A call that ends first is only marked, not
+    removed, so that a serial script with a timeout on each call does not
+    wake the thread twice a call (a new deadline later than the one the
+    thread sleeps until needs no wake-up)."""
+
+    def __init__(self):
+        self._condition = threading.Condition(threading.Lock())
+        self._heap = []
+        self._live = 0
+        self._sequence = 0
+        self._wake_at = None      # when the thread wakes up; None: never
+        self._thread = None
+
+    def add(self, seconds, call):
+        """Calls call._on_timeout() after `seconds` unless
+        call.timer_done is set first (see done())."""
+        deadline = time.monotonic() + seconds
+        with self._condition:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name='qmp-glib timeouts',
+                                                daemon=True)
+                self._thread.start()
+            self._sequence += 1
+            heapq.heappush(self._heap, (deadline, self._sequence, call))
+            self._live += 1
+            if len(self._heap) > 64 and len(self._heap) > 4 * self._live:
+                # Mostly calls that ended in time: drop them.
+                self._heap = [entry for entry in self._heap if not entry[2].timer_done]
+                heapq.heapify(self._heap)
+            if self._wake_at is None or deadline < self._wake_at:
+                self._condition.notify()
+
+    def done(self, call):
+        with self._condition:
+            if not call.timer_done:
+                call.timer_done = True
+                self._live -= 1
+
+    def _run(self):
+        with self._condition:
+            while True:
+                now = time.monotonic()
+                expired = []
+                while self._heap and (self._heap[0][2].timer_done or self._heap[0][0] <= now):
+                    _, _, call = heapq.heappop(self._heap)
+                    if not call.timer_done:
+                        call.timer_done = True
+                        self._live -= 1
+                        expired.append(call)
+                if expired:
+                    self._condition.release()
+                    try:
+                        for call in expired:
+                            call._on_timeout()
+                    finally:
+                        self._condition.acquire()
+                    continue
+                self._wake_at = self._heap[0][0] if self._heap else None
+                self._condition.wait(None if self._wake_at is None else self._wake_at - now)
+
+    def reset(self):
+        self.__init__()
+
+
+_timers = _Timers()
+
+
+class _Call:
+    """The internal cancellable of one call: cancelled by the caller's
+    cancellable, a timeout, Ctrl-C or an asyncio cancellation, so that
+    each of them stops the call the way a cancellation does (a command
+    not written yet is never sent).  `missing` says what a timeout would
+    report as missing."""
+
+    def __init__(self, cancellable, timeout, missing):
+        self.internal = Gio.Cancellable()
+        self.cancellable = cancellable
+        self.timeout = timeout
+        self.missing = missing
+        self.timed_out = False
+        self.interrupted = False
+        self.handler_set = False        # what _Interrupts.enter() did
+        self.saved_fd = None
+        self._handler = None
+        self.timer_done = True
+        if cancellable is not None:
+            self._handler = GObject.Object.connect(cancellable, 'cancelled',
+                                                   self._on_cancelled)
+            if cancellable.is_cancelled():
+                self.internal.cancel()
+        if timeout is not None:
+            if timeout == 0:
+                # Over before it began: never sent.
+                self.timed_out = True
+                self.internal.cancel()
+            else:
+                self.timer_done = False
+                _timers.add(timeout, self)
+
+    def _on_cancelled(self, cancellable):
+        self.internal.cancel()
+
+    def _on_timeout(self):
+        # In the timer thread
+        self.timed_out = True
+        self.internal.cancel()
+
+    def close(self):
+        if self._handler is not None:
+            GObject.Object.disconnect(self.cancellable, self._handler)
+            self._handler = None
+        if not self.timer_done:
+            _timers.done(self)
+
+    def error(self, error):
+        """The error to raise for what the call failed with."""
+        if (self.timed_out and not self.interrupted and _is_cancelled_error(error)
+                and not (self.cancellable is not None and self.cancellable.is_cancelled())):
+            return _timeout_error(self.timeout, self.missing)
+        return error
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+_main_thread_id = threading.main_thread().ident
+_SIGINT = int(signal.SIGINT)
+
+
+def _flush_signals():
+    # A Python function call: the interpreter runs pending signal
+    # handlers here (a no-op function is enough to get there).
+    pass
+
+
+class _Interrupts:
+    """Turns Ctrl-C during a _sync call of the main thread into a
+    cancellation of that call.
+
+    A C call does not return to the interpreter, so Python's own SIGINT
+    handler cannot run until it is over.  During the call, the C-level
+    signal handler writes the signal number to a wakeup fd
+    (signal.set_wakeup_fd) that a watcher thread reads; the watcher
+    cancels the call, which then returns at once.  Meanwhile the Python
+    handler only takes note, so that KeyboardInterrupt is raised by the
+    override when the call is over, not in the middle of PyGObject's
+    conversion of its error.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._wakeup_fd = -1
+        self._saved_fd = -1
+        self.current = None
+
+    def _start(self):
+        with self._lock:
+            if self._wakeup_fd >= 0:
+                return
+            read_fd, write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            os.set_blocking(read_fd, True)
+            threading.Thread(target=self._watch, args=(read_fd,),
+                             name='qmp-glib SIGINT', daemon=True).start()
+            self._wakeup_fd = write_fd
+
+    def _watch(self, fd):
+        sigint = _SIGINT
+        while True:
+            data = os.read(fd, 64)
+            saved = self._saved_fd
+            if saved >= 0:
+                # Whoever had the wakeup fd before still gets its bytes.
+                try:
+                    os.write(saved, data)
+                except OSError:
+                    pass
+            if sigint in data:
+                call = self.current
+                if call is not None:
+                    call.interrupted = True
+                    call.internal.cancel()
+
+    def _on_sigint(self, signum, frame):
+        call = self.current
+        if call is None:
+            raise KeyboardInterrupt
+        call.interrupted = True
+        call.internal.cancel()
+
+    def usable(self):
+        """Whether a _sync call of this thread is to be made interruptible:
+        the main thread, with Python's default SIGINT handler (not while
+        another call of the thread is, nor under a handler of the
+        script's own)."""
+        return (threading.get_ident() == _main_thread_id
+                and _signal.getsignal(_SIGINT) is _signal.default_int_handler)
+
+    def enter(self, call):
+        """Installs the note-taking handler and the wakeup fd for call;
+        what it did is recorded in call, for leave() to undo even if a
+        KeyboardInterrupt came in the middle."""
+        if self._wakeup_fd < 0:
+            self._start()
+        self.current = call
+        call.handler_set = True
+        _signal.signal(_SIGINT, self._on_sigint)
+        call.saved_fd = _signal.set_wakeup_fd(self._wakeup_fd)
+        self._saved_fd = call.saved_fd
+
+    def leave(self, call):
+        """Restores Python's handler; returns whether Ctrl-C came."""
+        try:
+            # Runs the note-taking handler of a SIGINT that came at the end
+            _flush_signals()
+        finally:
+            self.current = None
+            try:
+                if call.saved_fd is not None:
+                    _signal.set_wakeup_fd(call.saved_fd)
+                    self._saved_fd = -1
+            finally:
+                if call.handler_set:
+                    _signal.signal(_SIGINT, _signal.default_int_handler)
+        return call.interrupted
+
+    def reset(self):
+        self.__init__()
+
+
+_interrupts = _Interrupts()
+os.register_at_fork(after_in_child=lambda: (_background.reset(), _timers.reset(),
+                                             _interrupts.reset()))
+
+
+def _run_sync(call, cancellable, timeout=None, missing=None):
+    """Runs call(cancellable), a blocking C call, so that Ctrl-C and
+    `timeout` cancel it; a call from another thread than the main one,
+    with no timeout, goes straight through."""
+    interruptible = _interrupts.usable()
+    if not interruptible and timeout is None:
+        if cancellable is not None and cancellable.is_cancelled():
+            raise _cancelled_error()        # see _run_guarded
+        return call(cancellable)
+    return _run_guarded(lambda state: call(state.internal), cancellable,
+                        timeout, missing, interruptible)
+
+
+def _run_sync_composed(start, cancellable, timeout=None, missing=None):
+    """A _sync call made of start(call, done), which makes _async calls
+    whose callbacks run in the thread-default main context and calls
+    done(value, error) once at the end: runs them in a main context of
+    its own until done() came."""
+    def call(state):
+        context = GLib.MainContext.new()
+        result = []
+        context.push_thread_default()
+        try:
+            start(state, lambda value, error: result.append((value, error)))
+            while not result:
+                context.iteration(True)
+        finally:
+            context.pop_thread_default()
+        value, error = result[0]
+        if error is not None:
+            raise error
+        return value
+    return _run_guarded(call, cancellable, timeout, missing, _interrupts.usable())
+
+
+def _run_guarded(call, cancellable, timeout, missing, interruptible):
+    state = _Call(cancellable, timeout, missing)
+    value = error = None
+    interrupted = False
+    try:
+        if interruptible:
+            _interrupts.enter(state)
+        try:
+            if state.internal.is_cancelled():
+                # The C library of this version sends a command whose
+                # cancellable is cancelled already: never call it then.
+                raise _cancelled_error()
+            value = call(state)
+        except GLib.Error as e:
+            error = e
+    finally:
+        if interruptible:
+            interrupted = _interrupts.leave(state)
+        state.close()
+    if interrupted:
+        raise KeyboardInterrupt
+    if error is not None:
+        raise state.error(error)
+    return value
+
+
+# ------------------------------------------------------------- asyncio
+
+def _resolve(future, value, error):
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+def _start(start, cancellable, timeout, missing, armed=False):
+    """Runs start(call, done) (see _run_sync_composed) in the background
+    thread; returns an asyncio future of its result, whose cancellation
+    cancels the call.  With `armed`, returns only once start() ran, so
+    that what it armed (an event filter) is armed when this returns."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+    state = _Call(cancellable, timeout, missing)
+    started = threading.Event() if armed else None
+
+    def done(value, error):
+        # In the background thread.
+        state.close()
+        if error is not None:
+            error = state.error(error)
+        try:
+            loop.call_soon_threadsafe(_resolve, future, value, error)
+        except RuntimeError:
+            pass            # the event loop is closed: no one waits
+
+    def begin():
+        try:
+            if state.internal.is_cancelled():
+                raise _cancelled_error()    # see _run_guarded
+            start(state, done)
+        except Exception as e:
+            done(None, e)
+        finally:
+            if started is not None:
+                started.set()
+
+    def on_done(future):
+        if future.cancelled():
+            state.internal.cancel()
+
+    future.add_done_callback(on_done)
+    _background.invoke(begin)
+    if started is not None:
+        started.wait()
+    return future
+
+
+async def _await(start, cancellable, timeout, missing):
+    """Awaits start(call, done) run in the background thread; cancelling
+    the awaiting task cancels the call."""
+    return await _start(start, cancellable, timeout, missing)
+
+
+async def _await_future(future):
+    return await future
+
+
+def _c_call(begin, finish):
+    """A start function for an _async/_finish pair of the C library:
+    begin(cancellable, callback) starts it, finish(source, result)
+    gives the value."""
+    def start(call, done):
+        def on_ready(source, result):
+            try:
+                value = finish(source, result)
+            except Exception as e:
+                done(None, e)
+            else:
+                done(value, None)
+        begin(call.internal, on_ready)
+    return start
+
+
+def _until_event(connection, command, arguments, event_name, event_match):
+    """execute_until_event made of wait_event_async and execute_async, so
+    that a timeout knows whether the reply or the event was missing.
+
+    The filter is armed before the command is even queued, so an event
+    that comes before the return counts, as in the C call; an error
+    return finishes it at once."""
+    def start(call, done):
+        arguments_object = _to_object(arguments)
+        match_object = _to_object(event_match, 'event_match')
+        wait_cancellable = Gio.Cancellable()
+        handler = GObject.Object.connect(call.internal, 'cancelled',
+                                         lambda c: wait_cancellable.cancel())
+        if call.internal.is_cancelled():
+            wait_cancellable.cancel()
+        outcome = {}
+
+        def finish():
+            if len(outcome) < 2:
+                return
+            GObject.Object.disconnect(call.internal, handler)
+            reply, reply_error = outcome['reply']
+            event, event_error = outcome['event']
+            if reply_error is not None:
+                call.missing = ('reply', command)
+                done(None, reply_error)
+            elif event_error is not None:
+                call.missing = ('event-after-reply', event_name, command)
+                done(None, event_error)
+            else:
+                done((event, reply), None)
+
+        def on_event(source, result):
+            try:
+                outcome['event'] = (Qmp.Connection.wait_event_finish(source, result), None)
+            except GLib.Error as e:
+                outcome['event'] = (None, e)
+            finish()
+
+        def on_reply(source, result):
+            try:
+                outcome['reply'] = (_to_python(Qmp.Connection.execute_finish(source, result)),
+                                    None)
+            except GLib.Error as e:
+                outcome['reply'] = (None, e)
+                # An error return finishes the call at once.
+                wait_cancellable.cancel()
+            finish()
+
+        Qmp.Connection.wait_event_async(connection, event_name, match_object,
+                                        wait_cancellable, on_event)
+        Qmp.Connection.execute_async(connection, command, arguments_object,
+                                     Qmp.ExecuteFlags.NONE, call.internal, on_reply)
+    return start
+
+
+def _event_missing(event_name):
+    return ('event', event_name) if event_name is not None else ('any-event',)
+
+
+def _is_closed_error(error):
+    return (isinstance(error, GLib.Error) and error.domain == _IO_ERROR_DOMAIN
+            and error.code in (int(Gio.IOErrorEnum.CLOSED),
+                               int(Gio.IOErrorEnum.CONNECTION_CLOSED)))
+
+
+class EventStream:
+    """The events of a connection as an async iterator: what
+    Qmp.Connection.events() returns, built on a Qmp.EventQueue.
+
+    Every matching event is kept from the moment the stream exists, in
+    order, whatever runs or does not run GLib's main loop; past
+    `max_queued` waiting events the oldest is dropped and counted in
+    `dropped`.  Iteration ends when the connection closes (once the
+    events kept are out) or the stream is closed.  Use it as an async
+    context manager (or call close()) to stop listening::
+
+        async with conn.events(["STOP", "RESUME"]) as events:
+            await conn.execute("stop")
+            async for event in events:
+                print(event.name, events.dropped)
+                break
+    """
+
+    def __init__(self, connection, names, match, max_queued):
+        if max_queued < 1:
+            raise ValueError('max_queued must be at least 1')
+        self.queue = EventQueue.new(connection, names, match, max_queued)
+        self._cancellable = Gio.Cancellable()
+        self._dropped = 0
+
+    @property
+    def dropped(self):
+        """How many events were dropped because max_queued were waiting."""
+        queue = self.queue
+        return queue.get_dropped() if queue is not None else self._dropped
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        queue = self.queue
+        if queue is None:
+            raise StopAsyncIteration
+        try:
+            return await queue.get(self._cancellable)
+        except GLib.Error as e:
+            if _is_closed_error(e) or (_is_cancelled_error(e) and self.queue is None):
+                raise StopAsyncIteration from None
+            raise
+
+    def close(self):
+        """close()
+
+        Stops listening: the queue is dropped, and a pending iteration
+        ends::
+
+            events = conn.events("STOP")
+            events.close()
+        """
+        queue, self.queue = self.queue, None
+        if queue is not None:
+            self._dropped = queue.get_dropped()
+            self._cancellable.cancel()
+
+    async def aclose(self):
+        """await aclose()
+
+        close() as a coroutine, for contextlib.aclosing()::
+
+            await events.aclose()
+        """
+        self.close()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.close()
+        return False
+
+
+__all__.append('EventStream')
+
+
+# ----------------------------------------------------------------- types
+
 @override
 class Event(Qmp.Event):
-    """A QMP event; `data` is a dict (None when the event carries none)."""
+    """A QMP event; `data` is a dict (None when the event carries none).
+
+    Qmp.Event.new(name, data=None, timestamp=None) -> Qmp.Event::
+
+        event = Qmp.Event.new("DEVICE_DELETED", {"device": "k"})
+        event.name, event.data, event.timestamp
+        event.matches("DEVICE_DELETED", {"device": "k"})    # True
+    """
 
     @staticmethod
     def new(name, data=None, timestamp=None):
+        """new(name, data=None, timestamp=None) -> Qmp.Event
+
+        An event named `name` with `data` (a dict or None) and
+        `timestamp` (a GLib.DateTime or None)::
+
+            event = Qmp.Event.new("STOP")
+        """
         return Qmp.Event.new(name, _to_object(data, 'data'), timestamp)
 
     def get_data(self):
+        """get_data() -> dict or None
+
+        The data of the event as Python values::
+
+            device = event.get_data()["device"]
+        """
         return _to_python(Qmp.Event.get_data(self))
 
     def matches(self, event_name=None, event_match=None):
+        """matches(event_name=None, event_match=None) -> bool
+
+        Whether the event is named `event_name` (any name if None) and
+        every member of the dict `event_match` equals (deep JSON
+        equality) the same member of its data::
+
+            event.matches("JOB_STATUS_CHANGE", {"status": "concluded"})
+        """
         return Qmp.Event.matches(self, event_name,
                                  _to_object(event_match, 'event_match'))
 
@@ -99,72 +830,474 @@ __all__.append('Event')
 
 
 @override
+class EventQueue(Qmp.EventQueue):
+    """A bounded queue of a connection's events, filled whether or not a
+    main loop runs; an iterator (pop_sync) and an async iterator.
+
+    Iteration ends when the connection closed and the events kept are
+    out::
+
+        queue = Qmp.EventQueue.new(conn, ["STOP", "RESUME"])
+        conn.execute_sync("stop")
+        for event in queue:                 # Ctrl-C interrupts it
+            print(event.name, queue.get_dropped())
+            break
+    """
+
+    @staticmethod
+    def new(connection, event_names=None, event_match=None, capacity=0):
+        """new(connection, event_names=None, event_match=None, capacity=0)
+        -> Qmp.EventQueue
+
+        A queue of the events of `connection` named in `event_names` (a
+        str, a list of str, or None for all) whose data contain
+        `event_match` (a dict), from now on; past `capacity` (0: 1024)
+        the oldest is dropped and counted in get_dropped()::
+
+            queue = Qmp.EventQueue.new(conn, "DEVICE_DELETED", {"device": "k"})
+        """
+        if isinstance(event_names, str):
+            event_names = [event_names]
+        elif event_names is not None:
+            event_names = list(event_names)
+        return Qmp.EventQueue.new(connection, event_names,
+                                  _to_object(event_match, 'event_match'), capacity)
+
+    def pop_sync(self, cancellable=None, *, timeout=None):
+        """pop_sync(cancellable=None, *, timeout=None) -> Qmp.Event
+
+        The oldest event kept, waiting for one if there is none.  Once
+        the connection closed and the queue is empty, raises the error it
+        closed with.  `timeout` (seconds) raises
+        Gio.IOErrorEnum.TIMED_OUT; Ctrl-C in the main thread cancels it
+        and raises KeyboardInterrupt::
+
+            event = queue.pop_sync(timeout=10)
+        """
+        timeout = _check_timeout(timeout)
+        return _run_sync(lambda c: Qmp.EventQueue.pop_sync(self, c),
+                         cancellable, timeout, ('any-event',))
+
+    def pop_async(self, cancellable=None, callback=None, *user_data, **kwargs):
+        """pop_async(cancellable=None, callback=None, *user_data)
+
+        Takes the oldest event, waiting for one; the callback gets it from
+        `queue.pop_finish(result)`.  Needs a GLib main loop (under
+        asyncio, `await queue.get()`)::
+
+            queue.pop_async(callback=lambda q, result: print(q.pop_finish(result)))
+        """
+        user_data = _user_data('pop_async', user_data, kwargs)
+        Qmp.EventQueue.pop_async(self, cancellable, callback, *user_data)
+
+    async def get(self, cancellable=None, *, timeout=None):
+        """await get(cancellable=None, *, timeout=None) -> Qmp.Event
+
+        A coroutine version of pop_sync() for asyncio; cancelling the task
+        cancels the pop, and the event stays in the queue::
+
+            event = await queue.get(timeout=10)
+        """
+        timeout = _check_timeout(timeout)
+        start = _c_call(lambda c, cb: Qmp.EventQueue.pop_async(self, c, cb),
+                        Qmp.EventQueue.pop_finish)
+        return await _await(start, cancellable, timeout, ('any-event',))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return self.pop_sync()
+        except GLib.Error as e:
+            if _is_closed_error(e):
+                raise StopIteration from None
+            raise
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        try:
+            return await self.get()
+        except GLib.Error as e:
+            if _is_closed_error(e):
+                raise StopAsyncIteration from None
+            raise
+
+
+__all__.append('EventQueue')
+
+
+@override
+class RunStateTracker(Qmp.RunStateTracker):
+    """The run state of the VM behind a connection, kept true by the
+    library (the `run-state` and `running` properties, with notify)::
+
+        tracker = Qmp.RunStateTracker.new_sync(conn)
+        tracker.connect("notify::run-state",
+                        lambda t, pspec: print(t.props.run_state))
+    """
+
+
+__all__.append('RunStateTracker')
+
+
+_GI_DIRECTION_OUT = 1
+
+
+def _cancellable_position(function):
+    """The index of the `cancellable` argument among the Python arguments
+    of an introspected function (self included for a method), or None."""
+    position = 1 if function.is_method() else 0
+    for argument in function.get_arguments():
+        if argument.get_direction() == _GI_DIRECTION_OUT:
+            continue
+        if argument.get_name() == 'cancellable':
+            return position
+        position += 1
+    return None
+
+
+def _interruptible(function, doc):
+    """A wrapper of the introspected _sync function `function` that Ctrl-C
+    interrupts (see _run_sync)."""
+    position = _cancellable_position(function)
+
+    def wrapper(*args, **kwargs):
+        if 'cancellable' in kwargs:
+            cancellable = kwargs.pop('cancellable')
+        elif len(args) > position:
+            cancellable = args[position]
+            args = args[:position] + args[position + 1:]
+        else:
+            cancellable = None
+        return _run_sync(lambda c: function(*args, cancellable=c, **kwargs),
+                         cancellable)
+
+    wrapper.__name__ = function.__name__
+    wrapper.__qualname__ = function.__name__
+    wrapper.__doc__ = doc
+    if function.is_method():
+        return wrapper
+    return staticmethod(wrapper)
+
+
+_CTRL_C = '''  Ctrl-C in the main thread cancels
+the call and raises KeyboardInterrupt'''
+
+# The docstrings of the _sync methods that the override wraps only for
+# Ctrl-C (their arguments need no conversion).
+_SYNC_DOCS = {
+    'Connection.close_sync': ('close_sync(cancellable=None) -> bool',
+                              'Stops talking to the server (QEMU keeps running); fails '
+                              'every pending call with G_IO_ERROR_CLOSED',
+                              'conn.close_sync()'),
+    'Connection.stop_sync': ('stop_sync(cancellable=None) -> bool',
+                             'Pauses the VM (QMP "stop")', 'conn.stop_sync()'),
+    'Connection.cont_sync': ('cont_sync(cancellable=None) -> bool',
+                             'Resumes the VM (QMP "cont")', 'conn.cont_sync()'),
+    'Connection.quit_sync': ('quit_sync(cancellable=None) -> bool',
+                             'Makes QEMU exit (QMP "quit")', 'conn.quit_sync()'),
+    'Connection.system_powerdown_sync': (
+        'system_powerdown_sync(cancellable=None) -> bool',
+        'Asks the guest to power down; returns when it did (the SHUTDOWN '
+        'event), so give a cancellable or press Ctrl-C for a guest that ignores ACPI',
+        'conn.system_powerdown_sync()'),
+    'Connection.query_status_sync': ('query_status_sync(cancellable=None) -> '
+                                     '(Qmp.RunState, running)',
+                                     'The run state of the VM',
+                                     'state, running = conn.query_status_sync()'),
+    'Connection.blockdev_add_sync': ('blockdev_add_sync(filename, node_name, '
+                                     'cancellable=None) -> bool',
+                                     'Adds a raw block node over the file `filename`',
+                                     'conn.blockdev_add_sync("/tmp/disk.img", "disk0")'),
+    'Connection.blockdev_del_sync': ('blockdev_del_sync(node_name, cancellable=None) -> bool',
+                                     'Removes the block node `node_name`',
+                                     'conn.blockdev_del_sync("disk0")'),
+    'Connection.device_add_sync': ('device_add_sync(blockdev_id, device_id, driver, '
+                                   'bus=None, cancellable=None) -> bool',
+                                   'Adds a device (QMP "device_add")',
+                                   'conn.device_add_sync("disk0", "stor0", "usb-storage", '
+                                   '"xhci.0")'),
+    'Connection.device_del_sync': ('device_del_sync(device_id, cancellable=None) -> bool',
+                                   'Removes a device; returns when its DEVICE_DELETED came',
+                                   'conn.device_del_sync("stor0")'),
+    'Process.new_sync': ('new_sync(argv, flags=Qmp.ConnectionFlags.NONE, '
+                         'cancellable=None) -> Qmp.Process',
+                         'Launches QEMU with `argv` (a list of str) and connects to '
+                         'its monitor',
+                         'process = Qmp.Process.new_sync(["qemu-system-x86_64", "-M", '
+                         '"none", "-display", "none"])'),
+    'RunStateTracker.new_sync': ('new_sync(connection, cancellable=None) -> '
+                                 'Qmp.RunStateTracker',
+                                 'A tracker of the run state of the VM behind `connection`, '
+                                 'once its first query-status answered',
+                                 'tracker = Qmp.RunStateTracker.new_sync(conn)\n'
+                                 '    print(tracker.props.run_state, tracker.props.running)'),
+    'Process.shutdown_sync': ('shutdown_sync(cancellable=None) -> bool',
+                              'Makes QEMU quit and waits for it (killing it after '
+                              'the shutdown timeout)',
+                              'process.shutdown_sync()'),
+}
+
+
+def _sync_doc(class_name, function):
+    key = '%s.%s' % (class_name, function.__name__)
+    if key in _SYNC_DOCS:
+        signature, summary, example = _SYNC_DOCS[key]
+    else:
+        signature = function.__doc__ or function.__name__ + '(…)'
+        summary = 'The C library\'s ' + function.__name__
+        example = '%s.%s(…)' % ('conn' if class_name == 'Connection' else 'obj',
+                                function.__name__)
+    return '%s\n\n%s.%s::\n\n    %s\n' % (signature, summary, _CTRL_C, example)
+
+
+def _wrap_sync_methods(cls, class_name, raw_class):
+    """Makes every _sync function of raw_class that the override does not
+    define itself interruptible by Ctrl-C (new ones too)."""
+    for name in dir(raw_class):
+        if not name.endswith('_sync') or name in cls.__dict__:
+            continue
+        function = getattr(raw_class, name)
+        if not hasattr(function, 'get_arguments') or _cancellable_position(function) is None:
+            continue
+        setattr(cls, name, _interruptible(function, _sync_doc(class_name, function)))
+
+
+@override
 class Connection(Qmp.Connection):
     """A QMP connection that takes and returns Python values.
 
-    The callback of an `_async` method is called as
-    `callback(connection, result, *user_data)`; user data go after the
-    callback, positionally or as `user_data=`.
+    Blocking calls (`_sync`; Ctrl-C interrupts them)::
+
+        conn = Qmp.Connection.new_for_address_sync("unix:/tmp/qmp.sock")
+        conn.execute_sync("query-status")                 # a dict
+        event, ret = conn.execute_until_event_sync("stop", event_name="STOP")
+        conn.wait_event_sync("SHUTDOWN", timeout=60)
+
+    Coroutines for asyncio (no GLib main loop needed)::
+
+        conn = await Qmp.Connection.new_for_address("unix:/tmp/qmp.sock")
+        status = await conn.execute("query-status", timeout=5)
+
+    Callbacks (`_async`; need a running GLib main loop): the callback
+    is called as `callback(connection, result, *user_data)`; user data
+    go after the callback, positionally or as `user_data=`.
     """
+
+    # ---- construction
 
     @staticmethod
     def new_for_address_sync(address, flags=Qmp.ConnectionFlags.NONE,
                              cancellable=None):
-        return Qmp.Connection.new_for_address_sync(address, flags, cancellable)
+        """new_for_address_sync(address, flags=Qmp.ConnectionFlags.NONE,
+        cancellable=None) -> Qmp.Connection
+
+        Connects to `address` ("unix:PATH", "tcp:HOST:PORT" or a path)
+        and negotiates capabilities.  Ctrl-C in the main thread cancels it
+        and raises KeyboardInterrupt::
+
+            conn = Qmp.Connection.new_for_address_sync("unix:/tmp/qmp.sock")
+        """
+        return _run_sync(
+            lambda c: Qmp.Connection.new_for_address_sync(address, flags, c),
+            cancellable)
+
+    @staticmethod
+    def new_sync(stream, flags=Qmp.ConnectionFlags.NONE, cancellable=None):
+        """new_sync(stream, flags=Qmp.ConnectionFlags.NONE, cancellable=None)
+        -> Qmp.Connection
+
+        A connection over `stream`, a pollable Gio.IOStream (a socket
+        connection), after greeting and negotiation.  Ctrl-C in the main
+        thread cancels it and raises KeyboardInterrupt::
+
+            client = Gio.SocketClient()
+            stream = client.connect(Gio.UnixSocketAddress.new("/tmp/qmp.sock"))
+            conn = Qmp.Connection.new_sync(stream)
+        """
+        return _run_sync(
+            lambda c: Qmp.Connection.new_sync(stream, flags, c), cancellable)
 
     @staticmethod
     def new_for_address_async(address, flags=Qmp.ConnectionFlags.NONE,
                               cancellable=None, callback=None,
                               *user_data, **kwargs):
+        """new_for_address_async(address, flags=Qmp.ConnectionFlags.NONE,
+        cancellable=None, callback=None, *user_data)
+
+        Connects in the background; `callback(None, result, *user_data)`
+        calls Qmp.Connection.new_for_address_finish(result).  Needs a GLib
+        main loop; under asyncio use `await Qmp.Connection.new_for_address()`::
+
+            def on_connected(source, result):
+                conn = Qmp.Connection.new_for_address_finish(result)
+
+            Qmp.Connection.new_for_address_async("unix:/tmp/qmp.sock",
+                                                 callback=on_connected)
+        """
         user_data = _user_data('new_for_address_async', user_data, kwargs)
         Qmp.Connection.new_for_address_async(address, flags, cancellable,
                                              callback, *user_data)
 
     @staticmethod
-    def new_sync(stream, flags=Qmp.ConnectionFlags.NONE, cancellable=None):
-        return Qmp.Connection.new_sync(stream, flags, cancellable)
-
-    @staticmethod
     def new_async(stream, flags=Qmp.ConnectionFlags.NONE, cancellable=None,
                   callback=None, *user_data, **kwargs):
+        """new_async(stream, flags=Qmp.ConnectionFlags.NONE, cancellable=None,
+        callback=None, *user_data)
+
+        Like new_for_address_async() over a Gio.IOStream; finish with
+        Qmp.Connection.new_finish(result)::
+
+            Qmp.Connection.new_async(socket_connection, callback=on_connected)
+        """
         user_data = _user_data('new_async', user_data, kwargs)
         Qmp.Connection.new_async(stream, flags, cancellable, callback,
                                  *user_data)
 
+    @staticmethod
+    async def new_for_address(address, flags=Qmp.ConnectionFlags.NONE,
+                              cancellable=None):
+        """await Qmp.Connection.new_for_address(address,
+        flags=Qmp.ConnectionFlags.NONE, cancellable=None) -> Qmp.Connection
+
+        A coroutine that connects to `address`; cancelling the task
+        cancels the connection.  The connection's signals ("event",
+        "closed") are emitted in a thread of the override's, not in the
+        event loop's (events() needs no signal)::
+
+            async def main():
+                conn = await Qmp.Connection.new_for_address("unix:/tmp/qmp.sock")
+                print(await conn.execute("query-status"))
+
+            asyncio.run(main())
+        """
+        start = _c_call(
+            lambda c, cb: Qmp.Connection.new_for_address_async(address, flags, c, cb),
+            lambda source, result: Qmp.Connection.new_for_address_finish(result))
+        return await _await(start, cancellable, None, None)
+
+    # ---- execute
+
     def execute_sync(self, command, arguments=None,
-                     flags=Qmp.ExecuteFlags.NONE, cancellable=None):
-        """Runs `command`; returns its "return" member as Python values."""
-        return _to_python(Qmp.Connection.execute_sync(
-            self, command, _to_object(arguments), flags, cancellable))
+                     flags=Qmp.ExecuteFlags.NONE, cancellable=None, *,
+                     timeout=None):
+        """execute_sync(command, arguments=None, flags=Qmp.ExecuteFlags.NONE,
+        cancellable=None, *, timeout=None) -> return value
+
+        Runs `command` with `arguments` (a dict) and returns the "return"
+        member of the reply as Python values.  A QMP error raises
+        GLib.Error (see its `qmp_class`).  `timeout` (seconds) fails the
+        call with Gio.IOErrorEnum.TIMED_OUT, as a cancellation does (a
+        command not written yet is never sent); Ctrl-C in the main
+        thread cancels it and raises KeyboardInterrupt::
+
+            status = conn.execute_sync("query-status")
+            conn.execute_sync("device_add", {"driver": "usb-kbd", "id": "k"},
+                              timeout=5)
+        """
+        timeout = _check_timeout(timeout)
+        arguments = _to_object(arguments)
+        return _to_python(_run_sync(
+            lambda c: Qmp.Connection.execute_sync(self, command, arguments, flags, c),
+            cancellable, timeout, ('reply', command)))
 
     def execute_async(self, command, arguments=None,
                       flags=Qmp.ExecuteFlags.NONE, cancellable=None,
                       callback=None, *user_data, **kwargs):
-        """Starts `command`; the callback gets its "return" member as
-        Python values from `connection.execute_finish(result)`."""
+        """execute_async(command, arguments=None, flags=Qmp.ExecuteFlags.NONE,
+        cancellable=None, callback=None, *user_data)
+
+        Starts `command`; `callback(conn, result, *user_data)` gets its
+        "return" member from `conn.execute_finish(result)`.  Needs a GLib
+        main loop (under asyncio, `await conn.execute()`)::
+
+            def on_status(conn, result):
+                print(conn.execute_finish(result)["status"])
+
+            conn.execute_async("query-status", callback=on_status)
+        """
         user_data = _user_data('execute_async', user_data, kwargs)
         Qmp.Connection.execute_async(self, command, _to_object(arguments),
                                      flags, cancellable, callback, *user_data)
 
     def execute_finish(self, result):
+        """execute_finish(result) -> return value
+
+        The "return" member of execute_async()'s reply, as Python values::
+
+            status = conn.execute_finish(result)
+        """
         return _to_python(Qmp.Connection.execute_finish(self, result))
+
+    async def execute(self, command, arguments=None,
+                      flags=Qmp.ExecuteFlags.NONE, cancellable=None, *,
+                      timeout=None):
+        """await execute(command, arguments=None, flags=Qmp.ExecuteFlags.NONE,
+        cancellable=None, *, timeout=None) -> return value
+
+        A coroutine that runs `command`, for asyncio (no GLib main loop
+        needed).  Cancelling the task cancels the command (one not written
+        yet is never sent); `timeout` is in seconds::
+
+            status = await conn.execute("query-status", timeout=5)
+        """
+        timeout = _check_timeout(timeout)
+        start = _c_call(
+            lambda c, cb: Qmp.Connection.execute_async(
+                self, command, _to_object(arguments), flags, c, cb),
+            lambda source, result: _to_python(Qmp.Connection.execute_finish(source, result)))
+        return await _await(start, cancellable, timeout, ('reply', command))
+
+    # ---- execute until an event
 
     def execute_until_event_sync(self, command, arguments=None,
                                  event_name=None, event_match=None,
-                                 cancellable=None):
-        """Runs `command` until both its return and an `event_name` event
-        whose data contain `event_match` came; returns (event, return)."""
+                                 cancellable=None, *, timeout=None):
+        """execute_until_event_sync(command, arguments=None, event_name,
+        event_match=None, cancellable=None, *, timeout=None) -> (event, return)
+
+        Runs `command` until both its return and an `event_name` event
+        whose data contain `event_match` (a dict) came; an event that
+        comes before the return counts.  A timeout's message says
+        whether the reply or the event was missing; Ctrl-C in the main
+        thread cancels it and raises KeyboardInterrupt::
+
+            event, ret = conn.execute_until_event_sync(
+                "device_del", {"id": "k"}, "DEVICE_DELETED", {"device": "k"},
+                timeout=10)
+        """
         if event_name is None:
             raise TypeError('execute_until_event_sync() needs an event_name')
-        event, ret = Qmp.Connection.execute_until_event_sync(
-            self, command, _to_object(arguments), event_name,
-            _to_object(event_match, 'event_match'), cancellable)
+        timeout = _check_timeout(timeout)
+        if timeout is not None:
+            return _run_sync_composed(
+                _until_event(self, command, arguments, event_name, event_match),
+                cancellable, timeout, ('reply', command))
+        arguments = _to_object(arguments)
+        event_match = _to_object(event_match, 'event_match')
+        event, ret = _run_sync(
+            lambda c: Qmp.Connection.execute_until_event_sync(
+                self, command, arguments, event_name, event_match, c),
+            cancellable)
         return event, _to_python(ret)
 
     def execute_until_event_async(self, command, arguments=None,
                                   event_name=None, event_match=None,
                                   cancellable=None, callback=None,
                                   *user_data, **kwargs):
+        """execute_until_event_async(command, arguments=None, event_name,
+        event_match=None, cancellable=None, callback=None, *user_data)
+
+        Starts execute_until_event; the callback gets (event, return) from
+        `conn.execute_until_event_finish(result)`.  Needs a GLib main loop
+        (under asyncio, `await conn.execute_until_event()`)::
+
+            conn.execute_until_event_async("stop", event_name="STOP",
+                                           callback=on_stopped)
+        """
         if event_name is None:
             raise TypeError('execute_until_event_async() needs an event_name')
         user_data = _user_data('execute_until_event_async', user_data, kwargs)
@@ -174,41 +1307,210 @@ class Connection(Qmp.Connection):
             callback, *user_data)
 
     def execute_until_event_finish(self, result):
-        """Returns (event, return) of execute_until_event_async()."""
+        """execute_until_event_finish(result) -> (event, return)
+
+        What execute_until_event_async() got::
+
+            event, ret = conn.execute_until_event_finish(result)
+        """
         event, ret = Qmp.Connection.execute_until_event_finish(self, result)
         return event, _to_python(ret)
 
+    async def execute_until_event(self, command, arguments=None,
+                                  event_name=None, event_match=None,
+                                  cancellable=None, *, timeout=None):
+        """await execute_until_event(command, arguments=None, event_name,
+        event_match=None, cancellable=None, *, timeout=None) -> (event, return)
+
+        A coroutine version of execute_until_event_sync() for asyncio;
+        cancelling the task cancels the call::
+
+            event, ret = await conn.execute_until_event("stop", event_name="STOP")
+        """
+        if event_name is None:
+            raise TypeError('execute_until_event() needs an event_name')
+        timeout = _check_timeout(timeout)
+        if timeout is not None:
+            start = _until_event(self, command, arguments, event_name, event_match)
+        else:
+            def finish(source, result):
+                event, ret = Qmp.Connection.execute_until_event_finish(source, result)
+                return event, _to_python(ret)
+            start = _c_call(
+                lambda c, cb: Qmp.Connection.execute_until_event_async(
+                    self, command, _to_object(arguments), event_name,
+                    _to_object(event_match, 'event_match'), c, cb),
+                finish)
+        return await _await(start, cancellable, timeout, ('reply', command))
+
+    # ---- events
+
     def wait_event_sync(self, event_name=None, event_match=None,
-                        cancellable=None):
-        return Qmp.Connection.wait_event_sync(
-            self, event_name, _to_object(event_match, 'event_match'),
-            cancellable)
+                        cancellable=None, *, timeout=None):
+        """wait_event_sync(event_name=None, event_match=None,
+        cancellable=None, *, timeout=None) -> Qmp.Event
+
+        Waits for the next `event_name` event (any if None) whose data
+        contain `event_match` (a dict), from the moment of the call on.
+        Ctrl-C in the main thread cancels it and raises KeyboardInterrupt::
+
+            event = conn.wait_event_sync("SHUTDOWN", timeout=60)
+        """
+        timeout = _check_timeout(timeout)
+        event_match = _to_object(event_match, 'event_match')
+        return _run_sync(
+            lambda c: Qmp.Connection.wait_event_sync(self, event_name, event_match, c),
+            cancellable, timeout, _event_missing(event_name))
 
     def wait_event_async(self, event_name=None, event_match=None,
                          cancellable=None, callback=None,
                          *user_data, **kwargs):
+        """wait_event_async(event_name=None, event_match=None,
+        cancellable=None, callback=None, *user_data)
+
+        Starts waiting for an event; the callback gets it from
+        `conn.wait_event_finish(result)`.  Needs a GLib main loop (under
+        asyncio, `await conn.wait_event()`)::
+
+            conn.wait_event_async("STOP", callback=on_stop)
+        """
         user_data = _user_data('wait_event_async', user_data, kwargs)
         Qmp.Connection.wait_event_async(
             self, event_name, _to_object(event_match, 'event_match'),
             cancellable, callback, *user_data)
 
+    def wait_event(self, event_name=None, event_match=None,
+                   cancellable=None, *, timeout=None):
+        """await wait_event(event_name=None, event_match=None,
+        cancellable=None, *, timeout=None) -> Qmp.Event
 
+        A coroutine version of wait_event_sync() for asyncio, to call in
+        a coroutine.  The filter is armed when wait_event() returns, before
+        the coroutine is awaited, so an event caused by a command sent
+        after the call counts; cancelling the awaiting task cancels it::
+
+            waiter = asyncio.create_task(conn.wait_event("STOP"))
+            await conn.execute("stop")
+            event = await waiter
+        """
+        timeout = _check_timeout(timeout)
+        event_match = _to_object(event_match, 'event_match')
+        start = _c_call(
+            lambda c, cb: Qmp.Connection.wait_event_async(
+                self, event_name, event_match, c, cb),
+            Qmp.Connection.wait_event_finish)
+        return _await_future(_start(start, cancellable, timeout,
+                                    _event_missing(event_name), armed=True))
+
+    def events(self, names=None, match=None, *, max_queued=1000):
+        """events(names=None, match=None, *, max_queued=1000) -> EventStream
+
+        The events named `names` (a str, a list of str, or None for all)
+        whose data contain `match` (a dict), from now on, as an async
+        iterator that ends when the connection closes.  At most
+        `max_queued` events wait; past that the oldest is dropped and
+        counted in the stream's `dropped`::
+
+            async with conn.events(["STOP", "RESUME"]) as events:
+                await conn.execute("stop")
+                async for event in events:
+                    print(event.name)
+                    break
+
+        A Qmp.EventQueue in the stream's `queue` keeps them, on the
+        library's I/O thread, so no main loop needs to run.
+        """
+        return EventStream(self, names, match, max_queued)
+
+    # ---- close
+
+    async def close(self, cancellable=None):
+        """await close(cancellable=None) -> bool
+
+        A coroutine that closes the connection (QEMU keeps running); every
+        pending call fails with G_IO_ERROR_CLOSED and events() iterations
+        end::
+
+            await conn.close()
+        """
+        start = _c_call(
+            lambda c, cb: Qmp.Connection.close_async(self, c, cb),
+            Qmp.Connection.close_finish)
+        return await _await(start, cancellable, None, None)
+
+
+_wrap_sync_methods(Connection, 'Connection', Qmp.Connection)
 __all__.append('Connection')
 
 
 @override
 class Process(Qmp.Process):
-    """A QEMU that the library launched, with a connection to it."""
+    """A QEMU that the library launched, with a connection to it::
 
-    @staticmethod
-    def new_sync(argv, flags=Qmp.ConnectionFlags.NONE, cancellable=None):
-        return Qmp.Process.new_sync(argv, flags, cancellable)
+        process = Qmp.Process.new_sync(["qemu-system-x86_64", "-M", "none",
+                                        "-display", "none"])
+        conn = process.get_connection()
+        process.shutdown_sync()
+
+    Under asyncio::
+
+        process = await Qmp.Process.launch(argv)
+        await process.shutdown()
+    """
 
     @staticmethod
     def new_async(argv, flags=Qmp.ConnectionFlags.NONE, cancellable=None,
                   callback=None, *user_data, **kwargs):
+        """new_async(argv, flags=Qmp.ConnectionFlags.NONE, cancellable=None,
+        callback=None, *user_data)
+
+        Launches QEMU in the background; finish with
+        Qmp.Process.new_finish(result).  Needs a GLib main loop (under
+        asyncio, `await Qmp.Process.launch()`)::
+
+            Qmp.Process.new_async(argv, callback=on_launched)
+        """
         user_data = _user_data('new_async', user_data, kwargs)
         Qmp.Process.new_async(argv, flags, cancellable, callback, *user_data)
 
+    @staticmethod
+    async def launch(argv, flags=Qmp.ConnectionFlags.NONE, cancellable=None):
+        """await Qmp.Process.launch(argv, flags=Qmp.ConnectionFlags.NONE,
+        cancellable=None) -> Qmp.Process
 
+        A coroutine that launches QEMU with `argv` and connects to it; the
+        connection's signals are emitted in a thread of the override's,
+        not in the event loop's::
+
+            process = await Qmp.Process.launch(
+                ["qemu-system-x86_64", "-M", "none", "-display", "none"])
+            conn = process.get_connection()
+        """
+        start = _c_call(
+            lambda c, cb: Qmp.Process.new_async(argv, flags, c, cb),
+            lambda source, result: Qmp.Process.new_finish(result))
+        return await _await(start, cancellable, None, None)
+
+    async def shutdown(self, cancellable=None):
+        """await shutdown(cancellable=None) -> bool
+
+        A coroutine that makes QEMU quit and waits for it to exit::
+
+            await process.shutdown()
+        """
+        start = _c_call(
+            lambda c, cb: Qmp.Process.shutdown_async(self, c, cb),
+            Qmp.Process.shutdown_finish)
+        return await _await(start, cancellable, None, None)
+
+
+def _process_new_sync(argv, flags=Qmp.ConnectionFlags.NONE, cancellable=None):
+    return _run_sync(lambda c: Qmp.Process.new_sync(argv, flags, c), cancellable)
+
+
+_process_new_sync.__name__ = 'new_sync'
+_process_new_sync.__doc__ = _sync_doc('Process', Qmp.Process.new_sync)
+Process.new_sync = staticmethod(_process_new_sync)
+_wrap_sync_methods(Process, 'Process', Qmp.Process)
 __all__.append('Process')
+_wrap_sync_methods(RunStateTracker, 'RunStateTracker', Qmp.RunStateTracker)
