@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <math.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -89,20 +90,30 @@ static Row rows[] = {
     FALSE, TARGET_VALUE_MAX, 16, "≤ 16× limit" },
   { "memory-schema", "memory", "8g", "peak RSS, the schema repeated", "× limit", 2,
     FALSE, TARGET_VALUE_MAX, 16, "≤ 16× limit" },
+  { "schema-build", "schema-build", "9a", "QmpSchema from query-qmp-schema's text (as fetched)", "ms", 3,
+    FALSE, TARGET_VALUE_MAX, 5.0, "≤ 5 ms" },
+  { "schema-build-tree", "schema-build", "9b", "QmpSchema from a JsonNode tree of it", "ms", 3,
+    FALSE, TARGET_VALUE_MAX, 5.0, "≤ 5 ms" },
+  { "schema-memory", "schema-build", "9c", "QmpSchema: heap of one schema", "KiB", 0,
+    FALSE, TARGET_NONE, 0, "" },
+  { "slow-events-rss", "slow-events", "10", "1,000,000 events, 5 µs handler: peak RSS growth", "MiB", 1,
+    FALSE, TARGET_VALUE_MAX, 64, "< 64 MiB" },
 };
 
 enum { ROW_SERIAL_SYNC, ROW_SERIAL_ASYNC, ROW_PIPELINED, ROW_EVENTS, ROW_SCHEMA,
        ROW_CONN_THREADS, ROW_CONN_RSS, ROW_CONN_TIME, ROW_QEMU, ROW_MEMORY_FIRST,
-       N_ROWS = ROW_MEMORY_FIRST + 7 };
+       ROW_SCHEMA_BUILD = ROW_MEMORY_FIRST + 7, ROW_SCHEMA_BUILD_TREE, ROW_SCHEMA_MEMORY,
+       ROW_SLOW_EVENTS, N_ROWS };
 
 /* The shapes of scenario 8, in the order of its rows (the mock's names). */
 static const char *memory_shapes[] = {
   "arrays", "objects", "strings", "ints", "deep-arrays", "deep-objects", "schema",
 };
-G_STATIC_ASSERT (G_N_ELEMENTS (memory_shapes) == N_ROWS - ROW_MEMORY_FIRST);
+G_STATIC_ASSERT (G_N_ELEMENTS (memory_shapes) == ROW_SCHEMA_BUILD - ROW_MEMORY_FIRST);
 
 static const char *scenario_names[] = {
-  "serial-sync", "serial-async", "pipelined", "events", "schema", "connections", "qemu", "memory", NULL
+  "serial-sync", "serial-async", "pipelined", "events", "schema", "connections", "qemu", "memory",
+  "schema-build", "slow-events", NULL
 };
 
 /* ----------------------------------------------------------- options */
@@ -117,6 +128,8 @@ static gboolean opt_quick;
 static gboolean opt_no_raw;
 static int opt_connections = 1000;
 static char *opt_connections_child;   /* internal: the address */
+static char *opt_slow_events_child;   /* internal: the address */
+static int opt_slow_events = 1000000;
 static int opt_stall_seconds = 15;
 static gint64 opt_memory_limit = 8 * 1024 * 1024;
 static char *opt_memory_child;        /* internal: the address */
@@ -126,7 +139,7 @@ static gint64 opt_memory_size;        /* internal */
 static GOptionEntry option_entries[] = {
   { "scenario", 's', 0, G_OPTION_ARG_STRING_ARRAY, &opt_scenarios,
     "Run only this scenario (repeatable, or comma-separated): serial-sync, serial-async, "
-    "pipelined, events, schema, connections, qemu, memory", "NAME" },
+    "pipelined, events, schema, connections, qemu, memory, schema-build, slow-events", "NAME" },
   { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json, "Also write the results as JSON to FILE", "FILE" },
   { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each scenario (default 7; 3 at most for scenario 6)", "N" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
@@ -141,6 +154,8 @@ static GOptionEntry option_entries[] = {
   { "memory-limit", 0, 0, G_OPTION_ARG_INT64, &opt_memory_limit,
     "max-message-size in scenario 8 (default 8388608)", "BYTES" },
   { "connections-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_connections_child, NULL, NULL },
+  { "slow-events", 0, 0, G_OPTION_ARG_INT, &opt_slow_events, "Events in scenario 10 (default 1000000)", "N" },
+  { "slow-events-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_slow_events_child, NULL, NULL },
   { "memory-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_memory_child, NULL, NULL },
   { "memory-shape", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_memory_shape, NULL, NULL },
   { "memory-size", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &opt_memory_size, NULL, NULL },
@@ -1215,6 +1230,149 @@ memory_child (const char *address,
   _exit (0);
 }
 
+/* 10: a flood of events for a handler slower than the server (5 µs an
+ * event), in a fresh process (this program with --slow-events-child): how
+ * much the process grows while the events wait, its peak RSS (VmHWM) less
+ * its RSS once connected. */
+typedef struct
+{
+  long expected;
+  long received;
+  gboolean replied;
+  GError *error;
+  GMainLoop *loop;
+} SlowEventsRun;
+
+static void
+on_slow_event (QmpConnection *conn,
+               QmpEvent      *event,
+               gpointer       user_data)
+{
+  SlowEventsRun *run = user_data;
+  gint64 until = g_get_monotonic_time () + 5;
+
+  while (g_get_monotonic_time () < until)
+    ;
+  if (++run->received >= run->expected && run->replied)
+    g_main_loop_quit (run->loop);
+}
+
+static void
+on_slow_events_done (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  SlowEventsRun *run = user_data;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &run->error);
+
+  run->replied = TRUE;
+  if (run->received >= run->expected || run->error != NULL)
+    g_main_loop_quit (run->loop);
+}
+
+static long
+read_hwm_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  line = strstr (status, "VmHWM:");
+  return line ? strtol (line + 6, NULL, 10) : -1;
+}
+
+static int
+slow_events_child (const char *address,
+                   long        n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  SlowEventsRun run = { n, 0, FALSE, NULL, g_main_loop_new (NULL, FALSE) };
+  guint64 dropped = 0;
+  long baseline;
+  double t0;
+
+  conn = qmp_connection_new_for_address_sync (address, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  if (conn == NULL)
+    {
+      g_print ("error %s\n", error->message);
+      return 1;
+    }
+  g_signal_connect (conn, "event::BENCH", G_CALLBACK (on_slow_event), &run);
+  baseline = read_rss_kib ();
+
+  json_object_set_int_member (arguments, "count", n);
+  t0 = now_us ();
+  qmp_connection_execute_async (conn, "bench-events", arguments, QMP_EXECUTE_FLAGS_NONE,
+                                NULL, on_slow_events_done, &run);
+  g_main_loop_run (run.loop);
+  if (run.error != NULL)
+    {
+      g_print ("error %s\n", run.error->message);
+      return 1;
+    }
+
+  /* Libraries before the bound have no such property. */
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (conn), "dropped-events") != NULL)
+    g_object_get (conn, "dropped-events", &dropped, NULL);
+
+  g_print ("ok %.1f %.3f %ld %" G_GUINT64_FORMAT "\n", (double) (read_hwm_kib () - baseline) / 1024.0,
+           (now_us () - t0) / 1e6, run.received, dropped);
+  fflush (stdout);
+  _exit (0);
+}
+
+static void
+run_slow_events (Bench *b)
+{
+  Row *row = &rows[ROW_SLOW_EVENTS];
+  g_autoptr(GError) error = NULL;
+  g_autofree char *count = g_strdup_printf ("%ld", (long) MAX (opt_slow_events * b->scale, 1000));
+  double seconds = 0;
+  long received = 0;
+  guint64 dropped = 0;
+  int reps = MIN (b->reps, 3);
+
+  for (int rep = 0; rep < reps; rep++)
+    {
+      g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+      g_autoptr(GSubprocess) child = NULL;
+      g_autofree char *out = NULL;
+      g_auto(GStrv) fields = NULL;
+      double growth;
+
+      progress ("8 %s events for a slow handler: run %d of %d", count, rep + 1, reps);
+      child = g_subprocess_launcher_spawn (launcher, &error, b->self, "--slow-events-child", b->mock_address,
+                                           "--slow-events", count, NULL);
+      if (child == NULL ||
+          !g_subprocess_communicate_utf8 (child, NULL, NULL, &out, NULL, &error) ||
+          !g_subprocess_wait_check (child, NULL, &error))
+        goto failed;
+      fields = g_strsplit (g_strstrip (out), " ", -1);
+      if (!g_str_equal (fields[0], "ok") || g_strv_length (fields) < 5)
+        {
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "qmp-bench child: %s", out);
+          goto failed;
+        }
+      growth = g_ascii_strtod (fields[1], NULL);
+      g_array_append_val (row->lib, growth);
+      seconds = g_ascii_strtod (fields[2], NULL);
+      received = strtol (fields[3], NULL, 10);
+      dropped = g_ascii_strtoull (fields[4], NULL, 10);
+    }
+
+  row->note = g_strdup_printf ("%s events in %.1f s: %ld emitted, %" G_GUINT64_FORMAT " dropped",
+                               count, seconds, received, dropped);
+  progress ("10 slow events: done");
+  return;
+
+failed:
+  progress ("10 slow events: failed: %s", error->message);
+  row_skip (row, error->message);
+}
+
 /* 7: real QEMU, started here in its own directory and stopped at the end. */
 static void
 run_qemu (Bench *b)
@@ -1274,6 +1432,151 @@ failed:
       g_subprocess_force_exit (qemu);
       g_subprocess_wait (qemu, NULL, NULL);
     }
+}
+
+/* 9: building a QmpSchema from a real QEMU's query-qmp-schema (207 KB
+ * for 7.2), fetched once: from the reply's text, as
+ * qmp_connection_get_schema_sync() does it (the JSON parse included), and
+ * from a JsonNode tree (qmp_schema_new()); the heap one schema holds,
+ * from mallinfo2(). */
+static gboolean
+schema_build_fetch (Bench       *b,
+                    char       **text,
+                    char       **version,
+                    GError     **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) qemu = NULL;
+  g_autoptr(GSocketClient) client = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GDataInputStream) in = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autofree char *qemu_path = opt_qemu ? g_strdup (opt_qemu) : g_find_program_in_path ("qemu-system-x86_64");
+  g_autofree char *dir = g_build_filename (b->tmpdir, "qemu-schema", NULL);
+  g_autofree char *sock = g_build_filename (dir, "qmp.sock", NULL);
+  g_autofree char *qmp_arg = g_strdup_printf ("unix:%s,server=on,wait=off", sock);
+  g_autofree char *address = g_strdup_printf ("unix:%s", sock);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  if (qemu_path == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "skipped: qemu-system-x86_64 not found");
+      return FALSE;
+    }
+
+  g_mkdir (dir, 0700);
+  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  qemu = g_subprocess_launcher_spawn (launcher, error, qemu_path, "-M", "none", "-nodefaults",
+                                      "-display", "none", "-qmp", qmp_arg, NULL);
+  if (qemu == NULL)
+    return FALSE;
+  /* The reply's own bytes, as QEMU writes them: over a plain socket,
+   * once QEMU listens on it. */
+  client = g_socket_client_new ();
+  socket_address = g_unix_socket_address_new (sock);
+  while (stream == NULL)
+    {
+      g_autoptr(GError) connect_error = NULL;
+
+      stream = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (socket_address), NULL, &connect_error);
+      if (stream == NULL && g_get_monotonic_time () > deadline)
+        {
+          g_propagate_error (error, g_steal_pointer (&connect_error));
+          break;
+        }
+      if (stream == NULL)
+        g_usleep (10000);
+    }
+  if (stream != NULL)
+    {
+      GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (stream));
+      const char request[] = "{\"execute\": \"qmp_capabilities\"}\n{\"execute\": \"query-qmp-schema\"}\n";
+
+      in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (stream)));
+      g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_ANY);
+      if (g_output_stream_write_all (out, request, strlen (request), NULL, NULL, error))
+        for (int i = 0; i < 3 && (i == 0 || line != NULL); i++)
+          {
+            g_free (line);
+            line = g_data_input_stream_read_line (in, NULL, NULL, error);
+          }
+    }
+  if (line != NULL)
+    {
+      g_autoptr(JsonNode) node = json_from_string (line, error);
+      JsonNode *ret = node && JSON_NODE_HOLDS_OBJECT (node)
+                      ? json_object_get_member (json_node_get_object (node), "return") : NULL;
+
+      if (ret != NULL && JSON_NODE_HOLDS_ARRAY (ret))
+        {
+          reply = json_node_ref (ret);
+          *text = g_steal_pointer (&line);
+          *version = g_strdup_printf ("%s, %zu bytes, %u entries", qemu_path, strlen (*text),
+                                      json_array_get_length (json_node_get_array (reply)));
+        }
+      else if (node != NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no schema in QEMU's reply");
+    }
+  g_clear_object (&in);
+  g_clear_object (&stream);
+  g_subprocess_force_exit (qemu);
+  g_subprocess_wait (qemu, NULL, NULL);
+
+  return reply != NULL;
+}
+
+static void
+run_schema_build (Bench *b)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *version = NULL;
+  g_autoptr(JsonNode) tree = NULL;
+  JsonNode *array;
+  long n = MAX (scaled (b, 50), 3);
+
+  if (!schema_build_fetch (b, &text, &version, &error))
+    {
+      progress ("9 schema build: %s", error->message);
+      row_skip (&rows[ROW_SCHEMA_BUILD], error->message);
+      row_skip (&rows[ROW_SCHEMA_BUILD_TREE], error->message);
+      row_skip (&rows[ROW_SCHEMA_MEMORY], error->message);
+      return;
+    }
+  tree = json_from_string (text, NULL);
+  array = json_object_get_member (json_node_get_object (tree), "return");
+  progress ("9 schema build: %s, %d × %ld builds", version, b->reps, n);
+
+  for (int rep = 0; rep < b->reps; rep++)
+    {
+      struct mallinfo2 before, after;
+      QmpSchema *schema;
+      double t0, value;
+
+      t0 = now_us ();
+      for (long i = 0; i < n; i++)
+        g_object_unref (qmp_schema_new (array, NULL));
+      value = (now_us () - t0) / 1e3 / (double) n;
+      g_array_append_val (rows[ROW_SCHEMA_BUILD_TREE].lib, value);
+
+      t0 = now_us ();
+      for (long i = 0; i < n; i++)
+        g_object_unref (qmp_schema_new_from_data (text, -1, NULL));
+      value = (now_us () - t0) / 1e3 / (double) n;
+      g_array_append_val (rows[ROW_SCHEMA_BUILD].lib, value);
+
+      before = mallinfo2 ();
+      schema = qmp_schema_new (array, NULL);
+      after = mallinfo2 ();
+      value = (double) (after.uordblks - before.uordblks) / 1024.0;
+      g_array_append_val (rows[ROW_SCHEMA_MEMORY].lib, value);
+      g_object_unref (schema);
+    }
+
+  for (int r = ROW_SCHEMA_BUILD; r <= ROW_SCHEMA_MEMORY; r++)
+    rows[r].note = g_strdup (version);
 }
 
 /* ----------------------------------------------------------- results */
@@ -1734,6 +2037,8 @@ main (int   argc,
 
   if (opt_connections_child != NULL)
     return connections_child (opt_connections_child, opt_connections);
+  if (opt_slow_events_child != NULL)
+    return slow_events_child (opt_slow_events_child, opt_slow_events);
   if (opt_memory_child != NULL)
     return memory_child (opt_memory_child, opt_memory_shape, opt_memory_size);
 
@@ -1808,8 +2113,12 @@ main (int   argc,
     run_connections (b);
   if (scenario_wanted ("qemu"))
     run_qemu (b);
+  if (scenario_wanted ("slow-events"))
+    run_slow_events (b);
   if (scenario_wanted ("memory"))
     run_memory (b);
+  if (scenario_wanted ("schema-build"))
+    run_schema_build (b);
 
   load_end = read_loadavg ();
   if (opt_quick)

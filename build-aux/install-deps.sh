@@ -29,6 +29,8 @@ packages="
   xauth
   x11-apps
   libreadline-dev
+  cpio
+  busybox-static
 "
 
 missing=""

@@ -35,9 +35,12 @@ typedef enum {
 typedef void (*QmpCallDoneFunc) (QmpCall  *call,
                                  gpointer  user_data);
 
-/* Called on the worker thread without any lock held. */
-typedef void (*QmpChannelEventFunc)  (GObject  *owner,
-                                      QmpEvent *event);
+/* Called on the worker thread without any lock held.  The event function
+ * returns TRUE when its consumer holds as many events as it may: the
+ * channel then stops reading until _qmp_channel_resume_reading(), unless a
+ * call waits for input. */
+typedef gboolean (*QmpChannelEventFunc)  (GObject  *owner,
+                                          QmpEvent *event);
 typedef void (*QmpChannelClosedFunc) (GObject      *owner,
                                       gboolean      remote_peer_vanished,
                                       const GError *error);
@@ -58,6 +61,8 @@ void        _qmp_call_unref           (QmpCall         *call);
 void        _qmp_call_set_done_func   (QmpCall         *call,
                                        QmpCallDoneFunc  func,
                                        gpointer         user_data);
+void        _qmp_call_set_unlimited   (QmpCall         *call);
+void        _qmp_call_set_in_event_context (QmpCall    *call);
 void        _qmp_call_wait            (QmpCall         *call);
 JsonNode   *_qmp_call_steal_return    (QmpCall         *call);
 char       *_qmp_call_steal_return_json (QmpCall        *call);
@@ -85,6 +90,7 @@ void        _qmp_channel_close        (QmpChannel           *self,
                                        QmpChannelCloseDoneFunc done_func,
                                        gpointer              user_data);
 gboolean    _qmp_channel_is_closed    (QmpChannel           *self);
+void        _qmp_channel_resume_reading (QmpChannel         *self);
 void        _qmp_channel_set_oob_enabled (QmpChannel        *self,
                                           gboolean           oob_enabled);
 void        _qmp_channel_set_max_message_size (QmpChannel   *self,

@@ -33,6 +33,9 @@ struct _QmpCall
   QmpCallKind kind;
   gboolean oob;
   gboolean no_reply;        /* a guest agent command that answers only errors */
+  gboolean unlimited;       /* bypasses the queue and the in-flight count */
+  gboolean in_event_context; /* finishes in the context where events go */
+  gboolean urgent;          /* counted in channel->n_urgent */
   guint id;
   char *command;
   char *quoted_command;     /* the command as a JSON string literal */
@@ -45,6 +48,9 @@ struct _QmpCall
   /* Protected by the channel's lock */
   GList *queue_link;        /* in channel->queue: nothing written yet */
   GList *watch_link;        /* in channel->watchers while waiting for an event */
+  GList *write_link;        /* in channel->writing while its line is in wbuf */
+  gsize wstart;             /* its line is wbuf[wstart, wend) */
+  gsize wend;
   gboolean completed;
   gboolean got_return;      /* UNTIL_EVENT: the return came, the event not yet */
   JsonNode *ret;            /* the greeting */
@@ -100,14 +106,22 @@ struct _QmpChannel
   GQueue watchers;          /* calls waiting for an event, oldest first */
   GString *wbuf;            /* bytes to write */
   gsize wpos;               /* how much of wbuf is written */
+  GQueue writing;           /* calls whose line is in wbuf and not all written */
   GSource *output_source;   /* waits for the socket to take more */
   GError *write_error;      /* a failed write, for the worker to act on */
+  gboolean read_paused;     /* the event consumer is full: reading stopped,
+                             * maybe with lines left in rbuf */
+  guint n_urgent;           /* calls waiting for input that reading may not
+                             * make wait behind the events */
+  guint n_resumes;          /* _qmp_channel_resume_reading() calls so far */
 };
 
 static void channel_fail_locked (QmpChannel *self,
                                  GError     *error,
                                  gboolean    remote_peer_vanished,
                                  GPtrArray  *done);
+static void channel_watch_input (QmpChannel *self);
+static void channel_resume_locked (QmpChannel *self);
 static void channel_finish_close (QmpChannel              *self,
                                   GError                  *error,
                                   gboolean                 remote_peer_vanished,
@@ -194,6 +208,29 @@ _qmp_call_set_done_func (QmpCall         *call,
   call->done_data = user_data;
 }
 
+/* The call bypasses the queue and holds no in-flight slot, as exec-oob
+ * does, and leaves nothing behind when it is abandoned: for the guest
+ * agent's resynchronization, which must get through whatever waits, to a
+ * peer that may never answer. */
+void
+_qmp_call_set_unlimited (QmpCall *call)
+{
+  g_assert (!call->submitted);
+
+  call->unlimited = TRUE;
+}
+
+/* The call's caller learns of its end in the context where the events
+ * are emitted: reading may stop until the events queued there are
+ * emitted, since that context must run for the call to finish anyway. */
+void
+_qmp_call_set_in_event_context (QmpCall *call)
+{
+  g_assert (!call->submitted);
+
+  call->in_event_context = TRUE;
+}
+
 /* Blocks the calling thread, without iterating any main context, until the
  * call is done.  For calls without a done function. */
 void
@@ -262,6 +299,11 @@ call_complete_locked (QmpChannel *self,
   g_ptr_array_add (done, _qmp_call_ref (call));
 
   call->completed = TRUE;
+  if (call->urgent)
+    {
+      call->urgent = FALSE;
+      self->n_urgent--;
+    }
   if (ret != NULL)
     {
       g_clear_pointer (&call->ret, json_node_unref);
@@ -359,6 +401,50 @@ calls_done_new (void)
 static gboolean on_output_ready (GObject  *stream,
                                  gpointer  user_data);
 
+/* The calls whose line went all into the socket up to wpos leave
+ * self->writing; a command that gets no reply is done then. */
+static void
+channel_written_locked (QmpChannel *self,
+                        GPtrArray  *done)
+{
+  QmpCall *call;
+
+  while ((call = g_queue_peek_head (&self->writing)) != NULL && call->wend <= self->wpos)
+    {
+      g_queue_pop_head (&self->writing);
+      call->write_link = NULL;
+      if (call->no_reply && !call->completed)
+        {
+          /* Its reply, an error if any, has no call left to go to and is
+           * dropped as an unknown id. */
+          call->ret_json = g_strdup ("null");
+          call_complete_locked (self, call, NULL, NULL, NULL, done);
+        }
+      _qmp_call_unref (call);
+    }
+}
+
+/* The write failed: nothing more goes out.  A command that gets no reply
+ * fails with @error now; the others fail when the channel does. */
+static void
+channel_write_failed_locked (QmpChannel   *self,
+                             const GError *error,
+                             GPtrArray    *done)
+{
+  QmpCall *call;
+
+  while ((call = g_queue_pop_head (&self->writing)) != NULL)
+    {
+      call->write_link = NULL;
+      if (call->no_reply && !call->completed)
+        call_complete_locked (self, call, NULL, NULL, g_error_copy (error), done);
+      _qmp_call_unref (call);
+    }
+
+  g_string_truncate (self->wbuf, 0);
+  self->wpos = 0;
+}
+
 static gboolean
 on_write_failed (gpointer user_data)
 {
@@ -380,7 +466,8 @@ on_write_failed (gpointer user_data)
  * non-blocking, so this is cheap enough to do under the lock, from the
  * caller's thread: a command needs no trip through the worker to go out. */
 static void
-channel_write_locked (QmpChannel *self)
+channel_write_locked (QmpChannel *self,
+                      GPtrArray  *done)
 {
   while (self->wpos < self->wbuf->len)
     {
@@ -421,14 +508,15 @@ channel_write_locked (QmpChannel *self)
               g_source_attach (source, _qmp_worker_get_context (self->worker));
               g_source_unref (source);
             }
-          g_string_truncate (self->wbuf, 0);
-          self->wpos = 0;
+          channel_write_failed_locked (self, error, done);
           return;
         }
 
       self->wpos += n;
+      channel_written_locked (self, done);
     }
 
+  g_assert (self->writing.length == 0);
   g_string_truncate (self->wbuf, 0);
   self->wpos = 0;
 }
@@ -438,13 +526,16 @@ on_output_ready (GObject  *stream,
                  gpointer  user_data)
 {
   QmpChannel *self = user_data;
+  g_autoptr(GPtrArray) done = calls_done_new ();
 
   g_mutex_lock (&self->lock);
   /* This source is done; the write makes a new one if the socket is
    * still full. */
   g_clear_pointer (&self->output_source, g_source_unref);
-  channel_write_locked (self);
+  channel_write_locked (self, done);
   g_mutex_unlock (&self->lock);
+
+  calls_notify (done);
 
   return G_SOURCE_REMOVE;
 }
@@ -465,11 +556,21 @@ is_guest_agent_no_reply (const char *command)
   return FALSE;
 }
 
+/* In-band commands hold one of QEMU's MAX_IN_FLIGHT slots until their
+ * reply comes. */
+static gboolean
+call_counts_in_flight (QmpCall *call)
+{
+  return !call->oob && !call->no_reply && !call->unlimited;
+}
+
+/* Puts the command's line in wbuf, where it stays cancellable until its
+ * first byte is written. */
 static void
 call_append_line_locked (QmpChannel *self,
-                         QmpCall    *call,
-                         GPtrArray  *done)
+                         QmpCall    *call)
 {
+  call->wstart = self->wbuf->len;
   g_string_append (self->wbuf, call->oob ? "{\"exec-oob\":" : "{\"execute\":");
   g_string_append (self->wbuf, call->quoted_command);
   if (call->arguments_json != NULL)
@@ -478,6 +579,9 @@ call_append_line_locked (QmpChannel *self,
       g_string_append (self->wbuf, call->arguments_json);
     }
   g_string_append_printf (self->wbuf, ",\"id\":%u}\n", call->id);
+  call->wend = self->wbuf->len;
+  g_queue_push_tail (&self->writing, _qmp_call_ref (call));
+  call->write_link = self->writing.tail;
 
   if (G_UNLIKELY (_qmp_debug_enabled ()))
     {
@@ -497,16 +601,9 @@ call_append_line_locked (QmpChannel *self,
                call->id);
     }
 
-  if (call->no_reply)
-    {
-      /* Done once written: its reply, an error if any, has no call left to
-       * go to and is dropped as an unknown id. */
-      call->ret_json = g_strdup ("null");
-      call_complete_locked (self, call, NULL, NULL, NULL, done);
-      return;
-    }
-
-  g_hash_table_insert (self->pending, GUINT_TO_POINTER (call->id), _qmp_call_ref (call));
+  /* A command that gets no reply is done once written. */
+  if (!call->no_reply)
+    g_hash_table_insert (self->pending, GUINT_TO_POINTER (call->id), _qmp_call_ref (call));
 }
 
 /* Moves queued in-band calls to the write buffer while fewer than
@@ -520,14 +617,55 @@ channel_flush_locked (QmpChannel *self,
       QmpCall *call = g_queue_pop_head (&self->queue);   /* takes the queue's ref */
 
       call->queue_link = NULL;
-      if (!call->no_reply)
+      if (call_counts_in_flight (call))
         self->in_flight++;
-      call_append_line_locked (self, call, done);
+      call_append_line_locked (self, call);
       _qmp_call_unref (call);
     }
 
   if (self->wbuf->len > self->wpos && self->output_source == NULL)
-    channel_write_locked (self);
+    channel_write_locked (self, done);
+}
+
+/* A call abandoned by its caller leaves the channel as far as it can: a
+ * line not yet begun is cut out of wbuf, so it is never sent, and gives
+ * its slot back.  Half a line must be finished (the stream would break),
+ * and a written command keeps its slot until its reply is read. */
+static void
+channel_withdraw_locked (QmpChannel *self,
+                         QmpCall    *call)
+{
+  if (call->write_link != NULL && call->wstart >= self->wpos)
+    {
+      gsize len = call->wend - call->wstart;
+
+      for (GList *l = call->write_link->next; l != NULL; l = l->next)
+        {
+          QmpCall *later = l->data;
+
+          later->wstart -= len;
+          later->wend -= len;
+        }
+      g_string_erase (self->wbuf, call->wstart, len);
+      g_debug ("Not sending “%s” (id %u): abandoned before it was written", call->command, call->id);
+      g_queue_delete_link (&self->writing, call->write_link);
+      call->write_link = NULL;
+      _qmp_call_unref (call);   /* the writing queue's reference */
+
+      if (g_hash_table_remove (self->pending, GUINT_TO_POINTER (call->id)) &&
+          call_counts_in_flight (call))
+        {
+          g_assert (self->in_flight > 0);
+          self->in_flight--;
+        }
+    }
+  else if (call->unlimited)
+    {
+      /* It holds no slot: a late reply is dropped as an unknown id, and a
+       * peer that never answers (a guest agent that is not running yet)
+       * leaves nothing behind. */
+      g_hash_table_remove (self->pending, GUINT_TO_POINTER (call->id));
+    }
 }
 
 /* ---------------------------------------------------------- submitting */
@@ -550,9 +688,44 @@ abandon_data_free (gpointer data)
   g_free (abandon);
 }
 
+/* Says what the call still waited for when its time was up. */
+static GError *
+call_timeout_error_locked (QmpCall *call,
+                           guint    timeout_msec)
+{
+  if (call->kind == QMP_CALL_UNTIL_EVENT && call->got_return)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        _("Timed out after %u ms waiting for the event “%s” (the reply to “%s” came)"),
+                        timeout_msec, call->event_name, call->command);
+
+  if (call->kind == QMP_CALL_UNTIL_EVENT && call->event == NULL)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        _("Timed out after %u ms waiting for the reply to “%s” and the event “%s”"),
+                        timeout_msec, call->command, call->event_name);
+
+  if (call->kind == QMP_CALL_WAIT_EVENT && call->event_name != NULL)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        _("Timed out after %u ms waiting for the event “%s”"),
+                        timeout_msec, call->event_name);
+
+  if (call->kind == QMP_CALL_WAIT_EVENT)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        _("Timed out after %u ms waiting for an event"),
+                        timeout_msec);
+
+  if (call->command != NULL)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        _("Timed out after %u ms waiting for the reply to “%s”"),
+                        timeout_msec, call->command);
+
+  return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                      _("Timed out after %u ms waiting for the server"),
+                      timeout_msec);
+}
+
 /* The call's cancellable fired or its timeout expired: finish it now.  A
- * command not yet written is never sent; one already written has its
- * reply dropped when it comes. */
+ * command whose first byte is not yet written is never sent; one already
+ * written has its reply dropped when it comes. */
 static gboolean
 on_call_abandoned (gpointer user_data)
 {
@@ -568,14 +741,7 @@ on_call_abandoned (gpointer user_data)
 
       if (abandon->timed_out)
         {
-          if (call->command != NULL)
-            error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                 _("Timed out after %u ms waiting for the reply to “%s”"),
-                                 abandon->timeout_msec, call->command);
-          else
-            error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                 _("Timed out after %u ms waiting for the server"),
-                                 abandon->timeout_msec);
+          error = call_timeout_error_locked (call, abandon->timeout_msec);
         }
       else
         {
@@ -583,7 +749,12 @@ on_call_abandoned (gpointer user_data)
                                        _("Operation was cancelled"));
         }
 
+      channel_withdraw_locked (self, call);
       call_complete_locked (self, call, NULL, NULL, error, done);
+
+      /* A slot may be free now. */
+      if (!self->closed)
+        channel_flush_locked (self, done);
     }
   g_mutex_unlock (&self->lock);
 
@@ -656,6 +827,17 @@ _qmp_channel_submit (QmpChannel   *self,
 
   g_mutex_lock (&self->lock);
 
+  /* Whatever the state of the channel or the speed of the peer: a call
+   * made with a cancelled cancellable sends nothing and fails. */
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      call_complete_locked (self, call, NULL, NULL,
+                            g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                 _("Operation was cancelled")),
+                            done);
+      goto out;
+    }
+
   if (self->closed)
     {
       call_complete_locked (self, call, NULL, NULL, g_error_copy (self->close_error), done);
@@ -687,6 +869,18 @@ _qmp_channel_submit (QmpChannel   *self,
   if (timeout_msec > 0)
     call->timeout_source = timeout_source_attach_locked (self, call, timeout_msec);
 
+  /* A call that waits for input elsewhere than where the events go (a
+   * _sync call, maybe in the very thread that must emit them) must get it
+   * however slow the event consumer: reading goes on, and events beyond
+   * the consumer's bound are dropped (and counted by it). */
+  if (!call->in_event_context)
+    {
+      call->urgent = TRUE;
+      self->n_urgent++;
+      if (self->read_paused)
+        channel_resume_locked (self);
+    }
+
   /* The filter is armed before anything is written, so an event that
    * comes before the command's return counts, and one that came before the
    * call never does. */
@@ -708,10 +902,10 @@ _qmp_channel_submit (QmpChannel   *self,
              g_hash_table_contains (self->pending, GUINT_TO_POINTER (self->next_id)));
       call->id = self->next_id;
       call->no_reply = self->guest_agent && is_guest_agent_no_reply (call->command);
-      if (call->oob)
+      if (call->oob || call->unlimited)
         {
           /* exec-oob bypasses QEMU's queue, so it bypasses ours. */
-          call_append_line_locked (self, call, done);
+          call_append_line_locked (self, call);
         }
       else
         {
@@ -830,7 +1024,7 @@ channel_handle_reply_locked (QmpChannel *self,
     }
 
   g_hash_table_steal (self->pending, GUINT_TO_POINTER (call->id));
-  if (!call->oob)
+  if (call_counts_in_flight (call))
     {
       g_assert (self->in_flight > 0);
       self->in_flight--;
@@ -918,6 +1112,20 @@ channel_handle_line (QmpChannel *self,
   gboolean not_an_object;
   gboolean want_greeting;
   QmpEvent *event = NULL;
+
+  /* qemu-ga sends 0xFF before its reply to guest-sync-delimited, whoever
+   * ran it and whenever: what came before it on the line is the remains
+   * of an earlier exchange (0xFF is never part of UTF-8 text). */
+  if (self->guest_agent)
+    {
+      for (gsize i = len; i > 0; i--)
+        if ((guchar) line[i - 1] == 0xFF)
+          {
+            line += i;
+            len -= i;
+            break;
+          }
+    }
 
   /* Blank lines carry nothing; QEMU never sends them, but they harm no one. */
   while (len > 0 && g_ascii_isspace (line[len - 1]))
@@ -1011,17 +1219,46 @@ channel_handle_line (QmpChannel *self,
   return event;
 }
 
-static void
+/* Whether a call waits for something to read that must not wait behind
+ * the events: then reading cannot pause. */
+static gboolean
+channel_awaits_input_locked (QmpChannel *self)
+{
+  return self->n_urgent > 0;
+}
+
+/* Hands @event to the owner; returns TRUE if reading must pause now. */
+static gboolean
 channel_deliver_event (QmpChannel *self,
                        QmpEvent   *event)
 {
   g_autoptr(GObject) owner = g_weak_ref_get (&self->owner);
+  gboolean pause = FALSE;
+  guint n_resumes;
 
-  if (owner != NULL && self->event_func != NULL)
-    self->event_func (owner, event);
+  if (owner == NULL || self->event_func == NULL)
+    return FALSE;
+
+  g_mutex_lock (&self->lock);
+  n_resumes = self->n_resumes;
+  g_mutex_unlock (&self->lock);
+
+  if (!self->event_func (owner, event))
+    return FALSE;
+
+  /* Not if the consumer caught up meanwhile: its resume came before the
+   * pause, and would be lost. */
+  g_mutex_lock (&self->lock);
+  if (!self->closed && !channel_awaits_input_locked (self) && self->n_resumes == n_resumes)
+    pause = self->read_paused = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  return pause;
 }
 
-/* Handles every complete line in the read buffer; keeps the partial one. */
+/* Handles every complete line in the read buffer; keeps the partial one.
+ * Returns FALSE when reading must stop: the channel closed, or the event
+ * consumer is full (then the lines not handled yet stay in the buffer). */
 static gboolean
 channel_process_buffer (QmpChannel *self,
                         guint64     max_message_size,
@@ -1037,6 +1274,7 @@ channel_process_buffer (QmpChannel *self,
       gsize content = (len > 0 && nl[-1] == '\r') ? len - 1 : len;
       QmpEvent *event;
       gboolean closed;
+      gboolean pause = FALSE;
 
       if (content > max_message_size)
         goto too_large;
@@ -1053,13 +1291,23 @@ channel_process_buffer (QmpChannel *self,
        * comes first (QEMU sends STOP before the return of "stop"). */
       if (event != NULL)
         {
-          channel_deliver_event (self, event);
+          pause = channel_deliver_event (self, event);
           qmp_event_unref (event);
         }
       calls_notify (done);
 
       if (closed)
         return FALSE;
+
+      /* The consumer is full: what is left stays here, and in the socket,
+       * until it catches up. */
+      if (pause)
+        {
+          memmove (self->rbuf, self->rbuf + start, self->rbuf_len - start);
+          self->rbuf_len -= start;
+          self->rbuf_scanned = 0;
+          return FALSE;
+        }
     }
 
   self->rbuf_scanned = self->rbuf_len;
@@ -1141,9 +1389,13 @@ on_input_ready (GObject  *stream,
 
   g_mutex_lock (&self->lock);
   max_message_size = self->max_message_size;
-  if (self->closed)
+  if (self->closed || self->read_paused)
     keep_going = FALSE;
   g_mutex_unlock (&self->lock);
+
+  /* Lines left when reading paused come first. */
+  if (keep_going && self->rbuf_len > 0 && memchr (self->rbuf, '\n', self->rbuf_len) != NULL)
+    keep_going = channel_process_buffer (self, max_message_size, done);
 
   while (keep_going)
     {
@@ -1376,6 +1628,17 @@ channel_finish_close (QmpChannel              *self,
     }
   self->in_flight = 0;
 
+  {
+    QmpCall *call;
+
+    while ((call = g_queue_pop_head (&self->writing)) != NULL)
+      {
+        call->write_link = NULL;
+        if (!call->completed)
+          call_complete_locked (self, call, NULL, NULL, g_error_copy (error), done);
+        _qmp_call_unref (call);
+      }
+  }
   g_string_truncate (self->wbuf, 0);
   self->wpos = 0;
 
@@ -1526,6 +1789,7 @@ _qmp_channel_new (GIOStream             *stream,
   self->max_message_size = 64 * 1024 * 1024;
   g_queue_init (&self->queue);
   g_queue_init (&self->watchers);
+  g_queue_init (&self->writing);
   self->pending = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) _qmp_call_unref);
   self->wbuf = g_string_sized_new (256);
 
@@ -1536,6 +1800,14 @@ _qmp_channel_new (GIOStream             *stream,
  * must be submitted before. */
 void
 _qmp_channel_start (QmpChannel *self)
+{
+  channel_watch_input (self);
+}
+
+/* On the worker (or before the channel is started): reads when input
+ * comes. */
+static void
+channel_watch_input (QmpChannel *self)
 {
   g_assert (self->input_source == NULL);
 
@@ -1560,6 +1832,52 @@ _qmp_channel_start (QmpChannel *self)
   g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
 }
 
+static gboolean
+channel_resume_on_worker (gpointer user_data)
+{
+  QmpChannel *self = user_data;
+  gboolean resume;
+
+  g_mutex_lock (&self->lock);
+  resume = self->read_paused && !self->closed;
+  self->read_paused = FALSE;
+  g_mutex_unlock (&self->lock);
+
+  /* The lines left in the buffer first, then what the socket holds; if
+   * that does not pause reading again, the socket is watched again. */
+  if (resume && self->input_source == NULL &&
+      on_input_ready (NULL, self) == G_SOURCE_CONTINUE)
+    channel_watch_input (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Reading starts again, on the worker. */
+static void
+channel_resume_locked (QmpChannel *self)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_set_static_name (source, "[qmp-glib] resume reading");
+  g_source_set_callback (source, channel_resume_on_worker, _qmp_channel_ref (self),
+                         (GDestroyNotify) _qmp_channel_unref);
+  g_source_attach (source, _qmp_worker_get_context (self->worker));
+  g_source_unref (source);
+}
+
+/* The event consumer caught up: reading goes on if it paused.  From any
+ * thread. */
+void
+_qmp_channel_resume_reading (QmpChannel *self)
+{
+  g_mutex_lock (&self->lock);
+  self->n_resumes++;
+  if (self->read_paused)
+    channel_resume_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
 QmpChannel *
 _qmp_channel_ref (QmpChannel *self)
 {
@@ -1577,6 +1895,7 @@ _qmp_channel_unref (QmpChannel *self)
   g_assert (self->output_source == NULL);
   g_assert (self->queue.length == 0);
   g_assert (self->watchers.length == 0);
+  g_assert (self->writing.length == 0);
   g_assert (self->greeting_call == NULL);
 
   g_hash_table_unref (self->pending);

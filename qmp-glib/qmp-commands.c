@@ -13,6 +13,7 @@
 #include "qmp-enums.h"
 #include "qmp-error.h"
 #include "qmp-json-private.h"
+#include "qmp-schema-private.h"
 #include "qmp-sync-private.h"
 
 /* Every typed command is one of the two execute calls with arguments built
@@ -289,7 +290,7 @@ command_init_blockdev_add (Command       *command,
   json_object_set_object_member (options, "file", file_node_new (filename));
 
   command->arguments = json_object_new ();
-  if (qmp_connection_check_version (self, 2, 9, 0))
+  if (_qmp_connection_has_command (self, "blockdev-add", 2, 9, 0))
     {
       /* Flat since QEMU 2.9, when blockdev-add became stable. */
       command->name = "blockdev-add";
@@ -328,7 +329,7 @@ command_init_blockdev_del (Command       *command,
                            const char    *node_name)
 {
   command->arguments = json_object_new ();
-  if (qmp_connection_check_version (self, 2, 9, 0))
+  if (_qmp_connection_has_command (self, "blockdev-del", 2, 9, 0))
     {
       command->name = "blockdev-del";
       json_object_set_string_member (command->arguments, "node-name", node_name);
@@ -364,6 +365,10 @@ command_init_device_del (Command    *command,
  * @user_data: (closure callback): data for @callback
  *
  * Stops the virtual machine's CPUs (`stop`).
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -414,6 +419,10 @@ qmp_connection_stop_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -438,6 +447,10 @@ qmp_connection_stop_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Resumes the virtual machine's CPUs (`cont`).
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -488,6 +501,10 @@ qmp_connection_cont_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -515,6 +532,10 @@ qmp_connection_cont_sync (QmpConnection  *self,
  *
  * A guest that ignores ACPI never shuts down: bound the wait with @cancellable
  * or [property@Qmp.Connection:timeout].
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -568,6 +589,10 @@ qmp_connection_system_powerdown_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -592,6 +617,10 @@ qmp_connection_system_powerdown_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Makes QEMU exit (`quit`).  QEMU closes the connection after its reply.
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -642,6 +671,10 @@ qmp_connection_quit_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -668,6 +701,10 @@ qmp_connection_quit_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Adds a raw block node over the file @filename, named @node_name: `blockdev-add` since QEMU 2.9, `x-blockdev-add` before.
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -724,6 +761,10 @@ qmp_connection_blockdev_add_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -756,6 +797,10 @@ qmp_connection_blockdev_add_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Adds the device @device_id with @driver (`device_add`), backed by the block node @blockdev_id if not %NULL, on @bus if not %NULL.
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -816,6 +861,10 @@ qmp_connection_device_add_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -847,6 +896,10 @@ qmp_connection_device_add_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Deletes the block node @node_name: `blockdev-del` since QEMU 2.9, `x-blockdev-del` before.
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -900,6 +953,10 @@ qmp_connection_blockdev_del_finish (QmpConnection  *self,
  *
  * Returns: %TRUE on success
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 gboolean
@@ -927,6 +984,10 @@ qmp_connection_blockdev_del_sync (QmpConnection  *self,
  * @user_data: (closure callback): data for @callback
  *
  * Unplugs the device @device_id (`device_del`) and waits until it is gone: the call finishes on the `DEVICE_DELETED` event for @device_id (not on one for a child of it), and fails if the guest refuses the unplug (`DEVICE_UNPLUG_GUEST_ERROR`).
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -979,6 +1040,10 @@ qmp_connection_device_del_finish (QmpConnection  *self,
  * main loop of the caller's.
  *
  * Returns: %TRUE on success
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */
@@ -1056,6 +1121,10 @@ on_query_status (GObject      *source_object,
  *
  * Asks for the run state of the virtual machine (`query-status`).
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 void
@@ -1125,6 +1194,10 @@ qmp_connection_query_status_finish (QmpConnection  *self,
  * Returns: the run state; %QMP_RUN_STATE_UNKNOWN on error (and only
  *   then), %QMP_RUN_STATE_OTHER for a state this version of qmp-glib does
  *   not know
+ *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
  *
  * Since: 1.0
  */

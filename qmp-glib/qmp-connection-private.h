@@ -7,6 +7,7 @@
 
 #pragma once
 
+#include "qmp-channel-private.h"
 #include "qmp-connection.h"
 
 G_BEGIN_DECLS
@@ -26,5 +27,22 @@ guint _qmp_connection_add_event_sink    (QmpConnection    *self,
 void  _qmp_connection_remove_event_sink (QmpConnection    *self,
                                          guint             id);
 gboolean _qmp_connection_is_ready       (QmpConnection    *self);
+
+/* Hands @call to the channel with @timeout_msec (-1: the connection's
+ * timeout) for an _async function whose task gets @source_tag. */
+void     _qmp_connection_submit_async (QmpConnection       *self,
+                                       QmpCall             *call,
+                                       gpointer             source_tag,
+                                       int                  timeout_msec,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data);
+
+/* Submits @call and blocks until it is done; returns its error, if any. */
+gboolean _qmp_connection_submit_sync  (QmpConnection       *self,
+                                       QmpCall             *call,
+                                       int                  timeout_msec,
+                                       GCancellable        *cancellable,
+                                       GError             **error);
 
 G_END_DECLS

@@ -15,10 +15,12 @@
 #include "qmp-connection.h"
 #include "qmp-enums.h"
 #include "qmp-error.h"
+#include "qmp-event-private.h"
 #include "qmp-connection-private.h"
 #include "qmp-event-private.h"
 #include "qmp-handshake-private.h"
 #include "qmp-init-private.h"
+#include "qmp-schema-private.h"
 #include "qmp-sync-private.h"
 #include "qmp-json-private.h"
 
@@ -67,7 +69,9 @@
  * An event is queued for the constructing context only while a handler for
  * it is connected, so a program that never runs its main loop does not
  * collect events in memory.  [method@Qmp.Connection.wait_event_async] and
- * [method@Qmp.Connection.execute_until_event_async] see every event.
+ * [method@Qmp.Connection.execute_until_event_async] see every event.  The
+ * events waiting for slow handlers are bounded: see
+ * [property@Qmp.Connection:max-queued-events].
  *
  * ## Commands
  *
@@ -77,10 +81,13 @@
  * queues; the others wait in the connection.  A command sent out of band
  * (%QMP_EXECUTE_FLAGS_OOB) goes ahead of those.
  *
- * A command cancelled before it was written is never sent; one cancelled
- * after finishes at once with %G_IO_ERROR_CANCELLED, and its reply is
- * dropped when it comes.  [property@Qmp.Connection:timeout] bounds every
- * call in the same way.
+ * A command cancelled before its first byte was written to the socket is
+ * never sent, even if it already waited in the connection's output buffer;
+ * one cancelled after finishes at once with %G_IO_ERROR_CANCELLED, the
+ * rest of its line is still written, and its reply is dropped when it
+ * comes.  A call made with a cancellable that is already cancelled always
+ * fails with %G_IO_ERROR_CANCELLED and sends nothing.
+ * [property@Qmp.Connection:timeout] bounds every call in the same way.
  *
  * Since: 1.0
  */
@@ -125,6 +132,13 @@ struct _QmpConnection
   GMutex events_lock;
   GQueue events;
   gboolean events_scheduled;
+  guint n_undelivered;        /* queued or being emitted */
+  guint64 undelivered_size;   /* their _qmp_event_get_size() */
+  guint max_queued_events;
+  guint64 max_queued_event_bytes;
+  guint64 dropped_events;
+  gboolean dropped_changed;   /* notify::dropped-events is due */
+  gboolean reading_paused;    /* the channel was told the queue is full */
 };
 
 static void qmp_connection_initable_iface_init       (GInitableIface      *iface);
@@ -150,6 +164,10 @@ enum {
   PROP_CAPABILITIES,
   PROP_OOB_ENABLED,
   PROP_CLOSED,
+  PROP_VALIDATE_ARGUMENTS,
+  PROP_MAX_QUEUED_EVENTS,
+  PROP_MAX_QUEUED_EVENT_BYTES,
+  PROP_DROPPED_EVENTS,
   N_PROPS
 };
 
@@ -163,6 +181,8 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 #define DEFAULT_MAX_MESSAGE_SIZE (64 * 1024 * 1024)
+#define DEFAULT_MAX_QUEUED_EVENTS 10000
+#define DEFAULT_MAX_QUEUED_EVENT_BYTES (16 * 1024 * 1024)
 
 static gboolean
 connection_is_ready (QmpConnection *self)
@@ -259,27 +279,102 @@ _qmp_connection_set_context (QmpConnection *self,
   g_mutex_unlock (&self->events_lock);
 }
 
+/* Whether the undelivered events reach a bound: then reading pauses, or,
+ * while a call waits for input, events beyond it are dropped. */
+static gboolean
+events_full_locked (QmpConnection *self,
+                    gsize          more)
+{
+  return self->n_undelivered > 0 &&
+         (self->n_undelivered >= self->max_queued_events ||
+          self->undelivered_size + more > self->max_queued_event_bytes);
+}
+
+/* Takes @n events of @size bytes off the undelivered count; TRUE if
+ * reading should go on again: the queue is half empty. */
+static gboolean
+events_delivered_locked (QmpConnection *self,
+                         guint          n,
+                         guint64        size)
+{
+  self->n_undelivered -= n;
+  self->undelivered_size -= size;
+  if (self->reading_paused &&
+      self->n_undelivered <= self->max_queued_events / 2 &&
+      self->undelivered_size <= self->max_queued_event_bytes / 2)
+    {
+      self->reading_paused = FALSE;
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* In the signal's context: emits the events queued when it started, one
+ * by one from the shared queue, then lets that context run its other
+ * sources before the next batch.  The source may recurse: a handler that
+ * runs a nested main loop, waiting for a reply that comes after more
+ * events, sees them emitted there; reading would otherwise stay stopped
+ * behind them. */
 static gboolean
 emit_events (gpointer user_data)
 {
   QmpConnection *self = user_data;
-  GQueue events;
-  QmpEvent *event;
+  guint n_batch;
+  gboolean notify_dropped;
+  gboolean more;
 
   g_mutex_lock (&self->events_lock);
-  events = self->events;
-  g_queue_init (&self->events);
-  self->events_scheduled = FALSE;
+  n_batch = self->events.length;
   g_mutex_unlock (&self->events_lock);
 
-  while ((event = g_queue_pop_head (&events)) != NULL)
+  for (guint i = 0; i < n_batch; i++)
     {
+      QmpEvent *event;
+      gboolean resume;
+
+      g_mutex_lock (&self->events_lock);
+      event = g_queue_pop_head (&self->events);
+      resume = event != NULL && events_delivered_locked (self, 1, _qmp_event_get_size (event));
+      g_mutex_unlock (&self->events_lock);
+
+      /* A nested emission took them. */
+      if (event == NULL)
+        break;
+
+      if (resume && self->channel != NULL)
+        _qmp_channel_resume_reading (self->channel);
+
       g_signal_emit (self, signals[SIGNAL_EVENT],
                      g_quark_try_string (qmp_event_get_name (event)), event);
       qmp_event_unref (event);
     }
 
-  return G_SOURCE_REMOVE;
+  g_mutex_lock (&self->events_lock);
+  more = self->events.length > 0;
+  if (!more)
+    self->events_scheduled = FALSE;
+  notify_dropped = self->dropped_changed;
+  self->dropped_changed = FALSE;
+  g_mutex_unlock (&self->events_lock);
+
+  if (notify_dropped)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DROPPED_EVENTS]);
+
+  return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+connection_schedule_emit (QmpConnection *self)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_can_recurse (source, TRUE);
+  g_source_set_static_name (source, "[qmp-glib] emit events");
+  g_source_set_callback (source, emit_events, g_object_ref (self), g_object_unref);
+  g_source_attach (source, connection_get_context (self));
+  g_source_unref (source);
 }
 
 /* ---------------------------------------------------------------- sinks */
@@ -289,7 +384,13 @@ typedef struct
   guint id;
   QmpEventSinkFunc func;
   gpointer user_data;
+  gboolean removed;           /* while the sinks are being called */
 } EventSink;
+
+/* The connection whose sinks this thread is calling, with their lock held:
+ * a sink's function may drop the last reference to its owner, which then
+ * removes the sink from inside the call. */
+static GPrivate calling_sinks_of;
 
 /* Adds @func, which the worker calls with every event from now on (each
  * call with its own QmpEvent, which @func owns) and once with %NULL and
@@ -302,7 +403,7 @@ _qmp_connection_add_event_sink (QmpConnection    *self,
                                 QmpEventSinkFunc  func,
                                 gpointer          user_data)
 {
-  EventSink sink = { 0, func, user_data };
+  EventSink sink = { 0, func, user_data, FALSE };
   g_autoptr(GError) error = NULL;
 
   g_mutex_lock (&self->sinks_lock);
@@ -325,16 +426,36 @@ void
 _qmp_connection_remove_event_sink (QmpConnection *self,
                                    guint          id)
 {
-  g_mutex_lock (&self->sinks_lock);
+  gboolean calling = g_private_get (&calling_sinks_of) == self;
+
+  /* From inside a sink's call, the lock is this thread's already: the
+   * sink is only marked, and the caller of the sinks drops it. */
+  if (!calling)
+    g_mutex_lock (&self->sinks_lock);
   for (guint i = 0; i < self->sinks->len; i++)
     {
-      if (g_array_index (self->sinks, EventSink, i).id == id)
+      EventSink *sink = &g_array_index (self->sinks, EventSink, i);
+
+      if (sink->id == id)
         {
-          g_array_remove_index (self->sinks, i);
+          if (calling)
+            sink->removed = TRUE;
+          else
+            g_array_remove_index (self->sinks, i);
           break;
         }
     }
-  g_mutex_unlock (&self->sinks_lock);
+  if (!calling)
+    g_mutex_unlock (&self->sinks_lock);
+}
+
+/* With the sinks' lock held: drops the sinks removed during the calls. */
+static void
+sinks_drop_removed_locked (QmpConnection *self)
+{
+  for (guint i = self->sinks->len; i > 0; i--)
+    if (g_array_index (self->sinks, EventSink, i - 1).removed)
+      g_array_remove_index (self->sinks, i - 1);
 }
 
 static void
@@ -342,12 +463,16 @@ sinks_deliver (QmpConnection *self,
                QmpEvent      *event)
 {
   g_mutex_lock (&self->sinks_lock);
+  g_private_set (&calling_sinks_of, self);
   for (guint i = 0; i < self->sinks->len; i++)
     {
-      EventSink *sink = &g_array_index (self->sinks, EventSink, i);
+      EventSink sink = g_array_index (self->sinks, EventSink, i);
 
-      sink->func (_qmp_event_copy (event), NULL, sink->user_data);
+      if (!sink.removed)
+        sink.func (_qmp_event_copy (event), NULL, sink.user_data);
     }
+  g_private_set (&calling_sinks_of, NULL);
+  sinks_drop_removed_locked (self);
   g_mutex_unlock (&self->sinks_lock);
 }
 
@@ -363,12 +488,15 @@ sinks_close (QmpConnection *self,
         ? g_error_copy (error)
         : g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED, _("The connection is closed"));
 
+      g_private_set (&calling_sinks_of, self);
       for (guint i = 0; i < self->sinks->len; i++)
         {
-          EventSink *sink = &g_array_index (self->sinks, EventSink, i);
+          EventSink sink = g_array_index (self->sinks, EventSink, i);
 
-          sink->func (NULL, self->sinks_close_error, sink->user_data);
+          if (!sink.removed)
+            sink.func (NULL, self->sinks_close_error, sink.user_data);
         }
+      g_private_set (&calling_sinks_of, NULL);
       g_array_set_size (self->sinks, 0);
     }
   g_mutex_unlock (&self->sinks_lock);
@@ -376,29 +504,58 @@ sinks_close (QmpConnection *self,
 
 /* On the worker: an event came.  It is queued for the constructing context
  * only if someone listens, and the queue is emptied by one idle however
- * many events it holds. */
-static void
+ * many events it holds.  Returns TRUE when the queue is full, and the
+ * channel should stop reading. */
+static gboolean
 connection_on_event (GObject  *owner,
                      QmpEvent *event)
 {
   QmpConnection *self = QMP_CONNECTION (owner);
   GQuark detail = g_quark_try_string (qmp_event_get_name (event));
-  gboolean schedule;
+  gsize size;
+  gboolean schedule = FALSE;
+  gboolean full;
 
   sinks_deliver (self, event);
 
-  if (!g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE))
-    return;
+  /* With a detail, GLib looks only for the handlers of that detail: those
+   * connected to "event" without one are asked for apart. */
+  if (!g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], 0, TRUE) &&
+      (detail == 0 || !g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE)))
+    return FALSE;
+
+  size = _qmp_event_get_size (event);
 
   g_mutex_lock (&self->events_lock);
-  g_queue_push_tail (&self->events, qmp_event_ref (event));
+  if (events_full_locked (self, size))
+    {
+      /* Reading went on past the bound for a call that waits for its
+       * reply: this event cannot be kept, but it is counted. */
+      self->dropped_events++;
+      if (!self->dropped_changed)
+        {
+          self->dropped_changed = TRUE;
+          g_debug ("Dropping events for a slow “event” handler");
+        }
+    }
+  else
+    {
+      g_queue_push_tail (&self->events, qmp_event_ref (event));
+      self->n_undelivered++;
+      self->undelivered_size += size;
+    }
+  /* Also for a dropped event: the idle notifies dropped-events. */
   schedule = !self->events_scheduled;
   self->events_scheduled = TRUE;
+  full = events_full_locked (self, 0);
+  if (full)
+    self->reading_paused = TRUE;
   g_mutex_unlock (&self->events_lock);
 
   if (schedule)
-    g_main_context_invoke_full (connection_get_context (self), G_PRIORITY_DEFAULT, emit_events,
-                                g_object_ref (self), g_object_unref);
+    connection_schedule_emit (self);
+
+  return full;
 }
 
 typedef struct
@@ -424,7 +581,8 @@ emit_closed (gpointer user_data)
   ClosedData *closed = user_data;
 
   /* Events that came before the close are emitted before it. */
-  emit_events (closed->self);
+  while (emit_events (closed->self) == G_SOURCE_CONTINUE)
+    ;
 
   g_object_notify_by_pspec (G_OBJECT (closed->self), properties[PROP_CLOSED]);
   g_signal_emit (closed->self, signals[SIGNAL_CLOSED], 0,
@@ -769,6 +927,22 @@ qmp_connection_get_property (GObject    *object,
       g_value_set_boolean (value, qmp_connection_is_closed (self));
       break;
 
+    case PROP_VALIDATE_ARGUMENTS:
+      g_value_set_boolean (value, qmp_connection_get_validate_arguments (self));
+      break;
+
+    case PROP_MAX_QUEUED_EVENTS:
+      g_value_set_uint (value, qmp_connection_get_max_queued_events (self));
+      break;
+
+    case PROP_MAX_QUEUED_EVENT_BYTES:
+      g_value_set_uint64 (value, qmp_connection_get_max_queued_event_bytes (self));
+      break;
+
+    case PROP_DROPPED_EVENTS:
+      g_value_set_uint64 (value, qmp_connection_get_dropped_events (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -802,6 +976,18 @@ qmp_connection_set_property (GObject      *object,
 
     case PROP_MAX_MESSAGE_SIZE:
       qmp_connection_set_max_message_size (self, g_value_get_uint64 (value));
+      break;
+
+    case PROP_VALIDATE_ARGUMENTS:
+      qmp_connection_set_validate_arguments (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_MAX_QUEUED_EVENTS:
+      qmp_connection_set_max_queued_events (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_QUEUED_EVENT_BYTES:
+      qmp_connection_set_max_queued_event_bytes (self, g_value_get_uint64 (value));
       break;
 
     default:
@@ -984,6 +1170,77 @@ qmp_connection_class_init (QmpConnectionClass *klass)
                           FALSE,
                           (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * QmpConnection:validate-arguments: (getter get_validate_arguments) (setter set_validate_arguments)
+   *
+   * Whether every command's arguments are checked against the server's
+   * schema before the command is written, as with
+   * %QMP_EXECUTE_FLAGS_VALIDATE: the calls of
+   * [method@Qmp.Connection.execute_until_event_async] and of the typed
+   * commands too.  See [method@Qmp.Schema.validate_arguments].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_VALIDATE_ARGUMENTS] =
+    g_param_spec_boolean ("validate-arguments", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:max-queued-events: (getter get_max_queued_events) (setter set_max_queued_events)
+   *
+   * How many events may wait for [signal@Qmp.Connection::event] handlers
+   * that do not keep up (a slow handler, or a context that is not
+   * iterated).  At this bound, or at
+   * [property@Qmp.Connection:max-queued-event-bytes], the connection stops
+   * reading the socket, so the server holds the rest, and reads again when
+   * half of them are emitted; an `_async` call made in the signal's
+   * context waits behind them.  While any other call waits for the server
+   * (a `_sync` call, maybe in the very thread that must emit the events,
+   * or an `_async` call made in another context), reading cannot stop:
+   * the events beyond the bound are then dropped for the signal, and
+   * counted in [property@Qmp.Connection:dropped-events].  Calls always
+   * see every event.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_QUEUED_EVENTS] =
+    g_param_spec_uint ("max-queued-events", NULL, NULL,
+                       1, G_MAXUINT, DEFAULT_MAX_QUEUED_EVENTS,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:max-queued-event-bytes: (getter get_max_queued_event_bytes) (setter set_max_queued_event_bytes)
+   *
+   * How much memory, in bytes, the events waiting for
+   * [signal@Qmp.Connection::event] handlers may hold, counting each at
+   * the size of its name and data as the server sent them, plus about 120
+   * bytes.  One event is always let through, whatever its size.  See
+   * [property@Qmp.Connection:max-queued-events].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_QUEUED_EVENT_BYTES] =
+    g_param_spec_uint64 ("max-queued-event-bytes", NULL, NULL,
+                         1, G_MAXUINT64, DEFAULT_MAX_QUEUED_EVENT_BYTES,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:dropped-events: (getter get_dropped_events)
+   *
+   * How many events were not emitted as [signal@Qmp.Connection::event]
+   * because the handlers did not keep up while a call waited for the
+   * server; see [property@Qmp.Connection:max-queued-events].  Its
+   * notification is emitted in the signal's context, after the events
+   * queued before the drop.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_DROPPED_EVENTS] =
+    g_param_spec_uint64 ("dropped-events", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -996,7 +1253,8 @@ qmp_connection_class_init (QmpConnectionClass *klass)
    *
    * The signal is detailed with the event's name, so a handler can pick the
    * events it wants: `"event::SHUTDOWN"`.  Events are only queued for
-   * emission while a handler for them is connected.
+   * emission while a handler for them is connected, and only so many:
+   * see [property@Qmp.Connection:max-queued-events].
    *
    * Since: 1.0
    */
@@ -1045,6 +1303,8 @@ qmp_connection_init (QmpConnection *self)
   g_mutex_init (&self->sinks_lock);
   self->sinks = g_array_new (FALSE, FALSE, sizeof (EventSink));
   g_queue_init (&self->events);
+  self->max_queued_events = DEFAULT_MAX_QUEUED_EVENTS;
+  self->max_queued_event_bytes = DEFAULT_MAX_QUEUED_EVENT_BYTES;
 }
 
 /* --------------------------------------------------------- constructors */
@@ -1534,6 +1794,133 @@ qmp_connection_set_max_message_size (QmpConnection *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
 }
 
+/**
+ * qmp_connection_get_max_queued_events:
+ * @self: a #QmpConnection
+ *
+ * Gets [property@Qmp.Connection:max-queued-events].
+ *
+ * Returns: how many events may wait for slow handlers
+ *
+ * Since: 1.0
+ */
+guint
+qmp_connection_get_max_queued_events (QmpConnection *self)
+{
+  guint value;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), 0);
+
+  g_mutex_lock (&self->events_lock);
+  value = self->max_queued_events;
+  g_mutex_unlock (&self->events_lock);
+
+  return value;
+}
+
+/**
+ * qmp_connection_set_max_queued_events:
+ * @self: a #QmpConnection
+ * @max_queued_events: how many events may wait for slow handlers, at least 1
+ *
+ * Sets [property@Qmp.Connection:max-queued-events].
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_set_max_queued_events (QmpConnection *self,
+                                      guint          max_queued_events)
+{
+  gboolean changed;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (max_queued_events > 0);
+
+  g_mutex_lock (&self->events_lock);
+  changed = self->max_queued_events != max_queued_events;
+  self->max_queued_events = max_queued_events;
+  g_mutex_unlock (&self->events_lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED_EVENTS]);
+}
+
+/**
+ * qmp_connection_get_max_queued_event_bytes:
+ * @self: a #QmpConnection
+ *
+ * Gets [property@Qmp.Connection:max-queued-event-bytes].
+ *
+ * Returns: how many bytes of events may wait for slow handlers
+ *
+ * Since: 1.0
+ */
+guint64
+qmp_connection_get_max_queued_event_bytes (QmpConnection *self)
+{
+  guint64 value;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), 0);
+
+  g_mutex_lock (&self->events_lock);
+  value = self->max_queued_event_bytes;
+  g_mutex_unlock (&self->events_lock);
+
+  return value;
+}
+
+/**
+ * qmp_connection_set_max_queued_event_bytes:
+ * @self: a #QmpConnection
+ * @max_queued_event_bytes: how many bytes of events may wait, at least 1
+ *
+ * Sets [property@Qmp.Connection:max-queued-event-bytes].
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_set_max_queued_event_bytes (QmpConnection *self,
+                                           guint64        max_queued_event_bytes)
+{
+  gboolean changed;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (max_queued_event_bytes > 0);
+
+  g_mutex_lock (&self->events_lock);
+  changed = self->max_queued_event_bytes != max_queued_event_bytes;
+  self->max_queued_event_bytes = max_queued_event_bytes;
+  g_mutex_unlock (&self->events_lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED_EVENT_BYTES]);
+}
+
+/**
+ * qmp_connection_get_dropped_events:
+ * @self: a #QmpConnection
+ *
+ * Gets [property@Qmp.Connection:dropped-events].
+ *
+ * Returns: how many events were not emitted because handlers did not
+ *   keep up
+ *
+ * Since: 1.0
+ */
+guint64
+qmp_connection_get_dropped_events (QmpConnection *self)
+{
+  guint64 value;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), 0);
+
+  g_mutex_lock (&self->events_lock);
+  value = self->dropped_events;
+  g_mutex_unlock (&self->events_lock);
+
+  return value;
+}
+
 /* ------------------------------------------------------------- commands */
 
 typedef struct
@@ -1602,6 +1989,43 @@ on_call_done (QmpCall  *call,
     }
 }
 
+gboolean
+_qmp_connection_is_ready (QmpConnection *self)
+{
+  return connection_is_ready (self);
+}
+
+/* -1: the connection's timeout property; 0: none. */
+static guint
+connection_resolve_timeout (QmpConnection *self,
+                            int            timeout_msec)
+{
+  return timeout_msec < 0 ? qmp_connection_get_timeout (self) : (guint) timeout_msec;
+}
+
+void
+_qmp_connection_submit_async (QmpConnection       *self,
+                              QmpCall             *call,
+                              gpointer             source_tag,
+                              int                  timeout_msec,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+
+  /* Its callback waits for the same context as the events: reading may
+   * stop behind them (see max-queued-events). */
+  if (g_task_get_context (task) == connection_get_context (self))
+    _qmp_call_set_in_event_context (call);
+
+  _qmp_call_set_done_func (call, on_call_done, g_steal_pointer (&task));
+  _qmp_channel_submit (self->channel, call, cancellable, connection_resolve_timeout (self, timeout_msec));
+}
+
 static void
 connection_submit_async (QmpConnection       *self,
                          QmpCall             *call,
@@ -1610,25 +2034,20 @@ connection_submit_async (QmpConnection       *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, source_tag);
-
-  _qmp_call_set_done_func (call, on_call_done, g_steal_pointer (&task));
-  _qmp_channel_submit (self->channel, call, cancellable, qmp_connection_get_timeout (self));
+  _qmp_connection_submit_async (self, call, source_tag, -1, cancellable, callback, user_data);
 }
 
 /* Submits @call and blocks until it is done; returns its error, if any. */
-static gboolean
-connection_submit_sync (QmpConnection  *self,
-                        QmpCall        *call,
-                        GCancellable   *cancellable,
-                        GError        **error)
+gboolean
+_qmp_connection_submit_sync (QmpConnection  *self,
+                             QmpCall        *call,
+                             int             timeout_msec,
+                             GCancellable   *cancellable,
+                             GError        **error)
 {
   GError *call_error;
 
-  _qmp_channel_submit (self->channel, call, cancellable, qmp_connection_get_timeout (self));
+  _qmp_channel_submit (self->channel, call, cancellable, connection_resolve_timeout (self, timeout_msec));
   _qmp_call_wait (call);
 
   call_error = _qmp_call_steal_error (call);
@@ -1639,6 +2058,15 @@ connection_submit_sync (QmpConnection  *self,
     }
 
   return TRUE;
+}
+
+static gboolean
+connection_submit_sync (QmpConnection  *self,
+                        QmpCall        *call,
+                        GCancellable   *cancellable,
+                        GError        **error)
+{
+  return _qmp_connection_submit_sync (self, call, -1, cancellable, error);
 }
 
 /**
@@ -1673,6 +2101,10 @@ connection_submit_sync (QmpConnection  *self,
  *                               QMP_EXECUTE_FLAGS_NONE, NULL, on_status, NULL);
  * ```
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 void
@@ -1690,6 +2122,10 @@ qmp_connection_execute_async (QmpConnection       *self,
   g_return_if_fail (connection_is_ready (self));
   g_return_if_fail (command != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  if (_qmp_connection_check_call_async (self, qmp_connection_execute_async, command, arguments,
+                                        flags, NULL, NULL, cancellable, callback, user_data))
+    return;
 
   call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
                         (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
@@ -1741,6 +2177,10 @@ qmp_connection_execute_finish (QmpConnection  *self,
  * Returns: (transfer full): the `return` member of the reply, or %NULL on
  *   error
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 JsonNode *
@@ -1758,6 +2198,9 @@ qmp_connection_execute_sync (QmpConnection    *self,
   g_return_val_if_fail (command != NULL, NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, cancellable, error))
+    return NULL;
 
   call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
                         (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
@@ -1809,6 +2252,10 @@ qmp_connection_execute_json_async (QmpConnection       *self,
   g_return_if_fail (connection_is_ready (self));
   g_return_if_fail (command != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  if (_qmp_connection_check_call_async (self, qmp_connection_execute_json_async, command, arguments,
+                                        flags, NULL, NULL, cancellable, callback, user_data))
+    return;
 
   call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
                         (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
@@ -1883,6 +2330,9 @@ qmp_connection_execute_json_sync (QmpConnection    *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, cancellable, error))
+    return NULL;
+
   call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
                         (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
   if (!connection_submit_sync (self, call, cancellable, error))
@@ -1921,6 +2371,10 @@ qmp_connection_execute_json_sync (QmpConnection    *self,
  *                                           NULL, on_unplugged, NULL);
  * ```
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 void
@@ -1940,6 +2394,11 @@ qmp_connection_execute_until_event_async (QmpConnection       *self,
   g_return_if_fail (command != NULL);
   g_return_if_fail (event_name != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  if (_qmp_connection_check_call_async (self, qmp_connection_execute_until_event_async, command,
+                                        arguments, QMP_EXECUTE_FLAGS_NONE, event_name, event_match,
+                                        cancellable, callback, user_data))
+    return;
 
   call = _qmp_call_new (QMP_CALL_UNTIL_EVENT, command, arguments, FALSE, event_name, event_match);
   connection_submit_async (self, call, qmp_connection_execute_until_event_async,
@@ -2009,6 +2468,10 @@ qmp_connection_execute_until_event_finish (QmpConnection  *self,
  * Returns: (transfer full): the event that finished the call, or %NULL on
  *   error
  *
+ * A cancellation or timeout before the command's first byte is written
+ * means it is never sent; after that, the call fails at once, but the
+ * server may still run the command.
+ *
  * Since: 1.0
  */
 QmpEvent *
@@ -2033,6 +2496,10 @@ qmp_connection_execute_until_event_sync (QmpConnection  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (!_qmp_connection_check_call_sync (self, command, arguments, QMP_EXECUTE_FLAGS_NONE,
+                                        cancellable, error))
+    return NULL;
+
   call = _qmp_call_new (QMP_CALL_UNTIL_EVENT, command, arguments, FALSE, event_name, event_match);
   if (!connection_submit_sync (self, call, cancellable, error))
     return NULL;
@@ -2055,6 +2522,8 @@ qmp_connection_execute_until_event_sync (QmpConnection  *self,
  *
  * Waits for the next event that matches, from the moment of this call on.
  * Use a cancellable or [property@Qmp.Connection:timeout] to stop waiting.
+ *
+ * Nothing is sent: a cancellation or timeout only ends the wait.
  *
  * Since: 1.0
  */
@@ -2114,6 +2583,8 @@ qmp_connection_wait_event_finish (QmpConnection  *self,
  *
  * Returns: (transfer full): the event, or %NULL on error
  *
+ * Nothing is sent: a cancellation or timeout only ends the wait.
+ *
  * Since: 1.0
  */
 QmpEvent *
@@ -2135,6 +2606,129 @@ qmp_connection_wait_event_sync (QmpConnection  *self,
     return NULL;
 
   return _qmp_call_steal_event (call);
+}
+
+/* ---------------------------------------------------------- guest agent */
+
+static void
+on_guest_agent_answered (GError   *error,
+                         gpointer  user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * qmp_connection_wait_guest_agent_async:
+ * @self: a #QmpConnection made with %QMP_CONNECTION_FLAGS_GUEST_AGENT
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the agent answered, or on error
+ * @user_data: (closure callback): data for @callback
+ *
+ * Waits until the guest agent answers, as every agent client must after
+ * the guest booted or rebooted: the agent is silent until it runs, and
+ * what was sent to it before may be lost or answered late.
+ *
+ * Sends `guest-sync-delimited` with a fresh token, and again with a new
+ * token and id while none is answered (after 0.1 s, then ever less often,
+ * at least every 2 s), until an answer comes.  Replies to the other
+ * attempts are dropped when they come, and the calls made meanwhile are
+ * not disturbed.  The wait is bounded by @cancellable and by
+ * [property@Qmp.Connection:timeout] (none when it is 0); it fails with
+ * %G_IO_ERROR_CANCELLED or %G_IO_ERROR_TIMED_OUT, and a cancellable that
+ * is already cancelled sends nothing.
+ *
+ * Constructing a guest agent connection waits in the same way, bounded
+ * by the timeout given at construction.
+ *
+ * Since: 1.0
+ */
+void
+qmp_connection_wait_guest_agent_async (QmpConnection       *self,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (QMP_IS_CONNECTION (self));
+  g_return_if_fail (connection_is_ready (self));
+  g_return_if_fail ((self->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, qmp_connection_wait_guest_agent_async);
+  _qmp_guest_sync_start (self->channel, qmp_connection_get_timeout (self), cancellable,
+                         on_guest_agent_answered, g_steal_pointer (&task));
+}
+
+/**
+ * qmp_connection_wait_guest_agent_finish:
+ * @self: a #QmpConnection
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Qmp.Connection.wait_guest_agent_async].
+ *
+ * Returns: %TRUE once the agent answered
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_connection_wait_guest_agent_finish (QmpConnection  *self,
+                                        GAsyncResult   *result,
+                                        GError        **error)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qmp_connection_wait_guest_agent_async,
+                        FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * qmp_connection_wait_guest_agent_sync:
+ * @self: a #QmpConnection made with %QMP_CONNECTION_FLAGS_GUEST_AGENT
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Waits until the guest agent answers, blocking the calling thread; see
+ * [method@Qmp.Connection.wait_guest_agent_async].
+ *
+ * ```c
+ * // after the guest rebooted
+ * qmp_connection_set_timeout (agent, 60000);
+ * if (!qmp_connection_wait_guest_agent_sync (agent, NULL, &error))
+ *   g_warning ("the guest agent did not come back: %s", error->message);
+ * ```
+ *
+ * Returns: %TRUE once the agent answered
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_connection_wait_guest_agent_sync (QmpConnection  *self,
+                                      GCancellable   *cancellable,
+                                      GError        **error)
+{
+  SyncWait wait;
+
+  g_return_val_if_fail (QMP_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (connection_is_ready (self), FALSE);
+  g_return_val_if_fail ((self->flags & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  sync_wait_init (&wait);
+  _qmp_guest_sync_start (self->channel, qmp_connection_get_timeout (self), cancellable,
+                         sync_wait_done, &wait);
+
+  return sync_wait_run (&wait, error);
 }
 
 /* ---------------------------------------------------------------- close */
@@ -2238,11 +2832,4 @@ qmp_connection_close_sync (QmpConnection  *self,
   _qmp_channel_close (self->channel, NULL, FALSE, sync_wait_done, &wait);
 
   return sync_wait_run (&wait, error);
-}
-
-/* Whether construction finished successfully. */
-gboolean
-_qmp_connection_is_ready (QmpConnection *self)
-{
-  return connection_is_ready (self);
 }

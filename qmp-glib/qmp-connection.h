@@ -27,9 +27,14 @@ G_BEGIN_DECLS
  *   %QMP_EXECUTE_FLAGS_OOB
  * @QMP_CONNECTION_FLAGS_GUEST_AGENT: the peer is the QEMU guest agent
  *   (`qemu-ga`), which sends no greeting: the connection synchronizes with
- *   `guest-sync-delimited` and takes its version from `guest-info`.  A
- *   peer that is not a guest agent never answers the synchronization:
- *   construct with a [property@Qmp.Connection:timeout] when unsure
+ *   `guest-sync-delimited` and takes its version from `guest-info`.
+ *   Construction waits until the agent answers, as
+ *   [method@Qmp.Connection.wait_guest_agent_async] does (a guest that
+ *   still boots has no agent yet).  A peer that is not a guest agent
+ *   never answers the synchronization: construct with a
+ *   [property@Qmp.Connection:timeout] when unsure.  The 0xFF that the agent
+ *   sends before its reply to `guest-sync-delimited` is handled whoever
+ *   runs that command
  *
  * Flags for the construction of a #QmpConnection.
  *
@@ -47,6 +52,11 @@ typedef enum { /*< flags >*/
  * @QMP_EXECUTE_FLAGS_OOB: send the command as `exec-oob`, to be run out of
  *   band, ahead of the in-band commands that QEMU has queued; the
  *   connection must have negotiated out-of-band execution
+ * @QMP_EXECUTE_FLAGS_VALIDATE: check the arguments against the server's
+ *   schema ([method@Qmp.Schema.validate_arguments]) before the command is
+ *   written; a mismatch fails the call with %QMP_ERROR_INVALID_ARGUMENTS
+ *   and nothing is sent.  The first such call of a connection fetches the
+ *   schema first.  See [property@Qmp.Connection:validate-arguments]
  *
  * Flags for [method@Qmp.Connection.execute_async].
  *
@@ -55,6 +65,7 @@ typedef enum { /*< flags >*/
 typedef enum { /*< flags >*/
   QMP_EXECUTE_FLAGS_NONE = 0,
   QMP_EXECUTE_FLAGS_OOB  = 1 << 0,
+  QMP_EXECUTE_FLAGS_VALIDATE = 1 << 1,
 } QmpExecuteFlags;
 
 #define QMP_TYPE_CONNECTION (qmp_connection_get_type ())
@@ -126,6 +137,24 @@ guint64             qmp_connection_get_max_message_size (QmpConnection *self);
 QMP_AVAILABLE_IN_1_0
 void                qmp_connection_set_max_message_size (QmpConnection *self,
                                                          guint64        max_message_size);
+QMP_AVAILABLE_IN_1_0
+guint               qmp_connection_get_max_queued_events      (QmpConnection *self);
+QMP_AVAILABLE_IN_1_0
+void                qmp_connection_set_max_queued_events      (QmpConnection *self,
+                                                               guint          max_queued_events);
+QMP_AVAILABLE_IN_1_0
+guint64             qmp_connection_get_max_queued_event_bytes (QmpConnection *self);
+QMP_AVAILABLE_IN_1_0
+void                qmp_connection_set_max_queued_event_bytes (QmpConnection *self,
+                                                               guint64        max_queued_event_bytes);
+QMP_AVAILABLE_IN_1_0
+guint64             qmp_connection_get_dropped_events         (QmpConnection *self);
+
+QMP_AVAILABLE_IN_1_0
+gboolean            qmp_connection_get_validate_arguments (QmpConnection *self);
+QMP_AVAILABLE_IN_1_0
+void                qmp_connection_set_validate_arguments (QmpConnection *self,
+                                                           gboolean       validate);
 
 QMP_AVAILABLE_IN_1_0
 void      qmp_connection_execute_async  (QmpConnection        *self,
@@ -208,6 +237,88 @@ QmpEvent *qmp_connection_wait_event_sync   (QmpConnection        *self,
                                             JsonObject           *event_match,
                                             GCancellable         *cancellable,
                                             GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void      qmp_connection_execute_full_async  (QmpConnection        *self,
+                                              const char           *command,
+                                              JsonObject           *arguments,
+                                              QmpExecuteFlags       flags,
+                                              int                   timeout_msec,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+JsonNode *qmp_connection_execute_full_finish (QmpConnection        *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+QMP_AVAILABLE_IN_1_0
+JsonNode *qmp_connection_execute_full_sync   (QmpConnection        *self,
+                                              const char           *command,
+                                              JsonObject           *arguments,
+                                              QmpExecuteFlags       flags,
+                                              int                   timeout_msec,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void      qmp_connection_execute_until_event_full_async  (QmpConnection        *self,
+                                                          const char           *command,
+                                                          JsonObject           *arguments,
+                                                          const char           *event_name,
+                                                          JsonObject           *event_match,
+                                                          int                   timeout_msec,
+                                                          GCancellable         *cancellable,
+                                                          GAsyncReadyCallback   callback,
+                                                          gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+QmpEvent *qmp_connection_execute_until_event_full_finish (QmpConnection        *self,
+                                                          GAsyncResult         *result,
+                                                          JsonNode            **return_value,
+                                                          GError              **error);
+QMP_AVAILABLE_IN_1_0
+QmpEvent *qmp_connection_execute_until_event_full_sync   (QmpConnection        *self,
+                                                          const char           *command,
+                                                          JsonObject           *arguments,
+                                                          const char           *event_name,
+                                                          JsonObject           *event_match,
+                                                          JsonNode            **return_value,
+                                                          int                   timeout_msec,
+                                                          GCancellable         *cancellable,
+                                                          GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void      qmp_connection_wait_event_full_async  (QmpConnection        *self,
+                                                 const char           *event_name,
+                                                 JsonObject           *event_match,
+                                                 int                   timeout_msec,
+                                                 GCancellable         *cancellable,
+                                                 GAsyncReadyCallback   callback,
+                                                 gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+QmpEvent *qmp_connection_wait_event_full_finish (QmpConnection        *self,
+                                                 GAsyncResult         *result,
+                                                 GError              **error);
+QMP_AVAILABLE_IN_1_0
+QmpEvent *qmp_connection_wait_event_full_sync   (QmpConnection        *self,
+                                                 const char           *event_name,
+                                                 JsonObject           *event_match,
+                                                 int                   timeout_msec,
+                                                 GCancellable         *cancellable,
+                                                 GError              **error);
+
+QMP_AVAILABLE_IN_1_0
+void      qmp_connection_wait_guest_agent_async  (QmpConnection        *self,
+                                                  GCancellable         *cancellable,
+                                                  GAsyncReadyCallback   callback,
+                                                  gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+gboolean  qmp_connection_wait_guest_agent_finish (QmpConnection        *self,
+                                                  GAsyncResult         *result,
+                                                  GError              **error);
+QMP_AVAILABLE_IN_1_0
+gboolean  qmp_connection_wait_guest_agent_sync   (QmpConnection        *self,
+                                                  GCancellable         *cancellable,
+                                                  GError              **error);
 
 QMP_AVAILABLE_IN_1_0
 void      qmp_connection_close_async  (QmpConnection        *self,

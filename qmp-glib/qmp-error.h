@@ -44,6 +44,9 @@ G_BEGIN_DECLS
  * @QMP_ERROR_MESSAGE_TOO_LARGE: the server sent a line longer than
  *   [property@Qmp.Connection:max-message-size], or one whose parsed tree
  *   would take more than 14 times that; the connection is closed
+ * @QMP_ERROR_INVALID_ARGUMENTS: the arguments of a command do not fit the
+ *   server's schema ([method@Qmp.Schema.validate_arguments]): nothing was
+ *   sent.  The message names the command and the JSON path of the problem
  *
  * Error codes in the %QMP_ERROR domain.
  *
@@ -60,6 +63,7 @@ typedef enum {
   QMP_ERROR_KVM_MISSING_CAP,
   QMP_ERROR_PROTOCOL,
   QMP_ERROR_MESSAGE_TOO_LARGE,
+  QMP_ERROR_INVALID_ARGUMENTS,
 } QmpError;
 
 QMP_AVAILABLE_IN_1_0

@@ -15,5 +15,6 @@ G_BEGIN_DECLS
 /* Returns NULL when @message is not a well-formed event. */
 QmpEvent *_qmp_event_new_from_message (QmpMessage *message);
 QmpEvent *_qmp_event_copy             (QmpEvent   *self);
+gsize     _qmp_event_get_size         (QmpEvent   *self);
 
 G_END_DECLS

@@ -147,6 +147,15 @@ _qmp_event_new_from_message (QmpMessage *message)
   return self;
 }
 
+/* About the memory that @self holds while it waits to be emitted: its
+ * strings and the allocations around them (the data object is made only
+ * when someone asks). */
+gsize
+_qmp_event_get_size (QmpEvent *self)
+{
+  return sizeof (QmpEvent) + strlen (self->name) + self->data_json_len + 64;
+}
+
 /* A new event equal to @self, whose data object (made on demand) is its
  * own, for another consumer on another thread. */
 QmpEvent *

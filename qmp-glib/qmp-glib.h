@@ -22,4 +22,6 @@
 # include "qmp-json-template.h"
 # include "qmp-process.h"
 # include "qmp-run-state-tracker.h"
+# include "qmp-schema-type.h"
+# include "qmp-schema.h"
 #undef QMP_INSIDE

@@ -58,4 +58,19 @@ void _qmp_handshake_start (const char              *address,
                            QmpHandshakeDoneFunc     done_func,
                            gpointer                 user_data);
 
+/* Called once, on the worker: @error (owned) is NULL on success. */
+typedef void (*QmpGuestSyncDoneFunc) (GError   *error,
+                                      gpointer  user_data);
+
+/* Waits until the guest agent on @channel answers: sends
+ * guest-sync-delimited with a fresh token, and again with a new one while
+ * none is answered, ever less often, until an answer comes, @cancellable
+ * is cancelled or @timeout_msec (0: none) passes.  May be called from any
+ * thread; @done_func runs on the worker. */
+void _qmp_guest_sync_start (QmpChannel           *channel,
+                            guint                 timeout_msec,
+                            GCancellable         *cancellable,
+                            QmpGuestSyncDoneFunc  done_func,
+                            gpointer              user_data);
+
 G_END_DECLS

@@ -39,7 +39,6 @@ typedef struct
   GSource *timeout_source;
   guint timeout_msec;
   gboolean timed_out;
-  gint64 sync_id;                  /* the guest agent's synchronization token */
 
   QmpHandshakeChannelFunc channel_func;
   QmpHandshakeDoneFunc done_func;
@@ -271,19 +270,11 @@ on_guest_info (QmpCall  *call,
 }
 
 static void
-on_guest_synced (QmpCall  *call,
+on_guest_synced (GError   *error,
                  gpointer  user_data)
 {
   QmpHandshake *handshake = user_data;
-  g_autoptr(JsonNode) ret = _qmp_call_steal_return (call);
   g_autoptr(QmpCall) guest_info = NULL;
-  GError *error = _qmp_call_steal_error (call);
-  gint64 token;
-
-  if (error == NULL &&
-      !(_qmp_json_node_get_int (ret, &token) && token == handshake->sync_id))
-    error = g_error_new_literal (QMP_ERROR, QMP_ERROR_PROTOCOL,
-                                 _("The guest agent answered the synchronization with another value"));
 
   if (error != NULL)
     {
@@ -297,22 +288,233 @@ on_guest_synced (QmpCall  *call,
   _qmp_channel_submit (handshake->channel, guest_info, handshake->cancellable, 0);
 }
 
-/* The guest agent sends no greeting and may have a half-written reply of an
- * earlier client in its pipe: guest-sync-delimited makes it send 0xFF, up
+/* The guest agent sends no greeting, may have a half-written reply of an
+ * earlier client in its pipe, and may not run yet (a guest that boots):
+ * guest-sync-delimited, repeated until answered, makes it send 0xFF, up
  * to which the channel drops its input, then our token. */
 static void
 handshake_start_guest_agent (QmpHandshake *handshake)
 {
-  g_autoptr(JsonObject) arguments = json_object_new ();
-  g_autoptr(QmpCall) sync = NULL;
-
-  handshake->sync_id = g_random_int_range (1, G_MAXINT32);
-  json_object_set_int_member (arguments, "id", handshake->sync_id);
-
-  sync = _qmp_call_new (QMP_CALL_COMMAND, "guest-sync-delimited", arguments, FALSE, NULL, NULL);
-  _qmp_call_set_done_func (sync, on_guest_synced, handshake);
-  _qmp_channel_submit (handshake->channel, sync, handshake->cancellable, 0);
   _qmp_channel_start (handshake->channel);
+  _qmp_guest_sync_start (handshake->channel, 0, handshake->cancellable, on_guest_synced, handshake);
+}
+
+/* ------------------------------------------------ guest agent resync */
+
+/* The first retry comes after GUEST_SYNC_FIRST_MSEC, each next one after
+ * twice as long, up to GUEST_SYNC_MAX_MSEC: an agent that runs answers at
+ * once, one that boots is not flooded. */
+#define GUEST_SYNC_FIRST_MSEC 100
+#define GUEST_SYNC_MAX_MSEC   2000
+
+typedef struct
+{
+  guint ref_count;                 /* on the worker only */
+  QmpWorker *worker;
+  QmpChannel *channel;
+  GCancellable *cancellable;       /* ours: the caller's, the timeout, or done */
+  GCancellable *caller_cancellable;
+  gulong caller_cancelled_id;
+  GSource *retry_source;
+  GSource *timeout_source;
+  guint timeout_msec;
+  guint interval_msec;
+  gboolean timed_out;
+  gboolean finished;
+  QmpGuestSyncDoneFunc done_func;
+  gpointer user_data;
+} GuestSync;
+
+typedef struct
+{
+  GuestSync *sync;
+  gint64 token;
+} GuestSyncAttempt;
+
+static void guest_sync_send (GuestSync *sync);
+
+static void
+guest_sync_unref (GuestSync *sync)
+{
+  if (--sync->ref_count > 0)
+    return;
+
+  g_assert (sync->retry_source == NULL && sync->timeout_source == NULL);
+  _qmp_channel_unref (sync->channel);
+  g_object_unref (sync->cancellable);
+  g_clear_object (&sync->caller_cancellable);
+  _qmp_worker_unref (sync->worker);
+  g_free (sync);
+}
+
+static void
+guest_sync_finish (GuestSync *sync,
+                   GError    *error)
+{
+  g_assert (!sync->finished);
+  sync->finished = TRUE;
+
+  if (sync->retry_source != NULL)
+    {
+      g_source_destroy (sync->retry_source);
+      g_clear_pointer (&sync->retry_source, g_source_unref);
+    }
+  if (sync->timeout_source != NULL)
+    {
+      g_source_destroy (sync->timeout_source);
+      g_clear_pointer (&sync->timeout_source, g_source_unref);
+    }
+  if (sync->caller_cancelled_id != 0)
+    {
+      g_cancellable_disconnect (sync->caller_cancellable, sync->caller_cancelled_id);
+      sync->caller_cancelled_id = 0;
+    }
+
+  if (error != NULL && sync->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_clear_error (&error);
+      error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                           _("Timed out after %u ms waiting for the guest agent to answer"),
+                           sync->timeout_msec);
+    }
+
+  /* The attempts still unanswered are dropped: replies that come later
+   * are read and ignored. */
+  g_cancellable_cancel (sync->cancellable);
+
+  sync->done_func (error, sync->user_data);
+  guest_sync_unref (sync);   /* the reference of the running wait */
+}
+
+static void
+on_guest_sync_attempt_done (QmpCall  *call,
+                            gpointer  user_data)
+{
+  GuestSyncAttempt *attempt = user_data;
+  GuestSync *sync = attempt->sync;
+  g_autoptr(JsonNode) ret = _qmp_call_steal_return (call);
+  GError *error = _qmp_call_steal_error (call);
+
+  if (sync->finished)
+    {
+      g_clear_error (&error);
+    }
+  else
+    {
+      if (error == NULL &&
+          !(JSON_NODE_HOLDS_VALUE (ret) && json_node_get_value_type (ret) == G_TYPE_INT64 &&
+            json_node_get_int (ret) == attempt->token))
+        error = g_error_new_literal (QMP_ERROR, QMP_ERROR_PROTOCOL,
+                                     _("The guest agent answered the synchronization with another value"));
+
+      guest_sync_finish (sync, error);
+    }
+
+  guest_sync_unref (sync);
+  g_free (attempt);
+}
+
+static gboolean
+on_guest_sync_retry (gpointer user_data)
+{
+  GuestSync *sync = user_data;
+
+  g_clear_pointer (&sync->retry_source, g_source_unref);
+  guest_sync_send (sync);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* One attempt, with its own token and id: the earlier ones stay valid, so
+ * an agent that answers an old one late is still heard. */
+static void
+guest_sync_send (GuestSync *sync)
+{
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(QmpCall) call = NULL;
+  GuestSyncAttempt *attempt = g_new0 (GuestSyncAttempt, 1);
+
+  attempt->sync = sync;
+  attempt->token = g_random_int_range (1, G_MAXINT32);
+  sync->ref_count++;
+  json_object_set_int_member (arguments, "id", attempt->token);
+
+  sync->retry_source = g_timeout_source_new (sync->interval_msec);
+  g_source_set_static_name (sync->retry_source, "[qmp-glib] guest agent resync");
+  g_source_set_callback (sync->retry_source, on_guest_sync_retry, sync, NULL);
+  g_source_attach (sync->retry_source, _qmp_worker_get_context (sync->worker));
+  sync->interval_msec = MIN (sync->interval_msec * 2, GUEST_SYNC_MAX_MSEC);
+
+  call = _qmp_call_new (QMP_CALL_COMMAND, "guest-sync-delimited", arguments, FALSE, NULL, NULL);
+  _qmp_call_set_unlimited (call);
+  _qmp_call_set_done_func (call, on_guest_sync_attempt_done, attempt);
+  /* May finish at once (a closed channel): after the timer is set. */
+  _qmp_channel_submit (sync->channel, call, sync->cancellable, 0);
+}
+
+static gboolean
+on_guest_sync_timeout (gpointer user_data)
+{
+  GuestSync *sync = user_data;
+
+  sync->timed_out = TRUE;
+  g_clear_pointer (&sync->timeout_source, g_source_unref);
+  g_cancellable_cancel (sync->cancellable);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+guest_sync_start_on_worker (gpointer user_data)
+{
+  GuestSync *sync = user_data;
+
+  /* Cancelled already: nothing is sent. */
+  if (g_cancellable_is_cancelled (sync->cancellable))
+    {
+      guest_sync_finish (sync, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                    _("Operation was cancelled")));
+      return G_SOURCE_REMOVE;
+    }
+
+  if (sync->timeout_msec > 0)
+    {
+      sync->timeout_source = g_timeout_source_new (sync->timeout_msec);
+      g_source_set_static_name (sync->timeout_source, "[qmp-glib] guest agent resync timeout");
+      g_source_set_callback (sync->timeout_source, on_guest_sync_timeout, sync, NULL);
+      g_source_attach (sync->timeout_source, _qmp_worker_get_context (sync->worker));
+    }
+
+  guest_sync_send (sync);
+
+  return G_SOURCE_REMOVE;
+}
+
+void
+_qmp_guest_sync_start (QmpChannel           *channel,
+                       guint                 timeout_msec,
+                       GCancellable         *cancellable,
+                       QmpGuestSyncDoneFunc  done_func,
+                       gpointer              user_data)
+{
+  GuestSync *sync = g_new0 (GuestSync, 1);
+
+  sync->ref_count = 1;
+  sync->worker = _qmp_worker_ref ();
+  sync->channel = _qmp_channel_ref (channel);
+  sync->cancellable = g_cancellable_new ();
+  sync->timeout_msec = timeout_msec;
+  sync->interval_msec = GUEST_SYNC_FIRST_MSEC;
+  sync->done_func = done_func;
+  sync->user_data = user_data;
+
+  if (cancellable != NULL)
+    {
+      sync->caller_cancellable = g_object_ref (cancellable);
+      sync->caller_cancelled_id = _qmp_cancellable_forward (cancellable, sync->cancellable);
+    }
+
+  _qmp_worker_invoke (sync->worker, guest_sync_start_on_worker, sync, NULL);
 }
 
 /* On the worker, with a connected stream: wait for the greeting. */

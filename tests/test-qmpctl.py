@@ -170,8 +170,10 @@ class Peers:
         """A scripted QMP server, for what no real peer sends on demand:
         replies maps a command name to the raw JSON text of its return,
         sent byte for byte; event, a raw event line, is sent every 50 ms
-        once the client negotiated.  Its address."""
+        once the client negotiated.  Its address; the commands it received
+        go to self.received."""
         path = self.path('mock.sock')
+        self.received = []
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         server.bind(path)
         server.listen(4)
@@ -194,6 +196,7 @@ class Peers:
                     for line in lines:
                         command = json.loads(line)
                         name, id = command['execute'], json.dumps(command.get('id')).encode()
+                        self.received.append(command)
                         if name == 'qmp_capabilities':
                             ret = b'{}'
                             if event is not None:
@@ -464,7 +467,7 @@ def test_help():
         out = check(qmpctl(peers, '--help'))
         for text in ('--socket', '--launch', 'events', 'wait', 'shell', 'Examples:',
                      'query-version , query-status', 'Exit status', 'help [COMMAND]',
-                     'help blockdev-add'):
+                     'help blockdev-add', '--check', 'typed by its KEY'):
             assert text in out, text
 
 
@@ -532,6 +535,11 @@ def test_guest_agent():
             shell.expect(r'guest-ping $')
             shell.send('\r')
             shell.expect(r'\{\}')
+            # help lists guest-info's commands, with no schema to describe them
+            shell.send('help\r')
+            shell.expect(r'\nguest-ping\n')
+            shell.send('help guest-ping\r')
+            shell.expect(r'qmpctl: The server has no schema that describes “guest-ping”')
             shell.send('\x04')
             assert shell.wait() == 0
         finally:
@@ -570,6 +578,101 @@ def test_help_commands():
         assert 'guest-ping' in check(qmpctl(peers, '-g', '-s', agent, 'help')).splitlines()
         check(qmpctl(peers, '-g', '-s', agent, 'help', 'guest-ping'), 1,
               r'^qmpctl: The server has no schema that describes “guest-ping”\n$')
+
+
+def test_help_tree():
+    """help COMMAND: a tree of dotted keys, recursion named, deprecation (QmpSchema)"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        out = check(qmpctl(peers, '-s', address, 'help', 'blockdev-add'))
+        assert '\n  [cache={…}]\n    [cache.direct=bool]\n    [cache.no-flush=bool]\n' in out, out
+        # an array of objects: KEY[].MEMBER
+        assert re.search(r'^      \[inject-error\[\]\.state=int\]$', out, re.M), out
+        # a blockdev-add's file is a blockdev-add again: named, not walked
+        assert re.search(r'^  driver="raw":\n    file=\{…\} or str \(recursive\)$', out, re.M), out
+        # deprecation, as the schema says it
+        schema = json.loads(check(qmpctl(peers, '-s', address, 'query-qmp-schema')))
+        entities = {entity['name']: entity for entity in schema}
+        commands = [entity for entity in schema if entity['meta-type'] == 'command']
+        deprecated = [c['name'] for c in commands if 'deprecated' in c.get('features', [])]
+        members = [(c['name'], m['name']) for c in commands
+                   for m in entities[c['arg-type']].get('members', [])
+                   if 'deprecated' in m.get('features', [])]
+        assert deprecated and members, (deprecated, members)
+        for name in deprecated[:2]:
+            assert check(qmpctl(peers, '-s', address, 'help', name)).startswith(name + ' (deprecated)\n')
+        for command, member in members[:2]:
+            out = check(qmpctl(peers, '-s', address, 'help', command))
+            assert re.search(r'^  \[?%s=.* \(deprecated\)$' % re.escape(member), out, re.M), out
+
+
+def test_check():
+    """--check: QmpSchema's message and nothing sent; KEY=VALUE typed by the schema"""
+    size_message = r'^qmpctl: blockdev-add: size: expected an integer, got a string\n$'
+    with Peers() as peers:
+        address, = peers.qemu()
+        # a str member given 123: "123" with --check, an integer without
+        check(qmpctl(peers, '-s', address, 'qom-get', 'path=/machine', 'property=123'), 1,
+              r"^GenericError: Invalid parameter type for 'property', expected: string\n$")
+        check(qmpctl(peers, '--check', '-s', address, 'qom-get', 'path=/machine', 'property=123'), 1,
+              r"^GenericError: Property 'none-machine\.123' not found\n$")
+        # refused: the library's messages, status 1
+        check(qmpctl(peers, '--check', '-s', address, 'blockdev-add', 'driver=null-co',
+                     'node-name=n0', 'size=abc'), 1, size_message)
+        check(qmpctl(peers, '--check', '-s', address, 'blockdev-add', 'drvier=null-co',
+                     'node-name=n0'), 1, r'^qmpctl: blockdev-add: unknown member "drvier"\n$')
+        # what fits goes: an enum value, JSON that fits its member
+        assert check(qmpctl(peers, '--check', '-s', address, 'blockdev-add', 'driver=null-co',
+                            'node-name=n0', 'size=4096', 'read-zeroes=true', 'discard=unmap')) == '{}\n'
+        nodes = json.loads(check(qmpctl(peers, '-s', address, 'query-named-block-nodes')))
+        assert [(n['node-name'], n['image']['virtual-size']) for n in nodes] == [('n0', 4096)], nodes
+        # the library's warning for what is deprecated, as a line of
+        # qmpctl's (a warning is fatal in the other tests)
+        check(qmpctl(peers, '--check', '-s', address, 'drive-backup', 'device=nope', 'target=/nonexistent',
+                     'sync=full', env=peers.env(G_DEBUG='')), 1,
+              r"^qmpctl: warning: The command drive-backup is deprecated\n"
+              r"GenericError: Cannot find device='nope' nor node-name='nope'\n$")
+        check(qmpctl(peers, '--check', '-s', address, 'shell'), 2,
+              r'^qmpctl: --check applies to commands only')
+        # the guest agent has no schema to check against
+        agent = peers.qga()
+        check(qmpctl(peers, '--check', '-g', '-s', agent, 'guest-ping'), 1, r'^CommandNotFound: ')
+        assert check(qmpctl(peers, '-g', '-s', agent, 'guest-ping')) == '{}\n'
+
+    # nothing is sent: a mock that serves the real QEMU's schema and keeps
+    # what it receives
+    with Peers() as peers:
+        address, = peers.qemu()
+        schema = json.dumps(json.loads(check(qmpctl(peers, '-s', address, 'query-qmp-schema'))))
+        mock = peers.mock_qmp({'query-qmp-schema': schema, 'blockdev-add': '{}', 'qom-get': '"x"'})
+        check(qmpctl(peers, '--check', '-s', mock, 'blockdev-add', 'driver=null-co', 'node-name=n1',
+                     'size=abc'), 1, size_message)
+        assert [c['execute'] for c in peers.received] == ['qmp_capabilities', 'query-qmp-schema'], \
+            peers.received
+        del peers.received[:]
+        check(qmpctl(peers, '--check', '-s', mock, 'qom-get', 'path=/machine', 'property=123',
+                     ',', 'blockdev-add', 'driver=null-co', 'node-name=n1', 'size=1024'))
+        assert peers.received[2:] == [
+            {'execute': 'qom-get', 'arguments': {'path': '/machine', 'property': '123'}, 'id': peers.received[2]['id']},
+            {'execute': 'blockdev-add', 'arguments': {'driver': 'null-co', 'node-name': 'n1', 'size': 1024},
+             'id': peers.received[3]['id']}], peers.received
+
+
+def test_hmp_text():
+    """human-monitor-command: text on a terminal, the JSON string in a pipe"""
+    with Peers() as peers:
+        address, = peers.qemu()
+        out = check(qmpctl(peers, '-s', address, 'human-monitor-command', 'command-line=info status'))
+        assert out == '"VM status: running\\r\\n"\n', out
+        for line, text in (('info status', 'VM status: running\r\n'), ('stop', '')):
+            terminal = Terminal([QMPCTL, '-s', address, 'human-monitor-command', 'command-line=' + line],
+                                peers.env(TERM='xterm'))
+            try:
+                assert terminal.wait() == 0
+                terminal._read(0.1)
+                assert terminal.raw == text, terminal.raw
+            finally:
+                terminal.close()
 
 
 def test_query_status_pretty():
@@ -820,7 +923,8 @@ def test_shell_event(peers, shell, monitor):
 @shell_test
 def test_shell_errors_and_history(peers, shell, monitor):
     """shell: errors, Ctrl-C, history with Up, JSON arguments, exit"""
-    shell.run('nope', r'CommandNotFound: The command nope has not been found')
+    # the shell checks against the schema: the library's message, not QEMU's
+    shell.run('nope', r'CommandNotFound: nope: the server has no such command')
     shell.run('qom-get path', r'Malformed argument “path”')
     shell.run('qom-get {"path": "/machine", "property": "type"}', r'"none-machine"')
     shell.send('garbage')
@@ -845,6 +949,45 @@ def test_shell_help(peers, shell, monitor):
     shell.expect(r'help qom-get $')
     shell.run('', r'qom-get\n  path=str\n  property=str\nReturns: any\n')
     shell.run('help nope', r'qmpctl: “nope” is not a command of this server')
+
+
+@shell_test
+def test_shell_qmp_line(peers, shell, monitor):
+    """shell: a raw QMP line, with "arguments" or without, as qmp-shell takes it"""
+    shell.run('{"execute": "query-name"}', r'\{\}')
+    shell.run('{"execute": "qom-get", "arguments": {"path": "/machine", "property": "type"}}',
+              r'"none-machine"')
+    shell.run('{"execute": "qom-get", "id": 1}',
+              r'qmpctl: A QMP command is an object with “execute” and, optionally, “arguments”')
+    shell.run('{"execute": ', r'is not valid JSON')
+    # checked as any line: nothing goes
+    shell.run('{"execute": "blockdev-add", "arguments": {"driver": "null-co", "node-name": "n0", "size": "x"}}',
+              r'qmpctl: blockdev-add: size: expected an integer, got a string')
+    assert monitor.execute('query-named-block-nodes') == []
+
+
+@shell_test
+def test_shell_check(peers, shell, monitor):
+    """shell: KEY=VALUE typed and checked by the schema; dotted keys complete; HMP as text"""
+    shell.run('blockdev-add driver=null-co node-name=n0 size=abc',
+              r'qmpctl: blockdev-add: size: expected an integer, got a string')
+    shell.run('qom-get path=/machine property=123', r"GenericError: Property 'none-machine\.123' not found")
+    # values complete too: an enum's, a bool's
+    shell.send('blockdev-add driver=null-\t')
+    shell.expect(r'driver=null-$')
+    shell.send('c\t')
+    shell.expect(r'co $')
+    shell.send('node-name=n0 cache.d\t')
+    shell.expect(r'cache\.direct=$')
+    shell.send('t\t')
+    shell.expect(r'true $')
+    shell.run('', r'\{\}')
+    assert [n['node-name'] for n in monitor.execute('query-named-block-nodes')] == ['n0']
+    # a dotted key, through the variant that file.driver selects
+    shell.send('blockdev-add driver=raw node-name=r0 file.driver=null-co file.read-z\t')
+    shell.expect(r'file\.read-zeroes=$')
+    shell.send('\x15')
+    shell.run('human-monitor-command command-line="info status"', r'[^"]VM status: running\n')
 
 
 @shell_test
@@ -1063,8 +1206,12 @@ def test_schema_loops():
               ' {"name": "arr", "meta-type": "array", "element-type": "arr"}]' % (variants, alternates))
     with Peers() as peers:
         address = peers.mock_qmp({'query-qmp-schema': schema, 'query-commands': '[{"name": "c"}]'})
-        out = check(qmpctl(peers, '-s', address, 'help', 'c'))
-        assert 256 * 1024 <= len(out) < 1024 * 1024, len(out)
+        # the walk stops where a type comes back
+        # the walk stops where a type comes back: the variant "a" is the
+        # arguments again, an alternate is not looked into for alternates
+        assert check(qmpctl(peers, '-s', address, 'help', 'c')) == \
+            'c\n  kind=alternate\nReturns: alternate\n'
+
         shell = Terminal([QMPCTL, '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
         try:
             shell.expect(PROMPT)
@@ -1074,10 +1221,24 @@ def test_schema_loops():
             assert shell.wait() == 0, shell.text
         finally:
             shell.close()
+    # 20 levels of objects whose three members are the next: 3^20 lines
+    # without a cut
+    levels = ', '.join('{"name": "o%d", "meta-type": "object", "members": [{"name": "a", "type": "o%d"},'
+                       ' {"name": "b", "type": "o%d"}, {"name": "c", "type": "o%d"}]}'
+                       % (i, i + 1, i + 1, i + 1) for i in range(20))
+    schema = ('[{"name": "c", "meta-type": "command", "arg-type": "o0", "ret-type": "int"}, %s,'
+              ' {"name": "o20", "meta-type": "object", "members": [{"name": "x", "type": "int"}]},'
+              ' {"name": "int", "meta-type": "builtin", "json-type": "int"}]' % levels)
+    with Peers() as peers:
+        address = peers.mock_qmp({'query-qmp-schema': schema, 'query-commands': '[{"name": "c"}]'})
+        out = check(qmpctl(peers, '-s', address, 'help', 'c'))
+        assert 256 * 1024 <= len(out.encode()) < 1024 * 1024 and out.endswith('\n…\nReturns: int\n'), len(out)
+        assert out.startswith('c\n  a={…}\n    a.a={…}\n      a.a.a={…}\n'), out[:100]
     # 200,000 members: completion does not compare each with all others
     members = ', '.join('{"name": "m%d", "type": "str"}' % i for i in range(200000))
-    schema = ('[{"name": "c", "meta-type": "command", "arg-type": "t"},'
-              ' {"name": "t", "meta-type": "object", "members": [%s]}]' % members)
+    schema = ('[{"name": "c", "meta-type": "command", "arg-type": "t", "ret-type": "str"},'
+              ' {"name": "t", "meta-type": "object", "members": [%s]},'
+              ' {"name": "str", "meta-type": "builtin", "json-type": "string"}]' % members)
     with Peers() as peers:
         address = peers.mock_qmp({'query-qmp-schema': schema, 'query-commands': '[{"name": "c"}]'})
         shell = Terminal([QMPCTL, '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
@@ -1094,39 +1255,30 @@ def test_schema_loops():
 
 
 def test_hostile_schema():
-    """shell: wrong-typed members in query-commands and the schema are ignored"""
+    """help, shell: a malformed schema fails help with QmpSchema's error; the shell still runs"""
+    malformed = r'qmpctl: The server’s schema is malformed: '
     for commands, schema in ((BAD_COMMANDS, BAD_SCHEMA), ('{"name": 1}', '{"a": [1]}'),
                              ('"x"', '7')):
         with Peers() as peers:
             address = peers.mock_qmp({'query-commands': commands, 'query-qmp-schema': schema})
             shell = Terminal([QMPCTL, '-s', address, 'shell'], peers.env(TERM='xterm', NO_COLOR='1'))
             try:
+                shell.expect(malformed)
                 shell.expect(PROMPT)
-                if commands == BAD_COMMANDS:
-                    shell.send('good-\t')
-                    shell.expect(r'good-cmd $')
-                    shell.send('good\t')
-                    shell.expect(r'good-arg=$')
-                    shell.send('\x15union-cmd2 kind=a go\t')
-                    shell.expect(r'kind=a good-arg=$')
-                    for line in ('bad-meta ', 'other ', 'union-cmd '):
-                        shell.send('\x15' + line + '\t\t')
-                        time.sleep(0.1)
-                    shell.send('\x15help union-cmd2\r')
-                    shell.expect(r'union-cmd2\n  kind="a":\n    good-arg=\?\n')
-                    shell.expect(PROMPT)
-                else:
-                    shell.send('good\t\t')
-                    shell.send('\x15help x\r')
-                    shell.expect(r'qmpctl: “x” is not a command of this server')
-                    shell.expect(PROMPT)
+                # nothing to complete, no argument check: the command goes
+                shell.send('good\t\t')
+                shell.send('\x15help x\r')
+                shell.expect(r'qmpctl: “x” is not a command of this server')
+                shell.expect(PROMPT)
+                shell.send('good-cmd good-arg=1\r')
+                shell.expect(r'CommandNotFound: no')
+                shell.expect(PROMPT)
                 shell.send('\x15\x04')
                 assert shell.wait() == 0, shell.text
             finally:
                 shell.close()
-            check(qmpctl(peers, '-s', address, 'help', 'union-cmd2'), 0 if commands == BAD_COMMANDS else 1,
-                  None)
-            check(qmpctl(peers, '-s', address, 'help'))
+            check(qmpctl(peers, '-s', address, 'help', 'union-cmd2'), 1, '^' + malformed)
+            check(qmpctl(peers, '-s', address, 'help'), 1, '^' + malformed)
 
 
 TESTS = [value for name, value in list(globals().items()) if name.startswith('test_')]

@@ -281,6 +281,65 @@ test_queue_match (void)
   g_assert_null (event);
 }
 
+/* The last reference to a queue may be its waiting pop's, dropped on the
+ * I/O thread while the connection closes and calls its sinks: the queue
+ * then leaves from inside that call (a deadlock once).  The pop is made
+ * from a thread that dispatches its callback as soon as it can, so that
+ * its reference is gone before the I/O thread drops its own. */
+typedef struct
+{
+  QmpEventQueue *queue;       /* given away to the thread */
+  GError *error;
+  gboolean done;
+} PopThread;
+
+static void
+on_thread_pop (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  PopThread *pop = user_data;
+  g_autoptr(QmpEvent) event = qmp_event_queue_pop_finish (QMP_EVENT_QUEUE (source), result, &pop->error);
+
+  g_assert_null (event);
+  g_atomic_int_set (&pop->done, TRUE);
+}
+
+static gpointer
+pop_thread (gpointer data)
+{
+  PopThread *pop = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+
+  g_main_context_push_thread_default (context);
+  qmp_event_queue_pop_async (pop->queue, NULL, on_thread_pop, pop);
+  g_clear_object (&pop->queue);
+  while (!g_atomic_int_get (&pop->done))
+    g_main_context_iteration (context, FALSE);
+  g_main_context_pop_thread_default (context);
+
+  return NULL;
+}
+
+static void
+test_queue_last_ref_in_pop (void)
+{
+  for (guint i = 0; i < qmp_test_scale (200); i++)
+    {
+      g_autoptr(QmpMock) mock = qmp_mock_new ();
+      g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+      PopThread pop = { qmp_event_queue_new (connection, NULL, NULL, 0), NULL, FALSE };
+      GThread *thread = g_thread_new ("pop", pop_thread, &pop);
+
+      /* Closed while the pop waits, or before it was made: either way it
+       * fails with the reason. */
+      qmp_mock_close (mock);
+      g_thread_join (thread);
+      g_assert_error (pop.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+      g_clear_error (&pop.error);
+    }
+}
+
 /* ---------------------------------------------------------- the tracker */
 
 typedef struct
@@ -460,6 +519,7 @@ main (int   argc,
   REAL ("/event-queue/real/async", test_queue_async);
   REAL ("/event-queue/real/timeout", test_queue_timeout);
   g_test_add_func ("/event-queue/mock/match", test_queue_match);
+  g_test_add_func ("/event-queue/mock/last-ref-in-pop", test_queue_last_ref_in_pop);
   REAL ("/run-state-tracker/real", test_tracker);
   REAL ("/run-state-tracker/real/no-loop", test_tracker_no_loop);
   g_test_add_func ("/query-status/other", test_query_status_other);

@@ -18,6 +18,7 @@ qmpctl_command_free (QmpctlCommand *command)
 {
   g_free (command->name);
   g_clear_pointer (&command->arguments, json_object_unref);
+  g_strfreev (command->args);
   g_free (command);
 }
 
@@ -331,6 +332,7 @@ parse_command (const char * const  *args,
     }
 
   command->name = g_strdup (args[0]);
+  command->args = g_strdupv ((char **) args + 1);
   command->arguments = qmpctl_parse_arguments (args + 1, &local_error);
   if (local_error != NULL)
     {
@@ -379,7 +381,87 @@ qmpctl_parse_commands (const char * const  *args,
   return g_steal_pointer (&commands);
 }
 
+/**
+ * qmpctl_parse_qmp_command:
+ * @line: a QMP command as the protocol writes it, `{"execute": NAME}`
+ *   with `"arguments"` or not
+ *
+ * Returns: (nullable): the command, %NULL on error
+ */
+QmpctlCommand *
+qmpctl_parse_qmp_command (const char  *line,
+                          GError     **error)
+{
+  g_autoptr(JsonObject) object = parse_json_object (line, error);
+  g_autoptr(QmpctlCommand) command = NULL;
+  JsonNode *execute, *arguments;
+  gboolean valid;
+
+  if (object == NULL)
+    return NULL;
+
+  /* The library makes the id; "exec-oob" has no place in a shell that
+   * runs one line after the other. */
+  execute = json_object_get_member (object, "execute");
+  arguments = json_object_get_member (object, "arguments");
+  valid = execute != NULL && JSON_NODE_HOLDS_VALUE (execute) &&
+          json_node_get_value_type (execute) == G_TYPE_STRING &&
+          (arguments == NULL || JSON_NODE_HOLDS_OBJECT (arguments)) &&
+          json_object_get_size (object) == (arguments != NULL ? 2u : 1u);
+  if (!valid)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           _("A QMP command is an object with “execute” and, optionally, “arguments”"));
+      return NULL;
+    }
+
+  command = g_new0 (QmpctlCommand, 1);
+  command->name = g_strdup (json_node_get_string (execute));
+  if (arguments != NULL)
+    command->arguments = json_object_ref (json_node_get_object (arguments));
+
+  return g_steal_pointer (&command);
+}
+
 /* ------------------------------------------------------------ output */
+
+/**
+ * qmpctl_hmp_text:
+ * @json: the result of @command
+ *
+ * human-monitor-command returns the text that the human monitor printed,
+ * as a JSON string, which reads badly with its "\n" and "\r".
+ *
+ * Returns: (nullable): that text without its last line end, or %NULL
+ *   when @command is another command or its result no string
+ */
+char *
+qmpctl_hmp_text (const char *command,
+                 const char *json)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonNode *root;
+  GString *text;
+
+  if (strcmp (command, "human-monitor-command") != 0)
+    return NULL;
+
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, json, -1, NULL))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_VALUE (root) ||
+      json_node_get_value_type (root) != G_TYPE_STRING)
+    return NULL;
+
+  /* HMP ends its lines with "\r\n". */
+  text = g_string_new (json_node_get_string (root));
+  g_string_replace (text, "\r\n", "\n", 0);
+  if (text->len > 0 && text->str[text->len - 1] == '\n')
+    g_string_truncate (text, text->len - 1);
+
+  return g_string_free (text, FALSE);
+}
 
 /* jq's colours; NULL is the terminal's own */
 #define COLOUR_KEY     "34;1"

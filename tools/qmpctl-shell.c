@@ -21,7 +21,6 @@
 
 #define PROMPT "qmp> "
 #define HISTORY_SIZE 1000
-#define MAX_TYPE_DEPTH 8
 
 /* Readline runs in its callback mode, fed from the GLib main loop, so that
  * events and results can be printed above the prompt while it waits. */
@@ -29,10 +28,11 @@ typedef struct
 {
   QmpConnection *connection;
   gboolean colour;
+  gboolean hmp_text;            /* human-monitor-command's output as text */
   GMainLoop *loop;
   GCancellable *cancellable;    /* of the lines being run; Ctrl-C cancels it */
-  GPtrArray *command_names;     /* from query-commands, and ours; sorted */
-  QmpctlSchema *schema;         /* from query-qmp-schema */
+  GPtrArray *command_names;     /* the server's, and ours; sorted */
+  QmpSchema *schema;            /* nullable: the guest agent has none */
   GPtrArray *candidates;        /* of the completion under way */
   guint next_candidate;
   char *history_path;
@@ -46,27 +46,6 @@ typedef struct
 
 /* Readline's callbacks take no user data. */
 static Shell *shell;
-
-/* The peer's data is the peer's to choose: every member read is checked
- * for its type, and one of another type is taken as absent. */
-static JsonArray *
-get_array_member (JsonObject *object,
-                  const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
-}
-
-static const char *
-get_string_member (JsonNode   *node,
-                   const char *name)
-{
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-
-  return qmpctl_json_get_string (json_node_get_object (node), name);
-}
 
 /* ------------------------------------------------------------ output */
 
@@ -120,10 +99,17 @@ shell_print (Shell      *self,
 /* The QmpctlOutputFunc of the commands run */
 static gboolean
 shell_output (gboolean    is_error,
+              const char *command,
               const char *text,
               gpointer    user_data)
 {
-  return shell_print (user_data, is_error ? OUTPUT_ERROR : OUTPUT_RESULT, text);
+  Shell *self = user_data;
+  g_autofree char *hmp = NULL;
+
+  if (!is_error && self->hmp_text && (hmp = qmpctl_hmp_text (command, text)) != NULL)
+    return *hmp == '\0' || shell_print (self, OUTPUT_TEXT, hmp);
+
+  return shell_print (self, is_error ? OUTPUT_ERROR : OUTPUT_RESULT, text);
 }
 
 static void
@@ -145,111 +131,24 @@ is_guest_agent (Shell *self)
   return (qmp_connection_get_flags (self->connection) & QMP_CONNECTION_FLAGS_GUEST_AGENT) != 0;
 }
 
-/* Without them, the shell still works: it completes less, and its help
- * knows less. */
+/* Without them, the shell still works: it completes less, its help knows
+ * less, and it checks nothing. */
 static void
-load_command_names (Shell *self)
+load_commands (Shell *self)
 {
-  self->command_names = qmpctl_load_command_names (self->connection, NULL);
+  g_autoptr(GError) error = NULL;
+
+  self->command_names = qmpctl_load_commands (self->connection, &self->schema, &error);
   if (self->command_names == NULL)
-    self->command_names = g_ptr_array_new_with_free_func (g_free);
+    {
+      g_autofree char *text = qmpctl_format_error (error);
+
+      g_printerr ("%s\n", text);
+      self->command_names = g_ptr_array_new_with_free_func (g_free);
+    }
   g_ptr_array_add (self->command_names, g_strdup ("exit"));
   g_ptr_array_add (self->command_names, g_strdup ("help"));
   g_ptr_array_sort (self->command_names, qmpctl_compare_strings);
-}
-
-static void
-load_schema (Shell *self)
-{
-  self->schema = qmpctl_load_schema (self->connection, NULL);
-  if (self->schema == NULL)
-    self->schema = qmpctl_schema_new (NULL);
-}
-
-/* The value of KEY=VALUE among the arguments typed so far. */
-static const char *
-find_value (GPtrArray  *words,
-            const char *key)
-{
-  gsize length = strlen (key);
-
-  for (guint i = 1; i < words->len; i++)
-    {
-      const char *word = g_ptr_array_index (words, i);
-
-      if (strncmp (word, key, length) == 0 && word[length] == '=')
-        return word + length + 1;
-    }
-
-  return NULL;
-}
-
-/* The candidates in their order, and a set of them: a schema may list
- * members by the hundred thousand, and a search of the array for each
- * would take minutes. */
-typedef struct
-{
-  GPtrArray *array;
-  GHashTable *set;          /* the strings of array */
-} Candidates;
-
-static void
-add_candidate (Candidates *candidates,
-               const char *member)
-{
-  char *candidate = g_strconcat (member, "=", NULL);
-
-  /* Not g_hash_table_add(): it would replace the equal key it holds. */
-  if (g_hash_table_contains (candidates->set, candidate))
-    {
-      g_free (candidate);
-      return;
-    }
-  g_hash_table_add (candidates->set, candidate);
-  g_ptr_array_add (candidates->array, candidate);
-}
-
-/* The members of object type @type_name as "name=", and for a union,
- * those of the variant that the tag typed so far selects. */
-static void
-add_members (Shell      *self,
-             const char *type_name,
-             GPtrArray  *words,
-             Candidates *candidates,
-             guint       depth)
-{
-  JsonObject *type = qmpctl_schema_lookup (self->schema, type_name, NULL);
-  JsonArray *members, *variants;
-  const char *tag, *tag_value;
-
-  if (type == NULL || depth > MAX_TYPE_DEPTH)
-    return;
-
-  members = get_array_member (type, "members");
-  for (guint i = 0; members != NULL && i < json_array_get_length (members); i++)
-    {
-      const char *name = get_string_member (json_array_get_element (members, i), "name");
-
-      if (name != NULL)
-        add_candidate (candidates, name);
-    }
-
-  tag = qmpctl_json_get_string (type, "tag");
-  tag_value = tag != NULL ? find_value (words, tag) : NULL;
-  variants = get_array_member (type, "variants");
-  for (guint i = 0; tag_value != NULL && variants != NULL && i < json_array_get_length (variants); i++)
-    {
-      JsonNode *variant = json_array_get_element (variants, i);
-      const char *variant_type = get_string_member (variant, "type");
-
-      /* Only the first: a schema that lists a case many times over
-       * must not make the work grow as their power. */
-      if (variant_type != NULL && g_strcmp0 (get_string_member (variant, "case"), tag_value) == 0)
-        {
-          add_members (self, variant_type, words, candidates, depth + 1);
-          break;
-        }
-    }
 }
 
 /* The words of the command that ends at @end, after the last ",". */
@@ -272,20 +171,108 @@ split_current_command (const char *line,
   return command;
 }
 
-static GPtrArray *
-get_argument_names (Shell     *self,
-                    GPtrArray *words)
+/* The arguments typed so far, whose discriminators choose the members
+ * of a union; NULL when they do not parse. */
+static JsonObject *
+parse_given (GPtrArray *words)
 {
-  Candidates candidates = { g_ptr_array_new_with_free_func (g_free),
-                            g_hash_table_new (g_str_hash, g_str_equal) };
-  const char *name = g_ptr_array_index (words, 0);
-  JsonObject *command = qmpctl_schema_lookup (self->schema, name, "command");
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
 
-  if (command != NULL)
-    add_members (self, qmpctl_json_get_string (command, "arg-type"), words, &candidates, 0);
-  g_hash_table_unref (candidates.set);
+  for (guint i = 1; i < words->len; i++)
+    g_ptr_array_add (args, g_ptr_array_index (words, i));
+  g_ptr_array_add (args, NULL);
 
-  return candidates.array;
+  return qmpctl_parse_arguments ((const char * const *) args->pdata, NULL);
+}
+
+/* "NAME=" for each member that @text may start: of the arguments, or of
+ * the object that a dotted key ("file.fi") reaches.  A schema may list
+ * members by the hundred thousand: duplicates are found with a set, not
+ * by a search of the array for each. */
+static GPtrArray *
+get_argument_names (Shell      *self,
+                    GPtrArray  *words,
+                    const char *text)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) set = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(QmpSchemaType) arguments = NULL;
+  g_autoptr(QmpSchemaType) type = NULL;
+  g_autoptr(JsonObject) given = NULL;
+  const char *dot = strrchr (text, '.');
+  g_autofree char *prefix = g_strndup (text, dot != NULL ? dot + 1 - text : 0);
+  GPtrArray *candidates = g_ptr_array_new_with_free_func (g_free);
+
+  if (self->schema != NULL)
+    arguments = qmp_schema_get_command_arguments (self->schema, g_ptr_array_index (words, 0));
+  if (arguments == NULL)
+    return candidates;
+
+  given = parse_given (words);
+  if (dot == NULL)
+    type = g_steal_pointer (&arguments);
+  else
+    {
+      g_autofree char *key = g_strndup (text, dot - text);
+      JsonObject *object = given;
+      g_auto(GStrv) parts = g_strsplit (key, ".", -1);
+
+      type = qmpctl_find_key_type (arguments, given, key);
+      /* The members given of that object */
+      for (guint i = 0; object != NULL && parts[i] != NULL; i++)
+        object = qmpctl_get_object_member (object, parts[i]);
+      /* before the arguments that hold it go */
+      if (object != NULL)
+        json_object_ref (object);
+      g_clear_pointer (&given, json_object_unref);
+      given = object;
+    }
+  if (type == NULL)
+    return candidates;
+
+  qmpctl_add_member_names (type, given, prefix, names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      char *name = g_ptr_array_index (names, i);
+
+      if (g_hash_table_add (set, name))
+        g_ptr_array_add (candidates, g_strdup (name));
+    }
+
+  return candidates;
+}
+
+/* "KEY=VALUE" for each value that KEY takes: an enum's values, true and
+ * false. */
+static GPtrArray *
+get_values (Shell      *self,
+            GPtrArray  *words,
+            const char *text)
+{
+  GPtrArray *candidates = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *key = g_strndup (text, strchr (text, '=') - text);
+  g_autoptr(QmpSchemaType) arguments = NULL;
+  g_autoptr(QmpSchemaType) type = NULL;
+  g_autoptr(JsonObject) given = NULL;
+  const char * const *values = NULL;
+  static const char * const booleans[] = { "false", "true", NULL };
+
+  if (self->schema != NULL)
+    arguments = qmp_schema_get_command_arguments (self->schema, g_ptr_array_index (words, 0));
+  if (arguments == NULL)
+    return candidates;
+
+  given = parse_given (words);
+  type = qmpctl_find_key_type (arguments, given, key);
+  if (type != NULL && qmp_schema_type_get_kind (type) == QMP_SCHEMA_TYPE_KIND_ENUM)
+    values = qmp_schema_type_get_enum_values (type);
+  else if (type != NULL && g_strcmp0 (qmp_schema_type_get_json_type (type), "boolean") == 0)
+    values = booleans;
+
+  for (guint i = 0; values != NULL && values[i] != NULL; i++)
+    g_ptr_array_add (candidates, g_strconcat (key, "=", values[i], NULL));
+
+  return candidates;
 }
 
 static char *
@@ -325,11 +312,11 @@ complete (const char *text,
     self->candidates = g_ptr_array_ref (self->command_names);
   else if (strchr (text, '=') == NULL)
     {
-      self->candidates = get_argument_names (self, words);
+      self->candidates = get_argument_names (self, words, text);
       rl_completion_append_character = '\0';   /* the value follows "=" */
     }
   else
-    return NULL;
+    self->candidates = get_values (self, words, text);
 
   return rl_completion_matches (text, generate_candidate);
 }
@@ -444,7 +431,19 @@ run_line (Shell      *self,
   g_auto(GStrv) args = NULL;
   g_autoptr(GPtrArray) commands = NULL;
 
-  args = split_line (line, &error);
+  /* A raw QMP line, as QEMU's qmp-shell takes it */
+  if (line[0] == '{')
+    {
+      QmpctlCommand *command = qmpctl_parse_qmp_command (line, &error);
+
+      if (command != NULL)
+        {
+          commands = g_ptr_array_new_with_free_func ((GDestroyNotify) qmpctl_command_free);
+          g_ptr_array_add (commands, command);
+        }
+    }
+  else
+    args = split_line (line, &error);
   if (args != NULL && strcmp (args[0], "help") == 0)
     {
       run_help (self, (const char * const *) args);
@@ -462,8 +461,10 @@ run_line (Shell      *self,
 
   self->pending++;
   watch_stdin (self, FALSE);
-  qmpctl_run_commands (self->connection, commands, self->cancellable,
-                       shell_output, on_line_done, self);
+  /* The schema is there for help and completion: checking costs nothing
+   * more, and tells a typo from QEMU's refusal before anything is sent. */
+  qmpctl_run_commands (self->connection, commands, self->schema, self->schema != NULL,
+                       self->cancellable, shell_output, on_line_done, self);
 }
 
 static void
@@ -631,7 +632,7 @@ shell_clear (Shell *self)
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->command_names, g_ptr_array_unref);
-  g_clear_pointer (&self->schema, qmpctl_schema_free);
+  g_clear_object (&self->schema);
   g_clear_pointer (&self->candidates, g_ptr_array_unref);
   g_clear_pointer (&self->history_path, g_free);
   shell = NULL;
@@ -647,15 +648,16 @@ shell_clear (Shell *self)
  */
 int
 qmpctl_shell (QmpConnection *connection,
-              gboolean       colour)
+              gboolean       colour,
+              gboolean       hmp_text)
 {
-  Shell self = { .connection = connection, .colour = colour, .status = QMPCTL_EXIT_OK };
+  Shell self = { .connection = connection, .colour = colour, .hmp_text = hmp_text,
+                 .status = QMPCTL_EXIT_OK };
 
   shell = &self;
   self.loop = g_main_loop_new (NULL, FALSE);
   self.cancellable = g_cancellable_new ();
-  load_command_names (&self);
-  load_schema (&self);
+  load_commands (&self);
   load_history (&self);
 
   g_signal_connect (connection, "event", G_CALLBACK (on_event), &self);

@@ -46,6 +46,7 @@ typedef struct
   gboolean launch;
   char *qemu;
   gboolean guest_agent;
+  gboolean check;              /* --check: the arguments against the schema */
   int count;
   char *timeout_text;          /* --timeout as given, or NULL */
   double timeout;              /* seconds, 0 = none */
@@ -61,9 +62,11 @@ typedef struct
   const char *help_command;    /* MODE_HELP: in args, nullable */
   JsonObject *event_match;     /* MODE_WAIT, nullable */
   gboolean colour;
+  gboolean hmp_text;           /* human-monitor-command's output as text */
 
   QmpProcess *process;         /* the QEMU launched, or NULL */
   QmpConnection *connection;
+  QmpSchema *schema;           /* with --check */
   GMainLoop *loop;
   GCancellable *cancellable;   /* cancelled by SIGINT and SIGTERM */
   gboolean interrupted;
@@ -82,6 +85,7 @@ qmpctl_clear (Qmpctl *self)
   g_strfreev (self->args);
   g_clear_pointer (&self->commands, g_ptr_array_unref);
   g_clear_pointer (&self->event_match, json_object_unref);
+  g_clear_object (&self->schema);
   g_clear_object (&self->connection);
   g_clear_object (&self->process);
   g_clear_pointer (&self->loop, g_main_loop_unref);
@@ -195,6 +199,18 @@ print_error (const GError *error)
   g_printerr ("%s\n", text);
 }
 
+/* The library warns of what is deprecated, once per name, on the calls
+ * that asked for the check: a message for the user of a command line,
+ * not a debugging aid with a pid and a time. */
+static void
+on_library_warning (const char     *log_domain,
+                    GLogLevelFlags  log_level,
+                    const char     *message,
+                    gpointer        user_data)
+{
+  g_printerr (_("%s: warning: %s\n"), g_get_prgname (), message);
+}
+
 /* ------------------------------------------------------------ options */
 
 static const char summary[] = N_(
@@ -224,7 +240,12 @@ static const char summary[] = N_(
   "(42, true, null, [1,2], {\"a\":1}, '\"quoted\"') and a string otherwise,\n"
   "and a dotted KEY makes nested objects: file.driver=file gives\n"
   "{\"file\": {\"driver\": \"file\"}}.  One argument that starts with “{” is\n"
-  "the whole JSON object of arguments.");
+  "the whole JSON object of arguments.\n"
+  "\n"
+  "With --check, the arguments are checked against the server's schema\n"
+  "before anything is sent, and a VALUE is typed by its KEY's type: a string\n"
+  "member given id=123 gets \"123\".  The shell always does both when the\n"
+  "server has a schema.");
 
 static const char description[] = N_(
   "Examples:\n"
@@ -293,6 +314,8 @@ parse_options (Qmpctl  *self,
       N_("BINARY") },
     { "guest-agent", 'g', 0, G_OPTION_ARG_NONE, &self->guest_agent,
       N_("The server at --socket is a QEMU guest agent"), NULL },
+    { "check", 'c', 0, G_OPTION_ARG_NONE, &self->check,
+      N_("Check the arguments against the server's schema before sending them"), NULL },
     { "count", 'n', 0, G_OPTION_ARG_INT, &self->count,
       N_("events: exit after N events"), N_("N") },
     { "timeout", 't', 0, G_OPTION_ARG_STRING, &self->timeout_text,
@@ -402,6 +425,8 @@ parse_mode (Qmpctl  *self,
 
   if (self->count > 0 && self->mode != MODE_EVENTS)
     return usage_error (error, _("--count applies to “events” only"));
+  if (self->check && self->mode != MODE_COMMANDS)
+    return usage_error (error, _("--check applies to commands only (the shell always checks)"));
 
   return TRUE;
 }
@@ -506,6 +531,8 @@ typedef struct
 {
   QmpConnection *connection;
   GPtrArray *commands;
+  QmpSchema *schema;           /* nullable: types KEY=VALUE */
+  gboolean check;
   guint next;
   GCancellable *cancellable;
   QmpctlOutputFunc output;
@@ -521,6 +548,7 @@ batch_finish (Batch    *batch,
 
   g_object_unref (batch->connection);
   g_ptr_array_unref (batch->commands);
+  g_clear_object (&batch->schema);
   g_clear_object (&batch->cancellable);
   g_free (batch);
 }
@@ -533,6 +561,7 @@ on_executed (GObject      *source_object,
              gpointer      user_data)
 {
   Batch *batch = user_data;
+  QmpctlCommand *command = g_ptr_array_index (batch->commands, batch->next - 1);
   g_autoptr(GError) error = NULL;
   g_autofree char *json = NULL;
   g_autofree char *text = NULL;
@@ -542,12 +571,12 @@ on_executed (GObject      *source_object,
   if (json == NULL)
     {
       text = qmpctl_format_error (error);
-      batch->output (TRUE, text, batch->user_data);
+      batch->output (TRUE, command->name, text, batch->user_data);
       batch_finish (batch, FALSE);
       return;
     }
 
-  if (!batch->output (FALSE, json, batch->user_data))
+  if (!batch->output (FALSE, command->name, json, batch->user_data))
     {
       batch_finish (batch, FALSE);
       return;
@@ -567,14 +596,18 @@ batch_next (Batch *batch)
     }
 
   command = g_ptr_array_index (batch->commands, batch->next++);
+  if (batch->schema != NULL)
+    qmpctl_type_arguments (batch->schema, command);
   qmp_connection_execute_json_async (batch->connection, command->name, command->arguments,
-                                     QMP_EXECUTE_FLAGS_NONE, batch->cancellable,
-                                     on_executed, batch);
+                                     batch->check ? QMP_EXECUTE_FLAGS_VALIDATE : QMP_EXECUTE_FLAGS_NONE,
+                                     batch->cancellable, on_executed, batch);
 }
 
 void
 qmpctl_run_commands (QmpConnection    *connection,
                      GPtrArray        *commands,
+                     QmpSchema        *schema,
+                     gboolean          check,
                      GCancellable     *cancellable,
                      QmpctlOutputFunc  output,
                      QmpctlDoneFunc    done,
@@ -584,6 +617,8 @@ qmpctl_run_commands (QmpConnection    *connection,
 
   batch->connection = g_object_ref (connection);
   batch->commands = g_ptr_array_ref (commands);
+  batch->schema = schema != NULL ? g_object_ref (schema) : NULL;
+  batch->check = check;
   batch->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   batch->output = output;
   batch->done = done;
@@ -594,11 +629,15 @@ qmpctl_run_commands (QmpConnection    *connection,
 
 static gboolean
 on_output (gboolean    is_error,
+           const char *command,
            const char *text,
            gpointer    user_data)
 {
   Qmpctl *self = user_data;
+  g_autofree char *hmp = NULL;
 
+  if (!is_error && self->hmp_text && (hmp = qmpctl_hmp_text (command, text)) != NULL)
+    return *hmp == '\0' || qmpctl_print_line (hmp);
   if (!is_error)
     return qmpctl_print_json_line (text, TRUE, self->colour);
 
@@ -620,8 +659,23 @@ on_commands_done (gboolean success,
 static void
 run_commands (Qmpctl *self)
 {
-  qmpctl_run_commands (self->connection, self->commands, self->cancellable,
-                       on_output, on_commands_done, self);
+  g_autoptr(GError) error = NULL;
+
+  /* The check needs the schema; the library would fetch it for the
+   * first command, but qmpctl also types the arguments with it. */
+  if (self->check)
+    {
+      self->schema = qmp_connection_get_schema_sync (self->connection, self->cancellable, &error);
+      if (self->schema == NULL)
+        {
+          print_error (error);
+          self->status = QMPCTL_EXIT_FAILED;
+          return;
+        }
+    }
+
+  qmpctl_run_commands (self->connection, self->commands, self->schema, self->check,
+                       self->cancellable, on_output, on_commands_done, self);
   g_main_loop_run (self->loop);
 }
 
@@ -773,13 +827,11 @@ run_help (Qmpctl *self)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) names = NULL;
-  g_autoptr(QmpctlSchema) schema = NULL;
+  g_autoptr(QmpSchema) schema = NULL;
   g_autofree char *text = NULL;
 
-  names = qmpctl_load_command_names (self->connection, &error);
-  if (names != NULL && self->help_command != NULL)
-    schema = qmpctl_load_schema (self->connection, &error);
-  if (names != NULL && (schema != NULL || self->help_command == NULL))
+  names = qmpctl_load_commands (self->connection, &schema, &error);
+  if (names != NULL)
     text = qmpctl_help_text (names, schema, self->help_command, &error);
 
   if (text == NULL)
@@ -819,10 +871,12 @@ run (Qmpctl *self)
   self->loop = g_main_loop_new (NULL, FALSE);
   self->cancellable = g_cancellable_new ();
   self->colour = qmpctl_use_colour (STDOUT_FILENO);
+  /* Scripts get JSON, which they can parse whatever the text is. */
+  self->hmp_text = isatty (STDOUT_FILENO);
 
   if (self->mode == MODE_SHELL)
     {
-      self->status = qmpctl_shell (self->connection, self->colour);
+      self->status = qmpctl_shell (self->connection, self->colour, self->hmp_text);
       return;
     }
   if (self->mode == MODE_HELP)
@@ -873,6 +927,7 @@ main (int    argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("qmpctl");
+  g_log_set_handler ("Qmp", G_LOG_LEVEL_WARNING, on_library_warning, NULL);
 
   if (!parse_options (&self, argc, argv, &error))
     return usage_failed (error);

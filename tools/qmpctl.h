@@ -23,6 +23,7 @@ typedef struct
 {
   char *name;
   JsonObject *arguments;    /* nullable: no "arguments" member */
+  GStrv args;               /* the KEY=VALUE given, for typing by the schema */
 } QmpctlCommand;
 
 void qmpctl_command_free (QmpctlCommand *command);
@@ -34,6 +35,8 @@ JsonObject *qmpctl_parse_arguments (const char * const *args,
                                     GError            **error);
 GPtrArray  *qmpctl_parse_commands  (const char * const *args,
                                     GError            **error);
+QmpctlCommand *qmpctl_parse_qmp_command (const char    *line,
+                                         GError       **error);
 gboolean    qmpctl_use_colour      (int                 fd);
 typedef gboolean (*QmpctlWriteFunc) (const char *text,
                                      gpointer    user_data);
@@ -44,6 +47,8 @@ gboolean    qmpctl_print_json      (const char         *json,
                                     gpointer            user_data);
 char       *qmpctl_event_to_json   (QmpEvent           *event);
 char       *qmpctl_format_error    (const GError       *error);
+char       *qmpctl_hmp_text        (const char         *command,
+                                    const char         *json);
 
 /* qmpctl.c: standard output, where a write error is an error: prints
  * @text or @json, and a newline, flushed; FALSE after a write error,
@@ -56,8 +61,10 @@ gboolean qmpctl_print_json_line (const char *json,
 /* qmpctl.c: runs commands one after the other, stopping at the first
  * failure; every error (a line of text) and result (JSON, as the server
  * wrote it) goes through @output, which returns FALSE when it could not
- * write (and that stops the commands too). */
+ * write (and that stops the commands too).  With @schema, KEY=VALUE
+ * arguments are typed by it; with @check, checked before they are sent. */
 typedef gboolean (*QmpctlOutputFunc) (gboolean    is_error,
+                                      const char *command,
                                       const char *text,
                                       gpointer    user_data);
 typedef void (*QmpctlDoneFunc)   (gboolean    success,
@@ -65,38 +72,39 @@ typedef void (*QmpctlDoneFunc)   (gboolean    success,
 
 void qmpctl_run_commands (QmpConnection    *connection,
                           GPtrArray        *commands,
+                          QmpSchema        *schema,
+                          gboolean          check,
                           GCancellable     *cancellable,
                           QmpctlOutputFunc  output,
                           QmpctlDoneFunc    done,
                           gpointer          user_data);
 
-/* qmpctl-help.c: the server's schema (query-qmp-schema), for help and
- * completion; every member read from the peer is type-checked. */
-typedef struct _QmpctlSchema QmpctlSchema;
-
-const char   *qmpctl_json_get_string     (JsonObject     *object,
-                                          const char     *name);
-int           qmpctl_compare_strings     (gconstpointer   a,
+/* qmpctl-help.c: the server's schema (QmpSchema), for help, completion
+ * and the typing of KEY=VALUE arguments. */
+int            qmpctl_compare_strings    (gconstpointer   a,
                                           gconstpointer   b);
-QmpctlSchema *qmpctl_schema_new          (JsonNode       *root);
-void          qmpctl_schema_free         (QmpctlSchema   *self);
-JsonObject   *qmpctl_schema_lookup       (QmpctlSchema   *self,
-                                          const char     *name,
-                                          const char     *meta_type);
-char         *qmpctl_schema_describe     (QmpctlSchema   *self,
-                                          const char     *command);
-GPtrArray    *qmpctl_load_command_names  (QmpConnection  *connection,
+JsonObject    *qmpctl_get_object_member  (JsonObject     *object,
+                                          const char     *name);
+GPtrArray     *qmpctl_load_commands      (QmpConnection  *connection,
+                                          QmpSchema     **schema,
                                           GError        **error);
-QmpctlSchema *qmpctl_load_schema         (QmpConnection  *connection,
-                                          GError        **error);
-char         *qmpctl_help_text           (GPtrArray      *names,
-                                          QmpctlSchema   *schema,
+char          *qmpctl_help_text          (GPtrArray      *names,
+                                          QmpSchema      *schema,
                                           const char     *command,
                                           GError        **error);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpctlSchema, qmpctl_schema_free)
+QmpSchemaType *qmpctl_find_key_type      (QmpSchemaType  *arguments,
+                                          JsonObject     *given,
+                                          const char     *key);
+void           qmpctl_add_member_names   (QmpSchemaType  *type,
+                                          JsonObject     *given,
+                                          const char     *prefix,
+                                          GPtrArray      *names);
+void           qmpctl_type_arguments     (QmpSchema      *schema,
+                                          QmpctlCommand  *command);
 
 /* qmpctl-shell.c: the interactive shell; returns an exit status. */
 int qmpctl_shell (QmpConnection *connection,
-                  gboolean       colour);
+                  gboolean       colour,
+                  gboolean       hmp_text);
 
 G_END_DECLS

@@ -266,13 +266,11 @@ def test_qmp_class_in_async_callback():
     check_equal(got[0].qmp_class, 'DeviceNotActive', 'qmp_class')
 
 
-# ------------------------------------- known bugs of the C library (TODO)
+# ----------------------------- bugs the C library had, seen from Python
 
 def test_c_precancelled_not_sent():
     # qmp_connection_execute_sync () with a cancellable cancelled before the
-    # call fails with G_IO_ERROR_CANCELLED but still writes the command
-    # (_qmp_channel_submit queues it; the cancellation only reaches the
-    # worker later).  The override never makes such a call.
+    # call failed with G_IO_ERROR_CANCELLED but still wrote the command.
     from gi.module import get_introspection_module
     from gi.repository import Json
     raw = get_introspection_module('Qmp')
@@ -291,9 +289,9 @@ def test_c_precancelled_not_sent():
 
 
 def test_c_detailless_handler():
-    # connection_on_event () asks g_signal_has_handler_pending () with the
-    # event's detail, which does not see handlers connected to "event"
-    # without one: once the STOP quark exists, such a handler misses STOP.
+    # connection_on_event () asked g_signal_has_handler_pending () with the
+    # event's detail only, which does not see handlers connected to "event"
+    # without one: once the STOP quark existed, such a handler missed STOP.
     conn.disconnect(conn.connect('event::STOP', lambda c, e: None))
     seen = []
     handler = conn.connect('event', lambda c, e: seen.append(e.name))
@@ -349,10 +347,8 @@ TESTS = [
     ('GLib.Error.qmp_class', test_qmp_class),
     ('qmp_class of an _async call', test_qmp_class_in_async_callback),
     ('every override has a docstring with an example', test_docstrings),
-    ('C: a command cancelled before the call is not sent', test_c_precancelled_not_sent,
-     'qmp-channel.c writes it'),
-    ('C: a handler of "event" without a detail sees every event', test_c_detailless_handler,
-     'qmp-connection.c queues events only for handlers of their detail'),
+    ('C: a command cancelled before the call is not sent', test_c_precancelled_not_sent),
+    ('C: a handler of "event" without a detail sees every event', test_c_detailless_handler),
 ]
 
 if __name__ == '__main__':

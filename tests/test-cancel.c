@@ -1,0 +1,679 @@
+/* test-cancel.c: a cancelled or timed-out call never reaches the peer
+ * unless its first byte was written; against a scripted peer that stops
+ * reading, and against a real QEMU stopped with SIGSTOP
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <signal.h>
+#include <string.h>
+
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+/* Larger than any socket buffer: most of it stays in the library's. */
+#define BIG_SIZE (2 * 1024 * 1024)
+
+/* QEMU's monitor reads one byte per main loop iteration (about 7 µs
+ * here): twice the socket's buffer is enough to keep a line waiting. */
+#define QEMU_BIG_SIZE (512 * 1024)
+
+static JsonObject *
+object_from_json (const char *json)
+{
+  g_autoptr(JsonNode) node = json_from_string (json, NULL);
+
+  g_assert_nonnull (node);
+  return json_object_ref (json_node_get_object (node));
+}
+
+static JsonObject *
+big_arguments (void)
+{
+  JsonObject *arguments = json_object_new ();
+  char *blob = g_malloc (BIG_SIZE + 1);
+
+  memset (blob, 'x', BIG_SIZE);
+  blob[BIG_SIZE] = '\0';
+  json_object_set_string_member (arguments, "blob", blob);
+  g_free (blob);
+
+  return arguments;
+}
+
+static void
+execute (QmpConnection  *conn,
+         const char     *command,
+         const char     *arguments_json,
+         GCancellable   *cancellable,
+         GAsyncResult  **slot)
+{
+  g_autoptr(JsonObject) arguments = arguments_json ? object_from_json (arguments_json) : NULL;
+
+  qmp_connection_execute_async (conn, command, arguments, QMP_EXECUTE_FLAGS_NONE,
+                                cancellable, qmp_test_store_result, slot);
+}
+
+static void
+assert_return (QmpConnection  *conn,
+               GAsyncResult  **slot,
+               const char     *expected_json)
+{
+  g_autoptr(GAsyncResult) result = qmp_test_wait_result (slot);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (conn, result, &error);
+  g_autoptr(JsonNode) expected = json_from_string (expected_json, NULL);
+
+  g_assert_no_error (error);
+  g_assert_true (json_node_equal (ret, expected));
+}
+
+static void
+assert_error (QmpConnection  *conn,
+              GAsyncResult  **slot,
+              GQuark          domain,
+              int             code)
+{
+  g_autoptr(GAsyncResult) result = qmp_test_wait_result (slot);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (conn, result, &error);
+
+  g_assert_error (error, domain, code);
+  g_assert_null (ret);
+}
+
+/* Receives one command and asserts its name (and tag, if given). */
+static JsonObject *
+receive_command (QmpMock    *mock,
+                 const char *name,
+                 const char *tag)
+{
+  g_autoptr(JsonObject) command = qmp_mock_receive (mock);
+
+  if (command == NULL)
+    return NULL;
+  g_assert_cmpstr (json_object_get_string_member_with_default (command, "execute", NULL), ==, name);
+  if (tag != NULL)
+    {
+      JsonObject *arguments = json_object_get_object_member (command, "arguments");
+
+      g_assert_nonnull (arguments);
+      g_assert_cmpstr (json_object_get_string_member_with_default (arguments, "tag", NULL), ==, tag);
+    }
+
+  return g_steal_pointer (&command);
+}
+
+static void
+assert_blob (JsonObject *command)
+{
+  JsonObject *arguments = json_object_get_object_member (command, "arguments");
+
+  g_assert_cmpuint (strlen (json_object_get_string_member (arguments, "blob")), ==, BIG_SIZE);
+}
+
+/* Runs every kind of call, typed commands included, with a cancelled
+ * cancellable: each fails with G_IO_ERROR_CANCELLED and sends nothing. */
+static void
+run_every_call_cancelled (QmpConnection *conn,
+                          GCancellable  *cancelled)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) arguments = object_from_json ("{\"id\": \"dev0\"}");
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+
+  execute (conn, "quit", NULL, cancelled, &result);
+  assert_error (conn, &result, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  ret = qmp_connection_execute_sync (conn, "quit", NULL, QMP_EXECUTE_FLAGS_NONE, cancelled, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (ret);
+  g_clear_error (&error);
+
+  qmp_connection_execute_until_event_async (conn, "device_del", arguments, "DEVICE_DELETED", NULL,
+                                            cancelled, qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  event = qmp_connection_execute_until_event_finish (conn, result, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (event);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  event = qmp_connection_execute_until_event_sync (conn, "device_del", arguments, "DEVICE_DELETED",
+                                                   NULL, NULL, cancelled, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (event);
+  g_clear_error (&error);
+
+  event = qmp_connection_wait_event_sync (conn, "STOP", NULL, cancelled, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (event);
+  g_clear_error (&error);
+
+  g_assert_false (qmp_connection_quit_sync (conn, cancelled, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  qmp_connection_quit_async (conn, cancelled, qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  g_assert_false (qmp_connection_quit_finish (conn, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  g_assert_false (qmp_connection_device_del_sync (conn, "dev0", cancelled, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  g_assert_false (qmp_connection_blockdev_del_sync (conn, "disk0", cancelled, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  g_assert_false (qmp_connection_system_powerdown_sync (conn, cancelled, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+}
+
+/* A call made with a cancelled cancellable sends nothing, every time: the
+ * next line the peer reads is the next call's, which gets its own reply.
+ * With the in-flight slots free and with all of them taken. */
+static void
+test_pre_cancelled (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GCancellable) cancelled = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *busy[8] = { NULL, };
+  JsonObject *busy_commands[8] = { NULL, };
+  guint rounds = qmp_test_scale (50);
+
+  g_assert_nonnull (conn);
+  g_cancellable_cancel (cancelled);
+
+  for (guint round = 0; round < rounds; round++)
+    {
+      g_autofree char *tag = g_strdup_printf ("{\"tag\": \"r%u\"}", round);
+      g_autofree char *expected = g_strdup_printf ("{\"round\": %u}", round);
+      g_autoptr(JsonObject) command = NULL;
+
+      run_every_call_cancelled (conn, cancelled);
+
+      execute (conn, "query-next", tag, NULL, &result);
+      command = qmp_mock_receive (mock);
+      g_assert_nonnull (command);
+      g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "query-next");
+      qmp_mock_reply (mock, command, expected);
+      assert_return (conn, &result, expected);
+    }
+
+  /* Every slot taken: the cancelled calls do not even queue. */
+  for (guint i = 0; i < G_N_ELEMENTS (busy); i++)
+    {
+      g_autofree char *tag = g_strdup_printf ("{\"tag\": \"b%u\"}", i);
+
+      execute (conn, "query-busy", tag, NULL, &busy[i]);
+      busy_commands[i] = qmp_mock_receive (mock);
+    }
+  run_every_call_cancelled (conn, cancelled);
+  execute (conn, "query-next", "{\"tag\": \"last\"}", NULL, &result);
+  for (guint i = 0; i < G_N_ELEMENTS (busy); i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("{\"busy\": %u}", i);
+
+      qmp_mock_reply (mock, busy_commands[i], expected);
+      assert_return (conn, &busy[i], expected);
+      g_clear_pointer (&busy_commands[i], json_object_unref);
+    }
+  {
+    g_autoptr(JsonObject) command = receive_command (mock, "query-next", "last");
+
+    qmp_mock_reply (mock, command, "{\"last\": true}");
+    assert_return (conn, &result, "{\"last\": true}");
+  }
+
+  /* Cancelled beats closed too. */
+  g_assert_true (qmp_connection_close_sync (conn, NULL, &error));
+  g_assert_no_error (error);
+  execute (conn, "quit", NULL, cancelled, &result);
+  assert_error (conn, &result, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+/* The peer stops reading; a big command fills the socket.  Commands queued
+ * behind it that are cancelled or time out before their first byte is
+ * written are cut out: the peer never reads them, and the command after
+ * them gets its own reply. */
+static void
+test_cancel_behind_big (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(JsonObject) arguments = big_arguments ();
+  g_autoptr(JsonObject) match = object_from_json ("{\"node-name\": \"disk0\"}");
+  g_autoptr(JsonObject) big = NULL;
+  g_autoptr(JsonObject) before = NULL;
+  g_autoptr(JsonObject) after = NULL;
+  g_autoptr(GAsyncResult) big_result = NULL;
+  g_autoptr(GAsyncResult) before_result = NULL;
+  g_autoptr(GAsyncResult) quit_result = NULL;
+  g_autoptr(GAsyncResult) timed_result = NULL;
+  g_autoptr(GAsyncResult) until_result = NULL;
+  g_autoptr(GAsyncResult) typed_result = NULL;
+  g_autoptr(GAsyncResult) after_result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+
+  g_assert_nonnull (conn);
+
+  qmp_connection_execute_async (conn, "big", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &big_result);
+  execute (conn, "query-before", "{\"tag\": \"before\"}", NULL, &before_result);
+  execute (conn, "quit", NULL, cancellable, &quit_result);
+  qmp_connection_execute_until_event_async (conn, "blockdev-del", match, "BLOCK_JOB_COMPLETED", NULL,
+                                            cancellable, qmp_test_store_result, &until_result);
+  qmp_connection_quit_async (conn, cancellable, qmp_test_store_result, &typed_result);
+  qmp_connection_set_timeout (conn, 50);
+  execute (conn, "device_del", "{\"id\": \"dev0\"}", NULL, &timed_result);
+  qmp_connection_set_timeout (conn, 0);
+
+  g_cancellable_cancel (cancellable);
+  assert_error (conn, &quit_result, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  assert_error (conn, &timed_result, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  until_result = qmp_test_wait_result (&until_result);
+  event = qmp_connection_execute_until_event_finish (conn, until_result, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  typed_result = qmp_test_wait_result (&typed_result);
+  g_assert_false (qmp_connection_quit_finish (conn, typed_result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  execute (conn, "query-after", "{\"tag\": \"after\"}", NULL, &after_result);
+
+  /* Now the peer reads: the big one, the one before, the one after. */
+  big = receive_command (mock, "big", NULL);
+  assert_blob (big);
+  before = receive_command (mock, "query-before", "before");
+  after = receive_command (mock, "query-after", "after");
+  qmp_mock_reply (mock, after, "{\"from\": \"after\"}");
+  qmp_mock_reply (mock, before, "{\"from\": \"before\"}");
+  qmp_mock_reply (mock, big, "{\"from\": \"big\"}");
+  assert_return (conn, &after_result, "{\"from\": \"after\"}");
+  assert_return (conn, &before_result, "{\"from\": \"before\"}");
+  assert_return (conn, &big_result, "{\"from\": \"big\"}");
+  g_assert_true (qmp_mock_receive_nothing (mock, 100));
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
+/* exec-oob goes around the queue, but not around the output buffer: one
+ * behind a big command, cancelled there, is never sent either. */
+static void
+test_cancel_oob_behind_big (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_OOB, "[\"oob\"]");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(JsonObject) arguments = big_arguments ();
+  g_autoptr(JsonObject) big = NULL;
+  g_autoptr(JsonObject) after = NULL;
+  g_autoptr(GAsyncResult) big_result = NULL;
+  g_autoptr(GAsyncResult) oob_result = NULL;
+  g_autoptr(GAsyncResult) after_result = NULL;
+
+  g_assert_nonnull (conn);
+  g_assert_true (qmp_connection_get_oob_enabled (conn));
+
+  qmp_connection_execute_async (conn, "big", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &big_result);
+  qmp_connection_execute_async (conn, "migrate-pause", NULL, QMP_EXECUTE_FLAGS_OOB, cancellable,
+                                qmp_test_store_result, &oob_result);
+  g_cancellable_cancel (cancellable);
+  assert_error (conn, &oob_result, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  qmp_connection_execute_async (conn, "query-after", NULL, QMP_EXECUTE_FLAGS_OOB, NULL,
+                                qmp_test_store_result, &after_result);
+
+  big = receive_command (mock, "big", NULL);
+  assert_blob (big);
+  after = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (after, "exec-oob"), ==, "query-after");
+  qmp_mock_reply (mock, after, "{\"oob\": true}");
+  qmp_mock_reply (mock, big, "{\"big\": true}");
+  assert_return (conn, &after_result, "{\"oob\": true}");
+  assert_return (conn, &big_result, "{\"big\": true}");
+}
+
+/* A line partly in the socket when its call is cancelled is finished (half
+ * a line would break the stream); the call fails at once, and its reply
+ * is dropped when it comes. */
+static void
+test_cancel_partly_written (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(JsonObject) arguments = big_arguments ();
+  g_autoptr(JsonObject) big = NULL;
+  g_autoptr(JsonObject) after = NULL;
+  g_autoptr(GAsyncResult) big_result = NULL;
+  g_autoptr(GAsyncResult) after_result = NULL;
+
+  g_assert_nonnull (conn);
+
+  qmp_connection_execute_async (conn, "big", arguments, QMP_EXECUTE_FLAGS_NONE, cancellable,
+                                qmp_test_store_result, &big_result);
+  execute (conn, "query-after", "{\"tag\": \"after\"}", NULL, &after_result);
+  g_cancellable_cancel (cancellable);
+  assert_error (conn, &big_result, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  big = receive_command (mock, "big", NULL);
+  assert_blob (big);
+  after = receive_command (mock, "query-after", "after");
+  qmp_mock_reply (mock, big, "{\"from\": \"big\"}");
+  qmp_mock_reply (mock, after, "{\"from\": \"after\"}");
+  assert_return (conn, &after_result, "{\"from\": \"after\"}");
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
+/* A guest agent connection on the mock: guest-sync-delimited, guest-info. */
+static QmpConnection *
+connect_guest_agent (QmpMock *mock)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) sync = NULL;
+  g_autoptr(JsonObject) info = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = NULL;
+  QmpConnection *conn;
+
+  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_GUEST_AGENT,
+                            NULL, qmp_test_store_result, &result);
+  sync = receive_command (mock, "guest-sync-delimited", NULL);
+  token = g_strdup_printf ("%" G_GINT64_FORMAT,
+                           json_object_get_int_member (json_object_get_object_member (sync, "arguments"), "id"));
+  qmp_mock_send_raw (mock, "\xff", 1);
+  qmp_mock_reply (mock, sync, token);
+  /* Attempts sent again before the answer to the first was read (a
+   * slow machine) come before guest-info: abandoned, not answered. */
+  info = qmp_mock_receive (mock);
+  while (g_strcmp0 (json_object_get_string_member (info, "execute"), "guest-sync-delimited") == 0)
+    {
+      g_clear_pointer (&info, json_object_unref);
+      info = qmp_mock_receive (mock);
+    }
+  g_assert_cmpstr (json_object_get_string_member (info, "execute"), ==, "guest-info");
+  qmp_mock_reply (mock, info, "{\"version\": \"7.2.0\", \"supported_commands\": []}");
+  result = qmp_test_wait_result (&result);
+  conn = qmp_connection_new_finish (result, &error);
+  g_assert_no_error (error);
+
+  return conn;
+}
+
+/* The guest agent's guest-shutdown gets no reply: it is done once written,
+ * and one cancelled or timed out before that is never written. */
+static void
+test_cancel_no_reply (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) conn = connect_guest_agent (mock);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(JsonObject) arguments = big_arguments ();
+  g_autoptr(JsonObject) big = NULL;
+  g_autoptr(JsonObject) ping = NULL;
+  g_autoptr(JsonObject) shutdown = NULL;
+  g_autoptr(GAsyncResult) big_result = NULL;
+  g_autoptr(GAsyncResult) cancelled_result = NULL;
+  g_autoptr(GAsyncResult) timed_result = NULL;
+  g_autoptr(GAsyncResult) ping_result = NULL;
+  g_autoptr(GAsyncResult) shutdown_result = NULL;
+
+  qmp_connection_execute_async (conn, "guest-file-write", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &big_result);
+  execute (conn, "guest-shutdown", "{\"mode\": \"halt\"}", cancellable, &cancelled_result);
+  qmp_connection_set_timeout (conn, 50);
+  execute (conn, "guest-shutdown", "{\"mode\": \"reboot\"}", NULL, &timed_result);
+  qmp_connection_set_timeout (conn, 0);
+  execute (conn, "guest-ping", NULL, NULL, &ping_result);
+  execute (conn, "guest-shutdown", "{\"mode\": \"powerdown\"}", NULL, &shutdown_result);
+
+  g_cancellable_cancel (cancellable);
+  assert_error (conn, &cancelled_result, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  assert_error (conn, &timed_result, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+
+  /* Not written yet, so not done. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (shutdown_result);
+
+  big = receive_command (mock, "guest-file-write", NULL);
+  assert_blob (big);
+  ping = receive_command (mock, "guest-ping", NULL);
+  shutdown = qmp_mock_receive (mock);
+  g_assert_cmpstr (json_object_get_string_member (shutdown, "execute"), ==, "guest-shutdown");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (shutdown, "arguments"),
+                                                  "mode"), ==, "powerdown");
+  assert_return (conn, &shutdown_result, "null");
+  qmp_mock_reply (mock, ping, "{}");
+  qmp_mock_reply (mock, big, "{\"count\": 1}");
+  assert_return (conn, &ping_result, "{}");
+  assert_return (conn, &big_result, "{\"count\": 1}");
+}
+
+/* Real QEMU, stopped: a quit queued behind a big command and cancelled (or
+ * timed out) must not make QEMU quit once it runs again. */
+static void
+test_qemu_quit_cancelled (void)
+{
+  g_autoptr(QmpTestPeer) peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(JsonObject) arguments = NULL;
+  g_autoptr(GAsyncResult) big_result = NULL;
+  g_autoptr(GAsyncResult) quit_result = NULL;
+  g_autoptr(GAsyncResult) typed_result = NULL;
+  g_autoptr(GAsyncResult) timed_result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+
+  g_assert_nonnull (peer);
+  conn = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer),
+                                              QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  arguments = json_object_new ();
+  {
+    char *blob = g_malloc (QEMU_BIG_SIZE + 1);
+
+    memset (blob, 'x', QEMU_BIG_SIZE);
+    blob[QEMU_BIG_SIZE] = '\0';
+    json_object_set_string_member (arguments, "blob", blob);
+    g_free (blob);
+  }
+
+  qmp_test_peer_kill_signal (peer, SIGSTOP);
+  qmp_connection_execute_async (conn, "query-status", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &big_result);
+  execute (conn, "quit", NULL, cancellable, &quit_result);
+  qmp_connection_quit_async (conn, cancellable, qmp_test_store_result, &typed_result);
+  qmp_connection_set_timeout (conn, 50);
+  execute (conn, "quit", NULL, NULL, &timed_result);
+  qmp_connection_set_timeout (conn, 0);
+
+  g_cancellable_cancel (cancellable);
+  assert_error (conn, &quit_result, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  assert_error (conn, &timed_result, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  typed_result = qmp_test_wait_result (&typed_result);
+  g_assert_false (qmp_connection_quit_finish (conn, typed_result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  qmp_test_peer_kill_signal (peer, SIGCONT);
+
+  /* QEMU refuses the unknown argument, and is still there to answer. */
+  assert_error (conn, &big_result, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  ret = qmp_connection_execute_sync (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "running"));
+  g_assert_false (qmp_connection_is_closed (conn));
+  g_assert_cmpint (kill (qmp_test_peer_get_pid (peer), 0), ==, 0);
+
+  /* A quit nobody cancelled does quit. */
+  g_assert_true (qmp_connection_quit_sync (conn, NULL, &error));
+  g_assert_no_error (error);
+  qmp_test_peer_wait_exit (peer, 10000);
+}
+
+/* ------------------------------------------------------------ timeouts */
+
+/* A timeout of the call's own, and one that says what was missing. */
+static void
+test_timeout_per_call_and_message (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) unbounded = NULL;
+  g_autoptr(GAsyncResult) bounded = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(JsonObject) unbounded_command = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (conn);
+
+  /* The reply came, the event not. */
+  qmp_connection_execute_until_event_full_async (conn, "cont", NULL, "RESUME", NULL, 100, NULL,
+                                                 qmp_test_store_result, &result);
+  command = receive_command (mock, "cont", NULL);
+  qmp_mock_reply (mock, command, NULL);
+  result = qmp_test_wait_result (&result);
+  event = qmp_connection_execute_until_event_full_finish (conn, result, &ret, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (event);
+  g_assert_null (ret);
+  g_assert_cmpstr (error->message, ==,
+                   "Timed out after 100 ms waiting for the event “RESUME” (the reply to “cont” came)");
+  g_clear_error (&error);
+  g_clear_object (&result);
+  g_clear_pointer (&command, json_object_unref);
+
+  /* Neither came. */
+  event = qmp_connection_execute_until_event_full_sync (conn, "stop", NULL, "STOP", NULL, &ret, 50,
+                                                        NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (error->message, ==,
+                   "Timed out after 50 ms waiting for the reply to “stop” and the event “STOP”");
+  g_clear_error (&error);
+  command = receive_command (mock, "stop", NULL);
+  qmp_mock_reply (mock, command, NULL);
+  g_clear_pointer (&command, json_object_unref);
+
+  /* Only the event came: the reply is what is missing. */
+  qmp_connection_execute_until_event_full_async (conn, "stop", NULL, "STOP", NULL, 100, NULL,
+                                                 qmp_test_store_result, &result);
+  command = receive_command (mock, "stop", NULL);
+  qmp_mock_send_event (mock, "STOP", NULL, 1, 2);
+  result = qmp_test_wait_result (&result);
+  event = qmp_connection_execute_until_event_full_finish (conn, result, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (error->message, ==, "Timed out after 100 ms waiting for the reply to “stop”");
+  g_clear_error (&error);
+  g_clear_object (&result);
+  qmp_mock_reply (mock, command, NULL);
+  g_clear_pointer (&command, json_object_unref);
+
+  /* Waiting for an event. */
+  event = qmp_connection_wait_event_full_sync (conn, "SHUTDOWN", NULL, 50, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (error->message, ==, "Timed out after 50 ms waiting for the event “SHUTDOWN”");
+  g_clear_error (&error);
+  qmp_connection_wait_event_full_async (conn, NULL, NULL, 50, NULL, qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  event = qmp_connection_wait_event_full_finish (conn, result, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (error->message, ==, "Timed out after 50 ms waiting for an event");
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  /* A call's own timeout wins over the connection's, both ways; -1 means
+   * the connection's. */
+  ret = qmp_connection_execute_full_sync (conn, "query-a", NULL, QMP_EXECUTE_FLAGS_NONE, 50, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (error->message, ==, "Timed out after 50 ms waiting for the reply to “query-a”");
+  g_clear_error (&error);
+  command = receive_command (mock, "query-a", NULL);
+  qmp_mock_reply (mock, command, NULL);
+  g_clear_pointer (&command, json_object_unref);
+
+  qmp_connection_set_timeout (conn, 50);
+  qmp_connection_execute_full_async (conn, "query-unbounded", NULL, QMP_EXECUTE_FLAGS_NONE, 0, NULL,
+                                     qmp_test_store_result, &unbounded);
+  qmp_connection_execute_full_async (conn, "query-bounded", NULL, QMP_EXECUTE_FLAGS_NONE, -1, NULL,
+                                     qmp_test_store_result, &bounded);
+  unbounded_command = receive_command (mock, "query-unbounded", NULL);
+  command = receive_command (mock, "query-bounded", NULL);
+  bounded = qmp_test_wait_result (&bounded);
+  g_assert_null (qmp_connection_execute_full_finish (conn, bounded, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  g_assert_null (unbounded);
+  qmp_connection_set_timeout (conn, 0);
+  qmp_mock_reply (mock, unbounded_command, "{\"late\": true}");
+  unbounded = qmp_test_wait_result (&unbounded);
+  ret = qmp_connection_execute_full_finish (conn, unbounded, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "late"));
+}
+
+/* Real QEMU, running: "cont" returns at once, and no RESUME comes. */
+static void
+test_qemu_timeout_names_event (void)
+{
+  g_autoptr(QmpTestPeer) peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+
+  g_assert_nonnull (peer);
+  conn = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer),
+                                              QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  event = qmp_connection_execute_until_event_full_sync (conn, "cont", NULL, "RESUME", NULL, &ret, 300,
+                                                        NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (event);
+  g_assert_nonnull (strstr (error->message, "“RESUME” (the reply to “cont” came)"));
+  g_clear_error (&error);
+
+  ret = qmp_connection_execute_sync (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "running"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/cancel/pre-cancelled", test_pre_cancelled);
+  g_test_add_func ("/cancel/behind-big", test_cancel_behind_big);
+  g_test_add_func ("/cancel/oob-behind-big", test_cancel_oob_behind_big);
+  g_test_add_func ("/cancel/partly-written", test_cancel_partly_written);
+  g_test_add_func ("/cancel/no-reply", test_cancel_no_reply);
+  g_test_add_func ("/cancel/qemu/quit", test_qemu_quit_cancelled);
+  g_test_add_func ("/timeout/per-call-and-message", test_timeout_per_call_and_message);
+  g_test_add_func ("/timeout/qemu/names-event", test_qemu_timeout_names_event);
+
+  return g_test_run ();
+}

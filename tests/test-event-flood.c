@@ -1,0 +1,321 @@
+/* test-event-flood.c: events that wait for a slow or blocked "event"
+ * handler are bounded; the connection stops reading instead, nothing is
+ * dropped silently, and a _sync call from the handler's own thread still
+ * gets its reply during a flood
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+typedef struct
+{
+  QmpMock *mock;
+  guint first;            /* the seq of the first event */
+  guint n;                /* how many events */
+  gboolean answer;        /* then answer one command */
+  gint sent;              /* atomic */
+} Flood;
+
+static gpointer
+flood_thread (gpointer user_data)
+{
+  Flood *flood = user_data;
+
+  for (guint i = 0; i < flood->n; i++)
+    {
+      g_autofree char *data = g_strdup_printf ("{\"seq\": %u}", flood->first + i);
+
+      qmp_mock_send_event (flood->mock, "FLOOD", data, 1795573265, 1);
+      g_atomic_int_inc (&flood->sent);
+    }
+
+  if (flood->answer)
+    {
+      g_autoptr(JsonObject) command = qmp_mock_receive (flood->mock);
+
+      g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "query-status");
+      qmp_mock_reply (flood->mock, command, "{\"status\": \"running\"}");
+    }
+
+  return NULL;
+}
+
+typedef struct
+{
+  QmpConnection *conn;
+  guint received;
+  guint last_seq;         /* seqs start at 1 */
+  guint usleep;           /* per event: a slow handler */
+  gboolean call_in_handler;
+  gboolean nested_loop_in_handler;
+  gboolean called;
+  guint n_notify;
+} Consumer;
+
+static void
+on_nested_call_done (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  GMainLoop *loop = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
+
+  g_assert_no_error (error);
+  g_main_loop_quit (loop);
+}
+
+static void
+on_flood (QmpConnection *conn,
+          QmpEvent      *event,
+          Consumer      *consumer)
+{
+  guint seq = json_object_get_int_member (qmp_event_get_data (event), "seq");
+
+  /* In order; gaps only where events were dropped, which are counted. */
+  g_assert_cmpuint (seq, >, consumer->last_seq);
+  consumer->last_seq = seq;
+  consumer->received++;
+
+  if (consumer->usleep > 0)
+    g_usleep (consumer->usleep);
+
+  if (consumer->nested_loop_in_handler && !consumer->called)
+    {
+      g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+
+      /* The old way to wait in a handler: the reply comes after the
+       * flood, so the events must be emitted in the nested loop too. */
+      consumer->called = TRUE;
+      qmp_connection_execute_async (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                    on_nested_call_done, loop);
+      g_main_loop_run (loop);
+    }
+
+  if (consumer->call_in_handler && !consumer->called)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) ret = NULL;
+
+      /* This thread's context holds the undelivered events, and this
+       * handler holds it: the reply must come all the same. */
+      consumer->called = TRUE;
+      ret = qmp_connection_execute_sync (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE,
+                                         NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (json_object_get_string_member (json_node_get_object (ret), "status"),
+                       ==, "running");
+    }
+}
+
+static void
+on_dropped_notify (GObject    *object,
+                   GParamSpec *pspec,
+                   Consumer   *consumer)
+{
+  consumer->n_notify++;
+}
+
+static QmpConnection *
+connect_with_consumer (QmpMock  *mock,
+                       Consumer *consumer,
+                       guint     max_queued_events)
+{
+  QmpConnection *conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+
+  g_assert_nonnull (conn);
+  g_assert_cmpuint (qmp_connection_get_max_queued_events (conn), ==, 10000);
+  g_assert_cmpuint (qmp_connection_get_max_queued_event_bytes (conn), ==, 16 * 1024 * 1024);
+  qmp_connection_set_max_queued_events (conn, max_queued_events);
+  consumer->conn = conn;
+  g_signal_connect (conn, "event::FLOOD", G_CALLBACK (on_flood), consumer);
+  g_signal_connect (conn, "notify::dropped-events", G_CALLBACK (on_dropped_notify), consumer);
+
+  return conn;
+}
+
+static void
+iterate_until_received (Consumer *consumer,
+                        guint     n)
+{
+  while (consumer->received + qmp_connection_get_dropped_events (consumer->conn) < n)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Nobody iterates the handler's context: the connection reads up to its
+ * bound, then stops, and the server's writes block.  Once the context
+ * runs, every event comes, in order, none dropped. */
+static void
+test_blocked_consumer (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  Consumer consumer = { 0, };
+  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 100);
+  Flood flood = { mock, 1, 30000, FALSE, 0 };
+  GThread *thread;
+  gint sent = -1;
+
+  thread = g_thread_new ("flood", flood_thread, &flood);
+
+  /* Until the server cannot write any more. */
+  while (g_atomic_int_get (&flood.sent) != sent)
+    {
+      sent = g_atomic_int_get (&flood.sent);
+      g_usleep (300 * 1000);
+    }
+  g_test_message ("%d of %u events written before the server blocked", sent, flood.n);
+  g_assert_cmpint (sent, <, flood.n / 2);
+  g_assert_cmpuint (consumer.received, ==, 0);
+
+  iterate_until_received (&consumer, flood.n);
+  g_thread_join (thread);
+  g_assert_cmpuint (consumer.received, ==, flood.n);
+  g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
+  g_assert_cmpuint (consumer.n_notify, ==, 0);
+}
+
+/* A handler slower than the server: reading pauses and resumes, and every
+ * event comes, in order. */
+static void
+test_slow_handler (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  Consumer consumer = { .usleep = 20 };
+  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 50);
+  Flood flood = { mock, 1, qmp_test_scale (20000), FALSE, 0 };
+  GThread *thread = g_thread_new ("flood", flood_thread, &flood);
+
+  iterate_until_received (&consumer, flood.n);
+  g_thread_join (thread);
+  g_assert_cmpuint (consumer.received, ==, flood.n);
+  g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
+}
+
+/* A _sync call from the thread whose context holds the undelivered
+ * events, during a flood: from a handler, then from outside one.  Reading
+ * cannot pause while it waits, so events beyond the bound are dropped for
+ * the signal, and counted: received + dropped is everything sent. */
+static void
+test_sync_call_during_flood (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  Consumer consumer = { .call_in_handler = TRUE };
+  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 50);
+  guint n = MAX (qmp_test_scale (20000), 1000);
+  Flood flood = { mock, 1, n, TRUE, 0 };
+  Flood second = { mock, n + 1, n, TRUE, 0 };
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 dropped;
+  GThread *thread;
+
+  thread = g_thread_new ("flood", flood_thread, &flood);
+  iterate_until_received (&consumer, n);
+  g_thread_join (thread);
+  g_assert_true (consumer.called);
+  dropped = qmp_connection_get_dropped_events (conn);
+  g_test_message ("from the handler: %u emitted, %" G_GUINT64_FORMAT " dropped",
+                  consumer.received, dropped);
+  g_assert_cmpuint (consumer.received + dropped, ==, n);
+  g_assert_cmpuint (dropped, >, 0);
+  g_assert_cmpuint (consumer.n_notify, >, 0);
+
+  /* This thread does not iterate its context while it waits. */
+  thread = g_thread_new ("flood", flood_thread, &second);
+  ret = qmp_connection_execute_sync (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_thread_join (thread);
+  iterate_until_received (&consumer, 2 * n);
+  g_test_message ("outside a handler: %u emitted, %" G_GUINT64_FORMAT " dropped in all",
+                  consumer.received, qmp_connection_get_dropped_events (conn));
+  g_assert_cmpuint (consumer.received + qmp_connection_get_dropped_events (conn), ==, 2 * n);
+  g_assert_cmpuint (qmp_connection_get_dropped_events (conn), >, dropped);
+  g_assert_cmpuint (consumer.last_seq, <=, 2 * n);
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
+static void
+on_async_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* An _async call and a wait for an event made in the context where the
+ * events go: their results wait behind the events, and reading still
+ * pauses for the slow handler; nothing is dropped. */
+static void
+test_async_call_during_flood (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  Consumer consumer = { .usleep = 20 };
+  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 50);
+  guint n = MAX (qmp_test_scale (20000), 1000);
+  Flood flood = { mock, 1, n, TRUE, 0 };
+  g_autoptr(JsonObject) match = json_object_new ();
+  g_autoptr(GAsyncResult) call_result = NULL;
+  g_autoptr(GAsyncResult) wait_result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+
+  json_object_set_int_member (match, "seq", n);
+  qmp_connection_wait_event_async (conn, "FLOOD", match, NULL, on_async_done, &wait_result);
+  qmp_connection_execute_async (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                on_async_done, &call_result);
+  thread = g_thread_new ("flood", flood_thread, &flood);
+  while (call_result == NULL || wait_result == NULL || consumer.received < n)
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (thread);
+
+  ret = qmp_connection_execute_finish (conn, call_result, &error);
+  g_assert_no_error (error);
+  event = qmp_connection_wait_event_finish (conn, wait_result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (consumer.received, ==, n);
+  g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
+}
+
+/* A handler that waits for a reply in a nested main loop of its own
+ * context, during a flood: the events are emitted in that loop, reading
+ * goes on, and nothing is dropped. */
+static void
+test_nested_loop_in_handler (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  Consumer consumer = { .nested_loop_in_handler = TRUE };
+  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 50);
+  guint n = MAX (qmp_test_scale (20000), 1000);
+  Flood flood = { mock, 1, n, TRUE, 0 };
+  GThread *thread = g_thread_new ("flood", flood_thread, &flood);
+
+  iterate_until_received (&consumer, n);
+  g_thread_join (thread);
+  g_assert_true (consumer.called);
+  g_assert_cmpuint (consumer.received, ==, n);
+  g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/event-flood/blocked-consumer", test_blocked_consumer);
+  g_test_add_func ("/event-flood/slow-handler", test_slow_handler);
+  g_test_add_func ("/event-flood/sync-call", test_sync_call_during_flood);
+  g_test_add_func ("/event-flood/async-call", test_async_call_during_flood);
+  g_test_add_func ("/event-flood/nested-loop", test_nested_loop_in_handler);
+
+  return g_test_run ();
+}

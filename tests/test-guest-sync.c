@@ -1,0 +1,491 @@
+/* test-guest-sync.c: the guest agent's 0xFF delimiter on any command, and
+ * waiting for an agent that is not running yet: against a scripted agent
+ * and a real qemu-ga started after the client, on a pseudo-terminal as a
+ * guest's serial port
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#define _XOPEN_SOURCE 600
+#define _DEFAULT_SOURCE
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
+#include <glib/gstdio.h>
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+static JsonObject *
+receive_command (QmpMock    *mock,
+                 const char *name)
+{
+  g_autoptr(JsonObject) command = qmp_mock_receive (mock);
+
+  if (command == NULL)
+    return NULL;
+  g_assert_cmpstr (json_object_get_string_member_with_default (command, "execute", NULL), ==, name);
+
+  return g_steal_pointer (&command);
+}
+
+static gint64
+sync_token (JsonObject *command)
+{
+  return json_object_get_int_member (json_object_get_object_member (command, "arguments"), "id");
+}
+
+/* Answers a guest-sync-delimited as qemu-ga does: 0xFF, then the reply. */
+static void
+answer_sync (QmpMock    *mock,
+             JsonObject *command)
+{
+  g_autofree char *token = g_strdup_printf ("%" G_GINT64_FORMAT, sync_token (command));
+
+  qmp_mock_send_raw (mock, "\xff", 1);
+  qmp_mock_reply (mock, command, token);
+}
+
+/* Receives guest-info.  Before it may come more attempts of the
+ * synchronization, sent before the answer to one was read (on a slow
+ * machine): they were abandoned, and are not answered. */
+static JsonObject *
+receive_guest_info (QmpMock *mock)
+{
+  g_autoptr(JsonObject) command = qmp_mock_receive (mock);
+
+  while (command != NULL &&
+         g_strcmp0 (json_object_get_string_member (command, "execute"), "guest-sync-delimited") == 0)
+    {
+      g_clear_pointer (&command, json_object_unref);
+      command = qmp_mock_receive (mock);
+    }
+  g_assert_nonnull (command);
+  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "guest-info");
+
+  return g_steal_pointer (&command);
+}
+
+static void
+answer_guest_info (QmpMock *mock)
+{
+  g_autoptr(JsonObject) info = receive_guest_info (mock);
+
+  qmp_mock_reply (mock, info, "{\"version\": \"7.2.0\", \"supported_commands\": []}");
+}
+
+static QmpConnection *
+finish_connect (GAsyncResult **slot)
+{
+  g_autoptr(GAsyncResult) result = qmp_test_wait_result (slot);
+  g_autoptr(GError) error = NULL;
+  QmpConnection *conn = qmp_connection_new_finish (result, &error);
+
+  g_assert_no_error (error);
+  return conn;
+}
+
+static QmpConnection *
+connect_guest_agent (QmpMock *mock)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) sync = NULL;
+
+  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_GUEST_AGENT,
+                            NULL, qmp_test_store_result, &result);
+  sync = receive_command (mock, "guest-sync-delimited");
+  answer_sync (mock, sync);
+  answer_guest_info (mock);
+
+  return finish_connect (&result);
+}
+
+static JsonNode *
+finish_execute (QmpConnection  *conn,
+                GAsyncResult  **slot,
+                GError        **error)
+{
+  g_autoptr(GAsyncResult) result = qmp_test_wait_result (slot);
+
+  return qmp_connection_execute_finish (conn, result, error);
+}
+
+static void
+ping (QmpConnection *conn,
+      QmpMock       *mock)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_connection_execute_async (conn, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &result);
+  command = receive_command (mock, "guest-ping");
+  qmp_mock_reply (mock, command, "{}");
+  ret = finish_execute (conn, &result, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (ret));
+}
+
+/* An application that runs guest-sync-delimited itself gets its reply,
+ * with the 0xFF before it and the remains of a line before that dropped;
+ * the commands around it are answered as usual. */
+static void
+test_mock_delimiter_any_command (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) conn = connect_guest_agent (mock);
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonObject) ping_command = NULL;
+  g_autoptr(JsonObject) sync_command = NULL;
+  g_autoptr(GAsyncResult) ping_result = NULL;
+  g_autoptr(GAsyncResult) sync_result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint round = 0; round < 3; round++)
+    {
+      json_object_set_int_member (arguments, "id", 4242 + round);
+      qmp_connection_execute_async (conn, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                    qmp_test_store_result, &ping_result);
+      qmp_connection_execute_async (conn, "guest-sync-delimited", arguments, QMP_EXECUTE_FLAGS_NONE,
+                                    NULL, qmp_test_store_result, &sync_result);
+      ping_command = receive_command (mock, "guest-ping");
+      sync_command = receive_command (mock, "guest-sync-delimited");
+      qmp_mock_reply (mock, ping_command, "{}");
+      if (round == 1)
+        {
+          /* Half a line of an earlier exchange before the delimiter. */
+          static const char garbage[] = "{\"return\": {\"half\": ";
+
+          qmp_mock_send_raw (mock, garbage, strlen (garbage));
+        }
+      if (round == 2)
+        {
+          /* The delimiter and the reply in separate writes. */
+          qmp_mock_send_raw (mock, "\xff", 1);
+          g_assert_true (qmp_mock_receive_nothing (mock, 10));
+          qmp_mock_reply (mock, sync_command, "4244");
+        }
+      else
+        {
+          answer_sync (mock, sync_command);
+        }
+
+      ret = finish_execute (conn, &ping_result, &error);
+      g_assert_no_error (error);
+      g_assert_true (JSON_NODE_HOLDS_OBJECT (ret));
+      g_clear_pointer (&ret, json_node_unref);
+      ret = finish_execute (conn, &sync_result, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (json_node_get_int (ret), ==, 4242 + round);
+      g_clear_pointer (&ret, json_node_unref);
+      g_clear_pointer (&ping_command, json_object_unref);
+      g_clear_pointer (&sync_command, json_object_unref);
+    }
+
+  ping (conn, mock);
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
+/* An agent that does not answer (not running yet, or its input lost):
+ * construction sends guest-sync-delimited again with a new token and id
+ * until one is answered; a late answer to an earlier one is dropped. */
+static void
+test_mock_construct_retries (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(JsonObject) first = NULL;
+  g_autoptr(JsonObject) second = NULL;
+  g_autoptr(JsonObject) third = NULL;
+
+  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_GUEST_AGENT,
+                            NULL, qmp_test_store_result, &result);
+  first = receive_command (mock, "guest-sync-delimited");
+  second = receive_command (mock, "guest-sync-delimited");
+  third = receive_command (mock, "guest-sync-delimited");
+  g_assert_cmpint (sync_token (first), !=, sync_token (second));
+  g_assert_cmpint (json_object_get_int_member (first, "id"), !=, json_object_get_int_member (second, "id"));
+  g_assert_null (result);
+
+  answer_sync (mock, second);
+  answer_guest_info (mock);
+  conn = finish_connect (&result);
+
+  /* Late answers to the others: read and dropped. */
+  answer_sync (mock, first);
+  answer_sync (mock, third);
+  ping (conn, mock);
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
+static void
+test_mock_wait_bounded (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) conn = connect_guest_agent (mock);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) ping_result = NULL;
+  g_autoptr(JsonObject) sync = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Cancelled already: fails, and sends nothing. */
+  g_cancellable_cancel (cancellable);
+  g_assert_false (qmp_connection_wait_guest_agent_sync (conn, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  ping (conn, mock);
+
+  /* Answered: done, and the commands made meanwhile are answered too. */
+  qmp_connection_wait_guest_agent_async (conn, NULL, qmp_test_store_result, &result);
+  sync = receive_command (mock, "guest-sync-delimited");
+  qmp_connection_execute_async (conn, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &ping_result);
+  command = qmp_mock_receive (mock);
+  while (g_strcmp0 (json_object_get_string_member (command, "execute"), "guest-ping") != 0)
+    {
+      g_clear_pointer (&command, json_object_unref);
+      command = qmp_mock_receive (mock);
+    }
+  qmp_mock_reply (mock, command, "{}");
+  answer_sync (mock, sync);
+  result = qmp_test_wait_result (&result);
+  g_assert_true (qmp_connection_wait_guest_agent_finish (conn, result, &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  ret = finish_execute (conn, &ping_result, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&sync, json_object_unref);
+
+  /* Never answered: the timeout ends it, with a message that says so. */
+  qmp_connection_set_timeout (conn, 300);
+  g_assert_false (qmp_connection_wait_guest_agent_sync (conn, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_nonnull (strstr (error->message, "guest agent"));
+  g_clear_error (&error);
+  qmp_connection_set_timeout (conn, 0);
+
+  /* The attempts went out; their answers, late, harm no one. */
+  sync = receive_command (mock, "guest-sync-delimited");
+  answer_sync (mock, sync);
+  g_clear_pointer (&command, json_object_unref);
+  qmp_connection_execute_async (conn, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &ping_result);
+  command = qmp_mock_receive (mock);
+  while (g_strcmp0 (json_object_get_string_member (command, "execute"), "guest-ping") != 0)
+    {
+      answer_sync (mock, command);
+      g_clear_pointer (&command, json_object_unref);
+      command = qmp_mock_receive (mock);
+    }
+  qmp_mock_reply (mock, command, "{\"late\": false}");
+  g_clear_pointer (&ret, json_node_unref);
+  ret = finish_execute (conn, &ping_result, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "late"));
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
+/* ------------------------------------------------------------ real qemu-ga */
+
+/* A pseudo-terminal as the guest's serial port: the client holds the
+ * master; qemu-ga, started whenever the test likes, opens the other side
+ * as an isa-serial port (and flushes what was written before it ran). */
+typedef struct
+{
+  char *dir;
+  int master;
+  int slave;           /* held open so the terminal stays up between agents */
+  char *slave_name;
+  GSubprocess *agent;
+} Pty;
+
+static void
+pty_open (Pty *pty)
+{
+  struct termios tio;
+  g_autoptr(GError) error = NULL;
+
+  pty->dir = g_dir_make_tmp ("qmp-test-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  pty->master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
+  g_assert_cmpint (pty->master, >=, 0);
+  g_assert_cmpint (grantpt (pty->master), ==, 0);
+  g_assert_cmpint (unlockpt (pty->master), ==, 0);
+  pty->slave_name = g_strdup (ptsname (pty->master));
+  pty->slave = open (pty->slave_name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  g_assert_cmpint (pty->slave, >=, 0);
+
+  /* Raw both ways before anyone writes: no echo of the commands. */
+  g_assert_cmpint (tcgetattr (pty->slave, &tio), ==, 0);
+  cfmakeraw (&tio);
+  g_assert_cmpint (tcsetattr (pty->slave, TCSANOW, &tio), ==, 0);
+}
+
+static void
+child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void
+pty_start_agent (Pty *pty)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autofree char *state = g_build_filename (pty->dir, "qga-state", NULL);
+  g_autofree char *log = g_build_filename (pty->dir, "stderr.log", NULL);
+  g_autofree char *pidfile = g_build_filename (pty->dir, "qga.pid", NULL);
+  const char *binary = g_getenv ("QMP_TEST_QGA");
+  g_autoptr(GError) error = NULL;
+
+  if (binary == NULL || binary[0] == '\0')
+    binary = g_file_test ("/usr/sbin/qemu-ga", G_FILE_TEST_IS_EXECUTABLE) ? "/usr/sbin/qemu-ga" : "qemu-ga";
+
+  g_assert_null (pty->agent);
+  g_mkdir_with_parents (state, 0700);
+  g_unlink (pidfile);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  pty->agent = g_subprocess_launcher_spawn (launcher, &error, binary,
+                                            "-m", "isa-serial", "-p", pty->slave_name,
+                                            "-t", state, "--pidfile", pidfile, NULL);
+  g_assert_no_error (error);
+}
+
+static void
+pty_stop_agent (Pty *pty)
+{
+  if (pty->agent == NULL)
+    return;
+  g_subprocess_force_exit (pty->agent);
+  g_subprocess_wait (pty->agent, NULL, NULL);
+  g_clear_object (&pty->agent);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
+pty_close (Pty *pty)
+{
+  pty_stop_agent (pty);
+  close (pty->slave);
+  g_free (pty->slave_name);
+  remove_tree (pty->dir);
+  g_free (pty->dir);
+}
+
+static GIOStream *
+pty_client_stream (Pty *pty)
+{
+  g_autoptr(GInputStream) input = g_unix_input_stream_new (pty->master, TRUE);
+  g_autoptr(GOutputStream) output = g_unix_output_stream_new (dup (pty->master), TRUE);
+
+  return g_simple_io_stream_new (input, output);
+}
+
+static void
+test_qga_started_later (void)
+{
+  Pty pty = { 0, };
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  pty_open (&pty);
+  stream = pty_client_stream (&pty);
+
+  /* The client first: construction waits for the agent. */
+  g_async_initable_new_async (QMP_TYPE_CONNECTION, G_PRIORITY_DEFAULT, NULL,
+                              qmp_test_store_result, &result,
+                              "stream", stream,
+                              "flags", QMP_CONNECTION_FLAGS_GUEST_AGENT,
+                              "timeout", 30000,
+                              NULL);
+  g_assert_null (result);
+  pty_start_agent (&pty);
+  conn = finish_connect (&result);
+  qmp_connection_set_timeout (conn, 0);
+  g_assert_cmpuint (qmp_connection_get_version_major (conn), >=, 7);
+
+  ret = qmp_connection_execute_sync (conn, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+
+  /* The application resynchronizes by itself: 0xFF, then its reply. */
+  json_object_set_int_member (arguments, "id", 987654);
+  ret = qmp_connection_execute_sync (conn, "guest-sync-delimited", arguments, QMP_EXECUTE_FLAGS_NONE,
+                                     NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_node_get_int (ret), ==, 987654);
+  g_clear_pointer (&ret, json_node_unref);
+
+  /* The agent goes away, as in a guest reboot, and comes back later. */
+  pty_stop_agent (&pty);
+  qmp_connection_set_timeout (conn, 30000);
+  qmp_connection_wait_guest_agent_async (conn, NULL, qmp_test_store_result, &result);
+  g_assert_null (result);
+  pty_start_agent (&pty);
+  result = qmp_test_wait_result (&result);
+  g_assert_true (qmp_connection_wait_guest_agent_finish (conn, result, &error));
+  g_assert_no_error (error);
+  qmp_connection_set_timeout (conn, 0);
+
+  ret = qmp_connection_execute_sync (conn, "guest-info", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "version"));
+  g_assert_false (qmp_connection_is_closed (conn));
+
+  g_assert_true (qmp_connection_close_sync (conn, NULL, &error));
+  g_assert_no_error (error);
+  pty_close (&pty);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/guest-sync/mock/delimiter-any-command", test_mock_delimiter_any_command);
+  g_test_add_func ("/guest-sync/mock/construct-retries", test_mock_construct_retries);
+  g_test_add_func ("/guest-sync/mock/wait-bounded", test_mock_wait_bounded);
+  g_test_add_func ("/guest-sync/qga/started-later", test_qga_started_later);
+
+  return g_test_run ();
+}
