@@ -540,6 +540,9 @@ def test_guest_agent():
             shell.expect(r'\nguest-ping\n')
             shell.send('help guest-ping\r')
             shell.expect(r'qmpctl: The server has no schema that describes “guest-ping”')
+            # readline reads Ctrl-D only once the prompt is back: sent
+            # before, while the terminal is in cooked mode, it is lost
+            shell.expect(PROMPT)
             shell.send('\x04')
             assert shell.wait() == 0
         finally:
