@@ -31,6 +31,8 @@ packages="
   libreadline-dev
   cpio
   busybox-static
+  glib-networking
+  gnutls-bin
 "
 
 missing=""

@@ -3,7 +3,10 @@
 # byte-identical copy of its file in examples/, so that the page shows
 # programs that the test suite runs.
 #
-#   check-examples.py [--update] EXAMPLES.MD
+#   check-examples.py [--update] EXAMPLES.MD [FILE...]
+#
+# With FILEs (paths from the top of the source tree), those are the files
+# the page must show instead of the examples of examples/.
 #
 # In the page, each copy is a fenced block right after a marker line
 #   <!-- example: examples/query-status.c -->
@@ -29,10 +32,13 @@ REQUIRED = ['examples/query-status.c', 'examples/qom-get.c', 'examples/query-sta
 def main(argv):
     update = '--update' in argv
     args = [a for a in argv[1:] if a != '--update']
-    if len(args) != 1:
-        print('Usage: %s [--update] EXAMPLES.MD' % argv[0], file=sys.stderr)
+    if len(args) < 1:
+        print('Usage: %s [--update] EXAMPLES.MD [FILE...]' % argv[0], file=sys.stderr)
         return 2
     page_path = args[0]
+    if len(args) > 1:
+        global REQUIRED
+        REQUIRED = args[1:]
     top = os.path.dirname(os.path.dirname(os.path.abspath(page_path)))
     with open(page_path, encoding='utf-8', newline='') as f:
         page = f.read()

@@ -158,7 +158,7 @@ _qmp_call_new (QmpCallKind  kind,
     {
       g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), arguments);
 
-      call->arguments_json = json_to_string (node, FALSE);
+      call->arguments_json = _qmp_json_to_string (node);
     }
 
   if (event_match != NULL)

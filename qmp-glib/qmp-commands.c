@@ -370,6 +370,11 @@ command_init_device_del (Command    *command,
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
  *
+ * ```c
+ * // pause the guest; on_stopped () calls qmp_connection_stop_finish ()
+ * qmp_connection_stop_async (connection, NULL, on_stopped, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -394,6 +399,14 @@ qmp_connection_stop_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.stop_async].
  *
+ * ```c
+ * // in on_stopped (), given to qmp_connection_stop_async ()
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!qmp_connection_stop_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("stop: %s", error->message);
+ * ```
+ *
  * Returns: %TRUE on success
  *
  * Since: 1.0
@@ -416,6 +429,11 @@ qmp_connection_stop_finish (QmpConnection  *self,
  *
  * Blocks the calling thread until the call finished, without running any
  * main loop of the caller's.
+ *
+ * ```c
+ * if (!qmp_connection_stop_sync (connection, NULL, &error))
+ *   g_printerr ("cannot pause the guest: %s\n", error->message);
+ * ```
  *
  * Returns: %TRUE on success
  *
@@ -452,6 +470,11 @@ qmp_connection_stop_sync (QmpConnection  *self,
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
  *
+ * ```c
+ * // resume a guest paused by stop, or started with -S
+ * qmp_connection_cont_async (connection, NULL, on_resumed, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -476,6 +499,14 @@ qmp_connection_cont_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.cont_async].
  *
+ * ```c
+ * // in on_resumed (), given to qmp_connection_cont_async ()
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!qmp_connection_cont_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("cont: %s", error->message);
+ * ```
+ *
  * Returns: %TRUE on success
  *
  * Since: 1.0
@@ -498,6 +529,12 @@ qmp_connection_cont_finish (QmpConnection  *self,
  *
  * Blocks the calling thread until the call finished, without running any
  * main loop of the caller's.
+ *
+ * ```c
+ * // QEMU was started with -S: set things up, then run
+ * if (!qmp_connection_cont_sync (connection, NULL, &error))
+ *   g_printerr ("cannot start the guest: %s\n", error->message);
+ * ```
  *
  * Returns: %TRUE on success
  *
@@ -537,6 +574,11 @@ qmp_connection_cont_sync (QmpConnection  *self,
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
  *
+ * ```c
+ * // finishes once the guest has shut down, bounded by the connection's timeout
+ * qmp_connection_system_powerdown_async (connection, cancellable, on_powered_down, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -560,6 +602,14 @@ qmp_connection_system_powerdown_async (QmpConnection       *self,
  * @error: return location for a #GError
  *
  * Finishes [method@Qmp.Connection.system_powerdown_async].
+ *
+ * ```c
+ * // in on_powered_down (), given to qmp_connection_system_powerdown_async ()
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!qmp_connection_system_powerdown_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("the guest did not shut down: %s", error->message);
+ * ```
  *
  * Returns: %TRUE on success
  *
@@ -586,6 +636,12 @@ qmp_connection_system_powerdown_finish (QmpConnection  *self,
  *
  * Blocks the calling thread until the call finished, without running any
  * main loop of the caller's.
+ *
+ * ```c
+ * qmp_connection_set_timeout (connection, 60000);
+ * if (!qmp_connection_system_powerdown_sync (connection, NULL, &error))
+ *   qmp_connection_quit_sync (connection, NULL, NULL);  // the guest ignored the button
+ * ```
  *
  * Returns: %TRUE on success
  *
@@ -622,6 +678,11 @@ qmp_connection_system_powerdown_sync (QmpConnection  *self,
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
  *
+ * ```c
+ * // QEMU exits, and the connection closes after the reply
+ * qmp_connection_quit_async (connection, NULL, on_quit, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -646,6 +707,14 @@ qmp_connection_quit_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.quit_async].
  *
+ * ```c
+ * // in on_quit (), given to qmp_connection_quit_async ()
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!qmp_connection_quit_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("quit: %s", error->message);
+ * ```
+ *
  * Returns: %TRUE on success
  *
  * Since: 1.0
@@ -668,6 +737,11 @@ qmp_connection_quit_finish (QmpConnection  *self,
  *
  * Blocks the calling thread until the call finished, without running any
  * main loop of the caller's.
+ *
+ * ```c
+ * if (!qmp_connection_quit_sync (connection, NULL, &error))
+ *   g_printerr ("QEMU did not quit: %s\n", error->message);
+ * ```
  *
  * Returns: %TRUE on success
  *
@@ -706,6 +780,11 @@ qmp_connection_quit_sync (QmpConnection  *self,
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
  *
+ * ```c
+ * qmp_connection_blockdev_add_async (connection, "/var/lib/images/data.raw", "data0",
+ *                                    NULL, on_blockdev_added, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -734,6 +813,14 @@ qmp_connection_blockdev_add_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.blockdev_add_async].
  *
+ * ```c
+ * // in on_blockdev_added (), given to qmp_connection_blockdev_add_async ()
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!qmp_connection_blockdev_add_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("blockdev-add: %s", error->message);
+ * ```
+ *
  * Returns: %TRUE on success
  *
  * Since: 1.0
@@ -758,6 +845,11 @@ qmp_connection_blockdev_add_finish (QmpConnection  *self,
  *
  * Blocks the calling thread until the call finished, without running any
  * main loop of the caller's.
+ *
+ * ```c
+ * if (!qmp_connection_blockdev_add_sync (connection, "/tmp/disk.raw", "disk0", NULL, &error))
+ *   g_printerr ("cannot open the image: %s\n", error->message);
+ * ```
  *
  * Returns: %TRUE on success
  *
@@ -802,6 +894,12 @@ qmp_connection_blockdev_add_sync (QmpConnection  *self,
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
  *
+ * ```c
+ * // a USB stick over the block node "data0", on any USB bus
+ * qmp_connection_device_add_async (connection, "data0", "stick0", "usb-storage", NULL,
+ *                                  NULL, on_device_added, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -832,6 +930,14 @@ qmp_connection_device_add_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.device_add_async].
  *
+ * ```c
+ * // in on_device_added (), given to qmp_connection_device_add_async ()
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!qmp_connection_device_add_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("device_add: %s", error->message);
+ * ```
+ *
  * Returns: %TRUE on success
  *
  * Since: 1.0
@@ -858,6 +964,12 @@ qmp_connection_device_add_finish (QmpConnection  *self,
  *
  * Blocks the calling thread until the call finished, without running any
  * main loop of the caller's.
+ *
+ * ```c
+ * // a keyboard: no block node
+ * if (!qmp_connection_device_add_sync (connection, NULL, "kbd0", "usb-kbd", NULL, NULL, &error))
+ *   g_printerr ("device_add: %s\n", error->message);
+ * ```
  *
  * Returns: %TRUE on success
  *
@@ -901,6 +1013,11 @@ qmp_connection_device_add_sync (QmpConnection  *self,
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
  *
+ * ```c
+ * // once no device uses the node any more
+ * qmp_connection_blockdev_del_async (connection, "data0", NULL, on_blockdev_deleted, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -927,6 +1044,14 @@ qmp_connection_blockdev_del_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.blockdev_del_async].
  *
+ * ```c
+ * // in on_blockdev_deleted (), given to qmp_connection_blockdev_del_async ()
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!qmp_connection_blockdev_del_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("blockdev-del: %s", error->message);
+ * ```
+ *
  * Returns: %TRUE on success
  *
  * Since: 1.0
@@ -950,6 +1075,11 @@ qmp_connection_blockdev_del_finish (QmpConnection  *self,
  *
  * Blocks the calling thread until the call finished, without running any
  * main loop of the caller's.
+ *
+ * ```c
+ * if (!qmp_connection_blockdev_del_sync (connection, "disk0", NULL, &error))
+ *   g_printerr ("cannot delete disk0: %s\n", error->message);
+ * ```
  *
  * Returns: %TRUE on success
  *
@@ -989,6 +1119,11 @@ qmp_connection_blockdev_del_sync (QmpConnection  *self,
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
  *
+ * ```c
+ * // finishes once the guest has let go of the device
+ * qmp_connection_device_del_async (connection, "stick0", NULL, on_device_deleted, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -1015,6 +1150,14 @@ qmp_connection_device_del_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.device_del_async].
  *
+ * ```c
+ * // in on_device_deleted (), given to qmp_connection_device_del_async ()
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!qmp_connection_device_del_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("the guest kept the device: %s", error->message);
+ * ```
+ *
  * Returns: %TRUE on success
  *
  * Since: 1.0
@@ -1038,6 +1181,12 @@ qmp_connection_device_del_finish (QmpConnection  *self,
  *
  * Blocks the calling thread until the call finished, without running any
  * main loop of the caller's.
+ *
+ * ```c
+ * // unplug, then free the block node behind the device
+ * if (qmp_connection_device_del_sync (connection, "disk-dev0", NULL, &error))
+ *   qmp_connection_blockdev_del_sync (connection, "disk0", NULL, &error);
+ * ```
  *
  * Returns: %TRUE on success
  *
@@ -1125,6 +1274,11 @@ on_query_status (GObject      *source_object,
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
  *
+ * ```c
+ * // on_run_state () gets the state with qmp_connection_query_status_finish ()
+ * qmp_connection_query_status_async (connection, NULL, on_run_state, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -1151,6 +1305,17 @@ qmp_connection_query_status_async (QmpConnection       *self,
  * @error: return location for a #GError
  *
  * Finishes [method@Qmp.Connection.query_status_async].
+ *
+ * ```c
+ * // in on_run_state (), given to qmp_connection_query_status_async ()
+ * g_autoptr(GError) error = NULL;
+ * QmpRunState state = qmp_connection_query_status_finish (QMP_CONNECTION (source), result,
+ *                                                         NULL, &error);
+ * if (state == QMP_RUN_STATE_UNKNOWN)
+ *   g_warning ("query-status: %s", error->message);
+ * else if (state == QMP_RUN_STATE_GUEST_PANICKED)
+ *   g_warning ("the guest panicked");
+ * ```
  *
  * Returns: the run state; %QMP_RUN_STATE_UNKNOWN on error (and only
  *   then), %QMP_RUN_STATE_OTHER for a state this version of qmp-glib does
@@ -1190,6 +1355,17 @@ qmp_connection_query_status_finish (QmpConnection  *self,
  *
  * Asks for the run state of the virtual machine (`query-status`), blocking
  * the calling thread.
+ *
+ * ```c
+ * gboolean running = FALSE;
+ * QmpRunState state = qmp_connection_query_status_sync (connection, &running, NULL, &error);
+ *
+ * if (state == QMP_RUN_STATE_UNKNOWN)
+ *   g_printerr ("query-status: %s\n", error->message);
+ * else
+ *   g_print ("%s (CPUs %s)\n", qmp_run_state_to_string (state),
+ *            running ? "running" : "stopped");
+ * ```
  *
  * Returns: the run state; %QMP_RUN_STATE_UNKNOWN on error (and only
  *   then), %QMP_RUN_STATE_OTHER for a state this version of qmp-glib does

@@ -36,6 +36,13 @@
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
  *
+ * ```c
+ * // at most 10 s for this call, whatever the connection's timeout
+ * qmp_connection_execute_full_async (connection, "query-block", NULL,
+ *                                    QMP_EXECUTE_FLAGS_NONE, 10000, NULL,
+ *                                    on_block_info, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -74,6 +81,17 @@ qmp_connection_execute_full_async (QmpConnection       *self,
  * @error: return location for a #GError
  *
  * Finishes [method@Qmp.Connection.execute_full_async].
+ *
+ * ```c
+ * // in on_block_info (), given to qmp_connection_execute_full_async ()
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(JsonNode) ret = qmp_connection_execute_full_finish (QMP_CONNECTION (source),
+ *                                                               result, &error);
+ * if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+ *   g_warning ("query-block took more than 10 s");
+ * else if (ret == NULL)
+ *   g_warning ("query-block: %s", error->message);
+ * ```
  *
  * Returns: (transfer full): the `return` member of the reply, or %NULL on
  *   error
@@ -167,6 +185,14 @@ qmp_connection_execute_full_sync (QmpConnection    *self,
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
  *
+ * ```c
+ * // arguments and match as for qmp_connection_execute_until_event_async ();
+ * // the guest gets 30 s to let go of the device
+ * qmp_connection_execute_until_event_full_async (connection, "device_del", arguments,
+ *                                                "DEVICE_DELETED", match, 30000,
+ *                                                NULL, on_unplugged, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -210,6 +236,16 @@ qmp_connection_execute_until_event_full_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.execute_until_event_full_async].
  *
+ * ```c
+ * // in on_unplugged (), given to qmp_connection_execute_until_event_full_async ()
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(QmpEvent) event =
+ *   qmp_connection_execute_until_event_full_finish (QMP_CONNECTION (source), result,
+ *                                                   NULL, &error);
+ * if (event == NULL)
+ *   g_warning ("%s", error->message);  // a timeout says what was missing
+ * ```
+ *
  * Returns: (transfer full): the event, or %NULL on error
  *
  * Since: 1.0
@@ -243,6 +279,16 @@ qmp_connection_execute_until_event_full_finish (QmpConnection  *self,
  * A cancellation or timeout before the command's first byte is written
  * means it is never sent; after that, the call fails at once, but the
  * server may still run the command.
+ *
+ * ```c
+ * g_autoptr(JsonNode) ret = NULL;
+ * g_autoptr(QmpEvent) event =
+ *   qmp_connection_execute_until_event_full_sync (connection, "system_powerdown", NULL,
+ *                                                 "SHUTDOWN", NULL, &ret, 60000,
+ *                                                 NULL, &error);
+ * if (event == NULL)
+ *   g_printerr ("system_powerdown: %s\n", error->message);
+ * ```
  *
  * Returns: (transfer full): the event, or %NULL on error
  *
@@ -300,6 +346,12 @@ qmp_connection_execute_until_event_full_sync (QmpConnection  *self,
  * [method@Qmp.Connection.wait_event_async] with a timeout of its own;
  * finish it with [method@Qmp.Connection.wait_event_full_finish].
  *
+ * ```c
+ * // give up waiting for the guest's shutdown after 2 minutes
+ * qmp_connection_wait_event_full_async (connection, "SHUTDOWN", NULL, 120000, NULL,
+ *                                       on_shutdown, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -331,6 +383,15 @@ qmp_connection_wait_event_full_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.wait_event_full_async].
  *
+ * ```c
+ * // in on_shutdown (), given to qmp_connection_wait_event_full_async ()
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(QmpEvent) event =
+ *   qmp_connection_wait_event_full_finish (QMP_CONNECTION (source), result, &error);
+ * if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+ *   g_print ("still running after 2 minutes\n");
+ * ```
+ *
  * Returns: (transfer full): the event, or %NULL on error
  *
  * Since: 1.0
@@ -354,6 +415,14 @@ qmp_connection_wait_event_full_finish (QmpConnection  *self,
  * @error: return location for a #GError
  *
  * [method@Qmp.Connection.wait_event_sync] with a timeout of its own.
+ *
+ * ```c
+ * // any event within the next second
+ * g_autoptr(QmpEvent) event =
+ *   qmp_connection_wait_event_full_sync (connection, NULL, NULL, 1000, NULL, &error);
+ * if (event == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+ *   g_printerr ("%s\n", error->message);
+ * ```
  *
  * Returns: (transfer full): the event, or %NULL on error
  *

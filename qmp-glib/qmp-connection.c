@@ -100,6 +100,8 @@ struct _QmpConnection
   char *address;              /* nullable: set when the connection made the stream */
   GIOStream *stream;          /* set by the caller, or once connected */
   QmpConnectionFlags flags;
+  GTlsDatabase *tls_database;       /* nullable; for a tls: address */
+  GTlsCertificate *tls_certificate; /* nullable; for a tls: address */
 
   guint timeout_msec;         /* atomic; 0: none */
   guint64 max_message_size;   /* protected by init_lock */
@@ -168,6 +170,8 @@ enum {
   PROP_MAX_QUEUED_EVENTS,
   PROP_MAX_QUEUED_EVENT_BYTES,
   PROP_DROPPED_EVENTS,
+  PROP_TLS_DATABASE,
+  PROP_TLS_CERTIFICATE,
   N_PROPS
 };
 
@@ -702,6 +706,7 @@ init_start (QmpConnection *self,
   init->done_data = done_data;
 
   _qmp_handshake_start (self->address, self->stream, self->flags,
+                        self->tls_database, self->tls_certificate,
                         qmp_connection_get_timeout (self), cancellable,
                         init_make_channel, init_on_handshake_done, init);
 }
@@ -854,6 +859,8 @@ qmp_connection_finalize (GObject *object)
 
   g_clear_pointer (&self->address, g_free);
   g_clear_object (&self->stream);
+  g_clear_object (&self->tls_database);
+  g_clear_object (&self->tls_certificate);
   g_clear_pointer (&self->package, g_free);
   g_clear_pointer (&self->capabilities, g_strfreev);
   g_clear_error (&self->init_error);
@@ -943,6 +950,14 @@ qmp_connection_get_property (GObject    *object,
       g_value_set_uint64 (value, qmp_connection_get_dropped_events (self));
       break;
 
+    case PROP_TLS_DATABASE:
+      g_value_set_object (value, self->tls_database);
+      break;
+
+    case PROP_TLS_CERTIFICATE:
+      g_value_set_object (value, self->tls_certificate);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -990,6 +1005,14 @@ qmp_connection_set_property (GObject      *object,
       qmp_connection_set_max_queued_event_bytes (self, g_value_get_uint64 (value));
       break;
 
+    case PROP_TLS_DATABASE:
+      self->tls_database = g_value_dup_object (value);
+      break;
+
+    case PROP_TLS_CERTIFICATE:
+      self->tls_certificate = g_value_dup_object (value);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1010,8 +1033,13 @@ qmp_connection_class_init (QmpConnectionClass *klass)
   /**
    * QmpConnection:address: (getter get_address)
    *
-   * Where to connect: `unix:PATH`, `tcp:HOST:PORT` or a plain path of a
-   * Unix socket.  %NULL when the connection was made on a stream.
+   * Where to connect: `unix:PATH`, `tcp:HOST:PORT`, `tls:HOST:PORT` or a
+   * plain path of a Unix socket.  %NULL when the connection was made on a
+   * stream.
+   *
+   * With `tls:HOST:PORT` the connection is TCP wrapped in TLS (see
+   * [property@Qmp.Connection:tls-database]); the server's certificate must
+   * name HOST.
    *
    * Since: 1.0
    */
@@ -1241,6 +1269,62 @@ qmp_connection_class_init (QmpConnectionClass *klass)
                          0, G_MAXUINT64, 0,
                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * QmpConnection:tls-database:
+   *
+   * The certificate authorities that the server's certificate must chain
+   * up to, for a `tls:HOST:PORT` address; %NULL means the system's.  Load
+   * a CA file with g_tls_file_database_new().
+   *
+   * The server's certificate must also name the address's HOST (as a DNS
+   * name or an IP address), be valid now, and not be revoked.  Anything
+   * else fails construction with a %G_TLS_ERROR, such as
+   * %G_TLS_ERROR_BAD_CERTIFICATE; the library never falls back to a
+   * connection in clear.  Given with an address that is not `tls:`,
+   * construction fails with %G_IO_ERROR_INVALID_ARGUMENT.
+   *
+   * QEMU 10.0 serves QMP over TLS (tested); QEMU 7.2 stops answering a
+   * TLS client after its greeting, so construction there ends with
+   * %G_IO_ERROR_TIMED_OUT after the [property@Qmp.Connection:timeout], or
+   * after 10 seconds when the timeout is 0: over TLS, construction is
+   * always bounded.
+   *
+   * ```c
+   * g_autoptr(GTlsDatabase) ca = g_tls_file_database_new ("/etc/pki/qemu/ca-cert.pem", &error);
+   * g_autoptr(GTlsCertificate) me =
+   *   g_tls_certificate_new_from_files ("client-cert.pem", "client-key.pem", &error);
+   * g_autoptr(QmpConnection) connection =
+   *   g_initable_new (QMP_TYPE_CONNECTION, NULL, &error,
+   *                   "address", "tls:vmhost.example:4444",
+   *                   "tls-database", ca,
+   *                   "tls-certificate", me,   // for QEMU's verify-peer=on
+   *                   "timeout", 10000,
+   *                   NULL);
+   * ```
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TLS_DATABASE] =
+    g_param_spec_object ("tls-database", NULL, NULL,
+                         G_TYPE_TLS_DATABASE,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * QmpConnection:tls-certificate:
+   *
+   * The client certificate (with its private key) shown to the server of
+   * a `tls:HOST:PORT` address, for a QEMU whose `tls-creds-x509` object
+   * has `verify-peer=on`; %NULL: none.  Without the certificate such a
+   * QEMU refuses the connection and construction fails with a
+   * %G_TLS_ERROR.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TLS_CERTIFICATE] =
+    g_param_spec_object ("tls-certificate", NULL, NULL,
+                         G_TYPE_TLS_CERTIFICATE,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1325,6 +1409,13 @@ qmp_connection_init (QmpConnection *self)
  * g_async_initable_new_async() and the [property@Qmp.Connection:timeout]
  * property.
  *
+ * ```c
+ * // on_connected () gets the connection with qmp_connection_new_for_address_finish ()
+ * qmp_connection_new_for_address_async ("unix:/run/vm0/qmp.sock",
+ *                                       QMP_CONNECTION_FLAGS_NONE,
+ *                                       NULL, on_connected, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -1351,6 +1442,15 @@ qmp_connection_new_for_address_async (const char          *address,
  *
  * Finishes [func@Qmp.Connection.new_for_address_async].
  *
+ * ```c
+ * // in on_connected (), given to qmp_connection_new_for_address_async ()
+ * g_autoptr(GError) error = NULL;
+ * QmpConnection *connection = qmp_connection_new_for_address_finish (result, &error);
+ *
+ * if (connection == NULL)
+ *   g_warning ("cannot connect: %s", error->message);
+ * ```
+ *
  * Returns: (transfer full): a ready #QmpConnection, or %NULL on error
  *
  * Since: 1.0
@@ -1371,6 +1471,14 @@ qmp_connection_new_for_address_finish (GAsyncResult  *result,
  *
  * Connects to the QMP server at @address, reads its greeting and
  * negotiates capabilities, blocking the calling thread.
+ *
+ * ```c
+ * g_autoptr(QmpConnection) connection =
+ *   qmp_connection_new_for_address_sync ("tcp:localhost:4444", QMP_CONNECTION_FLAGS_NONE,
+ *                                        NULL, &error);
+ * if (connection == NULL)
+ *   g_printerr ("cannot connect: %s\n", error->message);
+ * ```
  *
  * Returns: (transfer full): a ready #QmpConnection, or %NULL on error
  *
@@ -1406,6 +1514,12 @@ qmp_connection_new_for_address_sync (const char          *address,
  *
  * The streams of @stream must be pollable (sockets and pipes are).
  *
+ * ```c
+ * // socket_connection: a GSocketConnection to QEMU's QMP socket, made by the caller
+ * qmp_connection_new_async (G_IO_STREAM (socket_connection), QMP_CONNECTION_FLAGS_OOB,
+ *                           NULL, on_ready, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -1431,6 +1545,15 @@ qmp_connection_new_async (GIOStream           *stream,
  * @error: return location for a #GError
  *
  * Finishes [func@Qmp.Connection.new_async].
+ *
+ * ```c
+ * // in on_ready (), given to qmp_connection_new_async ()
+ * g_autoptr(GError) error = NULL;
+ * QmpConnection *connection = qmp_connection_new_finish (result, &error);
+ *
+ * if (connection == NULL)
+ *   g_warning ("no QMP server on this stream: %s", error->message);
+ * ```
  *
  * Returns: (transfer full): a ready #QmpConnection, or %NULL on error
  *
@@ -1462,6 +1585,17 @@ qmp_connection_new_finish (GAsyncResult  *result,
  * Reads the greeting of the QMP server at the other end of @stream and
  * negotiates capabilities, blocking the calling thread.
  *
+ * ```c
+ * g_autoptr(GSocketClient) client = g_socket_client_new ();
+ * g_autoptr(GSocketConnection) stream =
+ *   g_socket_client_connect_to_host (client, "localhost:4444", 0, NULL, &error);
+ * g_autoptr(QmpConnection) connection = NULL;
+ *
+ * if (stream != NULL)
+ *   connection = qmp_connection_new_sync (G_IO_STREAM (stream), QMP_CONNECTION_FLAGS_NONE,
+ *                                         NULL, &error);
+ * ```
+ *
  * Returns: (transfer full): a ready #QmpConnection, or %NULL on error
  *
  * Since: 1.0
@@ -1490,6 +1624,11 @@ qmp_connection_new_sync (GIOStream           *stream,
  *
  * Gets the major version of the server, from its greeting.
  *
+ * ```c
+ * if (qmp_connection_get_version_major (connection) < 8)
+ *   g_warning ("this needs QEMU 8.0 or later");
+ * ```
+ *
  * Returns: the major version
  *
  * Since: 1.0
@@ -1507,6 +1646,11 @@ qmp_connection_get_version_major (QmpConnection *self)
  * @self: a #QmpConnection
  *
  * Gets the minor version of the server, from its greeting.
+ *
+ * ```c
+ * // 2 for QEMU 9.2.0; to compare versions, qmp_connection_check_version () is simpler
+ * guint minor = qmp_connection_get_version_minor (connection);
+ * ```
  *
  * Returns: the minor version
  *
@@ -1526,6 +1670,13 @@ qmp_connection_get_version_minor (QmpConnection *self)
  *
  * Gets the micro version of the server, from its greeting.
  *
+ * ```c
+ * g_autofree char *version = g_strdup_printf ("%u.%u.%u",
+ *                                             qmp_connection_get_version_major (connection),
+ *                                             qmp_connection_get_version_minor (connection),
+ *                                             qmp_connection_get_version_micro (connection));
+ * ```
+ *
  * Returns: the micro version
  *
  * Since: 1.0
@@ -1543,6 +1694,13 @@ qmp_connection_get_version_micro (QmpConnection *self)
  * @self: a #QmpConnection
  *
  * Gets the package string of the server, from its greeting.
+ *
+ * ```c
+ * const char *package = qmp_connection_get_package (connection);
+ *
+ * if (package != NULL && *package != '\0')
+ *   g_print ("QEMU package: %s\n", package);
+ * ```
  *
  * Returns: (nullable): the package string; %NULL before construction
  *   finished
@@ -1562,6 +1720,13 @@ qmp_connection_get_package (QmpConnection *self)
  * @self: a #QmpConnection
  *
  * Gets the capabilities that the server offered in its greeting.
+ *
+ * ```c
+ * const char * const *capabilities = qmp_connection_get_capabilities (connection);
+ *
+ * if (capabilities != NULL && g_strv_contains (capabilities, "oob"))
+ *   g_print ("the server offers out-of-band execution\n");
+ * ```
  *
  * Returns: (transfer none) (array zero-terminated=1) (nullable): the
  *   capabilities; %NULL before construction finished
@@ -1615,6 +1780,13 @@ qmp_connection_check_version (QmpConnection *self,
  *
  * Gets the stream the connection talks over.
  *
+ * ```c
+ * GIOStream *stream = qmp_connection_get_stream (connection);
+ *
+ * if (G_IS_SOCKET_CONNECTION (stream))
+ *   g_print ("over a socket\n");
+ * ```
+ *
  * Returns: (transfer none) (nullable): the stream; %NULL before a
  *   connection to an address was made
  *
@@ -1633,6 +1805,12 @@ qmp_connection_get_stream (QmpConnection *self)
  * @self: a #QmpConnection
  *
  * Gets the address the connection was made to.
+ *
+ * ```c
+ * const char *address = qmp_connection_get_address (connection);
+ *
+ * g_print ("connected to %s\n", address != NULL ? address : "a stream");
+ * ```
  *
  * Returns: (nullable): the address, or %NULL if the connection was made on
  *   a stream
@@ -1653,6 +1831,11 @@ qmp_connection_get_address (QmpConnection *self)
  *
  * Gets the flags the connection was constructed with.
  *
+ * ```c
+ * if (qmp_connection_get_flags (connection) & QMP_CONNECTION_FLAGS_GUEST_AGENT)
+ *   g_print ("talking to qemu-ga\n");
+ * ```
+ *
  * Returns: the flags
  *
  * Since: 1.0
@@ -1670,6 +1853,11 @@ qmp_connection_get_flags (QmpConnection *self)
  * @self: a #QmpConnection
  *
  * Gets whether out-of-band execution was negotiated.
+ *
+ * ```c
+ * QmpExecuteFlags flags = qmp_connection_get_oob_enabled (connection)
+ *                         ? QMP_EXECUTE_FLAGS_OOB : QMP_EXECUTE_FLAGS_NONE;
+ * ```
  *
  * Returns: %TRUE if commands may be sent with %QMP_EXECUTE_FLAGS_OOB
  *
@@ -1689,6 +1877,12 @@ qmp_connection_get_oob_enabled (QmpConnection *self)
  *
  * Gets whether the connection is closed.
  *
+ * ```c
+ * // the connection is dead for good: drop it, and connect again if need be
+ * if (qmp_connection_is_closed (connection))
+ *   g_clear_object (&connection);
+ * ```
+ *
  * Returns: %TRUE if the connection is closed
  *
  * Since: 1.0
@@ -1706,6 +1900,14 @@ qmp_connection_is_closed (QmpConnection *self)
  * @self: a #QmpConnection
  *
  * Gets how long a call may wait for the server, in milliseconds.
+ *
+ * ```c
+ * guint saved = qmp_connection_get_timeout (connection);
+ *
+ * qmp_connection_set_timeout (connection, 0);  // no limit for the next calls
+ * // ...
+ * qmp_connection_set_timeout (connection, saved);
+ * ```
  *
  * Returns: the timeout in milliseconds, or 0 for none
  *
@@ -1727,6 +1929,11 @@ qmp_connection_get_timeout (QmpConnection *self)
  * Sets how long a call may wait for the server before it fails with
  * %G_IO_ERROR_TIMED_OUT.  Calls made before keep the timeout they had.
  *
+ * ```c
+ * // from now on, a call fails with G_IO_ERROR_TIMED_OUT after 5 s
+ * qmp_connection_set_timeout (connection, 5000);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -1744,6 +1951,11 @@ qmp_connection_set_timeout (QmpConnection *self,
  * @self: a #QmpConnection
  *
  * Gets the longest line the server may send, in bytes.
+ *
+ * ```c
+ * g_print ("the server may send lines of up to %" G_GUINT64_FORMAT " bytes\n",
+ *          qmp_connection_get_max_message_size (connection));
+ * ```
  *
  * Returns: the limit in bytes
  *
@@ -1770,6 +1982,11 @@ qmp_connection_get_max_message_size (QmpConnection *self)
  *
  * Sets the longest line the server may send, at most %G_MAXUINT32 bytes.
  * A longer one closes the connection with %QMP_ERROR_MESSAGE_TOO_LARGE.
+ *
+ * ```c
+ * // this server's replies are known to be longer than the default 64 MiB
+ * qmp_connection_set_max_message_size (connection, 256 * 1024 * 1024);
+ * ```
  *
  * Since: 1.0
  */
@@ -1800,6 +2017,11 @@ qmp_connection_set_max_message_size (QmpConnection *self,
  *
  * Gets [property@Qmp.Connection:max-queued-events].
  *
+ * ```c
+ * g_print ("up to %u events wait for the handlers\n",
+ *          qmp_connection_get_max_queued_events (connection));
+ * ```
+ *
  * Returns: how many events may wait for slow handlers
  *
  * Since: 1.0
@@ -1824,6 +2046,11 @@ qmp_connection_get_max_queued_events (QmpConnection *self)
  * @max_queued_events: how many events may wait for slow handlers, at least 1
  *
  * Sets [property@Qmp.Connection:max-queued-events].
+ *
+ * ```c
+ * // a handler that is slow at times: let more events wait before any is dropped
+ * qmp_connection_set_max_queued_events (connection, 100000);
+ * ```
  *
  * Since: 1.0
  */
@@ -1851,6 +2078,12 @@ qmp_connection_set_max_queued_events (QmpConnection *self,
  *
  * Gets [property@Qmp.Connection:max-queued-event-bytes].
  *
+ * ```c
+ * // bursts of large events: let at least 64 MiB of them wait
+ * if (qmp_connection_get_max_queued_event_bytes (connection) < 64 * 1024 * 1024)
+ *   qmp_connection_set_max_queued_event_bytes (connection, 64 * 1024 * 1024);
+ * ```
+ *
  * Returns: how many bytes of events may wait for slow handlers
  *
  * Since: 1.0
@@ -1875,6 +2108,11 @@ qmp_connection_get_max_queued_event_bytes (QmpConnection *self)
  * @max_queued_event_bytes: how many bytes of events may wait, at least 1
  *
  * Sets [property@Qmp.Connection:max-queued-event-bytes].
+ *
+ * ```c
+ * // a small process: at most 1 MiB of events waiting
+ * qmp_connection_set_max_queued_event_bytes (connection, 1024 * 1024);
+ * ```
  *
  * Since: 1.0
  */
@@ -1901,6 +2139,13 @@ qmp_connection_set_max_queued_event_bytes (QmpConnection *self,
  * @self: a #QmpConnection
  *
  * Gets [property@Qmp.Connection:dropped-events].
+ *
+ * ```c
+ * guint64 dropped = qmp_connection_get_dropped_events (connection);
+ *
+ * if (dropped > 0)
+ *   g_warning ("%" G_GUINT64_FORMAT " events dropped: a handler is too slow", dropped);
+ * ```
  *
  * Returns: how many events were not emitted because handlers did not
  *   keep up
@@ -2145,6 +2390,17 @@ qmp_connection_execute_async (QmpConnection       *self,
  * server's description as message; a failure of the connection, a
  * cancellation or a timeout is in %G_IO_ERROR.
  *
+ * ```c
+ * // in the callback given to qmp_connection_execute_async ()
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(JsonNode) ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
+ *
+ * if (g_error_matches (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND))
+ *   g_print ("this QEMU lacks the command\n");
+ * else if (ret == NULL)
+ *   g_warning ("%s", error->message);
+ * ```
+ *
  * Returns: (transfer full): the `return` member of the reply, or %NULL on
  *   error
  *
@@ -2173,6 +2429,13 @@ qmp_connection_execute_finish (QmpConnection  *self,
  *
  * Runs @command on the server, blocking the calling thread until the reply
  * came.  No main loop is run meanwhile.
+ *
+ * ```c
+ * g_autoptr(JsonNode) ret = qmp_connection_execute_sync (connection, "query-name", NULL,
+ *                                                        QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+ * if (ret == NULL)
+ *   g_printerr ("query-name failed: %s\n", error->message);
+ * ```
  *
  * Returns: (transfer full): the `return` member of the reply, or %NULL on
  *   error
@@ -2271,6 +2534,17 @@ qmp_connection_execute_json_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.execute_json_async].  Errors are those
  * of [method@Qmp.Connection.execute_finish].
+ *
+ * ```c
+ * // in the callback given to qmp_connection_execute_json_async ()
+ * g_autoptr(GError) error = NULL;
+ * g_autofree char *json = qmp_connection_execute_json_finish (QMP_CONNECTION (source),
+ *                                                             result, &error);
+ * if (json != NULL)
+ *   g_print ("%s\n", json);
+ * else
+ *   g_printerr ("%s\n", error->message);
+ * ```
  *
  * Returns: (transfer full): the `return` member of the reply as the
  *   server wrote it (valid JSON, checked when it came), or %NULL on error
@@ -2415,6 +2689,15 @@ qmp_connection_execute_until_event_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.execute_until_event_async].
  *
+ * ```c
+ * // in on_unplugged (), given to qmp_connection_execute_until_event_async ()
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(QmpEvent) event =
+ *   qmp_connection_execute_until_event_finish (QMP_CONNECTION (source), result, NULL, &error);
+ * if (event == NULL)
+ *   g_warning ("device_del: %s", error->message);
+ * ```
+ *
  * Returns: (transfer full): the event that finished the call, or %NULL on
  *   error
  *
@@ -2464,6 +2747,15 @@ qmp_connection_execute_until_event_finish (QmpConnection  *self,
  * Runs @command and blocks the calling thread until both its return and a
  * matching event came.  See
  * [method@Qmp.Connection.execute_until_event_async].
+ *
+ * ```c
+ * // reset the machine and wait until QEMU reports the reset done
+ * g_autoptr(QmpEvent) event =
+ *   qmp_connection_execute_until_event_sync (connection, "system_reset", NULL,
+ *                                            "RESET", NULL, NULL, NULL, &error);
+ * if (event == NULL)
+ *   g_printerr ("system_reset: %s\n", error->message);
+ * ```
  *
  * Returns: (transfer full): the event that finished the call, or %NULL on
  *   error
@@ -2525,6 +2817,12 @@ qmp_connection_execute_until_event_sync (QmpConnection  *self,
  *
  * Nothing is sent: a cancellation or timeout only ends the wait.
  *
+ * ```c
+ * // on_shutdown () gets the event with qmp_connection_wait_event_finish ()
+ * qmp_connection_wait_event_async (connection, "SHUTDOWN", NULL, NULL,
+ *                                  on_shutdown, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -2554,6 +2852,17 @@ qmp_connection_wait_event_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.wait_event_async].
  *
+ * ```c
+ * // in on_shutdown (), given to qmp_connection_wait_event_async ()
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(QmpEvent) event = qmp_connection_wait_event_finish (QMP_CONNECTION (source),
+ *                                                               result, &error);
+ * if (event != NULL)
+ *   g_print ("%s\n", qmp_event_get_name (event));
+ * else
+ *   g_warning ("no SHUTDOWN: %s", error->message);
+ * ```
+ *
  * Returns: (transfer full): the event, or %NULL on error
  *
  * Since: 1.0
@@ -2580,6 +2889,15 @@ qmp_connection_wait_event_finish (QmpConnection  *self,
  *
  * Blocks the calling thread until the next matching event, from the moment
  * of this call on.
+ *
+ * ```c
+ * g_autoptr(JsonObject) match = qmp_json_build_object ("{'id': %s, 'status': 'concluded'}",
+ *                                                      "job0");
+ * g_autoptr(QmpEvent) event =
+ *   qmp_connection_wait_event_sync (connection, "JOB_STATUS_CHANGE", match, NULL, &error);
+ * if (event == NULL)
+ *   g_printerr ("job0: %s\n", error->message);
+ * ```
  *
  * Returns: (transfer full): the event, or %NULL on error
  *
@@ -2645,6 +2963,12 @@ on_guest_agent_answered (GError   *error,
  * Constructing a guest agent connection waits in the same way, bounded
  * by the timeout given at construction.
  *
+ * ```c
+ * // after the guest rebooted: on_agent_back () calls
+ * // qmp_connection_wait_guest_agent_finish ()
+ * qmp_connection_wait_guest_agent_async (agent, NULL, on_agent_back, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -2673,6 +2997,14 @@ qmp_connection_wait_guest_agent_async (QmpConnection       *self,
  * @error: return location for a #GError
  *
  * Finishes [method@Qmp.Connection.wait_guest_agent_async].
+ *
+ * ```c
+ * // in on_agent_back (), given to qmp_connection_wait_guest_agent_async ()
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!qmp_connection_wait_guest_agent_finish (QMP_CONNECTION (source), result, &error))
+ *   g_warning ("the guest agent did not answer: %s", error->message);
+ * ```
  *
  * Returns: %TRUE once the agent answered
  *
@@ -2759,6 +3091,11 @@ on_close_done_async (GError   *error,
  * Closing a connection that is closed already fails with
  * %G_IO_ERROR_CLOSED.
  *
+ * ```c
+ * // the pending calls fail with G_IO_ERROR_CLOSED; QEMU keeps running
+ * qmp_connection_close_async (connection, NULL, on_closed, NULL);
+ * ```
+ *
  * Since: 1.0
  */
 void
@@ -2787,6 +3124,14 @@ qmp_connection_close_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.close_async].
  *
+ * ```c
+ * // in on_closed (), given to qmp_connection_close_async ()
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!qmp_connection_close_finish (QMP_CONNECTION (source), result, &error))
+ *   g_debug ("close: %s", error->message);
+ * ```
+ *
  * Returns: %TRUE if the connection was closed by this call
  *
  * Since: 1.0
@@ -2811,6 +3156,13 @@ qmp_connection_close_finish (QmpConnection  *self,
  *
  * Closes the connection, blocking the calling thread until the stream is
  * closed.  See [method@Qmp.Connection.close_async].
+ *
+ * ```c
+ * if (!qmp_connection_close_sync (connection, NULL, &error) &&
+ *     !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
+ *   g_warning ("close: %s", error->message);
+ * g_object_unref (connection);
+ * ```
  *
  * Returns: %TRUE if the connection was closed by this call
  *

@@ -38,6 +38,13 @@ G_BEGIN_DECLS
  *
  * Flags for the construction of a #QmpConnection.
  *
+ * ```c
+ * // the guest agent's socket, given to QEMU as -chardev socket,path=...,server=on
+ * g_autoptr(QmpConnection) agent =
+ *   qmp_connection_new_for_address_sync ("unix:/run/vm0/qga.sock",
+ *                                        QMP_CONNECTION_FLAGS_GUEST_AGENT, NULL, &error);
+ * ```
+ *
  * Since: 1.0
  */
 typedef enum { /*< flags >*/
@@ -59,6 +66,15 @@ typedef enum { /*< flags >*/
  *   schema first.  See [property@Qmp.Connection:validate-arguments]
  *
  * Flags for [method@Qmp.Connection.execute_async].
+ *
+ * ```c
+ * // the typo fails with QMP_ERROR_INVALID_ARGUMENTS, and nothing is sent
+ * g_autoptr(JsonObject) arguments =
+ *   qmp_json_build_object ("{'driver': 'null-co', 'node_name': 'null0'}");
+ * g_autoptr(JsonNode) ret =
+ *   qmp_connection_execute_sync (connection, "blockdev-add", arguments,
+ *                                QMP_EXECUTE_FLAGS_VALIDATE, NULL, &error);
+ * ```
  *
  * Since: 1.0
  */

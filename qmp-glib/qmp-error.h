@@ -53,6 +53,15 @@ G_BEGIN_DECLS
  * For errors that the server reported, the message of the #GError is the
  * `desc` member of the server's reply, unchanged.
  *
+ * ```c
+ * g_autoptr(JsonNode) ret = qmp_connection_execute_sync (connection, "query-cpus-fast", NULL,
+ *                                                        QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+ * if (g_error_matches (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND))
+ *   g_print ("QEMU before 2.12 has no query-cpus-fast\n");
+ * else if (ret == NULL)
+ *   g_printerr ("%s\n", error->message);
+ * ```
+ *
  * Since: 1.0
  */
 typedef enum {

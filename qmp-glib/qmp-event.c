@@ -105,7 +105,7 @@ qmp_event_new (const char *name,
 
       self->data = json_object_ref (data);
       json_object_seal (self->data);
-      self->data_json = json_to_string (node, FALSE);
+      self->data_json = _qmp_json_to_string (node);
       self->data_json_len = strlen (self->data_json);
     }
   self->timestamp = timestamp ? g_date_time_ref (timestamp) : NULL;

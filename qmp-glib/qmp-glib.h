@@ -20,8 +20,11 @@
 # include "qmp-connection.h"
 # include "qmp-commands.h"
 # include "qmp-json-template.h"
+# include "qmp-listener.h"
 # include "qmp-process.h"
+# include "qmp-proxy.h"
 # include "qmp-run-state-tracker.h"
 # include "qmp-schema-type.h"
 # include "qmp-schema.h"
+# include "qmp-test-server.h"
 #undef QMP_INSIDE

@@ -44,7 +44,12 @@ typedef void (*QmpHandshakeDoneFunc) (QmpPeerInfo *info,
                                       GError      *error,
                                       gpointer     user_data);
 
-/* Connects to @address unless @stream is given, then reads the greeting
+/* The bound of a TLS handshake given no timeout. */
+#define QMP_TLS_DEFAULT_TIMEOUT_MSEC 10000
+
+/* Connects to @address unless @stream is given (over TLS for a tls:
+ * address, verified against @tls_database or the system's CAs, with
+ * @tls_certificate as the client's if given), then reads the greeting
  * and negotiates capabilities (or, with %QMP_CONNECTION_FLAGS_GUEST_AGENT,
  * synchronises with the agent and asks its version), all of it bounded by
  * @timeout_msec (0: none) and @cancellable.  A channel that the handshake
@@ -52,6 +57,8 @@ typedef void (*QmpHandshakeDoneFunc) (QmpPeerInfo *info,
 void _qmp_handshake_start (const char              *address,
                            GIOStream               *stream,
                            QmpConnectionFlags       flags,
+                           GTlsDatabase            *tls_database,
+                           GTlsCertificate         *tls_certificate,
                            guint                    timeout_msec,
                            GCancellable            *cancellable,
                            QmpHandshakeChannelFunc  channel_func,

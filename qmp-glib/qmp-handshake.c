@@ -33,6 +33,10 @@ typedef struct
   QmpPeerInfo *info;
 
   GSocketConnectable *connectable;
+  gboolean tls;                    /* a tls: address */
+  gboolean tls_done;               /* its TLS handshake succeeded */
+  GTlsDatabase *tls_database;      /* nullable: the system's CAs */
+  GTlsCertificate *tls_certificate; /* nullable: no client certificate */
   GCancellable *cancellable;       /* ours: fires on the caller's or on the timeout */
   GCancellable *caller_cancellable;
   gulong caller_cancelled_id;
@@ -62,6 +66,8 @@ handshake_free (QmpHandshake *handshake)
   g_clear_pointer (&handshake->channel, _qmp_channel_unref);
   g_clear_pointer (&handshake->info, _qmp_peer_info_free);
   g_clear_object (&handshake->connectable);
+  g_clear_object (&handshake->tls_database);
+  g_clear_object (&handshake->tls_certificate);
   g_clear_object (&handshake->cancellable);
   g_clear_object (&handshake->caller_cancellable);
   g_free (handshake);
@@ -90,6 +96,14 @@ handshake_finish (QmpHandshake *handshake,
           error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                                _("Timed out after %u ms while connecting to the QMP server"),
                                handshake->timeout_msec);
+        }
+      else if (handshake->tls_done && g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_EOF))
+        {
+          /* How QEMU with verify-peer=on refuses a client without a
+           * certificate under TLS 1.3: after the handshake, at the first
+           * read. */
+          g_prefix_error (&error, _("The server at “%s” closed the TLS connection (does it require a client certificate?): "),
+                          handshake->address);
         }
     }
   else
@@ -522,6 +536,7 @@ static void
 handshake_start_channel (QmpHandshake *handshake)
 {
   g_autoptr(QmpCall) greeting = NULL;
+  g_autoptr(QmpChannel) channel = NULL;
   GError *error = NULL;
 
   handshake->channel = handshake->channel_func (handshake->stream, handshake->user_data, &error);
@@ -537,10 +552,63 @@ handshake_start_channel (QmpHandshake *handshake)
       return;
     }
 
+  /* The submission may finish the handshake at once (a cancellable that
+   * fired already), which frees it: the channel is held here. */
+  channel = _qmp_channel_ref (handshake->channel);
   greeting = _qmp_call_new (QMP_CALL_GREETING, NULL, NULL, FALSE, NULL, NULL);
   _qmp_call_set_done_func (greeting, on_greeting, handshake);
-  _qmp_channel_submit (handshake->channel, greeting, handshake->cancellable, 0);
-  _qmp_channel_start (handshake->channel);
+  _qmp_channel_submit (channel, greeting, handshake->cancellable, 0);
+  if (!_qmp_channel_is_closed (channel))
+    _qmp_channel_start (channel);
+}
+
+static void
+on_tls_handshake (GObject      *source_object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  QmpHandshake *handshake = user_data;
+  GError *error = NULL;
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source_object), result, &error))
+    {
+      /* The domain stays G_TLS_ERROR (or G_IO_ERROR for a transport
+       * failure): the caller can tell a refused certificate. */
+      g_prefix_error (&error, _("TLS handshake with “%s” failed: "), handshake->address);
+      handshake_finish (handshake, error);
+      return;
+    }
+
+  handshake->tls_done = TRUE;
+  handshake_start_channel (handshake);
+}
+
+/* Wraps the connected stream in TLS.  The server's certificate must chain
+ * up to the given database (or the system's) and name the address's
+ * host: nothing connects to accept-certificate, so anything else fails
+ * the handshake. */
+static void
+handshake_start_tls (QmpHandshake *handshake)
+{
+  g_autoptr(GIOStream) tls = NULL;
+  GError *error = NULL;
+
+  tls = g_tls_client_connection_new (handshake->stream, handshake->connectable, &error);
+  if (tls == NULL)
+    {
+      g_prefix_error (&error, _("Could not connect to “%s”: "), handshake->address);
+      handshake_finish (handshake, error);
+      return;
+    }
+
+  if (handshake->tls_database != NULL)
+    g_tls_connection_set_database (G_TLS_CONNECTION (tls), handshake->tls_database);
+  if (handshake->tls_certificate != NULL)
+    g_tls_connection_set_certificate (G_TLS_CONNECTION (tls), handshake->tls_certificate);
+
+  g_set_object (&handshake->stream, tls);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
+                                    handshake->cancellable, on_tls_handshake, handshake);
 }
 
 static void
@@ -567,7 +635,10 @@ on_connected (GObject      *source_object,
                          IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
   handshake->stream = G_IO_STREAM (connection);
-  handshake_start_channel (handshake);
+  if (handshake->tls)
+    handshake_start_tls (handshake);
+  else
+    handshake_start_channel (handshake);
 }
 
 static gboolean
@@ -604,21 +675,28 @@ on_handshake_timeout (gpointer user_data)
 
 static GSocketConnectable *
 parse_address (const char  *address,
+               gboolean    *tls,
                GError     **error)
 {
   const char *path = address;
 
-  if (g_str_has_prefix (address, "tcp:"))
+  *tls = g_str_has_prefix (address, "tls:");
+  if (g_str_has_prefix (address, "tcp:") || *tls)
     {
       GSocketConnectable *connectable;
       g_autoptr(GError) local_error = NULL;
 
+      /* "tcp:" and "tls:" have the same length */
       connectable = g_network_address_parse (address + strlen ("tcp:"), 0, &local_error);
       if (connectable == NULL || g_network_address_get_port (G_NETWORK_ADDRESS (connectable)) == 0)
         {
           g_clear_object (&connectable);
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       _("Invalid address “%s”: expected tcp:HOST:PORT"), address);
+          if (*tls)
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                         _("Invalid address “%s”: expected tls:HOST:PORT"), address);
+          else
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                         _("Invalid address “%s”: expected tcp:HOST:PORT"), address);
           return NULL;
         }
 
@@ -633,7 +711,7 @@ parse_address (const char  *address,
   if (path == NULL || *path == '\0')
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("Invalid address “%s”: expected unix:PATH, tcp:HOST:PORT or a path"),
+                   _("Invalid address “%s”: expected unix:PATH, tcp:HOST:PORT, tls:HOST:PORT or a path"),
                    address);
       return NULL;
     }
@@ -645,6 +723,8 @@ void
 _qmp_handshake_start (const char              *address,
                       GIOStream               *stream,
                       QmpConnectionFlags       flags,
+                      GTlsDatabase            *tls_database,
+                      GTlsCertificate         *tls_certificate,
                       guint                    timeout_msec,
                       GCancellable            *cancellable,
                       QmpHandshakeChannelFunc  channel_func,
@@ -659,6 +739,8 @@ _qmp_handshake_start (const char              *address,
   handshake->address = g_strdup (address);
   handshake->stream = stream != NULL ? g_object_ref (stream) : NULL;
   handshake->flags = flags;
+  handshake->tls_database = tls_database != NULL ? g_object_ref (tls_database) : NULL;
+  handshake->tls_certificate = tls_certificate != NULL ? g_object_ref (tls_certificate) : NULL;
   handshake->info = g_new0 (QmpPeerInfo, 1);
   handshake->channel_func = channel_func;
   handshake->done_func = done_func;
@@ -676,7 +758,7 @@ _qmp_handshake_start (const char              *address,
           return;
         }
 
-      handshake->connectable = parse_address (address, &error);
+      handshake->connectable = parse_address (address, &handshake->tls, &error);
       if (handshake->connectable == NULL)
         {
           handshake_finish (handshake, error);
@@ -684,11 +766,26 @@ _qmp_handshake_start (const char              *address,
         }
     }
 
+  /* TLS settings that would not be used are a mistake to report, never
+   * a connection made in clear. */
+  if (!handshake->tls && (tls_database != NULL || tls_certificate != NULL))
+    {
+      handshake_finish (handshake,
+                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                             _("A TLS database or certificate was given, but the address is not a tls: address")));
+      return;
+    }
+
   if (cancellable != NULL)
     {
       handshake->caller_cancellable = g_object_ref (cancellable);
       handshake->caller_cancelled_id = _qmp_cancellable_forward (cancellable, handshake->cancellable);
     }
+
+  /* QEMU 7.2 stops answering a TLS client after its greeting: over TLS,
+   * construction is always bounded. */
+  if (handshake->tls && timeout_msec == 0)
+    handshake->timeout_msec = timeout_msec = QMP_TLS_DEFAULT_TIMEOUT_MSEC;
 
   /* One deadline for connecting, the greeting and the negotiation, so a
    * stopped QEMU cannot hang construction. */

@@ -807,14 +807,23 @@ _qmp_json_parse_message (const char  *data,
       parser.p++;
       skip_space (&parser);
 
+      /* A repeated member: the last one wins, as in a JsonObject, also
+       * when it has another type than the one before. */
+      if (g_str_equal (name, "timestamp"))
+        {
+          message->seconds = -1;
+          message->microseconds = -1;
+        }
+
       /* Only what the protocol uses is built, and only in the shape it
-       * has: a server cannot make one line cost many times its size. */
+       * has: a server cannot make one line cost many times its size.
+       * Member values are at depth 1, as in _qmp_json_parse(). */
       if (g_str_equal (name, "timestamp") && parser.p < parser.end && *parser.p == '{')
         {
           static const char * const wanted[] = { "seconds", "microseconds", NULL };
 
           parser.p++;
-          if (!parse_members (&parser, 1, wanted, timestamp_member, message))
+          if (!parse_members (&parser, 2, wanted, timestamp_member, message))
             goto error;
         }
       else if (g_str_equal (name, "data") || g_str_equal (name, "return"))
@@ -826,7 +835,7 @@ _qmp_json_parse_message (const char  *data,
           const char *start = parser.p;
 
           parser.build = FALSE;
-          if (parse_value (&parser, 0) == NULL)
+          if (parse_value (&parser, 1) == NULL)
             goto error;
           parser.build = TRUE;
           if (name[0] == 'd')
@@ -847,7 +856,7 @@ _qmp_json_parse_message (const char  *data,
           gboolean ok;
 
           parser.p++;
-          ok = parse_members (&parser, 1, wanted, object_add_member, object);
+          ok = parse_members (&parser, 2, wanted, object_add_member, object);
           g_clear_pointer (&message->error, json_node_unref);
           message->error = json_node_init_object (json_node_alloc (), object);
           json_object_unref (object);
@@ -864,18 +873,21 @@ _qmp_json_parse_message (const char  *data,
           if (g_str_equal (name, "event"))
             {
               message->has_event = TRUE;
+              g_clear_pointer (&message->event, json_node_unref);
               if (first == '"')
                 slot = &message->event;
             }
           else if (g_str_equal (name, "id"))
             {
               message->has_id = TRUE;
+              g_clear_pointer (&message->id, json_node_unref);
               if (first == '-' || g_ascii_isdigit (first))
                 slot = &message->id;
             }
           else if (g_str_equal (name, "error"))
             {
               message->has_error = TRUE;   /* not an object: malformed */
+              g_clear_pointer (&message->error, json_node_unref);
             }
           else if (g_str_equal (name, "QMP"))
             {
@@ -884,7 +896,7 @@ _qmp_json_parse_message (const char  *data,
             }
 
           parser.build = slot != NULL;
-          value = parse_value (&parser, 0);
+          value = parse_value (&parser, 1);
           parser.build = TRUE;
           if (value == NULL)
             goto error;

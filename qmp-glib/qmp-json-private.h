@@ -37,6 +37,11 @@ typedef struct
 JsonNode   *_qmp_json_node_copy_deep   (JsonNode   *node);
 JsonObject *_qmp_json_object_copy_deep (JsonObject *object);
 char       *_qmp_json_to_string_redacted (JsonNode *node);
+char       *_qmp_json_to_string        (JsonNode   *node);
+void        _qmp_json_append_node      (GString    *out,
+                                        JsonNode   *node);
+void        _qmp_json_append_string    (GString    *out,
+                                        const char *str);
 char       *_qmp_json_string_quote     (const char *str);
 gboolean    _qmp_debug_enabled         (void);
 JsonNode   *_qmp_json_parse            (const char  *data,

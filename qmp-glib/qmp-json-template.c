@@ -676,6 +676,18 @@ qmp_json_build_object (const char *format,
  *
  * Like qmp_json_build_object(), with the values in a `va_list`.
  *
+ * ```c
+ * static JsonObject *
+ * build_arguments (const char *format, ...)
+ * {
+ *   va_list args;
+ *   va_start (args, format);
+ *   JsonObject *object = qmp_json_build_object_va (format, args);
+ *   va_end (args);
+ *   return object;
+ * }
+ * ```
+ *
  * Returns: (transfer full) (nullable): the object, or %NULL if the
  *   template is wrong
  *
@@ -821,6 +833,15 @@ qmp_connection_execute_printf_async (QmpConnection       *self,
  *
  * Finishes [method@Qmp.Connection.execute_printf_async], as
  * [method@Qmp.Connection.execute_finish] does.
+ *
+ * ```c
+ * // in on_deleted (), given to qmp_connection_execute_printf_async ()
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(JsonNode) ret = qmp_connection_execute_printf_finish (QMP_CONNECTION (source),
+ *                                                                 result, &error);
+ * if (ret == NULL)
+ *   g_warning ("device_del: %s", error->message);
+ * ```
  *
  * Returns: (transfer full) (nullable): the `return` member of the reply,
  *   or %NULL with @error set

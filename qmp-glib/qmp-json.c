@@ -7,6 +7,9 @@
 
 #include "config.h"
 
+#include <math.h>
+#include <string.h>
+
 #include "qmp-json-private.h"
 
 /* json-glib's copies of objects and arrays share their members, and its
@@ -133,31 +136,154 @@ _qmp_json_object_copy_deep (JsonObject *object)
   return object_copy_deep (object, FALSE, FALSE);
 }
 
+/* Appends @str as a JSON string literal, quotes included: every control
+ * character escaped (json-glib 1.6 writes U+001F raw), the rest as it is. */
+void
+_qmp_json_append_string (GString    *out,
+                         const char *str)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = str; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      switch (c)
+        {
+        case '"':  g_string_append (out, "\\\""); break;
+        case '\\': g_string_append (out, "\\\\"); break;
+        case '\b': g_string_append (out, "\\b"); break;
+        case '\f': g_string_append (out, "\\f"); break;
+        case '\n': g_string_append (out, "\\n"); break;
+        case '\r': g_string_append (out, "\\r"); break;
+        case '\t': g_string_append (out, "\\t"); break;
+        default:
+          if (c < 0x20)
+            g_string_append_printf (out, "\\u%04x", c);
+          else
+            g_string_append_c (out, (char) c);
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+/* Appends @node as compact JSON.  Not json_to_string(): json-glib 1.6
+ * writes 1e41 as "1e+41.0" and infinity as "inf.0", which are not JSON.
+ * JSON has no NaN or infinity: an infinity is written as 1e999 (a number
+ * too large for a double, as the peer sent it), NaN as null. */
+void
+_qmp_json_append_node (GString  *out,
+                       JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObject *object = json_node_get_object (node);
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+        gboolean first = TRUE;
+
+        g_string_append_c (out, '{');
+        json_object_iter_init_ordered (&iter, object);
+        while (json_object_iter_next_ordered (&iter, &name, &member))
+          {
+            if (!first)
+              g_string_append_c (out, ',');
+            first = FALSE;
+            _qmp_json_append_string (out, name);
+            g_string_append_c (out, ':');
+            _qmp_json_append_node (out, member);
+          }
+        g_string_append_c (out, '}');
+        break;
+      }
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        g_string_append_c (out, '[');
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          {
+            if (i > 0)
+              g_string_append_c (out, ',');
+            _qmp_json_append_node (out, json_array_get_element (array, i));
+          }
+        g_string_append_c (out, ']');
+        break;
+      }
+
+    case JSON_NODE_VALUE:
+      {
+        GType type = json_node_get_value_type (node);
+
+        if (type == G_TYPE_STRING)
+          {
+            _qmp_json_append_string (out, json_node_get_string (node));
+          }
+        else if (type == G_TYPE_BOOLEAN)
+          {
+            g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
+          }
+        else if (type == G_TYPE_INT64)
+          {
+            g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+          }
+        else
+          {
+            double value = json_node_get_double (node);
+            char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+            /* A peer's number beyond a double's range was read as an
+             * infinity: 1e999 reads back as the same. */
+            if (isinf (value))
+              g_string_append (out, value < 0 ? "-1e999" : "1e999");
+            else if (isnan (value))
+              g_string_append (out, "null");
+            else
+              {
+                g_string_append (out, g_ascii_dtostr (buffer, sizeof buffer, value));
+              }
+          }
+        break;
+      }
+
+    case JSON_NODE_NULL:
+    default:
+      g_string_append (out, "null");
+      break;
+    }
+}
+
+/* @node as compact JSON text. */
+char *
+_qmp_json_to_string (JsonNode *node)
+{
+  GString *out = g_string_new (NULL);
+
+  _qmp_json_append_node (out, node);
+
+  return g_string_free (out, FALSE);
+}
+
 char *
 _qmp_json_to_string_redacted (JsonNode *node)
 {
   g_autoptr(JsonNode) redacted = node_copy_deep (node, TRUE);
 
-  return json_to_string (redacted, FALSE);
+  return _qmp_json_to_string (redacted);
 }
 
 /* @str as a JSON string literal, quotes included. */
 char *
 _qmp_json_string_quote (const char *str)
 {
-  g_autoptr(JsonNode) node = NULL;
-  const char *p;
+  GString *out = g_string_sized_new (strlen (str) + 2);
 
-  /* Command names are plain ASCII: quote them without a JsonGenerator,
-   * which costs more than the rest of sending a command. */
-  for (p = str; *p != '\0'; p++)
-    if (*p < 0x20 || *p == '"' || *p == '\\' || (guchar) *p >= 0x7f)
-      break;
-  if (*p == '\0')
-    return g_strconcat ("\"", str, "\"", NULL);
+  _qmp_json_append_string (out, str);
 
-  node = json_node_init_string (json_node_alloc (), str);
-  return json_to_string (node, FALSE);
+  return g_string_free (out, FALSE);
 }
 
 /* Whether g_debug() in our domain is shown: formatting and redacting every

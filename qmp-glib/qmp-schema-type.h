@@ -32,6 +32,13 @@ G_BEGIN_DECLS
  *
  * The kinds of types in a [class@Qmp.Schema].
  *
+ * ```c
+ * g_autoptr(QmpSchemaType) type = qmp_schema_get_command_return (schema, "query-block");
+ *
+ * if (type != NULL && qmp_schema_type_get_kind (type) == QMP_SCHEMA_TYPE_KIND_ARRAY)
+ *   g_print ("query-block returns an array\n");
+ * ```
+ *
  * Since: 1.0
  */
 typedef enum {

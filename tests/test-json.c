@@ -520,6 +520,45 @@ test_tree_limit_schema (void)
   g_assert_true (json_node_equal (again, schema));
 }
 
+/* What the library writes is JSON, where json-glib's generator is not:
+ * 1e41 came out as "1e+41.0", and U+001F raw. */
+static void
+test_write_arguments (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonObject) command = NULL;
+  JsonObject *received;
+  GAsyncResult *result = NULL;
+  g_autoptr(GAsyncResult) done = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_object_set_double_member (arguments, "big", 1e41);
+  json_object_set_double_member (arguments, "small", -2.5e-300);
+  json_object_set_double_member (arguments, "half", 0.5);
+  json_object_set_string_member (arguments, "control", "a\x1f\x01\n\"\\b");
+  json_object_set_string_member (arguments, "\x1fname", "v");
+  qmp_connection_execute_async (connection, "write-test", arguments, QMP_EXECUTE_FLAGS_NONE,
+                                NULL, qmp_test_store_result, &result);
+
+  /* The mock parses the line with json-glib's parser: it must be JSON. */
+  command = qmp_mock_receive (mock);
+  g_assert_nonnull (command);
+  received = json_object_get_object_member (command, "arguments");
+  g_assert_cmpfloat (json_object_get_double_member (received, "big"), ==, 1e41);
+  g_assert_cmpfloat (json_object_get_double_member (received, "small"), ==, -2.5e-300);
+  g_assert_cmpfloat (json_object_get_double_member (received, "half"), ==, 0.5);
+  g_assert_cmpstr (json_object_get_string_member (received, "control"), ==, "a\x1f\x01\n\"\\b");
+  g_assert_cmpstr (json_object_get_string_member (received, "\x1fname"), ==, "v");
+
+  qmp_mock_reply (mock, command, "{}");
+  done = qmp_test_wait_result (&result);
+  ret = qmp_connection_execute_finish (connection, done, &error);
+  g_assert_no_error (error);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -535,6 +574,7 @@ main (int    argc,
   g_test_add_func ("/json/tree-limit/reply", test_tree_limit_reply);
   g_test_add_func ("/json/tree-limit/everywhere", test_tree_limit_everywhere);
   g_test_add_func ("/json/tree-limit/schema", test_tree_limit_schema);
+  g_test_add_func ("/json/write/arguments", test_write_arguments);
 
   return g_test_run ();
 }

@@ -410,6 +410,26 @@ class Terminal:
     def send(self, text):
         os.write(self.fd, text.encode())
 
+    def send_eof(self, timeout=TIMEOUT):
+        """Ctrl-D at an empty prompt, until the shell exits: readline
+        loses a Ctrl-D that comes while it restores the terminal after a
+        line (seen after Tab then Enter, mostly under ASan), so it is typed
+        again each second the shell is still there."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.send('\x04')
+            except OSError:
+                pass
+            retry = time.monotonic() + 1
+            while time.monotonic() < retry:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid != 0:
+                    self.status = os.waitstatus_to_exitcode(status)
+                    return self.status
+                self._read(0.05)
+        raise AssertionError(f'qmpctl did not exit; it printed {self.text!r}')
+
     def wait(self, timeout=TIMEOUT):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -540,11 +560,7 @@ def test_guest_agent():
             shell.expect(r'\nguest-ping\n')
             shell.send('help guest-ping\r')
             shell.expect(r'qmpctl: The server has no schema that describes “guest-ping”')
-            # readline reads Ctrl-D only once the prompt is back: sent
-            # before, while the terminal is in cooked mode, it is lost
-            shell.expect(PROMPT)
-            shell.send('\x04')
-            assert shell.wait() == 0
+            assert shell.send_eof() == 0
         finally:
             shell.close()
         # a QMP server is no guest agent

@@ -125,6 +125,36 @@ has_json_tokens (const char *text)
   return TRUE;
 }
 
+/* Whether @node holds a number beyond the doubles (1e400): json-glib
+ * reads it as infinity, which JSON cannot write back. */
+static gboolean
+has_non_finite (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *object = json_node_get_object (node);
+      g_autoptr(GList) members = json_object_get_members (object);
+
+      for (GList *l = members; l != NULL; l = l->next)
+        if (has_non_finite (json_object_get_member (object, l->data)))
+          return TRUE;
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        if (has_non_finite (json_array_get_element (array, i)))
+          return TRUE;
+    }
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_DOUBLE)
+    {
+      return !isfinite (json_node_get_double (node));
+    }
+
+  return FALSE;
+}
+
 /* The JSON value of @text, or NULL (with @error set) when it is no JSON. */
 static JsonNode *
 parse_json (const char  *text,
@@ -137,6 +167,8 @@ parse_json (const char  *text,
   if (has_json_tokens (text) &&
       json_parser_load_from_data (parser, text, -1, &local_error))
     root = json_parser_get_root (parser);
+  if (root != NULL && has_non_finite (root))
+    root = NULL;
 
   if (root == NULL)
     {
@@ -276,6 +308,17 @@ qmpctl_parse_arguments (const char * const  *args,
 
   if (args[0] == NULL)
     return NULL;
+
+  /* JSON strings are Unicode: bytes of another encoding cannot be sent. */
+  for (guint i = 0; args[i] != NULL; i++)
+    {
+      if (!g_utf8_validate (args[i], -1, NULL))
+        {
+          g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                               _("An argument is not valid UTF-8"));
+          return NULL;
+        }
+    }
 
   if (args[0][0] == '{' && args[1] == NULL)
     return parse_json_object (args[0], error);

@@ -51,6 +51,10 @@ typedef struct
   char *timeout_text;          /* --timeout as given, or NULL */
   double timeout;              /* seconds, 0 = none */
   gboolean version;
+  char *tls_ca;                /* --tls-ca, for a tls: --socket */
+  char *tls_cert;              /* --tls-cert and --tls-key: a client certificate */
+  char *tls_key;
+  char *listen;                /* --listen: wait for a QEMU to connect there */
   GStrv qemu_args;             /* after "--"; NULL without "--" */
   GStrv args;                  /* what is left after the options */
 
@@ -81,6 +85,10 @@ qmpctl_clear (Qmpctl *self)
   g_free (self->socket);
   g_free (self->qemu);
   g_free (self->timeout_text);
+  g_free (self->tls_ca);
+  g_free (self->tls_cert);
+  g_free (self->tls_key);
+  g_free (self->listen);
   g_strfreev (self->qemu_args);
   g_strfreev (self->args);
   g_clear_pointer (&self->commands, g_ptr_array_unref);
@@ -322,6 +330,15 @@ parse_options (Qmpctl  *self,
       N_("Give up after SECONDS (see below)"), N_("SECONDS") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &self->version,
       N_("Print the version of qmpctl and exit"), NULL },
+    { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &self->tls_ca,
+      N_("Verify the server of a tls:HOST:PORT --socket against the CA certificates in FILE"),
+      N_("FILE") },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &self->tls_cert,
+      N_("Show the server the client certificate in FILE (with --tls-key)"), N_("FILE") },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &self->tls_key,
+      N_("The private key of --tls-cert"), N_("FILE") },
+    { "listen", 0, 0, G_OPTION_ARG_FILENAME, &self->listen,
+      N_("Wait for a QEMU to connect to the Unix socket PATH (created owner-only)"), N_("PATH") },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) context =
@@ -357,7 +374,14 @@ check_options (Qmpctl  *self,
     return usage_error (error, _("--socket talks to a running server: it excludes --launch and QEMU arguments after “--”"));
   if (self->socket != NULL && self->qemu != NULL)
     return usage_error (error, _("--qemu names the program to launch: it excludes --socket"));
-  if (self->guest_agent && self->socket == NULL)
+  if (self->listen != NULL && (self->socket != NULL || self->launch || self->qemu != NULL ||
+                               self->qemu_args != NULL))
+    return usage_error (error, _("--listen waits for a QEMU to connect: it excludes --socket and --launch"));
+  if ((self->tls_ca != NULL || self->tls_cert != NULL) && !g_str_has_prefix (self->socket ? self->socket : "", "tls:"))
+    return usage_error (error, _("--tls-ca and --tls-cert need a tls:HOST:PORT --socket"));
+  if ((self->tls_cert == NULL) != (self->tls_key == NULL))
+    return usage_error (error, _("--tls-cert and --tls-key go together"));
+  if (self->guest_agent && self->socket == NULL && self->listen == NULL)
     return usage_error (error, _("--guest-agent needs the --socket of a running guest agent"));
   if (self->count < 0)
     return usage_error (error, _("--count must be a positive number"));
@@ -493,10 +517,21 @@ connect_to_socket (Qmpctl  *self,
   /* The timeout property also bounds connecting, the greeting and the
    * negotiation, so that a busy monitor or a stopped QEMU cannot hang
    * qmpctl.  The commands get --timeout only. */
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+
+  if (self->tls_ca != NULL && (ca = g_tls_file_database_new (self->tls_ca, error)) == NULL)
+    return FALSE;
+  if (self->tls_cert != NULL &&
+      (certificate = g_tls_certificate_new_from_files (self->tls_cert, self->tls_key, error)) == NULL)
+    return FALSE;
+
   self->connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, &local_error,
                                      "address", self->socket,
                                      "flags", get_flags (self),
                                      "timeout", seconds > 0 ? MAX (1, (guint) ceil (seconds * 1000)) : 0,
+                                     "tls-database", ca,
+                                     "tls-certificate", certificate,
                                      NULL);
   if (self->connection != NULL)
     {
@@ -514,6 +549,31 @@ connect_to_socket (Qmpctl  *self,
     g_propagate_error (error, g_steal_pointer (&local_error));
 
   return FALSE;
+}
+
+/* --listen: the first QEMU that connects and greets.  --timeout bounds
+ * its greeting, not the wait for it to connect. */
+static gboolean
+listen_for_qemu (Qmpctl  *self,
+                 GError **error)
+{
+  double seconds = self->timeout_text != NULL ? self->timeout : DEFAULT_CONNECT_TIMEOUT;
+  g_autoptr(QmpListener) listener = NULL;
+
+  listener = g_initable_new (QMP_TYPE_LISTENER, NULL, error,
+                             "address", self->listen,
+                             "flags", get_flags (self),
+                             "timeout", seconds > 0 ? MAX (1, (guint) ceil (seconds * 1000)) : 0,
+                             NULL);
+  if (listener == NULL)
+    return FALSE;
+
+  self->connection = qmp_listener_accept_sync (listener, self->cancellable, error);
+  if (self->connection == NULL)
+    return FALSE;
+
+  qmp_connection_set_timeout (self->connection, get_timeout_msec (self));
+  return TRUE;
 }
 
 static void
@@ -942,7 +1002,8 @@ main (int    argc,
   if (!check_options (&self, &error) || !parse_mode (&self, &error))
     return usage_failed (error);
 
-  if (!(self.socket != NULL ? connect_to_socket (&self, &error) : launch (&self, &error)))
+  if (!(self.listen != NULL ? listen_for_qemu (&self, &error) :
+        self.socket != NULL ? connect_to_socket (&self, &error) : launch (&self, &error)))
     {
       print_error (error);
       return QMPCTL_EXIT_USAGE;

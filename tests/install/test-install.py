@@ -240,6 +240,34 @@ def test_gjs():
     run_example(['gjs', '-m', copy_example('query-status.js')], 'JavaScript')
 
 
+def test_test_server_c():
+    # A downstream g_test suite on QmpTestServer, built as README.md says
+    source = os.path.join(work, 'test-pause.c')
+    shutil.copy(os.path.join(tests_dir, 'downstream', 'test-pause.c'), source)
+    program = os.path.join(work, 'test-pause')
+    run_checked(['bash', '-e', '-c',
+                 'cc -o %s %s $(pkg-config --cflags --libs qmp-glib-1.0)' % (program, source)],
+                'cc', env=state['env'])
+    ldd = run_checked(['ldd', program], 'ldd', env=state['env'], quiet=True)
+    check_loaded_from_prefix(re.findall(r'libqmp-glib\S* => (\S+)', ldd), 'the test program')
+    process = run([program], env=state['env'], timeout=60)
+    for line in process.stdout.splitlines():
+        print('#   ' + line)
+    check_equal(process.returncode, 0, 'exit status of the downstream C test')
+    check('not ok' not in process.stdout and 'ok 4 ' in process.stdout,
+          'the downstream C test did not pass its 4 tests')
+
+
+def test_test_server_python():
+    # The unittest of Qmp.TestServer, with the prefix's typelib and override
+    source = os.path.join(work, 'test-test-server.py')
+    shutil.copy(os.path.join(tests_dir, 'python', 'test-test-server.py'), source)
+    process = run(['/usr/bin/python3', source], env=state['env'], timeout=60)
+    for line in process.stdout.splitlines():
+        print('#   ' + line)
+    check_equal(process.returncode, 0, 'exit status of the Python unittest')
+
+
 PYTHON_PATH = 'import sys; print("\\n".join(p for p in sys.path if p))'
 
 
@@ -285,6 +313,9 @@ try:
          needs_install(test_vala_api)),
         ('Python example: /usr/bin/python3 with the override', needs_install(test_python)),
         ('JavaScript example: gjs', needs_install(test_gjs)),
+        ('QmpTestServer from a downstream C test: cc and pkg-config',
+         needs_install(test_test_server_c)),
+        ('Qmp.TestServer from a Python unittest', needs_install(test_test_server_python)),
         ('this build installs the override where /usr/bin/python3 imports it',
          test_system_prefix),
     ])

@@ -1514,3 +1514,82 @@ Process.new_sync = staticmethod(_process_new_sync)
 _wrap_sync_methods(Process, 'Process', Qmp.Process)
 __all__.append('Process')
 _wrap_sync_methods(RunStateTracker, 'RunStateTracker', Qmp.RunStateTracker)
+
+
+def _to_node(value, what='return value'):
+    """A Python value (or a Json.Node or Json.Object) as a Json.Node."""
+    if value is None or isinstance(value, Json.Node):
+        return value
+    if isinstance(value, Json.Object):
+        return Json.Node.alloc().init_object(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise TypeError('%s is not JSON: %s' % (what, error)) from None
+    return Json.from_string(text)
+
+
+@override
+class TestServer(Qmp.TestServer):
+    """A QMP server for tests that takes Python values: answers and event
+    data are dicts (or any JSON value for an answer)::
+
+        server = Qmp.TestServer.new()
+        server.set_reply("query-status", {"status": "paused", "running": False})
+        conn = server.new_connection_sync()
+    """
+
+    def new_connection_sync(self, flags=Qmp.ConnectionFlags.NONE,
+                            cancellable=None):
+        return Qmp.TestServer.new_connection_sync(self, flags, cancellable)
+
+    def set_capabilities(self, capabilities=None):
+        Qmp.TestServer.set_capabilities(self, capabilities)
+
+    def set_reply(self, command, return_value=None):
+        Qmp.TestServer.set_reply(self, command, _to_node(return_value))
+
+    def add_event_before_reply(self, command, event_name, data=None):
+        Qmp.TestServer.add_event_before_reply(self, command, event_name,
+                                              _to_object(data, 'data'))
+
+    def emit_event(self, event_name, data=None, timestamp=None):
+        Qmp.TestServer.emit_event(self, event_name, _to_object(data, 'data'),
+                                  timestamp)
+
+    def next_command_sync(self, cancellable=None):
+        return Qmp.TestServer.next_command_sync(self, cancellable)
+
+    def send_raw(self, data):
+        if isinstance(data, str):
+            data = data.encode('utf-8')
+        Qmp.TestServer.send_raw(self, data)
+
+
+__all__.append('TestServer')
+
+
+@override
+class TestServerCommand(Qmp.TestServerCommand):
+    """A command the test server received; `arguments` and `id` are Python
+    values, and reply() takes one."""
+
+    def get_arguments(self):
+        return _to_python(Qmp.TestServerCommand.get_arguments(self))
+
+    def get_id(self):
+        return _to_python(Qmp.TestServerCommand.get_id(self))
+
+    def reply(self, return_value=None):
+        Qmp.TestServerCommand.reply(self, _to_node(return_value))
+
+    name = property(Qmp.TestServerCommand.get_name, doc='The command\'s name.')
+    arguments = property(get_arguments, doc='The arguments, as a dict, or None.')
+    id = property(get_id, doc='The id, as the client sent it, or None.')
+    oob = property(Qmp.TestServerCommand.get_oob, doc='Whether it came as exec-oob.')
+
+    def __repr__(self):
+        return '<Qmp.TestServerCommand %s %r>' % (self.get_name(), self.get_arguments())
+
+
+__all__.append('TestServerCommand')

@@ -1,0 +1,944 @@
+/* qmp-proxy.c
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+
+#include "qmp-error.h"
+#include "qmp-json-private.h"
+#include "qmp-proxy.h"
+#include "qmp-server-channel-private.h"
+#include "qmp-worker-private.h"
+
+/**
+ * QmpProxy:
+ *
+ * Serves one QEMU monitor to any number of QMP clients.  QEMU takes one
+ * client per monitor socket; the proxy holds that one connection (the
+ * application's own [class@Qmp.Connection], which it keeps using
+ * directly) and lets other clients in, on a Unix socket of its own or over
+ * socket pairs.
+ *
+ * Each client is greeted with QEMU's version and capabilities (`oob` only
+ * where the upstream connection enabled it), negotiates by itself, and
+ * sees the protocol as if it were QEMU's only client: its commands go to
+ * QEMU under the library's ids and their answers come back under the
+ * client's own, errors as QEMU sent them, and every event.  A client that
+ * goes away loses its pending answers, which are dropped when they come.
+ * When the upstream connection closes, so does every client, and the
+ * [signal@Qmp.Proxy::closed] signal is emitted.
+ *
+ * A proxy hands out control of a VM: its socket is made owner-only (0600)
+ * unless the caller asks otherwise, and a client may be made read-only,
+ * when only `query-*` commands pass (an allow-list).
+ *
+ * Commands are forwarded, and events and answers go out, from the main
+ * context that was the thread-default one when the proxy was made: make
+ * the proxy where the upstream connection was made, and keep that
+ * context running, as an application's main loop does.  So the order of
+ * QEMU's lines (an event before the answer it came with) is kept.
+ *
+ * Descriptors passed with a command cannot be forwarded yet: such a
+ * command is refused.
+ *
+ * ```c
+ * g_autoptr(QmpProxy) proxy = qmp_proxy_new (connection);
+ *
+ * if (!qmp_proxy_listen_unix (proxy, "/run/user/1000/vm0-monitor.sock", 0,
+ *                             QMP_PROXY_CLIENT_FLAGS_NONE, &error))
+ *   g_warning ("%s", error->message);
+ * // qmpctl --socket /run/user/1000/vm0-monitor.sock shell
+ * ```
+ *
+ * Since: 1.0
+ */
+
+/* A listening socket, apart from the proxy: its source on the worker must
+ * not keep the proxy alive. */
+typedef struct
+{
+  gatomicrefcount ref_count;
+  GSocket *socket;
+  GWeakRef proxy;
+  QmpProxyClientFlags flags;
+  char *path;                   /* removed at close, if still ours */
+  dev_t dev;
+  ino_t ino;
+  GSource *source;              /* on the worker */
+} Listener;
+
+struct _QmpProxy
+{
+  GObject parent_instance;
+
+  QmpConnection *upstream;
+  GMainContext *context;        /* where commands are forwarded */
+  QmpWorker *worker;            /* kept while listening there */
+  char *greeting;               /* QEMU's, as clients get it */
+  gboolean oob;                 /* offered to clients */
+  gulong event_id;
+  gulong closed_id;
+
+  GMutex lock;
+  /* Protected by lock */
+  gboolean closed;
+  GHashTable *clients;          /* QmpServerChannel → QmpProxyClientFlags */
+  GPtrArray *listeners;         /* Listener */
+};
+
+enum {
+  PROP_0,
+  PROP_UPSTREAM,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_CLOSED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (QmpProxy, qmp_proxy, G_TYPE_OBJECT)
+
+static void
+listener_unref (Listener *listener)
+{
+  if (!g_atomic_ref_count_dec (&listener->ref_count))
+    return;
+
+  g_object_unref (listener->socket);
+  g_weak_ref_clear (&listener->proxy);
+  g_free (listener->path);
+  g_free (listener);
+}
+
+/* Stops accepting and removes the socket's file, if it is still ours. */
+static void
+listener_close (Listener *listener)
+{
+  GStatBuf buf;
+
+  if (listener->source != NULL)
+    {
+      g_source_destroy (listener->source);
+      g_clear_pointer (&listener->source, g_source_unref);
+    }
+  g_socket_close (listener->socket, NULL);
+
+  if (g_lstat (listener->path, &buf) == 0 &&
+      buf.st_dev == listener->dev && buf.st_ino == listener->ino)
+    g_unlink (listener->path);
+}
+
+/* ------------------------------------------------------------ commands */
+
+static const char *
+error_class (const GError *error)
+{
+  /* The classes QEMU has; anything else is a GenericError to a client. */
+  if (error->domain == QMP_ERROR)
+    switch (error->code)
+      {
+      case QMP_ERROR_COMMAND_NOT_FOUND: return "CommandNotFound";
+      case QMP_ERROR_DEVICE_NOT_ACTIVE: return "DeviceNotActive";
+      case QMP_ERROR_DEVICE_NOT_FOUND: return "DeviceNotFound";
+      case QMP_ERROR_KVM_MISSING_CAP: return "KVMMissingCap";
+      default: break;
+      }
+
+  return "GenericError";
+}
+
+typedef struct
+{
+  GWeakRef proxy;
+  QmpServerChannel *channel;
+  QmpServerRequest *request;
+  QmpProxyClientFlags flags;
+} Forward;
+
+static void
+forward_free (Forward *forward)
+{
+  g_weak_ref_clear (&forward->proxy);
+  _qmp_server_channel_unref (forward->channel);
+  g_clear_pointer (&forward->request, _qmp_server_request_free);
+  g_free (forward);
+}
+
+static void
+on_forwarded (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Forward *forward = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *return_json = NULL;
+
+  return_json = qmp_connection_execute_json_finish (QMP_CONNECTION (source), result, &error);
+  if (return_json != NULL)
+    _qmp_server_channel_reply (forward->channel, forward->request->id_json, return_json);
+  else if (!qmp_connection_is_closed (QMP_CONNECTION (source)))
+    _qmp_server_channel_reply_error (forward->channel, forward->request->id_json,
+                                     error_class (error), error->message);
+  /* else: QEMU went away, and the client is being closed */
+
+  forward_free (forward);
+}
+
+/* In the proxy's context: a client's command goes to QEMU, or is refused. */
+static gboolean
+forward_command (gpointer user_data)
+{
+  Forward *forward = user_data;
+  g_autoptr(QmpProxy) self = g_weak_ref_get (&forward->proxy);
+  QmpServerRequest *request = forward->request;
+  QmpExecuteFlags flags = request->oob ? QMP_EXECUTE_FLAGS_OOB : QMP_EXECUTE_FLAGS_NONE;
+
+  if (self == NULL || qmp_proxy_is_closed (self))
+    {
+      forward_free (forward);
+      return G_SOURCE_REMOVE;
+    }
+
+  /* An allow-list, never a deny-list */
+  if ((forward->flags & QMP_PROXY_CLIENT_FLAGS_READ_ONLY) != 0 &&
+      !g_str_has_prefix (request->name, "query-"))
+    {
+      g_autofree char *desc =
+        g_strdup_printf ("The command %s is not allowed on a read-only connection", request->name);
+
+      _qmp_server_channel_reply_error (forward->channel, request->id_json, "GenericError", desc);
+      forward_free (forward);
+      return G_SOURCE_REMOVE;
+    }
+
+  if (request->fds != NULL)
+    {
+      _qmp_server_channel_reply_error (forward->channel, request->id_json, "GenericError",
+                                       "Descriptors cannot be passed through this proxy");
+      forward_free (forward);
+      return G_SOURCE_REMOVE;
+    }
+
+  qmp_connection_execute_json_async (self->upstream, request->name, request->arguments, flags,
+                                     NULL, on_forwarded, forward);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the worker: a command from a client. */
+static void
+on_channel_command (GObject          *owner,
+                    QmpServerChannel *channel,
+                    QmpServerRequest *request)
+{
+  QmpProxy *self = QMP_PROXY (owner);
+  Forward *forward;
+  GSource *source;
+  gpointer flags;
+
+  /* Negotiation: the channel answered it */
+  if (request->answered)
+    {
+      _qmp_server_request_free (request);
+      return;
+    }
+
+  forward = g_new0 (Forward, 1);
+  g_weak_ref_init (&forward->proxy, self);
+  forward->channel = _qmp_server_channel_ref (channel);
+  forward->request = request;
+  g_mutex_lock (&self->lock);
+  if (g_hash_table_lookup_extended (self->clients, channel, NULL, &flags))
+    forward->flags = GPOINTER_TO_UINT (flags);
+  g_mutex_unlock (&self->lock);
+
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[qmp-glib] proxy forward");
+  g_source_set_callback (source, forward_command, forward, NULL);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
+static void
+on_channel_closed (GObject          *owner,
+                   QmpServerChannel *channel)
+{
+  QmpProxy *self = QMP_PROXY (owner);
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_remove (self->clients, channel);
+  g_mutex_unlock (&self->lock);
+}
+
+static gboolean
+proxy_add_client (QmpProxy             *self,
+                  GIOStream            *stream,
+                  QmpProxyClientFlags   flags,
+                  GError              **error)
+{
+  g_autoptr(QmpServerChannel) channel = NULL;
+
+  channel = _qmp_server_channel_new (stream, self->greeting, self->oob, G_OBJECT (self),
+                                     on_channel_command, on_channel_closed, error);
+  if (channel == NULL)
+    return FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (self->closed)
+    {
+      g_mutex_unlock (&self->lock);
+      _qmp_server_channel_close (channel);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, _("The proxy is closed"));
+      return FALSE;
+    }
+  g_hash_table_insert (self->clients, _qmp_server_channel_ref (channel), GUINT_TO_POINTER (flags));
+  g_mutex_unlock (&self->lock);
+
+  _qmp_server_channel_start (channel);
+  return TRUE;
+}
+
+/* -------------------------------------------------------------- events */
+
+static void
+on_upstream_event (QmpConnection *upstream,
+                   QmpEvent      *event,
+                   gpointer       user_data)
+{
+  QmpProxy *self = user_data;
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) _qmp_server_channel_unref);
+  g_autofree char *data_json = NULL;
+  JsonObject *data = qmp_event_get_data (event);
+  GDateTime *timestamp = qmp_event_get_timestamp (event);
+  gint64 usec = -1;
+  GHashTableIter iter;
+  gpointer channel;
+
+  if (data != NULL)
+    {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), data);
+
+      data_json = json_to_string (node, FALSE);
+    }
+  if (timestamp != NULL)
+    usec = g_date_time_to_unix (timestamp) * G_USEC_PER_SEC + g_date_time_get_microsecond (timestamp);
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_iter_init (&iter, self->clients);
+  while (g_hash_table_iter_next (&iter, &channel, NULL))
+    g_ptr_array_add (clients, _qmp_server_channel_ref (channel));
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < clients->len; i++)
+    _qmp_server_channel_send_event (g_ptr_array_index (clients, i), qmp_event_get_name (event),
+                                    data_json, usec);
+}
+
+static void
+on_upstream_closed (QmpConnection *upstream,
+                    gboolean       remote_peer_vanished,
+                    GError        *error,
+                    gpointer       user_data)
+{
+  qmp_proxy_close (QMP_PROXY (user_data));
+}
+
+/* ---------------------------------------------------------- life cycle */
+
+static char *
+make_greeting (QmpConnection *upstream,
+               gboolean       oob)
+{
+  g_autoptr(GString) greeting = g_string_new (NULL);
+  g_autofree char *package = _qmp_json_string_quote (qmp_connection_get_package (upstream));
+  const char * const *capabilities = qmp_connection_get_capabilities (upstream);
+  gboolean first = TRUE;
+
+  g_string_append_printf (greeting,
+                          "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": %u, \"minor\": %u, \"major\": %u}, "
+                          "\"package\": %s}, \"capabilities\": [",
+                          qmp_connection_get_version_micro (upstream),
+                          qmp_connection_get_version_minor (upstream),
+                          qmp_connection_get_version_major (upstream),
+                          package);
+  for (guint i = 0; capabilities != NULL && capabilities[i] != NULL; i++)
+    {
+      g_autofree char *quoted = NULL;
+
+      /* oob is offered only where the proxy can pass exec-oob on */
+      if (g_str_equal (capabilities[i], "oob") && !oob)
+        continue;
+      quoted = _qmp_json_string_quote (capabilities[i]);
+      g_string_append_printf (greeting, "%s%s", first ? "" : ", ", quoted);
+      first = FALSE;
+    }
+  g_string_append (greeting, "]}}");
+
+  return g_string_free (g_steal_pointer (&greeting), FALSE);
+}
+
+static void
+qmp_proxy_constructed (GObject *object)
+{
+  QmpProxy *self = QMP_PROXY (object);
+
+  G_OBJECT_CLASS (qmp_proxy_parent_class)->constructed (object);
+
+  self->oob = qmp_connection_get_oob_enabled (self->upstream);
+  self->greeting = make_greeting (self->upstream, self->oob);
+  self->event_id = g_signal_connect (self->upstream, "event", G_CALLBACK (on_upstream_event), self);
+  self->closed_id = g_signal_connect (self->upstream, "closed", G_CALLBACK (on_upstream_closed), self);
+
+  if (qmp_connection_is_closed (self->upstream))
+    qmp_proxy_close (self);
+}
+
+static void
+qmp_proxy_dispose (GObject *object)
+{
+  QmpProxy *self = QMP_PROXY (object);
+
+  qmp_proxy_close (self);
+
+  if (self->upstream != NULL)
+    {
+      g_clear_signal_handler (&self->event_id, self->upstream);
+      g_clear_signal_handler (&self->closed_id, self->upstream);
+    }
+
+  G_OBJECT_CLASS (qmp_proxy_parent_class)->dispose (object);
+}
+
+static void
+qmp_proxy_finalize (GObject *object)
+{
+  QmpProxy *self = QMP_PROXY (object);
+
+  g_clear_object (&self->upstream);
+  g_hash_table_unref (self->clients);
+  g_ptr_array_unref (self->listeners);
+  g_free (self->greeting);
+  g_main_context_unref (self->context);
+  _qmp_worker_unref (self->worker);
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (qmp_proxy_parent_class)->finalize (object);
+}
+
+static void
+qmp_proxy_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  QmpProxy *self = QMP_PROXY (object);
+
+  switch (prop_id)
+    {
+    case PROP_UPSTREAM:
+      g_value_set_object (value, self->upstream);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qmp_proxy_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  QmpProxy *self = QMP_PROXY (object);
+
+  switch (prop_id)
+    {
+    case PROP_UPSTREAM:
+      self->upstream = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qmp_proxy_class_init (QmpProxyClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = qmp_proxy_constructed;
+  object_class->dispose = qmp_proxy_dispose;
+  object_class->finalize = qmp_proxy_finalize;
+  object_class->get_property = qmp_proxy_get_property;
+  object_class->set_property = qmp_proxy_set_property;
+
+  /**
+   * QmpProxy:upstream: (getter get_upstream)
+   *
+   * The connection to QEMU that the proxy serves.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_UPSTREAM] =
+    g_param_spec_object ("upstream", NULL, NULL,
+                         QMP_TYPE_CONNECTION,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * QmpProxy::closed:
+   * @self: the proxy
+   *
+   * Emitted once, when the proxy closed: because the upstream connection
+   * did, or [method@Qmp.Proxy.close] was called.  Every client is closed
+   * and no socket listens any more.
+   *
+   * ```c
+   * g_signal_connect_swapped (proxy, "closed", G_CALLBACK (g_main_loop_quit), loop);
+   * ```
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_CLOSED] =
+    g_signal_new ("closed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+}
+
+static void
+qmp_proxy_init (QmpProxy *self)
+{
+  self->context = g_main_context_ref_thread_default ();
+  self->worker = _qmp_worker_ref ();
+  g_mutex_init (&self->lock);
+  self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _qmp_server_channel_unref, NULL);
+  self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_unref);
+}
+
+/**
+ * qmp_proxy_new:
+ * @upstream: the connection to QEMU
+ *
+ * Creates a proxy that serves @upstream's QEMU to other clients.  The
+ * application goes on using @upstream itself.
+ *
+ * ```c
+ * g_autoptr(QmpProxy) proxy = qmp_proxy_new (connection);
+ * ```
+ *
+ * Returns: (transfer full): a new #QmpProxy
+ *
+ * Since: 1.0
+ */
+QmpProxy *
+qmp_proxy_new (QmpConnection *upstream)
+{
+  g_return_val_if_fail (QMP_IS_CONNECTION (upstream), NULL);
+
+  return g_object_new (QMP_TYPE_PROXY, "upstream", upstream, NULL);
+}
+
+/**
+ * qmp_proxy_get_upstream: (get-property upstream)
+ * @self: a #QmpProxy
+ *
+ * Gets the connection to QEMU that the proxy serves.
+ *
+ * ```c
+ * QmpConnection *connection = qmp_proxy_get_upstream (proxy);
+ * ```
+ *
+ * Returns: (transfer none): the upstream connection
+ *
+ * Since: 1.0
+ */
+QmpConnection *
+qmp_proxy_get_upstream (QmpProxy *self)
+{
+  g_return_val_if_fail (QMP_IS_PROXY (self), NULL);
+
+  return self->upstream;
+}
+
+static gboolean
+on_incoming (GSocket      *socket,
+             GIOCondition  condition,
+             gpointer      user_data)
+{
+  Listener *listener = user_data;
+  g_autoptr(QmpProxy) self = g_weak_ref_get (&listener->proxy);
+  g_autoptr(GSocket) client = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+
+  client = g_socket_accept (socket, NULL, NULL);
+  if (client == NULL)
+    return G_SOURCE_CONTINUE;
+
+  connection = g_socket_connection_factory_create_connection (client);
+  if (self == NULL || !proxy_add_client (self, G_IO_STREAM (connection), listener->flags, NULL))
+    g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* An existing @path is replaced only if it is a socket that nobody
+ * listens on any more. */
+static gboolean
+check_existing (const char  *path,
+                GError     **error)
+{
+  g_autoptr(GSocket) probe = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GError) connect_error = NULL;
+  GStatBuf buf;
+
+  if (g_lstat (path, &buf) != 0)
+    return TRUE;
+
+  if (!S_ISSOCK (buf.st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                   _("“%s” exists and is not a socket"), path);
+      return FALSE;
+    }
+
+  probe = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+  if (probe == NULL)
+    return FALSE;
+  address = g_unix_socket_address_new (path);
+  /* Not blocking: a listener with a full backlog would block us, and
+   * counts as someone listening. */
+  g_socket_set_blocking (probe, FALSE);
+  if (g_socket_connect (probe, address, NULL, &connect_error) ||
+      g_error_matches (connect_error, G_IO_ERROR, G_IO_ERROR_PENDING) ||
+      g_error_matches (connect_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+                   _("Something listens on “%s” already"), path);
+      return FALSE;
+    }
+
+  /* A stale socket */
+  g_unlink (path);
+  return TRUE;
+}
+
+/* Binds in a private directory beside @path, sets the mode, and only then
+ * links the socket to @path: nobody can connect before the mode is set,
+ * and link() never replaces what appeared at @path meanwhile. */
+static GSocket *
+bind_private (const char  *path,
+              guint        mode,
+              GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *template = g_build_filename (dir, ".qmp-proxy-XXXXXX", NULL);
+  g_autofree char *private_path = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  int saved_errno;
+
+  if (g_mkdtemp_full (template, 0700) == NULL)
+    {
+      saved_errno = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Could not listen on “%s”: %s"), path, g_strerror (saved_errno));
+      return NULL;
+    }
+  private_path = g_build_filename (template, "s", NULL);
+
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+  address = g_unix_socket_address_new (private_path);
+  if (socket == NULL || !g_socket_bind (socket, address, FALSE, error))
+    {
+      g_rmdir (template);
+      return NULL;
+    }
+
+  if (g_chmod (private_path, mode) != 0 || link (private_path, path) != 0)
+    {
+      saved_errno = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Could not listen on “%s”: %s"), path, g_strerror (saved_errno));
+      g_unlink (private_path);
+      g_rmdir (template);
+      return NULL;
+    }
+  g_unlink (private_path);
+  g_rmdir (template);
+
+  if (!g_socket_listen (socket, error))
+    {
+      g_unlink (path);
+      return NULL;
+    }
+  g_socket_set_blocking (socket, FALSE);
+
+  return g_steal_pointer (&socket);
+}
+
+/**
+ * qmp_proxy_listen_unix:
+ * @self: a #QmpProxy
+ * @path: where to make the socket
+ * @mode: the socket's permissions, or 0 for 0600 (the owner only)
+ * @flags: what the clients of this socket may do
+ * @error: return location for a #GError
+ *
+ * Makes a Unix socket at @path for clients to connect to, with the
+ * permissions @mode from the start.  An existing file at @path is replaced
+ * only if it is a stale socket (nothing listens on it); anything else
+ * fails with %G_IO_ERROR_EXISTS or %G_IO_ERROR_ADDRESS_IN_USE.  The socket
+ * is removed when the proxy closes.  A proxy may listen on several
+ * sockets, for example one read-only.
+ *
+ * ```c
+ * qmp_proxy_listen_unix (proxy, "/run/user/1000/vm0.sock", 0, QMP_PROXY_CLIENT_FLAGS_NONE, &error);
+ * qmp_proxy_listen_unix (proxy, "/run/user/1000/vm0-ro.sock", 0660,
+ *                        QMP_PROXY_CLIENT_FLAGS_READ_ONLY, &error);
+ * ```
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_proxy_listen_unix (QmpProxy             *self,
+                       const char           *path,
+                       guint                 mode,
+                       QmpProxyClientFlags   flags,
+                       GError              **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  Listener *listener;
+  GStatBuf buf;
+
+  g_return_val_if_fail (QMP_IS_PROXY (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail ((mode & ~0777u) == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (qmp_proxy_is_closed (self))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, _("The proxy is closed"));
+      return FALSE;
+    }
+
+  if (!check_existing (path, error))
+    return FALSE;
+  socket = bind_private (path, mode != 0 ? mode : 0600, error);
+  if (socket == NULL)
+    return FALSE;
+
+  listener = g_new0 (Listener, 1);
+  g_atomic_ref_count_init (&listener->ref_count);
+  listener->socket = g_object_ref (socket);
+  g_weak_ref_init (&listener->proxy, self);
+  listener->flags = flags;
+  listener->path = g_strdup (path);
+  if (g_lstat (path, &buf) == 0)
+    {
+      listener->dev = buf.st_dev;
+      listener->ino = buf.st_ino;
+    }
+
+  listener->source = g_socket_create_source (socket, G_IO_IN, NULL);
+  g_atomic_ref_count_inc (&listener->ref_count);
+  g_source_set_callback (listener->source, G_SOURCE_FUNC (on_incoming), listener,
+                         (GDestroyNotify) listener_unref);
+  g_source_set_static_name (listener->source, "[qmp-glib] proxy listen");
+
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (self->listeners, listener);
+  g_mutex_unlock (&self->lock);
+
+  g_source_attach (listener->source, _qmp_worker_get_context (self->worker));
+
+  return TRUE;
+}
+
+/**
+ * qmp_proxy_new_client_stream:
+ * @self: a #QmpProxy
+ * @flags: what the client may do
+ * @error: return location for a #GError
+ *
+ * Makes a new client over a socket pair and returns the client's end, for
+ * a client in this process or one handed the descriptor.
+ *
+ * ```c
+ * g_autoptr(GIOStream) stream = qmp_proxy_new_client_stream (proxy, QMP_PROXY_CLIENT_FLAGS_READ_ONLY, &error);
+ * g_autoptr(QmpConnection) monitor = qmp_connection_new_sync (stream, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+ * ```
+ *
+ * Returns: (transfer full): the client's end, or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GIOStream *
+qmp_proxy_new_client_stream (QmpProxy             *self,
+                             QmpProxyClientFlags   flags,
+                             GError              **error)
+{
+  g_autoptr(GSocket) client = NULL;
+  g_autoptr(GSocket) server = NULL;
+  g_autoptr(GSocketConnection) client_connection = NULL;
+  g_autoptr(GSocketConnection) server_connection = NULL;
+  int fds[2];
+
+  g_return_val_if_fail (QMP_IS_PROXY (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Could not create a socket pair: %s"), g_strerror (saved_errno));
+      return NULL;
+    }
+
+  client = g_socket_new_from_fd (fds[0], error);
+  if (client == NULL)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      return NULL;
+    }
+  server = g_socket_new_from_fd (fds[1], error);
+  if (server == NULL)
+    {
+      close (fds[1]);
+      return NULL;
+    }
+
+  client_connection = g_socket_connection_factory_create_connection (client);
+  server_connection = g_socket_connection_factory_create_connection (server);
+  if (!proxy_add_client (self, G_IO_STREAM (server_connection), flags, error))
+    return NULL;
+
+  return G_IO_STREAM (g_steal_pointer (&client_connection));
+}
+
+/**
+ * qmp_proxy_get_n_clients:
+ * @self: a #QmpProxy
+ *
+ * Gets the number of clients connected now.
+ *
+ * ```c
+ * g_print ("%u clients\n", qmp_proxy_get_n_clients (proxy));
+ * ```
+ *
+ * Returns: the number of clients
+ *
+ * Since: 1.0
+ */
+guint
+qmp_proxy_get_n_clients (QmpProxy *self)
+{
+  guint n;
+
+  g_return_val_if_fail (QMP_IS_PROXY (self), 0);
+
+  g_mutex_lock (&self->lock);
+  n = g_hash_table_size (self->clients);
+  g_mutex_unlock (&self->lock);
+
+  return n;
+}
+
+/**
+ * qmp_proxy_is_closed:
+ * @self: a #QmpProxy
+ *
+ * Gets whether the proxy closed.
+ *
+ * ```c
+ * if (qmp_proxy_is_closed (proxy))
+ *   g_print ("QEMU went away\n");
+ * ```
+ *
+ * Returns: %TRUE once the proxy closed
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_proxy_is_closed (QmpProxy *self)
+{
+  gboolean closed;
+
+  g_return_val_if_fail (QMP_IS_PROXY (self), TRUE);
+
+  g_mutex_lock (&self->lock);
+  closed = self->closed;
+  g_mutex_unlock (&self->lock);
+
+  return closed;
+}
+
+/**
+ * qmp_proxy_close:
+ * @self: a #QmpProxy
+ *
+ * Closes every client and every socket of the proxy; the upstream
+ * connection stays open.  The [signal@Qmp.Proxy::closed] signal is
+ * emitted.  Closing a closed proxy does nothing.
+ *
+ * ```c
+ * qmp_proxy_close (proxy);
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_proxy_close (QmpProxy *self)
+{
+  g_autoptr(GHashTable) clients = NULL;
+  g_autoptr(GPtrArray) listeners = NULL;
+  GHashTableIter iter;
+  gpointer channel;
+
+  g_return_if_fail (QMP_IS_PROXY (self));
+
+  g_mutex_lock (&self->lock);
+  if (self->closed)
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+  self->closed = TRUE;
+  clients = g_steal_pointer (&self->clients);
+  self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _qmp_server_channel_unref, NULL);
+  listeners = g_steal_pointer (&self->listeners);
+  self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_unref);
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < listeners->len; i++)
+    listener_close (g_ptr_array_index (listeners, i));
+
+  g_hash_table_iter_init (&iter, clients);
+  while (g_hash_table_iter_next (&iter, &channel, NULL))
+    _qmp_server_channel_close (channel);
+
+  g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
+}

@@ -1,0 +1,100 @@
+/* qmp-server-channel-private.h
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* The server half of QMP on one client's stream: the greeting, capability
+ * negotiation, commands read with their ids, exec-oob and descriptors,
+ * replies and events written.  Reading happens on the shared worker
+ * thread; writing may be asked for from any thread, under the channel's
+ * lock, as in the client's QmpChannel. */
+typedef struct _QmpServerChannel QmpServerChannel;
+
+/* One command as the client sent it. */
+typedef struct
+{
+  char *name;
+  JsonObject *arguments;    /* nullable */
+  JsonNode *id;             /* nullable; any JSON value, as sent */
+  char *id_json;            /* nullable; @id serialized, to copy into the reply */
+  gboolean oob;             /* sent as exec-oob */
+  GUnixFDList *fds;         /* nullable; descriptors that came with it */
+  gboolean answered;        /* the channel answered it itself */
+} QmpServerRequest;
+
+void _qmp_server_request_free (QmpServerRequest *request);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpServerRequest, _qmp_server_request_free)
+
+/* Called on the worker thread without any lock held, in the order the
+ * client sent its commands; @request is handed over.  Commands the channel
+ * answered itself (negotiation, a command before it) come too, with
+ * answered set, so that the owner sees everything the client sent. */
+typedef void (*QmpServerChannelCommandFunc) (GObject          *owner,
+                                             QmpServerChannel *channel,
+                                             QmpServerRequest *request);
+
+/* Called once on the worker thread when the stream is closed, whoever
+ * closed it. */
+typedef void (*QmpServerChannelClosedFunc)  (GObject          *owner,
+                                             QmpServerChannel *channel);
+
+QmpServerChannel *_qmp_server_channel_new   (GIOStream                    *stream,
+                                             const char                   *greeting_json,
+                                             gboolean                      oob_offered,
+                                             GObject                      *owner,
+                                             QmpServerChannelCommandFunc   command_func,
+                                             QmpServerChannelClosedFunc    closed_func,
+                                             GError                      **error);
+QmpServerChannel *_qmp_server_channel_ref   (QmpServerChannel *self);
+void              _qmp_server_channel_unref (QmpServerChannel *self);
+void              _qmp_server_channel_start (QmpServerChannel *self);
+void              _qmp_server_channel_close (QmpServerChannel *self);
+gboolean          _qmp_server_channel_is_closed (QmpServerChannel *self);
+gboolean          _qmp_server_channel_is_negotiated (QmpServerChannel *self);
+
+/* A reply to the command whose id was @id_json (nullable: no id);
+ * @return_json is the "return" member, serialized. */
+void _qmp_server_channel_reply       (QmpServerChannel *self,
+                                      const char       *id_json,
+                                      const char       *return_json);
+void _qmp_server_channel_reply_error (QmpServerChannel *self,
+                                      const char       *id_json,
+                                      const char       *error_class,
+                                      const char       *desc);
+/* @data_json nullable; @timestamp_usec since the epoch, or -1 for QEMU's
+ * "no clock" timestamp (-1, -1).  Dropped before negotiation, as QEMU
+ * does. */
+void _qmp_server_channel_send_event  (QmpServerChannel *self,
+                                      const char       *name,
+                                      const char       *data_json,
+                                      gint64            timestamp_usec);
+/* Bytes as they are, no line end added. */
+void _qmp_server_channel_send_raw    (QmpServerChannel *self,
+                                      const char       *data,
+                                      gsize             len);
+
+/* Faults: the next line written is cut after @n_bytes and the stream is
+ * closed; reading or writing stop until turned on again. */
+void _qmp_server_channel_cut_next_line (QmpServerChannel *self,
+                                        gsize             n_bytes);
+void _qmp_server_channel_set_reading   (QmpServerChannel *self,
+                                        gboolean          reading);
+void _qmp_server_channel_set_writing   (QmpServerChannel *self,
+                                        gboolean          writing);
+void _qmp_server_channel_set_max_message_size (QmpServerChannel *self,
+                                               guint64           max_message_size);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpServerChannel, _qmp_server_channel_unref)
+
+G_END_DECLS

@@ -1,0 +1,937 @@
+/* qmp-server-channel.c
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <unistd.h>
+
+#include <gio/gunixfdmessage.h>
+#include <glib/gi18n-lib.h>
+
+#include "qmp-json-private.h"
+#include "qmp-server-channel-private.h"
+#include "qmp-worker-private.h"
+
+/* As in the client's channel: small while idle, grown for long lines,
+ * shrunk back once they are consumed. */
+#define READ_BUFFER_MIN  4096
+#define READ_BUFFER_KEEP (64 * 1024)
+
+/* Linux's SCM_MAX_FD: as many as one sendmsg() can pass */
+#define MAX_PENDING_FDS 253
+
+/* The error texts on the wire are QEMU's own, word for word and not
+ * translated: they are protocol data that clients may compare, not
+ * messages for the user of this library. */
+
+struct _QmpServerChannel
+{
+  gatomicrefcount ref_count;
+  QmpWorker *worker;
+  GIOStream *stream;
+  GSocket *socket;              /* nullable: a Unix socket, read with its descriptors */
+  GPollableInputStream *input;
+  GPollableOutputStream *output;
+  GWeakRef owner;
+  QmpServerChannelCommandFunc command_func;
+  QmpServerChannelClosedFunc closed_func;
+  char *greeting_json;
+  gboolean oob_offered;
+
+  /* Used on the worker thread only */
+  GSource *input_source;
+  char *rbuf;
+  gsize rbuf_len;               /* bytes in rbuf */
+  gsize rbuf_cap;
+  gsize rbuf_scanned;           /* bytes of rbuf already searched for '\n' */
+  GString *scratch;             /* the parser's buffer for escaped strings */
+  GUnixFDList *pending_fds;     /* received, not yet given to a command */
+  gboolean oob_enabled;
+  gboolean closed_told;         /* closed_func was called */
+
+  GMutex lock;
+  /* Protected by lock */
+  gboolean closed;
+  gboolean negotiated;          /* qmp_capabilities succeeded: events go out */
+  gboolean reading;             /* off: a stall, nothing is read */
+  gboolean writing;             /* off: a stall, lines wait in wbuf */
+  gboolean cut_pending;         /* the next line is cut after cut_after bytes */
+  gsize cut_after;
+  gboolean close_when_written;  /* a line was cut: close once wbuf is out */
+  guint64 max_message_size;
+  GString *wbuf;                /* bytes to write */
+  gsize wpos;                   /* how much of wbuf is written */
+  GSource *output_source;       /* waits for the socket to take more */
+};
+
+static void channel_write_locked (QmpServerChannel *self);
+static void channel_schedule_close_locked (QmpServerChannel *self);
+static void channel_update_reading (QmpServerChannel *self);
+
+void
+_qmp_server_request_free (QmpServerRequest *request)
+{
+  g_free (request->name);
+  g_clear_pointer (&request->arguments, json_object_unref);
+  g_clear_pointer (&request->id, json_node_unref);
+  g_free (request->id_json);
+  g_clear_object (&request->fds);
+  g_free (request);
+}
+
+/* -------------------------------------------------------------- writing */
+
+static gboolean
+on_output_ready (GObject  *stream,
+                 gpointer  user_data)
+{
+  QmpServerChannel *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->output_source, g_source_unref);
+  channel_write_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Writes what the socket takes without blocking, from any thread; the
+ * rest goes out from the worker when the socket has room. */
+static void
+channel_write_locked (QmpServerChannel *self)
+{
+  if (self->closed || !self->writing || self->output_source != NULL)
+    return;
+
+  while (self->wpos < self->wbuf->len)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n;
+
+      n = g_pollable_output_stream_write_nonblocking (self->output,
+                                                      self->wbuf->str + self->wpos,
+                                                      self->wbuf->len - self->wpos,
+                                                      NULL, &error);
+      if (n < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              self->output_source = g_pollable_output_stream_create_source (self->output, NULL);
+              g_source_set_static_name (self->output_source, "[qmp-glib] server output");
+              g_source_set_callback (self->output_source, G_SOURCE_FUNC (on_output_ready),
+                                     _qmp_server_channel_ref (self),
+                                     (GDestroyNotify) _qmp_server_channel_unref);
+              g_source_attach (self->output_source, _qmp_worker_get_context (self->worker));
+              return;
+            }
+
+          /* The client went away: nothing more can reach it. */
+          g_debug ("server: write failed: %s", error->message);
+          g_string_truncate (self->wbuf, 0);
+          self->wpos = 0;
+          channel_schedule_close_locked (self);
+          return;
+        }
+
+      self->wpos += n;
+    }
+
+  g_string_truncate (self->wbuf, 0);
+  self->wpos = 0;
+
+  if (self->close_when_written)
+    channel_schedule_close_locked (self);
+}
+
+/* Queues one line (or raw bytes) and writes it. */
+static void
+channel_append_locked (QmpServerChannel *self,
+                       const char       *data,
+                       gsize             len)
+{
+  if (self->closed || self->close_when_written)
+    return;
+
+  if (self->cut_pending)
+    {
+      g_string_append_len (self->wbuf, data, MIN (len, self->cut_after));
+      self->cut_pending = FALSE;
+      self->close_when_written = TRUE;
+    }
+  else
+    {
+      g_string_append_len (self->wbuf, data, len);
+    }
+
+  channel_write_locked (self);
+}
+
+static void
+channel_append_line (QmpServerChannel *self,
+                     GString          *line)
+{
+  g_string_append (line, "\r\n");
+
+  g_mutex_lock (&self->lock);
+  channel_append_locked (self, line->str, line->len);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_qmp_server_channel_reply (QmpServerChannel *self,
+                           const char       *id_json,
+                           const char       *return_json)
+{
+  g_autoptr(GString) line = g_string_new ("{\"return\": ");
+
+  g_string_append (line, return_json);
+  if (id_json != NULL)
+    g_string_append_printf (line, ", \"id\": %s", id_json);
+  g_string_append_c (line, '}');
+
+  channel_append_line (self, line);
+}
+
+void
+_qmp_server_channel_reply_error (QmpServerChannel *self,
+                                 const char       *id_json,
+                                 const char       *error_class,
+                                 const char       *desc)
+{
+  g_autoptr(GString) line = g_string_new ("{\"error\": {\"class\": ");
+  g_autofree char *quoted_class = _qmp_json_string_quote (error_class);
+  g_autofree char *quoted_desc = _qmp_json_string_quote (desc);
+
+  g_string_append_printf (line, "%s, \"desc\": %s}", quoted_class, quoted_desc);
+  if (id_json != NULL)
+    g_string_append_printf (line, ", \"id\": %s", id_json);
+  g_string_append_c (line, '}');
+
+  channel_append_line (self, line);
+}
+
+void
+_qmp_server_channel_send_event (QmpServerChannel *self,
+                                const char       *name,
+                                const char       *data_json,
+                                gint64            timestamp_usec)
+{
+  g_autoptr(GString) line = g_string_new ("{\"timestamp\": {\"seconds\": ");
+  g_autofree char *quoted_name = _qmp_json_string_quote (name);
+
+  /* QEMU's order of members, and its -1/-1 when it has no clock */
+  if (timestamp_usec < 0)
+    g_string_append (line, "-1, \"microseconds\": -1}");
+  else
+    g_string_append_printf (line, "%" G_GINT64_FORMAT ", \"microseconds\": %" G_GINT64_FORMAT "}",
+                            timestamp_usec / G_USEC_PER_SEC, timestamp_usec % G_USEC_PER_SEC);
+  g_string_append_printf (line, ", \"event\": %s", quoted_name);
+  if (data_json != NULL)
+    g_string_append_printf (line, ", \"data\": %s", data_json);
+  g_string_append_c (line, '}');
+  g_string_append (line, "\r\n");
+
+  /* As QEMU, no events to a client that has not negotiated yet */
+  g_mutex_lock (&self->lock);
+  if (self->negotiated)
+    channel_append_locked (self, line->str, line->len);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_qmp_server_channel_send_raw (QmpServerChannel *self,
+                              const char       *data,
+                              gsize             len)
+{
+  g_mutex_lock (&self->lock);
+  channel_append_locked (self, data, len);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_qmp_server_channel_cut_next_line (QmpServerChannel *self,
+                                   gsize             n_bytes)
+{
+  g_mutex_lock (&self->lock);
+  self->cut_pending = TRUE;
+  self->cut_after = n_bytes;
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_qmp_server_channel_set_writing (QmpServerChannel *self,
+                                 gboolean          writing)
+{
+  g_mutex_lock (&self->lock);
+  self->writing = !!writing;
+  channel_write_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_qmp_server_channel_set_max_message_size (QmpServerChannel *self,
+                                          guint64           max_message_size)
+{
+  g_mutex_lock (&self->lock);
+  self->max_message_size = max_message_size;
+  g_mutex_unlock (&self->lock);
+}
+
+/* -------------------------------------------------------------- reading */
+
+static void
+channel_deliver (QmpServerChannel *self,
+                 QmpServerRequest *request)
+{
+  g_autoptr(GObject) owner = g_weak_ref_get (&self->owner);
+
+  if (owner != NULL && self->command_func != NULL)
+    self->command_func (owner, self, request);
+  else
+    _qmp_server_request_free (request);
+}
+
+/* qmp_capabilities, before negotiation: QEMU's qmp_caps_accept(). */
+static void
+channel_negotiate (QmpServerChannel *self,
+                   QmpServerRequest *request)
+{
+  gboolean oob = FALSE;
+
+  if (request->arguments != NULL)
+    {
+      JsonObjectIter iter;
+      const char *member;
+      JsonNode *value;
+
+      json_object_iter_init (&iter, request->arguments);
+      while (json_object_iter_next (&iter, &member, &value))
+        {
+          g_autofree char *desc = NULL;
+
+          if (!g_str_equal (member, "enable"))
+            {
+              desc = g_strdup_printf ("Parameter '%s' is unexpected", member);
+              _qmp_server_channel_reply_error (self, request->id_json, "GenericError", desc);
+              return;
+            }
+
+          if (!JSON_NODE_HOLDS_ARRAY (value))
+            {
+              _qmp_server_channel_reply_error (self, request->id_json, "GenericError",
+                                               "Invalid parameter type for 'enable', expected: array");
+              return;
+            }
+
+          for (guint i = 0; i < json_array_get_length (json_node_get_array (value)); i++)
+            {
+              const char *capability = _qmp_json_node_get_string (json_array_get_element (json_node_get_array (value), i));
+
+              if (g_strcmp0 (capability, "oob") != 0)
+                {
+                  desc = g_strdup_printf ("Parameter 'enable' does not accept value '%s'",
+                                          capability ? capability : "");
+                  _qmp_server_channel_reply_error (self, request->id_json, "GenericError", desc);
+                  return;
+                }
+              if (!self->oob_offered)
+                {
+                  _qmp_server_channel_reply_error (self, request->id_json, "GenericError",
+                                                   "Capability oob isn't available");
+                  return;
+                }
+              oob = TRUE;
+            }
+        }
+    }
+
+  g_mutex_lock (&self->lock);
+  self->negotiated = TRUE;
+  g_mutex_unlock (&self->lock);
+  self->oob_enabled = oob;
+  _qmp_server_channel_reply (self, request->id_json, "{}");
+}
+
+/* One line from the client: checked as QEMU's qmp_dispatch() checks it. */
+static void
+channel_handle_line (QmpServerChannel *self,
+                     const char       *line,
+                     gsize             len)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(QmpServerRequest) request = NULL;
+  JsonObject *object;
+  JsonObjectIter iter;
+  const char *member;
+  JsonNode *value;
+  const char *execute = NULL;
+  const char *exec_oob = NULL;
+  const char *problem = NULL;
+  g_autofree char *unexpected = NULL;
+
+  while (len > 0 && g_ascii_isspace (line[len - 1]))
+    len--;
+  while (len > 0 && g_ascii_isspace (*line))
+    line++, len--;
+  if (len == 0)
+    return;
+
+  node = _qmp_json_parse (line, len, self->scratch, &error);
+  if (node == NULL)
+    {
+      g_debug ("server: ← a line that is not JSON: %s", error->message);
+      _qmp_server_channel_reply_error (self, NULL, "GenericError", "JSON parse error, invalid input");
+      return;
+    }
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      _qmp_server_channel_reply_error (self, NULL, "GenericError", "QMP input must be a JSON object");
+      return;
+    }
+  object = json_node_get_object (node);
+
+  if (G_UNLIKELY (_qmp_debug_enabled ()))
+    {
+      g_autofree char *text = _qmp_json_to_string_redacted (node);
+
+      g_debug ("server: ← %s", text);
+    }
+
+  request = g_new0 (QmpServerRequest, 1);
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &member, &value))
+    {
+      if (g_str_equal (member, "execute") || (g_str_equal (member, "exec-oob") && self->oob_enabled))
+        {
+          const char *name = _qmp_json_node_get_string (value);
+
+          if (name == NULL)
+            problem = g_str_equal (member, "execute")
+              ? "QMP input member 'execute' must be a string"
+              : "QMP input member 'exec-oob' must be a string";
+          else if (g_str_equal (member, "execute"))
+            execute = name;
+          else
+            exec_oob = name;
+        }
+      else if (g_str_equal (member, "arguments"))
+        {
+          if (!JSON_NODE_HOLDS_OBJECT (value))
+            problem = "QMP input member 'arguments' must be an object";
+          else
+            request->arguments = json_object_ref (json_node_get_object (value));
+        }
+      else if (g_str_equal (member, "id"))
+        {
+          request->id = json_node_copy (value);
+          request->id_json = json_to_string (value, FALSE);
+        }
+      else if (unexpected == NULL)
+        {
+          unexpected = g_strdup_printf ("QMP input member '%s' is unexpected", member);
+        }
+    }
+
+  if (problem == NULL && unexpected != NULL)
+    problem = unexpected;
+  if (problem == NULL && execute == NULL && exec_oob == NULL)
+    problem = "QMP input lacks member 'execute'";
+  if (problem == NULL && execute != NULL && exec_oob != NULL)
+    problem = "QMP input must not contain both 'execute' and 'exec-oob'";
+
+  if (problem != NULL)
+    {
+      _qmp_server_channel_reply_error (self, request->id_json, "GenericError", problem);
+      return;
+    }
+
+  request->name = g_strdup (execute ? execute : exec_oob);
+  request->oob = exec_oob != NULL;
+  request->fds = g_steal_pointer (&self->pending_fds);
+
+  if (!_qmp_server_channel_is_negotiated (self))
+    {
+      if (g_str_equal (request->name, "qmp_capabilities"))
+        channel_negotiate (self, request);
+      else
+        _qmp_server_channel_reply_error (self, request->id_json, "CommandNotFound",
+                                         "Expecting capabilities negotiation with 'qmp_capabilities'");
+      request->answered = TRUE;
+    }
+  else if (g_str_equal (request->name, "qmp_capabilities"))
+    {
+      _qmp_server_channel_reply_error (self, request->id_json, "CommandNotFound",
+                                       "Capabilities negotiation is already complete, command ignored");
+      request->answered = TRUE;
+    }
+
+  /* The tree is dropped here, on the worker, before the request goes on:
+   * json-glib's reference counts are not atomic, and from now on only the
+   * request holds its members. */
+  g_clear_pointer (&node, json_node_unref);
+  channel_deliver (self, g_steal_pointer (&request));
+}
+
+/* Handles every complete line in the buffer; FALSE when the channel closed
+ * or a line is too long. */
+static gboolean
+channel_process_buffer (QmpServerChannel *self,
+                        guint64           max_message_size)
+{
+  gsize start = 0;
+  char *nl;
+
+  while ((nl = memchr (self->rbuf + self->rbuf_scanned, '\n',
+                       self->rbuf_len - self->rbuf_scanned)) != NULL)
+    {
+      gsize len = nl - (self->rbuf + start);
+
+      if (len > max_message_size + 1)
+        return FALSE;
+
+      channel_handle_line (self, self->rbuf + start, len);
+
+      start = nl + 1 - self->rbuf;
+      self->rbuf_scanned = start;
+
+      if (_qmp_server_channel_is_closed (self))
+        return FALSE;
+    }
+
+  self->rbuf_scanned = self->rbuf_len;
+
+  if (start > 0)
+    {
+      memmove (self->rbuf, self->rbuf + start, self->rbuf_len - start);
+      self->rbuf_len -= start;
+      self->rbuf_scanned -= start;
+    }
+
+  return self->rbuf_len <= max_message_size + 1;
+}
+
+/* Reads what is there; on a Unix socket with recvmsg(), so that the
+ * descriptors sent with a command (SCM_RIGHTS) are kept for it. */
+static gssize
+channel_receive (QmpServerChannel  *self,
+                 char              *buffer,
+                 gsize              size,
+                 GError           **error)
+{
+  GInputVector vector = { buffer, size };
+  GSocketControlMessage **messages = NULL;
+  int n_messages = 0;
+  int flags = 0;
+  gssize n;
+
+  if (self->socket == NULL)
+    return g_pollable_input_stream_read_nonblocking (self->input, buffer, size, NULL, error);
+
+  n = g_socket_receive_message (self->socket, NULL, &vector, 1,
+                                &messages, &n_messages, &flags, NULL, error);
+
+  for (int i = 0; i < n_messages; i++)
+    {
+      if (G_IS_UNIX_FD_MESSAGE (messages[i]))
+        {
+          GUnixFDList *list = g_unix_fd_message_get_fd_list (G_UNIX_FD_MESSAGE (messages[i]));
+          int n_fds = 0;
+          g_autofree int *fds = g_unix_fd_list_steal_fds (list, &n_fds);
+
+          if (self->pending_fds == NULL)
+            self->pending_fds = g_unix_fd_list_new ();
+          for (int j = 0; j < n_fds; j++)
+            {
+              /* A client that sends descriptors without commands does not
+               * make the server hold them without bound. */
+              if (g_unix_fd_list_get_length (self->pending_fds) < MAX_PENDING_FDS)
+                g_unix_fd_list_append (self->pending_fds, fds[j], NULL);   /* a duplicate */
+              close (fds[j]);
+            }
+        }
+      g_object_unref (messages[i]);
+    }
+  g_free (messages);
+
+  return n;
+}
+
+static gboolean
+on_input_ready (gpointer user_data)
+{
+  QmpServerChannel *self = user_data;
+  guint64 max_message_size;
+  gboolean keep_going = TRUE;
+  guint n_reads = 0;
+
+  g_mutex_lock (&self->lock);
+  max_message_size = self->max_message_size;
+  if (self->closed || !self->reading)
+    keep_going = FALSE;
+  g_mutex_unlock (&self->lock);
+
+  while (keep_going)
+    {
+      g_autoptr(GError) error = NULL;
+      gsize want;
+      gssize n;
+
+      if (self->rbuf_len == self->rbuf_cap)
+        {
+          guint64 limit = max_message_size + 2;
+
+          if (self->rbuf_cap >= limit)
+            {
+              g_debug ("server: the client sent a line longer than %" G_GUINT64_FORMAT " bytes",
+                       max_message_size);
+              _qmp_server_channel_close (self);
+              keep_going = FALSE;
+              break;
+            }
+          self->rbuf_cap = MIN ((guint64) self->rbuf_cap * 2, limit);
+          self->rbuf = g_realloc (self->rbuf, self->rbuf_cap);
+        }
+
+      want = self->rbuf_cap - self->rbuf_len;
+      n = channel_receive (self, self->rbuf + self->rbuf_len, want, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+      if (n <= 0)
+        {
+          /* The client hung up (or the socket failed): this end closes. */
+          if (error != NULL)
+            g_debug ("server: read failed: %s", error->message);
+          _qmp_server_channel_close (self);
+          keep_going = FALSE;
+          break;
+        }
+
+      self->rbuf_len += n;
+
+      if (!channel_process_buffer (self, max_message_size))
+        {
+          _qmp_server_channel_close (self);
+          keep_going = FALSE;
+          break;
+        }
+
+      g_mutex_lock (&self->lock);
+      if (!self->reading)
+        keep_going = FALSE;
+      g_mutex_unlock (&self->lock);
+
+      if ((gsize) n < want || ++n_reads >= 16)
+        break;
+    }
+
+  if (keep_going && self->rbuf_len == 0 && self->rbuf_cap > READ_BUFFER_KEEP)
+    {
+      self->rbuf = g_realloc (self->rbuf, READ_BUFFER_KEEP);
+      self->rbuf_cap = READ_BUFFER_KEEP;
+    }
+
+  if (!keep_going)
+    g_clear_pointer (&self->input_source, g_source_unref);
+
+  return keep_going ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_socket_ready (GSocket      *socket,
+                 GIOCondition  condition,
+                 gpointer      user_data)
+{
+  return on_input_ready (user_data);
+}
+
+static gboolean
+on_stream_ready (GObject  *stream,
+                 gpointer  user_data)
+{
+  return on_input_ready (user_data);
+}
+
+/* On the worker: reads when reading is on and the channel open, else
+ * drops the input source.  Lines read before a stall are handled when
+ * reading resumes. */
+static void
+channel_update_reading (QmpServerChannel *self)
+{
+  gboolean want;
+
+  g_mutex_lock (&self->lock);
+  want = self->reading && !self->closed;
+  g_mutex_unlock (&self->lock);
+
+  if (!want && self->input_source != NULL)
+    {
+      g_source_destroy (self->input_source);
+      g_clear_pointer (&self->input_source, g_source_unref);
+    }
+  else if (want && self->input_source == NULL)
+    {
+      if (self->socket != NULL)
+        {
+          self->input_source = g_socket_create_source (self->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+          g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_socket_ready),
+                                 _qmp_server_channel_ref (self),
+                                 (GDestroyNotify) _qmp_server_channel_unref);
+        }
+      else
+        {
+          self->input_source = g_pollable_input_stream_create_source (self->input, NULL);
+          g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_stream_ready),
+                                 _qmp_server_channel_ref (self),
+                                 (GDestroyNotify) _qmp_server_channel_unref);
+        }
+      g_source_set_static_name (self->input_source, "[qmp-glib] server input");
+      g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
+
+      /* What was read before the stall and not handled yet */
+      if (self->rbuf_len > 0)
+        {
+          guint64 max_message_size;
+
+          self->rbuf_scanned = 0;
+          g_mutex_lock (&self->lock);
+          max_message_size = self->max_message_size;
+          g_mutex_unlock (&self->lock);
+          if (!channel_process_buffer (self, max_message_size))
+            _qmp_server_channel_close (self);
+        }
+    }
+}
+
+static gboolean
+update_reading_on_worker (gpointer user_data)
+{
+  channel_update_reading (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+_qmp_server_channel_set_reading (QmpServerChannel *self,
+                                 gboolean          reading)
+{
+  g_mutex_lock (&self->lock);
+  self->reading = !!reading;
+  g_mutex_unlock (&self->lock);
+
+  _qmp_worker_invoke (self->worker, update_reading_on_worker,
+                      _qmp_server_channel_ref (self),
+                      (GDestroyNotify) _qmp_server_channel_unref);
+}
+
+/* -------------------------------------------------------------- closing */
+
+static gboolean
+close_on_worker (gpointer user_data)
+{
+  QmpServerChannel *self = user_data;
+  g_autoptr(GObject) owner = NULL;
+
+  g_mutex_lock (&self->lock);
+  self->closed = TRUE;
+  if (self->output_source != NULL)
+    {
+      g_source_destroy (self->output_source);
+      g_clear_pointer (&self->output_source, g_source_unref);
+    }
+  g_string_truncate (self->wbuf, 0);
+  self->wpos = 0;
+  g_mutex_unlock (&self->lock);
+
+  if (self->closed_told)
+    return G_SOURCE_REMOVE;
+  self->closed_told = TRUE;
+
+  channel_update_reading (self);
+  g_io_stream_close (self->stream, NULL, NULL);
+  g_clear_object (&self->pending_fds);
+
+  owner = g_weak_ref_get (&self->owner);
+  if (owner != NULL && self->closed_func != NULL)
+    self->closed_func (owner, self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* From a writer holding the lock: the close itself runs on the worker. */
+static void
+channel_schedule_close_locked (QmpServerChannel *self)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_set_static_name (source, "[qmp-glib] server close");
+  g_source_set_callback (source, close_on_worker, _qmp_server_channel_ref (self),
+                         (GDestroyNotify) _qmp_server_channel_unref);
+  g_source_attach (source, _qmp_worker_get_context (self->worker));
+  g_source_unref (source);
+}
+
+/* Closes the stream from any thread; nothing more is read or written.
+ * What is still in the write buffer is dropped. */
+void
+_qmp_server_channel_close (QmpServerChannel *self)
+{
+  g_mutex_lock (&self->lock);
+  self->closed = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  _qmp_worker_invoke (self->worker, close_on_worker,
+                      _qmp_server_channel_ref (self),
+                      (GDestroyNotify) _qmp_server_channel_unref);
+}
+
+gboolean
+_qmp_server_channel_is_negotiated (QmpServerChannel *self)
+{
+  gboolean negotiated;
+
+  g_mutex_lock (&self->lock);
+  negotiated = self->negotiated;
+  g_mutex_unlock (&self->lock);
+
+  return negotiated;
+}
+
+gboolean
+_qmp_server_channel_is_closed (QmpServerChannel *self)
+{
+  gboolean closed;
+
+  g_mutex_lock (&self->lock);
+  closed = self->closed;
+  g_mutex_unlock (&self->lock);
+
+  return closed;
+}
+
+/* ---------------------------------------------------------- life cycle */
+
+QmpServerChannel *
+_qmp_server_channel_new (GIOStream                    *stream,
+                         const char                   *greeting_json,
+                         gboolean                      oob_offered,
+                         GObject                      *owner,
+                         QmpServerChannelCommandFunc   command_func,
+                         QmpServerChannelClosedFunc    closed_func,
+                         GError                      **error)
+{
+  GInputStream *input = g_io_stream_get_input_stream (stream);
+  GOutputStream *output = g_io_stream_get_output_stream (stream);
+  QmpServerChannel *self;
+
+  if (!G_IS_POLLABLE_INPUT_STREAM (input) ||
+      !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input)) ||
+      !G_IS_POLLABLE_OUTPUT_STREAM (output) ||
+      !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           _("The stream cannot be polled; QMP needs a socket, a pipe or another pollable stream"));
+      return NULL;
+    }
+
+  self = g_new0 (QmpServerChannel, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->worker = _qmp_worker_ref ();
+  self->stream = g_object_ref (stream);
+  self->input = G_POLLABLE_INPUT_STREAM (input);
+  self->output = G_POLLABLE_OUTPUT_STREAM (output);
+  g_weak_ref_init (&self->owner, owner);
+  self->command_func = command_func;
+  self->closed_func = closed_func;
+  self->greeting_json = g_strdup (greeting_json);
+  self->oob_offered = oob_offered;
+
+  if (G_IS_SOCKET_CONNECTION (stream))
+    {
+      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
+
+      if (g_socket_get_family (socket) == G_SOCKET_FAMILY_UNIX)
+        {
+          /* Read with recvmsg() for the descriptors; never blocking. */
+          g_type_ensure (G_TYPE_UNIX_FD_MESSAGE);
+          g_socket_set_blocking (socket, FALSE);
+          self->socket = g_object_ref (socket);
+        }
+    }
+
+  self->rbuf_cap = READ_BUFFER_MIN;
+  self->rbuf = g_malloc (self->rbuf_cap);
+  self->scratch = g_string_new (NULL);
+
+  g_mutex_init (&self->lock);
+  self->reading = TRUE;
+  self->writing = TRUE;
+  self->max_message_size = 64 * 1024 * 1024;
+  self->wbuf = g_string_sized_new (256);
+
+  return self;
+}
+
+static gboolean
+start_on_worker (gpointer user_data)
+{
+  channel_update_reading (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Greets the client and starts reading. */
+void
+_qmp_server_channel_start (QmpServerChannel *self)
+{
+  if (self->greeting_json != NULL)
+    {
+      g_autoptr(GString) line = g_string_new (self->greeting_json);
+
+      channel_append_line (self, line);
+    }
+
+  _qmp_worker_invoke (self->worker, start_on_worker,
+                      _qmp_server_channel_ref (self),
+                      (GDestroyNotify) _qmp_server_channel_unref);
+}
+
+QmpServerChannel *
+_qmp_server_channel_ref (QmpServerChannel *self)
+{
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+void
+_qmp_server_channel_unref (QmpServerChannel *self)
+{
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+
+  g_assert (self->input_source == NULL);
+  g_assert (self->output_source == NULL);
+
+  /* A channel that was never closed: the stream goes with it. */
+  if (!self->closed_told)
+    g_io_stream_close (self->stream, NULL, NULL);
+
+  g_string_free (self->wbuf, TRUE);
+  g_mutex_clear (&self->lock);
+  g_string_free (self->scratch, TRUE);
+  g_free (self->rbuf);
+  g_clear_object (&self->pending_fds);
+  g_free (self->greeting_json);
+  g_weak_ref_clear (&self->owner);
+  g_clear_object (&self->socket);
+  g_object_unref (self->stream);
+  _qmp_worker_unref (self->worker);
+  g_free (self);
+}

@@ -1,0 +1,699 @@
+/* test-mock-server.c: tests of test-mock.c moved onto QmpTestServer
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The library tests its public test server by using it: these are the
+ * scripted-mock tests of test-mock.c (same paths under /mock-server/)
+ * that QmpTestServer can play.  The handler keeps every command it is
+ * given, so that each test answers them when and how it wants.
+ */
+
+#include <string.h>
+
+#include <qmp-glib.h>
+
+#define MAX_IN_FLIGHT 8
+
+typedef struct
+{
+  QmpTestServer *server;
+  QmpConnection *conn;
+  GQueue held;              /* QmpTestServerCommand, not yet answered */
+  guint n_closed;
+  GError *closed_error;
+} Fixture;
+
+static gboolean
+on_command (QmpTestServer        *server,
+            QmpTestServerCommand *command,
+            gpointer              user_data)
+{
+  Fixture *f = user_data;
+
+  g_queue_push_tail (&f->held, g_object_ref (command));
+  return TRUE;
+}
+
+static void
+on_closed (QmpConnection *connection,
+           gboolean       remote_peer_vanished,
+           GError        *error,
+           gpointer       user_data)
+{
+  Fixture *f = user_data;
+
+  f->n_closed++;
+  g_clear_error (&f->closed_error);
+  f->closed_error = error ? g_error_copy (error) : NULL;
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_queue_init (&f->held);
+  f->server = qmp_test_server_new ();
+  g_signal_connect (f->server, "command", G_CALLBACK (on_command), f);
+  f->conn = qmp_test_server_new_connection_sync (f->server, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (f->conn, "closed", G_CALLBACK (on_closed), f);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  if (f->conn != NULL)
+    g_signal_handlers_disconnect_by_data (f->conn, f);
+  g_clear_object (&f->conn);
+  g_queue_clear_full (&f->held, g_object_unref);
+  g_clear_object (&f->server);
+  g_clear_error (&f->closed_error);
+}
+
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+/* The next command the handler was given */
+static QmpTestServerCommand *
+wait_held (Fixture    *f,
+           const char *name)
+{
+  QmpTestServerCommand *command;
+
+  while (f->held.length == 0)
+    g_main_context_iteration (NULL, TRUE);
+  command = g_queue_pop_head (&f->held);
+  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, name);
+  return command;
+}
+
+static JsonNode *
+json (const char *text)
+{
+  return json_from_string (text, NULL);
+}
+
+/* 3: a line that breaks the protocol closes the connection with
+ * QMP_ERROR_PROTOCOL; the pending call and every later call fail so. */
+static void
+test_protocol_violation (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char *template = data;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  g_auto(GStrv) parts = NULL;
+  g_autofree char *joined = NULL;
+  g_autofree char *line = NULL;
+
+  qmp_connection_execute_async (f->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  command = wait_held (f, "query-status");
+
+  /* The line carries the command's own id where the template says */
+  id = json_to_string (qmp_test_server_command_get_id (command), FALSE);
+  parts = g_strsplit (template, "@ID@", -1);
+  joined = g_strjoinv (id, parts);
+  line = g_strconcat (joined, "\r\n", NULL);
+  qmp_test_server_send_raw (f->server, (const guint8 *) line, strlen (line));
+
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+  g_clear_error (&error);
+
+  while (f->n_closed == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (qmp_connection_is_closed (f->conn));
+  g_assert_error (f->closed_error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+
+  ret = qmp_connection_execute_sync (f->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+  g_assert_cmpuint (f->n_closed, ==, 1);
+}
+
+/* 4: a reply with an unknown id is dropped; the connection goes on. */
+static void
+test_protocol_unknown_id (Fixture       *f,
+                          gconstpointer  data)
+{
+  static const char wrong[] = "{\"return\": {\"wrong\": true}, \"id\": 9999}\r\n";
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(JsonNode) right = json ("{\"right\": true}");
+  g_autoptr(GError) error = NULL;
+
+  qmp_connection_execute_async (f->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  command = wait_held (f, "query-status");
+  g_assert_cmpint (json_node_get_int (qmp_test_server_command_get_id (command)), !=, 9999);
+
+  qmp_test_server_send_raw (f->server, (const guint8 *) wrong, sizeof wrong - 1);
+  qmp_test_server_command_reply (command, right);
+
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_true (json_node_equal (ret, right));
+  g_assert_false (qmp_connection_is_closed (f->conn));
+  g_assert_cmpuint (f->n_closed, ==, 0);
+}
+
+/* 6: error classes map to codes, the message is "desc" unchanged. */
+static void
+test_error_classes (Fixture       *f,
+                    gconstpointer  data)
+{
+  static const struct {
+    const char *klass;
+    const char *desc;
+    int code;
+  } cases[] = {
+    { "GenericError", "generic", QMP_ERROR_GENERIC_ERROR },
+    { "CommandNotFound", "not found", QMP_ERROR_COMMAND_NOT_FOUND },
+    { "DeviceNotActive", "not active", QMP_ERROR_DEVICE_NOT_ACTIVE },
+    { "DeviceNotFound", "x", QMP_ERROR_DEVICE_NOT_FOUND },
+    { "KVMMissingCap", "no kvm", QMP_ERROR_KVM_MISSING_CAP },
+    { "FooBar", "unknown class", QMP_ERROR_GENERIC_ERROR },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonNode) ret = NULL;
+      g_autoptr(GError) error = NULL;
+
+      qmp_test_server_set_error (f->server, "device_del", cases[i].klass, cases[i].desc);
+      ret = qmp_connection_execute_sync (f->conn, "device_del", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+      g_assert_error (error, QMP_ERROR, cases[i].code);
+      g_assert_cmpstr (error->message, ==, cases[i].desc);
+    }
+
+  g_assert_false (qmp_connection_is_closed (f->conn));
+}
+
+/* 9: the server goes away in the middle of a reply. */
+static void
+test_close_remote_mid_reply (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_connection_execute_async (f->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  command = wait_held (f, "query-status");
+  qmp_test_server_close_after (f->server, 12);
+  qmp_test_server_command_reply (command, NULL);
+
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  while (f->n_closed == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (f->closed_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+}
+
+/* 11: a missing or malformed greeting fails construction. */
+static void
+test_greeting_bad (void)
+{
+  static const char * const greetings[] = {
+    "{\"return\": {}}",
+    "{\"QMP\": {\"version\": \"7.2\"}}",
+    "{\"QMP\": {\"version\": {\"qemu\": {\"major\": \"x\"}}, \"capabilities\": []}}",
+    "QMP 7.2 ready",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (greetings); i++)
+    {
+      g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+      g_autoptr(QmpConnection) conn = NULL;
+      g_autoptr(GError) error = NULL;
+
+      qmp_test_server_set_raw_greeting (server, greetings[i]);
+      conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+      g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+      g_assert_null (conn);
+    }
+}
+
+/* 11: QEMU 0.13's greeting: no capabilities, and qmp_capabilities sent
+ * without arguments. */
+static void
+test_greeting_ancient (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_version (server, 0, 13, 0);
+  qmp_test_server_set_package (server, "");
+  qmp_test_server_set_capabilities (server, NULL);
+  conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (qmp_connection_get_version_major (conn), ==, 0);
+  g_assert_cmpuint (qmp_connection_get_version_minor (conn), ==, 13);
+  g_assert_cmpstr (qmp_connection_get_package (conn), ==, "");
+  g_assert_cmpuint (g_strv_length ((GStrv) qmp_connection_get_capabilities (conn)), ==, 0);
+  g_assert_false (qmp_connection_get_oob_enabled (conn));
+
+  command = qmp_test_server_next_command_sync (server, NULL, &error);
+  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "qmp_capabilities");
+  g_assert_null (qmp_test_server_command_get_arguments (command));
+}
+
+static void
+on_name_event (QmpConnection *conn,
+               QmpEvent      *event,
+               gpointer       user_data)
+{
+  g_ptr_array_add (user_data, qmp_event_ref (event));
+}
+
+static void
+on_other_event (QmpConnection *conn,
+                QmpEvent      *event,
+                gpointer       user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+/* 14: QEMU's -1/-1 timestamp is no timestamp; detailed signals. */
+static void
+test_events_timestamp_and_detail (Fixture       *f,
+                                  gconstpointer  data)
+{
+  static const char no_clock[] =
+    "{\"timestamp\": {\"seconds\": -1, \"microseconds\": -1}, \"event\": \"NAME\", \"data\": {\"i\": 0}}\r\n";
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) qmp_event_unref);
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (1795573265);
+  g_autoptr(GDateTime) chosen = g_date_time_add (when, 659943);
+  g_autoptr(JsonNode) data1 = json ("{\"i\": 1}");
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_other = 0;
+  GDateTime *timestamp;
+
+  g_signal_connect (f->conn, "event::NAME", G_CALLBACK (on_name_event), events);
+  g_signal_connect (f->conn, "event::OTHER", G_CALLBACK (on_other_event), &n_other);
+
+  qmp_test_server_send_raw (f->server, (const guint8 *) no_clock, sizeof no_clock - 1);
+  qmp_test_server_emit_event (f->server, "NAME", json_node_get_object (data1), chosen);
+  while (events->len < 2)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_signal_handlers_disconnect_by_data (f->conn, events);
+  g_signal_handlers_disconnect_by_data (f->conn, &n_other);
+  g_assert_cmpuint (n_other, ==, 0);
+
+  g_assert_null (qmp_event_get_timestamp (events->pdata[0]));
+  g_assert_cmpint (json_object_get_int_member (qmp_event_get_data (events->pdata[0]), "i"), ==, 0);
+  timestamp = qmp_event_get_timestamp (events->pdata[1]);
+  g_assert_cmpint (g_date_time_to_unix (timestamp), ==, 1795573265);
+  g_assert_cmpint (g_date_time_get_microsecond (timestamp), ==, 659943);
+  g_assert_true (json_object_equal (qmp_event_get_data (events->pdata[1]), json_node_get_object (data1)));
+}
+
+typedef enum {
+  UNTIL_EVENT_FIRST,
+  UNTIL_EVENT_AFTER,
+  UNTIL_EVENT_ERROR,
+} UntilEventCase;
+
+/* 15: execute_until_event finishes on its return and its event, in
+ * either order; an error return finishes it at once. */
+static void
+test_until_event (Fixture       *f,
+                  gconstpointer  data)
+{
+  UntilEventCase which = GPOINTER_TO_INT (data);
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_connection_execute_until_event_async (f->conn, "system_powerdown", NULL, "SHUTDOWN", NULL,
+                                            NULL, store_result, &result);
+  command = wait_held (f, "system_powerdown");
+
+  switch (which)
+    {
+    case UNTIL_EVENT_FIRST:
+      qmp_test_server_emit_event (f->server, "SHUTDOWN", NULL, NULL);
+      qmp_test_server_command_reply (command, NULL);
+      break;
+    case UNTIL_EVENT_AFTER:
+      qmp_test_server_command_reply (command, NULL);
+      /* The return alone does not finish it */
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_assert_null (result);
+      qmp_test_server_emit_event (f->server, "SHUTDOWN", NULL, NULL);
+      break;
+    case UNTIL_EVENT_ERROR:
+      qmp_test_server_command_reply_error (command, "GenericError", "no");
+      break;
+    }
+
+  event = qmp_connection_execute_until_event_finish (f->conn, wait_result (&result), &ret, &error);
+  if (which == UNTIL_EVENT_ERROR)
+    {
+      g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+      g_assert_null (event);
+      return;
+    }
+  g_assert_no_error (error);
+  g_assert_cmpstr (qmp_event_get_name (event), ==, "SHUTDOWN");
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (ret));
+}
+
+#define N_QUEUED 20
+
+/* Commands the server received, qmp_capabilities left out */
+static guint
+n_received (Fixture *f)
+{
+  g_autoptr(GPtrArray) commands = qmp_test_server_get_commands (f->server);
+
+  return commands->len - 1;
+}
+
+/* 17: never more than 8 in-band commands unanswered at the server; each
+ * answer lets exactly one more through, in order. */
+static void
+test_queue_max_in_flight (Fixture       *f,
+                          gconstpointer  data)
+{
+  GAsyncResult *results[N_QUEUED] = { NULL, };
+
+  for (guint i = 0; i < N_QUEUED; i++)
+    qmp_connection_execute_async (f->conn, "queued", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                  store_result, &results[i]);
+
+  for (guint answered = 0; answered < N_QUEUED; answered++)
+    {
+      g_autoptr(QmpTestServerCommand) command = NULL;
+      g_autoptr(JsonNode) ret = NULL;
+      g_autofree char *text = g_strdup_printf ("{\"q\": %u}", answered);
+
+      /* MIN (8, what is left) are held; never one more */
+      while (f->held.length < MIN (MAX_IN_FLIGHT, N_QUEUED - answered))
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpuint (f->held.length, ==, MIN (MAX_IN_FLIGHT, N_QUEUED - answered));
+      g_assert_cmpuint (n_received (f), <=, answered + MAX_IN_FLIGHT);
+
+      command = g_queue_pop_head (&f->held);
+      ret = json (text);
+      qmp_test_server_command_reply (command, ret);
+    }
+
+  for (guint i = 0; i < N_QUEUED; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) ret = qmp_connection_execute_finish (f->conn, wait_result (&results[i]), &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (json_object_get_int_member (json_node_get_object (ret), "q"), ==, i);
+      g_object_unref (results[i]);
+    }
+}
+
+/* 18: exec-oob goes around 8 unanswered in-band commands and the queue
+ * behind them. */
+static void
+test_queue_oob_bypass (Fixture       *f,
+                       gconstpointer  data)
+{
+  GAsyncResult *results[MAX_IN_FLIGHT + 1] = { NULL, };
+  g_autoptr(GAsyncResult) oob_result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (qmp_connection_get_oob_enabled (f->conn));
+  qmp_test_server_set_reply (f->server, "x-oob", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    qmp_connection_execute_async (f->conn, "slow", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                  store_result, &results[i]);
+  while (f->held.length < MAX_IN_FLIGHT)
+    g_main_context_iteration (NULL, TRUE);
+
+  qmp_connection_execute_async (f->conn, "x-oob", NULL, QMP_EXECUTE_FLAGS_OOB, NULL,
+                                store_result, &oob_result);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&oob_result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (f->held.length, ==, MAX_IN_FLIGHT);
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    g_assert_null (results[i]);
+
+  /* Then the in-band ones, the ninth after a slot freed */
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      g_autoptr(QmpTestServerCommand) command = wait_held (f, "slow");
+      g_autoptr(JsonNode) slow_ret = NULL;
+
+      qmp_test_server_command_reply (command, NULL);
+      slow_ret = qmp_connection_execute_finish (f->conn, wait_result (&results[i]), &error);
+      g_assert_no_error (error);
+      g_object_unref (results[i]);
+    }
+}
+
+/* QEMU 7.2 sends RESUME before its greeting when a client connects while
+ * the machine starts: construction goes on. */
+static void
+test_greeting_after_event (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_raw_greeting (server,
+    "{\"timestamp\": {\"seconds\": 1795618319, \"microseconds\": 436019}, \"event\": \"RESUME\"}\r\n"
+    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, \"package\": \"\"}, "
+    "\"capabilities\": [\"oob\"]}}");
+  conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qmp_connection_get_version_micro (conn), ==, 22);
+}
+
+/* 13: construction waiting for a greeting that does not come can be
+ * cancelled. */
+static void
+test_construct_cancel (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_writing (server, FALSE);
+  stream = qmp_test_server_new_stream (server, &error);
+  g_assert_no_error (error);
+  qmp_connection_new_async (stream, QMP_CONNECTION_FLAGS_NONE, cancellable, store_result, &result);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (result);
+
+  g_cancellable_cancel (cancellable);
+  conn = qmp_connection_new_finish (wait_result (&result), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (conn);
+}
+
+/* 7: a command cancelled before it was written is never sent. */
+static void
+test_cancel_before_write (Fixture       *f,
+                          gconstpointer  data)
+{
+  GAsyncResult *results[MAX_IN_FLIGHT] = { NULL, };
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) ninth = NULL;
+  g_autoptr(GAsyncResult) tenth = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GPtrArray) commands = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < MAX_IN_FLIGHT; i++)
+    qmp_connection_execute_async (f->conn, "slow", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                  store_result, &results[i]);
+  while (f->held.length < MAX_IN_FLIGHT)
+    g_main_context_iteration (NULL, TRUE);
+
+  qmp_connection_execute_async (f->conn, "ninth", NULL, QMP_EXECUTE_FLAGS_NONE, cancellable,
+                                store_result, &ninth);
+  qmp_connection_execute_async (f->conn, "tenth", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &tenth);
+  g_cancellable_cancel (cancellable);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&ninth), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  for (guint i = 0; i < MAX_IN_FLIGHT; i++)
+    {
+      g_autoptr(QmpTestServerCommand) slow = g_queue_pop_head (&f->held);
+
+      qmp_test_server_command_reply (slow, NULL);
+    }
+
+  /* The tenth comes next: never the ninth */
+  command = wait_held (f, "tenth");
+  qmp_test_server_command_reply (command, NULL);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&tenth), &error);
+  g_assert_no_error (error);
+
+  commands = qmp_test_server_get_commands (f->server);
+  for (guint i = 0; i < commands->len; i++)
+    g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[i]), !=, "ninth");
+  for (guint i = 0; i < MAX_IN_FLIGHT; i++)
+    {
+      g_autoptr(JsonNode) slow_ret = qmp_connection_execute_finish (f->conn, wait_result (&results[i]), &error);
+
+      g_assert_no_error (error);
+      g_object_unref (results[i]);
+    }
+}
+
+/* 8: a command cancelled after it was written fails at once; its reply is
+ * dropped when it comes and the connection goes on. */
+static void
+test_cancel_after_write (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(JsonNode) late = json ("{\"late\": true}");
+  g_autoptr(GError) error = NULL;
+
+  qmp_connection_execute_async (f->conn, "slow", NULL, QMP_EXECUTE_FLAGS_NONE, cancellable,
+                                store_result, &result);
+  command = wait_held (f, "slow");
+  g_cancellable_cancel (cancellable);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  qmp_test_server_command_reply (command, late);
+  qmp_test_server_set_reply (f->server, "ping", NULL);
+  ret = qmp_connection_execute_sync (f->conn, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (json_node_equal (ret, late));
+  g_assert_false (qmp_connection_is_closed (f->conn));
+}
+
+/* 14: an event from before a wait does not count. */
+static void
+test_events_not_before_call (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(JsonNode) one = json ("{\"n\": 1}");
+  g_autoptr(JsonNode) two = json ("{\"n\": 2}");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_reply (f->server, "ping", NULL);
+  qmp_test_server_emit_event (f->server, "X", json_node_get_object (one), NULL);
+  /* The event is in before the reply that follows it */
+  ret = qmp_connection_execute_sync (f->conn, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  qmp_connection_wait_event_async (f->conn, "X", NULL, NULL, store_result, &result);
+  qmp_test_server_emit_event (f->server, "X", json_node_get_object (two), NULL);
+  event = qmp_connection_wait_event_finish (f->conn, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_equal (qmp_event_get_data (event), json_node_get_object (two)));
+}
+
+/* 19: exec-oob where oob was not negotiated fails without a byte sent. */
+static void
+test_oob_not_negotiated (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GPtrArray) commands = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_capabilities (server, NULL);
+  qmp_test_server_set_reply (server, "ping", NULL);
+  conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (qmp_connection_get_oob_enabled (conn));
+
+  ret = qmp_connection_execute_sync (conn, "x-oob-test", NULL, QMP_EXECUTE_FLAGS_OOB, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+
+  ret = qmp_connection_execute_sync (conn, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  commands = qmp_test_server_get_commands (server);
+  g_assert_cmpuint (commands->len, ==, 2);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[1]), ==, "ping");
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
+#define ADD(path, data, func) \
+  g_test_add (path, Fixture, data, fixture_set_up, func, fixture_tear_down)
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  ADD ("/mock-server/protocol/not-json", "this is not JSON", test_protocol_violation);
+  ADD ("/mock-server/protocol/not-an-object", "[1,2]", test_protocol_violation);
+  ADD ("/mock-server/protocol/neither-return-nor-error", "{\"id\": @ID@, \"foo\": 1}",
+       test_protocol_violation);
+  ADD ("/mock-server/protocol/reply-without-id", "{\"return\": {}}", test_protocol_violation);
+  ADD ("/mock-server/protocol/unknown-id", NULL, test_protocol_unknown_id);
+  ADD ("/mock-server/protocol/error-classes", NULL, test_error_classes);
+  ADD ("/mock-server/close/remote-mid-reply", NULL, test_close_remote_mid_reply);
+  g_test_add_func ("/mock-server/greeting/bad", test_greeting_bad);
+  g_test_add_func ("/mock-server/greeting/ancient", test_greeting_ancient);
+  ADD ("/mock-server/events/timestamp-and-detail", NULL, test_events_timestamp_and_detail);
+  ADD ("/mock-server/until-event/event-first", GINT_TO_POINTER (UNTIL_EVENT_FIRST), test_until_event);
+  ADD ("/mock-server/until-event/event-after", GINT_TO_POINTER (UNTIL_EVENT_AFTER), test_until_event);
+  ADD ("/mock-server/until-event/error", GINT_TO_POINTER (UNTIL_EVENT_ERROR), test_until_event);
+  ADD ("/mock-server/queue/max-in-flight", NULL, test_queue_max_in_flight);
+  ADD ("/mock-server/queue/oob-bypass", NULL, test_queue_oob_bypass);
+  g_test_add_func ("/mock-server/greeting/after-event", test_greeting_after_event);
+  g_test_add_func ("/mock-server/construct/cancel", test_construct_cancel);
+  ADD ("/mock-server/cancel/before-write", NULL, test_cancel_before_write);
+  ADD ("/mock-server/cancel/after-write", NULL, test_cancel_after_write);
+  ADD ("/mock-server/events/not-before-call/wait-event", NULL, test_events_not_before_call);
+  g_test_add_func ("/mock-server/oob/not-negotiated", test_oob_not_negotiated);
+
+  return g_test_run ();
+}

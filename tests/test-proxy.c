@@ -1,0 +1,637 @@
+/* test-proxy.c: QmpProxy in front of a real QEMU
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The proxy and its upstream connection live in a thread of their own
+ * that runs their main loop, as an application's main thread would; the
+ * test's thread plays the clients, raw lines or QmpConnection, and may
+ * block.
+ */
+
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+typedef struct
+{
+  QmpTestPeer *peer;
+  char *dir;
+  char *path;                   /* the proxy's socket */
+  char *ro_path;                /* its read-only socket */
+  GThread *thread;
+  GMainContext *context;        /* the proxy's */
+  GMainLoop *loop;
+  QmpProxy *proxy;              /* owned by the thread */
+  GMutex lock;
+  GCond cond;
+  gboolean ready;
+  gboolean closed;              /* the proxy emitted ::closed */
+} Fixture;
+
+static void
+on_proxy_closed (QmpProxy *proxy,
+                 gpointer  user_data)
+{
+  Fixture *f = user_data;
+
+  g_mutex_lock (&f->lock);
+  f->closed = TRUE;
+  g_cond_broadcast (&f->cond);
+  g_mutex_unlock (&f->lock);
+}
+
+static gpointer
+proxy_thread (gpointer user_data)
+{
+  Fixture *f = user_data;
+  g_autoptr(QmpConnection) upstream = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (f->context);
+
+  upstream = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (f->peer),
+                                                  QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  g_assert_no_error (error);
+  f->proxy = qmp_proxy_new (upstream);
+  g_signal_connect (f->proxy, "closed", G_CALLBACK (on_proxy_closed), f);
+  g_assert_true (qmp_proxy_listen_unix (f->proxy, f->path, 0, QMP_PROXY_CLIENT_FLAGS_NONE, &error));
+  g_assert_no_error (error);
+  g_assert_true (qmp_proxy_listen_unix (f->proxy, f->ro_path, 0, QMP_PROXY_CLIENT_FLAGS_READ_ONLY, &error));
+  g_assert_no_error (error);
+
+  g_mutex_lock (&f->lock);
+  f->ready = TRUE;
+  g_cond_broadcast (&f->cond);
+  g_mutex_unlock (&f->lock);
+
+  g_main_loop_run (f->loop);
+
+  /* Closed here, not by the last unref, which a client being accepted on
+   * the I/O thread at that moment could make there, later */
+  qmp_proxy_close (f->proxy);
+  g_clear_object (&f->proxy);
+  g_clear_object (&upstream);
+  /* What the upstream connection still has to say to this context */
+  while (g_main_context_iteration (f->context, FALSE))
+    ;
+  g_main_context_pop_thread_default (f->context);
+  return NULL;
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
+  g_assert_nonnull (f->peer);
+  f->dir = g_dir_make_tmp ("qmp-proxy-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->path = g_build_filename (f->dir, "proxy.sock", NULL);
+  f->ro_path = g_build_filename (f->dir, "proxy-ro.sock", NULL);
+  g_mutex_init (&f->lock);
+  g_cond_init (&f->cond);
+  f->context = g_main_context_new ();
+  f->loop = g_main_loop_new (f->context, FALSE);
+  f->thread = g_thread_new ("proxy", proxy_thread, f);
+
+  g_mutex_lock (&f->lock);
+  while (!f->ready)
+    g_cond_wait (&f->cond, &f->lock);
+  g_mutex_unlock (&f->lock);
+}
+
+static gboolean
+quit_loop (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  /* From inside the loop: a quit before g_main_loop_run() would be lost */
+  g_main_context_invoke (f->context, quit_loop, f->loop);
+  g_thread_join (f->thread);
+  g_main_loop_unref (f->loop);
+  g_main_context_unref (f->context);
+  g_mutex_clear (&f->lock);
+  g_cond_clear (&f->cond);
+  /* The proxy removed its sockets */
+  g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (f->ro_path, G_FILE_TEST_EXISTS));
+  g_rmdir (f->dir);
+  g_free (f->path);
+  g_free (f->ro_path);
+  g_free (f->dir);
+  qmp_test_peer_free (f->peer);
+}
+
+/* A raw client: lines as they are on the wire */
+typedef struct
+{
+  GSocketConnection *connection;
+  GDataInputStream *input;
+} Raw;
+
+static Raw *
+raw_connect (const char *path)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (path);
+  g_autoptr(GError) error = NULL;
+  Raw *raw = g_new0 (Raw, 1);
+
+  raw->connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, &error);
+  g_assert_no_error (error);
+  raw->input = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (raw->connection)));
+  g_data_input_stream_set_newline_type (raw->input, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
+  return raw;
+}
+
+static void
+raw_free (Raw *raw)
+{
+  g_object_unref (raw->input);
+  g_io_stream_close (G_IO_STREAM (raw->connection), NULL, NULL);
+  g_object_unref (raw->connection);
+  g_free (raw);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Raw, raw_free)
+
+static void
+raw_send (Raw        *raw,
+          const char *line)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (raw->connection)),
+                             line, strlen (line), NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* The next line as a JSON object, or NULL at the end of the stream */
+static JsonObject *
+raw_read (Raw *raw)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = g_data_input_stream_read_line (raw->input, NULL, NULL, &error);
+  g_autoptr(JsonNode) node = NULL;
+
+  g_assert_no_error (error);
+  if (line == NULL)
+    return NULL;
+  node = json_from_string (line, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return json_object_ref (json_node_get_object (node));
+}
+
+/* The next line that is not an event */
+static JsonObject *
+raw_read_reply (Raw *raw)
+{
+  while (TRUE)
+    {
+      JsonObject *object = raw_read (raw);
+
+      if (object == NULL || !json_object_has_member (object, "event"))
+        return object;
+      json_object_unref (object);
+    }
+}
+
+static void
+raw_negotiate (Raw        *raw,
+               const char *request)
+{
+  g_autoptr(JsonObject) greeting = raw_read (raw);
+  g_autoptr(JsonObject) reply = NULL;
+
+  g_assert_true (json_object_has_member (greeting, "QMP"));
+  raw_send (raw, request);
+  reply = raw_read_reply (raw);
+  g_assert_true (json_object_has_member (reply, "return"));
+}
+
+static char *
+id_of (JsonObject *reply)
+{
+  return json_to_string (json_object_get_member (reply, "id"), FALSE);
+}
+
+/* QEMU's greeting; each client negotiates by itself and gets its own ids
+ * back; errors as QEMU sent them; exec-oob passes through. */
+static void
+test_protocol (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(Raw) raw = raw_connect (f->path);
+  g_autoptr(JsonObject) greeting = raw_read (raw);
+  g_autoptr(JsonObject) reply = NULL;
+  g_autofree char *id = NULL;
+  JsonObject *qmp = json_object_get_object_member (greeting, "QMP");
+  JsonObject *qemu = json_object_get_object_member (json_object_get_object_member (qmp, "version"), "qemu");
+  JsonArray *capabilities = json_object_get_array_member (qmp, "capabilities");
+  g_autoptr(QmpConnection) direct = NULL;
+
+  /* The greeting is QEMU's: the same as the upstream connection saw */
+  direct = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, NULL);
+  g_assert_nonnull (direct);
+  g_assert_cmpint (json_object_get_int_member (qemu, "major"), ==, qmp_connection_get_version_major (direct));
+  g_assert_cmpint (json_object_get_int_member (qemu, "minor"), ==, qmp_connection_get_version_minor (direct));
+  g_assert_cmpuint (json_array_get_length (capabilities), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, "oob");
+
+  /* Before negotiation, as QEMU */
+  raw_send (raw, "{\"execute\": \"query-status\", \"id\": \"early\"}\n");
+  reply = raw_read_reply (raw);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (reply, "error"), "class"),
+                   ==, "CommandNotFound");
+  g_clear_pointer (&reply, json_object_unref);
+
+  raw_send (raw, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}}\n");
+  reply = raw_read_reply (raw);
+  g_assert_true (json_object_has_member (reply, "return"));
+  g_clear_pointer (&reply, json_object_unref);
+
+  /* Its own ids, whatever they are */
+  raw_send (raw, "{\"execute\": \"query-status\", \"id\": {\"mine\": [1, \"a\"]}}\n");
+  reply = raw_read_reply (raw);
+  id = id_of (reply);
+  g_assert_cmpstr (id, ==, "{\"mine\":[1,\"a\"]}");
+  g_assert_true (json_object_has_member (json_object_get_object_member (reply, "return"), "status"));
+  g_clear_pointer (&reply, json_object_unref);
+  g_clear_pointer (&id, g_free);
+
+  /* QEMU's errors, class and text */
+  raw_send (raw, "{\"execute\": \"no-such-command\", \"id\": 7}\n");
+  reply = raw_read_reply (raw);
+  id = id_of (reply);
+  g_assert_cmpstr (id, ==, "7");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (reply, "error"), "class"),
+                   ==, "CommandNotFound");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (reply, "error"), "desc"),
+                   ==, "The command no-such-command has not been found");
+  g_clear_pointer (&reply, json_object_unref);
+
+  /* exec-oob reaches QEMU as exec-oob: QEMU refuses it for a command
+   * that does not allow it, in its own words */
+  raw_send (raw, "{\"exec-oob\": \"query-status\", \"id\": 8}\n");
+  reply = raw_read_reply (raw);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (reply, "error"), "desc"),
+                   ==, "The command query-status does not support OOB");
+}
+
+/* Two clients with the same ids, commands interleaved: each gets its own
+ * replies, in order; events reach everyone. */
+static void
+test_two_clients (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(Raw) a = raw_connect (f->path);
+  g_autoptr(Raw) b = raw_connect (f->path);
+  g_autoptr(QmpConnection) c = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  guint n = qmp_test_scale (50);
+  gboolean a_stop = FALSE, b_stop = FALSE;
+
+  raw_negotiate (a, "{\"execute\": \"qmp_capabilities\"}\n");
+  raw_negotiate (b, "{\"execute\": \"qmp_capabilities\"}\n");
+  c = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *line_a = g_strdup_printf ("{\"execute\": \"query-status\", \"id\": %u}\n", i);
+      g_autofree char *line_b = g_strdup_printf ("{\"execute\": \"query-version\", \"id\": %u}\n", i);
+
+      raw_send (a, line_a);
+      raw_send (b, line_b);
+      if (i % 10 == 0)
+        {
+          ret = qmp_connection_execute_sync (c, "query-name", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+          g_assert_no_error (error);
+          g_clear_pointer (&ret, json_node_unref);
+        }
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(JsonObject) reply_a = raw_read_reply (a);
+      g_autoptr(JsonObject) reply_b = raw_read_reply (b);
+
+      g_assert_cmpint (json_object_get_int_member (reply_a, "id"), ==, i);
+      g_assert_true (json_object_has_member (json_object_get_object_member (reply_a, "return"), "status"));
+      g_assert_cmpint (json_object_get_int_member (reply_b, "id"), ==, i);
+      g_assert_true (json_object_has_member (json_object_get_object_member (reply_b, "return"), "qemu"));
+    }
+
+  /* A stops the VM: both see STOP */
+  raw_send (a, "{\"execute\": \"stop\", \"id\": \"s\"}\n");
+  while (!a_stop || !b_stop)
+    {
+      Raw *raw = !a_stop ? a : b;
+      g_autoptr(JsonObject) line = raw_read (raw);
+
+      g_assert_nonnull (line);
+      if (g_strcmp0 (json_object_get_string_member_with_default (line, "event", ""), "STOP") == 0)
+        *(raw == a ? &a_stop : &b_stop) = TRUE;
+    }
+  raw_send (a, "{\"execute\": \"cont\"}\n");
+}
+
+/* Events reach a library client armed before they happen */
+static void
+test_events (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(QmpConnection) watcher = NULL;
+  g_autoptr(QmpConnection) actor = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(QmpEvent) resume = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  watcher = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  actor = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  /* The actor's own event: STOP before the return, as from QEMU */
+  event = qmp_connection_execute_until_event_sync (actor, "stop", NULL, "STOP", NULL, &ret, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (qmp_event_get_timestamp (event));
+  g_clear_pointer (&ret, json_node_unref);
+
+  /* The watcher's: RESUME caused by the actor */
+  ret = qmp_connection_execute_sync (watcher, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    GAsyncResult *slot = NULL;
+
+    qmp_connection_wait_event_async (watcher, "RESUME", NULL, NULL, qmp_test_store_result, &slot);
+    ret = qmp_connection_execute_sync (actor, "cont", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+    g_assert_no_error (error);
+    result = qmp_test_wait_result (&slot);
+    resume = qmp_connection_wait_event_finish (watcher, result, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (qmp_event_get_name (resume), ==, "RESUME");
+  }
+}
+
+/* A read-only client: query-* passes, quit never reaches QEMU */
+static void
+test_read_only (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(QmpConnection) ro = NULL;
+  g_autoptr(QmpConnection) rw = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ro = qmp_connection_new_for_address_sync (f->ro_path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  ret = qmp_connection_execute_sync (ro, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+
+  ret = qmp_connection_execute_sync (ro, "quit", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_assert_cmpstr (error->message, ==, "The command quit is not allowed on a read-only connection");
+  g_clear_error (&error);
+  ret = qmp_connection_execute_sync (ro, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_clear_error (&error);
+
+  /* QEMU is still there and running */
+  rw = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (rw, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "running"));
+}
+
+/* Connects to @path as the user nobody; returns the errno ("0" on
+ * success) that the child printed. */
+static char *
+connect_as_nobody (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status = 0;
+  const char *argv[] = {
+    "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c",
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX)\n"
+    "try:\n"
+    "    s.connect(sys.argv[1]); print(0)\n"
+    "except OSError as e:\n"
+    "    print(e.errno)\n",
+    path, NULL
+  };
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_spawn_check_wait_status (status, &error);
+  g_assert_no_error (error);
+  return g_strstrip (g_steal_pointer (&out));
+}
+
+/* The socket is the owner's only, from the start; another user is
+ * refused; an explicit mode opens it. */
+static void
+test_socket_mode (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *open_path = g_build_filename (f->dir, "open.sock", NULL);
+  g_autofree char *refused = NULL;
+  g_autofree char *allowed = NULL;
+  GStatBuf buf;
+
+  g_assert_cmpint (g_stat (f->path, &buf), ==, 0);
+  g_assert_cmpint (buf.st_mode & 0777, ==, 0600);
+  g_assert_true (S_ISSOCK (buf.st_mode));
+
+  /* The directory lets anyone through; the socket's mode decides */
+  g_assert_cmpint (g_chmod (f->dir, 0755), ==, 0);
+  refused = connect_as_nobody (f->path);
+  g_assert_cmpstr (refused, ==, "13");   /* EACCES */
+
+  g_assert_true (qmp_proxy_listen_unix (f->proxy, open_path, 0666, QMP_PROXY_CLIENT_FLAGS_READ_ONLY, &error));
+  g_assert_no_error (error);
+  allowed = connect_as_nobody (open_path);
+  g_assert_cmpstr (allowed, ==, "0");
+}
+
+/* What is at the path already: never replaced unless a stale socket */
+static void
+test_existing (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autofree char *file = g_build_filename (f->dir, "file", NULL);
+  g_autofree char *stale = g_build_filename (f->dir, "stale.sock", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GSocket) old = NULL;
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (stale);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (file, "keep me", -1, NULL));
+  g_assert_false (qmp_proxy_listen_unix (f->proxy, file, 0, QMP_PROXY_CLIENT_FLAGS_NONE, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_true (g_file_get_contents (file, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "keep me");
+  g_unlink (file);
+
+  /* In use: the proxy's own socket */
+  g_assert_false (qmp_proxy_listen_unix (f->proxy, f->path, 0, QMP_PROXY_CLIENT_FLAGS_NONE, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+  g_clear_error (&error);
+
+  /* A stale socket: nothing listens on it */
+  old = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_assert_true (g_socket_bind (old, address, FALSE, &error));
+  g_socket_close (old, NULL);
+  g_assert_true (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_true (qmp_proxy_listen_unix (f->proxy, stale, 0, QMP_PROXY_CLIENT_FLAGS_NONE, &error));
+  g_assert_no_error (error);
+}
+
+/* A client that goes away in the middle of its commands: nobody else
+ * notices. */
+static void
+test_client_killed (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(QmpConnection) survivor = NULL;
+  g_autoptr(GError) error = NULL;
+
+  survivor = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint round = 0; round < 5; round++)
+    {
+      g_autoptr(Raw) victim = raw_connect (f->path);
+      g_autoptr(JsonNode) ret = NULL;
+
+      raw_negotiate (victim, "{\"execute\": \"qmp_capabilities\"}\n");
+      for (guint i = 0; i < 20; i++)
+        raw_send (victim, "{\"execute\": \"query-status\", \"id\": 1}\n");
+      g_clear_pointer (&victim, raw_free);
+
+      ret = qmp_connection_execute_sync (survivor, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (json_object_has_member (json_node_get_object (ret), "status"));
+    }
+}
+
+/* QEMU going away closes every client and the proxy. */
+static void
+test_qemu_quits (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(Raw) a = raw_connect (f->path);
+  g_autoptr(Raw) b = raw_connect (f->path);
+  g_autoptr(JsonObject) reply = NULL;
+  JsonObject *line;
+
+  raw_negotiate (a, "{\"execute\": \"qmp_capabilities\"}\n");
+  raw_negotiate (b, "{\"execute\": \"qmp_capabilities\"}\n");
+
+  raw_send (a, "{\"execute\": \"quit\", \"id\": \"q\"}\n");
+  /* a gets its return (unless QEMU hung up first), then the end */
+  while ((line = raw_read (a)) != NULL)
+    json_object_unref (line);
+  while ((line = raw_read (b)) != NULL)
+    json_object_unref (line);
+
+  g_mutex_lock (&f->lock);
+  while (!f->closed)
+    g_cond_wait (&f->cond, &f->lock);
+  g_mutex_unlock (&f->lock);
+  g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (qmp_test_peer_wait_exit (f->peer, 10000), ==, 0);
+}
+
+/* Two qmpctl processes and a library client through one proxy at once */
+static void
+test_qmpctl_clients (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char *qmpctl = g_getenv ("QMP_TEST_QMPCTL");
+  g_autoptr(QmpConnection) library = NULL;
+  g_autoptr(GError) error = NULL;
+  GSubprocess *processes[2];
+
+  g_assert_nonnull (qmpctl);
+  library = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (processes); i++)
+    {
+      processes[i] = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                                       qmpctl, "--socket", f->path,
+                                       "query-status", ",", "query-version", ",", "query-name", NULL);
+      g_assert_no_error (error);
+    }
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr(JsonNode) ret = qmp_connection_execute_sync (library, "query-status", NULL,
+                                                             QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+
+      g_assert_no_error (error);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (processes); i++)
+    {
+      g_autofree char *out = NULL;
+
+      g_subprocess_communicate_utf8 (processes[i], NULL, NULL, &out, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_get_if_exited (processes[i]));
+      g_assert_cmpint (g_subprocess_get_exit_status (processes[i]), ==, 0);
+      /* Its own three answers, in order */
+      g_assert_nonnull (strstr (out, "\"status\""));
+      g_assert_nonnull (strstr (out, "\"qemu\""));
+      g_assert_true (strstr (out, "\"status\"") < strstr (out, "\"qemu\""));
+      g_object_unref (processes[i]);
+    }
+}
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  ADD ("/proxy/protocol", test_protocol);
+  ADD ("/proxy/two-clients", test_two_clients);
+  ADD ("/proxy/events", test_events);
+  ADD ("/proxy/read-only", test_read_only);
+  ADD ("/proxy/socket-mode", test_socket_mode);
+  ADD ("/proxy/existing", test_existing);
+  ADD ("/proxy/client-killed", test_client_killed);
+  ADD ("/proxy/qmpctl-clients", test_qmpctl_clients);
+  ADD ("/proxy/qemu-quits", test_qemu_quits);
+
+  return g_test_run ();
+}

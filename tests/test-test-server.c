@@ -1,0 +1,1104 @@
+/* test-test-server.c: QmpTestServer, used as a test suite uses it
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The client is QmpConnection, or raw lines on the client's end of the
+ * socket pair where the test must see exactly what the server writes.
+ */
+
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gunixfdmessage.h>
+#include <glib/gstdio.h>
+#include <qmp-glib.h>
+
+/* ------------------------------------------------------------- helpers */
+
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  *slot = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  return *slot;
+}
+
+static JsonNode *
+json (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  JsonNode *node = json_from_string (text, &error);
+
+  g_assert_no_error (error);
+  return node;
+}
+
+static JsonObject *
+json_object (const char *text)
+{
+  g_autoptr(JsonNode) node = json (text);
+
+  return json_object_ref (json_node_get_object (node));
+}
+
+static QmpTestServerCommand *
+next_command (QmpTestServer *server,
+              const char    *name)
+{
+  g_autoptr(GError) error = NULL;
+  QmpTestServerCommand *command = qmp_test_server_next_command_sync (server, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, name);
+  return command;
+}
+
+/* A raw client: lines written and read as they are on the wire. */
+typedef struct
+{
+  GIOStream *stream;
+  GDataInputStream *input;
+} RawClient;
+
+static RawClient *
+raw_client_new (QmpTestServer *server)
+{
+  g_autoptr(GError) error = NULL;
+  RawClient *client = g_new0 (RawClient, 1);
+
+  client->stream = qmp_test_server_new_stream (server, &error);
+  g_assert_no_error (error);
+  g_assert_true (G_IS_SOCKET_CONNECTION (client->stream));
+  client->input = g_data_input_stream_new (g_io_stream_get_input_stream (client->stream));
+  g_data_input_stream_set_newline_type (client->input, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
+
+  return client;
+}
+
+static void
+raw_client_free (RawClient *client)
+{
+  g_object_unref (client->input);
+  g_io_stream_close (client->stream, NULL, NULL);
+  g_object_unref (client->stream);
+  g_free (client);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RawClient, raw_client_free)
+
+static void
+raw_send (RawClient  *client,
+          const char *line)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (client->stream),
+                             line, strlen (line), NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* The next line, or NULL at the end of the stream */
+static char *
+raw_read (RawClient *client)
+{
+  g_autoptr(GError) error = NULL;
+  char *line = g_data_input_stream_read_line (client->input, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  return line;
+}
+
+static void
+raw_expect (RawClient  *client,
+            const char *expected)
+{
+  g_autofree char *line = raw_read (client);
+
+  g_assert_cmpstr (line, ==, expected);
+}
+
+static void
+raw_negotiate (RawClient  *client,
+               const char *request)
+{
+  g_autofree char *greeting = raw_read (client);
+
+  g_assert_true (g_str_has_prefix (greeting, "{\"QMP\": "));
+  raw_send (client, request);
+  raw_expect (client, "{\"return\": {}}");
+}
+
+/* --------------------------------------------------------------- tests */
+
+static void
+test_greeting_default (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RawClient) raw = NULL;
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qmp_connection_get_version_major (connection), ==, 7);
+  g_assert_cmpuint (qmp_connection_get_version_minor (connection), ==, 2);
+  g_assert_cmpuint (qmp_connection_get_version_micro (connection), ==, 0);
+  g_assert_cmpstr (qmp_connection_get_package (connection), ==, "qmp-glib test server");
+  g_assert_true (g_strv_equal ((const char * const *) qmp_connection_get_capabilities (connection),
+                               (const char * const []) { "oob", NULL }));
+  g_assert_true (qmp_connection_get_oob_enabled (connection));
+
+  /* QEMU's own greeting, byte for byte but for the values */
+  raw = raw_client_new (server);
+  raw_expect (raw, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}, "
+                   "\"package\": \"qmp-glib test server\"}, \"capabilities\": [\"oob\"]}}");
+}
+
+static void
+test_greeting_old (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RawClient) raw = NULL;
+
+  /* QEMU 2.x: no capabilities, an empty package */
+  qmp_test_server_set_version (server, 2, 8, 1);
+  qmp_test_server_set_package (server, "");
+  qmp_test_server_set_capabilities (server, NULL);
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (qmp_connection_check_version (connection, 2, 8, 1));
+  g_assert_false (qmp_connection_check_version (connection, 2, 9, 0));
+  g_assert_cmpstr (qmp_connection_get_package (connection), ==, "");
+  g_assert_cmpuint (g_strv_length ((GStrv) qmp_connection_get_capabilities (connection)), ==, 0);
+  g_assert_false (qmp_connection_get_oob_enabled (connection));
+
+  raw = raw_client_new (server);
+  raw_expect (raw, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 1, \"minor\": 8, \"major\": 2}, "
+                   "\"package\": \"\"}, \"capabilities\": []}}");
+  /* oob is refused where it was not offered, and exec-oob is unexpected */
+  raw_send (raw, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}, \"id\": 1}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Capability oob isn't available\"}, \"id\": 1}");
+  raw_send (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+  raw_expect (raw, "{\"return\": {}}");
+  raw_send (raw, "{\"exec-oob\": \"query-status\", \"id\": 2}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'exec-oob' is unexpected\"}, \"id\": 2}");
+}
+
+static void
+test_greeting_raw (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_raw_greeting (server, "{\"QMP\": {\"version\": 7}}");
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+  g_assert_null (connection);
+}
+
+static void
+test_negotiation (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(RawClient) raw = raw_client_new (server);
+  g_autofree char *greeting = raw_read (raw);
+  g_autoptr(GPtrArray) commands = NULL;
+
+  /* No events before negotiation, as QEMU */
+  qmp_test_server_emit_event (server, "EARLY", NULL, NULL);
+
+  /* Before negotiation, as QEMU: the id comes back as it was sent */
+  raw_send (raw, "{\"execute\": \"query-status\", \"id\": {\"a\": [1, \"x\"]}}\r\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
+                   "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}, \"id\": {\"a\":[1,\"x\"]}}");
+  raw_send (raw, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}, \"id\": \"neg\"}\n");
+  raw_expect (raw, "{\"return\": {}, \"id\": \"neg\"}");
+  raw_send (raw, "{\"execute\": \"qmp_capabilities\", \"id\": 3}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
+                   "\"Capabilities negotiation is already complete, command ignored\"}, \"id\": 3}");
+
+  /* Malformed input, as QEMU's qmp_dispatch() checks it */
+  raw_send (raw, "{\"execute\": \n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}");
+  raw_send (raw, "[1]\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input must be a JSON object\"}}");
+  raw_send (raw, "{\"id\": 4}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input lacks member 'execute'\"}, \"id\": 4}");
+  raw_send (raw, "{\"execute\": 1, \"id\": 5}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'execute' must be a string\"}, \"id\": 5}");
+  raw_send (raw, "{\"execute\": \"stop\", \"arguments\": [], \"id\": 6}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'arguments' must be an object\"}, \"id\": 6}");
+  raw_send (raw, "{\"execute\": \"stop\", \"colour\": 1}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'colour' is unexpected\"}}");
+  raw_send (raw, "{\"execute\": \"stop\", \"exec-oob\": \"stop\"}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input must not contain both 'execute' and 'exec-oob'\"}}");
+
+  /* A command nobody answers: QEMU's CommandNotFound */
+  raw_send (raw, "{\"exec-oob\": \"frobnicate\", \"id\": 7}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command frobnicate has not been found\"}, \"id\": 7}");
+
+  /* Everything well-formed was recorded, answered or not */
+  commands = qmp_test_server_get_commands (server);
+  g_assert_cmpuint (commands->len, ==, 4);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[0]), ==, "query-status");
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[1]), ==, "qmp_capabilities");
+  g_assert_cmpstr (json_node_get_string (qmp_test_server_command_get_id (commands->pdata[1])), ==, "neg");
+  g_assert_false (qmp_test_server_command_get_oob (commands->pdata[2]));
+  g_assert_true (qmp_test_server_command_get_oob (commands->pdata[3]));
+  for (guint i = 0; i < commands->len; i++)
+    {
+      g_assert_true (qmp_test_server_command_is_answered (commands->pdata[i]));
+      g_assert_cmpuint (qmp_test_server_command_get_client (commands->pdata[i]), ==, 1);
+    }
+}
+
+/* What a hostile client sends costs the server nothing it cannot bear. */
+static void
+test_hostile_client (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(RawClient) raw = raw_client_new (server);
+  g_autoptr(GString) deep = g_string_new (NULL);
+  static const char with_nul[] = "{\"execute\": \"a\0b\"}\n";
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+
+  /* Nesting deeper than the parser goes: an error, no stack overflow */
+  for (guint i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  g_string_append_c (deep, '\n');
+  raw_send (raw, deep->str);
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}");
+
+  /* A NUL byte and bytes that are not UTF-8 */
+  g_output_stream_write_all (g_io_stream_get_output_stream (raw->stream),
+                             with_nul, sizeof with_nul - 1, NULL, NULL, NULL);
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}");
+  raw_send (raw, "{\"execute\": \"\xff\xfe\"}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}");
+
+  /* Blank lines are skipped, as QEMU's stream parser skips white space */
+  raw_send (raw, "\r\n  \n{\"execute\": \"x\", \"id\": null}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command x has not been found\"}, \"id\": null}");
+}
+
+static void
+test_canned (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(JsonNode) status = json ("{\"status\": \"paused\", \"running\": false}");
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_reply (server, "query-status", status);
+  qmp_test_server_set_reply (server, "stop", NULL);
+  qmp_test_server_set_error (server, "device_del", "DeviceNotFound", "Device 'nope' not found");
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  ret = qmp_connection_execute_sync (connection, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_node_equal (ret, status));
+  g_clear_pointer (&ret, json_node_unref);
+
+  ret = qmp_connection_execute_sync (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (ret));
+  g_assert_cmpuint (json_object_get_size (json_node_get_object (ret)), ==, 0);
+  g_clear_pointer (&ret, json_node_unref);
+
+  ret = qmp_connection_execute_sync (connection, "device_del", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_DEVICE_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==, "Device 'nope' not found");
+  g_assert_null (ret);
+  g_clear_error (&error);
+
+  ret = qmp_connection_execute_sync (connection, "cont", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* Removed: back to CommandNotFound */
+  qmp_test_server_unset_reply (server, "stop");
+  ret = qmp_connection_execute_sync (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND);
+}
+
+typedef struct
+{
+  GThread *thread;             /* where the handler must run */
+  GPtrArray *held;             /* commands kept to answer later */
+  guint n_calls;
+} HandlerData;
+
+static gboolean
+on_command (QmpTestServer        *server,
+            QmpTestServerCommand *command,
+            gpointer              user_data)
+{
+  HandlerData *data = user_data;
+  const char *name = qmp_test_server_command_get_name (command);
+
+  g_assert_true (g_thread_self () == data->thread);
+  data->n_calls++;
+
+  if (g_str_equal (name, "echo"))
+    {
+      JsonObject *arguments = qmp_test_server_command_get_arguments (command);
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), arguments);
+
+      qmp_test_server_command_reply (command, node);
+      return TRUE;
+    }
+  if (g_str_equal (name, "fail"))
+    {
+      qmp_test_server_command_reply_error (command, "GenericError", "It failed");
+      return TRUE;
+    }
+  if (g_str_equal (name, "later") || g_str_equal (name, "never"))
+    {
+      g_ptr_array_add (data->held, g_object_ref (command));
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+static void
+on_event_record (QmpConnection *connection,
+                 QmpEvent      *event,
+                 gpointer       user_data)
+{
+  g_ptr_array_add (user_data, qmp_event_ref (event));
+}
+
+static void
+test_handler (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) qmp_event_unref);
+  g_autoptr(JsonObject) arguments = json_object ("{\"a\": [1, 2], \"b\": \"c\"}");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) never_result = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  HandlerData data = { g_thread_self (), g_ptr_array_new_with_free_func (g_object_unref), 0 };
+
+  g_signal_connect (server, "command", G_CALLBACK (on_command), &data);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (connection, "event", G_CALLBACK (on_event_record), events);
+
+  /* Answered at once, in the handler */
+  qmp_connection_execute_async (connection, "echo", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  ret = qmp_connection_execute_finish (connection, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_equal (json_node_get_object (ret), arguments));
+  g_clear_pointer (&ret, json_node_unref);
+  g_clear_object (&result);
+
+  qmp_connection_execute_async (connection, "fail", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  ret = qmp_connection_execute_finish (connection, wait_result (&result), &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_assert_cmpstr (error->message, ==, "It failed");
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  /* Declined by the handler: CommandNotFound */
+  qmp_connection_execute_async (connection, "nope", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  ret = qmp_connection_execute_finish (connection, wait_result (&result), &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  /* Answered later, after an event */
+  qmp_connection_execute_async (connection, "later", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  while (data.held->len == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (result);
+  qmp_test_server_emit_event (server, "LATER", NULL, NULL);
+  qmp_test_server_command_reply (data.held->pdata[0], NULL);
+  ret = qmp_connection_execute_finish (connection, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 1);
+  g_assert_cmpstr (qmp_event_get_name (events->pdata[0]), ==, "LATER");
+  g_clear_pointer (&ret, json_node_unref);
+  g_clear_object (&result);
+
+  /* Never answered: the client gives up by itself */
+  qmp_connection_execute_async (connection, "never", NULL, QMP_EXECUTE_FLAGS_NONE, cancellable,
+                                store_result, &never_result);
+  while (data.held->len == 1)
+    g_main_context_iteration (NULL, TRUE);
+  g_cancellable_cancel (cancellable);
+  ret = qmp_connection_execute_finish (connection, wait_result (&never_result), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (qmp_test_server_command_is_answered (data.held->pdata[1]));
+  g_assert_cmpuint (data.n_calls, ==, 5);
+  g_signal_handlers_disconnect_by_data (connection, events);
+
+  g_ptr_array_unref (data.held);
+}
+
+static void
+test_answered_twice (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_reply (server, "stop", NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  g_clear_object (&command);
+  command = next_command (server, "qmp_capabilities");
+  g_clear_object (&command);
+  command = next_command (server, "stop");
+  g_assert_true (qmp_test_server_command_is_answered (command));
+  g_test_expect_message ("Qmp", G_LOG_LEVEL_CRITICAL, "*answered already*");
+  qmp_test_server_command_reply (command, NULL);
+  g_test_assert_expected_messages ();
+}
+
+static void
+test_events (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (1700000000);
+  g_autoptr(GDateTime) chosen = g_date_time_add (when, 123456);
+  g_autoptr(JsonObject) data = json_object ("{\"guest\": true, \"reason\": \"guest-shutdown\"}");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 before, after, at;
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  /* With a chosen timestamp, to the microsecond */
+  qmp_connection_wait_event_async (connection, "SHUTDOWN", NULL, NULL, store_result, &result);
+  qmp_test_server_emit_event (server, "SHUTDOWN", data, chosen);
+  event = qmp_connection_wait_event_finish (connection, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_equal (qmp_event_get_data (event), data));
+  g_assert_true (g_date_time_equal (qmp_event_get_timestamp (event), chosen));
+  g_assert_cmpint (g_date_time_get_microsecond (qmp_event_get_timestamp (event)), ==, 123456);
+  g_clear_pointer (&event, qmp_event_unref);
+  g_clear_object (&result);
+
+  /* Now, without data */
+  qmp_connection_wait_event_async (connection, "RESUME", NULL, NULL, store_result, &result);
+  before = g_get_real_time ();
+  qmp_test_server_emit_event (server, "RESUME", NULL, NULL);
+  after = g_get_real_time ();
+  event = qmp_connection_wait_event_finish (connection, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_null (qmp_event_get_data (event));
+  at = g_date_time_to_unix (qmp_event_get_timestamp (event)) * G_USEC_PER_SEC +
+       g_date_time_get_microsecond (qmp_event_get_timestamp (event));
+  g_assert_cmpint (at, >=, before);
+  g_assert_cmpint (at, <=, after);
+}
+
+typedef struct
+{
+  GPtrArray *order;
+} OrderData;
+
+static void
+on_event_order (QmpConnection *connection,
+                QmpEvent      *event,
+                gpointer       user_data)
+{
+  g_ptr_array_add (user_data, g_strdup (qmp_event_get_name (event)));
+}
+
+static void
+on_stop_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GPtrArray *order = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
+
+  g_assert_no_error (error);
+  g_ptr_array_add (order, g_strdup ("return"));
+}
+
+static void
+test_event_before_reply (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonObject) data = json_object ("{\"device\": \"disk0\"}");
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_reply (server, "stop", NULL);
+  qmp_test_server_add_event_before_reply (server, "stop", "STOP", NULL);
+  qmp_test_server_add_event_before_reply (server, "device_del", "DEVICE_DELETED", data);
+  qmp_test_server_set_reply (server, "device_del", NULL);
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (connection, "event", G_CALLBACK (on_event_order), order);
+
+  /* The event's signal comes before the return's callback */
+  qmp_connection_execute_async (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                on_stop_done, order);
+  while (order->len < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (order->pdata[0], ==, "STOP");
+  g_assert_cmpstr (order->pdata[1], ==, "return");
+
+  /* The race device_del has with its event, which the library handles */
+  event = qmp_connection_execute_until_event_sync (connection, "device_del", NULL, "DEVICE_DELETED",
+                                                   data, &ret, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_equal (qmp_event_get_data (event), data));
+  g_signal_handlers_disconnect_by_data (connection, order);
+}
+
+static void
+test_received (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(JsonObject) arguments = json_object ("{\"node-name\": \"disk0\", \"size\": 1048576}");
+  g_autoptr(GPtrArray) commands = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) next_result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 id;
+
+  qmp_test_server_set_reply (server, "block_resize", NULL);
+  qmp_test_server_set_reply (server, "x-oob-test", NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  g_assert_no_error (error);
+
+  command = next_command (server, "qmp_capabilities");
+  g_assert_true (json_array_get_length (json_object_get_array_member (
+                   qmp_test_server_command_get_arguments (command), "enable")) == 1);
+  g_clear_object (&command);
+
+  ret = qmp_connection_execute_sync (connection, "block_resize", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  command = next_command (server, "block_resize");
+  g_assert_true (json_object_equal (qmp_test_server_command_get_arguments (command), arguments));
+  g_assert_true (JSON_NODE_HOLDS_VALUE (qmp_test_server_command_get_id (command)));
+  id = json_node_get_int (qmp_test_server_command_get_id (command));
+  g_assert_false (qmp_test_server_command_get_oob (command));
+  g_assert_null (qmp_test_server_command_get_fds (command));
+  g_assert_cmpuint (qmp_test_server_command_get_client (command), ==, 1);
+  g_clear_object (&command);
+
+  /* exec-oob, waited for without blocking */
+  qmp_test_server_next_command_async (server, NULL, store_result, &next_result);
+  qmp_connection_execute_async (connection, "x-oob-test", NULL, QMP_EXECUTE_FLAGS_OOB, NULL,
+                                store_result, &result);
+  command = qmp_test_server_next_command_finish (server, wait_result (&next_result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "x-oob-test");
+  g_assert_true (qmp_test_server_command_get_oob (command));
+  g_assert_cmpint (json_node_get_int (qmp_test_server_command_get_id (command)), !=, id);
+  ret = qmp_connection_execute_finish (connection, wait_result (&result), &error);
+  g_assert_no_error (error);
+
+  commands = qmp_test_server_get_commands (server);
+  g_assert_cmpuint (commands->len, ==, 3);
+}
+
+static void
+test_next_command_cancelled (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_next_command_async (server, cancellable, store_result, &result);
+  g_cancellable_cancel (cancellable);
+  command = qmp_test_server_next_command_finish (server, wait_result (&result), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (command);
+}
+
+static void
+test_descriptors (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(RawClient) raw = raw_client_new (server);
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GSocketControlMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *line = "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"fd0\"}, \"id\": 1}\n";
+  GOutputVector vector = { line, strlen (line) };
+  GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (raw->stream));
+  GUnixFDList *fds;
+  char buffer[8] = "";
+  int pipe_fds[2];
+  int fd;
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+  qmp_test_server_set_reply (server, "getfd", NULL);
+
+  /* A pipe's write end, sent with the command's bytes (SCM_RIGHTS) */
+  g_assert_no_errno (pipe (pipe_fds));
+  message = g_unix_fd_message_new ();
+  g_assert_true (g_unix_fd_message_append_fd (G_UNIX_FD_MESSAGE (message), pipe_fds[1], &error));
+  g_assert_no_error (error);
+  close (pipe_fds[1]);
+  g_assert_cmpint (g_socket_send_message (socket, NULL, &vector, 1, &message, 1, 0, NULL, &error),
+                   ==, (gssize) vector.size);
+  g_assert_no_error (error);
+  raw_expect (raw, "{\"return\": {}, \"id\": 1}");
+
+  g_clear_object (&command);
+  command = next_command (server, "qmp_capabilities");
+  g_clear_object (&command);
+  command = next_command (server, "getfd");
+  fds = qmp_test_server_command_get_fds (command);
+  g_assert_nonnull (fds);
+  g_assert_cmpint (g_unix_fd_list_get_length (fds), ==, 1);
+
+  /* The descriptor the server got is the pipe the client sent */
+  fd = g_unix_fd_list_get (fds, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (write (fd, "fd!", 3), ==, 3);
+  close (fd);
+  g_clear_object (&command);   /* the last copy of the write end */
+  g_assert_cmpint (read (pipe_fds[0], buffer, sizeof buffer), ==, 3);
+  g_assert_cmpstr (buffer, ==, "fd!");
+  close (pipe_fds[0]);
+}
+
+static void
+test_check_func_destroy (gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+static gboolean
+check_no_arguments (QmpTestServer         *server,
+                    QmpTestServerCommand  *command,
+                    gpointer               user_data,
+                    GError               **error)
+{
+  JsonObject *arguments = qmp_test_server_command_get_arguments (command);
+  g_autoptr(GList) members = NULL;
+
+  if (arguments == NULL || json_object_get_size (arguments) == 0)
+    return TRUE;
+
+  members = json_object_get_members (arguments);
+  g_set_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
+               "Parameter '%s' is unexpected", (const char *) members->data);
+  return FALSE;
+}
+
+static void
+test_check_func (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(JsonObject) arguments = json_object ("{\"bogus\": 1}");
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  guint destroyed = 0;
+
+  qmp_test_server_set_reply (server, "stop", NULL);
+  qmp_test_server_set_check_func (server, check_no_arguments, &destroyed, test_check_func_destroy);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  ret = qmp_connection_execute_sync (connection, "stop", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_assert_cmpstr (error->message, ==, "Parameter 'bogus' is unexpected");
+  g_clear_error (&error);
+
+  ret = qmp_connection_execute_sync (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  qmp_test_server_set_check_func (server, NULL, NULL, NULL);
+  g_assert_cmpuint (destroyed, ==, 1);
+}
+
+static gboolean
+answer_echo (QmpTestServer        *server,
+             QmpTestServerCommand *command,
+             gpointer              user_data)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  /* On the server's thread, not the test's, which is blocked */
+  g_assert_true (g_thread_self () != user_data);
+  if (!g_str_equal (qmp_test_server_command_get_name (command), "echo"))
+    return FALSE;
+
+  node = json_node_init_object (json_node_alloc (), qmp_test_server_command_get_arguments (command));
+  qmp_test_server_command_reply (command, node);
+  return TRUE;
+}
+
+static void
+test_command_func (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(JsonObject) arguments = json_object ("{\"x\": [true, null]}");
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  guint destroyed = 0;
+
+  qmp_test_server_set_command_func (server, answer_echo, g_thread_self (), NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  /* _sync calls from the thread that made the server */
+  ret = qmp_connection_execute_sync (connection, "echo", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_equal (json_node_get_object (ret), arguments));
+  g_clear_pointer (&ret, json_node_unref);
+
+  ret = qmp_connection_execute_sync (connection, "other", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND);
+
+  /* Replaced: the old data is freed */
+  qmp_test_server_set_command_func (server, answer_echo, &destroyed, test_check_func_destroy);
+  qmp_test_server_set_command_func (server, NULL, NULL, NULL);
+  g_assert_cmpuint (destroyed, ==, 1);
+}
+
+static void
+test_listen (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) first = NULL;
+  g_autoptr(QmpConnection) second = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *dir = NULL;
+  GStatBuf buf;
+
+  g_assert_null (qmp_test_server_get_address (server));
+  g_assert_true (qmp_test_server_listen (server, &error));
+  g_assert_no_error (error);
+  g_assert_true (qmp_test_server_listen (server, &error));
+  g_assert_true (g_str_has_prefix (qmp_test_server_get_address (server), "unix:"));
+  path = g_strdup (qmp_test_server_get_address (server) + strlen ("unix:"));
+  dir = g_path_get_dirname (path);
+  g_assert_cmpint (g_stat (path, &buf), ==, 0);
+  g_assert_true (S_ISSOCK (buf.st_mode));
+
+  qmp_test_server_set_reply (server, "stop", NULL);
+  first = qmp_connection_new_for_address_sync (qmp_test_server_get_address (server),
+                                               QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  second = qmp_connection_new_for_address_sync (qmp_test_server_get_address (server),
+                                                QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qmp_test_server_get_n_clients (server), ==, 2);
+
+  ret = qmp_connection_execute_sync (second, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  command = next_command (server, "qmp_capabilities");
+  g_clear_object (&command);
+  command = next_command (server, "qmp_capabilities");
+  g_clear_object (&command);
+  command = next_command (server, "stop");
+  g_assert_cmpuint (qmp_test_server_command_get_client (command), ==, 2);
+
+  /* The socket and its directory go with the server */
+  g_clear_object (&command);
+  g_clear_object (&server);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+}
+
+static void
+on_closed (QmpConnection *connection,
+           gboolean       remote_peer_vanished,
+           GError        *error,
+           gpointer       user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
+test_fault_close (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  HandlerData data = { g_thread_self (), g_ptr_array_new_with_free_func (g_object_unref), 0 };
+  gboolean closed = FALSE;
+
+  g_signal_connect (server, "command", G_CALLBACK (on_command), &data);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (connection, "closed", G_CALLBACK (on_closed), &closed);
+
+  /* A pending command fails when the peer goes */
+  qmp_connection_execute_async (connection, "never", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  while (data.held->len == 0)
+    g_main_context_iteration (NULL, TRUE);
+  qmp_test_server_close_clients (server);
+  ret = qmp_connection_execute_finish (connection, wait_result (&result), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  while (!closed)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (qmp_connection_is_closed (connection));
+  g_signal_handlers_disconnect_by_data (connection, &closed);
+
+  /* Answering a command of a closed client is harmless */
+  qmp_test_server_command_reply (data.held->pdata[0], NULL);
+  g_ptr_array_unref (data.held);
+}
+
+static void
+test_fault_close_after (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(RawClient) raw = raw_client_new (server);
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *partial = NULL;
+
+  qmp_test_server_set_reply (server, "stop", NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+
+  qmp_test_server_close_after (server, 5);
+  ret = qmp_connection_execute_sync (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_assert_null (ret);
+
+  /* Exactly 5 bytes of the next line, then the end */
+  raw_send (raw, "{\"execute\": \"stop\"}\n");
+  partial = raw_read (raw);
+  g_assert_cmpstr (partial, ==, "{\"ret");
+  g_assert_null (raw_read (raw));
+}
+
+static void
+test_fault_malformed (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  static const char line[] = "{\"event\": [}\r\n";
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  qmp_test_server_send_raw (server, (const guint8 *) line, strlen (line));
+  event = qmp_connection_wait_event_sync (connection, "NEVER", NULL, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+}
+
+static void
+test_fault_large_line (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(RawClient) raw = raw_client_new (server);
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+  qmp_connection_set_max_message_size (connection, 4096);
+
+  /* Just at the limit: an event */
+  qmp_connection_wait_event_async (connection, "QMP_TEST_LARGE", NULL, NULL, store_result, &result);
+  qmp_test_server_send_large_line (server, 4096);
+  event = qmp_connection_wait_event_finish (connection, wait_result (&result), &error);
+  g_assert_no_error (error);
+  line = raw_read (raw);
+  g_assert_cmpuint (strlen (line), ==, 4096);
+  g_clear_pointer (&event, qmp_event_unref);
+  g_clear_pointer (&line, g_free);
+
+  /* One byte more: too large */
+  qmp_test_server_send_large_line (server, 4097);
+  event = qmp_connection_wait_event_sync (connection, "QMP_TEST_LARGE", NULL, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE);
+  line = raw_read (raw);
+  g_assert_cmpuint (strlen (line), ==, 4097);
+}
+
+static void
+test_fault_stall (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GPtrArray) commands = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+
+  qmp_test_server_set_reply (server, "stop", NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  command = next_command (server, "qmp_capabilities");
+  g_clear_object (&command);
+
+  /* Not writing: the command is answered, the answer waits */
+  qmp_test_server_set_writing (server, FALSE);
+  qmp_connection_execute_async (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  command = next_command (server, "stop");
+  /* Answered on the server's thread, just after it was recorded */
+  while (!qmp_test_server_command_is_answered (command))
+    g_thread_yield ();
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (result);
+  qmp_test_server_set_writing (server, TRUE);
+  ret = qmp_connection_execute_finish (connection, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  g_clear_object (&result);
+  g_clear_object (&command);
+
+  /* Not reading: nothing is received until reading resumes */
+  qmp_test_server_set_reading (server, FALSE);
+  qmp_connection_execute_async (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  commands = qmp_test_server_get_commands (server);
+  g_assert_cmpuint (commands->len, ==, 2);
+  g_assert_null (result);
+  qmp_test_server_set_reading (server, TRUE);
+  ret = qmp_connection_execute_finish (connection, wait_result (&result), &error);
+  g_assert_no_error (error);
+  command = next_command (server, "stop");
+}
+
+/* The server made in one thread, used from another: its signal goes to
+ * the context of the thread that made it. */
+typedef struct
+{
+  QmpTestServer *server;
+  GMainContext *context;
+  gboolean done;
+} ThreadData;
+
+static gpointer
+client_thread (gpointer user_data)
+{
+  ThreadData *data = user_data;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(JsonObject) arguments = json_object ("{\"x\": 1}");
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  connection = qmp_test_server_new_connection_sync (data->server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (connection, "echo", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_equal (json_node_get_object (ret), arguments));
+
+  g_atomic_int_set (&data->done, TRUE);
+  g_main_context_wakeup (data->context);
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  HandlerData handler = { g_thread_self (), g_ptr_array_new_with_free_func (g_object_unref), 0 };
+  ThreadData data = { server, g_main_context_default (), FALSE };
+  GThread *thread;
+
+  g_signal_connect (server, "command", G_CALLBACK (on_command), &handler);
+  thread = g_thread_new ("client", client_thread, &data);
+  while (!g_atomic_int_get (&data.done))
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (thread);
+  g_assert_cmpuint (handler.n_calls, ==, 1);
+  g_ptr_array_unref (handler.held);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/test-server/greeting/default", test_greeting_default);
+  g_test_add_func ("/test-server/greeting/old", test_greeting_old);
+  g_test_add_func ("/test-server/greeting/raw", test_greeting_raw);
+  g_test_add_func ("/test-server/negotiation", test_negotiation);
+  g_test_add_func ("/test-server/hostile-client", test_hostile_client);
+  g_test_add_func ("/test-server/canned", test_canned);
+  g_test_add_func ("/test-server/handler", test_handler);
+  g_test_add_func ("/test-server/answered-twice", test_answered_twice);
+  g_test_add_func ("/test-server/events", test_events);
+  g_test_add_func ("/test-server/event-before-reply", test_event_before_reply);
+  g_test_add_func ("/test-server/received", test_received);
+  g_test_add_func ("/test-server/next-command-cancelled", test_next_command_cancelled);
+  g_test_add_func ("/test-server/descriptors", test_descriptors);
+  g_test_add_func ("/test-server/check-func", test_check_func);
+  g_test_add_func ("/test-server/command-func", test_command_func);
+  g_test_add_func ("/test-server/listen", test_listen);
+  g_test_add_func ("/test-server/fault/close", test_fault_close);
+  g_test_add_func ("/test-server/fault/close-after", test_fault_close_after);
+  g_test_add_func ("/test-server/fault/malformed", test_fault_malformed);
+  g_test_add_func ("/test-server/fault/large-line", test_fault_large_line);
+  g_test_add_func ("/test-server/fault/stall", test_fault_stall);
+  g_test_add_func ("/test-server/threads", test_threads);
+
+  return g_test_run ();
+}

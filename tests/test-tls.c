@@ -1,0 +1,522 @@
+/* test-tls.c: QMP over TLS against real QEMU
+ *
+ * Copyright the qmp-glib authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The certificates are made here with certtool (gnutls-bin): a CA and a
+ * server certificate for 127.0.0.1, another CA, a server certificate for
+ * another host name, and a client certificate.  QEMU 10.0 (the binary in
+ * QMP_TEST_QEMU10) serves the monitor over TLS; QEMU 7.2 (QMP_TEST_QEMU or
+ * the one in PATH) stops answering a TLS client after its greeting, where
+ * the connection must end with its timeout.
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
+
+static char *certs_dir;
+
+/* ------------------------------------------------------- certificates */
+
+static void
+run_certtool (const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_ptr_array_add (argv, (char *) "certtool");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  g_spawn_sync (certs_dir, (char **) argv->pdata, NULL,
+                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                NULL, NULL, NULL, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("certtool %s failed: %s", args[0], err);
+}
+
+static void
+write_file (const char *name,
+            const char *contents)
+{
+  g_autofree char *path = g_build_filename (certs_dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+}
+
+static void
+make_key (const char *name)
+{
+  const char *args[] = { "--generate-privkey", "--key-type", "rsa", "--bits", "2048",
+                         "--outfile", name, NULL };
+
+  run_certtool (args);
+}
+
+static void
+make_ca (const char *name)
+{
+  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
+  g_autofree char *cert = g_strconcat (name, "-cert.pem", NULL);
+  g_autofree char *template = g_strconcat (name, ".info", NULL);
+  g_autofree char *info = g_strdup_printf ("cn = qmp-glib test %s\nca\ncert_signing_key\n"
+                                           "expiration_days = 2\n", name);
+  const char *args[] = { "--generate-self-signed", "--load-privkey", key,
+                         "--template", template, "--outfile", cert, NULL };
+
+  write_file (template, info);
+  make_key (key);
+  run_certtool (args);
+}
+
+/* @name-key.pem and @name-cert.pem signed by the CA "ca", with the
+ * template lines @info. */
+static void
+make_cert (const char *name,
+           const char *info)
+{
+  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
+  g_autofree char *cert = g_strconcat (name, "-cert.pem", NULL);
+  g_autofree char *template = g_strconcat (name, ".info", NULL);
+  g_autofree char *full = g_strconcat (info, "organization = qmp-glib tests\n"
+                                       "expiration_days = 2\n", NULL);
+  const char *args[] = { "--generate-certificate", "--load-privkey", key,
+                         "--load-ca-certificate", "ca-cert.pem",
+                         "--load-ca-privkey", "ca-key.pem",
+                         "--template", template, "--outfile", cert, NULL };
+
+  write_file (template, full);
+  make_key (key);
+  run_certtool (args);
+}
+
+/* QEMU's tls-creds-x509 dir: ca-cert.pem, server-cert.pem, server-key.pem. */
+static void
+make_creds_dir (const char *dir,
+                const char *server)
+{
+  const char *from[] = { "ca-cert.pem", NULL, NULL };
+  const char *to[] = { "ca-cert.pem", "server-cert.pem", "server-key.pem" };
+  g_autofree char *cert = g_strconcat (server, "-cert.pem", NULL);
+  g_autofree char *key = g_strconcat (server, "-key.pem", NULL);
+  g_autofree char *path = g_build_filename (certs_dir, dir, NULL);
+
+  from[1] = cert;
+  from[2] = key;
+  g_assert_cmpint (g_mkdir (path, 0700), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (from); i++)
+    {
+      g_autofree char *contents = NULL;
+      g_autofree char *source = g_build_filename (certs_dir, from[i], NULL);
+      g_autofree char *target = g_build_filename (path, to[i], NULL);
+      g_autoptr(GError) error = NULL;
+
+      g_file_get_contents (source, &contents, NULL, &error);
+      g_assert_no_error (error);
+      g_file_set_contents (target, contents, -1, &error);
+      g_assert_no_error (error);
+    }
+}
+
+static void
+make_certificates (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  certs_dir = g_dir_make_tmp ("qmp-test-tls-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  make_ca ("ca");
+  make_ca ("wrong-ca");
+  make_cert ("server", "cn = 127.0.0.1\nip_address = 127.0.0.1\ndns_name = localhost\n"
+                       "tls_www_server\nencryption_key\nsigning_key\n");
+  make_cert ("wronghost", "cn = wrong.example\ndns_name = wrong.example\n"
+                          "tls_www_server\nencryption_key\nsigning_key\n");
+  make_cert ("client", "cn = qmp-glib test client\ntls_www_client\n"
+                       "encryption_key\nsigning_key\n");
+  make_creds_dir ("good", "server");
+  make_creds_dir ("wronghost", "wronghost");
+}
+
+static void
+remove_certificates (void)
+{
+  const char *argv[] = { "rm", "-rf", certs_dir, NULL };
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                NULL, NULL, NULL, NULL);
+  g_free (certs_dir);
+}
+
+static char *
+cert_path (const char *name)
+{
+  return g_build_filename (certs_dir, name, NULL);
+}
+
+static GTlsDatabase *
+load_ca (const char *name)
+{
+  g_autofree char *path = cert_path (name);
+  g_autoptr(GError) error = NULL;
+  GTlsDatabase *database;
+
+  database = g_tls_file_database_new (path, &error);
+  g_assert_no_error (error);
+
+  return database;
+}
+
+/* ---------------------------------------------------------------- QEMU */
+
+typedef struct
+{
+  GSubprocess *process;
+  char *address;             /* tls:127.0.0.1:PORT */
+} TlsQemu;
+
+static void
+tls_qemu_free (TlsQemu *qemu)
+{
+  if (qemu->process != NULL)
+    {
+      g_subprocess_force_exit (qemu->process);
+      g_subprocess_wait (qemu->process, NULL, NULL);
+      g_object_unref (qemu->process);
+    }
+  g_free (qemu->address);
+  g_free (qemu);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TlsQemu, tls_qemu_free)
+
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* QEMU 10.0, or NULL after g_test_skip() when QMP_TEST_QEMU10 is unset
+ * and skipping is allowed. */
+static const char *
+qemu10_binary (void)
+{
+  const char *binary = g_getenv ("QMP_TEST_QEMU10");
+
+  if (binary != NULL && binary[0] != '\0')
+    return binary;
+
+  if (g_getenv ("QMP_TEST_ALLOW_SKIP") != NULL)
+    g_test_skip ("QMP_TEST_QEMU10 is unset: no QEMU 10.0 to serve QMP over TLS");
+  else
+    g_test_fail_printf ("QMP_TEST_QEMU10 is unset: set it to a QEMU 10.0 binary "
+                        "(or QMP_TEST_ALLOW_SKIP=1 to skip)");
+  return NULL;
+}
+
+static const char *
+qemu72_binary (void)
+{
+  const char *binary = g_getenv ("QMP_TEST_QEMU");
+
+  return binary != NULL && binary[0] != '\0' ? binary : "qemu-system-x86_64";
+}
+
+/* Starts @binary serving its monitor over TLS with the credentials of
+ * @creds (a directory of certs_dir), on a listening socket made here and
+ * passed as fd 3: it listens before QEMU runs, so no port is raced for
+ * and nothing is polled. */
+static TlsQemu *
+tls_qemu_start (const char *binary,
+                const char *creds,
+                gboolean    verify_peer)
+{
+  g_autoptr(TlsQemu) qemu = g_new0 (TlsQemu, 1);
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSocket) listener = NULL;
+  g_autoptr(GSocketAddress) any = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GInetAddress) loopback = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_build_filename (certs_dir, creds, NULL);
+  g_autofree char *object = NULL;
+  int fd;
+
+  listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  any = g_inet_socket_address_new (loopback, 0);
+  g_socket_bind (listener, any, TRUE, &error);
+  g_assert_no_error (error);
+  g_socket_listen (listener, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (listener, &error);
+  g_assert_no_error (error);
+  qemu->address = g_strdup_printf ("tls:127.0.0.1:%u",
+                                   g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+
+  object = g_strdup_printf ("tls-creds-x509,id=tls0,dir=%s,endpoint=server,verify-peer=%s",
+                            dir, verify_peer ? "on" : "off");
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  fd = dup (g_socket_get_fd (listener));
+  g_assert_cmpint (fd, >=, 0);
+  g_subprocess_launcher_take_fd (launcher, fd, 3);
+  qemu->process = g_subprocess_launcher_spawn (launcher, &error,
+                                               binary, "-M", "none", "-nodefaults",
+                                               "-display", "none",
+                                               "-object", object,
+                                               "-chardev", "socket,id=mon,fd=3,server=on,wait=off,tls-creds=tls0",
+                                               "-mon", "chardev=mon,mode=control",
+                                               NULL);
+  g_assert_no_error (error);
+
+  return g_steal_pointer (&qemu);
+}
+
+static QmpConnection *
+connect_tls (const char       *address,
+             GTlsDatabase     *database,
+             GTlsCertificate  *certificate,
+             guint             timeout_msec,
+             GError          **error)
+{
+  return g_initable_new (QMP_TYPE_CONNECTION, NULL, error,
+                         "address", address,
+                         "tls-database", database,
+                         "tls-certificate", certificate,
+                         "timeout", timeout_msec,
+                         NULL);
+}
+
+static GTlsCertificate *
+load_client_certificate (void)
+{
+  g_autofree char *cert = cert_path ("client-cert.pem");
+  g_autofree char *key = cert_path ("client-key.pem");
+  g_autoptr(GError) error = NULL;
+  GTlsCertificate *certificate;
+
+  certificate = g_tls_certificate_new_from_files (cert, key, &error);
+  g_assert_no_error (error);
+
+  return certificate;
+}
+
+static void
+assert_query_status (QmpConnection *connection)
+{
+  g_autoptr(JsonNode) status = NULL;
+  g_autoptr(GError) error = NULL;
+
+  status = qmp_connection_execute_sync (connection, "query-status", NULL,
+                                        QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (json_object_get_string_member (json_node_get_object (status), "status"));
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void
+test_tls_good_ca (void)
+{
+  const char *binary = qemu10_binary ();
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (binary == NULL)
+    return;
+
+  qemu = tls_qemu_start (binary, "good", FALSE);
+  ca = load_ca ("ca-cert.pem");
+  connection = connect_tls (qemu->address, ca, NULL, 10000, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (qmp_connection_get_version_major (connection), ==, 10);
+  g_object_get (connection, "stream", &stream, NULL);
+  g_assert_true (G_IS_TLS_CONNECTION (stream));
+  assert_query_status (connection);
+
+  qmp_connection_close_sync (connection, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_tls_client_certificate (void)
+{
+  const char *binary = qemu10_binary ();
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(GTlsCertificate) me = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (binary == NULL)
+    return;
+
+  qemu = tls_qemu_start (binary, "good", TRUE);
+  ca = load_ca ("ca-cert.pem");
+  me = load_client_certificate ();
+  connection = connect_tls (qemu->address, ca, me, 10000, &error);
+  g_assert_no_error (error);
+  assert_query_status (connection);
+}
+
+static void
+test_tls_wrong_ca (void)
+{
+  const char *binary = qemu10_binary ();
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsDatabase) wrong = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (binary == NULL)
+    return;
+
+  qemu = tls_qemu_start (binary, "good", FALSE);
+  wrong = load_ca ("wrong-ca-cert.pem");
+  connection = connect_tls (qemu->address, wrong, NULL, 10000, &error);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  g_assert_null (connection);
+  g_test_message ("wrong CA: %s", error->message);
+}
+
+static void
+test_tls_wrong_host (void)
+{
+  const char *binary = qemu10_binary ();
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (binary == NULL)
+    return;
+
+  /* Signed by the right CA, but for wrong.example, not 127.0.0.1. */
+  qemu = tls_qemu_start (binary, "wronghost", FALSE);
+  ca = load_ca ("ca-cert.pem");
+  connection = connect_tls (qemu->address, ca, NULL, 10000, &error);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  g_assert_null (connection);
+  g_test_message ("wrong host: %s", error->message);
+}
+
+static void
+test_tls_missing_client_certificate (void)
+{
+  const char *binary = qemu10_binary ();
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (binary == NULL)
+    return;
+
+  qemu = tls_qemu_start (binary, "good", TRUE);
+  ca = load_ca ("ca-cert.pem");
+  connection = connect_tls (qemu->address, ca, NULL, 10000, &error);
+  g_assert_nonnull (error);
+  g_test_message ("missing client certificate: %s %d %s",
+                  g_quark_to_string (error->domain), error->code, error->message);
+  g_assert_true (error->domain == G_TLS_ERROR);
+  g_assert_null (connection);
+}
+
+static void
+test_tls_qemu72_times_out (void)
+{
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qemu = tls_qemu_start (qemu72_binary (), "good", FALSE);
+  ca = load_ca ("ca-cert.pem");
+  connection = connect_tls (qemu->address, ca, NULL, 2000, &error);
+  g_assert_nonnull (error);
+  g_test_message ("QEMU 7.2: %s %d %s",
+                  g_quark_to_string (error->domain), error->code, error->message);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (connection);
+}
+
+/* Without a timeout, over TLS construction is bounded all the same. */
+static void
+test_tls_qemu72_default_timeout (void)
+{
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qemu = tls_qemu_start (qemu72_binary (), "good", FALSE);
+  ca = load_ca ("ca-cert.pem");
+  connection = connect_tls (qemu->address, ca, NULL, 0, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (connection);
+}
+
+/* TLS settings with an address in clear are refused, not ignored. */
+static void
+test_tls_settings_need_tls_address (void)
+{
+  g_autoptr(GTlsDatabase) ca = load_ca ("ca-cert.pem");
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  connection = connect_tls ("tcp:127.0.0.1:1", ca, NULL, 10000, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_null (connection);
+  g_clear_error (&error);
+
+  connection = connect_tls ("tls:127.0.0.1", ca, NULL, 10000, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_null (connection);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+
+  make_certificates ();
+
+  g_test_add_func ("/tls/good-ca", test_tls_good_ca);
+  g_test_add_func ("/tls/client-certificate", test_tls_client_certificate);
+  g_test_add_func ("/tls/wrong-ca", test_tls_wrong_ca);
+  g_test_add_func ("/tls/wrong-host", test_tls_wrong_host);
+  g_test_add_func ("/tls/missing-client-certificate", test_tls_missing_client_certificate);
+  g_test_add_func ("/tls/qemu72-times-out", test_tls_qemu72_times_out);
+  g_test_add_func ("/tls/qemu72-default-timeout", test_tls_qemu72_default_timeout);
+  g_test_add_func ("/tls/settings-need-tls-address", test_tls_settings_need_tls_address);
+
+  ret = g_test_run ();
+  remove_certificates ();
+
+  return ret;
+}
