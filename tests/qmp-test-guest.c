@@ -9,6 +9,7 @@
 #endif
 
 #include "qmp-test-guest.h"
+#include "qmp-test-utils.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -183,6 +184,10 @@ spawn_qemu (const char         *append_options,
   guest->qmp_address = g_strdup_printf ("unix:%s/qmp.sock", guest->dir);
   guest->agent_address = g_strdup_printf ("unix:%s/qga.sock", guest->dir);
   guest->ctl_address = g_strdup_printf ("unix:%s/ctl.sock", guest->dir);
+
+  /* Names the QEMU in the log.  The guest's agent is always the system's
+   * /usr/sbin/qemu-ga (build-aux/make-test-guest.sh), whichever QEMU runs it. */
+  qmp_test_report_peer (QMP_TEST_PEER_QEMU_NONE);
 
 #define ADD(...) g_ptr_array_add (argv, g_strdup_printf (__VA_ARGS__))
   ADD ("%s", qemu_binary ());

@@ -222,6 +222,110 @@ find_binary (const char *env_var,
   return path;
 }
 
+static void
+peer_kind_describe (QmpTestPeerKind   kind,
+                    const char      **env_var,
+                    const char      **default_name,
+                    const char      **socket_name)
+{
+  switch (kind)
+    {
+    case QMP_TEST_PEER_QEMU_NONE:
+    case QMP_TEST_PEER_QEMU_PC_XHCI:
+      *env_var = "QMP_TEST_QEMU";
+      *default_name = "qemu-system-x86_64";
+      *socket_name = "qmp.sock";
+      break;
+    case QMP_TEST_PEER_QSD:
+      *env_var = "QMP_TEST_QSD";
+      *default_name = "qemu-storage-daemon";
+      *socket_name = "qsd.sock";
+      break;
+    case QMP_TEST_PEER_QGA:
+      *env_var = "QMP_TEST_QGA";
+      *default_name = "qemu-ga";
+      *socket_name = "qga.sock";
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* What `BINARY --version` said, per binary (qemu-system, qsd, qemu-ga),
+ * kept for the whole process: the binaries do not change under a test. */
+typedef struct {
+  char *path;
+  char *line;     /* its first line */
+  char *version;  /* "10.0.2" */
+} PeerVersion;
+
+static PeerVersion peer_versions[3];
+G_LOCK_DEFINE_STATIC (peer_versions);
+
+static gboolean
+version_matches (const char *version,
+                 const char *expected)
+{
+  gsize len = strlen (expected);
+
+  return strncmp (version, expected, len) == 0 &&
+         (version[len] == '\0' || version[len] == '.');
+}
+
+const char *
+qmp_test_report_peer (QmpTestPeerKind kind)
+{
+  const char *env_var, *default_name, *socket_name;
+  const char *expected = g_getenv ("QMP_TEST_EXPECT_VERSION");
+  PeerVersion *cached;
+  const char *version;
+
+  peer_kind_describe (kind, &env_var, &default_name, &socket_name);
+  cached = &peer_versions[kind == QMP_TEST_PEER_QSD ? 1 : kind == QMP_TEST_PEER_QGA ? 2 : 0];
+
+  G_LOCK (peer_versions);
+  if (cached->version == NULL)
+    {
+      g_autofree char *path = find_binary (env_var, default_name);
+      const char *argv[] = { path, "--version", NULL };
+      g_autoptr(GRegex) regex = g_regex_new ("[0-9]+\\.[0-9]+\\.[0-9]+", 0, 0, NULL);
+      g_autoptr(GMatchInfo) match = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *out = NULL;
+      int status = 0;
+
+      if (path == NULL)
+        {
+          G_UNLOCK (peer_versions);
+          g_test_message ("%s: not found", default_name);
+          return NULL;
+        }
+      if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL,
+                         NULL, NULL, &out, NULL, &status, &error) ||
+          !g_spawn_check_wait_status (status, &error))
+        g_error ("qmp-test-utils: %s --version: %s", path, error->message);
+      out[strcspn (out, "\n")] = '\0';
+      if (!g_regex_match (regex, out, 0, &match))
+        g_error ("qmp-test-utils: no version in “%s --version”: %s", path, out);
+      cached->version = g_match_info_fetch (match, 0);
+      cached->line = g_steal_pointer (&out);
+      cached->path = g_steal_pointer (&path);
+    }
+  version = cached->version;
+  G_UNLOCK (peer_versions);
+
+  g_test_message ("peer %s %s (%s: %s)", default_name, version, cached->path, cached->line);
+  if (expected != NULL && expected[0] != '\0' && !version_matches (version, expected))
+    {
+      g_autofree char *msg = NULL;
+
+      msg = g_strdup_printf ("%s is %s, but QMP_TEST_EXPECT_VERSION is %s",
+                             cached->path, version, expected);
+      g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, msg);
+    }
+  return version;
+}
+
 static gboolean
 socket_is_connectable (const char *path)
 {
@@ -276,27 +380,7 @@ qmp_test_peer_start (QmpTestPeerKind     kind,
   gint64 deadline;
 
   peer->kind = kind;
-  switch (kind)
-    {
-    case QMP_TEST_PEER_QEMU_NONE:
-    case QMP_TEST_PEER_QEMU_PC_XHCI:
-      env_var = "QMP_TEST_QEMU";
-      default_name = "qemu-system-x86_64";
-      socket_name = "qmp.sock";
-      break;
-    case QMP_TEST_PEER_QSD:
-      env_var = "QMP_TEST_QSD";
-      default_name = "qemu-storage-daemon";
-      socket_name = "qsd.sock";
-      break;
-    case QMP_TEST_PEER_QGA:
-      env_var = "QMP_TEST_QGA";
-      default_name = "qemu-ga";
-      socket_name = "qga.sock";
-      break;
-    default:
-      g_assert_not_reached ();
-    }
+  peer_kind_describe (kind, &env_var, &default_name, &socket_name);
   peer->name = default_name;
 
   binary = find_binary (env_var, default_name);
@@ -361,8 +445,16 @@ qmp_test_peer_start (QmpTestPeerKind     kind,
       g_ptr_array_add (argv, g_strdup_printf ("unix:%s,server=on,wait=off", escaped));
       break;
     case QMP_TEST_PEER_QSD:
+      /* wait=on: the storage daemon accepts its first client before it
+       * sets up the monitor.  With wait=off, a client that is already
+       * waiting when its main loop starts races with the monitor's set-up
+       * in its I/O thread and can get the greeting twice, the second one
+       * after qmp_capabilities, which puts the monitor back to
+       * negotiation (qemu-storage-daemon 7.2, about once in a thousand
+       * starts).  qemu-system sets up its monitors long before its main
+       * loop starts. */
       g_ptr_array_add (argv, g_strdup ("--chardev"));
-      g_ptr_array_add (argv, g_strdup_printf ("socket,path=%s,server=on,wait=off,id=c0",
+      g_ptr_array_add (argv, g_strdup_printf ("socket,path=%s,server=on,wait=on,id=c0",
                                               escaped));
       g_ptr_array_add (argv, g_strdup ("--monitor"));
       g_ptr_array_add (argv, g_strdup ("chardev=c0"));
@@ -445,6 +537,7 @@ qmp_test_peer_start (QmpTestPeerKind     kind,
       g_usleep (PEER_POLL_INTERVAL_US);
     }
 
+  qmp_test_report_peer (kind);
   return g_steal_pointer (&peer);
 }
 

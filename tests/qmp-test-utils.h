@@ -25,13 +25,15 @@ G_BEGIN_DECLS
  *   -nodefaults -display none -S -device qemu-xhci,id=xhci -qmp …`
  *   (real USB hotplug on bus `xhci.0`)
  * @QMP_TEST_PEER_QSD: `qemu-storage-daemon --chardev
- *   socket,path=DIR/qsd.sock,server=on,wait=off,id=c0 --monitor chardev=c0`
+ *   socket,path=DIR/qsd.sock,server=on,wait=on,id=c0 --monitor chardev=c0`
+ *   (it starts once the test connects)
  * @QMP_TEST_PEER_QGA: `qemu-ga -m unix-listen -p DIR/qga.sock
  *   -t DIR/qga-state --pidfile DIR/qga.pid` (no greeting, `\n` line ends)
  *
  * The real peers the tests can start.  The binaries can be overridden with
  * the environment variables `QMP_TEST_QEMU`, `QMP_TEST_QSD` and
- * `QMP_TEST_QGA`.
+ * `QMP_TEST_QGA` (each independently: no test may assume that they are
+ * the same QEMU version).
  */
 typedef enum {
   QMP_TEST_PEER_QEMU_NONE,
@@ -54,6 +56,16 @@ typedef struct _QmpTestPeer QmpTestPeer;
  * failure. */
 QmpTestPeer *qmp_test_peer_start (QmpTestPeerKind     kind,
                                   const char * const *extra_args);
+
+/* Says which binary of @kind the test runs against, with g_test_message()
+ * ("peer qemu-system-x86_64 10.0.2 (PATH: QEMU emulator version 10.0.2 …)",
+ * from `--version`, run once per process), and returns the version
+ * ("10.0.2"), or %NULL if the binary is missing.  qmp_test_peer_start()
+ * calls it for every peer it starts.  If the environment variable
+ * `QMP_TEST_EXPECT_VERSION` is set (`meson test --setup=qemu10` sets
+ * "10.0"), a version that does not start with it fails an assertion: a
+ * pass meant for one QEMU never runs against another by mistake. */
+const char  *qmp_test_report_peer (QmpTestPeerKind kind);
 
 /* "unix:/abs/path/qmp.sock" (or qsd.sock, qga.sock) */
 const char  *qmp_test_peer_get_address (QmpTestPeer *peer);

@@ -16,9 +16,12 @@
 
 #include "qmp-test-utils.h"
 
+/* The qemu-system-x86_64 that QmpProcess launches: QMP_TEST_QEMU's, as
+ * for the peers of qmp_test_peer_start(), and named in the test's log. */
 static const char *
 qemu_binary (void)
 {
+  qmp_test_report_peer (QMP_TEST_PEER_QEMU_NONE);
   return g_getenv ("QMP_TEST_QEMU") ? g_getenv ("QMP_TEST_QEMU") : "qemu-system-x86_64";
 }
 
@@ -211,6 +214,67 @@ test_quit_real (Fixture       *fixture,
   g_assert_cmpint (WEXITSTATUS (status), ==, 0);
 }
 
+/* The typed commands use nothing that QEMU has deprecated or marked
+ * unstable: with -compat …=reject QEMU refuses such a command or argument,
+ * and with deprecated-output=hide leaves out such members (7.2 and 10.0
+ * differ in what they mark). */
+static void
+setup_pc_strict (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  const char *strict[] = {
+    "-compat", "deprecated-input=reject,deprecated-output=hide,unstable-input=reject", NULL
+  };
+  g_autoptr(GError) error = NULL;
+
+  fixture->peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_PC_XHCI, strict);
+  g_assert_nonnull (fixture->peer);
+  fixture->connection = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (fixture->peer),
+                                                             QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_no_deprecated (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  QmpConnection *connection = fixture->connection;
+  g_autofree char *image = g_build_filename (qmp_test_peer_get_dir (fixture->peer), "disk.raw", NULL);
+  g_autoptr(GError) error = NULL;
+  gboolean running = TRUE;
+  int status;
+
+  g_assert_true (g_file_set_contents (image, "", 0, &error));
+
+  g_assert_cmpint (qmp_connection_query_status_sync (connection, &running, NULL, &error), ==,
+                   QMP_RUN_STATE_PRELAUNCH);
+  g_assert_no_error (error);
+  g_assert_false (running);
+  g_assert_true (qmp_connection_cont_sync (connection, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (qmp_connection_stop_sync (connection, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (qmp_connection_query_status_sync (connection, &running, NULL, &error), ==,
+                   QMP_RUN_STATE_PAUSED);
+  g_assert_no_error (error);
+
+  g_assert_true (qmp_connection_blockdev_add_sync (connection, image, "disk0", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (qmp_connection_device_add_sync (connection, NULL, "kbd0", "usb-kbd", "xhci.0",
+                                                 NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (qmp_connection_device_del_sync (connection, "kbd0", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (qmp_connection_blockdev_del_sync (connection, "disk0", NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (qmp_connection_quit_sync (connection, NULL, &error));
+  g_assert_no_error (error);
+  status = qmp_test_peer_wait_exit (fixture->peer, 10000);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+}
+
 /* --------------------------------------------------------- typed, mock */
 
 static QmpConnection *
@@ -276,6 +340,52 @@ test_old_qemu_blockdev (void)
   g_assert_false (qmp_connection_blockdev_del_finish (connection, result, &error));
   g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
   g_assert_cmpstr (error->message, ==, "in use");
+}
+
+/* query-status as QEMU 7.2 and 10.0 really answer it (10.0 dropped
+ * "singlestep"), and as a later QEMU might: only "status" and "running"
+ * are read, members the library does not know are ignored, and a state
+ * it does not know is QMP_RUN_STATE_OTHER without an error. */
+static void
+test_query_status_versions (void)
+{
+  static const struct {
+    guint major, minor;
+    const char *reply;
+    QmpRunState state;
+    gboolean running;
+  } cases[] = {
+    { 7, 2, "{\"status\": \"running\", \"singlestep\": false, \"running\": true}",
+      QMP_RUN_STATE_RUNNING, TRUE },
+    { 10, 0, "{\"status\": \"running\", \"running\": true}", QMP_RUN_STATE_RUNNING, TRUE },
+    { 10, 0, "{\"status\": \"prelaunch\", \"running\": false}", QMP_RUN_STATE_PRELAUNCH, FALSE },
+    { 99, 0, "{\"status\": \"paused\", \"running\": false, \"new-member\": {\"a\": [1]}}",
+      QMP_RUN_STATE_PAUSED, FALSE },
+    { 99, 0, "{\"status\": \"some-new-state\", \"running\": true}", QMP_RUN_STATE_OTHER, TRUE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QmpMock) mock = qmp_mock_new ();
+      g_autoptr(QmpConnection) connection = mock_connect_version (mock, cases[i].major, cases[i].minor);
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(GError) error = NULL;
+      GAsyncResult *slot = NULL;
+      gboolean running = !cases[i].running;
+
+      g_test_message ("QEMU %u.%u: %s", cases[i].major, cases[i].minor, cases[i].reply);
+      qmp_connection_query_status_async (connection, NULL, qmp_test_store_result, &slot);
+      command = qmp_mock_receive (mock);
+      g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "query-status");
+      g_assert_false (json_object_has_member (command, "arguments"));
+      qmp_mock_reply (mock, command, cases[i].reply);
+      result = qmp_test_wait_result (&slot);
+      g_assert_cmpint (qmp_connection_query_status_finish (connection, result, &running, &error), ==,
+                       cases[i].state);
+      g_assert_no_error (error);
+      g_assert_cmpint (running, ==, cases[i].running);
+    }
 }
 
 static void
@@ -555,6 +665,7 @@ test_process_storage_daemon (void)
   g_autoptr(JsonObject) arguments = json_object_new ();
   g_autoptr(JsonNode) ret = NULL;
 
+  qmp_test_report_peer (QMP_TEST_PEER_QSD);
   process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
 
@@ -657,7 +768,9 @@ main (int    argc,
   g_test_add ("/commands/stop-cont-status", Fixture, NULL, setup_pc, test_stop_cont_status, teardown);
   g_test_add ("/commands/system-powerdown/real", Fixture, NULL, setup_pc, test_system_powerdown_real, teardown);
   g_test_add ("/commands/quit", Fixture, NULL, setup_pc, test_quit_real, teardown);
+  g_test_add ("/commands/no-deprecated", Fixture, NULL, setup_pc_strict, test_no_deprecated, teardown);
   g_test_add_func ("/commands/old-qemu-blockdev", test_old_qemu_blockdev);
+  g_test_add_func ("/commands/query-status/versions", test_query_status_versions);
   g_test_add_func ("/commands/device-add-arguments", test_device_add_arguments);
   g_test_add_func ("/commands/system-powerdown/shutdown", test_system_powerdown_shutdown);
   g_test_add_func ("/commands/device-del/guest-error", test_device_del_guest_error);

@@ -19,7 +19,9 @@ Gio._promisify(Qmp.Connection.prototype, 'execute_until_event_async',
 Gio._promisify(Qmp.Connection.prototype, 'wait_event_async', 'wait_event_finish');
 Gio._promisify(Qmp.Connection.prototype, 'execute_with_fds_async', 'execute_with_fds_finish');
 
-const QEMU_ARGV = ['qemu-system-x86_64', '-M', 'none', '-nodefaults', '-display', 'none'];
+// QMP_TEST_QEMU, as in the C suites (meson test --setup=qemu10 sets it)
+const QEMU_ARGV = [GLib.getenv('QMP_TEST_QEMU') || 'qemu-system-x86_64',
+    '-M', 'none', '-nodefaults', '-display', 'none'];
 
 // TAP, with the plan at the end
 let nTests = 0;
@@ -35,6 +37,19 @@ function ok(condition, name) {
 function diag(text) {
     for (const line of String(text).split('\n'))
         print(`# ${line}`);
+}
+
+// Names the QEMU the test runs against, from its greeting; with
+// QMP_TEST_EXPECT_VERSION set, one of another version bails out.
+function reportPeer(conn) {
+    const version = `${conn.get_version_major()}.${conn.get_version_minor()}.${conn.get_version_micro()}`;
+    const expected = GLib.getenv('QMP_TEST_EXPECT_VERSION');
+
+    diag(`peer ${QEMU_ARGV[0]} ${version} (package ${conn.get_package()})`);
+    if (expected && !`${version}.`.startsWith(`${expected}.`)) {
+        print(`Bail out! QEMU is ${version}, but QMP_TEST_EXPECT_VERSION is ${expected}`);
+        System.exit(1);
+    }
 }
 
 function object(json) {
@@ -133,6 +148,7 @@ async function main() {
     try {
         process = await Qmp.Process.new_async(QEMU_ARGV, Qmp.ConnectionFlags.NONE, null);
         ok(process instanceof Qmp.Process, 'Qmp.Process launched QEMU');
+        reportPeer(process.get_connection());
         await runTests(process);
     } catch (e) {
         diag(e instanceof GLib.Error ? `${e.message} (${e.domain}, ${e.code})` : `${e}\n${e.stack}`);

@@ -72,6 +72,9 @@ def main(argv):
                    and window.tracker.props.run_state == Qmp.RunState.PRELAUNCH,
                    'QEMU starts, paused before launch (-S)')
         pid = int(window.process.get_subprocess().get_identifier())
+        connection = window.process.get_connection()
+        print('# peer: QEMU %u.%u.%u' % (connection.get_version_major(), connection.get_version_minor(),
+                                         connection.get_version_micro()), flush=True)
 
         window.buttons['resume'].emit('clicked')
         wait_until(lambda: window.state_label.get_label() == 'running', 'Resume: the label says running')

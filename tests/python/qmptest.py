@@ -7,6 +7,7 @@
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,7 +17,8 @@ import tempfile
 import time
 import traceback
 
-QEMU = os.environ.get('QMP_TEST_QEMU', 'qemu-system-x86_64')
+# As in the C suites; meson test --setup=qemu10 sets it.
+QEMU = os.environ.get('QMP_TEST_QEMU') or 'qemu-system-x86_64'
 
 _PR_SET_PDEATHSIG = 1
 
@@ -126,11 +128,35 @@ def check_equal(got, expected, what='value'):
         raise TestFailure('%s: expected %r, got %r' % (what, expected, got))
 
 
+def check_members(got, expected, what='value'):
+    """got is a dict with expected's members and values, and maybe more:
+    a later QEMU may add members to a reply or an event."""
+    check(isinstance(got, dict), '%s: expected a dict, got %r' % (what, got))
+    check_equal({k: got.get(k) for k in expected}, expected, what)
+
+
+def report_peer(binary=QEMU):
+    """Names the QEMU the tests run against in a TAP comment, from its
+    --version; with QMP_TEST_EXPECT_VERSION set, one of another version
+    bails out."""
+    path = shutil.which(binary) or binary
+    line = subprocess.run([path, '--version'], stdout=subprocess.PIPE, check=True,
+                          universal_newlines=True).stdout.split('\n')[0]
+    version = re.search(r'\d+\.\d+\.\d+', line).group(0)
+    print('# peer %s %s (%s: %s)' % (os.path.basename(path), version, path, line), flush=True)
+    expected = os.environ.get('QMP_TEST_EXPECT_VERSION', '')
+    if expected and not (version + '.').startswith(expected + '.'):
+        print('Bail out! %s is %s, but QMP_TEST_EXPECT_VERSION is %s'
+              % (path, version, expected), flush=True)
+        sys.exit(1)
+
+
 def run_tap(tests):
     """Runs each (name, function[, todo]) in TAP and exits non-zero on a
     failure.  A function may return 'SKIP reason' to skip itself; a test
     with a todo string is a known bug, reported with TAP's TODO directive
     (meson then fails the suite when it passes, so that the mark goes)."""
+    report_peer()
     print('1..%d' % len(tests), flush=True)
     failed = 0
     for number, (name, function, *todo) in enumerate(tests, 1):

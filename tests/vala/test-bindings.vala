@@ -6,8 +6,24 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-const string[] QEMU_ARGV = { "qemu-system-x86_64", "-M", "none", "-nodefaults",
-                             "-display", "none", null };
+/* QMP_TEST_QEMU, as in the C suites (meson test --setup=qemu10 sets it) */
+string qemu_binary () {
+    var qemu = Environment.get_variable ("QMP_TEST_QEMU");
+    return qemu != null && qemu != "" ? qemu : "qemu-system-x86_64";
+}
+
+/* Names the QEMU the test runs against, from its greeting; with
+ * QMP_TEST_EXPECT_VERSION set, one of another version bails out. */
+void report_peer (Qmp.Connection conn) {
+    var version = "%u.%u.%u".printf (conn.version_major, conn.version_minor, conn.version_micro);
+    var expected = Environment.get_variable ("QMP_TEST_EXPECT_VERSION");
+
+    print ("# peer %s %s (package %s)\n", qemu_binary (), version, conn.package);
+    if (expected != null && expected != "" && !(version + ".").has_prefix (expected + ".")) {
+        print ("Bail out! QEMU is %s, but QMP_TEST_EXPECT_VERSION is %s\n", version, expected);
+        Process.exit (1);
+    }
+}
 
 /* TAP, with the plan at the end */
 int n_tests = 0;
@@ -184,8 +200,11 @@ async void run_all () {
 
     try {
         /* an asynchronous constructor */
-        process = yield new Qmp.Process (QEMU_ARGV, Qmp.ConnectionFlags.NONE, null);
+        string[] argv = { qemu_binary (), "-M", "none", "-nodefaults", "-display", "none", null };
+
+        process = yield new Qmp.Process (argv, Qmp.ConnectionFlags.NONE, null);
         ok (true, "Qmp.Process launched QEMU");
+        report_peer (process.connection);
     } catch (GLib.Error e) {
         fail ("Qmp.Process launched QEMU", e);
         return;
