@@ -352,9 +352,10 @@ command_init_device_del (Command    *command,
    * DEVICE_UNPLUG_GUEST_ERROR. */
   command->name = "device_del";
   command->arguments = qmp_json_build_object ("{'id': %s}", device_id);
+  command->invalid = command->arguments == NULL;
   command->event_name = "DEVICE_DELETED";
-  command->event_match = qmp_json_build_object ("{'device': %s}", device_id);
-  command->invalid = command->arguments == NULL || command->event_match == NULL;
+  if (!command->invalid)
+    command->event_match = qmp_json_build_object ("{'device': %s}", device_id);
   command->error_event = "DEVICE_UNPLUG_GUEST_ERROR";
 }
 /**
