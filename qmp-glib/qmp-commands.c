@@ -13,6 +13,7 @@
 #include "qmp-enums.h"
 #include "qmp-error.h"
 #include "qmp-json-private.h"
+#include "qmp-json-template.h"
 #include "qmp-schema-private.h"
 #include "qmp-sync-private.h"
 
@@ -26,6 +27,9 @@ typedef struct
   const char *event_name;     /* nullable: finish on the reply alone */
   JsonObject *event_match;    /* owned, nullable */
   const char *error_event;    /* nullable: an event that fails the call */
+  gboolean invalid;           /* a template refused a string of the caller's
+                               * (not UTF-8): after that critical, nothing is
+                               * sent, as for a g_return_if_fail() */
 } Command;
 
 static void
@@ -96,8 +100,9 @@ on_executed (GObject      *source_object,
              gpointer      user_data)
 {
   GError *error = NULL;
-  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (QMP_CONNECTION (source_object), result, &error);
+  JsonNode *ret = qmp_connection_execute_finish (QMP_CONNECTION (source_object), result, &error);
 
+  g_clear_pointer (&ret, json_node_unref);
   command_part_done (user_data, error);
 }
 
@@ -159,6 +164,9 @@ command_run_async (QmpConnection       *self,
   GTask *task;
   CommandData *command_data;
 
+  if (command->invalid)
+    return;
+
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, source_tag);
 
@@ -214,6 +222,9 @@ command_run_sync (QmpConnection  *self,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
+  if (command->invalid)
+    return FALSE;
+
   if (command->event_name == NULL)
     {
       g_autoptr(JsonNode) ret = qmp_connection_execute_sync (self, command->name, command->arguments,
@@ -239,17 +250,6 @@ command_run_sync (QmpConnection  *self,
 }
 
 /* --------------------------------------------------- the typed commands */
-
-static JsonObject *
-file_node_new (const char *filename)
-{
-  JsonObject *file = json_object_new ();
-
-  json_object_set_string_member (file, "driver", "file");
-  json_object_set_string_member (file, "filename", filename);
-
-  return file;
-}
 
 static void
 command_init_stop (Command *command)
@@ -284,26 +284,24 @@ command_init_blockdev_add (Command       *command,
                            const char    *filename,
                            const char    *node_name)
 {
-  JsonObject *options = json_object_new ();
-
-  json_object_set_string_member (options, "driver", "raw");
-  json_object_set_object_member (options, "file", file_node_new (filename));
-
-  command->arguments = json_object_new ();
   if (_qmp_connection_has_command (self, "blockdev-add", 2, 9, 0))
     {
       /* Flat since QEMU 2.9, when blockdev-add became stable. */
       command->name = "blockdev-add";
-      json_object_set_string_member (options, "node-name", node_name);
-      json_object_unref (command->arguments);
-      command->arguments = options;
+      command->arguments =
+        qmp_json_build_object ("{'driver': 'raw', 'file': {'driver': 'file', 'filename': %s},"
+                               " 'node-name': %s}",
+                               filename, node_name);
     }
   else
     {
       command->name = "x-blockdev-add";
-      json_object_set_string_member (options, "id", node_name);
-      json_object_set_object_member (command->arguments, "options", options);
+      command->arguments =
+        qmp_json_build_object ("{'options': {'driver': 'raw',"
+                               " 'file': {'driver': 'file', 'filename': %s}, 'id': %s}}",
+                               filename, node_name);
     }
+  command->invalid = command->arguments == NULL;
 }
 
 static void
@@ -314,9 +312,12 @@ command_init_device_add (Command    *command,
                          const char *bus)
 {
   command->name = "device_add";
-  command->arguments = json_object_new ();
-  json_object_set_string_member (command->arguments, "driver", driver);
-  json_object_set_string_member (command->arguments, "id", device_id);
+  command->arguments = qmp_json_build_object ("{'driver': %s, 'id': %s}", driver, device_id);
+  if (command->arguments == NULL)
+    {
+      command->invalid = TRUE;
+      return;
+    }
   if (blockdev_id != NULL)
     json_object_set_string_member (command->arguments, "drive", blockdev_id);
   if (bus != NULL)
@@ -328,17 +329,17 @@ command_init_blockdev_del (Command       *command,
                            QmpConnection *self,
                            const char    *node_name)
 {
-  command->arguments = json_object_new ();
   if (_qmp_connection_has_command (self, "blockdev-del", 2, 9, 0))
     {
       command->name = "blockdev-del";
-      json_object_set_string_member (command->arguments, "node-name", node_name);
+      command->arguments = qmp_json_build_object ("{'node-name': %s}", node_name);
     }
   else
     {
       command->name = "x-blockdev-del";
-      json_object_set_string_member (command->arguments, "id", node_name);
+      command->arguments = qmp_json_build_object ("{'id': %s}", node_name);
     }
+  command->invalid = command->arguments == NULL;
 }
 
 static void
@@ -350,11 +351,11 @@ command_init_device_del (Command    *command,
    * A guest that refuses the unplug says so with
    * DEVICE_UNPLUG_GUEST_ERROR. */
   command->name = "device_del";
-  command->arguments = json_object_new ();
-  json_object_set_string_member (command->arguments, "id", device_id);
+  command->arguments = qmp_json_build_object ("{'id': %s}", device_id);
+  command->invalid = command->arguments == NULL;
   command->event_name = "DEVICE_DELETED";
-  command->event_match = json_object_new ();
-  json_object_set_string_member (command->event_match, "device", device_id);
+  if (!command->invalid)
+    command->event_match = qmp_json_build_object ("{'device': %s}", device_id);
   command->error_event = "DEVICE_UNPLUG_GUEST_ERROR";
 }
 /**

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "qmp-json-template.h"
+#include "qmp-json-template-private.h"
 #include "qmp-json-private.h"
 
 /* A template is the caller's code, not the peer's data: anything wrong in
@@ -26,7 +27,10 @@ typedef struct
 {
   const char *format;
   const char *p;
-  va_list *args;
+  va_list *args;                       /* the values, or … */
+  const QmpJsonTemplateValue *values;  /* … these */
+  gsize n_values;
+  gsize next_value;
   char *problem;        /* the first thing found wrong */
   gsize problem_at;     /* its byte offset in the template */
 } Template;
@@ -268,6 +272,19 @@ parse_number (Template *t)
     }
 }
 
+/* The next element of the array of values. */
+static const QmpJsonTemplateValue *
+next_value (Template *t)
+{
+  g_assert (t->next_value < t->n_values);
+  return &t->values[t->next_value++];
+}
+
+/* The next value, of C type @type: from the va_list, or the @member of the
+ * next element of the array, cast to @type. */
+#define NEXT_VALUE(type, member) \
+  (t->args != NULL ? va_arg (*t->args, type) : (type) next_value (t)->member)
+
 /* A conversion (at its '%'), consuming its argument. */
 static JsonNode *
 parse_conversion (Template *t)
@@ -300,7 +317,7 @@ parse_conversion (Template *t)
 
         if (length != LENGTH_NONE)
           goto unknown;
-        string = va_arg (*t->args, const char *);
+        string = NEXT_VALUE (const char *, string);
         if (string == NULL || !g_utf8_validate (string, -1, NULL))
           {
             t->p = start;
@@ -314,10 +331,10 @@ parse_conversion (Template *t)
     case 'i':
       switch (length)
         {
-        case LENGTH_NONE: value = va_arg (*t->args, int); break;
-        case LENGTH_LONG: value = va_arg (*t->args, long); break;
-        case LENGTH_LONG_LONG: value = va_arg (*t->args, long long); break;
-        case LENGTH_SIZE: value = va_arg (*t->args, gssize); break;
+        case LENGTH_NONE: value = NEXT_VALUE (int, integer); break;
+        case LENGTH_LONG: value = NEXT_VALUE (long, integer); break;
+        case LENGTH_LONG_LONG: value = NEXT_VALUE (long long, integer); break;
+        case LENGTH_SIZE: value = NEXT_VALUE (gssize, integer); break;
         default: g_assert_not_reached ();
         }
       return json_node_init_int (json_node_alloc (), value);
@@ -328,10 +345,10 @@ parse_conversion (Template *t)
 
         switch (length)
           {
-          case LENGTH_NONE: unsigned_value = va_arg (*t->args, unsigned int); break;
-          case LENGTH_LONG: unsigned_value = va_arg (*t->args, unsigned long); break;
-          case LENGTH_LONG_LONG: unsigned_value = va_arg (*t->args, unsigned long long); break;
-          case LENGTH_SIZE: unsigned_value = va_arg (*t->args, gsize); break;
+          case LENGTH_NONE: unsigned_value = NEXT_VALUE (unsigned int, unsigned_integer); break;
+          case LENGTH_LONG: unsigned_value = NEXT_VALUE (unsigned long, unsigned_integer); break;
+          case LENGTH_LONG_LONG: unsigned_value = NEXT_VALUE (unsigned long long, unsigned_integer); break;
+          case LENGTH_SIZE: unsigned_value = NEXT_VALUE (gsize, unsigned_integer); break;
           default: g_assert_not_reached ();
           }
         /* A JsonNode holds a gint64, which json-glib writes signed. */
@@ -352,7 +369,7 @@ parse_conversion (Template *t)
 
         if (length != LENGTH_NONE && length != LENGTH_LONG)
           goto unknown;
-        d = va_arg (*t->args, double);
+        d = NEXT_VALUE (double, number);
         if (!isfinite (d))
           {
             t->p = start;
@@ -365,7 +382,7 @@ parse_conversion (Template *t)
     case 'b':
       if (length != LENGTH_NONE)
         goto unknown;
-      return json_node_init_boolean (json_node_alloc (), va_arg (*t->args, gboolean) != FALSE);
+      return json_node_init_boolean (json_node_alloc (), NEXT_VALUE (gboolean, boolean) != FALSE);
 
     case 'p':
       {
@@ -373,7 +390,7 @@ parse_conversion (Template *t)
 
         if (length != LENGTH_NONE)
           goto unknown;
-        node = va_arg (*t->args, JsonNode *);
+        node = NEXT_VALUE (JsonNode *, node);
         if (node == NULL)
           {
             t->p = start;
@@ -572,11 +589,13 @@ parse_value (Template *t,
 /* The object of @format, or NULL after a critical that names @function
  * and quotes the template. */
 static JsonObject *
-build_object (const char *function,
-              const char *format,
-              va_list    *args)
+build_object (const char                 *function,
+              const char                 *format,
+              va_list                    *args,
+              const QmpJsonTemplateValue *values,
+              gsize                       n_values)
 {
-  Template t = { format, format, args, NULL, 0 };
+  Template t = { format, format, args, values, n_values, 0, NULL, 0 };
   g_autoptr(JsonNode) node = NULL;
 
   node = parse_value (&t, 0);
@@ -663,7 +682,7 @@ qmp_json_build_object (const char *format,
   g_return_val_if_fail (format != NULL, NULL);
 
   va_start (args, format);
-  object = build_object (G_STRFUNC, format, &args);
+  object = build_object (G_STRFUNC, format, &args, NULL, 0);
   va_end (args);
 
   return object;
@@ -705,10 +724,21 @@ qmp_json_build_object_va (const char *format,
   /* A va_list parameter may be an array in disguise: its address is not a
    * va_list *, a copy's is. */
   va_copy (copy, args);
-  object = build_object (G_STRFUNC, format, &copy);
+  object = build_object (G_STRFUNC, format, &copy, NULL, 0);
   va_end (copy);
 
   return object;
+}
+
+JsonObject *
+_qmp_json_build_object_array (const char                 *format,
+                              const QmpJsonTemplateValue *values,
+                              gsize                       n_values)
+{
+  g_return_val_if_fail (format != NULL, NULL);
+  g_return_val_if_fail (values != NULL || n_values == 0, NULL);
+
+  return build_object (G_STRFUNC, format, NULL, values, n_values);
 }
 
 /* The command of a template: "execute" (or "exec-oob") and "arguments",
@@ -721,7 +751,7 @@ command_from_template (const char       *function,
                        JsonObject      **arguments,
                        QmpExecuteFlags  *flags)
 {
-  g_autoptr(JsonObject) object = build_object (function, format, args);
+  g_autoptr(JsonObject) object = build_object (function, format, args, NULL, 0);
   JsonObjectIter iter;
   const char *name;
   JsonNode *member;

@@ -413,6 +413,46 @@ test_execute_wrong (void)
   g_assert_false (qmp_connection_is_closed (connection));
 }
 
+/* The typed commands build their arguments from templates: a string of
+ * the caller's that is not UTF-8 is the template's critical, and nothing
+ * is sent (it would not be JSON). */
+static void
+test_typed_not_utf8 (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  const char *bad = "caf\xe9";
+
+#define EXPECT_NOT_UTF8() \
+  g_test_expect_message ("Qmp", G_LOG_LEVEL_CRITICAL, \
+                         "qmp_json_build_object: invalid JSON template “*”: " \
+                         "%s is given a string that is not UTF-8 at byte *")
+
+  EXPECT_NOT_UTF8 ();
+  g_assert_false (qmp_connection_device_del_sync (connection, bad, NULL, &error));
+  g_test_assert_expected_messages ();
+  EXPECT_NOT_UTF8 ();
+  qmp_connection_device_del_async (connection, bad, NULL, qmp_test_store_result, &slot);
+  g_test_assert_expected_messages ();
+  EXPECT_NOT_UTF8 ();
+  g_assert_false (qmp_connection_device_add_sync (connection, NULL, bad, "usb-storage", NULL, NULL, &error));
+  g_test_assert_expected_messages ();
+  EXPECT_NOT_UTF8 ();
+  g_assert_false (qmp_connection_blockdev_add_sync (connection, "/tmp/caf\xe9.raw", "disk0", NULL, &error));
+  g_test_assert_expected_messages ();
+  EXPECT_NOT_UTF8 ();
+  qmp_connection_blockdev_del_async (connection, bad, NULL, qmp_test_store_result, &slot);
+  g_test_assert_expected_messages ();
+#undef EXPECT_NOT_UTF8
+
+  g_assert_no_error (error);
+  g_assert_null (slot);
+  g_assert_true (qmp_mock_receive_nothing (mock, 100));
+  g_assert_false (qmp_connection_is_closed (connection));
+}
+
 /* Against QEMU: a string with quotes and backslashes goes through %s
  * intact, as QEMU's own error message shows. */
 static void
@@ -464,6 +504,7 @@ main (int    argc,
   g_test_add_func ("/template/execute-sync", test_execute_sync);
   g_test_add_func ("/template/execute-wrong", test_execute_wrong);
   g_test_add_func ("/template/execute-qemu", test_execute_qemu);
+  g_test_add_func ("/template/typed-not-utf8", test_typed_not_utf8);
 
   return g_test_run ();
 }
