@@ -243,7 +243,12 @@ _qmp_json_append_node (GString  *out,
               g_string_append (out, "null");
             else
               {
-                g_string_append (out, g_ascii_dtostr (buffer, sizeof buffer, value));
+                g_ascii_dtostr (buffer, sizeof buffer, value);
+                g_string_append (out, buffer);
+                /* Still a double when read back, and -0.0 keeps its sign:
+                 * 2.0 is written "2.0", not "2". */
+                if (strpbrk (buffer, ".eE") == NULL)
+                  g_string_append (out, ".0");
               }
           }
         break;

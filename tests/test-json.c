@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <math.h>
 #include <string.h>
 
 #include <qmp-glib.h>
@@ -538,6 +539,8 @@ test_write_arguments (void)
   json_object_set_double_member (arguments, "big", 1e41);
   json_object_set_double_member (arguments, "small", -2.5e-300);
   json_object_set_double_member (arguments, "half", 0.5);
+  json_object_set_double_member (arguments, "whole", 2.0);
+  json_object_set_double_member (arguments, "minus-zero", -0.0);
   json_object_set_string_member (arguments, "control", "a\x1f\x01\n\"\\b");
   json_object_set_string_member (arguments, "\x1fname", "v");
   qmp_connection_execute_async (connection, "write-test", arguments, QMP_EXECUTE_FLAGS_NONE,
@@ -550,6 +553,10 @@ test_write_arguments (void)
   g_assert_cmpfloat (json_object_get_double_member (received, "big"), ==, 1e41);
   g_assert_cmpfloat (json_object_get_double_member (received, "small"), ==, -2.5e-300);
   g_assert_cmpfloat (json_object_get_double_member (received, "half"), ==, 0.5);
+  /* Doubles stay doubles, and -0.0 keeps its sign. */
+  g_assert_cmpint (json_node_get_value_type (json_object_get_member (received, "whole")), ==, G_TYPE_DOUBLE);
+  g_assert_cmpfloat (json_object_get_double_member (received, "whole"), ==, 2.0);
+  g_assert_true (signbit (json_object_get_double_member (received, "minus-zero")));
   g_assert_cmpstr (json_object_get_string_member (received, "control"), ==, "a\x1f\x01\n\"\\b");
   g_assert_cmpstr (json_object_get_string_member (received, "\x1fname"), ==, "v");
 
