@@ -150,27 +150,118 @@ hex_value (char c)
   return -1;
 }
 
-static gboolean
-parse_hex4 (Parser   *parser,
-            gunichar *out)
+/* Four hex digits at *p, which is left after them; FALSE (and *p where it
+ * was) when there are not. */
+static const char *
+read_hex4 (const char **p,
+           const char  *end,
+           gunichar    *out)
 {
   gunichar value = 0;
 
-  if (parser->end - parser->p < 4)
-    return fail (parser, _("Truncated \\u escape"));
+  if (end - *p < 4)
+    return _("Truncated \\u escape");
 
   for (guint i = 0; i < 4; i++)
     {
-      int digit = hex_value (parser->p[i]);
+      int digit = hex_value ((*p)[i]);
 
       if (digit < 0)
-        return fail (parser, _("Invalid \\u escape"));
+        return _("Invalid \\u escape");
       value = value * 16 + digit;
     }
 
-  parser->p += 4;
+  *p += 4;
   *out = value;
-  return TRUE;
+  return NULL;
+}
+
+/* Decodes the body of a JSON string from *p (just after its opening quote)
+ * to its closing quote, appending it to @out: escapes, surrogate pairs,
+ * and no U+0000 (JsonNode strings end at NUL), no control character, only
+ * valid UTF-8.  Returns NULL with *p after the closing quote, or why not
+ * (translated) with *p where the problem is.  Shared by this parser and
+ * QmpSchema's reader of query-qmp-schema's text. */
+const char *
+_qmp_json_decode_string (const char **p,
+                         const char  *end,
+                         GString     *out)
+{
+  gsize start = out->len;
+
+  while (*p < end)
+    {
+      char c = **p;
+      const char *problem;
+      gunichar unichar, low;
+
+      if (c == '"')
+        {
+          (*p)++;
+          if (!g_utf8_validate_len (out->str + start, out->len - start, NULL))
+            return _("Invalid UTF-8 in a string");
+          return NULL;
+        }
+
+      if ((guchar) c < 0x20)
+        return _("Control character in a string");
+
+      if (c != '\\')
+        {
+          g_string_append_c (out, c);
+          (*p)++;
+          continue;
+        }
+
+      (*p)++;
+      if (*p >= end)
+        break;
+
+      switch (*(*p)++)
+        {
+        case '"': g_string_append_c (out, '"'); break;
+        case '\\': g_string_append_c (out, '\\'); break;
+        case '/': g_string_append_c (out, '/'); break;
+        case 'b': g_string_append_c (out, '\b'); break;
+        case 'f': g_string_append_c (out, '\f'); break;
+        case 'n': g_string_append_c (out, '\n'); break;
+        case 'r': g_string_append_c (out, '\r'); break;
+        case 't': g_string_append_c (out, '\t'); break;
+        case 'u':
+          if ((problem = read_hex4 (p, end, &unichar)) != NULL)
+            return problem;
+
+          if (unichar >= 0xD800 && unichar <= 0xDBFF)
+            {
+              if (end - *p < 2 || (*p)[0] != '\\' || (*p)[1] != 'u')
+                return _("Unpaired surrogate in a \\u escape");
+              *p += 2;
+              if ((problem = read_hex4 (p, end, &low)) != NULL)
+                return problem;
+              if (low < 0xDC00 || low > 0xDFFF)
+                return _("Unpaired surrogate in a \\u escape");
+              unichar = 0x10000 + ((unichar - 0xD800) << 10) + (low - 0xDC00);
+            }
+          else if (unichar >= 0xDC00 && unichar <= 0xDFFF)
+            {
+              return _("Unpaired surrogate in a \\u escape");
+            }
+
+          /* QEMU escapes U+0000 as \\u0000: kept out, as JsonNode strings
+           * are NUL-terminated. */
+          if (unichar == 0)
+            return _("A string holds U+0000");
+
+          g_string_append_unichar (out, unichar);
+          break;
+
+        default:
+          (*p)--;
+          return _("Invalid escape in a string");
+        }
+    }
+
+  return _("Unterminated string");
 }
 
 static char skipped_string[] = "";
@@ -201,106 +292,21 @@ parse_string (Parser *parser)
       return parser->build ? g_strndup (run, parser->p - 1 - run) : skipped_string;
     }
 
-  g_string_truncate (parser->scratch, 0);
-  g_string_append_len (parser->scratch, run, parser->p - run);
+  {
+    const char *problem;
 
-  while (parser->p < parser->end)
-    {
-      char c = *parser->p;
+    g_string_truncate (parser->scratch, 0);
+    parser->p = run;
+    if ((problem = _qmp_json_decode_string (&parser->p, parser->end, parser->scratch)) != NULL)
+      {
+        fail (parser, problem);
+        return NULL;
+      }
+  }
 
-      if (c == '"')
-        {
-          parser->p++;
-          if (!g_utf8_validate_len (parser->scratch->str, parser->scratch->len, NULL))
-            {
-              fail (parser, _("Invalid UTF-8 in a string"));
-              return NULL;
-            }
-          if (!charge_string (parser, parser->scratch->len, TRUE))
-            return NULL;
-          return parser->build ? g_strndup (parser->scratch->str, parser->scratch->len) : skipped_string;
-        }
-
-      if ((guchar) c < 0x20)
-        {
-          fail (parser, _("Control character in a string"));
-          return NULL;
-        }
-
-      if (c != '\\')
-        {
-          g_string_append_c (parser->scratch, c);
-          parser->p++;
-          continue;
-        }
-
-      parser->p++;
-      if (parser->p >= parser->end)
-        break;
-
-      switch (*parser->p++)
-        {
-        case '"': g_string_append_c (parser->scratch, '"'); break;
-        case '\\': g_string_append_c (parser->scratch, '\\'); break;
-        case '/': g_string_append_c (parser->scratch, '/'); break;
-        case 'b': g_string_append_c (parser->scratch, '\b'); break;
-        case 'f': g_string_append_c (parser->scratch, '\f'); break;
-        case 'n': g_string_append_c (parser->scratch, '\n'); break;
-        case 'r': g_string_append_c (parser->scratch, '\r'); break;
-        case 't': g_string_append_c (parser->scratch, '\t'); break;
-        case 'u':
-          {
-            gunichar unichar;
-
-            if (!parse_hex4 (parser, &unichar))
-              return NULL;
-
-            if (unichar >= 0xD800 && unichar <= 0xDBFF)
-              {
-                gunichar low;
-
-                if (parser->end - parser->p < 2 || parser->p[0] != '\\' || parser->p[1] != 'u')
-                  {
-                    fail (parser, _("Unpaired surrogate in a \\u escape"));
-                    return NULL;
-                  }
-                parser->p += 2;
-                if (!parse_hex4 (parser, &low))
-                  return NULL;
-                if (low < 0xDC00 || low > 0xDFFF)
-                  {
-                    fail (parser, _("Unpaired surrogate in a \\u escape"));
-                    return NULL;
-                  }
-                unichar = 0x10000 + ((unichar - 0xD800) << 10) + (low - 0xDC00);
-              }
-            else if (unichar >= 0xDC00 && unichar <= 0xDFFF)
-              {
-                fail (parser, _("Unpaired surrogate in a \\u escape"));
-                return NULL;
-              }
-
-            /* QEMU escapes U+0000 as \u0000: kept out, as JsonNode strings
-             * are NUL-terminated. */
-            if (unichar == 0)
-              {
-                fail (parser, _("A string holds U+0000"));
-                return NULL;
-              }
-
-            g_string_append_unichar (parser->scratch, unichar);
-            break;
-          }
-
-        default:
-          parser->p--;
-          fail (parser, _("Invalid escape in a string"));
-          return NULL;
-        }
-    }
-
-  fail (parser, _("Unterminated string"));
-  return NULL;
+  if (!charge_string (parser, parser->scratch->len, TRUE))
+    return NULL;
+  return parser->build ? g_strndup (parser->scratch->str, parser->scratch->len) : skipped_string;
 }
 
 static JsonNode *

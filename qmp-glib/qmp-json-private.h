@@ -44,6 +44,9 @@ void        _qmp_json_append_string    (GString    *out,
                                         const char *str);
 char       *_qmp_json_string_quote     (const char *str);
 gboolean    _qmp_debug_enabled         (void);
+const char *_qmp_json_decode_string    (const char **p,
+                                        const char  *end,
+                                        GString     *out);
 JsonNode   *_qmp_json_parse            (const char  *data,
                                         gsize        len,
                                         GString     *scratch,

@@ -12,6 +12,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "qmp-error.h"
+#include "qmp-json-private.h"
 #include "qmp-schema-private.h"
 
 /* Why a parser of its own: QEMU 7.2's schema is 207 KB of some 20,000
@@ -126,38 +127,6 @@ expect (Text *text,
   return TRUE;
 }
 
-static int
-hex_value (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-static gboolean
-hex4 (Text     *text,
-      gunichar *out)
-{
-  gunichar value = 0;
-
-  if (text->end - text->p < 4)
-    return syntax_error (text);
-  for (int i = 0; i < 4; i++)
-    {
-      int digit = hex_value (*text->p++);
-
-      if (digit < 0)
-        return syntax_error (text);
-      value = value * 16 + digit;
-    }
-  *out = value;
-  return TRUE;
-}
-
 /* A string, its opening quote next: *out points into the text (no
  * escapes) or into the scratch buffer, valid until the next string. */
 static gboolean
@@ -184,61 +153,14 @@ read_string (Text        *text,
       return TRUE;
     }
 
+  /* Escapes: decoded as the library's parser decodes them. */
   g_string_truncate (text->scratch, 0);
-  g_string_append_len (text->scratch, run, text->p - run);
-  while (text->p < text->end)
-    {
-      char c = *text->p++;
-      gunichar unichar, low;
-
-      if (c == '"')
-        {
-          if (!g_utf8_validate_len (text->scratch->str, text->scratch->len, NULL))
-            return syntax_error (text);
-          *out = text->scratch->str;
-          *len = text->scratch->len;
-          return TRUE;
-        }
-      if ((guchar) c < 0x20 || (c == '\\' && text->p >= text->end))
-        return syntax_error (text);
-      if (c != '\\')
-        {
-          g_string_append_c (text->scratch, c);
-          continue;
-        }
-
-      switch (*text->p++)
-        {
-        case '"': g_string_append_c (text->scratch, '"'); break;
-        case '\\': g_string_append_c (text->scratch, '\\'); break;
-        case '/': g_string_append_c (text->scratch, '/'); break;
-        case 'b': g_string_append_c (text->scratch, '\b'); break;
-        case 'f': g_string_append_c (text->scratch, '\f'); break;
-        case 'n': g_string_append_c (text->scratch, '\n'); break;
-        case 'r': g_string_append_c (text->scratch, '\r'); break;
-        case 't': g_string_append_c (text->scratch, '\t'); break;
-        case 'u':
-          if (!hex4 (text, &unichar))
-            return FALSE;
-          if (unichar >= 0xD800 && unichar <= 0xDBFF)
-            {
-              if (text->end - text->p < 2 || text->p[0] != '\\' || text->p[1] != 'u')
-                return syntax_error (text);
-              text->p += 2;
-              if (!hex4 (text, &low) || low < 0xDC00 || low > 0xDFFF)
-                return syntax_error (text);
-              unichar = 0x10000 + ((unichar - 0xD800) << 10) + (low - 0xDC00);
-            }
-          else if ((unichar >= 0xDC00 && unichar <= 0xDFFF) || unichar == 0)
-            return syntax_error (text);
-          g_string_append_unichar (text->scratch, unichar);
-          break;
-        default:
-          return syntax_error (text);
-        }
-    }
-
-  return syntax_error (text);
+  text->p = run;
+  if (_qmp_json_decode_string (&text->p, text->end, text->scratch) != NULL)
+    return syntax_error (text);
+  *out = text->scratch->str;
+  *len = text->scratch->len;
+  return TRUE;
 }
 
 static gboolean
