@@ -799,40 +799,14 @@ qmp_proxy_new_client_stream (QmpProxy             *self,
                              QmpProxyClientFlags   flags,
                              GError              **error)
 {
-  g_autoptr(GSocket) client = NULL;
-  g_autoptr(GSocket) server = NULL;
   g_autoptr(GSocketConnection) client_connection = NULL;
   g_autoptr(GSocketConnection) server_connection = NULL;
-  int fds[2];
 
   g_return_val_if_fail (QMP_IS_PROXY (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Could not create a socket pair: %s"), g_strerror (saved_errno));
-      return NULL;
-    }
-
-  client = g_socket_new_from_fd (fds[0], error);
-  if (client == NULL)
-    {
-      close (fds[0]);
-      close (fds[1]);
-      return NULL;
-    }
-  server = g_socket_new_from_fd (fds[1], error);
-  if (server == NULL)
-    {
-      close (fds[1]);
-      return NULL;
-    }
-
-  client_connection = g_socket_connection_factory_create_connection (client);
-  server_connection = g_socket_connection_factory_create_connection (server);
+  if (!_qmp_server_socket_pair (&client_connection, &server_connection, error))
+    return NULL;
   if (!proxy_add_client (self, G_IO_STREAM (server_connection), flags, error))
     return NULL;
 

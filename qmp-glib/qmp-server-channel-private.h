@@ -95,6 +95,10 @@ void _qmp_server_channel_set_writing   (QmpServerChannel *self,
 void _qmp_server_channel_set_max_message_size (QmpServerChannel *self,
                                                guint64           max_message_size);
 
+gboolean _qmp_server_socket_pair (GSocketConnection **client,
+                                  GSocketConnection **server,
+                                  GError           **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpServerChannel, _qmp_server_channel_unref)
 
 G_END_DECLS

@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/socket.h>
+#include <errno.h>
 
 #include <unistd.h>
 
@@ -934,4 +936,46 @@ _qmp_server_channel_unref (QmpServerChannel *self)
   g_object_unref (self->stream);
   _qmp_worker_unref (self->worker);
   g_free (self);
+}
+
+/* ---------------------------------------------------------- socket pair */
+
+/* A connected pair of Unix stream sockets, as GSocketConnections: the
+ * client's end and the server's, for the clients that QmpTestServer and
+ * QmpProxy hand out without a socket file. */
+gboolean
+_qmp_server_socket_pair (GSocketConnection **client,
+                         GSocketConnection **server,
+                         GError           **error)
+{
+  g_autoptr(GSocket) client_socket = NULL;
+  g_autoptr(GSocket) server_socket = NULL;
+  int fds[2];
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Could not create a socket pair: %s"), g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  client_socket = g_socket_new_from_fd (fds[0], error);
+  if (client_socket == NULL)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      return FALSE;
+    }
+  server_socket = g_socket_new_from_fd (fds[1], error);
+  if (server_socket == NULL)
+    {
+      close (fds[1]);
+      return FALSE;
+    }
+
+  *client = g_socket_connection_factory_create_connection (client_socket);
+  *server = g_socket_connection_factory_create_connection (server_socket);
+  return TRUE;
 }
