@@ -2361,21 +2361,9 @@ qmp_connection_execute_async (QmpConnection       *self,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
-  g_autoptr(QmpCall) call = NULL;
-
-  g_return_if_fail (QMP_IS_CONNECTION (self));
-  g_return_if_fail (connection_is_ready (self));
-  g_return_if_fail (command != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  if (_qmp_connection_check_call_async (self, qmp_connection_execute_async, command, arguments,
-                                        flags, NULL, NULL, cancellable, callback, user_data))
-    return;
-
-  call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
-                        (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
-  connection_submit_async (self, call, qmp_connection_execute_async,
-                           cancellable, callback, user_data);
+  /* The connection's own timeout: -1. */
+  qmp_connection_execute_full_async (self, command, arguments, flags, -1, cancellable,
+                                     callback, user_data);
 }
 
 /**
@@ -2454,23 +2442,7 @@ qmp_connection_execute_sync (QmpConnection    *self,
                              GCancellable     *cancellable,
                              GError          **error)
 {
-  g_autoptr(QmpCall) call = NULL;
-
-  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
-  g_return_val_if_fail (connection_is_ready (self), NULL);
-  g_return_val_if_fail (command != NULL, NULL);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, cancellable, error))
-    return NULL;
-
-  call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
-                        (flags & QMP_EXECUTE_FLAGS_OOB) != 0, NULL, NULL);
-  if (!connection_submit_sync (self, call, cancellable, error))
-    return NULL;
-
-  return _qmp_call_steal_return (call);
+  return qmp_connection_execute_full_sync (self, command, arguments, flags, -1, cancellable, error);
 }
 
 /**
@@ -2661,22 +2633,8 @@ qmp_connection_execute_until_event_async (QmpConnection       *self,
                                           GAsyncReadyCallback  callback,
                                           gpointer             user_data)
 {
-  g_autoptr(QmpCall) call = NULL;
-
-  g_return_if_fail (QMP_IS_CONNECTION (self));
-  g_return_if_fail (connection_is_ready (self));
-  g_return_if_fail (command != NULL);
-  g_return_if_fail (event_name != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  if (_qmp_connection_check_call_async (self, qmp_connection_execute_until_event_async, command,
-                                        arguments, QMP_EXECUTE_FLAGS_NONE, event_name, event_match,
-                                        cancellable, callback, user_data))
-    return;
-
-  call = _qmp_call_new (QMP_CALL_UNTIL_EVENT, command, arguments, FALSE, event_name, event_match);
-  connection_submit_async (self, call, qmp_connection_execute_until_event_async,
-                           cancellable, callback, user_data);
+  qmp_connection_execute_until_event_full_async (self, command, arguments, event_name, event_match,
+                                                 -1, cancellable, callback, user_data);
 }
 
 /**
@@ -2776,30 +2734,9 @@ qmp_connection_execute_until_event_sync (QmpConnection  *self,
                                          GCancellable   *cancellable,
                                          GError        **error)
 {
-  g_autoptr(QmpCall) call = NULL;
-
-  if (return_value != NULL)
-    *return_value = NULL;
-
-  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
-  g_return_val_if_fail (connection_is_ready (self), NULL);
-  g_return_val_if_fail (command != NULL, NULL);
-  g_return_val_if_fail (event_name != NULL, NULL);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  if (!_qmp_connection_check_call_sync (self, command, arguments, QMP_EXECUTE_FLAGS_NONE,
-                                        cancellable, error))
-    return NULL;
-
-  call = _qmp_call_new (QMP_CALL_UNTIL_EVENT, command, arguments, FALSE, event_name, event_match);
-  if (!connection_submit_sync (self, call, cancellable, error))
-    return NULL;
-
-  if (return_value != NULL)
-    *return_value = _qmp_call_steal_return (call);
-
-  return _qmp_call_steal_event (call);
+  return qmp_connection_execute_until_event_full_sync (self, command, arguments, event_name,
+                                                       event_match, return_value, -1,
+                                                       cancellable, error);
 }
 
 /**
@@ -2833,15 +2770,8 @@ qmp_connection_wait_event_async (QmpConnection       *self,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
 {
-  g_autoptr(QmpCall) call = NULL;
-
-  g_return_if_fail (QMP_IS_CONNECTION (self));
-  g_return_if_fail (connection_is_ready (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  call = _qmp_call_new (QMP_CALL_WAIT_EVENT, NULL, NULL, FALSE, event_name, event_match);
-  connection_submit_async (self, call, qmp_connection_wait_event_async,
-                           cancellable, callback, user_data);
+  qmp_connection_wait_event_full_async (self, event_name, event_match, -1, cancellable,
+                                        callback, user_data);
 }
 
 /**
@@ -2912,18 +2842,7 @@ qmp_connection_wait_event_sync (QmpConnection  *self,
                                 GCancellable   *cancellable,
                                 GError        **error)
 {
-  g_autoptr(QmpCall) call = NULL;
-
-  g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
-  g_return_val_if_fail (connection_is_ready (self), NULL);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  call = _qmp_call_new (QMP_CALL_WAIT_EVENT, NULL, NULL, FALSE, event_name, event_match);
-  if (!connection_submit_sync (self, call, cancellable, error))
-    return NULL;
-
-  return _qmp_call_steal_event (call);
+  return qmp_connection_wait_event_full_sync (self, event_name, event_match, -1, cancellable, error);
 }
 
 /* ---------------------------------------------------------- guest agent */

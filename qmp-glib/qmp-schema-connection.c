@@ -604,17 +604,11 @@ on_schema_for_call (GObject      *source_object,
                                                    pending->event_name, pending->event_match,
                                                    pending->timeout_msec, pending->cancellable,
                                                    pending->callback, pending->user_data);
-  else if (pending->source_tag == (gpointer) qmp_connection_execute_async)
-    qmp_connection_execute_async (self, pending->command, pending->arguments, pending->flags,
-                                  pending->cancellable, pending->callback, pending->user_data);
-  else if (pending->source_tag == (gpointer) qmp_connection_execute_json_async)
+  else
+    /* The only checked call that has no _full form (execute and
+     * execute_until_event are made of theirs). */
     qmp_connection_execute_json_async (self, pending->command, pending->arguments, pending->flags,
                                        pending->cancellable, pending->callback, pending->user_data);
-  else
-    qmp_connection_execute_until_event_async (self, pending->command, pending->arguments,
-                                              pending->event_name, pending->event_match,
-                                              pending->cancellable, pending->callback,
-                                              pending->user_data);
   g_private_set (&skip_check, NULL);
 
   pending_call_free (pending);
