@@ -83,8 +83,11 @@ struct _QmpCall
   GMutex wait_lock;
   GCond wait_cond;
   gboolean notified;        /* protected by wait_lock, as are: */
-  int wakeup_fd;            /* the reading caller's wakeup eventfd, or -1 */
-  GThread *reader;          /* the reading caller's thread */
+  int wakeup_fd;            /* the waiting caller's wakeup eventfd, or -1
+                             * when it waits on wait_cond */
+  GThread *reader;          /* the waiting caller's thread */
+  gboolean reading;         /* it is the channel's reader (set under the
+                             * channel's lock too) */
 };
 
 struct _QmpChannel
@@ -153,6 +156,8 @@ struct _QmpChannel
                                 * always reads */
   gboolean worker_reading;  /* on_input_ready() runs on the worker */
   gboolean caller_reading;  /* a _sync caller reads */
+  QmpCall *reader_wanted;   /* a _sync call whose caller reads once the
+                             * worker is done reading */
   gpointer deferred_shutdown; /* the worker's close, which waits until the
                                * reading caller is off the socket */
 };
@@ -174,6 +179,9 @@ static void channel_read_for_call (QmpChannel *self,
 static int channel_self_read_wakeup_fd (QmpChannel *self);
 static gboolean channel_take_reading_locked (QmpChannel *self,
                                              QmpCall    *call);
+static gboolean channel_want_reading_locked (QmpChannel *self,
+                                             QmpCall    *call);
+static void channel_grant_reading_locked (QmpChannel *self);
 static void channel_finish_close (QmpChannel              *self,
                                   GError                  *error,
                                   gboolean                 remote_peer_vanished,
@@ -1160,13 +1168,20 @@ _qmp_channel_submit (QmpChannel   *self,
     }
 
   /* The caller becomes the reader before its command goes out, so that
-   * the reply never wakes the worker. */
-  if (wakeup_fd >= 0 && channel_take_reading_locked (self, call))
+   * the reply never wakes the worker; or once the worker is done with what
+   * it reads now. */
+  if (wakeup_fd >= 0)
     {
-      g_mutex_lock (&call->wait_lock);
-      call->wakeup_fd = wakeup_fd;
-      call->reader = g_thread_self ();
-      g_mutex_unlock (&call->wait_lock);
+      gboolean reading = channel_take_reading_locked (self, call);
+
+      if (reading || channel_want_reading_locked (self, call))
+        {
+          g_mutex_lock (&call->wait_lock);
+          call->wakeup_fd = wakeup_fd;
+          call->reader = g_thread_self ();
+          call->reading = reading;
+          g_mutex_unlock (&call->wait_lock);
+        }
     }
 
   /* The filter is armed before anything is written, so an event that
@@ -1824,6 +1839,9 @@ on_input_ready (GObject  *stream,
   self->worker_reading = FALSE;
   if (!keep_going)
     g_clear_pointer (&self->input_source, g_source_unref);
+  /* (This may replace the source: returning CONTINUE for a destroyed
+   * source is harmless.) */
+  channel_grant_reading_locked (self);
   g_mutex_unlock (&self->lock);
 
   return keep_going ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
@@ -1920,6 +1938,31 @@ channel_unwatch_input_locked (QmpChannel *self)
     }
 }
 
+/* The first time a caller reads, the worker moves from the socket to an
+ * epoll set that holds it (waking the worker once): from then on, taking
+ * the socket out and putting it back costs the worker nothing.  FALSE if
+ * that cannot be done (out of descriptors): the worker reads, always. */
+static gboolean
+channel_use_epoll_locked (QmpChannel *self)
+{
+  if (self->read_epoll_fd >= 0)
+    return TRUE;
+  if (self->read_socket_failed)
+    return FALSE;
+
+  self->read_epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (self->read_epoll_fd < 0)
+    {
+      self->read_socket_failed = TRUE;
+      return FALSE;
+    }
+
+  channel_unwatch_input_locked (self);
+  channel_watch_input_locked (self);
+
+  return self->read_epoll_fd >= 0;
+}
+
 /* Whether the calling thread, waiting for @call, may read in the worker's
  * place: only when the worker is idle, waiting for input (so the buffer
  * holds no line it has not handled), on a plain socket.  If so, the socket
@@ -1931,31 +1974,59 @@ channel_take_reading_locked (QmpChannel *self,
 {
   if (self->read_socket == NULL || self->read_socket_failed || self->closed || self->read_paused ||
       self->input_source == NULL || self->worker_reading || self->caller_reading ||
-      call->completed)
+      self->reader_wanted != NULL || call->completed)
     return FALSE;
 
-  /* The first time, the worker moves from the socket to an epoll set
-   * that holds it (waking the worker once): from then on, taking the
-   * socket out and putting it back costs the worker nothing. */
-  if (self->read_epoll_fd < 0)
-    {
-      self->read_epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
-      if (self->read_epoll_fd < 0)
-        {
-          /* Out of descriptors: the worker goes on reading. */
-          self->read_socket_failed = TRUE;
-          return FALSE;
-        }
-      channel_unwatch_input_locked (self);
-      channel_watch_input_locked (self);
-      if (self->read_epoll_fd < 0)
-        return FALSE;
-    }
+  if (!channel_use_epoll_locked (self))
+    return FALSE;
 
   channel_epoll_remove_socket_locked (self);
   self->caller_reading = TRUE;
 
   return TRUE;
+}
+
+/* The worker reads now (it may be finishing with the line before this
+ * call's): the caller asks to read after it, unless another already did.
+ * Runs with the channel locked. */
+static gboolean
+channel_want_reading_locked (QmpChannel *self,
+                             QmpCall    *call)
+{
+  if (self->read_socket == NULL || self->read_socket_failed || self->closed || self->read_paused ||
+      !self->worker_reading || self->caller_reading || self->reader_wanted != NULL ||
+      call->completed)
+    return FALSE;
+
+  self->reader_wanted = _qmp_call_ref (call);
+
+  return TRUE;
+}
+
+/* On the worker, done reading: the caller that asked reads now, if the
+ * channel still lets it (else it waits for its call as usual).  Runs with
+ * the channel locked. */
+static void
+channel_grant_reading_locked (QmpChannel *self)
+{
+  g_autoptr(QmpCall) call = g_steal_pointer (&self->reader_wanted);
+
+  if (call == NULL || call->completed || self->closed || self->read_paused ||
+      self->input_source == NULL || self->worker_reading || self->caller_reading ||
+      !channel_use_epoll_locked (self))
+    return;
+
+  channel_epoll_remove_socket_locked (self);
+  self->caller_reading = TRUE;
+
+  /* The caller polls its wakeup descriptor until it knows: it takes
+   * itself off reader_wanted, under the lock held here, before it lets go
+   * of the descriptor. */
+  g_mutex_lock (&call->wait_lock);
+  call->reading = TRUE;
+  while (eventfd_write (call->wakeup_fd, 1) < 0 && errno == EINTR)
+    ;
+  g_mutex_unlock (&call->wait_lock);
 }
 
 static gboolean channel_read_on_worker (gpointer user_data);
@@ -2017,7 +2088,8 @@ channel_self_read_wakeup_fd (QmpChannel *self)
 
 /* Reads, in the calling thread, until @call is done, if the caller took
  * the reading when it submitted the call (see
- * channel_take_reading_locked()).  Whoever finishes the call from another
+ * channel_take_reading_locked()), or once the worker hands it over (see
+ * channel_want_reading_locked()).  Whoever finishes the call from another
  * thread (its cancellation or timeout on the worker, a close) wakes the
  * poll.  The lines are handled exactly as on the worker: every call's
  * reply and every event go where the worker would send them. */
@@ -2027,51 +2099,65 @@ channel_read_for_call (QmpChannel *self,
 {
   GPollFD fds[2];
   gboolean keep_going = TRUE;
+  gboolean reading;
 
-  /* Only this thread sets it, when it took the reading. */
+  /* Only this thread sets it, in _qmp_channel_submit(). */
   if (call->wakeup_fd < 0)
     return;
 
-  fds[0].fd = g_socket_get_fd (self->read_socket);
-  fds[0].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
-  fds[1].fd = call->wakeup_fd;
-  fds[1].events = G_IO_IN;
+  fds[0].fd = call->wakeup_fd;
+  fds[0].events = G_IO_IN;
+  fds[1].fd = g_socket_get_fd (self->read_socket);
+  fds[1].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
 
   g_mutex_lock (&call->wait_lock);
   while (!call->notified && keep_going)
     {
+      reading = call->reading;
       g_mutex_unlock (&call->wait_lock);
 
       fds[0].revents = fds[1].revents = 0;
-      if (g_poll (fds, G_N_ELEMENTS (fds), -1) < 0 && errno != EINTR)
+      if (g_poll (fds, reading ? 2 : 1, -1) < 0 && errno != EINTR)
         {
-          /* Cannot happen with two valid descriptors: leave the reading
-           * to the worker rather than spin. */
+          /* Cannot happen with valid descriptors: leave the reading to
+           * the worker rather than spin. */
           g_critical ("poll() failed while reading: %s", g_strerror (errno));
           keep_going = FALSE;
         }
       else
         {
-          if (fds[1].revents != 0)
+          if (fds[0].revents != 0)
             {
               eventfd_t value;
 
-              eventfd_read (fds[1].fd, &value);
+              eventfd_read (fds[0].fd, &value);
             }
-          if (fds[0].revents != 0)
+          if (reading && fds[1].revents != 0)
             keep_going = channel_read_input (self);
         }
 
       g_mutex_lock (&call->wait_lock);
     }
+  g_mutex_unlock (&call->wait_lock);
+
+  /* Off the list of those who want to read, before the descriptor is
+   * given up: after this, the worker hands this caller nothing. */
+  g_mutex_lock (&self->lock);
+  if (self->reader_wanted == call)
+    g_clear_pointer (&self->reader_wanted, _qmp_call_unref);
+  g_mutex_lock (&call->wait_lock);
+  reading = call->reading;
+  call->reading = FALSE;
   call->wakeup_fd = -1;
   call->reader = NULL;
   g_mutex_unlock (&call->wait_lock);
+  g_mutex_unlock (&self->lock);
 
-  /* Reading stopped before the call was done (it paused: cannot happen
-   * while the call waits, or the channel closed: then it is done): the
+  /* Reading stopped before the call was done (the channel closed: then it
+   * is done; or it paused, which cannot happen while the call waits): the
    * caller waits for the worker as usual. */
-  channel_release_reading (self);
+  if (reading)
+    channel_release_reading (self);
 }
 
 /* -------------------------------------------------------------- closing */
@@ -2464,6 +2550,7 @@ channel_read_on_worker (gpointer user_data)
       self->worker_reading = FALSE;
       if (keep_going)
         channel_watch_input_locked (self);
+      channel_grant_reading_locked (self);
       g_mutex_unlock (&self->lock);
     }
 
@@ -2516,6 +2603,7 @@ _qmp_channel_unref (QmpChannel *self)
   g_assert (self->writing.length == 0);
   g_assert (self->greeting_call == NULL);
   g_assert (self->deferred_shutdown == NULL);
+  g_assert (self->reader_wanted == NULL);
 
   g_hash_table_unref (self->pending);
   g_string_free (self->wbuf, TRUE);

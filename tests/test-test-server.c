@@ -847,9 +847,13 @@ test_listen (void)
   command = next_command (server, "stop");
   g_assert_cmpuint (qmp_test_server_command_get_client (command), ==, 2);
 
-  /* The socket and its directory go with the server */
+  /* The socket and its directory go with the server: the last reference
+   * may be the worker's, still finishing the dispatch that answered
+   * "stop" (the _sync call read its reply itself, in this thread). */
   g_clear_object (&command);
   g_clear_object (&server);
+  for (guint i = 0; i < 10000 && g_file_test (dir, G_FILE_TEST_EXISTS); i++)
+    g_usleep (1000);
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
 }
