@@ -2110,6 +2110,11 @@ channel_read_for_call (QmpChannel *self,
   fds[1].fd = g_socket_get_fd (self->read_socket);
   fds[1].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
 
+  /* The reply may be there already (the peer ran while this thread was
+   * writing, on the same CPU): then no poll. */
+  if (call->reading)
+    keep_going = channel_read_input (self);
+
   g_mutex_lock (&call->wait_lock);
   while (!call->notified && keep_going)
     {
