@@ -2112,7 +2112,10 @@ channel_read_for_call (QmpChannel *self,
 
   /* The reply may be there already (the peer ran while this thread was
    * writing, on the same CPU): then no poll. */
-  if (call->reading)
+  g_mutex_lock (&call->wait_lock);
+  reading = call->reading && !call->notified;
+  g_mutex_unlock (&call->wait_lock);
+  if (reading)
     keep_going = channel_read_input (self);
 
   g_mutex_lock (&call->wait_lock);
