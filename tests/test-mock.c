@@ -1091,14 +1091,12 @@ test_cancel_before_write (Fixture       *f,
   JsonObject *commands[MAX_IN_FLIGHT] = { NULL, };
   Call *calls[MAX_IN_FLIGHT];
   Call *ninth, *tenth;
-  gint64 last_id;
 
   if (f->conn == NULL)
     return;
 
   if (!fill_in_flight (f, MAX_IN_FLIGHT, calls, commands))
     goto out;
-  last_id = command_id (commands[MAX_IN_FLIGHT - 1]);
 
   ninth = execute (f, "ninth", "{\"tag\": \"9\"}", QMP_EXECUTE_FLAGS_NONE, cancellable);
   tenth = execute (f, "tenth", "{\"tag\": \"10\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
@@ -1115,7 +1113,8 @@ test_cancel_before_write (Fixture       *f,
   tenth_command = receive_command (f, "tenth", "10");
   if (tenth_command == NULL)
     goto out;
-  g_assert_cmpint (command_id (tenth_command), >, last_id);
+  /* (Its id may be one of the answered eight's: ids are reused.) */
+  g_assert_cmpint (command_id (tenth_command), >, 0);
   g_assert_true (qmp_mock_receive_nothing (f->mock, 200));
   qmp_mock_reply (f->mock, tenth_command, "{\"n\": 10}");
   call_assert_return (f, tenth, "{\"n\": 10}");
