@@ -573,17 +573,23 @@ def test_existing():
         t.sockets.append(server)
         server.bind(live)
         server.listen(1)
-        inode = os.stat(live).st_ino
         result = t.qmpctl('--socket', qemu, 'proxy', live)
         assert result.returncode == 1, (result.returncode, result.stderr)
         assert 'Something listens on' in result.stderr, result.stderr
-        assert os.stat(live).st_ino == inode
+        # Still the server's: it accepts this client
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        t.sockets.append(client)
+        client.connect(live)
+        server.settimeout(TIMEOUT)
+        server.accept()[0].close()
 
         # A stale one: nothing listens any more
         server.close()
         proxy = Child(t, '--socket', qemu, 'proxy', live)
         proxy.stderr.wait_for(lambda line: 'Listening on' in line, '“Listening on”')
-        assert os.stat(live).st_ino != inode
+        # (not by its inode: the stale one's number is free for the new one)
+        assert stat.S_IMODE(os.stat(live).st_mode) == 0o600
+        t.raw_client(live)
         proxy.process.send_signal(signal.SIGTERM)
         check_proxy_exits(proxy, 0, live)
 
