@@ -191,7 +191,10 @@ class Test:
     def proxy(self, listen, *options, debug=False):
         """qmpctl proxy to this test's QEMU, once it said it listens."""
         proxy = Child(self, '--socket', self.qemu(), 'proxy', *options, listen, debug=debug)
-        proxy.stderr.wait_for(lambda line: 'Listening on' in line, '“Listening on”')
+        line = proxy.stderr.wait_for(lambda line: 'Listening on' in line, '“Listening on”')
+        # meson test --setup=qemu10 wants every peer of that version
+        expected = os.environ.get('QMP_TEST_EXPECT_VERSION')
+        assert not expected or (' of QEMU %s.' % expected) in line, (expected, line)
         path = listen[len('unix:'):] if listen.startswith('unix:') else listen
         # (not is_listening: /proc/net/unix names the private path where
         # the library bound it before linking it here)
@@ -625,6 +628,8 @@ TESTS = [test_interleaved, test_events, test_client_killed, test_qemu_quits, tes
          test_refused_addresses]
 
 if __name__ == '__main__':
+    print('# QEMU: %s' % subprocess.run([QEMU, '--version'], capture_output=True, text=True,
+                                         timeout=TIMEOUT).stdout.split('\n')[0], flush=True)
     print('1..%d' % len(TESTS), flush=True)
     failed = 0
     for number, test in enumerate(TESTS, 1):
