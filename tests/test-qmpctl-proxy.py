@@ -457,15 +457,23 @@ def test_qemu_killed():
 def interrupted(signum):
     with Test() as t:
         path = t.path('proxy.sock')
-        proxy = t.proxy(path)
+        proxy = t.proxy(path, debug=True)
         library = library_client(path)
         raw, raw_lines = t.raw_client(path)
+        # A command pending in a stopped QEMU does not hold the proxy back
+        os.kill(t.qemu_process.pid, signal.SIGSTOP)
+        pending = Child(t, '--socket', path, 'query-status')
+        proxy.stdout.wait_for(forwarded('query-status'), 'query-status forwarded')
         proxy.process.send_signal(signum)
         stderr = check_proxy_exits(proxy, 0, path)
         assert 'Interrupted' in stderr, stderr
         assert raw_lines.readline() == '', 'the raw client is still connected'
         wait_until(library.is_closed, 'the library client to be closed')
+        assert pending.wait() == 1
+        stderr = '\n'.join(pending.stderr.wait_end())
+        assert 'The server closed the connection' in stderr, stderr
         # QEMU runs on, and its monitor is free for the next client
+        os.kill(t.qemu_process.pid, signal.SIGCONT)
         assert t.qemu_process.poll() is None
         result = t.qmpctl('--socket', t.path('qmp.sock'), '--timeout', str(TIMEOUT), 'query-status')
         assert result.returncode == 0, result.stderr
@@ -473,8 +481,9 @@ def interrupted(signum):
 
 
 def test_sigint():
-    """SIGINT: the proxy closes its clients, removes its socket and exits
-    0 within a few seconds; QEMU runs on"""
+    """SIGINT, with a command pending in a stopped QEMU: the proxy closes
+    its clients, removes its socket and exits 0 within a few seconds; QEMU
+    runs on"""
     interrupted(signal.SIGINT)
 
 
