@@ -1999,6 +1999,9 @@ channel_watch_input (QmpChannel *self)
                              _qmp_channel_ref (self), (GDestroyNotify) _qmp_channel_unref);
     }
   g_source_set_static_name (self->input_source, "[qmp-glib] input");
+  /* Not blocked around its dispatches: blocking takes its descriptor out
+   * of the poll set and puts it back, each time waking the worker. */
+  g_source_set_can_recurse (self->input_source, TRUE);
   g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
 }
 
