@@ -16,6 +16,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "qmp-connection-private.h"
 #include "qmp-error.h"
 #include "qmp-json-private.h"
 #include "qmp-proxy.h"
@@ -44,11 +45,15 @@
  * unless the caller asks otherwise, and a client may be made read-only,
  * when only `query-*` commands pass (an allow-list).
  *
- * Commands are forwarded, and events and answers go out, from the main
- * context that was the thread-default one when the proxy was made: make
- * the proxy where the upstream connection was made, and keep that
- * context running, as an application's main loop does.  So the order of
- * QEMU's lines (an event before the answer it came with) is kept.
+ * Commands are forwarded, and events and answers go out, on the library's
+ * I/O thread, in the order QEMU sent its lines: an event that came before
+ * an answer reaches the client before that answer, and a round trip
+ * through the proxy waits for no main loop.  The application's own use of
+ * the upstream connection is unchanged: its events are still emitted in
+ * its own context.  The proxy closes when the upstream connection's
+ * [signal@Qmp.Connection::closed] signal is emitted, so keep the context
+ * where that connection was made running, as an application's main loop
+ * does.
  *
  * Descriptors passed with a command cannot be forwarded yet: such a
  * command is refused.
@@ -84,11 +89,10 @@ struct _QmpProxy
   GObject parent_instance;
 
   QmpConnection *upstream;
-  GMainContext *context;        /* where commands are forwarded */
   QmpWorker *worker;            /* kept while listening there */
   char *greeting;               /* QEMU's, as clients get it */
   gboolean oob;                 /* offered to clients */
-  gulong event_id;
+  guint event_sink_id;
   gulong closed_id;
 
   GMutex lock;
@@ -165,34 +169,34 @@ error_class (const GError *error)
 
 typedef struct
 {
-  GWeakRef proxy;
   QmpServerChannel *channel;
   QmpServerRequest *request;
-  QmpProxyClientFlags flags;
 } Forward;
 
 static void
 forward_free (Forward *forward)
 {
-  g_weak_ref_clear (&forward->proxy);
   _qmp_server_channel_unref (forward->channel);
-  g_clear_pointer (&forward->request, _qmp_server_request_free);
+  _qmp_server_request_free (forward->request);
   g_free (forward);
 }
 
+/* On whichever thread finished the call; for QEMU's answer, the worker,
+ * just after the events QEMU sent before it went to the clients, so the
+ * client gets them in QEMU's order. */
 static void
-on_forwarded (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+on_forwarded (QmpCall  *call,
+              gpointer  user_data)
 {
   Forward *forward = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *return_json = NULL;
+  g_autoptr(GError) error = _qmp_call_steal_error (call);
+  g_autofree char *return_json = _qmp_call_steal_return_json (call);
 
-  return_json = qmp_connection_execute_json_finish (QMP_CONNECTION (source), result, &error);
-  if (return_json != NULL)
-    _qmp_server_channel_reply (forward->channel, forward->request->id_json, return_json);
-  else if (!qmp_connection_is_closed (QMP_CONNECTION (source)))
+  if (error == NULL)
+    _qmp_server_channel_reply (forward->channel, forward->request->id_json,
+                               return_json != NULL ? return_json : "{}");
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) &&
+           !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
     _qmp_server_channel_reply_error (forward->channel, forward->request->id_json,
                                      error_class (error), error->message);
   /* else: QEMU went away, and the client is being closed */
@@ -200,56 +204,20 @@ on_forwarded (GObject      *source,
   forward_free (forward);
 }
 
-/* In the proxy's context: a client's command goes to QEMU, or is refused. */
-static gboolean
-forward_command (gpointer user_data)
-{
-  Forward *forward = user_data;
-  g_autoptr(QmpProxy) self = g_weak_ref_get (&forward->proxy);
-  QmpServerRequest *request = forward->request;
-  QmpExecuteFlags flags = request->oob ? QMP_EXECUTE_FLAGS_OOB : QMP_EXECUTE_FLAGS_NONE;
-
-  if (self == NULL || qmp_proxy_is_closed (self))
-    {
-      forward_free (forward);
-      return G_SOURCE_REMOVE;
-    }
-
-  /* An allow-list, never a deny-list */
-  if ((forward->flags & QMP_PROXY_CLIENT_FLAGS_READ_ONLY) != 0 &&
-      !g_str_has_prefix (request->name, "query-"))
-    {
-      g_autofree char *desc =
-        g_strdup_printf ("The command %s is not allowed on a read-only connection", request->name);
-
-      _qmp_server_channel_reply_error (forward->channel, request->id_json, "GenericError", desc);
-      forward_free (forward);
-      return G_SOURCE_REMOVE;
-    }
-
-  if (request->fds != NULL)
-    {
-      _qmp_server_channel_reply_error (forward->channel, request->id_json, "GenericError",
-                                       "Descriptors cannot be passed through this proxy");
-      forward_free (forward);
-      return G_SOURCE_REMOVE;
-    }
-
-  qmp_connection_execute_json_async (self->upstream, request->name, request->arguments, flags,
-                                     NULL, on_forwarded, forward);
-  return G_SOURCE_REMOVE;
-}
-
-/* On the worker: a command from a client. */
+/* On the worker, in the order the client sent its commands: a command goes
+ * to QEMU, or is refused.  No main context is involved, so a round trip
+ * through the proxy costs no more thread hops than a direct one. */
 static void
 on_channel_command (GObject          *owner,
                     QmpServerChannel *channel,
                     QmpServerRequest *request)
 {
   QmpProxy *self = QMP_PROXY (owner);
+  g_autoptr(QmpCall) call = NULL;
+  QmpProxyClientFlags flags = QMP_PROXY_CLIENT_FLAGS_NONE;
+  gboolean known;
+  gpointer value;
   Forward *forward;
-  GSource *source;
-  gpointer flags;
 
   /* Negotiation: the channel answered it */
   if (request->answered)
@@ -258,21 +226,45 @@ on_channel_command (GObject          *owner,
       return;
     }
 
-  forward = g_new0 (Forward, 1);
-  g_weak_ref_init (&forward->proxy, self);
-  forward->channel = _qmp_server_channel_ref (channel);
-  forward->request = request;
   g_mutex_lock (&self->lock);
-  if (g_hash_table_lookup_extended (self->clients, channel, NULL, &flags))
-    forward->flags = GPOINTER_TO_UINT (flags);
+  known = !self->closed && g_hash_table_lookup_extended (self->clients, channel, NULL, &value);
+  if (known)
+    flags = GPOINTER_TO_UINT (value);
   g_mutex_unlock (&self->lock);
 
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_static_name (source, "[qmp-glib] proxy forward");
-  g_source_set_callback (source, forward_command, forward, NULL);
-  g_source_attach (source, self->context);
-  g_source_unref (source);
+  if (!known)
+    {
+      _qmp_server_request_free (request);
+      return;
+    }
+
+  /* An allow-list, never a deny-list */
+  if ((flags & QMP_PROXY_CLIENT_FLAGS_READ_ONLY) != 0 &&
+      !g_str_has_prefix (request->name, "query-"))
+    {
+      g_autofree char *desc =
+        g_strdup_printf ("The command %s is not allowed on a read-only connection", request->name);
+
+      _qmp_server_channel_reply_error (channel, request->id_json, "GenericError", desc);
+      _qmp_server_request_free (request);
+      return;
+    }
+
+  if (request->fds != NULL)
+    {
+      _qmp_server_channel_reply_error (channel, request->id_json, "GenericError",
+                                       "Descriptors cannot be passed through this proxy");
+      _qmp_server_request_free (request);
+      return;
+    }
+
+  forward = g_new0 (Forward, 1);
+  forward->channel = _qmp_server_channel_ref (channel);
+  forward->request = request;
+
+  call = _qmp_call_new (QMP_CALL_COMMAND, request->name, request->arguments, request->oob, NULL, NULL);
+  _qmp_call_set_done_func (call, on_forwarded, forward);
+  _qmp_connection_submit_call (self->upstream, call, -1);
 }
 
 static void
@@ -316,29 +308,30 @@ proxy_add_client (QmpProxy             *self,
 
 /* -------------------------------------------------------------- events */
 
+/* On the worker, with the upstream's sinks locked: each event goes to
+ * every client as QEMU sent it, before any answer QEMU sent after it. */
 static void
-on_upstream_event (QmpConnection *upstream,
-                   QmpEvent      *event,
-                   gpointer       user_data)
+on_upstream_event (QmpEvent     *event,
+                   const GError *closed_error,
+                   gpointer      user_data)
 {
   QmpProxy *self = user_data;
-  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) _qmp_server_channel_unref);
-  g_autofree char *data_json = NULL;
-  JsonObject *data = qmp_event_get_data (event);
-  GDateTime *timestamp = qmp_event_get_timestamp (event);
+  g_autoptr(GPtrArray) clients = NULL;
+  g_autoptr(QmpEvent) owned = event;
+  GDateTime *timestamp;
   gint64 usec = -1;
   GHashTableIter iter;
   gpointer channel;
 
-  if (data != NULL)
-    {
-      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), data);
+  /* The closed signal, in the upstream's context, closes the proxy. */
+  if (event == NULL)
+    return;
 
-      data_json = json_to_string (node, FALSE);
-    }
+  timestamp = qmp_event_get_timestamp (event);
   if (timestamp != NULL)
     usec = g_date_time_to_unix (timestamp) * G_USEC_PER_SEC + g_date_time_get_microsecond (timestamp);
 
+  clients = g_ptr_array_new_with_free_func ((GDestroyNotify) _qmp_server_channel_unref);
   g_mutex_lock (&self->lock);
   g_hash_table_iter_init (&iter, self->clients);
   while (g_hash_table_iter_next (&iter, &channel, NULL))
@@ -347,7 +340,7 @@ on_upstream_event (QmpConnection *upstream,
 
   for (guint i = 0; i < clients->len; i++)
     _qmp_server_channel_send_event (g_ptr_array_index (clients, i), qmp_event_get_name (event),
-                                    data_json, usec);
+                                    qmp_event_get_data_json (event), usec);
 }
 
 static void
@@ -402,7 +395,7 @@ qmp_proxy_constructed (GObject *object)
 
   self->oob = qmp_connection_get_oob_enabled (self->upstream);
   self->greeting = make_greeting (self->upstream, self->oob);
-  self->event_id = g_signal_connect (self->upstream, "event", G_CALLBACK (on_upstream_event), self);
+  self->event_sink_id = _qmp_connection_add_event_sink (self->upstream, on_upstream_event, self);
   self->closed_id = g_signal_connect (self->upstream, "closed", G_CALLBACK (on_upstream_closed), self);
 
   if (qmp_connection_is_closed (self->upstream))
@@ -418,7 +411,9 @@ qmp_proxy_dispose (GObject *object)
 
   if (self->upstream != NULL)
     {
-      g_clear_signal_handler (&self->event_id, self->upstream);
+      if (self->event_sink_id != 0)
+        _qmp_connection_remove_event_sink (self->upstream, self->event_sink_id);
+      self->event_sink_id = 0;
       g_clear_signal_handler (&self->closed_id, self->upstream);
     }
 
@@ -434,7 +429,6 @@ qmp_proxy_finalize (GObject *object)
   g_hash_table_unref (self->clients);
   g_ptr_array_unref (self->listeners);
   g_free (self->greeting);
-  g_main_context_unref (self->context);
   _qmp_worker_unref (self->worker);
   g_mutex_clear (&self->lock);
 
@@ -527,7 +521,6 @@ qmp_proxy_class_init (QmpProxyClass *klass)
 static void
 qmp_proxy_init (QmpProxy *self)
 {
-  self->context = g_main_context_ref_thread_default ();
   self->worker = _qmp_worker_ref ();
   g_mutex_init (&self->lock);
   self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _qmp_server_channel_unref, NULL);

@@ -190,11 +190,15 @@ _qmp_server_channel_reply (QmpServerChannel *self,
                            const char       *id_json,
                            const char       *return_json)
 {
-  g_autoptr(GString) line = g_string_new ("{\"return\": ");
+  g_autoptr(GString) line = g_string_sized_new (strlen (return_json) + 32);
 
+  g_string_append (line, "{\"return\": ");
   g_string_append (line, return_json);
   if (id_json != NULL)
-    g_string_append_printf (line, ", \"id\": %s", id_json);
+    {
+      g_string_append (line, ", \"id\": ");
+      g_string_append (line, id_json);
+    }
   g_string_append_c (line, '}');
 
   channel_append_line (self, line);
@@ -435,7 +439,7 @@ channel_handle_line (QmpServerChannel *self,
       else if (g_str_equal (member, "id"))
         {
           request->id = json_node_copy (value);
-          request->id_json = json_to_string (value, FALSE);
+          request->id_json = _qmp_json_to_string (value);
         }
       else if (unexpected == NULL)
         {
@@ -696,6 +700,11 @@ channel_update_reading (QmpServerChannel *self)
                                  (GDestroyNotify) _qmp_server_channel_unref);
         }
       g_source_set_static_name (self->input_source, "[qmp-glib] server input");
+      /* Nothing iterates the worker's context from inside a dispatch, and
+       * a source that may not recurse has its descriptor taken out of the
+       * poll set and put back around every dispatch, each time waking the
+       * worker's own context for nothing. */
+      g_source_set_can_recurse (self->input_source, TRUE);
       g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
 
       /* What was read before the stall and not handled yet */

@@ -32,7 +32,28 @@ typedef struct
   GCond cond;
   gboolean ready;
   gboolean closed;              /* the proxy emitted ::closed */
+  GThread *proxy_thread;
+  GPtrArray *app_events;        /* names the application's own handler saw */
+  gboolean app_events_elsewhere; /* one came in another thread */
+  gboolean blocked;             /* the proxy's context is held up */
+  gboolean release;
 } Fixture;
+
+/* The application's own handler of its connection's events */
+static void
+on_app_event (QmpConnection *upstream,
+              QmpEvent      *event,
+              gpointer       user_data)
+{
+  Fixture *f = user_data;
+
+  g_mutex_lock (&f->lock);
+  g_ptr_array_add (f->app_events, g_strdup (qmp_event_get_name (event)));
+  if (g_thread_self () != f->proxy_thread)
+    f->app_events_elsewhere = TRUE;
+  g_cond_broadcast (&f->cond);
+  g_mutex_unlock (&f->lock);
+}
 
 static void
 on_proxy_closed (QmpProxy *proxy,
@@ -54,10 +75,12 @@ proxy_thread (gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   g_main_context_push_thread_default (f->context);
+  f->proxy_thread = g_thread_self ();
 
   upstream = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (f->peer),
                                                   QMP_CONNECTION_FLAGS_OOB, NULL, &error);
   g_assert_no_error (error);
+  g_signal_connect (upstream, "event", G_CALLBACK (on_app_event), f);
   f->proxy = qmp_proxy_new (upstream);
   g_signal_connect (f->proxy, "closed", G_CALLBACK (on_proxy_closed), f);
   g_assert_true (qmp_proxy_listen_unix (f->proxy, f->path, 0, QMP_PROXY_CLIENT_FLAGS_NONE, &error));
@@ -98,6 +121,7 @@ fixture_set_up (Fixture       *f,
   f->ro_path = g_build_filename (f->dir, "proxy-ro.sock", NULL);
   g_mutex_init (&f->lock);
   g_cond_init (&f->cond);
+  f->app_events = g_ptr_array_new_with_free_func (g_free);
   f->context = g_main_context_new ();
   f->loop = g_main_loop_new (f->context, FALSE);
   f->thread = g_thread_new ("proxy", proxy_thread, f);
@@ -126,6 +150,7 @@ fixture_tear_down (Fixture       *f,
   g_main_context_unref (f->context);
   g_mutex_clear (&f->lock);
   g_cond_clear (&f->cond);
+  g_ptr_array_unref (f->app_events);
   /* The proxy removed its sockets */
   g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (f->ro_path, G_FILE_TEST_EXISTS));
@@ -392,6 +417,95 @@ test_events (Fixture       *f,
   }
 }
 
+/* In the proxy's thread: holds its context up until released */
+static gboolean
+block_context (gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  g_mutex_lock (&f->lock);
+  f->blocked = TRUE;
+  g_cond_broadcast (&f->cond);
+  while (!f->release)
+    g_cond_wait (&f->cond, &f->lock);
+  f->blocked = FALSE;
+  g_mutex_unlock (&f->lock);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+app_saw (Fixture    *f,
+         const char *name)
+{
+  for (guint i = 0; i < f->app_events->len; i++)
+    if (g_str_equal (g_ptr_array_index (f->app_events, i), name))
+      return TRUE;
+  return FALSE;
+}
+
+/* Commands, answers and events go through the proxy while its main
+ * context is held up (they take the I/O thread only), in QEMU's order:
+ * STOP before the return of "stop".  The application's own connection
+ * still gets its events in its own context, once that runs again. */
+static void
+test_no_main_context (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(Raw) raw = raw_connect (f->path);
+  g_autoptr(Raw) other = raw_connect (f->path);
+  g_autoptr(QmpConnection) client = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *commands[] = { "stop", "STOP", "cont", "RESUME", "stop", "STOP", "cont", "RESUME" };
+
+  g_main_context_invoke (f->context, block_context, f);
+  g_mutex_lock (&f->lock);
+  while (!f->blocked)
+    g_cond_wait (&f->cond, &f->lock);
+  g_mutex_unlock (&f->lock);
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+  raw_negotiate (other, "{\"execute\": \"qmp_capabilities\"}\n");
+  client = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (client, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "status"));
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i += 2)
+    {
+      g_autofree char *line = g_strdup_printf ("{\"execute\": \"%s\", \"id\": %u}\n", commands[i], i);
+      g_autoptr(JsonObject) event = NULL;
+      g_autoptr(JsonObject) reply = NULL;
+      g_autoptr(JsonObject) seen = NULL;
+
+      raw_send (raw, line);
+      /* The event QEMU sent before its return comes first */
+      event = raw_read (raw);
+      g_assert_cmpstr (json_object_get_string_member_with_default (event, "event", ""), ==, commands[i + 1]);
+      g_assert_true (json_object_has_member (event, "timestamp"));
+      reply = raw_read (raw);
+      g_assert_false (json_object_has_member (reply, "event"));
+      g_assert_cmpint (json_object_get_int_member (reply, "id"), ==, i);
+      g_assert_true (json_object_has_member (reply, "return"));
+
+      /* Everyone else sees it too */
+      seen = raw_read (other);
+      g_assert_cmpstr (json_object_get_string_member_with_default (seen, "event", ""), ==, commands[i + 1]);
+    }
+
+  /* Nothing reached the application while its context was held up */
+  g_mutex_lock (&f->lock);
+  g_assert_cmpuint (f->app_events->len, ==, 0);
+  f->release = TRUE;
+  g_cond_broadcast (&f->cond);
+  while (!app_saw (f, "STOP") || !app_saw (f, "RESUME"))
+    g_cond_wait (&f->cond, &f->lock);
+  g_assert_false (f->app_events_elsewhere);
+  g_mutex_unlock (&f->lock);
+}
+
 /* A read-only client: query-* passes, quit never reaches QEMU */
 static void
 test_read_only (Fixture       *f,
@@ -626,6 +740,7 @@ main (int   argc,
   ADD ("/proxy/protocol", test_protocol);
   ADD ("/proxy/two-clients", test_two_clients);
   ADD ("/proxy/events", test_events);
+  ADD ("/proxy/no-main-context", test_no_main_context);
   ADD ("/proxy/read-only", test_read_only);
   ADD ("/proxy/socket-mode", test_socket_mode);
   ADD ("/proxy/existing", test_existing);
