@@ -55,8 +55,8 @@
  * where that connection was made running, as an application's main loop
  * does.
  *
- * Descriptors passed with a command cannot be forwarded yet: such a
- * command is refused.
+ * Descriptors passed with a command (`getfd`, `add-fd`) go to QEMU with
+ * that command; those of a command that is refused are closed.
  *
  * ```c
  * g_autoptr(QmpProxy) proxy = qmp_proxy_new (connection);
@@ -245,24 +245,36 @@ on_channel_command (GObject          *owner,
       g_autofree char *desc =
         g_strdup_printf ("The command %s is not allowed on a read-only connection", request->name);
 
+      /* Its descriptors are closed before the client hears of it. */
+      g_clear_object (&request->fds);
       _qmp_server_channel_reply_error (channel, request->id_json, "GenericError", desc);
       _qmp_server_request_free (request);
       return;
     }
 
+  call = _qmp_call_new (QMP_CALL_COMMAND, request->name, request->arguments, request->oob, NULL, NULL);
+
+  /* The call takes duplicates, sent with its line's first byte and closed
+   * then; the client's are closed now, so that once the answer comes,
+   * only QEMU holds them. */
   if (request->fds != NULL)
     {
-      _qmp_server_channel_reply_error (channel, request->id_json, "GenericError",
-                                       "Descriptors cannot be passed through this proxy");
-      _qmp_server_request_free (request);
-      return;
+      g_autoptr(GError) error = NULL;
+      gboolean ok = _qmp_call_set_fds (call, request->fds, &error);
+
+      g_clear_object (&request->fds);
+      if (!ok)
+        {
+          _qmp_server_channel_reply_error (channel, request->id_json, "GenericError", error->message);
+          _qmp_server_request_free (request);
+          return;
+        }
     }
 
   forward = g_new0 (Forward, 1);
   forward->channel = _qmp_server_channel_ref (channel);
   forward->request = request;
 
-  call = _qmp_call_new (QMP_CALL_COMMAND, request->name, request->arguments, request->oob, NULL, NULL);
   _qmp_call_set_done_func (call, on_forwarded, forward);
   _qmp_connection_submit_call (self->upstream, call, -1);
 }

@@ -10,9 +10,13 @@
  * block.
  */
 
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <gio/gunixfdlist.h>
+#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <qmp-glib.h>
 
@@ -539,6 +543,160 @@ test_read_only (Fixture       *f,
   g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "running"));
 }
 
+/* Whether every write end of the pipe whose read end is @fd is closed:
+ * its reader sees the end, at once. */
+static gboolean
+pipe_writers_gone (int fd)
+{
+  struct pollfd pfd = { fd, POLLIN, 0 };
+
+  g_assert_cmpint (poll (&pfd, 1, 0), >=, 0);
+  return (pfd.revents & POLLHUP) != 0;
+}
+
+/* A list holding @fd (which it takes) */
+static GUnixFDList *
+fd_list_take (int fd)
+{
+  g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_unix_fd_list_append (fds, fd, &error);
+  g_assert_no_error (error);
+  close (fd);
+  return g_steal_pointer (&fds);
+}
+
+static JsonObject *
+find_fdset (JsonNode *sets,
+            gint64    fdset_id)
+{
+  JsonArray *array = json_node_get_array (sets);
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *set = json_array_get_object_element (array, i);
+
+      if (json_object_get_int_member (set, "fdset-id") == fdset_id)
+        return set;
+    }
+  return NULL;
+}
+
+/* Descriptors passed with getfd and add-fd reach QEMU with their command,
+ * and the proxy keeps no copy of them. */
+static void
+test_fds (Fixture       *f,
+          gconstpointer  data)
+{
+  g_autoptr(QmpConnection) client = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(JsonObject) arguments = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *set;
+  JsonArray *set_fds;
+  gint64 fdset_id, fd;
+  int pipe_fds[2];
+
+  client = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  /* getfd: QEMU holds the pipe's write end, and only QEMU */
+  g_assert_true (g_unix_open_pipe (pipe_fds, FD_CLOEXEC, NULL));
+  fds = fd_list_take (pipe_fds[1]);
+  arguments = json_object_new ();
+  json_object_set_string_member (arguments, "fdname", "proxied");
+  ret = qmp_connection_execute_with_fds_sync (client, "getfd", arguments, fds,
+                                              QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  g_clear_object (&fds);
+  g_assert_false (pipe_writers_gone (pipe_fds[0]));
+
+  ret = qmp_connection_execute_sync (client, "closefd", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  g_assert_true (pipe_writers_gone (pipe_fds[0]));
+  close (pipe_fds[0]);
+  /* It was QEMU's, and is gone */
+  ret = qmp_connection_execute_sync (client, "closefd", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_clear_error (&error);
+  g_clear_pointer (&arguments, json_object_unref);
+
+  /* add-fd: query-fdsets shows it */
+  g_assert_true (g_unix_open_pipe (pipe_fds, FD_CLOEXEC, NULL));
+  fds = fd_list_take (pipe_fds[1]);
+  arguments = json_object_new ();
+  json_object_set_string_member (arguments, "opaque", "through the proxy");
+  ret = qmp_connection_execute_with_fds_sync (client, "add-fd", arguments, fds,
+                                              QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&fds);
+  g_clear_pointer (&arguments, json_object_unref);
+  fdset_id = json_object_get_int_member (json_node_get_object (ret), "fdset-id");
+  fd = json_object_get_int_member (json_node_get_object (ret), "fd");
+  g_clear_pointer (&ret, json_node_unref);
+  g_assert_false (pipe_writers_gone (pipe_fds[0]));
+
+  ret = qmp_connection_execute_sync (client, "query-fdsets", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  set = find_fdset (ret, fdset_id);
+  g_assert_nonnull (set);
+  set_fds = json_object_get_array_member (set, "fds");
+  g_assert_cmpuint (json_array_get_length (set_fds), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (set_fds, 0), "fd"), ==, fd);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (set_fds, 0), "opaque"),
+                   ==, "through the proxy");
+  g_clear_pointer (&ret, json_node_unref);
+
+  arguments = json_object_new ();
+  json_object_set_int_member (arguments, "fdset-id", fdset_id);
+  ret = qmp_connection_execute_sync (client, "remove-fd", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  g_assert_true (pipe_writers_gone (pipe_fds[0]));
+  close (pipe_fds[0]);
+  ret = qmp_connection_execute_sync (client, "query-fdsets", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (find_fdset (ret, fdset_id));
+}
+
+/* A read-only client's getfd is refused, and its descriptor closed, not
+ * kept: the pipe's reader sees the end once the client closed its own. */
+static void
+test_fds_read_only (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(QmpConnection) ro = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  int pipe_fds[2];
+
+  ro = qmp_connection_new_for_address_sync (f->ro_path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (g_unix_open_pipe (pipe_fds, FD_CLOEXEC, NULL));
+  fds = fd_list_take (pipe_fds[1]);
+  json_object_set_string_member (arguments, "fdname", "refused");
+  ret = qmp_connection_execute_with_fds_sync (ro, "getfd", arguments, fds,
+                                              QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_assert_cmpstr (error->message, ==, "The command getfd is not allowed on a read-only connection");
+  g_clear_error (&error);
+  g_clear_object (&fds);
+  g_assert_true (pipe_writers_gone (pipe_fds[0]));
+  close (pipe_fds[0]);
+
+  /* QEMU never got it */
+  ret = qmp_connection_execute_sync (qmp_proxy_get_upstream (f->proxy), "closefd", arguments,
+                                     QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+}
+
 /* Connects to @path as the user nobody; returns the errno ("0" on
  * success) that the child printed. */
 static char *
@@ -742,6 +900,8 @@ main (int   argc,
   ADD ("/proxy/events", test_events);
   ADD ("/proxy/no-main-context", test_no_main_context);
   ADD ("/proxy/read-only", test_read_only);
+  ADD ("/proxy/fds", test_fds);
+  ADD ("/proxy/fds-read-only", test_fds_read_only);
   ADD ("/proxy/socket-mode", test_socket_mode);
   ADD ("/proxy/existing", test_existing);
   ADD ("/proxy/client-killed", test_client_killed);
