@@ -78,9 +78,11 @@ typedef struct
   GSocket *socket;
   GWeakRef proxy;
   QmpProxyClientFlags flags;
-  char *path;                   /* removed at close, if still ours */
+  char *path;                   /* nullable (TCP); removed at close, if still ours */
   dev_t dev;
   ino_t ino;
+  GTlsCertificate *certificate; /* nullable: TLS, the proxy's own */
+  GTlsDatabase *client_ca;      /* with certificate: what client certificates must chain to */
   GSource *source;              /* on the worker */
 } Listener;
 
@@ -100,7 +102,12 @@ struct _QmpProxy
   gboolean closed;
   GHashTable *clients;          /* QmpServerChannel → QmpProxyClientFlags */
   GPtrArray *listeners;         /* Listener */
+  GHashTable *handshakes;       /* GCancellable of each TLS handshake under way */
 };
+
+/* How long a TCP client has for its TLS handshake: one that connects and
+ * says nothing must not hold a connection for ever. */
+#define HANDSHAKE_TIMEOUT_SECONDS 10
 
 enum {
   PROP_0,
@@ -127,6 +134,8 @@ listener_unref (Listener *listener)
   g_object_unref (listener->socket);
   g_weak_ref_clear (&listener->proxy);
   g_free (listener->path);
+  g_clear_object (&listener->certificate);
+  g_clear_object (&listener->client_ca);
   g_free (listener);
 }
 
@@ -143,7 +152,7 @@ listener_close (Listener *listener)
     }
   g_socket_close (listener->socket, NULL);
 
-  if (g_lstat (listener->path, &buf) == 0 &&
+  if (listener->path != NULL && g_lstat (listener->path, &buf) == 0 &&
       buf.st_dev == listener->dev && buf.st_ino == listener->ino)
     g_unlink (listener->path);
 }
@@ -440,6 +449,7 @@ qmp_proxy_finalize (GObject *object)
   g_clear_object (&self->upstream);
   g_hash_table_unref (self->clients);
   g_ptr_array_unref (self->listeners);
+  g_hash_table_unref (self->handshakes);
   g_free (self->greeting);
   _qmp_worker_unref (self->worker);
   g_mutex_clear (&self->lock);
@@ -537,6 +547,7 @@ qmp_proxy_init (QmpProxy *self)
   g_mutex_init (&self->lock);
   self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _qmp_server_channel_unref, NULL);
   self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_unref);
+  self->handshakes = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
 }
 
 /**
@@ -584,6 +595,165 @@ qmp_proxy_get_upstream (QmpProxy *self)
   return self->upstream;
 }
 
+static Listener *
+listener_new (GSocket             *socket,
+              QmpProxy            *proxy,
+              QmpProxyClientFlags  flags)
+{
+  Listener *listener = g_new0 (Listener, 1);
+
+  g_atomic_ref_count_init (&listener->ref_count);
+  listener->socket = g_object_ref (socket);
+  g_weak_ref_init (&listener->proxy, proxy);
+  listener->flags = flags;
+
+  return listener;
+}
+
+static gboolean on_incoming (GSocket      *socket,
+                             GIOCondition  condition,
+                             gpointer      user_data);
+
+/* Starts accepting on @listener's socket, on the worker; takes @listener. */
+static gboolean
+proxy_add_listener (QmpProxy  *self,
+                    Listener  *listener,
+                    GError   **error)
+{
+  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  g_atomic_ref_count_inc (&listener->ref_count);
+  g_source_set_callback (listener->source, G_SOURCE_FUNC (on_incoming), listener,
+                         (GDestroyNotify) listener_unref);
+  g_source_set_static_name (listener->source, "[qmp-glib] proxy listen");
+
+  g_mutex_lock (&self->lock);
+  if (self->closed)
+    {
+      g_mutex_unlock (&self->lock);
+      listener_close (listener);
+      listener_unref (listener);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, _("The proxy is closed"));
+      return FALSE;
+    }
+  g_ptr_array_add (self->listeners, listener);
+  /* Under the lock: a close now finds the source attached, to destroy */
+  g_source_attach (listener->source, _qmp_worker_get_context (self->worker));
+  g_mutex_unlock (&self->lock);
+
+  return TRUE;
+}
+
+/* A TLS client between its connection and the end of its handshake */
+typedef struct
+{
+  GWeakRef proxy;
+  QmpProxyClientFlags flags;
+  GCancellable *cancellable;    /* by the timeout, or the proxy's close */
+  GSource *timeout;             /* on the worker */
+} Handshake;
+
+static void
+handshake_free (Handshake *handshake)
+{
+  g_weak_ref_clear (&handshake->proxy);
+  g_clear_object (&handshake->cancellable);
+  if (handshake->timeout != NULL)
+    {
+      g_source_destroy (handshake->timeout);
+      g_source_unref (handshake->timeout);
+    }
+  g_free (handshake);
+}
+
+static gboolean
+on_handshake_timeout (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* A client certificate is taken only when it chains to the CA database
+ * given: glib-networking asks this signal for every one a server gets. */
+static gboolean
+on_accept_certificate (GTlsConnection       *connection,
+                       GTlsCertificate      *peer_certificate,
+                       GTlsCertificateFlags  errors,
+                       gpointer              user_data)
+{
+  return errors == 0;
+}
+
+/* On the worker: the client proved who it is, or not. */
+static void
+on_handshake_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Handshake *handshake = user_data;
+  g_autoptr(QmpProxy) self = g_weak_ref_get (&handshake->proxy);
+  g_autoptr(GError) error = NULL;
+  gboolean added = FALSE;
+
+  if (self != NULL)
+    {
+      g_mutex_lock (&self->lock);
+      g_hash_table_remove (self->handshakes, handshake->cancellable);
+      g_mutex_unlock (&self->lock);
+    }
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
+    g_debug ("proxy: a TLS client was refused: %s", error->message);
+  else if (self != NULL)
+    added = proxy_add_client (self, G_IO_STREAM (source), handshake->flags, NULL);
+
+  if (!added)
+    g_io_stream_close (G_IO_STREAM (source), NULL, NULL);
+
+  handshake_free (handshake);
+}
+
+/* On the worker: a TCP client must show a certificate that chains to the
+ * listener's CA before it gets a greeting. */
+static void
+start_handshake (QmpProxy          *self,
+                 Listener          *listener,
+                 GSocketConnection *connection)
+{
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GError) error = NULL;
+  Handshake *handshake;
+
+  tls = g_tls_server_connection_new (G_IO_STREAM (connection), listener->certificate, &error);
+  if (tls == NULL)
+    {
+      g_warning ("proxy: cannot serve TLS: %s", error->message);
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return;
+    }
+  g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED, NULL);
+  g_tls_connection_set_database (G_TLS_CONNECTION (tls), listener->client_ca);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (on_accept_certificate), NULL);
+
+  handshake = g_new0 (Handshake, 1);
+  g_weak_ref_init (&handshake->proxy, self);
+  handshake->flags = listener->flags;
+  handshake->cancellable = g_cancellable_new ();
+  handshake->timeout = g_timeout_source_new_seconds (HANDSHAKE_TIMEOUT_SECONDS);
+  g_source_set_callback (handshake->timeout, on_handshake_timeout,
+                         g_object_ref (handshake->cancellable), g_object_unref);
+  g_source_set_static_name (handshake->timeout, "[qmp-glib] proxy TLS handshake timeout");
+  g_source_attach (handshake->timeout, _qmp_worker_get_context (self->worker));
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_add (self->handshakes, g_object_ref (handshake->cancellable));
+  g_mutex_unlock (&self->lock);
+
+  /* The worker's context is its thread's default: the callback comes
+   * there. */
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
+                                    handshake->cancellable, on_handshake_done, handshake);
+}
+
 static gboolean
 on_incoming (GSocket      *socket,
              GIOCondition  condition,
@@ -599,7 +769,9 @@ on_incoming (GSocket      *socket,
     return G_SOURCE_CONTINUE;
 
   connection = g_socket_connection_factory_create_connection (client);
-  if (self == NULL || !proxy_add_client (self, G_IO_STREAM (connection), listener->flags, NULL))
+  if (self != NULL && listener->certificate != NULL && !qmp_proxy_is_closed (self))
+    start_handshake (self, listener, connection);
+  else if (self == NULL || !proxy_add_client (self, G_IO_STREAM (connection), listener->flags, NULL))
     g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
 
   return G_SOURCE_CONTINUE;
@@ -754,11 +926,7 @@ qmp_proxy_listen_unix (QmpProxy             *self,
   if (socket == NULL)
     return FALSE;
 
-  listener = g_new0 (Listener, 1);
-  g_atomic_ref_count_init (&listener->ref_count);
-  listener->socket = g_object_ref (socket);
-  g_weak_ref_init (&listener->proxy, self);
-  listener->flags = flags;
+  listener = listener_new (socket, self, flags);
   listener->path = g_strdup (path);
   if (g_lstat (path, &buf) == 0)
     {
@@ -766,18 +934,188 @@ qmp_proxy_listen_unix (QmpProxy             *self,
       listener->ino = buf.st_ino;
     }
 
-  listener->source = g_socket_create_source (socket, G_IO_IN, NULL);
-  g_atomic_ref_count_inc (&listener->ref_count);
-  g_source_set_callback (listener->source, G_SOURCE_FUNC (on_incoming), listener,
-                         (GDestroyNotify) listener_unref);
-  g_source_set_static_name (listener->source, "[qmp-glib] proxy listen");
+  return proxy_add_listener (self, listener, error);
+}
 
-  g_mutex_lock (&self->lock);
-  g_ptr_array_add (self->listeners, listener);
-  g_mutex_unlock (&self->lock);
+/* A TCP socket bound to @address, listening; its address in @effective. */
+static GSocket *
+bind_tcp (GSocketAddress  *address,
+          GSocketAddress **effective,
+          GError         **error)
+{
+  g_autoptr(GSocket) socket = NULL;
 
-  g_source_attach (listener->source, _qmp_worker_get_context (self->worker));
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL ||
+      !g_socket_bind (socket, address, TRUE, error) ||
+      !g_socket_listen (socket, error))
+    return NULL;
+  g_socket_set_blocking (socket, FALSE);
 
+  if (effective != NULL)
+    {
+      *effective = g_socket_get_local_address (socket, error);
+      if (*effective == NULL)
+        return NULL;
+    }
+
+  return g_steal_pointer (&socket);
+}
+
+/**
+ * qmp_proxy_listen_tls:
+ * @self: a #QmpProxy
+ * @address: the address and port to listen on (a #GInetSocketAddress;
+ *   port 0 picks a free one)
+ * @certificate: the proxy's own certificate, with its private key
+ * @client_ca: the certificate authorities a client's certificate must
+ *   chain to
+ * @flags: what the clients of this socket may do
+ * @effective_address: (out) (optional) (transfer full): where the
+ *   proxy listens, with the port it got
+ * @error: return location for a #GError
+ *
+ * Listens on TCP at @address for clients that speak TLS and prove who
+ * they are: the proxy shows @certificate, asks every client for its
+ * certificate, and lets in only a client whose certificate chains to
+ * @client_ca.  A client without a certificate, or with one from another
+ * authority, never gets a greeting, and neither does one that has not
+ * finished its handshake within 10 seconds.  A proxy hands out full
+ * control of a VM: this is the way to listen beyond the local machine
+ * (see [method@Qmp.Proxy.listen_tcp_insecure] for the exception).
+ *
+ * A client connects with the address `tls:HOST:PORT` and the
+ * [property@Qmp.Connection:tls-database] and
+ * [property@Qmp.Connection:tls-certificate] properties, or `qmpctl
+ * --tls-ca --tls-cert --tls-key`.  Descriptors cannot travel over TCP.
+ *
+ * ```c
+ * g_autoptr(GTlsCertificate) certificate =
+ *   g_tls_certificate_new_from_files ("/etc/pki/qmp/server-cert.pem",
+ *                                     "/etc/pki/qmp/server-key.pem", &error);
+ * g_autoptr(GTlsDatabase) client_ca = g_tls_file_database_new ("/etc/pki/qmp/ca-cert.pem", &error);
+ * g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string ("0.0.0.0", 4444);
+ *
+ * if (!qmp_proxy_listen_tls (proxy, address, certificate, client_ca,
+ *                            QMP_PROXY_CLIENT_FLAGS_NONE, NULL, &error))
+ *   g_warning ("%s", error->message);
+ * ```
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_proxy_listen_tls (QmpProxy             *self,
+                      GSocketAddress       *address,
+                      GTlsCertificate      *certificate,
+                      GTlsDatabase         *client_ca,
+                      QmpProxyClientFlags   flags,
+                      GSocketAddress      **effective_address,
+                      GError              **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) effective = NULL;
+  Listener *listener;
+
+  g_return_val_if_fail (QMP_IS_PROXY (self), FALSE);
+  g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (address), FALSE);
+  g_return_val_if_fail (G_IS_TLS_CERTIFICATE (certificate), FALSE);
+  g_return_val_if_fail (G_IS_TLS_DATABASE (client_ca), FALSE);
+  g_return_val_if_fail (effective_address == NULL || *effective_address == NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (qmp_proxy_is_closed (self))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, _("The proxy is closed"));
+      return FALSE;
+    }
+
+  /* Made before listening: no TLS backend (glib-networking missing) is an
+   * error now, not a refused client later. */
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    {
+      g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_UNAVAILABLE,
+                           _("TLS is not available (is glib-networking installed?)"));
+      return FALSE;
+    }
+
+  socket = bind_tcp (address, &effective, error);
+  if (socket == NULL)
+    return FALSE;
+
+  listener = listener_new (socket, self, flags);
+  listener->certificate = g_object_ref (certificate);
+  listener->client_ca = g_object_ref (client_ca);
+  if (!proxy_add_listener (self, listener, error))
+    return FALSE;
+
+  if (effective_address != NULL)
+    *effective_address = g_steal_pointer (&effective);
+  return TRUE;
+}
+
+/**
+ * qmp_proxy_listen_tcp_insecure:
+ * @self: a #QmpProxy
+ * @address: the address and port to listen on (a #GInetSocketAddress;
+ *   port 0 picks a free one)
+ * @flags: what the clients of this socket may do
+ * @effective_address: (out) (optional) (transfer full): where the
+ *   proxy listens, with the port it got
+ * @error: return location for a #GError
+ *
+ * Listens on plain TCP at @address, with neither encryption nor any check
+ * of who connects: anyone who can reach the port gets the monitor, that
+ * is full control of the VM (or, with
+ * %QMP_PROXY_CLIENT_FLAGS_READ_ONLY, everything `query-*` shows).  Use
+ * it only where every local user may have that, on `127.0.0.1` of a
+ * single-user machine or inside a private network namespace, say; use
+ * [method@Qmp.Proxy.listen_tls] or [method@Qmp.Proxy.listen_unix]
+ * otherwise.  The name says so on purpose.
+ *
+ * ```c
+ * g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1", 4444);
+ *
+ * // A test rig where every local user may drive the VM
+ * if (!qmp_proxy_listen_tcp_insecure (proxy, address, QMP_PROXY_CLIENT_FLAGS_NONE, NULL, &error))
+ *   g_warning ("%s", error->message);
+ * // qmpctl --socket tcp:127.0.0.1:4444 query-status
+ * ```
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_proxy_listen_tcp_insecure (QmpProxy             *self,
+                               GSocketAddress       *address,
+                               QmpProxyClientFlags   flags,
+                               GSocketAddress      **effective_address,
+                               GError              **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) effective = NULL;
+
+  g_return_val_if_fail (QMP_IS_PROXY (self), FALSE);
+  g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (address), FALSE);
+  g_return_val_if_fail (effective_address == NULL || *effective_address == NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (qmp_proxy_is_closed (self))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, _("The proxy is closed"));
+      return FALSE;
+    }
+
+  socket = bind_tcp (address, &effective, error);
+  if (socket == NULL ||
+      !proxy_add_listener (self, listener_new (socket, self, flags), error))
+    return FALSE;
+
+  if (effective_address != NULL)
+    *effective_address = g_steal_pointer (&effective);
   return TRUE;
 }
 
@@ -893,9 +1231,11 @@ void
 qmp_proxy_close (QmpProxy *self)
 {
   g_autoptr(GHashTable) clients = NULL;
+  g_autoptr(GHashTable) handshakes = NULL;
   g_autoptr(GPtrArray) listeners = NULL;
   GHashTableIter iter;
   gpointer channel;
+  gpointer cancellable;
 
   g_return_if_fail (QMP_IS_PROXY (self));
 
@@ -910,10 +1250,17 @@ qmp_proxy_close (QmpProxy *self)
   self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _qmp_server_channel_unref, NULL);
   listeners = g_steal_pointer (&self->listeners);
   self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_unref);
+  handshakes = g_steal_pointer (&self->handshakes);
+  self->handshakes = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   g_mutex_unlock (&self->lock);
 
   for (guint i = 0; i < listeners->len; i++)
     listener_close (g_ptr_array_index (listeners, i));
+
+  /* Their clients are closed when the handshakes end */
+  g_hash_table_iter_init (&iter, handshakes);
+  while (g_hash_table_iter_next (&iter, &cancellable, NULL))
+    g_cancellable_cancel (cancellable);
 
   g_hash_table_iter_init (&iter, clients);
   while (g_hash_table_iter_next (&iter, &channel, NULL))

@@ -697,6 +697,225 @@ test_fds_read_only (Fixture       *f,
   g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
 }
 
+/* ------------------------------------------------------- TCP and TLS */
+
+static char *certs_dir;
+
+static void
+run_certtool (const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_ptr_array_add (argv, (char *) "certtool");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  g_spawn_sync (certs_dir, (char **) argv->pdata, NULL,
+                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                NULL, NULL, NULL, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("certtool %s failed: %s", args[0], err);
+}
+
+/* NAME-key.pem and NAME-cert.pem: self-signed when @ca is NULL (a CA),
+ * else signed by the CA @ca, with the template lines @info. */
+static void
+make_cert (const char *name,
+           const char *ca,
+           const char *info)
+{
+  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
+  g_autofree char *cert = g_strconcat (name, "-cert.pem", NULL);
+  g_autofree char *template = g_strconcat (name, ".info", NULL);
+  g_autofree char *template_path = g_build_filename (certs_dir, template, NULL);
+  g_autofree char *full = g_strconcat (info, "expiration_days = 2\n", NULL);
+  g_autofree char *ca_cert = g_strconcat (ca ? ca : "", "-cert.pem", NULL);
+  g_autofree char *ca_key = g_strconcat (ca ? ca : "", "-key.pem", NULL);
+  const char *key_args[] = { "--generate-privkey", "--key-type", "ecdsa", "--outfile", key, NULL };
+  const char *self_args[] = { "--generate-self-signed", "--load-privkey", key,
+                              "--template", template, "--outfile", cert, NULL };
+  const char *signed_args[] = { "--generate-certificate", "--load-privkey", key,
+                                "--load-ca-certificate", ca_cert, "--load-ca-privkey", ca_key,
+                                "--template", template, "--outfile", cert, NULL };
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (template_path, full, -1, &error);
+  g_assert_no_error (error);
+  run_certtool (key_args);
+  run_certtool (ca == NULL ? self_args : signed_args);
+}
+
+/* Two CAs; the proxy's certificate for 127.0.0.1 and a client's, from
+ * "ca"; a client's from "other-ca". */
+static void
+make_certificates (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  certs_dir = g_dir_make_tmp ("qmp-proxy-certs-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  make_cert ("ca", NULL, "cn = qmp-glib proxy test CA\nca\ncert_signing_key\n");
+  make_cert ("other-ca", NULL, "cn = qmp-glib proxy test other CA\nca\ncert_signing_key\n");
+  make_cert ("server", "ca", "cn = 127.0.0.1\nip_address = 127.0.0.1\n"
+                             "tls_www_server\nencryption_key\nsigning_key\n");
+  make_cert ("client", "ca", "cn = qmp-glib proxy test client\ntls_www_client\n"
+                             "encryption_key\nsigning_key\n");
+  make_cert ("stranger", "other-ca", "cn = qmp-glib proxy test stranger\ntls_www_client\n"
+                                     "encryption_key\nsigning_key\n");
+}
+
+static void
+remove_certificates (void)
+{
+  const char *argv[] = { "rm", "-rf", certs_dir, NULL };
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                NULL, NULL, NULL, NULL);
+  g_clear_pointer (&certs_dir, g_free);
+}
+
+static GTlsCertificate *
+load_certificate (const char *name)
+{
+  g_autofree char *cert = g_strdup_printf ("%s/%s-cert.pem", certs_dir, name);
+  g_autofree char *key = g_strdup_printf ("%s/%s-key.pem", certs_dir, name);
+  g_autoptr(GError) error = NULL;
+  GTlsCertificate *certificate = g_tls_certificate_new_from_files (cert, key, &error);
+
+  g_assert_no_error (error);
+  return certificate;
+}
+
+static GTlsDatabase *
+load_ca (const char *name)
+{
+  g_autofree char *path = g_strdup_printf ("%s/%s-cert.pem", certs_dir, name);
+  g_autoptr(GError) error = NULL;
+  GTlsDatabase *database = g_tls_file_database_new (path, &error);
+
+  g_assert_no_error (error);
+  return database;
+}
+
+/* "tls:127.0.0.1:PORT" or "tcp:…" for where the proxy listens */
+static char *
+address_of (const char     *scheme,
+            GSocketAddress *address)
+{
+  return g_strdup_printf ("%s:127.0.0.1:%u", scheme,
+                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+}
+
+static QmpConnection *
+connect_tls (const char       *address,
+             GTlsDatabase     *database,
+             GTlsCertificate  *certificate,
+             GError          **error)
+{
+  return g_initable_new (QMP_TYPE_CONNECTION, NULL, error,
+                         "address", address,
+                         "tls-database", database,
+                         "tls-certificate", certificate,
+                         "timeout", 20000,
+                         NULL);
+}
+
+/* TLS with client certificates: a client whose certificate comes from the
+ * CA the proxy trusts gets in; one without a certificate, and one with a
+ * certificate from another CA, get no greeting. */
+static void
+test_tls (Fixture       *f,
+          gconstpointer  data)
+{
+  g_autoptr(GTlsCertificate) server = load_certificate ("server");
+  g_autoptr(GTlsCertificate) client = load_certificate ("client");
+  g_autoptr(GTlsCertificate) stranger = load_certificate ("stranger");
+  g_autoptr(GTlsDatabase) ca = load_ca ("ca");
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(QmpConnection) good = NULL;
+  g_autoptr(QmpConnection) refused = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+
+  g_assert_true (qmp_proxy_listen_tls (f->proxy, any, server, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
+                                       &bound, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)), >, 0);
+  address = address_of ("tls", bound);
+
+  good = connect_tls (address, ca, client, &error);
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (good, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "status"));
+  g_assert_cmpuint (qmp_proxy_get_n_clients (f->proxy), ==, 1);
+
+  /* No certificate: the proxy asks for one, and ends the handshake */
+  refused = connect_tls (address, ca, NULL, &error);
+  g_assert_null (refused);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED);
+  g_clear_error (&error);
+
+  /* A certificate from another CA */
+  refused = connect_tls (address, ca, stranger, &error);
+  g_assert_null (refused);
+  /* The handshake ended on the proxy's side: the client hears of it as an
+   * alert or as the end of the stream, whichever comes first */
+  g_test_message ("with another CA's certificate: %s", error->message);
+  g_assert_true (error->domain == G_TLS_ERROR ||
+                 g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED));
+  g_clear_error (&error);
+
+  /* Neither became a client; the good one still works */
+  g_assert_cmpuint (qmp_proxy_get_n_clients (f->proxy), ==, 1);
+  g_clear_pointer (&ret, json_node_unref);
+  ret = qmp_connection_execute_sync (good, "query-name", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* The documented opt-out: plain TCP on 127.0.0.1, here read-only */
+static void
+test_tcp_insecure (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(QmpConnection) client = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+
+  g_assert_true (qmp_proxy_listen_tcp_insecure (f->proxy, any, QMP_PROXY_CLIENT_FLAGS_READ_ONLY,
+                                                &bound, &error));
+  g_assert_no_error (error);
+  address = address_of ("tcp", bound);
+
+  client = qmp_connection_new_for_address_sync (address, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (client, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "status"));
+  g_clear_pointer (&ret, json_node_unref);
+  ret = qmp_connection_execute_sync (client, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_clear_error (&error);
+
+  /* The port closes with the proxy */
+  qmp_proxy_close (f->proxy);
+  g_clear_object (&client);
+  client = qmp_connection_new_for_address_sync (address, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_null (client);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+}
+
 /* Connects to @path as the user nobody; returns the errno ("0" on
  * success) that the child printed. */
 static char *
@@ -893,6 +1112,8 @@ int
 main (int   argc,
       char *argv[])
 {
+  int ret;
+
   g_test_init (&argc, &argv, NULL);
 
   ADD ("/proxy/protocol", test_protocol);
@@ -907,6 +1128,11 @@ main (int   argc,
   ADD ("/proxy/client-killed", test_client_killed);
   ADD ("/proxy/qmpctl-clients", test_qmpctl_clients);
   ADD ("/proxy/qemu-quits", test_qemu_quits);
+  ADD ("/proxy/tls", test_tls);
+  ADD ("/proxy/tcp-insecure", test_tcp_insecure);
 
-  return g_test_run ();
+  make_certificates ();
+  ret = g_test_run ();
+  remove_certificates ();
+  return ret;
 }
