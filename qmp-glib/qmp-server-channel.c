@@ -744,6 +744,26 @@ _qmp_server_channel_set_reading (QmpServerChannel *self,
 
 /* -------------------------------------------------------------- closing */
 
+static void
+on_tls_closed (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+}
+
+/* Closing TLS writes its close_notify and blocks until the socket takes
+ * it: a client that stopped reading must not hold up the worker, and with
+ * it every connection, so that close goes elsewhere. */
+static void
+channel_close_stream (QmpServerChannel *self)
+{
+  if (G_IS_TLS_CONNECTION (self->stream))
+    g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, on_tls_closed, NULL);
+  else
+    g_io_stream_close (self->stream, NULL, NULL);
+}
+
 static gboolean
 close_on_worker (gpointer user_data)
 {
@@ -766,7 +786,7 @@ close_on_worker (gpointer user_data)
   self->closed_told = TRUE;
 
   channel_update_reading (self);
-  g_io_stream_close (self->stream, NULL, NULL);
+  channel_close_stream (self);
   g_clear_object (&self->pending_fds);
 
   owner = g_weak_ref_get (&self->owner);
@@ -932,7 +952,7 @@ _qmp_server_channel_unref (QmpServerChannel *self)
 
   /* A channel that was never closed: the stream goes with it. */
   if (!self->closed_told)
-    g_io_stream_close (self->stream, NULL, NULL);
+    channel_close_stream (self);
 
   g_string_free (self->wbuf, TRUE);
   g_mutex_clear (&self->lock);
