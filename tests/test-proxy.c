@@ -859,16 +859,19 @@ test_tls (Fixture       *f,
   g_assert_cmpuint (qmp_proxy_get_n_clients (f->proxy), ==, 1);
 
   /* No certificate: the proxy asks for one, and ends the handshake */
+  /* The proxy ends the handshake: the client hears of it as TLS's alert
+   * or as the end of the stream, whichever comes first */
   refused = connect_tls (address, ca, NULL, &error);
   g_assert_null (refused);
-  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED);
+  g_test_message ("without a certificate: %s", error->message);
+  g_assert_true (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED) ||
+                 g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_EOF) ||
+                 g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED));
   g_clear_error (&error);
 
   /* A certificate from another CA */
   refused = connect_tls (address, ca, stranger, &error);
   g_assert_null (refused);
-  /* The handshake ended on the proxy's side: the client hears of it as an
-   * alert or as the end of the stream, whichever comes first */
   g_test_message ("with another CA's certificate: %s", error->message);
   g_assert_true (error->domain == G_TLS_ERROR ||
                  g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED));
