@@ -1108,6 +1108,36 @@ test_qmpctl_clients (Fixture       *f,
     }
 }
 
+/* The TLS handshakes run in GLib's pool threads, which then hold gnutls's
+ * thread-local data; the LeakSanitizer of Debian 12's GCC crashes on
+ * reading the dynamic TLS of such a thread still alive at exit.  Idle
+ * pool threads are told to go at once, and waited for. */
+static void
+wait_pool_threads_gone (void)
+{
+  g_thread_pool_set_max_idle_time (1);
+  g_thread_pool_set_max_unused_threads (0);
+
+  for (guint tries = 0; tries < 10000; tries++)
+    {
+      g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+      gboolean pooled = FALSE;
+      const char *task;
+
+      while (dir != NULL && (task = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/comm", task);
+          g_autofree char *comm = NULL;
+
+          if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, "pool-"))
+            pooled = TRUE;
+        }
+      if (!pooled)
+        return;
+      g_usleep (1000);
+    }
+}
+
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -1137,5 +1167,8 @@ main (int   argc,
   make_certificates ();
   ret = g_test_run ();
   remove_certificates ();
+
+  wait_pool_threads_gone ();
+
   return ret;
 }
