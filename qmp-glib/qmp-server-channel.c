@@ -364,6 +364,30 @@ channel_negotiate (QmpServerChannel *self,
   _qmp_server_channel_reply (self, request->id_json, "{}");
 }
 
+/* A client's id as JSON, to copy into its reply: most are integers, which
+ * the JSON writer and printf would make cost more than the rest. */
+static char *
+id_to_json (JsonNode *id)
+{
+  char digits[24];
+  gsize i = sizeof digits - 1;
+  gint64 value;
+  guint64 magnitude;
+
+  if (!_qmp_json_node_get_int (id, &value))
+    return _qmp_json_to_string (id);
+
+  magnitude = value < 0 ? -(guint64) value : (guint64) value;
+  digits[i] = '\0';
+  do
+    digits[--i] = '0' + magnitude % 10;
+  while ((magnitude /= 10) > 0);
+  if (value < 0)
+    digits[--i] = '-';
+
+  return g_strdup (digits + i);
+}
+
 /* One line from the client: checked as QEMU's qmp_dispatch() checks it. */
 static void
 channel_handle_line (QmpServerChannel *self,
@@ -439,7 +463,7 @@ channel_handle_line (QmpServerChannel *self,
       else if (g_str_equal (member, "id"))
         {
           request->id = json_node_copy (value);
-          request->id_json = _qmp_json_to_string (value);
+          request->id_json = id_to_json (value);
         }
       else if (unexpected == NULL)
         {
