@@ -884,6 +884,82 @@ test_tls (Fixture       *f,
   g_assert_no_error (error);
 }
 
+/* A TLS client that stops reading, with megabytes of answers queued for
+ * it: closing it must not hold up the I/O thread (TLS writes a
+ * close_notify there, which would wait for the client for ever), so the
+ * upstream connection, on the same thread, still answers.  (Under
+ * valgrind, QMP_TEST_SLOW, one schema: the close is run, not stalled.) */
+static void
+test_tls_stalled_client (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GTlsCertificate) server = load_certificate ("server");
+  g_autoptr(GTlsCertificate) client = load_certificate ("client");
+  g_autoptr(GTlsDatabase) ca = load_ca ("ca");
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) tcp = NULL;
+  g_autoptr(GSocketConnectable) identity = g_network_address_new ("127.0.0.1", 0);
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GDataInputStream) input = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *greeting = NULL;
+  g_autofree char *negotiated = NULL;
+  GOutputStream *output;
+  QmpConnection *upstream = qmp_proxy_get_upstream (f->proxy);
+  guint n_schemas;
+
+  g_assert_true (qmp_proxy_listen_tls (f->proxy, any, server, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
+                                       &bound, &error));
+  g_assert_no_error (error);
+
+  tcp = g_socket_client_connect (socket_client, G_SOCKET_CONNECTABLE (bound), NULL, &error);
+  g_assert_no_error (error);
+  tls = g_tls_client_connection_new (G_IO_STREAM (tcp), identity, &error);
+  g_assert_no_error (error);
+  g_tls_connection_set_database (G_TLS_CONNECTION (tls), ca);
+  g_tls_connection_set_certificate (G_TLS_CONNECTION (tls), client);
+  g_assert_true (g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error));
+  g_assert_no_error (error);
+
+  input = g_data_input_stream_new (g_io_stream_get_input_stream (tls));
+  output = g_io_stream_get_output_stream (tls);
+  greeting = g_data_input_stream_read_line (input, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (greeting, "\"QMP\""));
+  g_output_stream_write_all (output, "{\"execute\": \"qmp_capabilities\"}\n", 32, NULL, NULL, &error);
+  g_assert_no_error (error);
+  negotiated = g_data_input_stream_read_line (input, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (negotiated, "\"return\""));
+
+  /* About 200 KB each: far more than the sockets hold; then a stop, whose
+   * STOP the application sees once QEMU answered everything before it,
+   * and the proxy queued those answers for the client that does not read */
+  n_schemas = qmp_test_scale (80);
+  for (guint i = 0; i <= n_schemas; i++)
+    {
+      const char *line = i < n_schemas ? "{\"execute\": \"query-qmp-schema\"}\n" : "{\"execute\": \"stop\"}\n";
+
+      g_output_stream_write_all (output, line, strlen (line), NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  g_mutex_lock (&f->lock);
+  while (!app_saw (f, "STOP"))
+    g_cond_wait (&f->cond, &f->lock);
+  g_mutex_unlock (&f->lock);
+
+  qmp_proxy_close (f->proxy);
+  ret = qmp_connection_execute_sync (upstream, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "status"));
+
+  /* The client goes: the close under way ends too */
+  g_io_stream_close (G_IO_STREAM (tcp), NULL, NULL);
+}
+
 /* The documented opt-out: plain TCP on 127.0.0.1, here read-only */
 static void
 test_tcp_insecure (Fixture       *f,
@@ -1162,6 +1238,7 @@ main (int   argc,
   ADD ("/proxy/qmpctl-clients", test_qmpctl_clients);
   ADD ("/proxy/qemu-quits", test_qemu_quits);
   ADD ("/proxy/tls", test_tls);
+  ADD ("/proxy/tls-stalled-client", test_tls_stalled_client);
   ADD ("/proxy/tcp-insecure", test_tcp_insecure);
 
   make_certificates ();
