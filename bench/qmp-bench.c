@@ -98,12 +98,14 @@ static Row rows[] = {
     FALSE, TARGET_NONE, 0, "" },
   { "slow-events-rss", "slow-events", "10", "1,000,000 events, 5 µs handler: peak RSS growth", "MiB", 1,
     FALSE, TARGET_VALUE_MAX, 64, "< 64 MiB" },
+  { "proxy-serial", "proxy", "11", "serial round trip through a QmpProxy", "µs/op", 1,
+    FALSE, TARGET_RATIO_MAX, 1.5, "≤ 1.5× direct" },
 };
 
 enum { ROW_SERIAL_SYNC, ROW_SERIAL_ASYNC, ROW_PIPELINED, ROW_EVENTS, ROW_SCHEMA,
        ROW_CONN_THREADS, ROW_CONN_RSS, ROW_CONN_TIME, ROW_QEMU, ROW_MEMORY_FIRST,
        ROW_SCHEMA_BUILD = ROW_MEMORY_FIRST + 7, ROW_SCHEMA_BUILD_TREE, ROW_SCHEMA_MEMORY,
-       ROW_SLOW_EVENTS, N_ROWS };
+       ROW_SLOW_EVENTS, ROW_PROXY, N_ROWS };
 
 /* The shapes of scenario 8, in the order of its rows (the mock's names). */
 static const char *memory_shapes[] = {
@@ -113,7 +115,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (memory_shapes) == ROW_SCHEMA_BUILD - ROW_MEMORY_F
 
 static const char *scenario_names[] = {
   "serial-sync", "serial-async", "pipelined", "events", "schema", "connections", "qemu", "memory",
-  "schema-build", "slow-events", NULL
+  "schema-build", "slow-events", "proxy", NULL
 };
 
 /* ----------------------------------------------------------- options */
@@ -1902,6 +1904,130 @@ write_json (const char  *path,
   return json_generator_to_file (generator, path, error);
 }
 
+/* ------------------------------------------------ 11: through a proxy */
+
+/* One repetition of scenario 11: @n serial round trips on each of @proxied
+ * and @direct, in alternating runs of PROXY_CHUNK, so that a change in
+ * the machine's load hits both alike; the mean of each, in µs. */
+#define PROXY_CHUNK 100
+
+static gboolean
+proxy_serial_run (QmpConnection  *proxied,
+                  QmpConnection  *direct,
+                  long            n,
+                  double         *proxied_us,
+                  double         *direct_us,
+                  GError        **error)
+{
+  double spent[2] = { 0, 0 };
+  QmpConnection *conns[2] = { proxied, direct };
+
+  for (long done = 0; done < n; done += PROXY_CHUNK)
+    for (guint c = 0; c < G_N_ELEMENTS (conns); c++)
+      {
+        long chunk = MIN (PROXY_CHUNK, n - done);
+        double t0 = now_us ();
+
+        for (long i = 0; i < chunk; i++)
+          {
+            g_autoptr(JsonNode) ret = qmp_connection_execute_sync (conns[c], "query-status", NULL,
+                                                                   QMP_EXECUTE_FLAGS_NONE, NULL, error);
+
+            WATCH_TICK ();
+            if (ret == NULL)
+              return FALSE;
+            if (done == 0 && i == 0 && !check_status (ret, error))
+              return FALSE;
+          }
+        spent[c] += now_us () - t0;
+      }
+
+  *proxied_us = spent[0] / (double) n;
+  *direct_us = spent[1] / (double) n;
+  return TRUE;
+}
+
+/* 11: execute_sync through a QmpProxy in this process (the client on a
+ * socket pair from qmp_proxy_new_client_stream(), the proxy's upstream
+ * connected to the mock), against execute_sync on a direct connection to
+ * the same mock.  The "raw" column is the direct one. */
+static gboolean
+proxy_measure (Bench   *b,
+               Row     *row,
+               GError **error)
+{
+  g_autoptr(QmpConnection) upstream = NULL;
+  g_autoptr(QmpConnection) direct = NULL;
+  g_autoptr(QmpConnection) client = NULL;
+  g_autoptr(QmpProxy) proxy = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  long warmup = scaled (b, 2000), n = scaled (b, 10000);
+  double proxied_us, direct_us;
+  gboolean ok = FALSE;
+
+  upstream = connect_mock (b, error);
+  if (upstream == NULL)
+    return FALSE;
+  proxy = qmp_proxy_new (upstream);
+  stream = qmp_proxy_new_client_stream (proxy, QMP_PROXY_CLIENT_FLAGS_NONE, error);
+  if (stream == NULL)
+    goto out;
+  client = qmp_connection_new_sync (stream, QMP_CONNECTION_FLAGS_NONE, NULL, error);
+  if (client == NULL)
+    goto out;
+  direct = connect_mock (b, error);
+  if (direct == NULL)
+    goto out;
+
+  /* The watchdog closes the upstream connection on a stall: both calls
+   * then fail. */
+  watch_begin (upstream, NULL);
+
+  progress ("%s %s: warm-up (%ld)", row->number, row->title, warmup);
+  if (!proxy_serial_run (client, direct, warmup, &proxied_us, &direct_us, error))
+    goto out;
+
+  for (int rep = 0; rep < b->reps; rep++)
+    {
+      if (!proxy_serial_run (client, direct, n, &proxied_us, &direct_us, error))
+        goto out;
+      g_array_append_val (row->lib, proxied_us);
+      g_array_append_val (row->raw, direct_us);
+    }
+
+  progress ("%s %s: done", row->number, row->title);
+  ok = TRUE;
+
+out:
+  watch_explain (error);
+  watch_end ();
+  if (client != NULL)
+    qmp_connection_close_sync (client, NULL, NULL);
+  if (direct != NULL)
+    qmp_connection_close_sync (direct, NULL, NULL);
+  qmp_proxy_close (proxy);
+  qmp_connection_close_sync (upstream, NULL, NULL);
+  return ok;
+}
+
+static void
+run_proxy (Bench *b)
+{
+  g_autoptr(GError) error = NULL;
+  Row *row = &rows[ROW_PROXY];
+
+  if (!proxy_measure (b, row, &error))
+    {
+      g_autofree char *reason = g_strdup_printf ("failed: %s", error->message);
+
+      progress ("%s %s: %s", row->number, row->title, reason);
+      row_skip (row, reason);
+      return;
+    }
+  row->note = g_strdup ("the raw column is execute_sync on a direct connection to the same mock, "
+                        "alternating with the proxied calls every " G_STRINGIFY (PROXY_CHUNK));
+}
+
 /* ------------------------------------------------------------- setup */
 
 static gboolean
@@ -2119,6 +2245,8 @@ main (int   argc,
     run_memory (b);
   if (scenario_wanted ("schema-build"))
     run_schema_build (b);
+  if (scenario_wanted ("proxy"))
+    run_proxy (b);
 
   load_end = read_loadavg ();
   if (opt_quick)

@@ -695,7 +695,19 @@ call_append_line_locked (QmpChannel *self,
       g_string_append (self->wbuf, ",\"arguments\":");
       g_string_append (self->wbuf, call->arguments_json);
     }
-  g_string_append_printf (self->wbuf, ",\"id\":%u}\n", call->id);
+  {
+    /* printf would cost more than the rest of the line */
+    char digits[16];
+    gsize i = sizeof digits;
+    guint id = call->id;
+
+    do
+      digits[--i] = '0' + id % 10;
+    while ((id /= 10) > 0);
+    g_string_append (self->wbuf, ",\"id\":");
+    g_string_append_len (self->wbuf, digits + i, sizeof digits - i);
+    g_string_append (self->wbuf, "}\n");
+  }
   call->wend = self->wbuf->len;
   g_queue_push_tail (&self->writing, _qmp_call_ref (call));
   call->write_link = self->writing.tail;
@@ -1999,6 +2011,9 @@ channel_watch_input (QmpChannel *self)
                              _qmp_channel_ref (self), (GDestroyNotify) _qmp_channel_unref);
     }
   g_source_set_static_name (self->input_source, "[qmp-glib] input");
+  /* Not blocked around its dispatches: blocking takes its descriptor out
+   * of the poll set and puts it back, each time waking the worker. */
+  g_source_set_can_recurse (self->input_source, TRUE);
   g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
 }
 

@@ -2282,6 +2282,14 @@ connection_submit_async (QmpConnection       *self,
   _qmp_connection_submit_async (self, call, source_tag, -1, cancellable, callback, user_data);
 }
 
+void
+_qmp_connection_submit_call (QmpConnection *self,
+                             QmpCall       *call,
+                             int            timeout_msec)
+{
+  _qmp_channel_submit (self->channel, call, NULL, connection_resolve_timeout (self, timeout_msec));
+}
+
 /* Submits @call and blocks until it is done; returns its error, if any. */
 gboolean
 _qmp_connection_submit_sync (QmpConnection  *self,
