@@ -2996,6 +2996,14 @@ write_json (Bench       *b,
   return write_json_node (opt_json_part ? opt_json_part : opt_json, root, error);
 }
 
+/* A placement's run ends as on Ctrl-C when this process ends (meson's
+ * timeout): it removes its temporary directory on SIGTERM. */
+static void
+placement_child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
 /* Both placements, each in a child (this program with --placement), one
  * after the other; their JSON joined in one file. */
 static int
@@ -3016,7 +3024,7 @@ run_placements (const char  *self,
 
   for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
     {
-      g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_NONE);
+      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
       g_autoptr(GSubprocess) child = NULL;
       g_autoptr(GPtrArray) argv = g_ptr_array_new ();
       g_autofree char *part = tmpdir ? g_build_filename (tmpdir, modes[i], NULL) : NULL;
@@ -3036,6 +3044,7 @@ run_placements (const char  *self,
       g_ptr_array_add (argv, NULL);
 
       fflush (stdout);
+      g_subprocess_launcher_set_child_setup (launcher, placement_child_setup, NULL, NULL);
       child = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
       if (child == NULL || !g_subprocess_wait_check (child, NULL, &error))
         {
