@@ -2723,6 +2723,8 @@ reference_explain (const char *reference)
     return "C: the same call through qmp-glib from C, measured just before and just after";
   if (g_str_equal (reference, "qemu.qmp"))
     return "qemu.qmp: QEMU's Python client";
+  if (g_str_equal (reference, "direct"))
+    return "direct: the same calls on a connection straight to the server";
   if (g_str_equal (reference, "GDIS"))
     return "GDIS: GDataInputStream read_line_async, lines parsed with JsonParser (qmp-glib: the channel's own reader)";
   return reference;
@@ -2996,91 +2998,6 @@ write_json (Bench       *b,
   return write_json_node (opt_json_part ? opt_json_part : opt_json, root, error);
 }
 
-/* A placement's run ends as on Ctrl-C when this process ends (meson's
- * timeout): it removes its temporary directory on SIGTERM. */
-static void
-placement_child_setup (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
-/* Both placements, each in a child (this program with --placement), one
- * after the other; their JSON joined in one file. */
-static int
-run_placements (const char  *self,
-                char       **args)
-{
-  static const char *modes[] = { "unpinned", "pinned" };
-  g_autoptr(JsonArray) parts = json_array_new ();
-  g_autofree char *tmpdir = NULL;
-  g_autoptr(GError) error = NULL;
-  int failures = 0;
-
-  if (opt_json != NULL && (tmpdir = g_dir_make_tmp ("qmp-bench-json-XXXXXX", &error)) == NULL)
-    {
-      g_printerr ("qmp-bench: %s\n", error->message);
-      return 1;
-    }
-
-  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
-    {
-      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-      g_autoptr(GSubprocess) child = NULL;
-      g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-      g_autofree char *part = tmpdir ? g_build_filename (tmpdir, modes[i], NULL) : NULL;
-      g_autofree char *text = NULL;
-
-      g_ptr_array_add (argv, (gpointer) self);
-      for (char **a = args + 1; *a != NULL; a++)
-        g_ptr_array_add (argv, *a);
-      /* The last --placement is the one that counts. */
-      g_ptr_array_add (argv, "--placement");
-      g_ptr_array_add (argv, (gpointer) modes[i]);
-      if (part != NULL)
-        {
-          g_ptr_array_add (argv, "--json-part");
-          g_ptr_array_add (argv, part);
-        }
-      g_ptr_array_add (argv, NULL);
-
-      fflush (stdout);
-      g_subprocess_launcher_set_child_setup (launcher, placement_child_setup, NULL, NULL);
-      child = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-      if (child == NULL || !g_subprocess_wait_check (child, NULL, &error))
-        {
-          g_printerr ("qmp-bench: the %s run failed: %s\n", modes[i], error->message);
-          g_clear_error (&error);
-          failures++;
-        }
-
-      if (part != NULL && g_file_get_contents (part, &text, NULL, NULL))
-        {
-          JsonNode *node = json_from_string (text, NULL);
-
-          if (node != NULL)
-            json_array_add_element (parts, node);
-          g_unlink (part);
-        }
-    }
-
-  if (opt_json != NULL)
-    {
-      g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
-      g_autoptr(JsonObject) object = json_object_new ();
-
-      json_object_set_array_member (object, "placements", json_array_ref (parts));
-      json_node_set_object (root, object);
-      if (!write_json_node (opt_json, root, &error))
-        {
-          g_printerr ("qmp-bench: %s\n", error->message);
-          failures++;
-        }
-      g_rmdir (tmpdir);
-    }
-
-  return failures > 0 ? 1 : 0;
-}
-
 /* ------------------------------------------------------------- setup */
 
 static gboolean
@@ -3192,6 +3109,91 @@ sibling_path (const char *self,
   g_autofree char *dir = g_path_get_dirname (self);
 
   return g_build_filename (dir, name, NULL);
+}
+
+/* A placement's run ends as on Ctrl-C when this process ends (meson's
+ * timeout): it removes its temporary directory on SIGTERM. */
+static void
+placement_child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* Both placements, each in a child (this program with --placement), one
+ * after the other; their JSON joined in one file. */
+static int
+run_placements (const char  *self,
+                char       **args)
+{
+  static const char *modes[] = { "unpinned", "pinned" };
+  g_autoptr(JsonArray) parts = json_array_new ();
+  g_autofree char *tmpdir = NULL;
+  g_autoptr(GError) error = NULL;
+  int failures = 0;
+
+  if (opt_json != NULL && (tmpdir = g_dir_make_tmp ("qmp-bench-json-XXXXXX", &error)) == NULL)
+    {
+      g_printerr ("qmp-bench: %s\n", error->message);
+      return 1;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+      g_autoptr(GSubprocess) child = NULL;
+      g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+      g_autofree char *part = tmpdir ? g_build_filename (tmpdir, modes[i], NULL) : NULL;
+      g_autofree char *text = NULL;
+
+      g_ptr_array_add (argv, (gpointer) self);
+      for (char **a = args + 1; *a != NULL; a++)
+        g_ptr_array_add (argv, *a);
+      /* The last --placement is the one that counts. */
+      g_ptr_array_add (argv, "--placement");
+      g_ptr_array_add (argv, (gpointer) modes[i]);
+      if (part != NULL)
+        {
+          g_ptr_array_add (argv, "--json-part");
+          g_ptr_array_add (argv, part);
+        }
+      g_ptr_array_add (argv, NULL);
+
+      fflush (stdout);
+      g_subprocess_launcher_set_child_setup (launcher, placement_child_setup, NULL, NULL);
+      child = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+      if (child == NULL || !g_subprocess_wait_check (child, NULL, &error))
+        {
+          g_printerr ("qmp-bench: the %s run failed: %s\n", modes[i], error->message);
+          g_clear_error (&error);
+          failures++;
+        }
+
+      if (part != NULL && g_file_get_contents (part, &text, NULL, NULL))
+        {
+          JsonNode *node = json_from_string (text, NULL);
+
+          if (node != NULL)
+            json_array_add_element (parts, node);
+          g_unlink (part);
+        }
+    }
+
+  if (opt_json != NULL)
+    {
+      g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+      g_autoptr(JsonObject) object = json_object_new ();
+
+      json_object_set_array_member (object, "placements", json_array_ref (parts));
+      json_node_set_object (root, object);
+      if (!write_json_node (opt_json, root, &error))
+        {
+          g_printerr ("qmp-bench: %s\n", error->message);
+          failures++;
+        }
+      g_rmdir (tmpdir);
+    }
+
+  return failures > 0 ? 1 : 0;
 }
 
 int
@@ -3329,12 +3331,12 @@ main (int   argc,
     run_slow_events (b);
   if (scenario_wanted ("memory"))
     run_memory (b);
-  if (scenario_wanted ("schema-build"))
-    run_schema_build (b);
   if (scenario_wanted ("python"))
     run_python (b);
   if (scenario_wanted ("line-reader"))
     run_line_reader (b);
+  if (scenario_wanted ("schema-build"))
+    run_schema_build (b);
 
   load_end = read_loadavg ();
   if (opt_quick)
