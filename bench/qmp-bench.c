@@ -2960,18 +2960,6 @@ json_add_placement (JsonBuilder *builder,
   json_builder_end_object (builder);
 }
 
-static gboolean
-write_json_node (const char  *path,
-                 JsonNode    *root,
-                 GError     **error)
-{
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  return json_generator_to_file (generator, path, error);
-}
-
 /* --json: {"placements": [this placement]}; --json-part (from the parent
  * of a run of both placements): this placement alone. */
 static gboolean
@@ -2980,7 +2968,9 @@ write_json (Bench       *b,
             GError     **error)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
+  const char *path = opt_json_part ? opt_json_part : opt_json;
 
   if (opt_json_part == NULL)
     {
@@ -2994,8 +2984,11 @@ write_json (Bench       *b,
       json_builder_end_array (builder);
       json_builder_end_object (builder);
     }
+
   root = json_builder_get_root (builder);
-  return write_json_node (opt_json_part ? opt_json_part : opt_json, root, error);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  return json_generator_to_file (generator, path, error);
 }
 
 /* ------------------------------------------------------------- setup */
@@ -3180,12 +3173,15 @@ run_placements (const char  *self,
 
   if (opt_json != NULL)
     {
+      g_autoptr(JsonGenerator) generator = json_generator_new ();
       g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
       g_autoptr(JsonObject) object = json_object_new ();
 
       json_object_set_array_member (object, "placements", json_array_ref (parts));
       json_node_set_object (root, object);
-      if (!write_json_node (opt_json, root, &error))
+      json_generator_set_root (generator, root);
+      json_generator_set_pretty (generator, TRUE);
+      if (!json_generator_to_file (generator, opt_json, &error))
         {
           g_printerr ("qmp-bench: %s\n", error->message);
           failures++;
