@@ -299,9 +299,7 @@ _qmp_call_steal_return (QmpCall *call)
     return g_steal_pointer (&call->ret);
 
   text = g_steal_pointer (&call->ret_json);
-  node = _qmp_json_parse (text, strlen (text), NULL, NULL);
-  /* It was checked when it came. */
-  g_assert (node != NULL);
+  node = _qmp_json_parse_checked (text, strlen (text));
 
   return node;
 }

@@ -2195,8 +2195,7 @@ parse_return (char *ret_json)
   if (text == NULL)
     return NULL;
 
-  node = _qmp_json_parse (text, strlen (text), NULL, NULL);
-  g_assert (node != NULL);
+  node = _qmp_json_parse_checked (text, strlen (text));
 
   return node;
 }

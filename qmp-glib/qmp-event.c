@@ -117,16 +117,15 @@ qmp_event_new (const char *name,
 QmpEvent *
 _qmp_event_new_from_message (QmpMessage *message)
 {
-  const char *name = _qmp_json_node_get_string (message->event);
   QmpEvent *self;
 
   /* An "event" that is not a string makes a malformed event. */
-  if (name == NULL)
+  if (message->event == NULL)
     return NULL;
 
   self = g_new0 (QmpEvent, 1);
   g_atomic_ref_count_init (&self->ref_count);
-  self->name = g_strdup (name);
+  self->name = g_steal_pointer (&message->event);
   /* Only an object is data (anything else: no data); the parser checked
    * that it is valid JSON. */
   if (message->data_json != NULL && message->data_json[0] == '{')
@@ -290,12 +289,11 @@ qmp_event_get_data (QmpEvent *self)
   data = g_atomic_pointer_get (&self->data);
   if (data == NULL && self->data_json != NULL)
     {
-      g_autoptr(GString) scratch = g_string_new (NULL);
-      g_autoptr(JsonNode) node = _qmp_json_parse (self->data_json, self->data_json_len, scratch, NULL);
+      g_autoptr(JsonNode) node = _qmp_json_parse_checked (self->data_json, self->data_json_len);
       JsonObject *made;
 
       /* Checked when it came: it parses, and it is an object. */
-      g_assert (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
+      g_assert (JSON_NODE_HOLDS_OBJECT (node));
       made = json_object_ref (json_node_get_object (node));
       json_object_seal (made);
 
