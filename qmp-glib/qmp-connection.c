@@ -350,7 +350,7 @@ emit_events (gpointer user_data)
         _qmp_channel_resume_reading (self->channel);
 
       g_signal_emit (self, signals[SIGNAL_EVENT],
-                     g_quark_try_string (qmp_event_get_name (event)), event);
+                     _qmp_event_get_detail (event), event);
       qmp_event_unref (event);
     }
 
@@ -515,7 +515,7 @@ connection_on_event (GObject  *owner,
                      QmpEvent *event)
 {
   QmpConnection *self = QMP_CONNECTION (owner);
-  GQuark detail = g_quark_try_string (qmp_event_get_name (event));
+  GQuark detail = _qmp_event_get_detail (event);
   gsize size;
   gboolean schedule = FALSE;
   gboolean full;

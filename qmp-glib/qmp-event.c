@@ -58,6 +58,7 @@ struct _QmpEvent
   gsize data_json_len;
   gint64 timestamp_usec;  /* since the epoch; -1: none */
   GDateTime *timestamp;   /* made on demand from timestamp_usec; atomic */
+  GQuark detail;          /* the name's quark once it exists, else 0; atomic */
 };
 
 G_DEFINE_BOXED_TYPE (QmpEvent, qmp_event, qmp_event_ref, qmp_event_unref)
@@ -153,6 +154,23 @@ gsize
 _qmp_event_get_size (QmpEvent *self)
 {
   return sizeof (QmpEvent) + strlen (self->name) + self->data_json_len + 64;
+}
+
+/* The quark of @self's name, the detail of the "event" signal: 0 while no
+ * one made it (then no handler is connected for it).  Quarks live for
+ * ever, so it is looked up until it exists, then kept. */
+GQuark
+_qmp_event_get_detail (QmpEvent *self)
+{
+  GQuark detail = (GQuark) g_atomic_int_get ((gint *) &self->detail);
+
+  if (detail == 0)
+    {
+      detail = g_quark_try_string (self->name);
+      g_atomic_int_set ((gint *) &self->detail, (gint) detail);
+    }
+
+  return detail;
 }
 
 /* A new event equal to @self, whose data object (made on demand) is its
