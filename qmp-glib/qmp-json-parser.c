@@ -65,11 +65,18 @@ typedef struct
 #define PARSER_INIT(data, len, scratch, error, build) \
   { (data), (data) + (len), (data), (scratch), (error), (build), 0, 0, G_MAXUINT64, 0, FALSE, FALSE }
 
-/* What parse_value() returns for a value it checked without building. */
+/* What parse_value() and the bodies of objects and arrays return for a
+ * value they checked without building. */
 static JsonNode *const skipped = (JsonNode *) &skipped;
+static JsonObject *const skipped_object = (JsonObject *) &skipped_object;
+static JsonArray *const skipped_array = (JsonArray *) &skipped_array;
 
-static JsonNode *parse_value (Parser *parser,
-                              guint   depth);
+static JsonNode   *parse_value       (Parser *parser,
+                                     guint   depth);
+static JsonObject *parse_object_body (Parser *parser,
+                                     guint   depth);
+static JsonArray  *parse_array_body  (Parser *parser,
+                                     guint   depth);
 
 static gboolean
 fail (Parser     *parser,
@@ -308,7 +315,7 @@ typedef struct
 /* Where the plain run of a string that starts at @p ends: at the first
  * '"', '\\' or control character, or at @end.  The bytes passed are or-ed
  * into *seen, whose 0x80 bits then tell whether any was not ASCII.  Eight
- * bytes at a time while none of them ends the run. */
+ * bytes at a time, as long as eight are left. */
 static inline const char *
 scan_plain (const char *p,
             const char *end,
@@ -323,11 +330,24 @@ scan_plain (const char *p,
       memcpy (&v, p, 8);
       quote = v ^ (ONES * '"');
       backslash = v ^ (ONES * '\\');
-      /* Non-zero when a byte is zero (a '"' or '\\'), or below 0x20. */
+      /* The 0x80 bit of each byte that is zero (a '"' or '\\') or below
+       * 0x20; a borrow may set it in bytes after the first, never before. */
       stop = (((quote - ONES) & ~quote) | ((backslash - ONES) & ~backslash) |
               ((v - ONES * 0x20) & ~v)) & HIGHS;
       if (stop != 0)
-        break;
+        {
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN && defined (__GNUC__)
+          /* The first byte that ends the run: bytes are in memory order. */
+          guint n = __builtin_ctzll (stop) / 8;
+
+          if (n > 0)
+            all |= v & (G_MAXUINT64 >> (64 - 8 * n));
+          *seen |= all;
+          return p + n;
+#else
+          break;
+#endif
+        }
       all |= v;
       p += 8;
     }
@@ -382,28 +402,25 @@ parse_string (Parser *parser,
   }
 }
 
-/* A string node of @text, which json-glib copies: a text still in the
- * input is NUL-terminated in the scratch buffer when it is short. */
-static JsonNode *
-string_node (Parser     *parser,
-             const Text *text)
+/* @text NUL-terminated, for json-glib to copy: where it is when it has
+ * escapes, else in the scratch buffer when it is short, else in *heap. */
+static const char *
+text_terminate (Parser     *parser,
+                const Text *text,
+                char      **heap)
 {
   GString *scratch;
 
-  if (!text->in_scratch && text->len >= SHORT_STRING)
-    {
-      g_autofree char *copy = g_strndup (text->str, text->len);
-
-      return json_node_init_string (json_node_alloc (), copy);
-    }
-
   if (text->in_scratch)
-    return json_node_init_string (json_node_alloc (), text->str);
+    return text->str;
+
+  if (text->len >= SHORT_STRING)
+    return *heap = g_strndup (text->str, text->len);
 
   scratch = parser_get_scratch (parser);
   g_string_truncate (scratch, 0);
   g_string_append_len (scratch, text->str, text->len);
-  return json_node_init_string (json_node_alloc (), scratch->str);
+  return scratch->str;
 }
 
 /* Checks a number at the parser's position and moves past it; *is_integer
@@ -592,13 +609,17 @@ parse_members (Parser     *parser,
 }
 
 /* A member of an object being built: its name is copied (on the stack when
- * short) before the value is parsed, which may reuse the scratch buffer. */
+ * short) before the value is parsed, which may reuse the scratch buffer.
+ * Strings, objects and arrays go in with json-glib's typed setters, which
+ * look the name up once where json_object_set_member() does twice; a
+ * repeated member is replaced either way, the last one wins. */
 static gboolean
 object_member (Parser     *parser,
                const Text *name,
                guint       depth,
                gpointer    user_data)
 {
+  JsonObject *object = user_data;
   char buffer[64];
   g_autofree char *heap = NULL;
   const char *copy;
@@ -613,40 +634,70 @@ object_member (Parser     *parser,
   else
     copy = heap = g_strndup (name->str, name->len);
 
+  skip_space (parser);
+  if (parser->p < parser->end && *parser->p == '"')
+    {
+      g_autofree char *string_heap = NULL;
+      Text text;
+
+      parser->p++;
+      if (!parse_string (parser, &text) || !charge (parser, COST_SCALAR))
+        return FALSE;
+      json_object_set_string_member (object, copy, text_terminate (parser, &text, &string_heap));
+      return TRUE;
+    }
+
+  if (parser->p < parser->end && (*parser->p == '{' || *parser->p == '[') && depth < MAX_DEPTH)
+    {
+      if (*parser->p++ == '{')
+        {
+          JsonObject *member = parse_object_body (parser, depth + 1);
+
+          if (member == NULL)
+            return FALSE;
+          json_object_set_object_member (object, copy, member);
+        }
+      else
+        {
+          JsonArray *member = parse_array_body (parser, depth + 1);
+
+          if (member == NULL)
+            return FALSE;
+          json_object_set_array_member (object, copy, member);
+        }
+      return TRUE;
+    }
+
   value = parse_value (parser, depth);
   if (value == NULL)
     return FALSE;
-
-  /* A repeated member: the last one wins. */
-  json_object_set_member (user_data, copy, value);
+  json_object_set_member (object, copy, value);
   return TRUE;
 }
 
-static JsonNode *
-parse_object (Parser *parser,
-              guint   depth)
+/* The object whose '{' is consumed; skipped_object when not building. */
+static JsonObject *
+parse_object_body (Parser *parser,
+                   guint   depth)
 {
   JsonObject *object;
-  JsonNode *node = NULL;
 
   if (!parser->build)
-    return parse_members (parser, depth, NULL, NULL) ? skipped : NULL;
+    return parse_members (parser, depth, NULL, NULL) ? skipped_object : NULL;
 
   object = json_object_new ();
+  if (!parse_members (parser, depth, object_member, object))
+    g_clear_pointer (&object, json_object_unref);
 
-  if (parse_members (parser, depth, object_member, object))
-    node = json_node_init_object (json_node_alloc (), object);
-  json_object_unref (object);
-
-  return node;
+  return object;
 }
 
-static JsonNode *
-parse_array (Parser *parser,
-             guint   depth)
+/* The array whose '[' is consumed; skipped_array when not building. */
+static JsonArray *
+parse_array_body (Parser *parser,
+                  guint   depth)
 {
   JsonArray *array;
-  JsonNode *node;
 
   if (!charge (parser, COST_ARRAY))
     return NULL;
@@ -690,16 +741,42 @@ parse_array (Parser *parser,
     }
 
 done:
-  if (array == NULL)
-    return skipped;
-  node = json_node_init_array (json_node_alloc (), array);
-  json_array_unref (array);
-  return node;
+  return array != NULL ? array : skipped_array;
 
 error:
   if (array != NULL)
     json_array_unref (array);
   return NULL;
+}
+
+static JsonNode *
+parse_object (Parser *parser,
+              guint   depth)
+{
+  JsonObject *object = parse_object_body (parser, depth);
+  JsonNode *node;
+
+  if (object == NULL || object == skipped_object)
+    return object == NULL ? NULL : skipped;
+
+  node = json_node_init_object (json_node_alloc (), object);
+  json_object_unref (object);
+  return node;
+}
+
+static JsonNode *
+parse_array (Parser *parser,
+             guint   depth)
+{
+  JsonArray *array = parse_array_body (parser, depth);
+  JsonNode *node;
+
+  if (array == NULL || array == skipped_array)
+    return array == NULL ? NULL : skipped;
+
+  node = json_node_init_array (json_node_alloc (), array);
+  json_array_unref (array);
+  return node;
 }
 
 static JsonNode *
@@ -733,7 +810,11 @@ parse_value (Parser *parser,
           return NULL;
         if (!parser->build)
           return skipped;
-        return string_node (parser, &text);
+        {
+          g_autofree char *heap = NULL;
+
+          return json_node_init_string (json_node_alloc (), text_terminate (parser, &text, &heap));
+        }
       }
 
     case 't':
