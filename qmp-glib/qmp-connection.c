@@ -141,6 +141,11 @@ struct _QmpConnection
   guint64 dropped_events;
   gboolean dropped_changed;   /* notify::dropped-events is due */
   gboolean reading_paused;    /* the channel was told the queue is full */
+  /* Found listened to since the last batch was emitted: the worker asks
+   * GObject again only after that (its lock is the one g_signal_emit()
+   * takes, over and over, in the signal's context) */
+  gboolean listened_all;      /* "event" has a handler without detail */
+  GQuark listened_detail;     /* "event::NAME" has one for this NAME */
 };
 
 static void qmp_connection_initable_iface_init       (GInitableIface      *iface);
@@ -358,6 +363,9 @@ emit_events (gpointer user_data)
   more = self->events.length > 0;
   if (!more)
     self->events_scheduled = FALSE;
+  /* Handlers may have gone meanwhile: asked again for the next events. */
+  self->listened_all = FALSE;
+  self->listened_detail = 0;
   notify_dropped = self->dropped_changed;
   self->dropped_changed = FALSE;
   g_mutex_unlock (&self->events_lock);
@@ -519,14 +527,33 @@ connection_on_event (GObject  *owner,
   gsize size;
   gboolean schedule = FALSE;
   gboolean full;
+  gboolean listened;
 
   sinks_deliver (self, event);
 
+  /* A handler found since the last batch was emitted is taken to be there
+   * still: one that goes meanwhile costs an emission with no handler.
+   * One that comes is asked for at once, so no event is missed. */
+  g_mutex_lock (&self->events_lock);
+  listened = self->listened_all || (detail != 0 && detail == self->listened_detail);
+  g_mutex_unlock (&self->events_lock);
+
   /* With a detail, GLib looks only for the handlers of that detail: those
    * connected to "event" without one are asked for apart. */
-  if (!g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], 0, TRUE) &&
-      (detail == 0 || !g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE)))
-    return FALSE;
+  if (!listened)
+    {
+      gboolean all = g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], 0, TRUE);
+
+      if (!all && (detail == 0 || !g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE)))
+        return FALSE;
+
+      g_mutex_lock (&self->events_lock);
+      if (all)
+        self->listened_all = TRUE;
+      else
+        self->listened_detail = detail;
+      g_mutex_unlock (&self->events_lock);
+    }
 
   size = _qmp_event_get_size (event);
 
