@@ -524,10 +524,9 @@ connection_on_event (GObject  *owner,
 {
   QmpConnection *self = QMP_CONNECTION (owner);
   GQuark detail = _qmp_event_get_detail (event);
-  gsize size;
+  gsize size = _qmp_event_get_size (event);
   gboolean schedule = FALSE;
   gboolean full;
-  gboolean listened;
 
   sinks_deliver (self, event);
 
@@ -535,15 +534,15 @@ connection_on_event (GObject  *owner,
    * still: one that goes meanwhile costs an emission with no handler.
    * One that comes is asked for at once, so no event is missed. */
   g_mutex_lock (&self->events_lock);
-  listened = self->listened_all || (detail != 0 && detail == self->listened_detail);
-  g_mutex_unlock (&self->events_lock);
-
-  /* With a detail, GLib looks only for the handlers of that detail: those
-   * connected to "event" without one are asked for apart. */
-  if (!listened)
+  if (!self->listened_all && (detail == 0 || detail != self->listened_detail))
     {
-      gboolean all = g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], 0, TRUE);
+      gboolean all;
 
+      g_mutex_unlock (&self->events_lock);
+
+      /* With a detail, GLib looks only for the handlers of that detail:
+       * those connected to "event" without one are asked for apart. */
+      all = g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], 0, TRUE);
       if (!all && (detail == 0 || !g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE)))
         return FALSE;
 
@@ -552,12 +551,8 @@ connection_on_event (GObject  *owner,
         self->listened_all = TRUE;
       else
         self->listened_detail = detail;
-      g_mutex_unlock (&self->events_lock);
     }
 
-  size = _qmp_event_get_size (event);
-
-  g_mutex_lock (&self->events_lock);
   if (events_full_locked (self, size))
     {
       /* Reading went on past the bound for a call that waits for its
