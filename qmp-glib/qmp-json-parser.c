@@ -60,10 +60,12 @@ typedef struct
   guint64 max_message_size;   /* for the error message */
   gboolean checked;   /* the text was checked before: its UTF-8 is valid */
   gboolean own_scratch;   /* scratch was made here, to be freed */
+  char short_copy[SHORT_STRING];   /* a short string, NUL-terminated for
+                                    * json-glib, which copies it at once */
 } Parser;
 
 #define PARSER_INIT(data, len, scratch, error, build) \
-  { (data), (data) + (len), (data), (scratch), (error), (build), 0, 0, G_MAXUINT64, 0, FALSE, FALSE }
+  { (data), (data) + (len), (data), (scratch), (error), (build), 0, 0, G_MAXUINT64, 0, FALSE, FALSE, "" }
 
 /* What parse_value() and the bodies of objects and arrays return for a
  * value they checked without building. */
@@ -118,9 +120,8 @@ charge (Parser  *parser,
 }
 
 /* A string of @len bytes: its copy in the tree, and while it is built a
- * copy of our own (and, for one with escapes, the scratch buffer).  A
- * short one is copied to the scratch buffer instead, which stays under
- * 2 * SHORT_STRING bytes for it. */
+ * copy of our own (and, for one with escapes, the scratch buffer); a
+ * short one is copied into the parser itself. */
 static gboolean
 charge_string (Parser   *parser,
                gsize     len,
@@ -402,25 +403,23 @@ parse_string (Parser *parser,
   }
 }
 
-/* @text NUL-terminated, for json-glib to copy: where it is when it has
- * escapes, else in the scratch buffer when it is short, else in *heap. */
+/* @text NUL-terminated, for json-glib to copy before the next string is
+ * parsed: where it is when it has escapes, else in the parser when it is
+ * short, else in *heap. */
 static const char *
 text_terminate (Parser     *parser,
                 const Text *text,
                 char      **heap)
 {
-  GString *scratch;
-
   if (text->in_scratch)
     return text->str;
 
   if (text->len >= SHORT_STRING)
     return *heap = g_strndup (text->str, text->len);
 
-  scratch = parser_get_scratch (parser);
-  g_string_truncate (scratch, 0);
-  g_string_append_len (scratch, text->str, text->len);
-  return scratch->str;
+  memcpy (parser->short_copy, text->str, text->len);
+  parser->short_copy[text->len] = '\0';
+  return parser->short_copy;
 }
 
 /* Checks a number at the parser's position and moves past it; *is_integer
