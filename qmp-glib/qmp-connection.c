@@ -475,6 +475,12 @@ sinks_deliver (QmpConnection *self,
                QmpEvent      *event)
 {
   g_mutex_lock (&self->sinks_lock);
+  /* Most connections have none: nothing to mark for every event. */
+  if (self->sinks->len == 0)
+    {
+      g_mutex_unlock (&self->sinks_lock);
+      return;
+    }
   g_private_set (&calling_sinks_of, self);
   for (guint i = 0; i < self->sinks->len; i++)
     {
