@@ -51,6 +51,8 @@
 struct _QmpEvent
 {
   gatomicrefcount ref_count;
+  gboolean one_block;     /* name and data_json are in the event's own
+                           * allocation, after it */
   char *name;
   JsonObject *data;       /* nullable: QEMU omits "data" for many events;
                            * made on demand from data_json; atomic */
@@ -119,19 +121,31 @@ QmpEvent *
 _qmp_event_new_from_message (QmpMessage *message)
 {
   QmpEvent *self;
+  gboolean has_data;
+  gsize name_size;
 
   /* An "event" that is not a string makes a malformed event. */
   if (message->event == NULL)
     return NULL;
 
-  self = g_new0 (QmpEvent, 1);
-  g_atomic_ref_count_init (&self->ref_count);
-  self->name = g_steal_pointer (&message->event);
   /* Only an object is data (anything else: no data); the parser checked
    * that it is valid JSON. */
-  if (message->data_json != NULL && message->data_json[0] == '{')
+  has_data = message->data_json != NULL && message->data_json[0] == '{';
+
+  /* One allocation for the event, its name and its data's text: it is
+   * made on the I/O thread and freed on another, once. */
+  name_size = strlen (message->event) + 1;
+  self = g_malloc (sizeof (QmpEvent) + name_size + (has_data ? message->data_json_len + 1 : 0));
+  memset (self, 0, sizeof (QmpEvent));
+  g_atomic_ref_count_init (&self->ref_count);
+  self->one_block = TRUE;
+  self->name = (char *) (self + 1);
+  memcpy (self->name, message->event, name_size);
+  if (has_data)
     {
-      self->data_json = g_strndup (message->data_json, message->data_json_len);
+      self->data_json = self->name + name_size;
+      memcpy (self->data_json, message->data_json, message->data_json_len);
+      self->data_json[message->data_json_len] = '\0';
       self->data_json_len = message->data_json_len;
     }
 
@@ -243,9 +257,12 @@ qmp_event_unref (QmpEvent *self)
 
   if (g_atomic_ref_count_dec (&self->ref_count))
     {
-      g_free (self->name);
+      if (!self->one_block)
+        {
+          g_free (self->name);
+          g_free (self->data_json);
+        }
       g_clear_pointer (&self->data, json_object_unref);
-      g_free (self->data_json);
       g_clear_pointer (&self->timestamp, g_date_time_unref);
       g_free (self);
     }
