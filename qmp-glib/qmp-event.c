@@ -324,12 +324,9 @@ qmp_event_get_data (QmpEvent *self)
   data = g_atomic_pointer_get (&self->data);
   if (data == NULL && self->data_json != NULL)
     {
-      g_autoptr(JsonNode) node = _qmp_json_parse_checked (self->data_json, self->data_json_len);
-      JsonObject *made;
-
       /* Checked when it came: it parses, and it is an object. */
-      g_assert (JSON_NODE_HOLDS_OBJECT (node));
-      made = json_object_ref (json_node_get_object (node));
+      JsonObject *made = _qmp_json_parse_checked_object (self->data_json, self->data_json_len);
+
       json_object_seal (made);
 
       /* Events are shared between threads: the first one to make it wins. */

@@ -903,6 +903,26 @@ _qmp_json_parse_checked (const char *data,
   return node;
 }
 
+/* The object of an event's "data" that _qmp_json_parse_message() checked:
+ * without a node around it. */
+JsonObject *
+_qmp_json_parse_checked_object (const char *data,
+                                gsize       len)
+{
+  Parser parser = PARSER_INIT (data, len, NULL, NULL, TRUE);
+  JsonObject *object;
+
+  parser.checked = TRUE;
+  skip_space (&parser);
+  g_assert (parser.p < parser.end && *parser.p == '{');
+  parser.p++;
+  object = parse_object_body (&parser, 1);
+  parser_finish (&parser);
+  /* It was checked when it came. */
+  g_assert (object != NULL && object != skipped_object);
+  return object;
+}
+
 /* A line as the debug log shows it, secrets redacted.  The line is not
  * checked yet: its tree, and the redacted copy of it, may each take only
  * a part of what a message may, so that logging keeps to the same bound. */

@@ -53,6 +53,8 @@ JsonNode   *_qmp_json_parse            (const char  *data,
                                         GError     **error);
 JsonNode   *_qmp_json_parse_checked    (const char  *data,
                                         gsize        len);
+JsonObject *_qmp_json_parse_checked_object (const char *data,
+                                            gsize       len);
 char       *_qmp_json_line_for_log     (const char  *line,
                                         gsize        len,
                                         GString     *scratch,
