@@ -667,6 +667,21 @@ object_member (Parser     *parser,
       return TRUE;
     }
 
+  if (parser->p < parser->end && (*parser->p == '-' || g_ascii_isdigit (*parser->p)))
+    {
+      const char *start = parser->p;
+      gboolean is_integer;
+      gint64 number;
+
+      if (!scan_number (parser, &is_integer) || !charge (parser, COST_SCALAR))
+        return FALSE;
+      if (is_integer && integer_value (start, parser->p, &number))
+        json_object_set_int_member (object, copy, number);
+      else
+        json_object_set_double_member (object, copy, double_value (start, parser->p));
+      return TRUE;
+    }
+
   value = parse_value (parser, depth);
   if (value == NULL)
     return FALSE;
