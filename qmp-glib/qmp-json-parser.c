@@ -7,7 +7,6 @@
 
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,8 +49,8 @@ typedef struct
   const char *p;
   const char *end;
   const char *start;
-  GString *scratch;   /* reused for strings with escapes and for copies;
-                       * made when first needed if NULL */
+  GString *scratch;   /* reused for strings with escapes; made when
+                       * first needed if NULL */
   GError **error;
   gboolean build;     /* FALSE: only check the JSON, build nothing */
   guint64 cost;       /* of the tree, in bytes of heap */
