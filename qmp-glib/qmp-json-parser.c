@@ -362,7 +362,7 @@ scan_plain (const char *p,
 /* Parses a string (the opening quote already consumed) into @text, and
  * charges what its copy in the tree costs.  A string with escapes is
  * decoded into the scratch buffer, which it holds until the next one. */
-static gboolean
+G_ALWAYS_INLINE static inline gboolean
 parse_string (Parser *parser,
               Text   *text)
 {
@@ -475,16 +475,22 @@ integer_value (const char *start,
                gint64     *value)
 {
   gboolean negative = *start == '-';
+  const char *digits = negative ? start + 1 : start;
   guint64 magnitude = 0;
 
-  for (const char *p = negative ? start + 1 : start; p < end; p++)
-    {
-      guint digit = *p - '0';
+  /* 19 digits cannot overflow 64 bits: only longer ones are checked. */
+  if (end - digits <= 19)
+    for (const char *p = digits; p < end; p++)
+      magnitude = magnitude * 10 + (guint) (*p - '0');
+  else
+    for (const char *p = digits; p < end; p++)
+      {
+        guint digit = *p - '0';
 
-      if (magnitude > (G_MAXUINT64 - digit) / 10)
-        return FALSE;
-      magnitude = magnitude * 10 + digit;
-    }
+        if (magnitude > (G_MAXUINT64 - digit) / 10)
+          return FALSE;
+        magnitude = magnitude * 10 + digit;
+      }
 
   if (negative)
     {
