@@ -299,9 +299,7 @@ _qmp_call_steal_return (QmpCall *call)
     return g_steal_pointer (&call->ret);
 
   text = g_steal_pointer (&call->ret_json);
-  node = _qmp_json_parse (text, strlen (text), NULL, NULL);
-  /* It was checked when it came. */
-  g_assert (node != NULL);
+  node = _qmp_json_parse_checked (text, strlen (text));
 
   return node;
 }
@@ -1270,12 +1268,13 @@ channel_handle_greeting_locked (QmpChannel *self,
 }
 
 /* Handles one line (without its line end).  Returns the event to emit, if
- * the line was one. */
+ * the line was one.  @debug: whether the debug log shows it. */
 static QmpEvent *
 channel_handle_line (QmpChannel *self,
                      const char *line,
                      gsize       len,
                      guint64     max_message_size,
+                     gboolean    debug,
                      GPtrArray  *done)
 {
   g_autoptr(GError) error = NULL;
@@ -1304,7 +1303,7 @@ channel_handle_line (QmpChannel *self,
   if (len == 0)
     return NULL;
 
-  if (G_UNLIKELY (_qmp_debug_enabled ()))
+  if (G_UNLIKELY (debug))
     {
       g_autofree char *text = _qmp_json_line_for_log (line, len, self->scratch, max_message_size);
 
@@ -1435,6 +1434,8 @@ channel_process_buffer (QmpChannel *self,
                         guint64     max_message_size,
                         GPtrArray  *done)
 {
+  /* Asked once for all the lines at hand: it reads the environment. */
+  gboolean debug = _qmp_debug_enabled ();
   gsize start = 0;
   char *nl;
 
@@ -1450,7 +1451,7 @@ channel_process_buffer (QmpChannel *self,
       if (content > max_message_size)
         goto too_large;
 
-      event = channel_handle_line (self, self->rbuf + start, len, max_message_size, done);
+      event = channel_handle_line (self, self->rbuf + start, len, max_message_size, debug, done);
       closed = done->len > 0 && _qmp_channel_is_closed (self);
 
       start = nl + 1 - self->rbuf;

@@ -1400,6 +1400,50 @@ test_events_timestamp_and_detail (Fixture       *f,
   g_assert_cmpint (g_date_time_get_microsecond (timestamp), ==, 659943);
 }
 
+/* An event whose name had no handler is not emitted, and one whose name
+ * gets a handler later is, also while another name's handler is known to
+ * the worker (it remembers only that a handler was there). */
+static void
+test_events_handler_added_later (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) qmp_event_unref);
+  guint n_other = 0;
+  gulong id, other_id;
+
+  if (f->conn == NULL)
+    return;
+
+  id = g_signal_connect (f->conn, "event::NAME", G_CALLBACK (on_event), events);
+
+  qmp_mock_send_event (f->mock, "OTHER", "{\"i\": 0}", -1, -1);
+  qmp_mock_send_event (f->mock, "NAME", "{\"i\": 1}", -1, -1);
+  qmp_mock_send_event (f->mock, "OTHER", "{\"i\": 2}", -1, -1);
+  qmp_mock_send_event (f->mock, "NAME", "{\"i\": 3}", -1, -1);
+  g_assert_true (iterate_until (two_events, events, WAIT_MS));
+  g_assert_true (round_trip (f));
+  iterate_pending ();
+  g_assert_cmpuint (events->len, ==, 2);
+
+  other_id = g_signal_connect (f->conn, "event::OTHER", G_CALLBACK (on_other_event), &n_other);
+  qmp_mock_send_event (f->mock, "NAME", "{\"i\": 4}", -1, -1);
+  qmp_mock_send_event (f->mock, "OTHER", "{\"i\": 5}", -1, -1);
+  qmp_mock_send_event (f->mock, "NAME", "{\"i\": 6}", -1, -1);
+  g_assert_true (round_trip (f));
+  iterate_pending ();
+
+  g_signal_handler_disconnect (f->conn, id);
+  g_signal_handler_disconnect (f->conn, other_id);
+
+  g_assert_cmpuint (n_other, ==, 1);
+  g_assert_cmpuint (events->len, ==, 4);
+  if (events->len == 4)
+    {
+      assert_event (g_ptr_array_index (events, 2), "NAME", "{\"i\": 4}");
+      assert_event (g_ptr_array_index (events, 3), "NAME", "{\"i\": 6}");
+    }
+}
+
 /* --------------------------------------------------------------- queue */
 
 #define N_QUEUED 20
@@ -1709,6 +1753,7 @@ main (int    argc,
   ADD_CONNECTED ("/mock/events/not-before-call/until-event", GINT_TO_POINTER (TRUE),
                  test_events_not_before_call);
   ADD_CONNECTED ("/mock/events/timestamp-and-detail", NULL, test_events_timestamp_and_detail);
+  ADD_CONNECTED ("/mock/events/handler-added-later", NULL, test_events_handler_added_later);
 
   ADD_CONNECTED ("/mock/until-event/event-first", GINT_TO_POINTER (UNTIL_EVENT_FIRST), test_until_event);
   ADD_CONNECTED ("/mock/until-event/event-after", GINT_TO_POINTER (UNTIL_EVENT_AFTER), test_until_event);
