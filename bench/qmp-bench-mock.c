@@ -14,6 +14,8 @@
  *   query-status                {"return": {"status": "running", "singlestep": false, "running": true}}
  *   query-qmp-schema            a synthetic schema shaped like QEMU 7.2's: about 210 KB on one line
  *   bench-events {"count": N}   N events "BENCH", then {"return": {}}
+ *   bench-long-line {"size": N} {"return": "aaa…"}: a string of N bytes on
+ *                               one line, made as the client reads it
  *   bench-shape {"shape": S, "size": N}
  *                               an array of about N bytes made of one
  *                               shape repeated: "arrays" [], "objects" {},
@@ -23,8 +25,9 @@
  *   anything else               CommandNotFound
  *
  * Like QEMU it stops reading a client whose output it cannot get rid of,
- * and it makes the events of bench-events only as fast as the client
- * reads them, so memory stays bounded whatever N is.
+ * and it makes the events of bench-events and the line of bench-long-line
+ * only as fast as the client reads them, so memory stays bounded whatever
+ * N is.
  *
  * Usage: qmp-bench-mock SOCKET-PATH
  * Prints "ready" on stdout once it listens; exits on SIGTERM, SIGINT, or
@@ -82,6 +85,9 @@ typedef struct
   long events_left;
   long events_seq;
   char events_id[128];    /* the command's id as JSON, "" when it had none */
+  /* bench-long-line in progress: bytes of the string still to make */
+  long long line_left;
+  char line_id[128];
 } Client;
 
 static int epfd;
@@ -523,6 +529,7 @@ handle_line (Client     *c,
 {
   static const char *top_names[] = { "execute", "exec-oob", "id", "arguments", NULL };
   static const char *count_names[] = { "count", NULL };
+  static const char *size_names[] = { "size", NULL };
   Span top[4];
   Span execute, id, arguments;
   char name[128];
@@ -593,6 +600,24 @@ handle_line (Client     *c,
       c->events_left = n;
       c->events_seq = 0;
     }
+  else if (strcmp (name, "bench-long-line") == 0)
+    {
+      Span size[1];
+      long long n = 0;
+
+      if (arguments.len > 0 && scan_object (arguments.start, arguments.start + arguments.len,
+                                            size_names, size) && size[0].len > 0)
+        n = strtoll (size[0].start, NULL, 10);
+      if (n <= 0 || id.len >= sizeof c->line_id)
+        {
+          reply_error (c, id, "GenericError", "bench-long-line needs a size and a short id");
+          return;
+        }
+      memcpy (c->line_id, id.start ? id.start : "", id.len);
+      c->line_id[id.len] = '\0';
+      c->line_left = n;
+      buf_puts (&c->out, "{\"return\": \"");
+    }
   else if (strcmp (name, "bench-shape") == 0)
     reply_shape (c, id, arguments);
   else if (strcmp (name, "qmp_capabilities") == 0)
@@ -634,6 +659,46 @@ make_events (Client *c)
     }
 }
 
+/* Makes more of the string of a bench-long-line in progress, and the end
+ * of its line after the last byte. */
+static void
+make_long_line (Client *c)
+{
+  static char chunk[64 * 1024];
+
+  if (chunk[0] == '\0')
+    memset (chunk, 'a', sizeof chunk);
+
+  while (c->line_left > 0 && c->out.len - c->out_pos < WBUF_HIGH)
+    {
+      size_t n = c->line_left < (long long) sizeof chunk ? (size_t) c->line_left : sizeof chunk;
+
+      buf_append (&c->out, chunk, n);
+      c->line_left -= (long long) n;
+    }
+
+  if (c->line_left == 0)
+    {
+      buf_puts (&c->out, "\"");
+      if (c->line_id[0] != '\0')
+        {
+          buf_puts (&c->out, ", \"id\": ");
+          buf_puts (&c->out, c->line_id);
+        }
+      buf_puts (&c->out, "}\r\n");
+      c->line_left = -1;
+    }
+}
+
+/* A bench-events or bench-long-line is being made: no input is read or
+ * handled meanwhile, as in QEMU, where a command's reply comes before the
+ * next command is handled. */
+static bool
+client_generating (Client *c)
+{
+  return c->events_left > 0 || c->line_left > 0;
+}
+
 /* ----------------------------------------------------------- clients */
 
 static void
@@ -663,6 +728,12 @@ client_process (Client *c)
           continue;
         }
       c->events_left = 0;
+      if (c->line_left > 0)
+        {
+          make_long_line (c);
+          continue;
+        }
+      c->line_left = 0;
 
       line = c->in.data + c->in_pos;
       nl = c->in.len > c->in_pos ? memchr (line, '\n', c->in.len - c->in_pos) : NULL;
@@ -711,7 +782,7 @@ client_update_events (Client *c)
   struct epoll_event ev;
 
   if (!c->eof && c->in.len - c->in_pos < RBUF_HIGH && c->out.len - c->out_pos < WBUF_HIGH &&
-      c->events_left <= 0)
+      !client_generating (c))
     want |= EPOLLIN;
   if (c->out_pos < c->out.len)
     want |= EPOLLOUT;
@@ -775,13 +846,13 @@ client_run (Client   *c,
           client_free (c);
           return;
         }
-      /* Go on while writing made room for more events. */
-      if (c->events_left > 0 && c->out_pos == c->out.len)
+      /* Go on while writing made room for more events or more line. */
+      if (client_generating (c) && c->out_pos == c->out.len)
         continue;
       break;
     }
 
-  if (c->eof && c->out_pos == c->out.len && c->events_left <= 0)
+  if (c->eof && c->out_pos == c->out.len && !client_generating (c))
     {
       client_free (c);
       return;

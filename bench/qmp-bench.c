@@ -9,17 +9,21 @@
  * with qmp-glib (public API only) and with the raw client, interleaved,
  * after a warm-up of both, and prints one table: median [min–max] of the
  * repetitions, and the ratio of the medians.  Scenario 7 starts a real
- * qemu-system-x86_64 the same way.  See bench/README.md.
+ * qemu-system-x86_64 the same way.  By default it runs twice, in a child
+ * of its own each time: unpinned, and pinned (servers on one CPU, clients
+ * on another), one table each.  See bench/README.md.
  */
+
+#define _GNU_SOURCE   /* sched_setaffinity, CPU_SET */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
 #include <malloc.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <malloc.h>
 #include <math.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -49,9 +53,10 @@ typedef struct
   TargetKind target_kind;
   double target;
   const char *target_text;
+  const char *reference;     /* what the second column is: NULL for the raw client */
 
   GArray *lib;               /* doubles: one per repetition */
-  GArray *raw;
+  GArray *raw;               /* the same, of the reference */
   char *skipped;             /* why it did not run */
   char *note;
   int target_met;            /* -1: not judged; set for custom targets */
@@ -59,15 +64,40 @@ typedef struct
 
 static Row rows[] = {
   { "serial-sync", "serial-sync", "1", "serial round trip, execute_sync", "µs/op", 1,
-    FALSE, TARGET_RATIO_MAX, 1.5, "≤ 1.5× raw" },
+    FALSE, TARGET_RATIO_MAX, 1.2, "≤ 1.2× raw" },
   { "serial-async", "serial-async", "2", "serial round trip, execute_async", "µs/op", 1,
     FALSE, TARGET_RATIO_MAX, 1.5, "≤ 1.5× raw" },
   { "pipelined", "pipelined", "3", "pipelined, 100,000 execute_async", "µs/op", 2,
-    FALSE, TARGET_RATIO_MAX, 2.0, "≤ 2× raw" },
+    FALSE, TARGET_RATIO_MAX, 1.3, "≤ 1.3× raw" },
+  { "pipelined-window", "pipelined", "3b", "8 kept in flight from the callbacks", "µs/op", 2,
+    FALSE, TARGET_NONE, 0, "—" },
   { "events", "events", "4", "events delivered as event::BENCH", "events/s", 0,
-    TRUE, TARGET_VALUE_MIN, 500000, "≥ 500,000/s" },
+    TRUE, TARGET_VALUE_MIN, 1000000, "≥ 1,000,000/s" },
+  { "events-data", "events", "4b", "event::BENCH, the handler reads the data", "events/s", 0,
+    TRUE, TARGET_VALUE_MIN, 1000000, "≥ 1,000,000/s" },
   { "schema", "schema", "5", "~210 KB reply parsed and returned", "ms", 3,
     FALSE, TARGET_VALUE_MAX, 2.0, "≤ 2 ms" },
+  /* Printed in the order of their numbers, wherever they are here. */
+  { "python-serial", "python", "12a", "Python serial execute_sync, vs C", "µs/op", 1,
+    FALSE, TARGET_RATIO_MAX, 1.3, "≤ 1.3× C", "C" },
+  { "python-serial-qemu-qmp", "python", "12b", "Python serial, vs qemu.qmp", "µs/op", 1,
+    FALSE, TARGET_RATIO_MAX, 0.5, "≥ 2× faster", "qemu.qmp" },
+  { "python-schema", "python", "12c", "Python ~210 KB reply, vs C", "ms", 2,
+    FALSE, TARGET_VALUE_MAX, 4.0, "≤ 4 ms", "C" },
+  { "python-schema-qemu-qmp", "python", "12d", "Python ~210 KB reply, vs qemu.qmp", "ms", 2,
+    FALSE, TARGET_RATIO_MAX, 1.0 / 3, "≥ 3× faster", "qemu.qmp" },
+  { "reader-events", "line-reader", "13a", "200,000 events read, data looked up", "events/s", 0,
+    TRUE, TARGET_NONE, 0, "", "GDIS" },
+  { "reader-events-rss", "line-reader", "13b", "200,000 events read: peak RSS growth", "MiB", 1,
+    FALSE, TARGET_NONE, 0, "", "GDIS" },
+  { "reader-reply", "line-reader", "13c", "~210 KB reply read and parsed", "ms", 2,
+    FALSE, TARGET_NONE, 0, "", "GDIS" },
+  { "reader-reply-rss", "line-reader", "13d", "~210 KB reply: peak RSS growth", "MiB", 1,
+    FALSE, TARGET_NONE, 0, "", "GDIS" },
+  { "reader-long-line", "line-reader", "13e", "200 MB line: time until refused", "ms", 0,
+    FALSE, TARGET_NONE, 0, "", "GDIS" },
+  { "reader-long-line-rss", "line-reader", "13f", "200 MB line: peak RSS growth", "MiB", 1,
+    FALSE, TARGET_VALUE_MAX, 72, "≤ 72 MiB", "GDIS" },
   { "connections-threads", "connections", "6a", "1,000 connections: threads", "threads", 0,
     FALSE, TARGET_NONE, 0, "1 I/O thread" },
   { "connections-rss", "connections", "6b", "1,000 connections: RSS each", "KiB/conn", 1,
@@ -98,22 +128,30 @@ static Row rows[] = {
     FALSE, TARGET_NONE, 0, "" },
   { "slow-events-rss", "slow-events", "10", "1,000,000 events, 5 µs handler: peak RSS growth", "MiB", 1,
     FALSE, TARGET_VALUE_MAX, 64, "< 64 MiB" },
+  { "proxy-serial", "proxy", "11", "serial round trip through a QmpProxy", "µs/op", 1,
+    FALSE, TARGET_RATIO_MAX, 1.5, "≤ 1.5× direct", "direct" },
 };
 
-enum { ROW_SERIAL_SYNC, ROW_SERIAL_ASYNC, ROW_PIPELINED, ROW_EVENTS, ROW_SCHEMA,
+enum { ROW_SERIAL_SYNC, ROW_SERIAL_ASYNC, ROW_PIPELINED, ROW_PIPELINED_WINDOW, ROW_EVENTS,
+       ROW_EVENTS_DATA, ROW_SCHEMA,
+       ROW_PYTHON_SERIAL, ROW_PYTHON_SERIAL_QEMU_QMP, ROW_PYTHON_SCHEMA, ROW_PYTHON_SCHEMA_QEMU_QMP,
+       ROW_READER_EVENTS, ROW_READER_EVENTS_RSS, ROW_READER_REPLY, ROW_READER_REPLY_RSS,
+       ROW_READER_LONG, ROW_READER_LONG_RSS,
        ROW_CONN_THREADS, ROW_CONN_RSS, ROW_CONN_TIME, ROW_QEMU, ROW_MEMORY_FIRST,
        ROW_SCHEMA_BUILD = ROW_MEMORY_FIRST + 7, ROW_SCHEMA_BUILD_TREE, ROW_SCHEMA_MEMORY,
-       ROW_SLOW_EVENTS, N_ROWS };
+       ROW_SLOW_EVENTS, ROW_PROXY, N_ROWS };
 
 /* The shapes of scenario 8, in the order of its rows (the mock's names). */
 static const char *memory_shapes[] = {
   "arrays", "objects", "strings", "ints", "deep-arrays", "deep-objects", "schema",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (memory_shapes) == ROW_SCHEMA_BUILD - ROW_MEMORY_FIRST);
+G_STATIC_ASSERT (N_ROWS == G_N_ELEMENTS (rows));
 
 static const char *scenario_names[] = {
+  "python", "line-reader",
   "serial-sync", "serial-async", "pipelined", "events", "schema", "connections", "qemu", "memory",
-  "schema-build", "slow-events", NULL
+  "schema-build", "slow-events", "proxy", NULL
 };
 
 /* ----------------------------------------------------------- options */
@@ -135,11 +173,25 @@ static gint64 opt_memory_limit = 8 * 1024 * 1024;
 static char *opt_memory_child;        /* internal: the address */
 static char *opt_memory_shape;        /* internal */
 static gint64 opt_memory_size;        /* internal */
+static char *opt_placement;           /* NULL: both, one after the other */
+static char *opt_json_part;           /* internal: this placement's JSON */
+static char *opt_python;
+static char *opt_python_script;
+static char *opt_reader_child;        /* internal: the address */
+static char *opt_reader_impl;         /* internal: channel, gdis */
+static char *opt_reader_load;         /* internal: events, reply, long-line */
+static gboolean opt_reader_no_parse;  /* internal */
+static gint64 opt_reader_count;       /* internal */
+static gint64 opt_long_line = 200 * 1000 * 1000;
 
 static GOptionEntry option_entries[] = {
   { "scenario", 's', 0, G_OPTION_ARG_STRING_ARRAY, &opt_scenarios,
     "Run only this scenario (repeatable, or comma-separated): serial-sync, serial-async, "
-    "pipelined, events, schema, connections, qemu, memory, schema-build, slow-events", "NAME" },
+    "pipelined, events, schema, connections, qemu, memory, schema-build, slow-events, "
+    "python, line-reader", "NAME" },
+  { "placement", 'p', 0, G_OPTION_ARG_STRING, &opt_placement,
+    "unpinned, pinned (servers on one CPU, qmp-bench and the other clients on another), "
+    "or both (the default: one table each)", "MODE" },
   { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json, "Also write the results as JSON to FILE", "FILE" },
   { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "Repetitions of each scenario (default 7; 3 at most for scenario 6)", "N" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
@@ -156,6 +208,18 @@ static GOptionEntry option_entries[] = {
   { "connections-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_connections_child, NULL, NULL },
   { "slow-events", 0, 0, G_OPTION_ARG_INT, &opt_slow_events, "Events in scenario 10 (default 1000000)", "N" },
   { "slow-events-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_slow_events_child, NULL, NULL },
+  { "python", 0, 0, G_OPTION_ARG_FILENAME, &opt_python,
+    "The Python of the Python rows (default: /usr/bin/python3)", "PATH" },
+  { "python-script", 0, 0, G_OPTION_ARG_FILENAME, &opt_python_script,
+    "bench/qmp-bench.py, for the Python rows (without it they are not available)", "PATH" },
+  { "long-line", 0, 0, G_OPTION_ARG_INT64, &opt_long_line,
+    "Bytes of the long line of scenario 13 (default 200000000)", "BYTES" },
+  { "json-part", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &opt_json_part, NULL, NULL },
+  { "reader-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_reader_child, NULL, NULL },
+  { "reader-impl", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_reader_impl, NULL, NULL },
+  { "reader-load", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_reader_load, NULL, NULL },
+  { "reader-no-parse", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt_reader_no_parse, NULL, NULL },
+  { "reader-count", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &opt_reader_count, NULL, NULL },
   { "memory-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_memory_child, NULL, NULL },
   { "memory-shape", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_memory_shape, NULL, NULL },
   { "memory-size", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &opt_memory_size, NULL, NULL },
@@ -178,6 +242,9 @@ typedef struct
   double scale;
   int reps;
 } Bench;
+
+/* This run's placement: "unpinned" or "pinned" (see placement_pin_self()). */
+static const char *placement = "unpinned";
 
 static double
 now_us (void)
@@ -205,10 +272,15 @@ progress (const char *format,
   va_list args;
   g_autofree char *text = NULL;
 
+  static gint64 start;
+
+  if (start == 0)
+    start = g_get_monotonic_time ();
   va_start (args, format);
   text = g_strdup_vprintf (format, args);
   va_end (args);
-  g_printerr ("qmp-bench: %s\n", text);
+  g_printerr ("qmp-bench: %s [%s, %.1f s]\n", text, placement,
+              (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC);
 }
 
 static void
@@ -317,6 +389,79 @@ watch_explain (GError **error)
                     opt_stall_seconds);
 }
 
+/* ---------------------------------------------------------- placement */
+
+/* Where the processes run.  Unpinned, the scheduler places them; on two
+ * CPUs a client and its server often share one, and a round trip is then
+ * a few µs of context switch instead of a wake-up on the other CPU.
+ * Pinned, the servers (the mock, QEMU) run on one CPU and the clients on
+ * another: qmp-bench with all its threads (the library's I/O thread too),
+ * the raw client, Python, the children of scenarios 6, 8, 10 and 13.
+ * Children inherit the affinity of the thread that starts them, so only
+ * the servers need setting; see server_launcher_new(). */
+static int server_cpu = -1;
+static int client_cpu = -1;
+static cpu_set_t server_cpu_set;
+static gboolean servers_pinned;
+
+/* The first two CPUs this process may use. */
+static gboolean
+placement_find_cpus (GError **error)
+{
+  cpu_set_t allowed;
+
+  CPU_ZERO (&allowed);
+  if (sched_getaffinity (0, sizeof allowed, &allowed) < 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "sched_getaffinity: %s",
+                   g_strerror (errno));
+      return FALSE;
+    }
+  for (int cpu = 0; cpu < CPU_SETSIZE && client_cpu < 0; cpu++)
+    if (CPU_ISSET (cpu, &allowed))
+      {
+        if (server_cpu < 0)
+          server_cpu = cpu;
+        else
+          client_cpu = cpu;
+      }
+  if (client_cpu < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "not available: pinning needs 2 CPUs, and this process may use %d",
+                   CPU_COUNT (&allowed));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Every thread of this process on the client CPU; the threads they make
+ * from now on inherit it. */
+static gboolean
+placement_pin_self (GError **error)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, error);
+  const char *name;
+  cpu_set_t set;
+
+  if (dir == NULL)
+    return FALSE;
+  CPU_ZERO (&set);
+  CPU_SET (client_cpu, &set);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (sched_setaffinity ((pid_t) strtol (name, NULL, 10), sizeof set, &set) < 0 && errno != ESRCH)
+      {
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "sched_setaffinity: %s",
+                     g_strerror (errno));
+        return FALSE;
+      }
+
+  CPU_ZERO (&server_cpu_set);
+  CPU_SET (server_cpu, &server_cpu_set);
+  servers_pinned = TRUE;
+  return TRUE;
+}
+
 /* In each child: die with qmp-bench, even when it is killed. */
 static void
 child_setup (gpointer user_data)
@@ -324,12 +469,32 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+/* The same, for a server: on the server CPU when pinned. */
+static void
+server_child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (servers_pinned)
+    sched_setaffinity (0, sizeof server_cpu_set, &server_cpu_set);
+}
+
+/* For the clients: they run where qmp-bench runs. */
 static GSubprocessLauncher *
 launcher_new (GSubprocessFlags flags)
 {
   GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
 
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  return launcher;
+}
+
+/* For the servers (the mock, QEMU): on the server CPU when pinned. */
+static GSubprocessLauncher *
+server_launcher_new (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_child_setup (launcher, server_child_setup, NULL, NULL);
   return launcher;
 }
 
@@ -646,6 +811,55 @@ lib_pipelined (Bench          *b,
   return async_run_end (run, n, t0, value, error);
 }
 
+/* 3b: 8 calls in flight kept by the caller, as the raw client keeps them:
+ * 8 made at first, then one more from each callback, until N were made.
+ * Each new call waits for a callback in the caller's context. */
+#define PIPELINE_WINDOW 8
+
+static void
+on_window_done (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  AsyncRun *run = user_data;
+
+  async_run_finish_one (run, result);
+  if (run->to_issue > 0 && run->error == NULL)
+    {
+      run->to_issue--;
+      qmp_connection_execute_async (run->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE,
+                                    NULL, on_window_done, run);
+    }
+  else if (run->error != NULL && run->to_finish > 0)
+    g_main_loop_quit (run->b->loop);
+}
+
+static gboolean
+window_start (gpointer user_data)
+{
+  AsyncRun *run = user_data;
+
+  for (int i = 0; i < PIPELINE_WINDOW && run->to_issue > 0; i++, run->to_issue--)
+    qmp_connection_execute_async (run->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE,
+                                  NULL, on_window_done, run);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+lib_pipelined_window (Bench          *b,
+                      QmpConnection  *conn,
+                      long            n,
+                      double         *value,
+                      GError        **error)
+{
+  AsyncRun *run = async_run_new (b, conn, n);
+  double t0 = now_us ();
+
+  g_idle_add (window_start, run);
+  g_main_loop_run (b->loop);
+  return async_run_end (run, n, t0, value, error);
+}
+
 /* 4: bench-events makes N events, then returns; the time until every one
  * was emitted as event::BENCH and the return came. */
 typedef struct
@@ -654,6 +868,7 @@ typedef struct
   QmpConnection *conn;
   long expected;
   long received;
+  gint64 seq_sum;            /* 4b: the "seq" members read */
   gboolean replied;
   GError *error;
   double t_end;
@@ -681,6 +896,22 @@ on_bench_event (QmpConnection *conn,
     events_run_check_done (run);
 }
 
+/* 4b: what a handler that uses its event does: the data, and a member. */
+static void
+on_bench_event_data (QmpConnection *conn,
+                     QmpEvent      *event,
+                     gpointer       user_data)
+{
+  EventsRun *run = user_data;
+  JsonObject *data = qmp_event_get_data (event);
+
+  WATCH_TICK ();
+  if (data != NULL)
+    run->seq_sum += json_object_get_int_member_with_default (data, "seq", 0);
+  if (++run->received == run->expected)
+    events_run_check_done (run);
+}
+
 static void
 on_bench_events_done (GObject      *source,
                       GAsyncResult *result,
@@ -695,8 +926,9 @@ on_bench_events_done (GObject      *source,
 }
 
 static gboolean
-lib_events (Bench          *b,
+events_run (Bench          *b,
             QmpConnection  *conn,
+            GCallback       handler_func,
             long            n,
             double         *value,
             GError        **error)
@@ -710,7 +942,7 @@ lib_events (Bench          *b,
   run->conn = conn;
   run->expected = n;
   json_object_set_int_member (arguments, "count", n);
-  handler = g_signal_connect (conn, "event::BENCH", G_CALLBACK (on_bench_event), run);
+  handler = g_signal_connect (conn, "event::BENCH", handler_func, run);
 
   t0 = now_us ();
   qmp_connection_execute_async (conn, "bench-events", arguments, QMP_EXECUTE_FLAGS_NONE,
@@ -732,9 +964,36 @@ lib_events (Bench          *b,
       g_propagate_error (error, run->error);
       return FALSE;
     }
+  /* The mock numbers its events from 0. */
+  if (handler_func == G_CALLBACK (on_bench_event_data) && run->seq_sum != (gint64) n * (n - 1) / 2)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the events' data was not what the mock sent");
+      g_free (run);
+      return FALSE;
+    }
   *value = (double) run->received / ((run->t_end - t0) / 1e6);
   g_free (run);
   return TRUE;
+}
+
+static gboolean
+lib_events (Bench          *b,
+            QmpConnection  *conn,
+            long            n,
+            double         *value,
+            GError        **error)
+{
+  return events_run (b, conn, G_CALLBACK (on_bench_event), n, value, error);
+}
+
+static gboolean
+lib_events_data (Bench          *b,
+                 QmpConnection  *conn,
+                 long            n,
+                 double         *value,
+                 GError        **error)
+{
+  return events_run (b, conn, G_CALLBACK (on_bench_event_data), n, value, error);
 }
 
 /* 5: query-qmp-schema, ~210 KB on one line: the time until the parsed
@@ -1333,7 +1592,8 @@ run_slow_events (Bench *b)
   double seconds = 0;
   long received = 0;
   guint64 dropped = 0;
-  int reps = MIN (b->reps, 3);
+  /* Its figure hardly moves, and a run takes 5 s at least. */
+  int reps = MIN (b->reps, 2);
 
   for (int rep = 0; rep < reps; rep++)
     {
@@ -1397,7 +1657,7 @@ run_qemu (Bench *b)
     }
 
   g_mkdir (dir, 0700);
-  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  launcher = server_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_cwd (launcher, dir);
   qemu = g_subprocess_launcher_spawn (launcher, &error, qemu_path, "-M", "none", "-nodefaults",
                                       "-display", "none", "-qmp", qmp_arg, NULL);
@@ -1467,7 +1727,7 @@ schema_build_fetch (Bench       *b,
     }
 
   g_mkdir (dir, 0700);
-  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  launcher = server_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   qemu = g_subprocess_launcher_spawn (launcher, error, qemu_path, "-M", "none", "-nodefaults",
                                       "-display", "none", "-qmp", qmp_arg, NULL);
   if (qemu == NULL)
@@ -1577,6 +1837,734 @@ run_schema_build (Bench *b)
 
   for (int r = ROW_SCHEMA_BUILD; r <= ROW_SCHEMA_MEMORY; r++)
     rows[r].note = g_strdup (version);
+}
+
+/* --------------------------------------- helpers: a child, with a limit */
+
+typedef struct
+{
+  GMainLoop *loop;
+  gboolean done;
+  char *out;
+  char *err;
+  GError *error;
+} CapturedRun;
+
+static void
+on_captured (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  CapturedRun *run = user_data;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &run->out, &run->err, &run->error);
+  run->done = TRUE;
+  g_main_loop_quit (run->loop);
+}
+
+static gboolean
+on_captured_timeout (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs @argv (a client: on the client CPU when pinned) to its end, or
+ * kills it after @timeout_s seconds; its stdout and stderr in @out and
+ * @err, its exit status in @status (-1 for a signal). */
+static gboolean
+run_captured (const char * const *argv,
+              int                 timeout_s,
+              char              **out,
+              char              **err,
+              int                *status,
+              GError            **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                          G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GMainLoop) loop = g_main_loop_new (context, FALSE);
+  g_autoptr(GSubprocess) child = NULL;
+  g_autoptr(GSource) timeout = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  CapturedRun run = { loop, FALSE, NULL, NULL, NULL };
+
+  child = g_subprocess_launcher_spawnv (launcher, argv, error);
+  if (child == NULL)
+    return FALSE;
+
+  g_main_context_push_thread_default (context);
+  timeout = g_timeout_source_new_seconds (timeout_s);
+  g_source_set_callback (timeout, on_captured_timeout, loop, NULL);
+  g_source_attach (timeout, context);
+  g_subprocess_communicate_utf8_async (child, NULL, cancellable, on_captured, &run);
+  g_main_loop_run (loop);
+  if (!run.done)
+    {
+      g_subprocess_force_exit (child);
+      g_cancellable_cancel (cancellable);
+      while (!run.done)
+        g_main_context_iteration (context, TRUE);
+      g_clear_error (&run.error);
+      g_set_error (&run.error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "%s did not finish in %d s (killed)",
+                   argv[0], timeout_s);
+    }
+  g_source_destroy (timeout);
+  g_main_context_pop_thread_default (context);
+  g_subprocess_wait (child, NULL, NULL);
+
+  if (run.error != NULL)
+    {
+      g_free (run.out);
+      g_free (run.err);
+      g_propagate_error (error, run.error);
+      return FALSE;
+    }
+  *status = g_subprocess_get_if_exited (child) ? g_subprocess_get_exit_status (child) : -1;
+  *out = run.out;
+  *err = run.err;
+  return TRUE;
+}
+
+/* The last non-empty line of @text, for an error message. */
+static char *
+last_line (const char *text)
+{
+  g_auto(GStrv) lines = g_strsplit (text ? text : "", "\n", -1);
+
+  for (int i = (int) g_strv_length (lines) - 1; i >= 0; i--)
+    if (*g_strstrip (lines[i]) != '\0')
+      return g_strdup (lines[i]);
+  return g_strdup ("(no output)");
+}
+
+/* 12: Python, through bench/qmp-bench.py (another program: its interface
+ * is in README.md), against the same mock server.  The C reference is
+ * measured here, with the same counts, just before. */
+typedef struct
+{
+  GArray *values;             /* NULL: not available, or failed */
+  char *reason;
+} PythonResult;
+
+static void
+python_result_clear (PythonResult *r)
+{
+  g_clear_pointer (&r->values, g_array_unref);
+  g_clear_pointer (&r->reason, g_free);
+}
+
+static void
+python_run (Bench        *b,
+            const char   *scenario,
+            const char   *client,
+            long          count,
+            PythonResult *result)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL, *count_arg = g_strdup_printf ("%ld", count);
+  g_autofree char *reps_arg = g_strdup_printf ("%d", b->reps);
+  g_autofree char *line = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  const char *python = opt_python ? opt_python : "/usr/bin/python3";
+  const char *argv[] = { python, opt_python_script, "--socket", b->mock_socket, "--scenario", scenario,
+                         "--count", count_arg, "--reps", reps_arg, "--client", client, NULL };
+  const char *expected_unit = g_str_equal (scenario, "serial") ? "us/op" : "ms";
+  JsonObject *object;
+  JsonNode *member, *unit;
+  JsonArray *values;
+  int status;
+
+  result->values = NULL;
+  result->reason = NULL;
+  if (opt_python_script == NULL || !g_file_test (opt_python_script, G_FILE_TEST_EXISTS))
+    {
+      result->reason = g_strdup_printf ("not available: no qmp-bench.py (%s)",
+                                        opt_python_script ? opt_python_script : "no --python-script");
+      return;
+    }
+  if (!g_file_test (python, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      result->reason = g_strdup_printf ("not available: no %s", python);
+      return;
+    }
+
+  progress ("12 Python, %s, %s: %d × %ld", client, scenario, b->reps, count);
+  if (!run_captured (argv, 120 + 10 * b->reps, &out, &err, &status, &error))
+    {
+      result->reason = g_strdup_printf ("failed: %s", error->message);
+      return;
+    }
+  if (status == 77)
+    {
+      g_autofree char *why = last_line (err);
+
+      result->reason = g_strdup_printf ("not available: %s: %s", client, why);
+      return;
+    }
+  if (status != 0)
+    {
+      g_autofree char *why = last_line (err);
+
+      result->reason = g_strdup_printf ("failed: qmp-bench.py --client %s exited with %d: %s", client, status, why);
+      return;
+    }
+
+  line = last_line (out);
+  node = json_from_string (line, NULL);
+  object = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  member = object ? json_object_get_member (object, "values") : NULL;
+  unit = object ? json_object_get_member (object, "unit") : NULL;
+  if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member) ||
+      unit == NULL || json_node_get_value_type (unit) != G_TYPE_STRING ||
+      !g_str_equal (json_node_get_string (unit), expected_unit))
+    {
+      result->reason = g_strdup_printf ("failed: qmp-bench.py printed “%s” (values in %s expected)",
+                                        line, expected_unit);
+      return;
+    }
+  values = json_node_get_array (member);
+  result->values = g_array_new (FALSE, FALSE, sizeof (double));
+  for (guint i = 0; i < json_array_get_length (values); i++)
+    {
+      JsonNode *v = json_array_get_element (values, i);
+
+      if (JSON_NODE_HOLDS_VALUE (v) && (json_node_get_value_type (v) == G_TYPE_DOUBLE ||
+                                        json_node_get_value_type (v) == G_TYPE_INT64))
+        g_array_append_val (result->values, (double) { json_node_get_double (v) });
+    }
+  if (result->values->len == 0)
+    {
+      python_result_clear (result);
+      result->reason = g_strdup_printf ("failed: qmp-bench.py printed no values: “%s”", line);
+    }
+}
+
+/* @row gets @lib's values, and @ref's as its reference; or the reason why
+ * not. */
+static void
+python_fill_row (Row          *row,
+                 PythonResult *lib,
+                 GArray       *ref_values,
+                 const char   *ref_reason)
+{
+  if (lib->values == NULL)
+    {
+      row_skip (row, lib->reason);
+      return;
+    }
+  if (ref_values == NULL)
+    {
+      row_skip (row, ref_reason);
+      return;
+    }
+  g_array_append_vals (row->lib, lib->values->data, lib->values->len);
+  g_array_append_vals (row->raw, ref_values->data, ref_values->len);
+}
+
+/* The C reference: @lib with @count per repetition, on a connection of
+ * its own, after a warm-up; added to @values. */
+static gboolean
+python_c_reference (Bench       *b,
+                    LibRunFunc   lib,
+                    long         count,
+                    GArray      *values,
+                    char       **reason)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpConnection) conn = connect_mock (b, &error);
+  double value;
+
+  if (conn == NULL)
+    goto failed;
+  watch_begin (conn, NULL);
+  if (!lib (b, conn, MAX (count / 5, 1), &value, &error))
+    goto failed;
+  for (int rep = 0; rep < b->reps; rep++)
+    {
+      if (!lib (b, conn, count, &value, &error))
+        goto failed;
+      g_array_append_val (values, value);
+    }
+  watch_end ();
+  qmp_connection_close_sync (conn, NULL, NULL);
+  return TRUE;
+
+failed:
+  watch_explain (&error);
+  watch_end ();
+  *reason = g_strdup_printf ("failed: the C reference: %s", error->message);
+  return FALSE;
+}
+
+static void
+run_python (Bench *b)
+{
+  static const struct {
+    const char *scenario;
+    LibRunFunc c_lib;
+    long count;
+    int row_c, row_qemu_qmp;
+  } runs[] = {
+    { "serial", lib_serial_sync, 2000, ROW_PYTHON_SERIAL, ROW_PYTHON_SERIAL_QEMU_QMP },
+    { "schema", lib_schema, 20, ROW_PYTHON_SCHEMA, ROW_PYTHON_SCHEMA_QEMU_QMP },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (runs); i++)
+    {
+      PythonResult lib = { 0 }, qemu_qmp = { 0 };
+      g_autoptr(GArray) c_values = g_array_new (FALSE, FALSE, sizeof (double));
+      g_autofree char *c_reason = NULL;
+      long count = MAX (scaled (b, runs[i].count), 3);
+      gboolean c_ok;
+
+      /* Python's repetitions run in one process, so they cannot be
+       * interleaved with C's: C's come before and after them instead, so
+       * that a change of load while Python runs shows in both. */
+      progress ("12 Python, C reference, %s: %d × %ld", runs[i].scenario, b->reps, count);
+      c_ok = python_c_reference (b, runs[i].c_lib, count, c_values, &c_reason);
+      python_run (b, runs[i].scenario, "qmp-glib", count, &lib);
+      python_run (b, runs[i].scenario, "qemu.qmp", count, &qemu_qmp);
+      if (c_ok)
+        {
+          progress ("12 Python, C reference again, %s: %d × %ld", runs[i].scenario, b->reps, count);
+          c_ok = python_c_reference (b, runs[i].c_lib, count, c_values, &c_reason);
+        }
+
+      python_fill_row (&rows[runs[i].row_c], &lib, c_ok ? c_values : NULL, c_reason);
+      python_fill_row (&rows[runs[i].row_qemu_qmp], &lib, qemu_qmp.values, qemu_qmp.reason);
+      if (rows[runs[i].row_c].lib->len > 0)
+        rows[runs[i].row_c].note = g_strdup_printf ("%ld calls a repetition, in one Python process; "
+                                                    "C's repetitions before and after it", count);
+      python_result_clear (&lib);
+      python_result_clear (&qemu_qmp);
+    }
+  progress ("12 Python: done");
+}
+
+/* 13: the channel's own line reader beside GDataInputStream, which the
+ * design first specified: the same event flood, the same reply and a
+ * 200 MB line, each measurement in a fresh process (this program with
+ * --reader-child) so that its peak RSS (VmHWM) is the reading's alone.
+ * GDataInputStream is used as an application would: read_line_async on
+ * the socket's input, a 64 KiB buffer (the channel's largest read), each
+ * line parsed with JsonParser and its members looked up as the channel's
+ * callers do. */
+
+/* The default of QmpConnection:max-message-size. */
+static guint64
+default_max_message_size (void)
+{
+  g_autoptr(GTypeClass) klass = g_type_class_ref (QMP_TYPE_CONNECTION);
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_CLASS (klass), "max-message-size");
+
+  return G_PARAM_SPEC_UINT64 (pspec)->default_value;
+}
+
+/* A QMP client on GDataInputStream, in the child. */
+typedef struct
+{
+  GSocketConnection *stream;
+  GDataInputStream *in;
+  GOutputStream *out;
+  JsonParser *parser;
+  GMainLoop *loop;
+  gboolean parse;
+  guint64 limit;              /* a longer line is refused once read */
+  long events;
+  gint64 seq_sum;
+  JsonNode *reply;            /* the last "return" */
+  gboolean replied;
+  GError *error;
+} GdisClient;
+
+static gboolean gdis_handle_line (GdisClient *c, const char *line, gsize len, GError **error);
+
+static GdisClient *
+gdis_client_new (const char  *address,
+                 gboolean     parse,
+                 GError     **error)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autofree char *line = NULL;
+  GdisClient *c;
+  gsize len;
+  static const char capabilities[] = "{\"execute\": \"qmp_capabilities\"}\n";
+
+  if (!g_str_has_prefix (address, "unix:"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not a unix: address: %s", address);
+      return NULL;
+    }
+  socket_address = g_unix_socket_address_new (address + 5);
+  c = g_new0 (GdisClient, 1);
+  c->stream = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (socket_address), NULL, error);
+  if (c->stream == NULL)
+    {
+      g_free (c);
+      return NULL;
+    }
+  c->in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (c->stream)));
+  g_buffered_input_stream_set_buffer_size (G_BUFFERED_INPUT_STREAM (c->in), 64 * 1024);
+  /* QMP's lines end in "\r\n" or "\n": the '\r' is white space to JSON. */
+  g_data_input_stream_set_newline_type (c->in, G_DATA_STREAM_NEWLINE_TYPE_LF);
+  c->out = g_io_stream_get_output_stream (G_IO_STREAM (c->stream));
+  c->parser = json_parser_new_immutable ();
+  c->loop = g_main_loop_new (NULL, FALSE);
+  c->parse = parse;
+  c->limit = G_MAXUINT64;
+
+  /* The greeting, then the negotiation; not timed. */
+  line = g_data_input_stream_read_line (c->in, &len, NULL, error);
+  if (line == NULL || !g_output_stream_write_all (c->out, capabilities, strlen (capabilities), NULL, NULL, error))
+    goto failed;
+  g_free (line);
+  line = g_data_input_stream_read_line (c->in, &len, NULL, error);
+  if (line == NULL || !g_str_has_prefix (line, "{\"return\""))
+    goto failed;
+  return c;
+
+failed:
+  if (error != NULL && *error == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no greeting or negotiation");
+  g_object_unref (c->stream);
+  g_object_unref (c->in);
+  g_object_unref (c->parser);
+  g_main_loop_unref (c->loop);
+  g_free (c);
+  return NULL;
+}
+
+/* One line: an event (its data looked up, as 4b's handler does) or a
+ * return (kept, as execute_sync returns it). */
+static gboolean
+gdis_handle_line (GdisClient  *c,
+                  const char  *line,
+                  gsize        len,
+                  GError     **error)
+{
+  JsonObject *object;
+
+  if (len > c->limit)
+    {
+      g_set_error (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE, "a line of %" G_GSIZE_FORMAT " bytes", len);
+      return FALSE;
+    }
+  if (!c->parse)
+    {
+      /* Reading alone: recognised by their first bytes, as the raw client does. */
+      if (g_str_has_prefix (line, "{\"timestamp\""))
+        c->events++;
+      else if (g_str_has_prefix (line, "{\"return\""))
+        c->replied = TRUE;
+      return TRUE;
+    }
+
+  if (!json_parser_load_from_data (c->parser, line, (gssize) len, error))
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (c->parser)))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "not an object");
+      return FALSE;
+    }
+  object = json_node_get_object (json_parser_get_root (c->parser));
+  if (json_object_has_member (object, "event"))
+    {
+      JsonObject *data = json_object_get_object_member (object, "data");
+
+      c->events++;
+      if (data != NULL)
+        c->seq_sum += json_object_get_int_member_with_default (data, "seq", 0);
+    }
+  else if (json_object_has_member (object, "return"))
+    {
+      g_clear_pointer (&c->reply, json_node_unref);
+      c->reply = json_object_dup_member (object, "return");
+      c->replied = TRUE;
+    }
+  return TRUE;
+}
+
+static void
+on_gdis_line (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GdisClient *c = user_data;
+  gsize len;
+  g_autofree char *line = g_data_input_stream_read_line_finish (c->in, result, &len, &c->error);
+
+  if (line == NULL && c->error == NULL)
+    g_set_error (&c->error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "the server closed the connection");
+  if (line == NULL || !gdis_handle_line (c, line, len, &c->error) || c->replied)
+    {
+      g_main_loop_quit (c->loop);
+      return;
+    }
+  g_data_input_stream_read_line_async (c->in, G_PRIORITY_DEFAULT, NULL, on_gdis_line, c);
+}
+
+/* Writes @command and reads lines until its return. */
+static gboolean
+gdis_execute (GdisClient  *c,
+              const char  *command,
+              GError     **error)
+{
+  c->replied = FALSE;
+  if (!g_output_stream_write_all (c->out, command, strlen (command), NULL, NULL, error))
+    return FALSE;
+  g_data_input_stream_read_line_async (c->in, G_PRIORITY_DEFAULT, NULL, on_gdis_line, c);
+  g_main_loop_run (c->loop);
+  if (c->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&c->error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The child: one load, read by one implementation; prints "ok VALUE
+ * PEAK_KIB", VALUE in events/s (events), ms a call (reply), ms until the
+ * line is refused (long-line). */
+static int
+reader_child (const char *address,
+              const char *impl,
+              const char *load,
+              gboolean    parse,
+              gint64      count)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpConnection) conn = NULL;
+  GdisClient *gdis = NULL;
+  gboolean channel = g_str_equal (impl, "channel");
+  Bench bench = { 0 };
+  double value = 0, t0;
+  long base;
+
+  bench.loop = g_main_loop_new (NULL, FALSE);
+  bench.reps = 1;
+  bench.scale = 1;
+  if (channel)
+    conn = qmp_connection_new_for_address_sync (address, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  else
+    gdis = gdis_client_new (address, parse, &error);
+  if (conn == NULL && gdis == NULL)
+    goto failed;
+
+  /* A small one first: what any call costs once goes into the baseline. */
+  if (g_str_equal (load, "events"))
+    {
+      if (channel ? !lib_events_data (&bench, conn, 1000, &value, &error)
+                  : !gdis_execute (gdis, "{\"execute\": \"bench-events\", \"arguments\": {\"count\": 1000}}\n", &error))
+        goto failed;
+    }
+  else if (g_str_equal (load, "reply"))
+    {
+      /* A small reply: the big one's memory is what is measured. */
+      if (channel ? !lib_serial_sync (&bench, conn, 1, &value, &error)
+                  : !gdis_execute (gdis, "{\"execute\": \"query-status\"}\n", &error))
+        goto failed;
+    }
+  if (gdis != NULL)
+    {
+      gdis->events = 0;
+      gdis->seq_sum = 0;
+      g_clear_pointer (&gdis->reply, json_node_unref);
+    }
+  malloc_trim (0);
+  if (!reset_peak_rss ())
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot reset the peak RSS (/proc/self/clear_refs)");
+      goto failed;
+    }
+  base = read_rss_kib ();
+
+  if (g_str_equal (load, "events"))
+    {
+      if (channel)
+        {
+          if (!lib_events_data (&bench, conn, count, &value, &error))
+            goto failed;
+        }
+      else
+        {
+          g_autofree char *command = g_strdup_printf ("{\"execute\": \"bench-events\", "
+                                                      "\"arguments\": {\"count\": %" G_GINT64_FORMAT "}}\n", count);
+
+          t0 = now_us ();
+          if (!gdis_execute (gdis, command, &error))
+            goto failed;
+          value = (double) gdis->events / ((now_us () - t0) / 1e6);
+          if (gdis->events != count || (parse && gdis->seq_sum != count * (count - 1) / 2))
+            {
+              g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "%ld events, not what the mock sent",
+                           gdis->events);
+              goto failed;
+            }
+        }
+    }
+  else if (g_str_equal (load, "reply"))
+    {
+      if (channel)
+        {
+          if (!lib_schema (&bench, conn, count, &value, &error))
+            goto failed;
+        }
+      else
+        {
+          double total = 0;
+
+          for (gint64 i = 0; i < count; i++)
+            {
+              t0 = now_us ();
+              if (!gdis_execute (gdis, "{\"execute\": \"query-qmp-schema\"}\n", &error))
+                goto failed;
+              total += now_us () - t0;
+              /* Freed, like lib_schema's, outside the time. */
+              if (parse && (gdis->reply == NULL || !JSON_NODE_HOLDS_ARRAY (gdis->reply)))
+                {
+                  g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "no schema in the reply");
+                  goto failed;
+                }
+              g_clear_pointer (&gdis->reply, json_node_unref);
+            }
+          value = total / 1e3 / (double) count;
+        }
+    }
+  else if (g_str_equal (load, "long-line"))
+    {
+      g_autofree char *command = g_strdup_printf ("{\"execute\": \"bench-long-line\", "
+                                                  "\"arguments\": {\"size\": %" G_GINT64_FORMAT "}}\n", count);
+      g_autoptr(JsonNode) ret = NULL;
+
+      /* Both with the channel's default max-message-size, 64 MiB. */
+      t0 = now_us ();
+      if (channel)
+        {
+          g_autoptr(JsonObject) arguments = json_object_new ();
+
+          json_object_set_int_member (arguments, "size", count);
+          ret = qmp_connection_execute_sync (conn, "bench-long-line", arguments, QMP_EXECUTE_FLAGS_NONE,
+                                             NULL, &error);
+        }
+      else
+        {
+          gdis->limit = default_max_message_size ();
+          gdis_execute (gdis, command, &error);
+        }
+      value = (now_us () - t0) / 1e3;
+      if (!g_error_matches (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE))
+        {
+          if (error == NULL)
+            g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "a line of %" G_GINT64_FORMAT " bytes was accepted",
+                         count);
+          goto failed;
+        }
+    }
+
+  g_print ("ok %.6g %ld\n", value, read_peak_rss_kib () - base);
+  fflush (stdout);
+  _exit (0);
+
+failed:
+  g_print ("error %s\n", error ? error->message : "failed");
+  fflush (stdout);
+  _exit (1);
+}
+
+/* Runs one measurement in a child: @value and @peak_mib. */
+static gboolean
+reader_measure (Bench       *b,
+                const char  *impl,
+                const char  *load,
+                gboolean     parse,
+                gint64       count,
+                double      *value,
+                double      *peak_mib,
+                GError     **error)
+{
+  g_autofree char *count_arg = g_strdup_printf ("%" G_GINT64_FORMAT, count);
+  g_autofree char *out = NULL, *err = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *argv[] = { b->self, "--reader-child", b->mock_address, "--reader-impl", impl,
+                         "--reader-load", load, "--reader-count", count_arg,
+                         parse ? NULL : "--reader-no-parse", NULL };
+  int status;
+
+  if (!run_captured (argv, 4 * opt_stall_seconds, &out, &err, &status, error))
+    return FALSE;
+  fields = g_strsplit (g_strstrip (out), " ", -1);
+  if (status != 0 || !g_str_equal (fields[0], "ok") || g_strv_length (fields) < 3)
+    {
+      g_autofree char *why = last_line (*out ? out : err);
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s, %s: %s", impl, load, why);
+      return FALSE;
+    }
+  *value = g_ascii_strtod (fields[1], NULL);
+  *peak_mib = g_ascii_strtod (fields[2], NULL) / 1024.0;
+  return TRUE;
+}
+
+static void
+run_line_reader (Bench *b)
+{
+  static const struct {
+    const char *load;
+    long count;
+    int row_time, row_rss;
+  } loads[] = {
+    { "events", 200000, ROW_READER_EVENTS, ROW_READER_EVENTS_RSS },
+    { "reply", 20, ROW_READER_REPLY, ROW_READER_REPLY_RSS },
+    { "long-line", 0, ROW_READER_LONG, ROW_READER_LONG_RSS },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (loads); i++)
+    {
+      Row *time_row = &rows[loads[i].row_time], *rss_row = &rows[loads[i].row_rss];
+      g_autoptr(GError) error = NULL;
+      gint64 count = loads[i].count ? MAX (scaled (b, loads[i].count), 3) : opt_long_line;
+      /* The long line's peak is the same every time. */
+      int reps = MIN (b->reps, loads[i].count ? 3 : 2);
+      double value, peak, read_only = 0;
+
+      progress ("13 %s: channel and GDataInputStream, %d × %" G_GINT64_FORMAT, loads[i].load, reps, count);
+      for (int rep = 0; rep < reps; rep++)
+        {
+          if (!reader_measure (b, "channel", loads[i].load, TRUE, count, &value, &peak, &error))
+            goto failed;
+          g_array_append_val (time_row->lib, value);
+          g_array_append_val (rss_row->lib, peak);
+          if (!reader_measure (b, "gdis", loads[i].load, TRUE, count, &value, &peak, &error))
+            goto failed;
+          g_array_append_val (time_row->raw, value);
+          g_array_append_val (rss_row->raw, peak);
+        }
+
+      /* What GDataInputStream costs without JsonParser: once. */
+      if (loads[i].count != 0)
+        {
+          if (!reader_measure (b, "gdis", loads[i].load, FALSE, count, &read_only, &peak, &error))
+            goto failed;
+          time_row->note = g_strdup_printf ("%" G_GINT64_FORMAT " %s; GDataInputStream alone (lines not parsed): "
+                                            "%.*f %s",
+                                            count, loads[i].count == 20 ? "calls" : "events",
+                                            time_row->precision, read_only, time_row->unit);
+        }
+      else
+        {
+          time_row->note = g_strdup_printf ("a line of %" G_GINT64_FORMAT " bytes, max-message-size %" G_GUINT64_FORMAT
+                                            " (the default) for both; GDataInputStream can only refuse it once read",
+                                            count, default_max_message_size ());
+        }
+      continue;
+
+    failed:
+      progress ("13 %s: failed: %s", loads[i].load, error->message);
+      row_skip (time_row, error->message);
+      row_skip (rss_row, error->message);
+    }
+  progress ("13 line reader: done");
 }
 
 /* ----------------------------------------------------------- results */
@@ -1697,6 +2685,30 @@ print_padded (GString    *out,
       g_string_append_c (out, ' ');
 }
 
+/* "3b" after "3", "12a" after "10". */
+static int
+compare_row_numbers (gconstpointer a,
+                     gconstpointer b)
+{
+  const char *x = rows[*(const guint *) a].number, *y = rows[*(const guint *) b].number;
+  char *x_end, *y_end;
+  long i = strtol (x, &x_end, 10), j = strtol (y, &y_end, 10);
+
+  return i != j ? (i < j ? -1 : 1) : strcmp (x_end, y_end);
+}
+
+/* The rows in the order of their numbers. */
+static const guint *
+rows_in_order (void)
+{
+  static guint order[N_ROWS];
+
+  for (guint r = 0; r < N_ROWS; r++)
+    order[r] = r;
+  qsort (order, N_ROWS, sizeof order[0], compare_row_numbers);
+  return order;
+}
+
 static gboolean
 row_selected (Row *row)
 {
@@ -1717,19 +2729,65 @@ read_loadavg (void)
 
 static double load_start = NAN, load_end = NAN;
 
+/* What the placement of this run means, for the table's heading. */
+static char *
+placement_describe (void)
+{
+  if (g_str_equal (placement, "pinned"))
+    return g_strdup_printf ("pinned: servers (the mock, QEMU) on CPU %d; qmp-bench with all its threads "
+                            "(the library's I/O thread too), the raw client, Python and the children on CPU %d",
+                            server_cpu, client_cpu);
+  return g_strdup ("unpinned: the scheduler places every process and thread");
+}
+
+/* A reference's name, for the footnote. */
+static const char *
+reference_explain (const char *reference)
+{
+  if (g_str_equal (reference, "raw"))
+    return "raw: qmp-bench-raw, read()/write() and nothing else";
+  if (g_str_equal (reference, "C"))
+    return "C: the same call through qmp-glib from C, measured just before and just after";
+  if (g_str_equal (reference, "qemu.qmp"))
+    return "qemu.qmp: QEMU's Python client";
+  if (g_str_equal (reference, "direct"))
+    return "direct: the same calls on a connection straight to the server";
+  if (g_str_equal (reference, "GDIS"))
+    return "GDIS: GDataInputStream read_line_async, lines parsed with JsonParser (qmp-glib: the channel's own reader)";
+  return reference;
+}
+
+static const char *
+row_reference (Row *row)
+{
+  return row->reference ? row->reference : "raw";
+}
+
 static void
 print_table (void)
 {
   g_autoptr(GString) out = g_string_new (NULL);
-  static const char *headers[] = { "#", "scenario", "unit", "qmp-glib median [min–max]",
-                                   "raw median [min–max]", "ratio", "target", "met" };
-  static const int widths[] = { 3, 36, 9, 30, 30, 7, 13, 4 };
+  static const char *headers[] = { "#", "scenario", "unit", "qmp-glib median [min–max]", "vs",
+                                   "reference median [min–max]", "ratio", "target", "met" };
+  int widths[] = { 3, 8, 9, 30, 8, 30, 7, 13, 4 };
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) references = g_ptr_array_new ();
+  g_autofree char *heading = placement_describe ();
+  const guint *order = rows_in_order ();
 
-  g_string_append_c (out, '\n');
+  for (guint r = 0; r < N_ROWS; r++)
+    if (row_selected (&rows[r]))
+      {
+        widths[1] = MAX (widths[1], (int) g_utf8_strlen (rows[r].title, -1));
+        widths[7] = MAX (widths[7], (int) g_utf8_strlen (rows[r].target_text, -1));
+      }
+
+  g_string_append_printf (out, "\n== placement %s ==\n", heading);
+  g_string_append_printf (out, "load average (1 min) before: %.2f (%d CPUs)\n\n",
+                          load_start, g_get_num_processors ());
   for (guint i = 0; i < G_N_ELEMENTS (headers); i++)
     {
-      print_padded (out, headers[i], widths[i], i >= 3 && i <= 5);
+      print_padded (out, headers[i], widths[i], i == 3 || i == 5 || i == 6);
       g_string_append (out, i + 1 < G_N_ELEMENTS (headers) ? "  " : "\n");
     }
   for (guint i = 0; i < G_N_ELEMENTS (headers); i++)
@@ -1741,7 +2799,7 @@ print_table (void)
 
   for (guint r = 0; r < N_ROWS; r++)
     {
-      Row *row = &rows[r];
+      Row *row = &rows[order[r]];
       g_autofree char *lib = NULL, *raw = NULL, *ratio = NULL;
       const char *met;
       double q;
@@ -1749,10 +2807,15 @@ print_table (void)
 
       if (!row_selected (row))
         continue;
+      if (!g_ptr_array_find_with_equal_func (references, row_reference (row), g_str_equal, NULL))
+        g_ptr_array_add (references, (gpointer) row_reference (row));
 
       if (row->skipped != NULL && row->lib->len == 0)
         {
-          lib = g_strdup ("-");
+          /* "not available: why" shows as "not available". */
+          const char *colon = strchr (row->skipped, ':');
+
+          lib = colon ? g_strndup (row->skipped, (gsize) (colon - row->skipped)) : g_strdup ("-");
           raw = g_strdup ("-");
           ratio = g_strdup ("-");
           g_ptr_array_add (notes, g_strdup_printf ("%s: %s", row->number, row->skipped));
@@ -1768,7 +2831,7 @@ print_table (void)
         g_ptr_array_add (notes, g_strdup_printf ("%s: %s", row->number, row->note));
 
       m = row_target_met (row);
-      met = m < 0 ? "" : m ? "yes" : "NO";
+      met = m < 0 ? (row->skipped != NULL ? "n/a" : "") : m ? "yes" : "NO";
 
       print_padded (out, row->number, widths[0], FALSE);
       g_string_append (out, "  ");
@@ -1778,19 +2841,23 @@ print_table (void)
       g_string_append (out, "  ");
       print_padded (out, lib, widths[3], TRUE);
       g_string_append (out, "  ");
-      print_padded (out, raw, widths[4], TRUE);
+      print_padded (out, row_reference (row), widths[4], FALSE);
       g_string_append (out, "  ");
-      print_padded (out, ratio, widths[5], TRUE);
+      print_padded (out, raw, widths[5], TRUE);
       g_string_append (out, "  ");
-      print_padded (out, row->target_text, widths[6], FALSE);
+      print_padded (out, ratio, widths[6], TRUE);
+      g_string_append (out, "  ");
+      print_padded (out, *row->target_text ? row->target_text : "—", widths[7], FALSE);
       g_string_append (out, "  ");
       g_string_append (out, met);
       g_string_append_c (out, '\n');
     }
 
-  g_string_append (out, "\nratio: qmp-glib ÷ raw for times and sizes, raw ÷ qmp-glib for rates; above 1 is slower or bigger than raw.\n");
-  g_string_append_printf (out, "%d CPUs; load average (1 min) %.2f at the start, %.2f at the end.\n",
-                          g_get_num_processors (), load_start, load_end);
+  g_string_append_printf (out, "\nload average (1 min) after: %.2f\n", load_end);
+  g_string_append (out, "ratio: qmp-glib ÷ reference for times and sizes, reference ÷ qmp-glib for rates; "
+                   "above 1 is slower or bigger than the reference.\n");
+  for (guint i = 0; i < references->len; i++)
+    g_string_append_printf (out, "vs %s\n", reference_explain (g_ptr_array_index (references, i)));
   for (guint i = 0; i < notes->len; i++)
     g_string_append_printf (out, "%s\n", (char *) g_ptr_array_index (notes, i));
 
@@ -1825,20 +2892,42 @@ json_add_stats (JsonBuilder *builder,
   json_builder_end_object (builder);
 }
 
-static gboolean
-write_json (const char  *path,
-            Bench       *b,
-            GError     **error)
+/* This placement's results: the figures of each row, the placement, and
+ * the load average before and after. */
+static void
+json_add_placement (JsonBuilder *builder,
+                    Bench       *b,
+                    const char  *skipped)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *description = placement_describe ();
+  const guint *order = rows_in_order ();
 
   json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "placement");
+  json_builder_add_string_value (builder, placement);
+  json_builder_set_member_name (builder, "placement_description");
+  json_builder_add_string_value (builder, description);
+  json_builder_set_member_name (builder, "server_cpu");
+  if (servers_pinned)
+    json_builder_add_int_value (builder, server_cpu);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "client_cpu");
+  if (servers_pinned)
+    json_builder_add_int_value (builder, client_cpu);
+  else
+    json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "qmp_glib_version");
   json_builder_add_string_value (builder, QMP_VERSION_S);
   json_builder_set_member_name (builder, "cpus");
   json_builder_add_int_value (builder, g_get_num_processors ());
+  if (skipped != NULL)
+    {
+      json_builder_set_member_name (builder, "skipped");
+      json_builder_add_string_value (builder, skipped);
+      json_builder_end_object (builder);
+      return;
+    }
   json_builder_set_member_name (builder, "load_average_start");
   json_builder_add_double_value (builder, load_start);
   json_builder_set_member_name (builder, "load_average_end");
@@ -1851,7 +2940,7 @@ write_json (const char  *path,
   json_builder_begin_array (builder);
   for (guint r = 0; r < N_ROWS; r++)
     {
-      Row *row = &rows[r];
+      Row *row = &rows[order[r]];
       double ratio = row_ratio (row);
       int met = row_target_met (row);
 
@@ -1868,6 +2957,9 @@ write_json (const char  *path,
       json_builder_set_member_name (builder, "unit");
       json_builder_add_string_value (builder, row->unit);
       json_add_stats (builder, "qmp_glib", row->lib);
+      json_builder_set_member_name (builder, "reference");
+      json_builder_add_string_value (builder, row_reference (row));
+      /* "raw": the reference's figures, whatever the reference is. */
       json_add_stats (builder, "raw", row->raw);
       json_builder_set_member_name (builder, "ratio");
       if (isnan (ratio))
@@ -1895,11 +2987,161 @@ write_json (const char  *path,
     }
   json_builder_end_array (builder);
   json_builder_end_object (builder);
+}
+
+/* --json: {"placements": [this placement]}; --json-part (from the parent
+ * of a run of both placements): this placement alone. */
+static gboolean
+write_json (Bench       *b,
+            const char  *skipped,
+            GError     **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  const char *path = opt_json_part ? opt_json_part : opt_json;
+
+  if (opt_json_part == NULL)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "placements");
+      json_builder_begin_array (builder);
+    }
+  json_add_placement (builder, b, skipped);
+  if (opt_json_part == NULL)
+    {
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+    }
 
   root = json_builder_get_root (builder);
   json_generator_set_root (generator, root);
   json_generator_set_pretty (generator, TRUE);
   return json_generator_to_file (generator, path, error);
+}
+
+/* ------------------------------------------------ 11: through a proxy */
+
+/* One repetition of scenario 11: @n serial round trips on each of @proxied
+ * and @direct, in alternating runs of PROXY_CHUNK, so that a change in
+ * the machine's load hits both alike; the mean of each, in µs. */
+#define PROXY_CHUNK 100
+
+static gboolean
+proxy_serial_run (QmpConnection  *proxied,
+                  QmpConnection  *direct,
+                  long            n,
+                  double         *proxied_us,
+                  double         *direct_us,
+                  GError        **error)
+{
+  double spent[2] = { 0, 0 };
+  QmpConnection *conns[2] = { proxied, direct };
+
+  for (long done = 0; done < n; done += PROXY_CHUNK)
+    for (guint c = 0; c < G_N_ELEMENTS (conns); c++)
+      {
+        long chunk = MIN (PROXY_CHUNK, n - done);
+        double t0 = now_us ();
+
+        for (long i = 0; i < chunk; i++)
+          {
+            g_autoptr(JsonNode) ret = qmp_connection_execute_sync (conns[c], "query-status", NULL,
+                                                                   QMP_EXECUTE_FLAGS_NONE, NULL, error);
+
+            WATCH_TICK ();
+            if (ret == NULL)
+              return FALSE;
+            if (done == 0 && i == 0 && !check_status (ret, error))
+              return FALSE;
+          }
+        spent[c] += now_us () - t0;
+      }
+
+  *proxied_us = spent[0] / (double) n;
+  *direct_us = spent[1] / (double) n;
+  return TRUE;
+}
+
+/* 11: execute_sync through a QmpProxy in this process (the client on a
+ * socket pair from qmp_proxy_new_client_stream(), the proxy's upstream
+ * connected to the mock), against execute_sync on a direct connection to
+ * the same mock.  The "raw" column is the direct one. */
+static gboolean
+proxy_measure (Bench   *b,
+               Row     *row,
+               GError **error)
+{
+  g_autoptr(QmpConnection) upstream = NULL;
+  g_autoptr(QmpConnection) direct = NULL;
+  g_autoptr(QmpConnection) client = NULL;
+  g_autoptr(QmpProxy) proxy = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  long warmup = scaled (b, 2000), n = scaled (b, 10000);
+  double proxied_us, direct_us;
+  gboolean ok = FALSE;
+
+  upstream = connect_mock (b, error);
+  if (upstream == NULL)
+    return FALSE;
+  proxy = qmp_proxy_new (upstream);
+  stream = qmp_proxy_new_client_stream (proxy, QMP_PROXY_CLIENT_FLAGS_NONE, error);
+  if (stream == NULL)
+    goto out;
+  client = qmp_connection_new_sync (stream, QMP_CONNECTION_FLAGS_NONE, NULL, error);
+  if (client == NULL)
+    goto out;
+  direct = connect_mock (b, error);
+  if (direct == NULL)
+    goto out;
+
+  /* The watchdog closes the upstream connection on a stall: both calls
+   * then fail. */
+  watch_begin (upstream, NULL);
+
+  progress ("%s %s: warm-up (%ld)", row->number, row->title, warmup);
+  if (!proxy_serial_run (client, direct, warmup, &proxied_us, &direct_us, error))
+    goto out;
+
+  for (int rep = 0; rep < b->reps; rep++)
+    {
+      if (!proxy_serial_run (client, direct, n, &proxied_us, &direct_us, error))
+        goto out;
+      g_array_append_val (row->lib, proxied_us);
+      g_array_append_val (row->raw, direct_us);
+    }
+
+  progress ("%s %s: done", row->number, row->title);
+  ok = TRUE;
+
+out:
+  watch_explain (error);
+  watch_end ();
+  if (client != NULL)
+    qmp_connection_close_sync (client, NULL, NULL);
+  if (direct != NULL)
+    qmp_connection_close_sync (direct, NULL, NULL);
+  qmp_proxy_close (proxy);
+  qmp_connection_close_sync (upstream, NULL, NULL);
+  return ok;
+}
+
+static void
+run_proxy (Bench *b)
+{
+  g_autoptr(GError) error = NULL;
+  Row *row = &rows[ROW_PROXY];
+
+  if (!proxy_measure (b, row, &error))
+    {
+      g_autofree char *reason = g_strdup_printf ("failed: %s", error->message);
+
+      progress ("%s %s: %s", row->number, row->title, reason);
+      row_skip (row, reason);
+      return;
+    }
+  row->note = g_strdup ("the raw column is execute_sync on a direct connection to the same mock, "
+                        "alternating with the proxied calls every " G_STRINGIFY (PROXY_CHUNK));
 }
 
 /* ------------------------------------------------------------- setup */
@@ -1908,7 +3150,7 @@ static gboolean
 start_mock (Bench   *b,
             GError **error)
 {
-  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocessLauncher) launcher = server_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr(GDataInputStream) out = NULL;
   g_autofree char *line = NULL;
 
@@ -2015,12 +3257,101 @@ sibling_path (const char *self,
   return g_build_filename (dir, name, NULL);
 }
 
+/* A placement's run ends as on Ctrl-C when this process ends (meson's
+ * timeout): it removes its temporary directory on SIGTERM. */
+static void
+placement_child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* Both placements, each in a child (this program with --placement), one
+ * after the other; their JSON joined in one file. */
+static int
+run_placements (const char  *self,
+                char       **args)
+{
+  static const char *modes[] = { "unpinned", "pinned" };
+  g_autoptr(JsonArray) parts = json_array_new ();
+  g_autofree char *tmpdir = NULL;
+  g_autoptr(GError) error = NULL;
+  int failures = 0;
+
+  if (opt_json != NULL && (tmpdir = g_dir_make_tmp ("qmp-bench-json-XXXXXX", &error)) == NULL)
+    {
+      g_printerr ("qmp-bench: %s\n", error->message);
+      return 1;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+      g_autoptr(GSubprocess) child = NULL;
+      g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+      g_autofree char *part = tmpdir ? g_build_filename (tmpdir, modes[i], NULL) : NULL;
+      g_autofree char *text = NULL;
+
+      g_ptr_array_add (argv, (gpointer) self);
+      for (char **a = args + 1; *a != NULL; a++)
+        g_ptr_array_add (argv, *a);
+      /* The last --placement is the one that counts. */
+      g_ptr_array_add (argv, "--placement");
+      g_ptr_array_add (argv, (gpointer) modes[i]);
+      if (part != NULL)
+        {
+          g_ptr_array_add (argv, "--json-part");
+          g_ptr_array_add (argv, part);
+        }
+      g_ptr_array_add (argv, NULL);
+
+      fflush (stdout);
+      g_subprocess_launcher_set_child_setup (launcher, placement_child_setup, NULL, NULL);
+      child = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+      if (child == NULL || !g_subprocess_wait_check (child, NULL, &error))
+        {
+          g_printerr ("qmp-bench: the %s run failed: %s\n", modes[i], error->message);
+          g_clear_error (&error);
+          failures++;
+        }
+
+      if (part != NULL && g_file_get_contents (part, &text, NULL, NULL))
+        {
+          JsonNode *node = json_from_string (text, NULL);
+
+          if (node != NULL)
+            json_array_add_element (parts, node);
+          g_unlink (part);
+        }
+    }
+
+  if (opt_json != NULL)
+    {
+      g_autoptr(JsonGenerator) generator = json_generator_new ();
+      g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+      g_autoptr(JsonObject) object = json_object_new ();
+
+      json_object_set_array_member (object, "placements", json_array_ref (parts));
+      json_node_set_object (root, object);
+      json_generator_set_root (generator, root);
+      json_generator_set_pretty (generator, TRUE);
+      if (!json_generator_to_file (generator, opt_json, &error))
+        {
+          g_printerr ("qmp-bench: %s\n", error->message);
+          failures++;
+        }
+      g_rmdir (tmpdir);
+    }
+
+  return failures > 0 ? 1 : 0;
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
+  g_auto(GStrv) args = g_strdupv (argv);   /* for the children of --placement both */
   Bench bench = { 0 };
   Bench *b = &bench;
 
@@ -2041,6 +3372,9 @@ main (int   argc,
     return slow_events_child (opt_slow_events_child, opt_slow_events);
   if (opt_memory_child != NULL)
     return memory_child (opt_memory_child, opt_memory_shape, opt_memory_size);
+  if (opt_reader_child != NULL)
+    return reader_child (opt_reader_child, opt_reader_impl, opt_reader_load, !opt_reader_no_parse,
+                         opt_reader_count);
 
   if (opt_scenarios != NULL)
     for (char **s = opt_scenarios; *s != NULL; s++)
@@ -2055,15 +3389,37 @@ main (int   argc,
             }
       }
 
-  raise_nofile_limit ();
-  g_thread_unref (g_thread_new ("qmp-bench-watchdog", watchdog_thread, NULL));
-
   b->self = g_file_read_link ("/proc/self/exe", &error);
   if (b->self == NULL)
     {
       g_printerr ("qmp-bench: %s\n", error->message);
       return 1;
     }
+
+  if (opt_placement == NULL || g_str_equal (opt_placement, "both"))
+    return run_placements (b->self, args);
+  if (g_str_equal (opt_placement, "pinned"))
+    {
+      placement = "pinned";
+      /* Before any thread is made, so that every one inherits it. */
+      if (!placement_find_cpus (&error) || !placement_pin_self (&error))
+        {
+          g_autoptr(GError) json_error = NULL;
+
+          g_print ("\n== placement pinned: %s ==\n", error->message);
+          if ((opt_json != NULL || opt_json_part != NULL) && !write_json (b, error->message, &json_error))
+            g_printerr ("qmp-bench: %s\n", json_error->message);
+          return 0;
+        }
+    }
+  else if (!g_str_equal (opt_placement, "unpinned"))
+    {
+      g_printerr ("qmp-bench: --placement is unpinned, pinned or both, not “%s”\n", opt_placement);
+      return 2;
+    }
+
+  raise_nofile_limit ();
+  g_thread_unref (g_thread_new ("qmp-bench-watchdog", watchdog_thread, NULL));
   if (opt_mock == NULL)
     opt_mock = sibling_path (b->self, "qmp-bench-mock");
   if (opt_raw == NULL)
@@ -2104,9 +3460,16 @@ main (int   argc,
   if (scenario_wanted ("serial-async"))
     run_on_mock (b, &rows[ROW_SERIAL_ASYNC], lib_serial_async, "serial", scaled (b, 2000), scaled (b, 10000));
   if (scenario_wanted ("pipelined"))
-    run_on_mock (b, &rows[ROW_PIPELINED], lib_pipelined, "pipelined", scaled (b, 10000), scaled (b, 100000));
+    {
+      run_on_mock (b, &rows[ROW_PIPELINED], lib_pipelined, "pipelined", scaled (b, 10000), scaled (b, 100000));
+      run_on_mock (b, &rows[ROW_PIPELINED_WINDOW], lib_pipelined_window, "pipelined",
+                   scaled (b, 10000), scaled (b, 100000));
+    }
   if (scenario_wanted ("events"))
-    run_on_mock (b, &rows[ROW_EVENTS], lib_events, "events", scaled (b, 20000), scaled (b, 200000));
+    {
+      run_on_mock (b, &rows[ROW_EVENTS], lib_events, "events", scaled (b, 20000), scaled (b, 200000));
+      run_on_mock (b, &rows[ROW_EVENTS_DATA], lib_events_data, "events", scaled (b, 20000), scaled (b, 200000));
+    }
   if (scenario_wanted ("schema"))
     run_on_mock (b, &rows[ROW_SCHEMA], lib_schema, "schema", MAX (scaled (b, 5), 2), MAX (scaled (b, 20), 3));
   if (scenario_wanted ("connections"))
@@ -2117,16 +3480,25 @@ main (int   argc,
     run_slow_events (b);
   if (scenario_wanted ("memory"))
     run_memory (b);
+  if (scenario_wanted ("python"))
+    run_python (b);
+  if (scenario_wanted ("line-reader"))
+    run_line_reader (b);
   if (scenario_wanted ("schema-build"))
     run_schema_build (b);
+  if (scenario_wanted ("proxy"))
+    run_proxy (b);
 
   load_end = read_loadavg ();
   if (opt_quick)
-    rows[ROW_PIPELINED].note = g_strdup ("--quick: 10,000 calls, not 100,000");
+    {
+      rows[ROW_PIPELINED].note = g_strdup ("--quick: 10,000 calls, not 100,000");
+      rows[ROW_PIPELINED_WINDOW].note = g_strdup ("--quick: 10,000 calls, not 100,000");
+    }
 
   print_table ();
 
-  if (opt_json != NULL && !write_json (opt_json, b, &error))
+  if ((opt_json != NULL || opt_json_part != NULL) && !write_json (b, NULL, &error))
     g_printerr ("qmp-bench: %s\n", error->message);
 
   if (abandoned_connections > 0)

@@ -377,9 +377,7 @@ _qmp_call_steal_return (QmpCall *call)
     return g_steal_pointer (&call->ret);
 
   text = g_steal_pointer (&call->ret_json);
-  node = _qmp_json_parse (text, strlen (text), NULL, NULL);
-  /* It was checked when it came. */
-  g_assert (node != NULL);
+  node = _qmp_json_parse_checked (text, strlen (text));
 
   return node;
 }
@@ -824,7 +822,19 @@ call_append_line_locked (QmpChannel *self,
       g_string_append (self->wbuf, call->arguments_json);
     }
   call->id = channel_new_id_locked (self);
-  g_string_append_printf (self->wbuf, ",\"id\":%u}\n", call->id);
+  {
+    /* printf would cost more than the rest of the line */
+    char digits[16];
+    gsize i = sizeof digits;
+    guint id = call->id;
+
+    do
+      digits[--i] = '0' + id % 10;
+    while ((id /= 10) > 0);
+    g_string_append (self->wbuf, ",\"id\":");
+    g_string_append_len (self->wbuf, digits + i, sizeof digits - i);
+    g_string_append (self->wbuf, "}\n");
+  }
   call->wend = self->wbuf->len;
   g_queue_push_tail (&self->writing, _qmp_call_ref (call));
   call->write_link = self->writing.tail;
@@ -1419,12 +1429,13 @@ channel_handle_greeting_locked (QmpChannel *self,
 }
 
 /* Handles one line (without its line end).  Returns the event to emit, if
- * the line was one. */
+ * the line was one.  @debug: whether the debug log shows it. */
 static QmpEvent *
 channel_handle_line (QmpChannel *self,
                      const char *line,
                      gsize       len,
                      guint64     max_message_size,
+                     gboolean    debug,
                      GPtrArray  *done)
 {
   g_autoptr(GError) error = NULL;
@@ -1453,7 +1464,7 @@ channel_handle_line (QmpChannel *self,
   if (len == 0)
     return NULL;
 
-  if (G_UNLIKELY (_qmp_debug_enabled ()))
+  if (G_UNLIKELY (debug))
     {
       g_autofree char *text = _qmp_json_line_for_log (line, len, self->scratch, max_message_size);
 
@@ -1584,6 +1595,8 @@ channel_process_buffer (QmpChannel *self,
                         guint64     max_message_size,
                         GPtrArray  *done)
 {
+  /* Asked once for all the lines at hand: it reads the environment. */
+  gboolean debug = _qmp_debug_enabled ();
   gsize start = 0;
   char *nl;
 
@@ -1599,7 +1612,7 @@ channel_process_buffer (QmpChannel *self,
       if (content > max_message_size)
         goto too_large;
 
-      event = channel_handle_line (self, self->rbuf + start, len, max_message_size, done);
+      event = channel_handle_line (self, self->rbuf + start, len, max_message_size, debug, done);
       closed = done->len > 0 && _qmp_channel_is_closed (self);
 
       start = nl + 1 - self->rbuf;
@@ -2547,6 +2560,9 @@ channel_watch_input_locked (QmpChannel *self)
                              _qmp_channel_ref (self), (GDestroyNotify) _qmp_channel_unref);
     }
   g_source_set_static_name (self->input_source, "[qmp-glib] input");
+  /* Not blocked around its dispatches: blocking takes its descriptor out
+   * of the poll set and puts it back, each time waking the worker. */
+  g_source_set_can_recurse (self->input_source, TRUE);
   g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
 }
 

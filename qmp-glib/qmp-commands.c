@@ -312,16 +312,20 @@ command_init_device_add (Command    *command,
                          const char *bus)
 {
   command->name = "device_add";
-  command->arguments = qmp_json_build_object ("{'driver': %s, 'id': %s}", driver, device_id);
-  if (command->arguments == NULL)
-    {
-      command->invalid = TRUE;
-      return;
-    }
-  if (blockdev_id != NULL)
-    json_object_set_string_member (command->arguments, "drive", blockdev_id);
-  if (bus != NULL)
-    json_object_set_string_member (command->arguments, "bus", bus);
+  /* Every string goes through a template, so that one that is not UTF-8
+   * is refused with the template's critical. */
+  if (blockdev_id != NULL && bus != NULL)
+    command->arguments = qmp_json_build_object ("{'driver': %s, 'id': %s, 'drive': %s, 'bus': %s}",
+                                                driver, device_id, blockdev_id, bus);
+  else if (blockdev_id != NULL)
+    command->arguments = qmp_json_build_object ("{'driver': %s, 'id': %s, 'drive': %s}",
+                                                driver, device_id, blockdev_id);
+  else if (bus != NULL)
+    command->arguments = qmp_json_build_object ("{'driver': %s, 'id': %s, 'bus': %s}",
+                                                driver, device_id, bus);
+  else
+    command->arguments = qmp_json_build_object ("{'driver': %s, 'id': %s}", driver, device_id);
+  command->invalid = command->arguments == NULL;
 }
 
 static void

@@ -38,6 +38,15 @@ void     _qmp_connection_submit_async (QmpConnection       *self,
                                        GAsyncReadyCallback  callback,
                                        gpointer             user_data);
 
+/* For QmpProxy: hands @call, whose done function is set, to the channel
+ * as it is: no argument check, no GTask, no hop to a main context.  The
+ * done function runs on whichever thread finishes the call; for an answer
+ * that is the worker, right after the event sinks were given the events
+ * the server sent before it.  @timeout_msec -1: the connection's. */
+void     _qmp_connection_submit_call  (QmpConnection       *self,
+                                       QmpCall             *call,
+                                       int                  timeout_msec);
+
 /* Submits @call and blocks until it is done; returns its error, if any. */
 gboolean _qmp_connection_submit_sync  (QmpConnection       *self,
                                        QmpCall             *call,

@@ -141,6 +141,11 @@ struct _QmpConnection
   guint64 dropped_events;
   gboolean dropped_changed;   /* notify::dropped-events is due */
   gboolean reading_paused;    /* the channel was told the queue is full */
+  /* Found listened to since the last batch was emitted: the worker asks
+   * GObject again only after that (its lock is the one g_signal_emit()
+   * takes, over and over, in the signal's context) */
+  gboolean listened_all;      /* "event" has a handler without detail */
+  GQuark listened_detail;     /* "event::NAME" has one for this NAME */
 };
 
 static void qmp_connection_initable_iface_init       (GInitableIface      *iface);
@@ -350,7 +355,7 @@ emit_events (gpointer user_data)
         _qmp_channel_resume_reading (self->channel);
 
       g_signal_emit (self, signals[SIGNAL_EVENT],
-                     g_quark_try_string (qmp_event_get_name (event)), event);
+                     _qmp_event_get_detail (event), event);
       qmp_event_unref (event);
     }
 
@@ -358,6 +363,9 @@ emit_events (gpointer user_data)
   more = self->events.length > 0;
   if (!more)
     self->events_scheduled = FALSE;
+  /* Handlers may have gone meanwhile: asked again for the next events. */
+  self->listened_all = FALSE;
+  self->listened_detail = 0;
   notify_dropped = self->dropped_changed;
   self->dropped_changed = FALSE;
   g_mutex_unlock (&self->events_lock);
@@ -467,6 +475,12 @@ sinks_deliver (QmpConnection *self,
                QmpEvent      *event)
 {
   g_mutex_lock (&self->sinks_lock);
+  /* Most connections have none: nothing to mark for every event. */
+  if (self->sinks->len == 0)
+    {
+      g_mutex_unlock (&self->sinks_lock);
+      return;
+    }
   g_private_set (&calling_sinks_of, self);
   for (guint i = 0; i < self->sinks->len; i++)
     {
@@ -515,22 +529,36 @@ connection_on_event (GObject  *owner,
                      QmpEvent *event)
 {
   QmpConnection *self = QMP_CONNECTION (owner);
-  GQuark detail = g_quark_try_string (qmp_event_get_name (event));
-  gsize size;
+  GQuark detail = _qmp_event_get_detail (event);
+  gsize size = _qmp_event_get_size (event);
   gboolean schedule = FALSE;
   gboolean full;
 
   sinks_deliver (self, event);
 
-  /* With a detail, GLib looks only for the handlers of that detail: those
-   * connected to "event" without one are asked for apart. */
-  if (!g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], 0, TRUE) &&
-      (detail == 0 || !g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE)))
-    return FALSE;
-
-  size = _qmp_event_get_size (event);
-
+  /* A handler found since the last batch was emitted is taken to be there
+   * still: one that goes meanwhile costs an emission with no handler.
+   * One that comes is asked for at once, so no event is missed. */
   g_mutex_lock (&self->events_lock);
+  if (!self->listened_all && (detail == 0 || detail != self->listened_detail))
+    {
+      gboolean all;
+
+      g_mutex_unlock (&self->events_lock);
+
+      /* With a detail, GLib looks only for the handlers of that detail:
+       * those connected to "event" without one are asked for apart. */
+      all = g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], 0, TRUE);
+      if (!all && (detail == 0 || !g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE)))
+        return FALSE;
+
+      g_mutex_lock (&self->events_lock);
+      if (all)
+        self->listened_all = TRUE;
+      else
+        self->listened_detail = detail;
+    }
+
   if (events_full_locked (self, size))
     {
       /* Reading went on past the bound for a call that waits for its
@@ -2195,8 +2223,7 @@ parse_return (char *ret_json)
   if (text == NULL)
     return NULL;
 
-  node = _qmp_json_parse (text, strlen (text), NULL, NULL);
-  g_assert (node != NULL);
+  node = _qmp_json_parse_checked (text, strlen (text));
 
   return node;
 }
@@ -2280,6 +2307,14 @@ connection_submit_async (QmpConnection       *self,
                          gpointer             user_data)
 {
   _qmp_connection_submit_async (self, call, source_tag, -1, cancellable, callback, user_data);
+}
+
+void
+_qmp_connection_submit_call (QmpConnection *self,
+                             QmpCall       *call,
+                             int            timeout_msec)
+{
+  _qmp_channel_submit (self->channel, call, NULL, connection_resolve_timeout (self, timeout_msec));
 }
 
 /* Submits @call and blocks until it is done; returns its error, if any. */

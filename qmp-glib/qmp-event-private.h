@@ -16,5 +16,6 @@ G_BEGIN_DECLS
 QmpEvent *_qmp_event_new_from_message (QmpMessage *message);
 QmpEvent *_qmp_event_copy             (QmpEvent   *self);
 gsize     _qmp_event_get_size         (QmpEvent   *self);
+GQuark    _qmp_event_get_detail       (QmpEvent   *self);
 
 G_END_DECLS

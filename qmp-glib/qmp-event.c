@@ -51,6 +51,8 @@
 struct _QmpEvent
 {
   gatomicrefcount ref_count;
+  gboolean one_block;     /* name and data_json are in the event's own
+                           * allocation, after it */
   char *name;
   JsonObject *data;       /* nullable: QEMU omits "data" for many events;
                            * made on demand from data_json; atomic */
@@ -58,6 +60,7 @@ struct _QmpEvent
   gsize data_json_len;
   gint64 timestamp_usec;  /* since the epoch; -1: none */
   GDateTime *timestamp;   /* made on demand from timestamp_usec; atomic */
+  GQuark detail;          /* the name's quark once it exists, else 0; atomic */
 };
 
 G_DEFINE_BOXED_TYPE (QmpEvent, qmp_event, qmp_event_ref, qmp_event_unref)
@@ -117,21 +120,32 @@ qmp_event_new (const char *name,
 QmpEvent *
 _qmp_event_new_from_message (QmpMessage *message)
 {
-  const char *name = _qmp_json_node_get_string (message->event);
   QmpEvent *self;
+  gboolean has_data;
+  gsize name_size;
 
   /* An "event" that is not a string makes a malformed event. */
-  if (name == NULL)
+  if (message->event == NULL)
     return NULL;
 
-  self = g_new0 (QmpEvent, 1);
-  g_atomic_ref_count_init (&self->ref_count);
-  self->name = g_strdup (name);
   /* Only an object is data (anything else: no data); the parser checked
    * that it is valid JSON. */
-  if (message->data_json != NULL && message->data_json[0] == '{')
+  has_data = message->data_json != NULL && message->data_json[0] == '{';
+
+  /* One allocation for the event, its name and its data's text: it is
+   * made on the I/O thread and freed on another, once. */
+  name_size = strlen (message->event) + 1;
+  self = g_malloc (sizeof (QmpEvent) + name_size + (has_data ? message->data_json_len + 1 : 0));
+  memset (self, 0, sizeof (QmpEvent));
+  g_atomic_ref_count_init (&self->ref_count);
+  self->one_block = TRUE;
+  self->name = (char *) (self + 1);
+  memcpy (self->name, message->event, name_size);
+  if (has_data)
     {
-      self->data_json = g_strndup (message->data_json, message->data_json_len);
+      self->data_json = self->name + name_size;
+      memcpy (self->data_json, message->data_json, message->data_json_len);
+      self->data_json[message->data_json_len] = '\0';
       self->data_json_len = message->data_json_len;
     }
 
@@ -154,6 +168,23 @@ gsize
 _qmp_event_get_size (QmpEvent *self)
 {
   return sizeof (QmpEvent) + strlen (self->name) + self->data_json_len + 64;
+}
+
+/* The quark of @self's name, the detail of the "event" signal: 0 while no
+ * one made it (then no handler is connected for it).  Quarks live for
+ * ever, so it is looked up until it exists, then kept. */
+GQuark
+_qmp_event_get_detail (QmpEvent *self)
+{
+  GQuark detail = (GQuark) g_atomic_int_get ((gint *) &self->detail);
+
+  if (detail == 0)
+    {
+      detail = g_quark_try_string (self->name);
+      g_atomic_int_set ((gint *) &self->detail, (gint) detail);
+    }
+
+  return detail;
 }
 
 /* A new event equal to @self, whose data object (made on demand) is its
@@ -226,9 +257,12 @@ qmp_event_unref (QmpEvent *self)
 
   if (g_atomic_ref_count_dec (&self->ref_count))
     {
-      g_free (self->name);
+      if (!self->one_block)
+        {
+          g_free (self->name);
+          g_free (self->data_json);
+        }
       g_clear_pointer (&self->data, json_object_unref);
-      g_free (self->data_json);
       g_clear_pointer (&self->timestamp, g_date_time_unref);
       g_free (self);
     }
@@ -290,13 +324,9 @@ qmp_event_get_data (QmpEvent *self)
   data = g_atomic_pointer_get (&self->data);
   if (data == NULL && self->data_json != NULL)
     {
-      g_autoptr(GString) scratch = g_string_new (NULL);
-      g_autoptr(JsonNode) node = _qmp_json_parse (self->data_json, self->data_json_len, scratch, NULL);
-      JsonObject *made;
-
       /* Checked when it came: it parses, and it is an object. */
-      g_assert (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
-      made = json_object_ref (json_node_get_object (node));
+      JsonObject *made = _qmp_json_parse_checked_object (self->data_json, self->data_json_len);
+
       json_object_seal (made);
 
       /* Events are shared between threads: the first one to make it wins. */

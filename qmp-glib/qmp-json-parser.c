@@ -7,7 +7,6 @@
 
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +23,9 @@
  * the nesting as QEMU's own parser does, and checks UTF-8. */
 
 #define MAX_DEPTH 1024
+
+/* A string shorter than this is copied where it costs no allocation. */
+#define SHORT_STRING 256
 
 /* What a tree costs, charged while its text is checked, so that a line
  * whose tree would be too large is refused before anything is built from
@@ -47,23 +49,35 @@ typedef struct
   const char *p;
   const char *end;
   const char *start;
-  GString *scratch;   /* reused for strings with escapes */
+  GString *scratch;   /* reused for strings with escapes; made when
+                       * first needed if NULL */
   GError **error;
   gboolean build;     /* FALSE: only check the JSON, build nothing */
   guint64 cost;       /* of the tree, in bytes of heap */
   guint64 transient;  /* the most that building one string needs besides */
   guint64 max_cost;   /* G_MAXUINT64: no limit */
   guint64 max_message_size;   /* for the error message */
+  gboolean checked;   /* the text was checked before: its UTF-8 is valid */
+  gboolean own_scratch;   /* scratch was made here, to be freed */
+  char short_copy[SHORT_STRING];   /* a short string, NUL-terminated for
+                                    * json-glib, which copies it at once */
 } Parser;
 
 #define PARSER_INIT(data, len, scratch, error, build) \
-  { (data), (data) + (len), (data), (scratch), (error), (build), 0, 0, G_MAXUINT64, 0 }
+  { (data), (data) + (len), (data), (scratch), (error), (build), 0, 0, G_MAXUINT64, 0, FALSE, FALSE, "" }
 
-/* What parse_value() returns for a value it checked without building. */
+/* What parse_value() and the bodies of objects and arrays return for a
+ * value they checked without building. */
 static JsonNode *const skipped = (JsonNode *) &skipped;
+static JsonObject *const skipped_object = (JsonObject *) &skipped_object;
+static JsonArray *const skipped_array = (JsonArray *) &skipped_array;
 
-static JsonNode *parse_value (Parser *parser,
-                              guint   depth);
+static JsonNode   *parse_value       (Parser *parser,
+                                     guint   depth);
+static JsonObject *parse_object_body (Parser *parser,
+                                     guint   depth);
+static JsonArray  *parse_array_body  (Parser *parser,
+                                     guint   depth);
 
 static gboolean
 fail (Parser     *parser,
@@ -105,7 +119,8 @@ charge (Parser  *parser,
 }
 
 /* A string of @len bytes: its copy in the tree, and while it is built a
- * copy of our own (and, for one with escapes, the scratch buffer). */
+ * copy of our own (and, for one with escapes, the scratch buffer); a
+ * short one is copied into the parser itself. */
 static gboolean
 charge_string (Parser   *parser,
                gsize     len,
@@ -115,6 +130,24 @@ charge_string (Parser   *parser,
 
   parser->transient = MAX (parser->transient, transient);
   return charge (parser, heap_size (len + 1));
+}
+
+static GString *
+parser_get_scratch (Parser *parser)
+{
+  if (parser->scratch == NULL)
+    {
+      parser->scratch = g_string_sized_new (64);
+      parser->own_scratch = TRUE;
+    }
+  return parser->scratch;
+}
+
+static void
+parser_finish (Parser *parser)
+{
+  if (parser->own_scratch)
+    g_string_free (g_steal_pointer (&parser->scratch), TRUE);
 }
 
 static void
@@ -264,58 +297,137 @@ _qmp_json_decode_string (const char **p,
   return _("Unterminated string");
 }
 
-static char skipped_string[] = "";
+/* A string's text, decoded: in the input when it has no escapes (then not
+ * NUL-terminated), else in the scratch buffer. */
+typedef struct
+{
+  const char *str;
+  gsize len;
+  gboolean in_scratch;
+} Text;
 
-/* Parses a string (the opening quote already consumed) into a newly
- * allocated, NUL-terminated, valid UTF-8 string; when not building, checks
- * it and returns skipped_string, which must not be freed. */
-static char *
-parse_string (Parser *parser)
+#define TEXT_IS(text, literal) \
+  ((text)->len == sizeof (literal) - 1 && memcmp ((text)->str, (literal), sizeof (literal) - 1) == 0)
+
+#define ONES  G_GUINT64_CONSTANT (0x0101010101010101)
+#define HIGHS G_GUINT64_CONSTANT (0x8080808080808080)
+
+/* Where the plain run of a string that starts at @p ends: at the first
+ * '"', '\\' or control character, or at @end.  The bytes passed are or-ed
+ * into *seen, whose 0x80 bits then tell whether any was not ASCII.  Eight
+ * bytes at a time, as long as eight are left. */
+static inline const char *
+scan_plain (const char *p,
+            const char *end,
+            guint64    *seen)
+{
+  guint64 all = 0;
+
+  while (end - p >= 8)
+    {
+      guint64 v, quote, backslash, stop;
+
+      memcpy (&v, p, 8);
+      quote = v ^ (ONES * '"');
+      backslash = v ^ (ONES * '\\');
+      /* The 0x80 bit of each byte that is zero (a '"' or '\\') or below
+       * 0x20; a borrow may set it in bytes after the first, never before. */
+      stop = (((quote - ONES) & ~quote) | ((backslash - ONES) & ~backslash) |
+              ((v - ONES * 0x20) & ~v)) & HIGHS;
+      if (stop != 0)
+        {
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN && defined (__GNUC__)
+          /* The first byte that ends the run: bytes are in memory order. */
+          guint n = __builtin_ctzll (stop) / 8;
+
+          if (n > 0)
+            all |= v & (G_MAXUINT64 >> (64 - 8 * n));
+          *seen |= all;
+          return p + n;
+#else
+          break;
+#endif
+        }
+      all |= v;
+      p += 8;
+    }
+
+  while (p < end && *p != '"' && *p != '\\' && (guchar) *p >= 0x20)
+    all |= (guchar) *p++;
+
+  *seen |= all;
+  return p;
+}
+
+/* Parses a string (the opening quote already consumed) into @text, and
+ * charges what its copy in the tree costs.  A string with escapes is
+ * decoded into the scratch buffer, which it holds until the next one. */
+G_ALWAYS_INLINE static inline gboolean
+parse_string (Parser *parser,
+              Text   *text)
 {
   const char *run = parser->p;
+  guint64 seen = 0;
 
-  /* The common case: no escapes, copied at once. */
-  while (parser->p < parser->end && *parser->p != '"' && *parser->p != '\\' &&
-         (guchar) *parser->p >= 0x20)
-    parser->p++;
-
+  /* The common case: no escapes, used where it is. */
+  parser->p = scan_plain (parser->p, parser->end, &seen);
   if (parser->p < parser->end && *parser->p == '"')
     {
-      if (!g_utf8_validate_len (run, parser->p - run, NULL))
-        {
-          fail (parser, _("Invalid UTF-8 in a string"));
-          return NULL;
-        }
+      if ((seen & HIGHS) != 0 && !parser->checked && !g_utf8_validate_len (run, parser->p - run, NULL))
+        return fail (parser, _("Invalid UTF-8 in a string"));
       if (!charge_string (parser, parser->p - run, FALSE))
-        return NULL;
+        return FALSE;
+      text->str = run;
+      text->len = parser->p - run;
+      text->in_scratch = FALSE;
       parser->p++;
-      return parser->build ? g_strndup (run, parser->p - 1 - run) : skipped_string;
+      return TRUE;
     }
 
   {
+    GString *scratch = parser_get_scratch (parser);
     const char *problem;
 
-    g_string_truncate (parser->scratch, 0);
+    g_string_truncate (scratch, 0);
     parser->p = run;
-    if ((problem = _qmp_json_decode_string (&parser->p, parser->end, parser->scratch)) != NULL)
-      {
-        fail (parser, problem);
-        return NULL;
-      }
-  }
+    if ((problem = _qmp_json_decode_string (&parser->p, parser->end, scratch)) != NULL)
+      return fail (parser, problem);
 
-  if (!charge_string (parser, parser->scratch->len, TRUE))
-    return NULL;
-  return parser->build ? g_strndup (parser->scratch->str, parser->scratch->len) : skipped_string;
+    if (!charge_string (parser, scratch->len, TRUE))
+      return FALSE;
+    text->str = scratch->str;
+    text->len = scratch->len;
+    text->in_scratch = TRUE;
+    return TRUE;
+  }
 }
 
-static JsonNode *
-parse_number (Parser *parser)
+/* @text NUL-terminated, for json-glib to copy before the next string is
+ * parsed: where it is when it has escapes, else in the parser when it is
+ * short, else in *heap. */
+static const char *
+text_terminate (Parser     *parser,
+                const Text *text,
+                char      **heap)
 {
-  const char *start = parser->p;
-  gboolean is_integer = TRUE;
-  char buffer[64];
-  gsize len;
+  if (text->in_scratch)
+    return text->str;
+
+  if (text->len >= SHORT_STRING)
+    return *heap = g_strndup (text->str, text->len);
+
+  memcpy (parser->short_copy, text->str, text->len);
+  parser->short_copy[text->len] = '\0';
+  return parser->short_copy;
+}
+
+/* Checks a number at the parser's position and moves past it; *is_integer
+ * tells one without fraction or exponent. */
+static gboolean
+scan_number (Parser   *parser,
+             gboolean *is_integer)
+{
+  *is_integer = TRUE;
 
   if (parser->p < parser->end && *parser->p == '-')
     parser->p++;
@@ -326,96 +438,123 @@ parse_number (Parser *parser)
     while (parser->p < parser->end && g_ascii_isdigit (*parser->p))
       parser->p++;
   else
-    {
-      fail (parser, _("Invalid number"));
-      return NULL;
-    }
+    return fail (parser, _("Invalid number"));
 
   if (parser->p < parser->end && *parser->p == '.')
     {
-      is_integer = FALSE;
+      *is_integer = FALSE;
       parser->p++;
       if (parser->p >= parser->end || !g_ascii_isdigit (*parser->p))
-        {
-          fail (parser, _("Invalid number"));
-          return NULL;
-        }
+        return fail (parser, _("Invalid number"));
       while (parser->p < parser->end && g_ascii_isdigit (*parser->p))
         parser->p++;
     }
 
   if (parser->p < parser->end && (*parser->p == 'e' || *parser->p == 'E'))
     {
-      is_integer = FALSE;
+      *is_integer = FALSE;
       parser->p++;
       if (parser->p < parser->end && (*parser->p == '+' || *parser->p == '-'))
         parser->p++;
       if (parser->p >= parser->end || !g_ascii_isdigit (*parser->p))
-        {
-          fail (parser, _("Invalid number"));
-          return NULL;
-        }
+        return fail (parser, _("Invalid number"));
       while (parser->p < parser->end && g_ascii_isdigit (*parser->p))
         parser->p++;
     }
 
-  if (!charge (parser, COST_SCALAR))
+  return TRUE;
+}
+
+/* The value of an integer's text (checked by scan_number()), as json-glib
+ * keeps it: QEMU sends uint64 values above G_MAXINT64, kept in the int's
+ * bits, so that (guint64) json_node_get_int() gives them back exactly.
+ * FALSE when it is beyond both ranges: then it is a double. */
+static gboolean
+integer_value (const char *start,
+               const char *end,
+               gint64     *value)
+{
+  gboolean negative = *start == '-';
+  const char *digits = negative ? start + 1 : start;
+  guint64 magnitude = 0;
+
+  /* 19 digits cannot overflow 64 bits: only longer ones are checked. */
+  if (end - digits <= 19)
+    for (const char *p = digits; p < end; p++)
+      magnitude = magnitude * 10 + (guint) (*p - '0');
+  else
+    for (const char *p = digits; p < end; p++)
+      {
+        guint digit = *p - '0';
+
+        if (magnitude > (G_MAXUINT64 - digit) / 10)
+          return FALSE;
+        magnitude = magnitude * 10 + digit;
+      }
+
+  if (negative)
+    {
+      if (magnitude > (guint64) G_MAXINT64 + 1)
+        return FALSE;
+      *value = magnitude == (guint64) G_MAXINT64 + 1 ? G_MININT64 : -(gint64) magnitude;
+    }
+  else
+    *value = (gint64) magnitude;
+
+  return TRUE;
+}
+
+static double
+double_value (const char *start,
+              const char *end)
+{
+  gsize len = end - start;
+  char buffer[64];
+
+  /* The line is not NUL-terminated: converted from a copy.  No integer
+   * has 64 digits; a double that long is absurd but valid. */
+  if (len >= sizeof buffer)
+    {
+      g_autofree char *copy = g_strndup (start, len);
+
+      return g_ascii_strtod (copy, NULL);
+    }
+  memcpy (buffer, start, len);
+  buffer[len] = '\0';
+  return g_ascii_strtod (buffer, NULL);
+}
+
+static JsonNode *
+parse_number (Parser *parser)
+{
+  const char *start = parser->p;
+  gboolean is_integer;
+  gint64 value;
+
+  if (!scan_number (parser, &is_integer) || !charge (parser, COST_SCALAR))
     return NULL;
   if (!parser->build)
     return skipped;
 
-  /* The line is not NUL-terminated: convert from a copy. */
-  len = parser->p - start;
-  if (len >= sizeof buffer)
-    {
-      /* No integer has 64 digits; a double that long is absurd but valid. */
-      g_autofree char *copy = g_strndup (start, len);
-
-      return json_node_init_double (json_node_alloc (), g_ascii_strtod (copy, NULL));
-    }
-  memcpy (buffer, start, len);
-  buffer[len] = '\0';
-
-  if (is_integer)
-    {
-      gint64 value;
-
-      errno = 0;
-      value = g_ascii_strtoll (buffer, NULL, 10);
-      if (errno != ERANGE)
-        return json_node_init_int (json_node_alloc (), value);
-
-      /* QEMU sends uint64 values above G_MAXINT64: kept as json-glib keeps
-       * them, in the int's bits, so that (guint64) json_node_get_int()
-       * gives them back exactly.  Beyond that, a double. */
-      if (buffer[0] != '-')
-        {
-          guint64 unsigned_value;
-
-          errno = 0;
-          unsigned_value = g_ascii_strtoull (buffer, NULL, 10);
-          if (errno != ERANGE)
-            return json_node_init_int (json_node_alloc (), (gint64) unsigned_value);
-        }
-    }
-
-  return json_node_init_double (json_node_alloc (), g_ascii_strtod (buffer, NULL));
+  if (is_integer && integer_value (start, parser->p, &value))
+    return json_node_init_int (json_node_alloc (), value);
+  return json_node_init_double (json_node_alloc (), double_value (start, parser->p));
 }
 
-/* Called for each member of an object, with the member's value (owned). */
-typedef void (*MemberFunc) (const char *name,
-                            JsonNode   *value,
-                            gpointer    user_data);
+/* Called for each member of an object with its name, which is valid only
+ * during the call, and the parser at its value, which it parses. */
+typedef gboolean (*MemberFunc) (Parser     *parser,
+                                const Text *name,
+                                guint       depth,
+                                gpointer    user_data);
 
-/* Parses the members of an object whose '{' is consumed; those named in
- * @wanted (all, if NULL) are built and given to @func, the others only
- * checked. */
+/* Parses the members of an object whose '{' is consumed, each value with
+ * @func, or only checked when @func is NULL. */
 static gboolean
-parse_members (Parser             *parser,
-               guint               depth,
-               const char * const *wanted,
-               MemberFunc          func,
-               gpointer            user_data)
+parse_members (Parser     *parser,
+               guint       depth,
+               MemberFunc  func,
+               gpointer    user_data)
 {
   guint n_members = 0;
 
@@ -431,51 +570,32 @@ parse_members (Parser             *parser,
 
   for (;;)
     {
-      char *name;
-      JsonNode *member;
-      gboolean build = parser->build;
-      gboolean keep;
+      Text name;
 
       skip_space (parser);
       if (parser->p >= parser->end || *parser->p != '"')
         return fail (parser, _("Expected a member name"));
       parser->p++;
-      name = parse_string (parser);
-      if (name == NULL)
+      if (!parse_string (parser, &name))
         return FALSE;
 
       skip_space (parser);
       if (parser->p >= parser->end || *parser->p != ':')
-        {
-          if (name != skipped_string)
-            g_free (name);
-          return fail (parser, _("Expected “:”"));
-        }
+        return fail (parser, _("Expected “:”"));
       parser->p++;
 
       n_members++;
       if (!charge (parser, COST_MEMBER + (n_members == 1 ? COST_OBJECT_FIRST : 0) +
                            (n_members >= 5 ? COST_BUCKETS : 0)))
-        {
-          if (name != skipped_string)
-            g_free (name);
-          return FALSE;
-        }
+        return FALSE;
 
-      keep = build && (wanted == NULL || g_strv_contains (wanted, name));
-      parser->build = keep;
-      member = parse_value (parser, depth);
-      parser->build = build;
-      if (member == NULL)
+      if (func != NULL)
         {
-          if (name != skipped_string)
-            g_free (name);
-          return FALSE;
+          if (!func (parser, &name, depth, user_data))
+            return FALSE;
         }
-      if (keep && func != NULL)
-        func (name, member, user_data);
-      if (name != skipped_string)
-        g_free (name);
+      else if (parse_value (parser, depth) == NULL)
+        return FALSE;
 
       skip_space (parser);
       if (parser->p < parser->end && *parser->p == ',')
@@ -492,42 +612,111 @@ parse_members (Parser             *parser,
     }
 }
 
-static void
-object_add_member (const char *name,
-                   JsonNode   *value,
-                   gpointer    user_data)
+/* A member of an object being built: its name is copied (on the stack when
+ * short) before the value is parsed, which may reuse the scratch buffer.
+ * Strings, objects and arrays go in with json-glib's typed setters, which
+ * look the name up once where json_object_set_member() does twice; a
+ * repeated member is replaced either way, the last one wins. */
+static gboolean
+object_member (Parser     *parser,
+               const Text *name,
+               guint       depth,
+               gpointer    user_data)
 {
-  json_object_set_member (user_data, name, value);
+  JsonObject *object = user_data;
+  char buffer[64];
+  g_autofree char *heap = NULL;
+  const char *copy;
+  JsonNode *value;
+
+  if (name->len < sizeof buffer)
+    {
+      memcpy (buffer, name->str, name->len);
+      buffer[name->len] = '\0';
+      copy = buffer;
+    }
+  else
+    copy = heap = g_strndup (name->str, name->len);
+
+  skip_space (parser);
+  if (parser->p < parser->end && *parser->p == '"')
+    {
+      g_autofree char *string_heap = NULL;
+      Text text;
+
+      parser->p++;
+      if (!parse_string (parser, &text) || !charge (parser, COST_SCALAR))
+        return FALSE;
+      json_object_set_string_member (object, copy, text_terminate (parser, &text, &string_heap));
+      return TRUE;
+    }
+
+  if (parser->p < parser->end && (*parser->p == '{' || *parser->p == '[') && depth < MAX_DEPTH)
+    {
+      if (*parser->p++ == '{')
+        {
+          JsonObject *member = parse_object_body (parser, depth + 1);
+
+          if (member == NULL)
+            return FALSE;
+          json_object_set_object_member (object, copy, member);
+        }
+      else
+        {
+          JsonArray *member = parse_array_body (parser, depth + 1);
+
+          if (member == NULL)
+            return FALSE;
+          json_object_set_array_member (object, copy, member);
+        }
+      return TRUE;
+    }
+
+  if (parser->p < parser->end && (*parser->p == '-' || g_ascii_isdigit (*parser->p)))
+    {
+      const char *start = parser->p;
+      gboolean is_integer;
+      gint64 number;
+
+      if (!scan_number (parser, &is_integer) || !charge (parser, COST_SCALAR))
+        return FALSE;
+      if (is_integer && integer_value (start, parser->p, &number))
+        json_object_set_int_member (object, copy, number);
+      else
+        json_object_set_double_member (object, copy, double_value (start, parser->p));
+      return TRUE;
+    }
+
+  value = parse_value (parser, depth);
+  if (value == NULL)
+    return FALSE;
+  json_object_set_member (object, copy, value);
+  return TRUE;
 }
 
-static JsonNode *
-parse_object (Parser *parser,
-              guint   depth)
+/* The object whose '{' is consumed; skipped_object when not building. */
+static JsonObject *
+parse_object_body (Parser *parser,
+                   guint   depth)
 {
   JsonObject *object;
-  JsonNode *node = NULL;
 
   if (!parser->build)
-    return parse_members (parser, depth, NULL, NULL, NULL) ? skipped : NULL;
+    return parse_members (parser, depth, NULL, NULL) ? skipped_object : NULL;
 
   object = json_object_new ();
+  if (!parse_members (parser, depth, object_member, object))
+    g_clear_pointer (&object, json_object_unref);
 
-  if (parse_members (parser, depth, NULL, object_add_member, object))
-    {
-      node = json_node_alloc ();
-      json_node_init_object (node, object);
-    }
-  json_object_unref (object);
-
-  return node;
+  return object;
 }
 
-static JsonNode *
-parse_array (Parser *parser,
-             guint   depth)
+/* The array whose '[' is consumed; skipped_array when not building. */
+static JsonArray *
+parse_array_body (Parser *parser,
+                  guint   depth)
 {
   JsonArray *array;
-  JsonNode *node;
 
   if (!charge (parser, COST_ARRAY))
     return NULL;
@@ -571,17 +760,42 @@ parse_array (Parser *parser,
     }
 
 done:
-  if (array == NULL)
-    return skipped;
-  node = json_node_alloc ();
-  json_node_init_array (node, array);
-  json_array_unref (array);
-  return node;
+  return array != NULL ? array : skipped_array;
 
 error:
   if (array != NULL)
     json_array_unref (array);
   return NULL;
+}
+
+static JsonNode *
+parse_object (Parser *parser,
+              guint   depth)
+{
+  JsonObject *object = parse_object_body (parser, depth);
+  JsonNode *node;
+
+  if (object == NULL || object == skipped_object)
+    return object == NULL ? NULL : skipped;
+
+  node = json_node_init_object (json_node_alloc (), object);
+  json_object_unref (object);
+  return node;
+}
+
+static JsonNode *
+parse_array (Parser *parser,
+             guint   depth)
+{
+  JsonArray *array = parse_array_body (parser, depth);
+  JsonNode *node;
+
+  if (array == NULL || array == skipped_array)
+    return array == NULL ? NULL : skipped;
+
+  node = json_node_init_array (json_node_alloc (), array);
+  json_array_unref (array);
+  return node;
 }
 
 static JsonNode *
@@ -608,24 +822,18 @@ parse_value (Parser *parser,
 
     case '"':
       {
-        char *string;
-        JsonNode *node;
+        Text text;
 
         parser->p++;
-        string = parse_string (parser);
-        if (string == NULL)
+        if (!parse_string (parser, &text) || !charge (parser, COST_SCALAR))
           return NULL;
-        if (!charge (parser, COST_SCALAR))
-          {
-            if (string != skipped_string)
-              g_free (string);
-            return NULL;
-          }
-        if (string == skipped_string)
+        if (!parser->build)
           return skipped;
-        node = json_node_init_string (json_node_alloc (), string);
-        g_free (string);
-        return node;
+        {
+          g_autofree char *heap = NULL;
+
+          return json_node_init_string (json_node_alloc (), text_terminate (parser, &text, &heap));
+        }
       }
 
     case 't':
@@ -682,17 +890,57 @@ parse_document (Parser *parser)
 
 /* Parses one JSON value, surrounded by nothing but white space.  Returns
  * NULL with @error set on anything else.  No limit: for text that was
- * checked with one. */
+ * checked with one.  @scratch may be NULL. */
 JsonNode *
 _qmp_json_parse (const char  *data,
                  gsize        len,
                  GString     *scratch,
                  GError     **error)
 {
-  g_autoptr(GString) own_scratch = scratch ? NULL : g_string_new (NULL);
-  Parser parser = PARSER_INIT (data, len, scratch ? scratch : own_scratch, error, TRUE);
+  Parser parser = PARSER_INIT (data, len, scratch, error, TRUE);
+  JsonNode *node;
 
-  return parse_document (&parser);
+  node = parse_document (&parser);
+  parser_finish (&parser);
+  return node;
+}
+
+/* Builds the tree of text that _qmp_json_parse_message() checked (a
+ * "return" or a "data"): it is valid JSON whose UTF-8 is not checked
+ * again. */
+JsonNode *
+_qmp_json_parse_checked (const char *data,
+                         gsize       len)
+{
+  Parser parser = PARSER_INIT (data, len, NULL, NULL, TRUE);
+  JsonNode *node;
+
+  parser.checked = TRUE;
+  node = parse_document (&parser);
+  parser_finish (&parser);
+  /* It was checked when it came. */
+  g_assert (node != NULL);
+  return node;
+}
+
+/* The object of an event's "data" that _qmp_json_parse_message() checked:
+ * without a node around it. */
+JsonObject *
+_qmp_json_parse_checked_object (const char *data,
+                                gsize       len)
+{
+  Parser parser = PARSER_INIT (data, len, NULL, NULL, TRUE);
+  JsonObject *object;
+
+  parser.checked = TRUE;
+  skip_space (&parser);
+  g_assert (parser.p < parser.end && *parser.p == '{');
+  parser.p++;
+  object = parse_object_body (&parser, 1);
+  parser_finish (&parser);
+  /* It was checked when it came. */
+  g_assert (object != NULL && object != skipped_object);
+  return object;
 }
 
 /* A line as the debug log shows it, secrets redacted.  The line is not
@@ -710,6 +958,7 @@ _qmp_json_line_for_log (const char *line,
 
   parser_set_limit (&parser, max_message_size, QMP_JSON_TREE_FACTOR / 4);
   root = parse_document (&parser);
+  parser_finish (&parser);
   if (root != NULL)
     return _qmp_json_to_string_redacted (root);
   if (g_error_matches (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE))
@@ -722,7 +971,7 @@ _qmp_json_line_for_log (const char *line,
 void
 _qmp_message_clear (QmpMessage *message)
 {
-  g_clear_pointer (&message->event, json_node_unref);
+  g_clear_pointer (&message->event, g_free);
   g_clear_pointer (&message->id, json_node_unref);
   g_clear_pointer (&message->error, json_node_unref);
   g_clear_pointer (&message->greeting, json_node_unref);
@@ -738,30 +987,102 @@ replace (JsonNode **slot,
   *slot = value;
 }
 
-static void
-timestamp_member (const char *name,
-                  JsonNode   *value,
+/* A member of the timestamp: "seconds" and "microseconds" are read into
+ * the message without a node (-1 when not an integer), the rest checked. */
+static gboolean
+timestamp_member (Parser     *parser,
+                  const Text *name,
+                  guint       depth,
                   gpointer    user_data)
 {
   QmpMessage *message = user_data;
-  gint64 number = -1;
+  gint64 *slot = NULL;
+  const char *start;
+  gboolean is_integer;
+  gint64 number;
 
-  if (JSON_NODE_HOLDS_VALUE (value) && json_node_get_value_type (value) == G_TYPE_INT64)
-    number = json_node_get_int (value);
+  if (TEXT_IS (name, "seconds"))
+    slot = &message->seconds;
+  else if (TEXT_IS (name, "microseconds"))
+    slot = &message->microseconds;
 
-  if (g_str_equal (name, "seconds"))
-    message->seconds = number;
-  else if (g_str_equal (name, "microseconds"))
-    message->microseconds = number;
+  skip_space (parser);
+  start = parser->p;
+  if (slot == NULL || parser->p >= parser->end || (*parser->p != '-' && !g_ascii_isdigit (*parser->p)))
+    {
+      gboolean build = parser->build;
+      gboolean ok;
 
-  json_node_unref (value);
+      parser->build = FALSE;
+      ok = parse_value (parser, depth) != NULL;
+      parser->build = build;
+      if (slot != NULL)
+        *slot = -1;
+      return ok;
+    }
+
+  if (!scan_number (parser, &is_integer) || !charge (parser, COST_SCALAR))
+    return FALSE;
+  *slot = is_integer && integer_value (start, parser->p, &number) ? number : -1;
+  return TRUE;
+}
+
+/* A member of "error": "class" and "desc" are built, the rest checked. */
+static gboolean
+error_member (Parser     *parser,
+              const Text *name,
+              guint       depth,
+              gpointer    user_data)
+{
+  gboolean build = parser->build;
+  gboolean ok;
+
+  if (TEXT_IS (name, "class") || TEXT_IS (name, "desc"))
+    return object_member (parser, name, depth, user_data);
+
+  parser->build = FALSE;
+  ok = parse_value (parser, depth) != NULL;
+  parser->build = build;
+  return ok;
+}
+
+typedef enum
+{
+  MEMBER_OTHER,
+  MEMBER_TIMESTAMP,
+  MEMBER_DATA,
+  MEMBER_RETURN,
+  MEMBER_ERROR,
+  MEMBER_EVENT,
+  MEMBER_ID,
+  MEMBER_QMP,
+} MemberKind;
+
+static MemberKind
+member_kind (const Text *name)
+{
+  if (TEXT_IS (name, "timestamp"))
+    return MEMBER_TIMESTAMP;
+  if (TEXT_IS (name, "data"))
+    return MEMBER_DATA;
+  if (TEXT_IS (name, "return"))
+    return MEMBER_RETURN;
+  if (TEXT_IS (name, "error"))
+    return MEMBER_ERROR;
+  if (TEXT_IS (name, "event"))
+    return MEMBER_EVENT;
+  if (TEXT_IS (name, "id"))
+    return MEMBER_ID;
+  if (TEXT_IS (name, "QMP"))
+    return MEMBER_QMP;
+  return MEMBER_OTHER;
 }
 
 /* Parses a line that must be one JSON object into its QMP members, without
  * building the object itself: every line costs one hash table less, and an
- * event's timestamp none at all.  Members the protocol does not define are
- * checked and dropped.  On error, @not_an_object tells a valid JSON value
- * that is not an object from a line that is not JSON.
+ * event's name and timestamp no node at all.  Members the protocol does
+ * not define are checked and dropped.  On error, @not_an_object tells a
+ * valid JSON value that is not an object from a line that is not JSON.
  *
  * The line's tree (all of it, built here or not) may cost at most
  * %QMP_JSON_TREE_FACTOR times @max_message_size: beyond, the error is
@@ -790,6 +1111,7 @@ _qmp_json_parse_message (const char  *data,
     {
       parser.build = FALSE;
       *not_an_object = parse_document (&parser) != NULL;
+      parser_finish (&parser);
       return FALSE;
     }
   parser.p++;
@@ -799,14 +1121,17 @@ _qmp_json_parse_message (const char  *data,
   skip_space (&parser);
   while (parser.p < parser.end && *parser.p != '}')
     {
-      g_autofree char *name = NULL;
+      Text name;
+      MemberKind kind;
 
       if (*parser.p != '"')
         goto invalid;
       parser.p++;
-      name = parse_string (&parser);
-      if (name == NULL)
+      if (!parse_string (&parser, &name))
         goto error;
+      /* Known before the value is parsed: that may reuse the scratch
+       * buffer that holds a name with escapes. */
+      kind = member_kind (&name);
       skip_space (&parser);
       if (parser.p >= parser.end || *parser.p != ':')
         goto invalid;
@@ -815,7 +1140,7 @@ _qmp_json_parse_message (const char  *data,
 
       /* A repeated member: the last one wins, as in a JsonObject, also
        * when it has another type than the one before. */
-      if (g_str_equal (name, "timestamp"))
+      if (kind == MEMBER_TIMESTAMP)
         {
           message->seconds = -1;
           message->microseconds = -1;
@@ -824,15 +1149,13 @@ _qmp_json_parse_message (const char  *data,
       /* Only what the protocol uses is built, and only in the shape it
        * has: a server cannot make one line cost many times its size.
        * Member values are at depth 1, as in _qmp_json_parse(). */
-      if (g_str_equal (name, "timestamp") && parser.p < parser.end && *parser.p == '{')
+      if (kind == MEMBER_TIMESTAMP && parser.p < parser.end && *parser.p == '{')
         {
-          static const char * const wanted[] = { "seconds", "microseconds", NULL };
-
           parser.p++;
-          if (!parse_members (&parser, 2, wanted, timestamp_member, message))
+          if (!parse_members (&parser, 2, timestamp_member, message))
             goto error;
         }
-      else if (g_str_equal (name, "data") || g_str_equal (name, "return"))
+      else if (kind == MEMBER_DATA || kind == MEMBER_RETURN)
         {
           /* An event's data and a reply's return are checked here but
            * built only where they are used, on the caller's thread: the
@@ -844,7 +1167,7 @@ _qmp_json_parse_message (const char  *data,
           if (parse_value (&parser, 1) == NULL)
             goto error;
           parser.build = TRUE;
-          if (name[0] == 'd')
+          if (kind == MEMBER_DATA)
             {
               message->data_json = start;
               message->data_json_len = parser.p - start;
@@ -855,14 +1178,13 @@ _qmp_json_parse_message (const char  *data,
               message->ret_json_len = parser.p - start;
             }
         }
-      else if (g_str_equal (name, "error") && parser.p < parser.end && *parser.p == '{')
+      else if (kind == MEMBER_ERROR && parser.p < parser.end && *parser.p == '{')
         {
-          static const char * const wanted[] = { "class", "desc", NULL };
           JsonObject *object = json_object_new ();
           gboolean ok;
 
           parser.p++;
-          ok = parse_members (&parser, 2, wanted, object_add_member, object);
+          ok = parse_members (&parser, 2, error_member, object);
           g_clear_pointer (&message->error, json_node_unref);
           message->error = json_node_init_object (json_node_alloc (), object);
           json_object_unref (object);
@@ -870,32 +1192,43 @@ _qmp_json_parse_message (const char  *data,
             goto error;
           message->has_error = TRUE;
         }
+      else if (kind == MEMBER_EVENT && parser.p < parser.end && *parser.p == '"')
+        {
+          Text text;
+
+          /* The name alone, as the event keeps it. */
+          message->has_event = TRUE;
+          g_clear_pointer (&message->event, g_free);
+          parser.p++;
+          if (!parse_string (&parser, &text) || !charge (&parser, COST_SCALAR))
+            goto error;
+          message->event = g_strndup (text.str, text.len);
+        }
       else
         {
           char first = parser.p < parser.end ? *parser.p : '\0';
           JsonNode **slot = NULL;
           JsonNode *value;
 
-          if (g_str_equal (name, "event"))
+          if (kind == MEMBER_EVENT)
             {
+              /* Not a string: a malformed event. */
               message->has_event = TRUE;
-              g_clear_pointer (&message->event, json_node_unref);
-              if (first == '"')
-                slot = &message->event;
+              g_clear_pointer (&message->event, g_free);
             }
-          else if (g_str_equal (name, "id"))
+          else if (kind == MEMBER_ID)
             {
               message->has_id = TRUE;
               g_clear_pointer (&message->id, json_node_unref);
               if (first == '-' || g_ascii_isdigit (first))
                 slot = &message->id;
             }
-          else if (g_str_equal (name, "error"))
+          else if (kind == MEMBER_ERROR)
             {
               message->has_error = TRUE;   /* not an object: malformed */
               g_clear_pointer (&message->error, json_node_unref);
             }
-          else if (g_str_equal (name, "QMP"))
+          else if (kind == MEMBER_QMP)
             {
               if (want_greeting)
                 slot = &message->greeting;
@@ -936,11 +1269,13 @@ _qmp_json_parse_message (const char  *data,
       goto error;
     }
 
+  parser_finish (&parser);
   return TRUE;
 
 invalid:
   fail (&parser, _("Expected a member"));
 error:
+  parser_finish (&parser);
   _qmp_message_clear (message);
   return FALSE;
 }

@@ -20,7 +20,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   gboolean has_event;       /* an "event" member, whatever its type */
-  JsonNode *event;          /* when it is a string */
+  char *event;              /* its name, when it is a string */
   const char *data_json;    /* "data", checked but not parsed; in the line */
   gsize data_json_len;
   gboolean has_id;
@@ -51,6 +51,10 @@ JsonNode   *_qmp_json_parse            (const char  *data,
                                         gsize        len,
                                         GString     *scratch,
                                         GError     **error);
+JsonNode   *_qmp_json_parse_checked    (const char  *data,
+                                        gsize        len);
+JsonObject *_qmp_json_parse_checked_object (const char *data,
+                                            gsize       len);
 char       *_qmp_json_line_for_log     (const char  *line,
                                         gsize        len,
                                         GString     *scratch,

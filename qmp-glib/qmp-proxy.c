@@ -16,6 +16,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "qmp-connection-private.h"
 #include "qmp-error.h"
 #include "qmp-json-private.h"
 #include "qmp-proxy.h"
@@ -44,14 +45,18 @@
  * unless the caller asks otherwise, and a client may be made read-only,
  * when only `query-*` commands pass (an allow-list).
  *
- * Commands are forwarded, and events and answers go out, from the main
- * context that was the thread-default one when the proxy was made: make
- * the proxy where the upstream connection was made, and keep that
- * context running, as an application's main loop does.  So the order of
- * QEMU's lines (an event before the answer it came with) is kept.
+ * Commands are forwarded, and events and answers go out, on the library's
+ * I/O thread, in the order QEMU sent its lines: an event that came before
+ * an answer reaches the client before that answer, and a round trip
+ * through the proxy waits for no main loop.  The application's own use of
+ * the upstream connection is unchanged: its events are still emitted in
+ * its own context.  The proxy closes when the upstream connection's
+ * [signal@Qmp.Connection::closed] signal is emitted, so keep the context
+ * where that connection was made running, as an application's main loop
+ * does.
  *
- * Descriptors passed with a command cannot be forwarded yet: such a
- * command is refused.
+ * Descriptors passed with a command (`getfd`, `add-fd`) go to QEMU with
+ * that command; those of a command that is refused are closed.
  *
  * ```c
  * g_autoptr(QmpProxy) proxy = qmp_proxy_new (connection);
@@ -73,9 +78,11 @@ typedef struct
   GSocket *socket;
   GWeakRef proxy;
   QmpProxyClientFlags flags;
-  char *path;                   /* removed at close, if still ours */
+  char *path;                   /* nullable (TCP); removed at close, if still ours */
   dev_t dev;
   ino_t ino;
+  GTlsCertificate *certificate; /* nullable: TLS, the proxy's own */
+  GTlsDatabase *client_ca;      /* with certificate: what client certificates must chain to */
   GSource *source;              /* on the worker */
 } Listener;
 
@@ -84,11 +91,10 @@ struct _QmpProxy
   GObject parent_instance;
 
   QmpConnection *upstream;
-  GMainContext *context;        /* where commands are forwarded */
   QmpWorker *worker;            /* kept while listening there */
   char *greeting;               /* QEMU's, as clients get it */
   gboolean oob;                 /* offered to clients */
-  gulong event_id;
+  guint event_sink_id;
   gulong closed_id;
 
   GMutex lock;
@@ -96,7 +102,12 @@ struct _QmpProxy
   gboolean closed;
   GHashTable *clients;          /* QmpServerChannel → QmpProxyClientFlags */
   GPtrArray *listeners;         /* Listener */
+  GHashTable *handshakes;       /* GCancellable of each TLS handshake under way */
 };
+
+/* How long a TCP client has for its TLS handshake: one that connects and
+ * says nothing must not hold a connection for ever. */
+#define HANDSHAKE_TIMEOUT_SECONDS 10
 
 enum {
   PROP_0,
@@ -123,6 +134,8 @@ listener_unref (Listener *listener)
   g_object_unref (listener->socket);
   g_weak_ref_clear (&listener->proxy);
   g_free (listener->path);
+  g_clear_object (&listener->certificate);
+  g_clear_object (&listener->client_ca);
   g_free (listener);
 }
 
@@ -139,7 +152,7 @@ listener_close (Listener *listener)
     }
   g_socket_close (listener->socket, NULL);
 
-  if (g_lstat (listener->path, &buf) == 0 &&
+  if (listener->path != NULL && g_lstat (listener->path, &buf) == 0 &&
       buf.st_dev == listener->dev && buf.st_ino == listener->ino)
     g_unlink (listener->path);
 }
@@ -165,34 +178,34 @@ error_class (const GError *error)
 
 typedef struct
 {
-  GWeakRef proxy;
   QmpServerChannel *channel;
   QmpServerRequest *request;
-  QmpProxyClientFlags flags;
 } Forward;
 
 static void
 forward_free (Forward *forward)
 {
-  g_weak_ref_clear (&forward->proxy);
   _qmp_server_channel_unref (forward->channel);
-  g_clear_pointer (&forward->request, _qmp_server_request_free);
+  _qmp_server_request_free (forward->request);
   g_free (forward);
 }
 
+/* On whichever thread finished the call; for QEMU's answer, the worker,
+ * just after the events QEMU sent before it went to the clients, so the
+ * client gets them in QEMU's order. */
 static void
-on_forwarded (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+on_forwarded (QmpCall  *call,
+              gpointer  user_data)
 {
   Forward *forward = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *return_json = NULL;
+  g_autoptr(GError) error = _qmp_call_steal_error (call);
+  g_autofree char *return_json = _qmp_call_steal_return_json (call);
 
-  return_json = qmp_connection_execute_json_finish (QMP_CONNECTION (source), result, &error);
-  if (return_json != NULL)
-    _qmp_server_channel_reply (forward->channel, forward->request->id_json, return_json);
-  else if (!qmp_connection_is_closed (QMP_CONNECTION (source)))
+  if (error == NULL)
+    _qmp_server_channel_reply (forward->channel, forward->request->id_json,
+                               return_json != NULL ? return_json : "{}");
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) &&
+           !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
     _qmp_server_channel_reply_error (forward->channel, forward->request->id_json,
                                      error_class (error), error->message);
   /* else: QEMU went away, and the client is being closed */
@@ -200,56 +213,20 @@ on_forwarded (GObject      *source,
   forward_free (forward);
 }
 
-/* In the proxy's context: a client's command goes to QEMU, or is refused. */
-static gboolean
-forward_command (gpointer user_data)
-{
-  Forward *forward = user_data;
-  g_autoptr(QmpProxy) self = g_weak_ref_get (&forward->proxy);
-  QmpServerRequest *request = forward->request;
-  QmpExecuteFlags flags = request->oob ? QMP_EXECUTE_FLAGS_OOB : QMP_EXECUTE_FLAGS_NONE;
-
-  if (self == NULL || qmp_proxy_is_closed (self))
-    {
-      forward_free (forward);
-      return G_SOURCE_REMOVE;
-    }
-
-  /* An allow-list, never a deny-list */
-  if ((forward->flags & QMP_PROXY_CLIENT_FLAGS_READ_ONLY) != 0 &&
-      !g_str_has_prefix (request->name, "query-"))
-    {
-      g_autofree char *desc =
-        g_strdup_printf ("The command %s is not allowed on a read-only connection", request->name);
-
-      _qmp_server_channel_reply_error (forward->channel, request->id_json, "GenericError", desc);
-      forward_free (forward);
-      return G_SOURCE_REMOVE;
-    }
-
-  if (request->fds != NULL)
-    {
-      _qmp_server_channel_reply_error (forward->channel, request->id_json, "GenericError",
-                                       "Descriptors cannot be passed through this proxy");
-      forward_free (forward);
-      return G_SOURCE_REMOVE;
-    }
-
-  qmp_connection_execute_json_async (self->upstream, request->name, request->arguments, flags,
-                                     NULL, on_forwarded, forward);
-  return G_SOURCE_REMOVE;
-}
-
-/* On the worker: a command from a client. */
+/* On the worker, in the order the client sent its commands: a command goes
+ * to QEMU, or is refused.  No main context is involved, so a round trip
+ * through the proxy costs no more thread hops than a direct one. */
 static void
 on_channel_command (GObject          *owner,
                     QmpServerChannel *channel,
                     QmpServerRequest *request)
 {
   QmpProxy *self = QMP_PROXY (owner);
+  g_autoptr(QmpCall) call = NULL;
+  QmpProxyClientFlags flags = QMP_PROXY_CLIENT_FLAGS_NONE;
+  gboolean known;
+  gpointer value;
   Forward *forward;
-  GSource *source;
-  gpointer flags;
 
   /* Negotiation: the channel answered it */
   if (request->answered)
@@ -258,21 +235,57 @@ on_channel_command (GObject          *owner,
       return;
     }
 
-  forward = g_new0 (Forward, 1);
-  g_weak_ref_init (&forward->proxy, self);
-  forward->channel = _qmp_server_channel_ref (channel);
-  forward->request = request;
   g_mutex_lock (&self->lock);
-  if (g_hash_table_lookup_extended (self->clients, channel, NULL, &flags))
-    forward->flags = GPOINTER_TO_UINT (flags);
+  known = !self->closed && g_hash_table_lookup_extended (self->clients, channel, NULL, &value);
+  if (known)
+    flags = GPOINTER_TO_UINT (value);
   g_mutex_unlock (&self->lock);
 
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_static_name (source, "[qmp-glib] proxy forward");
-  g_source_set_callback (source, forward_command, forward, NULL);
-  g_source_attach (source, self->context);
-  g_source_unref (source);
+  if (!known)
+    {
+      _qmp_server_request_free (request);
+      return;
+    }
+
+  /* An allow-list, never a deny-list */
+  if ((flags & QMP_PROXY_CLIENT_FLAGS_READ_ONLY) != 0 &&
+      !g_str_has_prefix (request->name, "query-"))
+    {
+      g_autofree char *desc =
+        g_strdup_printf ("The command %s is not allowed on a read-only connection", request->name);
+
+      /* Its descriptors are closed before the client hears of it. */
+      g_clear_object (&request->fds);
+      _qmp_server_channel_reply_error (channel, request->id_json, "GenericError", desc);
+      _qmp_server_request_free (request);
+      return;
+    }
+
+  call = _qmp_call_new (QMP_CALL_COMMAND, request->name, request->arguments, request->oob, NULL, NULL);
+
+  /* The call takes duplicates, sent with its line's first byte and closed
+   * then; the client's are closed now, so that once the answer comes,
+   * only QEMU holds them. */
+  if (request->fds != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      gboolean ok = _qmp_call_set_fds (call, request->fds, &error);
+
+      g_clear_object (&request->fds);
+      if (!ok)
+        {
+          _qmp_server_channel_reply_error (channel, request->id_json, "GenericError", error->message);
+          _qmp_server_request_free (request);
+          return;
+        }
+    }
+
+  forward = g_new0 (Forward, 1);
+  forward->channel = _qmp_server_channel_ref (channel);
+  forward->request = request;
+
+  _qmp_call_set_done_func (call, on_forwarded, forward);
+  _qmp_connection_submit_call (self->upstream, call, -1);
 }
 
 static void
@@ -316,29 +329,30 @@ proxy_add_client (QmpProxy             *self,
 
 /* -------------------------------------------------------------- events */
 
+/* On the worker, with the upstream's sinks locked: each event goes to
+ * every client as QEMU sent it, before any answer QEMU sent after it. */
 static void
-on_upstream_event (QmpConnection *upstream,
-                   QmpEvent      *event,
-                   gpointer       user_data)
+on_upstream_event (QmpEvent     *event,
+                   const GError *closed_error,
+                   gpointer      user_data)
 {
   QmpProxy *self = user_data;
-  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) _qmp_server_channel_unref);
-  g_autofree char *data_json = NULL;
-  JsonObject *data = qmp_event_get_data (event);
-  GDateTime *timestamp = qmp_event_get_timestamp (event);
+  g_autoptr(GPtrArray) clients = NULL;
+  g_autoptr(QmpEvent) owned = event;
+  GDateTime *timestamp;
   gint64 usec = -1;
   GHashTableIter iter;
   gpointer channel;
 
-  if (data != NULL)
-    {
-      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), data);
+  /* The closed signal, in the upstream's context, closes the proxy. */
+  if (event == NULL)
+    return;
 
-      data_json = json_to_string (node, FALSE);
-    }
+  timestamp = qmp_event_get_timestamp (event);
   if (timestamp != NULL)
     usec = g_date_time_to_unix (timestamp) * G_USEC_PER_SEC + g_date_time_get_microsecond (timestamp);
 
+  clients = g_ptr_array_new_with_free_func ((GDestroyNotify) _qmp_server_channel_unref);
   g_mutex_lock (&self->lock);
   g_hash_table_iter_init (&iter, self->clients);
   while (g_hash_table_iter_next (&iter, &channel, NULL))
@@ -347,7 +361,7 @@ on_upstream_event (QmpConnection *upstream,
 
   for (guint i = 0; i < clients->len; i++)
     _qmp_server_channel_send_event (g_ptr_array_index (clients, i), qmp_event_get_name (event),
-                                    data_json, usec);
+                                    qmp_event_get_data_json (event), usec);
 }
 
 static void
@@ -402,7 +416,7 @@ qmp_proxy_constructed (GObject *object)
 
   self->oob = qmp_connection_get_oob_enabled (self->upstream);
   self->greeting = make_greeting (self->upstream, self->oob);
-  self->event_id = g_signal_connect (self->upstream, "event", G_CALLBACK (on_upstream_event), self);
+  self->event_sink_id = _qmp_connection_add_event_sink (self->upstream, on_upstream_event, self);
   self->closed_id = g_signal_connect (self->upstream, "closed", G_CALLBACK (on_upstream_closed), self);
 
   if (qmp_connection_is_closed (self->upstream))
@@ -418,7 +432,9 @@ qmp_proxy_dispose (GObject *object)
 
   if (self->upstream != NULL)
     {
-      g_clear_signal_handler (&self->event_id, self->upstream);
+      if (self->event_sink_id != 0)
+        _qmp_connection_remove_event_sink (self->upstream, self->event_sink_id);
+      self->event_sink_id = 0;
       g_clear_signal_handler (&self->closed_id, self->upstream);
     }
 
@@ -433,8 +449,8 @@ qmp_proxy_finalize (GObject *object)
   g_clear_object (&self->upstream);
   g_hash_table_unref (self->clients);
   g_ptr_array_unref (self->listeners);
+  g_hash_table_unref (self->handshakes);
   g_free (self->greeting);
-  g_main_context_unref (self->context);
   _qmp_worker_unref (self->worker);
   g_mutex_clear (&self->lock);
 
@@ -527,11 +543,11 @@ qmp_proxy_class_init (QmpProxyClass *klass)
 static void
 qmp_proxy_init (QmpProxy *self)
 {
-  self->context = g_main_context_ref_thread_default ();
   self->worker = _qmp_worker_ref ();
   g_mutex_init (&self->lock);
   self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _qmp_server_channel_unref, NULL);
   self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_unref);
+  self->handshakes = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
 }
 
 /**
@@ -579,6 +595,165 @@ qmp_proxy_get_upstream (QmpProxy *self)
   return self->upstream;
 }
 
+static Listener *
+listener_new (GSocket             *socket,
+              QmpProxy            *proxy,
+              QmpProxyClientFlags  flags)
+{
+  Listener *listener = g_new0 (Listener, 1);
+
+  g_atomic_ref_count_init (&listener->ref_count);
+  listener->socket = g_object_ref (socket);
+  g_weak_ref_init (&listener->proxy, proxy);
+  listener->flags = flags;
+
+  return listener;
+}
+
+static gboolean on_incoming (GSocket      *socket,
+                             GIOCondition  condition,
+                             gpointer      user_data);
+
+/* Starts accepting on @listener's socket, on the worker; takes @listener. */
+static gboolean
+proxy_add_listener (QmpProxy  *self,
+                    Listener  *listener,
+                    GError   **error)
+{
+  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  g_atomic_ref_count_inc (&listener->ref_count);
+  g_source_set_callback (listener->source, G_SOURCE_FUNC (on_incoming), listener,
+                         (GDestroyNotify) listener_unref);
+  g_source_set_static_name (listener->source, "[qmp-glib] proxy listen");
+
+  g_mutex_lock (&self->lock);
+  if (self->closed)
+    {
+      g_mutex_unlock (&self->lock);
+      listener_close (listener);
+      listener_unref (listener);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, _("The proxy is closed"));
+      return FALSE;
+    }
+  g_ptr_array_add (self->listeners, listener);
+  /* Under the lock: a close now finds the source attached, to destroy */
+  g_source_attach (listener->source, _qmp_worker_get_context (self->worker));
+  g_mutex_unlock (&self->lock);
+
+  return TRUE;
+}
+
+/* A TLS client between its connection and the end of its handshake */
+typedef struct
+{
+  GWeakRef proxy;
+  QmpProxyClientFlags flags;
+  GCancellable *cancellable;    /* by the timeout, or the proxy's close */
+  GSource *timeout;             /* on the worker */
+} Handshake;
+
+static void
+handshake_free (Handshake *handshake)
+{
+  g_weak_ref_clear (&handshake->proxy);
+  g_clear_object (&handshake->cancellable);
+  if (handshake->timeout != NULL)
+    {
+      g_source_destroy (handshake->timeout);
+      g_source_unref (handshake->timeout);
+    }
+  g_free (handshake);
+}
+
+static gboolean
+on_handshake_timeout (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* A client certificate is taken only when it chains to the CA database
+ * given: glib-networking asks this signal for every one a server gets. */
+static gboolean
+on_accept_certificate (GTlsConnection       *connection,
+                       GTlsCertificate      *peer_certificate,
+                       GTlsCertificateFlags  errors,
+                       gpointer              user_data)
+{
+  return errors == 0;
+}
+
+/* On the worker: the client proved who it is, or not. */
+static void
+on_handshake_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Handshake *handshake = user_data;
+  g_autoptr(QmpProxy) self = g_weak_ref_get (&handshake->proxy);
+  g_autoptr(GError) error = NULL;
+  gboolean added = FALSE;
+
+  if (self != NULL)
+    {
+      g_mutex_lock (&self->lock);
+      g_hash_table_remove (self->handshakes, handshake->cancellable);
+      g_mutex_unlock (&self->lock);
+    }
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
+    g_debug ("proxy: a TLS client was refused: %s", error->message);
+  else if (self != NULL)
+    added = proxy_add_client (self, G_IO_STREAM (source), handshake->flags, NULL);
+
+  if (!added)
+    g_io_stream_close (G_IO_STREAM (source), NULL, NULL);
+
+  handshake_free (handshake);
+}
+
+/* On the worker: a TCP client must show a certificate that chains to the
+ * listener's CA before it gets a greeting. */
+static void
+start_handshake (QmpProxy          *self,
+                 Listener          *listener,
+                 GSocketConnection *connection)
+{
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GError) error = NULL;
+  Handshake *handshake;
+
+  tls = g_tls_server_connection_new (G_IO_STREAM (connection), listener->certificate, &error);
+  if (tls == NULL)
+    {
+      g_warning ("proxy: cannot serve TLS: %s", error->message);
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return;
+    }
+  g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED, NULL);
+  g_tls_connection_set_database (G_TLS_CONNECTION (tls), listener->client_ca);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (on_accept_certificate), NULL);
+
+  handshake = g_new0 (Handshake, 1);
+  g_weak_ref_init (&handshake->proxy, self);
+  handshake->flags = listener->flags;
+  handshake->cancellable = g_cancellable_new ();
+  handshake->timeout = g_timeout_source_new_seconds (HANDSHAKE_TIMEOUT_SECONDS);
+  g_source_set_callback (handshake->timeout, on_handshake_timeout,
+                         g_object_ref (handshake->cancellable), g_object_unref);
+  g_source_set_static_name (handshake->timeout, "[qmp-glib] proxy TLS handshake timeout");
+  g_source_attach (handshake->timeout, _qmp_worker_get_context (self->worker));
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_add (self->handshakes, g_object_ref (handshake->cancellable));
+  g_mutex_unlock (&self->lock);
+
+  /* The worker's context is its thread's default: the callback comes
+   * there. */
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
+                                    handshake->cancellable, on_handshake_done, handshake);
+}
+
 static gboolean
 on_incoming (GSocket      *socket,
              GIOCondition  condition,
@@ -594,7 +769,9 @@ on_incoming (GSocket      *socket,
     return G_SOURCE_CONTINUE;
 
   connection = g_socket_connection_factory_create_connection (client);
-  if (self == NULL || !proxy_add_client (self, G_IO_STREAM (connection), listener->flags, NULL))
+  if (self != NULL && listener->certificate != NULL && !qmp_proxy_is_closed (self))
+    start_handshake (self, listener, connection);
+  else if (self == NULL || !proxy_add_client (self, G_IO_STREAM (connection), listener->flags, NULL))
     g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
 
   return G_SOURCE_CONTINUE;
@@ -749,11 +926,7 @@ qmp_proxy_listen_unix (QmpProxy             *self,
   if (socket == NULL)
     return FALSE;
 
-  listener = g_new0 (Listener, 1);
-  g_atomic_ref_count_init (&listener->ref_count);
-  listener->socket = g_object_ref (socket);
-  g_weak_ref_init (&listener->proxy, self);
-  listener->flags = flags;
+  listener = listener_new (socket, self, flags);
   listener->path = g_strdup (path);
   if (g_lstat (path, &buf) == 0)
     {
@@ -761,18 +934,188 @@ qmp_proxy_listen_unix (QmpProxy             *self,
       listener->ino = buf.st_ino;
     }
 
-  listener->source = g_socket_create_source (socket, G_IO_IN, NULL);
-  g_atomic_ref_count_inc (&listener->ref_count);
-  g_source_set_callback (listener->source, G_SOURCE_FUNC (on_incoming), listener,
-                         (GDestroyNotify) listener_unref);
-  g_source_set_static_name (listener->source, "[qmp-glib] proxy listen");
+  return proxy_add_listener (self, listener, error);
+}
 
-  g_mutex_lock (&self->lock);
-  g_ptr_array_add (self->listeners, listener);
-  g_mutex_unlock (&self->lock);
+/* A TCP socket bound to @address, listening; its address in @effective. */
+static GSocket *
+bind_tcp (GSocketAddress  *address,
+          GSocketAddress **effective,
+          GError         **error)
+{
+  g_autoptr(GSocket) socket = NULL;
 
-  g_source_attach (listener->source, _qmp_worker_get_context (self->worker));
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL ||
+      !g_socket_bind (socket, address, TRUE, error) ||
+      !g_socket_listen (socket, error))
+    return NULL;
+  g_socket_set_blocking (socket, FALSE);
 
+  if (effective != NULL)
+    {
+      *effective = g_socket_get_local_address (socket, error);
+      if (*effective == NULL)
+        return NULL;
+    }
+
+  return g_steal_pointer (&socket);
+}
+
+/**
+ * qmp_proxy_listen_tls:
+ * @self: a #QmpProxy
+ * @address: the address and port to listen on (a #GInetSocketAddress;
+ *   port 0 picks a free one)
+ * @certificate: the proxy's own certificate, with its private key
+ * @client_ca: the certificate authorities a client's certificate must
+ *   chain to
+ * @flags: what the clients of this socket may do
+ * @effective_address: (out) (optional) (transfer full): where the
+ *   proxy listens, with the port it got
+ * @error: return location for a #GError
+ *
+ * Listens on TCP at @address for clients that speak TLS and prove who
+ * they are: the proxy shows @certificate, asks every client for its
+ * certificate, and lets in only a client whose certificate chains to
+ * @client_ca.  A client without a certificate, or with one from another
+ * authority, never gets a greeting, and neither does one that has not
+ * finished its handshake within 10 seconds.  A proxy hands out full
+ * control of a VM: this is the way to listen beyond the local machine
+ * (see [method@Qmp.Proxy.listen_tcp_insecure] for the exception).
+ *
+ * A client connects with the address `tls:HOST:PORT` and the
+ * [property@Qmp.Connection:tls-database] and
+ * [property@Qmp.Connection:tls-certificate] properties, or `qmpctl
+ * --tls-ca --tls-cert --tls-key`.  Descriptors cannot travel over TCP.
+ *
+ * ```c
+ * g_autoptr(GTlsCertificate) certificate =
+ *   g_tls_certificate_new_from_files ("/etc/pki/qmp/server-cert.pem",
+ *                                     "/etc/pki/qmp/server-key.pem", &error);
+ * g_autoptr(GTlsDatabase) client_ca = g_tls_file_database_new ("/etc/pki/qmp/ca-cert.pem", &error);
+ * g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string ("0.0.0.0", 4444);
+ *
+ * if (!qmp_proxy_listen_tls (proxy, address, certificate, client_ca,
+ *                            QMP_PROXY_CLIENT_FLAGS_NONE, NULL, &error))
+ *   g_warning ("%s", error->message);
+ * ```
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_proxy_listen_tls (QmpProxy             *self,
+                      GSocketAddress       *address,
+                      GTlsCertificate      *certificate,
+                      GTlsDatabase         *client_ca,
+                      QmpProxyClientFlags   flags,
+                      GSocketAddress      **effective_address,
+                      GError              **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) effective = NULL;
+  Listener *listener;
+
+  g_return_val_if_fail (QMP_IS_PROXY (self), FALSE);
+  g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (address), FALSE);
+  g_return_val_if_fail (G_IS_TLS_CERTIFICATE (certificate), FALSE);
+  g_return_val_if_fail (G_IS_TLS_DATABASE (client_ca), FALSE);
+  g_return_val_if_fail (effective_address == NULL || *effective_address == NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (qmp_proxy_is_closed (self))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, _("The proxy is closed"));
+      return FALSE;
+    }
+
+  /* Made before listening: no TLS backend (glib-networking missing) is an
+   * error now, not a refused client later. */
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    {
+      g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_UNAVAILABLE,
+                           _("TLS is not available (is glib-networking installed?)"));
+      return FALSE;
+    }
+
+  socket = bind_tcp (address, &effective, error);
+  if (socket == NULL)
+    return FALSE;
+
+  listener = listener_new (socket, self, flags);
+  listener->certificate = g_object_ref (certificate);
+  listener->client_ca = g_object_ref (client_ca);
+  if (!proxy_add_listener (self, listener, error))
+    return FALSE;
+
+  if (effective_address != NULL)
+    *effective_address = g_steal_pointer (&effective);
+  return TRUE;
+}
+
+/**
+ * qmp_proxy_listen_tcp_insecure:
+ * @self: a #QmpProxy
+ * @address: the address and port to listen on (a #GInetSocketAddress;
+ *   port 0 picks a free one)
+ * @flags: what the clients of this socket may do
+ * @effective_address: (out) (optional) (transfer full): where the
+ *   proxy listens, with the port it got
+ * @error: return location for a #GError
+ *
+ * Listens on plain TCP at @address, with neither encryption nor any check
+ * of who connects: anyone who can reach the port gets the monitor, that
+ * is full control of the VM (or, with
+ * %QMP_PROXY_CLIENT_FLAGS_READ_ONLY, everything `query-*` shows).  Use
+ * it only where every local user may have that, on `127.0.0.1` of a
+ * single-user machine or inside a private network namespace, say; use
+ * [method@Qmp.Proxy.listen_tls] or [method@Qmp.Proxy.listen_unix]
+ * otherwise.  The name says so on purpose.
+ *
+ * ```c
+ * g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1", 4444);
+ *
+ * // A test rig where every local user may drive the VM
+ * if (!qmp_proxy_listen_tcp_insecure (proxy, address, QMP_PROXY_CLIENT_FLAGS_NONE, NULL, &error))
+ *   g_warning ("%s", error->message);
+ * // qmpctl --socket tcp:127.0.0.1:4444 query-status
+ * ```
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_proxy_listen_tcp_insecure (QmpProxy             *self,
+                               GSocketAddress       *address,
+                               QmpProxyClientFlags   flags,
+                               GSocketAddress      **effective_address,
+                               GError              **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) effective = NULL;
+
+  g_return_val_if_fail (QMP_IS_PROXY (self), FALSE);
+  g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (address), FALSE);
+  g_return_val_if_fail (effective_address == NULL || *effective_address == NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (qmp_proxy_is_closed (self))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, _("The proxy is closed"));
+      return FALSE;
+    }
+
+  socket = bind_tcp (address, &effective, error);
+  if (socket == NULL ||
+      !proxy_add_listener (self, listener_new (socket, self, flags), error))
+    return FALSE;
+
+  if (effective_address != NULL)
+    *effective_address = g_steal_pointer (&effective);
   return TRUE;
 }
 
@@ -888,9 +1231,11 @@ void
 qmp_proxy_close (QmpProxy *self)
 {
   g_autoptr(GHashTable) clients = NULL;
+  g_autoptr(GHashTable) handshakes = NULL;
   g_autoptr(GPtrArray) listeners = NULL;
   GHashTableIter iter;
   gpointer channel;
+  gpointer cancellable;
 
   g_return_if_fail (QMP_IS_PROXY (self));
 
@@ -905,10 +1250,17 @@ qmp_proxy_close (QmpProxy *self)
   self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _qmp_server_channel_unref, NULL);
   listeners = g_steal_pointer (&self->listeners);
   self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_unref);
+  handshakes = g_steal_pointer (&self->handshakes);
+  self->handshakes = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   g_mutex_unlock (&self->lock);
 
   for (guint i = 0; i < listeners->len; i++)
     listener_close (g_ptr_array_index (listeners, i));
+
+  /* Their clients are closed when the handshakes end */
+  g_hash_table_iter_init (&iter, handshakes);
+  while (g_hash_table_iter_next (&iter, &cancellable, NULL))
+    g_cancellable_cancel (cancellable);
 
   g_hash_table_iter_init (&iter, clients);
   while (g_hash_table_iter_next (&iter, &channel, NULL))

@@ -55,6 +55,20 @@ gboolean       qmp_proxy_listen_unix      (QmpProxy             *self,
                                            QmpProxyClientFlags   flags,
                                            GError              **error);
 QMP_AVAILABLE_IN_1_0
+gboolean       qmp_proxy_listen_tls       (QmpProxy             *self,
+                                           GSocketAddress       *address,
+                                           GTlsCertificate      *certificate,
+                                           GTlsDatabase         *client_ca,
+                                           QmpProxyClientFlags   flags,
+                                           GSocketAddress      **effective_address,
+                                           GError              **error);
+QMP_AVAILABLE_IN_1_0
+gboolean       qmp_proxy_listen_tcp_insecure (QmpProxy          *self,
+                                           GSocketAddress       *address,
+                                           QmpProxyClientFlags   flags,
+                                           GSocketAddress      **effective_address,
+                                           GError              **error);
+QMP_AVAILABLE_IN_1_0
 GIOStream     *qmp_proxy_new_client_stream (QmpProxy            *self,
                                            QmpProxyClientFlags   flags,
                                            GError              **error);

@@ -190,11 +190,15 @@ _qmp_server_channel_reply (QmpServerChannel *self,
                            const char       *id_json,
                            const char       *return_json)
 {
-  g_autoptr(GString) line = g_string_new ("{\"return\": ");
+  g_autoptr(GString) line = g_string_sized_new (strlen (return_json) + 32);
 
+  g_string_append (line, "{\"return\": ");
   g_string_append (line, return_json);
   if (id_json != NULL)
-    g_string_append_printf (line, ", \"id\": %s", id_json);
+    {
+      g_string_append (line, ", \"id\": ");
+      g_string_append (line, id_json);
+    }
   g_string_append_c (line, '}');
 
   channel_append_line (self, line);
@@ -360,6 +364,30 @@ channel_negotiate (QmpServerChannel *self,
   _qmp_server_channel_reply (self, request->id_json, "{}");
 }
 
+/* A client's id as JSON, to copy into its reply: most are integers, which
+ * the JSON writer and printf would make cost more than the rest. */
+static char *
+id_to_json (JsonNode *id)
+{
+  char digits[24];
+  gsize i = sizeof digits - 1;
+  gint64 value;
+  guint64 magnitude;
+
+  if (!_qmp_json_node_get_int (id, &value))
+    return _qmp_json_to_string (id);
+
+  magnitude = value < 0 ? -(guint64) value : (guint64) value;
+  digits[i] = '\0';
+  do
+    digits[--i] = '0' + magnitude % 10;
+  while ((magnitude /= 10) > 0);
+  if (value < 0)
+    digits[--i] = '-';
+
+  return g_strdup (digits + i);
+}
+
 /* One line from the client: checked as QEMU's qmp_dispatch() checks it. */
 static void
 channel_handle_line (QmpServerChannel *self,
@@ -435,7 +463,7 @@ channel_handle_line (QmpServerChannel *self,
       else if (g_str_equal (member, "id"))
         {
           request->id = json_node_copy (value);
-          request->id_json = json_to_string (value, FALSE);
+          request->id_json = id_to_json (value);
         }
       else if (unexpected == NULL)
         {
@@ -696,6 +724,11 @@ channel_update_reading (QmpServerChannel *self)
                                  (GDestroyNotify) _qmp_server_channel_unref);
         }
       g_source_set_static_name (self->input_source, "[qmp-glib] server input");
+      /* Nothing iterates the worker's context from inside a dispatch, and
+       * a source that may not recurse has its descriptor taken out of the
+       * poll set and put back around every dispatch, each time waking the
+       * worker's own context for nothing. */
+      g_source_set_can_recurse (self->input_source, TRUE);
       g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
 
       /* What was read before the stall and not handled yet */
@@ -735,6 +768,26 @@ _qmp_server_channel_set_reading (QmpServerChannel *self,
 
 /* -------------------------------------------------------------- closing */
 
+static void
+on_tls_closed (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+}
+
+/* Closing TLS writes its close_notify and blocks until the socket takes
+ * it: a client that stopped reading must not hold up the worker, and with
+ * it every connection, so that close goes elsewhere. */
+static void
+channel_close_stream (QmpServerChannel *self)
+{
+  if (G_IS_TLS_CONNECTION (self->stream))
+    g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, on_tls_closed, NULL);
+  else
+    g_io_stream_close (self->stream, NULL, NULL);
+}
+
 static gboolean
 close_on_worker (gpointer user_data)
 {
@@ -757,7 +810,7 @@ close_on_worker (gpointer user_data)
   self->closed_told = TRUE;
 
   channel_update_reading (self);
-  g_io_stream_close (self->stream, NULL, NULL);
+  channel_close_stream (self);
   g_clear_object (&self->pending_fds);
 
   owner = g_weak_ref_get (&self->owner);
@@ -923,7 +976,7 @@ _qmp_server_channel_unref (QmpServerChannel *self)
 
   /* A channel that was never closed: the stream goes with it. */
   if (!self->closed_told)
-    g_io_stream_close (self->stream, NULL, NULL);
+    channel_close_stream (self);
 
   g_string_free (self->wbuf, TRUE);
   g_mutex_clear (&self->lock);

@@ -10,9 +10,13 @@
  * block.
  */
 
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <gio/gunixfdlist.h>
+#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <qmp-glib.h>
 
@@ -32,7 +36,28 @@ typedef struct
   GCond cond;
   gboolean ready;
   gboolean closed;              /* the proxy emitted ::closed */
+  GThread *proxy_thread;
+  GPtrArray *app_events;        /* names the application's own handler saw */
+  gboolean app_events_elsewhere; /* one came in another thread */
+  gboolean blocked;             /* the proxy's context is held up */
+  gboolean release;
 } Fixture;
+
+/* The application's own handler of its connection's events */
+static void
+on_app_event (QmpConnection *upstream,
+              QmpEvent      *event,
+              gpointer       user_data)
+{
+  Fixture *f = user_data;
+
+  g_mutex_lock (&f->lock);
+  g_ptr_array_add (f->app_events, g_strdup (qmp_event_get_name (event)));
+  if (g_thread_self () != f->proxy_thread)
+    f->app_events_elsewhere = TRUE;
+  g_cond_broadcast (&f->cond);
+  g_mutex_unlock (&f->lock);
+}
 
 static void
 on_proxy_closed (QmpProxy *proxy,
@@ -54,10 +79,12 @@ proxy_thread (gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   g_main_context_push_thread_default (f->context);
+  f->proxy_thread = g_thread_self ();
 
   upstream = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (f->peer),
                                                   QMP_CONNECTION_FLAGS_OOB, NULL, &error);
   g_assert_no_error (error);
+  g_signal_connect (upstream, "event", G_CALLBACK (on_app_event), f);
   f->proxy = qmp_proxy_new (upstream);
   g_signal_connect (f->proxy, "closed", G_CALLBACK (on_proxy_closed), f);
   g_assert_true (qmp_proxy_listen_unix (f->proxy, f->path, 0, QMP_PROXY_CLIENT_FLAGS_NONE, &error));
@@ -98,6 +125,7 @@ fixture_set_up (Fixture       *f,
   f->ro_path = g_build_filename (f->dir, "proxy-ro.sock", NULL);
   g_mutex_init (&f->lock);
   g_cond_init (&f->cond);
+  f->app_events = g_ptr_array_new_with_free_func (g_free);
   f->context = g_main_context_new ();
   f->loop = g_main_loop_new (f->context, FALSE);
   f->thread = g_thread_new ("proxy", proxy_thread, f);
@@ -126,6 +154,7 @@ fixture_tear_down (Fixture       *f,
   g_main_context_unref (f->context);
   g_mutex_clear (&f->lock);
   g_cond_clear (&f->cond);
+  g_ptr_array_unref (f->app_events);
   /* The proxy removed its sockets */
   g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (f->ro_path, G_FILE_TEST_EXISTS));
@@ -392,6 +421,95 @@ test_events (Fixture       *f,
   }
 }
 
+/* In the proxy's thread: holds its context up until released */
+static gboolean
+block_context (gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  g_mutex_lock (&f->lock);
+  f->blocked = TRUE;
+  g_cond_broadcast (&f->cond);
+  while (!f->release)
+    g_cond_wait (&f->cond, &f->lock);
+  f->blocked = FALSE;
+  g_mutex_unlock (&f->lock);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+app_saw (Fixture    *f,
+         const char *name)
+{
+  for (guint i = 0; i < f->app_events->len; i++)
+    if (g_str_equal (g_ptr_array_index (f->app_events, i), name))
+      return TRUE;
+  return FALSE;
+}
+
+/* Commands, answers and events go through the proxy while its main
+ * context is held up (they take the I/O thread only), in QEMU's order:
+ * STOP before the return of "stop".  The application's own connection
+ * still gets its events in its own context, once that runs again. */
+static void
+test_no_main_context (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(Raw) raw = raw_connect (f->path);
+  g_autoptr(Raw) other = raw_connect (f->path);
+  g_autoptr(QmpConnection) client = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *commands[] = { "stop", "STOP", "cont", "RESUME", "stop", "STOP", "cont", "RESUME" };
+
+  g_main_context_invoke (f->context, block_context, f);
+  g_mutex_lock (&f->lock);
+  while (!f->blocked)
+    g_cond_wait (&f->cond, &f->lock);
+  g_mutex_unlock (&f->lock);
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+  raw_negotiate (other, "{\"execute\": \"qmp_capabilities\"}\n");
+  client = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (client, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "status"));
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i += 2)
+    {
+      g_autofree char *line = g_strdup_printf ("{\"execute\": \"%s\", \"id\": %u}\n", commands[i], i);
+      g_autoptr(JsonObject) event = NULL;
+      g_autoptr(JsonObject) reply = NULL;
+      g_autoptr(JsonObject) seen = NULL;
+
+      raw_send (raw, line);
+      /* The event QEMU sent before its return comes first */
+      event = raw_read (raw);
+      g_assert_cmpstr (json_object_get_string_member_with_default (event, "event", ""), ==, commands[i + 1]);
+      g_assert_true (json_object_has_member (event, "timestamp"));
+      reply = raw_read (raw);
+      g_assert_false (json_object_has_member (reply, "event"));
+      g_assert_cmpint (json_object_get_int_member (reply, "id"), ==, i);
+      g_assert_true (json_object_has_member (reply, "return"));
+
+      /* Everyone else sees it too */
+      seen = raw_read (other);
+      g_assert_cmpstr (json_object_get_string_member_with_default (seen, "event", ""), ==, commands[i + 1]);
+    }
+
+  /* Nothing reached the application while its context was held up */
+  g_mutex_lock (&f->lock);
+  g_assert_cmpuint (f->app_events->len, ==, 0);
+  f->release = TRUE;
+  g_cond_broadcast (&f->cond);
+  while (!app_saw (f, "STOP") || !app_saw (f, "RESUME"))
+    g_cond_wait (&f->cond, &f->lock);
+  g_assert_false (f->app_events_elsewhere);
+  g_mutex_unlock (&f->lock);
+}
+
 /* A read-only client: query-* passes, quit never reaches QEMU */
 static void
 test_read_only (Fixture       *f,
@@ -423,6 +541,458 @@ test_read_only (Fixture       *f,
   ret = qmp_connection_execute_sync (rw, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "running"));
+}
+
+/* Whether every write end of the pipe whose read end is @fd is closed:
+ * its reader sees the end, at once. */
+static gboolean
+pipe_writers_gone (int fd)
+{
+  struct pollfd pfd = { fd, POLLIN, 0 };
+
+  g_assert_cmpint (poll (&pfd, 1, 0), >=, 0);
+  return (pfd.revents & POLLHUP) != 0;
+}
+
+/* A list holding @fd (which it takes) */
+static GUnixFDList *
+fd_list_take (int fd)
+{
+  g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_unix_fd_list_append (fds, fd, &error);
+  g_assert_no_error (error);
+  close (fd);
+  return g_steal_pointer (&fds);
+}
+
+static JsonObject *
+find_fdset (JsonNode *sets,
+            gint64    fdset_id)
+{
+  JsonArray *array = json_node_get_array (sets);
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *set = json_array_get_object_element (array, i);
+
+      if (json_object_get_int_member (set, "fdset-id") == fdset_id)
+        return set;
+    }
+  return NULL;
+}
+
+/* Descriptors passed with getfd and add-fd reach QEMU with their command,
+ * and the proxy keeps no copy of them. */
+static void
+test_fds (Fixture       *f,
+          gconstpointer  data)
+{
+  g_autoptr(QmpConnection) client = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(JsonObject) arguments = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *set;
+  JsonArray *set_fds;
+  gint64 fdset_id, fd;
+  int pipe_fds[2];
+
+  client = qmp_connection_new_for_address_sync (f->path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  /* getfd: QEMU holds the pipe's write end, and only QEMU */
+  g_assert_true (g_unix_open_pipe (pipe_fds, FD_CLOEXEC, NULL));
+  fds = fd_list_take (pipe_fds[1]);
+  arguments = json_object_new ();
+  json_object_set_string_member (arguments, "fdname", "proxied");
+  ret = qmp_connection_execute_with_fds_sync (client, "getfd", arguments, fds,
+                                              QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  g_clear_object (&fds);
+  g_assert_false (pipe_writers_gone (pipe_fds[0]));
+
+  ret = qmp_connection_execute_sync (client, "closefd", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  g_assert_true (pipe_writers_gone (pipe_fds[0]));
+  close (pipe_fds[0]);
+  /* It was QEMU's, and is gone */
+  ret = qmp_connection_execute_sync (client, "closefd", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_clear_error (&error);
+  g_clear_pointer (&arguments, json_object_unref);
+
+  /* add-fd: query-fdsets shows it */
+  g_assert_true (g_unix_open_pipe (pipe_fds, FD_CLOEXEC, NULL));
+  fds = fd_list_take (pipe_fds[1]);
+  arguments = json_object_new ();
+  json_object_set_string_member (arguments, "opaque", "through the proxy");
+  ret = qmp_connection_execute_with_fds_sync (client, "add-fd", arguments, fds,
+                                              QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&fds);
+  g_clear_pointer (&arguments, json_object_unref);
+  fdset_id = json_object_get_int_member (json_node_get_object (ret), "fdset-id");
+  fd = json_object_get_int_member (json_node_get_object (ret), "fd");
+  g_clear_pointer (&ret, json_node_unref);
+  g_assert_false (pipe_writers_gone (pipe_fds[0]));
+
+  ret = qmp_connection_execute_sync (client, "query-fdsets", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  set = find_fdset (ret, fdset_id);
+  g_assert_nonnull (set);
+  set_fds = json_object_get_array_member (set, "fds");
+  g_assert_cmpuint (json_array_get_length (set_fds), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (set_fds, 0), "fd"), ==, fd);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (set_fds, 0), "opaque"),
+                   ==, "through the proxy");
+  g_clear_pointer (&ret, json_node_unref);
+
+  arguments = json_object_new ();
+  json_object_set_int_member (arguments, "fdset-id", fdset_id);
+  ret = qmp_connection_execute_sync (client, "remove-fd", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  g_assert_true (pipe_writers_gone (pipe_fds[0]));
+  close (pipe_fds[0]);
+  ret = qmp_connection_execute_sync (client, "query-fdsets", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (find_fdset (ret, fdset_id));
+}
+
+/* A read-only client's getfd is refused, and its descriptor closed, not
+ * kept: the pipe's reader sees the end once the client closed its own. */
+static void
+test_fds_read_only (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(QmpConnection) ro = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  int pipe_fds[2];
+
+  ro = qmp_connection_new_for_address_sync (f->ro_path, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (g_unix_open_pipe (pipe_fds, FD_CLOEXEC, NULL));
+  fds = fd_list_take (pipe_fds[1]);
+  json_object_set_string_member (arguments, "fdname", "refused");
+  ret = qmp_connection_execute_with_fds_sync (ro, "getfd", arguments, fds,
+                                              QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_assert_cmpstr (error->message, ==, "The command getfd is not allowed on a read-only connection");
+  g_clear_error (&error);
+  g_clear_object (&fds);
+  g_assert_true (pipe_writers_gone (pipe_fds[0]));
+  close (pipe_fds[0]);
+
+  /* QEMU never got it */
+  ret = qmp_connection_execute_sync (qmp_proxy_get_upstream (f->proxy), "closefd", arguments,
+                                     QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+}
+
+/* ------------------------------------------------------- TCP and TLS */
+
+static char *certs_dir;
+
+static void
+run_certtool (const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_ptr_array_add (argv, (char *) "certtool");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  g_spawn_sync (certs_dir, (char **) argv->pdata, NULL,
+                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                NULL, NULL, NULL, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("certtool %s failed: %s", args[0], err);
+}
+
+/* NAME-key.pem and NAME-cert.pem: self-signed when @ca is NULL (a CA),
+ * else signed by the CA @ca, with the template lines @info. */
+static void
+make_cert (const char *name,
+           const char *ca,
+           const char *info)
+{
+  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
+  g_autofree char *cert = g_strconcat (name, "-cert.pem", NULL);
+  g_autofree char *template = g_strconcat (name, ".info", NULL);
+  g_autofree char *template_path = g_build_filename (certs_dir, template, NULL);
+  g_autofree char *full = g_strconcat (info, "expiration_days = 2\n", NULL);
+  g_autofree char *ca_cert = g_strconcat (ca ? ca : "", "-cert.pem", NULL);
+  g_autofree char *ca_key = g_strconcat (ca ? ca : "", "-key.pem", NULL);
+  const char *key_args[] = { "--generate-privkey", "--key-type", "ecdsa", "--outfile", key, NULL };
+  const char *self_args[] = { "--generate-self-signed", "--load-privkey", key,
+                              "--template", template, "--outfile", cert, NULL };
+  const char *signed_args[] = { "--generate-certificate", "--load-privkey", key,
+                                "--load-ca-certificate", ca_cert, "--load-ca-privkey", ca_key,
+                                "--template", template, "--outfile", cert, NULL };
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (template_path, full, -1, &error);
+  g_assert_no_error (error);
+  run_certtool (key_args);
+  run_certtool (ca == NULL ? self_args : signed_args);
+}
+
+/* Two CAs; the proxy's certificate for 127.0.0.1 and a client's, from
+ * "ca"; a client's from "other-ca". */
+static void
+make_certificates (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  certs_dir = g_dir_make_tmp ("qmp-proxy-certs-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  make_cert ("ca", NULL, "cn = qmp-glib proxy test CA\nca\ncert_signing_key\n");
+  make_cert ("other-ca", NULL, "cn = qmp-glib proxy test other CA\nca\ncert_signing_key\n");
+  make_cert ("server", "ca", "cn = 127.0.0.1\nip_address = 127.0.0.1\n"
+                             "tls_www_server\nencryption_key\nsigning_key\n");
+  make_cert ("client", "ca", "cn = qmp-glib proxy test client\ntls_www_client\n"
+                             "encryption_key\nsigning_key\n");
+  make_cert ("stranger", "other-ca", "cn = qmp-glib proxy test stranger\ntls_www_client\n"
+                                     "encryption_key\nsigning_key\n");
+}
+
+static void
+remove_certificates (void)
+{
+  const char *argv[] = { "rm", "-rf", certs_dir, NULL };
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                NULL, NULL, NULL, NULL);
+  g_clear_pointer (&certs_dir, g_free);
+}
+
+static GTlsCertificate *
+load_certificate (const char *name)
+{
+  g_autofree char *cert = g_strdup_printf ("%s/%s-cert.pem", certs_dir, name);
+  g_autofree char *key = g_strdup_printf ("%s/%s-key.pem", certs_dir, name);
+  g_autoptr(GError) error = NULL;
+  GTlsCertificate *certificate = g_tls_certificate_new_from_files (cert, key, &error);
+
+  g_assert_no_error (error);
+  return certificate;
+}
+
+static GTlsDatabase *
+load_ca (const char *name)
+{
+  g_autofree char *path = g_strdup_printf ("%s/%s-cert.pem", certs_dir, name);
+  g_autoptr(GError) error = NULL;
+  GTlsDatabase *database = g_tls_file_database_new (path, &error);
+
+  g_assert_no_error (error);
+  return database;
+}
+
+/* "tls:127.0.0.1:PORT" or "tcp:…" for where the proxy listens */
+static char *
+address_of (const char     *scheme,
+            GSocketAddress *address)
+{
+  return g_strdup_printf ("%s:127.0.0.1:%u", scheme,
+                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+}
+
+static QmpConnection *
+connect_tls (const char       *address,
+             GTlsDatabase     *database,
+             GTlsCertificate  *certificate,
+             GError          **error)
+{
+  return g_initable_new (QMP_TYPE_CONNECTION, NULL, error,
+                         "address", address,
+                         "tls-database", database,
+                         "tls-certificate", certificate,
+                         "timeout", 20000,
+                         NULL);
+}
+
+/* TLS with client certificates: a client whose certificate comes from the
+ * CA the proxy trusts gets in; one without a certificate, and one with a
+ * certificate from another CA, get no greeting. */
+static void
+test_tls (Fixture       *f,
+          gconstpointer  data)
+{
+  g_autoptr(GTlsCertificate) server = load_certificate ("server");
+  g_autoptr(GTlsCertificate) client = load_certificate ("client");
+  g_autoptr(GTlsCertificate) stranger = load_certificate ("stranger");
+  g_autoptr(GTlsDatabase) ca = load_ca ("ca");
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(QmpConnection) good = NULL;
+  g_autoptr(QmpConnection) refused = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+
+  g_assert_true (qmp_proxy_listen_tls (f->proxy, any, server, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
+                                       &bound, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)), >, 0);
+  address = address_of ("tls", bound);
+
+  good = connect_tls (address, ca, client, &error);
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (good, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "status"));
+  g_assert_cmpuint (qmp_proxy_get_n_clients (f->proxy), ==, 1);
+
+  /* No certificate: the proxy asks for one, and ends the handshake */
+  /* The proxy ends the handshake: the client hears of it as TLS's alert
+   * or as the end of the stream, whichever comes first */
+  refused = connect_tls (address, ca, NULL, &error);
+  g_assert_null (refused);
+  g_test_message ("without a certificate: %s", error->message);
+  g_assert_true (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED) ||
+                 g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_EOF) ||
+                 g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED));
+  g_clear_error (&error);
+
+  /* A certificate from another CA */
+  refused = connect_tls (address, ca, stranger, &error);
+  g_assert_null (refused);
+  g_test_message ("with another CA's certificate: %s", error->message);
+  g_assert_true (error->domain == G_TLS_ERROR ||
+                 g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED));
+  g_clear_error (&error);
+
+  /* Neither became a client; the good one still works */
+  g_assert_cmpuint (qmp_proxy_get_n_clients (f->proxy), ==, 1);
+  g_clear_pointer (&ret, json_node_unref);
+  ret = qmp_connection_execute_sync (good, "query-name", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* A TLS client that stops reading, with megabytes of answers queued for
+ * it: closing it must not hold up the I/O thread (TLS writes a
+ * close_notify there, which would wait for the client for ever), so the
+ * upstream connection, on the same thread, still answers.  (Under
+ * valgrind, QMP_TEST_SLOW, one schema: the close is run, not stalled.) */
+static void
+test_tls_stalled_client (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GTlsCertificate) server = load_certificate ("server");
+  g_autoptr(GTlsCertificate) client = load_certificate ("client");
+  g_autoptr(GTlsDatabase) ca = load_ca ("ca");
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) tcp = NULL;
+  g_autoptr(GSocketConnectable) identity = g_network_address_new ("127.0.0.1", 0);
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GDataInputStream) input = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *greeting = NULL;
+  g_autofree char *negotiated = NULL;
+  GOutputStream *output;
+  QmpConnection *upstream = qmp_proxy_get_upstream (f->proxy);
+  guint n_schemas;
+
+  g_assert_true (qmp_proxy_listen_tls (f->proxy, any, server, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
+                                       &bound, &error));
+  g_assert_no_error (error);
+
+  tcp = g_socket_client_connect (socket_client, G_SOCKET_CONNECTABLE (bound), NULL, &error);
+  g_assert_no_error (error);
+  tls = g_tls_client_connection_new (G_IO_STREAM (tcp), identity, &error);
+  g_assert_no_error (error);
+  g_tls_connection_set_database (G_TLS_CONNECTION (tls), ca);
+  g_tls_connection_set_certificate (G_TLS_CONNECTION (tls), client);
+  g_assert_true (g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error));
+  g_assert_no_error (error);
+
+  input = g_data_input_stream_new (g_io_stream_get_input_stream (tls));
+  output = g_io_stream_get_output_stream (tls);
+  greeting = g_data_input_stream_read_line (input, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (greeting, "\"QMP\""));
+  g_output_stream_write_all (output, "{\"execute\": \"qmp_capabilities\"}\n", 32, NULL, NULL, &error);
+  g_assert_no_error (error);
+  negotiated = g_data_input_stream_read_line (input, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (negotiated, "\"return\""));
+
+  /* About 200 KB each: far more than the sockets hold; then a stop, whose
+   * STOP the application sees once QEMU answered everything before it,
+   * and the proxy queued those answers for the client that does not read */
+  n_schemas = qmp_test_scale (80);
+  for (guint i = 0; i <= n_schemas; i++)
+    {
+      const char *line = i < n_schemas ? "{\"execute\": \"query-qmp-schema\"}\n" : "{\"execute\": \"stop\"}\n";
+
+      g_output_stream_write_all (output, line, strlen (line), NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  g_mutex_lock (&f->lock);
+  while (!app_saw (f, "STOP"))
+    g_cond_wait (&f->cond, &f->lock);
+  g_mutex_unlock (&f->lock);
+
+  qmp_proxy_close (f->proxy);
+  ret = qmp_connection_execute_sync (upstream, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "status"));
+
+  /* The client goes: the close under way ends too */
+  g_io_stream_close (G_IO_STREAM (tcp), NULL, NULL);
+}
+
+/* The documented opt-out: plain TCP on 127.0.0.1, here read-only */
+static void
+test_tcp_insecure (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(QmpConnection) client = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+
+  g_assert_true (qmp_proxy_listen_tcp_insecure (f->proxy, any, QMP_PROXY_CLIENT_FLAGS_READ_ONLY,
+                                                &bound, &error));
+  g_assert_no_error (error);
+  address = address_of ("tcp", bound);
+
+  client = qmp_connection_new_for_address_sync (address, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (client, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "status"));
+  g_clear_pointer (&ret, json_node_unref);
+  ret = qmp_connection_execute_sync (client, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_clear_error (&error);
+
+  /* The port closes with the proxy */
+  qmp_proxy_close (f->proxy);
+  g_clear_object (&client);
+  client = qmp_connection_new_for_address_sync (address, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_null (client);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
 }
 
 /* Connects to @path as the user nobody; returns the errno ("0" on
@@ -614,6 +1184,36 @@ test_qmpctl_clients (Fixture       *f,
     }
 }
 
+/* The TLS handshakes run in GLib's pool threads, which then hold gnutls's
+ * thread-local data; the LeakSanitizer of Debian 12's GCC crashes on
+ * reading the dynamic TLS of such a thread still alive at exit.  Idle
+ * pool threads are told to go at once, and waited for. */
+static void
+wait_pool_threads_gone (void)
+{
+  g_thread_pool_set_max_idle_time (1);
+  g_thread_pool_set_max_unused_threads (0);
+
+  for (guint tries = 0; tries < 10000; tries++)
+    {
+      g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+      gboolean pooled = FALSE;
+      const char *task;
+
+      while (dir != NULL && (task = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/comm", task);
+          g_autofree char *comm = NULL;
+
+          if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, "pool-"))
+            pooled = TRUE;
+        }
+      if (!pooled)
+        return;
+      g_usleep (1000);
+    }
+}
+
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -621,17 +1221,31 @@ int
 main (int   argc,
       char *argv[])
 {
+  int ret;
+
   g_test_init (&argc, &argv, NULL);
 
   ADD ("/proxy/protocol", test_protocol);
   ADD ("/proxy/two-clients", test_two_clients);
   ADD ("/proxy/events", test_events);
+  ADD ("/proxy/no-main-context", test_no_main_context);
   ADD ("/proxy/read-only", test_read_only);
+  ADD ("/proxy/fds", test_fds);
+  ADD ("/proxy/fds-read-only", test_fds_read_only);
   ADD ("/proxy/socket-mode", test_socket_mode);
   ADD ("/proxy/existing", test_existing);
   ADD ("/proxy/client-killed", test_client_killed);
   ADD ("/proxy/qmpctl-clients", test_qmpctl_clients);
   ADD ("/proxy/qemu-quits", test_qemu_quits);
+  ADD ("/proxy/tls", test_tls);
+  ADD ("/proxy/tls-stalled-client", test_tls_stalled_client);
+  ADD ("/proxy/tcp-insecure", test_tcp_insecure);
 
-  return g_test_run ();
+  make_certificates ();
+  ret = g_test_run ();
+  remove_certificates ();
+
+  wait_pool_threads_gone ();
+
+  return ret;
 }

@@ -440,6 +440,12 @@ test_typed_not_utf8 (void)
   g_assert_false (qmp_connection_device_add_sync (connection, NULL, bad, "usb-storage", NULL, NULL, &error));
   g_test_assert_expected_messages ();
   EXPECT_NOT_UTF8 ();
+  g_assert_false (qmp_connection_device_add_sync (connection, bad, "stick0", "usb-storage", NULL, NULL, &error));
+  g_test_assert_expected_messages ();
+  EXPECT_NOT_UTF8 ();
+  g_assert_false (qmp_connection_device_add_sync (connection, "data0", "stick0", "usb-storage", bad, NULL, &error));
+  g_test_assert_expected_messages ();
+  EXPECT_NOT_UTF8 ();
   g_assert_false (qmp_connection_blockdev_add_sync (connection, "/tmp/caf\xe9.raw", "disk0", NULL, &error));
   g_test_assert_expected_messages ();
   EXPECT_NOT_UTF8 ();

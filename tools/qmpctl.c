@@ -38,6 +38,7 @@ typedef enum {
   MODE_WAIT,
   MODE_SHELL,
   MODE_HELP,
+  MODE_PROXY,
 } Mode;
 
 typedef struct
@@ -58,6 +59,9 @@ typedef struct
   char *tls_cert;              /* --tls-cert and --tls-key: a client certificate */
   char *tls_key;
   char *listen;                /* --listen: wait for a QEMU to connect there */
+  char *mode_text;             /* --mode as given, or NULL */
+  guint socket_mode;           /* proxy: of its socket; 0 = the library's 0600 */
+  gboolean read_only;          /* proxy: its clients may only query */
   GStrv qemu_args;             /* after "--"; NULL without "--" */
   GStrv args;                  /* what is left after the options */
 
@@ -67,6 +71,7 @@ typedef struct
   const char * const *event_names; /* MODE_EVENTS: in args */
   const char *event_name;      /* MODE_WAIT: in args */
   const char *help_command;    /* MODE_HELP: in args, nullable */
+  char *proxy_path;            /* MODE_PROXY: where it listens */
   JsonObject *event_match;     /* MODE_WAIT, nullable */
   gboolean colour;
   gboolean hmp_text;           /* human-monitor-command's output as text */
@@ -94,6 +99,8 @@ qmpctl_clear (Qmpctl *self)
   g_free (self->tls_cert);
   g_free (self->tls_key);
   g_free (self->listen);
+  g_free (self->mode_text);
+  g_free (self->proxy_path);
   g_strfreev (self->qemu_args);
   g_strfreev (self->args);
   g_clear_pointer (&self->commands, g_ptr_array_unref);
@@ -244,6 +251,10 @@ static const char summary[] = N_(
   "      list the commands that the server knows, or show the arguments\n"
   "      that COMMAND takes (KEY=TYPE, [optional]) and what it returns,\n"
   "      from the server's own schema; “help” works in the shell too\n"
+  "  qmpctl [OPTION…] proxy LISTEN-ADDRESS\n"
+  "      share the server's monitor: serve it to any number of QMP clients\n"
+  "      on the Unix socket LISTEN-ADDRESS (a path or unix:PATH, created\n"
+  "      owner-only), until Ctrl-C or until QEMU goes away\n"
   "\n"
   "Without --socket, qmpctl launches its own QEMU for the job and quits it\n"
   "at the end: “qemu-system-x86_64 -M none -nodefaults -display none”, or\n"
@@ -271,6 +282,8 @@ static const char description[] = N_(
   "  qmpctl -s /tmp/qmp.sock events --count 1 SHUTDOWN\n"
   "  qmpctl -s /tmp/qsd.sock --timeout 60 wait JOB_STATUS_CHANGE id=job0 status=concluded\n"
   "  qmpctl -s tcp:localhost:4444 shell\n"
+  "  qmpctl -s /tmp/qmp.sock proxy /tmp/shared.sock   (then: qmpctl -s /tmp/shared.sock shell)\n"
+  "  qmpctl -s /tmp/qmp.sock proxy --read-only --mode 0660 /tmp/monitor.sock\n"
   "  qmpctl query-cpus-fast -- -M q35 -accel tcg -smp 2 -display none\n"
   "\n"
   "A QEMU to talk to:\n"
@@ -282,6 +295,15 @@ static const char description[] = N_(
   "after --count events, at the timeout or when the server closes the\n"
   "connection, except that fewer events than --count give status 1.\n"
   "“wait” sees only events that come after it connected.\n"
+  "\n"
+  "“proxy” writes a line on standard error (“qmpctl: Listening on …”) once\n"
+  "clients may connect, and one when it ends.\n"
+  "It ends with status 0 on Ctrl-C or SIGTERM, and when QEMU shut down (its\n"
+  "SHUTDOWN event came: a “quit”, a signal, the guest powered off); with\n"
+  "status 1 when the connection to QEMU was lost otherwise, or the socket\n"
+  "could not be made (an existing file that is not a stale socket is never\n"
+  "replaced).  Either way it closes every client and removes the socket.\n"
+  "--timeout bounds its connection to QEMU, not the clients' commands.\n"
   "\n"
   "Exit status: 0 on success; 1 when a command failed (printed as\n"
   "“CLASS: description” on standard error, e.g. “CommandNotFound: …”), a wait\n"
@@ -346,6 +368,11 @@ parse_options (Qmpctl  *self,
       N_("The private key of --tls-cert"), N_("FILE") },
     { "listen", 0, 0, G_OPTION_ARG_FILENAME, &self->listen,
       N_("Wait for a QEMU to connect to the Unix socket PATH (created owner-only)"), N_("PATH") },
+    { "mode", 0, 0, G_OPTION_ARG_STRING, &self->mode_text,
+      N_("proxy: the permissions of its socket, in octal (default 0600: the owner only)"),
+      N_("MODE") },
+    { "read-only", 0, 0, G_OPTION_ARG_NONE, &self->read_only,
+      N_("proxy: its clients may run query-* commands only"), NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) context =
@@ -446,6 +473,16 @@ parse_mode (Qmpctl  *self,
       if (args[1] != NULL)
         return usage_error (error, _("“shell” takes no arguments"));
     }
+  else if (strcmp (args[0], "proxy") == 0)
+    {
+      self->mode = MODE_PROXY;
+      if (args[1] == NULL || args[2] != NULL)
+        return usage_error (error, _("“proxy” takes one LISTEN-ADDRESS, e.g. “proxy /tmp/shared.sock”"));
+      if (self->guest_agent)
+        return usage_error (error, _("“proxy” serves a QEMU monitor, not a guest agent"));
+      if (!qmpctl_parse_listen_address (args[1], &self->proxy_path, error))
+        return FALSE;
+    }
   else
     {
       self->mode = MODE_COMMANDS;
@@ -460,6 +497,16 @@ parse_mode (Qmpctl  *self,
     return usage_error (error, _("--check applies to commands only (the shell always checks)"));
   if (self->fd_texts != NULL && self->mode != MODE_COMMANDS)
     return usage_error (error, _("--fd applies to commands only"));
+  if ((self->mode_text != NULL || self->read_only) && self->mode != MODE_PROXY)
+    return usage_error (error, _("--mode and --read-only apply to “proxy” only"));
+  if (self->mode_text != NULL)
+    {
+      guint64 socket_mode;
+
+      if (!g_ascii_string_to_unsigned (self->mode_text, 8, 1, 0777, &socket_mode, NULL))
+        return usage_error (error, _("--mode must be permissions in octal, from 1 to 0777, e.g. 0660"));
+      self->socket_mode = (guint) socket_mode;
+    }
 
   /* Checked now, but duplicated by the call that sends them. */
   for (guint i = 0; self->fd_texts != NULL && self->fd_texts[i] != NULL; i++)
@@ -1025,6 +1072,12 @@ run (Qmpctl *self)
     case MODE_WAIT:
       qmp_connection_set_timeout (self->connection, 0);
       run_wait (self);
+      break;
+    case MODE_PROXY:
+      /* The clients bound their own commands. */
+      qmp_connection_set_timeout (self->connection, 0);
+      self->status = qmpctl_proxy (self->connection, self->proxy_path, self->socket_mode,
+                                   self->read_only, self->cancellable);
       break;
     case MODE_SHELL:
     case MODE_HELP:

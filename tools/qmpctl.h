@@ -102,6 +102,19 @@ void           qmpctl_add_member_names   (QmpSchemaType  *type,
 void           qmpctl_type_arguments     (QmpSchema      *schema,
                                           QmpctlCommand  *command);
 
+/* qmpctl-proxy.c: the LISTEN-ADDRESS of "proxy" (unix:PATH or a path;
+ * errors in G_OPTION_ERROR), and the proxy itself, which serves
+ * @connection's QEMU on @path until @cancellable is cancelled or QEMU
+ * goes away; returns an exit status. */
+gboolean qmpctl_parse_listen_address (const char    *address,
+                                      char         **path,
+                                      GError       **error);
+int      qmpctl_proxy                (QmpConnection *connection,
+                                      const char    *path,
+                                      guint          mode,
+                                      gboolean       read_only,
+                                      GCancellable  *cancellable);
+
 /* qmpctl-shell.c: the interactive shell; returns an exit status. */
 int qmpctl_shell (QmpConnection *connection,
                   gboolean       colour,
