@@ -22,6 +22,7 @@ typedef struct
   QmpConnection *conn;
   GQueue held;              /* QmpTestServerCommand, not yet answered */
   guint n_closed;
+  gboolean closed_remote;   /* remote_peer_vanished of the last "closed" */
   GError *closed_error;
 } Fixture;
 
@@ -45,6 +46,7 @@ on_closed (QmpConnection *connection,
   Fixture *f = user_data;
 
   f->n_closed++;
+  f->closed_remote = remote_peer_vanished;
   g_clear_error (&f->closed_error);
   f->closed_error = error ? g_error_copy (error) : NULL;
 }
@@ -111,6 +113,97 @@ json (const char *text)
   return json_from_string (text, NULL);
 }
 
+static void
+assert_json (JsonNode   *node,
+             const char *expected_text)
+{
+  g_autoptr(JsonNode) expected = json (expected_text);
+  g_autofree char *actual = node ? json_to_string (node, FALSE) : g_strdup ("(null)");
+
+  g_assert_nonnull (expected);
+  if (node == NULL || !json_node_equal (node, expected))
+    g_assert_cmpstr (actual, ==, expected_text);   /* fails, with both texts */
+}
+
+static void
+assert_event (QmpEvent   *event,
+              const char *name,
+              const char *data_text)
+{
+  g_autoptr(JsonNode) data = NULL;
+
+  g_assert_nonnull (event);
+  g_assert_cmpstr (qmp_event_get_name (event), ==, name);
+  if (qmp_event_get_data (event) != NULL)
+    data = json_node_init_object (json_node_alloc (), qmp_event_get_data (event));
+  if (data_text == NULL)
+    g_assert_null (data);
+  else
+    assert_json (data, data_text);
+}
+
+/* Runs what is ready now, without blocking */
+static void
+iterate_pending (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* Asserts that the call whose result goes to @slot has not finished:
+ * callbacks ready before the caller's last step would have run. */
+static void
+assert_pending (GAsyncResult **slot)
+{
+  iterate_pending ();
+  g_assert_null (*slot);
+}
+
+/* The string member "tag" of a command's arguments */
+static const char *
+command_tag (QmpTestServerCommand *command)
+{
+  JsonObject *arguments = qmp_test_server_command_get_arguments (command);
+
+  if (arguments == NULL)
+    return NULL;
+  return json_object_get_string_member_with_default (arguments, "tag", NULL);
+}
+
+static JsonObject *
+tag_arguments (const char *tag)
+{
+  JsonObject *arguments = json_object_new ();
+
+  json_object_set_string_member (arguments, "tag", tag);
+  return arguments;
+}
+
+/* A query answered by the test: proves that the library read everything
+ * the server sent before, and still works. */
+static void
+round_trip (Fixture *f)
+{
+  static guint n;
+  g_autofree char *tag = g_strdup_printf ("rt%u", ++n);
+  g_autofree char *text = g_strdup_printf ("{\"rt\": %u}", n);
+  g_autoptr(JsonObject) arguments = tag_arguments (tag);
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) answer = json (text);
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_connection_execute_async (f->conn, "query-status", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  command = wait_held (f, "query-status");
+  g_assert_cmpstr (command_tag (command), ==, tag);
+  qmp_test_server_command_reply (command, answer);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  g_assert_no_error (error);
+  assert_json (ret, text);
+}
+
 /* 3: a line that breaks the protocol closes the connection with
  * QMP_ERROR_PROTOCOL; the pending call and every later call fail so. */
 static void
@@ -145,6 +238,7 @@ test_protocol_violation (Fixture       *f,
   while (f->n_closed == 0)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (qmp_connection_is_closed (f->conn));
+  g_assert_false (f->closed_remote);
   g_assert_error (f->closed_error, QMP_ERROR, QMP_ERROR_PROTOCOL);
 
   ret = qmp_connection_execute_sync (f->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
@@ -176,6 +270,7 @@ test_protocol_unknown_id (Fixture       *f,
   g_assert_no_error (error);
   g_assert_true (json_node_equal (ret, right));
   g_assert_false (qmp_connection_is_closed (f->conn));
+  round_trip (f);
   g_assert_cmpuint (f->n_closed, ==, 0);
 }
 
@@ -229,33 +324,34 @@ test_close_remote_mid_reply (Fixture       *f,
 
   ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_clear_error (&error);
   while (f->n_closed == 0)
     g_main_context_iteration (NULL, TRUE);
+  g_assert_true (f->closed_remote);
   g_assert_error (f->closed_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_assert_true (qmp_connection_is_closed (f->conn));
+
+  /* Later calls fail at once, and "closed" came once */
+  ret = qmp_connection_execute_sync (f->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  iterate_pending ();
+  g_assert_cmpuint (f->n_closed, ==, 1);
 }
 
-/* 11: a missing or malformed greeting fails construction. */
+/* 11: a missing, malformed or non-JSON greeting (@data) fails
+ * construction. */
 static void
-test_greeting_bad (void)
+test_greeting_bad (gconstpointer data)
 {
-  static const char * const greetings[] = {
-    "{\"return\": {}}",
-    "{\"QMP\": {\"version\": \"7.2\"}}",
-    "{\"QMP\": {\"version\": {\"qemu\": {\"major\": \"x\"}}, \"capabilities\": []}}",
-    "QMP 7.2 ready",
-  };
+  const char *greeting = data;
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
 
-  for (guint i = 0; i < G_N_ELEMENTS (greetings); i++)
-    {
-      g_autoptr(QmpTestServer) server = qmp_test_server_new ();
-      g_autoptr(QmpConnection) conn = NULL;
-      g_autoptr(GError) error = NULL;
-
-      qmp_test_server_set_raw_greeting (server, greetings[i]);
-      conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
-      g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
-      g_assert_null (conn);
-    }
+  qmp_test_server_set_raw_greeting (server, greeting);
+  conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+  g_assert_null (conn);
 }
 
 /* 11: QEMU 0.13's greeting: no capabilities, and qmp_capabilities sent
@@ -276,6 +372,9 @@ test_greeting_ancient (void)
 
   g_assert_cmpuint (qmp_connection_get_version_major (conn), ==, 0);
   g_assert_cmpuint (qmp_connection_get_version_minor (conn), ==, 13);
+  g_assert_cmpuint (qmp_connection_get_version_micro (conn), ==, 0);
+  g_assert_true (qmp_connection_check_version (conn, 0, 12, 0));
+  g_assert_false (qmp_connection_check_version (conn, 1, 0, 0));
   g_assert_cmpstr (qmp_connection_get_package (conn), ==, "");
   g_assert_cmpuint (g_strv_length ((GStrv) qmp_connection_get_capabilities (conn)), ==, 0);
   g_assert_false (qmp_connection_get_oob_enabled (conn));
@@ -324,13 +423,17 @@ test_events_timestamp_and_detail (Fixture       *f,
   qmp_test_server_emit_event (f->server, "NAME", json_node_get_object (data1), chosen);
   while (events->len < 2)
     g_main_context_iteration (NULL, TRUE);
+  round_trip (f);
+  iterate_pending ();
 
   g_signal_handlers_disconnect_by_data (f->conn, events);
   g_signal_handlers_disconnect_by_data (f->conn, &n_other);
   g_assert_cmpuint (n_other, ==, 0);
+  g_assert_cmpuint (events->len, ==, 2);
 
+  assert_event (events->pdata[0], "NAME", "{\"i\": 0}");
   g_assert_null (qmp_event_get_timestamp (events->pdata[0]));
-  g_assert_cmpint (json_object_get_int_member (qmp_event_get_data (events->pdata[0]), "i"), ==, 0);
+  assert_event (events->pdata[1], "NAME", "{\"i\": 1}");
   timestamp = qmp_event_get_timestamp (events->pdata[1]);
   g_assert_cmpint (g_date_time_to_unix (timestamp), ==, 1795573265);
   g_assert_cmpint (g_date_time_get_microsecond (timestamp), ==, 659943);
@@ -343,39 +446,43 @@ typedef enum {
   UNTIL_EVENT_ERROR,
 } UntilEventCase;
 
-/* 15: execute_until_event finishes on its return and its event, in
- * either order; an error return finishes it at once. */
+/* 15: execute_until_event needs both its return and the matching event,
+ * in either order; an error return finishes it at once. */
 static void
 test_until_event (Fixture       *f,
                   gconstpointer  data)
 {
   UntilEventCase which = GPOINTER_TO_INT (data);
+  g_autoptr(JsonObject) arguments = tag_arguments ("a");
+  g_autoptr(JsonNode) match = json ("{\"device\": \"a\"}");
+  g_autoptr(JsonNode) r1 = json ("{\"r\": 1}");
   g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(QmpEvent) event = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
 
-  qmp_connection_execute_until_event_async (f->conn, "system_powerdown", NULL, "SHUTDOWN", NULL,
-                                            NULL, store_result, &result);
-  command = wait_held (f, "system_powerdown");
+  qmp_connection_execute_until_event_async (f->conn, "device_del", arguments, "DEVICE_DELETED",
+                                            json_node_get_object (match), NULL, store_result, &result);
+  command = wait_held (f, "device_del");
+  g_assert_cmpstr (command_tag (command), ==, "a");
 
   switch (which)
     {
     case UNTIL_EVENT_FIRST:
-      qmp_test_server_emit_event (f->server, "SHUTDOWN", NULL, NULL);
-      qmp_test_server_command_reply (command, NULL);
+      qmp_test_server_emit_event (f->server, "DEVICE_DELETED", json_node_get_object (match), NULL);
+      round_trip (f);
+      assert_pending (&result);   /* the return is still to come */
+      qmp_test_server_command_reply (command, r1);
       break;
     case UNTIL_EVENT_AFTER:
-      qmp_test_server_command_reply (command, NULL);
-      /* The return alone does not finish it */
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_assert_null (result);
-      qmp_test_server_emit_event (f->server, "SHUTDOWN", NULL, NULL);
+      qmp_test_server_command_reply (command, r1);
+      round_trip (f);
+      assert_pending (&result);   /* the event is still to come */
+      qmp_test_server_emit_event (f->server, "DEVICE_DELETED", json_node_get_object (match), NULL);
       break;
     case UNTIL_EVENT_ERROR:
-      qmp_test_server_command_reply_error (command, "GenericError", "no");
+      qmp_test_server_command_reply_error (command, "GenericError", "no such device");
       break;
     }
 
@@ -383,50 +490,105 @@ test_until_event (Fixture       *f,
   if (which == UNTIL_EVENT_ERROR)
     {
       g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+      g_assert_cmpstr (error->message, ==, "no such device");
       g_assert_null (event);
       return;
     }
   g_assert_no_error (error);
-  g_assert_cmpstr (qmp_event_get_name (event), ==, "SHUTDOWN");
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (ret));
+  assert_json (ret, "{\"r\": 1}");
+  assert_event (event, "DEVICE_DELETED", "{\"device\": \"a\"}");
 }
 
 #define N_QUEUED 20
 
-/* Commands the server received, qmp_capabilities left out */
+/* Commands named @name the server received */
 static guint
-n_received (Fixture *f)
+n_received (Fixture    *f,
+            const char *name)
 {
   g_autoptr(GPtrArray) commands = qmp_test_server_get_commands (f->server);
+  guint n = 0;
 
-  return commands->len - 1;
+  for (guint i = 0; i < commands->len; i++)
+    if (g_str_equal (qmp_test_server_command_get_name (commands->pdata[i]), name))
+      n++;
+  return n;
+}
+
+/* An exec-oob command answered by the server: the client wrote it after
+ * every line it had written before, so once its answer is in, the server
+ * has read all of those. */
+static void
+oob_probe (Fixture *f)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_reply (f->server, "x-probe", NULL);
+  qmp_connection_execute_async (f->conn, "x-probe", NULL, QMP_EXECUTE_FLAGS_OOB, NULL,
+                                store_result, &result);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  g_assert_no_error (error);
+}
+
+typedef struct
+{
+  GAsyncResult *result;
+  guint index;
+  GArray *order;            /* guint: the indices, as the callbacks ran */
+} QueuedCall;
+
+static void
+queued_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  QueuedCall *call = user_data;
+
+  g_assert_null (call->result);   /* a callback runs once */
+  call->result = g_object_ref (result);
+  g_array_append_val (call->order, call->index);
 }
 
 /* 17: never more than 8 in-band commands unanswered at the server; each
- * answer lets exactly one more through, in order. */
+ * answer lets exactly one more through, in order, and the calls finish in
+ * order. */
 static void
 test_queue_max_in_flight (Fixture       *f,
                           gconstpointer  data)
 {
-  GAsyncResult *results[N_QUEUED] = { NULL, };
+  g_autoptr(GArray) order = g_array_new (FALSE, FALSE, sizeof (guint));
+  QueuedCall calls[N_QUEUED];
 
   for (guint i = 0; i < N_QUEUED; i++)
-    qmp_connection_execute_async (f->conn, "queued", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
-                                  store_result, &results[i]);
+    {
+      g_autofree char *tag = g_strdup_printf ("q%u", i);
+      g_autoptr(JsonObject) arguments = tag_arguments (tag);
+
+      calls[i] = (QueuedCall) { NULL, i, order };
+      qmp_connection_execute_async (f->conn, "queued", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                    queued_done, &calls[i]);
+    }
 
   for (guint answered = 0; answered < N_QUEUED; answered++)
     {
       g_autoptr(QmpTestServerCommand) command = NULL;
       g_autoptr(JsonNode) ret = NULL;
       g_autofree char *text = g_strdup_printf ("{\"q\": %u}", answered);
+      g_autofree char *tag = g_strdup_printf ("q%u", answered);
+      guint expected = MIN (MAX_IN_FLIGHT, N_QUEUED - answered);
 
-      /* MIN (8, what is left) are held; never one more */
-      while (f->held.length < MIN (MAX_IN_FLIGHT, N_QUEUED - answered))
+      /* MIN (8, what is left) are held, and the server has read no more */
+      while (f->held.length < expected)
         g_main_context_iteration (NULL, TRUE);
-      g_assert_cmpuint (f->held.length, ==, MIN (MAX_IN_FLIGHT, N_QUEUED - answered));
-      g_assert_cmpuint (n_received (f), <=, answered + MAX_IN_FLIGHT);
+      oob_probe (f);
+      g_assert_cmpuint (n_received (f, "queued"), ==, answered + expected);
+      iterate_pending ();
+      g_assert_cmpuint (f->held.length, ==, expected);
 
       command = g_queue_pop_head (&f->held);
+      g_assert_cmpstr (command_tag (command), ==, tag);
       ret = json (text);
       qmp_test_server_command_reply (command, ret);
     }
@@ -434,12 +596,18 @@ test_queue_max_in_flight (Fixture       *f,
   for (guint i = 0; i < N_QUEUED; i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(JsonNode) ret = qmp_connection_execute_finish (f->conn, wait_result (&results[i]), &error);
+      g_autoptr(JsonNode) ret = NULL;
+      g_autofree char *text = g_strdup_printf ("{\"q\": %u}", i);
 
+      while (calls[i].result == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      ret = qmp_connection_execute_finish (f->conn, calls[i].result, &error);
       g_assert_no_error (error);
-      g_assert_cmpint (json_object_get_int_member (json_node_get_object (ret), "q"), ==, i);
-      g_object_unref (results[i]);
+      assert_json (ret, text);
+      g_object_unref (calls[i].result);
     }
+  for (guint i = 0; i < N_QUEUED; i++)
+    g_assert_cmpuint (g_array_index (order, guint, i), ==, i);
 }
 
 /* 18: exec-oob goes around 8 unanswered in-band commands and the queue
@@ -450,8 +618,10 @@ test_queue_oob_bypass (Fixture       *f,
 {
   GAsyncResult *results[MAX_IN_FLIGHT + 1] = { NULL, };
   g_autoptr(GAsyncResult) oob_result = NULL;
+  g_autoptr(GPtrArray) commands = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
+  QmpTestServerCommand *oob_command;
 
   g_assert_true (qmp_connection_get_oob_enabled (f->conn));
   qmp_test_server_set_reply (f->server, "x-oob", NULL);
@@ -466,6 +636,15 @@ test_queue_oob_bypass (Fixture       *f,
                                 store_result, &oob_result);
   ret = qmp_connection_execute_finish (f->conn, wait_result (&oob_result), &error);
   g_assert_no_error (error);
+  /* It went as exec-oob, and the ninth in-band one did not go before it */
+  commands = qmp_test_server_get_commands (f->server);
+  oob_command = commands->pdata[commands->len - 1];
+  g_assert_cmpstr (qmp_test_server_command_get_name (oob_command), ==, "x-oob");
+  g_assert_true (qmp_test_server_command_get_oob (oob_command));
+  g_assert_cmpuint (n_received (f, "slow"), ==, MAX_IN_FLIGHT);
+  for (guint i = 0; i + 1 < commands->len; i++)
+    g_assert_false (qmp_test_server_command_get_oob (commands->pdata[i]));
+  iterate_pending ();
   g_assert_cmpuint (f->held.length, ==, MAX_IN_FLIGHT);
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     g_assert_null (results[i]);
@@ -540,21 +719,28 @@ test_cancel_before_write (Fixture       *f,
   g_autoptr(GPtrArray) commands = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
+  gint64 last_id;
 
   for (guint i = 0; i < MAX_IN_FLIGHT; i++)
     qmp_connection_execute_async (f->conn, "slow", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
                                   store_result, &results[i]);
   while (f->held.length < MAX_IN_FLIGHT)
     g_main_context_iteration (NULL, TRUE);
+  last_id = json_node_get_int (qmp_test_server_command_get_id (g_queue_peek_tail (&f->held)));
 
   qmp_connection_execute_async (f->conn, "ninth", NULL, QMP_EXECUTE_FLAGS_NONE, cancellable,
                                 store_result, &ninth);
   qmp_connection_execute_async (f->conn, "tenth", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
                                 store_result, &tenth);
+  oob_probe (f);
+  g_assert_cmpuint (n_received (f, "ninth"), ==, 0);
   g_cancellable_cancel (cancellable);
   ret = qmp_connection_execute_finish (f->conn, wait_result (&ninth), &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
+  for (guint i = 0; i < MAX_IN_FLIGHT; i++)
+    g_assert_null (results[i]);
+  g_assert_null (tenth);
 
   for (guint i = 0; i < MAX_IN_FLIGHT; i++)
     {
@@ -565,6 +751,7 @@ test_cancel_before_write (Fixture       *f,
 
   /* The tenth comes next: never the ninth */
   command = wait_held (f, "tenth");
+  g_assert_cmpint (json_node_get_int (qmp_test_server_command_get_id (command)), >, last_id);
   qmp_test_server_command_reply (command, NULL);
   ret = qmp_connection_execute_finish (f->conn, wait_result (&tenth), &error);
   g_assert_no_error (error);
@@ -581,32 +768,41 @@ test_cancel_before_write (Fixture       *f,
     }
 }
 
-/* 8: a command cancelled after it was written fails at once; its reply is
- * dropped when it comes and the connection goes on. */
+/* 8: a command cancelled after it was written fails at once; its late
+ * reply, which comes while the next command waits for its own, is dropped
+ * and harms no one. */
 static void
 test_cancel_after_write (Fixture       *f,
                          gconstpointer  data)
 {
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  g_autoptr(QmpTestServerCommand) command = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpTestServerCommand) command_a = NULL;
+  g_autoptr(QmpTestServerCommand) command_b = NULL;
+  g_autoptr(GAsyncResult) result_a = NULL;
+  g_autoptr(GAsyncResult) result_b = NULL;
+  g_autoptr(JsonNode) from_a = json ("{\"from\": \"a\"}");
+  g_autoptr(JsonNode) from_b = json ("{\"from\": \"b\"}");
   g_autoptr(JsonNode) ret = NULL;
-  g_autoptr(JsonNode) late = json ("{\"late\": true}");
   g_autoptr(GError) error = NULL;
 
-  qmp_connection_execute_async (f->conn, "slow", NULL, QMP_EXECUTE_FLAGS_NONE, cancellable,
-                                store_result, &result);
-  command = wait_held (f, "slow");
+  qmp_connection_execute_async (f->conn, "query-a", NULL, QMP_EXECUTE_FLAGS_NONE, cancellable,
+                                store_result, &result_a);
+  command_a = wait_held (f, "query-a");
   g_cancellable_cancel (cancellable);
-  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result_a), &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
 
-  qmp_test_server_command_reply (command, late);
-  qmp_test_server_set_reply (f->server, "ping", NULL);
-  ret = qmp_connection_execute_sync (f->conn, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  qmp_connection_execute_async (f->conn, "query-b", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result_b);
+  command_b = wait_held (f, "query-b");
+  qmp_test_server_command_reply (command_a, from_a);
+  qmp_test_server_command_reply (command_b, from_b);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result_b), &error);
   g_assert_no_error (error);
-  g_assert_false (json_node_equal (ret, late));
+  assert_json (ret, "{\"from\": \"b\"}");
+
+  round_trip (f);
   g_assert_false (qmp_connection_is_closed (f->conn));
 }
 
@@ -629,6 +825,7 @@ test_events_not_before_call (Fixture       *f,
   g_assert_no_error (error);
 
   qmp_connection_wait_event_async (f->conn, "X", NULL, NULL, store_result, &result);
+  assert_pending (&result);
   qmp_test_server_emit_event (f->server, "X", json_node_get_object (two), NULL);
   event = qmp_connection_wait_event_finish (f->conn, wait_result (&result), &error);
   g_assert_no_error (error);
@@ -680,7 +877,13 @@ main (int    argc,
   ADD ("/mock-server/protocol/unknown-id", NULL, test_protocol_unknown_id);
   ADD ("/mock-server/protocol/error-classes", NULL, test_error_classes);
   ADD ("/mock-server/close/remote-mid-reply", NULL, test_close_remote_mid_reply);
-  g_test_add_func ("/mock-server/greeting/bad", test_greeting_bad);
+  g_test_add_data_func ("/mock-server/greeting/missing", "{\"return\": {}}", test_greeting_bad);
+  g_test_add_data_func ("/mock-server/greeting/malformed/version-string",
+                        "{\"QMP\": {\"version\": \"7.2\"}}", test_greeting_bad);
+  g_test_add_data_func ("/mock-server/greeting/malformed/major-string",
+                        "{\"QMP\": {\"version\": {\"qemu\": {\"major\": \"x\"}}, \"capabilities\": []}}",
+                        test_greeting_bad);
+  g_test_add_data_func ("/mock-server/greeting/not-json", "QMP 7.2 ready", test_greeting_bad);
   g_test_add_func ("/mock-server/greeting/ancient", test_greeting_ancient);
   ADD ("/mock-server/events/timestamp-and-detail", NULL, test_events_timestamp_and_detail);
   ADD ("/mock-server/until-event/event-first", GINT_TO_POINTER (UNTIL_EVENT_FIRST), test_until_event);
@@ -693,7 +896,7 @@ main (int    argc,
   ADD ("/mock-server/cancel/before-write", NULL, test_cancel_before_write);
   ADD ("/mock-server/cancel/after-write", NULL, test_cancel_after_write);
   ADD ("/mock-server/events/not-before-call/wait-event", NULL, test_events_not_before_call);
-  g_test_add_func ("/mock-server/oob/not-negotiated", test_oob_not_negotiated);
+  g_test_add_func ("/mock-server/oob/not-negotiated/no-caps", test_oob_not_negotiated);
 
   return g_test_run ();
 }
