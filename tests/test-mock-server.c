@@ -444,6 +444,7 @@ typedef enum {
   UNTIL_EVENT_FIRST,
   UNTIL_EVENT_AFTER,
   UNTIL_EVENT_ERROR,
+  UNTIL_EVENT_FILTER,
 } UntilEventCase;
 
 /* 15: execute_until_event needs both its return and the matching event,
@@ -483,6 +484,30 @@ test_until_event (Fixture       *f,
       break;
     case UNTIL_EVENT_ERROR:
       qmp_test_server_command_reply_error (command, "GenericError", "no such device");
+      break;
+    case UNTIL_EVENT_FILTER:
+      {
+        /* Another device, only a path, no data, another event: none
+         * matches */
+        static const char * const others[][2] = {
+          { "DEVICE_DELETED", "{\"device\": \"b\"}" },
+          { "DEVICE_DELETED", "{\"path\": \"/machine/a\"}" },
+          { "DEVICE_DELETED", NULL },
+          { "DEVICE_ADDED", "{\"device\": \"a\"}" },
+        };
+
+        qmp_test_server_command_reply (command, r1);
+        for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+          {
+            g_autoptr(JsonNode) other = others[i][1] ? json (others[i][1]) : NULL;
+
+            qmp_test_server_emit_event (f->server, others[i][0],
+                                        other ? json_node_get_object (other) : NULL, NULL);
+          }
+        round_trip (f);
+        assert_pending (&result);
+        qmp_test_server_emit_event (f->server, "DEVICE_DELETED", json_node_get_object (match), NULL);
+      }
       break;
     }
 
@@ -806,30 +831,98 @@ test_cancel_after_write (Fixture       *f,
   g_assert_false (qmp_connection_is_closed (f->conn));
 }
 
-/* 14: an event from before a wait does not count. */
+/* 14: an event that came before the call never matches it: not for
+ * wait_event (@data FALSE), not for execute_until_event (@data TRUE). */
 static void
 test_events_not_before_call (Fixture       *f,
                              gconstpointer  data)
 {
+  gboolean until_event = GPOINTER_TO_INT (data);
   g_autoptr(JsonNode) one = json ("{\"n\": 1}");
   g_autoptr(JsonNode) two = json ("{\"n\": 2}");
+  g_autoptr(JsonNode) done = json ("{\"done\": 1}");
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(QmpEvent) event = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
 
-  qmp_test_server_set_reply (f->server, "ping", NULL);
   qmp_test_server_emit_event (f->server, "X", json_node_get_object (one), NULL);
-  /* The event is in before the reply that follows it */
-  ret = qmp_connection_execute_sync (f->conn, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
-  g_assert_no_error (error);
+  round_trip (f);   /* the event is in */
 
-  qmp_connection_wait_event_async (f->conn, "X", NULL, NULL, store_result, &result);
+  if (until_event)
+    {
+      g_autoptr(JsonObject) arguments = tag_arguments ("x");
+      g_autoptr(QmpTestServerCommand) command = NULL;
+
+      qmp_connection_execute_until_event_async (f->conn, "do-x", arguments, "X", NULL, NULL,
+                                                store_result, &result);
+      command = wait_held (f, "do-x");
+      g_assert_cmpstr (command_tag (command), ==, "x");
+      qmp_test_server_command_reply (command, done);
+      round_trip (f);   /* the return is in */
+    }
+  else
+    {
+      qmp_connection_wait_event_async (f->conn, "X", NULL, NULL, store_result, &result);
+    }
+
   assert_pending (&result);
   qmp_test_server_emit_event (f->server, "X", json_node_get_object (two), NULL);
-  event = qmp_connection_wait_event_finish (f->conn, wait_result (&result), &error);
+  if (until_event)
+    {
+      event = qmp_connection_execute_until_event_finish (f->conn, wait_result (&result), &ret, &error);
+      g_assert_no_error (error);
+      assert_json (ret, "{\"done\": 1}");
+    }
+  else
+    {
+      event = qmp_connection_wait_event_finish (f->conn, wait_result (&result), &error);
+      g_assert_no_error (error);
+    }
+  assert_event (event, "X", "{\"n\": 2}");
+}
+
+/* 16: a command waiting for its event does not hold back the ones behind
+ * it. */
+static void
+test_until_event_not_blocking (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(JsonObject) arguments_a = tag_arguments ("a");
+  g_autoptr(JsonObject) arguments_b = tag_arguments ("b");
+  g_autoptr(JsonNode) a1 = json ("{\"a\": 1}");
+  g_autoptr(JsonNode) b2 = json ("{\"b\": 2}");
+  g_autoptr(JsonNode) guest = json ("{\"guest\": true}");
+  g_autoptr(QmpTestServerCommand) command_a = NULL;
+  g_autoptr(QmpTestServerCommand) command_b = NULL;
+  g_autoptr(GAsyncResult) result_a = NULL;
+  g_autoptr(GAsyncResult) result_b = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_connection_execute_until_event_async (f->conn, "system_powerdown", arguments_a, "SHUTDOWN",
+                                            NULL, NULL, store_result, &result_a);
+  command_a = wait_held (f, "system_powerdown");
+  g_assert_cmpstr (command_tag (command_a), ==, "a");
+  qmp_test_server_command_reply (command_a, a1);
+
+  qmp_connection_execute_async (f->conn, "query-b", arguments_b, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result_b);
+  command_b = wait_held (f, "query-b");
+  g_assert_cmpstr (command_tag (command_b), ==, "b");
+  qmp_test_server_command_reply (command_b, b2);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result_b), &error);
   g_assert_no_error (error);
-  g_assert_true (json_object_equal (qmp_event_get_data (event), json_node_get_object (two)));
+  assert_json (ret, "{\"b\": 2}");
+  g_clear_pointer (&ret, json_node_unref);
+  assert_pending (&result_a);
+
+  qmp_test_server_emit_event (f->server, "SHUTDOWN", json_node_get_object (guest), NULL);
+  event = qmp_connection_execute_until_event_finish (f->conn, wait_result (&result_a), &ret, &error);
+  g_assert_no_error (error);
+  assert_json (ret, "{\"a\": 1}");
+  assert_event (event, "SHUTDOWN", "{\"guest\": true}");
 }
 
 /* 19: exec-oob where oob was not negotiated fails without a byte sent. */
@@ -889,13 +982,18 @@ main (int    argc,
   ADD ("/mock-server/until-event/event-first", GINT_TO_POINTER (UNTIL_EVENT_FIRST), test_until_event);
   ADD ("/mock-server/until-event/event-after", GINT_TO_POINTER (UNTIL_EVENT_AFTER), test_until_event);
   ADD ("/mock-server/until-event/error", GINT_TO_POINTER (UNTIL_EVENT_ERROR), test_until_event);
+  ADD ("/mock-server/until-event/filter", GINT_TO_POINTER (UNTIL_EVENT_FILTER), test_until_event);
+  ADD ("/mock-server/until-event/not-blocking", NULL, test_until_event_not_blocking);
   ADD ("/mock-server/queue/max-in-flight", NULL, test_queue_max_in_flight);
   ADD ("/mock-server/queue/oob-bypass", NULL, test_queue_oob_bypass);
   g_test_add_func ("/mock-server/greeting/after-event", test_greeting_after_event);
   g_test_add_func ("/mock-server/construct/cancel", test_construct_cancel);
   ADD ("/mock-server/cancel/before-write", NULL, test_cancel_before_write);
   ADD ("/mock-server/cancel/after-write", NULL, test_cancel_after_write);
-  ADD ("/mock-server/events/not-before-call/wait-event", NULL, test_events_not_before_call);
+  ADD ("/mock-server/events/not-before-call/wait-event", GINT_TO_POINTER (FALSE),
+       test_events_not_before_call);
+  ADD ("/mock-server/events/not-before-call/until-event", GINT_TO_POINTER (TRUE),
+       test_events_not_before_call);
   g_test_add_func ("/mock-server/oob/not-negotiated/no-caps", test_oob_not_negotiated);
 
   return g_test_run ();

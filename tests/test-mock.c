@@ -342,34 +342,6 @@ execute (Fixture         *f,
 }
 
 static Call *
-execute_until_event (Fixture    *f,
-                     const char *command,
-                     const char *arguments_json,
-                     const char *event_name,
-                     const char *event_match_json)
-{
-  g_autoptr(JsonObject) arguments = object_from_json (arguments_json);
-  g_autoptr(JsonObject) event_match = object_from_json (event_match_json);
-  Call *call = call_new (f, CALL_UNTIL_EVENT);
-
-  qmp_connection_execute_until_event_async (f->conn, command, arguments, event_name,
-                                            event_match, NULL, call_done_cb, call);
-  return call;
-}
-
-static Call *
-wait_event (Fixture    *f,
-            const char *event_name,
-            const char *event_match_json)
-{
-  g_autoptr(JsonObject) event_match = object_from_json (event_match_json);
-  Call *call = call_new (f, CALL_WAIT_EVENT);
-
-  qmp_connection_wait_event_async (f->conn, event_name, event_match, NULL, call_done_cb, call);
-  return call;
-}
-
-static Call *
 close_connection (Fixture *f)
 {
   Call *call = call_new (f, CALL_CLOSE);
@@ -461,31 +433,6 @@ call_assert_return (Fixture    *f,
                     const char *expected_json)
 {
   g_autoptr(QmpEvent) event = call_assert_ok (f, call, expected_json);
-}
-
-/* Asserts that @call has not finished: callbacks finished before any that
- * already ran would have run before them. */
-static void
-call_assert_pending (Call *call)
-{
-  iterate_pending ();
-  g_assert_null (call->result);
-}
-
-static void
-assert_event (QmpEvent   *event,
-              const char *name,
-              const char *data_json)
-{
-  g_autoptr(JsonNode) data = NULL;
-
-  g_assert_nonnull (event);
-  if (event == NULL)
-    return;
-  g_assert_cmpstr (qmp_event_get_name (event), ==, name);
-  if (qmp_event_get_data (event) != NULL)
-    data = json_node_init_object (json_node_alloc (), qmp_event_get_data (event));
-  assert_json_equal (data, data_json);
 }
 
 /* ---- the server side ---- */
@@ -852,144 +799,6 @@ test_timeout_per_call (Fixture       *f,
 
 /* -------------------------------------------------------------- events */
 
-/* 14: an event that came before the call never matches it: not for
- * wait_event (@data FALSE), not for execute_until_event (@data TRUE). */
-static void
-test_events_not_before_call (Fixture       *f,
-                             gconstpointer  data)
-{
-  gboolean until_event = GPOINTER_TO_INT (data);
-  g_autoptr(QmpEvent) event = NULL;
-  g_autoptr(JsonObject) command = NULL;
-  Call *call;
-
-  if (f->conn == NULL)
-    return;
-
-  qmp_mock_send_event (f->mock, "X", "{\"n\": 1}", 1700000000, 1);
-  if (!round_trip (f))
-    return;
-
-  if (until_event)
-    {
-      call = execute_until_event (f, "do-x", "{\"tag\": \"x\"}", "X", NULL);
-      command = receive_command (f, "do-x", "x");
-      if (command == NULL)
-        return;
-      qmp_mock_reply (f->mock, command, "{\"done\": 1}");
-      if (!round_trip (f))
-        return;
-    }
-  else
-    {
-      call = wait_event (f, "X", NULL);
-    }
-
-  call_assert_pending (call);
-  qmp_mock_send_event (f->mock, "X", "{\"n\": 2}", 1700000000, 2);
-  event = call_assert_ok (f, call, until_event ? "{\"done\": 1}" : NULL);
-  assert_event (event, "X", "{\"n\": 2}");
-}
-
-typedef enum {
-  UNTIL_EVENT_FIRST,
-  UNTIL_EVENT_AFTER,
-  UNTIL_EVENT_ERROR,
-  UNTIL_EVENT_FILTER,
-} UntilEventCase;
-
-/* 15: execute_until_event needs both the return and the matching event, in
- * either order; an error return finishes it at once. */
-static void
-test_until_event (Fixture       *f,
-                  gconstpointer  data)
-{
-  UntilEventCase which = GPOINTER_TO_INT (data);
-  g_autoptr(JsonObject) command = NULL;
-  g_autoptr(QmpEvent) event = NULL;
-  Call *call;
-
-  if (f->conn == NULL)
-    return;
-
-  call = execute_until_event (f, "device_del", "{\"tag\": \"a\"}", "DEVICE_DELETED",
-                              "{\"device\": \"a\"}");
-  command = receive_command (f, "device_del", "a");
-  if (command == NULL)
-    return;
-
-  switch (which)
-    {
-    case UNTIL_EVENT_FIRST:
-      qmp_mock_send_event (f->mock, "DEVICE_DELETED", "{\"device\": \"a\"}", 1700000000, 0);
-      if (!round_trip (f))
-        return;
-      call_assert_pending (call);   /* the return is still to come */
-      qmp_mock_reply (f->mock, command, "{\"r\": 1}");
-      break;
-
-    case UNTIL_EVENT_AFTER:
-      qmp_mock_reply (f->mock, command, "{\"r\": 1}");
-      if (!round_trip (f))
-        return;
-      call_assert_pending (call);   /* the event is still to come */
-      qmp_mock_send_event (f->mock, "DEVICE_DELETED", "{\"device\": \"a\"}", 1700000000, 0);
-      break;
-
-    case UNTIL_EVENT_ERROR:
-      qmp_mock_reply_error (f->mock, command, "GenericError", "no such device");
-      call_assert_error (f, call, AT_ONCE_MS, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
-      return;
-
-    case UNTIL_EVENT_FILTER:
-    default:
-      qmp_mock_reply (f->mock, command, "{\"r\": 1}");
-      qmp_mock_send_event (f->mock, "DEVICE_DELETED", "{\"device\": \"b\"}", 1700000000, 0);
-      qmp_mock_send_event (f->mock, "DEVICE_DELETED", "{\"path\": \"/machine/a\"}", 1700000000, 0);
-      qmp_mock_send_event (f->mock, "DEVICE_DELETED", NULL, 1700000000, 0);
-      qmp_mock_send_event (f->mock, "DEVICE_ADDED", "{\"device\": \"a\"}", 1700000000, 0);
-      if (!round_trip (f))
-        return;
-      call_assert_pending (call);
-      qmp_mock_send_event (f->mock, "DEVICE_DELETED", "{\"device\": \"a\"}", 1700000000, 0);
-      break;
-    }
-
-  event = call_assert_ok (f, call, "{\"r\": 1}");
-  assert_event (event, "DEVICE_DELETED", "{\"device\": \"a\"}");
-}
-
-/* 16: a command waiting for its event does not hold back the ones behind. */
-static void
-test_until_event_not_blocking (Fixture       *f,
-                               gconstpointer  data)
-{
-  g_autoptr(JsonObject) command_a = NULL;
-  g_autoptr(JsonObject) command_b = NULL;
-  g_autoptr(QmpEvent) event_a = NULL;
-  Call *a, *b;
-
-  if (f->conn == NULL)
-    return;
-
-  a = execute_until_event (f, "system_powerdown", "{\"tag\": \"a\"}", "SHUTDOWN", NULL);
-  command_a = receive_command (f, "system_powerdown", "a");
-  if (command_a == NULL)
-    return;
-  qmp_mock_reply (f->mock, command_a, "{\"a\": 1}");
-
-  b = execute (f, "query-b", "{\"tag\": \"b\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
-  command_b = receive_command (f, "query-b", "b");
-  if (command_b == NULL)
-    return;
-  qmp_mock_reply (f->mock, command_b, "{\"b\": 2}");
-  call_assert_return (f, b, "{\"b\": 2}");
-  call_assert_pending (a);
-
-  qmp_mock_send_event (f->mock, "SHUTDOWN", "{\"guest\": true}", 1700000000, 0);
-  event_a = call_assert_ok (f, a, "{\"a\": 1}");
-  assert_event (event_a, "SHUTDOWN", "{\"guest\": true}");
-}
 /* --------------------------------------------------------------- queue */
 
 #define N_QUEUED 20
@@ -1138,12 +947,6 @@ main (int    argc,
   ADD_BARE ("/mock/construct/timeout", NULL, test_construct_timeout);
 
   ADD_CONNECTED ("/mock/timeout/per-call", NULL, test_timeout_per_call);
-
-  ADD_CONNECTED ("/mock/events/not-before-call/until-event", GINT_TO_POINTER (TRUE),
-                 test_events_not_before_call);
-
-  ADD_CONNECTED ("/mock/until-event/filter", GINT_TO_POINTER (UNTIL_EVENT_FILTER), test_until_event);
-  ADD_CONNECTED ("/mock/until-event/not-blocking", NULL, test_until_event_not_blocking);
 
   ADD_WITH_PARAMS ("/mock/oob/not-negotiated/no-flag", &oob_no_flag_params, test_oob_not_negotiated);
 
