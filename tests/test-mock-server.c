@@ -925,19 +925,25 @@ test_until_event_not_blocking (Fixture       *f,
   assert_event (event, "SHUTDOWN", "{\"guest\": true}");
 }
 
-/* 19: exec-oob where oob was not negotiated fails without a byte sent. */
+/* 19: exec-oob where oob was not negotiated, because the server did not
+ * offer it (@data FALSE) or the client did not ask for it (@data TRUE),
+ * fails without a byte sent. */
 static void
-test_oob_not_negotiated (void)
+test_oob_not_negotiated (gconstpointer data)
 {
+  gboolean offered = GPOINTER_TO_INT (data);
   g_autoptr(QmpTestServer) server = qmp_test_server_new ();
   g_autoptr(QmpConnection) conn = NULL;
   g_autoptr(GPtrArray) commands = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
 
-  qmp_test_server_set_capabilities (server, NULL);
+  if (!offered)
+    qmp_test_server_set_capabilities (server, NULL);
   qmp_test_server_set_reply (server, "ping", NULL);
-  conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  conn = qmp_test_server_new_connection_sync (server,
+                                              offered ? QMP_CONNECTION_FLAGS_NONE : QMP_CONNECTION_FLAGS_OOB,
+                                              NULL, &error);
   g_assert_no_error (error);
   g_assert_false (qmp_connection_get_oob_enabled (conn));
 
@@ -945,10 +951,14 @@ test_oob_not_negotiated (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   g_clear_error (&error);
 
+  /* Nothing went out between the negotiation (which asked for nothing)
+   * and the next command */
   ret = qmp_connection_execute_sync (conn, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
   commands = qmp_test_server_get_commands (server);
   g_assert_cmpuint (commands->len, ==, 2);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[0]), ==, "qmp_capabilities");
+  g_assert_null (qmp_test_server_command_get_arguments (commands->pdata[0]));
   g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[1]), ==, "ping");
   g_assert_false (qmp_connection_is_closed (conn));
 }
@@ -994,7 +1004,10 @@ main (int    argc,
        test_events_not_before_call);
   ADD ("/mock-server/events/not-before-call/until-event", GINT_TO_POINTER (TRUE),
        test_events_not_before_call);
-  g_test_add_func ("/mock-server/oob/not-negotiated/no-caps", test_oob_not_negotiated);
+  g_test_add_data_func ("/mock-server/oob/not-negotiated/no-caps", GINT_TO_POINTER (FALSE),
+                        test_oob_not_negotiated);
+  g_test_add_data_func ("/mock-server/oob/not-negotiated/no-flag", GINT_TO_POINTER (TRUE),
+                        test_oob_not_negotiated);
 
   return g_test_run ();
 }

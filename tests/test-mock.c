@@ -53,12 +53,6 @@ typedef struct
 
 typedef struct
 {
-  QmpConnectionFlags flags;
-  const char *capabilities_json;
-} ConnectParams;
-
-typedef struct
-{
   QmpMock *mock;
   QmpConnection *conn;
   GPtrArray *calls;         /* Call */
@@ -274,17 +268,6 @@ fixture_set_up_connected (Fixture       *f,
 {
   fixture_set_up (f, NULL);
   fixture_connect (f, QMP_CONNECTION_FLAGS_NONE, NULL);
-}
-
-/* Connected as @data, a ConnectParams, says. */
-static void
-fixture_set_up_with_params (Fixture       *f,
-                            gconstpointer  data)
-{
-  const ConnectParams *params = data;
-
-  fixture_set_up (f, NULL);
-  fixture_connect (f, params->flags, params->capabilities_json);
 }
 
 /* Waits for every call started in the test and drops them: their results
@@ -804,20 +787,6 @@ test_timeout_per_call (Fixture       *f,
 #define N_QUEUED 20
 /* 17: exec-oob is written at once, even with 8 in-band unanswered. */
 /* 18: exec-oob without negotiated OOB is refused, nothing is written. */
-static void
-test_oob_not_negotiated (Fixture       *f,
-                         gconstpointer  data)
-{
-  if (f->conn == NULL)
-    return;
-  g_assert_false (qmp_connection_get_oob_enabled (f->conn));
-
-  call_assert_error (f, execute (f, "x-oob-test", NULL, QMP_EXECUTE_FLAGS_OOB, NULL),
-                     AT_ONCE_MS, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
-  g_assert_true (qmp_mock_receive_nothing (f->mock, 200));
-  g_assert_false (qmp_connection_is_closed (f->conn));
-}
-
 /* ------------------------------------------------------------- logging */
 
 typedef struct
@@ -922,13 +891,10 @@ test_log_redacted (Fixture       *f,
 
 /* ----------------------------------------------------------------- main */
 
-static const ConnectParams oob_no_flag_params = { QMP_CONNECTION_FLAGS_NONE, "[\"oob\"]" };
-
 #define ADD(path, data, set_up, func) \
   g_test_add (path, Fixture, data, set_up, func, fixture_tear_down)
 #define ADD_CONNECTED(path, data, func) ADD (path, data, fixture_set_up_connected, func)
 #define ADD_BARE(path, data, func) ADD (path, data, fixture_set_up, func)
-#define ADD_WITH_PARAMS(path, params, func) ADD (path, params, fixture_set_up_with_params, func)
 int
 main (int    argc,
       char **argv)
@@ -947,8 +913,6 @@ main (int    argc,
   ADD_BARE ("/mock/construct/timeout", NULL, test_construct_timeout);
 
   ADD_CONNECTED ("/mock/timeout/per-call", NULL, test_timeout_per_call);
-
-  ADD_WITH_PARAMS ("/mock/oob/not-negotiated/no-flag", &oob_no_flag_params, test_oob_not_negotiated);
 
   ADD_BARE ("/mock/log/redacted", NULL, test_log_redacted);
 
