@@ -731,6 +731,71 @@ test_construct_cancel (void)
   g_assert_null (conn);
 }
 
+/* 13: the "timeout" property bounds the wait for the greeting. */
+static void
+test_construct_timeout (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GObject) source = NULL;
+  g_autoptr(GObject) conn = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_writing (server, FALSE);
+  stream = qmp_test_server_new_stream (server, &error);
+  g_assert_no_error (error);
+  g_async_initable_new_async (QMP_TYPE_CONNECTION, G_PRIORITY_DEFAULT, NULL, store_result, &result,
+                              "stream", stream,
+                              "timeout", 200,
+                              NULL);
+  source = g_async_result_get_source_object (wait_result (&result));
+  conn = g_async_initable_new_finish (G_ASYNC_INITABLE (source), result, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (conn);
+}
+
+/* 13: the "timeout" property bounds a call; its late reply is dropped. */
+static void
+test_timeout_per_call (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(QmpTestServerCommand) command_a = NULL;
+  g_autoptr(QmpTestServerCommand) command_b = NULL;
+  g_autoptr(GAsyncResult) result_a = NULL;
+  g_autoptr(GAsyncResult) result_b = NULL;
+  g_autoptr(JsonNode) from_a = json ("{\"from\": \"a\"}");
+  g_autoptr(JsonNode) from_b = json ("{\"from\": \"b\"}");
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  qmp_connection_set_timeout (f->conn, 200);
+  g_assert_cmpuint (qmp_connection_get_timeout (f->conn), ==, 200);
+
+  start = g_get_monotonic_time ();
+  qmp_connection_execute_async (f->conn, "query-a", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result_a);
+  command_a = wait_held (f, "query-a");
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result_a), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  /* Not before its time (a lower bound only: a loaded machine is late) */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 150 * G_TIME_SPAN_MILLISECOND);
+
+  qmp_connection_set_timeout (f->conn, 0);
+  qmp_test_server_command_reply (command_a, from_a);
+
+  qmp_connection_execute_async (f->conn, "query-b", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result_b);
+  command_b = wait_held (f, "query-b");
+  qmp_test_server_command_reply (command_b, from_b);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result_b), &error);
+  g_assert_no_error (error);
+  assert_json (ret, "{\"from\": \"b\"}");
+  g_assert_false (qmp_connection_is_closed (f->conn));
+}
+
 /* 7: a command cancelled before it was written is never sent. */
 static void
 test_cancel_before_write (Fixture       *f,
@@ -998,6 +1063,8 @@ main (int    argc,
   ADD ("/mock-server/queue/oob-bypass", NULL, test_queue_oob_bypass);
   g_test_add_func ("/mock-server/greeting/after-event", test_greeting_after_event);
   g_test_add_func ("/mock-server/construct/cancel", test_construct_cancel);
+  g_test_add_func ("/mock-server/construct/timeout", test_construct_timeout);
+  ADD ("/mock-server/timeout/per-call", NULL, test_timeout_per_call);
   ADD ("/mock-server/cancel/before-write", NULL, test_cancel_before_write);
   ADD ("/mock-server/cancel/after-write", NULL, test_cancel_after_write);
   ADD ("/mock-server/events/not-before-call/wait-event", GINT_TO_POINTER (FALSE),

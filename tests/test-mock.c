@@ -204,45 +204,6 @@ on_closed (QmpConnection *conn,
     f->closed_error = g_error_copy (error);
 }
 
-/* Starts the construction of a connection on the mock's client stream,
- * with a "timeout" when @timeout_ms is not 0. */
-static Call *
-construct_start (Fixture      *f,
-                 guint         timeout_ms,
-                 GCancellable *cancellable)
-{
-  GIOStream *stream = qmp_mock_get_client_stream (f->mock);
-  Call *call = call_new (f, CALL_CONSTRUCT);
-
-  if (timeout_ms == 0)
-    qmp_connection_new_async (stream, QMP_CONNECTION_FLAGS_NONE, cancellable, call_done_cb, call);
-  else
-    g_async_initable_new_async (QMP_TYPE_CONNECTION, G_PRIORITY_DEFAULT, cancellable,
-                                call_done_cb, call,
-                                "stream", stream,
-                                "timeout", timeout_ms,
-                                NULL);
-  return call;
-}
-
-/* Waits for the construction and asserts that it failed with
- * @domain/@code. */
-static void
-construct_assert_error (Call   *call,
-                        guint   timeout_ms,
-                        GQuark  domain,
-                        int     code)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(QmpConnection) conn = NULL;
-
-  if (!call_wait (call, timeout_ms))
-    return;
-  conn = qmp_connection_new_finish (call->result, &error);
-  g_assert_error (error, domain, code);
-  g_assert_null (conn);
-}
-
 static void
 fixture_connect (Fixture            *f,
                  QmpConnectionFlags  flags,
@@ -729,64 +690,7 @@ test_close_last_unref (Fixture       *f,
   g_clear_object (&f->conn);
   mock_assert_eof (f);
 }
-/* ------------------------------------------------- construction bounds */
 
-/* 10: "timeout" bounds the wait for the greeting. */
-static void
-test_construct_timeout (Fixture       *f,
-                        gconstpointer  data)
-{
-  Call *call = construct_start (f, 200, NULL);
-
-  construct_assert_error (call, WAIT_MS, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
-}
-/* -------------------------------------------------------- cancellation */
-
-/* 12: a command cancelled after it was written finishes at once; its late
- * reply is dropped and harms no one. */
-/* 13: the "timeout" property bounds a call; its late reply is dropped. */
-static void
-test_timeout_per_call (Fixture       *f,
-                       gconstpointer  data)
-{
-  g_autoptr(JsonObject) command_a = NULL;
-  g_autoptr(JsonObject) command_b = NULL;
-  gint64 start;
-  Call *a, *b;
-
-  if (f->conn == NULL)
-    return;
-
-  qmp_connection_set_timeout (f->conn, 200);
-  g_assert_cmpuint (qmp_connection_get_timeout (f->conn), ==, 200);
-
-  start = g_get_monotonic_time ();
-  a = execute (f, "query-a", "{\"tag\": \"a\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
-  command_a = receive_command (f, "query-a", "a");
-  if (command_a == NULL)
-    return;
-  call_assert_error (f, a, WAIT_MS, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
-  g_assert_cmpint (g_get_monotonic_time () - start, >=, 150 * G_TIME_SPAN_MILLISECOND);
-
-  qmp_connection_set_timeout (f->conn, 0);
-  qmp_mock_reply (f->mock, command_a, "{\"from\": \"a\"}");
-
-  b = execute (f, "query-b", "{\"tag\": \"b\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
-  command_b = receive_command (f, "query-b", "b");
-  if (command_b == NULL)
-    return;
-  qmp_mock_reply (f->mock, command_b, "{\"from\": \"b\"}");
-  call_assert_return (f, b, "{\"from\": \"b\"}");
-  g_assert_false (qmp_connection_is_closed (f->conn));
-}
-
-/* -------------------------------------------------------------- events */
-
-/* --------------------------------------------------------------- queue */
-
-#define N_QUEUED 20
-/* 17: exec-oob is written at once, even with 8 in-band unanswered. */
-/* 18: exec-oob without negotiated OOB is refused, nothing is written. */
 /* ------------------------------------------------------------- logging */
 
 typedef struct
@@ -909,10 +813,6 @@ main (int    argc,
 
   ADD_CONNECTED ("/mock/close/local", NULL, test_close_local);
   ADD_CONNECTED ("/mock/close/last-unref", NULL, test_close_last_unref);
-
-  ADD_BARE ("/mock/construct/timeout", NULL, test_construct_timeout);
-
-  ADD_CONNECTED ("/mock/timeout/per-call", NULL, test_timeout_per_call);
 
   ADD_BARE ("/mock/log/redacted", NULL, test_log_redacted);
 
