@@ -1028,6 +1028,101 @@ test_oob_not_negotiated (gconstpointer data)
   g_assert_false (qmp_connection_is_closed (conn));
 }
 
+/* The debug lines of the library, its server's included: the handler may
+ * be running on the I/O thread while the test removes it, so what it
+ * writes to stays until the program ends, and lines is %NULL while no
+ * test captures. */
+static GMutex log_lock;
+static GPtrArray *log_lines;
+
+static void
+log_capture (const char     *log_domain,
+             GLogLevelFlags  log_level,
+             const char     *message,
+             gpointer        user_data)
+{
+  g_mutex_lock (&log_lock);
+  if (log_lines != NULL)
+    g_ptr_array_add (log_lines, g_strdup (message));
+  g_mutex_unlock (&log_lock);
+}
+
+/* Runs @name with @arguments_text; the server answers with a secret. */
+static void
+run_secret_command (QmpConnection *conn,
+                    const char    *name,
+                    const char    *arguments_text)
+{
+  g_autoptr(JsonNode) arguments = json (arguments_text);
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ret = qmp_connection_execute_sync (conn, name, json_node_get_object (arguments),
+                                     QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  /* Only the log is redacted */
+  assert_json (ret, "{\"passphrase\": \"hunter2\"}");
+}
+
+/* 21: secrets never reach the debug log, the client's or the server's. */
+static void
+test_log_redacted (void)
+{
+  g_autofree char *old_debug = g_strdup (g_getenv ("G_MESSAGES_DEBUG"));
+  g_autoptr(JsonNode) secret = json ("{\"passphrase\": \"hunter2\"}");
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GPtrArray) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean saw_object_add = FALSE, saw_vnc = FALSE;
+  guint n_redacted = 0;
+  guint handler;
+
+  g_mutex_lock (&log_lock);
+  log_lines = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_unlock (&log_lock);
+  g_setenv ("G_MESSAGES_DEBUG", "Qmp", TRUE);
+  handler = g_log_set_handler ("Qmp", G_LOG_LEVEL_DEBUG, log_capture, NULL);
+
+  qmp_test_server_set_reply (server, "object-add", secret);
+  qmp_test_server_set_reply (server, "change-vnc-password", secret);
+  conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  run_secret_command (conn, "object-add",
+                      "{\"qom-type\": \"secret\", \"id\": \"s0\", \"data\": \"hunter2\"}");
+  run_secret_command (conn, "change-vnc-password", "{\"password\": \"hunter2\"}");
+  /* Stop talking before the handler goes */
+  g_assert_true (qmp_connection_close_sync (conn, NULL, &error));
+  g_assert_no_error (error);
+
+  g_log_remove_handler ("Qmp", handler);
+  if (old_debug != NULL)
+    g_setenv ("G_MESSAGES_DEBUG", old_debug, TRUE);
+  else
+    g_unsetenv ("G_MESSAGES_DEBUG");
+  g_mutex_lock (&log_lock);
+  lines = g_steal_pointer (&log_lines);
+  g_mutex_unlock (&log_lock);
+
+  for (guint i = 0; i < lines->len; i++)
+    {
+      const char *line = lines->pdata[i];
+
+      g_test_message ("log: %s", line);
+      g_assert_null (strstr (line, "hunter2"));
+      if (strstr (line, "<redacted>") != NULL)
+        n_redacted++;
+      if (strstr (line, "object-add") != NULL && strstr (line, "<redacted>") != NULL)
+        saw_object_add = TRUE;
+      if (strstr (line, "change-vnc-password") != NULL && strstr (line, "<redacted>") != NULL)
+        saw_vnc = TRUE;
+    }
+  g_assert_true (saw_object_add);
+  g_assert_true (saw_vnc);
+  /* two commands, each logged by the client and the server, two replies */
+  g_assert_cmpuint (n_redacted, >=, 6);
+}
+
 #define ADD(path, data, func) \
   g_test_add (path, Fixture, data, fixture_set_up, func, fixture_tear_down)
 
@@ -1064,6 +1159,7 @@ main (int    argc,
   g_test_add_func ("/mock-server/greeting/after-event", test_greeting_after_event);
   g_test_add_func ("/mock-server/construct/cancel", test_construct_cancel);
   g_test_add_func ("/mock-server/construct/timeout", test_construct_timeout);
+  g_test_add_func ("/mock-server/log/redacted", test_log_redacted);
   ADD ("/mock-server/timeout/per-call", NULL, test_timeout_per_call);
   ADD ("/mock-server/cancel/before-write", NULL, test_cancel_before_write);
   ADD ("/mock-server/cancel/after-write", NULL, test_cancel_after_write);

@@ -693,106 +693,6 @@ test_close_last_unref (Fixture       *f,
 
 /* ------------------------------------------------------------- logging */
 
-typedef struct
-{
-  GMutex lock;
-  GPtrArray *lines;
-} LogCapture;
-
-static void
-log_capture_cb (const char     *log_domain,
-                GLogLevelFlags  log_level,
-                const char     *message,
-                gpointer        user_data)
-{
-  LogCapture *capture = user_data;
-
-  g_mutex_lock (&capture->lock);
-  g_ptr_array_add (capture->lines, g_strdup (message));
-  g_mutex_unlock (&capture->lock);
-}
-
-/* Runs @command with @arguments_json, answered with a secret. */
-static void
-run_secret_command (Fixture    *f,
-                    const char *command_name,
-                    const char *arguments_json)
-{
-  g_autoptr(JsonObject) command = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) ret = NULL;
-  Call *call = execute (f, command_name, arguments_json, QMP_EXECUTE_FLAGS_NONE, NULL);
-
-  command = receive_command (f, command_name, NULL);
-  if (command == NULL)
-    return;
-  qmp_mock_reply (f->mock, command, "{\"passphrase\": \"hunter2\"}");
-
-  if (!call_wait (call, WAIT_MS))
-    return;
-  g_assert_true (call_finish (f, call, &ret, NULL, &error));
-  g_assert_no_error (error);
-  /* Only the log is redacted. */
-  assert_json_equal (ret, "{\"passphrase\": \"hunter2\"}");
-}
-
-/* 21: secrets never reach the debug log. */
-static void
-test_log_redacted (Fixture       *f,
-                   gconstpointer  data)
-{
-  g_autofree char *old_debug = g_strdup (g_getenv ("G_MESSAGES_DEBUG"));
-  LogCapture capture = { .lines = g_ptr_array_new_with_free_func (g_free) };
-  guint handler;
-  guint n_redacted = 0;
-  gboolean saw_object_add = FALSE, saw_vnc = FALSE;
-
-  g_mutex_init (&capture.lock);
-  g_setenv ("G_MESSAGES_DEBUG", "Qmp", TRUE);
-  handler = g_log_set_handler ("Qmp", G_LOG_LEVEL_DEBUG, log_capture_cb, &capture);
-
-  fixture_connect (f, QMP_CONNECTION_FLAGS_NONE, NULL);
-  if (f->conn != NULL)
-    {
-      run_secret_command (f, "object-add",
-                          "{\"qom-type\": \"secret\", \"id\": \"s0\", \"data\": \"hunter2\"}");
-      run_secret_command (f, "change-vnc-password", "{\"password\": \"hunter2\"}");
-
-      /* Stop talking before the handler goes. */
-      call_assert_return (f, close_connection (f), NULL);
-      fixture_release_calls (f);
-    }
-
-  g_log_remove_handler ("Qmp", handler);
-  if (old_debug != NULL)
-    g_setenv ("G_MESSAGES_DEBUG", old_debug, TRUE);
-  else
-    g_unsetenv ("G_MESSAGES_DEBUG");
-
-  g_mutex_lock (&capture.lock);
-  for (guint i = 0; i < capture.lines->len; i++)
-    {
-      const char *line = g_ptr_array_index (capture.lines, i);
-
-      g_test_message ("log: %s", line);
-      g_assert_null (strstr (line, "hunter2"));
-      if (strstr (line, "<redacted>") != NULL)
-        n_redacted++;
-      if (strstr (line, "object-add") != NULL && strstr (line, "<redacted>") != NULL)
-        saw_object_add = TRUE;
-      if (strstr (line, "change-vnc-password") != NULL && strstr (line, "<redacted>") != NULL)
-        saw_vnc = TRUE;
-    }
-  g_mutex_unlock (&capture.lock);
-
-  g_assert_true (saw_object_add);
-  g_assert_true (saw_vnc);
-  g_assert_cmpuint (n_redacted, >=, 4);   /* two commands, two replies */
-
-  g_ptr_array_unref (capture.lines);
-  g_mutex_clear (&capture.lock);
-}
-
 /* ----------------------------------------------------------------- main */
 
 #define ADD(path, data, set_up, func) \
@@ -813,8 +713,6 @@ main (int    argc,
 
   ADD_CONNECTED ("/mock/close/local", NULL, test_close_local);
   ADD_CONNECTED ("/mock/close/last-unref", NULL, test_close_last_unref);
-
-  ADD_BARE ("/mock/log/redacted", NULL, test_log_redacted);
 
   return g_test_run ();
 }
