@@ -171,6 +171,7 @@ struct _QmpTestServer
   GStrv capabilities;
   char *raw_greeting;           /* nullable: replaces the greeting */
   GHashTable *clients;          /* QmpServerChannel → its number, while open */
+  gboolean notify_pending;      /* a notify of n-clients is on its way */
   guint n_clients_ever;
   gboolean reading;
   gboolean writing;
@@ -193,6 +194,14 @@ struct _QmpTestServer
   Listener *listener;
   GSource *listen_source;
 };
+
+enum {
+  PROP_0,
+  PROP_N_CLIENTS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 enum {
   SIGNAL_COMMAND,
@@ -658,16 +667,71 @@ on_channel_command (GObject          *owner,
   qmp_test_server_command_reply_error (command, "CommandNotFound", desc);
 }
 
+static gboolean
+notify_n_clients (gpointer user_data)
+{
+  g_autoptr(QmpTestServer) self = g_weak_ref_get (user_data);
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+
+  g_mutex_lock (&self->lock);
+  self->notify_pending = FALSE;
+  g_mutex_unlock (&self->lock);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CLIENTS]);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+weak_ref_free (GWeakRef *ref)
+{
+  g_weak_ref_clear (ref);
+  g_free (ref);
+}
+
+/* From any thread: ::notify in the server's context, where a test waits
+ * for clients to come or go; one at a time, however many changes, so that
+ * a context nobody iterates does not pile them up. */
+static void
+server_schedule_notify_n_clients (QmpTestServer *self)
+{
+  GWeakRef *ref;
+  GSource *source;
+  gboolean pending;
+
+  g_mutex_lock (&self->lock);
+  pending = self->notify_pending;
+  self->notify_pending = TRUE;
+  g_mutex_unlock (&self->lock);
+  if (pending)
+    return;
+
+  ref = g_new0 (GWeakRef, 1);
+  source = g_idle_source_new ();
+  g_weak_ref_init (ref, self);
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[qmp-glib] test server n-clients");
+  g_source_set_callback (source, notify_n_clients, ref, (GDestroyNotify) weak_ref_free);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
 static void
 on_channel_closed (GObject          *owner,
                    QmpServerChannel *channel)
 {
   QmpTestServer *self = QMP_TEST_SERVER (owner);
+  gboolean removed;
 
   g_mutex_lock (&self->lock);
-  if (g_hash_table_remove (self->clients, channel))
+  removed = g_hash_table_remove (self->clients, channel);
+  if (removed)
     g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+
+  if (removed)
+    server_schedule_notify_n_clients (self);
 }
 
 /* Serves @stream as a new client. */
@@ -710,6 +774,7 @@ server_add_client (QmpTestServer  *self,
                        GUINT_TO_POINTER (self->n_clients_ever));
   g_mutex_unlock (&self->lock);
 
+  server_schedule_notify_n_clients (self);
   _qmp_server_channel_start (channel);
 
   return TRUE;
@@ -795,12 +860,54 @@ qmp_test_server_finalize (GObject *object)
 }
 
 static void
+qmp_test_server_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  QmpTestServer *self = QMP_TEST_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_N_CLIENTS:
+      g_value_set_uint (value, qmp_test_server_get_n_clients (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 qmp_test_server_class_init (QmpTestServerClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = qmp_test_server_dispose;
   object_class->finalize = qmp_test_server_finalize;
+  object_class->get_property = qmp_test_server_get_property;
+
+  /**
+   * QmpTestServer:n-clients:
+   *
+   * The number of clients connected now: see
+   * [method@Qmp.TestServer.get_n_clients].  It is notified in the main
+   * context that was the thread-default one when the server was made,
+   * soon after a client came or went, so that a test can wait there for
+   * a client to hang up.
+   *
+   * ```c
+   * g_clear_object (&connection);
+   * while (qmp_test_server_get_n_clients (server) > 0)
+   *   g_main_context_iteration (NULL, TRUE);
+   * ```
+   *
+   * Since: 1.0
+   */
+  properties[PROP_N_CLIENTS] =
+    g_param_spec_uint ("n-clients", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
    * QmpTestServer::command:
@@ -1224,7 +1331,8 @@ qmp_test_server_new_connection_sync (QmpTestServer       *self,
  * @self: a #QmpTestServer
  *
  * Gets the number of clients connected now.  A client counts until the
- * server has seen it go (or closed it).
+ * server has seen it go (or closed it); [property@Qmp.TestServer:n-clients]
+ * is notified when the number changes.
  *
  * ```c
  * g_assert_cmpuint (qmp_test_server_get_n_clients (server), ==, 1);

@@ -855,6 +855,72 @@ test_listen (void)
 }
 
 static void
+on_notify_count (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+wait_n_clients (QmpTestServer *server,
+                guint          n)
+{
+  while (qmp_test_server_get_n_clients (server) != n)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* n-clients follows clients that come, hang up, go with their last
+ * reference or are closed by the server, and is notified in the server's
+ * context, so that a test can wait for a hang-up. */
+static void
+test_n_clients (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) first = NULL;
+  g_autoptr(QmpConnection) second = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_notify = 0;
+  guint n;
+
+  g_signal_connect (server, "notify::n-clients", G_CALLBACK (on_notify_count), &n_notify);
+  g_assert_cmpuint (qmp_test_server_get_n_clients (server), ==, 0);
+
+  first = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  second = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_object_get (server, "n-clients", &n, NULL);
+  g_assert_cmpuint (n, ==, 2);
+  while (n_notify == 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* A local close, and a last unref, each hang up */
+  n_notify = 0;
+  g_assert_true (qmp_connection_close_sync (first, NULL, &error));
+  wait_n_clients (server, 1);
+  while (n_notify == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_object (&second);
+  wait_n_clients (server, 0);
+
+  /* The server closes */
+  g_clear_object (&first);
+  first = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qmp_test_server_get_n_clients (server), ==, 1);
+  qmp_test_server_close_clients (server);
+  wait_n_clients (server, 0);
+
+  /* A notify on its way when the server goes is dropped */
+  g_signal_handlers_disconnect_by_data (server, &n_notify);
+  g_clear_object (&first);
+  g_clear_object (&server);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
 on_closed (QmpConnection *connection,
            gboolean       remote_peer_vanished,
            GError        *error,
@@ -1093,6 +1159,7 @@ main (int   argc,
   g_test_add_func ("/test-server/check-func", test_check_func);
   g_test_add_func ("/test-server/command-func", test_command_func);
   g_test_add_func ("/test-server/listen", test_listen);
+  g_test_add_func ("/test-server/n-clients", test_n_clients);
   g_test_add_func ("/test-server/fault/close", test_fault_close);
   g_test_add_func ("/test-server/fault/close-after", test_fault_close_after);
   g_test_add_func ("/test-server/fault/malformed", test_fault_malformed);

@@ -175,7 +175,12 @@ class TestServerTests(unittest.TestCase):
         self.assertTrue(os.path.exists(path))
         client = Qmp.Connection.new_for_address_sync(address)
         self.assertEqual(self.server.get_n_clients(), 2)
+        self.assertEqual(self.server.props.n_clients, 2)
         client.close_sync()
+        # notify::n-clients wakes the server's context when the client is gone
+        context = GLib.MainContext.default()
+        while self.server.props.n_clients != 1:
+            context.iteration(True)
         self.server = None
         self.assertFalse(os.path.exists(os.path.dirname(path)))
 
