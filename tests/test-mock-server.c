@@ -338,6 +338,72 @@ test_close_remote_mid_reply (Fixture       *f,
   g_assert_cmpuint (f->n_closed, ==, 1);
 }
 
+/* The client hung up: the server saw its stream end */
+static void
+wait_hang_up (Fixture *f)
+{
+  while (qmp_test_server_get_n_clients (f->server) > 0)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* 20: a local close fails the pending call, "closed" comes once and not
+ * as a vanished peer, later calls and closes fail at once, and the stream
+ * is closed. */
+static void
+test_close_local (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(JsonObject) arguments = tag_arguments ("a");
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) close_result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_connection_execute_async (f->conn, "query-status", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  command = wait_held (f, "query-status");
+
+  qmp_connection_close_async (f->conn, NULL, store_result, &close_result);
+  g_assert_true (qmp_connection_close_finish (f->conn, wait_result (&close_result), &error));
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_clear_error (&error);
+  g_assert_true (qmp_connection_is_closed (f->conn));
+
+  while (f->n_closed == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (f->closed_remote);
+  g_assert_no_error (f->closed_error);
+
+  g_clear_object (&close_result);
+  qmp_connection_close_async (f->conn, NULL, store_result, &close_result);
+  g_assert_false (qmp_connection_close_finish (f->conn, wait_result (&close_result), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_clear_error (&error);
+  ret = qmp_connection_execute_sync (f->conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  iterate_pending ();
+  g_assert_cmpuint (f->n_closed, ==, 1);
+
+  wait_hang_up (f);
+}
+
+/* 22: the last unref of a connection with nothing pending closes the
+ * stream. */
+static void
+test_close_last_unref (Fixture       *f,
+                       gconstpointer  data)
+{
+  round_trip (f);
+  g_assert_cmpuint (qmp_test_server_get_n_clients (f->server), ==, 1);
+
+  g_signal_handlers_disconnect_by_data (f->conn, f);
+  g_clear_object (&f->conn);
+  wait_hang_up (f);
+}
+
 /* 11: a missing, malformed or non-JSON greeting (@data) fails
  * construction. */
 static void
@@ -1140,6 +1206,8 @@ main (int    argc,
   ADD ("/mock-server/protocol/unknown-id", NULL, test_protocol_unknown_id);
   ADD ("/mock-server/protocol/error-classes", NULL, test_error_classes);
   ADD ("/mock-server/close/remote-mid-reply", NULL, test_close_remote_mid_reply);
+  ADD ("/mock-server/close/local", NULL, test_close_local);
+  ADD ("/mock-server/close/last-unref", NULL, test_close_last_unref);
   g_test_add_data_func ("/mock-server/greeting/missing", "{\"return\": {}}", test_greeting_bad);
   g_test_add_data_func ("/mock-server/greeting/malformed/version-string",
                         "{\"QMP\": {\"version\": \"7.2\"}}", test_greeting_bad);

@@ -180,18 +180,6 @@ object_from_json (const char *json)
 }
 
 static void
-assert_json_equal (JsonNode   *node,
-                   const char *expected_json)
-{
-  g_autoptr(JsonNode) expected = json_from_string (expected_json, NULL);
-  g_autofree char *actual = node ? json_to_string (node, FALSE) : g_strdup ("(null)");
-
-  g_assert_nonnull (expected);
-  if (expected == NULL || node == NULL || !json_node_equal (node, expected))
-    g_assert_cmpstr (actual, ==, expected_json);   /* fails, with both texts */
-}
-
-static void
 on_closed (QmpConnection *conn,
            gboolean       remote_peer_vanished,
            GError        *error,
@@ -285,15 +273,6 @@ execute (Fixture         *f,
   return call;
 }
 
-static Call *
-close_connection (Fixture *f)
-{
-  Call *call = call_new (f, CALL_CLOSE);
-
-  qmp_connection_close_async (f->conn, NULL, call_done_cb, call);
-  return call;
-}
-
 /* Finishes a finished @call of any kind but construction. */
 static gboolean
 call_finish (Fixture   *f,
@@ -351,34 +330,6 @@ call_assert_error (Fixture *f,
   g_assert_error (error, domain, code);
 }
 
-/* Waits for @call and asserts that it succeeded; its return value must be
- * @expected_json unless that is NULL, and its event (if any) is returned. */
-static QmpEvent *
-call_assert_ok (Fixture    *f,
-                Call       *call,
-                const char *expected_json)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) ret = NULL;
-  QmpEvent *event = NULL;
-
-  if (!call_wait (call, WAIT_MS))
-    return NULL;
-  g_assert_true (call_finish (f, call, &ret, &event, &error));
-  g_assert_no_error (error);
-  if (expected_json != NULL)
-    assert_json_equal (ret, expected_json);
-  return event;
-}
-
-static void
-call_assert_return (Fixture    *f,
-                    Call       *call,
-                    const char *expected_json)
-{
-  g_autoptr(QmpEvent) event = call_assert_ok (f, call, expected_json);
-}
-
 /* ---- the server side ---- */
 
 /* qmp_mock_receive(), but a timeout or a hang-up is a (non-fatal)
@@ -427,37 +378,6 @@ static gint64
 command_id (JsonObject *command)
 {
   return json_object_get_int_member_with_default (command, "id", -1);
-}
-
-/* A query answered: proves that the library read everything the mock sent
- * before. */
-static gboolean
-round_trip (Fixture *f)
-{
-  static guint n;
-  g_autofree char *tag = g_strdup_printf ("rt%u", ++n);
-  g_autofree char *arguments = g_strdup_printf ("{\"tag\": \"%s\"}", tag);
-  g_autofree char *ret = g_strdup_printf ("{\"rt\": %u}", n);
-  g_autoptr(JsonObject) command = NULL;
-  Call *call = execute (f, "query-status", arguments, QMP_EXECUTE_FLAGS_NONE, NULL);
-
-  command = receive_command (f, "query-status", tag);
-  if (command == NULL)
-    return FALSE;
-  qmp_mock_reply (f->mock, command, ret);
-  call_assert_return (f, call, ret);
-  return !g_test_failed ();
-}
-
-/* The peer hung up: nothing but the end of the stream comes, at once. */
-static void
-mock_assert_eof (Fixture *f)
-{
-  gint64 start = g_get_monotonic_time ();
-
-  g_assert_true (qmp_mock_receive_nothing (f->mock, 10000));
-  /* Silence lasts the whole 10 s; a hang-up ends the wait at once. */
-  g_assert_cmpint ((g_get_monotonic_time () - start) / G_TIME_SPAN_MILLISECOND, <, 9000);
 }
 
 /* 6: error classes map to codes, the message is "desc" unchanged. */
@@ -638,59 +558,6 @@ test_limits_exact_size (Fixture       *f,
   call_assert_error (f, call, WAIT_MS, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE);
 }
 
-/* ------------------------------------------------------------- closing */
-/* 20: a local close. */
-static void
-test_close_local (Fixture       *f,
-                  gconstpointer  data)
-{
-  g_autoptr(JsonObject) command = NULL;
-  Call *pending, *close_call;
-
-  if (f->conn == NULL)
-    return;
-
-  pending = execute (f, "query-status", "{\"tag\": \"a\"}", QMP_EXECUTE_FLAGS_NONE, NULL);
-  command = receive_command (f, "query-status", "a");
-  if (command == NULL)
-    return;
-
-  close_call = close_connection (f);
-  call_assert_return (f, close_call, NULL);
-  call_assert_error (f, pending, WAIT_MS, G_IO_ERROR, G_IO_ERROR_CLOSED);
-  g_assert_true (qmp_connection_is_closed (f->conn));
-
-  g_assert_true (iterate_until (closed_seen, f, WAIT_MS));
-  g_assert_false (f->closed_remote);
-  g_assert_no_error (f->closed_error);
-
-  call_assert_error (f, close_connection (f), WAIT_MS, G_IO_ERROR, G_IO_ERROR_CLOSED);
-  call_assert_error (f, execute (f, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL),
-                     AT_ONCE_MS, G_IO_ERROR, G_IO_ERROR_CLOSED);
-  iterate_pending ();
-  g_assert_cmpuint (f->n_closed, ==, 1);
-
-  mock_assert_eof (f);
-}
-
-/* 22: the last unref of a connection with nothing pending closes the
- * stream. */
-static void
-test_close_last_unref (Fixture       *f,
-                       gconstpointer  data)
-{
-  if (f->conn == NULL)
-    return;
-
-  if (!round_trip (f))
-    return;
-  fixture_release_calls (f);
-
-  g_signal_handlers_disconnect_by_data (f->conn, f);
-  g_clear_object (&f->conn);
-  mock_assert_eof (f);
-}
-
 /* ------------------------------------------------------------- logging */
 
 /* ----------------------------------------------------------------- main */
@@ -710,9 +577,6 @@ main (int    argc,
   ADD_CONNECTED ("/mock/limits/exact-size", "\r\n", test_limits_exact_size);
   /* The same limit with qemu-ga's "\n" line ends, which the design accepts. */
   ADD_CONNECTED ("/mock/limits/exact-size-lf", "\n", test_limits_exact_size);
-
-  ADD_CONNECTED ("/mock/close/local", NULL, test_close_local);
-  ADD_CONNECTED ("/mock/close/last-unref", NULL, test_close_last_unref);
 
   return g_test_run ();
 }
