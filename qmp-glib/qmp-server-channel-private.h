@@ -84,6 +84,13 @@ void _qmp_server_channel_send_raw    (QmpServerChannel *self,
                                       const char       *data,
                                       gsize             len);
 
+/* @head, then @n_fill bytes of 'x', then @tail, made as they are
+ * written: a line of any size at the cost of a chunk. */
+void _qmp_server_channel_send_filled (QmpServerChannel *self,
+                                      const char       *head,
+                                      guint64           n_fill,
+                                      const char       *tail);
+
 /* Faults: the next line written is cut after @n_bytes and the stream is
  * closed; reading or writing stop until turned on again. */
 void _qmp_server_channel_cut_next_line (QmpServerChannel *self,

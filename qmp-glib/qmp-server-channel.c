@@ -28,6 +28,25 @@
 /* Linux's SCM_MAX_FD: as many as one sendmsg() can pass */
 #define MAX_PENDING_FDS 253
 
+/* How much of a filled line is made at a time */
+#define FILL_CHUNK (64 * 1024)
+
+/* Bytes queued behind wbuf: @n_fill filler bytes, made only as they are
+ * written, then @bytes.  A line of gigabytes costs the server no more
+ * than a chunk. */
+typedef struct
+{
+  guint64 n_fill;
+  GString *bytes;
+} Segment;
+
+static void
+segment_free (Segment *segment)
+{
+  g_string_free (segment->bytes, TRUE);
+  g_free (segment);
+}
+
 /* The error texts on the wire are QEMU's own, word for word and not
  * translated: they are protocol data that clients may compare, not
  * messages for the user of this library. */
@@ -65,10 +84,11 @@ struct _QmpServerChannel
   gboolean writing;             /* off: a stall, lines wait in wbuf */
   gboolean cut_pending;         /* the next line is cut after cut_after bytes */
   gsize cut_after;
-  gboolean close_when_written;  /* a line was cut: close once wbuf is out */
+  gboolean close_when_written;  /* a line was cut: close once all is out */
   guint64 max_message_size;
   GString *wbuf;                /* bytes to write */
   gsize wpos;                   /* how much of wbuf is written */
+  GQueue later;                 /* Segment: to write after wbuf */
   GSource *output_source;       /* waits for the socket to take more */
 };
 
@@ -105,16 +125,60 @@ on_output_ready (GObject  *stream,
 
 /* Writes what the socket takes without blocking, from any thread; the
  * rest goes out from the worker when the socket has room. */
+/* Moves the next part of what is queued behind wbuf into it, once wbuf
+ * is written; FALSE when nothing is queued. */
+static gboolean
+channel_refill_locked (QmpServerChannel *self)
+{
+  Segment *segment = g_queue_peek_head (&self->later);
+
+  if (segment == NULL)
+    return FALSE;
+
+  if (segment->n_fill > 0)
+    {
+      gsize n = MIN (segment->n_fill, FILL_CHUNK);
+
+      g_string_set_size (self->wbuf, n);
+      memset (self->wbuf->str, 'x', n);
+      segment->n_fill -= n;
+    }
+  else
+    {
+      g_string_append_len (self->wbuf, segment->bytes->str, segment->bytes->len);
+      segment_free (g_queue_pop_head (&self->later));
+    }
+
+  return TRUE;
+}
+
+static void
+channel_drop_output_locked (QmpServerChannel *self)
+{
+  g_string_truncate (self->wbuf, 0);
+  self->wpos = 0;
+  g_queue_clear_full (&self->later, (GDestroyNotify) segment_free);
+}
+
 static void
 channel_write_locked (QmpServerChannel *self)
 {
   if (self->closed || !self->writing || self->output_source != NULL)
     return;
 
-  while (self->wpos < self->wbuf->len)
+  for (;;)
     {
       g_autoptr(GError) error = NULL;
       gssize n;
+
+      if (self->wpos == self->wbuf->len)
+        {
+          g_string_truncate (self->wbuf, 0);
+          self->wpos = 0;
+          if (!channel_refill_locked (self))
+            break;
+          continue;
+        }
 
       n = g_pollable_output_stream_write_nonblocking (self->output,
                                                       self->wbuf->str + self->wpos,
@@ -135,8 +199,7 @@ channel_write_locked (QmpServerChannel *self)
 
           /* The client went away: nothing more can reach it. */
           g_debug ("server: write failed: %s", error->message);
-          g_string_truncate (self->wbuf, 0);
-          self->wpos = 0;
+          channel_drop_output_locked (self);
           channel_schedule_close_locked (self);
           return;
         }
@@ -144,14 +207,20 @@ channel_write_locked (QmpServerChannel *self)
       self->wpos += n;
     }
 
-  g_string_truncate (self->wbuf, 0);
-  self->wpos = 0;
-
   if (self->close_when_written)
     channel_schedule_close_locked (self);
 }
 
 /* Queues one line (or raw bytes) and writes it. */
+/* Where bytes queued now go: behind the last segment, if any */
+static GString *
+channel_tail_locked (QmpServerChannel *self)
+{
+  Segment *segment = g_queue_peek_tail (&self->later);
+
+  return segment ? segment->bytes : self->wbuf;
+}
+
 static void
 channel_append_locked (QmpServerChannel *self,
                        const char       *data,
@@ -162,13 +231,13 @@ channel_append_locked (QmpServerChannel *self,
 
   if (self->cut_pending)
     {
-      g_string_append_len (self->wbuf, data, MIN (len, self->cut_after));
+      g_string_append_len (channel_tail_locked (self), data, MIN (len, self->cut_after));
       self->cut_pending = FALSE;
       self->close_when_written = TRUE;
     }
   else
     {
-      g_string_append_len (self->wbuf, data, len);
+      g_string_append_len (channel_tail_locked (self), data, len);
     }
 
   channel_write_locked (self);
@@ -253,6 +322,47 @@ _qmp_server_channel_send_raw (QmpServerChannel *self,
 {
   g_mutex_lock (&self->lock);
   channel_append_locked (self, data, len);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_qmp_server_channel_send_filled (QmpServerChannel *self,
+                                 const char       *head,
+                                 guint64           n_fill,
+                                 const char       *tail)
+{
+  gsize head_len = strlen (head);
+  gsize tail_len = strlen (tail);
+  Segment *segment;
+
+  g_mutex_lock (&self->lock);
+  if (self->closed || self->close_when_written)
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+
+  /* A cut falls in the head, the filler or the tail */
+  if (self->cut_pending)
+    {
+      guint64 cut = self->cut_after;
+
+      self->cut_pending = FALSE;
+      self->close_when_written = TRUE;
+      head_len = MIN (head_len, cut);
+      cut -= head_len;
+      n_fill = MIN (n_fill, cut);
+      cut -= n_fill;
+      tail_len = MIN (tail_len, cut);
+    }
+
+  g_string_append_len (channel_tail_locked (self), head, head_len);
+  segment = g_new0 (Segment, 1);
+  segment->n_fill = n_fill;
+  segment->bytes = g_string_new_len (tail, tail_len);
+  g_queue_push_tail (&self->later, segment);
+
+  channel_write_locked (self);
   g_mutex_unlock (&self->lock);
 }
 
@@ -748,8 +858,7 @@ close_on_worker (gpointer user_data)
       g_source_destroy (self->output_source);
       g_clear_pointer (&self->output_source, g_source_unref);
     }
-  g_string_truncate (self->wbuf, 0);
-  self->wpos = 0;
+  channel_drop_output_locked (self);
   g_mutex_unlock (&self->lock);
 
   if (self->closed_told)
@@ -926,6 +1035,7 @@ _qmp_server_channel_unref (QmpServerChannel *self)
     g_io_stream_close (self->stream, NULL, NULL);
 
   g_string_free (self->wbuf, TRUE);
+  g_queue_clear_full (&self->later, (GDestroyNotify) segment_free);
   g_mutex_clear (&self->lock);
   g_string_free (self->scratch, TRUE);
   g_free (self->rbuf);

@@ -1901,6 +1901,11 @@ qmp_test_server_send_raw (QmpTestServer *self,
  * is @size bytes long (at least 100, the length of the event with an empty
  * padding string), valid JSON: for a client's `max-message-size`.
  *
+ * The padding is made as it is written, so the line costs the server a
+ * few kilobytes whatever its size: a test can send gigabytes to see that
+ * the client's memory stays bounded.  When the client hangs up, the rest
+ * is dropped.
+ *
  * ```c
  * qmp_connection_set_max_message_size (connection, 4096);
  * qmp_test_server_send_large_line (server, 4097);
@@ -1915,24 +1920,16 @@ qmp_test_server_send_large_line (QmpTestServer *self,
   static const char prefix[] =
     "{\"timestamp\": {\"seconds\": 0, \"microseconds\": 0}, \"event\": \"QMP_TEST_LARGE\", "
     "\"data\": {\"padding\": \"";
-  static const char suffix[] = "\"}}";
-  gsize fixed = sizeof prefix - 1 + sizeof suffix - 1;
-  g_autoptr(GString) line = g_string_sized_new (MAX (size, fixed) + 2);
+  static const char suffix[] = "\"}}\r\n";
+  gsize fixed = sizeof prefix - 1 + sizeof suffix - 1 - 2;
+  g_autoptr(GPtrArray) clients = NULL;
 
   g_return_if_fail (QMP_IS_TEST_SERVER (self));
 
-  g_string_append (line, prefix);
-  if (size > fixed)
-    {
-      gsize n = size - fixed;
-
-      g_string_set_size (line, line->len + n);
-      memset (line->str + sizeof prefix - 1, 'x', n);
-    }
-  g_string_append (line, suffix);
-  g_string_append (line, "\r\n");
-
-  qmp_test_server_send_raw (self, (const guint8 *) line->str, line->len);
+  clients = server_dup_clients (self);
+  for (guint i = 0; i < clients->len; i++)
+    _qmp_server_channel_send_filled (g_ptr_array_index (clients, i), prefix,
+                                     size > fixed ? size - fixed : 0, suffix);
 }
 
 /**

@@ -1041,6 +1041,42 @@ test_fault_large_line (void)
   g_assert_cmpuint (strlen (line), ==, 4097);
 }
 
+/* A large line is made as it is written: what is sent after it comes
+ * after it, whole, and a cut falls inside its padding as anywhere else. */
+static void
+test_fault_large_line_streamed (void)
+{
+  const gsize size = 300000;
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(RawClient) raw = raw_client_new (server);
+  g_autofree char *line = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *partial = NULL;
+  const char *padding;
+  gsize n_x;
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+
+  qmp_test_server_send_large_line (server, size);
+  qmp_test_server_emit_event (server, "AFTER", NULL, NULL);
+  line = raw_read (raw);
+  g_assert_cmpuint (strlen (line), ==, size);
+  padding = strstr (line, "\"padding\": \"") + strlen ("\"padding\": \"");
+  n_x = strspn (padding, "x");
+  g_assert_cmpstr (padding + n_x, ==, "\"}}");
+  g_assert_cmpuint (padding - line + n_x + 3, ==, size);
+  after = raw_read (raw);
+  g_assert_true (strstr (after, "\"event\": \"AFTER\"") != NULL);
+
+  qmp_test_server_close_after (server, 1000);
+  qmp_test_server_send_large_line (server, size);
+  partial = raw_read (raw);
+  g_assert_cmpuint (strlen (partial), ==, 1000);
+  g_assert_cmpuint (strspn (strstr (partial, "\"padding\": \"") + strlen ("\"padding\": \""), "x"),
+                    ==, 1000 - (padding - line));
+  g_assert_null (raw_read (raw));
+}
+
 static void
 test_fault_stall (void)
 {
@@ -1164,6 +1200,7 @@ main (int   argc,
   g_test_add_func ("/test-server/fault/close-after", test_fault_close_after);
   g_test_add_func ("/test-server/fault/malformed", test_fault_malformed);
   g_test_add_func ("/test-server/fault/large-line", test_fault_large_line);
+  g_test_add_func ("/test-server/fault/large-line-streamed", test_fault_large_line_streamed);
   g_test_add_func ("/test-server/fault/stall", test_fault_stall);
   g_test_add_func ("/test-server/threads", test_threads);
 
