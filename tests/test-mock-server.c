@@ -1,15 +1,17 @@
-/* test-mock-server.c: tests of test-mock.c moved onto QmpTestServer
+/* test-mock-server.c: QmpConnection against QmpTestServer
  *
  * Copyright 2026 The qmp-glib authors
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The library tests its public test server by using it: these are the
- * scripted-mock tests of test-mock.c (same paths under /mock-server/)
- * that QmpTestServer can play.  The handler keeps every command it is
- * given, so that each test answers them when and how it wants.
+ * The library tests its public test server by using it: these were the
+ * scripted-mock tests of test-mock.c (the same cases, under
+ * /mock-server/), for what no real peer does on demand.  The handler
+ * keeps every command it is given, so that each test answers them when
+ * and how it wants.
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include <qmp-glib.h>
@@ -336,6 +338,149 @@ test_close_remote_mid_reply (Fixture       *f,
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   iterate_pending ();
   g_assert_cmpuint (f->n_closed, ==, 1);
+}
+
+/* valgrind runs (meson test --setup=valgrind) set QMP_TEST_SLOW */
+static gboolean
+is_slow (void)
+{
+  const char *slow = g_getenv ("QMP_TEST_SLOW");
+
+  return slow != NULL && *slow != '\0';
+}
+
+static gsize
+read_vm_hwm_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *hwm = NULL;
+
+  if (g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    hwm = strstr (status, "VmHWM:");
+  g_assert_nonnull (hwm);
+  return g_ascii_strtoull (hwm + strlen ("VmHWM:"), NULL, 10);
+}
+
+/* Resets the peak RSS to the current RSS, so that earlier tests do not
+ * hide the growth of this one (Linux 4.0 and later; harmless if not). */
+static void
+reset_vm_hwm (void)
+{
+  FILE *file = fopen ("/proc/self/clear_refs", "w");
+
+  if (file == NULL)
+    return;
+  fputs ("5", file);
+  fclose (file);
+}
+
+/* 7: a line over max-message-size fails the pending call with
+ * QMP_ERROR_MESSAGE_TOO_LARGE and closes the connection, and memory stays
+ * bounded by the limit: the server makes its 200 MiB line as it writes
+ * it, in this same process, so the peak is the client's. */
+static void
+test_limits_too_large (Fixture       *f,
+                       gconstpointer  data)
+{
+  const guint64 mib = 1024 * 1024;
+  guint64 limit = 64 * mib;
+  guint64 total = 200 * mib;
+  g_autoptr(JsonObject) arguments = tag_arguments ("big");
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize hwm_before, hwm_after;
+
+  if (is_slow ())
+    {
+      limit = mib;
+      total = 4 * mib;
+      qmp_connection_set_max_message_size (f->conn, limit);
+    }
+  g_assert_cmpuint (qmp_connection_get_max_message_size (f->conn), ==, limit);
+
+  qmp_connection_execute_async (f->conn, "query-big", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  command = wait_held (f, "query-big");
+
+  reset_vm_hwm ();
+  hwm_before = read_vm_hwm_kib ();
+  qmp_test_server_send_large_line (f->server, total);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE);
+  hwm_after = read_vm_hwm_kib ();
+
+  g_test_message ("a line of %" G_GUINT64_FORMAT " bytes; VmHWM %" G_GSIZE_FORMAT " kB -> %"
+                  G_GSIZE_FORMAT " kB", total, hwm_before, hwm_after);
+  /* AddressSanitizer keeps freed blocks in quarantine and copies on every
+   * realloc, so its peak says nothing about the library's bound. */
+#if !defined(__SANITIZE_ADDRESS__)
+  g_assert_cmpuint (hwm_after - hwm_before, <, (limit + 48 * mib) / 1024);
+#endif
+  g_assert_true (qmp_connection_is_closed (f->conn));
+  while (f->n_closed == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (f->closed_error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE);
+}
+
+/* Sends a reply to @command whose line is exactly @size bytes before
+ * @line_end; its "pad" member is returned, @pad_len bytes long. */
+static void
+send_reply_of_size (Fixture              *f,
+                    QmpTestServerCommand *command,
+                    gsize                 size,
+                    const char           *line_end,
+                    gsize                *pad_len)
+{
+  g_autofree char *id = json_to_string (qmp_test_server_command_get_id (command), FALSE);
+  g_autofree char *head = g_strdup_printf ("{\"id\": %s, \"return\": {\"pad\": \"", id);
+  const char *tail = "\"}}";
+  g_autofree char *padding = NULL;
+  g_autofree char *line = NULL;
+
+  *pad_len = size - strlen (head) - strlen (tail);
+  padding = g_strnfill (*pad_len, 'p');
+  line = g_strconcat (head, padding, tail, line_end, NULL);
+  g_assert_cmpuint (strlen (line), ==, size + strlen (line_end));
+  qmp_test_server_send_raw (f->server, (const guint8 *) line, strlen (line));
+}
+
+/* 7: a line of exactly max-message-size bytes (before its line end, @data)
+ * is accepted, one more byte is refused. */
+static void
+test_limits_exact_size (Fixture       *f,
+                        gconstpointer  data)
+{
+  const char *line_end = data;
+  const gsize limit = 4096;
+  g_autoptr(JsonObject) arguments = tag_arguments ("exact");
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize pad_len;
+
+  qmp_connection_set_max_message_size (f->conn, limit);
+
+  qmp_connection_execute_async (f->conn, "query-pad", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  command = wait_held (f, "query-pad");
+  send_reply_of_size (f, command, limit, line_end, &pad_len);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (json_object_get_string_member_with_default (json_node_get_object (ret), "pad", "")),
+                    ==, pad_len);
+
+  g_clear_object (&command);
+  g_clear_object (&result);
+  g_clear_pointer (&ret, json_node_unref);
+  qmp_connection_execute_async (f->conn, "query-pad", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                store_result, &result);
+  command = wait_held (f, "query-pad");
+  send_reply_of_size (f, command, limit + 1, line_end, &pad_len);
+  ret = qmp_connection_execute_finish (f->conn, wait_result (&result), &error);
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_MESSAGE_TOO_LARGE);
 }
 
 /* The client hung up: the server saw its stream end */
@@ -1205,6 +1350,10 @@ main (int    argc,
   ADD ("/mock-server/protocol/reply-without-id", "{\"return\": {}}", test_protocol_violation);
   ADD ("/mock-server/protocol/unknown-id", NULL, test_protocol_unknown_id);
   ADD ("/mock-server/protocol/error-classes", NULL, test_error_classes);
+  ADD ("/mock-server/limits/too-large", NULL, test_limits_too_large);
+  ADD ("/mock-server/limits/exact-size", "\r\n", test_limits_exact_size);
+  /* The same limit with qemu-ga's "\n" line ends, which the design accepts */
+  ADD ("/mock-server/limits/exact-size-lf", "\n", test_limits_exact_size);
   ADD ("/mock-server/close/remote-mid-reply", NULL, test_close_remote_mid_reply);
   ADD ("/mock-server/close/local", NULL, test_close_local);
   ADD ("/mock-server/close/last-unref", NULL, test_close_last_unref);
