@@ -288,48 +288,6 @@ test_wrong_templates (void)
 
 /* ------------------------------------------------------- execute */
 
-/* A test server whose commands are held for the test to answer */
-typedef struct
-{
-  QmpTestServer *server;
-  GQueue held;              /* QmpTestServerCommand */
-} Held;
-
-static gboolean
-hold_command (QmpTestServer        *server,
-              QmpTestServerCommand *command,
-              gpointer              user_data)
-{
-  Held *held = user_data;
-
-  g_queue_push_tail (&held->held, g_object_ref (command));
-  return TRUE;
-}
-
-static void
-held_init (Held *held)
-{
-  held->server = qmp_test_server_new ();
-  g_queue_init (&held->held);
-  g_signal_connect (held->server, "command", G_CALLBACK (hold_command), held);
-}
-
-static void
-held_clear (Held *held)
-{
-  g_signal_handlers_disconnect_by_data (held->server, held);
-  g_queue_clear_full (&held->held, g_object_unref);
-  g_clear_object (&held->server);
-}
-
-static QmpTestServerCommand *
-held_wait (Held *held)
-{
-  while (held->held.length == 0)
-    g_main_context_iteration (NULL, TRUE);
-  return g_queue_pop_head (&held->held);
-}
-
 /* Asserts that nothing but the negotiation reached @server before a
  * command sent now, and that the connection still works. */
 static void
@@ -355,7 +313,8 @@ assert_nothing_sent (QmpTestServer *server,
 static void
 test_execute (void)
 {
-  Held held;
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpTestHeld) held = qmp_test_held_new (server);
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(QmpTestServerCommand) command = NULL;
@@ -366,15 +325,13 @@ test_execute (void)
   const char *id = "usb\"0\\";
   JsonObject *arguments;
 
-  held_init (&held);
-  connection = qmp_test_server_new_connection_sync (held.server, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (qmp_connection_get_oob_enabled (connection));
 
   qmp_connection_execute_printf_async (connection, NULL, qmp_test_store_result, &slot,
                                        "{'execute': 'device_del', 'arguments': {'id': %s}}", id);
-  command = held_wait (&held);
-  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "device_del");
+  command = qmp_test_held_next (held, "device_del");
   g_assert_false (qmp_test_server_command_get_oob (command));
   arguments = qmp_test_server_command_get_arguments (command);
   g_assert_cmpstr (json_object_get_string_member (arguments, "id"), ==, id);
@@ -392,8 +349,7 @@ test_execute (void)
   /* No arguments; exec-oob is sent out of band. */
   qmp_connection_execute_printf_async (connection, NULL, qmp_test_store_result, &slot,
                                        "{'exec-oob': 'migrate-pause'}");
-  command = held_wait (&held);
-  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "migrate-pause");
+  command = qmp_test_held_next (held, "migrate-pause");
   g_assert_true (qmp_test_server_command_get_oob (command));
   g_assert_null (qmp_test_server_command_get_arguments (command));
   qmp_test_server_command_reply_error (command, "GenericError", "not migrating");
@@ -402,8 +358,6 @@ test_execute (void)
   g_assert_null (ret);
   g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
   g_assert_cmpstr (error->message, ==, "not migrating");
-
-  held_clear (&held);
 }
 
 static gpointer
@@ -423,7 +377,8 @@ execute_printf_thread (gpointer data)
 static void
 test_execute_sync (void)
 {
-  Held held;
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpTestHeld) held = qmp_test_held_new (server);
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(JsonNode) machine = json_from_string ("\"none-machine\"", NULL);
@@ -432,21 +387,17 @@ test_execute_sync (void)
   JsonObject *arguments;
   GThread *thread;
 
-  held_init (&held);
-  connection = qmp_test_server_new_connection_sync (held.server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
 
   thread = g_thread_new ("sync", execute_printf_thread, connection);
-  command = held_wait (&held);
-  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "qom-get");
+  command = qmp_test_held_next (held, "qom-get");
   arguments = qmp_test_server_command_get_arguments (command);
   g_assert_cmpstr (json_object_get_string_member (arguments, "path"), ==, "/machine");
   g_assert_cmpstr (json_object_get_string_member (arguments, "property"), ==, "type");
   qmp_test_server_command_reply (command, machine);
   ret = g_thread_join (thread);
   g_assert_cmpstr (json_node_get_string (ret), ==, "none-machine");
-
-  held_clear (&held);
 }
 
 /* A template that is not one command is a critical, and nothing is sent. */
