@@ -169,7 +169,14 @@ test_mock_no_reply_and_garbage (void)
   qmp_mock_send_raw (mock, sync_reply, strlen (sync_reply));
   g_clear_pointer (&command, json_object_unref);
 
+  /* Attempts sent again before the answer to the first was read (a slow
+   * machine, valgrind) come before guest-info: abandoned, not answered. */
   command = qmp_mock_receive (mock);
+  while (g_strcmp0 (json_object_get_string_member (command, "execute"), "guest-sync-delimited") == 0)
+    {
+      g_clear_pointer (&command, json_object_unref);
+      command = qmp_mock_receive (mock);
+    }
   g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "guest-info");
   qmp_mock_reply (mock, command, "{\"version\": \"7.2.0\", \"supported_commands\": []}");
   g_clear_pointer (&command, json_object_unref);
