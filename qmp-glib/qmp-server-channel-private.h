@@ -58,6 +58,8 @@ QmpServerChannel *_qmp_server_channel_new   (GIOStream                    *strea
                                              GError                      **error);
 QmpServerChannel *_qmp_server_channel_ref   (QmpServerChannel *self);
 void              _qmp_server_channel_unref (QmpServerChannel *self);
+void              _qmp_server_channel_set_guest_agent (QmpServerChannel *self);
+gboolean          _qmp_server_channel_is_guest_agent  (QmpServerChannel *self);
 void              _qmp_server_channel_start (QmpServerChannel *self);
 void              _qmp_server_channel_close (QmpServerChannel *self);
 gboolean          _qmp_server_channel_is_closed (QmpServerChannel *self);

@@ -64,6 +64,7 @@ struct _QmpServerChannel
   QmpServerChannelClosedFunc closed_func;
   char *greeting_json;
   gboolean oob_offered;
+  gboolean guest_agent;         /* qemu-ga: no negotiation, "\n" line ends */
 
   /* Used on the worker thread only */
   GSource *input_source;
@@ -243,11 +244,17 @@ channel_append_locked (QmpServerChannel *self,
   channel_write_locked (self);
 }
 
+static const char *
+channel_line_end (QmpServerChannel *self)
+{
+  return self->guest_agent ? "\n" : "\r\n";
+}
+
 static void
 channel_append_line (QmpServerChannel *self,
                      GString          *line)
 {
-  g_string_append (line, "\r\n");
+  g_string_append (line, channel_line_end (self));
 
   g_mutex_lock (&self->lock);
   channel_append_locked (self, line->str, line->len);
@@ -306,7 +313,7 @@ _qmp_server_channel_send_event (QmpServerChannel *self,
   if (data_json != NULL)
     g_string_append_printf (line, ", \"data\": %s", data_json);
   g_string_append_c (line, '}');
-  g_string_append (line, "\r\n");
+  g_string_append (line, channel_line_end (self));
 
   /* As QEMU, no events to a client that has not negotiated yet */
   g_mutex_lock (&self->lock);
@@ -570,7 +577,11 @@ channel_handle_line (QmpServerChannel *self,
   request->oob = exec_oob != NULL;
   request->fds = g_steal_pointer (&self->pending_fds);
 
-  if (!_qmp_server_channel_is_negotiated (self))
+  if (self->guest_agent)
+    {
+      /* qemu-ga knows no negotiation: every command goes on */
+    }
+  else if (!_qmp_server_channel_is_negotiated (self))
     {
       if (g_str_equal (request->name, "qmp_capabilities"))
         channel_negotiate (self, request);
@@ -996,6 +1007,24 @@ start_on_worker (gpointer user_data)
 {
   channel_update_reading (user_data);
   return G_SOURCE_REMOVE;
+}
+
+/* Before _qmp_server_channel_start(): the client is qemu-ga's, which gets
+ * no greeting, negotiates nothing and reads lines ending in "\n". */
+void
+_qmp_server_channel_set_guest_agent (QmpServerChannel *self)
+{
+  self->guest_agent = TRUE;
+  g_clear_pointer (&self->greeting_json, g_free);
+  g_mutex_lock (&self->lock);
+  self->negotiated = TRUE;
+  g_mutex_unlock (&self->lock);
+}
+
+gboolean
+_qmp_server_channel_is_guest_agent (QmpServerChannel *self)
+{
+  return self->guest_agent;
 }
 
 /* Greets the client and starts reading. */

@@ -151,6 +151,7 @@ struct _QmpTestServerCommand
   QmpServerRequest *request;    /* what the client sent */
   QmpServerChannel *channel;    /* where the answer goes */
   guint client;                 /* the client's number, from 1 */
+  gboolean guest_agent;         /* the client is a guest agent's */
   GPtrArray *events_before;     /* EventLine: sent just before the answer */
   gint answered;                /* atomic */
 };
@@ -170,6 +171,7 @@ struct _QmpTestServer
   char *package;
   GStrv capabilities;
   char *raw_greeting;           /* nullable: replaces the greeting */
+  gboolean guest_agent;         /* later clients are qemu-ga's */
   GHashTable *clients;          /* QmpServerChannel → its number, while open */
   gboolean notify_pending;      /* a notify of n-clients is on its way */
   guint n_clients_ever;
@@ -555,6 +557,68 @@ command_not_found (const char *name)
   return g_strdup_printf ("The command %s has not been found", name);
 }
 
+/* What no one else answered: qemu-ga's own answers to what a client
+ * sends while it connects, for a guest agent's clients; else QEMU's
+ * CommandNotFound. */
+static void
+command_answer_default (QmpTestServerCommand *command,
+                        gboolean              guest_agent,
+                        guint                 major,
+                        guint                 minor,
+                        guint                 micro)
+{
+  const char *name = command->request->name;
+  g_autofree char *desc = NULL;
+
+  if (guest_agent && (g_str_equal (name, "guest-sync-delimited") || g_str_equal (name, "guest-sync")))
+    {
+      JsonObject *arguments = command->request->arguments;
+      JsonNode *id = arguments ? json_object_get_member (arguments, "id") : NULL;
+
+      if (id != NULL && JSON_NODE_HOLDS_VALUE (id) && json_node_get_value_type (id) == G_TYPE_INT64)
+        {
+          g_autofree char *token = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (id));
+
+          if (!command_take_answer (command))
+            return;
+          /* The delimiter first: the client's parser starts over there */
+          if (g_str_equal (name, "guest-sync-delimited"))
+            _qmp_server_channel_send_raw (command->channel, "\xff", 1);
+          _qmp_server_channel_reply (command->channel, command->request->id_json, token);
+          return;
+        }
+      qmp_test_server_command_reply_error (command, "GenericError", "Parameter 'id' is missing");
+      return;
+    }
+
+  if (guest_agent && g_str_equal (name, "guest-info"))
+    {
+      g_autofree char *info = g_strdup_printf ("{\"version\": \"%u.%u.%u\", \"supported_commands\": []}",
+                                               major, minor, micro);
+
+      command_reply_json (command, info);
+      return;
+    }
+
+  desc = command_not_found (name);
+  qmp_test_server_command_reply_error (command, "CommandNotFound", desc);
+}
+
+static void
+server_answer_default (QmpTestServer        *self,
+                       QmpTestServerCommand *command)
+{
+  guint major, minor, micro;
+
+  g_mutex_lock (&self->lock);
+  major = self->major;
+  minor = self->minor;
+  micro = self->micro;
+  g_mutex_unlock (&self->lock);
+
+  command_answer_default (command, command->guest_agent, major, minor, micro);
+}
+
 /* In the server's context: the handlers' turn. */
 static gboolean
 emit_command (gpointer user_data)
@@ -568,9 +632,10 @@ emit_command (gpointer user_data)
 
   if (!handled && !qmp_test_server_command_is_answered (data->command))
     {
-      g_autofree char *desc = command_not_found (data->command->request->name);
-
-      qmp_test_server_command_reply_error (data->command, "CommandNotFound", desc);
+      if (self != NULL)
+        server_answer_default (self, data->command);
+      else
+        command_answer_default (data->command, FALSE, 0, 0, 0);
     }
 
   return G_SOURCE_REMOVE;
@@ -598,6 +663,7 @@ on_channel_command (GObject          *owner,
 
   command->request = request;
   command->channel = _qmp_server_channel_ref (channel);
+  command->guest_agent = _qmp_server_channel_is_guest_agent (channel);
   command->answered = request->answered;
 
   g_mutex_lock (&self->lock);
@@ -663,8 +729,7 @@ on_channel_command (GObject          *owner,
       return;
     }
 
-  desc = command_not_found (request->name);
-  qmp_test_server_command_reply_error (command, "CommandNotFound", desc);
+  server_answer_default (self, command);
 }
 
 static gboolean
@@ -744,8 +809,10 @@ server_add_client (QmpTestServer  *self,
   g_autofree char *greeting = NULL;
   gboolean oob_offered;
   gboolean reading, writing;
+  gboolean guest_agent;
 
   g_mutex_lock (&self->lock);
+  guest_agent = self->guest_agent;
   greeting = server_greeting_locked (self);
   oob_offered = g_strv_contains ((const char * const *) self->capabilities, "oob");
   reading = self->reading;
@@ -757,6 +824,8 @@ server_add_client (QmpTestServer  *self,
   if (channel == NULL)
     return FALSE;
 
+  if (guest_agent)
+    _qmp_server_channel_set_guest_agent (channel);
   if (!writing)
     _qmp_server_channel_set_writing (channel, FALSE);
   if (!reading)
@@ -1117,6 +1186,45 @@ qmp_test_server_set_raw_greeting (QmpTestServer *self,
   g_mutex_lock (&self->lock);
   g_free (self->raw_greeting);
   self->raw_greeting = g_strdup (greeting);
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * qmp_test_server_set_guest_agent:
+ * @self: a #QmpTestServer
+ * @guest_agent: %TRUE to play a guest agent
+ *
+ * Makes the server speak to the clients that connect from now on as
+ * qemu-ga does, for code that drives a guest agent (a client made with
+ * %QMP_CONNECTION_FLAGS_GUEST_AGENT): no greeting and no capability
+ * negotiation (`qmp_capabilities` is a command like any other, which
+ * qemu-ga does not know), no `exec-oob`, and lines that end in `\n`.
+ *
+ * What a client sends while it connects is answered as qemu-ga answers it,
+ * unless a canned answer, the command function or a handler takes it
+ * first: `guest-sync-delimited` with the 0xFF delimiter and then its `id`
+ * argument, `guest-sync` with its `id` argument, and `guest-info` with the
+ * version of [method@Qmp.TestServer.set_version] and no supported
+ * commands.  A handler that takes them can answer otherwise, with
+ * [method@Qmp.TestServer.send_raw] for the delimiter.
+ *
+ * ```c
+ * qmp_test_server_set_guest_agent (server, TRUE);
+ * qmp_test_server_set_reply (server, "guest-ping", NULL);
+ * connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_GUEST_AGENT,
+ *                                                   NULL, &error);
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_test_server_set_guest_agent (QmpTestServer *self,
+                                 gboolean       guest_agent)
+{
+  g_return_if_fail (QMP_IS_TEST_SERVER (self));
+
+  g_mutex_lock (&self->lock);
+  self->guest_agent = !!guest_agent;
   g_mutex_unlock (&self->lock);
 }
 

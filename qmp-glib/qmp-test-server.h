@@ -85,6 +85,9 @@ void           qmp_test_server_set_capabilities  (QmpTestServer        *self,
 QMP_AVAILABLE_IN_1_0
 void           qmp_test_server_set_raw_greeting  (QmpTestServer        *self,
                                                   const char           *greeting);
+QMP_AVAILABLE_IN_1_0
+void           qmp_test_server_set_guest_agent   (QmpTestServer        *self,
+                                                  gboolean              guest_agent);
 
 /* clients */
 QMP_AVAILABLE_IN_1_0

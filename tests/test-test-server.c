@@ -213,6 +213,63 @@ test_greeting_raw (void)
   g_assert_null (connection);
 }
 
+/* A guest agent's server: no greeting, no negotiation, "\n" line ends,
+ * and qemu-ga's answers to what a client sends while it connects. */
+static void
+test_guest_agent (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpConnection) qmp = NULL;
+  g_autoptr(RawClient) raw = NULL;
+  g_autoptr(GPtrArray) commands = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* A client from before stays a QMP one */
+  qmp = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  qmp_test_server_set_guest_agent (server, TRUE);
+  qmp_test_server_set_version (server, 8, 1, 3);
+  qmp_test_server_set_reply (server, "guest-ping", NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_GUEST_AGENT, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (qmp_connection_check_version (connection, 8, 1, 3));
+  ret = qmp_connection_execute_sync (connection, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  ret = qmp_connection_execute_sync (qmp, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  commands = qmp_test_server_get_commands (server);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[0]), ==, "qmp_capabilities");
+  g_assert_cmpuint (qmp_test_server_command_get_client (commands->pdata[0]), ==, 1);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[1]), ==, "guest-sync-delimited");
+  g_assert_cmpuint (qmp_test_server_command_get_client (commands->pdata[1]), ==, 2);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[commands->len - 3]), ==, "guest-info");
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[commands->len - 2]), ==, "guest-ping");
+  g_assert_cmpuint (qmp_test_server_command_get_client (commands->pdata[commands->len - 2]), ==, 2);
+  g_assert_cmpuint (qmp_test_server_command_get_client (commands->pdata[commands->len - 1]), ==, 1);
+
+  /* On the wire: nothing until asked, the delimiter, "\n" alone */
+  raw = raw_client_new (server);
+  g_data_input_stream_set_newline_type (raw->input, G_DATA_STREAM_NEWLINE_TYPE_LF);
+  raw_send (raw, "{\"execute\": \"guest-sync-delimited\", \"arguments\": {\"id\": 42}, \"id\": 1}\n");
+  raw_expect (raw, "\xff{\"return\": 42, \"id\": 1}");
+  raw_send (raw, "{\"execute\": \"guest-sync\", \"arguments\": {\"id\": -7}}\n");
+  raw_expect (raw, "{\"return\": -7}");
+  raw_send (raw, "{\"execute\": \"guest-info\"}\n");
+  raw_expect (raw, "{\"return\": {\"version\": \"8.1.3\", \"supported_commands\": []}}");
+  raw_send (raw, "{\"execute\": \"qmp_capabilities\", \"id\": 2}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", "
+                   "\"desc\": \"The command qmp_capabilities has not been found\"}, \"id\": 2}");
+  raw_send (raw, "{\"execute\": \"guest-sync\"}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Parameter 'id' is missing\"}}");
+  raw_send (raw, "{\"exec-oob\": \"guest-ping\"}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'exec-oob' is unexpected\"}}");
+}
+
 static void
 test_negotiation (void)
 {
@@ -1182,6 +1239,7 @@ main (int   argc,
   g_test_add_func ("/test-server/greeting/default", test_greeting_default);
   g_test_add_func ("/test-server/greeting/old", test_greeting_old);
   g_test_add_func ("/test-server/greeting/raw", test_greeting_raw);
+  g_test_add_func ("/test-server/guest-agent", test_guest_agent);
   g_test_add_func ("/test-server/negotiation", test_negotiation);
   g_test_add_func ("/test-server/hostile-client", test_hostile_client);
   g_test_add_func ("/test-server/canned", test_canned);
