@@ -1,6 +1,7 @@
 /* test-cancel.c: a cancelled or timed-out call never reaches the peer
  * unless its first byte was written; against a QmpTestServer that stops
- * reading, and against a real QEMU stopped with SIGSTOP
+ * reading (playing QEMU, or a guest agent), and against a real QEMU
+ * stopped with SIGSTOP
  *
  * Copyright 2026 The qmp-glib authors
  *
@@ -83,36 +84,6 @@ assert_error (QmpConnection  *conn,
 
   g_assert_error (error, domain, code);
   g_assert_null (ret);
-}
-
-/* Receives one command and asserts its name (and tag, if given). */
-static JsonObject *
-receive_command (QmpMock    *mock,
-                 const char *name,
-                 const char *tag)
-{
-  g_autoptr(JsonObject) command = qmp_mock_receive (mock);
-
-  if (command == NULL)
-    return NULL;
-  g_assert_cmpstr (json_object_get_string_member_with_default (command, "execute", NULL), ==, name);
-  if (tag != NULL)
-    {
-      JsonObject *arguments = json_object_get_object_member (command, "arguments");
-
-      g_assert_nonnull (arguments);
-      g_assert_cmpstr (json_object_get_string_member_with_default (arguments, "tag", NULL), ==, tag);
-    }
-
-  return g_steal_pointer (&command);
-}
-
-static void
-assert_blob (JsonObject *command)
-{
-  JsonObject *arguments = json_object_get_object_member (command, "arguments");
-
-  g_assert_cmpuint (strlen (json_object_get_string_member (arguments, "blob")), ==, BIG_SIZE);
 }
 
 /* A test server whose commands the test answers, and its client */
@@ -482,41 +453,20 @@ test_cancel_partly_written (void)
   g_assert_false (qmp_connection_is_closed (conn));
 }
 
-/* A guest agent connection on the scripted mock: guest-sync-delimited,
- * guest-info.  The guest agent's protocol (no greeting, the 0xFF
- * delimiter) is not QmpTestServer's, so this test stays on the mock. */
-static QmpConnection *
-connect_guest_agent (QmpMock *mock)
+/* A guest agent's connection: QmpTestServer playing one answers the
+ * synchronisation and guest-info itself (before the test holds its
+ * commands). */
+static void
+peer_init_guest_agent (Peer *peer)
 {
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) sync = NULL;
-  g_autoptr(JsonObject) info = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *token = NULL;
-  QmpConnection *conn;
 
-  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_GUEST_AGENT,
-                            NULL, qmp_test_store_result, &result);
-  sync = receive_command (mock, "guest-sync-delimited", NULL);
-  token = g_strdup_printf ("%" G_GINT64_FORMAT,
-                           json_object_get_int_member (json_object_get_object_member (sync, "arguments"), "id"));
-  qmp_mock_send_raw (mock, "\xff", 1);
-  qmp_mock_reply (mock, sync, token);
-  /* Attempts sent again before the answer to the first was read (a
-   * slow machine) come before guest-info: abandoned, not answered. */
-  info = qmp_mock_receive (mock);
-  while (g_strcmp0 (json_object_get_string_member (info, "execute"), "guest-sync-delimited") == 0)
-    {
-      g_clear_pointer (&info, json_object_unref);
-      info = qmp_mock_receive (mock);
-    }
-  g_assert_cmpstr (json_object_get_string_member (info, "execute"), ==, "guest-info");
-  qmp_mock_reply (mock, info, "{\"version\": \"7.2.0\", \"supported_commands\": []}");
-  result = qmp_test_wait_result (&result);
-  conn = qmp_connection_new_finish (result, &error);
+  peer->server = qmp_test_server_new ();
+  qmp_test_server_set_guest_agent (peer->server, TRUE);
+  peer->conn = qmp_test_server_new_connection_sync (peer->server, QMP_CONNECTION_FLAGS_GUEST_AGENT,
+                                                    NULL, &error);
   g_assert_no_error (error);
-
-  return conn;
+  peer->held = qmp_test_held_new (peer->server);
 }
 
 /* The guest agent's guest-shutdown gets no reply: it is done once written,
@@ -524,18 +474,28 @@ connect_guest_agent (QmpMock *mock)
 static void
 test_cancel_no_reply (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) conn = connect_guest_agent (mock);
+  static const char * const received[] = { "guest-file-write", "guest-ping", "guest-shutdown", NULL };
+  g_auto(Peer) peer = { NULL, };
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(JsonObject) arguments = big_arguments ();
-  g_autoptr(JsonObject) big = NULL;
-  g_autoptr(JsonObject) ping = NULL;
-  g_autoptr(JsonObject) shutdown = NULL;
+  g_autoptr(QmpTestServerCommand) big = NULL;
+  g_autoptr(QmpTestServerCommand) ping = NULL;
+  g_autoptr(QmpTestServerCommand) shutdown = NULL;
   g_autoptr(GAsyncResult) big_result = NULL;
   g_autoptr(GAsyncResult) cancelled_result = NULL;
   g_autoptr(GAsyncResult) timed_result = NULL;
   g_autoptr(GAsyncResult) ping_result = NULL;
   g_autoptr(GAsyncResult) shutdown_result = NULL;
+  g_autoptr(GPtrArray) commands = NULL;
+  QmpConnection *conn;
+  guint first;
+
+  peer_init_guest_agent (&peer);
+  conn = peer.conn;
+  commands = qmp_test_server_get_commands (peer.server);
+  first = commands->len;
+  g_clear_pointer (&commands, g_ptr_array_unref);
+  qmp_test_server_set_reading (peer.server, FALSE);
 
   qmp_connection_execute_async (conn, "guest-file-write", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
                                 qmp_test_store_result, &big_result);
@@ -555,18 +515,31 @@ test_cancel_no_reply (void)
     ;
   g_assert_null (shutdown_result);
 
-  big = receive_command (mock, "guest-file-write", NULL);
-  assert_blob (big);
-  ping = receive_command (mock, "guest-ping", NULL);
-  shutdown = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (shutdown, "execute"), ==, "guest-shutdown");
-  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (shutdown, "arguments"),
-                                                  "mode"), ==, "powerdown");
+  qmp_test_server_set_reading (peer.server, TRUE);
+  big = peer_next (&peer, "guest-file-write", NULL);
+  assert_big (big);
+  ping = peer_next (&peer, "guest-ping", NULL);
+  shutdown = peer_next (&peer, "guest-shutdown", NULL);
+  g_assert_cmpstr (json_object_get_string_member (qmp_test_server_command_get_arguments (shutdown), "mode"),
+                   ==, "powerdown");
   assert_return (conn, &shutdown_result, "null");
-  qmp_mock_reply (mock, ping, "{}");
-  qmp_mock_reply (mock, big, "{\"count\": 1}");
+  reply (ping, "{}");
+  reply (big, "{\"count\": 1}");
   assert_return (conn, &ping_result, "{}");
   assert_return (conn, &big_result, "{\"count\": 1}");
+
+  /* Nothing else was ever written */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+
+    qmp_test_server_set_reply (peer.server, "x-last", NULL);
+    execute (conn, "x-last", NULL, NULL, &result);
+    assert_return (conn, &result, "{}");
+  }
+  commands = qmp_test_server_get_commands (peer.server);
+  g_assert_cmpuint (commands->len, ==, first + 4);
+  for (guint i = 0; received[i] != NULL; i++)
+    g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[first + i]), ==, received[i]);
 }
 
 /* Real QEMU, stopped: a quit queued behind a big command and cancelled (or
