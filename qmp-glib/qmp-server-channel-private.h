@@ -101,6 +101,10 @@ void _qmp_server_channel_set_reading   (QmpServerChannel *self,
                                         gboolean          reading);
 void _qmp_server_channel_set_writing   (QmpServerChannel *self,
                                         gboolean          writing);
+/* -1, or the channel closes once it wrote @n_bytes since the start, the
+ * greeting included; what is past them is not written. */
+void _qmp_server_channel_set_write_limit (QmpServerChannel *self,
+                                          gint64            n_bytes);
 void _qmp_server_channel_set_max_message_size (QmpServerChannel *self,
                                                guint64           max_message_size);
 

@@ -86,6 +86,8 @@ struct _QmpServerChannel
   gboolean cut_pending;         /* the next line is cut after cut_after bytes */
   gsize cut_after;
   gboolean close_when_written;  /* a line was cut: close once all is out */
+  gint64 write_limit;           /* -1, or close after this many bytes in all */
+  guint64 n_queued;             /* bytes queued to write since the start */
   guint64 max_message_size;
   GString *wbuf;                /* bytes to write */
   gsize wpos;                   /* how much of wbuf is written */
@@ -222,6 +224,33 @@ channel_tail_locked (QmpServerChannel *self)
   return segment ? segment->bytes : self->wbuf;
 }
 
+/* How much of @len bytes about to be queued may go: a cut of the next
+ * line, or the limit of the whole session, makes the channel close once
+ * they are out. */
+static guint64
+channel_allow_locked (QmpServerChannel *self,
+                      guint64           len)
+{
+  if (self->cut_pending)
+    {
+      len = MIN (len, self->cut_after);
+      self->cut_pending = FALSE;
+      self->close_when_written = TRUE;
+    }
+
+  if (self->write_limit >= 0)
+    {
+      guint64 room = (guint64) self->write_limit > self->n_queued ? self->write_limit - self->n_queued : 0;
+
+      len = MIN (len, room);
+      if (self->n_queued + len >= (guint64) self->write_limit)
+        self->close_when_written = TRUE;
+    }
+
+  self->n_queued += len;
+  return len;
+}
+
 static void
 channel_append_locked (QmpServerChannel *self,
                        const char       *data,
@@ -230,16 +259,8 @@ channel_append_locked (QmpServerChannel *self,
   if (self->closed || self->close_when_written)
     return;
 
-  if (self->cut_pending)
-    {
-      g_string_append_len (channel_tail_locked (self), data, MIN (len, self->cut_after));
-      self->cut_pending = FALSE;
-      self->close_when_written = TRUE;
-    }
-  else
-    {
-      g_string_append_len (channel_tail_locked (self), data, len);
-    }
+  len = channel_allow_locked (self, len);
+  g_string_append_len (channel_tail_locked (self), data, len);
 
   channel_write_locked (self);
 }
@@ -340,6 +361,7 @@ _qmp_server_channel_send_filled (QmpServerChannel *self,
 {
   gsize head_len = strlen (head);
   gsize tail_len = strlen (tail);
+  guint64 allowed;
   Segment *segment;
 
   g_mutex_lock (&self->lock);
@@ -350,18 +372,12 @@ _qmp_server_channel_send_filled (QmpServerChannel *self,
     }
 
   /* A cut falls in the head, the filler or the tail */
-  if (self->cut_pending)
-    {
-      guint64 cut = self->cut_after;
-
-      self->cut_pending = FALSE;
-      self->close_when_written = TRUE;
-      head_len = MIN (head_len, cut);
-      cut -= head_len;
-      n_fill = MIN (n_fill, cut);
-      cut -= n_fill;
-      tail_len = MIN (tail_len, cut);
-    }
+  allowed = channel_allow_locked (self, head_len + n_fill + tail_len);
+  head_len = MIN (head_len, allowed);
+  allowed -= head_len;
+  n_fill = MIN (n_fill, allowed);
+  allowed -= n_fill;
+  tail_len = MIN (tail_len, allowed);
 
   g_string_append_len (channel_tail_locked (self), head, head_len);
   segment = g_new0 (Segment, 1);
@@ -380,6 +396,20 @@ _qmp_server_channel_cut_next_line (QmpServerChannel *self,
   g_mutex_lock (&self->lock);
   self->cut_pending = TRUE;
   self->cut_after = n_bytes;
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_qmp_server_channel_set_write_limit (QmpServerChannel *self,
+                                     gint64            n_bytes)
+{
+  g_mutex_lock (&self->lock);
+  self->write_limit = n_bytes;
+  if (n_bytes >= 0 && self->n_queued >= (guint64) n_bytes && !self->closed)
+    {
+      self->close_when_written = TRUE;
+      channel_write_locked (self);
+    }
   g_mutex_unlock (&self->lock);
 }
 
@@ -997,6 +1027,7 @@ _qmp_server_channel_new (GIOStream                    *stream,
   self->reading = TRUE;
   self->writing = TRUE;
   self->max_message_size = 64 * 1024 * 1024;
+  self->write_limit = -1;
   self->wbuf = g_string_sized_new (256);
 
   return self;

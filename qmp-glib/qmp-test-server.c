@@ -177,6 +177,7 @@ struct _QmpTestServer
   guint n_clients_ever;
   gboolean reading;
   gboolean writing;
+  gint64 write_limit;           /* -1, or what a client gets before a close */
   GHashTable *replies;          /* command → CannedReply */
   GHashTable *events_before;    /* command → GPtrArray of EventLine */
   QmpTestServerCheckFunc check_func;
@@ -810,9 +811,11 @@ server_add_client (QmpTestServer  *self,
   gboolean oob_offered;
   gboolean reading, writing;
   gboolean guest_agent;
+  gint64 write_limit;
 
   g_mutex_lock (&self->lock);
   guest_agent = self->guest_agent;
+  write_limit = self->write_limit;
   greeting = server_greeting_locked (self);
   oob_offered = g_strv_contains ((const char * const *) self->capabilities, "oob");
   reading = self->reading;
@@ -826,6 +829,8 @@ server_add_client (QmpTestServer  *self,
 
   if (guest_agent)
     _qmp_server_channel_set_guest_agent (channel);
+  if (write_limit >= 0)
+    _qmp_server_channel_set_write_limit (channel, write_limit);
   if (!writing)
     _qmp_server_channel_set_writing (channel, FALSE);
   if (!reading)
@@ -1040,6 +1045,7 @@ qmp_test_server_init (QmpTestServer *self)
   self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _qmp_server_channel_unref, NULL);
   self->reading = TRUE;
   self->writing = TRUE;
+  self->write_limit = -1;
   self->replies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) canned_reply_free);
   self->events_before = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -1968,6 +1974,48 @@ qmp_test_server_close_after (QmpTestServer *self,
   clients = server_dup_clients (self);
   for (guint i = 0; i < clients->len; i++)
     _qmp_server_channel_cut_next_line (g_ptr_array_index (clients, i), n_bytes);
+}
+
+/**
+ * qmp_test_server_set_write_limit:
+ * @self: a #QmpTestServer
+ * @n_bytes: how many bytes each client gets in all, or -1 for no limit
+ *
+ * Makes the server close each client, connected now or later, once it has
+ * written @n_bytes to it since it connected, the greeting included; what
+ * would go past them is not written.  The peer goes away at any byte of a
+ * session, where [method@Qmp.TestServer.close_after] cuts one line: run a
+ * scenario once for every offset to see that the client fails cleanly
+ * wherever the cut falls.
+ *
+ * ```c
+ * for (gint64 offset = 0; offset <= session_length; offset++)
+ *   {
+ *     g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+ *
+ *     qmp_test_server_set_write_limit (server, offset);
+ *     run_scenario (server);
+ *   }
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_test_server_set_write_limit (QmpTestServer *self,
+                                 gint64         n_bytes)
+{
+  g_autoptr(GPtrArray) clients = NULL;
+
+  g_return_if_fail (QMP_IS_TEST_SERVER (self));
+  g_return_if_fail (n_bytes >= -1);
+
+  g_mutex_lock (&self->lock);
+  self->write_limit = n_bytes;
+  g_mutex_unlock (&self->lock);
+
+  clients = server_dup_clients (self);
+  for (guint i = 0; i < clients->len; i++)
+    _qmp_server_channel_set_write_limit (g_ptr_array_index (clients, i), n_bytes);
 }
 
 /**

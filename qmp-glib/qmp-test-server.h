@@ -166,6 +166,9 @@ QMP_AVAILABLE_IN_1_0
 void           qmp_test_server_close_after       (QmpTestServer        *self,
                                                   gsize                 n_bytes);
 QMP_AVAILABLE_IN_1_0
+void           qmp_test_server_set_write_limit   (QmpTestServer        *self,
+                                                  gint64                n_bytes);
+QMP_AVAILABLE_IN_1_0
 void           qmp_test_server_send_raw          (QmpTestServer        *self,
                                                   const guint8         *data,
                                                   gsize                 len);

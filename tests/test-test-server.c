@@ -1134,6 +1134,64 @@ test_fault_large_line_streamed (void)
   g_assert_null (raw_read (raw));
 }
 
+/* A limit on what each client gets in all: the greeting counts, a cut
+ * falls anywhere, and a client connected before is closed once it got as
+ * much. */
+static void
+test_fault_write_limit (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) before = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(RawClient) raw = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *partial = NULL;
+  g_autofree char *greeting = NULL;
+  gsize greeting_len;
+  gboolean closed = FALSE;
+
+  before = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (before, "closed", G_CALLBACK (on_closed), &closed);
+
+  /* The greeting whole, without a limit */
+  raw = raw_client_new (server);
+  greeting = raw_read (raw);
+  greeting_len = strlen (greeting) + 2;
+  g_clear_pointer (&raw, raw_client_free);
+
+  /* Within the greeting */
+  qmp_test_server_set_write_limit (server, 30);
+  raw = raw_client_new (server);
+  partial = raw_read (raw);
+  g_assert_cmpuint (strlen (partial), ==, 30);
+  g_assert_true (g_str_has_prefix (greeting, partial));
+  g_assert_null (raw_read (raw));
+  g_clear_pointer (&raw, raw_client_free);
+
+  /* The greeting whole, then 10 bytes of the reply to qmp_capabilities */
+  qmp_test_server_set_write_limit (server, greeting_len + 10);
+  raw = raw_client_new (server);
+  g_clear_pointer (&partial, g_free);
+  partial = raw_read (raw);
+  g_assert_cmpstr (partial, ==, greeting);
+  raw_send (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+  g_clear_pointer (&partial, g_free);
+  partial = raw_read (raw);
+  g_assert_cmpstr (partial, ==, "{\"return\":");
+  g_assert_null (raw_read (raw));
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_assert_null (connection);
+
+  /* The client from before had got more than 30 bytes: it was closed
+   * when the limit came */
+  while (!closed)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (qmp_connection_is_closed (before));
+}
+
 static void
 test_fault_stall (void)
 {
@@ -1259,6 +1317,7 @@ main (int   argc,
   g_test_add_func ("/test-server/fault/malformed", test_fault_malformed);
   g_test_add_func ("/test-server/fault/large-line", test_fault_large_line);
   g_test_add_func ("/test-server/fault/large-line-streamed", test_fault_large_line_streamed);
+  g_test_add_func ("/test-server/fault/write-limit", test_fault_write_limit);
   g_test_add_func ("/test-server/fault/stall", test_fault_stall);
   g_test_add_func ("/test-server/threads", test_threads);
 
