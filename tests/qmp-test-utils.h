@@ -102,7 +102,14 @@ gboolean     qmp_test_is_slow (void);
 /* @n, or MAX (@n / 50, 1) when qmp_test_is_slow(). */
 guint        qmp_test_scale (guint n);
 
-/* ---- scripted mock QMP server on a socket pair ---- */
+/* ---- scripted mock QMP server on a socket pair ----
+ *
+ * The test suites use the public QmpTestServer (with the qmp_test_held_*
+ * helpers below); this private mock is left for what no public server
+ * can reasonably do, each saying why: test-json's /json/write/arguments
+ * (the client's bytes read by a parser that is not the library's own)
+ * and test-event-flood's blocked consumer (a server whose writes block
+ * when the client stops reading). */
 
 typedef struct _QmpMock QmpMock;
 
