@@ -206,7 +206,7 @@ round_trip (Fixture *f)
   assert_json (ret, text);
 }
 
-/* 3: a line that breaks the protocol closes the connection with
+/* A line that breaks the protocol closes the connection with
  * QMP_ERROR_PROTOCOL; the pending call and every later call fail so. */
 static void
 test_protocol_violation (Fixture       *f,
@@ -248,7 +248,7 @@ test_protocol_violation (Fixture       *f,
   g_assert_cmpuint (f->n_closed, ==, 1);
 }
 
-/* 4: a reply with an unknown id is dropped; the connection goes on. */
+/* A reply with an unknown id is dropped; the connection goes on. */
 static void
 test_protocol_unknown_id (Fixture       *f,
                           gconstpointer  data)
@@ -276,7 +276,7 @@ test_protocol_unknown_id (Fixture       *f,
   g_assert_cmpuint (f->n_closed, ==, 0);
 }
 
-/* 6: error classes map to codes, the message is "desc" unchanged. */
+/* Error classes map to codes, the message is "desc" unchanged. */
 static void
 test_error_classes (Fixture       *f,
                     gconstpointer  data)
@@ -308,7 +308,7 @@ test_error_classes (Fixture       *f,
   g_assert_false (qmp_connection_is_closed (f->conn));
 }
 
-/* 9: the server goes away in the middle of a reply. */
+/* The server goes away in the middle of a reply. */
 static void
 test_close_remote_mid_reply (Fixture       *f,
                              gconstpointer  data)
@@ -374,7 +374,7 @@ reset_vm_hwm (void)
   fclose (file);
 }
 
-/* 7: a line over max-message-size fails the pending call with
+/* A line over max-message-size fails the pending call with
  * QMP_ERROR_MESSAGE_TOO_LARGE and closes the connection, and memory stays
  * bounded by the limit: the server makes its 200 MiB line as it writes
  * it, in this same process, so the peak is the client's. */
@@ -446,7 +446,7 @@ send_reply_of_size (Fixture              *f,
   qmp_test_server_send_raw (f->server, (const guint8 *) line, strlen (line));
 }
 
-/* 7: a line of exactly max-message-size bytes (before its line end, @data)
+/* A line of exactly max-message-size bytes (before its line end, @data)
  * is accepted, one more byte is refused. */
 static void
 test_limits_exact_size (Fixture       *f,
@@ -491,7 +491,7 @@ wait_hang_up (Fixture *f)
     g_main_context_iteration (NULL, TRUE);
 }
 
-/* 20: a local close fails the pending call, "closed" comes once and not
+/* A local close fails the pending call, "closed" comes once and not
  * as a vanished peer, later calls and closes fail at once, and the stream
  * is closed. */
 static void
@@ -535,7 +535,7 @@ test_close_local (Fixture       *f,
   wait_hang_up (f);
 }
 
-/* 22: the last unref of a connection with nothing pending closes the
+/* The last unref of a connection with nothing pending closes the
  * stream. */
 static void
 test_close_last_unref (Fixture       *f,
@@ -549,7 +549,7 @@ test_close_last_unref (Fixture       *f,
   wait_hang_up (f);
 }
 
-/* 11: a missing, malformed or non-JSON greeting (@data) fails
+/* A missing, malformed or non-JSON greeting (@data) fails
  * construction. */
 static void
 test_greeting_bad (gconstpointer data)
@@ -565,7 +565,7 @@ test_greeting_bad (gconstpointer data)
   g_assert_null (conn);
 }
 
-/* 11: QEMU 0.13's greeting: no capabilities, and qmp_capabilities sent
+/* QEMU 0.13's greeting: no capabilities, and qmp_capabilities sent
  * without arguments. */
 static void
 test_greeting_ancient (void)
@@ -611,7 +611,7 @@ on_other_event (QmpConnection *conn,
   (*(guint *) user_data)++;
 }
 
-/* 14: QEMU's -1/-1 timestamp is no timestamp; detailed signals. */
+/* QEMU's -1/-1 timestamp is no timestamp; detailed signals. */
 static void
 test_events_timestamp_and_detail (Fixture       *f,
                                   gconstpointer  data)
@@ -658,7 +658,7 @@ typedef enum {
   UNTIL_EVENT_FILTER,
 } UntilEventCase;
 
-/* 15: execute_until_event needs both its return and the matching event,
+/* Execute_until_event needs both its return and the matching event,
  * in either order; an error return finishes it at once. */
 static void
 test_until_event (Fixture       *f,
@@ -787,7 +787,7 @@ queued_done (GObject      *source,
   g_array_append_val (call->order, call->index);
 }
 
-/* 17: never more than 8 in-band commands unanswered at the server; each
+/* Never more than 8 in-band commands unanswered at the server; each
  * answer lets exactly one more through, in order, and the calls finish in
  * order. */
 static void
@@ -846,7 +846,7 @@ test_queue_max_in_flight (Fixture       *f,
     g_assert_cmpuint (g_array_index (order, guint, i), ==, i);
 }
 
-/* 18: exec-oob goes around 8 unanswered in-band commands and the queue
+/* Exec-oob goes around 8 unanswered in-band commands and the queue
  * behind them. */
 static void
 test_queue_oob_bypass (Fixture       *f,
@@ -916,7 +916,7 @@ test_greeting_after_event (void)
   g_assert_cmpuint (qmp_connection_get_version_micro (conn), ==, 22);
 }
 
-/* 13: construction waiting for a greeting that does not come can be
+/* Construction waiting for a greeting that does not come can be
  * cancelled. */
 static void
 test_construct_cancel (void)
@@ -942,7 +942,7 @@ test_construct_cancel (void)
   g_assert_null (conn);
 }
 
-/* 13: the "timeout" property bounds the wait for the greeting. */
+/* The "timeout" property bounds the wait for the greeting. */
 static void
 test_construct_timeout (void)
 {
@@ -966,7 +966,7 @@ test_construct_timeout (void)
   g_assert_null (conn);
 }
 
-/* 13: the "timeout" property bounds a call; its late reply is dropped. */
+/* The "timeout" property bounds a call; its late reply is dropped. */
 static void
 test_timeout_per_call (Fixture       *f,
                        gconstpointer  data)
@@ -1007,7 +1007,7 @@ test_timeout_per_call (Fixture       *f,
   g_assert_false (qmp_connection_is_closed (f->conn));
 }
 
-/* 7: a command cancelled before it was written is never sent. */
+/* A command cancelled before it was written is never sent. */
 static void
 test_cancel_before_write (Fixture       *f,
                           gconstpointer  data)
@@ -1069,7 +1069,7 @@ test_cancel_before_write (Fixture       *f,
     }
 }
 
-/* 8: a command cancelled after it was written fails at once; its late
+/* A command cancelled after it was written fails at once; its late
  * reply, which comes while the next command waits for its own, is dropped
  * and harms no one. */
 static void
@@ -1107,7 +1107,7 @@ test_cancel_after_write (Fixture       *f,
   g_assert_false (qmp_connection_is_closed (f->conn));
 }
 
-/* 14: an event that came before the call never matches it: not for
+/* An event that came before the call never matches it: not for
  * wait_event (@data FALSE), not for execute_until_event (@data TRUE). */
 static void
 test_events_not_before_call (Fixture       *f,
@@ -1158,7 +1158,7 @@ test_events_not_before_call (Fixture       *f,
   assert_event (event, "X", "{\"n\": 2}");
 }
 
-/* 16: a command waiting for its event does not hold back the ones behind
+/* A command waiting for its event does not hold back the ones behind
  * it. */
 static void
 test_until_event_not_blocking (Fixture       *f,
@@ -1201,7 +1201,7 @@ test_until_event_not_blocking (Fixture       *f,
   assert_event (event, "SHUTDOWN", "{\"guest\": true}");
 }
 
-/* 19: exec-oob where oob was not negotiated, because the server did not
+/* Exec-oob where oob was not negotiated, because the server did not
  * offer it (@data FALSE) or the client did not ask for it (@data TRUE),
  * fails without a byte sent. */
 static void
@@ -1275,7 +1275,7 @@ run_secret_command (QmpConnection *conn,
   assert_json (ret, "{\"passphrase\": \"hunter2\"}");
 }
 
-/* 21: secrets never reach the debug log, the client's or the server's. */
+/* Secrets never reach the debug log, the client's or the server's. */
 static void
 test_log_redacted (void)
 {
