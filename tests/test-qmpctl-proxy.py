@@ -780,10 +780,11 @@ def test_tls():
                               *certs.client_options(name), 'query-status')
             assert result.returncode == 2, (name, result.returncode, result.stderr)
             assert result.stdout == '', (name, result.stdout)
-            # (TLS 1.3: a client finishes its handshake before the proxy
-            # has checked its certificate, and then sees the close)
-            assert (('Server required TLS certificate' if name is None else
-                     'The server closed the connection') in result.stderr), (name, result.stderr)
+            # Refused in the handshake ("Server required TLS certificate"),
+            # or, as TLS 1.3 lets a client finish its handshake before the
+            # proxy has checked its certificate, closed right after it
+            assert re.search(r'certificate|closed the (TLS )?connection', result.stderr), \
+                (name, result.stderr)
         # nor for a client that does not speak TLS at all
         family, host, port = inet_port(address)
         with socket.create_connection((host, port), timeout=TIMEOUT) as s:
