@@ -58,6 +58,8 @@ QmpServerChannel *_qmp_server_channel_new   (GIOStream                    *strea
                                              GError                      **error);
 QmpServerChannel *_qmp_server_channel_ref   (QmpServerChannel *self);
 void              _qmp_server_channel_unref (QmpServerChannel *self);
+void              _qmp_server_channel_set_guest_agent (QmpServerChannel *self);
+gboolean          _qmp_server_channel_is_guest_agent  (QmpServerChannel *self);
 void              _qmp_server_channel_start (QmpServerChannel *self);
 void              _qmp_server_channel_close (QmpServerChannel *self);
 gboolean          _qmp_server_channel_is_closed (QmpServerChannel *self);
@@ -84,6 +86,13 @@ void _qmp_server_channel_send_raw    (QmpServerChannel *self,
                                       const char       *data,
                                       gsize             len);
 
+/* @head, then @n_fill bytes of 'x', then @tail, made as they are
+ * written: a line of any size at the cost of a chunk. */
+void _qmp_server_channel_send_filled (QmpServerChannel *self,
+                                      const char       *head,
+                                      guint64           n_fill,
+                                      const char       *tail);
+
 /* Faults: the next line written is cut after @n_bytes and the stream is
  * closed; reading or writing stop until turned on again. */
 void _qmp_server_channel_cut_next_line (QmpServerChannel *self,
@@ -92,6 +101,10 @@ void _qmp_server_channel_set_reading   (QmpServerChannel *self,
                                         gboolean          reading);
 void _qmp_server_channel_set_writing   (QmpServerChannel *self,
                                         gboolean          writing);
+/* -1, or the channel closes once it wrote @n_bytes since the start, the
+ * greeting included; what is past them is not written. */
+void _qmp_server_channel_set_write_limit (QmpServerChannel *self,
+                                          gint64            n_bytes);
 void _qmp_server_channel_set_max_message_size (QmpServerChannel *self,
                                                guint64           max_message_size);
 

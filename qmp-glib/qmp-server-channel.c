@@ -28,6 +28,25 @@
 /* Linux's SCM_MAX_FD: as many as one sendmsg() can pass */
 #define MAX_PENDING_FDS 253
 
+/* How much of a filled line is made at a time */
+#define FILL_CHUNK (64 * 1024)
+
+/* Bytes queued behind wbuf: @n_fill filler bytes, made only as they are
+ * written, then @bytes.  A line of gigabytes costs the server no more
+ * than a chunk. */
+typedef struct
+{
+  guint64 n_fill;
+  GString *bytes;
+} Segment;
+
+static void
+segment_free (Segment *segment)
+{
+  g_string_free (segment->bytes, TRUE);
+  g_free (segment);
+}
+
 /* The error texts on the wire are QEMU's own, word for word and not
  * translated: they are protocol data that clients may compare, not
  * messages for the user of this library. */
@@ -45,6 +64,7 @@ struct _QmpServerChannel
   QmpServerChannelClosedFunc closed_func;
   char *greeting_json;
   gboolean oob_offered;
+  gboolean guest_agent;         /* qemu-ga: no negotiation, "\n" line ends */
 
   /* Used on the worker thread only */
   GSource *input_source;
@@ -65,10 +85,13 @@ struct _QmpServerChannel
   gboolean writing;             /* off: a stall, lines wait in wbuf */
   gboolean cut_pending;         /* the next line is cut after cut_after bytes */
   gsize cut_after;
-  gboolean close_when_written;  /* a line was cut: close once wbuf is out */
+  gboolean close_when_written;  /* a line was cut: close once all is out */
+  gint64 write_limit;           /* -1, or close after this many bytes in all */
+  guint64 n_queued;             /* bytes queued to write since the start */
   guint64 max_message_size;
   GString *wbuf;                /* bytes to write */
   gsize wpos;                   /* how much of wbuf is written */
+  GQueue later;                 /* Segment: to write after wbuf */
   GSource *output_source;       /* waits for the socket to take more */
 };
 
@@ -105,16 +128,60 @@ on_output_ready (GObject  *stream,
 
 /* Writes what the socket takes without blocking, from any thread; the
  * rest goes out from the worker when the socket has room. */
+/* Moves the next part of what is queued behind wbuf into it, once wbuf
+ * is written; FALSE when nothing is queued. */
+static gboolean
+channel_refill_locked (QmpServerChannel *self)
+{
+  Segment *segment = g_queue_peek_head (&self->later);
+
+  if (segment == NULL)
+    return FALSE;
+
+  if (segment->n_fill > 0)
+    {
+      gsize n = MIN (segment->n_fill, FILL_CHUNK);
+
+      g_string_set_size (self->wbuf, n);
+      memset (self->wbuf->str, 'x', n);
+      segment->n_fill -= n;
+    }
+  else
+    {
+      g_string_append_len (self->wbuf, segment->bytes->str, segment->bytes->len);
+      segment_free (g_queue_pop_head (&self->later));
+    }
+
+  return TRUE;
+}
+
+static void
+channel_drop_output_locked (QmpServerChannel *self)
+{
+  g_string_truncate (self->wbuf, 0);
+  self->wpos = 0;
+  g_queue_clear_full (&self->later, (GDestroyNotify) segment_free);
+}
+
 static void
 channel_write_locked (QmpServerChannel *self)
 {
   if (self->closed || !self->writing || self->output_source != NULL)
     return;
 
-  while (self->wpos < self->wbuf->len)
+  for (;;)
     {
       g_autoptr(GError) error = NULL;
       gssize n;
+
+      if (self->wpos == self->wbuf->len)
+        {
+          g_string_truncate (self->wbuf, 0);
+          self->wpos = 0;
+          if (!channel_refill_locked (self))
+            break;
+          continue;
+        }
 
       n = g_pollable_output_stream_write_nonblocking (self->output,
                                                       self->wbuf->str + self->wpos,
@@ -135,8 +202,7 @@ channel_write_locked (QmpServerChannel *self)
 
           /* The client went away: nothing more can reach it. */
           g_debug ("server: write failed: %s", error->message);
-          g_string_truncate (self->wbuf, 0);
-          self->wpos = 0;
+          channel_drop_output_locked (self);
           channel_schedule_close_locked (self);
           return;
         }
@@ -144,14 +210,47 @@ channel_write_locked (QmpServerChannel *self)
       self->wpos += n;
     }
 
-  g_string_truncate (self->wbuf, 0);
-  self->wpos = 0;
-
   if (self->close_when_written)
     channel_schedule_close_locked (self);
 }
 
 /* Queues one line (or raw bytes) and writes it. */
+/* Where bytes queued now go: behind the last segment, if any */
+static GString *
+channel_tail_locked (QmpServerChannel *self)
+{
+  Segment *segment = g_queue_peek_tail (&self->later);
+
+  return segment ? segment->bytes : self->wbuf;
+}
+
+/* How much of @len bytes about to be queued may go: a cut of the next
+ * line, or the limit of the whole session, makes the channel close once
+ * they are out. */
+static guint64
+channel_allow_locked (QmpServerChannel *self,
+                      guint64           len)
+{
+  if (self->cut_pending)
+    {
+      len = MIN (len, self->cut_after);
+      self->cut_pending = FALSE;
+      self->close_when_written = TRUE;
+    }
+
+  if (self->write_limit >= 0)
+    {
+      guint64 room = (guint64) self->write_limit > self->n_queued ? self->write_limit - self->n_queued : 0;
+
+      len = MIN (len, room);
+      if (self->n_queued + len >= (guint64) self->write_limit)
+        self->close_when_written = TRUE;
+    }
+
+  self->n_queued += len;
+  return len;
+}
+
 static void
 channel_append_locked (QmpServerChannel *self,
                        const char       *data,
@@ -160,25 +259,23 @@ channel_append_locked (QmpServerChannel *self,
   if (self->closed || self->close_when_written)
     return;
 
-  if (self->cut_pending)
-    {
-      g_string_append_len (self->wbuf, data, MIN (len, self->cut_after));
-      self->cut_pending = FALSE;
-      self->close_when_written = TRUE;
-    }
-  else
-    {
-      g_string_append_len (self->wbuf, data, len);
-    }
+  len = channel_allow_locked (self, len);
+  g_string_append_len (channel_tail_locked (self), data, len);
 
   channel_write_locked (self);
+}
+
+static const char *
+channel_line_end (QmpServerChannel *self)
+{
+  return self->guest_agent ? "\n" : "\r\n";
 }
 
 static void
 channel_append_line (QmpServerChannel *self,
                      GString          *line)
 {
-  g_string_append (line, "\r\n");
+  g_string_append (line, channel_line_end (self));
 
   g_mutex_lock (&self->lock);
   channel_append_locked (self, line->str, line->len);
@@ -241,7 +338,7 @@ _qmp_server_channel_send_event (QmpServerChannel *self,
   if (data_json != NULL)
     g_string_append_printf (line, ", \"data\": %s", data_json);
   g_string_append_c (line, '}');
-  g_string_append (line, "\r\n");
+  g_string_append (line, channel_line_end (self));
 
   /* As QEMU, no events to a client that has not negotiated yet */
   g_mutex_lock (&self->lock);
@@ -261,12 +358,62 @@ _qmp_server_channel_send_raw (QmpServerChannel *self,
 }
 
 void
+_qmp_server_channel_send_filled (QmpServerChannel *self,
+                                 const char       *head,
+                                 guint64           n_fill,
+                                 const char       *tail)
+{
+  gsize head_len = strlen (head);
+  gsize tail_len = strlen (tail);
+  guint64 allowed;
+  Segment *segment;
+
+  g_mutex_lock (&self->lock);
+  if (self->closed || self->close_when_written)
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+
+  /* A cut falls in the head, the filler or the tail */
+  allowed = channel_allow_locked (self, head_len + n_fill + tail_len);
+  head_len = MIN (head_len, allowed);
+  allowed -= head_len;
+  n_fill = MIN (n_fill, allowed);
+  allowed -= n_fill;
+  tail_len = MIN (tail_len, allowed);
+
+  g_string_append_len (channel_tail_locked (self), head, head_len);
+  segment = g_new0 (Segment, 1);
+  segment->n_fill = n_fill;
+  segment->bytes = g_string_new_len (tail, tail_len);
+  g_queue_push_tail (&self->later, segment);
+
+  channel_write_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
+void
 _qmp_server_channel_cut_next_line (QmpServerChannel *self,
                                    gsize             n_bytes)
 {
   g_mutex_lock (&self->lock);
   self->cut_pending = TRUE;
   self->cut_after = n_bytes;
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_qmp_server_channel_set_write_limit (QmpServerChannel *self,
+                                     gint64            n_bytes)
+{
+  g_mutex_lock (&self->lock);
+  self->write_limit = n_bytes;
+  if (n_bytes >= 0 && self->n_queued >= (guint64) n_bytes && !self->closed)
+    {
+      self->close_when_written = TRUE;
+      channel_write_locked (self);
+    }
   g_mutex_unlock (&self->lock);
 }
 
@@ -488,7 +635,11 @@ channel_handle_line (QmpServerChannel *self,
   request->oob = exec_oob != NULL;
   request->fds = g_steal_pointer (&self->pending_fds);
 
-  if (!_qmp_server_channel_is_negotiated (self))
+  if (self->guest_agent)
+    {
+      /* qemu-ga knows no negotiation: every command goes on */
+    }
+  else if (!_qmp_server_channel_is_negotiated (self))
     {
       if (g_str_equal (request->name, "qmp_capabilities"))
         channel_negotiate (self, request);
@@ -801,8 +952,7 @@ close_on_worker (gpointer user_data)
       g_source_destroy (self->output_source);
       g_clear_pointer (&self->output_source, g_source_unref);
     }
-  g_string_truncate (self->wbuf, 0);
-  self->wpos = 0;
+  channel_drop_output_locked (self);
   g_mutex_unlock (&self->lock);
 
   if (self->closed_told)
@@ -930,6 +1080,7 @@ _qmp_server_channel_new (GIOStream                    *stream,
   self->reading = TRUE;
   self->writing = TRUE;
   self->max_message_size = 64 * 1024 * 1024;
+  self->write_limit = -1;
   self->wbuf = g_string_sized_new (256);
 
   return self;
@@ -940,6 +1091,24 @@ start_on_worker (gpointer user_data)
 {
   channel_update_reading (user_data);
   return G_SOURCE_REMOVE;
+}
+
+/* Before _qmp_server_channel_start(): the client is qemu-ga's, which gets
+ * no greeting, negotiates nothing and reads lines ending in "\n". */
+void
+_qmp_server_channel_set_guest_agent (QmpServerChannel *self)
+{
+  self->guest_agent = TRUE;
+  g_clear_pointer (&self->greeting_json, g_free);
+  g_mutex_lock (&self->lock);
+  self->negotiated = TRUE;
+  g_mutex_unlock (&self->lock);
+}
+
+gboolean
+_qmp_server_channel_is_guest_agent (QmpServerChannel *self)
+{
+  return self->guest_agent;
 }
 
 /* Greets the client and starts reading. */
@@ -979,6 +1148,7 @@ _qmp_server_channel_unref (QmpServerChannel *self)
     channel_close_stream (self);
 
   g_string_free (self->wbuf, TRUE);
+  g_queue_clear_full (&self->later, (GDestroyNotify) segment_free);
   g_mutex_clear (&self->lock);
   g_string_free (self->scratch, TRUE);
   g_free (self->rbuf);

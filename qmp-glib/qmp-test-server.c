@@ -151,6 +151,7 @@ struct _QmpTestServerCommand
   QmpServerRequest *request;    /* what the client sent */
   QmpServerChannel *channel;    /* where the answer goes */
   guint client;                 /* the client's number, from 1 */
+  gboolean guest_agent;         /* the client is a guest agent's */
   GPtrArray *events_before;     /* EventLine: sent just before the answer */
   gint answered;                /* atomic */
 };
@@ -170,10 +171,13 @@ struct _QmpTestServer
   char *package;
   GStrv capabilities;
   char *raw_greeting;           /* nullable: replaces the greeting */
+  gboolean guest_agent;         /* later clients are qemu-ga's */
   GHashTable *clients;          /* QmpServerChannel → its number, while open */
+  gboolean notify_pending;      /* a notify of n-clients is on its way */
   guint n_clients_ever;
   gboolean reading;
   gboolean writing;
+  gint64 write_limit;           /* -1, or what a client gets before a close */
   GHashTable *replies;          /* command → CannedReply */
   GHashTable *events_before;    /* command → GPtrArray of EventLine */
   QmpTestServerCheckFunc check_func;
@@ -193,6 +197,14 @@ struct _QmpTestServer
   Listener *listener;
   GSource *listen_source;
 };
+
+enum {
+  PROP_0,
+  PROP_N_CLIENTS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 enum {
   SIGNAL_COMMAND,
@@ -546,6 +558,68 @@ command_not_found (const char *name)
   return g_strdup_printf ("The command %s has not been found", name);
 }
 
+/* What no one else answered: qemu-ga's own answers to what a client
+ * sends while it connects, for a guest agent's clients; else QEMU's
+ * CommandNotFound. */
+static void
+command_answer_default (QmpTestServerCommand *command,
+                        gboolean              guest_agent,
+                        guint                 major,
+                        guint                 minor,
+                        guint                 micro)
+{
+  const char *name = command->request->name;
+  g_autofree char *desc = NULL;
+
+  if (guest_agent && (g_str_equal (name, "guest-sync-delimited") || g_str_equal (name, "guest-sync")))
+    {
+      JsonObject *arguments = command->request->arguments;
+      JsonNode *id = arguments ? json_object_get_member (arguments, "id") : NULL;
+
+      if (id != NULL && JSON_NODE_HOLDS_VALUE (id) && json_node_get_value_type (id) == G_TYPE_INT64)
+        {
+          g_autofree char *token = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (id));
+
+          if (!command_take_answer (command))
+            return;
+          /* The delimiter first: the client's parser starts over there */
+          if (g_str_equal (name, "guest-sync-delimited"))
+            _qmp_server_channel_send_raw (command->channel, "\xff", 1);
+          _qmp_server_channel_reply (command->channel, command->request->id_json, token);
+          return;
+        }
+      qmp_test_server_command_reply_error (command, "GenericError", "Parameter 'id' is missing");
+      return;
+    }
+
+  if (guest_agent && g_str_equal (name, "guest-info"))
+    {
+      g_autofree char *info = g_strdup_printf ("{\"version\": \"%u.%u.%u\", \"supported_commands\": []}",
+                                               major, minor, micro);
+
+      command_reply_json (command, info);
+      return;
+    }
+
+  desc = command_not_found (name);
+  qmp_test_server_command_reply_error (command, "CommandNotFound", desc);
+}
+
+static void
+server_answer_default (QmpTestServer        *self,
+                       QmpTestServerCommand *command)
+{
+  guint major, minor, micro;
+
+  g_mutex_lock (&self->lock);
+  major = self->major;
+  minor = self->minor;
+  micro = self->micro;
+  g_mutex_unlock (&self->lock);
+
+  command_answer_default (command, command->guest_agent, major, minor, micro);
+}
+
 /* In the server's context: the handlers' turn. */
 static gboolean
 emit_command (gpointer user_data)
@@ -559,9 +633,10 @@ emit_command (gpointer user_data)
 
   if (!handled && !qmp_test_server_command_is_answered (data->command))
     {
-      g_autofree char *desc = command_not_found (data->command->request->name);
-
-      qmp_test_server_command_reply_error (data->command, "CommandNotFound", desc);
+      if (self != NULL)
+        server_answer_default (self, data->command);
+      else
+        command_answer_default (data->command, FALSE, 0, 0, 0);
     }
 
   return G_SOURCE_REMOVE;
@@ -589,6 +664,7 @@ on_channel_command (GObject          *owner,
 
   command->request = request;
   command->channel = _qmp_server_channel_ref (channel);
+  command->guest_agent = _qmp_server_channel_is_guest_agent (channel);
   command->answered = request->answered;
 
   g_mutex_lock (&self->lock);
@@ -654,8 +730,57 @@ on_channel_command (GObject          *owner,
       return;
     }
 
-  desc = command_not_found (request->name);
-  qmp_test_server_command_reply_error (command, "CommandNotFound", desc);
+  server_answer_default (self, command);
+}
+
+static gboolean
+notify_n_clients (gpointer user_data)
+{
+  g_autoptr(QmpTestServer) self = g_weak_ref_get (user_data);
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+
+  g_mutex_lock (&self->lock);
+  self->notify_pending = FALSE;
+  g_mutex_unlock (&self->lock);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CLIENTS]);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+weak_ref_free (GWeakRef *ref)
+{
+  g_weak_ref_clear (ref);
+  g_free (ref);
+}
+
+/* From any thread: ::notify in the server's context, where a test waits
+ * for clients to come or go; one at a time, however many changes, so that
+ * a context nobody iterates does not pile them up. */
+static void
+server_schedule_notify_n_clients (QmpTestServer *self)
+{
+  GWeakRef *ref;
+  GSource *source;
+  gboolean pending;
+
+  g_mutex_lock (&self->lock);
+  pending = self->notify_pending;
+  self->notify_pending = TRUE;
+  g_mutex_unlock (&self->lock);
+  if (pending)
+    return;
+
+  ref = g_new0 (GWeakRef, 1);
+  source = g_idle_source_new ();
+  g_weak_ref_init (ref, self);
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[qmp-glib] test server n-clients");
+  g_source_set_callback (source, notify_n_clients, ref, (GDestroyNotify) weak_ref_free);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
 }
 
 static void
@@ -663,11 +788,16 @@ on_channel_closed (GObject          *owner,
                    QmpServerChannel *channel)
 {
   QmpTestServer *self = QMP_TEST_SERVER (owner);
+  gboolean removed;
 
   g_mutex_lock (&self->lock);
-  if (g_hash_table_remove (self->clients, channel))
+  removed = g_hash_table_remove (self->clients, channel);
+  if (removed)
     g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+
+  if (removed)
+    server_schedule_notify_n_clients (self);
 }
 
 /* Serves @stream as a new client. */
@@ -680,8 +810,12 @@ server_add_client (QmpTestServer  *self,
   g_autofree char *greeting = NULL;
   gboolean oob_offered;
   gboolean reading, writing;
+  gboolean guest_agent;
+  gint64 write_limit;
 
   g_mutex_lock (&self->lock);
+  guest_agent = self->guest_agent;
+  write_limit = self->write_limit;
   greeting = server_greeting_locked (self);
   oob_offered = g_strv_contains ((const char * const *) self->capabilities, "oob");
   reading = self->reading;
@@ -693,6 +827,10 @@ server_add_client (QmpTestServer  *self,
   if (channel == NULL)
     return FALSE;
 
+  if (guest_agent)
+    _qmp_server_channel_set_guest_agent (channel);
+  if (write_limit >= 0)
+    _qmp_server_channel_set_write_limit (channel, write_limit);
   if (!writing)
     _qmp_server_channel_set_writing (channel, FALSE);
   if (!reading)
@@ -710,6 +848,7 @@ server_add_client (QmpTestServer  *self,
                        GUINT_TO_POINTER (self->n_clients_ever));
   g_mutex_unlock (&self->lock);
 
+  server_schedule_notify_n_clients (self);
   _qmp_server_channel_start (channel);
 
   return TRUE;
@@ -795,12 +934,54 @@ qmp_test_server_finalize (GObject *object)
 }
 
 static void
+qmp_test_server_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  QmpTestServer *self = QMP_TEST_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_N_CLIENTS:
+      g_value_set_uint (value, qmp_test_server_get_n_clients (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 qmp_test_server_class_init (QmpTestServerClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = qmp_test_server_dispose;
   object_class->finalize = qmp_test_server_finalize;
+  object_class->get_property = qmp_test_server_get_property;
+
+  /**
+   * QmpTestServer:n-clients:
+   *
+   * The number of clients connected now: see
+   * [method@Qmp.TestServer.get_n_clients].  It is notified in the main
+   * context that was the thread-default one when the server was made,
+   * soon after a client came or went, so that a test can wait there for
+   * a client to hang up.
+   *
+   * ```c
+   * g_clear_object (&connection);
+   * while (qmp_test_server_get_n_clients (server) > 0)
+   *   g_main_context_iteration (NULL, TRUE);
+   * ```
+   *
+   * Since: 1.0
+   */
+  properties[PROP_N_CLIENTS] =
+    g_param_spec_uint ("n-clients", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
    * QmpTestServer::command:
@@ -864,6 +1045,7 @@ qmp_test_server_init (QmpTestServer *self)
   self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _qmp_server_channel_unref, NULL);
   self->reading = TRUE;
   self->writing = TRUE;
+  self->write_limit = -1;
   self->replies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) canned_reply_free);
   self->events_before = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -1010,6 +1192,45 @@ qmp_test_server_set_raw_greeting (QmpTestServer *self,
   g_mutex_lock (&self->lock);
   g_free (self->raw_greeting);
   self->raw_greeting = g_strdup (greeting);
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * qmp_test_server_set_guest_agent:
+ * @self: a #QmpTestServer
+ * @guest_agent: %TRUE to play a guest agent
+ *
+ * Makes the server speak to the clients that connect from now on as
+ * qemu-ga does, for code that drives a guest agent (a client made with
+ * %QMP_CONNECTION_FLAGS_GUEST_AGENT): no greeting and no capability
+ * negotiation (`qmp_capabilities` is a command like any other, which
+ * qemu-ga does not know), no `exec-oob`, and lines that end in `\n`.
+ *
+ * What a client sends while it connects is answered as qemu-ga answers it,
+ * unless a canned answer, the command function or a handler takes it
+ * first: `guest-sync-delimited` with the 0xFF delimiter and then its `id`
+ * argument, `guest-sync` with its `id` argument, and `guest-info` with the
+ * version of [method@Qmp.TestServer.set_version] and no supported
+ * commands.  A handler that takes them can answer otherwise, with
+ * [method@Qmp.TestServer.send_raw] for the delimiter.
+ *
+ * ```c
+ * qmp_test_server_set_guest_agent (server, TRUE);
+ * qmp_test_server_set_reply (server, "guest-ping", NULL);
+ * connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_GUEST_AGENT,
+ *                                                   NULL, &error);
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_test_server_set_guest_agent (QmpTestServer *self,
+                                 gboolean       guest_agent)
+{
+  g_return_if_fail (QMP_IS_TEST_SERVER (self));
+
+  g_mutex_lock (&self->lock);
+  self->guest_agent = !!guest_agent;
   g_mutex_unlock (&self->lock);
 }
 
@@ -1224,7 +1445,8 @@ qmp_test_server_new_connection_sync (QmpTestServer       *self,
  * @self: a #QmpTestServer
  *
  * Gets the number of clients connected now.  A client counts until the
- * server has seen it go (or closed it).
+ * server has seen it go (or closed it); [property@Qmp.TestServer:n-clients]
+ * is notified when the number changes.
  *
  * ```c
  * g_assert_cmpuint (qmp_test_server_get_n_clients (server), ==, 1);
@@ -1755,6 +1977,48 @@ qmp_test_server_close_after (QmpTestServer *self,
 }
 
 /**
+ * qmp_test_server_set_write_limit:
+ * @self: a #QmpTestServer
+ * @n_bytes: how many bytes each client gets in all, or -1 for no limit
+ *
+ * Makes the server close each client, connected now or later, once it has
+ * written @n_bytes to it since it connected, the greeting included; what
+ * would go past them is not written.  The peer goes away at any byte of a
+ * session, where [method@Qmp.TestServer.close_after] cuts one line: run a
+ * scenario once for every offset to see that the client fails cleanly
+ * wherever the cut falls.
+ *
+ * ```c
+ * for (gint64 offset = 0; offset <= session_length; offset++)
+ *   {
+ *     g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+ *
+ *     qmp_test_server_set_write_limit (server, offset);
+ *     run_scenario (server);
+ *   }
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_test_server_set_write_limit (QmpTestServer *self,
+                                 gint64         n_bytes)
+{
+  g_autoptr(GPtrArray) clients = NULL;
+
+  g_return_if_fail (QMP_IS_TEST_SERVER (self));
+  g_return_if_fail (n_bytes >= -1);
+
+  g_mutex_lock (&self->lock);
+  self->write_limit = n_bytes;
+  g_mutex_unlock (&self->lock);
+
+  clients = server_dup_clients (self);
+  for (guint i = 0; i < clients->len; i++)
+    _qmp_server_channel_set_write_limit (g_ptr_array_index (clients, i), n_bytes);
+}
+
+/**
  * qmp_test_server_send_raw:
  * @self: a #QmpTestServer
  * @data: (array length=len) (element-type guint8): the bytes
@@ -1793,6 +2057,11 @@ qmp_test_server_send_raw (QmpTestServer *self,
  * is @size bytes long (at least 100, the length of the event with an empty
  * padding string), valid JSON: for a client's `max-message-size`.
  *
+ * The padding is made as it is written, so the line costs the server a
+ * few kilobytes whatever its size: a test can send gigabytes to see that
+ * the client's memory stays bounded.  When the client hangs up, the rest
+ * is dropped.
+ *
  * ```c
  * qmp_connection_set_max_message_size (connection, 4096);
  * qmp_test_server_send_large_line (server, 4097);
@@ -1807,24 +2076,16 @@ qmp_test_server_send_large_line (QmpTestServer *self,
   static const char prefix[] =
     "{\"timestamp\": {\"seconds\": 0, \"microseconds\": 0}, \"event\": \"QMP_TEST_LARGE\", "
     "\"data\": {\"padding\": \"";
-  static const char suffix[] = "\"}}";
-  gsize fixed = sizeof prefix - 1 + sizeof suffix - 1;
-  g_autoptr(GString) line = g_string_sized_new (MAX (size, fixed) + 2);
+  static const char suffix[] = "\"}}\r\n";
+  gsize fixed = sizeof prefix - 1 + sizeof suffix - 1 - 2;
+  g_autoptr(GPtrArray) clients = NULL;
 
   g_return_if_fail (QMP_IS_TEST_SERVER (self));
 
-  g_string_append (line, prefix);
-  if (size > fixed)
-    {
-      gsize n = size - fixed;
-
-      g_string_set_size (line, line->len + n);
-      memset (line->str + sizeof prefix - 1, 'x', n);
-    }
-  g_string_append (line, suffix);
-  g_string_append (line, "\r\n");
-
-  qmp_test_server_send_raw (self, (const guint8 *) line->str, line->len);
+  clients = server_dup_clients (self);
+  for (guint i = 0; i < clients->len; i++)
+    _qmp_server_channel_send_filled (g_ptr_array_index (clients, i), prefix,
+                                     size > fixed ? size - fixed : 0, suffix);
 }
 
 /**

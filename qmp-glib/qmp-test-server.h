@@ -85,6 +85,9 @@ void           qmp_test_server_set_capabilities  (QmpTestServer        *self,
 QMP_AVAILABLE_IN_1_0
 void           qmp_test_server_set_raw_greeting  (QmpTestServer        *self,
                                                   const char           *greeting);
+QMP_AVAILABLE_IN_1_0
+void           qmp_test_server_set_guest_agent   (QmpTestServer        *self,
+                                                  gboolean              guest_agent);
 
 /* clients */
 QMP_AVAILABLE_IN_1_0
@@ -162,6 +165,9 @@ void           qmp_test_server_close_clients     (QmpTestServer        *self);
 QMP_AVAILABLE_IN_1_0
 void           qmp_test_server_close_after       (QmpTestServer        *self,
                                                   gsize                 n_bytes);
+QMP_AVAILABLE_IN_1_0
+void           qmp_test_server_set_write_limit   (QmpTestServer        *self,
+                                                  gint64                n_bytes);
 QMP_AVAILABLE_IN_1_0
 void           qmp_test_server_send_raw          (QmpTestServer        *self,
                                                   const guint8         *data,

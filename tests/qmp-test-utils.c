@@ -1239,3 +1239,90 @@ qmp_test_wait_flag (gboolean *flag)
 {
   wait_until (flag_is_set, flag);
 }
+
+#ifndef QMP_TEST_UTILS_NO_LIBRARY
+
+/* ---- commands of a QmpTestServer, held for the test ---- */
+
+struct _QmpTestHeld
+{
+  QmpTestServer *server;
+  GQueue commands;          /* QmpTestServerCommand, not taken yet */
+};
+
+static gboolean
+held_on_command (QmpTestServer        *server,
+                 QmpTestServerCommand *command,
+                 gpointer              user_data)
+{
+  QmpTestHeld *held = user_data;
+
+  g_queue_push_tail (&held->commands, g_object_ref (command));
+  return TRUE;
+}
+
+QmpTestHeld *
+qmp_test_held_new (QmpTestServer *server)
+{
+  QmpTestHeld *held = g_new0 (QmpTestHeld, 1);
+
+  held->server = g_object_ref (server);
+  g_queue_init (&held->commands);
+  g_signal_connect (server, "command", G_CALLBACK (held_on_command), held);
+  return held;
+}
+
+guint
+qmp_test_held_get_length (QmpTestHeld *held)
+{
+  return held->commands.length;
+}
+
+static gboolean
+held_has_command (gpointer data)
+{
+  return ((QmpTestHeld *) data)->commands.length > 0;
+}
+
+QmpTestServerCommand *
+qmp_test_held_next (QmpTestHeld *held,
+                    const char  *name)
+{
+  QmpTestServerCommand *command;
+
+  wait_until (held_has_command, held);
+  command = g_queue_pop_head (&held->commands);
+  if (name != NULL)
+    g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, name);
+  return command;
+}
+
+void
+qmp_test_held_reply (QmpTestHeld *held,
+                     const char  *name,
+                     const char  *return_json)
+{
+  g_autoptr(QmpTestServerCommand) command = qmp_test_held_next (held, name);
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (return_json != NULL)
+    {
+      ret = json_from_string (return_json, &error);
+      g_assert_no_error (error);
+    }
+  qmp_test_server_command_reply (command, ret);
+}
+
+void
+qmp_test_held_free (QmpTestHeld *held)
+{
+  if (held == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (held->server, held);
+  g_queue_clear_full (&held->commands, g_object_unref);
+  g_object_unref (held->server);
+  g_free (held);
+}
+
+#endif /* !QMP_TEST_UTILS_NO_LIBRARY */

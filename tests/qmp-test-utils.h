@@ -102,7 +102,14 @@ gboolean     qmp_test_is_slow (void);
 /* @n, or MAX (@n / 50, 1) when qmp_test_is_slow(). */
 guint        qmp_test_scale (guint n);
 
-/* ---- scripted mock QMP server on a socket pair ---- */
+/* ---- scripted mock QMP server on a socket pair ----
+ *
+ * The test suites use the public QmpTestServer (with the qmp_test_held_*
+ * helpers below); this private mock is left for what no public server
+ * can reasonably do, each saying why: test-json's /json/write/arguments
+ * (the client's bytes read by a parser that is not the library's own)
+ * and test-event-flood's blocked consumer (a server whose writes block
+ * when the client stops reading). */
 
 typedef struct _QmpMock QmpMock;
 
@@ -200,6 +207,38 @@ GAsyncResult *qmp_test_wait_result (GAsyncResult **slot);
 void          qmp_test_wait_flag (gboolean *flag);
 
 #ifndef QMP_TEST_UTILS_NO_LIBRARY
+/* ---- commands of a QmpTestServer, held for the test ---- */
+
+/* Every command that @server's canned answers do not take is handed to
+ * its "command" signal, in the thread-default main context of the thread
+ * that made the server; a QmpTestHeld keeps them there, in order, for the
+ * test to answer when and how it wants.  While one exists, make no _sync
+ * call that the server must answer from that thread (see
+ * QmpTestServer::command). */
+typedef struct _QmpTestHeld QmpTestHeld;
+
+QmpTestHeld          *qmp_test_held_new        (QmpTestServer *server);
+
+/* How many commands are held now */
+guint                 qmp_test_held_get_length (QmpTestHeld   *held);
+
+/* Iterates the thread-default main context until a command is held (30 s
+ * at most) and returns the first (transfer full); asserts that it is
+ * @name unless that is %NULL. */
+QmpTestServerCommand *qmp_test_held_next       (QmpTestHeld   *held,
+                                                const char    *name);
+
+/* qmp_test_held_next(), then answers with @return_json (JSON text;
+ * %NULL means "{}"). */
+void                  qmp_test_held_reply      (QmpTestHeld   *held,
+                                                const char    *name,
+                                                const char    *return_json);
+
+/* Disconnects, drops the commands not taken.  %NULL-safe. */
+void                  qmp_test_held_free       (QmpTestHeld   *held);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpTestHeld, qmp_test_held_free)
+
 /* Greeting and negotiation in one step: sends a 7.2.0 greeting offering
  * @capabilities_json (%NULL means "[]"), starts qmp_connection_new_async()
  * on the client stream with @flags, receives the qmp_capabilities command,

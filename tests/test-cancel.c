@@ -1,6 +1,7 @@
 /* test-cancel.c: a cancelled or timed-out call never reaches the peer
- * unless its first byte was written; against a scripted peer that stops
- * reading, and against a real QEMU stopped with SIGSTOP
+ * unless its first byte was written; against a QmpTestServer that stops
+ * reading (playing QEMU, or a guest agent), and against a real QEMU
+ * stopped with SIGSTOP
  *
  * Copyright 2026 The qmp-glib authors
  *
@@ -85,34 +86,92 @@ assert_error (QmpConnection  *conn,
   g_assert_null (ret);
 }
 
-/* Receives one command and asserts its name (and tag, if given). */
-static JsonObject *
-receive_command (QmpMock    *mock,
-                 const char *name,
-                 const char *tag)
+/* A test server whose commands the test answers, and its client */
+typedef struct
 {
-  g_autoptr(JsonObject) command = qmp_mock_receive (mock);
+  QmpTestServer *server;
+  QmpTestHeld *held;
+  QmpConnection *conn;
+} Peer;
 
-  if (command == NULL)
-    return NULL;
-  g_assert_cmpstr (json_object_get_string_member_with_default (command, "execute", NULL), ==, name);
+static void
+peer_clear (Peer *peer)
+{
+  g_clear_object (&peer->conn);
+  g_clear_pointer (&peer->held, qmp_test_held_free);
+  g_clear_object (&peer->server);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Peer, peer_clear)
+
+static void
+peer_init (Peer               *peer,
+           QmpConnectionFlags  flags)
+{
+  g_autoptr(GError) error = NULL;
+
+  peer->server = qmp_test_server_new ();
+  peer->held = qmp_test_held_new (peer->server);
+  peer->conn = qmp_test_server_new_connection_sync (peer->server, flags, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* The next command, which must be @name (with "tag": @tag if given) */
+static QmpTestServerCommand *
+peer_next (Peer       *peer,
+           const char *name,
+           const char *tag)
+{
+  QmpTestServerCommand *command = qmp_test_held_next (peer->held, name);
+
   if (tag != NULL)
     {
-      JsonObject *arguments = json_object_get_object_member (command, "arguments");
+      JsonObject *arguments = qmp_test_server_command_get_arguments (command);
 
       g_assert_nonnull (arguments);
       g_assert_cmpstr (json_object_get_string_member_with_default (arguments, "tag", NULL), ==, tag);
     }
-
-  return g_steal_pointer (&command);
+  return command;
 }
 
 static void
-assert_blob (JsonObject *command)
+reply (QmpTestServerCommand *command,
+       const char           *return_json)
 {
-  JsonObject *arguments = json_object_get_object_member (command, "arguments");
+  g_autoptr(JsonNode) ret = return_json ? json_from_string (return_json, NULL) : NULL;
+
+  qmp_test_server_command_reply (command, ret);
+}
+
+static void
+assert_big (QmpTestServerCommand *command)
+{
+  JsonObject *arguments = qmp_test_server_command_get_arguments (command);
 
   g_assert_cmpuint (strlen (json_object_get_string_member (arguments, "blob")), ==, BIG_SIZE);
+}
+
+/* Asserts that the server received exactly @names (qmp_capabilities
+ * first, then these) once a command sent now is answered: nothing else
+ * was ever sent. */
+static void
+peer_assert_received (Peer               *peer,
+                      const char * const *names)
+{
+  g_autoptr(GPtrArray) commands = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  guint n = g_strv_length ((GStrv) names);
+
+  qmp_test_server_set_reply (peer->server, "x-last", NULL);
+  execute (peer->conn, "x-last", NULL, NULL, &result);
+  assert_return (peer->conn, &result, "{}");
+
+  commands = qmp_test_server_get_commands (peer->server);
+  g_assert_cmpuint (commands->len, ==, n + 2);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[0]), ==, "qmp_capabilities");
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[i + 1]), ==, names[i]);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[n + 1]), ==, "x-last");
 }
 
 /* Runs every kind of call, typed commands included, with a cancelled
@@ -185,41 +244,42 @@ run_every_call_cancelled (QmpConnection *conn,
 static void
 test_pre_cancelled (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_auto(Peer) peer = { NULL, };
   g_autoptr(GCancellable) cancelled = g_cancellable_new ();
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   GAsyncResult *busy[8] = { NULL, };
-  JsonObject *busy_commands[8] = { NULL, };
+  QmpTestServerCommand *busy_commands[8] = { NULL, };
   guint rounds = qmp_test_scale (50);
+  QmpConnection *conn;
 
-  g_assert_nonnull (conn);
+  peer_init (&peer, QMP_CONNECTION_FLAGS_NONE);
+  conn = peer.conn;
   g_cancellable_cancel (cancelled);
 
   for (guint round = 0; round < rounds; round++)
     {
-      g_autofree char *tag = g_strdup_printf ("{\"tag\": \"r%u\"}", round);
+      g_autofree char *tag = g_strdup_printf ("r%u", round);
+      g_autofree char *arguments = g_strdup_printf ("{\"tag\": \"%s\"}", tag);
       g_autofree char *expected = g_strdup_printf ("{\"round\": %u}", round);
-      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(QmpTestServerCommand) command = NULL;
 
       run_every_call_cancelled (conn, cancelled);
 
-      execute (conn, "query-next", tag, NULL, &result);
-      command = qmp_mock_receive (mock);
-      g_assert_nonnull (command);
-      g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "query-next");
-      qmp_mock_reply (mock, command, expected);
+      execute (conn, "query-next", arguments, NULL, &result);
+      command = peer_next (&peer, "query-next", tag);
+      reply (command, expected);
       assert_return (conn, &result, expected);
     }
 
   /* Every slot taken: the cancelled calls do not even queue. */
   for (guint i = 0; i < G_N_ELEMENTS (busy); i++)
     {
-      g_autofree char *tag = g_strdup_printf ("{\"tag\": \"b%u\"}", i);
+      g_autofree char *tag = g_strdup_printf ("b%u", i);
+      g_autofree char *arguments = g_strdup_printf ("{\"tag\": \"%s\"}", tag);
 
-      execute (conn, "query-busy", tag, NULL, &busy[i]);
-      busy_commands[i] = qmp_mock_receive (mock);
+      execute (conn, "query-busy", arguments, NULL, &busy[i]);
+      busy_commands[i] = peer_next (&peer, "query-busy", tag);
     }
   run_every_call_cancelled (conn, cancelled);
   execute (conn, "query-next", "{\"tag\": \"last\"}", NULL, &result);
@@ -227,14 +287,14 @@ test_pre_cancelled (void)
     {
       g_autofree char *expected = g_strdup_printf ("{\"busy\": %u}", i);
 
-      qmp_mock_reply (mock, busy_commands[i], expected);
+      reply (busy_commands[i], expected);
       assert_return (conn, &busy[i], expected);
-      g_clear_pointer (&busy_commands[i], json_object_unref);
+      g_clear_object (&busy_commands[i]);
     }
   {
-    g_autoptr(JsonObject) command = receive_command (mock, "query-next", "last");
+    g_autoptr(QmpTestServerCommand) command = peer_next (&peer, "query-next", "last");
 
-    qmp_mock_reply (mock, command, "{\"last\": true}");
+    reply (command, "{\"last\": true}");
     assert_return (conn, &result, "{\"last\": true}");
   }
 
@@ -252,14 +312,14 @@ test_pre_cancelled (void)
 static void
 test_cancel_behind_big (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  static const char * const received[] = { "big", "query-before", "query-after", NULL };
+  g_auto(Peer) peer = { NULL, };
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(JsonObject) arguments = big_arguments ();
   g_autoptr(JsonObject) match = object_from_json ("{\"node-name\": \"disk0\"}");
-  g_autoptr(JsonObject) big = NULL;
-  g_autoptr(JsonObject) before = NULL;
-  g_autoptr(JsonObject) after = NULL;
+  g_autoptr(QmpTestServerCommand) big = NULL;
+  g_autoptr(QmpTestServerCommand) before = NULL;
+  g_autoptr(QmpTestServerCommand) after = NULL;
   g_autoptr(GAsyncResult) big_result = NULL;
   g_autoptr(GAsyncResult) before_result = NULL;
   g_autoptr(GAsyncResult) quit_result = NULL;
@@ -269,8 +329,11 @@ test_cancel_behind_big (void)
   g_autoptr(GAsyncResult) after_result = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(QmpEvent) event = NULL;
+  QmpConnection *conn;
 
-  g_assert_nonnull (conn);
+  peer_init (&peer, QMP_CONNECTION_FLAGS_NONE);
+  conn = peer.conn;
+  qmp_test_server_set_reading (peer.server, FALSE);
 
   qmp_connection_execute_async (conn, "big", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
                                 qmp_test_store_result, &big_result);
@@ -298,17 +361,18 @@ test_cancel_behind_big (void)
   execute (conn, "query-after", "{\"tag\": \"after\"}", NULL, &after_result);
 
   /* Now the peer reads: the big one, the one before, the one after. */
-  big = receive_command (mock, "big", NULL);
-  assert_blob (big);
-  before = receive_command (mock, "query-before", "before");
-  after = receive_command (mock, "query-after", "after");
-  qmp_mock_reply (mock, after, "{\"from\": \"after\"}");
-  qmp_mock_reply (mock, before, "{\"from\": \"before\"}");
-  qmp_mock_reply (mock, big, "{\"from\": \"big\"}");
+  qmp_test_server_set_reading (peer.server, TRUE);
+  big = peer_next (&peer, "big", NULL);
+  assert_big (big);
+  before = peer_next (&peer, "query-before", "before");
+  after = peer_next (&peer, "query-after", "after");
+  reply (after, "{\"from\": \"after\"}");
+  reply (before, "{\"from\": \"before\"}");
+  reply (big, "{\"from\": \"big\"}");
   assert_return (conn, &after_result, "{\"from\": \"after\"}");
   assert_return (conn, &before_result, "{\"from\": \"before\"}");
   assert_return (conn, &big_result, "{\"from\": \"big\"}");
-  g_assert_true (qmp_mock_receive_nothing (mock, 100));
+  peer_assert_received (&peer, received);
   g_assert_false (qmp_connection_is_closed (conn));
 }
 
@@ -317,18 +381,21 @@ test_cancel_behind_big (void)
 static void
 test_cancel_oob_behind_big (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_OOB, "[\"oob\"]");
+  static const char * const received[] = { "big", "query-after", NULL };
+  g_auto(Peer) peer = { NULL, };
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(JsonObject) arguments = big_arguments ();
-  g_autoptr(JsonObject) big = NULL;
-  g_autoptr(JsonObject) after = NULL;
+  g_autoptr(QmpTestServerCommand) big = NULL;
+  g_autoptr(QmpTestServerCommand) after = NULL;
   g_autoptr(GAsyncResult) big_result = NULL;
   g_autoptr(GAsyncResult) oob_result = NULL;
   g_autoptr(GAsyncResult) after_result = NULL;
+  QmpConnection *conn;
 
-  g_assert_nonnull (conn);
+  peer_init (&peer, QMP_CONNECTION_FLAGS_OOB);
+  conn = peer.conn;
   g_assert_true (qmp_connection_get_oob_enabled (conn));
+  qmp_test_server_set_reading (peer.server, FALSE);
 
   qmp_connection_execute_async (conn, "big", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
                                 qmp_test_store_result, &big_result);
@@ -339,14 +406,16 @@ test_cancel_oob_behind_big (void)
   qmp_connection_execute_async (conn, "query-after", NULL, QMP_EXECUTE_FLAGS_OOB, NULL,
                                 qmp_test_store_result, &after_result);
 
-  big = receive_command (mock, "big", NULL);
-  assert_blob (big);
-  after = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (after, "exec-oob"), ==, "query-after");
-  qmp_mock_reply (mock, after, "{\"oob\": true}");
-  qmp_mock_reply (mock, big, "{\"big\": true}");
+  qmp_test_server_set_reading (peer.server, TRUE);
+  big = peer_next (&peer, "big", NULL);
+  assert_big (big);
+  after = peer_next (&peer, "query-after", NULL);
+  g_assert_true (qmp_test_server_command_get_oob (after));
+  reply (after, "{\"oob\": true}");
+  reply (big, "{\"big\": true}");
   assert_return (conn, &after_result, "{\"oob\": true}");
   assert_return (conn, &big_result, "{\"big\": true}");
+  peer_assert_received (&peer, received);
 }
 
 /* A line partly in the socket when its call is cancelled is finished (half
@@ -355,16 +424,18 @@ test_cancel_oob_behind_big (void)
 static void
 test_cancel_partly_written (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_auto(Peer) peer = { NULL, };
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(JsonObject) arguments = big_arguments ();
-  g_autoptr(JsonObject) big = NULL;
-  g_autoptr(JsonObject) after = NULL;
+  g_autoptr(QmpTestServerCommand) big = NULL;
+  g_autoptr(QmpTestServerCommand) after = NULL;
   g_autoptr(GAsyncResult) big_result = NULL;
   g_autoptr(GAsyncResult) after_result = NULL;
+  QmpConnection *conn;
 
-  g_assert_nonnull (conn);
+  peer_init (&peer, QMP_CONNECTION_FLAGS_NONE);
+  conn = peer.conn;
+  qmp_test_server_set_reading (peer.server, FALSE);
 
   qmp_connection_execute_async (conn, "big", arguments, QMP_EXECUTE_FLAGS_NONE, cancellable,
                                 qmp_test_store_result, &big_result);
@@ -372,48 +443,30 @@ test_cancel_partly_written (void)
   g_cancellable_cancel (cancellable);
   assert_error (conn, &big_result, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  big = receive_command (mock, "big", NULL);
-  assert_blob (big);
-  after = receive_command (mock, "query-after", "after");
-  qmp_mock_reply (mock, big, "{\"from\": \"big\"}");
-  qmp_mock_reply (mock, after, "{\"from\": \"after\"}");
+  qmp_test_server_set_reading (peer.server, TRUE);
+  big = peer_next (&peer, "big", NULL);
+  assert_big (big);
+  after = peer_next (&peer, "query-after", "after");
+  reply (big, "{\"from\": \"big\"}");
+  reply (after, "{\"from\": \"after\"}");
   assert_return (conn, &after_result, "{\"from\": \"after\"}");
   g_assert_false (qmp_connection_is_closed (conn));
 }
 
-/* A guest agent connection on the mock: guest-sync-delimited, guest-info. */
-static QmpConnection *
-connect_guest_agent (QmpMock *mock)
+/* A guest agent's connection: QmpTestServer playing one answers the
+ * synchronisation and guest-info itself (before the test holds its
+ * commands). */
+static void
+peer_init_guest_agent (Peer *peer)
 {
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) sync = NULL;
-  g_autoptr(JsonObject) info = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *token = NULL;
-  QmpConnection *conn;
 
-  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_GUEST_AGENT,
-                            NULL, qmp_test_store_result, &result);
-  sync = receive_command (mock, "guest-sync-delimited", NULL);
-  token = g_strdup_printf ("%" G_GINT64_FORMAT,
-                           json_object_get_int_member (json_object_get_object_member (sync, "arguments"), "id"));
-  qmp_mock_send_raw (mock, "\xff", 1);
-  qmp_mock_reply (mock, sync, token);
-  /* Attempts sent again before the answer to the first was read (a
-   * slow machine) come before guest-info: abandoned, not answered. */
-  info = qmp_mock_receive (mock);
-  while (g_strcmp0 (json_object_get_string_member (info, "execute"), "guest-sync-delimited") == 0)
-    {
-      g_clear_pointer (&info, json_object_unref);
-      info = qmp_mock_receive (mock);
-    }
-  g_assert_cmpstr (json_object_get_string_member (info, "execute"), ==, "guest-info");
-  qmp_mock_reply (mock, info, "{\"version\": \"7.2.0\", \"supported_commands\": []}");
-  result = qmp_test_wait_result (&result);
-  conn = qmp_connection_new_finish (result, &error);
+  peer->server = qmp_test_server_new ();
+  qmp_test_server_set_guest_agent (peer->server, TRUE);
+  peer->conn = qmp_test_server_new_connection_sync (peer->server, QMP_CONNECTION_FLAGS_GUEST_AGENT,
+                                                    NULL, &error);
   g_assert_no_error (error);
-
-  return conn;
+  peer->held = qmp_test_held_new (peer->server);
 }
 
 /* The guest agent's guest-shutdown gets no reply: it is done once written,
@@ -421,18 +474,28 @@ connect_guest_agent (QmpMock *mock)
 static void
 test_cancel_no_reply (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) conn = connect_guest_agent (mock);
+  static const char * const received[] = { "guest-file-write", "guest-ping", "guest-shutdown", NULL };
+  g_auto(Peer) peer = { NULL, };
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(JsonObject) arguments = big_arguments ();
-  g_autoptr(JsonObject) big = NULL;
-  g_autoptr(JsonObject) ping = NULL;
-  g_autoptr(JsonObject) shutdown = NULL;
+  g_autoptr(QmpTestServerCommand) big = NULL;
+  g_autoptr(QmpTestServerCommand) ping = NULL;
+  g_autoptr(QmpTestServerCommand) shutdown = NULL;
   g_autoptr(GAsyncResult) big_result = NULL;
   g_autoptr(GAsyncResult) cancelled_result = NULL;
   g_autoptr(GAsyncResult) timed_result = NULL;
   g_autoptr(GAsyncResult) ping_result = NULL;
   g_autoptr(GAsyncResult) shutdown_result = NULL;
+  g_autoptr(GPtrArray) commands = NULL;
+  QmpConnection *conn;
+  guint first;
+
+  peer_init_guest_agent (&peer);
+  conn = peer.conn;
+  commands = qmp_test_server_get_commands (peer.server);
+  first = commands->len;
+  g_clear_pointer (&commands, g_ptr_array_unref);
+  qmp_test_server_set_reading (peer.server, FALSE);
 
   qmp_connection_execute_async (conn, "guest-file-write", arguments, QMP_EXECUTE_FLAGS_NONE, NULL,
                                 qmp_test_store_result, &big_result);
@@ -452,18 +515,31 @@ test_cancel_no_reply (void)
     ;
   g_assert_null (shutdown_result);
 
-  big = receive_command (mock, "guest-file-write", NULL);
-  assert_blob (big);
-  ping = receive_command (mock, "guest-ping", NULL);
-  shutdown = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (shutdown, "execute"), ==, "guest-shutdown");
-  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (shutdown, "arguments"),
-                                                  "mode"), ==, "powerdown");
+  qmp_test_server_set_reading (peer.server, TRUE);
+  big = peer_next (&peer, "guest-file-write", NULL);
+  assert_big (big);
+  ping = peer_next (&peer, "guest-ping", NULL);
+  shutdown = peer_next (&peer, "guest-shutdown", NULL);
+  g_assert_cmpstr (json_object_get_string_member (qmp_test_server_command_get_arguments (shutdown), "mode"),
+                   ==, "powerdown");
   assert_return (conn, &shutdown_result, "null");
-  qmp_mock_reply (mock, ping, "{}");
-  qmp_mock_reply (mock, big, "{\"count\": 1}");
+  reply (ping, "{}");
+  reply (big, "{\"count\": 1}");
   assert_return (conn, &ping_result, "{}");
   assert_return (conn, &big_result, "{\"count\": 1}");
+
+  /* Nothing else was ever written */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+
+    qmp_test_server_set_reply (peer.server, "x-last", NULL);
+    execute (conn, "x-last", NULL, NULL, &result);
+    assert_return (conn, &result, "{}");
+  }
+  commands = qmp_test_server_get_commands (peer.server);
+  g_assert_cmpuint (commands->len, ==, first + 4);
+  for (guint i = 0; received[i] != NULL; i++)
+    g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[first + i]), ==, received[i]);
 }
 
 /* Real QEMU, stopped: a quit queued behind a big command and cancelled (or
@@ -536,24 +612,26 @@ test_qemu_quit_cancelled (void)
 static void
 test_timeout_per_call_and_message (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_auto(Peer) peer = { NULL, };
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GAsyncResult) unbounded = NULL;
   g_autoptr(GAsyncResult) bounded = NULL;
-  g_autoptr(JsonObject) command = NULL;
-  g_autoptr(JsonObject) unbounded_command = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(QmpTestServerCommand) unbounded_command = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(QmpEvent) event = NULL;
   g_autoptr(GError) error = NULL;
+  QmpConnection *conn;
 
-  g_assert_nonnull (conn);
+  peer_init (&peer, QMP_CONNECTION_FLAGS_NONE);
+  conn = peer.conn;
 
-  /* The reply came, the event not. */
+  /* The reply came, the event not.  The server answers on its own
+   * thread, at once: the reply is in long before the 100 ms, even under
+   * valgrind. */
+  qmp_test_server_set_reply (peer.server, "cont", NULL);
   qmp_connection_execute_until_event_full_async (conn, "cont", NULL, "RESUME", NULL, 100, NULL,
                                                  qmp_test_store_result, &result);
-  command = receive_command (mock, "cont", NULL);
-  qmp_mock_reply (mock, command, NULL);
   result = qmp_test_wait_result (&result);
   event = qmp_connection_execute_until_event_full_finish (conn, result, &ret, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
@@ -563,7 +641,6 @@ test_timeout_per_call_and_message (void)
                    "Timed out after 100 ms waiting for the event “RESUME” (the reply to “cont” came)");
   g_clear_error (&error);
   g_clear_object (&result);
-  g_clear_pointer (&command, json_object_unref);
 
   /* Neither came. */
   event = qmp_connection_execute_until_event_full_sync (conn, "stop", NULL, "STOP", NULL, &ret, 50,
@@ -572,23 +649,23 @@ test_timeout_per_call_and_message (void)
   g_assert_cmpstr (error->message, ==,
                    "Timed out after 50 ms waiting for the reply to “stop” and the event “STOP”");
   g_clear_error (&error);
-  command = receive_command (mock, "stop", NULL);
-  qmp_mock_reply (mock, command, NULL);
-  g_clear_pointer (&command, json_object_unref);
+  command = peer_next (&peer, "stop", NULL);
+  reply (command, NULL);
+  g_clear_object (&command);
 
   /* Only the event came: the reply is what is missing. */
   qmp_connection_execute_until_event_full_async (conn, "stop", NULL, "STOP", NULL, 100, NULL,
                                                  qmp_test_store_result, &result);
-  command = receive_command (mock, "stop", NULL);
-  qmp_mock_send_event (mock, "STOP", NULL, 1, 2);
+  command = peer_next (&peer, "stop", NULL);
+  qmp_test_server_emit_event (peer.server, "STOP", NULL, NULL);
   result = qmp_test_wait_result (&result);
   event = qmp_connection_execute_until_event_full_finish (conn, result, NULL, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_assert_cmpstr (error->message, ==, "Timed out after 100 ms waiting for the reply to “stop”");
   g_clear_error (&error);
   g_clear_object (&result);
-  qmp_mock_reply (mock, command, NULL);
-  g_clear_pointer (&command, json_object_unref);
+  reply (command, NULL);
+  g_clear_object (&command);
 
   /* Waiting for an event. */
   event = qmp_connection_wait_event_full_sync (conn, "SHUTDOWN", NULL, 50, NULL, &error);
@@ -609,24 +686,24 @@ test_timeout_per_call_and_message (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_assert_cmpstr (error->message, ==, "Timed out after 50 ms waiting for the reply to “query-a”");
   g_clear_error (&error);
-  command = receive_command (mock, "query-a", NULL);
-  qmp_mock_reply (mock, command, NULL);
-  g_clear_pointer (&command, json_object_unref);
+  command = peer_next (&peer, "query-a", NULL);
+  reply (command, NULL);
+  g_clear_object (&command);
 
   qmp_connection_set_timeout (conn, 50);
   qmp_connection_execute_full_async (conn, "query-unbounded", NULL, QMP_EXECUTE_FLAGS_NONE, 0, NULL,
                                      qmp_test_store_result, &unbounded);
   qmp_connection_execute_full_async (conn, "query-bounded", NULL, QMP_EXECUTE_FLAGS_NONE, -1, NULL,
                                      qmp_test_store_result, &bounded);
-  unbounded_command = receive_command (mock, "query-unbounded", NULL);
-  command = receive_command (mock, "query-bounded", NULL);
+  unbounded_command = peer_next (&peer, "query-unbounded", NULL);
+  command = peer_next (&peer, "query-bounded", NULL);
   bounded = qmp_test_wait_result (&bounded);
   g_assert_null (qmp_connection_execute_full_finish (conn, bounded, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_clear_error (&error);
   g_assert_null (unbounded);
   qmp_connection_set_timeout (conn, 0);
-  qmp_mock_reply (mock, unbounded_command, "{\"late\": true}");
+  reply (unbounded_command, "{\"late\": true}");
   unbounded = qmp_test_wait_result (&unbounded);
   ret = qmp_connection_execute_full_finish (conn, unbounded, &error);
   g_assert_no_error (error);

@@ -277,65 +277,80 @@ test_no_deprecated (Fixture       *fixture,
 
 /* --------------------------------------------------------- typed, mock */
 
+/* A client of @server, which greets as QEMU @major.@minor.0 without
+ * capabilities */
 static QmpConnection *
-mock_connect_version (QmpMock *mock,
-                      guint    major,
-                      guint    minor)
+server_connect_version (QmpTestServer *server,
+                        guint          major,
+                        guint          minor)
 {
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) negotiate = NULL;
   g_autoptr(GError) error = NULL;
-  GAsyncResult *slot = NULL;
   QmpConnection *connection;
 
-  qmp_mock_send_greeting (mock, major, minor, 0, "[]");
-  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_NONE, NULL,
-                            qmp_test_store_result, &slot);
-  negotiate = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (negotiate, "execute"), ==, "qmp_capabilities");
-  qmp_mock_reply (mock, negotiate, NULL);
-  result = qmp_test_wait_result (&slot);
-  connection = qmp_connection_new_finish (result, &error);
+  qmp_test_server_set_version (server, major, minor, 0);
+  qmp_test_server_set_capabilities (server, NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
 
   return connection;
 }
 
+static QmpConnection *
+server_connect (QmpTestServer *server)
+{
+  return server_connect_version (server, 7, 2);
+}
+
+/* Emits @name with @data_json (nullable) at @seconds */
+static void
+server_emit (QmpTestServer *server,
+             const char    *name,
+             const char    *data_json,
+             gint64         seconds)
+{
+  g_autoptr(JsonNode) data = data_json ? json_from_string (data_json, NULL) : NULL;
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (seconds);
+
+  qmp_test_server_emit_event (server, name, data ? json_node_get_object (data) : NULL, when);
+}
+
 static void
 test_old_qemu_blockdev (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = mock_connect_version (mock, 2, 6);
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpTestHeld) held = qmp_test_held_new (server);
+  g_autoptr(QmpConnection) connection = server_connect_version (server, 2, 6);
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(GError) error = NULL;
   GAsyncResult *slot = NULL;
+  JsonObject *arguments;
   JsonObject *options;
 
   /* Before QEMU 2.9: x-blockdev-add with "options" and "id". */
   qmp_connection_blockdev_add_async (connection, "/dev/rbd0", "drive0", NULL,
                                      qmp_test_store_result, &slot);
-  command = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "x-blockdev-add");
-  options = json_object_get_object_member (json_object_get_object_member (command, "arguments"), "options");
+  command = qmp_test_held_next (held, "x-blockdev-add");
+  arguments = qmp_test_server_command_get_arguments (command);
+  g_assert_cmpuint (json_object_get_size (arguments), ==, 1);
+  options = json_object_get_object_member (arguments, "options");
   g_assert_cmpstr (json_object_get_string_member (options, "driver"), ==, "raw");
   g_assert_cmpstr (json_object_get_string_member (options, "id"), ==, "drive0");
   g_assert_false (json_object_has_member (options, "node-name"));
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (options, "file"), "filename"),
                    ==, "/dev/rbd0");
-  qmp_mock_reply (mock, command, NULL);
+  qmp_test_server_command_reply (command, NULL);
   result = qmp_test_wait_result (&slot);
   g_assert_true (qmp_connection_blockdev_add_finish (connection, result, &error));
   g_clear_object (&result);
-  g_clear_pointer (&command, json_object_unref);
+  g_clear_object (&command);
 
   /* And x-blockdev-del with "id". */
   qmp_connection_blockdev_del_async (connection, "drive0", NULL, qmp_test_store_result, &slot);
-  command = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "x-blockdev-del");
-  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (command, "arguments"), "id"),
+  command = qmp_test_held_next (held, "x-blockdev-del");
+  g_assert_cmpstr (json_object_get_string_member (qmp_test_server_command_get_arguments (command), "id"),
                    ==, "drive0");
-  qmp_mock_reply_error (mock, command, "GenericError", "in use");
+  qmp_test_server_command_reply_error (command, "GenericError", "in use");
   result = qmp_test_wait_result (&slot);
   g_assert_false (qmp_connection_blockdev_del_finish (connection, result, &error));
   g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
@@ -366,20 +381,21 @@ test_query_status_versions (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr(QmpMock) mock = qmp_mock_new ();
-      g_autoptr(QmpConnection) connection = mock_connect_version (mock, cases[i].major, cases[i].minor);
+      g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+      g_autoptr(QmpTestHeld) held = qmp_test_held_new (server);
+      g_autoptr(QmpConnection) connection = server_connect_version (server, cases[i].major, cases[i].minor);
       g_autoptr(GAsyncResult) result = NULL;
-      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(QmpTestServerCommand) command = NULL;
+      g_autoptr(JsonNode) reply = json_from_string (cases[i].reply, NULL);
       g_autoptr(GError) error = NULL;
       GAsyncResult *slot = NULL;
       gboolean running = !cases[i].running;
 
       g_test_message ("QEMU %u.%u: %s", cases[i].major, cases[i].minor, cases[i].reply);
       qmp_connection_query_status_async (connection, NULL, qmp_test_store_result, &slot);
-      command = qmp_mock_receive (mock);
-      g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "query-status");
-      g_assert_false (json_object_has_member (command, "arguments"));
-      qmp_mock_reply (mock, command, cases[i].reply);
+      command = qmp_test_held_next (held, "query-status");
+      g_assert_null (qmp_test_server_command_get_arguments (command));
+      qmp_test_server_command_reply (command, reply);
       result = qmp_test_wait_result (&slot);
       g_assert_cmpint (qmp_connection_query_status_finish (connection, result, &running, &error), ==,
                        cases[i].state);
@@ -391,10 +407,11 @@ test_query_status_versions (void)
 static void
 test_device_add_arguments (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpTestHeld) held = qmp_test_held_new (server);
+  g_autoptr(QmpConnection) connection = server_connect (server);
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(GError) error = NULL;
   GAsyncResult *slot = NULL;
   JsonObject *arguments;
@@ -402,13 +419,12 @@ test_device_add_arguments (void)
   /* "drive" and "bus" only when given. */
   qmp_connection_device_add_async (connection, NULL, "kbd0", "usb-kbd", NULL, NULL,
                                    qmp_test_store_result, &slot);
-  command = qmp_mock_receive (mock);
-  arguments = json_object_get_object_member (command, "arguments");
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "device_add");
+  command = qmp_test_held_next (held, "device_add");
+  arguments = qmp_test_server_command_get_arguments (command);
   g_assert_cmpuint (json_object_get_size (arguments), ==, 2);
   g_assert_cmpstr (json_object_get_string_member (arguments, "driver"), ==, "usb-kbd");
   g_assert_cmpstr (json_object_get_string_member (arguments, "id"), ==, "kbd0");
-  qmp_mock_reply (mock, command, NULL);
+  qmp_test_server_command_reply (command, NULL);
   result = qmp_test_wait_result (&slot);
   g_assert_true (qmp_connection_device_add_finish (connection, result, &error));
 }
@@ -416,26 +432,35 @@ test_device_add_arguments (void)
 static void
 test_system_powerdown_shutdown (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpTestHeld) held = qmp_test_held_new (server);
+  g_autoptr(QmpConnection) connection = server_connect (server);
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) command = NULL;
   g_autoptr(GError) error = NULL;
   GAsyncResult *slot = NULL;
 
   qmp_connection_system_powerdown_async (connection, NULL, qmp_test_store_result, &slot);
-  command = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "system_powerdown");
-  qmp_mock_send_event (mock, "POWERDOWN", NULL, 1795573265, 1);
-  qmp_mock_reply (mock, command, NULL);
+  {
+    g_autoptr(QmpTestServerCommand) command = qmp_test_held_next (held, "system_powerdown");
 
-  /* POWERDOWN and the return are not enough. */
-  g_assert_true (qmp_mock_receive_nothing (mock, 100));
+    server_emit (server, "POWERDOWN", NULL, 1795573265);
+    qmp_test_server_command_reply (command, NULL);
+  }
+
+  /* POWERDOWN and the return are not enough: a round trip proves both
+   * were read. */
+  qmp_test_server_set_reply (server, "query-version", NULL);
+  {
+    g_autoptr(JsonNode) ret = qmp_connection_execute_sync (connection, "query-version", NULL,
+                                                           QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+
+    g_assert_no_error (error);
+  }
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_assert_null (slot);
 
-  qmp_mock_send_event (mock, "SHUTDOWN", "{\"guest\": true, \"reason\": \"guest-shutdown\"}", 1795573266, 2);
+  server_emit (server, "SHUTDOWN", "{\"guest\": true, \"reason\": \"guest-shutdown\"}", 1795573266);
   result = qmp_test_wait_result (&slot);
   g_assert_true (qmp_connection_system_powerdown_finish (connection, result, &error));
   g_assert_no_error (error);
@@ -444,20 +469,22 @@ test_system_powerdown_shutdown (void)
 static void
 test_device_del_guest_error (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpTestHeld) held = qmp_test_held_new (server);
+  g_autoptr(QmpConnection) connection = server_connect (server);
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(GError) error = NULL;
   GAsyncResult *slot = NULL;
 
   qmp_connection_device_del_async (connection, "nic0", NULL, qmp_test_store_result, &slot);
-  command = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "device_del");
-  qmp_mock_reply (mock, command, NULL);
+  command = qmp_test_held_next (held, "device_del");
+  g_assert_cmpstr (json_object_get_string_member (qmp_test_server_command_get_arguments (command), "id"),
+                   ==, "nic0");
+  qmp_test_server_command_reply (command, NULL);
   /* Another device's refusal does not count; nic0's does. */
-  qmp_mock_send_event (mock, "DEVICE_UNPLUG_GUEST_ERROR", "{\"device\": \"nic1\", \"path\": \"/x\"}", 1, 0);
-  qmp_mock_send_event (mock, "DEVICE_UNPLUG_GUEST_ERROR", "{\"device\": \"nic0\", \"path\": \"/y\"}", 1, 0);
+  server_emit (server, "DEVICE_UNPLUG_GUEST_ERROR", "{\"device\": \"nic1\", \"path\": \"/x\"}", 1);
+  server_emit (server, "DEVICE_UNPLUG_GUEST_ERROR", "{\"device\": \"nic0\", \"path\": \"/y\"}", 1);
   result = qmp_test_wait_result (&slot);
   g_assert_false (qmp_connection_device_del_finish (connection, result, &error));
   g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
@@ -479,18 +506,18 @@ device_del_thread (gpointer data)
 static void
 test_device_del_sync (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpTestHeld) held = qmp_test_held_new (server);
+  g_autoptr(QmpConnection) connection = server_connect (server);
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(GError) error = NULL;
   GThread *thread;
 
   thread = g_thread_new ("device-del", device_del_thread, connection);
-  command = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "device_del");
-  qmp_mock_reply (mock, command, NULL);
-  qmp_mock_send_event (mock, "DEVICE_DELETED", "{\"path\": \"/machine/peripheral/nic2/child\"}", 1, 0);
-  qmp_mock_send_event (mock, "DEVICE_DELETED", "{\"device\": \"nic2\"}", 1, 0);
+  command = qmp_test_held_next (held, "device_del");
+  qmp_test_server_command_reply (command, NULL);
+  server_emit (server, "DEVICE_DELETED", "{\"path\": \"/machine/peripheral/nic2/child\"}", 1);
+  server_emit (server, "DEVICE_DELETED", "{\"device\": \"nic2\"}", 1);
   error = g_thread_join (thread);
   g_assert_no_error (error);
 }
@@ -505,27 +532,29 @@ on_order_event (QmpConnection *connection,
   (*n_events)++;
 }
 
-/* QEMU sends STOP before the return of "stop": both in one read, the
+/* QEMU sends STOP before the return of "stop": both in one write, the
  * signal must still come before the callback (they share a context). */
 static void
 test_event_before_reply_order (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpTestHeld) held = qmp_test_held_new (server);
+  g_autoptr(QmpConnection) connection = server_connect (server);
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
   g_autofree char *lines = NULL;
   GAsyncResult *slot = NULL;
   guint n_events = 0;
 
   g_signal_connect (connection, "event::STOP", G_CALLBACK (on_order_event), &n_events);
   qmp_connection_stop_async (connection, NULL, qmp_test_store_result, &slot);
-  command = qmp_mock_receive (mock);
+  command = qmp_test_held_next (held, "stop");
+  id = json_to_string (qmp_test_server_command_get_id (command), FALSE);
   lines = g_strdup_printf ("{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"STOP\"}\r\n"
-                           "{\"return\": {}, \"id\": %" G_GINT64_FORMAT "}\r\n",
-                           json_object_get_int_member (command, "id"));
-  qmp_mock_send_raw (mock, lines, strlen (lines));
+                           "{\"return\": {}, \"id\": %s}\r\n", id);
+  qmp_test_server_send_raw (server, (const guint8 *) lines, strlen (lines));
 
   result = qmp_test_wait_result (&slot);
   g_assert_cmpuint (n_events, ==, 1);

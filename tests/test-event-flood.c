@@ -3,6 +3,12 @@
  * dropped silently, and a _sync call from the handler's own thread still
  * gets its reply during a flood
  *
+ * The flood comes from QmpTestServer, but for the blocked consumer: that
+ * test measures how far the server got before its writes blocked, and
+ * QmpTestServer never blocks its caller (it queues what the client does
+ * not read yet), so it floods from the private scripted mock, whose
+ * writes are the socket's.
+ *
  * Copyright 2026 The qmp-glib authors
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -22,6 +28,76 @@ typedef struct
   gboolean answer;        /* then answer one command */
   gint sent;              /* atomic */
 } Flood;
+
+/* A test server whose query-status commands wait in a queue, taken on
+ * its I/O thread (a _sync call on the test's thread must not stop them),
+ * for a flood to answer after its events. */
+typedef struct
+{
+  QmpTestServer *server;
+  GAsyncQueue *queries;     /* QmpTestServerCommand */
+} Server;
+
+static gboolean
+queue_query (QmpTestServer        *server,
+             QmpTestServerCommand *command,
+             gpointer              user_data)
+{
+  GAsyncQueue *queries = user_data;
+
+  if (!g_str_equal (qmp_test_server_command_get_name (command), "query-status"))
+    return FALSE;
+  g_async_queue_push (queries, g_object_ref (command));
+  return TRUE;
+}
+
+static void
+server_init (Server *server)
+{
+  server->server = qmp_test_server_new ();
+  server->queries = g_async_queue_new_full (g_object_unref);
+  qmp_test_server_set_command_func (server->server, queue_query, g_async_queue_ref (server->queries),
+                                    (GDestroyNotify) g_async_queue_unref);
+}
+
+static void
+server_clear (Server *server)
+{
+  g_clear_object (&server->server);
+  g_clear_pointer (&server->queries, g_async_queue_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Server, server_clear)
+
+typedef struct
+{
+  Server *server;
+  guint first;            /* the seq of the first event */
+  guint n;                /* how many events */
+} ServerFlood;
+
+/* @n events, then the answer to the query-status that came */
+static gpointer
+server_flood_thread (gpointer user_data)
+{
+  ServerFlood *flood = user_data;
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (1795573265);
+  g_autoptr(QmpTestServerCommand) query = NULL;
+  g_autoptr(JsonNode) running = json_from_string ("{\"status\": \"running\"}", NULL);
+
+  for (guint i = 0; i < flood->n; i++)
+    {
+      g_autoptr(JsonObject) data = json_object_new ();
+
+      json_object_set_int_member (data, "seq", flood->first + i);
+      qmp_test_server_emit_event (flood->server->server, "FLOOD", data, when);
+    }
+
+  query = g_async_queue_pop (flood->server->queries);
+  qmp_test_server_command_reply (query, running);
+
+  return NULL;
+}
 
 static gpointer
 flood_thread (gpointer user_data)
@@ -124,12 +200,10 @@ on_dropped_notify (GObject    *object,
 }
 
 static QmpConnection *
-connect_with_consumer (QmpMock  *mock,
-                       Consumer *consumer,
-                       guint     max_queued_events)
+consumer_connect (Consumer      *consumer,
+                  QmpConnection *conn,
+                  guint          max_queued_events)
 {
-  QmpConnection *conn = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
-
   g_assert_nonnull (conn);
   g_assert_cmpuint (qmp_connection_get_max_queued_events (conn), ==, 10000);
   g_assert_cmpuint (qmp_connection_get_max_queued_event_bytes (conn), ==, 16 * 1024 * 1024);
@@ -139,6 +213,28 @@ connect_with_consumer (QmpMock  *mock,
   g_signal_connect (conn, "notify::dropped-events", G_CALLBACK (on_dropped_notify), consumer);
 
   return conn;
+}
+
+static QmpConnection *
+connect_with_consumer (QmpMock  *mock,
+                       Consumer *consumer,
+                       guint     max_queued_events)
+{
+  return consumer_connect (consumer, qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL),
+                           max_queued_events);
+}
+
+static QmpConnection *
+server_connect_with_consumer (Server   *server,
+                              Consumer *consumer,
+                              guint     max_queued_events)
+{
+  g_autoptr(GError) error = NULL;
+  QmpConnection *conn = qmp_test_server_new_connection_sync (server->server, QMP_CONNECTION_FLAGS_NONE,
+                                                             NULL, &error);
+
+  g_assert_no_error (error);
+  return consumer_connect (consumer, conn, max_queued_events);
 }
 
 static void
@@ -186,16 +282,30 @@ test_blocked_consumer (void)
 static void
 test_slow_handler (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_auto(Server) server = { NULL, };
   Consumer consumer = { .usleep = 20 };
-  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 50);
-  Flood flood = { mock, 1, qmp_test_scale (20000), FALSE, 0 };
-  GThread *thread = g_thread_new ("flood", flood_thread, &flood);
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  ServerFlood flood = { &server, 1, qmp_test_scale (20000) };
+  GThread *thread;
+
+  server_init (&server);
+  conn = server_connect_with_consumer (&server, &consumer, 50);
+  thread = g_thread_new ("flood", server_flood_thread, &flood);
 
   iterate_until_received (&consumer, flood.n);
-  g_thread_join (thread);
   g_assert_cmpuint (consumer.received, ==, flood.n);
   g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
+
+  /* The flood ends with the answer to a query */
+  qmp_connection_execute_async (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  ret = qmp_connection_execute_finish (conn, result, &error);
+  g_assert_no_error (error);
+  g_thread_join (thread);
 }
 
 /* A _sync call from the thread whose context holds the undelivered
@@ -205,18 +315,20 @@ test_slow_handler (void)
 static void
 test_sync_call_during_flood (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_auto(Server) server = { NULL, };
   Consumer consumer = { .call_in_handler = TRUE };
-  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 50);
+  g_autoptr(QmpConnection) conn = NULL;
   guint n = MAX (qmp_test_scale (20000), 1000);
-  Flood flood = { mock, 1, n, TRUE, 0 };
-  Flood second = { mock, n + 1, n, TRUE, 0 };
+  ServerFlood flood = { &server, 1, n };
+  ServerFlood second = { &server, n + 1, n };
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
   guint64 dropped;
   GThread *thread;
 
-  thread = g_thread_new ("flood", flood_thread, &flood);
+  server_init (&server);
+  conn = server_connect_with_consumer (&server, &consumer, 50);
+  thread = g_thread_new ("flood", server_flood_thread, &flood);
   iterate_until_received (&consumer, n);
   g_thread_join (thread);
   g_assert_true (consumer.called);
@@ -228,7 +340,7 @@ test_sync_call_during_flood (void)
   g_assert_cmpuint (consumer.n_notify, >, 0);
 
   /* This thread does not iterate its context while it waits. */
-  thread = g_thread_new ("flood", flood_thread, &second);
+  thread = g_thread_new ("flood", server_flood_thread, &second);
   ret = qmp_connection_execute_sync (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
   g_thread_join (thread);
@@ -255,11 +367,11 @@ on_async_done (GObject      *source,
 static void
 test_async_call_during_flood (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_auto(Server) server = { NULL, };
   Consumer consumer = { .usleep = 20 };
-  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 50);
+  g_autoptr(QmpConnection) conn = NULL;
   guint n = MAX (qmp_test_scale (20000), 1000);
-  Flood flood = { mock, 1, n, TRUE, 0 };
+  ServerFlood flood = { &server, 1, n };
   g_autoptr(JsonObject) match = json_object_new ();
   g_autoptr(GAsyncResult) call_result = NULL;
   g_autoptr(GAsyncResult) wait_result = NULL;
@@ -268,11 +380,13 @@ test_async_call_during_flood (void)
   g_autoptr(GError) error = NULL;
   GThread *thread;
 
+  server_init (&server);
+  conn = server_connect_with_consumer (&server, &consumer, 50);
   json_object_set_int_member (match, "seq", n);
   qmp_connection_wait_event_async (conn, "FLOOD", match, NULL, on_async_done, &wait_result);
   qmp_connection_execute_async (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
                                 on_async_done, &call_result);
-  thread = g_thread_new ("flood", flood_thread, &flood);
+  thread = g_thread_new ("flood", server_flood_thread, &flood);
   while (call_result == NULL || wait_result == NULL || consumer.received < n)
     g_main_context_iteration (NULL, TRUE);
   g_thread_join (thread);
@@ -291,12 +405,16 @@ test_async_call_during_flood (void)
 static void
 test_nested_loop_in_handler (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_auto(Server) server = { NULL, };
   Consumer consumer = { .nested_loop_in_handler = TRUE };
-  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 50);
+  g_autoptr(QmpConnection) conn = NULL;
   guint n = MAX (qmp_test_scale (20000), 1000);
-  Flood flood = { mock, 1, n, TRUE, 0 };
-  GThread *thread = g_thread_new ("flood", flood_thread, &flood);
+  ServerFlood flood = { &server, 1, n };
+  GThread *thread;
+
+  server_init (&server);
+  conn = server_connect_with_consumer (&server, &consumer, 50);
+  thread = g_thread_new ("flood", server_flood_thread, &flood);
 
   iterate_until_received (&consumer, n);
   g_thread_join (thread);

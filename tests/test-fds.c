@@ -786,41 +786,60 @@ test_bad_replies (void)
     "{}", "[1]", "[{\"fdset-id\": 0}]", "[{\"fdset-id\": 0, \"fds\": [{\"fd\": \"x\"}]}]",
     "[{\"fdset-id\": 0, \"fds\": [{\"fd\": 3, \"opaque\": 1}]}]", "[{\"fdset-id\": null, \"fds\": []}]",
   };
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpTestServerCommand) negotiation = NULL;
+  g_autoptr(GError) connect_error = NULL;
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &connect_error);
+  g_assert_no_error (connect_error);
+  negotiation = qmp_test_server_next_command_sync (server, NULL, &connect_error);
+  g_assert_cmpstr (qmp_test_server_command_get_name (negotiation), ==, "qmp_capabilities");
 
   for (guint i = 0; i < G_N_ELEMENTS (add_fd_replies); i++)
     {
       g_autoptr(GAsyncResult) result = NULL;
-      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(JsonNode) reply = json_from_string (add_fd_replies[i], NULL);
+      g_autoptr(QmpTestServerCommand) command = NULL;
       g_autoptr(GError) error = NULL;
       gint64 fdset_id = 42, fd = 42;
 
+      qmp_test_server_set_reply (server, "add-fd", reply);
       qmp_connection_add_fd_async (connection, 0, -1, NULL, NULL, qmp_test_store_result, &result);
-      command = qmp_mock_receive (mock);
-      g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "add-fd");
-      qmp_mock_reply (mock, command, add_fd_replies[i]);
       result = qmp_test_wait_result (&result);
       g_assert_false (qmp_connection_add_fd_finish (connection, result, &fdset_id, &fd, &error));
       g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
       g_assert_cmpint (fdset_id, ==, 42);
       g_assert_cmpint (fd, ==, 42);
+      g_clear_error (&error);
+
+      /* It was add-fd, with the descriptor */
+      command = qmp_test_server_next_command_sync (server, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "add-fd");
+      g_assert_nonnull (qmp_test_server_command_get_fds (command));
+      g_assert_cmpint (g_unix_fd_list_get_length (qmp_test_server_command_get_fds (command)), ==, 1);
     }
 
   for (guint i = 0; i < G_N_ELEMENTS (fdsets_replies); i++)
     {
       g_autoptr(GAsyncResult) result = NULL;
-      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(JsonNode) reply = json_from_string (fdsets_replies[i], NULL);
+      g_autoptr(QmpTestServerCommand) command = NULL;
       g_autoptr(GError) error = NULL;
       g_autoptr(JsonArray) sets = NULL;
 
+      qmp_test_server_set_reply (server, "query-fdsets", reply);
       qmp_connection_query_fdsets_async (connection, NULL, qmp_test_store_result, &result);
-      command = qmp_mock_receive (mock);
-      qmp_mock_reply (mock, command, fdsets_replies[i]);
       result = qmp_test_wait_result (&result);
       sets = qmp_connection_query_fdsets_finish (connection, result, &error);
       g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
       g_assert_null (sets);
+      g_clear_error (&error);
+
+      command = qmp_test_server_next_command_sync (server, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "query-fdsets");
     }
 }
 

@@ -1,7 +1,7 @@
 /* test-guest-sync.c: the guest agent's 0xFF delimiter on any command, and
- * waiting for an agent that is not running yet: against a scripted agent
- * and a real qemu-ga started after the client, on a pseudo-terminal as a
- * guest's serial port
+ * waiting for an agent that is not running yet: against QmpTestServer
+ * playing an agent and a real qemu-ga started after the client, on a
+ * pseudo-terminal as a guest's serial port
  *
  * Copyright 2026 The qmp-glib authors
  *
@@ -26,62 +26,96 @@
 
 #include "qmp-test-utils.h"
 
-static JsonObject *
-receive_command (QmpMock    *mock,
-                 const char *name)
+/* A test server playing a guest agent whose commands the test answers,
+ * and its client */
+typedef struct
 {
-  g_autoptr(JsonObject) command = qmp_mock_receive (mock);
+  QmpTestServer *server;
+  QmpTestHeld *held;
+} Agent;
 
-  if (command == NULL)
-    return NULL;
-  g_assert_cmpstr (json_object_get_string_member_with_default (command, "execute", NULL), ==, name);
+static void
+agent_clear (Agent *agent)
+{
+  g_clear_pointer (&agent->held, qmp_test_held_free);
+  g_clear_object (&agent->server);
+}
 
-  return g_steal_pointer (&command);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Agent, agent_clear)
+
+/* A client's stream to it, which the test connects */
+static GIOStream *
+agent_init (Agent *agent)
+{
+  g_autoptr(GError) error = NULL;
+  GIOStream *stream;
+
+  agent->server = qmp_test_server_new ();
+  qmp_test_server_set_guest_agent (agent->server, TRUE);
+  agent->held = qmp_test_held_new (agent->server);
+  stream = qmp_test_server_new_stream (agent->server, &error);
+  g_assert_no_error (error);
+
+  return stream;
 }
 
 static gint64
-sync_token (JsonObject *command)
+sync_token (QmpTestServerCommand *command)
 {
-  return json_object_get_int_member (json_object_get_object_member (command, "arguments"), "id");
+  return json_object_get_int_member (qmp_test_server_command_get_arguments (command), "id");
+}
+
+static gint64
+command_id (QmpTestServerCommand *command)
+{
+  return json_node_get_int (qmp_test_server_command_get_id (command));
+}
+
+static void
+reply_text (QmpTestServerCommand *command,
+            const char           *return_json)
+{
+  g_autoptr(JsonNode) ret = json_from_string (return_json, NULL);
+
+  g_assert_nonnull (ret);
+  qmp_test_server_command_reply (command, ret);
 }
 
 /* Answers a guest-sync-delimited as qemu-ga does: 0xFF, then the reply. */
 static void
-answer_sync (QmpMock    *mock,
-             JsonObject *command)
+answer_sync (Agent                *agent,
+             QmpTestServerCommand *command)
 {
   g_autofree char *token = g_strdup_printf ("%" G_GINT64_FORMAT, sync_token (command));
 
-  qmp_mock_send_raw (mock, "\xff", 1);
-  qmp_mock_reply (mock, command, token);
+  qmp_test_server_send_raw (agent->server, (const guint8 *) "\xff", 1);
+  reply_text (command, token);
 }
 
-/* Receives guest-info.  Before it may come more attempts of the
+/* Takes guest-info.  Before it may come more attempts of the
  * synchronization, sent before the answer to one was read (on a slow
  * machine): they were abandoned, and are not answered. */
-static JsonObject *
-receive_guest_info (QmpMock *mock)
+static QmpTestServerCommand *
+next_guest_info (Agent *agent)
 {
-  g_autoptr(JsonObject) command = qmp_mock_receive (mock);
+  QmpTestServerCommand *command = qmp_test_held_next (agent->held, NULL);
 
-  while (command != NULL &&
-         g_strcmp0 (json_object_get_string_member (command, "execute"), "guest-sync-delimited") == 0)
+  while (g_str_equal (qmp_test_server_command_get_name (command), "guest-sync-delimited"))
     {
-      g_clear_pointer (&command, json_object_unref);
-      command = qmp_mock_receive (mock);
+      g_object_unref (command);
+      command = qmp_test_held_next (agent->held, NULL);
     }
-  g_assert_nonnull (command);
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "guest-info");
+  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "guest-info");
 
-  return g_steal_pointer (&command);
+  return command;
 }
 
 static void
-answer_guest_info (QmpMock *mock)
+answer_guest_info (Agent *agent)
 {
-  g_autoptr(JsonObject) info = receive_guest_info (mock);
+  g_autoptr(QmpTestServerCommand) info = next_guest_info (agent);
 
-  qmp_mock_reply (mock, info, "{\"version\": \"7.2.0\", \"supported_commands\": []}");
+  reply_text (info, "{\"version\": \"7.2.0\", \"supported_commands\": []}");
 }
 
 static QmpConnection *
@@ -96,16 +130,17 @@ finish_connect (GAsyncResult **slot)
 }
 
 static QmpConnection *
-connect_guest_agent (QmpMock *mock)
+connect_guest_agent (Agent *agent)
 {
+  g_autoptr(GIOStream) stream = agent_init (agent);
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) sync = NULL;
+  g_autoptr(QmpTestServerCommand) sync = NULL;
 
-  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_GUEST_AGENT,
+  qmp_connection_new_async (stream, QMP_CONNECTION_FLAGS_GUEST_AGENT,
                             NULL, qmp_test_store_result, &result);
-  sync = receive_command (mock, "guest-sync-delimited");
-  answer_sync (mock, sync);
-  answer_guest_info (mock);
+  sync = qmp_test_held_next (agent->held, "guest-sync-delimited");
+  answer_sync (agent, sync);
+  answer_guest_info (agent);
 
   return finish_connect (&result);
 }
@@ -122,17 +157,17 @@ finish_execute (QmpConnection  *conn,
 
 static void
 ping (QmpConnection *conn,
-      QmpMock       *mock)
+      Agent         *agent)
 {
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
 
   qmp_connection_execute_async (conn, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
                                 qmp_test_store_result, &result);
-  command = receive_command (mock, "guest-ping");
-  qmp_mock_reply (mock, command, "{}");
+  command = qmp_test_held_next (agent->held, "guest-ping");
+  reply_text (command, "{}");
   ret = finish_execute (conn, &result, &error);
   g_assert_no_error (error);
   g_assert_true (JSON_NODE_HOLDS_OBJECT (ret));
@@ -144,11 +179,11 @@ ping (QmpConnection *conn,
 static void
 test_mock_delimiter_any_command (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) conn = connect_guest_agent (mock);
+  g_auto(Agent) agent = { NULL, };
+  g_autoptr(QmpConnection) conn = connect_guest_agent (&agent);
   g_autoptr(JsonObject) arguments = json_object_new ();
-  g_autoptr(JsonObject) ping_command = NULL;
-  g_autoptr(JsonObject) sync_command = NULL;
+  g_autoptr(QmpTestServerCommand) ping_command = NULL;
+  g_autoptr(QmpTestServerCommand) sync_command = NULL;
   g_autoptr(GAsyncResult) ping_result = NULL;
   g_autoptr(GAsyncResult) sync_result = NULL;
   g_autoptr(JsonNode) ret = NULL;
@@ -161,26 +196,27 @@ test_mock_delimiter_any_command (void)
                                     qmp_test_store_result, &ping_result);
       qmp_connection_execute_async (conn, "guest-sync-delimited", arguments, QMP_EXECUTE_FLAGS_NONE,
                                     NULL, qmp_test_store_result, &sync_result);
-      ping_command = receive_command (mock, "guest-ping");
-      sync_command = receive_command (mock, "guest-sync-delimited");
-      qmp_mock_reply (mock, ping_command, "{}");
+      ping_command = qmp_test_held_next (agent.held, "guest-ping");
+      sync_command = qmp_test_held_next (agent.held, "guest-sync-delimited");
+      reply_text (ping_command, "{}");
       if (round == 1)
         {
           /* Half a line of an earlier exchange before the delimiter. */
           static const char garbage[] = "{\"return\": {\"half\": ";
 
-          qmp_mock_send_raw (mock, garbage, strlen (garbage));
+          qmp_test_server_send_raw (agent.server, (const guint8 *) garbage, strlen (garbage));
         }
       if (round == 2)
         {
-          /* The delimiter and the reply in separate writes. */
-          qmp_mock_send_raw (mock, "\xff", 1);
-          g_assert_true (qmp_mock_receive_nothing (mock, 10));
-          qmp_mock_reply (mock, sync_command, "4244");
+          /* The delimiter and the reply in separate writes, a moment
+           * apart, so that the client may well read them apart. */
+          qmp_test_server_send_raw (agent.server, (const guint8 *) "\xff", 1);
+          g_usleep (10 * 1000);
+          reply_text (sync_command, "4244");
         }
       else
         {
-          answer_sync (mock, sync_command);
+          answer_sync (&agent, sync_command);
         }
 
       ret = finish_execute (conn, &ping_result, &error);
@@ -191,11 +227,11 @@ test_mock_delimiter_any_command (void)
       g_assert_no_error (error);
       g_assert_cmpint (json_node_get_int (ret), ==, 4242 + round);
       g_clear_pointer (&ret, json_node_unref);
-      g_clear_pointer (&ping_command, json_object_unref);
-      g_clear_pointer (&sync_command, json_object_unref);
+      g_clear_object (&ping_command);
+      g_clear_object (&sync_command);
     }
 
-  ping (conn, mock);
+  ping (conn, &agent);
   g_assert_false (qmp_connection_is_closed (conn));
 }
 
@@ -205,43 +241,62 @@ test_mock_delimiter_any_command (void)
 static void
 test_mock_construct_retries (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_auto(Agent) agent = { NULL, };
+  g_autoptr(GIOStream) stream = agent_init (&agent);
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(QmpConnection) conn = NULL;
-  g_autoptr(JsonObject) first = NULL;
-  g_autoptr(JsonObject) second = NULL;
-  g_autoptr(JsonObject) third = NULL;
+  g_autoptr(QmpTestServerCommand) first = NULL;
+  g_autoptr(QmpTestServerCommand) second = NULL;
+  g_autoptr(QmpTestServerCommand) third = NULL;
 
-  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_GUEST_AGENT,
+  qmp_connection_new_async (stream, QMP_CONNECTION_FLAGS_GUEST_AGENT,
                             NULL, qmp_test_store_result, &result);
-  first = receive_command (mock, "guest-sync-delimited");
-  second = receive_command (mock, "guest-sync-delimited");
-  third = receive_command (mock, "guest-sync-delimited");
+  first = qmp_test_held_next (agent.held, "guest-sync-delimited");
+  second = qmp_test_held_next (agent.held, "guest-sync-delimited");
+  third = qmp_test_held_next (agent.held, "guest-sync-delimited");
   g_assert_cmpint (sync_token (first), !=, sync_token (second));
-  g_assert_cmpint (json_object_get_int_member (first, "id"), !=, json_object_get_int_member (second, "id"));
+  g_assert_cmpint (command_id (first), !=, command_id (second));
   g_assert_null (result);
 
-  answer_sync (mock, second);
-  answer_guest_info (mock);
+  answer_sync (&agent, second);
+  answer_guest_info (&agent);
   conn = finish_connect (&result);
 
   /* Late answers to the others: read and dropped. */
-  answer_sync (mock, first);
-  answer_sync (mock, third);
-  ping (conn, mock);
+  answer_sync (&agent, first);
+  answer_sync (&agent, third);
+  ping (conn, &agent);
   g_assert_false (qmp_connection_is_closed (conn));
+}
+
+/* The next command that is not an attempt at synchronising; those are
+ * answered when @answer, else left. */
+static QmpTestServerCommand *
+next_not_sync (Agent    *agent,
+               gboolean  answer)
+{
+  QmpTestServerCommand *command = qmp_test_held_next (agent->held, NULL);
+
+  while (g_str_equal (qmp_test_server_command_get_name (command), "guest-sync-delimited"))
+    {
+      if (answer)
+        answer_sync (agent, command);
+      g_object_unref (command);
+      command = qmp_test_held_next (agent->held, NULL);
+    }
+  return command;
 }
 
 static void
 test_mock_wait_bounded (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) conn = connect_guest_agent (mock);
+  g_auto(Agent) agent = { NULL, };
+  g_autoptr(QmpConnection) conn = connect_guest_agent (&agent);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GAsyncResult) ping_result = NULL;
-  g_autoptr(JsonObject) sync = NULL;
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServerCommand) sync = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -250,28 +305,24 @@ test_mock_wait_bounded (void)
   g_assert_false (qmp_connection_wait_guest_agent_sync (conn, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
-  ping (conn, mock);
+  ping (conn, &agent);
 
   /* Answered: done, and the commands made meanwhile are answered too. */
   qmp_connection_wait_guest_agent_async (conn, NULL, qmp_test_store_result, &result);
-  sync = receive_command (mock, "guest-sync-delimited");
+  sync = qmp_test_held_next (agent.held, "guest-sync-delimited");
   qmp_connection_execute_async (conn, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
                                 qmp_test_store_result, &ping_result);
-  command = qmp_mock_receive (mock);
-  while (g_strcmp0 (json_object_get_string_member (command, "execute"), "guest-ping") != 0)
-    {
-      g_clear_pointer (&command, json_object_unref);
-      command = qmp_mock_receive (mock);
-    }
-  qmp_mock_reply (mock, command, "{}");
-  answer_sync (mock, sync);
+  command = next_not_sync (&agent, FALSE);
+  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "guest-ping");
+  reply_text (command, "{}");
+  answer_sync (&agent, sync);
   result = qmp_test_wait_result (&result);
   g_assert_true (qmp_connection_wait_guest_agent_finish (conn, result, &error));
   g_assert_no_error (error);
   g_clear_object (&result);
   ret = finish_execute (conn, &ping_result, &error);
   g_assert_no_error (error);
-  g_clear_pointer (&sync, json_object_unref);
+  g_clear_object (&sync);
 
   /* Never answered: the timeout ends it, with a message that says so. */
   qmp_connection_set_timeout (conn, 300);
@@ -282,19 +333,14 @@ test_mock_wait_bounded (void)
   qmp_connection_set_timeout (conn, 0);
 
   /* The attempts went out; their answers, late, harm no one. */
-  sync = receive_command (mock, "guest-sync-delimited");
-  answer_sync (mock, sync);
-  g_clear_pointer (&command, json_object_unref);
+  sync = qmp_test_held_next (agent.held, "guest-sync-delimited");
+  answer_sync (&agent, sync);
+  g_clear_object (&command);
   qmp_connection_execute_async (conn, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
                                 qmp_test_store_result, &ping_result);
-  command = qmp_mock_receive (mock);
-  while (g_strcmp0 (json_object_get_string_member (command, "execute"), "guest-ping") != 0)
-    {
-      answer_sync (mock, command);
-      g_clear_pointer (&command, json_object_unref);
-      command = qmp_mock_receive (mock);
-    }
-  qmp_mock_reply (mock, command, "{\"late\": false}");
+  command = next_not_sync (&agent, TRUE);
+  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "guest-ping");
+  reply_text (command, "{\"late\": false}");
   g_clear_pointer (&ret, json_node_unref);
   ret = finish_execute (conn, &ping_result, &error);
   g_assert_no_error (error);

@@ -7,12 +7,15 @@
  * Every value read from the wire is the peer's to choose.  For every member
  * of peer data that the library reads (the greeting, replies, events, the
  * guest agent's set-up replies, the typed commands' replies and the events
- * they wait for), a scripted server sends each kind of wrong value: a
+ * they wait for), a server sends each kind of wrong value: a
  * string, numbers (negative, huge, beyond 64 bits, fractional, infinite), a
  * boolean, null, objects and arrays.  The outcome must be the documented
  * one (QMP_ERROR_PROTOCOL, or the member treated as absent), and never a
  * critical or a warning: both are fatal here, and debug logging (which
  * formats and redacts every line) is on.
+ *
+ * The server is QmpTestServer (playing QEMU, or a guest agent), sending
+ * the hostile lines raw.
  */
 
 #include <string.h>
@@ -219,13 +222,16 @@ typedef struct
 
 static gint n_debug_messages;
 
+/* The client's debug lines: the test server's, in the same process and
+ * domain, do not count. */
 static void
 count_log_cb (const char     *log_domain,
               GLogLevelFlags  log_level,
               const char     *message,
               gpointer        user_data)
 {
-  g_atomic_int_inc (&n_debug_messages);
+  if (!g_str_has_prefix (message, "server: "))
+    g_atomic_int_inc (&n_debug_messages);
 }
 
 /* @template with "@V@" replaced by @value and "@ID@" by @id. */
@@ -242,65 +248,132 @@ expand (const char *template,
   return g_strjoinv (id_string, id_parts);
 }
 
-static gint64
-command_id (JsonObject *command)
+/* A test server that holds the commands for the test, and its client */
+typedef struct
 {
-  JsonNode *id = json_object_get_member (command, "id");
+  QmpTestServer *server;
+  QmpTestHeld *held;
+  QmpConnection *connection;
+} Peer;
+
+static void
+peer_clear (Peer *peer)
+{
+  g_clear_object (&peer->connection);
+  g_clear_pointer (&peer->held, qmp_test_held_free);
+  g_clear_object (&peer->server);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Peer, peer_clear)
+
+static void
+peer_init (Peer *peer)
+{
+  g_autoptr(GError) error = NULL;
+
+  peer->server = qmp_test_server_new ();
+  peer->held = qmp_test_held_new (peer->server);
+  peer->connection = qmp_test_server_new_connection_sync (peer->server, QMP_CONNECTION_FLAGS_NONE,
+                                                          NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* The library's ids are integers */
+static gint64
+held_command_id (QmpTestServerCommand *command)
+{
+  JsonNode *id = qmp_test_server_command_get_id (command);
 
   g_assert_nonnull (id);
   g_assert_cmpint (json_node_get_value_type (id), ==, G_TYPE_INT64);
   return json_node_get_int (id);
 }
 
-/* Receives the next command, which must be @name. */
-static JsonObject *
-receive_command (QmpMock    *mock,
-                 const char *name)
+/* @line and its line end, byte for byte */
+static void
+peer_send_line (Peer       *peer,
+                const char *line)
 {
-  JsonObject *command = qmp_mock_receive (mock);
+  g_autofree char *with_end = g_strconcat (line, "\r\n", NULL);
 
-  g_assert_nonnull (command);
-  g_assert_cmpstr (json_object_get_string_member_with_default (command, "execute", ""), ==, name);
-  return command;
+  g_test_message ("server: %s", line);
+  qmp_test_server_send_raw (peer->server, (const guint8 *) with_end, strlen (with_end));
 }
 
 static void
-send_expanded (QmpMock    *mock,
-               const char *template,
-               const char *value,
-               gint64      id)
+peer_send_expanded (Peer       *peer,
+                    const char *template,
+                    const char *value,
+                    gint64      id)
 {
   g_autofree char *line = expand (template, value, id);
 
-  g_test_message ("server: %s", line);
-  qmp_mock_send (mock, line);
+  peer_send_line (peer, line);
+}
+
+static void
+reply_json (QmpTestServerCommand *command,
+            const char           *return_json)
+{
+  g_autoptr(JsonNode) ret = json_from_string (return_json, NULL);
+
+  g_assert_nonnull (ret);
+  qmp_test_server_command_reply (command, ret);
+}
+
+/* A test server playing a guest agent, whose commands the test answers */
+static void
+peer_init_guest_agent (Peer *peer)
+{
+  peer->server = qmp_test_server_new ();
+  qmp_test_server_set_guest_agent (peer->server, TRUE);
+  peer->held = qmp_test_held_new (peer->server);
 }
 
 /* Starts a guest-agent construction and answers its guest-sync-delimited
  * with the delimiter and @template (NULL: the right token). */
 static void
-guest_agent_sync (QmpMock     *mock,
+guest_agent_sync (Peer          *peer,
                   GAsyncResult **slot,
-                  const char   *template,
-                  const char   *value)
+                  const char    *template,
+                  const char    *value)
 {
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *token = NULL;
 
-  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_GUEST_AGENT,
-                            NULL, qmp_test_store_result, slot);
-  command = receive_command (mock, "guest-sync-delimited");
-  qmp_mock_send_raw (mock, "\xff", 1);
+  peer_init_guest_agent (peer);
+  stream = qmp_test_server_new_stream (peer->server, &error);
+  g_assert_no_error (error);
+  qmp_connection_new_async (stream, QMP_CONNECTION_FLAGS_GUEST_AGENT, NULL, qmp_test_store_result, slot);
+  command = qmp_test_held_next (peer->held, "guest-sync-delimited");
+  qmp_test_server_send_raw (peer->server, (const guint8 *) "\xff", 1);
   if (template != NULL)
     {
-      send_expanded (mock, template, value, command_id (command));
+      peer_send_expanded (peer, template, value, held_command_id (command));
       return;
     }
 
   token = g_strdup_printf ("%" G_GINT64_FORMAT,
-                           json_object_get_int_member (json_object_get_object_member (command, "arguments"),
-                                                       "id"));
-  send_expanded (mock, "{\"return\": @V@, \"id\": @ID@}", token, command_id (command));
+                           json_object_get_int_member (qmp_test_server_command_get_arguments (command), "id"));
+  peer_send_expanded (peer, "{\"return\": @V@, \"id\": @ID@}", token, held_command_id (command));
+}
+
+/* guest-info, after the attempts at synchronising sent again before the
+ * answer to the first was read (a slow machine): those are abandoned. */
+static QmpTestServerCommand *
+next_guest_info (Peer *peer)
+{
+  QmpTestServerCommand *command = qmp_test_held_next (peer->held, NULL);
+
+  while (g_str_equal (qmp_test_server_command_get_name (command), "guest-sync-delimited"))
+    {
+      g_object_unref (command);
+      command = qmp_test_held_next (peer->held, NULL);
+    }
+  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "guest-info");
+  return command;
 }
 
 static void
@@ -316,15 +389,19 @@ static void
 run_greeting (const Member *member,
               const Value  *value)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(GIOStream) stream = NULL;
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *greeting = expand (member->line, value->json, 0);
   GAsyncResult *slot = NULL;
 
-  send_expanded (mock, member->line, value->json, 0);
-  qmp_connection_new_async (qmp_mock_get_client_stream (mock), QMP_CONNECTION_FLAGS_NONE, NULL,
-                            qmp_test_store_result, &slot);
+  g_test_message ("server: %s", greeting);
+  qmp_test_server_set_raw_greeting (server, greeting);
+  stream = qmp_test_server_new_stream (server, &error);
+  g_assert_no_error (error);
+  qmp_connection_new_async (stream, QMP_CONNECTION_FLAGS_NONE, NULL, qmp_test_store_result, &slot);
 
   if (member->outcome == OUTCOME_PROTOCOL)
     {
@@ -335,16 +412,18 @@ run_greeting (const Member *member,
       return;
     }
 
-  {
-    g_autoptr(JsonObject) command = receive_command (mock, "qmp_capabilities");
-
-    qmp_mock_reply (mock, command, "{}");
-  }
+  /* The server answers qmp_capabilities itself */
   result = qmp_test_wait_result (&slot);
   connection = qmp_connection_new_finish (result, &error);
   g_assert_no_error (error);
   g_assert_nonnull (connection);
   g_assert_cmpuint (qmp_connection_get_version_major (connection), ==, 7);
+  {
+    g_autoptr(QmpTestServerCommand) command = qmp_test_server_next_command_sync (server, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "qmp_capabilities");
+  }
 
   switch (member->outcome)
     {
@@ -364,19 +443,20 @@ static void
 run_reply (const Member *member,
            const Value  *value)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
-  g_autoptr(JsonObject) command = NULL;
+  g_auto(Peer) peer = { NULL, };
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
   GAsyncResult *slot = NULL;
+  QmpConnection *connection;
 
-  g_assert_nonnull (connection);
+  peer_init (&peer);
+  connection = peer.connection;
   qmp_connection_execute_async (connection, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
                                 qmp_test_store_result, &slot);
-  command = receive_command (mock, "query-status");
-  send_expanded (mock, member->line, value->json, command_id (command));
+  command = qmp_test_held_next (peer.held, "query-status");
+  peer_send_expanded (&peer, member->line, value->json, held_command_id (command));
 
   switch (member->outcome)
     {
@@ -399,7 +479,7 @@ run_reply (const Member *member,
 
     case OUTCOME_DROPPED:
       /* Not an id this library sent: the call still waits for its own. */
-      qmp_mock_reply (mock, command, "{\"own\": true}");
+      reply_json (command, "{\"own\": true}");
       result = qmp_test_wait_result (&slot);
       ret = qmp_connection_execute_finish (connection, result, &error);
       g_assert_no_error (error);
@@ -411,7 +491,7 @@ run_reply (const Member *member,
 
     case OUTCOME_RETURNED:
       {
-        g_autofree char *template_ret = expand (member->line, value->json, command_id (command));
+        g_autofree char *template_ret = expand (member->line, value->json, held_command_id (command));
         g_autoptr(JsonNode) sent = json_from_string (template_ret, NULL);
         JsonNode *sent_ret;
 
@@ -434,16 +514,17 @@ static void
 run_event (const Member *member,
            const Value  *value)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_auto(Peer) peer = { NULL, };
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(QmpEvent) event = NULL;
   g_autoptr(GError) error = NULL;
   GAsyncResult *slot = NULL;
+  QmpConnection *connection;
 
-  g_assert_nonnull (connection);
+  peer_init (&peer);
+  connection = peer.connection;
   qmp_connection_wait_event_async (connection, "EV", NULL, NULL, qmp_test_store_result, &slot);
-  send_expanded (mock, member->line, value->json, 0);
+  peer_send_expanded (&peer, member->line, value->json, 0);
   result = qmp_test_wait_result (&slot);
   event = qmp_connection_wait_event_finish (connection, result, &error);
 
@@ -486,7 +567,7 @@ static void
 run_guest_agent (const Member *member,
                  const Value  *value)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  g_auto(Peer) peer = { NULL, };
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
@@ -496,15 +577,15 @@ run_guest_agent (const Member *member,
 
   if (member->site == SITE_GUEST_SYNC)
     {
-      guest_agent_sync (mock, &slot, member->line, value->json);
+      guest_agent_sync (&peer, &slot, member->line, value->json);
     }
   else
     {
-      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(QmpTestServerCommand) command = NULL;
 
-      guest_agent_sync (mock, &slot, NULL, NULL);
-      command = receive_command (mock, "guest-info");
-      send_expanded (mock, member->line, value->json, command_id (command));
+      guest_agent_sync (&peer, &slot, NULL, NULL);
+      command = next_guest_info (&peer);
+      peer_send_expanded (&peer, member->line, value->json, held_command_id (command));
     }
 
   result = qmp_test_wait_result (&slot);
@@ -517,20 +598,21 @@ static void
 run_query_status (const Member *member,
                   const Value  *value)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
-  g_autoptr(JsonObject) command = NULL;
+  g_auto(Peer) peer = { NULL, };
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   GAsyncResult *slot = NULL;
   gboolean running = TRUE;
+  QmpConnection *connection;
 
-  g_assert_nonnull (connection);
+  peer_init (&peer);
+  connection = peer.connection;
   g_assert_cmpint (member->outcome, ==, OUTCOME_PROTOCOL);
 
   qmp_connection_query_status_async (connection, NULL, qmp_test_store_result, &slot);
-  command = receive_command (mock, "query-status");
-  send_expanded (mock, member->line, value->json, command_id (command));
+  command = qmp_test_held_next (peer.held, "query-status");
+  peer_send_expanded (&peer, member->line, value->json, held_command_id (command));
   result = qmp_test_wait_result (&slot);
   g_assert_cmpint (qmp_connection_query_status_finish (connection, result, &running, &error),
                    ==, QMP_RUN_STATE_UNKNOWN);
@@ -542,22 +624,24 @@ static void
 run_device_del (const Member *member,
                 const Value  *value)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
-  g_autoptr(JsonObject) command = NULL;
+  g_auto(Peer) peer = { NULL, };
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   GAsyncResult *slot = NULL;
+  QmpConnection *connection;
 
-  g_assert_nonnull (connection);
+  peer_init (&peer);
+  connection = peer.connection;
   g_assert_cmpint (member->outcome, ==, OUTCOME_NOT_MATCHED);
 
   qmp_connection_device_del_async (connection, "d0", NULL, qmp_test_store_result, &slot);
-  command = receive_command (mock, "device_del");
-  qmp_mock_reply (mock, command, "{}");
-  send_expanded (mock, member->line, value->json, 0);
+  command = qmp_test_held_next (peer.held, "device_del");
+  reply_json (command, "{}");
+  peer_send_expanded (&peer, member->line, value->json, 0);
   /* Only this one is about "d0": the call finishes on it, with success. */
-  qmp_mock_send_event (mock, "DEVICE_DELETED", "{\"device\": \"d0\", \"path\": \"/d0\"}", 1, 2);
+  peer_send_line (&peer, "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"DEVICE_DELETED\", "
+                         "\"data\": {\"device\": \"d0\", \"path\": \"/d0\"}}");
   result = qmp_test_wait_result (&slot);
   g_assert_true (qmp_connection_device_del_finish (connection, result, &error));
   g_assert_no_error (error);
@@ -567,20 +651,21 @@ static void
 run_stop (const Member *member,
           const Value  *value)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
-  g_autoptr(JsonObject) command = NULL;
+  g_auto(Peer) peer = { NULL, };
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   GAsyncResult *slot = NULL;
+  QmpConnection *connection;
 
-  g_assert_nonnull (connection);
+  peer_init (&peer);
+  connection = peer.connection;
   g_assert_cmpint (member->outcome, ==, OUTCOME_SUCCESS);
 
   /* What "stop" returns means nothing to the library. */
   qmp_connection_stop_async (connection, NULL, qmp_test_store_result, &slot);
-  command = receive_command (mock, "stop");
-  send_expanded (mock, member->line, value->json, command_id (command));
+  command = qmp_test_held_next (peer.held, "stop");
+  peer_send_expanded (&peer, member->line, value->json, held_command_id (command));
   result = qmp_test_wait_result (&slot);
   g_assert_true (qmp_connection_stop_finish (connection, result, &error));
   g_assert_no_error (error);
@@ -647,21 +732,21 @@ test_query_status_shapes (void)
     { "{\"status\": \"running\"}", QMP_RUN_STATE_UNKNOWN, FALSE, TRUE },
     { "{\"running\": true}", QMP_RUN_STATE_UNKNOWN, FALSE, TRUE },
   };
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_auto(Peer) peer = { NULL, };
 
-  g_assert_nonnull (connection);
+  peer_init (&peer);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(QmpTestServerCommand) command = NULL;
       g_autoptr(GAsyncResult) result = NULL;
       g_autoptr(GError) error = NULL;
       GAsyncResult *slot = NULL;
       gboolean running = !cases[i].running;
+      QmpConnection *connection = peer.connection;
 
       qmp_connection_query_status_async (connection, NULL, qmp_test_store_result, &slot);
-      command = receive_command (mock, "query-status");
-      qmp_mock_reply (mock, command, cases[i].ret);
+      command = qmp_test_held_next (peer.held, "query-status");
+      reply_json (command, cases[i].ret);
       result = qmp_test_wait_result (&slot);
       g_assert_cmpint (qmp_connection_query_status_finish (connection, result, &running, &error),
                        ==, cases[i].state);
@@ -688,17 +773,18 @@ test_guest_version_shapes (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr(QmpMock) mock = qmp_mock_new ();
+      g_auto(Peer) peer = { NULL, };
       g_autoptr(QmpConnection) connection = NULL;
-      g_autoptr(JsonObject) command = NULL;
+      g_autoptr(QmpTestServerCommand) command = NULL;
       g_autoptr(GAsyncResult) result = NULL;
       g_autoptr(GError) error = NULL;
       g_autofree char *version = g_strdup_printf ("\"%s\"", cases[i].version);
       GAsyncResult *slot = NULL;
 
-      guest_agent_sync (mock, &slot, NULL, NULL);
-      command = receive_command (mock, "guest-info");
-      send_expanded (mock, "{\"return\": {\"version\": @V@}, \"id\": @ID@}", version, command_id (command));
+      guest_agent_sync (&peer, &slot, NULL, NULL);
+      command = next_guest_info (&peer);
+      peer_send_expanded (&peer, "{\"return\": {\"version\": @V@}, \"id\": @ID@}", version,
+                          held_command_id (command));
       result = qmp_test_wait_result (&slot);
       connection = qmp_connection_new_finish (result, &error);
       g_assert_no_error (error);
@@ -729,20 +815,24 @@ test_event_timestamp_range (void)
     { -1, 0, FALSE },
     { G_MININT64, 0, FALSE },
   };
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_auto(Peer) peer = { NULL, };
 
-  g_assert_nonnull (connection);
+  peer_init (&peer);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr(GAsyncResult) result = NULL;
       g_autoptr(QmpEvent) event = NULL;
       g_autoptr(GError) error = NULL;
+      g_autofree char *line = NULL;
       GAsyncResult *slot = NULL;
       GDateTime *timestamp;
+      QmpConnection *connection = peer.connection;
 
+      /* Timestamps no GDateTime can hold: a raw line */
+      line = g_strdup_printf ("{\"timestamp\": {\"seconds\": %" G_GINT64_FORMAT ", \"microseconds\": %"
+                              G_GINT64_FORMAT "}, \"event\": \"EV\"}", cases[i].seconds, cases[i].microseconds);
       qmp_connection_wait_event_async (connection, "EV", NULL, NULL, qmp_test_store_result, &slot);
-      qmp_mock_send_event (mock, "EV", NULL, cases[i].seconds, cases[i].microseconds);
+      peer_send_line (&peer, line);
       result = qmp_test_wait_result (&slot);
       event = qmp_connection_wait_event_finish (connection, result, &error);
       g_assert_no_error (error);

@@ -4,13 +4,14 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * One scripted session on the mock server: the greeting, qmp_capabilities
+ * One scripted session on QmpTestServer: the greeting, qmp_capabilities
  * and its return; then, pipelined, a command with a return (query-status),
  * a wait for an event (STOP), a command with an error (device_del of a
  * device that does not exist) and a command that finishes on an event
  * (system_powerdown until SHUTDOWN).  The session is run once for every
  * byte offset N of what the server sends: the server sends its first N
- * bytes, then closes the socket.  Each time:
+ * bytes, then closes the socket (qmp_test_server_set_write_limit).  Each
+ * time:
  * - a call whose whole answer (up to its line's '\n') was sent succeeds
  *   with it, and every other one fails with G_IO_ERROR_CONNECTION_CLOSED;
  * - a construction whose greeting and negotiation were not all sent fails
@@ -18,8 +19,9 @@
  * - a constructed connection emits "closed" exactly once, for the peer
  *   going away, and says it is closed;
  * - nothing leaks (the suite runs under valgrind in CI).
- * The same for the guest agent: 0xFF, the synchronisation, guest-info,
- * then a command with a return and one with an error.
+ * The same for the guest agent (the server playing one): 0xFF, the
+ * synchronisation, guest-info, then a command with a return and one with
+ * an error.
  */
 
 #include <string.h>
@@ -30,9 +32,13 @@
 
 #define WAIT_MS (qmp_test_is_slow () ? 60000 : 10000)
 
-#define GREETING \
+#define GREETING_LINE \
   "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, " \
-  "\"package\": \"Debian 1:7.2+dfsg-7+deb12u18+b3\"}, \"capabilities\": [\"oob\"]}}\r\n"
+  "\"package\": \"Debian 1:7.2+dfsg-7+deb12u18+b3\"}, \"capabilities\": [\"oob\"]}}"
+#define GREETING GREETING_LINE "\r\n"
+/* What the server answers to qmp_capabilities, which the library sends
+ * with id 1 */
+#define CAPABILITIES_REPLY "{\"return\": {}, \"id\": 1}\r\n"
 #define TIMESTAMP "\"timestamp\": {\"seconds\": 1795573265, \"microseconds\": 659943}"
 
 typedef struct
@@ -44,7 +50,8 @@ typedef struct
 {
   guint offset;             /* how many bytes the server sends */
   gsize sent;               /* how many it sent */
-  QmpMock *mock;
+  QmpTestServer *server;    /* closes the client after offset bytes */
+  QmpTestHeld *held;        /* the commands, for the script to answer */
   guint n_closed;
   gboolean closed_remote;
   GError *closed_error;
@@ -66,18 +73,59 @@ static guint n_cut;         /* calls that failed on the close */
       } \
   } G_STMT_END
 
+/* Counts what the server sends of @line within the budget; TRUE if all
+ * of it went. */
+static gboolean
+count_part (Session    *s,
+            const char *line)
+{
+  gsize len = strlen (line);
+  gsize n = MIN (len, s->offset - MIN (s->offset, s->sent));
+
+  s->sent += n;
+  return n == len;
+}
+
 /* Sends what is left of the budget of @line; TRUE if all of it went. */
 static gboolean
 send_part (Session    *s,
            const char *line)
 {
-  gsize len = strlen (line);
-  gsize n = MIN (len, s->offset - MIN (s->offset, s->sent));
+  gsize before = s->sent;
+  gboolean all = count_part (s, line);
 
-  if (n > 0)
-    qmp_mock_send_raw (s->mock, line, n);
-  s->sent += n;
-  return n == len;
+  if (s->sent > before)
+    qmp_test_server_send_raw (s->server, (const guint8 *) line, s->sent - before);
+  return all;
+}
+
+/* Whether the budget is spent: the script waits for no more commands. */
+static gboolean
+budget_spent (Session *s)
+{
+  return s->sent >= s->offset;
+}
+
+/* The end of the script: the server closes once what was sent is out. */
+static void
+server_close (Session *s)
+{
+  qmp_test_server_set_write_limit (s->server, s->sent);
+}
+
+/* What the server writes by itself, the greeting and its answer to
+ * qmp_capabilities (@negotiation bytes), it cuts at the budget with a
+ * write limit; the script's own lines it cuts itself, and closes at its
+ * end, after the client made its calls, as a peer would. */
+static void
+session_init (Session *s,
+              guint    offset,
+              gsize    negotiation)
+{
+  *s = (Session) { offset, 0, qmp_test_server_new (), NULL, 0, FALSE, NULL };
+  s->held = qmp_test_held_new (s->server);
+  if (offset < negotiation)
+    qmp_test_server_set_write_limit (s->server, offset);
 }
 
 static gboolean
@@ -172,10 +220,13 @@ construct (Session             *s,
   QmpConnection *conn;
   gboolean complete;
 
-  qmp_connection_new_async (qmp_mock_get_client_stream (s->mock), flags, NULL, store_cb, &slot);
+  g_autoptr(GIOStream) stream = qmp_test_server_new_stream (s->server, &error);
+
+  g_assert_no_error (error);
+  qmp_connection_new_async (stream, flags, NULL, store_cb, &slot);
   complete = negotiate (s);
   if (!complete)
-    qmp_mock_close (s->mock);
+    server_close (s);
   wait_all (slots, NULL);
 
   conn = qmp_connection_new_finish (slot.result, &error);
@@ -207,24 +258,31 @@ check_closed (Session       *s,
 static void
 session_clear (Session *s)
 {
-  g_clear_pointer (&s->mock, qmp_mock_free);
+  g_clear_pointer (&s->held, qmp_test_held_free);
+  g_clear_object (&s->server);
   g_clear_error (&s->closed_error);
 }
 
 /* ------------------------------------------------------------------ QEMU */
 
+/* The server greets and answers qmp_capabilities itself: the script
+ * counts its bytes. */
 static gboolean
 negotiate_qemu (Session *s)
 {
-  g_autoptr(JsonObject) caps = NULL;
+  g_autoptr(QmpTestServerCommand) caps = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonNode *id;
 
-  if (!send_part (s, GREETING))
-    return FALSE;
-  caps = qmp_mock_receive (s->mock);
-  check (g_strcmp0 (json_object_get_string_member_with_default (caps, "execute", ""),
-                    "qmp_capabilities") == 0, "no qmp_capabilities");
-  check (json_object_get_int_member_with_default (caps, "id", 0) == 1, "qmp_capabilities has not id 1");
-  return send_part (s, "{\"return\": {}, \"id\": 1}\r\n");
+  if (!count_part (s, GREETING) || budget_spent (s))
+    return count_part (s, CAPABILITIES_REPLY);
+  caps = qmp_test_server_next_command_sync (s->server, NULL, &error);
+  g_assert_no_error (error);
+  check (g_strcmp0 (qmp_test_server_command_get_name (caps), "qmp_capabilities") == 0, "no qmp_capabilities");
+  id = qmp_test_server_command_get_id (caps);
+  check (id != NULL && JSON_NODE_HOLDS_VALUE (id) && json_node_get_int (id) == 1,
+         "qmp_capabilities has not id 1");
+  return count_part (s, CAPABILITIES_REPLY);
 }
 
 /* The ids of the three commands, in the order they were written. */
@@ -234,10 +292,15 @@ receive_commands (Session    *s,
                   gint64      ids[],
                   guint       n)
 {
+  /* Past the budget the server reads no more: the ids do not matter,
+   * nothing of the answers goes out. */
+  if (budget_spent (s))
+    return;
+
   for (guint i = 0; i < n; i++)
     {
-      g_autoptr(JsonObject) command = qmp_mock_receive (s->mock);
-      const char *name = json_object_get_string_member_with_default (command, "execute", "");
+      g_autoptr(QmpTestServerCommand) command = qmp_test_held_next (s->held, NULL);
+      const char *name = qmp_test_server_command_get_name (command);
       guint k;
 
       for (k = 0; k < n; k++)
@@ -245,7 +308,7 @@ receive_commands (Session    *s,
           break;
       check (k < n, "unexpected command %s", name);
       if (k < n)
-        ids[k] = json_object_get_int_member_with_default (command, "id", 0);
+        ids[k] = json_node_get_int (qmp_test_server_command_get_id (command));
     }
 }
 
@@ -253,7 +316,7 @@ receive_commands (Session    *s,
 static gsize
 run_qemu (guint offset)
 {
-  Session s = { offset, 0, qmp_mock_new (), 0, FALSE, NULL };
+  Session s;
   g_autoptr(QmpConnection) conn = NULL;
   g_autoptr(JsonObject) del_args = json_object_new ();
   g_autofree char *line = NULL;
@@ -264,6 +327,8 @@ run_qemu (guint offset)
   gboolean status_sent, stop_sent, del_sent, powerdown_sent;
 
   current_offset = offset;
+  session_init (&s, offset, strlen (GREETING) + strlen (CAPABILITIES_REPLY));
+  qmp_test_server_set_raw_greeting (s.server, GREETING_LINE);
   conn = construct (&s, QMP_CONNECTION_FLAGS_NONE, negotiate_qemu);
   if (conn == NULL)
     {
@@ -295,7 +360,7 @@ run_qemu (guint offset)
   powerdown_sent = del_sent && send_part (&s, line) &&
     send_part (&s, "{" TIMESTAMP ", \"event\": \"SHUTDOWN\", "
                    "\"data\": {\"guest\": true, \"reason\": \"guest-shutdown\"}}\r\n");
-  qmp_mock_close (s.mock);
+  server_close (&s);
 
   wait_all (slots, &s.n_closed);
 
@@ -382,39 +447,43 @@ test_qemu (void)
 static gboolean
 negotiate_guest_agent (Session *s)
 {
-  g_autoptr(JsonObject) sync = NULL;
-  g_autoptr(JsonObject) info = NULL;
+  g_autoptr(QmpTestServerCommand) sync = NULL;
+  g_autoptr(QmpTestServerCommand) info = NULL;
   g_autofree char *line = NULL;
   JsonObject *arguments;
 
   /* What an earlier client left unread, then the delimiter and the token. */
-  if (!send_part (s, "{\"return\": {}, \"i"))
+  if (!send_part (s, "{\"return\": {}, \"i") || budget_spent (s))
     return FALSE;
-  sync = qmp_mock_receive (s->mock);
-  check (g_strcmp0 (json_object_get_string_member_with_default (sync, "execute", ""),
-                    "guest-sync-delimited") == 0, "no guest-sync-delimited");
-  arguments = json_object_get_object_member (sync, "arguments");
+  sync = qmp_test_held_next (s->held, "guest-sync-delimited");
+  arguments = qmp_test_server_command_get_arguments (sync);
   line = g_strdup_printf ("\xff{\"return\": %" G_GINT64_FORMAT ", \"id\": %" G_GINT64_FORMAT "}\n",
                           json_object_get_int_member (arguments, "id"),
-                          json_object_get_int_member (sync, "id"));
-  if (!send_part (s, line))
+                          json_node_get_int (qmp_test_server_command_get_id (sync)));
+  if (!send_part (s, line) || budget_spent (s))
     return FALSE;
 
-  info = qmp_mock_receive (s->mock);
-  check (g_strcmp0 (json_object_get_string_member_with_default (info, "execute", ""),
-                    "guest-info") == 0, "no guest-info");
+  /* Attempts sent again before the answer was read (a slow machine) come
+   * before guest-info, and are not answered. */
+  info = qmp_test_held_next (s->held, NULL);
+  while (g_str_equal (qmp_test_server_command_get_name (info), "guest-sync-delimited"))
+    {
+      g_clear_object (&info);
+      info = qmp_test_held_next (s->held, NULL);
+    }
+  check (g_strcmp0 (qmp_test_server_command_get_name (info), "guest-info") == 0, "no guest-info");
   g_free (line);
   line = g_strdup_printf ("{\"return\": {\"version\": \"7.2.22\", \"supported_commands\": "
                           "[{\"enabled\": true, \"name\": \"guest-ping\", \"success-response\": true}]}, "
                           "\"id\": %" G_GINT64_FORMAT "}\n",
-                          json_object_get_int_member (info, "id"));
+                          json_node_get_int (qmp_test_server_command_get_id (info)));
   return send_part (s, line);
 }
 
 static gsize
 run_guest_agent (guint offset)
 {
-  Session s = { offset, 0, qmp_mock_new (), 0, FALSE, NULL };
+  Session s;
   g_autoptr(QmpConnection) conn = NULL;
   g_autofree char *line = NULL;
   const char *names[] = { "guest-ping", "guest-nope" };
@@ -424,6 +493,8 @@ run_guest_agent (guint offset)
   gboolean ping_sent, nope_sent;
 
   current_offset = offset;
+  session_init (&s, offset, 0);
+  qmp_test_server_set_guest_agent (s.server, TRUE);
   conn = construct (&s, QMP_CONNECTION_FLAGS_GUEST_AGENT, negotiate_guest_agent);
   if (conn == NULL)
     {
@@ -443,7 +514,7 @@ run_guest_agent (guint offset)
   line = g_strdup_printf ("{\"id\": %" G_GINT64_FORMAT ", \"error\": {\"class\": \"CommandNotFound\", "
                           "\"desc\": \"The command guest-nope has not been found\"}}\n", ids[1]);
   nope_sent = ping_sent && send_part (&s, line);
-  qmp_mock_close (s.mock);
+  server_close (&s);
 
   wait_all (slots, &s.n_closed);
 

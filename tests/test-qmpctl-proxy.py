@@ -9,14 +9,18 @@
 # Each test starts its own QEMU and proxy in its own temporary directory and
 # kills them in a finally block (they also die with this script:
 # PR_SET_PDEATHSIG).  Every wait has a deadline: nothing here can hang.
+# The TLS tests make their certificates with certtool (gnutls-bin), and
+# need glib-networking.
 #
 # Copyright 2026 The qmp-glib authors
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import ctypes
+import errno
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -30,7 +34,7 @@ import traceback
 
 import gi
 gi.require_version('Qmp', '1.0')
-from gi.repository import GLib, Qmp  # noqa: E402
+from gi.repository import Gio, GLib, Qmp  # noqa: E402
 
 QMPCTL = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ['QMP_TEST_QMPCTL'])
 QEMU = os.environ.get('QMP_TEST_QEMU') or 'qemu-system-x86_64'
@@ -86,10 +90,13 @@ class Lines:
         self.thread.start()
 
     def _read(self, pipe):
-        for line in pipe:
-            with self.cond:
-                self.lines.append(line.rstrip('\n'))
-                self.cond.notify_all()
+        try:
+            for line in pipe:
+                with self.cond:
+                    self.lines.append(line.rstrip('\n'))
+                    self.cond.notify_all()
+        except (ValueError, OSError):
+            pass   # closed by Test.__exit__ while a killed child's last bytes came
         with self.cond:
             self.ended = True
             self.cond.notify_all()
@@ -261,6 +268,107 @@ def check_proxy_exits(proxy, status, path, timeout=FEW_SECONDS):
     stderr = '\n'.join(proxy.stderr.wait_end())
     assert returncode == status, (returncode, stderr)
     assert not os.path.lexists(path), path + ' is still there'
+    assert 'CRITICAL' not in stderr and 'WARNING' not in stderr, stderr
+    return stderr
+
+
+def certtool(directory, *args):
+    subprocess.run(['certtool', *args], cwd=directory, check=True, timeout=TIMEOUT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_cert(directory, name, template, ca=None):
+    """NAME-key.pem and NAME-cert.pem: self-signed without ca (a CA),
+    else signed by ca."""
+    with open(os.path.join(directory, name + '.info'), 'w') as f:
+        f.write(template + 'expiration_days = 2\n')
+    certtool(directory, '--generate-privkey', '--key-type', 'ecdsa', '--outfile', name + '-key.pem')
+    if ca is None:
+        certtool(directory, '--generate-self-signed', '--load-privkey', name + '-key.pem',
+                 '--template', name + '.info', '--outfile', name + '-cert.pem')
+    else:
+        certtool(directory, '--generate-certificate', '--load-privkey', name + '-key.pem',
+                 '--load-ca-certificate', ca + '-cert.pem', '--load-ca-privkey', ca + '-key.pem',
+                 '--template', name + '.info', '--outfile', name + '-cert.pem')
+
+
+class Certificates:
+    """A CA, the proxy's certificate for 127.0.0.1 and a client's from it;
+    a client's from another CA."""
+
+    def __init__(self, directory):
+        self.dir = os.path.join(directory, 'certs')
+        os.mkdir(self.dir)
+        make_cert(self.dir, 'ca', 'cn = qmpctl proxy test CA\nca\ncert_signing_key\n')
+        make_cert(self.dir, 'other-ca', 'cn = qmpctl proxy test other CA\nca\ncert_signing_key\n')
+        make_cert(self.dir, 'server', 'cn = 127.0.0.1\nip_address = 127.0.0.1\n'
+                  'tls_www_server\nencryption_key\nsigning_key\n', 'ca')
+        make_cert(self.dir, 'client', 'cn = qmpctl proxy test client\ntls_www_client\n'
+                  'encryption_key\nsigning_key\n', 'ca')
+        make_cert(self.dir, 'stranger', 'cn = qmpctl proxy test stranger\ntls_www_client\n'
+                  'encryption_key\nsigning_key\n', 'other-ca')
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def proxy_options(self):
+        """qmpctl proxy's options for a tls: LISTEN-ADDRESS."""
+        return ['--proxy-cert', self.path('server-cert.pem'), '--proxy-key',
+                self.path('server-key.pem'), '--proxy-client-ca', self.path('ca-cert.pem')]
+
+    def client_options(self, name='client'):
+        """A qmpctl client's, with name's certificate (None: none)."""
+        options = ['--tls-ca', self.path('ca-cert.pem')]
+        if name is not None:
+            options += ['--tls-cert', self.path(name + '-cert.pem'),
+                        '--tls-key', self.path(name + '-key.pem')]
+        return options
+
+
+def inet_proxy(t, listen, *options):
+    """qmpctl proxy on tcp: or tls:, once it said where it listens: the
+    proxy and that address (with the port it got)."""
+    proxy = Child(t, '--socket', t.qemu(), 'proxy', *options, listen)
+    line = proxy.stderr.wait_for(lambda line: 'Listening on' in line, '“Listening on”')
+    expected = os.environ.get('QMP_TEST_EXPECT_VERSION')
+    assert not expected or (' of QEMU %s.' % expected) in line, (expected, line)
+    match = re.search(r'Listening on ((tcp|tls):(\[[0-9a-f:]+\]|[0-9.]+):([0-9]+)) for ', line)
+    assert match, line
+    assert match.group(2) == listen[:3], (listen, line)
+    assert int(match.group(4)) != 0, line
+    return proxy, match.group(1)
+
+
+def inet_port(address):
+    """(family, host, port) of tcp:HOST:PORT or tls:HOST:PORT."""
+    host, port = address[4:].rsplit(':', 1)
+    if host.startswith('['):
+        return socket.AF_INET6, host[1:-1], int(port)
+    return socket.AF_INET, host, int(port)
+
+
+def connects(address):
+    """Whether anything accepts a TCP connection at address."""
+    family, host, port = inet_port(address)
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(TIMEOUT)
+        try:
+            s.connect((host, port))
+            return True
+        except ConnectionRefusedError:
+            return False
+
+
+def check_inet_proxy_exits(proxy, status, address, timeout=FEW_SECONDS):
+    """The proxy ends by itself within a few seconds, with status, and
+    its port is closed."""
+    try:
+        returncode = proxy.wait(timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError('the proxy still runs after %d s' % timeout)
+    stderr = '\n'.join(proxy.stderr.wait_end())
+    assert returncode == status, (returncode, stderr)
+    assert not connects(address), address + ' still accepts connections'
     assert 'CRITICAL' not in stderr and 'WARNING' not in stderr, stderr
     return stderr
 
@@ -607,14 +715,9 @@ def test_existing():
 
 
 def test_refused_addresses():
-    """tcp: and tls: LISTEN-ADDRESSes, and wrong options, are refused
-    before anything is connected (status 2)"""
+    """wrong LISTEN-ADDRESSes and options are refused before anything is
+    connected (status 2)"""
     with Test() as t:
-        for address in ('tcp:localhost:4444', 'tls:localhost:4444'):
-            result = t.qmpctl('--socket', t.path('nothing.sock'), 'proxy', address)
-            assert result.returncode == 2, (result.returncode, result.stderr)
-            assert ('“proxy” listens on a Unix socket only, not on “%s”' % address
-                    in result.stderr), result.stderr
         for args, message in [
                 (['proxy'], '“proxy” takes one LISTEN-ADDRESS'),
                 (['proxy', 'a', 'b'], '“proxy” takes one LISTEN-ADDRESS'),
@@ -625,6 +728,31 @@ def test_refused_addresses():
                 (['--mode', '0999', 'proxy', 'p'], '--mode must be permissions in octal'),
                 (['--mode', '0', 'proxy', 'p'], '--mode must be permissions in octal'),
                 (['--guest-agent', 'proxy', 'p'], '“proxy” serves a QEMU monitor'),
+                (['proxy', 'vsock:2:1'], 'expected unix:PATH, a path, tls:HOST:PORT or tcp:HOST:PORT'),
+                # HOST:PORT as the client side reads it, and a port that is there
+                (['proxy', 'tls:::1:4444'], 'Invalid address “tls:::1:4444” to listen on'),
+                (['proxy', 'tls:[::1]'], 'Invalid address “tls:[::1]” to listen on'),
+                (['proxy', 'tls:127.0.0.1'], 'Invalid address “tls:127.0.0.1” to listen on'),
+                (['proxy', 'tls::4444'], 'Invalid address “tls::4444” to listen on'),
+                (['proxy', 'tcp:127.0.0.1:65536'], 'Invalid address “tcp:127.0.0.1:65536”'),
+                (['proxy', 'tcp:127.0.0.1:-1'], 'Invalid address “tcp:127.0.0.1:-1”'),
+                (['proxy', 'tcp:[::1:4444'], 'Invalid address “tcp:[::1:4444”'),
+                # TLS: the three files, each needed
+                (['proxy', 'tls:127.0.0.1:0'], '“proxy tls:HOST:PORT” needs --proxy-cert'),
+                (['proxy', '--proxy-cert', 'c', '--proxy-client-ca', 'a', 'tls:127.0.0.1:0'],
+                 '“proxy tls:HOST:PORT” needs --proxy-key'),
+                (['proxy', '--proxy-cert', 'c', '--proxy-key', 'k', 'tls:127.0.0.1:0'],
+                 '“proxy tls:HOST:PORT” needs --proxy-client-ca'),
+                (['proxy', '--proxy-cert', 'c', 'p'], 'apply to “proxy tls:HOST:PORT” only'),
+                (['--proxy-client-ca', 'a', 'query-status'], 'apply to “proxy tls:HOST:PORT” only'),
+                (['proxy', '--proxy-key', 'k', '--insecure-tcp', 'tcp:127.0.0.1:0'],
+                 'apply to “proxy tls:HOST:PORT” only'),
+                # plain TCP: only when asked for by name
+                (['proxy', 'tcp:127.0.0.1:0'], '“proxy tcp:HOST:PORT” would hand full control'),
+                (['proxy', '--insecure-tcp', 'p'], '--insecure-tcp applies to “proxy tcp:HOST:PORT” only'),
+                (['--insecure-tcp', 'query-status'], '--insecure-tcp applies to “proxy tcp:'),
+                (['proxy', '--mode', '0600', '--insecure-tcp', 'tcp:127.0.0.1:0'],
+                 '--mode applies to a Unix socket only'),
         ]:
             result = t.qmpctl('--socket', t.path('nothing.sock'), *args)
             assert result.returncode == 2, (args, result.returncode, result.stderr)
@@ -632,9 +760,190 @@ def test_refused_addresses():
         assert os.listdir(t.dir) == [], os.listdir(t.dir)
 
 
+def test_tls():
+    """tls:127.0.0.1:0: the Listening line gives the port it got; a client
+    with a certificate from --proxy-client-ca runs query-status, one without
+    a certificate and one from another CA are refused; a client's quit ends
+    the proxy (status 0) and closes its port"""
+    with Test() as t:
+        certs = Certificates(t.dir)
+        proxy, address = inet_proxy(t, 'tls:127.0.0.1:0', *certs.proxy_options())
+        assert address.startswith('tls:127.0.0.1:'), address
+
+        result = t.qmpctl('--socket', address, *certs.client_options(), 'query-status')
+        assert result.returncode == 0, result.stderr
+        assert json_documents(result.stdout)[0]['status'] == 'running', result.stdout
+
+        # No greeting without the right certificate: connecting fails (2)
+        for name in (None, 'stranger'):
+            result = t.qmpctl('--socket', address, '--timeout', str(FEW_SECONDS),
+                              *certs.client_options(name), 'query-status')
+            assert result.returncode == 2, (name, result.returncode, result.stderr)
+            assert result.stdout == '', (name, result.stdout)
+            # Refused in the handshake ("Server required TLS certificate"),
+            # or, as TLS 1.3 lets a client finish its handshake before the
+            # proxy has checked its certificate, closed right after it
+            assert re.search(r'certificate|closed the (TLS )?connection', result.stderr), \
+                (name, result.stderr)
+        # nor for a client that does not speak TLS at all
+        family, host, port = inet_port(address)
+        with socket.create_connection((host, port), timeout=TIMEOUT) as s:
+            s.sendall(b'{"execute": "qmp_capabilities"}\n' * 100)
+            data = b''
+            try:
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            except ConnectionResetError:
+                pass
+            assert b'QMP' not in data and b'return' not in data, data
+
+        # The proxy and QEMU serve on
+        assert proxy.process.poll() is None, proxy.stderr.text()
+        assert t.qemu_process.poll() is None
+        result = t.qmpctl('--socket', address, *certs.client_options(), 'query-name', ',', 'quit')
+        assert result.returncode == 0, result.stderr
+        stderr = check_inet_proxy_exits(proxy, 0, address)
+        assert ('QEMU shut down (host-qmp-quit): the proxy on %s is closed' % address
+                in stderr), stderr
+        assert t.qemu_process.wait(TIMEOUT) == 0
+
+
+def test_tls_read_only():
+    """--read-only on tls:: quit is refused and never reaches QEMU, query-*
+    passes; SIGINT ends the proxy with status 0 and closes its port"""
+    with Test() as t:
+        certs = Certificates(t.dir)
+        proxy, address = inet_proxy(t, 'tls:127.0.0.1:0', '--read-only', *certs.proxy_options())
+        assert 'for read-only clients' in proxy.stderr.text(), proxy.stderr.text()
+        for command in ('quit', 'stop'):
+            result = t.qmpctl('--socket', address, *certs.client_options(), command)
+            assert result.returncode == 1, (result.returncode, result.stderr)
+            assert result.stderr.strip() == ('GenericError: The command %s is not allowed '
+                                              'on a read-only connection' % command), result.stderr
+        assert t.qemu_process.poll() is None, 'QEMU quit'
+        result = t.qmpctl('--socket', address, *certs.client_options(), 'query-status')
+        assert result.returncode == 0, result.stderr
+        assert json_documents(result.stdout)[0]['running'] is True, result.stdout
+
+        proxy.process.send_signal(signal.SIGINT)
+        stderr = check_inet_proxy_exits(proxy, 0, address)
+        assert 'Interrupted: the proxy on %s is closed' % address in stderr, stderr
+        # QEMU runs on, its monitor free again
+        result = t.qmpctl('--socket', t.path('qmp.sock'), 'query-status')
+        assert result.returncode == 0, result.stderr
+
+
+def test_tls_bad_files():
+    """a certificate, key or CA that does not load: status 2, before
+    anything is connected, naming the option"""
+    with Test() as t:
+        certs = Certificates(t.dir)
+        qemu = t.qemu()
+        missing = t.path('missing.pem')
+        for cert, key, ca, message in [
+                (missing, certs.path('server-key.pem'), certs.path('ca-cert.pem'), '--proxy-cert'),
+                (certs.path('server-cert.pem'), missing, certs.path('ca-cert.pem'), '--proxy-key'),
+                (certs.path('server-cert.pem'), certs.path('server-key.pem'), missing,
+                 '--proxy-client-ca'),
+                # not a certificate
+                (certs.path('server.info'), certs.path('server-key.pem'), certs.path('ca-cert.pem'),
+                 '--proxy-cert')]:
+            result = t.qmpctl('--socket', qemu, 'proxy', '--proxy-cert', cert, '--proxy-key', key,
+                              '--proxy-client-ca', ca, 'tls:127.0.0.1:0')
+            assert result.returncode == 2, (message, result.returncode, result.stderr)
+            assert result.stderr.startswith('qmpctl: --proxy-'), (message, result.stderr)
+            assert message + ' ' + (missing if missing in (cert, key, ca) else cert) in result.stderr, \
+                (message, result.stderr)
+            assert 'Listening' not in result.stderr, result.stderr
+        # QEMU's monitor was never taken: the next client gets it at once
+        result = t.qmpctl('--socket', qemu, '--timeout', str(FEW_SECONDS), 'query-status')
+        assert result.returncode == 0, result.stderr
+
+
+def test_tcp_refused():
+    """tcp: without --insecure-tcp: status 2, QEMU's monitor never taken,
+    nothing listens"""
+    with Test() as t:
+        qemu = t.qemu()
+        # a free port, then closed, that the refused proxy would have taken
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+        result = t.qmpctl('--socket', qemu, 'proxy', 'tcp:127.0.0.1:%d' % port)
+        assert result.returncode == 2, (result.returncode, result.stderr)
+        assert '“proxy tcp:HOST:PORT” would hand full control of the VM' in result.stderr, result.stderr
+        assert '--insecure-tcp' in result.stderr, result.stderr
+        assert not connects('tcp:127.0.0.1:%d' % port)
+        result = t.qmpctl('--socket', qemu, '--timeout', str(FEW_SECONDS), 'query-status')
+        assert result.returncode == 0, result.stderr
+
+
+def test_tcp_insecure():
+    """--insecure-tcp tcp:127.0.0.1:0: a qmpctl client and a raw one over
+    plain TCP; QEMU killed: status 1, port closed"""
+    with Test() as t:
+        proxy, address = inet_proxy(t, 'tcp:127.0.0.1:0', '--insecure-tcp')
+        assert address.startswith('tcp:127.0.0.1:'), address
+        result = t.qmpctl('--socket', address, 'query-status')
+        assert result.returncode == 0, result.stderr
+        assert json_documents(result.stdout)[0]['status'] == 'running', result.stdout
+
+        family, host, port = inet_port(address)
+        raw = socket.create_connection((host, port), timeout=TIMEOUT)
+        t.sockets.append(raw)
+        lines = raw.makefile('r', encoding='utf-8')
+        assert 'QMP' in json.loads(lines.readline())
+        raw.sendall(b'{"execute": "qmp_capabilities", "id": 1}\n{"execute": "query-name", "id": 2}\n')
+        assert json.loads(lines.readline()) == {'return': {}, 'id': 1}
+        assert json.loads(lines.readline()) == {'return': {}, 'id': 2}
+
+        t.qemu_process.kill()
+        stderr = check_inet_proxy_exits(proxy, 1, address)
+        assert ('QEMU went away without a SHUTDOWN event (The server closed the connection): '
+                'the proxy on %s is closed' % address in stderr), stderr
+        assert lines.readline() == ''
+
+
+def test_tcp_ipv6_and_names():
+    """tcp:[::1]:0 listens on IPv6 and says tcp:[::1]:PORT; tcp:localhost:0
+    resolves the name; a port in use: status 1, as a live Unix socket"""
+    with Test() as t:
+        proxy, address = inet_proxy(t, 'tcp:[::1]:0', '--insecure-tcp')
+        assert address.startswith('tcp:[::1]:'), address
+        result = t.qmpctl('--socket', address, 'query-name')
+        assert result.returncode == 0, result.stderr
+        proxy.process.send_signal(signal.SIGTERM)
+        stderr = check_inet_proxy_exits(proxy, 0, address)
+        assert 'Interrupted: the proxy on %s is closed' % address in stderr, stderr
+
+    with Test() as t:
+        taken = socket.socket()
+        t.sockets.append(taken)
+        taken.bind(('127.0.0.1', 0))
+        taken.listen(1)
+        address = 'tcp:127.0.0.1:%d' % taken.getsockname()[1]
+        result = t.qmpctl('--socket', t.qemu(), 'proxy', '--insecure-tcp', address)
+        assert result.returncode == 1, (result.returncode, result.stderr)
+        assert 'Listening' not in result.stderr, result.stderr
+        assert 'Address already in use' in result.stderr, result.stderr
+
+    with Test() as t:
+        # GLib answers for localhost itself (RFC 6761), whatever /etc/hosts says
+        resolved = {a.to_string() for a in Gio.Resolver.get_default().lookup_by_name('localhost')}
+        proxy, address = inet_proxy(t, 'tcp:localhost:0', '--insecure-tcp')
+        family, host, port = inet_port(address)
+        assert host in resolved, (address, resolved)
+        result = t.qmpctl('--socket', address, 'query-name')
+        assert result.returncode == 0, result.stderr
+
+
 TESTS = [test_interleaved, test_events, test_client_killed, test_qemu_quits, test_qemu_killed,
          test_sigint, test_sigterm, test_socket_mode, test_read_only, test_existing,
-         test_refused_addresses]
+         test_refused_addresses, test_tls, test_tls_read_only, test_tls_bad_files,
+         test_tcp_refused, test_tcp_insecure, test_tcp_ipv6_and_names]
 
 if __name__ == '__main__':
     print('# QEMU: %s' % subprocess.run([QEMU, '--version'], capture_output=True, text=True,

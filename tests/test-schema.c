@@ -690,23 +690,42 @@ get_schema_thread (gpointer data)
   return schema;
 }
 
-static void
-expect_command (QmpMock    *mock,
-                const char *name,
-                const char *return_json)
+/* A test server whose commands the test answers, and a client of it */
+typedef struct
 {
-  g_autoptr(JsonObject) command = qmp_mock_receive (mock);
+  QmpTestServer *server;
+  QmpTestHeld *held;
+  QmpConnection *connection;
+} Served;
 
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, name);
-  qmp_mock_reply (mock, command, return_json);
+static void
+served_init (Served *served)
+{
+  g_autoptr(GError) error = NULL;
+
+  served->server = qmp_test_server_new ();
+  served->held = qmp_test_held_new (served->server);
+  served->connection = qmp_test_server_new_connection_sync (served->server, QMP_CONNECTION_FLAGS_NONE,
+                                                            NULL, &error);
+  g_assert_no_error (error);
 }
+
+static void
+served_clear (Served *served)
+{
+  g_clear_object (&served->connection);
+  g_clear_pointer (&served->held, qmp_test_held_free);
+  g_clear_object (&served->server);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Served, served_clear)
 
 /* Concurrent first calls, _sync and _async, share one query. */
 static void
 test_mock_once (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_auto(Served) served = { NULL, };
+  QmpConnection *connection;
   g_autoptr(GAsyncResult) first = NULL;
   g_autoptr(GAsyncResult) second = NULL;
   g_autoptr(GAsyncResult) third = NULL;
@@ -721,6 +740,9 @@ test_mock_once (void)
   g_autoptr(JsonNode) ret = NULL;
   GThread *threads[2];
 
+  served_init (&served);
+  connection = served.connection;
+
   qmp_connection_get_schema_async (connection, NULL, qmp_test_store_result, &first);
   qmp_connection_get_schema_async (connection, NULL, qmp_test_store_result, &second);
   qmp_connection_get_schema_async (connection, cancellable, qmp_test_store_result, &third);
@@ -734,7 +756,7 @@ test_mock_once (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
 
-  expect_command (mock, "query-qmp-schema", mock_schema);
+  qmp_test_held_reply (served.held, "query-qmp-schema", mock_schema);
   first = qmp_test_wait_result (&first);
   second = qmp_test_wait_result (&second);
   a = qmp_connection_get_schema_finish (connection, first, &error);
@@ -754,7 +776,7 @@ test_mock_once (void)
   /* The next line is the next command: no second query. */
   qmp_connection_execute_async (connection, "query-status", NULL, QMP_EXECUTE_FLAGS_VALIDATE,
                                 NULL, qmp_test_store_result, &status);
-  expect_command (mock, "query-status", NULL);
+  qmp_test_held_reply (served.held, "query-status", NULL);
   status = qmp_test_wait_result (&status);
   ret = qmp_connection_execute_finish (connection, status, &error);
   g_assert_no_error (error);
@@ -765,8 +787,8 @@ test_mock_once (void)
 static void
 test_mock_validate (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_auto(Served) served = { NULL, };
+  QmpConnection *connection;
   g_autoptr(JsonObject) bad = object_from_json ("{\"a\": 5}");
   g_autoptr(JsonObject) old = object_from_json ("{\"a\": \"x\", \"b\": 1, \"mode\": \"legacy\"}");
   g_autoptr(JsonObject) unknown = object_from_json ("{\"x\": 1}");
@@ -778,6 +800,9 @@ test_mock_validate (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) ret = NULL;
   QmpEvent *event;
+
+  served_init (&served);
+  connection = served.connection;
 
   /* Three checked calls before the schema is there: the bad one fails,
    * the two others are written in the order they were made.  (The
@@ -793,7 +818,7 @@ test_mock_validate (void)
   g_test_expect_message ("Qmp", G_LOG_LEVEL_WARNING, "The command old-cmd is deprecated");
   g_test_expect_message ("Qmp", G_LOG_LEVEL_WARNING, "old-cmd: the member b is deprecated");
   g_test_expect_message ("Qmp", G_LOG_LEVEL_WARNING, "old-cmd: mode: the value “legacy” is deprecated");
-  expect_command (mock, "query-qmp-schema", mock_schema);
+  qmp_test_held_reply (served.held, "query-qmp-schema", mock_schema);
   /* The calls wait in this context: the failed one finishes last. */
   r2 = qmp_test_wait_result (&r2);
   g_assert_null (qmp_connection_execute_finish (connection, r2, &error));
@@ -801,9 +826,9 @@ test_mock_validate (void)
   g_assert_cmpstr (error->message, ==, "query-status: unknown member \"x\"");
   g_clear_error (&error);
   g_test_assert_expected_messages ();
-  expect_command (mock, "query-status", NULL);
-  expect_command (mock, "old-cmd", NULL);
-  qmp_mock_send_event (mock, "EV", NULL, 1, 2);
+  qmp_test_held_reply (served.held, "query-status", NULL);
+  qmp_test_held_reply (served.held, "old-cmd", NULL);
+  qmp_test_server_emit_event (served.server, "EV", NULL, NULL);
   r1 = qmp_test_wait_result (&r1);
   ret = qmp_connection_execute_finish (connection, r1, &error);
   g_assert_no_error (error);
@@ -843,7 +868,7 @@ test_mock_validate (void)
   /* Nothing was sent for them: the next line is this one. */
   qmp_connection_execute_async (connection, "nope", NULL, QMP_EXECUTE_FLAGS_NONE,
                                 NULL, qmp_test_store_result, &r4);
-  expect_command (mock, "nope", NULL);
+  qmp_test_held_reply (served.held, "nope", NULL);
   r4 = qmp_test_wait_result (&r4);
   ret = qmp_connection_execute_finish (connection, r4, &error);
   g_assert_no_error (error);
@@ -853,14 +878,17 @@ test_mock_validate (void)
 static void
 test_mock_not_a_schema (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_auto(Served) served = { NULL, };
+  QmpConnection *connection;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(QmpSchema) schema = NULL;
 
+  served_init (&served);
+  connection = served.connection;
+
   qmp_connection_get_schema_async (connection, NULL, qmp_test_store_result, &result);
-  expect_command (mock, "query-qmp-schema", "{\"name\": \"str\"}");
+  qmp_test_held_reply (served.held, "query-qmp-schema", "{\"name\": \"str\"}");
   result = qmp_test_wait_result (&result);
   schema = qmp_connection_get_schema_finish (connection, result, &error);
   g_assert_null (schema);
@@ -878,13 +906,13 @@ test_mock_not_a_schema (void)
 static void
 test_mock_typed_commands (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_auto(Served) served = { NULL, };
+  QmpConnection *connection;
   g_autoptr(GAsyncResult) r1 = NULL;
   g_autoptr(GAsyncResult) r2 = NULL;
   g_autoptr(GAsyncResult) r3 = NULL;
   g_autoptr(QmpSchema) schema = NULL;
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(GError) error = NULL;
   static const char old_schema[] =
     "[{\"name\": \"str\", \"meta-type\": \"builtin\", \"json-type\": \"string\"},"
@@ -893,27 +921,26 @@ test_mock_typed_commands (void)
     " {\"name\": \"1\", \"meta-type\": \"object\", \"members\": [{\"name\": \"options\", \"type\": \"any\"}]},"
     " {\"name\": \"x-blockdev-add\", \"meta-type\": \"command\", \"arg-type\": \"1\", \"ret-type\": \"0\"}]";
 
+  served_init (&served);
+  connection = served.connection;
+
   /* No schema yet: the version decides. */
   qmp_connection_blockdev_add_async (connection, "/dev/null", "n0", NULL, qmp_test_store_result, &r1);
-  command = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "blockdev-add");
-  qmp_mock_reply (mock, command, NULL);
+  qmp_test_held_reply (served.held, "blockdev-add", NULL);
   r1 = qmp_test_wait_result (&r1);
   g_assert_true (qmp_connection_blockdev_add_finish (connection, r1, &error));
   g_assert_no_error (error);
-  g_clear_pointer (&command, json_object_unref);
 
   qmp_connection_get_schema_async (connection, NULL, qmp_test_store_result, &r2);
-  expect_command (mock, "query-qmp-schema", old_schema);
+  qmp_test_held_reply (served.held, "query-qmp-schema", old_schema);
   r2 = qmp_test_wait_result (&r2);
   schema = qmp_connection_get_schema_finish (connection, r2, &error);
   g_assert_no_error (error);
 
   qmp_connection_blockdev_add_async (connection, "/dev/null", "n1", NULL, qmp_test_store_result, &r3);
-  command = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "x-blockdev-add");
-  g_assert_true (json_object_has_member (json_object_get_object_member (command, "arguments"), "options"));
-  qmp_mock_reply (mock, command, NULL);
+  command = qmp_test_held_next (served.held, "x-blockdev-add");
+  g_assert_true (json_object_has_member (qmp_test_server_command_get_arguments (command), "options"));
+  qmp_test_server_command_reply (command, NULL);
   r3 = qmp_test_wait_result (&r3);
   g_assert_true (qmp_connection_blockdev_add_finish (connection, r3, &error));
   g_assert_no_error (error);
@@ -980,21 +1007,23 @@ test_qemu_threads (void)
 static void
 test_mock_closed (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_auto(Served) served = { NULL, };
+  QmpConnection *connection;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GAsyncResult) checked = NULL;
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
   g_autoptr(QmpSchema) schema = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
 
+  served_init (&served);
+  connection = served.connection;
+
   qmp_connection_get_schema_async (connection, NULL, qmp_test_store_result, &result);
   qmp_connection_execute_async (connection, "query-status", NULL, QMP_EXECUTE_FLAGS_VALIDATE,
                                 NULL, qmp_test_store_result, &checked);
-  command = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "query-qmp-schema");
-  qmp_mock_close (mock);
+  command = qmp_test_held_next (served.held, "query-qmp-schema");
+  qmp_test_server_close_clients (served.server);
 
   result = qmp_test_wait_result (&result);
   schema = qmp_connection_get_schema_finish (connection, result, &error);

@@ -228,15 +228,28 @@ test_queue_timeout (Fixture       *fixture,
   g_assert_null (event);
 }
 
-/* Names and a match, as wait_event takes them, on events of the mock. */
+/* Emits @name with @data_json (nullable) and the time @seconds */
+static void
+server_emit (QmpTestServer *server,
+             const char    *name,
+             const char    *data_json,
+             gint64         seconds)
+{
+  g_autoptr(JsonNode) data = data_json ? json_from_string (data_json, NULL) : NULL;
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (seconds);
+
+  qmp_test_server_emit_event (server, name, data ? json_node_get_object (data) : NULL, when);
+}
+
+/* Names and a match, as wait_event takes them, on events of the test
+ * server. */
 static void
 test_queue_match (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(JsonObject) match = json_object_new ();
   g_autoptr(QmpEventQueue) queue = NULL;
-  g_autoptr(JsonObject) ping = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(QmpEvent) event = NULL;
@@ -244,37 +257,36 @@ test_queue_match (void)
   GAsyncResult *result = NULL;
   g_autoptr(GAsyncResult) done = NULL;
 
+  qmp_test_server_set_reply (server, "ping", NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
   json_object_set_string_member (match, "device", "disk1");
   queue = qmp_event_queue_new (connection, names, match, 0);
 
-  qmp_mock_send_event (mock, "DEVICE_DELETED", "{\"device\": \"disk0\"}", 1, 0);
-  qmp_mock_send_event (mock, "DEVICE_DELETED", "{\"device\": \"disk1\", \"path\": \"/p\"}", 2, 0);
-  qmp_mock_send_event (mock, "STOP", NULL, 3, 0);
-  qmp_mock_send_event (mock, "UNPLUG", "{\"device\": \"disk1\"}", 4, 0);
-  qmp_mock_send_event (mock, "UNPLUG", "{\"device\": 1}", 5, 0);
+  server_emit (server, "DEVICE_DELETED", "{\"device\": \"disk0\"}", 1);
+  server_emit (server, "DEVICE_DELETED", "{\"device\": \"disk1\", \"path\": \"/p\"}", 2);
+  server_emit (server, "STOP", NULL, 3);
+  server_emit (server, "UNPLUG", "{\"device\": \"disk1\"}", 4);
+  server_emit (server, "UNPLUG", "{\"device\": 1}", 5);
 
   /* A round trip: the events before the reply were read. */
-  qmp_connection_execute_async (connection, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
-                                qmp_test_store_result, &result);
-  ping = qmp_mock_receive (mock);
-  qmp_mock_reply (mock, ping, "{}");
-  done = qmp_test_wait_result (&result);
-  ret = qmp_connection_execute_finish (connection, done, &error);
+  ret = qmp_connection_execute_sync (connection, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
-  g_clear_object (&done);
 
   g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, 2);
   event = qmp_event_queue_pop (queue);
   g_assert_cmpstr (qmp_event_get_name (event), ==, "DEVICE_DELETED");
   g_assert_cmpstr (json_object_get_string_member (qmp_event_get_data (event), "path"), ==, "/p");
+  g_assert_cmpint (g_date_time_to_unix (qmp_event_get_timestamp (event)), ==, 2);
   g_clear_pointer (&event, qmp_event_unref);
   event = qmp_event_queue_pop (queue);
   g_assert_cmpstr (qmp_event_get_name (event), ==, "UNPLUG");
+  g_assert_cmpint (g_date_time_to_unix (qmp_event_get_timestamp (event)), ==, 4);
   g_clear_pointer (&event, qmp_event_unref);
 
   /* The peer goes away: a waiting pop learns it. */
   qmp_event_queue_pop_async (queue, NULL, qmp_test_store_result, &result);
-  qmp_mock_close (mock);
+  qmp_test_server_close_clients (server);
   done = qmp_test_wait_result (&result);
   event = qmp_event_queue_pop_finish (queue, done, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
@@ -326,14 +338,16 @@ test_queue_last_ref_in_pop (void)
 {
   for (guint i = 0; i < qmp_test_scale (200); i++)
     {
-      g_autoptr(QmpMock) mock = qmp_mock_new ();
-      g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+      g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+      g_autoptr(QmpConnection) connection = qmp_test_server_new_connection_sync (server,
+                                                                                 QMP_CONNECTION_FLAGS_NONE,
+                                                                                 NULL, NULL);
       PopThread pop = { qmp_event_queue_new (connection, NULL, NULL, 0), NULL, FALSE };
       GThread *thread = g_thread_new ("pop", pop_thread, &pop);
 
       /* Closed while the pop waits, or before it was made: either way it
        * fails with the reason. */
-      qmp_mock_close (mock);
+      qmp_test_server_close_clients (server);
       g_thread_join (thread);
       g_assert_error (pop.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
       g_clear_error (&pop.error);
@@ -475,33 +489,43 @@ test_tracker_no_loop (Fixture       *fixture,
 static void
 test_query_status_other (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(JsonNode) teleporting = json_from_string ("{\"status\": \"teleporting\", \"running\": true}", NULL);
+  g_autoptr(GPtrArray) commands = NULL;
   GAsyncResult *result = NULL;
   g_autoptr(GAsyncResult) done = NULL;
   g_autoptr(GError) error = NULL;
   gboolean running = FALSE;
 
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  qmp_test_server_set_reply (server, "query-status", teleporting);
   qmp_connection_query_status_async (connection, NULL, qmp_test_store_result, &result);
-  command = qmp_mock_receive (mock);
-  qmp_mock_reply (mock, command, "{\"status\": \"teleporting\", \"running\": true}");
   done = qmp_test_wait_result (&result);
   g_assert_cmpint (qmp_connection_query_status_finish (connection, done, &running, &error),
                    ==, QMP_RUN_STATE_OTHER);
   g_assert_no_error (error);
   g_assert_true (running);
   g_clear_object (&done);
-  g_clear_pointer (&command, json_object_unref);
 
+  qmp_test_server_set_error (server, "query-status", "GenericError", "no");
   qmp_connection_query_status_async (connection, NULL, qmp_test_store_result, &result);
-  command = qmp_mock_receive (mock);
-  qmp_mock_reply_error (mock, command, "GenericError", "no");
   done = qmp_test_wait_result (&result);
   g_assert_cmpint (qmp_connection_query_status_finish (connection, done, &running, &error),
                    ==, QMP_RUN_STATE_UNKNOWN);
   g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
   g_assert_false (running);
+
+  /* Both were query-status, without arguments */
+  commands = qmp_test_server_get_commands (server);
+  g_assert_cmpuint (commands->len, ==, 3);
+  for (guint i = 1; i < commands->len; i++)
+    {
+      g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[i]), ==, "query-status");
+      g_assert_null (qmp_test_server_command_get_arguments (commands->pdata[i]));
+    }
 }
 
 int

@@ -288,44 +288,71 @@ test_wrong_templates (void)
 
 /* ------------------------------------------------------- execute */
 
-/* The command goes out as the template says, with the library's id. */
+/* Asserts that nothing but the negotiation reached @server before a
+ * command sent now, and that the connection still works. */
+static void
+assert_nothing_sent (QmpTestServer *server,
+                     QmpConnection *connection)
+{
+  g_autoptr(GPtrArray) commands = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  qmp_test_server_set_reply (server, "ping", NULL);
+  ret = qmp_connection_execute_sync (connection, "ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  commands = qmp_test_server_get_commands (server);
+  g_assert_cmpuint (commands->len, ==, 2);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[0]), ==, "qmp_capabilities");
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[1]), ==, "ping");
+  g_assert_false (qmp_connection_is_closed (connection));
+}
+
+/* The command goes out as the template says, with the library's id (the
+ * server refuses any other member, as QEMU does). */
 static void
 test_execute (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_OOB, "[\"oob\"]");
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpTestHeld) held = qmp_test_held_new (server);
+  g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(JsonNode) done = json_from_string ("{\"done\": true}", NULL);
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
   GAsyncResult *slot = NULL;
   const char *id = "usb\"0\\";
+  JsonObject *arguments;
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_OOB, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (qmp_connection_get_oob_enabled (connection));
 
   qmp_connection_execute_printf_async (connection, NULL, qmp_test_store_result, &slot,
                                        "{'execute': 'device_del', 'arguments': {'id': %s}}", id);
-  command = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "device_del");
-  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (command, "arguments"), "id"),
-                   ==, id);
-  g_assert_true (json_object_has_member (command, "id"));
-  g_assert_cmpuint (json_object_get_size (command), ==, 3);
-  qmp_mock_reply (mock, command, "{\"done\": true}");
+  command = qmp_test_held_next (held, "device_del");
+  g_assert_false (qmp_test_server_command_get_oob (command));
+  arguments = qmp_test_server_command_get_arguments (command);
+  g_assert_cmpstr (json_object_get_string_member (arguments, "id"), ==, id);
+  g_assert_cmpuint (json_object_get_size (arguments), ==, 1);
+  g_assert_nonnull (qmp_test_server_command_get_id (command));
+  qmp_test_server_command_reply (command, done);
   result = qmp_test_wait_result (&slot);
   ret = qmp_connection_execute_printf_finish (connection, result, &error);
   g_assert_no_error (error);
   g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "done"));
-  g_clear_pointer (&command, json_object_unref);
+  g_clear_object (&command);
   g_clear_pointer (&ret, json_node_unref);
   g_clear_object (&result);
 
   /* No arguments; exec-oob is sent out of band. */
   qmp_connection_execute_printf_async (connection, NULL, qmp_test_store_result, &slot,
                                        "{'exec-oob': 'migrate-pause'}");
-  command = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (command, "exec-oob"), ==, "migrate-pause");
-  g_assert_false (json_object_has_member (command, "execute"));
-  g_assert_false (json_object_has_member (command, "arguments"));
-  qmp_mock_reply_error (mock, command, "GenericError", "not migrating");
+  command = qmp_test_held_next (held, "migrate-pause");
+  g_assert_true (qmp_test_server_command_get_oob (command));
+  g_assert_null (qmp_test_server_command_get_arguments (command));
+  qmp_test_server_command_reply_error (command, "GenericError", "not migrating");
   result = qmp_test_wait_result (&slot);
   ret = qmp_connection_execute_finish (connection, result, &error);
   g_assert_null (ret);
@@ -350,18 +377,25 @@ execute_printf_thread (gpointer data)
 static void
 test_execute_sync (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
-  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpTestHeld) held = qmp_test_held_new (server);
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(JsonNode) machine = json_from_string ("\"none-machine\"", NULL);
   g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *arguments;
   GThread *thread;
 
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
   thread = g_thread_new ("sync", execute_printf_thread, connection);
-  command = qmp_mock_receive (mock);
-  g_assert_cmpstr (json_object_get_string_member (command, "execute"), ==, "qom-get");
-  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (command, "arguments"), "path"),
-                   ==, "/machine");
-  qmp_mock_reply (mock, command, "\"none-machine\"");
+  command = qmp_test_held_next (held, "qom-get");
+  arguments = qmp_test_server_command_get_arguments (command);
+  g_assert_cmpstr (json_object_get_string_member (arguments, "path"), ==, "/machine");
+  g_assert_cmpstr (json_object_get_string_member (arguments, "property"), ==, "type");
+  qmp_test_server_command_reply (command, machine);
   ret = g_thread_join (thread);
   g_assert_cmpstr (json_node_get_string (ret), ==, "none-machine");
 }
@@ -379,9 +413,11 @@ test_execute_wrong (void)
     "{'execute': 'stop', 'exec-oob': 'cont'}",
     "{'execute': 'stop', 'control': {'run-oob': true}}",
   };
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE,
+                                                                             NULL, NULL);
 
+  g_assert_nonnull (connection);
   for (guint i = 0; i < G_N_ELEMENTS (wrong); i++)
     {
       g_autoptr(GError) error = NULL;
@@ -409,8 +445,7 @@ test_execute_wrong (void)
   g_test_assert_expected_messages ();
 
   /* Nothing reached the server, and the connection is fine. */
-  g_assert_true (qmp_mock_receive_nothing (mock, 100));
-  g_assert_false (qmp_connection_is_closed (connection));
+  assert_nothing_sent (server, connection);
 }
 
 /* The typed commands build their arguments from templates: a string of
@@ -419,11 +454,14 @@ test_execute_wrong (void)
 static void
 test_typed_not_utf8 (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE,
+                                                                             NULL, NULL);
   g_autoptr(GError) error = NULL;
   GAsyncResult *slot = NULL;
   const char *bad = "caf\xe9";
+
+  g_assert_nonnull (connection);
 
 #define EXPECT_NOT_UTF8() \
   g_test_expect_message ("Qmp", G_LOG_LEVEL_CRITICAL, \
@@ -455,8 +493,8 @@ test_typed_not_utf8 (void)
 
   g_assert_no_error (error);
   g_assert_null (slot);
-  g_assert_true (qmp_mock_receive_nothing (mock, 100));
-  g_assert_false (qmp_connection_is_closed (connection));
+  assert_nothing_sent (server, connection);
+  g_assert_null (slot);
 }
 
 /* Against QEMU: a string with quotes and backslashes goes through %s

@@ -213,6 +213,63 @@ test_greeting_raw (void)
   g_assert_null (connection);
 }
 
+/* A guest agent's server: no greeting, no negotiation, "\n" line ends,
+ * and qemu-ga's answers to what a client sends while it connects. */
+static void
+test_guest_agent (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpConnection) qmp = NULL;
+  g_autoptr(RawClient) raw = NULL;
+  g_autoptr(GPtrArray) commands = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* A client from before stays a QMP one */
+  qmp = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  qmp_test_server_set_guest_agent (server, TRUE);
+  qmp_test_server_set_version (server, 8, 1, 3);
+  qmp_test_server_set_reply (server, "guest-ping", NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_GUEST_AGENT, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (qmp_connection_check_version (connection, 8, 1, 3));
+  ret = qmp_connection_execute_sync (connection, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  ret = qmp_connection_execute_sync (qmp, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  commands = qmp_test_server_get_commands (server);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[0]), ==, "qmp_capabilities");
+  g_assert_cmpuint (qmp_test_server_command_get_client (commands->pdata[0]), ==, 1);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[1]), ==, "guest-sync-delimited");
+  g_assert_cmpuint (qmp_test_server_command_get_client (commands->pdata[1]), ==, 2);
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[commands->len - 3]), ==, "guest-info");
+  g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[commands->len - 2]), ==, "guest-ping");
+  g_assert_cmpuint (qmp_test_server_command_get_client (commands->pdata[commands->len - 2]), ==, 2);
+  g_assert_cmpuint (qmp_test_server_command_get_client (commands->pdata[commands->len - 1]), ==, 1);
+
+  /* On the wire: nothing until asked, the delimiter, "\n" alone */
+  raw = raw_client_new (server);
+  g_data_input_stream_set_newline_type (raw->input, G_DATA_STREAM_NEWLINE_TYPE_LF);
+  raw_send (raw, "{\"execute\": \"guest-sync-delimited\", \"arguments\": {\"id\": 42}, \"id\": 1}\n");
+  raw_expect (raw, "\xff{\"return\": 42, \"id\": 1}");
+  raw_send (raw, "{\"execute\": \"guest-sync\", \"arguments\": {\"id\": -7}}\n");
+  raw_expect (raw, "{\"return\": -7}");
+  raw_send (raw, "{\"execute\": \"guest-info\"}\n");
+  raw_expect (raw, "{\"return\": {\"version\": \"8.1.3\", \"supported_commands\": []}}");
+  raw_send (raw, "{\"execute\": \"qmp_capabilities\", \"id\": 2}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", "
+                   "\"desc\": \"The command qmp_capabilities has not been found\"}, \"id\": 2}");
+  raw_send (raw, "{\"execute\": \"guest-sync\"}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Parameter 'id' is missing\"}}");
+  raw_send (raw, "{\"exec-oob\": \"guest-ping\"}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'exec-oob' is unexpected\"}}");
+}
+
 static void
 test_negotiation (void)
 {
@@ -862,6 +919,72 @@ test_listen (void)
 }
 
 static void
+on_notify_count (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+wait_n_clients (QmpTestServer *server,
+                guint          n)
+{
+  while (qmp_test_server_get_n_clients (server) != n)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* n-clients follows clients that come, hang up, go with their last
+ * reference or are closed by the server, and is notified in the server's
+ * context, so that a test can wait for a hang-up. */
+static void
+test_n_clients (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) first = NULL;
+  g_autoptr(QmpConnection) second = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_notify = 0;
+  guint n;
+
+  g_signal_connect (server, "notify::n-clients", G_CALLBACK (on_notify_count), &n_notify);
+  g_assert_cmpuint (qmp_test_server_get_n_clients (server), ==, 0);
+
+  first = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  second = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_object_get (server, "n-clients", &n, NULL);
+  g_assert_cmpuint (n, ==, 2);
+  while (n_notify == 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* A local close, and a last unref, each hang up */
+  n_notify = 0;
+  g_assert_true (qmp_connection_close_sync (first, NULL, &error));
+  wait_n_clients (server, 1);
+  while (n_notify == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_object (&second);
+  wait_n_clients (server, 0);
+
+  /* The server closes */
+  g_clear_object (&first);
+  first = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qmp_test_server_get_n_clients (server), ==, 1);
+  qmp_test_server_close_clients (server);
+  wait_n_clients (server, 0);
+
+  /* A notify on its way when the server goes is dropped */
+  g_signal_handlers_disconnect_by_data (server, &n_notify);
+  g_clear_object (&first);
+  g_clear_object (&server);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
 on_closed (QmpConnection *connection,
            gboolean       remote_peer_vanished,
            GError        *error,
@@ -982,6 +1105,100 @@ test_fault_large_line (void)
   g_assert_cmpuint (strlen (line), ==, 4097);
 }
 
+/* A large line is made as it is written: what is sent after it comes
+ * after it, whole, and a cut falls inside its padding as anywhere else. */
+static void
+test_fault_large_line_streamed (void)
+{
+  const gsize size = 300000;
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(RawClient) raw = raw_client_new (server);
+  g_autofree char *line = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *partial = NULL;
+  const char *padding;
+  gsize n_x;
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+
+  qmp_test_server_send_large_line (server, size);
+  qmp_test_server_emit_event (server, "AFTER", NULL, NULL);
+  line = raw_read (raw);
+  g_assert_cmpuint (strlen (line), ==, size);
+  padding = strstr (line, "\"padding\": \"") + strlen ("\"padding\": \"");
+  n_x = strspn (padding, "x");
+  g_assert_cmpstr (padding + n_x, ==, "\"}}");
+  g_assert_cmpuint (padding - line + n_x + 3, ==, size);
+  after = raw_read (raw);
+  g_assert_true (strstr (after, "\"event\": \"AFTER\"") != NULL);
+
+  qmp_test_server_close_after (server, 1000);
+  qmp_test_server_send_large_line (server, size);
+  partial = raw_read (raw);
+  g_assert_cmpuint (strlen (partial), ==, 1000);
+  g_assert_cmpuint (strspn (strstr (partial, "\"padding\": \"") + strlen ("\"padding\": \""), "x"),
+                    ==, 1000 - (padding - line));
+  g_assert_null (raw_read (raw));
+}
+
+/* A limit on what each client gets in all: the greeting counts, a cut
+ * falls anywhere, and a client connected before is closed once it got as
+ * much. */
+static void
+test_fault_write_limit (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) before = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(RawClient) raw = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *partial = NULL;
+  g_autofree char *greeting = NULL;
+  gsize greeting_len;
+  gboolean closed = FALSE;
+
+  before = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (before, "closed", G_CALLBACK (on_closed), &closed);
+
+  /* The greeting whole, without a limit */
+  raw = raw_client_new (server);
+  greeting = raw_read (raw);
+  greeting_len = strlen (greeting) + 2;
+  g_clear_pointer (&raw, raw_client_free);
+
+  /* Within the greeting */
+  qmp_test_server_set_write_limit (server, 30);
+  raw = raw_client_new (server);
+  partial = raw_read (raw);
+  g_assert_cmpuint (strlen (partial), ==, 30);
+  g_assert_true (g_str_has_prefix (greeting, partial));
+  g_assert_null (raw_read (raw));
+  g_clear_pointer (&raw, raw_client_free);
+
+  /* The greeting whole, then 10 bytes of the reply to qmp_capabilities */
+  qmp_test_server_set_write_limit (server, greeting_len + 10);
+  raw = raw_client_new (server);
+  g_clear_pointer (&partial, g_free);
+  partial = raw_read (raw);
+  g_assert_cmpstr (partial, ==, greeting);
+  raw_send (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+  g_clear_pointer (&partial, g_free);
+  partial = raw_read (raw);
+  g_assert_cmpstr (partial, ==, "{\"return\":");
+  g_assert_null (raw_read (raw));
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_assert_null (connection);
+
+  /* The client from before had got more than 30 bytes: it was closed
+   * when the limit came */
+  while (!closed)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (qmp_connection_is_closed (before));
+}
+
 static void
 test_fault_stall (void)
 {
@@ -1087,6 +1304,7 @@ main (int   argc,
   g_test_add_func ("/test-server/greeting/default", test_greeting_default);
   g_test_add_func ("/test-server/greeting/old", test_greeting_old);
   g_test_add_func ("/test-server/greeting/raw", test_greeting_raw);
+  g_test_add_func ("/test-server/guest-agent", test_guest_agent);
   g_test_add_func ("/test-server/negotiation", test_negotiation);
   g_test_add_func ("/test-server/hostile-client", test_hostile_client);
   g_test_add_func ("/test-server/canned", test_canned);
@@ -1100,10 +1318,13 @@ main (int   argc,
   g_test_add_func ("/test-server/check-func", test_check_func);
   g_test_add_func ("/test-server/command-func", test_command_func);
   g_test_add_func ("/test-server/listen", test_listen);
+  g_test_add_func ("/test-server/n-clients", test_n_clients);
   g_test_add_func ("/test-server/fault/close", test_fault_close);
   g_test_add_func ("/test-server/fault/close-after", test_fault_close_after);
   g_test_add_func ("/test-server/fault/malformed", test_fault_malformed);
   g_test_add_func ("/test-server/fault/large-line", test_fault_large_line);
+  g_test_add_func ("/test-server/fault/large-line-streamed", test_fault_large_line_streamed);
+  g_test_add_func ("/test-server/fault/write-limit", test_fault_write_limit);
   g_test_add_func ("/test-server/fault/stall", test_fault_stall);
   g_test_add_func ("/test-server/threads", test_threads);
 

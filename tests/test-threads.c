@@ -319,23 +319,23 @@ static void
 test_one_worker (void)
 {
   enum { N_CONNECTIONS = 20 };
-  QmpMock *mocks[N_CONNECTIONS];
+  QmpTestServer *server = qmp_test_server_new ();
   QmpConnection *connections[N_CONNECTIONS];
 
   for (guint i = 0; i < N_CONNECTIONS; i++)
     {
-      mocks[i] = qmp_mock_new ();
-      connections[i] = qmp_mock_connect (mocks[i], QMP_CONNECTION_FLAGS_NONE, NULL);
+      g_autoptr(GError) error = NULL;
+
+      connections[i] = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+      g_assert_no_error (error);
     }
 
-  /* 20 connections, one I/O thread. */
+  /* 20 connections and their server, one I/O thread. */
   g_assert_cmpuint (count_threads_named ("qmp-worker"), ==, 1);
 
   for (guint i = 0; i < N_CONNECTIONS; i++)
-    {
-      g_clear_object (&connections[i]);
-      qmp_mock_free (mocks[i]);
-    }
+    g_clear_object (&connections[i]);
+  g_clear_object (&server);
 
   /* The last connection gone, the thread goes too, once the worker has
    * closed their streams. */

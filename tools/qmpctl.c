@@ -62,6 +62,10 @@ typedef struct
   char *mode_text;             /* --mode as given, or NULL */
   guint socket_mode;           /* proxy: of its socket; 0 = the library's 0600 */
   gboolean read_only;          /* proxy: its clients may only query */
+  char *proxy_cert;            /* proxy tls: its certificate, its key, and */
+  char *proxy_key;
+  char *proxy_client_ca;       /* the CA of its clients' certificates */
+  gboolean insecure_tcp;       /* proxy tcp: allowed, for all it gives away */
   GStrv qemu_args;             /* after "--"; NULL without "--" */
   GStrv args;                  /* what is left after the options */
 
@@ -71,7 +75,7 @@ typedef struct
   const char * const *event_names; /* MODE_EVENTS: in args */
   const char *event_name;      /* MODE_WAIT: in args */
   const char *help_command;    /* MODE_HELP: in args, nullable */
-  char *proxy_path;            /* MODE_PROXY: where it listens */
+  QmpctlListen proxy_listen;   /* MODE_PROXY: where it listens */
   JsonObject *event_match;     /* MODE_WAIT, nullable */
   gboolean colour;
   gboolean hmp_text;           /* human-monitor-command's output as text */
@@ -100,7 +104,10 @@ qmpctl_clear (Qmpctl *self)
   g_free (self->tls_key);
   g_free (self->listen);
   g_free (self->mode_text);
-  g_free (self->proxy_path);
+  g_free (self->proxy_cert);
+  g_free (self->proxy_key);
+  g_free (self->proxy_client_ca);
+  qmpctl_listen_clear (&self->proxy_listen);
   g_strfreev (self->qemu_args);
   g_strfreev (self->args);
   g_clear_pointer (&self->commands, g_ptr_array_unref);
@@ -254,7 +261,8 @@ static const char summary[] = N_(
   "  qmpctl [OPTION…] proxy LISTEN-ADDRESS\n"
   "      share the server's monitor: serve it to any number of QMP clients\n"
   "      on the Unix socket LISTEN-ADDRESS (a path or unix:PATH, created\n"
-  "      owner-only), until Ctrl-C or until QEMU goes away\n"
+  "      owner-only), until Ctrl-C or until QEMU goes away; or on\n"
+  "      tls:HOST:PORT, to clients with a certificate from --proxy-client-ca\n"
   "\n"
   "Without --socket, qmpctl launches its own QEMU for the job and quits it\n"
   "at the end: “qemu-system-x86_64 -M none -nodefaults -display none”, or\n"
@@ -284,6 +292,8 @@ static const char description[] = N_(
   "  qmpctl -s tcp:localhost:4444 shell\n"
   "  qmpctl -s /tmp/qmp.sock proxy /tmp/shared.sock   (then: qmpctl -s /tmp/shared.sock shell)\n"
   "  qmpctl -s /tmp/qmp.sock proxy --read-only --mode 0660 /tmp/monitor.sock\n"
+  "  qmpctl -s /tmp/qmp.sock proxy --proxy-cert server-cert.pem --proxy-key server-key.pem \\\n"
+  "      --proxy-client-ca ca-cert.pem tls:0.0.0.0:4444\n"
   "  qmpctl query-cpus-fast -- -M q35 -accel tcg -smp 2 -display none\n"
   "\n"
   "A QEMU to talk to:\n"
@@ -304,6 +314,11 @@ static const char description[] = N_(
   "could not be made (an existing file that is not a stale socket is never\n"
   "replaced).  Either way it closes every client and removes the socket.\n"
   "--timeout bounds its connection to QEMU, not the clients' commands.\n"
+  "On tls:HOST:PORT it shows the certificate of --proxy-cert and lets in only\n"
+  "clients whose certificate chains to --proxy-client-ca; port 0 picks a free\n"
+  "port, which the “Listening on” line shows.  tcp:HOST:PORT (no encryption, no\n"
+  "check of who connects) hands full control of the VM to anyone who can reach\n"
+  "the port: it is refused unless --insecure-tcp is given.\n"
   "\n"
   "Exit status: 0 on success; 1 when a command failed (printed as\n"
   "“CLASS: description” on standard error, e.g. “CommandNotFound: …”), a wait\n"
@@ -373,6 +388,17 @@ parse_options (Qmpctl  *self,
       N_("MODE") },
     { "read-only", 0, 0, G_OPTION_ARG_NONE, &self->read_only,
       N_("proxy: its clients may run query-* commands only"), NULL },
+    { "proxy-cert", 0, 0, G_OPTION_ARG_FILENAME, &self->proxy_cert,
+      N_("proxy tls:HOST:PORT: the proxy's own certificate, in FILE (with --proxy-key)"),
+      N_("FILE") },
+    { "proxy-key", 0, 0, G_OPTION_ARG_FILENAME, &self->proxy_key,
+      N_("proxy tls:HOST:PORT: the private key of --proxy-cert"), N_("FILE") },
+    { "proxy-client-ca", 0, 0, G_OPTION_ARG_FILENAME, &self->proxy_client_ca,
+      N_("proxy tls:HOST:PORT: let in only clients whose certificate chains to the CA certificates in FILE"),
+      N_("FILE") },
+    { "insecure-tcp", 0, 0, G_OPTION_ARG_NONE, &self->insecure_tcp,
+      N_("proxy tcp:HOST:PORT: listen on plain TCP, where anyone who can reach the port controls the VM"),
+      NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) context =
@@ -480,7 +506,7 @@ parse_mode (Qmpctl  *self,
         return usage_error (error, _("“proxy” takes one LISTEN-ADDRESS, e.g. “proxy /tmp/shared.sock”"));
       if (self->guest_agent)
         return usage_error (error, _("“proxy” serves a QEMU monitor, not a guest agent"));
-      if (!qmpctl_parse_listen_address (args[1], &self->proxy_path, error))
+      if (!qmpctl_parse_listen_address (args[1], &self->proxy_listen, error))
         return FALSE;
     }
   else
@@ -499,6 +525,36 @@ parse_mode (Qmpctl  *self,
     return usage_error (error, _("--fd applies to commands only"));
   if ((self->mode_text != NULL || self->read_only) && self->mode != MODE_PROXY)
     return usage_error (error, _("--mode and --read-only apply to “proxy” only"));
+  if ((self->proxy_cert != NULL || self->proxy_key != NULL || self->proxy_client_ca != NULL) &&
+      (self->mode != MODE_PROXY || self->proxy_listen.kind != QMPCTL_LISTEN_TLS))
+    return usage_error (error, _("--proxy-cert, --proxy-key and --proxy-client-ca apply to “proxy tls:HOST:PORT” only"));
+  if (self->insecure_tcp && (self->mode != MODE_PROXY || self->proxy_listen.kind != QMPCTL_LISTEN_TCP))
+    return usage_error (error, _("--insecure-tcp applies to “proxy tcp:HOST:PORT” only"));
+  if (self->mode_text != NULL && self->proxy_listen.kind != QMPCTL_LISTEN_UNIX)
+    return usage_error (error, _("--mode applies to a Unix socket only, not to tcp: or tls:"));
+  if (self->mode == MODE_PROXY && self->proxy_listen.kind == QMPCTL_LISTEN_TLS)
+    {
+      const char *missing = self->proxy_cert == NULL ? "--proxy-cert" :
+                            self->proxy_key == NULL ? "--proxy-key" :
+                            self->proxy_client_ca == NULL ? "--proxy-client-ca" : NULL;
+
+      if (missing != NULL)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                       _("“proxy tls:HOST:PORT” needs %s: it takes the proxy's certificate "
+                         "(--proxy-cert FILE), its private key (--proxy-key FILE) and the CA "
+                         "that clients' certificates must chain to (--proxy-client-ca FILE)"),
+                       missing);
+          return FALSE;
+        }
+    }
+  /* No opt-in by default, and no opt-out by accident: the option says
+   * what it does. */
+  if (self->mode == MODE_PROXY && self->proxy_listen.kind == QMPCTL_LISTEN_TCP && !self->insecure_tcp)
+    return usage_error (error, _("“proxy tcp:HOST:PORT” would hand full control of the VM to anyone "
+                                 "who can reach the port, with no encryption and no check of who "
+                                 "connects: use tls:HOST:PORT with client certificates, or give "
+                                 "--insecure-tcp if that is really meant"));
   if (self->mode_text != NULL)
     {
       guint64 socket_mode;
@@ -1076,7 +1132,7 @@ run (Qmpctl *self)
     case MODE_PROXY:
       /* The clients bound their own commands. */
       qmp_connection_set_timeout (self->connection, 0);
-      self->status = qmpctl_proxy (self->connection, self->proxy_path, self->socket_mode,
+      self->status = qmpctl_proxy (self->connection, &self->proxy_listen, self->socket_mode,
                                    self->read_only, self->cancellable);
       break;
     case MODE_SHELL:
@@ -1118,6 +1174,16 @@ main (int    argc,
 
   if (!check_options (&self, &error) || !parse_mode (&self, &error))
     return usage_failed (error);
+
+  /* A host that does not resolve or a certificate that does not load is
+   * a bad address or argument: found before any QEMU is connected to. */
+  if (self.mode == MODE_PROXY &&
+      !qmpctl_prepare_listen (&self.proxy_listen, self.proxy_cert, self.proxy_key,
+                              self.proxy_client_ca, NULL, &error))
+    {
+      print_error (error);
+      return QMPCTL_EXIT_USAGE;
+    }
 
   if (!(self.listen != NULL ? listen_for_qemu (&self, &error) :
         self.socket != NULL ? connect_to_socket (&self, &error) : launch (&self, &error)))

@@ -102,15 +102,40 @@ void           qmpctl_add_member_names   (QmpSchemaType  *type,
 void           qmpctl_type_arguments     (QmpSchema      *schema,
                                           QmpctlCommand  *command);
 
-/* qmpctl-proxy.c: the LISTEN-ADDRESS of "proxy" (unix:PATH or a path;
- * errors in G_OPTION_ERROR), and the proxy itself, which serves
- * @connection's QEMU on @path until @cancellable is cancelled or QEMU
- * goes away; returns an exit status. */
+/* qmpctl-proxy.c: where "proxy" listens.  qmpctl_parse_listen_address()
+ * reads LISTEN-ADDRESS (errors in G_OPTION_ERROR); qmpctl_prepare_listen()
+ * then resolves its host and loads the TLS files, before anything is
+ * connected; qmpctl_proxy() serves @connection's QEMU there until
+ * @cancellable is cancelled or QEMU goes away, and returns an exit status. */
+typedef enum {
+  QMPCTL_LISTEN_UNIX,
+  QMPCTL_LISTEN_TCP,           /* plain TCP: with --insecure-tcp only */
+  QMPCTL_LISTEN_TLS,
+} QmpctlListenKind;
+
+typedef struct
+{
+  QmpctlListenKind kind;
+  char *path;                  /* UNIX */
+  char *host;                  /* TCP, TLS: as given, without brackets */
+  guint16 port;                /* TCP, TLS: 0 picks a free one */
+  GSocketAddress *address;     /* TCP, TLS: the host resolved */
+  GTlsCertificate *certificate; /* TLS: the proxy's own, with its key */
+  GTlsDatabase *client_ca;     /* TLS: what clients' certificates chain to */
+} QmpctlListen;
+
+void     qmpctl_listen_clear         (QmpctlListen  *listen);
 gboolean qmpctl_parse_listen_address (const char    *address,
-                                      char         **path,
+                                      QmpctlListen  *listen,
+                                      GError       **error);
+gboolean qmpctl_prepare_listen       (QmpctlListen  *listen,
+                                      const char    *cert_file,
+                                      const char    *key_file,
+                                      const char    *client_ca_file,
+                                      GCancellable  *cancellable,
                                       GError       **error);
 int      qmpctl_proxy                (QmpConnection *connection,
-                                      const char    *path,
+                                      QmpctlListen  *listen,
                                       guint          mode,
                                       gboolean       read_only,
                                       GCancellable  *cancellable);

@@ -154,6 +154,17 @@ class TestServerTests(unittest.TestCase):
         self.assertFalse(old.get_oob_enabled())
         old.close_sync()
 
+    def test_guest_agent(self):
+        self.server.set_guest_agent(True)
+        self.server.set_reply('guest-ping')
+        agent = self.server.new_connection_sync(Qmp.ConnectionFlags.GUEST_AGENT)
+        self.assertEqual(agent.get_version_major(), 7)
+        agent.execute_sync('guest-ping')
+        names = [c.get_name() for c in self.server.get_commands()]
+        self.assertIn('guest-sync-delimited', names)
+        self.assertEqual(names[-2:], ['guest-info', 'guest-ping'])
+        agent.close_sync()
+
     def test_peer_vanishes(self):
         self.server.set_reply('stop')
         self.server.close_after(5)
@@ -175,7 +186,12 @@ class TestServerTests(unittest.TestCase):
         self.assertTrue(os.path.exists(path))
         client = Qmp.Connection.new_for_address_sync(address)
         self.assertEqual(self.server.get_n_clients(), 2)
+        self.assertEqual(self.server.props.n_clients, 2)
         client.close_sync()
+        # notify::n-clients wakes the server's context when the client is gone
+        context = GLib.MainContext.default()
+        while self.server.props.n_clients != 1:
+            context.iteration(True)
         self.server = None
         self.assertFalse(os.path.exists(os.path.dirname(path)))
 
