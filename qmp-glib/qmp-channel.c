@@ -155,6 +155,8 @@ struct _QmpChannel
                              * a caller can take the socket out and put it
                              * back without waking the worker */
   gboolean socket_in_epoll; /* read_socket is in read_epoll_fd's set */
+  gboolean socket_armed;    /* ...for input (else for nothing: a caller
+                             * reads) */
   gboolean read_socket_failed; /* no epoll set could be made: the worker
                                 * always reads */
   gboolean worker_reading;  /* on_input_ready() runs on the worker */
@@ -1856,13 +1858,15 @@ on_input_ready (GObject  *stream,
       g_mutex_unlock (&self->lock);
       return G_SOURCE_REMOVE;
     }
-  /* A _sync caller took the socket out of the epoll set, and the reading
-   * over, just after the set said it was readable: the buffer is the
-   * caller's, and the set is quiet until the socket is back. */
+  /* A _sync caller reads (it took the socket out of the epoll set just
+   * after the set said it was readable, or the peer hung up, which the
+   * set reports whatever it watches for): the buffer is the caller's, and
+   * the worker waits no more until the caller is done. */
   if (self->caller_reading)
     {
+      g_clear_pointer (&self->input_source, g_source_unref);
       g_mutex_unlock (&self->lock);
-      return G_SOURCE_CONTINUE;
+      return G_SOURCE_REMOVE;
     }
   self->worker_reading = TRUE;
   g_mutex_unlock (&self->lock);
@@ -1933,32 +1937,40 @@ static gboolean
 channel_epoll_add_socket_locked (QmpChannel *self)
 {
   struct epoll_event event = { .events = EPOLLIN };
+  int op = self->socket_in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 
-  if (self->socket_in_epoll)
+  if (self->socket_in_epoll && self->socket_armed)
     return TRUE;
 
-  if (epoll_ctl (self->read_epoll_fd, EPOLL_CTL_ADD, g_socket_get_fd (self->read_socket), &event) == 0)
+  if (epoll_ctl (self->read_epoll_fd, op, g_socket_get_fd (self->read_socket), &event) == 0)
     {
       self->socket_in_epoll = TRUE;
+      self->socket_armed = TRUE;
       return TRUE;
     }
 
   g_debug ("Callers no longer read for themselves: epoll_ctl: %s", g_strerror (errno));
   close (self->read_epoll_fd);
   self->read_epoll_fd = -1;
+  self->socket_in_epoll = FALSE;
   self->read_socket_failed = TRUE;
 
   return FALSE;
 }
 
+/* The socket stays in the set, watched for nothing: a modification, not a
+ * removal, which would free its entry through RCU on every call.  (A
+ * hang-up is reported all the same: see on_input_ready().) */
 static void
 channel_epoll_remove_socket_locked (QmpChannel *self)
 {
-  if (!self->socket_in_epoll)
+  struct epoll_event event = { .events = 0 };
+
+  if (!self->socket_in_epoll || !self->socket_armed)
     return;
 
-  epoll_ctl (self->read_epoll_fd, EPOLL_CTL_DEL, g_socket_get_fd (self->read_socket), NULL);
-  self->socket_in_epoll = FALSE;
+  epoll_ctl (self->read_epoll_fd, EPOLL_CTL_MOD, g_socket_get_fd (self->read_socket), &event);
+  self->socket_armed = FALSE;
 }
 
 /* The worker's input source, destroyed from whichever thread. */
@@ -2095,6 +2107,10 @@ channel_release_reading (QmpChannel *self)
           g_source_attach (source, _qmp_worker_get_context (self->worker));
           g_source_unref (source);
         }
+    }
+  else if (self->input_source == NULL)
+    {
+      channel_watch_input_locked (self);
     }
   else if (!channel_epoll_add_socket_locked (self))
     {
@@ -2274,6 +2290,7 @@ channel_shutdown_on_worker (gpointer user_data)
       close (self->read_epoll_fd);
       self->read_epoll_fd = -1;
       self->socket_in_epoll = FALSE;
+      self->socket_armed = FALSE;
     }
 
   if (self->output_source != NULL)
