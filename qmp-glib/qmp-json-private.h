@@ -51,6 +51,9 @@ JsonNode   *_qmp_json_parse            (const char  *data,
                                         gsize        len,
                                         GString     *scratch,
                                         GError     **error);
+gboolean    _qmp_json_check            (const char  *data,
+                                        gsize        len,
+                                        GError     **error);
 char       *_qmp_json_line_for_log     (const char  *line,
                                         gsize        len,
                                         GString     *scratch,
