@@ -112,7 +112,7 @@ def import_qemu_qmp(directory):
         sys.path.insert(0, os.path.abspath(directory))
     try:
         import qemu.qmp
-        from qemu.qmp import legacy     # noqa: F401 (both APIs must be there)
+        import qemu.qmp.legacy          # both APIs must be there
     except ImportError as error:
         print('qmp-bench.py: qemu.qmp is not available (%s); build-aux/fetch-qemu-qmp.sh '
               'fetches it into _qemu-qmp, then set QMP_BENCH_QEMU_QMP=_qemu-qmp' % error,
