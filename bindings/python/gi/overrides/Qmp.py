@@ -16,8 +16,11 @@ are optional keyword arguments::
     conn.execute_sync("device_add", {"driver": "usb-kbd", "id": "k"})
 
 A Json.Object or Json.Node is still accepted wherever a dict is.  Values
-cross over by serialization (json-glib's generator and parser on one side,
-the json module on the other), which keeps every JSON type exact.
+cross over as JSON text: a command's arguments are written by the json
+module and sent as they are, its return and an event's data are parsed
+once, by the json module, from the text the server wrote, and no
+Json.Node tree is built on the way (so an integer beyond 64 bits goes
+and comes back exact).
 
 Ctrl-C interrupts every `_sync` call of the main thread within a fraction
 of a second: the call is cancelled (a command not written yet is never
@@ -93,6 +96,29 @@ def _to_object(value, what='arguments'):
     return node.get_object()
 
 
+# One encoder for every call: json.dumps() with options makes a new one
+# each time.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
+def _to_text(value, what='arguments'):
+    """A dict (or a Json.Object/Json.Node holding an object) as the text
+    of a JSON object, for the library's execute_text calls."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return _encode(value)
+    if isinstance(value, Json.Object):
+        return Json.to_string(Json.Node.alloc().init_object(value), False)
+    if isinstance(value, Json.Node):
+        if value.get_node_type() != Json.NodeType.OBJECT:
+            raise TypeError('%s must be a JSON object, not %s'
+                            % (what, value.type_name()))
+        return Json.to_string(value, False)
+    raise TypeError('%s must be a dict, not %s'
+                    % (what, type(value).__name__))
+
+
 def _user_data(function, user_data, kwargs):
     """Lets user data go by keyword too (callback=…, user_data=…)."""
     if 'user_data' in kwargs:
@@ -110,6 +136,11 @@ def _to_python(value):
     if isinstance(value, Json.Object):
         value = Json.Node.alloc().init_object(value)
     return json.loads(Json.to_string(value, False))
+
+
+def _loads(text):
+    """JSON text from the library (NULL: None) as Python values."""
+    return None if text is None else json.loads(text)
 
 
 def _json_array_node(array):
@@ -639,7 +670,7 @@ def _until_event(connection, command, arguments, event_name, event_match):
     that comes before the return counts, as in the C call; an error
     return finishes it at once."""
     def start(call, done):
-        arguments_object = _to_object(arguments)
+        arguments_text = _to_text(arguments)
         match_object = _to_object(event_match, 'event_match')
         wait_cancellable = Gio.Cancellable()
         handler = GObject.Object.connect(call.internal, 'cancelled',
@@ -672,7 +703,8 @@ def _until_event(connection, command, arguments, event_name, event_match):
 
         def on_reply(source, result):
             try:
-                outcome['reply'] = (_to_python(Qmp.Connection.execute_finish(source, result)),
+                outcome['reply'] = (json.loads(Qmp.Connection.execute_text_finish(source,
+                                                                                  result)),
                                     None)
             except GLib.Error as e:
                 outcome['reply'] = (None, e)
@@ -682,8 +714,8 @@ def _until_event(connection, command, arguments, event_name, event_match):
 
         Qmp.Connection.wait_event_async(connection, event_name, match_object,
                                         wait_cancellable, on_event)
-        Qmp.Connection.execute_async(connection, command, arguments_object,
-                                     Qmp.ExecuteFlags.NONE, call.internal, on_reply)
+        Qmp.Connection.execute_text_async(connection, command, arguments_text,
+                                          Qmp.ExecuteFlags.NONE, call.internal, on_reply)
     return start
 
 
@@ -807,7 +839,7 @@ class Event(Qmp.Event):
 
             device = event.get_data()["device"]
         """
-        return _to_python(Qmp.Event.get_data(self))
+        return _loads(Qmp.Event.get_data_json(self))
 
     def matches(self, event_name=None, event_match=None):
         """matches(event_name=None, event_match=None) -> bool
@@ -1228,9 +1260,9 @@ class Connection(Qmp.Connection):
                               timeout=5)
         """
         timeout = _check_timeout(timeout)
-        arguments = _to_object(arguments)
-        return _to_python(_run_sync(
-            lambda c: Qmp.Connection.execute_sync(self, command, arguments, flags, c),
+        arguments = _to_text(arguments)
+        return json.loads(_run_sync(
+            lambda c: Qmp.Connection.execute_text_sync(self, command, arguments, flags, c),
             cancellable, timeout, ('reply', command)))
 
     def execute_async(self, command, arguments=None,
@@ -1249,8 +1281,8 @@ class Connection(Qmp.Connection):
             conn.execute_async("query-status", callback=on_status)
         """
         user_data = _user_data('execute_async', user_data, kwargs)
-        Qmp.Connection.execute_async(self, command, _to_object(arguments),
-                                     flags, cancellable, callback, *user_data)
+        Qmp.Connection.execute_text_async(self, command, _to_text(arguments),
+                                          flags, cancellable, callback, *user_data)
 
     def execute_finish(self, result):
         """execute_finish(result) -> return value
@@ -1259,7 +1291,7 @@ class Connection(Qmp.Connection):
 
             status = conn.execute_finish(result)
         """
-        return _to_python(Qmp.Connection.execute_finish(self, result))
+        return json.loads(Qmp.Connection.execute_text_finish(self, result))
 
     async def execute(self, command, arguments=None,
                       flags=Qmp.ExecuteFlags.NONE, cancellable=None, *,
@@ -1275,9 +1307,10 @@ class Connection(Qmp.Connection):
         """
         timeout = _check_timeout(timeout)
         start = _c_call(
-            lambda c, cb: Qmp.Connection.execute_async(
-                self, command, _to_object(arguments), flags, c, cb),
-            lambda source, result: _to_python(Qmp.Connection.execute_finish(source, result)))
+            lambda c, cb: Qmp.Connection.execute_text_async(
+                self, command, _to_text(arguments), flags, c, cb),
+            lambda source, result: json.loads(Qmp.Connection.execute_text_finish(source,
+                                                                                 result)))
         return await _await(start, cancellable, timeout, ('reply', command))
 
     # ---- execute with file descriptors
