@@ -56,6 +56,7 @@ is the class the server reported, such as 'DeviceNotFound'.
 import asyncio
 import heapq
 import json
+import json.scanner
 import os
 import signal
 import threading
@@ -138,9 +139,25 @@ def _to_python(value):
     return json.loads(Json.to_string(value, False))
 
 
+# The json module's C scanner, which json.loads() calls after two regular
+# expressions and a few checks for what is around the value.
+_scan = json.scanner.c_make_scanner(json.JSONDecoder()) if json.scanner.c_make_scanner else None
+
+
 def _loads(text):
-    """JSON text from the library (NULL: None) as Python values."""
-    return None if text is None else json.loads(text)
+    """JSON text that the library checked when it came (one value, as
+    the server wrote it) as Python values, as json.loads() gives them."""
+    if _scan is not None:
+        try:
+            return _scan(text, 0)[0]
+        except StopIteration:
+            pass            # white space before the value
+    return json.loads(text)
+
+
+def _loads_nullable(text):
+    """_loads(), and None for NULL."""
+    return None if text is None else _loads(text)
 
 
 def _json_array_node(array):
@@ -435,13 +452,22 @@ class _Interrupts:
     handler only takes note, so that KeyboardInterrupt is raised by the
     override when the call is over, not in the middle of PyGObject's
     conversion of its error.
+
+    A call with neither a timeout nor a cancellable of the caller's (the
+    common case) reuses the internal cancellable of the call before when
+    nothing cancelled it: making a Gio.Cancellable is most of what the
+    override costs a call.  `current` changes under `_current_lock`, which
+    the watcher holds to cancel, so that no late Ctrl-C of a call that is
+    over can cancel the next one.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._current_lock = threading.Lock()
         self._wakeup_fd = -1
         self._saved_fd = -1
         self.current = None
+        self._spare = None      # an internal cancellable, never cancelled
 
     def _start(self):
         with self._lock:
@@ -465,10 +491,11 @@ class _Interrupts:
                 except OSError:
                     pass
             if sigint in data:
-                call = self.current
-                if call is not None:
-                    call.interrupted = True
-                    call.internal.cancel()
+                with self._current_lock:
+                    call = self.current
+                    if call is not None:
+                        call.interrupted = True
+                        call.internal.cancel()
 
     def _on_sigint(self, signum, frame):
         call = self.current
@@ -491,7 +518,8 @@ class _Interrupts:
         KeyboardInterrupt came in the middle."""
         if self._wakeup_fd < 0:
             self._start()
-        self.current = call
+        with self._current_lock:
+            self.current = call
         call.handler_set = True
         _signal.signal(_SIGINT, self._on_sigint)
         call.saved_fd = _signal.set_wakeup_fd(self._wakeup_fd)
@@ -503,7 +531,8 @@ class _Interrupts:
             # Runs the note-taking handler of a SIGINT that came at the end
             _flush_signals()
         finally:
-            self.current = None
+            with self._current_lock:
+                self.current = None
             try:
                 if call.saved_fd is not None:
                     _signal.set_wakeup_fd(call.saved_fd)
@@ -513,8 +542,49 @@ class _Interrupts:
                     _signal.signal(_SIGINT, _signal.default_int_handler)
         return call.interrupted
 
+    def run(self, function):
+        """function(cancellable), a blocking C call of the main thread with
+        no timeout and no cancellable of the caller's, made interruptible
+        (see _run_guarded, of which this is the lean case)."""
+        internal, self._spare = self._spare, None
+        if internal is None:
+            internal = Gio.Cancellable()
+        call = _PlainCall(internal)
+        value = error = None
+        interrupted = False
+        try:
+            self.enter(call)
+            try:
+                # A cancellable that Ctrl-C cancelled already: the library
+                # sends nothing.
+                value = function(internal)
+            except GLib.Error as e:
+                error = e
+        finally:
+            interrupted = self.leave(call)
+        if interrupted:
+            raise KeyboardInterrupt
+        if error is not None:
+            raise error
+        # Only Ctrl-C cancels it, and it did not: reused, out of the
+        # watcher's reach now that leave() cleared current.
+        self._spare = internal
+        return value
+
     def reset(self):
         self.__init__()
+
+
+class _PlainCall:
+    """What _Interrupts.enter() needs of a call: see _Call."""
+
+    __slots__ = ('internal', 'interrupted', 'handler_set', 'saved_fd')
+
+    def __init__(self, internal):
+        self.internal = internal
+        self.interrupted = False
+        self.handler_set = False
+        self.saved_fd = None
 
 
 _interrupts = _Interrupts()
@@ -527,10 +597,13 @@ def _run_sync(call, cancellable, timeout=None, missing=None):
     `timeout` cancel it; a call from another thread than the main one,
     with no timeout, goes straight through."""
     interruptible = _interrupts.usable()
-    if not interruptible and timeout is None:
-        if cancellable is not None and cancellable.is_cancelled():
-            raise _cancelled_error()        # see _run_guarded
-        return call(cancellable)
+    if timeout is None:
+        if not interruptible:
+            if cancellable is not None and cancellable.is_cancelled():
+                raise _cancelled_error()        # see _run_guarded
+            return call(cancellable)
+        if cancellable is None:
+            return _interrupts.run(call)
     return _run_guarded(lambda state: call(state.internal), cancellable,
                         timeout, missing, interruptible)
 
@@ -703,8 +776,7 @@ def _until_event(connection, command, arguments, event_name, event_match):
 
         def on_reply(source, result):
             try:
-                outcome['reply'] = (json.loads(Qmp.Connection.execute_text_finish(source,
-                                                                                  result)),
+                outcome['reply'] = (_loads(Qmp.Connection.execute_text_finish(source, result)),
                                     None)
             except GLib.Error as e:
                 outcome['reply'] = (None, e)
@@ -839,7 +911,7 @@ class Event(Qmp.Event):
 
             device = event.get_data()["device"]
         """
-        return _loads(Qmp.Event.get_data_json(self))
+        return _loads_nullable(Qmp.Event.get_data_json(self))
 
     def matches(self, event_name=None, event_match=None):
         """matches(event_name=None, event_match=None) -> bool
@@ -1261,7 +1333,7 @@ class Connection(Qmp.Connection):
         """
         timeout = _check_timeout(timeout)
         arguments = _to_text(arguments)
-        return json.loads(_run_sync(
+        return _loads(_run_sync(
             lambda c: Qmp.Connection.execute_text_sync(self, command, arguments, flags, c),
             cancellable, timeout, ('reply', command)))
 
@@ -1291,7 +1363,7 @@ class Connection(Qmp.Connection):
 
             status = conn.execute_finish(result)
         """
-        return json.loads(Qmp.Connection.execute_text_finish(self, result))
+        return _loads(Qmp.Connection.execute_text_finish(self, result))
 
     async def execute(self, command, arguments=None,
                       flags=Qmp.ExecuteFlags.NONE, cancellable=None, *,
@@ -1309,8 +1381,7 @@ class Connection(Qmp.Connection):
         start = _c_call(
             lambda c, cb: Qmp.Connection.execute_text_async(
                 self, command, _to_text(arguments), flags, c, cb),
-            lambda source, result: json.loads(Qmp.Connection.execute_text_finish(source,
-                                                                                 result)))
+            lambda source, result: _loads(Qmp.Connection.execute_text_finish(source, result)))
         return await _await(start, cancellable, timeout, ('reply', command))
 
     # ---- execute with file descriptors
