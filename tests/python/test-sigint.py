@@ -384,6 +384,9 @@ print(conn.execute_sync("query-status")["status"], flush=True)
         lines = out.split('\n')
         print('# %s' % lines[0])
         check(lines[0].startswith('calls '), 'output: ' + out)
+        # One Ctrl-C interrupts one call, never the next one too.
+        interrupted = int(lines[0].split()[-1])
+        check(0 < interrupted <= 60, '%d interruptions for 60 SIGINTs' % interrupted)
         check_equal(lines[1], 'running', 'the last call')
 
 

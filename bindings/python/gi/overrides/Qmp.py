@@ -432,6 +432,7 @@ class _Call:
 
 _main_thread_id = threading.main_thread().ident
 _SIGINT = int(signal.SIGINT)
+_MARKER = b'\0'           # in the wakeup pipe: no signal has number 0
 
 
 def _flush_signals():
@@ -459,6 +460,12 @@ class _Interrupts:
     override costs a call.  `current` changes under `_current_lock`, which
     the watcher holds to cancel, so that no late Ctrl-C of a call that is
     over can cancel the next one.
+
+    Each SIGINT during a call reaches both the watcher (a byte in the
+    pipe) and the Python handler.  When the Python handler took note of
+    one, leave() waits until the watcher has read the pipe up to a marker
+    byte: the byte of that same SIGINT, read late, would otherwise
+    interrupt the next call too.
     """
 
     def __init__(self):
@@ -468,6 +475,8 @@ class _Interrupts:
         self._saved_fd = -1
         self.current = None
         self._spare = None      # an internal cancellable, never cancelled
+        self._sigint_noted = False
+        self._synced = threading.Event()
 
     def _start(self):
         with self._lock:
@@ -483,8 +492,11 @@ class _Interrupts:
         sigint = _SIGINT
         while True:
             data = os.read(fd, 64)
+            marker = _MARKER in data
+            if marker:
+                data = data.replace(_MARKER, b'')
             saved = self._saved_fd
-            if saved >= 0:
+            if saved >= 0 and data:
                 # Whoever had the wakeup fd before still gets its bytes.
                 try:
                     os.write(saved, data)
@@ -496,8 +508,22 @@ class _Interrupts:
                     if call is not None:
                         call.interrupted = True
                         call.internal.cancel()
+            if marker:
+                self._synced.set()
+
+    def _sync_watcher(self):
+        """Returns once the watcher has read every byte written to the
+        pipe so far (1 s at most)."""
+        self._sigint_noted = False
+        self._synced.clear()
+        try:
+            os.write(self._wakeup_fd, _MARKER)
+        except OSError:
+            return
+        self._synced.wait(1.0)
 
     def _on_sigint(self, signum, frame):
+        self._sigint_noted = True
         call = self.current
         if call is None:
             raise KeyboardInterrupt
@@ -531,15 +557,22 @@ class _Interrupts:
             # Runs the note-taking handler of a SIGINT that came at the end
             _flush_signals()
         finally:
-            with self._current_lock:
-                self.current = None
             try:
                 if call.saved_fd is not None:
                     _signal.set_wakeup_fd(call.saved_fd)
                     self._saved_fd = -1
+                    # A SIGINT that wrote to the pipe is tripped by now:
+                    # noted by our handler, not by Python's after it.
+                    _flush_signals()
             finally:
-                if call.handler_set:
-                    _signal.signal(_SIGINT, _signal.default_int_handler)
+                with self._current_lock:
+                    self.current = None
+                try:
+                    if self._sigint_noted:
+                        self._sync_watcher()
+                finally:
+                    if call.handler_set:
+                        _signal.signal(_SIGINT, _signal.default_int_handler)
         return call.interrupted
 
     def run(self, function, *args):
