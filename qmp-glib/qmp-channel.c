@@ -233,6 +233,16 @@ _qmp_call_new (QmpCallKind  kind,
   return call;
 }
 
+/* The arguments as the text of a JSON object that the caller checked,
+ * with no line break (it goes on the command's line as it is); taken. */
+void
+_qmp_call_take_arguments_json (QmpCall *call,
+                               char    *arguments_json)
+{
+  g_free (call->arguments_json);
+  call->arguments_json = arguments_json;
+}
+
 QmpCall *
 _qmp_call_ref (QmpCall *call)
 {
