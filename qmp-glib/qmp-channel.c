@@ -2266,6 +2266,14 @@ shutdown_data_free (gpointer data)
   g_free (shutdown);
 }
 
+static void
+on_tls_closed (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+}
+
 /* On the worker: stops reading and writing, closes the stream and tells
  * the owner. */
 static gboolean
@@ -2310,7 +2318,18 @@ channel_shutdown_on_worker (gpointer user_data)
     }
   g_mutex_unlock (&self->lock);
 
-  g_io_stream_close (self->stream, NULL, &close_error);
+  if (G_IS_TLS_CONNECTION (self->stream))
+    {
+      /* Closing TLS writes its close_notify and blocks until the socket
+       * takes it: a peer that stopped reading must not hold up the worker,
+       * and with it every connection, so that close goes to a thread of
+       * GIO's, and what it says is not waited for. */
+      g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, on_tls_closed, NULL);
+    }
+  else
+    {
+      g_io_stream_close (self->stream, NULL, &close_error);
+    }
 
   owner = g_weak_ref_get (&self->owner);
   if (owner != NULL && self->closed_func != NULL)
