@@ -36,10 +36,12 @@ typedef enum {
 typedef void (*QmpCallDoneFunc) (QmpCall  *call,
                                  gpointer  user_data);
 
-/* Called on the worker thread without any lock held.  The event function
- * returns TRUE when its consumer holds as many events as it may: the
- * channel then stops reading until _qmp_channel_resume_reading(), unless a
- * call waits for input. */
+/* Called on the worker thread without any lock held, with the channel's
+ * reference on @event: the consumer is the only one that holds it, so the
+ * event (and the data object its handlers made) is freed where it is
+ * consumed, not on the worker.  The event function returns TRUE when its
+ * consumer holds as many events as it may: the channel then stops reading
+ * until _qmp_channel_resume_reading(), unless a call waits for input. */
 typedef gboolean (*QmpChannelEventFunc)  (GObject  *owner,
                                           QmpEvent *event);
 typedef void (*QmpChannelClosedFunc) (GObject      *owner,
