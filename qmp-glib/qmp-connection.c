@@ -130,6 +130,8 @@ struct _QmpConnection
   gboolean sinks_closed;
   GError *sinks_close_error;
 
+  GQuark last_detail;         /* worker only: of the last event that had one */
+
   /* Events waiting to be emitted in ->context */
   GMutex events_lock;
   GQueue events;
@@ -533,7 +535,7 @@ connection_on_event (GObject  *owner,
                      QmpEvent *event)
 {
   QmpConnection *self = QMP_CONNECTION (owner);
-  GQuark detail = _qmp_event_get_detail (event);
+  GQuark detail = _qmp_event_get_detail_after (event, &self->last_detail);
   gsize size = _qmp_event_get_size (event);
   gboolean schedule = FALSE;
   gboolean full;
