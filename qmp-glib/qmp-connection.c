@@ -130,7 +130,8 @@ struct _QmpConnection
   gboolean sinks_closed;
   GError *sinks_close_error;
 
-  GQuark last_detail;         /* worker only: of the last event that had one */
+  GQuark last_detail;         /* the channel's reader's (one at a time): of
+                               * the last event that had one */
 
   /* Events waiting to be emitted in ->context */
   GMutex events_lock;
@@ -522,11 +523,11 @@ sinks_close (QmpConnection *self,
   g_mutex_unlock (&self->sinks_lock);
 }
 
-/* On the worker: an event came, with the channel's reference.  It is
- * queued for the constructing context only if someone listens, and the
- * queue is emptied by one idle however many events it holds.  The queue
- * takes that reference: nothing on the worker holds the event once it is
- * queued, so its data object, which a handler may have made and
+/* In the channel's reader (the worker, or a _sync caller reading for
+ * itself): an event came, with the channel's reference.  It is queued for
+ * the constructing context only if someone listens, and the queue is
+ * emptied by one idle however many events it holds.  The queue takes that
+ * reference: nothing in the reader holds the event once it is queued, so its data object, which a handler may have made and
  * referenced, is only ever freed on the handler's thread (json-glib's
  * reference counts are not atomic).  Returns TRUE when the queue is full,
  * and the channel should stop reading. */
