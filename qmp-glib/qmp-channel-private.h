@@ -40,10 +40,12 @@ typedef void (*QmpCallDoneFunc) (QmpCall  *call,
                                  gpointer  user_data);
 
 /* Called by the reader (the worker thread, or a _sync caller reading its
- * own reply) without any lock held.  The event function
- * returns TRUE when its consumer holds as many events as it may: the
- * channel then stops reading until _qmp_channel_resume_reading(), unless a
- * call waits for input. */
+ * own reply) without any lock held, with the channel's reference on
+ * @event: the consumer is the only one that holds it, so the event (and
+ * the data object its handlers made) is freed where it is consumed, not
+ * by the reader.  The event function returns TRUE when its consumer holds
+ * as many events as it may: the channel then stops reading until
+ * _qmp_channel_resume_reading(), unless a call waits for input. */
 typedef gboolean (*QmpChannelEventFunc)  (GObject  *owner,
                                           QmpEvent *event);
 typedef void (*QmpChannelClosedFunc) (GObject      *owner,

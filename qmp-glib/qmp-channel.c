@@ -1570,7 +1570,8 @@ channel_awaits_input_locked (QmpChannel *self)
   return self->n_urgent > 0;
 }
 
-/* Hands @event to the owner; returns TRUE if reading must pause now. */
+/* Hands @event (owned) to the owner; returns TRUE if reading must pause
+ * now. */
 static gboolean
 channel_deliver_event (QmpChannel *self,
                        QmpEvent   *event)
@@ -1580,7 +1581,10 @@ channel_deliver_event (QmpChannel *self,
   guint n_resumes;
 
   if (owner == NULL || self->event_func == NULL)
-    return FALSE;
+    {
+      qmp_event_unref (event);
+      return FALSE;
+    }
 
   g_mutex_lock (&self->lock);
   n_resumes = self->n_resumes;
@@ -1636,8 +1640,7 @@ channel_process_buffer (QmpChannel *self,
        * comes first (QEMU sends STOP before the return of "stop"). */
       if (event != NULL)
         {
-          pause = channel_deliver_event (self, event);
-          qmp_event_unref (event);
+          pause = channel_deliver_event (self, g_steal_pointer (&event));
         }
       calls_notify (done);
 

@@ -130,6 +130,9 @@ struct _QmpConnection
   gboolean sinks_closed;
   GError *sinks_close_error;
 
+  GQuark last_detail;         /* the channel's reader's (one at a time): of
+                               * the last event that had one */
+
   /* Events waiting to be emitted in ->context */
   GMutex events_lock;
   GQueue events;
@@ -520,16 +523,20 @@ sinks_close (QmpConnection *self,
   g_mutex_unlock (&self->sinks_lock);
 }
 
-/* On the worker: an event came.  It is queued for the constructing context
- * only if someone listens, and the queue is emptied by one idle however
- * many events it holds.  Returns TRUE when the queue is full, and the
- * channel should stop reading. */
+/* In the channel's reader (the worker, or a _sync caller reading for
+ * itself): an event came, with the channel's reference.  It is queued for
+ * the constructing context only if someone listens, and the queue is
+ * emptied by one idle however many events it holds.  The queue takes that
+ * reference: nothing in the reader holds the event once it is queued, so its data object, which a handler may have made and
+ * referenced, is only ever freed on the handler's thread (json-glib's
+ * reference counts are not atomic).  Returns TRUE when the queue is full,
+ * and the channel should stop reading. */
 static gboolean
 connection_on_event (GObject  *owner,
                      QmpEvent *event)
 {
   QmpConnection *self = QMP_CONNECTION (owner);
-  GQuark detail = _qmp_event_get_detail (event);
+  GQuark detail = _qmp_event_get_detail_after (event, &self->last_detail);
   gsize size = _qmp_event_get_size (event);
   gboolean schedule = FALSE;
   gboolean full;
@@ -550,7 +557,10 @@ connection_on_event (GObject  *owner,
        * those connected to "event" without one are asked for apart. */
       all = g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], 0, TRUE);
       if (!all && (detail == 0 || !g_signal_has_handler_pending (self, signals[SIGNAL_EVENT], detail, TRUE)))
-        return FALSE;
+        {
+          qmp_event_unref (event);
+          return FALSE;
+        }
 
       g_mutex_lock (&self->events_lock);
       if (all)
@@ -572,7 +582,7 @@ connection_on_event (GObject  *owner,
     }
   else
     {
-      g_queue_push_tail (&self->events, qmp_event_ref (event));
+      g_queue_push_tail (&self->events, g_steal_pointer (&event));
       self->n_undelivered++;
       self->undelivered_size += size;
     }
@@ -583,6 +593,9 @@ connection_on_event (GObject  *owner,
   if (full)
     self->reading_paused = TRUE;
   g_mutex_unlock (&self->events_lock);
+
+  if (event != NULL)
+    qmp_event_unref (event);
 
   if (schedule)
     connection_schedule_emit (self);

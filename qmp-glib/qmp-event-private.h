@@ -17,5 +17,7 @@ QmpEvent *_qmp_event_new_from_message (QmpMessage *message);
 QmpEvent *_qmp_event_copy             (QmpEvent   *self);
 gsize     _qmp_event_get_size         (QmpEvent   *self);
 GQuark    _qmp_event_get_detail       (QmpEvent   *self);
+GQuark    _qmp_event_get_detail_after (QmpEvent   *self,
+                                       GQuark     *last);
 
 G_END_DECLS

@@ -187,6 +187,28 @@ _qmp_event_get_detail (QmpEvent *self)
   return detail;
 }
 
+/* As _qmp_event_get_detail(), for a caller that sees a stream of events
+ * (most of them with the name of the one before): an event with the name
+ * of *@last is given that quark without asking GLib, which takes a global
+ * lock; *@last becomes the detail of @self when it has one. */
+GQuark
+_qmp_event_get_detail_after (QmpEvent *self,
+                             GQuark   *last)
+{
+  GQuark detail;
+
+  if (*last != 0 && strcmp (self->name, g_quark_to_string (*last)) == 0)
+    {
+      g_atomic_int_set ((gint *) &self->detail, (gint) *last);
+      return *last;
+    }
+
+  detail = _qmp_event_get_detail (self);
+  if (detail != 0)
+    *last = detail;
+  return detail;
+}
+
 /* A new event equal to @self, whose data object (made on demand) is its
  * own, for another consumer on another thread. */
 QmpEvent *
