@@ -57,6 +57,8 @@ QmpCall    *_qmp_call_new             (QmpCallKind      kind,
                                        gboolean         oob,
                                        const char      *event_name,
                                        JsonObject      *event_match);
+void        _qmp_call_take_arguments_json (QmpCall   *call,
+                                           char      *arguments_json);
 QmpCall    *_qmp_call_ref             (QmpCall         *call);
 void        _qmp_call_unref           (QmpCall         *call);
 void        _qmp_call_set_done_func   (QmpCall         *call,

@@ -175,6 +175,18 @@ _qmp_call_new (QmpCallKind  kind,
   return call;
 }
 
+/* For QmpProxy: @arguments_json (owned; a checked JSON object, or NULL)
+ * goes on the line as it is, in place of arguments given at creation. */
+void
+_qmp_call_take_arguments_json (QmpCall *call,
+                               char    *arguments_json)
+{
+  g_assert (!call->submitted);
+
+  g_free (call->arguments_json);
+  call->arguments_json = arguments_json;
+}
+
 QmpCall *
 _qmp_call_ref (QmpCall *call)
 {
