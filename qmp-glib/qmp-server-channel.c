@@ -185,10 +185,16 @@ channel_write_locked (QmpServerChannel *self)
           continue;
         }
 
-      n = g_pollable_output_stream_write_nonblocking (self->output,
-                                                      self->wbuf->str + self->wpos,
-                                                      self->wbuf->len - self->wpos,
-                                                      NULL, &error);
+      /* The socket itself when there is one: the stream around it costs
+       * as much again */
+      if (self->socket != NULL)
+        n = g_socket_send (self->socket, self->wbuf->str + self->wpos,
+                           self->wbuf->len - self->wpos, NULL, &error);
+      else
+        n = g_pollable_output_stream_write_nonblocking (self->output,
+                                                        self->wbuf->str + self->wpos,
+                                                        self->wbuf->len - self->wpos,
+                                                        NULL, &error);
       if (n < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -284,23 +290,67 @@ channel_append_line (QmpServerChannel *self,
   g_mutex_unlock (&self->lock);
 }
 
+/* Appends a line made of @n_pieces strings and the line end, written
+ * straight into the buffer: a proxy's answers cost no line of their own. */
+static void
+channel_append_pieces (QmpServerChannel  *self,
+                       const char       **pieces,
+                       gsize             *lens,
+                       guint              n_pieces)
+{
+  const char *end = channel_line_end (self);
+  gsize end_len = strlen (end);
+  gsize total = end_len;
+  GString *tail;
+
+  for (guint i = 0; i < n_pieces; i++)
+    total += lens[i];
+
+  g_mutex_lock (&self->lock);
+  if (self->closed || self->close_when_written)
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+
+  if (G_UNLIKELY (self->cut_pending || self->write_limit >= 0))
+    {
+      /* A fault: the line is cut where the test asked */
+      g_autoptr(GString) line = g_string_sized_new (total);
+
+      for (guint i = 0; i < n_pieces; i++)
+        g_string_append_len (line, pieces[i], lens[i]);
+      g_string_append_len (line, end, end_len);
+      channel_append_locked (self, line->str, line->len);
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+
+  self->n_queued += total;
+  tail = channel_tail_locked (self);
+  for (guint i = 0; i < n_pieces; i++)
+    g_string_append_len (tail, pieces[i], lens[i]);
+  g_string_append_len (tail, end, end_len);
+
+  channel_write_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
 void
 _qmp_server_channel_reply (QmpServerChannel *self,
                            const char       *id_json,
                            const char       *return_json)
 {
-  g_autoptr(GString) line = g_string_sized_new (strlen (return_json) + 32);
+  const char *pieces[] = { "{\"return\": ", return_json, ", \"id\": ", id_json, "}" };
+  gsize lens[] = { strlen (pieces[0]), strlen (return_json), strlen (pieces[2]),
+                   id_json != NULL ? strlen (id_json) : 0, 1 };
 
-  g_string_append (line, "{\"return\": ");
-  g_string_append (line, return_json);
-  if (id_json != NULL)
+  if (id_json == NULL)
     {
-      g_string_append (line, ", \"id\": ");
-      g_string_append (line, id_json);
+      pieces[2] = pieces[4];
+      lens[2] = lens[4];
     }
-  g_string_append_c (line, '}');
-
-  channel_append_line (self, line);
+  channel_append_pieces (self, pieces, lens, id_json != NULL ? 5 : 3);
 }
 
 void
