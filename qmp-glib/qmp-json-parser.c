@@ -923,6 +923,26 @@ _qmp_json_parse_checked (const char *data,
   return node;
 }
 
+/* Builds the tree of text that _qmp_json_parse_command() checked (a
+ * client's arguments or id), as long as it costs at most
+ * %QMP_JSON_TREE_FACTOR times @max_message_size; beyond, NULL with
+ * %QMP_ERROR_MESSAGE_TOO_LARGE, found before the tree grows past it. */
+JsonNode *
+_qmp_json_parse_checked_bounded (const char  *data,
+                                 gsize        len,
+                                 guint64      max_message_size,
+                                 GError     **error)
+{
+  Parser parser = PARSER_INIT (data, len, NULL, error, TRUE);
+  JsonNode *node;
+
+  parser.checked = TRUE;
+  parser_set_limit (&parser, max_message_size, QMP_JSON_TREE_FACTOR);
+  node = parse_document (&parser);
+  parser_finish (&parser);
+  return node;
+}
+
 /* The object of an event's "data" that _qmp_json_parse_message() checked:
  * without a node around it. */
 JsonObject *

@@ -75,6 +75,10 @@ JsonNode   *_qmp_json_parse            (const char  *data,
                                         GError     **error);
 JsonNode   *_qmp_json_parse_checked    (const char  *data,
                                         gsize        len);
+JsonNode   *_qmp_json_parse_checked_bounded (const char  *data,
+                                             gsize        len,
+                                             guint64      max_message_size,
+                                             GError     **error);
 JsonObject *_qmp_json_parse_checked_object (const char *data,
                                             gsize       len);
 char       *_qmp_json_line_for_log     (const char  *line,

@@ -507,13 +507,8 @@ static void
 channel_negotiate (QmpServerChannel *self,
                    QmpServerRequest *request)
 {
-  g_autoptr(JsonObject) built = NULL;
   JsonObject *arguments = request->arguments;
   gboolean oob = FALSE;
-
-  if (arguments == NULL && request->arguments_json != NULL)
-    arguments = built = _qmp_json_parse_checked_object (request->arguments_json,
-                                                        strlen (request->arguments_json));
 
   if (arguments != NULL)
     {
@@ -663,12 +658,30 @@ channel_handle_line (QmpServerChannel *self,
                                : g_steal_pointer (&command.execute.string);
   if (command.arguments.order != 0)
     request->arguments_json = g_strndup (command.arguments.json, command.arguments.len);
-  if (self->want_trees)
+
+  /* Trees for the owner that wants them, and for a negotiation, which
+   * looks into its arguments; each bounded by the message's size, as the
+   * client's channel bounds what a server sends. */
+  if (self->want_trees ||
+      (!self->guest_agent && request->arguments_json != NULL &&
+       g_str_equal (request->name, "qmp_capabilities") && !_qmp_server_channel_is_negotiated (self)))
     {
+      g_autoptr(JsonNode) arguments = NULL;
+
       if (request->arguments_json != NULL)
-        request->arguments = _qmp_json_parse_checked_object (command.arguments.json, command.arguments.len);
-      if (command.id.order != 0)
-        request->id = _qmp_json_parse_checked (command.id.json, command.id.len);
+        arguments = _qmp_json_parse_checked_bounded (command.arguments.json, command.arguments.len,
+                                                     max_message_size, &error);
+      if (error == NULL && command.id.order != 0 && self->want_trees)
+        request->id = _qmp_json_parse_checked_bounded (command.id.json, command.id.len,
+                                                       max_message_size, &error);
+      if (error != NULL)
+        {
+          g_debug ("server: ← %s", error->message);
+          _qmp_server_channel_reply_error (self, NULL, "GenericError", "JSON parse error, invalid input");
+          return;
+        }
+      if (arguments != NULL)
+        request->arguments = json_object_ref (json_node_get_object (arguments));
     }
   request->fds = g_steal_pointer (&self->pending_fds);
 
