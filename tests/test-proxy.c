@@ -430,6 +430,78 @@ test_arguments_text (Fixture       *f,
                    ==, "QMP input member 'arguments' must be an object");
 }
 
+/* Malformed lines, wrong types, repeated and escaped members: answered as
+ * QEMU's qmp_dispatch() would, without reaching QEMU, which is still fine
+ * after them */
+static void
+test_hostile_input (Fixture       *f,
+                    gconstpointer  data)
+{
+  static const struct { const char *line; const char *reply; } cases[] = {
+    { "{\"execute\": \n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}" },
+    { "[1]\n", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input must be a JSON object\"}}" },
+    { "{\"id\": 4}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input lacks member 'execute'\"}, \"id\": 4}" },
+    { "{\"execute\": 1, \"id\": 5}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'execute' must be a string\"}, \"id\": 5}" },
+    { "{\"execute\": \"stop\", \"arguments\": [], \"id\": 6}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'arguments' must be an object\"}, \"id\": 6}" },
+    { "{\"execute\": \"stop\", \"colour\": 1, \"c\\u006flour\": 2}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'colour' is unexpected\"}}" },
+    /* Not negotiated: exec-oob is just another member */
+    { "{\"exec-oob\": \"query-status\", \"id\": 8}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'exec-oob' is unexpected\"}, \"id\": 8}" },
+    /* Of the members with a wrong type, the last one in the line */
+    { "{\"arguments\": [], \"execute\": 1, \"id\": 11}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'execute' must be a string\"}, \"id\": 11}" },
+    { "{\"execute\": 1, \"arguments\": [], \"id\": 12}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'arguments' must be an object\"}, \"id\": 12}" },
+    { "{\"execute\": \"query-status\", \"id\": 13, \"arguments\": {\"a\": \"\xff\"}}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}" },
+    { "{\"execute\": \"query-status\", \"arguments\": {\"a\": \"\\u0000\"}, \"id\": 14}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}" },
+    { "{\"execute\": \"query-status\", \"arguments\": {}, \"id\": 15,}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}" },
+  };
+  g_autoptr(Raw) raw = raw_connect (f->path);
+  g_autoptr(JsonObject) reply = NULL;
+  g_autoptr(GString) deep = g_string_new ("{\"execute\": \"query-status\", \"arguments\": {\"a\": ");
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": []}}\n");
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = NULL;
+
+      raw_send (raw, cases[i].line);
+      text = raw_read_reply_text (raw);
+      g_assert_cmpstr (text, ==, cases[i].reply);
+    }
+
+  /* Nested deeper than QEMU takes */
+  for (guint i = 0; i < 2000; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 2000; i++)
+    g_string_append_c (deep, ']');
+  g_string_append (deep, "}, \"id\": 16}\n");
+  raw_send (raw, deep->str);
+  reply = raw_read_reply (raw);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (reply, "error"), "desc"),
+                   ==, "JSON parse error, invalid input");
+  g_clear_pointer (&reply, json_object_unref);
+
+  /* A repeated member: the last one wins; escaped names are names */
+  raw_send (raw, "{\"execute\": 1, \"execute\": \"query-status\", \"id\": 9}\n");
+  reply = raw_read_reply (raw);
+  g_assert_true (json_object_has_member (json_object_get_object_member (reply, "return"), "status"));
+  g_clear_pointer (&reply, json_object_unref);
+  raw_send (raw, "{\"\\u0065xecute\": \"query-name\", \"\\u0069d\": 10}\n");
+  reply = raw_read_reply (raw);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_object_get_member (reply, "return")));
+  g_assert_cmpint (json_object_get_int_member (reply, "id"), ==, 10);
+}
+
 /* A server that is neither QEMU nor the test server: it shows the lines
  * the proxy sends upstream as they are.  Each command's reply returns the
  * text of its arguments, and the line itself is kept for the test. */
@@ -1465,6 +1537,7 @@ main (int   argc,
   ADD ("/proxy/protocol", test_protocol);
   ADD ("/proxy/ids", test_ids);
   ADD ("/proxy/arguments-text", test_arguments_text);
+  ADD ("/proxy/hostile-input", test_hostile_input);
   ADD ("/proxy/two-clients", test_two_clients);
   g_test_add_func ("/proxy/arguments-byte-exact", test_arguments_byte_exact);
   ADD ("/proxy/events", test_events);
