@@ -18,7 +18,8 @@ G_BEGIN_DECLS
 
 /* The protocol engine behind a QmpConnection: framing, ids, the command
  * queue, replies, events and their watchers, cancellation, timeouts and
- * close.  Reading happens on the shared worker thread; submitting and
+ * close.  Reading happens on the shared worker thread, or in a _sync
+ * caller that reads its own reply while no one else reads; submitting and
  * writing may happen on any thread under the channel's lock. */
 typedef struct _QmpChannel QmpChannel;
 
@@ -32,11 +33,14 @@ typedef enum {
   QMP_CALL_GREETING,     /* sends nothing; finishes on the server's greeting */
 } QmpCallKind;
 
-/* Called once when @call is finished, on whichever thread finished it. */
+/* Called once when @call is finished, on whichever thread finished it
+ * (the worker, a thread that submitted or cancelled, or a _sync caller
+ * reading for itself), unless _qmp_call_set_done_on_worker() was called. */
 typedef void (*QmpCallDoneFunc) (QmpCall  *call,
                                  gpointer  user_data);
 
-/* Called on the worker thread without any lock held.  The event function
+/* Called by the reader (the worker thread, or a _sync caller reading its
+ * own reply) without any lock held.  The event function
  * returns TRUE when its consumer holds as many events as it may: the
  * channel then stops reading until _qmp_channel_resume_reading(), unless a
  * call waits for input. */
@@ -57,14 +61,15 @@ QmpCall    *_qmp_call_new             (QmpCallKind      kind,
                                        gboolean         oob,
                                        const char      *event_name,
                                        JsonObject      *event_match);
-void        _qmp_call_take_arguments_json (QmpCall   *call,
-                                           char      *arguments_json);
+void        _qmp_call_take_arguments_json (QmpCall     *call,
+                                           char        *arguments_json);
 QmpCall    *_qmp_call_ref             (QmpCall         *call);
 void        _qmp_call_unref           (QmpCall         *call);
 void        _qmp_call_set_done_func   (QmpCall         *call,
                                        QmpCallDoneFunc  func,
                                        gpointer         user_data);
 void        _qmp_call_set_unlimited   (QmpCall         *call);
+void        _qmp_call_set_done_on_worker (QmpCall      *call);
 gboolean    _qmp_call_set_fds         (QmpCall         *call,
                                        GUnixFDList     *fd_list,
                                        GError         **error);

@@ -214,6 +214,26 @@ char     *qmp_connection_execute_json_sync   (QmpConnection        *self,
                                               GError              **error);
 
 QMP_AVAILABLE_IN_1_0
+void      qmp_connection_execute_text_async  (QmpConnection        *self,
+                                              const char           *command,
+                                              const char           *arguments_json,
+                                              QmpExecuteFlags       flags,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+QMP_AVAILABLE_IN_1_0
+char     *qmp_connection_execute_text_finish (QmpConnection        *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+QMP_AVAILABLE_IN_1_0
+char     *qmp_connection_execute_text_sync   (QmpConnection        *self,
+                                              const char           *command,
+                                              const char           *arguments_json,
+                                              QmpExecuteFlags       flags,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+
+QMP_AVAILABLE_IN_1_0
 void      qmp_connection_execute_until_event_async  (QmpConnection        *self,
                                                      const char           *command,
                                                      JsonObject           *arguments,

@@ -1300,6 +1300,20 @@ error:
   return FALSE;
 }
 
+/* Checks that @data is one JSON value, surrounded by nothing but white
+ * space, building nothing; @error says what is wrong otherwise.  For
+ * JSON text that a caller hands over to be sent as it is. */
+gboolean
+_qmp_json_check (const char  *data,
+                 gsize        len,
+                 GError     **error)
+{
+  g_autoptr(GString) scratch = g_string_new (NULL);
+  Parser parser = PARSER_INIT (data, len, scratch, error, FALSE);
+
+  return parse_document (&parser) != NULL;
+}
+
 /* ------------------------------------------------------------ commands */
 
 void

@@ -81,6 +81,9 @@ JsonNode   *_qmp_json_parse_checked_bounded (const char  *data,
                                              GError     **error);
 JsonObject *_qmp_json_parse_checked_object (const char *data,
                                             gsize       len);
+gboolean    _qmp_json_check            (const char  *data,
+                                        gsize        len,
+                                        GError     **error);
 char       *_qmp_json_line_for_log     (const char  *line,
                                         gsize        len,
                                         GString     *scratch,

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -509,6 +510,141 @@ test_tls_settings_need_tls_address (void)
   g_assert_null (connection);
 }
 
+/* A QEMU that stops reading while a TLS connection to it closes: closing
+ * TLS writes a close_notify, which its socket will not take, and the
+ * shared I/O thread must not wait for it, or every connection would
+ * stall.  Here another connection (to another QEMU) works meanwhile, and
+ * the close itself finishes. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  QmpConnection *tls;
+  QmpConnection *other;
+  gboolean closed;
+  gboolean other_answered;
+} StalledClose;
+
+static gpointer
+stalled_close_thread (gpointer user_data)
+{
+  StalledClose *state = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) status = NULL;
+
+  qmp_connection_close_sync (state->tls, NULL, &error);
+  g_assert_no_error (error);
+  g_mutex_lock (&state->lock);
+  state->closed = TRUE;
+  g_cond_signal (&state->cond);
+  g_mutex_unlock (&state->lock);
+
+  status = qmp_connection_execute_sync (state->other, "query-status", NULL,
+                                        QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_mutex_lock (&state->lock);
+  state->other_answered = TRUE;
+  g_cond_signal (&state->cond);
+  g_mutex_unlock (&state->lock);
+
+  return NULL;
+}
+
+static void
+on_big_call_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* The connection closed under it */
+  ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
+  g_assert_null (ret);
+  g_assert_nonnull (error);
+  (*(guint *) user_data)++;
+}
+
+static void
+test_tls_stalled_peer_close (void)
+{
+  const char *binary = qemu10_binary ();
+  g_autoptr(QmpTestPeer) peer = NULL;
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpConnection) other = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) base = NULL;
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(GThread) thread = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *big = NULL;
+  StalledClose state = { 0 };
+  GSocket *socket;
+  gint64 deadline;
+  guint n_done = 0;
+  gboolean in_time;
+
+  if (binary == NULL)
+    return;
+  peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
+  if (peer == NULL)
+    return;
+  other = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer),
+                                               QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  qemu = tls_qemu_start (binary, "good", FALSE);
+  ca = load_ca ("ca-cert.pem");
+  connection = connect_tls (qemu->address, ca, NULL, 10000, &error);
+  g_assert_no_error (error);
+  assert_query_status (connection);
+  qmp_connection_set_timeout (connection, 0);
+
+  /* QEMU stops; a 32 MiB command fills the sockets between them */
+  g_subprocess_send_signal (qemu->process, SIGSTOP);
+  big = g_malloc (32 * 1024 * 1024 + 1);
+  memset (big, 'x', 32 * 1024 * 1024);
+  big[32 * 1024 * 1024] = '\0';
+  json_object_set_string_member (arguments, "command-line", big);
+  qmp_connection_execute_async (connection, "human-monitor-command", arguments,
+                                QMP_EXECUTE_FLAGS_NONE, NULL, on_big_call_done, &n_done);
+
+  g_object_get (connection, "stream", &stream, NULL);
+  g_object_get (stream, "base-io-stream", &base, NULL);
+  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (base));
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (g_socket_condition_check (socket, G_IO_OUT) != 0 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_cmpint (g_socket_condition_check (socket, G_IO_OUT), ==, 0);
+
+  g_mutex_init (&state.lock);
+  g_cond_init (&state.cond);
+  state.tls = connection;
+  state.other = other;
+  thread = g_thread_new ("stalled-close", stalled_close_thread, &state);
+
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  g_mutex_lock (&state.lock);
+  while (!state.other_answered && g_cond_wait_until (&state.cond, &state.lock, deadline))
+    ;
+  in_time = state.other_answered;
+  g_mutex_unlock (&state.lock);
+
+  /* Else QEMU's death frees the I/O thread, and the thread can end */
+  g_subprocess_send_signal (qemu->process, SIGKILL);
+  g_subprocess_send_signal (qemu->process, SIGCONT);
+  g_thread_join (g_steal_pointer (&thread));
+  g_assert_true (in_time);
+  g_assert_true (state.closed);
+
+  while (n_done == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_mutex_clear (&state.lock);
+  g_cond_clear (&state.cond);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -527,6 +663,7 @@ main (int    argc,
   g_test_add_func ("/tls/qemu72-times-out", test_tls_qemu72_times_out);
   g_test_add_func ("/tls/qemu72-default-timeout", test_tls_qemu72_default_timeout);
   g_test_add_func ("/tls/settings-need-tls-address", test_tls_settings_need_tls_address);
+  g_test_add_func ("/tls/stalled-peer-close", test_tls_stalled_peer_close);
 
   ret = g_test_run ();
   remove_certificates ();

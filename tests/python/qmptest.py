@@ -22,12 +22,17 @@ QEMU = os.environ.get('QMP_TEST_QEMU') or 'qemu-system-x86_64'
 
 _PR_SET_PDEATHSIG = 1
 
+# Looked up now, not in the child: dlopen() and dlsym() take the dynamic
+# loader's lock, which another thread of the test (the library's I/O
+# thread, the override's) may hold at fork(), and the child would then
+# wait for it forever, and Popen() for the child.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
+
 
 def _die_with_parent():
     # Runs in the child between fork and exec: the kernel kills QEMU if
     # the test dies, whatever way it dies.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
 class Qemu:

@@ -186,6 +186,29 @@ def test_execute_sync_json_arguments():
     check_equal(conn.execute_sync('qom-get', node), 'none-machine', 'Json.Node arguments')
 
 
+def test_big_integers():
+    # QEMU's uint64 above 2**63, both ways: the override sends and reads
+    # JSON text, never a Json.Node (whose integers are gint64).
+    for value in (2**63 + 12345, 2**64 - 1):
+        check_equal(conn.execute_sync('migrate-set-parameters', {'max-bandwidth': value}), {},
+                    'migrate-set-parameters')
+        got = conn.execute_sync('query-migrate-parameters')['max-bandwidth']
+        check(type(got) is int, 'max-bandwidth is a %s' % type(got).__name__)
+        check_equal(got, value, 'max-bandwidth')
+
+    loop = GLib.MainLoop()
+    got = []
+
+    def on_done(source, result):
+        got.append(source.execute_finish(result))
+        loop.quit()
+
+    conn.execute_async('query-migrate-parameters', callback=on_done)
+    run_loop(loop)
+    check_equal(got[0]['max-bandwidth'], 2**64 - 1, 'max-bandwidth from execute_async')
+    conn.execute_sync('migrate-set-parameters', {'max-bandwidth': 2**27})
+
+
 def test_error_command_not_found():
     try:
         conn.execute_sync('no-such-command')
@@ -608,6 +631,7 @@ TESTS = [
     ('execute_sync returns Python values', test_execute_sync_returns_python),
     ('execute_sync takes a dict', test_execute_sync_dict_arguments),
     ('execute_sync still takes Json', test_execute_sync_json_arguments),
+    ('integers above 2**63 go and come back exact', test_big_integers),
     ('CommandNotFound is Qmp.Error.COMMAND_NOT_FOUND', test_error_command_not_found),
     ('DeviceNotFound and GenericError', test_error_classes),
     ('_sync calls with no main loop', test_sync_without_main_loop),

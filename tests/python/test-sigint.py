@@ -340,6 +340,56 @@ print(conn.wait_event_sync("STOP").name, flush=True)
         check_equal(out.split(), ['handler', 'STOP'], 'output')
 
 
+def test_sigint_storm():
+    # SIGINTs at any moment of a loop of serial execute_sync: each call
+    # returns or raises KeyboardInterrupt, and none fails with a
+    # cancellation that no Ctrl-C of its own made (the override reuses a
+    # call's internal cancellable for the next one when nothing cancelled
+    # it).
+    code = r'''
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+calls = interrupted = 0
+print("ready", flush=True)
+while not stop.is_set():
+    try:
+        status = conn.execute_sync("query-status")["status"]
+        assert status == "running", status
+        calls += 1
+    except KeyboardInterrupt:
+        interrupted += 1
+    except GLib.Error as e:
+        print("UNEXPECTED %s" % e, flush=True)
+        os._exit(3)
+print("calls %d interrupted %d" % (calls, interrupted), flush=True)
+print(conn.execute_sync("query-status")["status"], flush=True)
+'''
+    with Qemu() as qemu:
+        child = Child(code, qemu.address, stdin=subprocess.PIPE)
+        try:
+            child.expect('ready')
+            for i in range(60):
+                time.sleep(0.002 + (i % 7) * 0.003)
+                child.process.send_signal(signal.SIGINT)
+            time.sleep(0.1)
+            out, err = child.process.communicate(input='', timeout=60)
+        finally:
+            child.kill()
+        check('UNEXPECTED' not in out, 'a call failed: ' + out)
+        if child.process.returncode != 0:
+            # A SIGINT between two statements of the loop's own code ends
+            # the child as it would any script: not what is tested here.
+            check_keyboard_interrupt(child, child.process.returncode, err)
+            return 'SKIP a SIGINT came outside the try'
+        lines = out.split('\n')
+        print('# %s' % lines[0])
+        check(lines[0].startswith('calls '), 'output: ' + out)
+        # One Ctrl-C interrupts one call, never the next one too.
+        interrupted = int(lines[0].split()[-1])
+        check(0 < interrupted <= 60, '%d interruptions for 60 SIGINTs' % interrupted)
+        check_equal(lines[1], 'running', 'the last call')
+
+
 TESTS = [
     ('Ctrl-C in wait_event_sync', interrupted_call('conn.wait_event_sync("SHUTDOWN")')),
     ('Ctrl-C in wait_event_sync with a cancellable',
@@ -361,6 +411,7 @@ TESTS = [
     ('a command cancelled by Ctrl-C is never sent', test_command_not_sent),
     ('a call in a worker thread is not interrupted', test_worker_thread_not_interrupted),
     ('a SIGINT handler of the script is kept', test_own_sigint_handler),
+    ('SIGINTs during serial execute_sync', test_sigint_storm),
 ]
 
 if __name__ == '__main__':

@@ -16,8 +16,11 @@ are optional keyword arguments::
     conn.execute_sync("device_add", {"driver": "usb-kbd", "id": "k"})
 
 A Json.Object or Json.Node is still accepted wherever a dict is.  Values
-cross over by serialization (json-glib's generator and parser on one side,
-the json module on the other), which keeps every JSON type exact.
+cross over as JSON text: a command's arguments are written by the json
+module and sent as they are, its return and an event's data are parsed
+once, by the json module, from the text the server wrote, and no
+Json.Node tree is built on the way (so an integer beyond 64 bits goes
+and comes back exact).
 
 Ctrl-C interrupts every `_sync` call of the main thread within a fraction
 of a second: the call is cancelled (a command not written yet is never
@@ -53,6 +56,7 @@ is the class the server reported, such as 'DeviceNotFound'.
 import asyncio
 import heapq
 import json
+import json.scanner
 import os
 import signal
 import threading
@@ -93,6 +97,29 @@ def _to_object(value, what='arguments'):
     return node.get_object()
 
 
+# One encoder for every call: json.dumps() with options makes a new one
+# each time.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
+def _to_text(value, what='arguments'):
+    """A dict (or a Json.Object/Json.Node holding an object) as the text
+    of a JSON object, for the library's execute_text calls."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return _encode(value)
+    if isinstance(value, Json.Object):
+        return Json.to_string(Json.Node.alloc().init_object(value), False)
+    if isinstance(value, Json.Node):
+        if value.get_node_type() != Json.NodeType.OBJECT:
+            raise TypeError('%s must be a JSON object, not %s'
+                            % (what, value.type_name()))
+        return Json.to_string(value, False)
+    raise TypeError('%s must be a dict, not %s'
+                    % (what, type(value).__name__))
+
+
 def _user_data(function, user_data, kwargs):
     """Lets user data go by keyword too (callback=…, user_data=…)."""
     if 'user_data' in kwargs:
@@ -110,6 +137,27 @@ def _to_python(value):
     if isinstance(value, Json.Object):
         value = Json.Node.alloc().init_object(value)
     return json.loads(Json.to_string(value, False))
+
+
+# The json module's C scanner, which json.loads() calls after two regular
+# expressions and a few checks for what is around the value.
+_scan = json.scanner.c_make_scanner(json.JSONDecoder()) if json.scanner.c_make_scanner else None
+
+
+def _loads(text):
+    """JSON text that the library checked when it came (one value, as
+    the server wrote it) as Python values, as json.loads() gives them."""
+    if _scan is not None:
+        try:
+            return _scan(text, 0)[0]
+        except StopIteration:
+            pass            # white space before the value
+    return json.loads(text)
+
+
+def _loads_nullable(text):
+    """_loads(), and None for NULL."""
+    return None if text is None else _loads(text)
 
 
 def _json_array_node(array):
@@ -384,6 +432,7 @@ class _Call:
 
 _main_thread_id = threading.main_thread().ident
 _SIGINT = int(signal.SIGINT)
+_MARKER = b'\0'           # in the wakeup pipe: no signal has number 0
 
 
 def _flush_signals():
@@ -404,13 +453,30 @@ class _Interrupts:
     handler only takes note, so that KeyboardInterrupt is raised by the
     override when the call is over, not in the middle of PyGObject's
     conversion of its error.
+
+    A call with neither a timeout nor a cancellable of the caller's (the
+    common case) reuses the internal cancellable of the call before when
+    nothing cancelled it: making a Gio.Cancellable is most of what the
+    override costs a call.  `current` changes under `_current_lock`, which
+    the watcher holds to cancel, so that no late Ctrl-C of a call that is
+    over can cancel the next one.
+
+    Each SIGINT during a call reaches both the watcher (a byte in the
+    pipe) and the Python handler.  When the Python handler took note of
+    one, leave() waits until the watcher has read the pipe up to a marker
+    byte: the byte of that same SIGINT, read late, would otherwise
+    interrupt the next call too.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._current_lock = threading.Lock()
         self._wakeup_fd = -1
         self._saved_fd = -1
         self.current = None
+        self._spare = None      # an internal cancellable, never cancelled
+        self._sigint_noted = False
+        self._synced = threading.Event()
 
     def _start(self):
         with self._lock:
@@ -426,20 +492,38 @@ class _Interrupts:
         sigint = _SIGINT
         while True:
             data = os.read(fd, 64)
+            marker = _MARKER in data
+            if marker:
+                data = data.replace(_MARKER, b'')
             saved = self._saved_fd
-            if saved >= 0:
+            if saved >= 0 and data:
                 # Whoever had the wakeup fd before still gets its bytes.
                 try:
                     os.write(saved, data)
                 except OSError:
                     pass
             if sigint in data:
-                call = self.current
-                if call is not None:
-                    call.interrupted = True
-                    call.internal.cancel()
+                with self._current_lock:
+                    call = self.current
+                    if call is not None:
+                        call.interrupted = True
+                        call.internal.cancel()
+            if marker:
+                self._synced.set()
+
+    def _sync_watcher(self):
+        """Returns once the watcher has read every byte written to the
+        pipe so far (1 s at most)."""
+        self._sigint_noted = False
+        self._synced.clear()
+        try:
+            os.write(self._wakeup_fd, _MARKER)
+        except OSError:
+            return
+        self._synced.wait(1.0)
 
     def _on_sigint(self, signum, frame):
+        self._sigint_noted = True
         call = self.current
         if call is None:
             raise KeyboardInterrupt
@@ -460,7 +544,8 @@ class _Interrupts:
         KeyboardInterrupt came in the middle."""
         if self._wakeup_fd < 0:
             self._start()
-        self.current = call
+        with self._current_lock:
+            self.current = call
         call.handler_set = True
         _signal.signal(_SIGINT, self._on_sigint)
         call.saved_fd = _signal.set_wakeup_fd(self._wakeup_fd)
@@ -472,18 +557,67 @@ class _Interrupts:
             # Runs the note-taking handler of a SIGINT that came at the end
             _flush_signals()
         finally:
-            self.current = None
             try:
                 if call.saved_fd is not None:
                     _signal.set_wakeup_fd(call.saved_fd)
                     self._saved_fd = -1
+                    # A SIGINT that wrote to the pipe is tripped by now:
+                    # noted by our handler, not by Python's after it.
+                    _flush_signals()
             finally:
-                if call.handler_set:
-                    _signal.signal(_SIGINT, _signal.default_int_handler)
+                with self._current_lock:
+                    self.current = None
+                try:
+                    if self._sigint_noted:
+                        self._sync_watcher()
+                finally:
+                    if call.handler_set:
+                        _signal.signal(_SIGINT, _signal.default_int_handler)
         return call.interrupted
+
+    def run(self, function, *args):
+        """function(*args, cancellable), a blocking C call of the main
+        thread with no timeout and no cancellable of the caller's, made
+        interruptible (see _run_guarded, of which this is the lean case)."""
+        internal, self._spare = self._spare, None
+        if internal is None:
+            internal = Gio.Cancellable()
+        call = _PlainCall(internal)
+        value = error = None
+        interrupted = False
+        try:
+            self.enter(call)
+            try:
+                # A cancellable that Ctrl-C cancelled already: the library
+                # sends nothing.
+                value = function(*args, internal)
+            except GLib.Error as e:
+                error = e
+        finally:
+            interrupted = self.leave(call)
+        if interrupted:
+            raise KeyboardInterrupt
+        if error is not None:
+            raise error
+        # Only Ctrl-C cancels it, and it did not: reused, out of the
+        # watcher's reach now that leave() cleared current.
+        self._spare = internal
+        return value
 
     def reset(self):
         self.__init__()
+
+
+class _PlainCall:
+    """What _Interrupts.enter() needs of a call: see _Call."""
+
+    __slots__ = ('internal', 'interrupted', 'handler_set', 'saved_fd')
+
+    def __init__(self, internal):
+        self.internal = internal
+        self.interrupted = False
+        self.handler_set = False
+        self.saved_fd = None
 
 
 _interrupts = _Interrupts()
@@ -496,10 +630,13 @@ def _run_sync(call, cancellable, timeout=None, missing=None):
     `timeout` cancel it; a call from another thread than the main one,
     with no timeout, goes straight through."""
     interruptible = _interrupts.usable()
-    if not interruptible and timeout is None:
-        if cancellable is not None and cancellable.is_cancelled():
-            raise _cancelled_error()        # see _run_guarded
-        return call(cancellable)
+    if timeout is None:
+        if not interruptible:
+            if cancellable is not None and cancellable.is_cancelled():
+                raise _cancelled_error()        # see _run_guarded
+            return call(cancellable)
+        if cancellable is None:
+            return _interrupts.run(call)
     return _run_guarded(lambda state: call(state.internal), cancellable,
                         timeout, missing, interruptible)
 
@@ -639,7 +776,7 @@ def _until_event(connection, command, arguments, event_name, event_match):
     that comes before the return counts, as in the C call; an error
     return finishes it at once."""
     def start(call, done):
-        arguments_object = _to_object(arguments)
+        arguments_text = _to_text(arguments)
         match_object = _to_object(event_match, 'event_match')
         wait_cancellable = Gio.Cancellable()
         handler = GObject.Object.connect(call.internal, 'cancelled',
@@ -672,7 +809,7 @@ def _until_event(connection, command, arguments, event_name, event_match):
 
         def on_reply(source, result):
             try:
-                outcome['reply'] = (_to_python(Qmp.Connection.execute_finish(source, result)),
+                outcome['reply'] = (_loads(Qmp.Connection.execute_text_finish(source, result)),
                                     None)
             except GLib.Error as e:
                 outcome['reply'] = (None, e)
@@ -682,8 +819,8 @@ def _until_event(connection, command, arguments, event_name, event_match):
 
         Qmp.Connection.wait_event_async(connection, event_name, match_object,
                                         wait_cancellable, on_event)
-        Qmp.Connection.execute_async(connection, command, arguments_object,
-                                     Qmp.ExecuteFlags.NONE, call.internal, on_reply)
+        Qmp.Connection.execute_text_async(connection, command, arguments_text,
+                                          Qmp.ExecuteFlags.NONE, call.internal, on_reply)
     return start
 
 
@@ -807,7 +944,7 @@ class Event(Qmp.Event):
 
             device = event.get_data()["device"]
         """
-        return _to_python(Qmp.Event.get_data(self))
+        return _loads_nullable(Qmp.Event.get_data_json(self))
 
     def matches(self, event_name=None, event_match=None):
         """matches(event_name=None, event_match=None) -> bool
@@ -1095,6 +1232,9 @@ def _wrap_sync_methods(cls, class_name, raw_class):
         setattr(cls, name, _interruptible(function, _sync_doc(class_name, function)))
 
 
+_execute_text_sync = Qmp.Connection.execute_text_sync
+
+
 @override
 class Connection(Qmp.Connection):
     """A QMP connection that takes and returns Python values.
@@ -1227,10 +1367,18 @@ class Connection(Qmp.Connection):
             conn.execute_sync("device_add", {"driver": "usb-kbd", "id": "k"},
                               timeout=5)
         """
+        if arguments is not None:
+            arguments = _to_text(arguments)
+        if timeout is None and cancellable is None:
+            # What _run_sync() does, without its lambda: the serial
+            # round trip that every script pays.
+            if _interrupts.usable():
+                return _loads(_interrupts.run(_execute_text_sync, self, command, arguments,
+                                              flags))
+            return _loads(_execute_text_sync(self, command, arguments, flags, None))
         timeout = _check_timeout(timeout)
-        arguments = _to_object(arguments)
-        return _to_python(_run_sync(
-            lambda c: Qmp.Connection.execute_sync(self, command, arguments, flags, c),
+        return _loads(_run_sync(
+            lambda c: _execute_text_sync(self, command, arguments, flags, c),
             cancellable, timeout, ('reply', command)))
 
     def execute_async(self, command, arguments=None,
@@ -1249,8 +1397,8 @@ class Connection(Qmp.Connection):
             conn.execute_async("query-status", callback=on_status)
         """
         user_data = _user_data('execute_async', user_data, kwargs)
-        Qmp.Connection.execute_async(self, command, _to_object(arguments),
-                                     flags, cancellable, callback, *user_data)
+        Qmp.Connection.execute_text_async(self, command, _to_text(arguments),
+                                          flags, cancellable, callback, *user_data)
 
     def execute_finish(self, result):
         """execute_finish(result) -> return value
@@ -1259,7 +1407,7 @@ class Connection(Qmp.Connection):
 
             status = conn.execute_finish(result)
         """
-        return _to_python(Qmp.Connection.execute_finish(self, result))
+        return _loads(Qmp.Connection.execute_text_finish(self, result))
 
     async def execute(self, command, arguments=None,
                       flags=Qmp.ExecuteFlags.NONE, cancellable=None, *,
@@ -1275,9 +1423,9 @@ class Connection(Qmp.Connection):
         """
         timeout = _check_timeout(timeout)
         start = _c_call(
-            lambda c, cb: Qmp.Connection.execute_async(
-                self, command, _to_object(arguments), flags, c, cb),
-            lambda source, result: _to_python(Qmp.Connection.execute_finish(source, result)))
+            lambda c, cb: Qmp.Connection.execute_text_async(
+                self, command, _to_text(arguments), flags, c, cb),
+            lambda source, result: _loads(Qmp.Connection.execute_text_finish(source, result)))
         return await _await(start, cancellable, timeout, ('reply', command))
 
     # ---- execute with file descriptors

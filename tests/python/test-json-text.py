@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+# test-json-text.py: the override's JSON text in and out, on the wire of
+# a Qmp.TestServer, for what no QEMU does on demand: an event with a
+# uint64 above 2**63 in its data, arguments with line breaks in strings.
+# (Real QEMU's uint64 values, both ways: test-bindings.py.)
+#
+# Copyright 2026 The qmp-glib authors
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import unittest
+
+import gi
+gi.require_version('Qmp', '1.0')
+from gi.repository import Qmp  # noqa: E402
+
+
+class JsonTextTests(unittest.TestCase):
+
+    def setUp(self):
+        self.server = Qmp.TestServer.new()
+        self.connection = self.server.new_connection_sync()
+        self.assertEqual(Qmp.Connection.__module__, 'gi.overrides.Qmp')
+
+    def tearDown(self):
+        if not self.connection.is_closed():
+            self.connection.close_sync()
+        self.server = None
+
+    def test_event_data_exact(self):
+        # The line written by hand: json-glib could not write it.  The
+        # data is parsed once, by the json module, from the server's text.
+        queue = Qmp.EventQueue.new(self.connection, 'BIG')
+        self.server.send_raw(b'{"event": "BIG", "data": {"n": 18446744073709551615, '
+                             b'"m": -9223372036854775808, "f": 0.1, "s": "\\u00e9"}, '
+                             b'"timestamp": {"seconds": 1, "microseconds": 2}}\r\n')
+        event = queue.pop_sync(timeout=10)
+        self.assertEqual(event.data, {'n': 2**64 - 1, 'm': -2**63, 'f': 0.1, 's': '\u00e9'})
+        self.assertIsInstance(event.data['n'], int)
+
+    def test_return_exact(self):
+        def answer(server, command):
+            if command.name != 'big':
+                return False
+            # The reply by hand, for the same reason.
+            server.send_raw(b'{"return": [18446744073709551615, 1e400, -0, 0.5], "id": %d}\r\n'
+                            % command.id)
+            return True
+
+        self.server.set_command_func(answer)
+        self.assertEqual(self.connection.execute_sync('big'),
+                         [2**64 - 1, float('inf'), 0, 0.5])
+        self.server.set_command_func(None)
+
+    def test_arguments_on_one_line(self):
+        # Strings with line breaks, non-ASCII text and nesting reach the
+        # server as one command line.
+        self.server.set_reply('echo', None)
+        arguments = {'text': 'a\nb\r\n', 'name': 'é€', 'nested': {'list': [1, None, True, 2.5]}}
+        self.connection.execute_sync('echo', arguments)
+        command = self.server.next_command_sync()
+        self.assertEqual(command.name, 'qmp_capabilities')
+        command = self.server.next_command_sync()
+        self.assertEqual(command.name, 'echo')
+        self.assertEqual(command.arguments, arguments)
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
