@@ -923,6 +923,26 @@ _qmp_json_parse_checked (const char *data,
   return node;
 }
 
+/* Builds the tree of text that _qmp_json_parse_command() checked (a
+ * client's arguments or id), as long as it costs at most
+ * %QMP_JSON_TREE_FACTOR times @max_message_size; beyond, NULL with
+ * %QMP_ERROR_MESSAGE_TOO_LARGE, found before the tree grows past it. */
+JsonNode *
+_qmp_json_parse_checked_bounded (const char  *data,
+                                 gsize        len,
+                                 guint64      max_message_size,
+                                 GError     **error)
+{
+  Parser parser = PARSER_INIT (data, len, NULL, error, TRUE);
+  JsonNode *node;
+
+  parser.checked = TRUE;
+  parser_set_limit (&parser, max_message_size, QMP_JSON_TREE_FACTOR);
+  node = parse_document (&parser);
+  parser_finish (&parser);
+  return node;
+}
+
 /* The object of an event's "data" that _qmp_json_parse_message() checked:
  * without a node around it. */
 JsonObject *
@@ -1194,7 +1214,7 @@ _qmp_json_parse_message (const char  *data,
         }
       else if (kind == MEMBER_EVENT && parser.p < parser.end && *parser.p == '"')
         {
-          Text text;
+          Text text = { NULL, 0, FALSE };
 
           /* The name alone, as the event keeps it. */
           message->has_event = TRUE;
@@ -1292,4 +1312,146 @@ _qmp_json_check (const char  *data,
   Parser parser = PARSER_INIT (data, len, scratch, error, FALSE);
 
   return parse_document (&parser) != NULL;
+}
+
+/* ------------------------------------------------------------ commands */
+
+void
+_qmp_command_line_clear (QmpCommandLine *line)
+{
+  g_clear_pointer (&line->execute.string, g_free);
+  g_clear_pointer (&line->exec_oob.string, g_free);
+  g_clear_pointer (&line->unexpected, g_free);
+}
+
+/* Parses a client's line, which must be one JSON object, into the members
+ * a command has, without building anything: each one's value is checked
+ * and left where it is in the line, so that a proxy can pass the arguments
+ * and the id on as the client wrote them.  "execute" and "exec-oob" are
+ * decoded when they are strings.  A repeated member keeps its first place
+ * and its last value, as in a JsonObject.  Of the other members, the name
+ * of the first is kept.  On error, @not_an_object tells a valid JSON value
+ * that is not an object from a line that is not JSON.  Nothing is built,
+ * so a line costs no more than its own bytes (and the names it decodes). */
+gboolean
+_qmp_json_parse_command (const char      *data,
+                         gsize            len,
+                         GString         *scratch,
+                         QmpCommandLine  *line,
+                         gboolean        *not_an_object,
+                         GError         **error)
+{
+  Parser parser = PARSER_INIT (data, len, scratch, error, FALSE);
+  guint n_members = 0;
+
+  memset (line, 0, sizeof *line);
+  *not_an_object = FALSE;
+
+  skip_space (&parser);
+  if (parser.p >= parser.end || *parser.p != '{')
+    {
+      *not_an_object = parse_document (&parser) != NULL;
+      parser_finish (&parser);
+      return FALSE;
+    }
+  parser.p++;
+
+  skip_space (&parser);
+  while (parser.p < parser.end && *parser.p != '}')
+    {
+      QmpCommandMember *member = NULL;
+      Text name;
+      const char *start;
+
+      if (*parser.p != '"')
+        goto invalid;
+      parser.p++;
+      if (!parse_string (&parser, &name))
+        goto error;
+      n_members++;
+
+      if (TEXT_IS (&name, "execute"))
+        member = &line->execute;
+      else if (TEXT_IS (&name, "exec-oob"))
+        member = &line->exec_oob;
+      else if (TEXT_IS (&name, "arguments"))
+        member = &line->arguments;
+      else if (TEXT_IS (&name, "id"))
+        member = &line->id;
+      else if (line->unexpected == NULL)
+        {
+          /* Copied now: the value may reuse the scratch buffer. */
+          line->unexpected = g_strndup (name.str, name.len);
+          line->unexpected_order = n_members;
+        }
+
+      skip_space (&parser);
+      if (parser.p >= parser.end || *parser.p != ':')
+        goto invalid;
+      parser.p++;
+      skip_space (&parser);
+
+      start = parser.p;
+      if (member != NULL && (member == &line->execute || member == &line->exec_oob) &&
+          parser.p < parser.end && *parser.p == '"')
+        {
+          Text text = { NULL, 0, FALSE };
+
+          parser.p++;
+          if (!parse_string (&parser, &text))
+            goto error;
+          g_clear_pointer (&member->string, g_free);
+          member->string = g_strndup (text.str, text.len);
+        }
+      else
+        {
+          if (parse_value (&parser, 1) == NULL)
+            goto error;
+          if (member != NULL)
+            g_clear_pointer (&member->string, g_free);
+        }
+
+      if (member != NULL)
+        {
+          if (member->order == 0)
+            member->order = n_members;
+          member->json = start;
+          member->len = parser.p - start;
+        }
+
+      skip_space (&parser);
+      if (parser.p < parser.end && *parser.p == ',')
+        {
+          parser.p++;
+          skip_space (&parser);
+          /* A member must follow: no trailing comma. */
+          if (parser.p >= parser.end || *parser.p != '"')
+            goto invalid;
+          continue;
+        }
+      if (parser.p < parser.end && *parser.p == '}')
+        break;
+      goto invalid;
+    }
+
+  if (parser.p >= parser.end)
+    goto invalid;
+  parser.p++;
+
+  skip_space (&parser);
+  if (parser.p != parser.end)
+    {
+      fail (&parser, _("Unexpected data after the value"));
+      goto error;
+    }
+
+  parser_finish (&parser);
+  return TRUE;
+
+invalid:
+  fail (&parser, _("Expected a member"));
+error:
+  parser_finish (&parser);
+  _qmp_command_line_clear (line);
+  return FALSE;
 }

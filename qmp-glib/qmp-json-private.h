@@ -34,6 +34,28 @@ typedef struct
   gint64 microseconds;
 } QmpMessage;
 
+/* A member of a client's command line: its last value, as text in the
+ * line (checked JSON, not NUL-terminated). */
+typedef struct
+{
+  guint order;              /* 0: absent; else where it first came, from 1 */
+  const char *json;
+  gsize len;
+  char *string;             /* "execute", "exec-oob": the value decoded, when
+                             * it is a string */
+} QmpCommandMember;
+
+/* The members of a client's command line that QMP defines. */
+typedef struct
+{
+  QmpCommandMember execute;
+  QmpCommandMember exec_oob;
+  QmpCommandMember arguments;
+  QmpCommandMember id;
+  char *unexpected;         /* the name of the first other member */
+  guint unexpected_order;
+} QmpCommandLine;
+
 JsonNode   *_qmp_json_node_copy_deep   (JsonNode   *node);
 JsonObject *_qmp_json_object_copy_deep (JsonObject *object);
 char       *_qmp_json_to_string_redacted (JsonNode *node);
@@ -53,6 +75,10 @@ JsonNode   *_qmp_json_parse            (const char  *data,
                                         GError     **error);
 JsonNode   *_qmp_json_parse_checked    (const char  *data,
                                         gsize        len);
+JsonNode   *_qmp_json_parse_checked_bounded (const char  *data,
+                                             gsize        len,
+                                             guint64      max_message_size,
+                                             GError     **error);
 JsonObject *_qmp_json_parse_checked_object (const char *data,
                                             gsize       len);
 gboolean    _qmp_json_check            (const char  *data,
@@ -71,8 +97,16 @@ gboolean    _qmp_json_parse_message    (const char  *data,
                                         gboolean    *not_an_object,
                                         GError     **error);
 void        _qmp_message_clear         (QmpMessage  *message);
+gboolean    _qmp_json_parse_command    (const char      *data,
+                                        gsize            len,
+                                        GString         *scratch,
+                                        QmpCommandLine  *line,
+                                        gboolean        *not_an_object,
+                                        GError         **error);
+void        _qmp_command_line_clear    (QmpCommandLine  *line);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (QmpMessage, _qmp_message_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (QmpCommandLine, _qmp_command_line_clear)
 
 /* Reading peer data: NULL (or FALSE) when the member is absent or of
  * another type, never a critical; @object and @node may be NULL. */

@@ -142,11 +142,20 @@ void
 _qmp_json_append_string (GString    *out,
                          const char *str)
 {
+  const char *run = str;
+  const char *p;
+
   g_string_append_c (out, '"');
-  for (const char *p = str; *p != '\0'; p++)
+  for (p = str; *p != '\0'; p++)
     {
       guchar c = (guchar) *p;
 
+      /* Runs of bytes that need no escape go in at once */
+      if (c >= 0x20 && c != '"' && c != '\\')
+        continue;
+
+      g_string_append_len (out, run, p - run);
+      run = p + 1;
       switch (c)
         {
         case '"':  g_string_append (out, "\\\""); break;
@@ -156,13 +165,10 @@ _qmp_json_append_string (GString    *out,
         case '\n': g_string_append (out, "\\n"); break;
         case '\r': g_string_append (out, "\\r"); break;
         case '\t': g_string_append (out, "\\t"); break;
-        default:
-          if (c < 0x20)
-            g_string_append_printf (out, "\\u%04x", c);
-          else
-            g_string_append_c (out, (char) c);
+        default:   g_string_append_printf (out, "\\u%04x", c); break;
         }
     }
+  g_string_append_len (out, run, p - run);
   g_string_append_c (out, '"');
 }
 
@@ -284,8 +290,24 @@ _qmp_json_to_string_redacted (JsonNode *node)
 char *
 _qmp_json_string_quote (const char *str)
 {
-  GString *out = g_string_sized_new (strlen (str) + 2);
+  gsize len = 0;
+  GString *out;
+  char *quoted;
 
+  /* Most strings (command names) need no escape: one copy */
+  while (str[len] != '\0' && (guchar) str[len] >= 0x20 && str[len] != '"' && str[len] != '\\')
+    len++;
+  if (str[len] == '\0')
+    {
+      quoted = g_malloc (len + 3);
+      quoted[0] = '"';
+      memcpy (quoted + 1, str, len);
+      quoted[len + 1] = '"';
+      quoted[len + 2] = '\0';
+      return quoted;
+    }
+
+  out = g_string_sized_new (strlen (str) + 2);
   _qmp_json_append_string (out, str);
 
   return g_string_free (out, FALSE);

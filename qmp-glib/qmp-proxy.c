@@ -261,7 +261,10 @@ on_channel_command (GObject          *owner,
       return;
     }
 
-  call = _qmp_call_new (QMP_CALL_COMMAND, request->name, request->arguments, request->oob, NULL, NULL);
+  /* The arguments go to QEMU as the client wrote them: the channel
+   * checked them, and no tree is built on the way. */
+  call = _qmp_call_new (QMP_CALL_COMMAND, request->name, NULL, request->oob, NULL, NULL);
+  _qmp_call_take_arguments_json (call, g_steal_pointer (&request->arguments_json));
 
   /* The call takes duplicates, sent with its line's first byte and closed
    * then; the client's are closed now, so that once the answer comes,
@@ -311,6 +314,7 @@ proxy_add_client (QmpProxy             *self,
                                      on_channel_command, on_channel_closed, error);
   if (channel == NULL)
     return FALSE;
+  _qmp_server_channel_set_want_trees (channel, FALSE);
 
   g_mutex_lock (&self->lock);
   if (self->closed)

@@ -24,9 +24,13 @@ typedef struct _QmpServerChannel QmpServerChannel;
 typedef struct
 {
   char *name;
-  JsonObject *arguments;    /* nullable */
-  JsonNode *id;             /* nullable; any JSON value, as sent */
-  char *id_json;            /* nullable; @id serialized, to copy into the reply */
+  char *arguments_json;     /* nullable; the arguments as the client wrote
+                             * them (checked JSON, an object) */
+  JsonObject *arguments;    /* nullable; built unless the owner wants text only */
+  JsonNode *id;             /* nullable; any JSON value, as sent; built as
+                             * @arguments is */
+  char *id_json;            /* nullable; the id as the client wrote it, to
+                             * copy into the reply */
   gboolean oob;             /* sent as exec-oob */
   GUnixFDList *fds;         /* nullable; descriptors that came with it */
   gboolean answered;        /* the channel answered it itself */
@@ -59,6 +63,8 @@ QmpServerChannel *_qmp_server_channel_new   (GIOStream                    *strea
 QmpServerChannel *_qmp_server_channel_ref   (QmpServerChannel *self);
 void              _qmp_server_channel_unref (QmpServerChannel *self);
 void              _qmp_server_channel_set_guest_agent (QmpServerChannel *self);
+void              _qmp_server_channel_set_want_trees  (QmpServerChannel *self,
+                                                       gboolean          want_trees);
 gboolean          _qmp_server_channel_is_guest_agent  (QmpServerChannel *self);
 void              _qmp_server_channel_start (QmpServerChannel *self);
 void              _qmp_server_channel_close (QmpServerChannel *self);

@@ -75,6 +75,7 @@ struct _QmpServerChannel
   GString *scratch;             /* the parser's buffer for escaped strings */
   GUnixFDList *pending_fds;     /* received, not yet given to a command */
   gboolean oob_enabled;
+  gboolean want_trees;          /* requests come with arguments and id as trees */
   gboolean closed_told;         /* closed_func was called */
 
   GMutex lock;
@@ -103,6 +104,7 @@ void
 _qmp_server_request_free (QmpServerRequest *request)
 {
   g_free (request->name);
+  g_free (request->arguments_json);
   g_clear_pointer (&request->arguments, json_object_unref);
   g_clear_pointer (&request->id, json_node_unref);
   g_free (request->id_json);
@@ -183,10 +185,16 @@ channel_write_locked (QmpServerChannel *self)
           continue;
         }
 
-      n = g_pollable_output_stream_write_nonblocking (self->output,
-                                                      self->wbuf->str + self->wpos,
-                                                      self->wbuf->len - self->wpos,
-                                                      NULL, &error);
+      /* The socket itself when there is one: the stream around it costs
+       * as much again */
+      if (self->socket != NULL)
+        n = g_socket_send (self->socket, self->wbuf->str + self->wpos,
+                           self->wbuf->len - self->wpos, NULL, &error);
+      else
+        n = g_pollable_output_stream_write_nonblocking (self->output,
+                                                        self->wbuf->str + self->wpos,
+                                                        self->wbuf->len - self->wpos,
+                                                        NULL, &error);
       if (n < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -282,23 +290,67 @@ channel_append_line (QmpServerChannel *self,
   g_mutex_unlock (&self->lock);
 }
 
+/* Appends a line made of @n_pieces strings and the line end, written
+ * straight into the buffer: a proxy's answers cost no line of their own. */
+static void
+channel_append_pieces (QmpServerChannel  *self,
+                       const char       **pieces,
+                       gsize             *lens,
+                       guint              n_pieces)
+{
+  const char *end = channel_line_end (self);
+  gsize end_len = strlen (end);
+  gsize total = end_len;
+  GString *tail;
+
+  for (guint i = 0; i < n_pieces; i++)
+    total += lens[i];
+
+  g_mutex_lock (&self->lock);
+  if (self->closed || self->close_when_written)
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+
+  if (G_UNLIKELY (self->cut_pending || self->write_limit >= 0))
+    {
+      /* A fault: the line is cut where the test asked */
+      g_autoptr(GString) line = g_string_sized_new (total);
+
+      for (guint i = 0; i < n_pieces; i++)
+        g_string_append_len (line, pieces[i], lens[i]);
+      g_string_append_len (line, end, end_len);
+      channel_append_locked (self, line->str, line->len);
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+
+  self->n_queued += total;
+  tail = channel_tail_locked (self);
+  for (guint i = 0; i < n_pieces; i++)
+    g_string_append_len (tail, pieces[i], lens[i]);
+  g_string_append_len (tail, end, end_len);
+
+  channel_write_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
 void
 _qmp_server_channel_reply (QmpServerChannel *self,
                            const char       *id_json,
                            const char       *return_json)
 {
-  g_autoptr(GString) line = g_string_sized_new (strlen (return_json) + 32);
+  const char *pieces[] = { "{\"return\": ", return_json, ", \"id\": ", id_json, "}" };
+  gsize lens[] = { strlen (pieces[0]), strlen (return_json), strlen (pieces[2]),
+                   id_json != NULL ? strlen (id_json) : 0, 1 };
 
-  g_string_append (line, "{\"return\": ");
-  g_string_append (line, return_json);
-  if (id_json != NULL)
+  if (id_json == NULL)
     {
-      g_string_append (line, ", \"id\": ");
-      g_string_append (line, id_json);
+      pieces[2] = pieces[4];
+      lens[2] = lens[4];
     }
-  g_string_append_c (line, '}');
-
-  channel_append_line (self, line);
+  channel_append_pieces (self, pieces, lens, id_json != NULL ? 5 : 3);
 }
 
 void
@@ -455,15 +507,16 @@ static void
 channel_negotiate (QmpServerChannel *self,
                    QmpServerRequest *request)
 {
+  JsonObject *arguments = request->arguments;
   gboolean oob = FALSE;
 
-  if (request->arguments != NULL)
+  if (arguments != NULL)
     {
       JsonObjectIter iter;
       const char *member;
       JsonNode *value;
 
-      json_object_iter_init (&iter, request->arguments);
+      json_object_iter_init (&iter, arguments);
       while (json_object_iter_next (&iter, &member, &value))
         {
           g_autofree char *desc = NULL;
@@ -511,47 +564,24 @@ channel_negotiate (QmpServerChannel *self,
   _qmp_server_channel_reply (self, request->id_json, "{}");
 }
 
-/* A client's id as JSON, to copy into its reply: most are integers, which
- * the JSON writer and printf would make cost more than the rest. */
-static char *
-id_to_json (JsonNode *id)
-{
-  char digits[24];
-  gsize i = sizeof digits - 1;
-  gint64 value;
-  guint64 magnitude;
-
-  if (!_qmp_json_node_get_int (id, &value))
-    return _qmp_json_to_string (id);
-
-  magnitude = value < 0 ? -(guint64) value : (guint64) value;
-  digits[i] = '\0';
-  do
-    digits[--i] = '0' + magnitude % 10;
-  while ((magnitude /= 10) > 0);
-  if (value < 0)
-    digits[--i] = '-';
-
-  return g_strdup (digits + i);
-}
-
-/* One line from the client: checked as QEMU's qmp_dispatch() checks it. */
+/* One line from the client: checked as QEMU's qmp_dispatch() checks it.
+ * Nothing is built from it unless the owner wants trees: the name is
+ * decoded, and the id and arguments are kept as the client wrote them. */
 static void
 channel_handle_line (QmpServerChannel *self,
                      const char       *line,
-                     gsize             len)
+                     gsize             len,
+                     guint64           max_message_size)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
+  g_auto(QmpCommandLine) command = { 0, };
   g_autoptr(QmpServerRequest) request = NULL;
-  JsonObject *object;
-  JsonObjectIter iter;
-  const char *member;
-  JsonNode *value;
-  const char *execute = NULL;
-  const char *exec_oob = NULL;
+  gboolean not_an_object;
+  const QmpCommandMember *problem_member = NULL;
   const char *problem = NULL;
   g_autofree char *unexpected = NULL;
+  guint unexpected_order;
+  const char *unexpected_name;
 
   while (len > 0 && g_ascii_isspace (line[len - 1]))
     len--;
@@ -560,69 +590,61 @@ channel_handle_line (QmpServerChannel *self,
   if (len == 0)
     return;
 
-  node = _qmp_json_parse (line, len, self->scratch, &error);
-  if (node == NULL)
+  if (G_UNLIKELY (_qmp_debug_enabled ()))
     {
+      g_autofree char *text = _qmp_json_line_for_log (line, len, self->scratch, max_message_size);
+
+      g_debug ("server: ← %s", text);
+    }
+
+  if (!_qmp_json_parse_command (line, len, self->scratch, &command, &not_an_object, &error))
+    {
+      if (not_an_object)
+        {
+          _qmp_server_channel_reply_error (self, NULL, "GenericError", "QMP input must be a JSON object");
+          return;
+        }
       g_debug ("server: ← a line that is not JSON: %s", error->message);
       _qmp_server_channel_reply_error (self, NULL, "GenericError", "JSON parse error, invalid input");
       return;
     }
 
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    {
-      _qmp_server_channel_reply_error (self, NULL, "GenericError", "QMP input must be a JSON object");
-      return;
-    }
-  object = json_node_get_object (node);
-
-  if (G_UNLIKELY (_qmp_debug_enabled ()))
-    {
-      g_autofree char *text = _qmp_json_to_string_redacted (node);
-
-      g_debug ("server: ← %s", text);
-    }
-
   request = g_new0 (QmpServerRequest, 1);
+  if (command.id.order != 0)
+    request->id_json = g_strndup (command.id.json, command.id.len);
 
-  json_object_iter_init (&iter, object);
-  while (json_object_iter_next (&iter, &member, &value))
-    {
-      if (g_str_equal (member, "execute") || (g_str_equal (member, "exec-oob") && self->oob_enabled))
-        {
-          const char *name = _qmp_json_node_get_string (value);
+  /* The members are looked at in the order they came, as in a JsonObject:
+   * of the ones with a wrong type, the last one's problem is told. */
+  if (command.execute.order != 0 && command.execute.string == NULL)
+    problem_member = &command.execute;
+  if (command.exec_oob.order != 0 && command.exec_oob.string == NULL && self->oob_enabled &&
+      (problem_member == NULL || command.exec_oob.order > problem_member->order))
+    problem_member = &command.exec_oob;
+  if (command.arguments.order != 0 && command.arguments.json[0] != '{' &&
+      (problem_member == NULL || command.arguments.order > problem_member->order))
+    problem_member = &command.arguments;
 
-          if (name == NULL)
-            problem = g_str_equal (member, "execute")
-              ? "QMP input member 'execute' must be a string"
-              : "QMP input member 'exec-oob' must be a string";
-          else if (g_str_equal (member, "execute"))
-            execute = name;
-          else
-            exec_oob = name;
-        }
-      else if (g_str_equal (member, "arguments"))
-        {
-          if (!JSON_NODE_HOLDS_OBJECT (value))
-            problem = "QMP input member 'arguments' must be an object";
-          else
-            request->arguments = json_object_ref (json_node_get_object (value));
-        }
-      else if (g_str_equal (member, "id"))
-        {
-          request->id = json_node_copy (value);
-          request->id_json = id_to_json (value);
-        }
-      else if (unexpected == NULL)
-        {
-          unexpected = g_strdup_printf ("QMP input member '%s' is unexpected", member);
-        }
-    }
+  if (problem_member == &command.execute)
+    problem = "QMP input member 'execute' must be a string";
+  else if (problem_member == &command.exec_oob)
+    problem = "QMP input member 'exec-oob' must be a string";
+  else if (problem_member == &command.arguments)
+    problem = "QMP input member 'arguments' must be an object";
 
-  if (problem == NULL && unexpected != NULL)
-    problem = unexpected;
-  if (problem == NULL && execute == NULL && exec_oob == NULL)
+  /* Without oob, exec-oob is just another member */
+  unexpected_name = command.unexpected;
+  unexpected_order = command.unexpected_order;
+  if (!self->oob_enabled && command.exec_oob.order != 0 &&
+      (unexpected_name == NULL || command.exec_oob.order < unexpected_order))
+    unexpected_name = "exec-oob";
+  if (problem == NULL && unexpected_name != NULL)
+    problem = unexpected = g_strdup_printf ("QMP input member '%s' is unexpected", unexpected_name);
+
+  if (!self->oob_enabled)
+    g_clear_pointer (&command.exec_oob.string, g_free);
+  if (problem == NULL && command.execute.string == NULL && command.exec_oob.string == NULL)
     problem = "QMP input lacks member 'execute'";
-  if (problem == NULL && execute != NULL && exec_oob != NULL)
+  if (problem == NULL && command.execute.string != NULL && command.exec_oob.string != NULL)
     problem = "QMP input must not contain both 'execute' and 'exec-oob'";
 
   if (problem != NULL)
@@ -631,8 +653,36 @@ channel_handle_line (QmpServerChannel *self,
       return;
     }
 
-  request->name = g_strdup (execute ? execute : exec_oob);
-  request->oob = exec_oob != NULL;
+  request->oob = command.exec_oob.string != NULL;
+  request->name = request->oob ? g_steal_pointer (&command.exec_oob.string)
+                               : g_steal_pointer (&command.execute.string);
+  if (command.arguments.order != 0)
+    request->arguments_json = g_strndup (command.arguments.json, command.arguments.len);
+
+  /* Trees for the owner that wants them, and for a negotiation, which
+   * looks into its arguments; each bounded by the message's size, as the
+   * client's channel bounds what a server sends. */
+  if (self->want_trees ||
+      (!self->guest_agent && request->arguments_json != NULL &&
+       g_str_equal (request->name, "qmp_capabilities") && !_qmp_server_channel_is_negotiated (self)))
+    {
+      g_autoptr(JsonNode) arguments = NULL;
+
+      if (request->arguments_json != NULL)
+        arguments = _qmp_json_parse_checked_bounded (command.arguments.json, command.arguments.len,
+                                                     max_message_size, &error);
+      if (error == NULL && command.id.order != 0 && self->want_trees)
+        request->id = _qmp_json_parse_checked_bounded (command.id.json, command.id.len,
+                                                       max_message_size, &error);
+      if (error != NULL)
+        {
+          g_debug ("server: ← %s", error->message);
+          _qmp_server_channel_reply_error (self, NULL, "GenericError", "JSON parse error, invalid input");
+          return;
+        }
+      if (arguments != NULL)
+        request->arguments = json_object_ref (json_node_get_object (arguments));
+    }
   request->fds = g_steal_pointer (&self->pending_fds);
 
   if (self->guest_agent)
@@ -655,10 +705,6 @@ channel_handle_line (QmpServerChannel *self,
       request->answered = TRUE;
     }
 
-  /* The tree is dropped here, on the worker, before the request goes on:
-   * json-glib's reference counts are not atomic, and from now on only the
-   * request holds its members. */
-  g_clear_pointer (&node, json_node_unref);
   channel_deliver (self, g_steal_pointer (&request));
 }
 
@@ -679,7 +725,7 @@ channel_process_buffer (QmpServerChannel *self,
       if (len > max_message_size + 1)
         return FALSE;
 
-      channel_handle_line (self, self->rbuf + start, len);
+      channel_handle_line (self, self->rbuf + start, len, max_message_size);
 
       start = nl + 1 - self->rbuf;
       self->rbuf_scanned = start;
@@ -1075,6 +1121,7 @@ _qmp_server_channel_new (GIOStream                    *stream,
   self->rbuf_cap = READ_BUFFER_MIN;
   self->rbuf = g_malloc (self->rbuf_cap);
   self->scratch = g_string_new (NULL);
+  self->want_trees = TRUE;
 
   g_mutex_init (&self->lock);
   self->reading = TRUE;
@@ -1103,6 +1150,16 @@ _qmp_server_channel_set_guest_agent (QmpServerChannel *self)
   g_mutex_lock (&self->lock);
   self->negotiated = TRUE;
   g_mutex_unlock (&self->lock);
+}
+
+/* Before _qmp_server_channel_start(): requests come without their
+ * arguments and id as trees, only as text (for QmpProxy, which passes them
+ * on as they are). */
+void
+_qmp_server_channel_set_want_trees (QmpServerChannel *self,
+                                    gboolean          want_trees)
+{
+  self->want_trees = !!want_trees;
 }
 
 gboolean

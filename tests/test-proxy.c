@@ -12,6 +12,7 @@
 
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -320,6 +321,314 @@ test_protocol (Fixture       *f,
   reply = raw_read_reply (raw);
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (reply, "error"), "desc"),
                    ==, "The command query-status does not support OOB");
+}
+
+/* The next line that is not an event, as text without its line end */
+static char *
+raw_read_reply_text (Raw *raw)
+{
+  while (TRUE)
+    {
+      g_autoptr(GError) error = NULL;
+      char *line = g_data_input_stream_read_line (raw->input, NULL, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (line);
+      if (strstr (line, "\"event\"") == NULL)
+        return line;
+      g_free (line);
+    }
+}
+
+/* Ids of every JSON type, written as no JSON writer would write them, come
+ * back byte for byte as the client wrote them */
+static void
+test_ids (Fixture       *f,
+          gconstpointer  data)
+{
+  static const char * const ids[] = {
+    "7", "-0", "0", "-9223372036854775808", "18446744073709551616", "1.50", "1E+3", "-2.5e-7",
+    "\"plain\"", "\"\"", "\"a\\u00e9\\\"b\\\\c\\/d\\n\"", "\"\xc3\xa9\xf0\x9f\x98\x80\"", "\"\\ud83d\\ude00\"",
+    "true", "false", "null", "[]", "{}", "[ 1 ,\t{\"a\" : [null, \"x\"]} ]",
+    "{\"n\\u0061me\": {\"deep\": [[[{}]]]}, \"k\":-1}",
+  };
+  g_autoptr(Raw) raw = raw_connect (f->path);
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      /* The id before and after the command, and with an error */
+      const char *forms[][2] = {
+        { "{\"id\": ", ", \"execute\": \"query-status\"}\n" },
+        { "{\"execute\": \"query-status\", \"id\":", "}\n" },
+        { "{\"execute\": \"no-such-command\", \"id\":  ", "  }\n" },
+      };
+
+      for (guint j = 0; j < G_N_ELEMENTS (forms); j++)
+        {
+          g_autofree char *line = g_strconcat (forms[j][0], ids[i], forms[j][1], NULL);
+          g_autofree char *tail = g_strdup_printf (", \"id\": %s}", ids[i]);
+          g_autofree char *reply = NULL;
+
+          raw_send (raw, line);
+          reply = raw_read_reply_text (raw);
+          g_test_message ("%s → %s", line, reply);
+          g_assert_true (g_str_has_suffix (reply, tail));
+          g_assert_true (g_str_has_prefix (reply, j < 2 ? "{\"return\": {" : "{\"error\": {"));
+        }
+    }
+}
+
+/* Arguments with escapes, non-ASCII text and nesting reach QEMU as they
+ * mean: QEMU's HMP echoes the command line it got, and qom-list finds the
+ * path spelled with escapes */
+static void
+test_arguments_text (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(Raw) raw = raw_connect (f->path);
+  g_autoptr(JsonObject) reply = NULL;
+  const char *ret;
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+
+  /* "zz é😀 \"q\" \\ tab\t" written with escapes and raw UTF-8 */
+  raw_send (raw, "{\"execute\": \"human-monitor-command\", \"arguments\": "
+                 "{ \"command-line\" :\"zz \xc3\xa9\\ud83d\\ude00 \\\"q\\\" \\\\ t\\u0061b\\t\" }, \"id\": 1}\n");
+  reply = raw_read_reply (raw);
+  ret = json_object_get_string_member (reply, "return");
+  g_assert_nonnull (ret);
+  g_assert_nonnull (strstr (ret, "zz"));
+  /* QEMU's HMP reports the command it does not know by its first word */
+  g_clear_pointer (&reply, json_object_unref);
+
+  raw_send (raw, "{\"execute\": \"human-monitor-command\", \"arguments\": "
+                 "{\"command-line\": \"echo-\xc3\xa9\\ud83d\\ude00\\\"x\"}, \"id\": 2}\n");
+  reply = raw_read_reply (raw);
+  ret = json_object_get_string_member (reply, "return");
+  g_assert_nonnull (ret);
+  g_assert_nonnull (strstr (ret, "echo-\xc3\xa9\xf0\x9f\x98\x80\"x"));
+  g_clear_pointer (&reply, json_object_unref);
+
+  raw_send (raw, "{\"execute\": \"qom-list\", \"arguments\": {\"p\\u0061th\": \"\\/m\\u0061chine\"}, \"id\": 3}\n");
+  reply = raw_read_reply (raw);
+  g_assert_nonnull (json_object_get_array_member (reply, "return"));
+  g_clear_pointer (&reply, json_object_unref);
+
+  /* Nested arguments of the wrong shape: QEMU's own refusal */
+  raw_send (raw, "{\"execute\": \"qom-list\", \"arguments\": {\"path\": {\"a\": [1, {\"b\": null}]}}, \"id\": 4}\n");
+  reply = raw_read_reply (raw);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (reply, "error"), "class"),
+                   ==, "GenericError");
+  g_clear_pointer (&reply, json_object_unref);
+
+  /* Arguments that are not an object never reach QEMU, as QEMU would say */
+  raw_send (raw, "{\"execute\": \"qom-list\", \"arguments\": [\"path\"], \"id\": 5}\n");
+  reply = raw_read_reply (raw);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (reply, "error"), "desc"),
+                   ==, "QMP input member 'arguments' must be an object");
+}
+
+/* Malformed lines, wrong types, repeated and escaped members: answered as
+ * QEMU's qmp_dispatch() would, without reaching QEMU, which is still fine
+ * after them */
+static void
+test_hostile_input (Fixture       *f,
+                    gconstpointer  data)
+{
+  static const struct { const char *line; const char *reply; } cases[] = {
+    { "{\"execute\": \n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}" },
+    { "[1]\n", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input must be a JSON object\"}}" },
+    { "{\"id\": 4}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input lacks member 'execute'\"}, \"id\": 4}" },
+    { "{\"execute\": 1, \"id\": 5}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'execute' must be a string\"}, \"id\": 5}" },
+    { "{\"execute\": \"stop\", \"arguments\": [], \"id\": 6}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'arguments' must be an object\"}, \"id\": 6}" },
+    { "{\"execute\": \"stop\", \"colour\": 1, \"c\\u006flour\": 2}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'colour' is unexpected\"}}" },
+    /* Not negotiated: exec-oob is just another member */
+    { "{\"exec-oob\": \"query-status\", \"id\": 8}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'exec-oob' is unexpected\"}, \"id\": 8}" },
+    /* Of the members with a wrong type, the last one in the line */
+    { "{\"arguments\": [], \"execute\": 1, \"id\": 11}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'execute' must be a string\"}, \"id\": 11}" },
+    { "{\"execute\": 1, \"arguments\": [], \"id\": 12}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'arguments' must be an object\"}, \"id\": 12}" },
+    { "{\"execute\": \"query-status\", \"id\": 13, \"arguments\": {\"a\": \"\xff\"}}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}" },
+    { "{\"execute\": \"query-status\", \"arguments\": {\"a\": \"\\u0000\"}, \"id\": 14}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}" },
+    { "{\"execute\": \"query-status\", \"arguments\": {}, \"id\": 15,}\n",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}" },
+  };
+  g_autoptr(Raw) raw = raw_connect (f->path);
+  g_autoptr(JsonObject) reply = NULL;
+  g_autoptr(GString) deep = g_string_new ("{\"execute\": \"query-status\", \"arguments\": {\"a\": ");
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": []}}\n");
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = NULL;
+
+      raw_send (raw, cases[i].line);
+      text = raw_read_reply_text (raw);
+      g_assert_cmpstr (text, ==, cases[i].reply);
+    }
+
+  /* Nested deeper than QEMU takes */
+  for (guint i = 0; i < 2000; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 2000; i++)
+    g_string_append_c (deep, ']');
+  g_string_append (deep, "}, \"id\": 16}\n");
+  raw_send (raw, deep->str);
+  reply = raw_read_reply (raw);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (reply, "error"), "desc"),
+                   ==, "JSON parse error, invalid input");
+  g_clear_pointer (&reply, json_object_unref);
+
+  /* A repeated member: the last one wins; escaped names are names */
+  raw_send (raw, "{\"execute\": 1, \"execute\": \"query-status\", \"id\": 9}\n");
+  reply = raw_read_reply (raw);
+  g_assert_true (json_object_has_member (json_object_get_object_member (reply, "return"), "status"));
+  g_clear_pointer (&reply, json_object_unref);
+  raw_send (raw, "{\"\\u0065xecute\": \"query-name\", \"\\u0069d\": 10}\n");
+  reply = raw_read_reply (raw);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_object_get_member (reply, "return")));
+  g_assert_cmpint (json_object_get_int_member (reply, "id"), ==, 10);
+}
+
+/* A server that is neither QEMU nor the test server: it shows the lines
+ * the proxy sends upstream as they are.  Each command's reply returns the
+ * text of its arguments, and the line itself is kept for the test. */
+typedef struct
+{
+  GSocketConnection *connection;
+  GAsyncQueue *lines;
+} Upstream;
+
+static gpointer
+upstream_thread (gpointer user_data)
+{
+  Upstream *up = user_data;
+  GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (up->connection));
+  g_autoptr(GDataInputStream) input =
+    g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (up->connection)));
+  const char *greeting =
+    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}, \"package\": \"\"}, "
+    "\"capabilities\": []}}\r\n";
+  char *line;
+
+  g_output_stream_write_all (output, greeting, strlen (greeting), NULL, NULL, NULL);
+  while ((line = g_data_input_stream_read_line (input, NULL, NULL, NULL)) != NULL)
+    {
+      /* {"execute":"NAME"[,"arguments":ARGS],"id":N}, as the library writes it */
+      const char *id = g_strrstr (line, ",\"id\":");
+      const char *arguments = strstr (line, ",\"arguments\":");
+      g_autofree char *ret = NULL;
+      g_autofree char *reply = NULL;
+
+      g_assert_nonnull (id);
+      ret = arguments != NULL && arguments < id
+            ? g_strndup (arguments + strlen (",\"arguments\":"), id - arguments - strlen (",\"arguments\":"))
+            : g_strdup ("{}");
+      reply = g_strdup_printf ("{\"return\": %s, \"id\": %.*s}\r\n", ret,
+                               (int) (strlen (id) - strlen (",\"id\":") - 1), id + strlen (",\"id\":"));
+      g_async_queue_push (up->lines, line);
+      g_output_stream_write_all (output, reply, strlen (reply), NULL, NULL, NULL);
+    }
+  return NULL;
+}
+
+/* The arguments go upstream byte for byte as the client wrote them, and
+ * the return comes back to the client the same way */
+static void
+test_arguments_byte_exact (void)
+{
+  static const char * const arguments[] = {
+    "{}",
+    "{ }",
+    "{\"a\" :1, \"b\":  [true,false , null],\"c\":{\"d\":{\"e\":[[[\"f\"]]]}}}",
+    "{\"esc\": \"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0001\\u00e9\\ud83d\\ude00\"}",
+    "{\"utf8\": \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\", \"n\\u0061me\": -0.0e-0}",
+    "{\"big\": 18446744073709551616123, \"small\": -1e-400, \"huge\": 1E+400}",
+  };
+  g_autoptr(GSocketConnection) client_end = NULL;
+  g_autoptr(GSocketConnection) server_end = NULL;
+  g_autoptr(QmpConnection) upstream = NULL;
+  g_autoptr(QmpProxy) proxy = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) a = NULL;
+  g_autoptr(GSocket) b = NULL;
+  g_autofree char *greeting = NULL;
+  g_autofree char *negotiated = NULL;
+  GDataInputStream *input;
+  Upstream up = { NULL, g_async_queue_new_full (g_free) };
+  GThread *thread;
+  char *first;
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  a = g_socket_new_from_fd (fds[0], &error);
+  g_assert_no_error (error);
+  b = g_socket_new_from_fd (fds[1], &error);
+  g_assert_no_error (error);
+  client_end = g_socket_connection_factory_create_connection (a);
+  up.connection = server_end = g_socket_connection_factory_create_connection (b);
+  thread = g_thread_new ("upstream", upstream_thread, &up);
+
+  upstream = qmp_connection_new_sync (G_IO_STREAM (client_end), QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  first = g_async_queue_pop (up.lines);
+  g_assert_nonnull (strstr (first, "qmp_capabilities"));
+  g_free (first);
+
+  proxy = qmp_proxy_new (upstream);
+  stream = qmp_proxy_new_client_stream (proxy, QMP_PROXY_CLIENT_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  input = g_data_input_stream_new (g_io_stream_get_input_stream (stream));
+  g_data_input_stream_set_newline_type (input, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
+  greeting = g_data_input_stream_read_line (input, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (stream), "{\"execute\": \"qmp_capabilities\"}\n",
+                             strlen ("{\"execute\": \"qmp_capabilities\"}\n"), NULL, NULL, &error);
+  g_assert_no_error (error);
+  negotiated = g_data_input_stream_read_line (input, NULL, NULL, &error);
+  g_assert_cmpstr (negotiated, ==, "{\"return\": {}}");
+
+  for (guint i = 0; i < G_N_ELEMENTS (arguments); i++)
+    {
+      g_autofree char *line = g_strconcat ("{\"execute\": \"x-echo\", \"arguments\":  ", arguments[i],
+                                           "  , \"id\": [\"c\", ", i % 2 ? "1" : "\"\\u0031\"", "]}\n", NULL);
+      g_autofree char *want_up = g_strconcat (",\"arguments\":", arguments[i], ",\"id\":", NULL);
+      g_autofree char *want_back = g_strconcat ("{\"return\": ", arguments[i], ", \"id\": [\"c\", ",
+                                                i % 2 ? "1" : "\"\\u0031\"", "]}", NULL);
+      g_autofree char *sent = NULL;
+      g_autofree char *back = NULL;
+
+      g_output_stream_write_all (g_io_stream_get_output_stream (stream), line, strlen (line), NULL, NULL, &error);
+      g_assert_no_error (error);
+      sent = g_async_queue_pop (up.lines);
+      g_test_message ("%s → %s", line, sent);
+      g_assert_true (g_str_has_prefix (sent, "{\"execute\":\"x-echo\""));
+      g_assert_nonnull (strstr (sent, want_up));
+      back = g_data_input_stream_read_line (input, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (back, ==, want_back);
+    }
+
+  g_object_unref (input);
+  g_io_stream_close (stream, NULL, NULL);
+  qmp_proxy_close (proxy);
+  qmp_connection_close_sync (upstream, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (server_end), NULL, NULL);
+  g_thread_join (thread);
+  g_async_queue_unref (up.lines);
 }
 
 /* Two clients with the same ids, commands interleaved: each gets its own
@@ -1226,7 +1535,11 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   ADD ("/proxy/protocol", test_protocol);
+  ADD ("/proxy/ids", test_ids);
+  ADD ("/proxy/arguments-text", test_arguments_text);
+  ADD ("/proxy/hostile-input", test_hostile_input);
   ADD ("/proxy/two-clients", test_two_clients);
+  g_test_add_func ("/proxy/arguments-byte-exact", test_arguments_byte_exact);
   ADD ("/proxy/events", test_events);
   ADD ("/proxy/no-main-context", test_no_main_context);
   ADD ("/proxy/read-only", test_read_only);

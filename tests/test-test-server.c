@@ -281,10 +281,11 @@ test_negotiation (void)
   /* No events before negotiation, as QEMU */
   qmp_test_server_emit_event (server, "EARLY", NULL, NULL);
 
-  /* Before negotiation, as QEMU: the id comes back as it was sent */
-  raw_send (raw, "{\"execute\": \"query-status\", \"id\": {\"a\": [1, \"x\"]}}\r\n");
+  /* Before negotiation, as QEMU: the id comes back as it was sent, byte
+   * for byte */
+  raw_send (raw, "{\"execute\": \"query-status\", \"id\": {\"a\":  [1, \"x\"]}}\r\n");
   raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                   "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}, \"id\": {\"a\":[1,\"x\"]}}");
+                   "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}, \"id\": {\"a\":  [1, \"x\"]}}");
   raw_send (raw, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}, \"id\": \"neg\"}\n");
   raw_expect (raw, "{\"return\": {}, \"id\": \"neg\"}");
   raw_send (raw, "{\"execute\": \"qmp_capabilities\", \"id\": 3}\n");
