@@ -156,6 +156,59 @@ struct _QmpTestServerCommand
   gint answered;                /* atomic */
 };
 
+/* A function of the test's with its data, shared with the I/O thread
+ * while it calls it: replacing it while a command is being given to it
+ * must not free its data under it. */
+typedef struct
+{
+  gatomicrefcount ref_count;
+  GCallback func;
+  gpointer data;
+  GDestroyNotify destroy;
+} ServerFunc;
+
+static ServerFunc *
+server_func_new (GCallback      func,
+                 gpointer       data,
+                 GDestroyNotify destroy)
+{
+  ServerFunc *server_func;
+
+  if (func == NULL)
+    {
+      if (destroy != NULL)
+        destroy (data);
+      return NULL;
+    }
+
+  server_func = g_new0 (ServerFunc, 1);
+  g_atomic_ref_count_init (&server_func->ref_count);
+  server_func->func = func;
+  server_func->data = data;
+  server_func->destroy = destroy;
+  return server_func;
+}
+
+static ServerFunc *
+server_func_ref (ServerFunc *server_func)
+{
+  if (server_func != NULL)
+    g_atomic_ref_count_inc (&server_func->ref_count);
+  return server_func;
+}
+
+static void
+server_func_unref (ServerFunc *server_func)
+{
+  if (server_func == NULL || !g_atomic_ref_count_dec (&server_func->ref_count))
+    return;
+  if (server_func->destroy != NULL)
+    server_func->destroy (server_func->data);
+  g_free (server_func);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ServerFunc, server_func_unref)
+
 struct _QmpTestServer
 {
   GObject parent_instance;
@@ -180,12 +233,8 @@ struct _QmpTestServer
   gint64 write_limit;           /* -1, or what a client gets before a close */
   GHashTable *replies;          /* command → CannedReply */
   GHashTable *events_before;    /* command → GPtrArray of EventLine */
-  QmpTestServerCheckFunc check_func;
-  gpointer check_data;
-  GDestroyNotify check_destroy;
-  QmpTestServerCommandFunc command_func;
-  gpointer command_data;
-  GDestroyNotify command_destroy;
+  ServerFunc *check;         /* nullable */
+  ServerFunc *command;       /* nullable */
   GPtrArray *commands;          /* QmpTestServerCommand, all received */
   guint next_command;           /* the next one next_command_sync returns */
 
@@ -655,10 +704,8 @@ on_channel_command (GObject          *owner,
   g_autofree char *return_json = NULL;
   g_autofree char *error_class = NULL;
   g_autofree char *desc = NULL;
-  QmpTestServerCheckFunc check_func;
-  gpointer check_data;
-  QmpTestServerCommandFunc command_func;
-  gpointer command_data;
+  g_autoptr(ServerFunc) check = NULL;
+  g_autoptr(ServerFunc) command_func = NULL;
   gboolean has_handler;
   GPtrArray *events;
 
@@ -687,16 +734,15 @@ on_channel_command (GObject          *owner,
       error_class = g_strdup (canned->error_class);
       desc = g_strdup (canned->desc);
     }
-  check_func = self->check_func;
-  check_data = self->check_data;
-  command_func = self->command_func;
-  command_data = self->command_data;
+  check = server_func_ref (self->check);
+  command_func = server_func_ref (self->command);
   g_mutex_unlock (&self->lock);
 
   if (request->answered)
     return;
 
-  if (check_func != NULL && !check_func (self, command, check_data, &error))
+  if (check != NULL &&
+      !((QmpTestServerCheckFunc) check->func) (self, command, check->data, &error))
     {
       qmp_test_server_command_reply_error (command, "GenericError", error->message);
       return;
@@ -711,7 +757,8 @@ on_channel_command (GObject          *owner,
       return;
     }
 
-  if (command_func != NULL && command_func (self, command, command_data))
+  if (command_func != NULL &&
+      ((QmpTestServerCommandFunc) command_func->func) (self, command, command_func->data))
     return;
 
   has_handler = g_signal_has_handler_pending (self, signals[SIGNAL_COMMAND], 0, FALSE);
@@ -861,31 +908,23 @@ qmp_test_server_dispose (GObject *object)
   g_autoptr(GHashTable) clients = NULL;
   GHashTableIter iter;
   gpointer channel;
-  GDestroyNotify check_destroy, command_destroy;
-  gpointer check_data, command_data;
+  g_autoptr(ServerFunc) check = NULL;
+  g_autoptr(ServerFunc) command = NULL;
 
   g_mutex_lock (&self->lock);
   self->disposed = TRUE;
   clients = g_steal_pointer (&self->clients);
   self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _qmp_server_channel_unref, NULL);
-  check_destroy = self->check_destroy;
-  check_data = self->check_data;
-  self->check_func = NULL;
-  self->check_destroy = NULL;
-  command_destroy = self->command_destroy;
-  command_data = self->command_data;
-  self->command_func = NULL;
-  self->command_destroy = NULL;
+  check = g_steal_pointer (&self->check);
+  command = g_steal_pointer (&self->command);
   g_mutex_unlock (&self->lock);
 
   g_hash_table_iter_init (&iter, clients);
   while (g_hash_table_iter_next (&iter, &channel, NULL))
     _qmp_server_channel_close (channel);
 
-  if (check_destroy != NULL)
-    check_destroy (check_data);
-  if (command_destroy != NULL)
-    command_destroy (command_data);
+  g_clear_pointer (&check, server_func_unref);
+  g_clear_pointer (&command, server_func_unref);
 
   if (self->listen_source != NULL)
     {
@@ -1643,7 +1682,8 @@ qmp_test_server_add_event_before_reply (QmpTestServer *self,
  *
  * Sets a function that checks each command before it is answered, as a
  * QMP schema does: a command it refuses is answered with a
- * `GenericError`.  It runs on the library's worker thread.
+ * `GenericError`.  It runs on the library's worker thread.  The function
+ * it replaces is freed (@destroy) once no command is being given to it.
  *
  * ```c
  * static gboolean
@@ -1667,21 +1707,16 @@ qmp_test_server_set_check_func (QmpTestServer          *self,
                                 gpointer                user_data,
                                 GDestroyNotify          destroy)
 {
-  GDestroyNotify old_destroy;
-  gpointer old_data;
+  ServerFunc *check;
+  g_autoptr(ServerFunc) old = NULL;
 
   g_return_if_fail (QMP_IS_TEST_SERVER (self));
 
+  check = server_func_new (G_CALLBACK (func), user_data, destroy);
   g_mutex_lock (&self->lock);
-  old_destroy = self->check_destroy;
-  old_data = self->check_data;
-  self->check_func = func;
-  self->check_data = user_data;
-  self->check_destroy = destroy;
+  old = g_steal_pointer (&self->check);
+  self->check = check;
   g_mutex_unlock (&self->lock);
-
-  if (old_destroy != NULL)
-    old_destroy (old_data);
 }
 
 /* The open clients, each with a reference, for use outside the lock */
@@ -2166,7 +2201,9 @@ qmp_test_server_set_writing (QmpTestServer *self,
  * thread, so it answers while the test's thread is blocked in a `_sync`
  * call.  It takes the command by returning %TRUE, and then answers it, now
  * or later, from any thread, or never; it returns %FALSE to leave the
- * command to the signal's handlers.  It must not block.
+ * command to the signal's handlers.  It must not block.  The function it
+ * replaces is freed (@destroy) once no command is being given to it, so a
+ * test may replace it while the server is still in it.
  *
  * ```c
  * static gboolean
@@ -2193,19 +2230,14 @@ qmp_test_server_set_command_func (QmpTestServer            *self,
                                   gpointer                  user_data,
                                   GDestroyNotify            destroy)
 {
-  GDestroyNotify old_destroy;
-  gpointer old_data;
+  ServerFunc *command;
+  g_autoptr(ServerFunc) old = NULL;
 
   g_return_if_fail (QMP_IS_TEST_SERVER (self));
 
+  command = server_func_new (G_CALLBACK (func), user_data, destroy);
   g_mutex_lock (&self->lock);
-  old_destroy = self->command_destroy;
-  old_data = self->command_data;
-  self->command_func = func;
-  self->command_data = user_data;
-  self->command_destroy = destroy;
+  old = g_steal_pointer (&self->command);
+  self->command = command;
   g_mutex_unlock (&self->lock);
-
-  if (old_destroy != NULL)
-    old_destroy (old_data);
 }

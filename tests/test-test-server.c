@@ -773,7 +773,7 @@ test_descriptors (void)
 static void
 test_check_func_destroy (gpointer data)
 {
-  (*(guint *) data)++;
+  g_atomic_int_inc ((int *) data);
 }
 
 static gboolean
@@ -802,7 +802,8 @@ test_check_func (void)
   g_autoptr(JsonObject) arguments = json_object ("{\"bogus\": 1}");
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
-  guint destroyed = 0;
+  int destroyed = 0;
+  gint64 deadline;
 
   qmp_test_server_set_reply (server, "stop", NULL);
   qmp_test_server_set_check_func (server, check_no_arguments, &destroyed, test_check_func_destroy);
@@ -817,8 +818,13 @@ test_check_func (void)
   ret = qmp_connection_execute_sync (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
 
+  /* The reply may be read before the I/O thread is out of the check:
+   * the function is freed once it is. */
   qmp_test_server_set_check_func (server, NULL, NULL, NULL);
-  g_assert_cmpuint (destroyed, ==, 1);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&destroyed) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_cmpint (g_atomic_int_get (&destroyed), ==, 1);
 }
 
 static gboolean
@@ -846,7 +852,7 @@ test_command_func (void)
   g_autoptr(JsonObject) arguments = json_object ("{\"x\": [true, null]}");
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
-  guint destroyed = 0;
+  int destroyed = 0;
 
   qmp_test_server_set_command_func (server, answer_echo, g_thread_self (), NULL);
   connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
@@ -864,7 +870,69 @@ test_command_func (void)
   /* Replaced: the old data is freed */
   qmp_test_server_set_command_func (server, answer_echo, &destroyed, test_check_func_destroy);
   qmp_test_server_set_command_func (server, NULL, NULL, NULL);
-  g_assert_cmpuint (destroyed, ==, 1);
+  g_assert_cmpint (destroyed, ==, 1);
+}
+
+/* The function answers, and still uses its data after that: the test,
+ * which has its answer, replaces the function meanwhile.  Its data must
+ * outlive the call (valgrind and ASan would see it used after its free). */
+typedef struct
+{
+  int uses;
+  int *freed;
+} LateData;
+
+static void
+late_data_free (gpointer data)
+{
+  LateData *late = data;
+
+  g_atomic_int_inc (late->freed);
+  g_free (late);
+}
+
+static gboolean
+answer_then_linger (QmpTestServer        *server,
+                    QmpTestServerCommand *command,
+                    gpointer              user_data)
+{
+  LateData *late = user_data;
+
+  qmp_test_server_command_reply (command, NULL);
+  g_usleep (20000);
+  late->uses++;
+  return TRUE;
+}
+
+static void
+test_command_func_replaced_in_use (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  int freed = 0;
+  gint64 deadline;
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 5; i++)
+    {
+      LateData *late = g_new0 (LateData, 1);
+
+      late->freed = &freed;
+      qmp_test_server_set_command_func (server, answer_then_linger, late, late_data_free);
+      ret = qmp_connection_execute_sync (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+      g_assert_no_error (error);
+      g_clear_pointer (&ret, json_node_unref);
+      qmp_test_server_set_command_func (server, NULL, NULL, NULL);
+    }
+
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&freed) < 5 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_cmpint (g_atomic_int_get (&freed), ==, 5);
 }
 
 static void
@@ -1318,6 +1386,7 @@ main (int   argc,
   g_test_add_func ("/test-server/descriptors", test_descriptors);
   g_test_add_func ("/test-server/check-func", test_check_func);
   g_test_add_func ("/test-server/command-func", test_command_func);
+  g_test_add_func ("/test-server/command-func-replaced-in-use", test_command_func_replaced_in_use);
   g_test_add_func ("/test-server/listen", test_listen);
   g_test_add_func ("/test-server/n-clients", test_n_clients);
   g_test_add_func ("/test-server/fault/close", test_fault_close);
