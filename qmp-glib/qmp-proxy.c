@@ -342,7 +342,6 @@ on_upstream_event (QmpEvent     *event,
 {
   QmpProxy *self = user_data;
   g_autoptr(GPtrArray) clients = NULL;
-  g_autoptr(QmpEvent) owned = event;
   GDateTime *timestamp;
   gint64 usec = -1;
   GHashTableIter iter;
@@ -366,6 +365,9 @@ on_upstream_event (QmpEvent     *event,
   for (guint i = 0; i < clients->len; i++)
     _qmp_server_channel_send_event (g_ptr_array_index (clients, i), qmp_event_get_name (event),
                                     qmp_event_get_data_json (event), usec);
+
+  /* The sink's event is ours */
+  qmp_event_unref (event);
 }
 
 static void
