@@ -1083,15 +1083,8 @@ _qmp_server_channel_new (GIOStream                    *stream,
   GOutputStream *output = g_io_stream_get_output_stream (stream);
   QmpServerChannel *self;
 
-  if (!G_IS_POLLABLE_INPUT_STREAM (input) ||
-      !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input)) ||
-      !G_IS_POLLABLE_OUTPUT_STREAM (output) ||
-      !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                           _("The stream cannot be polled; QMP needs a socket, a pipe or another pollable stream"));
-      return NULL;
-    }
+  if (!_qmp_worker_check_stream (stream, error))
+    return NULL;
 
   self = g_new0 (QmpServerChannel, 1);
   g_atomic_ref_count_init (&self->ref_count);

@@ -7,7 +7,7 @@
 
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -23,5 +23,8 @@ void          _qmp_worker_invoke      (QmpWorker    *worker,
                                        GSourceFunc   func,
                                        gpointer      data,
                                        GDestroyNotify destroy);
+
+gboolean      _qmp_worker_check_stream (GIOStream   *stream,
+                                        GError     **error);
 
 G_END_DECLS

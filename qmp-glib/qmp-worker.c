@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "qmp-worker-private.h"
 
 struct _QmpWorker
@@ -140,4 +142,27 @@ _qmp_worker_invoke (QmpWorker      *worker,
       g_source_attach (source, worker->context);
       g_source_unref (source);
     }
+}
+
+/* Whether the worker can serve @stream: every line is read and written
+ * without blocking, from the worker's context, which needs streams that
+ * can be polled.  Both halves of the protocol ask. */
+gboolean
+_qmp_worker_check_stream (GIOStream  *stream,
+                          GError    **error)
+{
+  GInputStream *input = g_io_stream_get_input_stream (stream);
+  GOutputStream *output = g_io_stream_get_output_stream (stream);
+
+  if (!G_IS_POLLABLE_INPUT_STREAM (input) ||
+      !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input)) ||
+      !G_IS_POLLABLE_OUTPUT_STREAM (output) ||
+      !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           _("The stream cannot be polled; QMP needs a socket, a pipe or another pollable stream"));
+      return FALSE;
+    }
+
+  return TRUE;
 }

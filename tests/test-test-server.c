@@ -1357,6 +1357,23 @@ test_threads (void)
   g_ptr_array_unref (handler.held);
 }
 
+/* A stream that cannot be polled is refused with a clear error, not
+ * served with blocking reads on the shared I/O thread. */
+static void
+test_unpollable_stream (void)
+{
+  g_autoptr(GInputStream) memory = g_memory_input_stream_new ();
+  g_autoptr(GInputStream) input = G_INPUT_STREAM (g_data_input_stream_new (memory));
+  g_autoptr(GOutputStream) output = g_memory_output_stream_new_resizable ();
+  g_autoptr(GIOStream) stream = g_simple_io_stream_new (input, output);
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  connection = qmp_connection_new_sync (stream, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_null (connection);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1380,6 +1397,7 @@ main (int   argc,
   g_test_add_func ("/test-server/check-func", test_check_func);
   g_test_add_func ("/test-server/command-func", test_command_func);
   g_test_add_func ("/test-server/command-func-replaced-in-use", test_command_func_replaced_in_use);
+  g_test_add_func ("/test-server/unpollable-stream", test_unpollable_stream);
   g_test_add_func ("/test-server/listen", test_listen);
   g_test_add_func ("/test-server/n-clients", test_n_clients);
   g_test_add_func ("/test-server/fault/close", test_fault_close);
