@@ -135,6 +135,9 @@ struct _QmpChannel
   GQueue writing;           /* calls whose line is in wbuf and not all written */
   GSource *output_source;   /* waits for the socket to take more */
   GError *write_error;      /* a failed write, for the worker to act on */
+  gint write_failed;        /* (atomic) the worker acted on it: the reader
+                             * reads what the socket holds, then fails the
+                             * channel with write_error */
   gboolean read_paused;     /* the event consumer is full: reading stopped,
                              * maybe with lines left in rbuf */
   guint n_urgent;           /* calls waiting for input that reading may not
@@ -163,6 +166,8 @@ struct _QmpChannel
   gboolean caller_reading;  /* a _sync caller reads */
   QmpCall *reader_wanted;   /* a _sync call whose caller reads once the
                              * worker is done reading */
+  QmpCall *reading_call;    /* the call whose caller reads, until it stops
+                             * polling (caller_reading may outlast it) */
   gpointer deferred_shutdown; /* the worker's close, which waits until the
                                * reading caller is off the socket */
 };
@@ -610,18 +615,82 @@ channel_write_failed_locked (QmpChannel   *self,
   self->wpos = 0;
 }
 
+static gboolean channel_worker_read_locked (QmpChannel *self);
+static void channel_unwatch_input_locked (QmpChannel *self);
+static void channel_grant_reading_locked (QmpChannel *self);
+
+/* The reader read what the socket held after a write failed: the calls
+ * still waiting fail with the write's error.  Returns FALSE (reading
+ * stops). */
 static gboolean
-on_write_failed (gpointer user_data)
+channel_fail_after_write (QmpChannel *self)
 {
-  QmpChannel *self = user_data;
   g_autoptr(GPtrArray) done = calls_done_new ();
 
   g_mutex_lock (&self->lock);
-  if (self->write_error != NULL)
+  if (!self->closed && self->write_error != NULL)
     channel_fail_locked (self, g_steal_pointer (&self->write_error), TRUE, done);
   g_mutex_unlock (&self->lock);
 
   calls_notify (done);
+
+  return FALSE;
+}
+
+/* A write failed.  The peer may have answered before it went away: QEMU
+ * answers quit, then closes, and a command written meanwhile fails with
+ * EPIPE while the answer waits in the socket.  So the reader reads what
+ * the socket holds first, and the answered calls succeed; then the
+ * channel fails with the write's error.  Reading stops once the socket is
+ * drained, not at its end: a peer that shut down only its reading side
+ * keeps the other open, and its calls must fail all the same. */
+static gboolean
+on_write_failed (gpointer user_data)
+{
+  QmpChannel *self = user_data;
+  gboolean read;
+
+  g_mutex_lock (&self->lock);
+  if (self->closed || self->write_error == NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      return G_SOURCE_REMOVE;
+    }
+  g_atomic_int_set (&self->write_failed, TRUE);
+
+  if (self->caller_reading)
+    {
+      /* That caller reads, then fails the channel (see
+       * channel_read_for_call()); or, if it is about to stop reading,
+       * this runs again (see channel_release_reading()). */
+      if (self->reading_call != NULL)
+        {
+          QmpCall *call = self->reading_call;
+
+          g_mutex_lock (&call->wait_lock);
+          if (call->wakeup_fd >= 0)
+            {
+              while (eventfd_write (call->wakeup_fd, 1) < 0 && errno == EINTR)
+                ;
+            }
+          g_mutex_unlock (&call->wait_lock);
+        }
+      g_mutex_unlock (&self->lock);
+      return G_SOURCE_REMOVE;
+    }
+
+  /* Not when reading paused (the consumer is full): then the lines wait,
+   * and the calls fail now. */
+  read = self->input_source != NULL && !self->read_paused;
+  if (read && !channel_worker_read_locked (self))
+    channel_unwatch_input_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  channel_fail_after_write (self);
+
+  g_mutex_lock (&self->lock);
+  channel_grant_reading_locked (self);
+  g_mutex_unlock (&self->lock);
 
   return G_SOURCE_REMOVE;
 }
@@ -739,7 +808,7 @@ channel_write_locked (QmpChannel *self,
             {
               GSource *source = g_idle_source_new ();
 
-              self->write_error = g_steal_pointer (&error);
+              self->write_error = g_error_copy (error);
               g_source_set_static_name (source, "[qmp-glib] write failed");
               g_source_set_callback (source, on_write_failed, _qmp_channel_ref (self),
                                      (GDestroyNotify) _qmp_channel_unref);
@@ -1856,6 +1925,24 @@ channel_read_input (QmpChannel *self)
   return keep_going;
 }
 
+/* The worker reads, with the channel's lock held around (not during)
+ * the reading. */
+static gboolean
+channel_worker_read_locked (QmpChannel *self)
+{
+  gboolean keep_going;
+
+  self->worker_reading = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  keep_going = channel_read_input (self);
+
+  g_mutex_lock (&self->lock);
+  self->worker_reading = FALSE;
+
+  return keep_going;
+}
+
 /* The worker's input source fired. */
 static gboolean
 on_input_ready (GObject  *stream,
@@ -1881,13 +1968,7 @@ on_input_ready (GObject  *stream,
       g_mutex_unlock (&self->lock);
       return G_SOURCE_REMOVE;
     }
-  self->worker_reading = TRUE;
-  g_mutex_unlock (&self->lock);
-
-  keep_going = channel_read_input (self);
-
-  g_mutex_lock (&self->lock);
-  self->worker_reading = FALSE;
+  keep_going = channel_worker_read_locked (self);
   if (!keep_going)
     g_clear_pointer (&self->input_source, g_source_unref);
   /* (This may replace the source: returning CONTINUE for a destroyed
@@ -2033,7 +2114,7 @@ channel_take_reading_locked (QmpChannel *self,
 {
   if (self->read_socket == NULL || self->read_socket_failed || self->closed || self->read_paused ||
       self->input_source == NULL || self->worker_reading || self->caller_reading ||
-      self->reader_wanted != NULL || call->completed)
+      self->reader_wanted != NULL || self->write_error != NULL || call->completed)
     return FALSE;
 
   if (!channel_use_epoll_locked (self))
@@ -2041,6 +2122,7 @@ channel_take_reading_locked (QmpChannel *self,
 
   channel_epoll_remove_socket_locked (self);
   self->caller_reading = TRUE;
+  self->reading_call = call;
 
   return TRUE;
 }
@@ -2072,11 +2154,12 @@ channel_grant_reading_locked (QmpChannel *self)
 
   if (call == NULL || call->completed || self->closed || self->read_paused ||
       self->input_source == NULL || self->worker_reading || self->caller_reading ||
-      !channel_use_epoll_locked (self))
+      self->write_error != NULL || !channel_use_epoll_locked (self))
     return;
 
   channel_epoll_remove_socket_locked (self);
   self->caller_reading = TRUE;
+  self->reading_call = call;
 
   /* The caller polls its wakeup descriptor until it knows: it takes
    * itself off reader_wanted, under the lock held here, before it lets go
@@ -2131,6 +2214,19 @@ channel_release_reading (QmpChannel *self)
       channel_watch_input_locked (self);
     }
   /* Else the worker wakes when there is something to read. */
+
+  /* A write failed while this caller read, too late for it to act: the
+   * worker does. */
+  if (!self->closed && g_atomic_int_get (&self->write_failed))
+    {
+      GSource *source = g_idle_source_new ();
+
+      g_source_set_static_name (source, "[qmp-glib] write failed");
+      g_source_set_callback (source, on_write_failed, _qmp_channel_ref (self),
+                             (GDestroyNotify) _qmp_channel_unref);
+      g_source_attach (source, _qmp_worker_get_context (self->worker));
+      g_source_unref (source);
+    }
   if (self->deferred_shutdown != NULL)
     channel_schedule_shutdown_locked (self, g_steal_pointer (&self->deferred_shutdown));
   g_mutex_unlock (&self->lock);
@@ -2203,8 +2299,16 @@ channel_read_for_call (QmpChannel *self,
 
               eventfd_read (fds[0].fd, &value);
             }
-          if (reading && fds[1].revents != 0)
-            keep_going = channel_read_input (self);
+          /* After a failed write (see on_write_failed()): what the
+           * socket holds now, then the channel fails. */
+          if (reading && (fds[1].revents != 0 || g_atomic_int_get (&self->write_failed)))
+            {
+              gboolean write_failed = g_atomic_int_get (&self->write_failed);
+
+              keep_going = channel_read_input (self);
+              if (keep_going && write_failed)
+                keep_going = channel_fail_after_write (self);
+            }
         }
 
       g_mutex_lock (&call->wait_lock);
@@ -2216,6 +2320,8 @@ channel_read_for_call (QmpChannel *self,
   g_mutex_lock (&self->lock);
   if (self->reader_wanted == call)
     g_clear_pointer (&self->reader_wanted, _qmp_call_unref);
+  if (self->reading_call == call)
+    self->reading_call = NULL;
   g_mutex_lock (&call->wait_lock);
   reading = call->reading;
   call->reading = FALSE;

@@ -579,6 +579,98 @@ test_peer_closes_mid_read (MockFixture   *fixture,
   g_assert_true (qmp_connection_is_closed (fixture->connection));
 }
 
+/* The peer stops reading (it shuts down its reading side) and never ends
+ * the stream: the next write fails, and so does every call, with that
+ * write's error, also the _async one and, when @data is TRUE, the one
+ * whose caller reads.  Nobody waits for an end of stream that never
+ * comes. */
+static void
+test_peer_stops_reading (MockFixture   *fixture,
+                         gconstpointer  data)
+{
+  gboolean caller_reads = GPOINTER_TO_INT (data);
+  g_autoptr(SyncCall) a = NULL;
+  g_autoptr(JsonObject) command_a = NULL;
+  g_autoptr(JsonObject) command_async = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reader = NULL;
+  AsyncCall async = { NULL, NULL, 0, &fixture->seen, FALSE };
+
+  qmp_connection_execute_async (fixture->connection, "cmd-async", NULL, QMP_EXECUTE_FLAGS_NONE,
+                                NULL, on_async_done, &async);
+  command_async = receive_command (fixture, "cmd-async");
+  if (caller_reads)
+    {
+      a = sync_call_start ("A", fixture->connection, "cmd-a");
+      command_a = receive_command (fixture, "cmd-a");
+    }
+
+  /* What the peer still sends comes through, read by A if it reads. */
+  qmp_mock_stop_reading (fixture->mock);
+  qmp_mock_send_event (fixture->mock, "STILL_SENDING", NULL, 1, 2);
+  wait_events (&fixture->seen, 1);
+  reader = reader_of ("STILL_SENDING");
+  g_assert_cmpstr (reader, ==, caller_reads ? "A" : "worker");
+
+  ret = qmp_connection_execute_sync (fixture->connection, "cmd-b", NULL,
+                                     QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_null (ret);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
+
+  if (caller_reads)
+    {
+      sync_call_join (a);
+      g_assert_null (a->ret);
+      g_assert_error (a->error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
+    }
+  while (!async.done || fixture->seen.n_closed == 0)
+    g_main_context_iteration (NULL, TRUE);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_error (async.error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
+  g_clear_error (&async.error);
+  g_assert_cmpuint (fixture->seen.n_closed, ==, 1);
+  g_assert_error (fixture->seen.closed_error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
+  g_assert_true (qmp_connection_is_closed (fixture->connection));
+}
+
+/* QEMU answers quit, then closes; a command written meanwhile fails
+ * (EPIPE).  The answer came before the write failed: quit succeeds,
+ * whoever reads it and however the threads run. */
+static void
+test_answered_before_write_failed (void)
+{
+  guint n = qmp_test_scale (300);
+  guint n_write_failed = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(QmpMock) mock = qmp_mock_new ();
+      g_autoptr(QmpConnection) connection = qmp_mock_connect (mock, QMP_CONNECTION_FLAGS_NONE, NULL);
+      g_autoptr(SyncCall) a = sync_call_start ("A", connection, "quit");
+      g_autoptr(JsonObject) command = qmp_mock_receive (mock);
+      g_autoptr(JsonNode) ret = NULL;
+      g_autoptr(GError) error = NULL;
+
+      qmp_mock_reply (mock, command, "{}");
+      qmp_mock_close (mock);
+      ret = qmp_connection_execute_sync (connection, "cmd-b", NULL, QMP_EXECUTE_FLAGS_NONE,
+                                         NULL, &error);
+      g_assert_null (ret);
+      /* Whether it was written before the end of the stream was read. */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+        n_write_failed++;
+      else
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+
+      sync_call_join (a);
+      g_assert_no_error (a->error);
+      g_assert_nonnull (a->ret);
+    }
+  g_test_message ("%u of %u commands after quit failed to be written", n_write_failed, n);
+}
+
 /* A local close while A reads: A fails with CLOSED, "closed" once. */
 static void
 test_close_mid_read (MockFixture   *fixture,
@@ -1051,6 +1143,11 @@ main (int   argc,
               mock_setup, test_peer_closes_mid_read, mock_teardown);
   g_test_add ("/self-read/close-mid-read", MockFixture, NULL,
               mock_setup, test_close_mid_read, mock_teardown);
+  g_test_add ("/self-read/peer-stops-reading/caller-reads", MockFixture, GINT_TO_POINTER (TRUE),
+              mock_setup, test_peer_stops_reading, mock_teardown);
+  g_test_add ("/self-read/peer-stops-reading/worker-reads", MockFixture, GINT_TO_POINTER (FALSE),
+              mock_setup, test_peer_stops_reading, mock_teardown);
+  g_test_add_func ("/self-read/answered-before-write-failed", test_answered_before_write_failed);
   g_test_add_func ("/self-read/hammer-mock", test_hammer_mock);
   g_test_add_func ("/self-read/hammer-qemu", test_hammer_qemu);
   g_test_add_func ("/self-read/guest-agent", test_guest_agent);
