@@ -18,7 +18,8 @@ G_BEGIN_DECLS
 
 /* The protocol engine behind a QmpConnection: framing, ids, the command
  * queue, replies, events and their watchers, cancellation, timeouts and
- * close.  Reading happens on the shared worker thread; submitting and
+ * close.  Reading happens on the shared worker thread, or in a _sync
+ * caller that reads its own reply while no one else reads; submitting and
  * writing may happen on any thread under the channel's lock. */
 typedef struct _QmpChannel QmpChannel;
 
@@ -32,14 +33,17 @@ typedef enum {
   QMP_CALL_GREETING,     /* sends nothing; finishes on the server's greeting */
 } QmpCallKind;
 
-/* Called once when @call is finished, on whichever thread finished it. */
+/* Called once when @call is finished, on whichever thread finished it
+ * (the worker, a thread that submitted or cancelled, or a _sync caller
+ * reading for itself), unless _qmp_call_set_done_on_worker() was called. */
 typedef void (*QmpCallDoneFunc) (QmpCall  *call,
                                  gpointer  user_data);
 
-/* Called on the worker thread without any lock held, with the channel's
- * reference on @event: the consumer is the only one that holds it, so the
- * event (and the data object its handlers made) is freed where it is
- * consumed, not by the reader.  The event function returns TRUE when its consumer holds
+/* Called by the reader (the worker thread, or a _sync caller reading its
+ * own reply) without any lock held, with the channel's reference on
+ * @event: the consumer is the only one that holds it, so the event (and
+ * the data object its handlers made) is freed where it is consumed, not
+ * by the reader.  The event function returns TRUE when its consumer holds
  * as many events as it may: the channel then stops reading until
  * _qmp_channel_resume_reading(), unless a call waits for input. */
 typedef gboolean (*QmpChannelEventFunc)  (GObject  *owner,
@@ -67,6 +71,7 @@ void        _qmp_call_set_done_func   (QmpCall         *call,
                                        QmpCallDoneFunc  func,
                                        gpointer         user_data);
 void        _qmp_call_set_unlimited   (QmpCall         *call);
+void        _qmp_call_set_done_on_worker (QmpCall      *call);
 gboolean    _qmp_call_set_fds         (QmpCall         *call,
                                        GUnixFDList     *fd_list,
                                        GError         **error);

@@ -7,10 +7,15 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include <glib/gi18n-lib.h>
 #include <gio/gunixfdmessage.h>
+#include <glib-unix.h>
 
 #include "qmp-channel-private.h"
 #include "qmp-error.h"
@@ -67,12 +72,22 @@ struct _QmpCall
   GSource *timeout_source;
 
   /* How the caller learns that the call is done: a function, or a wait on
-   * the condition (the _sync calls). */
+   * the condition (the _sync calls), or a wakeup of the caller that reads
+   * the reply itself. */
   QmpCallDoneFunc done_func;
   gpointer done_data;
+  gboolean done_on_worker;  /* done_func runs on the worker, always */
+  QmpWorker *worker;        /* where, once submitted */
+  QmpChannel *channel;      /* a _sync call's channel, from its submission
+                             * to the end of its wait */
   GMutex wait_lock;
   GCond wait_cond;
-  gboolean notified;
+  gboolean notified;        /* protected by wait_lock, as are: */
+  int wakeup_fd;            /* the waiting caller's wakeup eventfd, or -1
+                             * when it waits on wait_cond */
+  GThread *reader;          /* the waiting caller's thread */
+  gboolean reading;         /* it is the channel's reader (set under the
+                             * channel's lock too) */
 };
 
 struct _QmpChannel
@@ -87,8 +102,8 @@ struct _QmpChannel
   QmpChannelEventFunc event_func;
   QmpChannelClosedFunc closed_func;
 
-  /* Used on the worker thread only */
-  GSource *input_source;
+  /* Used by the reader only: the worker, or a _sync caller that reads its
+   * own reply (see _qmp_call_wait()) */
   char *rbuf;
   gsize rbuf_len;           /* bytes in rbuf */
   gsize rbuf_cap;
@@ -98,7 +113,10 @@ struct _QmpChannel
 
   GMutex lock;
   /* Protected by lock */
-  guint next_id;
+  guint id_floor;           /* no id up to this one is given again: a call
+                             * gone from the pending table (abandoned
+                             * unlimited, or answering only errors) may
+                             * still be answered */
   gboolean closed;
   GError *close_error;      /* what calls made after the close fail with */
   gboolean oob_enabled;
@@ -117,19 +135,63 @@ struct _QmpChannel
   GQueue writing;           /* calls whose line is in wbuf and not all written */
   GSource *output_source;   /* waits for the socket to take more */
   GError *write_error;      /* a failed write, for the worker to act on */
+  gint write_failed;        /* (atomic) the worker acted on it: the reader
+                             * reads what the socket holds, then fails the
+                             * channel with write_error */
   gboolean read_paused;     /* the event consumer is full: reading stopped,
                              * maybe with lines left in rbuf */
   guint n_urgent;           /* calls waiting for input that reading may not
                              * make wait behind the events */
   guint n_resumes;          /* _qmp_channel_resume_reading() calls so far */
+
+  /* Who reads (protected by lock): the worker, through input_source, or
+   * a _sync caller that took the reading over.  At most one at a time:
+   * the read buffer is the reader's, and events go out in order. */
+  GSource *input_source;    /* the worker waits for input (on the socket,
+                             * or on read_epoll_fd); NULL when nobody does
+                             * (not started, paused, closed) */
+  GSocket *read_socket;     /* nullable: the plain socket a caller may poll
+                             * itself (not TLS: its fd says nothing about
+                             * what GTlsConnection has buffered) */
+  int read_epoll_fd;        /* -1, or once a caller read: an epoll set the
+                             * worker polls instead of the socket, so that
+                             * a caller can take the socket out and put it
+                             * back without waking the worker */
+  gboolean socket_in_epoll; /* read_socket is in read_epoll_fd's set */
+  gboolean socket_armed;    /* ...for input (else for nothing: a caller
+                             * reads) */
+  gboolean read_socket_failed; /* no epoll set could be made: the worker
+                                * always reads */
+  gboolean worker_reading;  /* on_input_ready() runs on the worker */
+  gboolean caller_reading;  /* a _sync caller reads */
+  QmpCall *reader_wanted;   /* a _sync call whose caller reads once the
+                             * worker is done reading */
+  QmpCall *reading_call;    /* the call whose caller reads, until it stops
+                             * polling (caller_reading may outlast it) */
+  gpointer deferred_shutdown; /* the worker's close, which waits until the
+                               * reading caller is off the socket */
 };
 
 static void channel_fail_locked (QmpChannel *self,
                                  GError     *error,
                                  gboolean    remote_peer_vanished,
                                  GPtrArray  *done);
-static void channel_watch_input (QmpChannel *self);
+static void channel_watch_input_locked (QmpChannel *self);
+static gboolean channel_epoll_add_socket_locked (QmpChannel *self);
+static gboolean on_epoll_ready (int           fd,
+                                GIOCondition  condition,
+                                gpointer      user_data);
+static void channel_schedule_shutdown_locked (QmpChannel *self,
+                                              gpointer    data);
 static void channel_resume_locked (QmpChannel *self);
+static void channel_read_for_call (QmpChannel *self,
+                                   QmpCall    *call);
+static int channel_self_read_wakeup_fd (QmpChannel *self);
+static gboolean channel_take_reading_locked (QmpChannel *self,
+                                             QmpCall    *call);
+static gboolean channel_want_reading_locked (QmpChannel *self,
+                                             QmpCall    *call);
+static void channel_grant_reading_locked (QmpChannel *self);
 static void channel_finish_close (QmpChannel              *self,
                                   GError                  *error,
                                   gboolean                 remote_peer_vanished,
@@ -156,6 +218,7 @@ _qmp_call_new (QmpCallKind  kind,
   call->event_name = g_strdup (event_name);
   g_mutex_init (&call->wait_lock);
   g_cond_init (&call->wait_cond);
+  call->wakeup_fd = -1;
 
   if (command != NULL)
     call->quoted_command = _qmp_json_string_quote (command);
@@ -200,6 +263,7 @@ _qmp_call_unref (QmpCall *call)
 
   g_assert (call->cancelled_id == 0);
   g_assert (call->timeout_source == NULL);
+  g_assert (call->channel == NULL);
 
   g_free (call->command);
   g_free (call->quoted_command);
@@ -211,6 +275,7 @@ _qmp_call_unref (QmpCall *call)
   g_free (call->ret_json);
   g_clear_pointer (&call->event, qmp_event_unref);
   g_clear_error (&call->error);
+  g_clear_pointer (&call->worker, _qmp_worker_unref);
   g_mutex_clear (&call->wait_lock);
   g_cond_clear (&call->wait_cond);
   g_free (call);
@@ -225,6 +290,18 @@ _qmp_call_set_done_func (QmpCall         *call,
 
   call->done_func = func;
   call->done_data = user_data;
+}
+
+/* The call's done function runs on the worker thread, whichever thread
+ * finishes the call (a _sync caller that reads for itself may read its
+ * reply): for done functions that share unlocked state with the worker's
+ * other callbacks. */
+void
+_qmp_call_set_done_on_worker (QmpCall *call)
+{
+  g_assert (!call->submitted);
+
+  call->done_on_worker = TRUE;
 }
 
 /* The call bypasses the queue and holds no in-flight slot, as exec-oob
@@ -290,7 +367,15 @@ _qmp_call_set_in_event_context (QmpCall *call)
 void
 _qmp_call_wait (QmpCall *call)
 {
+  g_autoptr(QmpChannel) channel = g_steal_pointer (&call->channel);
+
   g_assert (call->done_func == NULL);
+
+  /* Reading the reply here saves two thread hand-offs (the worker woken by
+   * the reply, then this thread by the worker); when someone else reads,
+   * the reader completes the call as usual. */
+  if (channel != NULL)
+    channel_read_for_call (channel, call);
 
   g_mutex_lock (&call->wait_lock);
   while (!call->notified)
@@ -399,6 +484,16 @@ call_complete_locked (QmpChannel *self,
    * because QEMU still counts it. */
 }
 
+static gboolean
+call_done_on_worker (gpointer user_data)
+{
+  QmpCall *call = user_data;
+
+  call->done_func (call, call->done_data);
+
+  return G_SOURCE_REMOVE;
+}
+
 /* Tells the callers of @done that their calls are finished.  Runs without
  * the channel's lock, which the callers' code may need. */
 static void
@@ -424,18 +519,41 @@ calls_notify (GPtrArray *done)
           g_clear_pointer (&call->timeout_source, g_source_unref);
         }
 
-      if (call->done_func != NULL)
+      if (call->done_func != NULL && call->done_on_worker && !_qmp_worker_is_current (call->worker))
+        {
+          GSource *source = g_idle_source_new ();
+
+          g_source_set_priority (source, G_PRIORITY_HIGH);
+          g_source_set_static_name (source, "[qmp-glib] call done");
+          g_source_set_callback (source, call_done_on_worker, _qmp_call_ref (call),
+                                 (GDestroyNotify) _qmp_call_unref);
+          g_source_attach (source, _qmp_worker_get_context (call->worker));
+          g_source_unref (source);
+        }
+      else if (call->done_func != NULL)
         {
           call->done_func (call, call->done_data);
         }
       else
         {
+          gboolean polling;
+
           g_mutex_lock (&call->wait_lock);
           call->notified = TRUE;
+          /* A caller that reads for itself polls its wakeup descriptor, and
+           * needs no wakeup from its own thread.  Written under the lock:
+           * once the caller stops reading, the descriptor is not ours. */
+          polling = call->wakeup_fd >= 0;
+          if (polling && call->reader != g_thread_self ())
+            {
+              while (eventfd_write (call->wakeup_fd, 1) < 0 && errno == EINTR)
+                ;
+            }
           g_mutex_unlock (&call->wait_lock);
           /* After the unlock, so the waiter does not wake only to wait for
            * the mutex; @done keeps the call alive meanwhile. */
-          g_cond_broadcast (&call->wait_cond);
+          if (!polling)
+            g_cond_broadcast (&call->wait_cond);
         }
     }
 
@@ -497,18 +615,82 @@ channel_write_failed_locked (QmpChannel   *self,
   self->wpos = 0;
 }
 
+static gboolean channel_worker_read_locked (QmpChannel *self);
+static void channel_unwatch_input_locked (QmpChannel *self);
+static void channel_grant_reading_locked (QmpChannel *self);
+
+/* The reader read what the socket held after a write failed: the calls
+ * still waiting fail with the write's error.  Returns FALSE (reading
+ * stops). */
 static gboolean
-on_write_failed (gpointer user_data)
+channel_fail_after_write (QmpChannel *self)
 {
-  QmpChannel *self = user_data;
   g_autoptr(GPtrArray) done = calls_done_new ();
 
   g_mutex_lock (&self->lock);
-  if (self->write_error != NULL)
+  if (!self->closed && self->write_error != NULL)
     channel_fail_locked (self, g_steal_pointer (&self->write_error), TRUE, done);
   g_mutex_unlock (&self->lock);
 
   calls_notify (done);
+
+  return FALSE;
+}
+
+/* A write failed.  The peer may have answered before it went away: QEMU
+ * answers quit, then closes, and a command written meanwhile fails with
+ * EPIPE while the answer waits in the socket.  So the reader reads what
+ * the socket holds first, and the answered calls succeed; then the
+ * channel fails with the write's error.  Reading stops once the socket is
+ * drained, not at its end: a peer that shut down only its reading side
+ * keeps the other open, and its calls must fail all the same. */
+static gboolean
+on_write_failed (gpointer user_data)
+{
+  QmpChannel *self = user_data;
+  gboolean read;
+
+  g_mutex_lock (&self->lock);
+  if (self->closed || self->write_error == NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      return G_SOURCE_REMOVE;
+    }
+  g_atomic_int_set (&self->write_failed, TRUE);
+
+  if (self->caller_reading)
+    {
+      /* That caller reads, then fails the channel (see
+       * channel_read_for_call()); or, if it is about to stop reading,
+       * this runs again (see channel_release_reading()). */
+      if (self->reading_call != NULL)
+        {
+          QmpCall *call = self->reading_call;
+
+          g_mutex_lock (&call->wait_lock);
+          if (call->wakeup_fd >= 0)
+            {
+              while (eventfd_write (call->wakeup_fd, 1) < 0 && errno == EINTR)
+                ;
+            }
+          g_mutex_unlock (&call->wait_lock);
+        }
+      g_mutex_unlock (&self->lock);
+      return G_SOURCE_REMOVE;
+    }
+
+  /* Not when reading paused (the consumer is full): then the lines wait,
+   * and the calls fail now. */
+  read = self->input_source != NULL && !self->read_paused;
+  if (read && !channel_worker_read_locked (self))
+    channel_unwatch_input_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  channel_fail_after_write (self);
+
+  g_mutex_lock (&self->lock);
+  channel_grant_reading_locked (self);
+  g_mutex_unlock (&self->lock);
 
   return G_SOURCE_REMOVE;
 }
@@ -626,7 +808,7 @@ channel_write_locked (QmpChannel *self,
             {
               GSource *source = g_idle_source_new ();
 
-              self->write_error = g_steal_pointer (&error);
+              self->write_error = g_error_copy (error);
               g_source_set_static_name (source, "[qmp-glib] write failed");
               g_source_set_callback (source, on_write_failed, _qmp_channel_ref (self),
                                      (GDestroyNotify) _qmp_channel_unref);
@@ -689,8 +871,25 @@ call_counts_in_flight (QmpCall *call)
   return !call->oob && !call->no_reply && !call->unlimited;
 }
 
+/* The smallest id above the floor that no call waits on.  Small ids make
+ * short lines, and QEMU's monitor reads its socket one byte at a time
+ * (about 4 µs a byte here): "id":1 instead of "id":12345 saves it a
+ * sixteenth of its round trip.  Never 0 (no reply names it). */
+static guint
+channel_new_id_locked (QmpChannel *self)
+{
+  guint id = self->id_floor;
+
+  do
+    id++;
+  while (id == 0 || g_hash_table_contains (self->pending, GUINT_TO_POINTER (id)));
+
+  return id;
+}
+
 /* Puts the command's line in wbuf, where it stays cancellable until its
- * first byte is written. */
+ * first byte is written.  It gets its id now: the ids of calls in the
+ * pending table are taken. */
 static void
 call_append_line_locked (QmpChannel *self,
                          QmpCall    *call)
@@ -703,6 +902,7 @@ call_append_line_locked (QmpChannel *self,
       g_string_append (self->wbuf, ",\"arguments\":");
       g_string_append (self->wbuf, call->arguments_json);
     }
+  call->id = channel_new_id_locked (self);
   {
     /* printf would cost more than the rest of the line */
     char digits[16];
@@ -738,8 +938,13 @@ call_append_line_locked (QmpChannel *self,
                call->id);
     }
 
-  /* A command that gets no reply is done once written. */
-  if (!call->no_reply)
+  /* A command that gets no reply is done once written; an error may
+   * still come, for no call: its id is never given again. */
+  if (call->no_reply)
+    {
+      self->id_floor = MAX (self->id_floor, call->id);
+    }
+  else
     {
       g_hash_table_insert (self->pending, GUINT_TO_POINTER (call->id), _qmp_call_ref (call));
       if (call->fd_list != NULL && self->oob_enabled)
@@ -833,10 +1038,11 @@ channel_withdraw_locked (QmpChannel *self,
     }
   else if (call->unlimited)
     {
-      /* It holds no slot: a late reply is dropped as an unknown id, and a
-       * peer that never answers (a guest agent that is not running yet)
-       * leaves nothing behind. */
-      g_hash_table_remove (self->pending, GUINT_TO_POINTER (call->id));
+      /* It holds no slot: a late reply is dropped as an unknown id (which
+       * is never given again), and a peer that never answers (a guest
+       * agent that is not running yet) leaves nothing behind. */
+      if (g_hash_table_remove (self->pending, GUINT_TO_POINTER (call->id)))
+        self->id_floor = MAX (self->id_floor, call->id);
     }
 }
 
@@ -993,9 +1199,24 @@ _qmp_channel_submit (QmpChannel   *self,
                      guint         timeout_msec)
 {
   g_autoptr(GPtrArray) done = calls_done_new ();
+  int wakeup_fd = -1;
 
   g_assert (!call->submitted);
   call->submitted = TRUE;
+
+  /* A _sync call may read its own reply: _qmp_call_wait() needs to know
+   * from where. */
+  if (call->done_func == NULL)
+    {
+      call->channel = _qmp_channel_ref (self);
+      wakeup_fd = channel_self_read_wakeup_fd (self);
+    }
+  if (call->done_on_worker)
+    {
+      /* The channel's: it holds it, so it is the current one. */
+      call->worker = _qmp_worker_ref ();
+      g_assert (call->worker == self->worker);
+    }
 
   g_mutex_lock (&self->lock);
 
@@ -1064,6 +1285,23 @@ _qmp_channel_submit (QmpChannel   *self,
         channel_resume_locked (self);
     }
 
+  /* The caller becomes the reader before its command goes out, so that
+   * the reply never wakes the worker; or once the worker is done with what
+   * it reads now. */
+  if (wakeup_fd >= 0)
+    {
+      gboolean reading = channel_take_reading_locked (self, call);
+
+      if (reading || channel_want_reading_locked (self, call))
+        {
+          g_mutex_lock (&call->wait_lock);
+          call->wakeup_fd = wakeup_fd;
+          call->reader = g_thread_self ();
+          call->reading = reading;
+          g_mutex_unlock (&call->wait_lock);
+        }
+    }
+
   /* The filter is armed before anything is written, so an event that
    * comes before the command's return counts, and one that came before the
    * call never does. */
@@ -1077,13 +1315,7 @@ _qmp_channel_submit (QmpChannel   *self,
     {
     case QMP_CALL_COMMAND:
     case QMP_CALL_UNTIL_EVENT:
-      /* After 2^32 commands the ids wrap: never 0 (no reply names it) and
-       * never one still waiting for its reply. */
-      do
-        self->next_id++;
-      while (self->next_id == 0 ||
-             g_hash_table_contains (self->pending, GUINT_TO_POINTER (self->next_id)));
-      call->id = self->next_id;
+      /* The id comes with the line (call_append_line_locked()). */
       call->no_reply = self->guest_agent && is_guest_agent_no_reply (call->command);
       if (call->oob || call->unlimited)
         {
@@ -1562,11 +1794,12 @@ channel_grow_buffer (QmpChannel *self,
   return TRUE;
 }
 
+/* Reads what the socket has and handles every complete line, as the
+ * reader (the worker, or a _sync caller).  Returns FALSE when reading must
+ * stop: the channel closed, or the event consumer is full. */
 static gboolean
-on_input_ready (GObject  *stream,
-                gpointer  user_data)
+channel_read_input (QmpChannel *self)
 {
-  QmpChannel *self = user_data;
   g_autoptr(GPtrArray) done = calls_done_new ();
   guint n_reads = 0;
   gboolean keep_going = TRUE;
@@ -1689,8 +1922,59 @@ on_input_ready (GObject  *stream,
       self->scratch = g_string_new (NULL);
     }
 
+  return keep_going;
+}
+
+/* The worker reads, with the channel's lock held around (not during)
+ * the reading. */
+static gboolean
+channel_worker_read_locked (QmpChannel *self)
+{
+  gboolean keep_going;
+
+  self->worker_reading = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  keep_going = channel_read_input (self);
+
+  g_mutex_lock (&self->lock);
+  self->worker_reading = FALSE;
+
+  return keep_going;
+}
+
+/* The worker's input source fired. */
+static gboolean
+on_input_ready (GObject  *stream,
+                gpointer  user_data)
+{
+  QmpChannel *self = user_data;
+  gboolean keep_going;
+
+  g_mutex_lock (&self->lock);
+  /* A source replaced or destroyed while its dispatch was on the way. */
+  if (g_main_current_source () != self->input_source)
+    {
+      g_mutex_unlock (&self->lock);
+      return G_SOURCE_REMOVE;
+    }
+  /* A _sync caller reads (it took the socket out of the epoll set just
+   * after the set said it was readable, or the peer hung up, which the
+   * set reports whatever it watches for): the buffer is the caller's, and
+   * the worker waits no more until the caller is done. */
+  if (self->caller_reading)
+    {
+      g_clear_pointer (&self->input_source, g_source_unref);
+      g_mutex_unlock (&self->lock);
+      return G_SOURCE_REMOVE;
+    }
+  keep_going = channel_worker_read_locked (self);
   if (!keep_going)
     g_clear_pointer (&self->input_source, g_source_unref);
+  /* (This may replace the source: returning CONTINUE for a destroyed
+   * source is harmless.) */
+  channel_grant_reading_locked (self);
+  g_mutex_unlock (&self->lock);
 
   return keep_going ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
@@ -1701,6 +1985,356 @@ on_socket_ready (GSocket      *socket,
                  gpointer      user_data)
 {
   return on_input_ready (NULL, user_data);
+}
+
+static gboolean
+on_epoll_ready (int           fd,
+                GIOCondition  condition,
+                gpointer      user_data)
+{
+  return on_input_ready (NULL, user_data);
+}
+
+/* ------------------------------------------------- a caller that reads */
+
+static void
+wakeup_fd_close (gpointer data)
+{
+  close (GPOINTER_TO_INT (data) - 1);
+}
+
+/* The calling thread's wakeup descriptor (an eventfd, stored + 1), made
+ * on first use and closed when the thread ends: one per thread that ever
+ * read for itself, however many connections it talks to. */
+static GPrivate thread_wakeup_fd = G_PRIVATE_INIT (wakeup_fd_close);
+
+static int
+thread_get_wakeup_fd (void)
+{
+  int fd = GPOINTER_TO_INT (g_private_get (&thread_wakeup_fd)) - 1;
+
+  if (fd < 0)
+    {
+      fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+      if (fd >= 0)
+        g_private_set (&thread_wakeup_fd, GINT_TO_POINTER (fd + 1));
+    }
+
+  return fd;
+}
+
+/* Puts the socket in the worker's epoll set.  FALSE when it cannot (out
+ * of memory, or past fs.epoll.max_user_watches): then the set is given up,
+ * and the worker watches the socket itself from now on, as before any
+ * caller read. */
+static gboolean
+channel_epoll_add_socket_locked (QmpChannel *self)
+{
+  struct epoll_event event = { .events = EPOLLIN };
+  int op = self->socket_in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+  if (self->socket_in_epoll && self->socket_armed)
+    return TRUE;
+
+  if (epoll_ctl (self->read_epoll_fd, op, g_socket_get_fd (self->read_socket), &event) == 0)
+    {
+      self->socket_in_epoll = TRUE;
+      self->socket_armed = TRUE;
+      return TRUE;
+    }
+
+  g_debug ("Callers no longer read for themselves: epoll_ctl: %s", g_strerror (errno));
+  close (self->read_epoll_fd);
+  self->read_epoll_fd = -1;
+  self->socket_in_epoll = FALSE;
+  self->read_socket_failed = TRUE;
+
+  return FALSE;
+}
+
+/* The socket stays in the set, watched for nothing: a modification, not a
+ * removal, which would free its entry through RCU on every call.  (A
+ * hang-up is reported all the same: see on_input_ready().) */
+static void
+channel_epoll_remove_socket_locked (QmpChannel *self)
+{
+  struct epoll_event event = { .events = 0 };
+
+  if (!self->socket_in_epoll || !self->socket_armed)
+    return;
+
+  epoll_ctl (self->read_epoll_fd, EPOLL_CTL_MOD, g_socket_get_fd (self->read_socket), &event);
+  self->socket_armed = FALSE;
+}
+
+/* The worker's input source, destroyed from whichever thread. */
+static void
+channel_unwatch_input_locked (QmpChannel *self)
+{
+  if (self->input_source != NULL)
+    {
+      g_source_destroy (self->input_source);
+      g_clear_pointer (&self->input_source, g_source_unref);
+    }
+}
+
+/* The first time a caller reads, the worker moves from the socket to an
+ * epoll set that holds it (waking the worker once): from then on, taking
+ * the socket out and putting it back costs the worker nothing.  FALSE if
+ * that cannot be done (out of descriptors): the worker reads, always. */
+static gboolean
+channel_use_epoll_locked (QmpChannel *self)
+{
+  if (self->read_epoll_fd >= 0)
+    return TRUE;
+  if (self->read_socket_failed)
+    return FALSE;
+
+  self->read_epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (self->read_epoll_fd < 0)
+    {
+      self->read_socket_failed = TRUE;
+      return FALSE;
+    }
+
+  channel_unwatch_input_locked (self);
+  channel_watch_input_locked (self);
+
+  return self->read_epoll_fd >= 0;
+}
+
+/* Whether the calling thread, waiting for @call, may read in the worker's
+ * place: only when the worker is idle, waiting for input (so the buffer
+ * holds no line it has not handled), on a plain socket.  If so, the socket
+ * leaves the worker's epoll set and the caller is the reader.  Runs with
+ * the channel locked. */
+static gboolean
+channel_take_reading_locked (QmpChannel *self,
+                             QmpCall    *call)
+{
+  if (self->read_socket == NULL || self->read_socket_failed || self->closed || self->read_paused ||
+      self->input_source == NULL || self->worker_reading || self->caller_reading ||
+      self->reader_wanted != NULL || self->write_error != NULL || call->completed)
+    return FALSE;
+
+  if (!channel_use_epoll_locked (self))
+    return FALSE;
+
+  channel_epoll_remove_socket_locked (self);
+  self->caller_reading = TRUE;
+  self->reading_call = call;
+
+  return TRUE;
+}
+
+/* The worker reads now (it may be finishing with the line before this
+ * call's): the caller asks to read after it, unless another already did.
+ * Runs with the channel locked. */
+static gboolean
+channel_want_reading_locked (QmpChannel *self,
+                             QmpCall    *call)
+{
+  if (self->read_socket == NULL || self->read_socket_failed || self->closed || self->read_paused ||
+      !self->worker_reading || self->caller_reading || self->reader_wanted != NULL ||
+      call->completed)
+    return FALSE;
+
+  self->reader_wanted = _qmp_call_ref (call);
+
+  return TRUE;
+}
+
+/* On the worker, done reading: the caller that asked reads now, if the
+ * channel still lets it (else it waits for its call as usual).  Runs with
+ * the channel locked. */
+static void
+channel_grant_reading_locked (QmpChannel *self)
+{
+  g_autoptr(QmpCall) call = g_steal_pointer (&self->reader_wanted);
+
+  if (call == NULL || call->completed || self->closed || self->read_paused ||
+      self->input_source == NULL || self->worker_reading || self->caller_reading ||
+      self->write_error != NULL || !channel_use_epoll_locked (self))
+    return;
+
+  channel_epoll_remove_socket_locked (self);
+  self->caller_reading = TRUE;
+  self->reading_call = call;
+
+  /* The caller polls its wakeup descriptor until it knows: it takes
+   * itself off reader_wanted, under the lock held here, before it lets go
+   * of the descriptor. */
+  g_mutex_lock (&call->wait_lock);
+  call->reading = TRUE;
+  while (eventfd_write (call->wakeup_fd, 1) < 0 && errno == EINTR)
+    ;
+  g_mutex_unlock (&call->wait_lock);
+}
+
+static gboolean channel_read_on_worker (gpointer user_data);
+
+/* The caller is done reading: the worker reads again.  Lines the caller
+ * left in the buffer (reading paused, then resumed) go to the worker
+ * first; a close that waited for the caller goes on. */
+static void
+channel_release_reading (QmpChannel *self)
+{
+  gboolean left = self->rbuf_len > 0 && memchr (self->rbuf, '\n', self->rbuf_len) != NULL;
+
+  g_mutex_lock (&self->lock);
+  self->caller_reading = FALSE;
+  if (self->closed)
+    {
+      /* The shutdown stops the worker's reading. */
+    }
+  else if (self->read_paused || left)
+    {
+      /* As when the worker pauses: nobody watches the socket until the
+       * consumer catches up (channel_read_on_worker()). */
+      channel_unwatch_input_locked (self);
+      if (!self->read_paused)
+        {
+          GSource *source = g_idle_source_new ();
+
+          g_source_set_priority (source, G_PRIORITY_HIGH);
+          g_source_set_static_name (source, "[qmp-glib] read what the caller left");
+          g_source_set_callback (source, channel_read_on_worker, _qmp_channel_ref (self),
+                                 (GDestroyNotify) _qmp_channel_unref);
+          g_source_attach (source, _qmp_worker_get_context (self->worker));
+          g_source_unref (source);
+        }
+    }
+  else if (self->input_source == NULL)
+    {
+      channel_watch_input_locked (self);
+    }
+  else if (!channel_epoll_add_socket_locked (self))
+    {
+      channel_unwatch_input_locked (self);
+      channel_watch_input_locked (self);
+    }
+  /* Else the worker wakes when there is something to read. */
+
+  /* A write failed while this caller read, too late for it to act: the
+   * worker does. */
+  if (!self->closed && g_atomic_int_get (&self->write_failed))
+    {
+      GSource *source = g_idle_source_new ();
+
+      g_source_set_static_name (source, "[qmp-glib] write failed");
+      g_source_set_callback (source, on_write_failed, _qmp_channel_ref (self),
+                             (GDestroyNotify) _qmp_channel_unref);
+      g_source_attach (source, _qmp_worker_get_context (self->worker));
+      g_source_unref (source);
+    }
+  if (self->deferred_shutdown != NULL)
+    channel_schedule_shutdown_locked (self, g_steal_pointer (&self->deferred_shutdown));
+  g_mutex_unlock (&self->lock);
+}
+
+/* The calling thread's wakeup descriptor if it may read for itself on
+ * this channel, else -1.  Not from inside a main context's dispatch:
+ * there GTask would run an _async callback of that context at once,
+ * inside the _sync call. */
+static int
+channel_self_read_wakeup_fd (QmpChannel *self)
+{
+  if (self->read_socket == NULL || g_main_current_source () != NULL)
+    return -1;
+
+  return thread_get_wakeup_fd ();
+}
+
+/* Reads, in the calling thread, until @call is done, if the caller took
+ * the reading when it submitted the call (see
+ * channel_take_reading_locked()), or once the worker hands it over (see
+ * channel_want_reading_locked()).  Whoever finishes the call from another
+ * thread (its cancellation or timeout on the worker, a close) wakes the
+ * poll.  The lines are handled exactly as on the worker: every call's
+ * reply and every event go where the worker would send them. */
+static void
+channel_read_for_call (QmpChannel *self,
+                       QmpCall    *call)
+{
+  GPollFD fds[2];
+  gboolean keep_going = TRUE;
+  gboolean reading;
+
+  /* Only this thread sets it, in _qmp_channel_submit(). */
+  if (call->wakeup_fd < 0)
+    return;
+
+  fds[0].fd = call->wakeup_fd;
+  fds[0].events = G_IO_IN;
+  fds[1].fd = g_socket_get_fd (self->read_socket);
+  fds[1].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
+
+  /* The reply may be there already (the peer ran while this thread was
+   * writing, on the same CPU): then no poll. */
+  g_mutex_lock (&call->wait_lock);
+  reading = call->reading && !call->notified;
+  g_mutex_unlock (&call->wait_lock);
+  if (reading)
+    keep_going = channel_read_input (self);
+
+  g_mutex_lock (&call->wait_lock);
+  while (!call->notified && keep_going)
+    {
+      reading = call->reading;
+      g_mutex_unlock (&call->wait_lock);
+
+      fds[0].revents = fds[1].revents = 0;
+      if (g_poll (fds, reading ? 2 : 1, -1) < 0 && errno != EINTR)
+        {
+          /* Cannot happen with valid descriptors: leave the reading to
+           * the worker rather than spin. */
+          g_critical ("poll() failed while reading: %s", g_strerror (errno));
+          keep_going = FALSE;
+        }
+      else
+        {
+          if (fds[0].revents != 0)
+            {
+              eventfd_t value;
+
+              eventfd_read (fds[0].fd, &value);
+            }
+          /* After a failed write (see on_write_failed()): what the
+           * socket holds now, then the channel fails. */
+          if (reading && (fds[1].revents != 0 || g_atomic_int_get (&self->write_failed)))
+            {
+              gboolean write_failed = g_atomic_int_get (&self->write_failed);
+
+              keep_going = channel_read_input (self);
+              if (keep_going && write_failed)
+                keep_going = channel_fail_after_write (self);
+            }
+        }
+
+      g_mutex_lock (&call->wait_lock);
+    }
+  g_mutex_unlock (&call->wait_lock);
+
+  /* Off the list of those who want to read, before the descriptor is
+   * given up: after this, the worker hands this caller nothing. */
+  g_mutex_lock (&self->lock);
+  if (self->reader_wanted == call)
+    g_clear_pointer (&self->reader_wanted, _qmp_call_unref);
+  if (self->reading_call == call)
+    self->reading_call = NULL;
+  g_mutex_lock (&call->wait_lock);
+  reading = call->reading;
+  call->reading = FALSE;
+  call->wakeup_fd = -1;
+  call->reader = NULL;
+  g_mutex_unlock (&call->wait_lock);
+  g_mutex_unlock (&self->lock);
+
+  /* Reading stopped before the call was done (the channel closed: then it
+   * is done; or it paused, which cannot happen while the call waits): the
+   * caller waits for the worker as usual. */
+  if (reading)
+    channel_release_reading (self);
 }
 
 /* -------------------------------------------------------------- closing */
@@ -1759,13 +2393,33 @@ channel_shutdown_on_worker (gpointer user_data)
   g_autoptr(GError) close_error = NULL;
   g_autoptr(GObject) owner = NULL;
 
-  if (self->input_source != NULL)
+  g_mutex_lock (&self->lock);
+  /* A caller reads: the stream is closed once it is off the socket (it is
+   * woken, since the close finished its call). */
+  if (self->caller_reading)
     {
-      g_source_destroy (self->input_source);
-      g_clear_pointer (&self->input_source, g_source_unref);
+      ShutdownData *later = g_new0 (ShutdownData, 1);
+
+      later->channel = _qmp_channel_ref (self);
+      later->remote_peer_vanished = shutdown->remote_peer_vanished;
+      later->error = g_steal_pointer (&shutdown->error);
+      later->done_func = shutdown->done_func;
+      later->done_data = shutdown->done_data;
+      g_assert (self->deferred_shutdown == NULL);
+      self->deferred_shutdown = later;
+      g_mutex_unlock (&self->lock);
+      return G_SOURCE_REMOVE;
     }
 
-  g_mutex_lock (&self->lock);
+  channel_unwatch_input_locked (self);
+  if (self->read_epoll_fd >= 0)
+    {
+      close (self->read_epoll_fd);
+      self->read_epoll_fd = -1;
+      self->socket_in_epoll = FALSE;
+      self->socket_armed = FALSE;
+    }
+
   if (self->output_source != NULL)
     {
       g_source_destroy (self->output_source);
@@ -1797,6 +2451,19 @@ channel_shutdown_on_worker (gpointer user_data)
 }
 
 static void
+channel_schedule_shutdown_locked (QmpChannel *self,
+                                  gpointer    data)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_set_static_name (source, "[qmp-glib] shutdown");
+  g_source_set_callback (source, channel_shutdown_on_worker, data, shutdown_data_free);
+  g_source_attach (source, _qmp_worker_get_context (self->worker));
+  g_source_unref (source);
+}
+
+static void
 channel_finish_close (QmpChannel              *self,
                       GError                  *error,
                       gboolean                 remote_peer_vanished,
@@ -1807,7 +2474,6 @@ channel_finish_close (QmpChannel              *self,
   GHashTableIter iter;
   gpointer value;
   ShutdownData *shutdown;
-  GSource *source;
 
   self->closed = TRUE;
   self->close_error = error;
@@ -1857,12 +2523,7 @@ channel_finish_close (QmpChannel              *self,
   shutdown->done_func = done_func;
   shutdown->done_data = done_data;
 
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_HIGH);
-  g_source_set_static_name (source, "[qmp-glib] shutdown");
-  g_source_set_callback (source, channel_shutdown_on_worker, shutdown, shutdown_data_free);
-  g_source_attach (source, _qmp_worker_get_context (self->worker));
-  g_source_unref (source);
+  channel_schedule_shutdown_locked (self, shutdown);
 }
 
 typedef struct
@@ -1979,7 +2640,9 @@ _qmp_channel_new (GIOStream             *stream,
 
       if (g_socket_get_family (socket) == G_SOCKET_FAMILY_UNIX)
         self->fd_socket = g_object_ref (socket);
+      self->read_socket = g_object_ref (socket);
     }
+  self->read_epoll_fd = -1;
   g_weak_ref_init (&self->owner, owner);
   self->event_func = event_func;
   self->closed_func = closed_func;
@@ -2007,20 +2670,28 @@ _qmp_channel_new (GIOStream             *stream,
 void
 _qmp_channel_start (QmpChannel *self)
 {
-  channel_watch_input (self);
+  g_mutex_lock (&self->lock);
+  channel_watch_input_locked (self);
+  g_mutex_unlock (&self->lock);
 }
 
-/* On the worker (or before the channel is started): reads when input
- * comes. */
+/* The worker reads when input comes. */
 static void
-channel_watch_input (QmpChannel *self)
+channel_watch_input_locked (QmpChannel *self)
 {
   g_assert (self->input_source == NULL);
+  g_assert (!self->caller_reading);
 
   /* On a socket, its own source: a GPollableSource wraps it in a child
    * source that is blocked and unblocked around every dispatch, which
    * costs wake-ups of the worker for nothing. */
-  if (G_IS_SOCKET_CONNECTION (self->stream))
+  if (self->read_epoll_fd >= 0 && channel_epoll_add_socket_locked (self))
+    {
+      self->input_source = g_unix_fd_source_new (self->read_epoll_fd, G_IO_IN);
+      g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_epoll_ready),
+                             _qmp_channel_ref (self), (GDestroyNotify) _qmp_channel_unref);
+    }
+  else if (G_IS_SOCKET_CONNECTION (self->stream))
     {
       GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
 
@@ -2041,22 +2712,38 @@ channel_watch_input (QmpChannel *self)
   g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
 }
 
+/* On the worker: reads what the buffer and the socket hold, then watches
+ * the socket, unless someone reads already.  After a pause (which it
+ * ends), or after a caller that left lines in the buffer. */
 static gboolean
-channel_resume_on_worker (gpointer user_data)
+channel_read_on_worker (gpointer user_data)
 {
   QmpChannel *self = user_data;
-  gboolean resume;
+  gboolean read;
 
   g_mutex_lock (&self->lock);
-  resume = self->read_paused && !self->closed;
   self->read_paused = FALSE;
+  read = !self->closed && self->input_source == NULL &&
+         !self->worker_reading && !self->caller_reading;
+  /* A caller that reads now watches the socket again when it is done. */
+  if (read)
+    self->worker_reading = TRUE;
   g_mutex_unlock (&self->lock);
 
-  /* The lines left in the buffer first, then what the socket holds; if
-   * that does not pause reading again, the socket is watched again. */
-  if (resume && self->input_source == NULL &&
-      on_input_ready (NULL, self) == G_SOURCE_CONTINUE)
-    channel_watch_input (self);
+  if (read)
+    {
+      /* The lines left in the buffer first, then what the socket holds;
+       * if that does not pause reading again, the socket is watched
+       * again. */
+      gboolean keep_going = channel_read_input (self);
+
+      g_mutex_lock (&self->lock);
+      self->worker_reading = FALSE;
+      if (keep_going)
+        channel_watch_input_locked (self);
+      channel_grant_reading_locked (self);
+      g_mutex_unlock (&self->lock);
+    }
 
   return G_SOURCE_REMOVE;
 }
@@ -2069,7 +2756,7 @@ channel_resume_locked (QmpChannel *self)
 
   g_source_set_priority (source, G_PRIORITY_HIGH);
   g_source_set_static_name (source, "[qmp-glib] resume reading");
-  g_source_set_callback (source, channel_resume_on_worker, _qmp_channel_ref (self),
+  g_source_set_callback (source, channel_read_on_worker, _qmp_channel_ref (self),
                          (GDestroyNotify) _qmp_channel_unref);
   g_source_attach (source, _qmp_worker_get_context (self->worker));
   g_source_unref (source);
@@ -2106,6 +2793,8 @@ _qmp_channel_unref (QmpChannel *self)
   g_assert (self->watchers.length == 0);
   g_assert (self->writing.length == 0);
   g_assert (self->greeting_call == NULL);
+  g_assert (self->deferred_shutdown == NULL);
+  g_assert (self->reader_wanted == NULL);
 
   g_hash_table_unref (self->pending);
   g_string_free (self->wbuf, TRUE);
@@ -2116,6 +2805,9 @@ _qmp_channel_unref (QmpChannel *self)
   g_weak_ref_clear (&self->owner);
   g_object_unref (self->stream);
   g_clear_object (&self->fd_socket);
+  g_clear_object (&self->read_socket);
+  if (self->read_epoll_fd >= 0)
+    close (self->read_epoll_fd);
   g_clear_error (&self->write_error);
   _qmp_worker_unref (self->worker);
   g_free (self);

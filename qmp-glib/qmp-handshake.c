@@ -461,6 +461,9 @@ guest_sync_send (GuestSync *sync)
 
   call = _qmp_call_new (QMP_CALL_COMMAND, "guest-sync-delimited", arguments, FALSE, NULL, NULL);
   _qmp_call_set_unlimited (call);
+  /* The attempts, the retries and the timeout share the sync's state on
+   * the worker. */
+  _qmp_call_set_done_on_worker (call);
   _qmp_call_set_done_func (call, on_guest_sync_attempt_done, attempt);
   /* May finish at once (a closed channel): after the timer is set. */
   _qmp_channel_submit (sync->channel, call, sync->cancellable, 0);

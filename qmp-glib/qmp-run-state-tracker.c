@@ -205,10 +205,17 @@ on_query_status (GObject      *source_object,
                                                   &running, &error);
 
   g_mutex_lock (&self->lock);
-  self->query_in_flight = FALSE;
   again = self->query_again && !self->closed;
   self->query_again = FALSE;
-  if (error == NULL && !self->closed)
+  /* The next one is on its way from now on: an event meanwhile asks for
+   * one more after it, not for another at once. */
+  self->query_in_flight = again;
+  /* A state event came while the query was on its way: the reply may be
+   * older than the event (it may have come before it, but this callback
+   * runs after the event went through the sink, as GTask defers it), and
+   * another query follows, whose reply counts.  Until the first state is
+   * known, this one counts all the same. */
+  if (error == NULL && !self->closed && (!again || !self->known))
     notify = tracker_set_locked (self, run_state, running);
   /* A reply that failed because the connection closed leaves the state
    * to the close; any other failure leaves the state as it was. */

@@ -1016,6 +1016,17 @@ qmp_mock_close (QmpMock *mock)
 }
 
 void
+qmp_mock_stop_reading (QmpMock *mock)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (mock != NULL && mock->server != NULL);
+
+  g_socket_shutdown (mock->server, TRUE, FALSE, &error);
+  g_assert_no_error (error);
+}
+
+void
 qmp_mock_free (QmpMock *mock)
 {
   if (mock == NULL)

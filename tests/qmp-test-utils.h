@@ -183,6 +183,9 @@ void         qmp_mock_send_event (QmpMock    *mock,
  * away.  Only qmp_mock_get_client_stream() and qmp_mock_free() may be
  * called afterwards. */
 void         qmp_mock_close (QmpMock *mock);
+/* Shuts down the mock's reading side only: the client's writes fail
+ * (EPIPE), while the mock may still send and never ends the stream. */
+void         qmp_mock_stop_reading (QmpMock *mock);
 
 /* %NULL-safe. */
 void         qmp_mock_free (QmpMock *mock);

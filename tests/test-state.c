@@ -485,6 +485,89 @@ test_tracker_no_loop (Fixture       *fixture,
   g_assert_cmpint (qmp_run_state_tracker_get_run_state (tracker), ==, QMP_RUN_STATE_UNKNOWN);
 }
 
+static void
+reply_status (QmpTestServerCommand *command,
+              const char           *status,
+              gboolean              running)
+{
+  g_autofree char *text = g_strdup_printf ("{\"status\": \"%s\", \"running\": %s}",
+                                           status, running ? "true" : "false");
+  g_autoptr(JsonNode) ret = json_from_string (text, NULL);
+
+  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "query-status");
+  qmp_test_server_command_reply (command, ret);
+}
+
+static guint
+count_query_status (QmpTestServer *server)
+{
+  g_autoptr(GPtrArray) commands = qmp_test_server_get_commands (server);
+  guint n = 0;
+
+  for (guint i = 0; i < commands->len; i++)
+    n += g_str_equal (qmp_test_server_command_get_name (commands->pdata[i]), "query-status");
+
+  return n;
+}
+
+/* One query-status at a time, however many events come while it is on
+ * its way: they ask for one more after it.  And the reply to a query that
+ * an event overtook does not count (it may be older than the event): a
+ * "running" that QEMU sent just before SHUTDOWN leaves the state
+ * SHUTDOWN. */
+static void
+test_tracker_one_query (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpRunStateTracker) tracker = NULL;
+  g_autoptr(QmpTestHeld) held = NULL;
+  g_autoptr(QmpTestServerCommand) q1 = NULL;
+  g_autoptr(QmpTestServerCommand) q2 = NULL;
+  g_autoptr(QmpTestServerCommand) q3 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) done = NULL;
+  GAsyncResult *result = NULL;
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  held = qmp_test_held_new (server);
+
+  qmp_run_state_tracker_new_async (connection, NULL, qmp_test_store_result, &result);
+  qmp_test_held_reply (held, "query-status", "{\"status\": \"paused\", \"running\": false}");
+  done = qmp_test_wait_result (&result);
+  tracker = qmp_run_state_tracker_new_finish (done, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (qmp_run_state_tracker_get_run_state (tracker), ==, QMP_RUN_STATE_PAUSED);
+
+  /* Three events, one query; its reply brings the next. */
+  qmp_test_server_emit_event (server, "RESUME", NULL, NULL);
+  q1 = qmp_test_held_next (held, "query-status");
+  qmp_test_server_emit_event (server, "STOP", NULL, NULL);
+  qmp_test_server_emit_event (server, "RESUME", NULL, NULL);
+  reply_status (q1, "paused", FALSE);
+  q2 = qmp_test_held_next (held, "query-status");
+
+  /* SHUTDOWN while q2 is on its way: the state at once, no query yet. */
+  qmp_test_server_emit_event (server, "SHUTDOWN", NULL, NULL);
+  while (qmp_run_state_tracker_get_run_state (tracker) != QMP_RUN_STATE_SHUTDOWN)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* q2's "running" may be older than SHUTDOWN: q3 follows, and the state
+   * stays SHUTDOWN. */
+  reply_status (q2, "running", TRUE);
+  q3 = qmp_test_held_next (held, "query-status");
+  g_assert_cmpint (qmp_run_state_tracker_get_run_state (tracker), ==, QMP_RUN_STATE_SHUTDOWN);
+  g_assert_false (qmp_run_state_tracker_get_running (tracker));
+  reply_status (q3, "shutdown", FALSE);
+
+  /* q3's reply counts; and nothing else was asked. */
+  while (qmp_run_state_tracker_get_run_state (tracker) != QMP_RUN_STATE_SHUTDOWN)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (qmp_test_held_get_length (held), ==, 0);
+  g_assert_cmpuint (count_query_status (server), ==, 4);
+}
+
 /* query_status tells an error from a state it does not know. */
 static void
 test_query_status_other (void)
@@ -546,6 +629,7 @@ main (int   argc,
   g_test_add_func ("/event-queue/mock/last-ref-in-pop", test_queue_last_ref_in_pop);
   REAL ("/run-state-tracker/real", test_tracker);
   REAL ("/run-state-tracker/real/no-loop", test_tracker_no_loop);
+  g_test_add_func ("/run-state-tracker/mock/one-query", test_tracker_one_query);
   g_test_add_func ("/query-status/other", test_query_status_other);
 
   return g_test_run ();
