@@ -107,6 +107,9 @@ struct _QmpChannel
   char *rbuf;
   gsize rbuf_len;           /* bytes in rbuf */
   gsize rbuf_cap;
+  guint early_misses;       /* reads a caller tried at once, in a row, that
+                             * found no reply */
+  guint early_skips;        /* ...and the times it did not try since */
   gsize rbuf_scanned;       /* bytes of rbuf already searched for '\n' */
   GString *scratch;         /* the parser's buffer for escaped strings */
   gboolean guest_agent;     /* qemu-ga: no greeting, no events */
@@ -2270,12 +2273,23 @@ channel_read_for_call (QmpChannel *self,
   fds[1].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
 
   /* The reply may be there already (the peer ran while this thread was
-   * writing, on the same CPU): then no poll. */
+   * writing, on the same CPU): then no poll.  But with the peer on
+   * another CPU it never is, and the read is a system call for nothing:
+   * after a few misses in a row, it is tried only once in a while. */
   g_mutex_lock (&call->wait_lock);
   reading = call->reading && !call->notified;
   g_mutex_unlock (&call->wait_lock);
-  if (reading)
-    keep_going = channel_read_input (self);
+  if (reading && (self->early_misses < 4 || ++self->early_skips % 32 == 0))
+    {
+      keep_going = channel_read_input (self);
+
+      g_mutex_lock (&call->wait_lock);
+      if (call->notified)
+        self->early_misses = 0;
+      else if (self->early_misses < 4)
+        self->early_misses++;
+      g_mutex_unlock (&call->wait_lock);
+    }
 
   g_mutex_lock (&call->wait_lock);
   while (!call->notified && keep_going)
