@@ -136,6 +136,9 @@ struct _QmpConnection
   /* Events waiting to be emitted in ->context */
   GMutex events_lock;
   GQueue events;
+  GQueue completions;         /* Completion: _async calls finished for
+                               * tasks of ->context, returned by the same
+                               * source as the events, after them */
   gboolean events_scheduled;
   guint n_undelivered;        /* queued or being emitted */
   guint64 undelivered_size;   /* their _qmp_event_get_size() */
@@ -322,6 +325,26 @@ events_delivered_locked (QmpConnection *self,
   return FALSE;
 }
 
+/* An _async call's result, on its way to its task's context. */
+typedef struct
+{
+  GTask *task;
+  GError *error;
+  gpointer result;
+  GDestroyNotify result_free;
+} Completion;
+
+static void
+completion_return (Completion *completion)
+{
+  if (completion->error != NULL)
+    g_task_return_error (completion->task, completion->error);
+  else
+    g_task_return_pointer (completion->task, completion->result, completion->result_free);
+  g_object_unref (completion->task);
+  g_free (completion);
+}
+
 /* In the signal's context: emits the events queued when it started, one
  * by one from the shared queue, then lets that context run its other
  * sources before the next batch.  The source may recurse: a handler that
@@ -332,12 +355,15 @@ static gboolean
 emit_events (gpointer user_data)
 {
   QmpConnection *self = user_data;
-  guint n_batch;
+  guint n_batch, n_completions;
   gboolean notify_dropped;
   gboolean more;
 
   g_mutex_lock (&self->events_lock);
   n_batch = self->events.length;
+  /* The calls finished when it started: each after the events that came
+   * before it (they are in the batch). */
+  n_completions = self->completions.length;
   g_mutex_unlock (&self->events_lock);
 
   for (guint i = 0; i < n_batch; i++)
@@ -362,8 +388,25 @@ emit_events (gpointer user_data)
       qmp_event_unref (event);
     }
 
+  /* Here, in the tasks' context, GTask runs the callbacks at once: one
+   * wakeup of this context for a batch of replies, not one each. */
+  for (guint i = 0; i < n_completions; i++)
+    {
+      Completion *completion;
+
+      g_mutex_lock (&self->events_lock);
+      completion = g_queue_pop_head (&self->completions);
+      g_mutex_unlock (&self->events_lock);
+
+      /* A nested emission took them. */
+      if (completion == NULL)
+        break;
+
+      completion_return (completion);
+    }
+
   g_mutex_lock (&self->events_lock);
-  more = self->events.length > 0;
+  more = self->events.length > 0 || self->completions.length > 0;
   if (!more)
     self->events_scheduled = FALSE;
   /* Handlers may have gone meanwhile: asked again for the next events. */
@@ -897,6 +940,7 @@ qmp_connection_finalize (GObject *object)
   QmpConnection *self = QMP_CONNECTION (object);
 
   g_assert (self->events.length == 0);
+  g_assert (self->completions.length == 0);
 
   g_clear_pointer (&self->address, g_free);
   g_clear_object (&self->stream);
@@ -2241,28 +2285,23 @@ parse_return (char *ret_json)
   return node;
 }
 
-/* On whichever thread finished the call: GTask carries the result to the
- * caller's context. */
+/* The result of the finished @call, as its task's kind wants it. */
 static void
-on_call_done (QmpCall  *call,
-              gpointer  user_data)
+completion_take_result (Completion *completion,
+                        QmpCall    *call)
 {
-  g_autoptr(GTask) task = user_data;
-  GError *error = _qmp_call_steal_error (call);
+  gpointer tag = g_task_get_source_tag (completion->task);
 
-  if (error != NULL)
-    {
-      g_task_return_error (task, error);
-    }
-  else if (g_task_get_source_tag (task) == qmp_connection_execute_async ||
-           g_task_get_source_tag (task) == qmp_connection_execute_json_async)
+  if (tag == qmp_connection_execute_async || tag == qmp_connection_execute_json_async)
     {
       /* The tree is built by _finish(), in the caller's thread. */
-      g_task_return_pointer (task, _qmp_call_steal_return_json (call), g_free);
+      completion->result = _qmp_call_steal_return_json (call);
+      completion->result_free = g_free;
     }
-  else if (g_task_get_source_tag (task) == qmp_connection_wait_event_async)
+  else if (tag == qmp_connection_wait_event_async)
     {
-      g_task_return_pointer (task, _qmp_call_steal_event (call), (GDestroyNotify) qmp_event_unref);
+      completion->result = _qmp_call_steal_event (call);
+      completion->result_free = (GDestroyNotify) qmp_event_unref;
     }
   else
     {
@@ -2270,8 +2309,43 @@ on_call_done (QmpCall  *call,
 
       result->ret_json = _qmp_call_steal_return_json (call);
       result->event = _qmp_call_steal_event (call);
-      g_task_return_pointer (task, result, until_event_result_free);
+      completion->result = result;
+      completion->result_free = until_event_result_free;
     }
+}
+
+/* On whichever thread finished the call: the result goes to the caller's
+ * context.  When that is the events' context, it goes with the events,
+ * which come first, through their source (see emit_events()); else GTask
+ * carries it. */
+static void
+on_call_done (QmpCall  *call,
+              gpointer  user_data)
+{
+  Completion *completion = g_new0 (Completion, 1);
+  QmpConnection *self;
+  gboolean schedule;
+
+  completion->task = user_data;
+  completion->error = _qmp_call_steal_error (call);
+  if (completion->error == NULL)
+    completion_take_result (completion, call);
+
+  self = g_task_get_source_object (completion->task);
+  g_mutex_lock (&self->events_lock);
+  if (g_task_get_context (completion->task) != self->context)
+    {
+      g_mutex_unlock (&self->events_lock);
+      completion_return (completion);
+      return;
+    }
+  g_queue_push_tail (&self->completions, completion);
+  schedule = !self->events_scheduled;
+  self->events_scheduled = TRUE;
+  g_mutex_unlock (&self->events_lock);
+
+  if (schedule)
+    connection_schedule_emit (self);
 }
 
 gboolean
