@@ -1193,6 +1193,69 @@ test_tls (Fixture       *f,
   g_assert_no_error (error);
 }
 
+static GTlsCertificate *
+load_certificate_with_key (const char *name,
+                           const char *key_name)
+{
+  g_autofree char *cert = g_strdup_printf ("%s/%s-cert.pem", certs_dir, name);
+  g_autofree char *key = g_strdup_printf ("%s/%s-key.pem", certs_dir, key_name);
+  g_autoptr(GError) error = NULL;
+  GTlsCertificate *certificate = g_tls_certificate_new_from_files (cert, key, &error);
+
+  g_assert_no_error (error);
+  return certificate;
+}
+
+/* A key that is not the certificate's: refused when the proxy is told to
+ * listen, and nothing listens; the same for a client's. */
+static void
+test_tls_mismatched_key (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GTlsCertificate) mismatched = load_certificate_with_key ("server", "client");
+  g_autoptr(GTlsCertificate) server = load_certificate ("server");
+  g_autoptr(GTlsCertificate) client = load_certificate_with_key ("client", "stranger");
+  g_autoptr(GTlsDatabase) ca = load_ca ("ca");
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(QmpConnection) refused = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+
+  g_assert_false (qmp_proxy_listen_tls (f->proxy, any, mismatched, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
+                                        &bound, &error));
+  g_test_message ("%s", error->message);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  g_assert_true (g_str_has_prefix (error->message, "The private key does not match the certificate"));
+  g_assert_null (bound);
+  g_clear_error (&error);
+
+  /* No key at all */
+  {
+    g_autofree char *path = g_strdup_printf ("%s/server-cert.pem", certs_dir);
+    g_autoptr(GTlsCertificate) keyless = g_tls_certificate_new_from_file (path, &error);
+
+    g_assert_no_error (error);
+    g_assert_false (qmp_proxy_listen_tls (f->proxy, any, keyless, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
+                                          &bound, &error));
+    g_test_message ("%s", error->message);
+    g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+    g_assert_null (bound);
+    g_clear_error (&error);
+  }
+
+  g_assert_true (qmp_proxy_listen_tls (f->proxy, any, server, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
+                                       &bound, &error));
+  g_assert_no_error (error);
+  address = address_of ("tls", bound);
+  refused = connect_tls (address, ca, client, &error);
+  g_assert_null (refused);
+  g_test_message ("%s", error->message);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  g_assert_nonnull (strstr (error->message, "The private key does not match the certificate"));
+  g_assert_cmpuint (qmp_proxy_get_n_clients (f->proxy), ==, 0);
+}
+
 /* A TLS client that stops reading, with megabytes of answers queued for
  * it: closing it must not hold up the I/O thread (TLS writes a
  * close_notify there, which would wait for the client for ever), so the
@@ -1551,6 +1614,7 @@ main (int   argc,
   ADD ("/proxy/qmpctl-clients", test_qmpctl_clients);
   ADD ("/proxy/qemu-quits", test_qemu_quits);
   ADD ("/proxy/tls", test_tls);
+  ADD ("/proxy/tls-mismatched-key", test_tls_mismatched_key);
   ADD ("/proxy/tls-stalled-client", test_tls_stalled_client);
   ADD ("/proxy/tcp-insecure", test_tcp_insecure);
 

@@ -391,6 +391,42 @@ test_tls_client_certificate (void)
   assert_query_status (connection);
 }
 
+/* The client's certificate with the server's key: found before
+ * connecting, in words that say so; QEMU would only have ended the
+ * handshake.  The right pair then gets in. */
+static void
+test_tls_mismatched_client_key (void)
+{
+  const char *binary = qemu10_binary ();
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(GTlsCertificate) mismatched = NULL;
+  g_autoptr(GTlsCertificate) me = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autofree char *cert = cert_path ("client-cert.pem");
+  g_autofree char *key = cert_path ("server-key.pem");
+  g_autoptr(GError) error = NULL;
+
+  if (binary == NULL)
+    return;
+
+  qemu = tls_qemu_start (binary, "good", TRUE);
+  ca = load_ca ("ca-cert.pem");
+  mismatched = g_tls_certificate_new_from_files (cert, key, &error);
+  g_assert_no_error (error);
+  connection = connect_tls (qemu->address, ca, mismatched, 10000, &error);
+  g_assert_null (connection);
+  g_test_message ("%s", error->message);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  g_assert_nonnull (strstr (error->message, "The private key does not match the certificate"));
+  g_clear_error (&error);
+
+  me = load_client_certificate ();
+  connection = connect_tls (qemu->address, ca, me, 10000, &error);
+  g_assert_no_error (error);
+  assert_query_status (connection);
+}
+
 static void
 test_tls_wrong_ca (void)
 {
@@ -657,6 +693,7 @@ main (int    argc,
 
   g_test_add_func ("/tls/good-ca", test_tls_good_ca);
   g_test_add_func ("/tls/client-certificate", test_tls_client_certificate);
+  g_test_add_func ("/tls/mismatched-client-key", test_tls_mismatched_client_key);
   g_test_add_func ("/tls/wrong-ca", test_tls_wrong_ca);
   g_test_add_func ("/tls/wrong-host", test_tls_wrong_host);
   g_test_add_func ("/tls/missing-client-certificate", test_tls_missing_client_certificate);
