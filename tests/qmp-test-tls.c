@@ -35,16 +35,26 @@ run_certtool (QmpTestCerts       *certs,
     g_error ("certtool %s failed: %s", args[0], err);
 }
 
+void
+qmp_test_certs_set_key_type (QmpTestCerts *certs,
+                             const char   *key_type)
+{
+  static const char * const key_types[] = { "rsa", "rsa-pss", "ecdsa", "ed25519", NULL };
+
+  g_assert_true (g_strv_contains (key_types, key_type));
+  g_free (certs->key_type);
+  certs->key_type = g_strdup (key_type);
+}
+
 QmpTestCerts *
 qmp_test_certs_new (const char *key_type)
 {
   QmpTestCerts *certs = g_new0 (QmpTestCerts, 1);
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (g_str_equal (key_type, "rsa") || g_str_equal (key_type, "ecdsa"));
   certs->dir = g_dir_make_tmp ("qmp-test-certs-XXXXXX", &error);
   g_assert_no_error (error);
-  certs->key_type = g_strdup (key_type);
+  qmp_test_certs_set_key_type (certs, key_type);
 
   return certs;
 }
@@ -81,9 +91,9 @@ qmp_test_certs_make (QmpTestCerts *certs,
   g_autofree char *full = g_strconcat (info, "expiration_days = 2\n", NULL);
   g_autofree char *ca_cert = g_strconcat (ca != NULL ? ca : "", "-cert.pem", NULL);
   g_autofree char *ca_key = g_strconcat (ca != NULL ? ca : "", "-key.pem", NULL);
-  const char *rsa_args[] = { "--generate-privkey", "--key-type", "rsa", "--bits", "2048",
+  const char *rsa_args[] = { "--generate-privkey", "--key-type", certs->key_type, "--bits", "2048",
                              "--outfile", key, NULL };
-  const char *ecdsa_args[] = { "--generate-privkey", "--key-type", "ecdsa", "--outfile", key, NULL };
+  const char *other_args[] = { "--generate-privkey", "--key-type", certs->key_type, "--outfile", key, NULL };
   const char *self_args[] = { "--generate-self-signed", "--load-privkey", key,
                               "--template", template, "--outfile", cert, NULL };
   const char *signed_args[] = { "--generate-certificate", "--load-privkey", key,
@@ -93,7 +103,7 @@ qmp_test_certs_make (QmpTestCerts *certs,
 
   g_file_set_contents (template_path, full, -1, &error);
   g_assert_no_error (error);
-  run_certtool (certs, g_str_equal (certs->key_type, "rsa") ? rsa_args : ecdsa_args);
+  run_certtool (certs, g_str_has_prefix (certs->key_type, "rsa") ? rsa_args : other_args);
   run_certtool (certs, ca == NULL ? self_args : signed_args);
 }
 

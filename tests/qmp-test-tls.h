@@ -12,12 +12,16 @@
 G_BEGIN_DECLS
 
 /* A temporary directory of NAME-cert.pem and NAME-key.pem pairs, each
- * made with its own key of @key_type ("rsa", 2048 bits, or "ecdsa"),
+ * made with its own key of @key_type (see qmp_test_certs_set_key_type()),
  * valid for two days; removed with all it holds by qmp_test_certs_free(). */
 typedef struct _QmpTestCerts QmpTestCerts;
 
 QmpTestCerts    *qmp_test_certs_new            (const char    *key_type);
 void             qmp_test_certs_free           (QmpTestCerts  *certs);
+/* The key type of the pairs made from now on: "rsa", "rsa-pss",
+ * "ecdsa" or "ed25519". */
+void             qmp_test_certs_set_key_type   (QmpTestCerts  *certs,
+                                                const char    *key_type);
 /* The file @name in the directory. */
 char            *qmp_test_certs_path           (QmpTestCerts  *certs,
                                                 const char    *name);
