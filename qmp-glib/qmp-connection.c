@@ -1401,7 +1401,11 @@ qmp_connection_class_init (QmpConnectionClass *klass)
    * a `tls:HOST:PORT` address, for a QEMU whose `tls-creds-x509` object
    * has `verify-peer=on`; %NULL: none.  Without the certificate such a
    * QEMU refuses the connection and construction fails with a
-   * %G_TLS_ERROR.
+   * %G_TLS_ERROR.  A private key that is not the certificate's fails
+   * construction with %G_TLS_ERROR_BAD_CERTIFICATE before anything is
+   * connected ("The private key does not match the certificate"), where
+   * the server would only have refused the handshake (a key in a PKCS #11
+   * token, or an EdDSA key, cannot be compared, and is left to it).
    *
    * Since: 1.0
    */

@@ -18,6 +18,7 @@
 #include "qmp-handshake-private.h"
 #include "qmp-json-private.h"
 #include "qmp-sync-private.h"
+#include "qmp-tls-private.h"
 
 /* Everything a QmpConnection does before it is usable: connect, read the
  * greeting, negotiate capabilities; for a guest agent, synchronise and ask
@@ -776,6 +777,15 @@ _qmp_handshake_start (const char              *address,
       handshake_finish (handshake,
                         g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                                              _("A TLS database or certificate was given, but the address is not a tls: address")));
+      return;
+    }
+
+  /* A client certificate whose key is not its own is found here, not by
+   * the server, whose refusal would not say why. */
+  if (tls_certificate != NULL && !_qmp_tls_check_certificate (tls_certificate, &error))
+    {
+      g_prefix_error (&error, _("TLS client certificate for “%s”: "), address);
+      handshake_finish (handshake, error);
       return;
     }
 

@@ -21,6 +21,7 @@
 #include "qmp-json-private.h"
 #include "qmp-proxy.h"
 #include "qmp-server-channel-private.h"
+#include "qmp-tls-private.h"
 #include "qmp-worker-private.h"
 
 /**
@@ -996,6 +997,10 @@ bind_tcp (GSocketAddress  *address,
  * [property@Qmp.Connection:tls-certificate] properties, or `qmpctl
  * --tls-ca --tls-cert --tls-key`.  Descriptors cannot travel over TCP.
  *
+ * A @certificate without a private key, or whose private key is not its
+ * own, fails with %G_TLS_ERROR_BAD_CERTIFICATE, and nothing listens:
+ * otherwise every client's handshake would fail, with no word of why.
+ *
  * ```c
  * g_autoptr(GTlsCertificate) certificate =
  *   g_tls_certificate_new_from_files ("/etc/pki/qmp/server-cert.pem",
@@ -1046,6 +1051,11 @@ qmp_proxy_listen_tls (QmpProxy             *self,
                            _("TLS is not available (is glib-networking installed?)"));
       return FALSE;
     }
+
+  /* A key that is not the certificate's would fail every client's
+   * handshake, each with words that do not say why. */
+  if (!_qmp_tls_check_certificate (certificate, error))
+    return FALSE;
 
   socket = bind_tcp (address, &effective, error);
   if (socket == NULL)

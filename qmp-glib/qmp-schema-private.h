@@ -120,6 +120,11 @@ const QmpSchemaMember *_qmp_schema_entity_find_variant (QmpSchemaEntity *entity,
 gint             _qmp_schema_entity_find_value (QmpSchemaEntity *entity,
                                                 const char      *value);
 
+/* Whether @node has a JSON type that @type takes (qmp-schema-validate.c):
+ * what qmp_schema_type_accepts() answers. */
+gboolean         _qmp_schema_entity_accepts  (QmpSchemaEntity    *type,
+                                              JsonNode           *node);
+
 QmpSchemaType   *_qmp_schema_type_new        (QmpSchema          *schema,
                                               QmpSchemaEntity    *entity);
 

@@ -299,6 +299,48 @@ qmp_schema_type_equal (QmpSchemaType *self,
 }
 
 /**
+ * qmp_schema_type_accepts:
+ * @self: a #QmpSchemaType
+ * @value: a JSON value
+ *
+ * Checks whether @value has a JSON type that @self takes, at its top
+ * level: a string for `str` and for an enum, an integer for `int`, an
+ * integer or a double for `number`, an array for an array type, an object
+ * for an object, anything for `any` and for a kind of type that qmp-glib
+ * does not know.  An alternate takes what one of its alternatives takes:
+ * this is how QEMU picks the alternative a value stands for.
+ *
+ * Nothing below the top level is checked: not the members of an object,
+ * the elements of an array, nor whether a string is one of an enum's
+ * values.  [method@Qmp.Schema.validate_arguments] checks all of that, for
+ * the arguments of a command.
+ *
+ * What the check is for: reading a value typed by a person, such as
+ * `KEY=123` on a command line, which may be the integer or the string.
+ *
+ * ```c
+ * g_autoptr(JsonNode) number = json_from_string ("123", NULL);
+ *
+ * // "id" takes a str: send the text as typed, not the integer it parses as
+ * if (!qmp_schema_type_accepts (id_type, number))
+ *   json_object_set_string_member (arguments, "id", "123");
+ * ```
+ *
+ * Returns: %TRUE if @self takes a value of the JSON type of @value
+ *
+ * Since: 1.0
+ */
+gboolean
+qmp_schema_type_accepts (QmpSchemaType *self,
+                         JsonNode      *value)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+
+  return _qmp_schema_entity_accepts (self->entity, value);
+}
+
+/**
  * qmp_schema_type_get_enum_values:
  * @self: a #QmpSchemaType of kind %QMP_SCHEMA_TYPE_KIND_ENUM
  *

@@ -12,6 +12,7 @@
 #endif
 
 #include <glib-object.h>
+#include <json-glib/json-glib.h>
 
 #include "qmp-version-macros.h"
 
@@ -73,6 +74,10 @@ const char * const *qmp_schema_type_get_features      (QmpSchemaType *self);
 QMP_AVAILABLE_IN_1_0
 gboolean            qmp_schema_type_equal             (QmpSchemaType *self,
                                                        QmpSchemaType *other);
+
+QMP_AVAILABLE_IN_1_0
+gboolean            qmp_schema_type_accepts           (QmpSchemaType *self,
+                                                       JsonNode      *value);
 
 QMP_AVAILABLE_IN_1_0
 const char * const *qmp_schema_type_get_enum_values   (QmpSchemaType *self);

@@ -220,6 +220,24 @@ json_type_matches (QmpSchemaEntity *type,
     }
 }
 
+/* An alternate takes a value when one of its alternatives does; QAPI
+ * allows no alternate among them, so they are not looked into (a hostile
+ * schema's alternate that lists itself could otherwise make this
+ * exponential). */
+gboolean
+_qmp_schema_entity_accepts (QmpSchemaEntity *type,
+                            JsonNode        *node)
+{
+  if (type->kind != ENTITY_ALTERNATE)
+    return json_type_matches (type, node);
+
+  for (guint i = 0; i < type->n_members; i++)
+    if (json_type_matches (type->members[i].type, node))
+      return TRUE;
+
+  return FALSE;
+}
+
 static gboolean
 check_enum (Check           *check,
             QmpSchemaEntity *type,

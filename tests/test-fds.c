@@ -10,9 +10,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/if_tun.h>
+#include <net/if.h>
 
 #include <gio/gunixfdlist.h>
 #include <glib/gstdio.h>
@@ -561,6 +565,159 @@ test_typed_getfd (Fixture       *fixture,
   g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
 }
 
+static void
+execute_ok (Fixture    *fixture,
+            const char *command,
+            const char *arguments_json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) arguments = arguments_json ? json_from_string (arguments_json, &error) : NULL;
+  g_autoptr(JsonNode) ret = NULL;
+
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (fixture->connection, command,
+                                     arguments ? json_node_get_object (arguments) : NULL,
+                                     QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* ------------------------------------------------------ -netdev tap,fd= */
+
+/* A tap device of our own, as libvirt makes one for QEMU: it lives as
+ * long as a descriptor is open on it.  Returns the descriptor, or -1 with
+ * errno set; @name gets the name the kernel gave it. */
+static int
+open_tap (char name[IFNAMSIZ])
+{
+  struct ifreq ifr;
+  int fd = open ("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+  if (fd < 0)
+    return -1;
+
+  memset (&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  g_strlcpy (ifr.ifr_name, "qmpgt%d", IFNAMSIZ);
+  if (ioctl (fd, TUNSETIFF, &ifr) != 0)
+    {
+      int saved_errno = errno;
+
+      close (fd);
+      errno = saved_errno;
+      return -1;
+    }
+
+  g_strlcpy (name, ifr.ifr_name, IFNAMSIZ);
+  return fd;
+}
+
+static char *
+human_monitor_command (Fixture    *fixture,
+                       const char *command_line)
+{
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_object_set_string_member (arguments, "command-line", command_line);
+  ret = qmp_connection_execute_sync (fixture->connection, "human-monitor-command", arguments,
+                                     QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  return g_strdup (json_node_get_string (ret));
+}
+
+/* The tap device that QEMU's descriptor @fd is attached to, from the
+ * kernel's fdinfo ("iff:\tNAME"); NULL if none. */
+static char *
+qemu_fd_tap_name (Fixture *fixture,
+                  gint64   fd)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/fdinfo/%" G_GINT64_FORMAT,
+                                           qmp_test_peer_get_pid (fixture->peer), fd);
+  g_autofree char *contents = NULL;
+  const char *iff;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return NULL;
+  iff = strstr (contents, "iff:\t");
+  if (iff == NULL)
+    return NULL;
+  iff += strlen ("iff:\t");
+
+  return g_strndup (iff, strcspn (iff, "\n"));
+}
+
+/* The netdev takes the tap that we opened, named through getfd: QEMU's
+ * descriptor is on our device, the device lives on after we closed ours
+ * (QEMU holds it), and it goes with the netdev. */
+static void
+test_netdev_tap (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *info = NULL;
+  g_autofree char *tap_name = NULL;
+  g_auto(GStrv) lines = NULL;
+  char name[IFNAMSIZ];
+  const char *line = NULL;
+  const char *fd_text;
+  gint64 qemu_fd;
+  gint64 deadline;
+  int fd;
+
+  fd = open_tap (name);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      /* /dev/net/tun and CAP_NET_ADMIN, as libvirt needs them */
+      if (g_getenv ("QMP_TEST_ALLOW_SKIP") != NULL)
+        g_test_skip_printf ("no tap device: %s", g_strerror (saved_errno));
+      else
+        g_test_fail_printf ("no tap device: %s (or QMP_TEST_ALLOW_SKIP=1 to skip)",
+                            g_strerror (saved_errno));
+      return;
+    }
+  g_test_message ("tap device %s", name);
+
+  g_assert_true (qmp_connection_getfd_sync (fixture->connection, "tap0", fd, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (close (fd), ==, 0);
+  /* QEMU's copy keeps it */
+  g_assert_cmpuint (if_nametoindex (name), !=, 0);
+
+  execute_ok (fixture, "netdev_add", "{\"type\": \"tap\", \"id\": \"n0\", \"fd\": \"tap0\"}");
+
+  /* "n0: index=0,type=tap,fd=N" */
+  info = human_monitor_command (fixture, "info network");
+  g_test_message ("info network: %s", info);
+  lines = g_strsplit (info, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && line == NULL; i++)
+    if (g_str_has_prefix (g_strstrip (lines[i]), "n0: "))
+      line = lines[i];
+  g_assert_nonnull (line);
+  g_assert_nonnull (strstr (line, "type=tap"));
+  fd_text = strstr (line, "fd=");
+  g_assert_nonnull (fd_text);
+  qemu_fd = g_ascii_strtoll (fd_text + 3, NULL, 10);
+  g_assert_cmpint (qemu_fd, >, 2);
+  tap_name = qemu_fd_tap_name (fixture, qemu_fd);
+  g_assert_cmpstr (tap_name, ==, name);
+
+  /* The name was taken: getfd has it no more */
+  g_assert_false (qmp_connection_closefd_sync (fixture->connection, "tap0", NULL, &error));
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_GENERIC_ERROR);
+  g_clear_error (&error);
+
+  /* QEMU closes it with the netdev: the device goes */
+  execute_ok (fixture, "netdev_del", "{\"id\": \"n0\"}");
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (if_nametoindex (name) != 0 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_cmpuint (if_nametoindex (name), ==, 0);
+}
+
 static JsonObject *
 raw_node_arguments (const char *node_name,
                     gint64      fdset_id)
@@ -578,22 +735,6 @@ raw_node_arguments (const char *node_name,
   json_object_set_object_member (arguments, "file", file);
 
   return arguments;
-}
-
-static void
-execute_ok (Fixture    *fixture,
-            const char *command,
-            const char *arguments_json)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) arguments = arguments_json ? json_from_string (arguments_json, &error) : NULL;
-  g_autoptr(JsonNode) ret = NULL;
-
-  g_assert_no_error (error);
-  ret = qmp_connection_execute_sync (fixture->connection, command,
-                                     arguments ? json_node_get_object (arguments) : NULL,
-                                     QMP_EXECUTE_FLAGS_NONE, NULL, &error);
-  g_assert_no_error (error);
 }
 
 static int
@@ -952,6 +1093,7 @@ main (int    argc,
   g_test_add ("/fds/typed/getfd", Fixture, NULL, setup_plain, test_typed_getfd, teardown);
   g_test_add ("/fds/typed/fdset-blockdev", Fixture, NULL, setup_plain, test_fdset_blockdev, teardown);
   g_test_add ("/fds/typed/fdset-rollback", Fixture, NULL, setup_plain, test_fdset_rollback, teardown);
+  g_test_add ("/fds/netdev-tap", Fixture, NULL, setup_plain, test_netdev_tap, teardown);
   g_test_add_func ("/fds/typed/bad-replies", test_bad_replies);
   g_test_add_func ("/fds/process", test_process);
   g_test_add ("/fds/tcp-refused", Fixture, NULL, setup_tcp, test_tcp_refused, teardown);

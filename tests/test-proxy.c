@@ -21,6 +21,7 @@
 #include <glib/gstdio.h>
 #include <qmp-glib.h>
 
+#include "qmp-test-tls.h"
 #include "qmp-test-utils.h"
 
 typedef struct
@@ -1008,108 +1009,33 @@ test_fds_read_only (Fixture       *f,
 
 /* ------------------------------------------------------- TCP and TLS */
 
-static char *certs_dir;
-
-static void
-run_certtool (const char * const *args)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  int status;
-
-  g_ptr_array_add (argv, (char *) "certtool");
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  g_spawn_sync (certs_dir, (char **) argv->pdata, NULL,
-                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                NULL, NULL, NULL, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("certtool %s failed: %s", args[0], err);
-}
-
-/* NAME-key.pem and NAME-cert.pem: self-signed when @ca is NULL (a CA),
- * else signed by the CA @ca, with the template lines @info. */
-static void
-make_cert (const char *name,
-           const char *ca,
-           const char *info)
-{
-  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
-  g_autofree char *cert = g_strconcat (name, "-cert.pem", NULL);
-  g_autofree char *template = g_strconcat (name, ".info", NULL);
-  g_autofree char *template_path = g_build_filename (certs_dir, template, NULL);
-  g_autofree char *full = g_strconcat (info, "expiration_days = 2\n", NULL);
-  g_autofree char *ca_cert = g_strconcat (ca ? ca : "", "-cert.pem", NULL);
-  g_autofree char *ca_key = g_strconcat (ca ? ca : "", "-key.pem", NULL);
-  const char *key_args[] = { "--generate-privkey", "--key-type", "ecdsa", "--outfile", key, NULL };
-  const char *self_args[] = { "--generate-self-signed", "--load-privkey", key,
-                              "--template", template, "--outfile", cert, NULL };
-  const char *signed_args[] = { "--generate-certificate", "--load-privkey", key,
-                                "--load-ca-certificate", ca_cert, "--load-ca-privkey", ca_key,
-                                "--template", template, "--outfile", cert, NULL };
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (template_path, full, -1, &error);
-  g_assert_no_error (error);
-  run_certtool (key_args);
-  run_certtool (ca == NULL ? self_args : signed_args);
-}
+static QmpTestCerts *certs;
+static const char * const other_key_types[] = { "rsa", "rsa-pss", "ed25519" };
 
 /* Two CAs; the proxy's certificate for 127.0.0.1 and a client's, from
  * "ca"; a client's from "other-ca". */
 static void
 make_certificates (void)
 {
-  g_autoptr(GError) error = NULL;
+  certs = qmp_test_certs_new ("ecdsa");
+  qmp_test_certs_make (certs, "ca", NULL, "cn = qmp-glib proxy test CA\nca\ncert_signing_key\n");
+  qmp_test_certs_make (certs, "other-ca", NULL, "cn = qmp-glib proxy test other CA\nca\ncert_signing_key\n");
+  qmp_test_certs_make (certs, "server", "ca", "cn = 127.0.0.1\nip_address = 127.0.0.1\n"
+                                              "tls_www_server\nencryption_key\nsigning_key\n");
+  qmp_test_certs_make (certs, "client", "ca", "cn = qmp-glib proxy test client\ntls_www_client\n"
+                                              "encryption_key\nsigning_key\n");
+  qmp_test_certs_make (certs, "stranger", "other-ca", "cn = qmp-glib proxy test stranger\ntls_www_client\n"
+                                                      "encryption_key\nsigning_key\n");
+  /* The proxy's certificate with keys of the other kinds, for the check
+   * that a key is the certificate's own */
+  for (guint i = 0; i < G_N_ELEMENTS (other_key_types); i++)
+    {
+      g_autofree char *name = g_strconcat ("server-", other_key_types[i], NULL);
 
-  certs_dir = g_dir_make_tmp ("qmp-proxy-certs-XXXXXX", &error);
-  g_assert_no_error (error);
-
-  make_cert ("ca", NULL, "cn = qmp-glib proxy test CA\nca\ncert_signing_key\n");
-  make_cert ("other-ca", NULL, "cn = qmp-glib proxy test other CA\nca\ncert_signing_key\n");
-  make_cert ("server", "ca", "cn = 127.0.0.1\nip_address = 127.0.0.1\n"
-                             "tls_www_server\nencryption_key\nsigning_key\n");
-  make_cert ("client", "ca", "cn = qmp-glib proxy test client\ntls_www_client\n"
-                             "encryption_key\nsigning_key\n");
-  make_cert ("stranger", "other-ca", "cn = qmp-glib proxy test stranger\ntls_www_client\n"
-                                     "encryption_key\nsigning_key\n");
-}
-
-static void
-remove_certificates (void)
-{
-  const char *argv[] = { "rm", "-rf", certs_dir, NULL };
-
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                NULL, NULL, NULL, NULL);
-  g_clear_pointer (&certs_dir, g_free);
-}
-
-static GTlsCertificate *
-load_certificate (const char *name)
-{
-  g_autofree char *cert = g_strdup_printf ("%s/%s-cert.pem", certs_dir, name);
-  g_autofree char *key = g_strdup_printf ("%s/%s-key.pem", certs_dir, name);
-  g_autoptr(GError) error = NULL;
-  GTlsCertificate *certificate = g_tls_certificate_new_from_files (cert, key, &error);
-
-  g_assert_no_error (error);
-  return certificate;
-}
-
-static GTlsDatabase *
-load_ca (const char *name)
-{
-  g_autofree char *path = g_strdup_printf ("%s/%s-cert.pem", certs_dir, name);
-  g_autoptr(GError) error = NULL;
-  GTlsDatabase *database = g_tls_file_database_new (path, &error);
-
-  g_assert_no_error (error);
-  return database;
+      qmp_test_certs_set_key_type (certs, other_key_types[i]);
+      qmp_test_certs_make (certs, name, "ca", "cn = 127.0.0.1\nip_address = 127.0.0.1\n"
+                                              "tls_www_server\nsigning_key\n");
+    }
 }
 
 /* "tls:127.0.0.1:PORT" or "tcp:…" for where the proxy listens */
@@ -1121,18 +1047,23 @@ address_of (const char     *scheme,
                           g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
 }
 
-static QmpConnection *
-connect_tls (const char       *address,
-             GTlsDatabase     *database,
-             GTlsCertificate  *certificate,
-             GError          **error)
+/* The proxy listening with TLS on a free port of 127.0.0.1, with the
+ * certificate "server" and clients from "ca"; returns where. */
+static GSocketAddress *
+listen_tls (Fixture *f)
 {
-  return g_initable_new (QMP_TYPE_CONNECTION, NULL, error,
-                         "address", address,
-                         "tls-database", database,
-                         "tls-certificate", certificate,
-                         "timeout", 20000,
-                         NULL);
+  g_autoptr(GTlsCertificate) server = qmp_test_certs_load (certs, "server", NULL);
+  g_autoptr(GTlsDatabase) ca = qmp_test_certs_load_ca (certs, "ca");
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GError) error = NULL;
+  GSocketAddress *bound = NULL;
+
+  g_assert_true (qmp_proxy_listen_tls (f->proxy, any, server, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
+                                       &bound, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)), >, 0);
+
+  return bound;
 }
 
 /* TLS with client certificates: a client whose certificate comes from the
@@ -1142,25 +1073,17 @@ static void
 test_tls (Fixture       *f,
           gconstpointer  data)
 {
-  g_autoptr(GTlsCertificate) server = load_certificate ("server");
-  g_autoptr(GTlsCertificate) client = load_certificate ("client");
-  g_autoptr(GTlsCertificate) stranger = load_certificate ("stranger");
-  g_autoptr(GTlsDatabase) ca = load_ca ("ca");
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
-  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GTlsCertificate) client = qmp_test_certs_load (certs, "client", NULL);
+  g_autoptr(GTlsCertificate) stranger = qmp_test_certs_load (certs, "stranger", NULL);
+  g_autoptr(GTlsDatabase) ca = qmp_test_certs_load_ca (certs, "ca");
+  g_autoptr(GSocketAddress) bound = listen_tls (f);
+  g_autofree char *address = address_of ("tls", bound);
   g_autoptr(QmpConnection) good = NULL;
   g_autoptr(QmpConnection) refused = NULL;
   g_autoptr(JsonNode) ret = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *address = NULL;
 
-  g_assert_true (qmp_proxy_listen_tls (f->proxy, any, server, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
-                                       &bound, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)), >, 0);
-  address = address_of ("tls", bound);
-
-  good = connect_tls (address, ca, client, &error);
+  good = qmp_test_connect_tls (address, ca, client, 20000, &error);
   g_assert_no_error (error);
   ret = qmp_connection_execute_sync (good, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
@@ -1170,7 +1093,7 @@ test_tls (Fixture       *f,
   /* No certificate: the proxy asks for one, and ends the handshake */
   /* The proxy ends the handshake: the client hears of it as TLS's alert
    * or as the end of the stream, whichever comes first */
-  refused = connect_tls (address, ca, NULL, &error);
+  refused = qmp_test_connect_tls (address, ca, NULL, 20000, &error);
   g_assert_null (refused);
   g_test_message ("without a certificate: %s", error->message);
   g_assert_true (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED) ||
@@ -1179,7 +1102,7 @@ test_tls (Fixture       *f,
   g_clear_error (&error);
 
   /* A certificate from another CA */
-  refused = connect_tls (address, ca, stranger, &error);
+  refused = qmp_test_connect_tls (address, ca, stranger, 20000, &error);
   g_assert_null (refused);
   g_test_message ("with another CA's certificate: %s", error->message);
   g_assert_true (error->domain == G_TLS_ERROR ||
@@ -1193,6 +1116,90 @@ test_tls (Fixture       *f,
   g_assert_no_error (error);
 }
 
+/* A key that is not the certificate's: refused when the proxy is told to
+ * listen, and nothing listens; the same for a client's. */
+static void
+test_tls_mismatched_key (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GTlsCertificate) mismatched = qmp_test_certs_load (certs, "server", "client");
+  g_autoptr(GTlsCertificate) client = qmp_test_certs_load (certs, "client", "stranger");
+  g_autoptr(GTlsDatabase) ca = qmp_test_certs_load_ca (certs, "ca");
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(QmpConnection) refused = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+
+  g_assert_false (qmp_proxy_listen_tls (f->proxy, any, mismatched, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
+                                        &bound, &error));
+  g_test_message ("%s", error->message);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  g_assert_true (g_str_has_prefix (error->message, "The private key does not match the certificate"));
+  g_assert_null (bound);
+  g_clear_error (&error);
+
+  /* Every pair of the proxy's certificates and keys: refused when the
+   * key is another's, of the same kind (RSA and RSA-PSS are one family)
+   * or not.  (An Ed25519 key is stored without its public half: against
+   * another Ed25519 certificate, the check cannot tell, and lets it
+   * through to the handshake.) */
+  for (guint i = 0; i <= G_N_ELEMENTS (other_key_types); i++)
+    for (guint j = 0; j <= G_N_ELEMENTS (other_key_types); j++)
+      {
+        g_autofree char *cert_name = i < G_N_ELEMENTS (other_key_types)
+                                     ? g_strconcat ("server-", other_key_types[i], NULL)
+                                     : g_strdup ("server");
+        g_autofree char *key_name = j < G_N_ELEMENTS (other_key_types)
+                                    ? g_strconcat ("server-", other_key_types[j], NULL)
+                                    : g_strdup ("server");
+        g_autoptr(GTlsCertificate) pair = qmp_test_certs_load (certs, cert_name, key_name);
+        g_autoptr(GSocketAddress) pair_bound = NULL;
+        gboolean listening;
+
+        listening = qmp_proxy_listen_tls (f->proxy, any, pair, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
+                                          &pair_bound, &error);
+        g_test_message ("%s with the key of %s: %s", cert_name, key_name,
+                        listening ? "listening" : error->message);
+        if (i == j)
+          {
+            g_assert_no_error (error);
+            g_assert_true (listening);
+          }
+        else
+          {
+            g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+            g_assert_cmpstr (error->message, ==, "The private key does not match the certificate");
+            g_assert_false (listening);
+            g_assert_null (pair_bound);
+            g_clear_error (&error);
+          }
+      }
+
+  /* No key at all */
+  {
+    g_autofree char *path = qmp_test_certs_path (certs, "server-cert.pem");
+    g_autoptr(GTlsCertificate) keyless = g_tls_certificate_new_from_file (path, &error);
+
+    g_assert_no_error (error);
+    g_assert_false (qmp_proxy_listen_tls (f->proxy, any, keyless, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
+                                          &bound, &error));
+    g_test_message ("%s", error->message);
+    g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+    g_assert_null (bound);
+    g_clear_error (&error);
+  }
+
+  bound = listen_tls (f);
+  address = address_of ("tls", bound);
+  refused = qmp_test_connect_tls (address, ca, client, 20000, &error);
+  g_assert_null (refused);
+  g_test_message ("%s", error->message);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  g_assert_nonnull (strstr (error->message, "The private key does not match the certificate"));
+  g_assert_cmpuint (qmp_proxy_get_n_clients (f->proxy), ==, 0);
+}
+
 /* A TLS client that stops reading, with megabytes of answers queued for
  * it: closing it must not hold up the I/O thread (TLS writes a
  * close_notify there, which would wait for the client for ever), so the
@@ -1202,11 +1209,9 @@ static void
 test_tls_stalled_client (Fixture       *f,
                          gconstpointer  data)
 {
-  g_autoptr(GTlsCertificate) server = load_certificate ("server");
-  g_autoptr(GTlsCertificate) client = load_certificate ("client");
-  g_autoptr(GTlsDatabase) ca = load_ca ("ca");
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
-  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GTlsCertificate) client = qmp_test_certs_load (certs, "client", NULL);
+  g_autoptr(GTlsDatabase) ca = qmp_test_certs_load_ca (certs, "ca");
+  g_autoptr(GSocketAddress) bound = listen_tls (f);
   g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
   g_autoptr(GSocketConnection) tcp = NULL;
   g_autoptr(GSocketConnectable) identity = g_network_address_new ("127.0.0.1", 0);
@@ -1219,10 +1224,6 @@ test_tls_stalled_client (Fixture       *f,
   GOutputStream *output;
   QmpConnection *upstream = qmp_proxy_get_upstream (f->proxy);
   guint n_schemas;
-
-  g_assert_true (qmp_proxy_listen_tls (f->proxy, any, server, ca, QMP_PROXY_CLIENT_FLAGS_NONE,
-                                       &bound, &error));
-  g_assert_no_error (error);
 
   tcp = g_socket_client_connect (socket_client, G_SOCKET_CONNECTABLE (bound), NULL, &error);
   g_assert_no_error (error);
@@ -1551,12 +1552,13 @@ main (int   argc,
   ADD ("/proxy/qmpctl-clients", test_qmpctl_clients);
   ADD ("/proxy/qemu-quits", test_qemu_quits);
   ADD ("/proxy/tls", test_tls);
+  ADD ("/proxy/tls-mismatched-key", test_tls_mismatched_key);
   ADD ("/proxy/tls-stalled-client", test_tls_stalled_client);
   ADD ("/proxy/tcp-insecure", test_tcp_insecure);
 
   make_certificates ();
   ret = g_test_run ();
-  remove_certificates ();
+  g_clear_pointer (&certs, qmp_test_certs_free);
 
   wait_pool_threads_gone ();
 

@@ -863,6 +863,22 @@ def test_tls_bad_files():
         assert result.returncode == 0, result.stderr
 
 
+def test_tls_mismatched_key():
+    """a key that is not the certificate's: refused before anything
+    listens, and QEMU's monitor is free again"""
+    with Test() as t:
+        certs = Certificates(t.dir)
+        qemu = t.qemu()
+        result = t.qmpctl('--socket', qemu, 'proxy', '--proxy-cert', certs.path('server-cert.pem'),
+                          '--proxy-key', certs.path('client-key.pem'),
+                          '--proxy-client-ca', certs.path('ca-cert.pem'), 'tls:127.0.0.1:0')
+        assert result.returncode != 0, (result.returncode, result.stderr)
+        assert 'The private key does not match the certificate' in result.stderr, result.stderr
+        assert 'Listening' not in result.stderr, result.stderr
+        result = t.qmpctl('--socket', qemu, '--timeout', str(FEW_SECONDS), 'query-status')
+        assert result.returncode == 0, result.stderr
+
+
 def test_tcp_refused():
     """tcp: without --insecure-tcp: status 2, QEMU's monitor never taken,
     nothing listens"""
@@ -943,6 +959,7 @@ def test_tcp_ipv6_and_names():
 TESTS = [test_interleaved, test_events, test_client_killed, test_qemu_quits, test_qemu_killed,
          test_sigint, test_sigterm, test_socket_mode, test_read_only, test_existing,
          test_refused_addresses, test_tls, test_tls_read_only, test_tls_bad_files,
+         test_tls_mismatched_key,
          test_tcp_refused, test_tcp_insecure, test_tcp_ipv6_and_names]
 
 if __name__ == '__main__':

@@ -150,6 +150,18 @@ def test_tls_usage(directory):
     assert result.returncode != 0 and '--tls-key' in result.stderr, result.stderr
 
 
+def test_tls_mismatched_key(directory):
+    # Found before connecting: nothing listens on port 1, and the error is
+    # about the key, not a refused connection.
+    result = qmpctl('--socket', 'tls:127.0.0.1:1',
+                    '--tls-cert', os.path.join(directory, 'client-cert.pem'),
+                    '--tls-key', os.path.join(directory, 'server-key.pem'), 'query-status')
+    assert result.returncode != 0, result.stderr
+    assert 'The private key does not match the certificate' in result.stderr, result.stderr
+    assert 'refused' not in result.stderr, result.stderr
+    assert result.stdout == '', result.stdout
+
+
 def test_listen(directory):
     path = os.path.join(directory, 'listen.sock')
     client = subprocess.Popen([QMPCTL, '--listen', path, 'query-status'], stdout=subprocess.PIPE,
@@ -180,7 +192,7 @@ def test_listen(directory):
 
 
 TESTS = [test_listen, test_tls_usage, test_tls_good_ca, test_tls_wrong_ca,
-         test_tls_client_certificate]
+         test_tls_client_certificate, test_tls_mismatched_key]
 
 
 def main():

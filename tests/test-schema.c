@@ -62,6 +62,68 @@ is_number (const char *text)
   return TRUE;
 }
 
+/* One value of each JSON type, for qmp_schema_type_accepts(). */
+static const char * const sample_values[] = { "\"s\"", "7", "1.5", "true", "null", "[]", "{}" };
+
+/* What qmp_schema_type_accepts() must say, from the kind and JSON type
+ * alone; an alternate among alternatives (which QAPI does not allow) is
+ * taken as accepting anything, as the library does. */
+static gboolean
+expect_accepts (QmpSchemaType *type,
+                JsonNode      *value,
+                gboolean       in_alternate)
+{
+  GType value_type = JSON_NODE_HOLDS_VALUE (value) ? json_node_get_value_type (value) : G_TYPE_INVALID;
+  const char *json_type = qmp_schema_type_get_json_type (type);
+
+  switch (qmp_schema_type_get_kind (type))
+    {
+    case QMP_SCHEMA_TYPE_KIND_BUILTIN:
+      if (g_str_equal (json_type, "string"))
+        return value_type == G_TYPE_STRING;
+      if (g_str_equal (json_type, "int"))
+        return value_type == G_TYPE_INT64;
+      if (g_str_equal (json_type, "number"))
+        return value_type == G_TYPE_INT64 || value_type == G_TYPE_DOUBLE;
+      if (g_str_equal (json_type, "boolean"))
+        return value_type == G_TYPE_BOOLEAN;
+      if (g_str_equal (json_type, "null"))
+        return JSON_NODE_HOLDS_NULL (value);
+      return TRUE;
+    case QMP_SCHEMA_TYPE_KIND_ENUM:
+      return value_type == G_TYPE_STRING;
+    case QMP_SCHEMA_TYPE_KIND_ARRAY:
+      return JSON_NODE_HOLDS_ARRAY (value);
+    case QMP_SCHEMA_TYPE_KIND_OBJECT:
+      return JSON_NODE_HOLDS_OBJECT (value);
+    case QMP_SCHEMA_TYPE_KIND_ALTERNATE:
+      if (in_alternate)
+        return TRUE;
+      for (guint i = 0; i < qmp_schema_type_get_n_alternatives (type); i++)
+        {
+          g_autoptr(QmpSchemaType) alternative = qmp_schema_type_get_alternative (type, i);
+
+          if (expect_accepts (alternative, value, TRUE))
+            return TRUE;
+        }
+      return FALSE;
+    case QMP_SCHEMA_TYPE_KIND_UNKNOWN:
+    default:
+      return TRUE;
+    }
+}
+
+static void
+check_accepts (QmpSchemaType *type)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (sample_values); i++)
+    {
+      g_autoptr(JsonNode) value = json_from_string (sample_values[i], NULL);
+
+      g_assert_cmpint (qmp_schema_type_accepts (type, value), ==, expect_accepts (type, value, FALSE));
+    }
+}
+
 /* Visits every type reachable from @type once; asserts that no masked
  * name ("123") shows through the API. */
 static void
@@ -82,6 +144,7 @@ walk_type (QmpSchemaType *type,
   g_assert_false (is_number (text));
   g_assert_null (strpbrk (text, "0123456789"));
   g_assert_nonnull (qmp_schema_type_get_features (type));
+  check_accepts (type);
 
   switch (qmp_schema_type_get_kind (type))
     {
@@ -515,6 +578,135 @@ test_qemu_agreement (void)
           if (!g_str_equal (cases[i].command, "device_add"))
             g_assert_true (is_type_refusal (qemu_error->message));
         }
+    }
+}
+
+/* qmp_schema_type_accepts() against QEMU's input visitor: the value of
+ * one member, put in arguments that are valid otherwise.  QEMU refuses a
+ * value of the wrong JSON type with "Invalid parameter type" (or, for the
+ * sized integers, "Parameter 'x' expects uint64"), and only that; a string
+ * that is no value of an enum is refused in other words. */
+typedef struct
+{
+  const char *path;         /* of the member's type */
+  const char *command;
+  const char *arguments;    /* with @ for the value */
+  const char *value;
+  gboolean accepts;
+} AcceptsCase;
+
+static const AcceptsCase accepts_cases[] = {
+  /* str */
+  { "qom-list/arg-type/path", "qom-list", "{\"path\": @}", "\"/machine\"", TRUE },
+  { "qom-list/arg-type/path", "qom-list", "{\"path\": @}", "123", FALSE },
+  { "qom-list/arg-type/path", "qom-list", "{\"path\": @}", "null", FALSE },
+  { "qom-list/arg-type/path", "qom-list", "{\"path\": @}", "true", FALSE },
+  { "qom-list/arg-type/path", "qom-list", "{\"path\": @}", "[\"/machine\"]", FALSE },
+  { "qom-list/arg-type/path", "qom-list", "{\"path\": @}", "{}", FALSE },
+  /* an enum: any string is of its JSON type */
+  { "blockdev-add/arg-type/+file/aio", "blockdev-add",
+    "{\"driver\": \"file\", \"node-name\": \"f0\", \"filename\": \"/nonexistent\", \"aio\": @}",
+    "\"threads\"", TRUE },
+  { "blockdev-add/arg-type/+file/aio", "blockdev-add",
+    "{\"driver\": \"file\", \"node-name\": \"f1\", \"filename\": \"/nonexistent\", \"aio\": @}",
+    "\"x-no-such-mode\"", TRUE },
+  { "blockdev-add/arg-type/+file/aio", "blockdev-add",
+    "{\"driver\": \"file\", \"node-name\": \"f2\", \"filename\": \"/nonexistent\", \"aio\": @}",
+    "1", FALSE },
+  /* int; size, which is an int too */
+  { "migrate-set-parameters/arg-type/max-bandwidth", "migrate-set-parameters",
+    "{\"max-bandwidth\": @}", "1048576", TRUE },
+  { "migrate-set-parameters/arg-type/max-bandwidth", "migrate-set-parameters",
+    "{\"max-bandwidth\": @}", "1.5", FALSE },
+  { "migrate-set-parameters/arg-type/max-bandwidth", "migrate-set-parameters",
+    "{\"max-bandwidth\": @}", "\"1048576\"", FALSE },
+  { "blockdev-add/arg-type/+null-co/size", "blockdev-add",
+    "{\"driver\": \"null-co\", \"node-name\": \"s0\", \"size\": @}", "512", TRUE },
+  { "blockdev-add/arg-type/+null-co/size", "blockdev-add",
+    "{\"driver\": \"null-co\", \"node-name\": \"s1\", \"size\": @}", "\"512\"", FALSE },
+  /* bool */
+  { "blockdev-add/arg-type/read-only", "blockdev-add",
+    "{\"driver\": \"null-co\", \"node-name\": \"b0\", \"read-only\": @}", "true", TRUE },
+  { "blockdev-add/arg-type/read-only", "blockdev-add",
+    "{\"driver\": \"null-co\", \"node-name\": \"b1\", \"read-only\": @}", "\"on\"", FALSE },
+  { "blockdev-add/arg-type/read-only", "blockdev-add",
+    "{\"driver\": \"null-co\", \"node-name\": \"b2\", \"read-only\": @}", "1", FALSE },
+  /* StrOrNull, an alternate with null */
+  { "migrate-set-parameters/arg-type/tls-creds", "migrate-set-parameters",
+    "{\"tls-creds\": @}", "\"\"", TRUE },
+  { "migrate-set-parameters/arg-type/tls-creds", "migrate-set-parameters",
+    "{\"tls-creds\": @}", "null", TRUE },
+  { "migrate-set-parameters/arg-type/tls-creds", "migrate-set-parameters",
+    "{\"tls-creds\": @}", "5", FALSE },
+  { "migrate-set-parameters/arg-type/tls-creds", "migrate-set-parameters",
+    "{\"tls-creds\": @}", "{}", FALSE },
+  /* BlockdevRef, an alternate of an object and a string */
+  { "blockdev-add/arg-type/+raw/file", "blockdev-add",
+    "{\"driver\": \"raw\", \"node-name\": \"r0\", \"file\": @}", "\"x-no-such-node\"", TRUE },
+  { "blockdev-add/arg-type/+raw/file", "blockdev-add",
+    "{\"driver\": \"raw\", \"node-name\": \"r1\", \"file\": @}", "{\"driver\": \"null-co\"}", TRUE },
+  { "blockdev-add/arg-type/+raw/file", "blockdev-add",
+    "{\"driver\": \"raw\", \"node-name\": \"r2\", \"file\": @}", "7", FALSE },
+  { "blockdev-add/arg-type/+raw/file", "blockdev-add",
+    "{\"driver\": \"raw\", \"node-name\": \"r3\", \"file\": @}", "[]", FALSE },
+  /* an array of BlockdevRef */
+  { "blockdev-add/arg-type/+quorum/children", "blockdev-add",
+    "{\"driver\": \"quorum\", \"node-name\": \"q0\", \"vote-threshold\": 1, \"children\": @}",
+    "[\"x-no-such-node\"]", TRUE },
+  { "blockdev-add/arg-type/+quorum/children", "blockdev-add",
+    "{\"driver\": \"quorum\", \"node-name\": \"q1\", \"vote-threshold\": 1, \"children\": @}",
+    "\"x-no-such-node\"", FALSE },
+  { "blockdev-add/arg-type/+quorum/children", "blockdev-add",
+    "{\"driver\": \"quorum\", \"node-name\": \"q2\", \"vote-threshold\": 1, \"children\": @}",
+    "{}", FALSE },
+  /* any */
+  { "qom-set/arg-type/value", "qom-set",
+    "{\"path\": \"/machine\", \"property\": \"x-no-such-property\", \"value\": @}", "[1]", TRUE },
+  { "qom-set/arg-type/value", "qom-set",
+    "{\"path\": \"/machine\", \"property\": \"x-no-such-property\", \"value\": @}", "null", TRUE },
+  { "qom-set/arg-type/value", "qom-set",
+    "{\"path\": \"/machine\", \"property\": \"x-no-such-property\", \"value\": @}", "\"s\"", TRUE },
+};
+
+static void
+test_qemu_accepts (void)
+{
+  g_autoptr(QmpTestPeer) peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpSchema) schema = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (peer == NULL)
+    return;
+  connection = connect_peer (peer, QMP_CONNECTION_FLAGS_NONE);
+  schema = qmp_connection_get_schema_sync (connection, NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (accepts_cases); i++)
+    {
+      const AcceptsCase *c = &accepts_cases[i];
+      g_autoptr(QmpSchemaType) type = qmp_schema_get_path_type (schema, c->path);
+      g_autoptr(JsonNode) value = json_from_string (c->value, &error);
+      g_autoptr(GString) text = g_string_new (c->arguments);
+      g_autoptr(JsonObject) arguments = NULL;
+      g_autoptr(GError) qemu_error = NULL;
+      g_autoptr(JsonNode) ret = NULL;
+      gboolean type_refused;
+
+      g_assert_no_error (error);
+      g_assert_nonnull (type);
+      g_string_replace (text, "@", c->value, 1);
+      arguments = object_from_json (text->str);
+      ret = qmp_connection_execute_sync (connection, c->command, arguments,
+                                         QMP_EXECUTE_FLAGS_NONE, NULL, &qemu_error);
+      type_refused = qemu_error != NULL &&
+                     (strstr (qemu_error->message, "Invalid parameter type") != NULL ||
+                      strstr (qemu_error->message, "' expects ") != NULL);
+      g_test_message ("%s = %s: accepts: %d; QEMU: %s", c->path, c->value, c->accepts,
+                      ret != NULL ? "done" : qemu_error->message);
+
+      g_assert_cmpint (qmp_schema_type_accepts (type, value), ==, c->accepts);
+      g_assert_cmpint (type_refused, ==, !c->accepts);
     }
 }
 
@@ -1236,6 +1428,7 @@ main (int   argc,
   g_test_add_func ("/schema/qemu/paths", test_qemu_paths);
   g_test_add_func ("/schema/qemu/agreement", test_qemu_agreement);
   g_test_add_func ("/schema/qemu/validate", test_qemu_validate);
+  g_test_add_func ("/schema/qemu/accepts", test_qemu_accepts);
   g_test_add_func ("/schema/qemu/threads", test_qemu_threads);
   g_test_add_func ("/schema/qsd", test_qsd);
   g_test_add_func ("/schema/qga", test_qga);

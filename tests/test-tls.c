@@ -23,89 +23,12 @@
 
 #include <qmp-glib.h>
 
+#include "qmp-test-tls.h"
 #include "qmp-test-utils.h"
-
-static char *certs_dir;
 
 /* ------------------------------------------------------- certificates */
 
-static void
-run_certtool (const char * const *args)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  int status;
-
-  g_ptr_array_add (argv, (char *) "certtool");
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  g_spawn_sync (certs_dir, (char **) argv->pdata, NULL,
-                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                NULL, NULL, NULL, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("certtool %s failed: %s", args[0], err);
-}
-
-static void
-write_file (const char *name,
-            const char *contents)
-{
-  g_autofree char *path = g_build_filename (certs_dir, name, NULL);
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (path, contents, -1, &error);
-  g_assert_no_error (error);
-}
-
-static void
-make_key (const char *name)
-{
-  const char *args[] = { "--generate-privkey", "--key-type", "rsa", "--bits", "2048",
-                         "--outfile", name, NULL };
-
-  run_certtool (args);
-}
-
-static void
-make_ca (const char *name)
-{
-  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
-  g_autofree char *cert = g_strconcat (name, "-cert.pem", NULL);
-  g_autofree char *template = g_strconcat (name, ".info", NULL);
-  g_autofree char *info = g_strdup_printf ("cn = qmp-glib test %s\nca\ncert_signing_key\n"
-                                           "expiration_days = 2\n", name);
-  const char *args[] = { "--generate-self-signed", "--load-privkey", key,
-                         "--template", template, "--outfile", cert, NULL };
-
-  write_file (template, info);
-  make_key (key);
-  run_certtool (args);
-}
-
-/* @name-key.pem and @name-cert.pem signed by the CA "ca", with the
- * template lines @info. */
-static void
-make_cert (const char *name,
-           const char *info)
-{
-  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
-  g_autofree char *cert = g_strconcat (name, "-cert.pem", NULL);
-  g_autofree char *template = g_strconcat (name, ".info", NULL);
-  g_autofree char *full = g_strconcat (info, "organization = qmp-glib tests\n"
-                                       "expiration_days = 2\n", NULL);
-  const char *args[] = { "--generate-certificate", "--load-privkey", key,
-                         "--load-ca-certificate", "ca-cert.pem",
-                         "--load-ca-privkey", "ca-key.pem",
-                         "--template", template, "--outfile", cert, NULL };
-
-  write_file (template, full);
-  make_key (key);
-  run_certtool (args);
-}
+static QmpTestCerts *certs;
 
 /* QEMU's tls-creds-x509 dir: ca-cert.pem, server-cert.pem, server-key.pem. */
 static void
@@ -116,7 +39,7 @@ make_creds_dir (const char *dir,
   const char *to[] = { "ca-cert.pem", "server-cert.pem", "server-key.pem" };
   g_autofree char *cert = g_strconcat (server, "-cert.pem", NULL);
   g_autofree char *key = g_strconcat (server, "-key.pem", NULL);
-  g_autofree char *path = g_build_filename (certs_dir, dir, NULL);
+  g_autofree char *path = qmp_test_certs_path (certs, dir);
 
   from[1] = cert;
   from[2] = key;
@@ -124,7 +47,7 @@ make_creds_dir (const char *dir,
   for (guint i = 0; i < G_N_ELEMENTS (from); i++)
     {
       g_autofree char *contents = NULL;
-      g_autofree char *source = g_build_filename (certs_dir, from[i], NULL);
+      g_autofree char *source = qmp_test_certs_path (certs, from[i]);
       g_autofree char *target = g_build_filename (path, to[i], NULL);
       g_autoptr(GError) error = NULL;
 
@@ -138,50 +61,22 @@ make_creds_dir (const char *dir,
 static void
 make_certificates (void)
 {
-  g_autoptr(GError) error = NULL;
-
-  certs_dir = g_dir_make_tmp ("qmp-test-tls-XXXXXX", &error);
-  g_assert_no_error (error);
-
-  make_ca ("ca");
-  make_ca ("wrong-ca");
-  make_cert ("server", "cn = 127.0.0.1\nip_address = 127.0.0.1\ndns_name = localhost\n"
-                       "tls_www_server\nencryption_key\nsigning_key\n");
-  make_cert ("wronghost", "cn = wrong.example\ndns_name = wrong.example\n"
-                          "tls_www_server\nencryption_key\nsigning_key\n");
-  make_cert ("client", "cn = qmp-glib test client\ntls_www_client\n"
-                       "encryption_key\nsigning_key\n");
+  certs = qmp_test_certs_new ("rsa");
+  qmp_test_certs_make (certs, "ca", NULL, "cn = qmp-glib test ca\nca\ncert_signing_key\n");
+  qmp_test_certs_make (certs, "wrong-ca", NULL, "cn = qmp-glib test wrong-ca\nca\ncert_signing_key\n");
+  qmp_test_certs_make (certs, "server", "ca",
+                       "cn = 127.0.0.1\nip_address = 127.0.0.1\ndns_name = localhost\n"
+                       "tls_www_server\nencryption_key\nsigning_key\n"
+                       "organization = qmp-glib tests\n");
+  qmp_test_certs_make (certs, "wronghost", "ca",
+                       "cn = wrong.example\ndns_name = wrong.example\n"
+                       "tls_www_server\nencryption_key\nsigning_key\n"
+                       "organization = qmp-glib tests\n");
+  qmp_test_certs_make (certs, "client", "ca",
+                       "cn = qmp-glib test client\ntls_www_client\n"
+                       "encryption_key\nsigning_key\norganization = qmp-glib tests\n");
   make_creds_dir ("good", "server");
   make_creds_dir ("wronghost", "wronghost");
-}
-
-static void
-remove_certificates (void)
-{
-  const char *argv[] = { "rm", "-rf", certs_dir, NULL };
-
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                NULL, NULL, NULL, NULL);
-  g_free (certs_dir);
-}
-
-static char *
-cert_path (const char *name)
-{
-  return g_build_filename (certs_dir, name, NULL);
-}
-
-static GTlsDatabase *
-load_ca (const char *name)
-{
-  g_autofree char *path = cert_path (name);
-  g_autoptr(GError) error = NULL;
-  GTlsDatabase *database;
-
-  database = g_tls_file_database_new (path, &error);
-  g_assert_no_error (error);
-
-  return database;
 }
 
 /* ---------------------------------------------------------------- QEMU */
@@ -249,7 +144,7 @@ qemu72_binary (void)
 }
 
 /* Starts @binary serving its monitor over TLS with the credentials of
- * @creds (a directory of certs_dir), on a listening socket made here and
+ * @creds (a directory of certs), on a listening socket made here and
  * passed as fd 3: it listens before QEMU runs, so no port is raced for
  * and nothing is polled. */
 static TlsQemu *
@@ -264,7 +159,7 @@ tls_qemu_start (const char *binary,
   g_autoptr(GSocketAddress) bound = NULL;
   g_autoptr(GInetAddress) loopback = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_build_filename (certs_dir, creds, NULL);
+  g_autofree char *dir = qmp_test_certs_path (certs, creds);
   g_autofree char *object = NULL;
   int fd;
 
@@ -300,33 +195,17 @@ tls_qemu_start (const char *binary,
   return g_steal_pointer (&qemu);
 }
 
+/* A connection to @qemu that trusts the CA @ca_name. */
 static QmpConnection *
-connect_tls (const char       *address,
-             GTlsDatabase     *database,
-             GTlsCertificate  *certificate,
-             guint             timeout_msec,
-             GError          **error)
+connect_qemu (TlsQemu          *qemu,
+              const char       *ca_name,
+              GTlsCertificate  *certificate,
+              guint             timeout_msec,
+              GError          **error)
 {
-  return g_initable_new (QMP_TYPE_CONNECTION, NULL, error,
-                         "address", address,
-                         "tls-database", database,
-                         "tls-certificate", certificate,
-                         "timeout", timeout_msec,
-                         NULL);
-}
+  g_autoptr(GTlsDatabase) ca = qmp_test_certs_load_ca (certs, ca_name);
 
-static GTlsCertificate *
-load_client_certificate (void)
-{
-  g_autofree char *cert = cert_path ("client-cert.pem");
-  g_autofree char *key = cert_path ("client-key.pem");
-  g_autoptr(GError) error = NULL;
-  GTlsCertificate *certificate;
-
-  certificate = g_tls_certificate_new_from_files (cert, key, &error);
-  g_assert_no_error (error);
-
-  return certificate;
+  return qmp_test_connect_tls (qemu->address, ca, certificate, timeout_msec, error);
 }
 
 static void
@@ -348,7 +227,6 @@ test_tls_good_ca (void)
 {
   const char *binary = qemu10_binary ();
   g_autoptr(TlsQemu) qemu = NULL;
-  g_autoptr(GTlsDatabase) ca = NULL;
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GIOStream) stream = NULL;
   g_autoptr(GError) error = NULL;
@@ -357,8 +235,7 @@ test_tls_good_ca (void)
     return;
 
   qemu = tls_qemu_start (binary, "good", FALSE);
-  ca = load_ca ("ca-cert.pem");
-  connection = connect_tls (qemu->address, ca, NULL, 10000, &error);
+  connection = connect_qemu (qemu, "ca", NULL, 10000, &error);
   g_assert_no_error (error);
 
   g_assert_cmpuint (qmp_connection_get_version_major (connection), ==, 10);
@@ -375,7 +252,6 @@ test_tls_client_certificate (void)
 {
   const char *binary = qemu10_binary ();
   g_autoptr(TlsQemu) qemu = NULL;
-  g_autoptr(GTlsDatabase) ca = NULL;
   g_autoptr(GTlsCertificate) me = NULL;
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
@@ -384,9 +260,39 @@ test_tls_client_certificate (void)
     return;
 
   qemu = tls_qemu_start (binary, "good", TRUE);
-  ca = load_ca ("ca-cert.pem");
-  me = load_client_certificate ();
-  connection = connect_tls (qemu->address, ca, me, 10000, &error);
+  me = qmp_test_certs_load (certs, "client", NULL);
+  connection = connect_qemu (qemu, "ca", me, 10000, &error);
+  g_assert_no_error (error);
+  assert_query_status (connection);
+}
+
+/* The client's certificate with the server's key: found before
+ * connecting, in words that say so; QEMU would only have ended the
+ * handshake.  The right pair then gets in. */
+static void
+test_tls_mismatched_client_key (void)
+{
+  const char *binary = qemu10_binary ();
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsCertificate) mismatched = NULL;
+  g_autoptr(GTlsCertificate) me = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (binary == NULL)
+    return;
+
+  qemu = tls_qemu_start (binary, "good", TRUE);
+  mismatched = qmp_test_certs_load (certs, "client", "server");
+  connection = connect_qemu (qemu, "ca", mismatched, 10000, &error);
+  g_assert_null (connection);
+  g_test_message ("%s", error->message);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  g_assert_nonnull (strstr (error->message, "The private key does not match the certificate"));
+  g_clear_error (&error);
+
+  me = qmp_test_certs_load (certs, "client", NULL);
+  connection = connect_qemu (qemu, "ca", me, 10000, &error);
   g_assert_no_error (error);
   assert_query_status (connection);
 }
@@ -396,7 +302,6 @@ test_tls_wrong_ca (void)
 {
   const char *binary = qemu10_binary ();
   g_autoptr(TlsQemu) qemu = NULL;
-  g_autoptr(GTlsDatabase) wrong = NULL;
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -404,8 +309,7 @@ test_tls_wrong_ca (void)
     return;
 
   qemu = tls_qemu_start (binary, "good", FALSE);
-  wrong = load_ca ("wrong-ca-cert.pem");
-  connection = connect_tls (qemu->address, wrong, NULL, 10000, &error);
+  connection = connect_qemu (qemu, "wrong-ca", NULL, 10000, &error);
   g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
   g_assert_null (connection);
   g_test_message ("wrong CA: %s", error->message);
@@ -416,7 +320,6 @@ test_tls_wrong_host (void)
 {
   const char *binary = qemu10_binary ();
   g_autoptr(TlsQemu) qemu = NULL;
-  g_autoptr(GTlsDatabase) ca = NULL;
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -425,8 +328,7 @@ test_tls_wrong_host (void)
 
   /* Signed by the right CA, but for wrong.example, not 127.0.0.1. */
   qemu = tls_qemu_start (binary, "wronghost", FALSE);
-  ca = load_ca ("ca-cert.pem");
-  connection = connect_tls (qemu->address, ca, NULL, 10000, &error);
+  connection = connect_qemu (qemu, "ca", NULL, 10000, &error);
   g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
   g_assert_null (connection);
   g_test_message ("wrong host: %s", error->message);
@@ -437,7 +339,6 @@ test_tls_missing_client_certificate (void)
 {
   const char *binary = qemu10_binary ();
   g_autoptr(TlsQemu) qemu = NULL;
-  g_autoptr(GTlsDatabase) ca = NULL;
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -445,8 +346,7 @@ test_tls_missing_client_certificate (void)
     return;
 
   qemu = tls_qemu_start (binary, "good", TRUE);
-  ca = load_ca ("ca-cert.pem");
-  connection = connect_tls (qemu->address, ca, NULL, 10000, &error);
+  connection = connect_qemu (qemu, "ca", NULL, 10000, &error);
   g_assert_nonnull (error);
   g_test_message ("missing client certificate: %s %d %s",
                   g_quark_to_string (error->domain), error->code, error->message);
@@ -458,15 +358,13 @@ static void
 test_tls_qemu72_times_out (void)
 {
   g_autoptr(TlsQemu) qemu = NULL;
-  g_autoptr(GTlsDatabase) ca = NULL;
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
 
   if (qemu72_binary () == NULL)
     return;
   qemu = tls_qemu_start (qemu72_binary (), "good", FALSE);
-  ca = load_ca ("ca-cert.pem");
-  connection = connect_tls (qemu->address, ca, NULL, 2000, &error);
+  connection = connect_qemu (qemu, "ca", NULL, 2000, &error);
   g_assert_nonnull (error);
   g_test_message ("QEMU 7.2: %s %d %s",
                   g_quark_to_string (error->domain), error->code, error->message);
@@ -479,15 +377,13 @@ static void
 test_tls_qemu72_default_timeout (void)
 {
   g_autoptr(TlsQemu) qemu = NULL;
-  g_autoptr(GTlsDatabase) ca = NULL;
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
 
   if (qemu72_binary () == NULL)
     return;
   qemu = tls_qemu_start (qemu72_binary (), "good", FALSE);
-  ca = load_ca ("ca-cert.pem");
-  connection = connect_tls (qemu->address, ca, NULL, 0, &error);
+  connection = connect_qemu (qemu, "ca", NULL, 0, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_assert_null (connection);
 }
@@ -496,16 +392,16 @@ test_tls_qemu72_default_timeout (void)
 static void
 test_tls_settings_need_tls_address (void)
 {
-  g_autoptr(GTlsDatabase) ca = load_ca ("ca-cert.pem");
+  g_autoptr(GTlsDatabase) ca = qmp_test_certs_load_ca (certs, "ca");
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
 
-  connection = connect_tls ("tcp:127.0.0.1:1", ca, NULL, 10000, &error);
+  connection = qmp_test_connect_tls ("tcp:127.0.0.1:1", ca, NULL, 10000, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_assert_null (connection);
   g_clear_error (&error);
 
-  connection = connect_tls ("tls:127.0.0.1", ca, NULL, 10000, &error);
+  connection = qmp_test_connect_tls ("tls:127.0.0.1", ca, NULL, 10000, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_assert_null (connection);
 }
@@ -571,7 +467,6 @@ test_tls_stalled_peer_close (void)
   const char *binary = qemu10_binary ();
   g_autoptr(QmpTestPeer) peer = NULL;
   g_autoptr(TlsQemu) qemu = NULL;
-  g_autoptr(GTlsDatabase) ca = NULL;
   g_autoptr(QmpConnection) connection = NULL;
   g_autoptr(QmpConnection) other = NULL;
   g_autoptr(GIOStream) stream = NULL;
@@ -596,8 +491,7 @@ test_tls_stalled_peer_close (void)
   g_assert_no_error (error);
 
   qemu = tls_qemu_start (binary, "good", FALSE);
-  ca = load_ca ("ca-cert.pem");
-  connection = connect_tls (qemu->address, ca, NULL, 10000, &error);
+  connection = connect_qemu (qemu, "ca", NULL, 10000, &error);
   g_assert_no_error (error);
   assert_query_status (connection);
   qmp_connection_set_timeout (connection, 0);
@@ -657,6 +551,7 @@ main (int    argc,
 
   g_test_add_func ("/tls/good-ca", test_tls_good_ca);
   g_test_add_func ("/tls/client-certificate", test_tls_client_certificate);
+  g_test_add_func ("/tls/mismatched-client-key", test_tls_mismatched_client_key);
   g_test_add_func ("/tls/wrong-ca", test_tls_wrong_ca);
   g_test_add_func ("/tls/wrong-host", test_tls_wrong_host);
   g_test_add_func ("/tls/missing-client-certificate", test_tls_missing_client_certificate);
@@ -666,7 +561,7 @@ main (int    argc,
   g_test_add_func ("/tls/stalled-peer-close", test_tls_stalled_peer_close);
 
   ret = g_test_run ();
-  remove_certificates ();
+  g_clear_pointer (&certs, qmp_test_certs_free);
 
   return ret;
 }

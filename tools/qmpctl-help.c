@@ -590,56 +590,6 @@ qmpctl_add_member_names (QmpSchemaType *type,
   add_member_names (type, given, prefix, names, 0);
 }
 
-/* Whether a value of this JSON kind fits @type, at its top level. */
-static gboolean
-type_accepts (QmpSchemaType *type,
-              JsonNode      *value)
-{
-  GType value_type = JSON_NODE_HOLDS_VALUE (value) ? json_node_get_value_type (value) : G_TYPE_INVALID;
-
-  switch (qmp_schema_type_get_kind (type))
-    {
-    case QMP_SCHEMA_TYPE_KIND_BUILTIN:
-      {
-        const char *json_type = qmp_schema_type_get_json_type (type);
-
-        if (g_strcmp0 (json_type, "value") == 0)
-          return TRUE;
-        if (g_strcmp0 (json_type, "string") == 0)
-          return value_type == G_TYPE_STRING;
-        if (g_strcmp0 (json_type, "int") == 0)
-          return value_type == G_TYPE_INT64;
-        if (g_strcmp0 (json_type, "number") == 0)
-          return value_type == G_TYPE_INT64 || value_type == G_TYPE_DOUBLE;
-        if (g_strcmp0 (json_type, "boolean") == 0)
-          return value_type == G_TYPE_BOOLEAN;
-        if (g_strcmp0 (json_type, "null") == 0)
-          return JSON_NODE_HOLDS_NULL (value);
-        return TRUE;
-      }
-    case QMP_SCHEMA_TYPE_KIND_ENUM:
-      return value_type == G_TYPE_STRING;
-    case QMP_SCHEMA_TYPE_KIND_ARRAY:
-      return JSON_NODE_HOLDS_ARRAY (value);
-    case QMP_SCHEMA_TYPE_KIND_OBJECT:
-      return JSON_NODE_HOLDS_OBJECT (value);
-    case QMP_SCHEMA_TYPE_KIND_ALTERNATE:
-      {
-        g_autoptr(GPtrArray) alternatives = get_alternatives (type);
-
-        for (guint i = 0; i < alternatives->len; i++)
-          {
-            if (type_accepts (g_ptr_array_index (alternatives, i), value))
-              return TRUE;
-          }
-      }
-      return FALSE;
-    case QMP_SCHEMA_TYPE_KIND_UNKNOWN:
-    default:
-      return TRUE;
-    }
-}
-
 /* The object that holds the last part of @parts, in @object. */
 static JsonObject *
 find_parent (JsonObject  *object,
@@ -690,8 +640,8 @@ qmpctl_type_arguments (QmpSchema     *schema,
       last = parts[g_strv_length (parts) - 1];
       value = parent != NULL ? json_object_get_member (parent, last) : NULL;
       type = qmpctl_find_key_type (arguments, command->arguments, key);
-      if (value == NULL || type == NULL || type_accepts (type, value) ||
-          !type_accepts (type, text))
+      if (value == NULL || type == NULL || qmp_schema_type_accepts (type, value) ||
+          !qmp_schema_type_accepts (type, text))
         continue;
 
       json_object_set_string_member (parent, last, equals + 1);

@@ -73,6 +73,21 @@ def test_types():
     check(schema.get_command_arguments('x-no-such-command') is None, 'arguments of nothing')
 
 
+def test_accepts():
+    def accepts(path, text):
+        return schema.get_path_type(path).accepts(Json.from_string(text))
+
+    check(accepts('qom-list/arg-type/path', '"/machine"'), 'str refused a string')
+    check(not accepts('qom-list/arg-type/path', '123'), 'str took an integer')
+    check(accepts('blockdev-add/arg-type/+file/aio', '"x-no-such-mode"'), 'the top level only')
+    check(not accepts('blockdev-add/arg-type/+file/aio', 'null'), 'an enum took null')
+    check(accepts('migrate-set-parameters/arg-type/tls-creds', 'null'), 'StrOrNull refused null')
+    check(not accepts('migrate-set-parameters/arg-type/tls-creds', '5'), 'StrOrNull took 5')
+    check(accepts('blockdev-add/arg-type/+raw/file', '{}'), 'BlockdevRef refused an object')
+    check(not accepts('blockdev-add/arg-type/+raw/file', '[]'), 'BlockdevRef took an array')
+    check(accepts('qom-set/arg-type/value', '[1, "a"]'), 'any refused an array')
+
+
 def test_validate():
     try:
         schema.validate_arguments('blockdev-add', json_object('{"drvier": "null-co"}'))
@@ -107,6 +122,7 @@ TESTS = [
     ('has_command', test_has_command),
     ('has_path and get_path_type', test_has_path),
     ('types of blockdev-add', test_types),
+    ('accepts', test_accepts),
     ('validate_arguments', test_validate),
     ('the validate flag and property', test_execute_validate_flag),
 ]

@@ -1,0 +1,280 @@
+/* qmp-tls.c: checking that a certificate's private key is its own
+ *
+ * Copyright 2026 The qmp-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "qmp-tls-private.h"
+
+/* GLib 2.74 gives the certificate (X.509, DER) and, since 2.70, its
+ * private key (PKCS #8, DER) as properties, but nothing to compare them
+ * with: the public key is read from both here.  An RSA private key holds
+ * its modulus and public exponent; an EC private key (RFC 5915) and a
+ * PKCS #8 v2 key (RFC 5958) may hold the public key itself.  Only a
+ * definite difference fails: what this reader does not follow passes, as
+ * it did before, and the handshake stays the judge. */
+
+typedef struct
+{
+  const guint8 *data;
+  gsize len;
+} Der;
+
+/* The value of the element with @tag at the start of @der, which is moved
+ * past it.  Tags of one byte, definite lengths: what DER allows for the
+ * structures read here. */
+static gboolean
+der_read (Der    *der,
+          guint8  tag,
+          Der    *value)
+{
+  gsize header = 2;
+  gsize len;
+
+  if (der->len < 2 || der->data[0] != tag)
+    return FALSE;
+
+  len = der->data[1];
+  if (len >= 0x80)
+    {
+      guint n = len & 0x7f;
+
+      if (n == 0 || n > sizeof (guint32) || der->len < 2 + n)
+        return FALSE;
+      len = 0;
+      for (guint i = 0; i < n; i++)
+        len = (len << 8) | der->data[2 + i];
+      header += n;
+    }
+  if (len > der->len - header)
+    return FALSE;
+
+  value->data = der->data + header;
+  value->len = len;
+  der->data += header + len;
+  der->len -= header + len;
+  return TRUE;
+}
+
+static gboolean
+der_skip (Der *der)
+{
+  Der value;
+
+  return der->len > 0 && der_read (der, der->data[0], &value);
+}
+
+static gboolean
+der_equal (const Der *a,
+           const Der *b)
+{
+  return a->len == b->len && memcmp (a->data, b->data, a->len) == 0;
+}
+
+/* A BIT STRING's bits, when it has no unused bits (as keys never do). */
+static gboolean
+der_read_bits (Der    *der,
+               guint8  tag,
+               Der    *bits)
+{
+  if (!der_read (der, tag, bits) || bits->len < 1 || bits->data[0] != 0)
+    return FALSE;
+  bits->data++;
+  bits->len--;
+  return TRUE;
+}
+
+/* An INTEGER's magnitude, without the sign byte DER may put first. */
+static gboolean
+der_read_integer (Der *der,
+                  Der *value)
+{
+  if (!der_read (der, 0x02, value))
+    return FALSE;
+  while (value->len > 1 && value->data[0] == 0)
+    {
+      value->data++;
+      value->len--;
+    }
+  return TRUE;
+}
+
+typedef enum {
+  KEY_OTHER,
+  KEY_RSA,
+  KEY_EC,
+  KEY_EDDSA,
+} KeyKind;
+
+static KeyKind
+key_kind (const Der *oid)
+{
+  /* 1.2.840.113549.1.1.1 rsaEncryption, .10 RSASSA-PSS */
+  static const guint8 rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01 };
+  /* 1.2.840.10045.2.1 ecPublicKey */
+  static const guint8 ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+  /* 1.3.101.112 Ed25519, 1.3.101.113 Ed448 */
+  static const guint8 eddsa[] = { 0x2b, 0x65 };
+
+  if (oid->len == sizeof rsa + 1 && memcmp (oid->data, rsa, sizeof rsa) == 0 &&
+      (oid->data[sizeof rsa] == 0x01 || oid->data[sizeof rsa] == 0x0a))
+    return KEY_RSA;
+  if (oid->len == sizeof ec && memcmp (oid->data, ec, sizeof ec) == 0)
+    return KEY_EC;
+  if (oid->len == sizeof eddsa + 1 && memcmp (oid->data, eddsa, sizeof eddsa) == 0 &&
+      (oid->data[sizeof eddsa] == 0x70 || oid->data[sizeof eddsa] == 0x71))
+    return KEY_EDDSA;
+  return KEY_OTHER;
+}
+
+/* The algorithm and the public key of an X.509 certificate. */
+static gboolean
+read_certificate (const GByteArray *certificate,
+                  Der              *oid,
+                  Der              *public_key)
+{
+  Der der = { certificate->data, certificate->len };
+  Der cert, tbs, spki, algorithm;
+
+  if (!der_read (&der, 0x30, &cert) || !der_read (&cert, 0x30, &tbs))
+    return FALSE;
+  if (tbs.len > 0 && tbs.data[0] == 0xa0 && !der_skip (&tbs))   /* version */
+    return FALSE;
+  /* serialNumber, signature, issuer, validity, subject */
+  for (guint i = 0; i < 5; i++)
+    if (!der_skip (&tbs))
+      return FALSE;
+
+  return der_read (&tbs, 0x30, &spki) &&
+         der_read (&spki, 0x30, &algorithm) &&
+         der_read (&algorithm, 0x06, oid) &&
+         der_read_bits (&spki, 0x03, public_key);
+}
+
+/* Whether the PKCS #8 @private_key belongs to the certificate's public key
+ * @public_key of algorithm @oid: 1 yes, 0 no, -1 cannot tell. */
+static int
+key_matches (const GByteArray *private_key,
+             const Der        *oid,
+             const Der        *public_key)
+{
+  Der der = { private_key->data, private_key->len };
+  Der info, version, algorithm, key_oid, octets, attributes, v2_public_key;
+  KeyKind kind = key_kind (oid);
+
+  if (!der_read (&der, 0x30, &info) ||
+      !der_read (&info, 0x02, &version) ||
+      !der_read (&info, 0x30, &algorithm) ||
+      !der_read (&algorithm, 0x06, &key_oid) ||
+      !der_read (&info, 0x04, &octets))
+    return -1;
+
+  if (kind == KEY_OTHER || key_kind (&key_oid) == KEY_OTHER)
+    return -1;
+  if (kind != key_kind (&key_oid))
+    return 0;
+
+  /* OneAsymmetricKey (RFC 5958): [0] attributes, [1] the public key */
+  if (info.len > 0 && info.data[0] == 0xa0 && !der_read (&info, 0xa0, &attributes))
+    return -1;
+  if (der_read_bits (&info, 0x81, &v2_public_key))
+    return der_equal (&v2_public_key, public_key);
+
+  switch (kind)
+    {
+    case KEY_RSA:
+      {
+        Der cert_key = *public_key, cert_sequence, key_sequence, n1, e1, n2, e2;
+
+        /* RSAPublicKey { n, e } against RSAPrivateKey { version, n, e, … } */
+        if (!der_read (&cert_key, 0x30, &cert_sequence) ||
+            !der_read_integer (&cert_sequence, &n1) || !der_read_integer (&cert_sequence, &e1) ||
+            !der_read (&octets, 0x30, &key_sequence) ||
+            !der_read (&key_sequence, 0x02, &version) ||
+            !der_read_integer (&key_sequence, &n2) || !der_read_integer (&key_sequence, &e2))
+          return -1;
+        return der_equal (&n1, &n2) && der_equal (&e1, &e2);
+      }
+
+    case KEY_EC:
+      {
+        Der key_sequence, secret, tagged, point;
+
+        /* ECPrivateKey { 1, privateKey, [0] parameters, [1] publicKey } */
+        if (!der_read (&octets, 0x30, &key_sequence) ||
+            !der_read (&key_sequence, 0x02, &version) ||
+            !der_read (&key_sequence, 0x04, &secret))
+          return -1;
+        if (key_sequence.len > 0 && key_sequence.data[0] == 0xa0 && !der_skip (&key_sequence))
+          return -1;
+        if (!der_read (&key_sequence, 0xa1, &tagged) || !der_read_bits (&tagged, 0x03, &point))
+          return -1;
+        return der_equal (&point, public_key);
+      }
+
+    case KEY_EDDSA:
+    case KEY_OTHER:
+    default:
+      /* The public key would have to be computed from the secret. */
+      return -1;
+    }
+}
+
+/* The key leaves no copy in freed memory. */
+static void
+wipe_free (GByteArray *bytes)
+{
+  memset (bytes->data, 0, bytes->len);
+  g_byte_array_unref (bytes);
+}
+
+typedef GByteArray SecretBytes;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SecretBytes, wipe_free)
+
+gboolean
+_qmp_tls_check_certificate (GTlsCertificate  *certificate,
+                            GError          **error)
+{
+  g_autoptr(GByteArray) der = NULL;
+  g_autoptr(SecretBytes) private_key = NULL;
+  g_autofree char *pkcs11_uri = NULL;
+  Der oid, public_key;
+
+  g_assert (G_IS_TLS_CERTIFICATE (certificate));
+
+  g_object_get (certificate,
+                "certificate", &der,
+                "private-key", &private_key,
+                "private-key-pkcs11-uri", &pkcs11_uri,
+                NULL);
+
+  /* In a token: nothing to read, the token is the judge. */
+  if (private_key == NULL && pkcs11_uri != NULL)
+    return TRUE;
+
+  if (private_key == NULL)
+    {
+      g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                           _("The certificate has no private key"));
+      return FALSE;
+    }
+
+  if (der == NULL || !read_certificate (der, &oid, &public_key))
+    return TRUE;
+
+  if (key_matches (private_key, &oid, &public_key) == 0)
+    {
+      g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                           _("The private key does not match the certificate"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
