@@ -241,7 +241,32 @@ typedef struct
   GMainLoop *loop;
   double scale;
   int reps;
+  gboolean measuring;         /* in a repetition, not a warm-up */
 } Bench;
+
+/* The CPU time of the thread that runs a scenario (where a _sync caller
+ * builds its reply, where the event handlers run), per unit of the row,
+ * one sample per repetition: rows 4, 4b and 5 report its median in their
+ * note, next to what json-glib's own calls cost for the same work. */
+static GArray *thread_cpu_samples[3];   /* 4, 4b, 5 */
+
+static double
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void
+thread_cpu_add (guint  which,
+                double value)
+{
+  if (thread_cpu_samples[which] == NULL)
+    thread_cpu_samples[which] = g_array_new (FALSE, FALSE, sizeof (double));
+  g_array_append_val (thread_cpu_samples[which], value);
+}
 
 /* This run's placement: "unpinned" or "pinned" (see placement_pin_self()). */
 static const char *placement = "unpinned";
@@ -936,7 +961,7 @@ events_run (Bench          *b,
   EventsRun *run = g_new0 (EventsRun, 1);
   g_autoptr(JsonObject) arguments = json_object_new ();
   gulong handler;
-  double t0;
+  double t0, cpu0, cpu;
 
   run->b = b;
   run->conn = conn;
@@ -945,9 +970,11 @@ events_run (Bench          *b,
   handler = g_signal_connect (conn, "event::BENCH", handler_func, run);
 
   t0 = now_us ();
+  cpu0 = thread_cpu_us ();
   qmp_connection_execute_async (conn, "bench-events", arguments, QMP_EXECUTE_FLAGS_NONE,
                                 NULL, on_bench_events_done, run);
   g_main_loop_run (b->loop);
+  cpu = thread_cpu_us () - cpu0;
   g_signal_handler_disconnect (conn, handler);
 
   if (watch_has_stalled ())
@@ -972,6 +999,8 @@ events_run (Bench          *b,
       return FALSE;
     }
   *value = (double) run->received / ((run->t_end - t0) / 1e6);
+  if (b->measuring)
+    thread_cpu_add (handler_func == G_CALLBACK (on_bench_event_data) ? 1 : 0, cpu / (double) n);
   g_free (run);
   return TRUE;
 }
@@ -1005,15 +1034,17 @@ lib_schema (Bench          *b,
             double         *value,
             GError        **error)
 {
-  double total = 0;
+  double total = 0, cpu = 0;
 
   for (long i = 0; i < n; i++)
     {
       g_autoptr(JsonNode) ret = NULL;
       double t0 = now_us ();
+      double cpu0 = thread_cpu_us ();
 
       ret = qmp_connection_execute_sync (conn, "query-qmp-schema", NULL,
                                          QMP_EXECUTE_FLAGS_NONE, NULL, error);
+      cpu += thread_cpu_us () - cpu0;
       total += now_us () - t0;
       WATCH_TICK ();
       if (ret == NULL)
@@ -1026,6 +1057,8 @@ lib_schema (Bench          *b,
     }
 
   *value = total / 1e3 / (double) n;
+  if (b->measuring)
+    thread_cpu_add (2, cpu / 1e3 / (double) n);
   return TRUE;
 }
 
@@ -1091,9 +1124,11 @@ measure (Bench          *b,
 
   for (int rep = 0; rep < b->reps; rep++)
     {
+      b->measuring = TRUE;
       if (!(conn ? lib (b, conn, n, &value, error)
                  : lib_qemu_serial (b, address, n, &value, error)))
         goto out;
+      b->measuring = FALSE;
       g_array_append_val (row->lib, value);
 
       if (b->raw != NULL)
@@ -1108,6 +1143,7 @@ measure (Bench          *b,
   ok = TRUE;
 
 out:
+  b->measuring = FALSE;
   watch_explain (error);
   if (conn != NULL)
     watch_end ();
@@ -1143,6 +1179,300 @@ run_on_mock (Bench      *b,
   /* A stalled _async run leaves its connection open, with calls queued. */
   if (conn != NULL && !watch_has_stalled ())
     qmp_connection_close_sync (conn, NULL, NULL);
+}
+
+/* ------------------------------------------ json-glib's share (4, 4b, 5) */
+
+/* json-glib's share of a tree: the tree is first written down as a list
+ * of operations (in order, names and strings pointing into it), then built
+ * from that list with json-glib's calls alone, the typed setters that
+ * qmp-glib's parser uses: building the same tree without any parsing. */
+typedef enum
+{
+  OP_OBJECT,
+  OP_ARRAY,
+  OP_END,
+  OP_STRING,
+  OP_INT,
+  OP_DOUBLE,
+  OP_BOOLEAN,
+  OP_NULL,
+} OpKind;
+
+typedef struct
+{
+  OpKind kind;
+  const char *name;           /* the member's, in an object */
+  const char *string;
+  gint64 integer;
+  double number;
+} Op;
+
+static void
+ops_record (GArray     *ops,
+            const char *name,
+            JsonNode   *node)
+{
+  Op op = { OP_NULL, name, NULL, 0, 0 };
+
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *member_name;
+        JsonNode *member;
+
+        op.kind = OP_OBJECT;
+        g_array_append_val (ops, op);
+        json_object_iter_init_ordered (&iter, json_node_get_object (node));
+        while (json_object_iter_next_ordered (&iter, &member_name, &member))
+          ops_record (ops, member_name, member);
+        break;
+      }
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        op.kind = OP_ARRAY;
+        g_array_append_val (ops, op);
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          ops_record (ops, NULL, json_array_get_element (array, i));
+        break;
+      }
+
+    case JSON_NODE_VALUE:
+      if (json_node_get_value_type (node) == G_TYPE_STRING)
+        op.kind = OP_STRING, op.string = json_node_get_string (node);
+      else if (json_node_get_value_type (node) == G_TYPE_INT64)
+        op.kind = OP_INT, op.integer = json_node_get_int (node);
+      else if (json_node_get_value_type (node) == G_TYPE_BOOLEAN)
+        op.kind = OP_BOOLEAN, op.integer = json_node_get_boolean (node);
+      else
+        op.kind = OP_DOUBLE, op.number = json_node_get_double (node);
+      g_array_append_val (ops, op);
+      return;
+
+    case JSON_NODE_NULL:
+    default:
+      g_array_append_val (ops, op);
+      return;
+    }
+
+  op.kind = OP_END;
+  op.name = NULL;
+  g_array_append_val (ops, op);
+}
+
+static JsonObject *ops_build_object (const Op *ops,
+                                     guint    *i);
+static JsonArray  *ops_build_array  (const Op *ops,
+                                     guint    *i);
+
+static JsonNode *
+ops_build (const Op *ops,
+           guint    *i)
+{
+  const Op *op = &ops[(*i)++];
+  JsonNode *node = json_node_alloc ();
+
+  switch (op->kind)
+    {
+    case OP_OBJECT:
+      json_node_take_object (json_node_init (node, JSON_NODE_OBJECT), ops_build_object (ops, i));
+      return node;
+    case OP_ARRAY:
+      json_node_take_array (json_node_init (node, JSON_NODE_ARRAY), ops_build_array (ops, i));
+      return node;
+    case OP_STRING:
+      return json_node_init_string (node, op->string);
+    case OP_INT:
+      return json_node_init_int (node, op->integer);
+    case OP_BOOLEAN:
+      return json_node_init_boolean (node, op->integer);
+    case OP_DOUBLE:
+      return json_node_init_double (node, op->number);
+    case OP_NULL:
+    case OP_END:
+    default:
+      return json_node_init_null (node);
+    }
+}
+
+/* The members after an OP_OBJECT, to its OP_END. */
+static JsonObject *
+ops_build_object (const Op *ops,
+                  guint    *i)
+{
+  JsonObject *object = json_object_new ();
+
+  for (;;)
+    {
+      const Op *op = &ops[*i];
+
+      switch (op->kind)
+        {
+        case OP_END:
+          (*i)++;
+          return object;
+        case OP_OBJECT:
+          (*i)++;
+          json_object_set_object_member (object, op->name, ops_build_object (ops, i));
+          break;
+        case OP_ARRAY:
+          (*i)++;
+          json_object_set_array_member (object, op->name, ops_build_array (ops, i));
+          break;
+        case OP_STRING:
+          (*i)++;
+          json_object_set_string_member (object, op->name, op->string);
+          break;
+        case OP_INT:
+          (*i)++;
+          json_object_set_int_member (object, op->name, op->integer);
+          break;
+        case OP_BOOLEAN:
+          (*i)++;
+          json_object_set_boolean_member (object, op->name, op->integer);
+          break;
+        case OP_DOUBLE:
+          (*i)++;
+          json_object_set_double_member (object, op->name, op->number);
+          break;
+        case OP_NULL:
+        default:
+          (*i)++;
+          json_object_set_null_member (object, op->name);
+          break;
+        }
+    }
+}
+
+/* The elements after an OP_ARRAY, to its OP_END. */
+static JsonArray *
+ops_build_array (const Op *ops,
+                 guint    *i)
+{
+  JsonArray *array = json_array_new ();
+
+  while (ops[*i].kind != OP_END)
+    json_array_add_element (array, ops_build (ops, i));
+  (*i)++;
+  return array;
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static double
+median_of (GArray *values)
+{
+  g_autoptr(GArray) sorted = NULL;
+  guint n;
+
+  if (values == NULL || values->len == 0)
+    return NAN;
+  sorted = g_array_copy (values);
+  g_array_sort (sorted, compare_doubles);
+  n = sorted->len;
+  return n % 2 ? g_array_index (sorted, double, n / 2)
+               : (g_array_index (sorted, double, n / 2 - 1) + g_array_index (sorted, double, n / 2)) / 2;
+}
+
+/* The notes of rows 4, 4b and 5: the CPU time of the thread that ran them,
+ * and what json-glib's own calls take for the same trees, measured here in
+ * that thread (CPU time, medians of 5 runs): the part of the row that no
+ * parser building json-glib nodes can save. */
+static void
+note_json_glib_share (Bench *b)
+{
+  double copies[5], objects[5];
+
+  if (thread_cpu_samples[2] != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QmpConnection) conn = connect_mock (b, &error);
+      g_autoptr(JsonNode) schema = NULL;
+
+      if (conn != NULL)
+        schema = qmp_connection_execute_sync (conn, "query-qmp-schema", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+      if (schema != NULL)
+        {
+          g_autoptr(GArray) copy_ms = g_array_new (FALSE, FALSE, sizeof (double));
+          g_autoptr(GArray) free_ms = g_array_new (FALSE, FALSE, sizeof (double));
+
+          g_autoptr(GArray) ops = g_array_new (FALSE, FALSE, sizeof (Op));
+
+          ops_record (ops, NULL, schema);
+          for (int i = 0; i < 7; i++)
+            {
+              guint at = 0;
+              double t0 = thread_cpu_us ();
+              JsonNode *copy = ops_build ((const Op *) (void *) ops->data, &at);
+              double t1 = thread_cpu_us ();
+
+              json_node_unref (copy);
+              if (i < 2)
+                continue;   /* warm-up */
+              copies[i - 2] = (t1 - t0) / 1e3;
+              g_array_append_val (copy_ms, copies[i - 2]);
+              objects[i - 2] = (thread_cpu_us () - t1) / 1e3;
+              g_array_append_val (free_ms, objects[i - 2]);
+            }
+          rows[ROW_SCHEMA].note = g_strdup_printf ("caller's thread CPU %.2f ms a call; json-glib's calls alone "
+                                                   "build the same tree in %.2f ms CPU (and free it in %.2f)",
+                                                   median_of (thread_cpu_samples[2]),
+                                                   median_of (copy_ms), median_of (free_ms));
+        }
+      if (conn != NULL)
+        qmp_connection_close_sync (conn, NULL, NULL);
+    }
+
+  if (thread_cpu_samples[1] != NULL)
+    {
+      g_autoptr(GArray) per_event = g_array_new (FALSE, FALSE, sizeof (double));
+      enum { COUNT = 20000 };
+
+      /* The data object of a BENCH event built, sealed (as
+       * qmp_event_get_data() returns it) and freed, one after the other
+       * as a handler's are. */
+      for (int i = 0; i < 7; i++)
+        {
+          double t0 = thread_cpu_us ();
+
+          for (int j = 0; j < COUNT; j++)
+            {
+              JsonObject *data = json_object_new ();
+
+              json_object_set_string_member (data, "device", "bench0");
+              json_object_set_string_member (data, "path", "/machine/peripheral/bench0");
+              json_object_set_int_member (data, "seq", j);
+              json_object_seal (data);
+              json_object_unref (data);
+            }
+          if (i < 2)
+            continue;
+          objects[i - 2] = (thread_cpu_us () - t0) / COUNT;
+          g_array_append_val (per_event, objects[i - 2]);
+        }
+      rows[ROW_EVENTS_DATA].note = g_strdup_printf ("handler's thread CPU %.2f µs an event (4: %.2f); json-glib's "
+                                                    "calls alone build, seal and free a data object like the "
+                                                    "event's in %.2f µs",
+                                                    median_of (thread_cpu_samples[1]),
+                                                    median_of (thread_cpu_samples[0]),
+                                                    median_of (per_event));
+    }
+  else if (thread_cpu_samples[0] != NULL)
+    rows[ROW_EVENTS].note = g_strdup_printf ("handler's thread CPU %.2f µs an event",
+                                             median_of (thread_cpu_samples[0]));
+  (void) copies;
 }
 
 /* 6: each run in a fresh process (this program with --connections-child,
@@ -2569,15 +2899,6 @@ run_line_reader (Bench *b)
 
 /* ----------------------------------------------------------- results */
 
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
 typedef struct
 {
   gboolean valid;
@@ -3472,6 +3793,7 @@ main (int   argc,
     }
   if (scenario_wanted ("schema"))
     run_on_mock (b, &rows[ROW_SCHEMA], lib_schema, "schema", MAX (scaled (b, 5), 2), MAX (scaled (b, 20), 3));
+  note_json_glib_share (b);
   if (scenario_wanted ("connections"))
     run_connections (b);
   if (scenario_wanted ("qemu"))

@@ -687,6 +687,21 @@ object_member (Parser     *parser,
       return TRUE;
     }
 
+  /* true, false and null: the typed setters, again one lookup less */
+  if (parser->p < parser->end && (*parser->p == 't' || *parser->p == 'f' || *parser->p == 'n'))
+    {
+      char first = *parser->p;
+
+      if (!expect_literal (parser, first == 't' ? "true" : first == 'f' ? "false" : "null") ||
+          !charge (parser, first == 'n' ? COST_NODE : COST_SCALAR))
+        return FALSE;
+      if (first == 'n')
+        json_object_set_null_member (object, copy);
+      else
+        json_object_set_boolean_member (object, copy, first == 't');
+      return TRUE;
+    }
+
   value = parse_value (parser, depth);
   if (value == NULL)
     return FALSE;

@@ -100,6 +100,7 @@ test_valid (void)
     "\"\\u00e9\\u20ac\\ud83d\\ude00\"", "\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"",
     "  { \"a\" : [ 1 , { \"b\" : null } , \"c\" ] , \"d\" : { } }  ",
     "{\"dup\": 1, \"dup\": 2}",
+    "{\"t\": true, \"f\": false, \"n\": null, \"d\": 1, \"d\": null, \"e\": null, \"e\": false}",
     "[[[[[[[[1, [2]]]]]]]]]",
   };
   g_auto(Peer) peer = { NULL, };

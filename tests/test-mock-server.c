@@ -703,6 +703,74 @@ test_events_handler_added_later (Fixture       *f,
   assert_event (events->pdata[3], "NAME", "{\"i\": 6}");
 }
 
+typedef struct
+{
+  QmpConnection *conn;
+  guint n_plain;
+  guint n_swapped;
+} HandlerArgs;
+
+static void
+on_args_event (QmpConnection *conn,
+               QmpEvent      *event,
+               gpointer       user_data)
+{
+  HandlerArgs *args = user_data;
+  JsonObject *data = qmp_event_get_data (event);
+
+  g_assert_true (conn == args->conn);
+  g_assert_cmpstr (qmp_event_get_name (event), ==, "NAME");
+  g_assert_nonnull (data);
+  g_assert_cmpint (json_object_get_int_member (data, "i"), ==, args->n_plain);
+  args->n_plain++;
+}
+
+static void
+on_args_event_swapped (HandlerArgs   *args,
+                       QmpEvent      *event,
+                       QmpConnection *conn)
+{
+  g_assert_true (conn == args->conn);
+  g_assert_cmpstr (qmp_event_get_name (event), ==, "NAME");
+  g_assert_cmpint (json_object_get_int_member (qmp_event_get_data (event), "i"), ==, args->n_swapped);
+  args->n_swapped++;
+}
+
+/* The "event" signal's own marshaller (one C handler) and GLib's (two at
+ * once) give a handler the same arguments, swapped or not. */
+static void
+test_events_handler_arguments (Fixture       *f,
+                               gconstpointer  data)
+{
+  HandlerArgs args = { f->conn, 0, 0 };
+  gulong plain, swapped;
+
+  plain = g_signal_connect (f->conn, "event::NAME", G_CALLBACK (on_args_event), &args);
+  emit_i (f, "NAME", 0);
+  emit_i (f, "NAME", 1);
+  while (args.n_plain < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_handler_disconnect (f->conn, plain);
+
+  swapped = g_signal_connect_swapped (f->conn, "event::NAME", G_CALLBACK (on_args_event_swapped), &args);
+  emit_i (f, "NAME", 0);
+  emit_i (f, "NAME", 1);
+  while (args.n_swapped < 2)
+    g_main_context_iteration (NULL, TRUE);
+
+  plain = g_signal_connect (f->conn, "event::NAME", G_CALLBACK (on_args_event), &args);
+  emit_i (f, "NAME", 2);
+  while (args.n_plain < 3)
+    g_main_context_iteration (NULL, TRUE);
+  round_trip (f);
+  iterate_pending ();
+  g_signal_handler_disconnect (f->conn, plain);
+  g_signal_handler_disconnect (f->conn, swapped);
+
+  g_assert_cmpuint (args.n_plain, ==, 3);
+  g_assert_cmpuint (args.n_swapped, ==, 3);
+}
+
 typedef enum {
   UNTIL_EVENT_FIRST,
   UNTIL_EVENT_AFTER,
@@ -1419,6 +1487,7 @@ main (int    argc,
   g_test_add_func ("/mock-server/greeting/ancient", test_greeting_ancient);
   ADD ("/mock-server/events/timestamp-and-detail", NULL, test_events_timestamp_and_detail);
   ADD ("/mock-server/events/handler-added-later", NULL, test_events_handler_added_later);
+  ADD ("/mock-server/events/handler-arguments", NULL, test_events_handler_arguments);
   ADD ("/mock-server/until-event/event-first", GINT_TO_POINTER (UNTIL_EVENT_FIRST), test_until_event);
   ADD ("/mock-server/until-event/event-after", GINT_TO_POINTER (UNTIL_EVENT_AFTER), test_until_event);
   ADD ("/mock-server/until-event/error", GINT_TO_POINTER (UNTIL_EVENT_ERROR), test_until_event);

@@ -4,6 +4,9 @@
 #
 #   bench-sync.py [CALLS [ROUNDS]]
 #
+# Other arguments (those of `meson test --benchmark --test-args`, meant
+# for qmp-bench) are ignored.
+#
 # Measures serial query-status round trips through
 #   - the introspected C call without the override (Json in and out),
 #   - the override from a worker thread (no Ctrl-C handling),
@@ -37,8 +40,21 @@ from gi.module import get_introspection_module  # noqa: E402
 from qmptest import Qemu  # noqa: E402
 
 RawQmp = get_introspection_module('Qmp')
-CALLS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+
+
+def counts(args):
+    """CALLS and ROUNDS from the command line.  `meson test --benchmark
+    --test-args ...` gives every benchmark the arguments meant for
+    qmp-bench: anything but one or two counts is set aside, with a note."""
+    if len(args) <= 2 and all(arg.isdigit() and int(arg) > 0 for arg in args):
+        values = [int(arg) for arg in args]
+        return tuple((values + [2000, 7][len(values):])[:2])
+    print('bench-sync.py: ignoring arguments that are not its counts: %s'
+          % ' '.join(args), file=sys.stderr)
+    return 2000, 7
+
+
+CALLS, ROUNDS = counts(sys.argv[1:])
 
 
 def raw(conn):
