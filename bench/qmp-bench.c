@@ -130,6 +130,12 @@ static Row rows[] = {
     FALSE, TARGET_VALUE_MAX, 64, "< 64 MiB" },
   { "proxy-serial", "proxy", "11", "serial round trip through a QmpProxy", "µs/op", 1,
     FALSE, TARGET_RATIO_MAX, 1.5, "≤ 1.5× direct", "direct" },
+  /* What a caller that needs no JsonNode tree gets (execute_json_sync: the
+   * return validated, as text). */
+  { "serial-sync-text", "serial-sync", "1b", "serial round trip, execute_json_sync (text)", "µs/op", 1,
+    FALSE, TARGET_RATIO_MAX, 1.2, "≤ 1.2× raw" },
+  { "schema-text", "schema", "5b", "~210 KB reply as text (execute_json_sync)", "ms", 3,
+    FALSE, TARGET_VALUE_MAX, 2.0, "≤ 2 ms" },
 };
 
 enum { ROW_SERIAL_SYNC, ROW_SERIAL_ASYNC, ROW_PIPELINED, ROW_PIPELINED_WINDOW, ROW_EVENTS,
@@ -139,7 +145,7 @@ enum { ROW_SERIAL_SYNC, ROW_SERIAL_ASYNC, ROW_PIPELINED, ROW_PIPELINED_WINDOW, R
        ROW_READER_LONG, ROW_READER_LONG_RSS,
        ROW_CONN_THREADS, ROW_CONN_RSS, ROW_CONN_TIME, ROW_QEMU, ROW_MEMORY_FIRST,
        ROW_SCHEMA_BUILD = ROW_MEMORY_FIRST + 7, ROW_SCHEMA_BUILD_TREE, ROW_SCHEMA_MEMORY,
-       ROW_SLOW_EVENTS, ROW_PROXY, N_ROWS };
+       ROW_SLOW_EVENTS, ROW_PROXY, ROW_SERIAL_SYNC_TEXT, ROW_SCHEMA_TEXT, N_ROWS };
 
 /* The shapes of scenario 8, in the order of its rows (the mock's names). */
 static const char *memory_shapes[] = {
@@ -677,6 +683,35 @@ lib_serial_sync (Bench          *b,
   return TRUE;
 }
 
+/* 1b: the same with the return as text: no tree is built. */
+static gboolean
+lib_serial_sync_text (Bench          *b,
+                      QmpConnection  *conn,
+                      long            n,
+                      double         *value,
+                      GError        **error)
+{
+  double t0 = now_us ();
+
+  for (long i = 0; i < n; i++)
+    {
+      g_autofree char *ret = qmp_connection_execute_json_sync (conn, "query-status", NULL,
+                                                               QMP_EXECUTE_FLAGS_NONE, NULL, error);
+
+      WATCH_TICK ();
+      if (ret == NULL)
+        return FALSE;
+      if (i == 0 && strstr (ret, "\"status\"") == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "query-status returned something unexpected");
+          return FALSE;
+        }
+    }
+
+  *value = (now_us () - t0) / (double) n;
+  return TRUE;
+}
+
 typedef struct
 {
   Bench *b;
@@ -1025,6 +1060,38 @@ lib_events_data (Bench          *b,
   return events_run (b, conn, G_CALLBACK (on_bench_event_data), n, value, error);
 }
 
+/* 5b: the same reply as text, validated but not built into a tree. */
+static gboolean
+lib_schema_text (Bench          *b,
+                 QmpConnection  *conn,
+                 long            n,
+                 double         *value,
+                 GError        **error)
+{
+  double total = 0;
+
+  for (long i = 0; i < n; i++)
+    {
+      g_autofree char *ret = NULL;
+      double t0 = now_us ();
+
+      ret = qmp_connection_execute_json_sync (conn, "query-qmp-schema", NULL,
+                                              QMP_EXECUTE_FLAGS_NONE, NULL, error);
+      total += now_us () - t0;
+      WATCH_TICK ();
+      if (ret == NULL)
+        return FALSE;
+      if (i == 0 && (ret[0] != '[' || strlen (ret) < 100000))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "query-qmp-schema returned something unexpected");
+          return FALSE;
+        }
+    }
+
+  *value = total / 1e3 / (double) n;
+  return TRUE;
+}
+
 /* 5: query-qmp-schema, ~210 KB on one line: the time until the parsed
  * reply is in the caller's hands (freeing it is not counted). */
 static gboolean
@@ -1113,7 +1180,8 @@ measure (Bench          *b,
   gboolean ok = FALSE;
 
   if (conn != NULL)
-    watch_begin (conn, lib == lib_serial_sync || lib == lib_schema ? NULL : b->loop);
+    watch_begin (conn, lib == lib_serial_sync || lib == lib_schema ||
+                 lib == lib_serial_sync_text || lib == lib_schema_text ? NULL : b->loop);
 
   progress ("%s %s: warm-up (%ld)", row->number, row->title, warmup);
   if (!(conn ? lib (b, conn, warmup, &value, error)
@@ -3777,7 +3845,11 @@ main (int   argc,
   progress ("%d repetitions%s; mock server on %s", b->reps, opt_quick ? " (quick)" : "", b->mock_socket);
 
   if (scenario_wanted ("serial-sync"))
-    run_on_mock (b, &rows[ROW_SERIAL_SYNC], lib_serial_sync, "serial", scaled (b, 2000), scaled (b, 10000));
+    {
+      run_on_mock (b, &rows[ROW_SERIAL_SYNC], lib_serial_sync, "serial", scaled (b, 2000), scaled (b, 10000));
+      run_on_mock (b, &rows[ROW_SERIAL_SYNC_TEXT], lib_serial_sync_text, "serial",
+                   scaled (b, 2000), scaled (b, 10000));
+    }
   if (scenario_wanted ("serial-async"))
     run_on_mock (b, &rows[ROW_SERIAL_ASYNC], lib_serial_async, "serial", scaled (b, 2000), scaled (b, 10000));
   if (scenario_wanted ("pipelined"))
@@ -3792,7 +3864,11 @@ main (int   argc,
       run_on_mock (b, &rows[ROW_EVENTS_DATA], lib_events_data, "events", scaled (b, 20000), scaled (b, 200000));
     }
   if (scenario_wanted ("schema"))
-    run_on_mock (b, &rows[ROW_SCHEMA], lib_schema, "schema", MAX (scaled (b, 5), 2), MAX (scaled (b, 20), 3));
+    {
+      run_on_mock (b, &rows[ROW_SCHEMA], lib_schema, "schema", MAX (scaled (b, 5), 2), MAX (scaled (b, 20), 3));
+      run_on_mock (b, &rows[ROW_SCHEMA_TEXT], lib_schema_text, "schema",
+                   MAX (scaled (b, 5), 2), MAX (scaled (b, 20), 3));
+    }
   note_json_glib_share (b);
   if (scenario_wanted ("connections"))
     run_connections (b);
