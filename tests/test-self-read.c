@@ -373,6 +373,49 @@ test_reads_in_caller (MockFixture   *fixture,
   g_assert_cmpstr (reader, ==, "worker");
 }
 
+/* A reply longer than the caller's read buffer (64 KiB) is left to the
+ * worker: a caller reads the short replies only.  The call gets it all
+ * the same, and the next caller reads again. */
+static void
+test_long_reply (MockFixture   *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(SyncCall) a = NULL;
+  g_autoptr(SyncCall) b = NULL;
+  g_autoptr(JsonObject) command = NULL;
+  g_autoptr(GString) ret = g_string_new ("{\"tag\": \"reply-long\", \"pad\": \"");
+  g_autofree char *reader = NULL;
+  JsonObject *object;
+
+  for (guint i = 0; i < 200 * 1024; i++)
+    g_string_append_c (ret, 'a' + i % 26);
+  g_string_append (ret, "\"}");
+
+  a = sync_call_start ("A", fixture->connection, "cmd-a");
+  command = receive_command (fixture, "cmd-a");
+  qmp_mock_send_event (fixture->mock, "BEFORE_LONG", NULL, 1, 2);
+  qmp_mock_reply (fixture->mock, command, ret->str);
+  sync_call_join (a);
+  assert_tagged_return (a, "reply-long");
+  object = json_node_get_object (a->ret);
+  g_assert_cmpuint (strlen (json_object_get_string_member (object, "pad")), ==, 200 * 1024);
+  reader = reader_of ("reply-long");
+  g_assert_cmpstr (reader, ==, "worker");
+  g_clear_pointer (&reader, g_free);
+  /* The event before it came through once, in its place. */
+  wait_events (&fixture->seen, 1);
+  g_assert_cmpstr (g_ptr_array_index (fixture->seen.names, 0), ==, "BEFORE_LONG");
+  g_clear_pointer (&command, json_object_unref);
+
+  b = sync_call_start ("B", fixture->connection, "cmd-b");
+  command = receive_command (fixture, "cmd-b");
+  reply_tagged (fixture, command, "reply-b");
+  sync_call_join (b);
+  assert_tagged_return (b, "reply-b");
+  reader = reader_of ("reply-b");
+  g_assert_cmpstr (reader, ==, "B");
+}
+
 /* A reads; B's reply comes first, with events around it: B gets its own
  * reply, read by A, and the events go to the connection's context once
  * each, in order. */
@@ -1133,6 +1176,8 @@ main (int   argc,
               mock_setup, test_reads_in_caller, mock_teardown);
   g_test_add ("/self-read/other-reply-first", MockFixture, NULL,
               mock_setup, test_other_reply_first, mock_teardown);
+  g_test_add ("/self-read/long-reply", MockFixture, NULL,
+              mock_setup, test_long_reply, mock_teardown);
   g_test_add ("/self-read/async-reply", MockFixture, NULL,
               mock_setup, test_async_reply, mock_teardown);
   g_test_add ("/self-read/cancel-mid-read", MockFixture, NULL,
