@@ -396,6 +396,13 @@ class Terminal:
         self.text += ANSI.sub('', data).replace('\r', '')
         return True
 
+    def _drain(self):
+        """What qmpctl wrote before it exited and is still in the
+        terminal: a child that exits between two reads leaves its last
+        output unread (seen when the output is printed at once)."""
+        while self._read(1):
+            pass
+
     def expect(self, pattern, timeout=TIMEOUT):
         deadline = time.monotonic() + timeout
         while True:
@@ -426,6 +433,7 @@ class Terminal:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
                 if pid != 0:
                     self.status = os.waitstatus_to_exitcode(status)
+                    self._drain()
                     return self.status
                 self._read(0.05)
         raise AssertionError(f'qmpctl did not exit; it printed {self.text!r}')
@@ -436,6 +444,7 @@ class Terminal:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid != 0:
                 self.status = os.waitstatus_to_exitcode(status)
+                self._drain()
                 return self.status
             self._read(0.05)
         raise AssertionError(f'qmpctl did not exit; it printed {self.text!r}')
