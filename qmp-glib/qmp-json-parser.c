@@ -1113,6 +1113,199 @@ member_kind (const Text *name)
   return MEMBER_OTHER;
 }
 
+/* The one object a line must be: each member's value (at depth 1) parsed
+ * by @func, then nothing but white space.  The object itself is never
+ * built, and not charged.  When the line is not an object,
+ * *@not_an_object tells a valid JSON value (no error is set then) from
+ * text that is not JSON. */
+static gboolean
+parse_line_object (Parser     *parser,
+                   MemberFunc  func,
+                   gpointer    user_data,
+                   gboolean   *not_an_object)
+{
+  skip_space (parser);
+  if (parser->p >= parser->end || *parser->p != '{')
+    {
+      parser->build = FALSE;
+      *not_an_object = parse_document (parser) != NULL;
+      return FALSE;
+    }
+  parser->p++;
+
+  skip_space (parser);
+  while (parser->p < parser->end && *parser->p != '}')
+    {
+      Text name;
+
+      if (*parser->p != '"')
+        return fail (parser, _("Expected a member"));
+      parser->p++;
+      if (!parse_string (parser, &name))
+        return FALSE;
+      skip_space (parser);
+      if (parser->p >= parser->end || *parser->p != ':')
+        return fail (parser, _("Expected a member"));
+      parser->p++;
+      skip_space (parser);
+
+      /* The name is still valid: only a value reuses the scratch buffer. */
+      if (!func (parser, &name, 1, user_data))
+        return FALSE;
+
+      skip_space (parser);
+      if (parser->p < parser->end && *parser->p == ',')
+        {
+          parser->p++;
+          skip_space (parser);
+          /* A member must follow: no trailing comma. */
+          if (parser->p >= parser->end || *parser->p != '"')
+            return fail (parser, _("Expected a member"));
+          continue;
+        }
+      if (parser->p < parser->end && *parser->p == '}')
+        break;
+      return fail (parser, _("Expected a member"));
+    }
+
+  if (parser->p >= parser->end)
+    return fail (parser, _("Expected a member"));
+  parser->p++;
+
+  skip_space (parser);
+  if (parser->p != parser->end)
+    return fail (parser, _("Unexpected data after the value"));
+
+  return TRUE;
+}
+
+typedef struct
+{
+  QmpMessage *message;
+  gboolean want_greeting;
+} MessageLine;
+
+/* A member of a server's line (see _qmp_json_parse_message()). */
+static gboolean
+message_member (Parser     *parser,
+                const Text *name,
+                guint       depth,
+                gpointer    user_data)
+{
+  MessageLine *line = user_data;
+  QmpMessage *message = line->message;
+  MemberKind kind = member_kind (name);
+
+  /* A repeated member: the last one wins, as in a JsonObject, also when
+   * it has another type than the one before. */
+  if (kind == MEMBER_TIMESTAMP)
+    {
+      message->seconds = -1;
+      message->microseconds = -1;
+    }
+
+  /* Only what the protocol uses is built, and only in the shape it has: a
+   * server cannot make one line cost many times its size. */
+  if (kind == MEMBER_TIMESTAMP && parser->p < parser->end && *parser->p == '{')
+    {
+      parser->p++;
+      return parse_members (parser, depth + 1, timestamp_member, message);
+    }
+  else if (kind == MEMBER_DATA || kind == MEMBER_RETURN)
+    {
+      /* An event's data and a reply's return are checked here but built
+       * only where they are used, on the caller's thread: the I/O thread
+       * that every connection shares does the least, and a tree is freed
+       * by the thread that allocated it. */
+      const char *start = parser->p;
+      gboolean ok;
+
+      parser->build = FALSE;
+      ok = parse_value (parser, depth) != NULL;
+      parser->build = TRUE;
+      if (!ok)
+        return FALSE;
+      if (kind == MEMBER_DATA)
+        {
+          message->data_json = start;
+          message->data_json_len = parser->p - start;
+        }
+      else
+        {
+          message->ret_json = start;
+          message->ret_json_len = parser->p - start;
+        }
+      return TRUE;
+    }
+  else if (kind == MEMBER_ERROR && parser->p < parser->end && *parser->p == '{')
+    {
+      JsonObject *object = json_object_new ();
+      gboolean ok;
+
+      parser->p++;
+      ok = parse_members (parser, depth + 1, error_member, object);
+      g_clear_pointer (&message->error, json_node_unref);
+      message->error = json_node_init_object (json_node_alloc (), object);
+      json_object_unref (object);
+      if (!ok)
+        return FALSE;
+      message->has_error = TRUE;
+      return TRUE;
+    }
+  else if (kind == MEMBER_EVENT && parser->p < parser->end && *parser->p == '"')
+    {
+      Text text = { NULL, 0, FALSE };
+
+      /* The name alone, as the event keeps it. */
+      message->has_event = TRUE;
+      g_clear_pointer (&message->event, g_free);
+      parser->p++;
+      if (!parse_string (parser, &text) || !charge (parser, COST_SCALAR))
+        return FALSE;
+      message->event = g_strndup (text.str, text.len);
+      return TRUE;
+    }
+  else
+    {
+      char first = parser->p < parser->end ? *parser->p : '\0';
+      JsonNode **slot = NULL;
+      JsonNode *value;
+
+      if (kind == MEMBER_EVENT)
+        {
+          /* Not a string: a malformed event. */
+          message->has_event = TRUE;
+          g_clear_pointer (&message->event, g_free);
+        }
+      else if (kind == MEMBER_ID)
+        {
+          message->has_id = TRUE;
+          g_clear_pointer (&message->id, json_node_unref);
+          if (first == '-' || g_ascii_isdigit (first))
+            slot = &message->id;
+        }
+      else if (kind == MEMBER_ERROR)
+        {
+          message->has_error = TRUE;   /* not an object: malformed */
+          g_clear_pointer (&message->error, json_node_unref);
+        }
+      else if (kind == MEMBER_QMP)
+        {
+          if (line->want_greeting)
+            slot = &message->greeting;
+        }
+
+      parser->build = slot != NULL;
+      value = parse_value (parser, depth);
+      parser->build = TRUE;
+      if (value == NULL)
+        return FALSE;
+      if (slot != NULL)
+        replace (slot, value);
+      return TRUE;
+    }
+}
+
 /* Parses a line that must be one JSON object into its QMP members, without
  * building the object itself: every line costs one hash table less, and an
  * event's name and timestamp no node at all.  Members the protocol does
@@ -1134,6 +1327,7 @@ _qmp_json_parse_message (const char  *data,
                          GError     **error)
 {
   Parser parser = PARSER_INIT (data, len, scratch, error, TRUE);
+  MessageLine line = { message, want_greeting };
 
   parser_set_limit (&parser, max_message_size, QMP_JSON_TREE_FACTOR);
   memset (message, 0, sizeof *message);
@@ -1141,178 +1335,15 @@ _qmp_json_parse_message (const char  *data,
   message->microseconds = -1;
   *not_an_object = FALSE;
 
-  skip_space (&parser);
-  if (parser.p >= parser.end || *parser.p != '{')
+  if (!parse_line_object (&parser, message_member, &line, not_an_object))
     {
-      parser.build = FALSE;
-      *not_an_object = parse_document (&parser) != NULL;
       parser_finish (&parser);
+      _qmp_message_clear (message);
       return FALSE;
-    }
-  parser.p++;
-
-  /* The timestamp is recognised by its name before its value is parsed, so
-   * its members go straight into the message. */
-  skip_space (&parser);
-  while (parser.p < parser.end && *parser.p != '}')
-    {
-      Text name;
-      MemberKind kind;
-
-      if (*parser.p != '"')
-        goto invalid;
-      parser.p++;
-      if (!parse_string (&parser, &name))
-        goto error;
-      /* Known before the value is parsed: that may reuse the scratch
-       * buffer that holds a name with escapes. */
-      kind = member_kind (&name);
-      skip_space (&parser);
-      if (parser.p >= parser.end || *parser.p != ':')
-        goto invalid;
-      parser.p++;
-      skip_space (&parser);
-
-      /* A repeated member: the last one wins, as in a JsonObject, also
-       * when it has another type than the one before. */
-      if (kind == MEMBER_TIMESTAMP)
-        {
-          message->seconds = -1;
-          message->microseconds = -1;
-        }
-
-      /* Only what the protocol uses is built, and only in the shape it
-       * has: a server cannot make one line cost many times its size.
-       * Member values are at depth 1, as in _qmp_json_parse(). */
-      if (kind == MEMBER_TIMESTAMP && parser.p < parser.end && *parser.p == '{')
-        {
-          parser.p++;
-          if (!parse_members (&parser, 2, timestamp_member, message))
-            goto error;
-        }
-      else if (kind == MEMBER_DATA || kind == MEMBER_RETURN)
-        {
-          /* An event's data and a reply's return are checked here but
-           * built only where they are used, on the caller's thread: the
-           * I/O thread that every connection shares does the least, and a
-           * tree is freed by the thread that allocated it. */
-          const char *start = parser.p;
-
-          parser.build = FALSE;
-          if (parse_value (&parser, 1) == NULL)
-            goto error;
-          parser.build = TRUE;
-          if (kind == MEMBER_DATA)
-            {
-              message->data_json = start;
-              message->data_json_len = parser.p - start;
-            }
-          else
-            {
-              message->ret_json = start;
-              message->ret_json_len = parser.p - start;
-            }
-        }
-      else if (kind == MEMBER_ERROR && parser.p < parser.end && *parser.p == '{')
-        {
-          JsonObject *object = json_object_new ();
-          gboolean ok;
-
-          parser.p++;
-          ok = parse_members (&parser, 2, error_member, object);
-          g_clear_pointer (&message->error, json_node_unref);
-          message->error = json_node_init_object (json_node_alloc (), object);
-          json_object_unref (object);
-          if (!ok)
-            goto error;
-          message->has_error = TRUE;
-        }
-      else if (kind == MEMBER_EVENT && parser.p < parser.end && *parser.p == '"')
-        {
-          Text text = { NULL, 0, FALSE };
-
-          /* The name alone, as the event keeps it. */
-          message->has_event = TRUE;
-          g_clear_pointer (&message->event, g_free);
-          parser.p++;
-          if (!parse_string (&parser, &text) || !charge (&parser, COST_SCALAR))
-            goto error;
-          message->event = g_strndup (text.str, text.len);
-        }
-      else
-        {
-          char first = parser.p < parser.end ? *parser.p : '\0';
-          JsonNode **slot = NULL;
-          JsonNode *value;
-
-          if (kind == MEMBER_EVENT)
-            {
-              /* Not a string: a malformed event. */
-              message->has_event = TRUE;
-              g_clear_pointer (&message->event, g_free);
-            }
-          else if (kind == MEMBER_ID)
-            {
-              message->has_id = TRUE;
-              g_clear_pointer (&message->id, json_node_unref);
-              if (first == '-' || g_ascii_isdigit (first))
-                slot = &message->id;
-            }
-          else if (kind == MEMBER_ERROR)
-            {
-              message->has_error = TRUE;   /* not an object: malformed */
-              g_clear_pointer (&message->error, json_node_unref);
-            }
-          else if (kind == MEMBER_QMP)
-            {
-              if (want_greeting)
-                slot = &message->greeting;
-            }
-
-          parser.build = slot != NULL;
-          value = parse_value (&parser, 1);
-          parser.build = TRUE;
-          if (value == NULL)
-            goto error;
-          if (slot != NULL)
-            replace (slot, value);
-        }
-
-      skip_space (&parser);
-      if (parser.p < parser.end && *parser.p == ',')
-        {
-          parser.p++;
-          skip_space (&parser);
-          /* A member must follow: no trailing comma. */
-          if (parser.p >= parser.end || *parser.p != '"')
-            goto invalid;
-          continue;
-        }
-      if (parser.p < parser.end && *parser.p == '}')
-        break;
-      goto invalid;
-    }
-
-  if (parser.p >= parser.end)
-    goto invalid;
-  parser.p++;
-
-  skip_space (&parser);
-  if (parser.p != parser.end)
-    {
-      fail (&parser, _("Unexpected data after the value"));
-      goto error;
     }
 
   parser_finish (&parser);
   return TRUE;
-
-invalid:
-  fail (&parser, _("Expected a member"));
-error:
-  parser_finish (&parser);
-  _qmp_message_clear (message);
-  return FALSE;
 }
 
 /* Checks that @data is one JSON value, surrounded by nothing but white
@@ -1339,6 +1370,70 @@ _qmp_command_line_clear (QmpCommandLine *line)
   g_clear_pointer (&line->unexpected, g_free);
 }
 
+typedef struct
+{
+  QmpCommandLine *line;
+  guint n_members;
+} CommandLine;
+
+/* A member of a client's line (see _qmp_json_parse_command()). */
+static gboolean
+command_member (Parser     *parser,
+                const Text *name,
+                guint       depth,
+                gpointer    user_data)
+{
+  CommandLine *command = user_data;
+  QmpCommandLine *line = command->line;
+  QmpCommandMember *member = NULL;
+  const char *start = parser->p;
+
+  command->n_members++;
+  if (TEXT_IS (name, "execute"))
+    member = &line->execute;
+  else if (TEXT_IS (name, "exec-oob"))
+    member = &line->exec_oob;
+  else if (TEXT_IS (name, "arguments"))
+    member = &line->arguments;
+  else if (TEXT_IS (name, "id"))
+    member = &line->id;
+  else if (line->unexpected == NULL)
+    {
+      /* Copied now: the value may reuse the scratch buffer. */
+      line->unexpected = g_strndup (name->str, name->len);
+      line->unexpected_order = command->n_members;
+    }
+
+  if (member != NULL && (member == &line->execute || member == &line->exec_oob) &&
+      parser->p < parser->end && *parser->p == '"')
+    {
+      Text text = { NULL, 0, FALSE };
+
+      parser->p++;
+      if (!parse_string (parser, &text))
+        return FALSE;
+      g_clear_pointer (&member->string, g_free);
+      member->string = g_strndup (text.str, text.len);
+    }
+  else
+    {
+      if (parse_value (parser, depth) == NULL)
+        return FALSE;
+      if (member != NULL)
+        g_clear_pointer (&member->string, g_free);
+    }
+
+  if (member != NULL)
+    {
+      if (member->order == 0)
+        member->order = command->n_members;
+      member->json = start;
+      member->len = parser->p - start;
+    }
+
+  return TRUE;
+}
+
 /* Parses a client's line, which must be one JSON object, into the members
  * a command has, without building anything: each one's value is checked
  * and left where it is in the line, so that a proxy can pass the arguments
@@ -1357,116 +1452,18 @@ _qmp_json_parse_command (const char      *data,
                          GError         **error)
 {
   Parser parser = PARSER_INIT (data, len, scratch, error, FALSE);
-  guint n_members = 0;
+  CommandLine command = { line, 0 };
 
   memset (line, 0, sizeof *line);
   *not_an_object = FALSE;
 
-  skip_space (&parser);
-  if (parser.p >= parser.end || *parser.p != '{')
+  if (!parse_line_object (&parser, command_member, &command, not_an_object))
     {
-      *not_an_object = parse_document (&parser) != NULL;
       parser_finish (&parser);
+      _qmp_command_line_clear (line);
       return FALSE;
-    }
-  parser.p++;
-
-  skip_space (&parser);
-  while (parser.p < parser.end && *parser.p != '}')
-    {
-      QmpCommandMember *member = NULL;
-      Text name;
-      const char *start;
-
-      if (*parser.p != '"')
-        goto invalid;
-      parser.p++;
-      if (!parse_string (&parser, &name))
-        goto error;
-      n_members++;
-
-      if (TEXT_IS (&name, "execute"))
-        member = &line->execute;
-      else if (TEXT_IS (&name, "exec-oob"))
-        member = &line->exec_oob;
-      else if (TEXT_IS (&name, "arguments"))
-        member = &line->arguments;
-      else if (TEXT_IS (&name, "id"))
-        member = &line->id;
-      else if (line->unexpected == NULL)
-        {
-          /* Copied now: the value may reuse the scratch buffer. */
-          line->unexpected = g_strndup (name.str, name.len);
-          line->unexpected_order = n_members;
-        }
-
-      skip_space (&parser);
-      if (parser.p >= parser.end || *parser.p != ':')
-        goto invalid;
-      parser.p++;
-      skip_space (&parser);
-
-      start = parser.p;
-      if (member != NULL && (member == &line->execute || member == &line->exec_oob) &&
-          parser.p < parser.end && *parser.p == '"')
-        {
-          Text text = { NULL, 0, FALSE };
-
-          parser.p++;
-          if (!parse_string (&parser, &text))
-            goto error;
-          g_clear_pointer (&member->string, g_free);
-          member->string = g_strndup (text.str, text.len);
-        }
-      else
-        {
-          if (parse_value (&parser, 1) == NULL)
-            goto error;
-          if (member != NULL)
-            g_clear_pointer (&member->string, g_free);
-        }
-
-      if (member != NULL)
-        {
-          if (member->order == 0)
-            member->order = n_members;
-          member->json = start;
-          member->len = parser.p - start;
-        }
-
-      skip_space (&parser);
-      if (parser.p < parser.end && *parser.p == ',')
-        {
-          parser.p++;
-          skip_space (&parser);
-          /* A member must follow: no trailing comma. */
-          if (parser.p >= parser.end || *parser.p != '"')
-            goto invalid;
-          continue;
-        }
-      if (parser.p < parser.end && *parser.p == '}')
-        break;
-      goto invalid;
-    }
-
-  if (parser.p >= parser.end)
-    goto invalid;
-  parser.p++;
-
-  skip_space (&parser);
-  if (parser.p != parser.end)
-    {
-      fail (&parser, _("Unexpected data after the value"));
-      goto error;
     }
 
   parser_finish (&parser);
   return TRUE;
-
-invalid:
-  fail (&parser, _("Expected a member"));
-error:
-  parser_finish (&parser);
-  _qmp_command_line_clear (line);
-  return FALSE;
 }
