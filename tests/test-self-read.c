@@ -582,6 +582,24 @@ test_timeout_mid_read (MockFixture   *fixture,
   g_assert_false (qmp_connection_is_closed (fixture->connection));
 }
 
+/* Once the _async call and "closed" came: the call failed with @code,
+ * "closed" came once with it, and the connection is closed. */
+static void
+assert_failed_and_closed (MockFixture *fixture,
+                          AsyncCall   *async,
+                          gint         code)
+{
+  while (!async->done || fixture->seen.n_closed == 0)
+    g_main_context_iteration (NULL, TRUE);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_error (async->error, G_IO_ERROR, code);
+  g_clear_error (&async->error);
+  g_assert_cmpuint (fixture->seen.n_closed, ==, 1);
+  g_assert_error (fixture->seen.closed_error, G_IO_ERROR, code);
+  g_assert_true (qmp_connection_is_closed (fixture->connection));
+}
+
 /* The peer goes away while A reads and B and an _async call wait: each
  * fails once, and "closed" comes once. */
 static void
@@ -611,15 +629,7 @@ test_peer_closes_mid_read (MockFixture   *fixture,
   sync_call_join (b);
   g_assert_error (a->error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   g_assert_error (b->error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
-  while (!async.done || fixture->seen.n_closed == 0)
-    g_main_context_iteration (NULL, TRUE);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  g_assert_error (async.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
-  g_clear_error (&async.error);
-  g_assert_cmpuint (fixture->seen.n_closed, ==, 1);
-  g_assert_error (fixture->seen.closed_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
-  g_assert_true (qmp_connection_is_closed (fixture->connection));
+  assert_failed_and_closed (fixture, &async, G_IO_ERROR_CONNECTION_CLOSED);
 }
 
 /* The peer stops reading (it shuts down its reading side) and never ends
@@ -667,15 +677,7 @@ test_peer_stops_reading (MockFixture   *fixture,
       g_assert_null (a->ret);
       g_assert_error (a->error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
     }
-  while (!async.done || fixture->seen.n_closed == 0)
-    g_main_context_iteration (NULL, TRUE);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  g_assert_error (async.error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
-  g_clear_error (&async.error);
-  g_assert_cmpuint (fixture->seen.n_closed, ==, 1);
-  g_assert_error (fixture->seen.closed_error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
-  g_assert_true (qmp_connection_is_closed (fixture->connection));
+  assert_failed_and_closed (fixture, &async, G_IO_ERROR_BROKEN_PIPE);
 }
 
 /* QEMU answers quit, then closes; a command written meanwhile fails
