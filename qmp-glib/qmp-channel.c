@@ -524,14 +524,9 @@ calls_notify (GPtrArray *done)
 
       if (call->done_func != NULL && call->done_on_worker && !_qmp_worker_is_current (call->worker))
         {
-          GSource *source = g_idle_source_new ();
-
-          g_source_set_priority (source, G_PRIORITY_HIGH);
-          g_source_set_static_name (source, "[qmp-glib] call done");
-          g_source_set_callback (source, call_done_on_worker, _qmp_call_ref (call),
-                                 (GDestroyNotify) _qmp_call_unref);
-          g_source_attach (source, _qmp_worker_get_context (call->worker));
-          g_source_unref (source);
+          _qmp_worker_idle_add (call->worker, G_PRIORITY_HIGH, "[qmp-glib] call done",
+                                call_done_on_worker, _qmp_call_ref (call),
+                                (GDestroyNotify) _qmp_call_unref);
         }
       else if (call->done_func != NULL)
         {
@@ -698,6 +693,14 @@ on_write_failed (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+channel_schedule_write_failed (QmpChannel *self)
+{
+  _qmp_worker_idle_add (self->worker, G_PRIORITY_DEFAULT, "[qmp-glib] write failed",
+                        on_write_failed, _qmp_channel_ref (self),
+                        (GDestroyNotify) _qmp_channel_unref);
+}
+
 /* The first call whose line is in wbuf from @from on with descriptors
  * still to send, or NULL. */
 static QmpCall *
@@ -809,14 +812,8 @@ channel_write_locked (QmpChannel *self,
            * worker, since the lock is held here. */
           if (!self->closed && self->write_error == NULL)
             {
-              GSource *source = g_idle_source_new ();
-
               self->write_error = g_error_copy (error);
-              g_source_set_static_name (source, "[qmp-glib] write failed");
-              g_source_set_callback (source, on_write_failed, _qmp_channel_ref (self),
-                                     (GDestroyNotify) _qmp_channel_unref);
-              g_source_attach (source, _qmp_worker_get_context (self->worker));
-              g_source_unref (source);
+              channel_schedule_write_failed (self);
             }
           channel_write_failed_locked (self, error, done);
           return;
@@ -1167,14 +1164,9 @@ on_call_cancelled (GCancellable *cancellable,
                    gpointer      user_data)
 {
   AbandonData *connected = user_data;
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_static_name (source, "[qmp-glib] cancelled");
-  g_source_set_callback (source, on_call_abandoned,
-                         abandon_data_new (connected->channel, connected->call, 0),
-                         abandon_data_free);
-  g_source_attach (source, _qmp_worker_get_context (connected->channel->worker));
-  g_source_unref (source);
+  _qmp_worker_idle_add (connected->channel->worker, G_PRIORITY_DEFAULT, "[qmp-glib] cancelled",
+                        on_call_abandoned, abandon_data_new (connected->channel, connected->call, 0),
+                        abandon_data_free);
 }
 
 static GSource *
@@ -2213,14 +2205,9 @@ channel_release_reading (QmpChannel *self)
       channel_unwatch_input_locked (self);
       if (!self->read_paused)
         {
-          GSource *source = g_idle_source_new ();
-
-          g_source_set_priority (source, G_PRIORITY_HIGH);
-          g_source_set_static_name (source, "[qmp-glib] read what the caller left");
-          g_source_set_callback (source, channel_read_on_worker, _qmp_channel_ref (self),
-                                 (GDestroyNotify) _qmp_channel_unref);
-          g_source_attach (source, _qmp_worker_get_context (self->worker));
-          g_source_unref (source);
+          _qmp_worker_idle_add (self->worker, G_PRIORITY_HIGH, "[qmp-glib] read what the caller left",
+                                channel_read_on_worker, _qmp_channel_ref (self),
+                                (GDestroyNotify) _qmp_channel_unref);
         }
     }
   else if (self->input_source == NULL)
@@ -2238,13 +2225,7 @@ channel_release_reading (QmpChannel *self)
    * worker does. */
   if (!self->closed && g_atomic_int_get (&self->write_failed))
     {
-      GSource *source = g_idle_source_new ();
-
-      g_source_set_static_name (source, "[qmp-glib] write failed");
-      g_source_set_callback (source, on_write_failed, _qmp_channel_ref (self),
-                             (GDestroyNotify) _qmp_channel_unref);
-      g_source_attach (source, _qmp_worker_get_context (self->worker));
-      g_source_unref (source);
+      channel_schedule_write_failed (self);
     }
   if (self->deferred_shutdown != NULL)
     channel_schedule_shutdown_locked (self, g_steal_pointer (&self->deferred_shutdown));
@@ -2507,13 +2488,8 @@ static void
 channel_schedule_shutdown_locked (QmpChannel *self,
                                   gpointer    data)
 {
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_priority (source, G_PRIORITY_HIGH);
-  g_source_set_static_name (source, "[qmp-glib] shutdown");
-  g_source_set_callback (source, channel_shutdown_on_worker, data, shutdown_data_free);
-  g_source_attach (source, _qmp_worker_get_context (self->worker));
-  g_source_unref (source);
+  _qmp_worker_idle_add (self->worker, G_PRIORITY_HIGH, "[qmp-glib] shutdown",
+                        channel_shutdown_on_worker, data, shutdown_data_free);
 }
 
 static void
@@ -2805,14 +2781,9 @@ channel_read_on_worker (gpointer user_data)
 static void
 channel_resume_locked (QmpChannel *self)
 {
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_priority (source, G_PRIORITY_HIGH);
-  g_source_set_static_name (source, "[qmp-glib] resume reading");
-  g_source_set_callback (source, channel_read_on_worker, _qmp_channel_ref (self),
-                         (GDestroyNotify) _qmp_channel_unref);
-  g_source_attach (source, _qmp_worker_get_context (self->worker));
-  g_source_unref (source);
+  _qmp_worker_idle_add (self->worker, G_PRIORITY_HIGH, "[qmp-glib] resume reading",
+                        channel_read_on_worker, _qmp_channel_ref (self),
+                        (GDestroyNotify) _qmp_channel_unref);
 }
 
 /* The event consumer caught up: reading goes on if it paused.  From any

@@ -257,13 +257,8 @@ query_on_worker (gpointer user_data)
 static void
 tracker_query_later (QmpRunStateTracker *self)
 {
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, query_on_worker, g_object_ref (self), g_object_unref);
-  g_source_set_static_name (source, "[qmp-glib] query-status");
-  g_source_attach (source, _qmp_worker_get_context (self->worker));
-  g_source_unref (source);
+  _qmp_worker_idle_add (self->worker, G_PRIORITY_DEFAULT, "[qmp-glib] query-status",
+                        query_on_worker, g_object_ref (self), g_object_unref);
 }
 
 /* On the worker, with the connection's sink lock held. */

@@ -1020,14 +1020,9 @@ close_on_worker (gpointer user_data)
 static void
 channel_schedule_close_locked (QmpServerChannel *self)
 {
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_priority (source, G_PRIORITY_HIGH);
-  g_source_set_static_name (source, "[qmp-glib] server close");
-  g_source_set_callback (source, close_on_worker, _qmp_server_channel_ref (self),
-                         (GDestroyNotify) _qmp_server_channel_unref);
-  g_source_attach (source, _qmp_worker_get_context (self->worker));
-  g_source_unref (source);
+  _qmp_worker_idle_add (self->worker, G_PRIORITY_HIGH, "[qmp-glib] server close",
+                        close_on_worker, _qmp_server_channel_ref (self),
+                        (GDestroyNotify) _qmp_server_channel_unref);
 }
 
 /* Closes the stream from any thread; nothing more is read or written.

@@ -24,6 +24,13 @@ void          _qmp_worker_invoke      (QmpWorker    *worker,
                                        gpointer      data,
                                        GDestroyNotify destroy);
 
+void          _qmp_worker_idle_add    (QmpWorker    *worker,
+                                       int           priority,
+                                       const char   *static_name,
+                                       GSourceFunc   func,
+                                       gpointer      data,
+                                       GDestroyNotify destroy);
+
 gboolean      _qmp_worker_check_stream (GIOStream   *stream,
                                         GError     **error);
 

@@ -134,14 +134,29 @@ _qmp_worker_invoke (QmpWorker      *worker,
     }
   else
     {
-      GSource *source = g_idle_source_new ();
-
-      g_source_set_priority (source, G_PRIORITY_DEFAULT);
-      g_source_set_callback (source, func, data, destroy);
-      g_source_set_static_name (source, "[qmp-glib] worker invoke");
-      g_source_attach (source, worker->context);
-      g_source_unref (source);
+      _qmp_worker_idle_add (worker, G_PRIORITY_DEFAULT, "[qmp-glib] worker invoke",
+                            func, data, destroy);
     }
+}
+
+/* Runs @func on the worker from its next iteration on, never at once: for
+ * callers that hold a lock, or that are on the worker inside something
+ * that must finish first.  @static_name names the source. */
+void
+_qmp_worker_idle_add (QmpWorker      *worker,
+                      int             priority,
+                      const char     *static_name,
+                      GSourceFunc     func,
+                      gpointer        data,
+                      GDestroyNotify  destroy)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, priority);
+  g_source_set_static_name (source, static_name);
+  g_source_set_callback (source, func, data, destroy);
+  g_source_attach (source, worker->context);
+  g_source_unref (source);
 }
 
 /* Whether the worker can serve @stream: every line is read and written
