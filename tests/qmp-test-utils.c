@@ -1336,4 +1336,20 @@ qmp_test_held_free (QmpTestHeld *held)
   g_free (held);
 }
 
+QmpConnection *
+qmp_test_peer_connect (QmpTestPeer        *peer,
+                       QmpConnectionFlags  flags)
+{
+  g_autoptr(GError) error = NULL;
+  QmpConnection *connection;
+
+  g_assert_nonnull (peer);
+  connection = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer), flags,
+                                                    NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (connection);
+
+  return connection;
+}
+
 #endif /* !QMP_TEST_UTILS_NO_LIBRARY */

@@ -210,6 +210,11 @@ GAsyncResult *qmp_test_wait_result (GAsyncResult **slot);
 void          qmp_test_wait_flag (gboolean *flag);
 
 #ifndef QMP_TEST_UTILS_NO_LIBRARY
+/* A connection to @peer with @flags, made synchronously; asserts that it
+ * succeeds.  Returns it (transfer full). */
+QmpConnection *qmp_test_peer_connect (QmpTestPeer        *peer,
+                                      QmpConnectionFlags  flags);
+
 /* ---- commands of a QmpTestServer, held for the test ---- */
 
 /* Every command that @server's canned answers do not take is handed to

@@ -559,9 +559,7 @@ test_qemu_quit_cancelled (void)
   g_autoptr(JsonNode) ret = NULL;
 
   g_assert_nonnull (peer);
-  conn = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer),
-                                              QMP_CONNECTION_FLAGS_NONE, NULL, &error);
-  g_assert_no_error (error);
+  conn = qmp_test_peer_connect (peer, QMP_CONNECTION_FLAGS_NONE);
 
   arguments = json_object_new ();
   {
@@ -721,9 +719,7 @@ test_qemu_timeout_names_event (void)
   g_autoptr(QmpEvent) event = NULL;
 
   g_assert_nonnull (peer);
-  conn = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer),
-                                              QMP_CONNECTION_FLAGS_NONE, NULL, &error);
-  g_assert_no_error (error);
+  conn = qmp_test_peer_connect (peer, QMP_CONNECTION_FLAGS_NONE);
 
   event = qmp_connection_execute_until_event_full_sync (conn, "cont", NULL, "RESUME", NULL, &ret, 300,
                                                         NULL, &error);

@@ -23,13 +23,9 @@ static void
 setup (Fixture       *fixture,
        gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
-
   fixture->peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
   g_assert_nonnull (fixture->peer);
-  fixture->connection = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (fixture->peer),
-                                                             QMP_CONNECTION_FLAGS_NONE, NULL, &error);
-  g_assert_no_error (error);
+  fixture->connection = qmp_test_peer_connect (fixture->peer, QMP_CONNECTION_FLAGS_NONE);
 }
 
 static void

@@ -554,9 +554,7 @@ test_tree_limit_schema (void)
   if (peer == NULL)
     return;
 
-  connection = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer),
-                                                    QMP_CONNECTION_FLAGS_NONE, NULL, &error);
-  g_assert_no_error (error);
+  connection = qmp_test_peer_connect (peer, QMP_CONNECTION_FLAGS_NONE);
   schema = qmp_connection_execute_sync (connection, "query-qmp-schema", NULL,
                                         QMP_EXECUTE_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);

@@ -83,9 +83,7 @@ proxy_thread (gpointer user_data)
   g_main_context_push_thread_default (f->context);
   f->proxy_thread = g_thread_self ();
 
-  upstream = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (f->peer),
-                                                  QMP_CONNECTION_FLAGS_OOB, NULL, &error);
-  g_assert_no_error (error);
+  upstream = qmp_test_peer_connect (f->peer, QMP_CONNECTION_FLAGS_OOB);
   g_signal_connect (upstream, "event", G_CALLBACK (on_app_event), f);
   f->proxy = qmp_proxy_new (upstream);
   g_signal_connect (f->proxy, "closed", G_CALLBACK (on_proxy_closed), f);

@@ -1081,16 +1081,13 @@ test_hammer_qemu (void)
 {
   g_autoptr(QmpTestPeer) peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
   g_autoptr(QmpConnection) connection = NULL;
-  g_autoptr(GError) error = NULL;
   StopResume seen = { 0, TRUE };
   Toggler toggler;
   const guint n_calls = qmp_test_scale (1000);
   const guint n_toggles = qmp_test_scale (200);
 
   g_assert_nonnull (peer);
-  connection = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer),
-                                                    QMP_CONNECTION_FLAGS_OOB, NULL, &error);
-  g_assert_no_error (error);
+  connection = qmp_test_peer_connect (peer, QMP_CONNECTION_FLAGS_OOB);
   g_signal_connect (connection, "event", G_CALLBACK (on_stop_resume), &seen);
 
   toggler = (Toggler) { connection, n_toggles };

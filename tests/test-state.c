@@ -22,14 +22,10 @@ static void
 setup_real (Fixture       *fixture,
             gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
-
   /* -M pc -S: the machine starts in prelaunch. */
   fixture->peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_PC_XHCI, NULL);
   g_assert_nonnull (fixture->peer);
-  fixture->connection = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (fixture->peer),
-                                                             QMP_CONNECTION_FLAGS_NONE, NULL, &error);
-  g_assert_no_error (error);
+  fixture->connection = qmp_test_peer_connect (fixture->peer, QMP_CONNECTION_FLAGS_NONE);
   g_test_message ("peer: QEMU %u.%u.%u",
                   qmp_connection_get_version_major (fixture->connection),
                   qmp_connection_get_version_minor (fixture->connection),

@@ -513,9 +513,7 @@ test_execute_qemu (void)
   if (peer == NULL)
     return;
 
-  connection = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer),
-                                                    QMP_CONNECTION_FLAGS_NONE, NULL, &error);
-  g_assert_no_error (error);
+  connection = qmp_test_peer_connect (peer, QMP_CONNECTION_FLAGS_NONE);
 
   type = qmp_connection_execute_printf_sync (connection, NULL, &error,
                                              "{'execute': 'qom-get', 'arguments': {'path': %s, 'property': 'type'}}",

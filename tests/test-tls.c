@@ -486,9 +486,7 @@ test_tls_stalled_peer_close (void)
   peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
   if (peer == NULL)
     return;
-  other = qmp_connection_new_for_address_sync (qmp_test_peer_get_address (peer),
-                                               QMP_CONNECTION_FLAGS_NONE, NULL, &error);
-  g_assert_no_error (error);
+  other = qmp_test_peer_connect (peer, QMP_CONNECTION_FLAGS_NONE);
 
   qemu = tls_qemu_start (binary, "good", FALSE);
   connection = connect_qemu (qemu, "ca", NULL, 10000, &error);
