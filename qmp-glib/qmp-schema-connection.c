@@ -45,7 +45,7 @@ typedef struct
  * query of the schema itself, and a checked call submitted again. */
 static GPrivate skip_check;
 
-G_LOCK_DEFINE_STATIC (state_quark);
+G_LOCK_DEFINE_STATIC (state_made);
 
 static void
 schema_state_free (gpointer data)
@@ -63,26 +63,28 @@ schema_state_free (gpointer data)
   g_free (state);
 }
 
+static G_DEFINE_QUARK (qmp-schema-state, schema_state)
+
+/* Every call asks (for the validate flag): no lock once it is made. */
 static SchemaState *
 get_state (QmpConnection *self)
 {
-  static GQuark quark;
-  SchemaState *state;
+  SchemaState *state = g_object_get_qdata (G_OBJECT (self), schema_state_quark ());
 
-  G_LOCK (state_quark);
-  if (quark == 0)
-    quark = g_quark_from_static_string ("qmp-schema-state");
+  if (G_LIKELY (state != NULL))
+    return state;
 
-  state = g_object_get_qdata (G_OBJECT (self), quark);
+  G_LOCK (state_made);
+  state = g_object_get_qdata (G_OBJECT (self), schema_state_quark ());
   if (state == NULL)
     {
       state = g_new0 (SchemaState, 1);
       g_mutex_init (&state->lock);
       g_cond_init (&state->cond);
       state->warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      g_object_set_qdata_full (G_OBJECT (self), quark, state, schema_state_free);
+      g_object_set_qdata_full (G_OBJECT (self), schema_state_quark (), state, schema_state_free);
     }
-  G_UNLOCK (state_quark);
+  G_UNLOCK (state_made);
 
   return state;
 }
@@ -489,7 +491,7 @@ needs_check (QmpConnection   *self,
   if (g_private_get (&skip_check) != NULL)
     return FALSE;
 
-  return (flags & QMP_EXECUTE_FLAGS_VALIDATE) != 0 || qmp_connection_get_validate_arguments (self);
+  return (flags & QMP_EXECUTE_FLAGS_VALIDATE) != 0 || g_atomic_int_get (&get_state (self)->validate);
 }
 
 static gboolean
