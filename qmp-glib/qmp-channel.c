@@ -113,6 +113,7 @@ struct _QmpChannel
   gsize rbuf_scanned;       /* bytes of rbuf already searched for '\n' */
   GString *scratch;         /* the parser's buffer for escaped strings */
   gboolean guest_agent;     /* qemu-ga: no greeting, no events */
+  gboolean debug_at_start;  /* G_MESSAGES_DEBUG named us when it was made */
 
   GMutex lock;
   /* Protected by lock */
@@ -920,7 +921,7 @@ call_append_line_locked (QmpChannel *self,
   g_queue_push_tail (&self->writing, _qmp_call_ref (call));
   call->write_link = self->writing.tail;
 
-  if (G_UNLIKELY (_qmp_debug_enabled ()))
+  if (G_UNLIKELY (_qmp_debug_enabled_since (self->debug_at_start)))
     {
       g_autofree char *arguments = NULL;
 
@@ -1675,8 +1676,7 @@ channel_process_buffer (QmpChannel *self,
                         guint64     max_message_size,
                         GPtrArray  *done)
 {
-  /* Asked once for all the lines at hand: it reads the environment. */
-  gboolean debug = _qmp_debug_enabled ();
+  gboolean debug = _qmp_debug_enabled_since (self->debug_at_start);
   gsize start = 0;
   char *nl;
 
@@ -2682,6 +2682,7 @@ _qmp_channel_new (GIOStream             *stream,
 
   g_mutex_init (&self->lock);
   self->guest_agent = guest_agent;
+  self->debug_at_start = _qmp_debug_enabled ();
   self->expect_greeting = !guest_agent;
   self->discard_until_delimiter = guest_agent;
   self->max_message_size = 64 * 1024 * 1024;

@@ -66,6 +66,7 @@ void        _qmp_json_append_string    (GString    *out,
                                         const char *str);
 char       *_qmp_json_string_quote     (const char *str);
 gboolean    _qmp_debug_enabled         (void);
+gboolean    _qmp_debug_enabled_since   (gboolean    at_start);
 const char *_qmp_json_decode_string    (const char **p,
                                         const char  *end,
                                         GString     *out);

@@ -321,6 +321,19 @@ _qmp_debug_enabled (void)
   return !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
 }
 
+/* The same, for a connection that asked _qmp_debug_enabled() when it was
+ * made and got @at_start: G_MESSAGES_DEBUG is read then, not for every
+ * line (getenv() scans the whole environment, which cost more than the
+ * rest of reading a small reply), as GDBus reads G_DBUS_DEBUG once.
+ * g_log_set_debug_enabled() still takes effect at once.  (When it is
+ * turned off again, lines may still be formatted; GLib's writer drops
+ * them.) */
+gboolean
+_qmp_debug_enabled_since (gboolean at_start)
+{
+  return at_start || g_log_get_debug_enabled ();
+}
+
 /* ------------------------------------------------------ reading peer data
  *
  * Every value from the wire is the peer's to choose.  json-glib's getters

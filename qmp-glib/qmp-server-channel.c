@@ -65,6 +65,7 @@ struct _QmpServerChannel
   char *greeting_json;
   gboolean oob_offered;
   gboolean guest_agent;         /* qemu-ga: no negotiation, "\n" line ends */
+  gboolean debug_at_start;      /* G_MESSAGES_DEBUG named us when it was made */
 
   /* Used on the worker thread only */
   GSource *input_source;
@@ -590,7 +591,7 @@ channel_handle_line (QmpServerChannel *self,
   if (len == 0)
     return;
 
-  if (G_UNLIKELY (_qmp_debug_enabled ()))
+  if (G_UNLIKELY (_qmp_debug_enabled_since (self->debug_at_start)))
     {
       g_autofree char *text = _qmp_json_line_for_log (line, len, self->scratch, max_message_size);
 
@@ -1092,6 +1093,7 @@ _qmp_server_channel_new (GIOStream                    *stream,
   self->closed_func = closed_func;
   self->greeting_json = g_strdup (greeting_json);
   self->oob_offered = oob_offered;
+  self->debug_at_start = _qmp_debug_enabled ();
 
   if (G_IS_SOCKET_CONNECTION (stream))
     {
