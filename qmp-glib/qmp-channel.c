@@ -2662,8 +2662,11 @@ _qmp_channel_new (GIOStream             *stream,
   self->input = G_POLLABLE_INPUT_STREAM (input);
   self->output = G_POLLABLE_OUTPUT_STREAM (output);
   /* Descriptors go with sendmsg() on the socket itself, which the
-   * connection's output stream writes to without a buffer. */
-  if (G_IS_SOCKET_CONNECTION (stream))
+   * connection's output stream writes to without a buffer.  Not through
+   * a GTcpWrapperConnection (what GSocketClient makes with TLS on): its
+   * streams are another stream's, and its socket carries what that one
+   * wrote (TLS records). */
+  if (G_IS_SOCKET_CONNECTION (stream) && !G_IS_TCP_WRAPPER_CONNECTION (stream))
     {
       GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
 

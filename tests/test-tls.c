@@ -537,6 +537,55 @@ test_tls_stalled_peer_close (void)
   g_cond_clear (&state.cond);
 }
 
+/* GSocketClient with TLS on gives a GTcpWrapperConnection: a
+ * GSocketConnection whose socket carries the TLS records.  Its replies
+ * must be read through the stream, by the worker and by _sync callers
+ * that read for themselves, never from the socket. */
+static void
+on_client_event (GSocketClient      *client,
+                 GSocketClientEvent  event,
+                 GSocketConnectable *connectable,
+                 GIOStream          *connection,
+                 gpointer            user_data)
+{
+  if (event == G_SOCKET_CLIENT_TLS_HANDSHAKING)
+    g_tls_connection_set_database (G_TLS_CONNECTION (connection), user_data);
+}
+
+static void
+test_tls_socket_client_stream (void)
+{
+  const char *binary = qemu10_binary ();
+  g_autoptr(TlsQemu) qemu = NULL;
+  g_autoptr(GTlsDatabase) ca = NULL;
+  g_autoptr(GSocketClient) client = NULL;
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (binary == NULL)
+    return;
+
+  qemu = tls_qemu_start (binary, "good", FALSE);
+  ca = qmp_test_certs_load_ca (certs, "ca");
+  client = g_socket_client_new ();
+  g_socket_client_set_tls (client, TRUE);
+  g_signal_connect (client, "event", G_CALLBACK (on_client_event), ca);
+  g_assert_true (g_str_has_prefix (qemu->address, "tls:"));
+  stream = g_socket_client_connect_to_host (client, qemu->address + strlen ("tls:"), 0, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (G_IS_TCP_WRAPPER_CONNECTION (stream));
+
+  connection = qmp_connection_new_sync (G_IO_STREAM (stream), QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qmp_connection_get_version_major (connection), ==, 10);
+  for (guint i = 0; i < 100; i++)
+    assert_query_status (connection);
+
+  qmp_connection_close_sync (connection, NULL, &error);
+  g_assert_no_error (error);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -557,6 +606,7 @@ main (int    argc,
   g_test_add_func ("/tls/qemu72-default-timeout", test_tls_qemu72_default_timeout);
   g_test_add_func ("/tls/settings-need-tls-address", test_tls_settings_need_tls_address);
   g_test_add_func ("/tls/stalled-peer-close", test_tls_stalled_peer_close);
+  g_test_add_func ("/tls/socket-client-stream", test_tls_socket_client_stream);
 
   ret = g_test_run ();
   g_clear_pointer (&certs, qmp_test_certs_free);
