@@ -154,14 +154,15 @@ struct _QmpChannel
   GSource *input_source;    /* the worker waits for input (on the socket,
                              * or on read_epoll_fd); NULL when nobody does
                              * (not started, paused, closed) */
-  GSocket *read_socket;     /* nullable: the plain socket a caller may poll
-                             * itself (not TLS: its fd says nothing about
-                             * what GTlsConnection has buffered) */
+  GSocket *socket;          /* nullable: the plain socket (not TLS: its fd
+                             * says nothing about what GTlsConnection has
+                             * buffered), read and written directly, and
+                             * polled by a _sync caller that reads */
   int read_epoll_fd;        /* -1, or once a caller read: an epoll set the
                              * worker polls instead of the socket, so that
                              * a caller can take the socket out and put it
                              * back without waking the worker */
-  gboolean socket_in_epoll; /* read_socket is in read_epoll_fd's set */
+  gboolean socket_in_epoll; /* socket is in read_epoll_fd's set */
   gboolean socket_armed;    /* ...for input (else for nothing: a caller
                              * reads) */
   gboolean read_socket_failed; /* no epoll set could be made: the worker
@@ -754,6 +755,33 @@ channel_send_fds_locked (QmpChannel  *self,
     }
 }
 
+/* A plain socket is read and written through GSocket itself, as its
+ * streams do: they add only type checks, which cost a third of a small
+ * call's read or write. */
+static gssize
+channel_receive (QmpChannel *self,
+                 char       *buffer,
+                 gsize       size,
+                 GError    **error)
+{
+  if (self->socket != NULL)
+    return g_socket_receive_with_blocking (self->socket, buffer, size, FALSE, NULL, error);
+
+  return g_pollable_input_stream_read_nonblocking (self->input, buffer, size, NULL, error);
+}
+
+static gssize
+channel_send (QmpChannel *self,
+              const char *buffer,
+              gsize       size,
+              GError    **error)
+{
+  if (self->socket != NULL)
+    return g_socket_send_with_blocking (self->socket, buffer, size, FALSE, NULL, error);
+
+  return g_pollable_output_stream_write_nonblocking (self->output, buffer, size, NULL, error);
+}
+
 /* Writes as much of wbuf as the socket takes without blocking; what is
  * left is written by on_output_ready() on the worker.  The socket is
  * non-blocking, so this is cheap enough to do under the lock, from the
@@ -788,10 +816,7 @@ channel_write_locked (QmpChannel *self,
       if (fd_call != NULL)
         n = channel_send_fds_locked (self, fd_call, end, &error);
       else
-        n = g_pollable_output_stream_write_nonblocking (self->output,
-                                                        self->wbuf->str + self->wpos,
-                                                        end - self->wpos,
-                                                        NULL, &error);
+        n = channel_send (self, self->wbuf->str + self->wpos, end - self->wpos, &error);
       if (n < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -1846,9 +1871,7 @@ channel_read_input (QmpChannel *self,
       /* A short read means the socket is drained: no second read just to
        * be told EAGAIN. */
       want = self->rbuf_cap - self->rbuf_len;
-      n = g_pollable_input_stream_read_nonblocking (self->input,
-                                                    self->rbuf + self->rbuf_len,
-                                                    want, NULL, &error);
+      n = channel_receive (self, self->rbuf + self->rbuf_len, want, &error);
       if (n < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -2047,7 +2070,7 @@ channel_epoll_add_socket_locked (QmpChannel *self)
   if (self->socket_in_epoll && self->socket_armed)
     return TRUE;
 
-  if (epoll_ctl (self->read_epoll_fd, op, g_socket_get_fd (self->read_socket), &event) == 0)
+  if (epoll_ctl (self->read_epoll_fd, op, g_socket_get_fd (self->socket), &event) == 0)
     {
       self->socket_in_epoll = TRUE;
       self->socket_armed = TRUE;
@@ -2074,7 +2097,7 @@ channel_epoll_remove_socket_locked (QmpChannel *self)
   if (!self->socket_in_epoll || !self->socket_armed)
     return;
 
-  epoll_ctl (self->read_epoll_fd, EPOLL_CTL_MOD, g_socket_get_fd (self->read_socket), &event);
+  epoll_ctl (self->read_epoll_fd, EPOLL_CTL_MOD, g_socket_get_fd (self->socket), &event);
   self->socket_armed = FALSE;
 }
 
@@ -2123,7 +2146,7 @@ static gboolean
 channel_take_reading_locked (QmpChannel *self,
                              QmpCall    *call)
 {
-  if (self->read_socket == NULL || self->read_socket_failed || self->closed || self->read_paused ||
+  if (self->socket == NULL || self->read_socket_failed || self->closed || self->read_paused ||
       self->input_source == NULL || self->worker_reading || self->caller_reading ||
       self->reader_wanted != NULL || self->write_error != NULL || call->completed)
     return FALSE;
@@ -2145,7 +2168,7 @@ static gboolean
 channel_want_reading_locked (QmpChannel *self,
                              QmpCall    *call)
 {
-  if (self->read_socket == NULL || self->read_socket_failed || self->closed || self->read_paused ||
+  if (self->socket == NULL || self->read_socket_failed || self->closed || self->read_paused ||
       !self->worker_reading || self->caller_reading || self->reader_wanted != NULL ||
       call->completed)
     return FALSE;
@@ -2239,7 +2262,7 @@ channel_release_reading (QmpChannel *self)
 static int
 channel_self_read_wakeup_fd (QmpChannel *self)
 {
-  if (self->read_socket == NULL || g_main_current_source () != NULL)
+  if (self->socket == NULL || g_main_current_source () != NULL)
     return -1;
 
   return thread_get_wakeup_fd ();
@@ -2285,7 +2308,7 @@ channel_read_for_call (QmpChannel *self,
 
   fds[0].fd = call->wakeup_fd;
   fds[0].events = G_IO_IN;
-  fds[1].fd = g_socket_get_fd (self->read_socket);
+  fds[1].fd = g_socket_get_fd (self->socket);
   fds[1].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
 
   /* The reply may be there already (the peer ran while this thread was
@@ -2672,7 +2695,7 @@ _qmp_channel_new (GIOStream             *stream,
 
       if (g_socket_get_family (socket) == G_SOCKET_FAMILY_UNIX)
         self->fd_socket = g_object_ref (socket);
-      self->read_socket = g_object_ref (socket);
+      self->socket = g_object_ref (socket);
     }
   self->read_epoll_fd = -1;
   g_weak_ref_init (&self->owner, owner);
@@ -2833,7 +2856,7 @@ _qmp_channel_unref (QmpChannel *self)
   g_weak_ref_clear (&self->owner);
   g_object_unref (self->stream);
   g_clear_object (&self->fd_socket);
-  g_clear_object (&self->read_socket);
+  g_clear_object (&self->socket);
   if (self->read_epoll_fd >= 0)
     close (self->read_epoll_fd);
   g_clear_error (&self->write_error);
