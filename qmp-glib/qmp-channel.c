@@ -2747,11 +2747,9 @@ channel_watch_input_locked (QmpChannel *self)
       g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_epoll_ready),
                              _qmp_channel_ref (self), (GDestroyNotify) _qmp_channel_unref);
     }
-  else if (G_IS_SOCKET_CONNECTION (self->stream))
+  else if (self->socket != NULL)
     {
-      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
-
-      self->input_source = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+      self->input_source = g_socket_create_source (self->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
       g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_socket_ready),
                              _qmp_channel_ref (self), (GDestroyNotify) _qmp_channel_unref);
     }

@@ -1095,7 +1095,9 @@ _qmp_server_channel_new (GIOStream                    *stream,
   self->oob_offered = oob_offered;
   self->debug_at_start = _qmp_debug_enabled ();
 
-  if (G_IS_SOCKET_CONNECTION (stream))
+  /* Not a GTcpWrapperConnection's socket: it carries what another stream
+   * wrote (TLS records, for one). */
+  if (G_IS_SOCKET_CONNECTION (stream) && !G_IS_TCP_WRAPPER_CONNECTION (stream))
     {
       GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
 

@@ -561,6 +561,7 @@ test_tls_socket_client_stream (void)
   g_autoptr(GSocketClient) client = NULL;
   g_autoptr(GSocketConnection) stream = NULL;
   g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpEvent) event = NULL;
   g_autoptr(GError) error = NULL;
 
   if (binary == NULL)
@@ -581,6 +582,11 @@ test_tls_socket_client_stream (void)
   g_assert_cmpuint (qmp_connection_get_version_major (connection), ==, 10);
   for (guint i = 0; i < 100; i++)
     assert_query_status (connection);
+  /* An event, read by the worker */
+  event = qmp_connection_execute_until_event_sync (connection, "stop", NULL, "STOP", NULL,
+                                                   NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (qmp_event_get_name (event), ==, "STOP");
 
   qmp_connection_close_sync (connection, NULL, &error);
   g_assert_no_error (error);
