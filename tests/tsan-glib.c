@@ -259,11 +259,13 @@ g_source_set_callback (GSource        *source,
 }
 
 /* The last reference to a context destroys the sources still attached,
- * in the calling thread, after the context's lock. */
+ * in the calling thread, after the context's lock; and frees the context
+ * after what every thread that held a reference did with it. */
 void
 g_main_context_unref (GMainContext *context)
 {
   REAL (void, g_main_context_unref, GMainContext *);
+  __tsan_release (context);
   __tsan_acquire (context);
   real (context);
 }
@@ -438,5 +440,113 @@ g_object_get_qdata (GObject *object,
   REAL (gpointer, g_object_get_qdata, GObject *, GQuark);
   ret = real (object, quark);
   __tsan_acquire ((char *) object + 1);
+  return ret;
+}
+
+/* A GAsyncQueue and a GThreadPool hand their data over under a lock of
+ * libglib: pushing an item happens before popping it.  The queue's own
+ * nodes are allocated and freed inside, under that lock. */
+void
+g_async_queue_push (GAsyncQueue *queue,
+                    gpointer     data)
+{
+  REAL (void, g_async_queue_push, GAsyncQueue *, gpointer);
+  __tsan_release (queue);
+  __tsan_ignore_thread_begin ();
+  real (queue, data);
+  __tsan_ignore_thread_end ();
+}
+
+void
+g_async_queue_push_front (GAsyncQueue *queue,
+                          gpointer     data)
+{
+  REAL (void, g_async_queue_push_front, GAsyncQueue *, gpointer);
+  __tsan_release (queue);
+  __tsan_ignore_thread_begin ();
+  real (queue, data);
+  __tsan_ignore_thread_end ();
+}
+
+gpointer
+g_async_queue_pop (GAsyncQueue *queue)
+{
+  gpointer ret;
+  REAL (gpointer, g_async_queue_pop, GAsyncQueue *);
+  __tsan_ignore_thread_begin ();
+  ret = real (queue);
+  __tsan_ignore_thread_end ();
+  __tsan_acquire (queue);
+  return ret;
+}
+
+gpointer
+g_async_queue_try_pop (GAsyncQueue *queue)
+{
+  gpointer ret;
+  REAL (gpointer, g_async_queue_try_pop, GAsyncQueue *);
+  __tsan_ignore_thread_begin ();
+  ret = real (queue);
+  __tsan_ignore_thread_end ();
+  __tsan_acquire (queue);
+  return ret;
+}
+
+gpointer
+g_async_queue_timeout_pop (GAsyncQueue *queue,
+                           guint64      timeout)
+{
+  gpointer ret;
+  REAL (gpointer, g_async_queue_timeout_pop, GAsyncQueue *, guint64);
+  __tsan_ignore_thread_begin ();
+  ret = real (queue, timeout);
+  __tsan_ignore_thread_end ();
+  __tsan_acquire (queue);
+  return ret;
+}
+
+typedef struct
+{
+  GFunc func;
+  gpointer user_data;
+} PoolFunc;
+
+static void
+pool_func_call (gpointer data,
+                gpointer user_data)
+{
+  PoolFunc *pool_func = user_data;
+
+  __tsan_acquire (data);
+  pool_func->func (data, pool_func->user_data);
+}
+
+GThreadPool *
+g_thread_pool_new (GFunc     func,
+                   gpointer  user_data,
+                   gint      max_threads,
+                   gboolean  exclusive,
+                   GError  **error)
+{
+  /* Kept as long as the pool: pools are few and live long. */
+  PoolFunc *pool_func = g_new (PoolFunc, 1);
+  REAL (GThreadPool *, g_thread_pool_new, GFunc, gpointer, gint, gboolean, GError **);
+
+  pool_func->func = func;
+  pool_func->user_data = user_data;
+  return real (pool_func_call, pool_func, max_threads, exclusive, error);
+}
+
+gboolean
+g_thread_pool_push (GThreadPool  *pool,
+                    gpointer      data,
+                    GError      **error)
+{
+  gboolean ret;
+  REAL (gboolean, g_thread_pool_push, GThreadPool *, gpointer, GError **);
+  __tsan_release (data);
+  __tsan_ignore_thread_begin ();
+  ret = real (pool, data, error);
+  __tsan_ignore_thread_end ();
   return ret;
 }
