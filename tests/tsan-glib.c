@@ -555,8 +555,8 @@ g_thread_pool_push (GThreadPool  *pool,
 /* tsan.supp ignores what libglib does with its own memory, and so the
  * free() inside g_free(): freeing goes through here instead, from an
  * instrumented module, and is checked against the accesses of other
- * threads.  The TSan build runs with G_SLICE=always-malloc, where a slice
- * is a malloc() block too (GObject instances among them). */
+ * threads.  The TSan build runs the tests with G_SLICE=always-malloc,
+ * where a slice is a malloc() block too (GObject instances among them). */
 void
 g_free (gpointer mem)
 {
@@ -567,5 +567,16 @@ void
 g_slice_free1 (gsize    block_size,
                gpointer mem_block)
 {
-  free (mem_block);
+  gboolean always_malloc;
+  REAL (void, g_slice_free1, gsize, gpointer);
+
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  always_malloc = g_slice_get_config (G_SLICE_CONFIG_ALWAYS_MALLOC);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+
+  /* Run by hand without G_SLICE=always-malloc: a block of a magazine. */
+  if (always_malloc)
+    free (mem_block);
+  else
+    real (block_size, mem_block);
 }
