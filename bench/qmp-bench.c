@@ -3961,9 +3961,9 @@ main (int   argc,
   if (scenario_wanted ("pipelined"))
     {
       run_on_mock (b, &rows[ROW_PIPELINED], lib_pipelined, "pipelined", scaled (b, 10000), scaled (b, 100000));
-      run_on_mock (b, &rows[ROW_PIPELINED_WINDOW], lib_pipelined_window, "pipelined",
-                   scaled (b, 10000), scaled (b, 100000));
       run_on_mock (b, &rows[ROW_PIPELINED_TEXT], lib_pipelined_text, "pipelined",
+                   scaled (b, 10000), scaled (b, 100000));
+      run_on_mock (b, &rows[ROW_PIPELINED_WINDOW], lib_pipelined_window, "pipelined",
                    scaled (b, 10000), scaled (b, 100000));
     }
   if (scenario_wanted ("events"))
