@@ -110,6 +110,9 @@ void        _qmp_channel_set_oob_enabled (QmpChannel        *self,
 void        _qmp_channel_set_max_message_size (QmpChannel   *self,
                                                guint64       max_message_size);
 
+void        _qmp_channel_attach_after_reading (GSource      *source,
+                                               GMainContext *context);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpChannel, _qmp_channel_unref)
 
 G_END_DECLS

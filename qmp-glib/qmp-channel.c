@@ -1814,6 +1814,99 @@ channel_grow_buffer (QmpChannel *self,
   return TRUE;
 }
 
+/* ------------------------------------------------------ reading batches
+ *
+ * While a thread reads (channel_read_input()), the sources that the lines
+ * make for other contexts, such as the emission of events and the results
+ * of _async calls, are attached when the batch is over, not one by one.
+ * Attaching wakes the context's thread, and the scheduler runs a thread
+ * it wakes at once on the reader's CPU: that thread took each line as it
+ * came and slept again, two thread switches a line (on one CPU, 330,000
+ * pipelined calls preempted the worker 97,000 times in 51,000 reads).
+ * What one read brought goes out once it is handled, so that a flood
+ * keeps both threads busy. */
+
+typedef struct
+{
+  guint depth;
+  GPtrArray *held;          /* a source, then its context, … */
+} ReadingBatch;
+
+static void
+reading_batch_free (gpointer data)
+{
+  ReadingBatch *batch = data;
+
+  g_assert (batch->held->len == 0);
+  g_ptr_array_unref (batch->held);
+  g_free (batch);
+}
+
+static GPrivate reading_batch = G_PRIVATE_INIT (reading_batch_free);
+
+static void
+reading_batch_begin (void)
+{
+  ReadingBatch *batch = g_private_get (&reading_batch);
+
+  if (batch == NULL)
+    {
+      batch = g_new0 (ReadingBatch, 1);
+      batch->held = g_ptr_array_new ();
+      g_private_set (&reading_batch, batch);
+    }
+  batch->depth++;
+}
+
+/* Attaches what the outermost batch of the thread holds so far. */
+static void
+reading_batch_flush (void)
+{
+  ReadingBatch *batch = g_private_get (&reading_batch);
+
+  g_assert (batch != NULL && batch->depth > 0);
+  if (batch->depth > 1)
+    return;
+
+  for (guint i = 0; i < batch->held->len; i += 2)
+    {
+      GSource *source = g_ptr_array_index (batch->held, i);
+      GMainContext *context = g_ptr_array_index (batch->held, i + 1);
+
+      g_source_attach (source, context);
+      g_source_unref (source);
+      g_main_context_unref (context);
+    }
+  g_ptr_array_set_size (batch->held, 0);
+}
+
+static void
+reading_batch_end (void)
+{
+  ReadingBatch *batch = g_private_get (&reading_batch);
+
+  reading_batch_flush ();
+  batch->depth--;
+}
+
+/* Attaches @source to @context, when the calling thread's reading batch
+ * is over if it reads (see above), else now. */
+void
+_qmp_channel_attach_after_reading (GSource      *source,
+                                   GMainContext *context)
+{
+  ReadingBatch *batch = g_private_get (&reading_batch);
+
+  if (batch == NULL || batch->depth == 0)
+    {
+      g_source_attach (source, context);
+      return;
+    }
+
+  g_ptr_array_add (batch->held, g_source_ref (source));
+  g_ptr_array_add (batch->held, g_main_context_ref (context));
+}
+
 /* Reads what the socket has and handles every complete line, as the
  * reader (the worker, or a _sync caller).  Returns FALSE when reading must
  * stop: the channel closed, or the event consumer is full.
@@ -1834,6 +1927,8 @@ channel_read_input (QmpChannel *self,
   guint n_reads = 0;
   gboolean keep_going = TRUE;
   guint64 max_message_size;
+
+  reading_batch_begin ();
 
   g_mutex_lock (&self->lock);
   max_message_size = self->max_message_size;
@@ -1927,6 +2022,7 @@ channel_read_input (QmpChannel *self,
           keep_going = FALSE;
           break;
         }
+      reading_batch_flush ();
 
       /* A server that keeps the socket full does not keep the worker from
        * the other connections: back to the main loop now and then. */
@@ -1942,6 +2038,7 @@ channel_read_input (QmpChannel *self,
   g_mutex_unlock (&self->lock);
 
   calls_notify (done);
+  reading_batch_end ();
 
   if (keep_going && self->rbuf_len == 0 && self->rbuf_cap > READ_BUFFER_KEEP)
     {

@@ -431,7 +431,9 @@ connection_schedule_emit (QmpConnection *self)
   g_source_set_can_recurse (source, TRUE);
   g_source_set_static_name (source, "[qmp-glib] emit events");
   g_source_set_callback (source, emit_events, g_object_ref (self), g_object_unref);
-  g_source_attach (source, connection_get_context (self));
+  /* From the reader: once it has read what there is (one wakeup for a
+   * batch of events and results). */
+  _qmp_channel_attach_after_reading (source, connection_get_context (self));
   g_source_unref (source);
 }
 
