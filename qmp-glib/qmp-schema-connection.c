@@ -63,7 +63,23 @@ schema_state_free (gpointer data)
   g_free (state);
 }
 
-static G_DEFINE_QUARK (qmp-schema-state, schema_state)
+/* Not G_DEFINE_QUARK: every call of every thread asks for this quark, and
+ * the macro's static is written and read without atomics, a data race
+ * between the first calls of two threads. */
+static GQuark
+schema_state_quark (void)
+{
+  static GQuark quark;
+  GQuark q = g_atomic_int_get (&quark);
+
+  if (G_UNLIKELY (q == 0))
+    {
+      q = g_quark_from_static_string ("qmp-schema-state");
+      g_atomic_int_set (&quark, q);
+    }
+
+  return q;
+}
 
 /* Every call asks (for the validate flag): no lock once it is made. */
 static SchemaState *

@@ -423,6 +423,108 @@ test_nested_loop_in_handler (void)
   g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
 }
 
+/* Handlers connected and disconnected from other threads during a flood,
+ * while another thread makes _sync calls: the worker asks which events
+ * are listened to as the handlers come and go, and the handler that stays
+ * gets every event that is not counted as dropped. */
+typedef struct
+{
+  QmpConnection *conn;
+  gint stop;              /* atomic */
+  gint n_churn_calls;     /* atomic: emissions of the coming and going handlers */
+} Churn;
+
+static void
+on_churn_event (QmpConnection *conn,
+                QmpEvent      *event,
+                Churn         *churn)
+{
+  g_atomic_int_inc (&churn->n_churn_calls);
+}
+
+static gpointer
+churn_handlers_thread (gpointer user_data)
+{
+  Churn *churn = user_data;
+
+  while (!g_atomic_int_get (&churn->stop))
+    {
+      gulong all = g_signal_connect (churn->conn, "event", G_CALLBACK (on_churn_event), churn);
+      gulong flood = g_signal_connect (churn->conn, "event::FLOOD", G_CALLBACK (on_churn_event), churn);
+
+      g_thread_yield ();
+      g_signal_handler_disconnect (churn->conn, all);
+      g_thread_yield ();
+      g_signal_handler_disconnect (churn->conn, flood);
+    }
+
+  return NULL;
+}
+
+static gpointer
+churn_sync_thread (gpointer user_data)
+{
+  Churn *churn = user_data;
+
+  while (!g_atomic_int_get (&churn->stop))
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) ret = qmp_connection_execute_sync (churn->conn, "query-status", NULL,
+                                                             QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (json_object_get_string_member (json_node_get_object (ret), "status"), ==, "running");
+    }
+
+  return NULL;
+}
+
+static void
+test_handlers_come_and_go (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(JsonNode) running = json_from_string ("{\"status\": \"running\"}", NULL);
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (1795573265);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpConnection) conn = NULL;
+  Consumer consumer = { 0, };
+  Churn churn = { NULL, };
+  guint n = MAX (qmp_test_scale (20000), 1000);
+  GThread *threads[2];
+
+  qmp_test_server_set_reply (server, "query-status", running);
+  conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  consumer_connect (&consumer, conn, 50);
+  churn.conn = conn;
+  threads[0] = g_thread_new ("churn-handlers", churn_handlers_thread, &churn);
+  threads[1] = g_thread_new ("churn-sync", churn_sync_thread, &churn);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(JsonObject) data = json_object_new ();
+
+      json_object_set_int_member (data, "seq", i + 1);
+      qmp_test_server_emit_event (server, "FLOOD", data, when);
+      /* The handler's thread also takes its share of the flood. */
+      if (i % 64 == 0)
+        while (g_main_context_iteration (NULL, FALSE))
+          ;
+    }
+  iterate_until_received (&consumer, n);
+
+  g_atomic_int_set (&churn.stop, 1);
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    g_thread_join (threads[t]);
+
+  g_test_message ("%u emitted, %" G_GUINT64_FORMAT " dropped, %d to the handlers that came and went",
+                  consumer.received, qmp_connection_get_dropped_events (conn),
+                  g_atomic_int_get (&churn.n_churn_calls));
+  g_assert_cmpuint (consumer.received + qmp_connection_get_dropped_events (conn), ==, n);
+  g_assert_cmpuint (consumer.last_seq, <=, n);
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -434,6 +536,7 @@ main (int   argc,
   g_test_add_func ("/event-flood/sync-call", test_sync_call_during_flood);
   g_test_add_func ("/event-flood/async-call", test_async_call_during_flood);
   g_test_add_func ("/event-flood/nested-loop", test_nested_loop_in_handler);
+  g_test_add_func ("/event-flood/handlers-come-and-go", test_handlers_come_and_go);
 
   return g_test_run ();
 }

@@ -625,8 +625,10 @@ test_arguments_byte_exact (void)
   g_io_stream_close (stream, NULL, NULL);
   qmp_proxy_close (proxy);
   qmp_connection_close_sync (upstream, NULL, NULL);
-  g_io_stream_close (G_IO_STREAM (server_end), NULL, NULL);
+  /* The upstream thread reads its end until the end of the stream: its
+   * socket is closed once the thread ended, not under its recv(). */
   g_thread_join (thread);
+  g_io_stream_close (G_IO_STREAM (server_end), NULL, NULL);
   g_async_queue_unref (up.lines);
 }
 

@@ -373,6 +373,219 @@ test_last_unref_in_thread (Fixture       *fixture,
     g_thread_join (threads[t]);
 }
 
+/* ------------------------------------- cancel, time out and close at once */
+
+/* Threads make calls while another cancels them, some calls with a
+ * deadline that expires, and one thread closes the connection under all
+ * of it: each call ends with its reply or with one of the errors that say
+ * why not, and every caller returns.  Under ThreadSanitizer this is the
+ * test of the paths that finish a call from another thread. */
+typedef struct
+{
+  QmpConnection *connection;
+  GMutex lock;
+  GCond cond;
+  GCancellable *cancellables[4];  /* the running call of each sync caller */
+  guint n_ok;                     /* replies received, before the close */
+  gboolean stop;                  /* the connection was closed */
+  guint n_cancelled;
+  guint n_timed_out;
+} Chaos;
+
+typedef struct
+{
+  Chaos *chaos;
+  guint thread;
+} ChaosCaller;
+
+static gboolean
+chaos_ended (Chaos        *chaos,
+             const GError *error)
+{
+  gboolean closed = FALSE;
+
+  g_mutex_lock (&chaos->lock);
+  if (error == NULL)
+    chaos->n_ok++;
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    chaos->n_cancelled++;
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    chaos->n_timed_out++;
+  else
+    {
+      /* Only the close ends a call otherwise. */
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+      g_assert_true (qmp_connection_is_closed (chaos->connection));
+      closed = TRUE;
+    }
+  g_cond_broadcast (&chaos->cond);
+  closed = closed || chaos->stop;
+  g_mutex_unlock (&chaos->lock);
+
+  return closed;
+}
+
+static gpointer
+chaos_sync_caller (gpointer data)
+{
+  ChaosCaller *caller = data;
+  Chaos *chaos = caller->chaos;
+  gboolean closed = FALSE;
+
+  for (guint i = 0; !closed; i++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) ret = NULL;
+
+      g_mutex_lock (&chaos->lock);
+      g_set_object (&chaos->cancellables[caller->thread], cancellable);
+      g_mutex_unlock (&chaos->lock);
+
+      /* Every third call with a deadline of 1 ms, which a call sometimes
+       * outlives and sometimes not: both outcomes are allowed. */
+      ret = qmp_connection_execute_full_sync (chaos->connection, "query-status", NULL,
+                                              QMP_EXECUTE_FLAGS_NONE, i % 3 == 0 ? 1 : -1,
+                                              cancellable, &error);
+      g_assert_true ((ret == NULL) == (error != NULL));
+      closed = chaos_ended (chaos, error);
+
+      g_mutex_lock (&chaos->lock);
+      g_clear_object (&chaos->cancellables[caller->thread]);
+      g_mutex_unlock (&chaos->lock);
+    }
+
+  return NULL;
+}
+
+typedef struct
+{
+  gboolean done;
+  GError *error;
+} ChaosResult;
+
+static void
+chaos_async_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  ChaosResult *chaos_result = user_data;
+  g_autoptr(JsonNode) ret = NULL;
+
+  ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &chaos_result->error);
+  g_assert_true ((ret == NULL) == (chaos_result->error != NULL));
+  chaos_result->done = TRUE;
+}
+
+/* _async calls from a context of its own, half of them cancelled from here
+ * at once, while the worker may be finishing them. */
+static gpointer
+chaos_async_caller (gpointer data)
+{
+  Chaos *chaos = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  gboolean closed = FALSE;
+
+  g_main_context_push_thread_default (context);
+  for (guint i = 0; !closed; i++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      ChaosResult result = { FALSE, NULL };
+
+      qmp_connection_execute_async (chaos->connection, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE,
+                                    cancellable, chaos_async_done, &result);
+      if (i % 2 == 1)
+        g_cancellable_cancel (cancellable);
+      while (!result.done)
+        g_main_context_iteration (context, TRUE);
+      closed = chaos_ended (chaos, result.error);
+      g_clear_error (&result.error);
+    }
+  g_main_context_pop_thread_default (context);
+
+  return NULL;
+}
+
+static gpointer
+chaos_canceller (gpointer data)
+{
+  Chaos *chaos = data;
+  gboolean stop = FALSE;
+
+  for (guint i = 0; !stop; i++)
+    {
+      g_autoptr(GCancellable) cancellable = NULL;
+
+      g_mutex_lock (&chaos->lock);
+      stop = chaos->stop;
+      g_set_object (&cancellable, chaos->cancellables[i % G_N_ELEMENTS (chaos->cancellables)]);
+      g_mutex_unlock (&chaos->lock);
+
+      if (cancellable != NULL)
+        g_cancellable_cancel (cancellable);
+      g_thread_yield ();
+    }
+
+  return NULL;
+}
+
+static gpointer
+chaos_closer (gpointer data)
+{
+  Chaos *chaos = data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (qmp_connection_close_sync (chaos->connection, NULL, &error));
+  g_assert_no_error (error);
+
+  return NULL;
+}
+
+static void
+test_cancel_timeout_close (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  Chaos chaos = { fixture->connection, };
+  ChaosCaller callers[G_N_ELEMENTS (chaos.cancellables)];
+  GThread *threads[G_N_ELEMENTS (callers) + 3];
+  guint n_before_close = qmp_test_scale (3000);
+  guint n = 0;
+
+  g_mutex_init (&chaos.lock);
+  g_cond_init (&chaos.cond);
+
+  for (guint t = 0; t < G_N_ELEMENTS (callers); t++)
+    {
+      callers[t] = (ChaosCaller) { &chaos, t };
+      threads[n++] = g_thread_new ("chaos-sync", chaos_sync_caller, &callers[t]);
+    }
+  threads[n++] = g_thread_new ("chaos-async", chaos_async_caller, &chaos);
+  threads[n++] = g_thread_new ("chaos-cancel", chaos_canceller, &chaos);
+
+  /* The close comes while the calls run, once many have been answered. */
+  g_mutex_lock (&chaos.lock);
+  while (chaos.n_ok < n_before_close)
+    g_cond_wait (&chaos.cond, &chaos.lock);
+  g_mutex_unlock (&chaos.lock);
+  threads[n++] = g_thread_new ("chaos-close", chaos_closer, &chaos);
+
+  /* Every caller sees the close and returns; then the canceller stops. */
+  g_thread_join (threads[n - 1]);
+  for (guint t = 0; t < G_N_ELEMENTS (callers) + 1; t++)
+    g_thread_join (threads[t]);
+  g_mutex_lock (&chaos.lock);
+  chaos.stop = TRUE;
+  g_mutex_unlock (&chaos.lock);
+  g_thread_join (threads[G_N_ELEMENTS (callers) + 1]);
+
+  g_test_message ("%u replies, %u cancelled, %u timed out before the close",
+                  chaos.n_ok, chaos.n_cancelled, chaos.n_timed_out);
+  g_assert_cmpuint (chaos.n_ok, >=, n_before_close);
+
+  g_mutex_clear (&chaos.lock);
+  g_cond_clear (&chaos.cond);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -384,6 +597,7 @@ main (int    argc,
   g_test_add ("/threads/pipelined", Fixture, NULL, setup, test_pipelined, teardown);
   g_test_add_func ("/threads/one-worker", test_one_worker);
   g_test_add ("/threads/last-unref-in-thread", Fixture, NULL, setup, test_last_unref_in_thread, teardown);
+  g_test_add ("/threads/cancel-timeout-close", Fixture, NULL, setup, test_cancel_timeout_close, teardown);
 
   return g_test_run ();
 }
