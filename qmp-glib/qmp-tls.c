@@ -136,11 +136,12 @@ key_kind (const Der *oid)
 
 /* The algorithm and the public key of an X.509 certificate. */
 static gboolean
-read_certificate (const GByteArray *certificate,
-                  Der              *oid,
-                  Der              *public_key)
+read_certificate (const guint8 *certificate,
+                  gsize         certificate_len,
+                  Der          *oid,
+                  Der          *public_key)
 {
-  Der der = { certificate->data, certificate->len };
+  Der der = { certificate, certificate_len };
   Der cert, tbs, spki, algorithm;
 
   if (!der_read (&der, 0x30, &cert) || !der_read (&cert, 0x30, &tbs))
@@ -161,11 +162,12 @@ read_certificate (const GByteArray *certificate,
 /* Whether the PKCS #8 @private_key belongs to the certificate's public key
  * @public_key of algorithm @oid: 1 yes, 0 no, -1 cannot tell. */
 static int
-key_matches (const GByteArray *private_key,
-             const Der        *oid,
-             const Der        *public_key)
+key_matches (const guint8 *private_key,
+             gsize         private_key_len,
+             const Der    *oid,
+             const Der    *public_key)
 {
-  Der der = { private_key->data, private_key->len };
+  Der der = { private_key, private_key_len };
   Der info, version, algorithm, key_oid, octets, attributes, v2_public_key;
   KeyKind kind = key_kind (oid);
 
@@ -227,6 +229,22 @@ key_matches (const GByteArray *private_key,
     }
 }
 
+int
+_qmp_tls_key_matches_der (const guint8 *certificate,
+                          gsize         certificate_len,
+                          const guint8 *private_key,
+                          gsize         private_key_len)
+{
+  Der oid, public_key;
+
+  g_assert (certificate != NULL || certificate_len == 0);
+  g_assert (private_key != NULL || private_key_len == 0);
+
+  if (!read_certificate (certificate, certificate_len, &oid, &public_key))
+    return -1;
+  return key_matches (private_key, private_key_len, &oid, &public_key);
+}
+
 /* The key leaves no copy in freed memory. */
 static void
 wipe_free (GByteArray *bytes)
@@ -245,7 +263,6 @@ _qmp_tls_check_certificate (GTlsCertificate  *certificate,
   g_autoptr(GByteArray) der = NULL;
   g_autoptr(SecretBytes) private_key = NULL;
   g_autofree char *pkcs11_uri = NULL;
-  Der oid, public_key;
 
   g_assert (G_IS_TLS_CERTIFICATE (certificate));
 
@@ -266,10 +283,10 @@ _qmp_tls_check_certificate (GTlsCertificate  *certificate,
       return FALSE;
     }
 
-  if (der == NULL || !read_certificate (der, &oid, &public_key))
+  if (der == NULL)
     return TRUE;
 
-  if (key_matches (private_key, &oid, &public_key) == 0)
+  if (_qmp_tls_key_matches_der (der->data, der->len, private_key->data, private_key->len) == 0)
     {
       g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
                            _("The private key does not match the certificate"));
