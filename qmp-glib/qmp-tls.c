@@ -106,6 +106,69 @@ der_read_integer (Der *der,
   return TRUE;
 }
 
+/* An EC point in the form of SEC 1, 2.3.3: compressed (02 or 03 by the
+ * parity of y, then x), uncompressed (04, x, y) or hybrid (06 or 07, x, y).
+ * A certificate may hold it compressed while the key GLib gives holds it
+ * uncompressed: the same point. */
+typedef struct
+{
+  const guint8 *x;
+  const guint8 *y;          /* NULL when compressed */
+  gsize len;                /* of x, and of y */
+  guint odd;                /* the parity of y */
+} EcPoint;
+
+static gboolean
+ec_point_read (const Der *der,
+               EcPoint   *point)
+{
+  if (der->len < 2)
+    return FALSE;
+
+  switch (der->data[0])
+    {
+    case 0x02:
+    case 0x03:
+      point->x = der->data + 1;
+      point->y = NULL;
+      point->len = der->len - 1;
+      point->odd = der->data[0] & 1;
+      return TRUE;
+
+    case 0x04:
+    case 0x06:
+    case 0x07:
+      if ((der->len - 1) % 2 != 0)
+        return FALSE;
+      point->len = (der->len - 1) / 2;
+      point->x = der->data + 1;
+      point->y = point->x + point->len;
+      point->odd = point->y[point->len - 1] & 1;
+      /* a hybrid point's first byte tells the parity of y again */
+      return der->data[0] == 0x04 || (der->data[0] & 1) == point->odd;
+
+    default:
+      return FALSE;
+    }
+}
+
+/* Whether the EC points @a and @b are the same: 1 yes, 0 no, -1 cannot
+ * tell (one is not a point in a form read here). */
+static int
+ec_point_equal (const Der *a,
+                const Der *b)
+{
+  EcPoint pa, pb;
+
+  if (!ec_point_read (a, &pa) || !ec_point_read (b, &pb))
+    return -1;
+  if (pa.len != pb.len || memcmp (pa.x, pb.x, pa.len) != 0 || pa.odd != pb.odd)
+    return 0;
+  if (pa.y != NULL && pb.y != NULL && memcmp (pa.y, pb.y, pa.len) != 0)
+    return 0;
+  return 1;
+}
+
 typedef enum {
   KEY_OTHER,
   KEY_RSA,
@@ -187,7 +250,8 @@ key_matches (const guint8 *private_key,
   if (info.len > 0 && info.data[0] == 0xa0 && !der_read (&info, 0xa0, &attributes))
     return -1;
   if (der_read_bits (&info, 0x81, &v2_public_key))
-    return der_equal (&v2_public_key, public_key);
+    return kind == KEY_EC ? ec_point_equal (&v2_public_key, public_key)
+                          : der_equal (&v2_public_key, public_key);
 
   switch (kind)
     {
@@ -218,7 +282,7 @@ key_matches (const guint8 *private_key,
           return -1;
         if (!der_read (&key_sequence, 0xa1, &tagged) || !der_read_bits (&tagged, 0x03, &point))
           return -1;
-        return der_equal (&point, public_key);
+        return ec_point_equal (&point, public_key);
       }
 
     case KEY_EDDSA:
