@@ -63,12 +63,16 @@ der_read (Der    *der,
   return TRUE;
 }
 
+/* Past the element at the start of @der, whatever its tag; not one with a
+ * high tag number (low bits 0x1f), whose next bytes are that number, not
+ * the length.  None is skipped in a certificate, so this is not one. */
 static gboolean
 der_skip (Der *der)
 {
   Der value;
 
-  return der->len > 0 && der_read (der, der->data[0], &value);
+  return der->len > 0 && (der->data[0] & 0x1f) != 0x1f &&
+         der_read (der, der->data[0], &value);
 }
 
 static gboolean
