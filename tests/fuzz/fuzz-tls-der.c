@@ -14,9 +14,9 @@
  * Checked besides crashes, hangs and leaks: the answer is 1, 0 or -1, the
  * same twice.  Built with GnuTLS (HAVE_GNUTLS), the answer is also checked
  * against GnuTLS's own: where GnuTLS reads both the certificate and the key,
- * a "matches" must be GnuTLS's same key id and a "does not match" a
- * different one (the check refuses the pair then: a false "no" would refuse
- * a good certificate).
+ * a "matches" must be the same public key (RSA n and e, or the curve and
+ * the point) and a "does not match" another one (the check refuses the
+ * pair then: a false "no" would refuse a good certificate).
  */
 
 #include <string.h>
@@ -25,6 +25,7 @@
 
 #ifdef HAVE_GNUTLS
 #include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 #endif
 
@@ -33,7 +34,54 @@
 #include "fuzz-common.h"
 
 #ifdef HAVE_GNUTLS
-/* GnuTLS's verdict: 1 the same public key, 0 another, -1 it reads not both. */
+static gboolean
+datum_equal (const gnutls_datum_t *a,
+             const gnutls_datum_t *b)
+{
+  return a->size == b->size && memcmp (a->data, b->data, a->size) == 0;
+}
+
+/* The public key's numbers: RSA n and e, or the curve and the point. */
+typedef struct
+{
+  int family;               /* 1 RSA (also RSA-PSS), 2 EC and EdDSA */
+  gnutls_ecc_curve_t curve;
+  gnutls_datum_t a, b;      /* n and e, or x and y (none for EdDSA) */
+} PublicNumbers;
+
+static gboolean
+public_numbers (gnutls_pubkey_t  key,
+                PublicNumbers   *numbers)
+{
+  switch (gnutls_pubkey_get_pk_algorithm (key, NULL))
+    {
+    case GNUTLS_PK_RSA:
+    case GNUTLS_PK_RSA_PSS:
+      numbers->family = 1;
+      return gnutls_pubkey_export_rsa_raw2 (key, &numbers->a, &numbers->b,
+                                            GNUTLS_EXPORT_FLAG_NO_LZ) == 0;
+    case GNUTLS_PK_ECDSA:
+    case GNUTLS_PK_EDDSA_ED25519:
+    case GNUTLS_PK_EDDSA_ED448:
+      numbers->family = 2;
+      return gnutls_pubkey_export_ecc_raw2 (key, &numbers->curve, &numbers->a, &numbers->b,
+                                            GNUTLS_EXPORT_FLAG_NO_LZ) == 0;
+    default:
+      return FALSE;
+    }
+}
+
+static void
+public_numbers_clear (PublicNumbers *numbers)
+{
+  gnutls_free (numbers->a.data);
+  gnutls_free (numbers->b.data);
+}
+
+/* GnuTLS's verdict: 1 the same public key, 0 another, -1 it reads not
+ * both.  The key's public key is what GnuTLS computes from it, as it
+ * would to sign; compared as numbers, so that an RSA key and an RSA-PSS
+ * certificate of the same modulus match. */
 static int
 gnutls_key_matches (const guint8 *certificate,
                     gsize         certificate_len,
@@ -43,9 +91,10 @@ gnutls_key_matches (const guint8 *certificate,
   gnutls_datum_t cert_datum = { (unsigned char *) certificate, certificate_len };
   gnutls_datum_t key_datum = { (unsigned char *) private_key, private_key_len };
   gnutls_x509_crt_t crt = NULL;
-  gnutls_x509_privkey_t key = NULL;
-  guint8 cert_id[64], key_id[64];
-  size_t cert_id_len = sizeof cert_id, key_id_len = sizeof key_id;
+  gnutls_x509_privkey_t x509_key = NULL;
+  gnutls_privkey_t key = NULL;
+  gnutls_pubkey_t cert_public = NULL, key_public = NULL;
+  PublicNumbers cert_numbers = { 0, }, key_numbers = { 0, };
   int verdict = -1;
 
   if (certificate_len > G_MAXUINT || private_key_len > G_MAXUINT)
@@ -53,15 +102,32 @@ gnutls_key_matches (const guint8 *certificate,
 
   if (gnutls_x509_crt_init (&crt) == 0 &&
       gnutls_x509_crt_import (crt, &cert_datum, GNUTLS_X509_FMT_DER) == 0 &&
-      gnutls_x509_privkey_init (&key) == 0 &&
-      gnutls_x509_privkey_import_pkcs8 (key, &key_datum, GNUTLS_X509_FMT_DER,
+      gnutls_pubkey_init (&cert_public) == 0 &&
+      gnutls_pubkey_import_x509 (cert_public, crt, 0) == 0 &&
+      gnutls_x509_privkey_init (&x509_key) == 0 &&
+      gnutls_x509_privkey_import_pkcs8 (x509_key, &key_datum, GNUTLS_X509_FMT_DER,
                                         NULL, GNUTLS_PKCS_PLAIN) == 0 &&
-      gnutls_x509_crt_get_key_id (crt, GNUTLS_KEYID_USE_SHA256, cert_id, &cert_id_len) == 0 &&
-      gnutls_x509_privkey_get_key_id (key, GNUTLS_KEYID_USE_SHA256, key_id, &key_id_len) == 0)
-    verdict = cert_id_len == key_id_len && memcmp (cert_id, key_id, cert_id_len) == 0;
+      gnutls_privkey_init (&key) == 0 &&
+      gnutls_privkey_import_x509 (key, x509_key, 0) == 0 &&
+      gnutls_pubkey_init (&key_public) == 0 &&
+      gnutls_pubkey_import_privkey (key_public, key, 0, 0) == 0 &&
+      public_numbers (cert_public, &cert_numbers) &&
+      public_numbers (key_public, &key_numbers))
+    verdict = cert_numbers.family == key_numbers.family &&
+              cert_numbers.curve == key_numbers.curve &&
+              datum_equal (&cert_numbers.a, &key_numbers.a) &&
+              datum_equal (&cert_numbers.b, &key_numbers.b);
 
+  public_numbers_clear (&key_numbers);
+  public_numbers_clear (&cert_numbers);
+  if (key_public != NULL)
+    gnutls_pubkey_deinit (key_public);
   if (key != NULL)
-    gnutls_x509_privkey_deinit (key);
+    gnutls_privkey_deinit (key);
+  if (x509_key != NULL)
+    gnutls_x509_privkey_deinit (x509_key);
+  if (cert_public != NULL)
+    gnutls_pubkey_deinit (cert_public);
   if (crt != NULL)
     gnutls_x509_crt_deinit (crt);
   return verdict;
