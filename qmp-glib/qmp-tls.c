@@ -237,6 +237,7 @@ key_matches (const guint8 *private_key,
   Der der = { private_key, private_key_len };
   Der info, version, algorithm, key_oid, octets, attributes, v2_public_key;
   KeyKind kind = key_kind (oid);
+  gboolean has_v2_public_key;
 
   if (!der_read (&der, 0x30, &info) ||
       !der_read (&info, 0x02, &version) ||
@@ -250,12 +251,12 @@ key_matches (const guint8 *private_key,
   if (kind != key_kind (&key_oid))
     return 0;
 
-  /* OneAsymmetricKey (RFC 5958): [0] attributes, [1] the public key */
+  /* OneAsymmetricKey (RFC 5958): [0] attributes, [1] the public key.  What
+   * signs is the key itself: its own public numbers come first, [1] is
+   * read only where it has none (EdDSA, an EC key without its point). */
   if (info.len > 0 && info.data[0] == 0xa0 && !der_read (&info, 0xa0, &attributes))
     return -1;
-  if (der_read_bits (&info, 0x81, &v2_public_key))
-    return kind == KEY_EC ? ec_point_equal (&v2_public_key, public_key)
-                          : der_equal (&v2_public_key, public_key);
+  has_v2_public_key = der_read_bits (&info, 0x81, &v2_public_key);
 
   switch (kind)
     {
@@ -284,15 +285,18 @@ key_matches (const guint8 *private_key,
           return -1;
         if (key_sequence.len > 0 && key_sequence.data[0] == 0xa0 && !der_skip (&key_sequence))
           return -1;
-        if (!der_read (&key_sequence, 0xa1, &tagged) || !der_read_bits (&tagged, 0x03, &point))
-          return -1;
-        return ec_point_equal (&point, public_key);
+        if (der_read (&key_sequence, 0xa1, &tagged) && der_read_bits (&tagged, 0x03, &point))
+          return ec_point_equal (&point, public_key);
+        return has_v2_public_key ? ec_point_equal (&v2_public_key, public_key) : -1;
       }
 
     case KEY_EDDSA:
+      /* Without [1], the public key would have to be computed from the
+       * secret. */
+      return has_v2_public_key ? der_equal (&v2_public_key, public_key) : -1;
+
     case KEY_OTHER:
     default:
-      /* The public key would have to be computed from the secret. */
       return -1;
     }
 }

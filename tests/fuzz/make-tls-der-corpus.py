@@ -102,6 +102,24 @@ def main():
     write('ed25519-v2-match', seed(certs['ed25519'], with_public_key('ed25519')))
     write('ed25519-v2-mismatch', seed(certs['ed25519'], with_public_key('ed25519-b')))
 
+    # A v2 RSA key whose [1] writes n with a needless zero byte: the key's
+    # own n and e are the certificate's, and they are what signs.
+    def der_read(data):
+        length, header = data[1], 2
+        if length & 0x80:
+            header += length & 0x7f
+            length = int.from_bytes(data[2:header], 'big')
+        return data[header:header + length], data[header + length:]
+    info, _ = der_read(key['rsa'])
+    _, after_version = der_read(info)
+    rsa_public, _ = der_read(run('openssl', 'rsa', '-in', pems['rsa'][1], '-RSAPublicKey_out',
+                                 '-outform', 'DER'))
+    n, rest = der_read(rsa_public)
+    e, _ = der_read(rest)
+    public = der(0x30, der(0x02, b'\x00' + n) + der(0x02, e))
+    write('rsa-v2-nonminimal-public-key-match',
+          seed(certs['rsa'], der(0x30, b'\x02\x01\x01' + after_version + der(0x81, b'\x00' + public))))
+
     # Keys in other formats than PKCS #8 (PKCS #1, SEC 1): not read.
     write('rsa-pkcs1-unknown', seed(certs['rsa'], run(
         'openssl', 'rsa', '-in', pems['rsa'][1], '-traditional', '-outform', 'DER')))
