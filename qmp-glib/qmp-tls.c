@@ -177,7 +177,8 @@ typedef enum {
   KEY_OTHER,
   KEY_RSA,
   KEY_EC,
-  KEY_EDDSA,
+  KEY_ED25519,
+  KEY_ED448,
 } KeyKind;
 
 static KeyKind
@@ -196,8 +197,11 @@ key_kind (const Der *oid)
   if (oid->len == sizeof ec && memcmp (oid->data, ec, sizeof ec) == 0)
     return KEY_EC;
   if (oid->len == sizeof eddsa + 1 && memcmp (oid->data, eddsa, sizeof eddsa) == 0 &&
-      (oid->data[sizeof eddsa] == 0x70 || oid->data[sizeof eddsa] == 0x71))
-    return KEY_EDDSA;
+      oid->data[sizeof eddsa] == 0x70)
+    return KEY_ED25519;
+  if (oid->len == sizeof eddsa + 1 && memcmp (oid->data, eddsa, sizeof eddsa) == 0 &&
+      oid->data[sizeof eddsa] == 0x71)
+    return KEY_ED448;
   return KEY_OTHER;
 }
 
@@ -290,7 +294,8 @@ key_matches (const guint8 *private_key,
         return has_v2_public_key ? ec_point_equal (&v2_public_key, public_key) : -1;
       }
 
-    case KEY_EDDSA:
+    case KEY_ED25519:
+    case KEY_ED448:
       /* Without [1], the public key would have to be computed from the
        * secret. */
       return has_v2_public_key ? der_equal (&v2_public_key, public_key) : -1;

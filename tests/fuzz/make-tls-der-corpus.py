@@ -91,6 +91,7 @@ def main():
     # EdDSA keys come without their public half: nothing to compare.
     write('ed25519-unknown', seed(certs['ed25519'], key['ed25519']))
     write('ed448-unknown', seed(certs['ed448'], key['ed448']))
+    write('ed25519-cert-ed448-key-mismatch', seed(certs['ed25519'], key['ed448']))
 
     # A PKCS #8 v2 key (RFC 5958) with its public key, [1].
     def with_public_key(name):
