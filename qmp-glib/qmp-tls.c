@@ -205,11 +205,13 @@ key_kind (const Der *oid)
   return KEY_OTHER;
 }
 
-/* The algorithm and the public key of an X.509 certificate. */
+/* The algorithm, its parameters and the public key of an X.509
+ * certificate. */
 static gboolean
 read_certificate (const guint8 *certificate,
                   gsize         certificate_len,
                   Der          *oid,
+                  Der          *parameters,
                   Der          *public_key)
 {
   Der der = { certificate, certificate_len };
@@ -224,18 +226,34 @@ read_certificate (const guint8 *certificate,
     if (!der_skip (&tbs))
       return FALSE;
 
-  return der_read (&tbs, 0x30, &spki) &&
-         der_read (&spki, 0x30, &algorithm) &&
-         der_read (&algorithm, 0x06, oid) &&
-         der_read_bits (&spki, 0x03, public_key);
+  if (!der_read (&tbs, 0x30, &spki) ||
+      !der_read (&spki, 0x30, &algorithm) ||
+      !der_read (&algorithm, 0x06, oid))
+    return FALSE;
+  *parameters = algorithm;
+  return der_read_bits (&spki, 0x03, public_key);
+}
+
+/* Whether the EC parameters @a and @b name two different curves; not when
+ * either is not a named curve (an OBJECT IDENTIFIER). */
+static gboolean
+ec_curves_differ (const Der *a,
+                  const Der *b)
+{
+  Der da = *a, db = *b, curve_a, curve_b;
+
+  return der_read (&da, 0x06, &curve_a) && der_read (&db, 0x06, &curve_b) &&
+         !der_equal (&curve_a, &curve_b);
 }
 
 /* Whether the PKCS #8 @private_key belongs to the certificate's public key
- * @public_key of algorithm @oid: 1 yes, 0 no, -1 cannot tell. */
+ * @public_key of algorithm @oid with @parameters: 1 yes, 0 no, -1 cannot
+ * tell. */
 static int
 key_matches (const guint8 *private_key,
              gsize         private_key_len,
              const Der    *oid,
+             const Der    *parameters,
              const Der    *public_key)
 {
   Der der = { private_key, private_key_len };
@@ -253,6 +271,9 @@ key_matches (const guint8 *private_key,
   if (kind == KEY_OTHER || key_kind (&key_oid) == KEY_OTHER)
     return -1;
   if (kind != key_kind (&key_oid))
+    return 0;
+  /* a key of another curve, whatever point it claims */
+  if (kind == KEY_EC && ec_curves_differ (parameters, &algorithm))
     return 0;
 
   /* OneAsymmetricKey (RFC 5958): [0] attributes, [1] the public key.  What
@@ -280,15 +301,20 @@ key_matches (const guint8 *private_key,
 
     case KEY_EC:
       {
-        Der key_sequence, secret, tagged, point;
+        Der key_sequence, secret, curve, tagged, point;
 
         /* ECPrivateKey { 1, privateKey, [0] parameters, [1] publicKey } */
         if (!der_read (&octets, 0x30, &key_sequence) ||
             !der_read (&key_sequence, 0x02, &version) ||
             !der_read (&key_sequence, 0x04, &secret))
           return -1;
-        if (key_sequence.len > 0 && key_sequence.data[0] == 0xa0 && !der_skip (&key_sequence))
-          return -1;
+        if (key_sequence.len > 0 && key_sequence.data[0] == 0xa0)
+          {
+            if (!der_read (&key_sequence, 0xa0, &curve))
+              return -1;
+            if (ec_curves_differ (parameters, &curve))
+              return 0;
+          }
         if (der_read (&key_sequence, 0xa1, &tagged) && der_read_bits (&tagged, 0x03, &point))
           return ec_point_equal (&point, public_key);
         return has_v2_public_key ? ec_point_equal (&v2_public_key, public_key) : -1;
@@ -312,14 +338,14 @@ _qmp_tls_key_matches_der (const guint8 *certificate,
                           const guint8 *private_key,
                           gsize         private_key_len)
 {
-  Der oid, public_key;
+  Der oid, parameters, public_key;
 
   g_assert (certificate != NULL || certificate_len == 0);
   g_assert (private_key != NULL || private_key_len == 0);
 
-  if (!read_certificate (certificate, certificate_len, &oid, &public_key))
+  if (!read_certificate (certificate, certificate_len, &oid, &parameters, &public_key))
     return -1;
-  return key_matches (private_key, private_key_len, &oid, &public_key);
+  return key_matches (private_key, private_key_len, &oid, &parameters, &public_key);
 }
 
 /* The key leaves no copy in freed memory. */

@@ -49,6 +49,24 @@ def der(tag, content):
     return bytes([tag]) + der_length(len(content)) + content
 
 
+def der_read(data):
+    """The contents of the element at the start of data, and what follows."""
+    length, header = data[1], 2
+    if length & 0x80:
+        header += length & 0x7f
+        length = int.from_bytes(data[2:header], 'big')
+    return data[header:header + length], data[header + length:]
+
+
+def without_public_key(p8, pem):
+    """The PKCS #8 key p8, its ECPrivateKey without its point, [1]."""
+    no_public = run('openssl', 'ec', '-in', pem, '-no_public', '-outform', 'DER')
+    info, _ = der_read(p8)
+    _, after_version = der_read(info)
+    algorithm = after_version[:len(after_version) - len(der_read(after_version)[1])]
+    return der(0x30, b'\x02\x01\x00' + algorithm + der(0x04, no_public))
+
+
 def seed(cert, key):
     return struct.pack('>H', len(cert)) + cert + key
 
@@ -105,12 +123,6 @@ def main():
 
     # A v2 RSA key whose [1] writes n with a needless zero byte: the key's
     # own n and e are the certificate's, and they are what signs.
-    def der_read(data):
-        length, header = data[1], 2
-        if length & 0x80:
-            header += length & 0x7f
-            length = int.from_bytes(data[2:header], 'big')
-        return data[header:header + length], data[header + length:]
     info, _ = der_read(key['rsa'])
     _, after_version = der_read(info)
     rsa_public, _ = der_read(run('openssl', 'rsa', '-in', pems['rsa'][1], '-RSAPublicKey_out',
@@ -127,11 +139,11 @@ def main():
     write('p256-sec1-unknown', seed(certs['p256'], run(
         'openssl', 'ec', '-in', pems['p256'][1], '-outform', 'DER')))
     # An EC key without its public key, [1]: nothing to compare.
-    no_public = run('openssl', 'ec', '-in', pems['p256'][1], '-no_public', '-outform', 'DER')
-    p8 = key['p256']
-    algorithm = p8[5:5 + 2 + p8[6]]
     write('p256-no-public-key-unknown',
-          seed(certs['p256'], der(0x30, b'\x02\x01\x00' + algorithm + der(0x04, no_public))))
+          seed(certs['p256'], without_public_key(key['p256'], pems['p256'][1])))
+    # Of another curve, with no point to compare: the curves differ.
+    write('p256-cert-p384-key-no-public-key-mismatch',
+          seed(certs['p256'], without_public_key(key['p384'], pems['p384'][1])))
     # A certificate with the point compressed (GLib loads it; the key holds
     # the point uncompressed): the same key.
     run('openssl', 'ec', '-in', pems['p256'][1], '-conv_form', 'compressed',
