@@ -272,9 +272,6 @@ key_matches (const guint8 *private_key,
     return -1;
   if (kind != key_kind (&key_oid))
     return 0;
-  /* a key of another curve, whatever point it claims */
-  if (kind == KEY_EC && ec_curves_differ (parameters, &algorithm))
-    return 0;
 
   /* OneAsymmetricKey (RFC 5958): [0] attributes, [1] the public key.  What
    * signs is the key itself: its own public numbers come first, [1] is
@@ -308,13 +305,18 @@ key_matches (const guint8 *private_key,
             !der_read (&key_sequence, 0x02, &version) ||
             !der_read (&key_sequence, 0x04, &secret))
           return -1;
+        /* A key of another curve, whatever point it claims; a key naming
+         * two curves (in the AlgorithmIdentifier and in [0]) is not
+         * understood. */
         if (key_sequence.len > 0 && key_sequence.data[0] == 0xa0)
           {
-            if (!der_read (&key_sequence, 0xa0, &curve))
+            if (!der_read (&key_sequence, 0xa0, &curve) || ec_curves_differ (&algorithm, &curve))
               return -1;
             if (ec_curves_differ (parameters, &curve))
               return 0;
           }
+        if (ec_curves_differ (parameters, &algorithm))
+          return 0;
         if (der_read (&key_sequence, 0xa1, &tagged) && der_read_bits (&tagged, 0x03, &point))
           return ec_point_equal (&point, public_key);
         return has_v2_public_key ? ec_point_equal (&v2_public_key, public_key) : -1;
