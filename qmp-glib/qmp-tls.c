@@ -19,7 +19,12 @@
  * its modulus and public exponent; an EC private key (RFC 5915) and a
  * PKCS #8 v2 key (RFC 5958) may hold the public key itself.  Only a
  * definite difference fails: what this reader does not follow passes, as
- * it did before, and the handshake stays the judge. */
+ * it did before, and the handshake stays the judge.
+ *
+ * The bytes are the user's files, but read as if hostile: every length is
+ * checked against what is left, nothing recurses.  tests/fuzz/fuzz-tls-der.c
+ * feeds _qmp_tls_key_matches_der() arbitrary bytes and checks its answers
+ * against GnuTLS's. */
 
 typedef struct
 {
