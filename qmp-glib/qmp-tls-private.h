@@ -20,4 +20,14 @@ G_BEGIN_DECLS
 gboolean _qmp_tls_check_certificate (GTlsCertificate  *certificate,
                                      GError          **error);
 
+/* Whether the private key @private_key (PKCS #8, DER) belongs to the
+ * certificate @certificate (X.509, DER): 1 yes, 0 no, -1 cannot tell
+ * (what is not read, or not understood, is -1: only a definite difference
+ * is 0).  Any bytes may be given: tests/fuzz/fuzz-tls-der.c feeds it
+ * arbitrary ones. */
+int _qmp_tls_key_matches_der (const guint8 *certificate,
+                              gsize         certificate_len,
+                              const guint8 *private_key,
+                              gsize         private_key_len);
+
 G_END_DECLS

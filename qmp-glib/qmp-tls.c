@@ -19,7 +19,12 @@
  * its modulus and public exponent; an EC private key (RFC 5915) and a
  * PKCS #8 v2 key (RFC 5958) may hold the public key itself.  Only a
  * definite difference fails: what this reader does not follow passes, as
- * it did before, and the handshake stays the judge. */
+ * it did before, and the handshake stays the judge.
+ *
+ * The bytes are the user's files, but read as if hostile: every length is
+ * checked against what is left, nothing recurses.  tests/fuzz/fuzz-tls-der.c
+ * feeds _qmp_tls_key_matches_der() arbitrary bytes and checks its answers
+ * against GnuTLS's. */
 
 typedef struct
 {
@@ -63,12 +68,16 @@ der_read (Der    *der,
   return TRUE;
 }
 
+/* Past the element at the start of @der, whatever its tag; not one with a
+ * high tag number (low bits 0x1f), whose next bytes are that number, not
+ * the length.  None is skipped in a certificate, so this is not one. */
 static gboolean
 der_skip (Der *der)
 {
   Der value;
 
-  return der->len > 0 && der_read (der, der->data[0], &value);
+  return der->len > 0 && (der->data[0] & 0x1f) != 0x1f &&
+         der_read (der, der->data[0], &value);
 }
 
 static gboolean
@@ -106,11 +115,75 @@ der_read_integer (Der *der,
   return TRUE;
 }
 
+/* An EC point in the form of SEC 1, 2.3.3: compressed (02 or 03 by the
+ * parity of y, then x), uncompressed (04, x, y) or hybrid (06 or 07, x, y).
+ * A certificate may hold it compressed while the key GLib gives holds it
+ * uncompressed: the same point. */
+typedef struct
+{
+  const guint8 *x;
+  const guint8 *y;          /* NULL when compressed */
+  gsize len;                /* of x, and of y */
+  guint odd;                /* the parity of y */
+} EcPoint;
+
+static gboolean
+ec_point_read (const Der *der,
+               EcPoint   *point)
+{
+  if (der->len < 2)
+    return FALSE;
+
+  switch (der->data[0])
+    {
+    case 0x02:
+    case 0x03:
+      point->x = der->data + 1;
+      point->y = NULL;
+      point->len = der->len - 1;
+      point->odd = der->data[0] & 1;
+      return TRUE;
+
+    case 0x04:
+    case 0x06:
+    case 0x07:
+      if ((der->len - 1) % 2 != 0)
+        return FALSE;
+      point->len = (der->len - 1) / 2;
+      point->x = der->data + 1;
+      point->y = point->x + point->len;
+      point->odd = point->y[point->len - 1] & 1;
+      /* a hybrid point's first byte tells the parity of y again */
+      return der->data[0] == 0x04 || (der->data[0] & 1) == point->odd;
+
+    default:
+      return FALSE;
+    }
+}
+
+/* Whether the EC points @a and @b are the same: 1 yes, 0 no, -1 cannot
+ * tell (one is not a point in a form read here). */
+static int
+ec_point_equal (const Der *a,
+                const Der *b)
+{
+  EcPoint pa, pb;
+
+  if (!ec_point_read (a, &pa) || !ec_point_read (b, &pb))
+    return -1;
+  if (pa.len != pb.len || memcmp (pa.x, pb.x, pa.len) != 0 || pa.odd != pb.odd)
+    return 0;
+  if (pa.y != NULL && pb.y != NULL && memcmp (pa.y, pb.y, pa.len) != 0)
+    return 0;
+  return 1;
+}
+
 typedef enum {
   KEY_OTHER,
   KEY_RSA,
   KEY_EC,
-  KEY_EDDSA,
+  KEY_ED25519,
+  KEY_ED448,
 } KeyKind;
 
 static KeyKind
@@ -129,18 +202,24 @@ key_kind (const Der *oid)
   if (oid->len == sizeof ec && memcmp (oid->data, ec, sizeof ec) == 0)
     return KEY_EC;
   if (oid->len == sizeof eddsa + 1 && memcmp (oid->data, eddsa, sizeof eddsa) == 0 &&
-      (oid->data[sizeof eddsa] == 0x70 || oid->data[sizeof eddsa] == 0x71))
-    return KEY_EDDSA;
+      oid->data[sizeof eddsa] == 0x70)
+    return KEY_ED25519;
+  if (oid->len == sizeof eddsa + 1 && memcmp (oid->data, eddsa, sizeof eddsa) == 0 &&
+      oid->data[sizeof eddsa] == 0x71)
+    return KEY_ED448;
   return KEY_OTHER;
 }
 
-/* The algorithm and the public key of an X.509 certificate. */
+/* The algorithm, its parameters and the public key of an X.509
+ * certificate. */
 static gboolean
-read_certificate (const GByteArray *certificate,
-                  Der              *oid,
-                  Der              *public_key)
+read_certificate (const guint8 *certificate,
+                  gsize         certificate_len,
+                  Der          *oid,
+                  Der          *parameters,
+                  Der          *public_key)
 {
-  Der der = { certificate->data, certificate->len };
+  Der der = { certificate, certificate_len };
   Der cert, tbs, spki, algorithm;
 
   if (!der_read (&der, 0x30, &cert) || !der_read (&cert, 0x30, &tbs))
@@ -152,22 +231,40 @@ read_certificate (const GByteArray *certificate,
     if (!der_skip (&tbs))
       return FALSE;
 
-  return der_read (&tbs, 0x30, &spki) &&
-         der_read (&spki, 0x30, &algorithm) &&
-         der_read (&algorithm, 0x06, oid) &&
-         der_read_bits (&spki, 0x03, public_key);
+  if (!der_read (&tbs, 0x30, &spki) ||
+      !der_read (&spki, 0x30, &algorithm) ||
+      !der_read (&algorithm, 0x06, oid))
+    return FALSE;
+  *parameters = algorithm;
+  return der_read_bits (&spki, 0x03, public_key);
+}
+
+/* Whether the EC parameters @a and @b name two different curves; not when
+ * either is not a named curve (an OBJECT IDENTIFIER). */
+static gboolean
+ec_curves_differ (const Der *a,
+                  const Der *b)
+{
+  Der da = *a, db = *b, curve_a, curve_b;
+
+  return der_read (&da, 0x06, &curve_a) && der_read (&db, 0x06, &curve_b) &&
+         !der_equal (&curve_a, &curve_b);
 }
 
 /* Whether the PKCS #8 @private_key belongs to the certificate's public key
- * @public_key of algorithm @oid: 1 yes, 0 no, -1 cannot tell. */
+ * @public_key of algorithm @oid with @parameters: 1 yes, 0 no, -1 cannot
+ * tell. */
 static int
-key_matches (const GByteArray *private_key,
-             const Der        *oid,
-             const Der        *public_key)
+key_matches (const guint8 *private_key,
+             gsize         private_key_len,
+             const Der    *oid,
+             const Der    *parameters,
+             const Der    *public_key)
 {
-  Der der = { private_key->data, private_key->len };
+  Der der = { private_key, private_key_len };
   Der info, version, algorithm, key_oid, octets, attributes, v2_public_key;
   KeyKind kind = key_kind (oid);
+  gboolean has_v2_public_key;
 
   if (!der_read (&der, 0x30, &info) ||
       !der_read (&info, 0x02, &version) ||
@@ -181,11 +278,12 @@ key_matches (const GByteArray *private_key,
   if (kind != key_kind (&key_oid))
     return 0;
 
-  /* OneAsymmetricKey (RFC 5958): [0] attributes, [1] the public key */
+  /* OneAsymmetricKey (RFC 5958): [0] attributes, [1] the public key.  What
+   * signs is the key itself: its own public numbers come first, [1] is
+   * read only where it has none (EdDSA, an EC key without its point). */
   if (info.len > 0 && info.data[0] == 0xa0 && !der_read (&info, 0xa0, &attributes))
     return -1;
-  if (der_read_bits (&info, 0x81, &v2_public_key))
-    return der_equal (&v2_public_key, public_key);
+  has_v2_public_key = der_read_bits (&info, 0x81, &v2_public_key);
 
   switch (kind)
     {
@@ -205,26 +303,56 @@ key_matches (const GByteArray *private_key,
 
     case KEY_EC:
       {
-        Der key_sequence, secret, tagged, point;
+        Der key_sequence, secret, curve, tagged, point;
 
         /* ECPrivateKey { 1, privateKey, [0] parameters, [1] publicKey } */
         if (!der_read (&octets, 0x30, &key_sequence) ||
             !der_read (&key_sequence, 0x02, &version) ||
             !der_read (&key_sequence, 0x04, &secret))
           return -1;
-        if (key_sequence.len > 0 && key_sequence.data[0] == 0xa0 && !der_skip (&key_sequence))
-          return -1;
-        if (!der_read (&key_sequence, 0xa1, &tagged) || !der_read_bits (&tagged, 0x03, &point))
-          return -1;
-        return der_equal (&point, public_key);
+        /* A key of another curve, whatever point it claims; a key naming
+         * two curves (in the AlgorithmIdentifier and in [0]) is not
+         * understood. */
+        if (key_sequence.len > 0 && key_sequence.data[0] == 0xa0)
+          {
+            if (!der_read (&key_sequence, 0xa0, &curve) || ec_curves_differ (&algorithm, &curve))
+              return -1;
+            if (ec_curves_differ (parameters, &curve))
+              return 0;
+          }
+        if (ec_curves_differ (parameters, &algorithm))
+          return 0;
+        if (der_read (&key_sequence, 0xa1, &tagged) && der_read_bits (&tagged, 0x03, &point))
+          return ec_point_equal (&point, public_key);
+        return has_v2_public_key ? ec_point_equal (&v2_public_key, public_key) : -1;
       }
 
-    case KEY_EDDSA:
+    case KEY_ED25519:
+    case KEY_ED448:
+      /* Without [1], the public key would have to be computed from the
+       * secret. */
+      return has_v2_public_key ? der_equal (&v2_public_key, public_key) : -1;
+
     case KEY_OTHER:
     default:
-      /* The public key would have to be computed from the secret. */
       return -1;
     }
+}
+
+int
+_qmp_tls_key_matches_der (const guint8 *certificate,
+                          gsize         certificate_len,
+                          const guint8 *private_key,
+                          gsize         private_key_len)
+{
+  Der oid, parameters, public_key;
+
+  g_assert (certificate != NULL || certificate_len == 0);
+  g_assert (private_key != NULL || private_key_len == 0);
+
+  if (!read_certificate (certificate, certificate_len, &oid, &parameters, &public_key))
+    return -1;
+  return key_matches (private_key, private_key_len, &oid, &parameters, &public_key);
 }
 
 /* The key leaves no copy in freed memory. */
@@ -245,7 +373,6 @@ _qmp_tls_check_certificate (GTlsCertificate  *certificate,
   g_autoptr(GByteArray) der = NULL;
   g_autoptr(SecretBytes) private_key = NULL;
   g_autofree char *pkcs11_uri = NULL;
-  Der oid, public_key;
 
   g_assert (G_IS_TLS_CERTIFICATE (certificate));
 
@@ -266,10 +393,10 @@ _qmp_tls_check_certificate (GTlsCertificate  *certificate,
       return FALSE;
     }
 
-  if (der == NULL || !read_certificate (der, &oid, &public_key))
+  if (der == NULL)
     return TRUE;
 
-  if (key_matches (private_key, &oid, &public_key) == 0)
+  if (_qmp_tls_key_matches_der (der->data, der->len, private_key->data, private_key->len) == 0)
     {
       g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
                            _("The private key does not match the certificate"));
