@@ -33,6 +33,7 @@ packages="
   busybox-static
   glib-networking
   gnutls-bin
+  libgnutls28-dev
 "
 
 missing=""
