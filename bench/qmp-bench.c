@@ -1457,40 +1457,32 @@ ops_build_object (const Op *ops,
 
   for (;;)
     {
-      const Op *op = &ops[*i];
+      const Op *op = &ops[(*i)++];
 
       switch (op->kind)
         {
         case OP_END:
-          (*i)++;
           return object;
         case OP_OBJECT:
-          (*i)++;
           json_object_set_object_member (object, op->name, ops_build_object (ops, i));
           break;
         case OP_ARRAY:
-          (*i)++;
           json_object_set_array_member (object, op->name, ops_build_array (ops, i));
           break;
         case OP_STRING:
-          (*i)++;
           json_object_set_string_member (object, op->name, op->string);
           break;
         case OP_INT:
-          (*i)++;
           json_object_set_int_member (object, op->name, op->integer);
           break;
         case OP_BOOLEAN:
-          (*i)++;
           json_object_set_boolean_member (object, op->name, op->integer);
           break;
         case OP_DOUBLE:
-          (*i)++;
           json_object_set_double_member (object, op->name, op->number);
           break;
         case OP_NULL:
         default:
-          (*i)++;
           json_object_set_null_member (object, op->name);
           break;
         }
