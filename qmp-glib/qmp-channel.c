@@ -2365,6 +2365,24 @@ channel_self_read_wakeup_fd (QmpChannel *self)
   return thread_get_wakeup_fd ();
 }
 
+/* @call's caller no longer reads; returns whether it did.  Runs with the
+ * channel locked. */
+static gboolean
+channel_call_stop_reading_locked (QmpChannel *self,
+                                  QmpCall    *call)
+{
+  gboolean reading;
+
+  if (self->reading_call == call)
+    self->reading_call = NULL;
+  g_mutex_lock (&call->wait_lock);
+  reading = call->reading;
+  call->reading = FALSE;
+  g_mutex_unlock (&call->wait_lock);
+
+  return reading;
+}
+
 /* The caller of @call stops reading before its call is done, leaving a
  * long line to the worker (see channel_read_input()); it waits for its
  * call as any other caller. */
@@ -2373,11 +2391,7 @@ channel_hand_over_reading (QmpChannel *self,
                            QmpCall    *call)
 {
   g_mutex_lock (&self->lock);
-  if (self->reading_call == call)
-    self->reading_call = NULL;
-  g_mutex_lock (&call->wait_lock);
-  call->reading = FALSE;
-  g_mutex_unlock (&call->wait_lock);
+  channel_call_stop_reading_locked (self, call);
   g_mutex_unlock (&self->lock);
 
   channel_release_reading (self);
@@ -2474,11 +2488,8 @@ channel_read_for_call (QmpChannel *self,
   g_mutex_lock (&self->lock);
   if (self->reader_wanted == call)
     g_clear_pointer (&self->reader_wanted, _qmp_call_unref);
-  if (self->reading_call == call)
-    self->reading_call = NULL;
+  reading = channel_call_stop_reading_locked (self, call);
   g_mutex_lock (&call->wait_lock);
-  reading = call->reading;
-  call->reading = FALSE;
   call->wakeup_fd = -1;
   call->reader = NULL;
   g_mutex_unlock (&call->wait_lock);
