@@ -197,6 +197,8 @@ static gboolean channel_take_reading_locked (QmpChannel *self,
 static gboolean channel_want_reading_locked (QmpChannel *self,
                                              QmpCall    *call);
 static void channel_grant_reading_locked (QmpChannel *self);
+static gboolean channel_worker_read_locked (QmpChannel *self);
+static void channel_unwatch_input_locked (QmpChannel *self);
 static void channel_finish_close (QmpChannel              *self,
                                   GError                  *error,
                                   gboolean                 remote_peer_vanished,
@@ -614,10 +616,6 @@ channel_write_failed_locked (QmpChannel   *self,
   g_string_truncate (self->wbuf, 0);
   self->wpos = 0;
 }
-
-static gboolean channel_worker_read_locked (QmpChannel *self);
-static void channel_unwatch_input_locked (QmpChannel *self);
-static void channel_grant_reading_locked (QmpChannel *self);
 
 /* The reader read what the socket held after a write failed: the calls
  * still waiting fail with the write's error.  Returns FALSE (reading
