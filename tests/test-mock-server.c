@@ -1455,6 +1455,82 @@ test_log_redacted (void)
   g_assert_cmpuint (n_redacted, >=, 6);
 }
 
+static guint
+count_log_lines_with (const char *needle)
+{
+  guint n = 0;
+
+  g_mutex_lock (&log_lock);
+  for (guint i = 0; i < log_lines->len; i++)
+    if (strstr (log_lines->pdata[i], needle) != NULL)
+      n++;
+  g_mutex_unlock (&log_lock);
+
+  return n;
+}
+
+/* Runs @command, whatever the server answers. */
+static void
+run_any (QmpConnection *conn,
+         const char    *command)
+{
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ret = qmp_connection_execute_sync (conn, command, NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_true ((ret != NULL) != (error != NULL));
+}
+
+/* A connection reads G_MESSAGES_DEBUG when it is made, and keeps what it
+ * read; g_log_set_debug_enabled() turns the log on for every connection
+ * at once. */
+static void
+test_log_when_enabled (void)
+{
+  g_autofree char *old_debug = g_strdup (g_getenv ("G_MESSAGES_DEBUG"));
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) with_env = NULL;
+  g_autoptr(QmpConnection) without = NULL;
+  g_autoptr(GError) error = NULL;
+  guint handler;
+
+  g_mutex_lock (&log_lock);
+  log_lines = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_unlock (&log_lock);
+  handler = g_log_set_handler ("Qmp", G_LOG_LEVEL_DEBUG, log_capture, NULL);
+
+  /* Each with its server's side, made at the same time */
+  g_unsetenv ("G_MESSAGES_DEBUG");
+  without = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_setenv ("G_MESSAGES_DEBUG", "Qmp", TRUE);
+  with_env = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  g_unsetenv ("G_MESSAGES_DEBUG");
+  run_any (with_env, "query-version");
+  g_assert_cmpuint (count_log_lines_with ("query-version"), >, 0);
+
+  g_setenv ("G_MESSAGES_DEBUG", "Qmp", TRUE);
+  run_any (without, "query-kvm");
+  g_assert_cmpuint (count_log_lines_with ("query-kvm"), ==, 0);
+
+  g_unsetenv ("G_MESSAGES_DEBUG");
+  g_log_set_debug_enabled (TRUE);
+  run_any (without, "query-kvm");
+  g_log_set_debug_enabled (FALSE);
+  g_assert_cmpuint (count_log_lines_with ("query-kvm"), >, 0);
+
+  g_assert_true (qmp_connection_close_sync (with_env, NULL, NULL));
+  g_assert_true (qmp_connection_close_sync (without, NULL, NULL));
+  g_log_remove_handler ("Qmp", handler);
+  if (old_debug != NULL)
+    g_setenv ("G_MESSAGES_DEBUG", old_debug, TRUE);
+  g_mutex_lock (&log_lock);
+  g_clear_pointer (&log_lines, g_ptr_array_unref);
+  g_mutex_unlock (&log_lock);
+}
+
 #define ADD(path, data, func) \
   g_test_add (path, Fixture, data, fixture_set_up, func, fixture_tear_down)
 
@@ -1500,6 +1576,7 @@ main (int    argc,
   g_test_add_func ("/mock-server/construct/cancel", test_construct_cancel);
   g_test_add_func ("/mock-server/construct/timeout", test_construct_timeout);
   g_test_add_func ("/mock-server/log/redacted", test_log_redacted);
+  g_test_add_func ("/mock-server/log/when-enabled", test_log_when_enabled);
   ADD ("/mock-server/timeout/per-call", NULL, test_timeout_per_call);
   ADD ("/mock-server/cancel/before-write", NULL, test_cancel_before_write);
   ADD ("/mock-server/cancel/after-write", NULL, test_cancel_after_write);
