@@ -319,6 +319,25 @@ reply_tagged (MockFixture *fixture,
   qmp_mock_reply (fixture->mock, command, ret);
 }
 
+/* Answers the command @command_name of @call, which was started, with a
+ * return tagged @tag; checks that @call got it, read by @reader. */
+static void
+answer_read_by (MockFixture *fixture,
+                SyncCall    *call,
+                const char  *command_name,
+                const char  *tag,
+                const char  *reader)
+{
+  g_autoptr(JsonObject) command = receive_command (fixture, command_name);
+  g_autofree char *read_by = NULL;
+
+  reply_tagged (fixture, command, tag);
+  sync_call_join (call);
+  assert_tagged_return (call, tag);
+  read_by = reader_of (tag);
+  g_assert_cmpstr (read_by, ==, reader);
+}
+
 /* The reply is read by the thread that waits for it, and the worker reads
  * again once that call is done; not from inside a dispatch. */
 static void
@@ -328,18 +347,10 @@ test_reads_in_caller (MockFixture   *fixture,
   g_autoptr(SyncCall) a = NULL;
   g_autoptr(SyncCall) b = NULL;
   g_autoptr(SyncCall) c = NULL;
-  g_autoptr(JsonObject) command = NULL;
   g_autofree char *reader = NULL;
 
   a = sync_call_start ("A", fixture->connection, "cmd-a");
-  command = receive_command (fixture, "cmd-a");
-  reply_tagged (fixture, command, "reply-a");
-  sync_call_join (a);
-  assert_tagged_return (a, "reply-a");
-  reader = reader_of ("reply-a");
-  g_assert_cmpstr (reader, ==, "A");
-  g_clear_pointer (&reader, g_free);
-  g_clear_pointer (&command, json_object_unref);
+  answer_read_by (fixture, a, "cmd-a", "reply-a", "A");
 
   /* Nobody calls: the worker reads the event. */
   qmp_mock_send_event (fixture->mock, "AFTER_A", NULL, 1, 2);
@@ -351,26 +362,14 @@ test_reads_in_caller (MockFixture   *fixture,
 
   /* And the next caller reads again. */
   b = sync_call_start ("B", fixture->connection, "cmd-b");
-  command = receive_command (fixture, "cmd-b");
-  reply_tagged (fixture, command, "reply-b");
-  sync_call_join (b);
-  assert_tagged_return (b, "reply-b");
-  reader = reader_of ("reply-b");
-  g_assert_cmpstr (reader, ==, "B");
-  g_clear_pointer (&reader, g_free);
-  g_clear_pointer (&command, json_object_unref);
+  answer_read_by (fixture, b, "cmd-b", "reply-b", "B");
 
   /* From inside a dispatch, a GTask of that context would complete at
    * once, inside the call: the worker reads. */
   c = sync_call_new ("C", fixture->connection, "cmd-c");
   c->from_dispatch = TRUE;
   sync_call_go (c);
-  command = receive_command (fixture, "cmd-c");
-  reply_tagged (fixture, command, "reply-c");
-  sync_call_join (c);
-  assert_tagged_return (c, "reply-c");
-  reader = reader_of ("reply-c");
-  g_assert_cmpstr (reader, ==, "worker");
+  answer_read_by (fixture, c, "cmd-c", "reply-c", "worker");
 }
 
 /* A reply longer than the caller's read buffer (64 KiB) is left to the
@@ -401,19 +400,12 @@ test_long_reply (MockFixture   *fixture,
   g_assert_cmpuint (strlen (json_object_get_string_member (object, "pad")), ==, 200 * 1024);
   reader = reader_of ("reply-long");
   g_assert_cmpstr (reader, ==, "worker");
-  g_clear_pointer (&reader, g_free);
   /* The event before it came through once, in its place. */
   wait_events (&fixture->seen, 1);
   g_assert_cmpstr (g_ptr_array_index (fixture->seen.names, 0), ==, "BEFORE_LONG");
-  g_clear_pointer (&command, json_object_unref);
 
   b = sync_call_start ("B", fixture->connection, "cmd-b");
-  command = receive_command (fixture, "cmd-b");
-  reply_tagged (fixture, command, "reply-b");
-  sync_call_join (b);
-  assert_tagged_return (b, "reply-b");
-  reader = reader_of ("reply-b");
-  g_assert_cmpstr (reader, ==, "B");
+  answer_read_by (fixture, b, "cmd-b", "reply-b", "B");
 }
 
 /* A reads; B's reply comes first, with events around it: B gets its own
