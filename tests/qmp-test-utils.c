@@ -1352,4 +1352,31 @@ qmp_test_peer_connect (QmpTestPeer        *peer,
   return connection;
 }
 
+QmpConnection *
+qmp_test_guest_agent_connect (QmpTestPeer *peer)
+{
+  g_autoptr(GError) error = NULL;
+  QmpConnection *connection;
+
+  g_assert_nonnull (peer);
+  for (guint i = 0; ; i++)
+    {
+      connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, &error,
+                                   "address", qmp_test_peer_get_address (peer),
+                                   "flags", QMP_CONNECTION_FLAGS_GUEST_AGENT,
+                                   "timeout", 10000,
+                                   NULL);
+      if (connection != NULL || i == 500 ||
+          !(g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
+            g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED)))
+        break;
+      g_clear_error (&error);
+      g_usleep (10 * 1000);
+    }
+  g_assert_no_error (error);
+  qmp_connection_set_timeout (connection, 0);
+
+  return connection;
+}
+
 #endif /* !QMP_TEST_UTILS_NO_LIBRARY */

@@ -215,6 +215,12 @@ void          qmp_test_wait_flag (gboolean *flag);
 QmpConnection *qmp_test_peer_connect (QmpTestPeer        *peer,
                                       QmpConnectionFlags  flags);
 
+/* A guest agent connection to @peer (a qemu-ga), with no timeout once made.
+ * qemu-ga serves one client at a time: a connection made while it still
+ * finishes with the previous one is refused or reset, and tried again
+ * (5 s at most).  Returns it (transfer full). */
+QmpConnection *qmp_test_guest_agent_connect (QmpTestPeer *peer);
+
 /* ---- commands of a QmpTestServer, held for the test ---- */
 
 /* Every command that @server's canned answers do not take is handed to

@@ -13,35 +13,6 @@
 
 #include "qmp-test-utils.h"
 
-static QmpConnection *
-connect_guest_agent (QmpTestPeer *peer)
-{
-  g_autoptr(GError) error = NULL;
-  QmpConnection *connection;
-  guint i;
-
-  /* qemu-ga serves one client at a time: a connection made while it still
-   * finishes with the previous one is refused or reset. */
-  for (i = 0; ; i++)
-    {
-      connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, &error,
-                                   "address", qmp_test_peer_get_address (peer),
-                                   "flags", QMP_CONNECTION_FLAGS_GUEST_AGENT,
-                                   "timeout", 10000,
-                                   NULL);
-      if (connection != NULL || i == 500 ||
-          !(g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
-            g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED)))
-        break;
-      g_clear_error (&error);
-      g_usleep (10 * 1000);
-    }
-  g_assert_no_error (error);
-  qmp_connection_set_timeout (connection, 0);
-
-  return connection;
-}
-
 static void
 get_installed_version (guint *major,
                        guint *minor,
@@ -73,7 +44,7 @@ test_real_guest_agent (void)
   guint major, minor, micro;
 
   g_assert_nonnull (peer);
-  connection = connect_guest_agent (peer);
+  connection = qmp_test_guest_agent_connect (peer);
 
   /* No greeting: the version comes from guest-info. */
   get_installed_version (&major, &minor, &micro);
@@ -122,7 +93,7 @@ test_real_reconnect_pipelined (void)
   /* A client that leaves after its calls... (not before their replies:
    * qemu-ga 7.2 in unix-listen mode exits when a client hangs up while it
    * writes to it) */
-  first = connect_guest_agent (peer);
+  first = qmp_test_guest_agent_connect (peer);
   for (guint i = 0; i < 20; i++)
     qmp_connection_execute_async (first, "guest-info", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
                                   on_pipelined, &n_done);
@@ -132,7 +103,7 @@ test_real_reconnect_pipelined (void)
   n_done = 0;
 
   /* ...does not disturb the next one, whose calls are pipelined. */
-  second = connect_guest_agent (peer);
+  second = qmp_test_guest_agent_connect (peer);
   for (guint i = 0; i < n_calls; i++)
     qmp_connection_execute_async (second, "guest-info", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
                                   on_pipelined, &n_done);

@@ -1125,23 +1125,7 @@ test_guest_agent (void)
   g_autoptr(GError) error = NULL;
   GThread *threads[4];
 
-  g_assert_nonnull (peer);
-  for (guint i = 0; ; i++)
-    {
-      connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, &error,
-                                   "address", qmp_test_peer_get_address (peer),
-                                   "flags", QMP_CONNECTION_FLAGS_GUEST_AGENT,
-                                   "timeout", 10000,
-                                   NULL);
-      if (connection != NULL || i == 500 ||
-          !(g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
-            g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED)))
-        break;
-      g_clear_error (&error);
-      g_usleep (10 * 1000);
-    }
-  g_assert_no_error (error);
-  qmp_connection_set_timeout (connection, 0);
+  connection = qmp_test_guest_agent_connect (peer);
 
   for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
     threads[t] = g_thread_new ("ping", ping_thread, connection);
