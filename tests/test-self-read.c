@@ -149,22 +149,6 @@ sync_call_thread (gpointer data)
 }
 
 static SyncCall *
-sync_call_start (const char    *name,
-                 QmpConnection *connection,
-                 const char    *command)
-{
-  SyncCall *call = g_new0 (SyncCall, 1);
-
-  call->name = name;
-  call->connection = connection;
-  call->command = command;
-  call->timeout_msec = -1;
-  call->thread = g_thread_new (name, sync_call_thread, call);
-
-  return call;
-}
-
-static SyncCall *
 sync_call_new (const char    *name,
                QmpConnection *connection,
                const char    *command)
@@ -183,6 +167,18 @@ static void
 sync_call_go (SyncCall *call)
 {
   call->thread = g_thread_new (call->name, sync_call_thread, call);
+}
+
+/* A call made at once; see sync_call_new() for one to set up first. */
+static SyncCall *
+sync_call_start (const char    *name,
+                 QmpConnection *connection,
+                 const char    *command)
+{
+  SyncCall *call = sync_call_new (name, connection, command);
+
+  sync_call_go (call);
+  return call;
 }
 
 static void
