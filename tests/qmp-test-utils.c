@@ -1352,6 +1352,29 @@ qmp_test_peer_connect (QmpTestPeer        *peer,
   return connection;
 }
 
+JsonObject *
+qmp_test_tagged_arguments (guint thread,
+                           guint i)
+{
+  JsonObject *arguments = json_object_new ();
+  g_autofree char *path = g_strdup_printf ("/qmp-test/t%u/i%u", thread, i);
+
+  json_object_set_string_member (arguments, "path", path);
+
+  return arguments;
+}
+
+void
+qmp_test_assert_tagged_error (const GError *error,
+                              guint         thread,
+                              guint         i)
+{
+  g_autofree char *expected = g_strdup_printf ("Device '/qmp-test/t%u/i%u' not found", thread, i);
+
+  g_assert_error (error, QMP_ERROR, QMP_ERROR_DEVICE_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==, expected);
+}
+
 QmpConnection *
 qmp_test_guest_agent_connect (QmpTestPeer *peer)
 {

@@ -215,6 +215,18 @@ void          qmp_test_wait_flag (gboolean *flag);
 QmpConnection *qmp_test_peer_connect (QmpTestPeer        *peer,
                                       QmpConnectionFlags  flags);
 
+/* Arguments whose reply names its caller, for a command that a real QEMU
+ * answers with an error quoting them (qom-list) or the mock echoes:
+ * {"path": "/qmp-test/tTHREAD/iI"}.  A reply that went to the wrong call
+ * shows.  Returns it (transfer full). */
+JsonObject    *qmp_test_tagged_arguments    (guint         thread,
+                                             guint         i);
+/* Asserts that @error is QEMU's error for qom-list of the path of
+ * qmp_test_tagged_arguments (@thread, @i). */
+void           qmp_test_assert_tagged_error (const GError *error,
+                                             guint         thread,
+                                             guint         i);
+
 /* A guest agent connection to @peer (a qemu-ga), with no timeout once made.
  * qemu-ga serves one client at a time: a connection made while it still
  * finishes with the previous one is refused or reset, and tried again

@@ -744,18 +744,6 @@ typedef struct
   guint n_cancelled;
 } Hammer;
 
-static JsonObject *
-hammer_arguments (guint thread,
-                  guint i)
-{
-  JsonObject *arguments = json_object_new ();
-  g_autofree char *path = g_strdup_printf ("/qmp-test/t%u/i%u", thread, i);
-
-  json_object_set_string_member (arguments, "path", path);
-
-  return arguments;
-}
-
 static void
 hammer_check (gboolean      tagged_errors,
               JsonNode     *ret,
@@ -763,17 +751,14 @@ hammer_check (gboolean      tagged_errors,
               guint         thread,
               guint         i)
 {
-  g_autofree char *path = g_strdup_printf ("/qmp-test/t%u/i%u", thread, i);
-
   if (tagged_errors)
     {
-      g_autofree char *expected = g_strdup_printf ("Device '%s' not found", path);
-
-      g_assert_error (error, QMP_ERROR, QMP_ERROR_DEVICE_NOT_FOUND);
-      g_assert_cmpstr (error->message, ==, expected);
+      qmp_test_assert_tagged_error (error, thread, i);
     }
   else
     {
+      g_autofree char *path = g_strdup_printf ("/qmp-test/t%u/i%u", thread, i);
+
       g_assert_no_error (error);
       g_assert_cmpstr (json_object_get_string_member (json_node_get_object (ret), "path"), ==, path);
     }
@@ -789,7 +774,7 @@ hammer_thread (gpointer data)
 
   for (guint i = 0; i < hammer->n_calls; i++)
     {
-      g_autoptr(JsonObject) arguments = hammer_arguments (hammer->thread, i);
+      g_autoptr(JsonObject) arguments = qmp_test_tagged_arguments (hammer->thread, i);
       g_autoptr(GError) error = NULL;
       g_autoptr(JsonNode) ret = NULL;
 
@@ -835,7 +820,7 @@ on_chain_done (GObject      *source,
 static void
 async_chain_next (AsyncChain *chain)
 {
-  g_autoptr(JsonObject) arguments = hammer_arguments (1000, chain->n_done);
+  g_autoptr(JsonObject) arguments = qmp_test_tagged_arguments (1000, chain->n_done);
 
   qmp_connection_execute_async (chain->connection, chain->tagged_errors ? "qom-list" : "echo",
                                 arguments, QMP_EXECUTE_FLAGS_NONE, NULL, on_chain_done, chain);

@@ -37,31 +37,6 @@ teardown (Fixture       *fixture,
     ;
 }
 
-/* A command whose reply names its caller: QEMU's error for a missing QOM
- * path quotes the path, so a reply that went to the wrong call shows. */
-static JsonObject *
-tagged_arguments (guint thread,
-                  guint i)
-{
-  JsonObject *arguments = json_object_new ();
-  g_autofree char *path = g_strdup_printf ("/qmp-test/t%u/i%u", thread, i);
-
-  json_object_set_string_member (arguments, "path", path);
-
-  return arguments;
-}
-
-static void
-assert_tagged_error (const GError *error,
-                     guint         thread,
-                     guint         i)
-{
-  g_autofree char *expected = g_strdup_printf ("Device '/qmp-test/t%u/i%u' not found", thread, i);
-
-  g_assert_error (error, QMP_ERROR, QMP_ERROR_DEVICE_NOT_FOUND);
-  g_assert_cmpstr (error->message, ==, expected);
-}
-
 /* ------------------------------------------------------- _sync, 8 threads */
 
 typedef struct
@@ -83,12 +58,12 @@ sync_worker (gpointer data)
 
       if (i % 2 == 0)
         {
-          g_autoptr(JsonObject) arguments = tagged_arguments (worker->thread, i);
+          g_autoptr(JsonObject) arguments = qmp_test_tagged_arguments (worker->thread, i);
 
           ret = qmp_connection_execute_sync (worker->connection, "qom-list", arguments,
                                              QMP_EXECUTE_FLAGS_NONE, NULL, &error);
           g_assert_null (ret);
-          assert_tagged_error (error, worker->thread, i);
+          qmp_test_assert_tagged_error (error, worker->thread, i);
         }
       else
         {
@@ -161,7 +136,7 @@ on_async_done (GObject      *source,
 
   ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
   g_assert_null (ret);
-  assert_tagged_error (error, worker->thread, call->i);
+  qmp_test_assert_tagged_error (error, worker->thread, call->i);
 
   /* In order, too: the replies come in the order the calls were made. */
   g_assert_cmpuint (call->i, ==, worker->n_done);
@@ -180,7 +155,7 @@ async_worker (gpointer data)
 
   for (guint i = 0; i < worker->n_calls; i++)
     {
-      g_autoptr(JsonObject) arguments = tagged_arguments (worker->thread, i);
+      g_autoptr(JsonObject) arguments = qmp_test_tagged_arguments (worker->thread, i);
       AsyncCall *call = g_new0 (AsyncCall, 1);
 
       call->worker = worker;
