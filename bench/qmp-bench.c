@@ -668,25 +668,45 @@ bad:
   return FALSE;
 }
 
-/* 1: execute_sync, one after the other, no main loop. */
+/* The same check on the text of the return. */
 static gboolean
-lib_serial_sync (Bench          *b,
-                 QmpConnection  *conn,
-                 long            n,
-                 double         *value,
-                 GError        **error)
+check_status_text (const char  *text,
+                   GError     **error)
+{
+  if (strstr (text, "\"status\"") != NULL)
+    return TRUE;
+
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "query-status returned something unexpected");
+  return FALSE;
+}
+
+/* 1, 1b: execute_sync, or execute_json_sync (the return as text: no tree
+ * is built), one after the other, no main loop. */
+static gboolean
+serial_sync_loop (QmpConnection  *conn,
+                  gboolean        text,
+                  long            n,
+                  double         *value,
+                  GError        **error)
 {
   double t0 = now_us ();
 
   for (long i = 0; i < n; i++)
     {
-      g_autoptr(JsonNode) ret = qmp_connection_execute_sync (conn, "query-status", NULL,
-                                                             QMP_EXECUTE_FLAGS_NONE, NULL, error);
+      g_autoptr(JsonNode) ret = NULL;
+      g_autofree char *ret_text = NULL;
+      gboolean returned;
 
+      if (text)
+        returned = (ret_text = qmp_connection_execute_json_sync (conn, "query-status", NULL,
+                                                                 QMP_EXECUTE_FLAGS_NONE, NULL, error)) != NULL;
+      else
+        returned = (ret = qmp_connection_execute_sync (conn, "query-status", NULL,
+                                                       QMP_EXECUTE_FLAGS_NONE, NULL, error)) != NULL;
       WATCH_TICK ();
-      if (ret == NULL)
+      if (!returned)
         return FALSE;
-      if (i == 0 && !check_status (ret, error))
+      if (i == 0 && !(text ? check_status_text (ret_text, error) : check_status (ret, error)))
         return FALSE;
     }
 
@@ -694,7 +714,16 @@ lib_serial_sync (Bench          *b,
   return TRUE;
 }
 
-/* 1b: the same with the return as text: no tree is built. */
+static gboolean
+lib_serial_sync (Bench          *b,
+                 QmpConnection  *conn,
+                 long            n,
+                 double         *value,
+                 GError        **error)
+{
+  return serial_sync_loop (conn, FALSE, n, value, error);
+}
+
 static gboolean
 lib_serial_sync_text (Bench          *b,
                       QmpConnection  *conn,
@@ -702,25 +731,7 @@ lib_serial_sync_text (Bench          *b,
                       double         *value,
                       GError        **error)
 {
-  double t0 = now_us ();
-
-  for (long i = 0; i < n; i++)
-    {
-      g_autofree char *ret = qmp_connection_execute_json_sync (conn, "query-status", NULL,
-                                                               QMP_EXECUTE_FLAGS_NONE, NULL, error);
-
-      WATCH_TICK ();
-      if (ret == NULL)
-        return FALSE;
-      if (i == 0 && strstr (ret, "\"status\"") == NULL)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "query-status returned something unexpected");
-          return FALSE;
-        }
-    }
-
-  *value = (now_us () - t0) / (double) n;
-  return TRUE;
+  return serial_sync_loop (conn, TRUE, n, value, error);
 }
 
 typedef struct
