@@ -1150,28 +1150,46 @@ lib_events_text (Bench          *b,
   return events_run (b, conn, G_CALLBACK (on_bench_event_text), n, value, error);
 }
 
-/* 5b: the same reply as text, validated but not built into a tree. */
+/* 5, 5b: query-qmp-schema, ~210 KB on one line: the time until the
+ * parsed reply is in the caller's hands (freeing it is not counted), as a
+ * tree, or as text (validated, no tree built).  For the tree, the CPU
+ * time of the calling thread too. */
 static gboolean
-lib_schema_text (Bench          *b,
-                 QmpConnection  *conn,
-                 long            n,
-                 double         *value,
-                 GError        **error)
+schema_loop (Bench          *b,
+             QmpConnection  *conn,
+             gboolean        text,
+             long            n,
+             double         *value,
+             GError        **error)
 {
-  double total = 0;
+  double total = 0, cpu = 0;
 
   for (long i = 0; i < n; i++)
     {
-      g_autofree char *ret = NULL;
+      g_autoptr(JsonNode) ret = NULL;
+      g_autofree char *ret_text = NULL;
       double t0 = now_us ();
+      double cpu0 = thread_cpu_us ();
+      gboolean as_expected;
 
-      ret = qmp_connection_execute_json_sync (conn, "query-qmp-schema", NULL,
-                                              QMP_EXECUTE_FLAGS_NONE, NULL, error);
+      if (text)
+        ret_text = qmp_connection_execute_json_sync (conn, "query-qmp-schema", NULL,
+                                                     QMP_EXECUTE_FLAGS_NONE, NULL, error);
+      else
+        ret = qmp_connection_execute_sync (conn, "query-qmp-schema", NULL,
+                                           QMP_EXECUTE_FLAGS_NONE, NULL, error);
+      cpu += thread_cpu_us () - cpu0;
       total += now_us () - t0;
       WATCH_TICK ();
-      if (ret == NULL)
+      if (ret == NULL && ret_text == NULL)
         return FALSE;
-      if (i == 0 && (ret[0] != '[' || strlen (ret) < 100000))
+      if (i > 0)
+        continue;
+      if (text)
+        as_expected = ret_text[0] == '[' && strlen (ret_text) >= 100000;
+      else
+        as_expected = JSON_NODE_HOLDS_ARRAY (ret) && json_array_get_length (json_node_get_array (ret)) >= 1000;
+      if (!as_expected)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "query-qmp-schema returned something unexpected");
           return FALSE;
@@ -1179,11 +1197,11 @@ lib_schema_text (Bench          *b,
     }
 
   *value = total / 1e3 / (double) n;
+  if (!text && b->measuring)
+    thread_cpu_add (2, cpu / 1e3 / (double) n);
   return TRUE;
 }
 
-/* 5: query-qmp-schema, ~210 KB on one line: the time until the parsed
- * reply is in the caller's hands (freeing it is not counted). */
 static gboolean
 lib_schema (Bench          *b,
             QmpConnection  *conn,
@@ -1191,32 +1209,17 @@ lib_schema (Bench          *b,
             double         *value,
             GError        **error)
 {
-  double total = 0, cpu = 0;
+  return schema_loop (b, conn, FALSE, n, value, error);
+}
 
-  for (long i = 0; i < n; i++)
-    {
-      g_autoptr(JsonNode) ret = NULL;
-      double t0 = now_us ();
-      double cpu0 = thread_cpu_us ();
-
-      ret = qmp_connection_execute_sync (conn, "query-qmp-schema", NULL,
-                                         QMP_EXECUTE_FLAGS_NONE, NULL, error);
-      cpu += thread_cpu_us () - cpu0;
-      total += now_us () - t0;
-      WATCH_TICK ();
-      if (ret == NULL)
-        return FALSE;
-      if (i == 0 && (!JSON_NODE_HOLDS_ARRAY (ret) || json_array_get_length (json_node_get_array (ret)) < 1000))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "query-qmp-schema returned something unexpected");
-          return FALSE;
-        }
-    }
-
-  *value = total / 1e3 / (double) n;
-  if (b->measuring)
-    thread_cpu_add (2, cpu / 1e3 / (double) n);
-  return TRUE;
+static gboolean
+lib_schema_text (Bench          *b,
+                 QmpConnection  *conn,
+                 long            n,
+                 double         *value,
+                 GError        **error)
+{
+  return schema_loop (b, conn, TRUE, n, value, error);
 }
 
 /* 7 and 7b: @lib (scenario 1 or 1b) with real QEMU; QEMU serves one
