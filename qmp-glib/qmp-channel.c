@@ -2020,12 +2020,12 @@ channel_read_input (QmpChannel *self,
           keep_going = FALSE;
           break;
         }
-      reading_batch_flush ();
 
       /* A server that keeps the socket full does not keep the worker from
        * the other connections: back to the main loop now and then. */
       if (drained || ++n_reads >= 16)
         break;
+      reading_batch_flush ();
     }
 
   /* The replies freed in-flight slots: write what waited for them, once
