@@ -1822,7 +1822,9 @@ channel_grow_buffer (QmpChannel *self,
  * came and slept again, two thread switches a line (on one CPU, 330,000
  * pipelined calls preempted the worker 97,000 times in 51,000 reads).
  * What one read brought goes out once it is handled, so that a flood
- * keeps both threads busy. */
+ * keeps both threads busy; the last read's, after the commands its
+ * replies made room for are written, so that the server has them while
+ * the woken thread runs. */
 
 typedef struct
 {
