@@ -110,8 +110,7 @@ void        _qmp_channel_set_oob_enabled (QmpChannel        *self,
 void        _qmp_channel_set_max_message_size (QmpChannel   *self,
                                                guint64       max_message_size);
 
-void        _qmp_channel_attach_after_reading (GSource      *source,
-                                               GMainContext *context);
+void        _qmp_channel_wakeup_after_reading (GMainContext *context);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpChannel, _qmp_channel_unref)
 

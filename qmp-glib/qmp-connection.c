@@ -140,6 +140,7 @@ struct _QmpConnection
                                * tasks of ->context, returned by the same
                                * source as the events, after them */
   gboolean events_scheduled;
+  GSource *emit_source;       /* EmitSource, while attached to ->context */
   guint n_undelivered;        /* queued or being emitted */
   guint64 undelivered_size;   /* their _qmp_event_get_size() */
   guint max_queued_events;
@@ -282,16 +283,33 @@ connection_get_context (QmpConnection *self)
   return context;
 }
 
+static GMainContext *connection_schedule_emit_locked (QmpConnection *self);
+
 /* For QmpProcess, which constructs its connection inside a private context
- * but hands it to a caller whose context is another. */
+ * but hands it to a caller whose context is another.  An emission due in
+ * the old context is due in the new one. */
 void
 _qmp_connection_set_context (QmpConnection *self,
                              GMainContext  *context)
 {
+  g_autoptr(GMainContext) wake = NULL;
+  GSource *old_source;
+
   g_mutex_lock (&self->events_lock);
   g_clear_pointer (&self->context, g_main_context_unref);
   self->context = g_main_context_ref (context);
+  old_source = g_steal_pointer (&self->emit_source);
+  if (self->events_scheduled)
+    wake = connection_schedule_emit_locked (self);
   g_mutex_unlock (&self->events_lock);
+
+  if (wake != NULL)
+    _qmp_channel_wakeup_after_reading (wake);
+  if (old_source != NULL)
+    {
+      g_source_destroy (old_source);
+      g_source_unref (old_source);
+    }
 }
 
 /* Whether the undelivered events reach a bound: then reading pauses, or,
@@ -344,6 +362,28 @@ completion_return (Completion *completion)
   g_object_unref (completion->task);
   g_free (completion);
 }
+
+/* The source that emits the events and returns the _async results in the
+ * connection's context.  The reader marks it ready and wakes the context
+ * with g_main_context_wakeup(), which takes no lock.  An idle source per
+ * batch took the context's lock twice (g_source_attach(), then
+ * g_source_unref()) just when the thread it had woken wanted it: on a
+ * shared CPU, a futex wait and a thread switch each time.  It stays
+ * attached while events and results come, and goes after one to two
+ * EMIT_SOURCE_LINGER_USEC without any, so that a context with many quiet
+ * connections does not check a source of each at every iteration.  It
+ * does not keep the connection alive: events still queued when the last
+ * reference goes are dropped with it. */
+typedef struct
+{
+  GSource source;
+  GWeakRef connection;
+  int ready;                  /* atomic: set while ->events_scheduled */
+  gboolean busy;              /* emitted since the deadline was set; in
+                               * the context's thread */
+} EmitSource;
+
+#define EMIT_SOURCE_LINGER_USEC G_USEC_PER_SEC
 
 /* In the signal's context: emits the events queued when it started, one
  * by one from the shared queue, then lets that context run its other
@@ -408,7 +448,11 @@ emit_events (gpointer user_data)
   g_mutex_lock (&self->events_lock);
   more = self->events.length > 0 || self->completions.length > 0;
   if (!more)
-    self->events_scheduled = FALSE;
+    {
+      self->events_scheduled = FALSE;
+      if (self->emit_source != NULL)
+        g_atomic_int_set (&((EmitSource *) self->emit_source)->ready, FALSE);
+    }
   /* Handlers may have gone meanwhile: asked again for the next events. */
   self->listened_all = FALSE;
   self->listened_detail = 0;
@@ -422,19 +466,109 @@ emit_events (gpointer user_data)
   return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
-static void
-connection_schedule_emit (QmpConnection *self)
+static gboolean
+emit_source_prepare (GSource *source,
+                     gint    *timeout)
 {
-  GSource *source = g_idle_source_new ();
+  *timeout = -1;
+  return g_atomic_int_get (&((EmitSource *) source)->ready);
+}
 
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_can_recurse (source, TRUE);
-  g_source_set_static_name (source, "[qmp-glib] emit events");
-  g_source_set_callback (source, emit_events, g_object_ref (self), g_object_unref);
-  /* From the reader: once it has read what there is (one wakeup for a
-   * batch of events and results). */
-  _qmp_channel_attach_after_reading (source, connection_get_context (self));
-  g_source_unref (source);
+static gboolean
+emit_source_check (GSource *source)
+{
+  return g_atomic_int_get (&((EmitSource *) source)->ready);
+}
+
+static gboolean
+emit_source_dispatch (GSource     *source,
+                      GSourceFunc  callback,
+                      gpointer     user_data)
+{
+  EmitSource *emit = (EmitSource *) source;
+  g_autoptr(QmpConnection) self = g_weak_ref_get (&emit->connection);
+  g_autoptr(GSource) detached = NULL;
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+
+  if (g_atomic_int_get (&emit->ready))
+    {
+      emit_events (self);
+
+      /* Attached for a while, in case more come: a deadline is set once,
+       * not at each batch (setting one wakes the context). */
+      if (g_source_get_ready_time (source) == -1)
+        g_source_set_ready_time (source, g_get_monotonic_time () + EMIT_SOURCE_LINGER_USEC);
+      else
+        emit->busy = TRUE;
+      return G_SOURCE_CONTINUE;
+    }
+
+  /* The deadline: if something came since it was set, another one. */
+  if (emit->busy)
+    {
+      emit->busy = FALSE;
+      g_source_set_ready_time (source, g_get_monotonic_time () + EMIT_SOURCE_LINGER_USEC);
+      return G_SOURCE_CONTINUE;
+    }
+
+  /* EMIT_SOURCE_LINGER_USEC without an event or a result: it goes, unless
+   * one came just now. */
+  g_mutex_lock (&self->events_lock);
+  if (!self->events_scheduled && self->emit_source == source)
+    detached = g_steal_pointer (&self->emit_source);
+  g_mutex_unlock (&self->events_lock);
+
+  if (detached == NULL)
+    {
+      g_source_set_ready_time (source, -1);
+      return G_SOURCE_CONTINUE;
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+emit_source_finalize (GSource *source)
+{
+  g_weak_ref_clear (&((EmitSource *) source)->connection);
+}
+
+static GSourceFuncs emit_source_funcs = {
+  emit_source_prepare,
+  emit_source_check,
+  emit_source_dispatch,
+  emit_source_finalize,
+  NULL,
+  NULL,
+};
+
+/* Marks the emission due, attaching the source if it is not; returns the
+ * context to wake once the lock is released (see
+ * _qmp_channel_wakeup_after_reading()). */
+static GMainContext *
+connection_schedule_emit_locked (QmpConnection *self)
+{
+  EmitSource *emit;
+
+  if (self->emit_source == NULL)
+    {
+      GSource *source = g_source_new (&emit_source_funcs, sizeof (EmitSource));
+
+      g_weak_ref_init (&((EmitSource *) source)->connection, self);
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_can_recurse (source, TRUE);
+      g_source_set_static_name (source, "[qmp-glib] emit events");
+      /* Only here and in emit_source_dispatch(), after a pause: no thread
+       * waits for the context's lock then. */
+      g_source_attach (source, self->context);
+      self->emit_source = source;
+    }
+
+  emit = (EmitSource *) self->emit_source;
+  g_atomic_int_set (&emit->ready, TRUE);
+
+  return g_main_context_ref (self->context);
 }
 
 /* ---------------------------------------------------------------- sinks */
@@ -583,7 +717,7 @@ connection_on_event (GObject  *owner,
   QmpConnection *self = QMP_CONNECTION (owner);
   GQuark detail = _qmp_event_get_detail_after (event, &self->last_detail);
   gsize size = _qmp_event_get_size (event);
-  gboolean schedule = FALSE;
+  g_autoptr(GMainContext) wake = NULL;
   gboolean full;
 
   sinks_deliver (self, event);
@@ -631,9 +765,12 @@ connection_on_event (GObject  *owner,
       self->n_undelivered++;
       self->undelivered_size += size;
     }
-  /* Also for a dropped event: the idle notifies dropped-events. */
-  schedule = !self->events_scheduled;
-  self->events_scheduled = TRUE;
+  /* Also for a dropped event: the emission notifies dropped-events. */
+  if (!self->events_scheduled)
+    {
+      self->events_scheduled = TRUE;
+      wake = connection_schedule_emit_locked (self);
+    }
   full = events_full_locked (self, 0);
   if (full)
     self->reading_paused = TRUE;
@@ -642,8 +779,10 @@ connection_on_event (GObject  *owner,
   if (event != NULL)
     qmp_event_unref (event);
 
-  if (schedule)
-    connection_schedule_emit (self);
+  /* From the reader: once it has read what there is (one wakeup for a
+   * batch of events and results). */
+  if (wake != NULL)
+    _qmp_channel_wakeup_after_reading (wake);
 
   return full;
 }
@@ -941,8 +1080,15 @@ qmp_connection_finalize (GObject *object)
 {
   QmpConnection *self = QMP_CONNECTION (object);
 
-  g_assert (self->events.length == 0);
+  /* Each queued result holds its task, which holds the connection. */
   g_assert (self->completions.length == 0);
+  /* Events are not: those still queued go with the connection. */
+  g_queue_clear_full (&self->events, (GDestroyNotify) qmp_event_unref);
+  if (self->emit_source != NULL)
+    {
+      g_source_destroy (self->emit_source);
+      g_clear_pointer (&self->emit_source, g_source_unref);
+    }
 
   g_clear_pointer (&self->address, g_free);
   g_clear_object (&self->stream);
@@ -2373,7 +2519,7 @@ on_call_done (QmpCall  *call,
 {
   Completion *completion = g_new0 (Completion, 1);
   QmpConnection *self;
-  gboolean schedule;
+  g_autoptr(GMainContext) wake = NULL;
 
   completion->task = user_data;
   completion->error = _qmp_call_steal_error (call);
@@ -2389,12 +2535,15 @@ on_call_done (QmpCall  *call,
       return;
     }
   g_queue_push_tail (&self->completions, completion);
-  schedule = !self->events_scheduled;
-  self->events_scheduled = TRUE;
+  if (!self->events_scheduled)
+    {
+      self->events_scheduled = TRUE;
+      wake = connection_schedule_emit_locked (self);
+    }
   g_mutex_unlock (&self->events_lock);
 
-  if (schedule)
-    connection_schedule_emit (self);
+  if (wake != NULL)
+    _qmp_channel_wakeup_after_reading (wake);
 }
 
 gboolean

@@ -348,6 +348,126 @@ test_last_unref_in_thread (Fixture       *fixture,
     g_thread_join (threads[t]);
 }
 
+/* ------------------------------------------------ the emission's source */
+
+static void
+on_event_seen (QmpConnection *connection,
+               QmpEvent      *event,
+               gpointer       user_data)
+{
+  gboolean *seen = user_data;
+
+  *seen = TRUE;
+}
+
+/* The timeout of the next poll of @context, as its sources ask for it:
+ * -1 when none has a time to keep. */
+static gint
+context_poll_timeout (GMainContext *context)
+{
+  GPollFD fds[8];
+  gint priority;
+  gint timeout;
+
+  g_assert_true (g_main_context_acquire (context));
+  g_main_context_prepare (context, &priority);
+  g_main_context_query (context, priority, &timeout, fds, G_N_ELEMENTS (fds));
+  g_main_context_release (context);
+
+  return timeout;
+}
+
+/* The source that emits the events and results of a connection stays in
+ * its context while they come, goes after a second or two without any,
+ * and comes back for the next. */
+static void
+test_emission_source_comes_and_goes (Fixture       *fixture,
+                                     gconstpointer  data)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) done = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean stopped = FALSE, resumed = FALSE;
+  gint64 deadline;
+  gint timeout;
+
+  /* QEMU's monitor serves one client at a time: this one, in @context. */
+  g_clear_object (&fixture->connection);
+  g_main_context_push_thread_default (context);
+  connection = qmp_test_peer_connect (fixture->peer, QMP_CONNECTION_FLAGS_NONE);
+  g_signal_connect (connection, "event::STOP", G_CALLBACK (on_event_seen), &stopped);
+  g_signal_connect (connection, "event::RESUME", G_CALLBACK (on_event_seen), &resumed);
+  /* Nothing came yet: no source keeps a time. */
+  g_assert_cmpint (context_poll_timeout (context), ==, -1);
+
+  qmp_connection_execute_async (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &result);
+  done = qmp_test_wait_result (&result);
+  ret = qmp_connection_execute_finish (connection, done, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  qmp_test_wait_flag (&stopped);
+
+  /* It stays for a while... */
+  timeout = context_poll_timeout (context);
+  g_assert_cmpint (timeout, >, 0);
+  g_assert_cmpint (timeout, <=, 1000);
+
+  /* ...and goes. */
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (context_poll_timeout (context) != -1 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (context, TRUE);
+  g_assert_cmpint (context_poll_timeout (context), ==, -1);
+
+  /* The next result and event come as the first did. */
+  qmp_connection_execute_async (connection, "cont", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
+                                qmp_test_store_result, &result);
+  g_clear_object (&done);
+  done = qmp_test_wait_result (&result);
+  ret = qmp_connection_execute_finish (connection, done, &error);
+  g_assert_no_error (error);
+  qmp_test_wait_flag (&resumed);
+  g_assert_cmpint (context_poll_timeout (context), >, 0);
+
+  g_clear_object (&connection);
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_pop_thread_default (context);
+}
+
+/* Events queued for the context do not keep the connection: its last
+ * reference finalizes it, and they go with it. */
+static void
+test_last_unref_with_queued_events (Fixture       *fixture,
+                                    gconstpointer  data)
+{
+  QmpConnection *connection = g_steal_pointer (&fixture->connection);
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean stopped = FALSE;
+
+  g_signal_connect (connection, "event::STOP", G_CALLBACK (on_event_seen), &stopped);
+  ret = qmp_connection_execute_sync (connection, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&ret, json_node_unref);
+  /* Read by now: QEMU sends STOP before this reply. */
+  ret = qmp_connection_execute_sync (connection, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE,
+                                     NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (stopped);
+
+  g_object_add_weak_pointer (G_OBJECT (connection), (gpointer *) &connection);
+  g_object_unref (connection);
+  g_assert_null (connection);
+
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_false (stopped);
+}
+
 /* ------------------------------------- cancel, time out and close at once */
 
 /* Threads make calls while another cancels them, some calls with a
@@ -578,6 +698,10 @@ main (int    argc,
   g_test_add_func ("/threads/one-worker", test_one_worker);
   g_test_add ("/threads/last-unref-in-thread", Fixture, NULL, setup, test_last_unref_in_thread, teardown);
   g_test_add ("/threads/cancel-timeout-close", Fixture, NULL, setup, test_cancel_timeout_close, teardown);
+  g_test_add ("/threads/emission-source-comes-and-goes", Fixture, NULL, setup,
+              test_emission_source_comes_and_goes, teardown);
+  g_test_add ("/threads/last-unref-with-queued-events", Fixture, NULL, setup,
+              test_last_unref_with_queued_events, teardown);
 
   return g_test_run ();
 }
