@@ -705,10 +705,11 @@ sinks_close (QmpConnection *self,
 /* In the channel's reader (the worker, or a _sync caller reading for
  * itself): an event came, with the channel's reference.  It is queued for
  * the constructing context only if someone listens, and the queue is
- * emptied by one idle however many events it holds.  The queue takes that
- * reference: nothing in the reader holds the event once it is queued, so its data object, which a handler may have made and
- * referenced, is only ever freed on the handler's thread (json-glib's
- * reference counts are not atomic).  Returns TRUE when the queue is full,
+ * emptied by one dispatch of the emission source however many events it
+ * holds.  The queue takes that reference: nothing in the reader holds the
+ * event once it is queued, so its data object, which a handler may have
+ * made and referenced, is only ever freed on the handler's thread
+ * (json-glib's reference counts are not atomic).  Returns TRUE when the queue is full,
  * and the channel should stop reading. */
 static gboolean
 connection_on_event (GObject  *owner,
