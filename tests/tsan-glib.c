@@ -40,89 +40,46 @@ void __tsan_ignore_thread_end (void);
       __atomic_store_n (&real_p, real, __ATOMIC_RELEASE); \
     }
 
-void
-g_mutex_lock (GMutex *mutex)
-{
-  REAL (void, g_mutex_lock, GMutex *);
-  real (mutex);
-  __tsan_acquire (mutex);
+/* A lock is acquired once taken, released before it is let go. */
+#define LOCK(type, name) \
+void \
+name (type *lock) \
+{ \
+  REAL (void, name, type *); \
+  real (lock); \
+  __tsan_acquire (lock); \
 }
 
-gboolean
-g_mutex_trylock (GMutex *mutex)
-{
-  REAL (gboolean, g_mutex_trylock, GMutex *);
-  if (!real (mutex))
-    return FALSE;
-  __tsan_acquire (mutex);
-  return TRUE;
+#define TRYLOCK(type, name) \
+gboolean \
+name (type *lock) \
+{ \
+  REAL (gboolean, name, type *); \
+  if (!real (lock)) \
+    return FALSE; \
+  __tsan_acquire (lock); \
+  return TRUE; \
 }
 
-void
-g_mutex_unlock (GMutex *mutex)
-{
-  REAL (void, g_mutex_unlock, GMutex *);
-  __tsan_release (mutex);
-  real (mutex);
+#define UNLOCK(type, name) \
+void \
+name (type *lock) \
+{ \
+  REAL (void, name, type *); \
+  __tsan_release (lock); \
+  real (lock); \
 }
 
-void
-g_rec_mutex_lock (GRecMutex *mutex)
-{
-  REAL (void, g_rec_mutex_lock, GRecMutex *);
-  real (mutex);
-  __tsan_acquire (mutex);
-}
-
-gboolean
-g_rec_mutex_trylock (GRecMutex *mutex)
-{
-  REAL (gboolean, g_rec_mutex_trylock, GRecMutex *);
-  if (!real (mutex))
-    return FALSE;
-  __tsan_acquire (mutex);
-  return TRUE;
-}
-
-void
-g_rec_mutex_unlock (GRecMutex *mutex)
-{
-  REAL (void, g_rec_mutex_unlock, GRecMutex *);
-  __tsan_release (mutex);
-  real (mutex);
-}
-
-void
-g_rw_lock_writer_lock (GRWLock *lock)
-{
-  REAL (void, g_rw_lock_writer_lock, GRWLock *);
-  real (lock);
-  __tsan_acquire (lock);
-}
-
-void
-g_rw_lock_writer_unlock (GRWLock *lock)
-{
-  REAL (void, g_rw_lock_writer_unlock, GRWLock *);
-  __tsan_release (lock);
-  real (lock);
-}
-
-void
-g_rw_lock_reader_lock (GRWLock *lock)
-{
-  REAL (void, g_rw_lock_reader_lock, GRWLock *);
-  real (lock);
-  __tsan_acquire (lock);
-}
-
-void
-g_rw_lock_reader_unlock (GRWLock *lock)
-{
-  REAL (void, g_rw_lock_reader_unlock, GRWLock *);
-  __tsan_release (lock);
-  real (lock);
-}
+LOCK (GMutex, g_mutex_lock)
+TRYLOCK (GMutex, g_mutex_trylock)
+UNLOCK (GMutex, g_mutex_unlock)
+LOCK (GRecMutex, g_rec_mutex_lock)
+TRYLOCK (GRecMutex, g_rec_mutex_trylock)
+UNLOCK (GRecMutex, g_rec_mutex_unlock)
+LOCK (GRWLock, g_rw_lock_writer_lock)
+UNLOCK (GRWLock, g_rw_lock_writer_unlock)
+LOCK (GRWLock, g_rw_lock_reader_lock)
+UNLOCK (GRWLock, g_rw_lock_reader_unlock)
 
 void
 g_cond_wait (GCond  *cond,
