@@ -17,6 +17,7 @@
 #include <gio/gunixfdmessage.h>
 #include <glib-unix.h>
 
+#include "qmp-cancel-link-private.h"
 #include "qmp-channel-private.h"
 #include "qmp-error.h"
 #include "qmp-error-private.h"
@@ -69,6 +70,9 @@ struct _QmpCall
   GError *error;
   GCancellable *cancellable;
   gulong cancelled_id;
+  QmpCancelLink *cancel_link; /* or the thread's kept handler (a _sync
+                               * call's), and what it holds for the call */
+  gpointer cancel_link_data;
   GSource *timeout_source;
 
   /* How the caller learns that the call is done: a function, or a wait on
@@ -269,6 +273,7 @@ _qmp_call_unref (QmpCall *call)
     return;
 
   g_assert (call->cancelled_id == 0);
+  g_assert (call->cancel_link == NULL);
   g_assert (call->timeout_source == NULL);
   g_assert (call->channel == NULL);
 
@@ -520,6 +525,9 @@ calls_notify (GPtrArray *done)
           call->cancelled_id = 0;
         }
       g_clear_object (&call->cancellable);
+      if (call->cancel_link != NULL)
+        _qmp_cancel_link_end (g_steal_pointer (&call->cancel_link),
+                              g_steal_pointer (&call->cancel_link_data));
       if (call->timeout_source != NULL)
         {
           g_source_destroy (call->timeout_source);
@@ -1193,6 +1201,14 @@ on_call_cancelled (GCancellable *cancellable,
                         abandon_data_free);
 }
 
+/* The same, for a call that uses its thread's kept handler
+ * (qmp-cancel-link.c). */
+static void
+on_call_cancelled_kept (gpointer data)
+{
+  on_call_cancelled (NULL, data);
+}
+
 static GSource *
 timeout_source_attach_locked (QmpChannel *self,
                               QmpCall    *call,
@@ -1218,10 +1234,15 @@ _qmp_channel_submit (QmpChannel   *self,
                      guint         timeout_msec)
 {
   g_autoptr(GPtrArray) done = calls_done_new ();
+  QmpCancelLink *cancel_link = NULL;
   int wakeup_fd = -1;
 
   g_assert (!call->submitted);
   call->submitted = TRUE;
+
+  /* Before the lock: this may connect a handler. */
+  if (call->done_func == NULL && cancellable != NULL && !g_cancellable_is_cancelled (cancellable))
+    cancel_link = _qmp_cancel_link_prepare (cancellable);
 
   /* A _sync call may read its own reply: _qmp_call_wait() needs to know
    * from where. */
@@ -1282,7 +1303,27 @@ _qmp_channel_submit (QmpChannel   *self,
    * after the call is registered below, always finds them to undo.  An
    * already cancelled cancellable runs the handler at once; it only queues
    * work for the worker. */
-  if (cancellable != NULL)
+  if (cancel_link != NULL)
+    {
+      AbandonData *abandon = abandon_data_new (self, call, 0);
+
+      if (_qmp_cancel_link_begin (cancel_link, cancellable, on_call_cancelled_kept,
+                                  abandon, abandon_data_free))
+        {
+          call->cancel_link = cancel_link;
+          call->cancel_link_data = abandon;
+          /* Cancelled after the check above but before the call was the
+           * link's: the handler found nothing to cancel. */
+          if (g_cancellable_is_cancelled (cancellable))
+            on_call_cancelled (cancellable, abandon);
+        }
+      else
+        {
+          abandon_data_free (abandon);
+          cancel_link = NULL;
+        }
+    }
+  if (cancel_link == NULL && cancellable != NULL)
     {
       call->cancellable = g_object_ref (cancellable);
       call->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_call_cancelled),

@@ -604,6 +604,186 @@ test_qemu_quit_cancelled (void)
   qmp_test_peer_wait_exit (peer, 10000);
 }
 
+/* ------------------------------------------------ a reused cancellable */
+
+/* A _sync caller that passes the same cancellable again and again keeps
+ * one "cancelled" handler connected between its calls
+ * (qmp-cancel-link.c): it must cancel exactly the call that uses the cancellable
+ * now, in every thread that uses it, never one that uses another, and it
+ * must not keep the cancellable alive. */
+
+/* A query-status with @cancellable: it succeeds, or with @cancelled,
+ * fails with G_IO_ERROR_CANCELLED. */
+static void
+status_sync (QmpConnection *conn,
+             GCancellable  *cancellable,
+             gboolean       cancelled)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_sync (conn, "query-status", NULL,
+                                                         QMP_EXECUTE_FLAGS_NONE, cancellable, &error);
+
+  if (cancelled)
+    {
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_assert_null (ret);
+    }
+  else
+    {
+      g_assert_no_error (error);
+      g_assert_true (JSON_NODE_HOLDS_OBJECT (ret));
+    }
+}
+
+#define assert_status_sync(conn, cancellable) status_sync ((conn), (cancellable), FALSE)
+#define assert_cancelled_sync(conn, cancellable) status_sync ((conn), (cancellable), TRUE)
+
+typedef struct
+{
+  GCancellable *first;      /* cancelled first, after 50 ms */
+  GCancellable *then;       /* nullable: cancelled 150 ms later */
+  gint then_cancelled;      /* atomic: set just before @then is */
+} Canceller;
+
+static gpointer
+canceller_thread (gpointer data)
+{
+  Canceller *canceller = data;
+
+  g_usleep (50 * 1000);
+  g_cancellable_cancel (canceller->first);
+  if (canceller->then != NULL)
+    {
+      g_usleep (150 * 1000);
+      g_atomic_int_set (&canceller->then_cancelled, 1);
+      g_cancellable_cancel (canceller->then);
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  QmpConnection *conn;
+  GCancellable *cancellable;
+  gboolean cancelled;       /* a last call, to be cancelled */
+  gint ready;               /* atomic: the calls before it are done */
+  gint go;                  /* atomic: make it (QEMU is stopped) */
+} Caller;
+
+static gpointer
+caller_thread (gpointer data)
+{
+  Caller *caller = data;
+
+  assert_status_sync (caller->conn, caller->cancellable);
+  assert_status_sync (caller->conn, caller->cancellable);
+  g_atomic_int_set (&caller->ready, 1);
+  if (caller->cancelled)
+    {
+      while (!g_atomic_int_get (&caller->go))
+        g_usleep (1000);
+      assert_cancelled_sync (caller->conn, caller->cancellable);
+    }
+  return NULL;
+}
+
+static void
+wait_ready (Caller *caller)
+{
+  while (!g_atomic_int_get (&caller->ready))
+    g_usleep (1000);
+}
+
+static void
+test_qemu_reused_cancellable (void)
+{
+  g_autoptr(QmpTestPeer) peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
+  g_autoptr(QmpConnection) conn = NULL;
+  GCancellable *a = g_cancellable_new ();
+  GCancellable *b = g_cancellable_new ();
+  GCancellable *shared = g_cancellable_new ();
+  GCancellable *left = g_cancellable_new ();
+  g_autoptr(GPtrArray) commands_before = NULL;
+  Canceller canceller = { NULL, };
+  Caller callers[2];
+  GThread *threads[2];
+  GThread *thread;
+
+  g_assert_nonnull (peer);
+  conn = qmp_test_peer_connect (peer, QMP_CONNECTION_FLAGS_NONE);
+  /* A call the handler failed to cancel fails the test, not hangs it. */
+  qmp_connection_set_timeout (conn, 10000);
+
+  /* Kept from the second call on; then the call that uses it, and only
+   * that one, is cancelled, from another thread. */
+  for (int i = 0; i < 3; i++)
+    assert_status_sync (conn, a);
+  qmp_test_peer_kill_signal (peer, SIGSTOP);
+  canceller.first = a;
+  thread = g_thread_new ("canceller", canceller_thread, &canceller);
+  assert_cancelled_sync (conn, a);
+  g_thread_join (thread);
+  qmp_test_peer_kill_signal (peer, SIGCONT);
+
+  /* Reset, it works again (the late reply of the cancelled call is
+   * dropped); cancelled between calls, the next call fails at once. */
+  g_cancellable_reset (a);
+  for (int i = 0; i < 3; i++)
+    assert_status_sync (conn, a);
+  g_cancellable_cancel (a);
+  assert_cancelled_sync (conn, a);
+  g_cancellable_reset (a);
+  assert_status_sync (conn, a);
+
+  /* Another cancellable takes its place: cancelling the first one no
+   * longer cancels anything, the second one still does. */
+  assert_status_sync (conn, b);
+  assert_status_sync (conn, b);
+  qmp_test_peer_kill_signal (peer, SIGSTOP);
+  canceller = (Canceller) { .first = a, .then = b };
+  thread = g_thread_new ("canceller", canceller_thread, &canceller);
+  assert_cancelled_sync (conn, b);
+  g_assert_cmpint (g_atomic_int_get (&canceller.then_cancelled), ==, 1);
+  g_thread_join (thread);
+  qmp_test_peer_kill_signal (peer, SIGCONT);
+  g_cancellable_reset (b);
+  assert_status_sync (conn, b);
+
+  /* The library keeps neither alive, the one still connected included. */
+  g_assert_finalize_object (a);
+  g_assert_finalize_object (b);
+  assert_status_sync (conn, NULL);
+
+  /* Two threads that share one: both of their calls are cancelled. */
+  for (guint i = 0; i < G_N_ELEMENTS (callers); i++)
+    {
+      callers[i] = (Caller) { .conn = conn, .cancellable = shared, .cancelled = TRUE };
+      threads[i] = g_thread_new ("caller", caller_thread, &callers[i]);
+      wait_ready (&callers[i]);
+    }
+  qmp_test_peer_kill_signal (peer, SIGSTOP);
+  for (guint i = 0; i < G_N_ELEMENTS (callers); i++)
+    g_atomic_int_set (&callers[i].go, 1);
+  canceller = (Canceller) { .first = shared };
+  thread = g_thread_new ("canceller", canceller_thread, &canceller);
+  for (guint i = 0; i < G_N_ELEMENTS (callers); i++)
+    g_thread_join (threads[i]);
+  g_thread_join (thread);
+  qmp_test_peer_kill_signal (peer, SIGCONT);
+  g_assert_finalize_object (shared);
+
+  /* A thread that ends with its handler connected: the cancellable can
+   * still be cancelled (nothing to do), and goes when its owner drops it. */
+  callers[0] = (Caller) { .conn = conn, .cancellable = left };
+  g_thread_join (g_thread_new ("caller", caller_thread, &callers[0]));
+  g_cancellable_cancel (left);
+  g_assert_finalize_object (left);
+
+  /* Nothing the cancelled calls did is left behind. */
+  assert_status_sync (conn, NULL);
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
 /* ------------------------------------------------------------ timeouts */
 
 /* A timeout of the call's own, and one that says what was missing. */
@@ -745,6 +925,7 @@ main (int   argc,
   g_test_add_func ("/cancel/partly-written", test_cancel_partly_written);
   g_test_add_func ("/cancel/no-reply", test_cancel_no_reply);
   g_test_add_func ("/cancel/qemu/quit", test_qemu_quit_cancelled);
+  g_test_add_func ("/cancel/qemu/reused-cancellable", test_qemu_reused_cancellable);
   g_test_add_func ("/timeout/per-call-and-message", test_timeout_per_call_and_message);
   g_test_add_func ("/timeout/qemu/names-event", test_qemu_timeout_names_event);
 
