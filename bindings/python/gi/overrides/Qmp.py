@@ -457,9 +457,10 @@ class _Interrupts:
     A call with neither a timeout nor a cancellable of the caller's (the
     common case) reuses the internal cancellable of the call before when
     nothing cancelled it: making a Gio.Cancellable is most of what the
-    override costs a call.  `current` changes under `_current_lock`, which
-    the watcher holds to cancel, so that no late Ctrl-C of a call that is
-    over can cancel the next one.
+    override costs a call.  `current` goes back to None under
+    `_current_lock`, which the watcher holds to cancel, so that no late
+    Ctrl-C of a call that is over can cancel the next one (which may use
+    the same cancellable); setting it needs no lock.
 
     Each SIGINT during a call reaches both the watcher (a byte in the
     pipe) and the Python handler.  When the Python handler took note of
@@ -544,8 +545,9 @@ class _Interrupts:
         KeyboardInterrupt came in the middle."""
         if self._wakeup_fd < 0:
             self._start()
-        with self._current_lock:
-            self.current = call
+        # No lock (0.6 µs of a call): the store is atomic, and leave()
+        # waited for the watcher to be done with the call before.
+        self.current = call
         call.handler_set = True
         _signal.signal(_SIGINT, self._on_sigint)
         call.saved_fd = _signal.set_wakeup_fd(self._wakeup_fd)
