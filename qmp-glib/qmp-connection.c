@@ -543,9 +543,9 @@ static GSourceFuncs emit_source_funcs = {
   NULL,
 };
 
-/* Marks the emission due, attaching the source if it is not; returns the
- * context to wake once the lock is released (see
- * _qmp_channel_wakeup_after_reading()). */
+/* Marks the emission due (->events_scheduled, and the source ready),
+ * attaching the source if it is not; returns the context to wake once the
+ * lock is released (see _qmp_channel_wakeup_after_reading()). */
 static GMainContext *
 connection_schedule_emit_locked (QmpConnection *self)
 {
@@ -565,6 +565,7 @@ connection_schedule_emit_locked (QmpConnection *self)
       self->emit_source = source;
     }
 
+  self->events_scheduled = TRUE;
   emit = (EmitSource *) self->emit_source;
   g_atomic_int_set (&emit->ready, TRUE);
 
@@ -709,8 +710,8 @@ sinks_close (QmpConnection *self,
  * holds.  The queue takes that reference: nothing in the reader holds the
  * event once it is queued, so its data object, which a handler may have
  * made and referenced, is only ever freed on the handler's thread
- * (json-glib's reference counts are not atomic).  Returns TRUE when the queue is full,
- * and the channel should stop reading. */
+ * (json-glib's reference counts are not atomic).  Returns TRUE when the
+ * queue is full, and the channel should stop reading. */
 static gboolean
 connection_on_event (GObject  *owner,
                      QmpEvent *event)
@@ -768,10 +769,7 @@ connection_on_event (GObject  *owner,
     }
   /* Also for a dropped event: the emission notifies dropped-events. */
   if (!self->events_scheduled)
-    {
-      self->events_scheduled = TRUE;
-      wake = connection_schedule_emit_locked (self);
-    }
+    wake = connection_schedule_emit_locked (self);
   full = events_full_locked (self, 0);
   if (full)
     self->reading_paused = TRUE;
@@ -2537,10 +2535,7 @@ on_call_done (QmpCall  *call,
     }
   g_queue_push_tail (&self->completions, completion);
   if (!self->events_scheduled)
-    {
-      self->events_scheduled = TRUE;
-      wake = connection_schedule_emit_locked (self);
-    }
+    wake = connection_schedule_emit_locked (self);
   g_mutex_unlock (&self->events_lock);
 
   if (wake != NULL)
