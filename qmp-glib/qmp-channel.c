@@ -1859,10 +1859,10 @@ channel_grow_buffer (QmpChannel *self,
  * lines have work for, such as the emission of events and the results of
  * _async calls, are woken when the batch is over, not at each line.  The
  * scheduler runs a thread it wakes at once on the reader's CPU: that
- * thread took each line as it
- * came and slept again, two thread switches a line (on one CPU, 330,000
- * pipelined calls preempted the worker 97,000 times in 51,000 reads).
- * What one read brought goes out once it is handled, so that a flood
+ * thread took each line as it came and slept again, two thread switches a
+ * line (on one CPU, 330,000 pipelined calls preempted the worker 97,000
+ * times in 51,000 reads).  What one read brought goes out once it is
+ * handled, so that a flood
  * keeps both threads busy; the last read's, after the commands its
  * replies made room for are written, so that the server has them while
  * the woken thread runs. */
