@@ -66,6 +66,8 @@ struct _QmpServerChannel
   gboolean oob_offered;
   gboolean guest_agent;         /* qemu-ga: no negotiation, "\n" line ends */
   gboolean debug_at_start;      /* G_MESSAGES_DEBUG named us when it was made */
+  gboolean in_order;            /* in-band answers go out in the order of
+                                 * their commands, as QEMU's do */
 
   /* Used on the worker thread only */
   GSource *input_source;
@@ -78,6 +80,7 @@ struct _QmpServerChannel
   gboolean oob_enabled;
   gboolean want_trees;          /* requests come with arguments and id as trees */
   gboolean closed_told;         /* closed_func was called */
+  guint64 last_seq;             /* given to the last in-band line */
 
   GMutex lock;
   /* Protected by lock */
@@ -94,6 +97,10 @@ struct _QmpServerChannel
   GString *wbuf;                /* bytes to write */
   gsize wpos;                   /* how much of wbuf is written */
   GQueue later;                 /* Segment: to write after wbuf */
+  guint64 next_answer;          /* in order: the seq whose answer is next */
+  GHashTable *held;             /* in order: guint64 seq → GString, the
+                                 * answers that came before their turn (an
+                                 * empty one: no answer) */
   GSource *output_source;       /* waits for the socket to take more */
 };
 
@@ -280,14 +287,72 @@ channel_line_end (QmpServerChannel *self)
   return self->guest_agent ? "\n" : "\r\n";
 }
 
+/* The answers that waited for the one of @seq, which went out */
+static void
+channel_release_held_locked (QmpServerChannel *self,
+                             guint64           seq)
+{
+  GString *held;
+
+  if (seq == 0)
+    return;
+
+  g_assert (seq == self->next_answer);
+  self->next_answer++;
+  while (self->held != NULL &&
+         (held = g_hash_table_lookup (self->held, &self->next_answer)) != NULL)
+    {
+      channel_append_locked (self, held->str, held->len);
+      g_hash_table_remove (self->held, &self->next_answer);
+      self->next_answer++;
+    }
+}
+
+static void
+held_free (GString *line)
+{
+  g_string_free (line, TRUE);
+}
+
+/* Whether the answer of @seq must wait for the ones before it */
+static inline gboolean
+channel_early_locked (QmpServerChannel *self,
+                      guint64           seq)
+{
+  return seq != 0 && seq != self->next_answer;
+}
+
+/* An answer before its turn, kept until the ones before it went out */
+static void
+channel_hold_locked (QmpServerChannel *self,
+                     guint64           seq,
+                     const char       *line,
+                     gsize             len)
+{
+  g_assert (seq > self->next_answer);
+  if (self->held == NULL)
+    self->held = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                        (GDestroyNotify) held_free);
+  g_hash_table_insert (self->held, g_memdup2 (&seq, sizeof seq), g_string_new_len (line, len));
+}
+
 static void
 channel_append_line (QmpServerChannel *self,
+                     guint64           seq,
                      GString          *line)
 {
   g_string_append (line, channel_line_end (self));
 
   g_mutex_lock (&self->lock);
-  channel_append_locked (self, line->str, line->len);
+  if (channel_early_locked (self, seq))
+    {
+      channel_hold_locked (self, seq, line->str, line->len);
+    }
+  else
+    {
+      channel_append_locked (self, line->str, line->len);
+      channel_release_held_locked (self, seq);
+    }
   g_mutex_unlock (&self->lock);
 }
 
@@ -295,6 +360,7 @@ channel_append_line (QmpServerChannel *self,
  * straight into the buffer: a proxy's answers cost no line of their own. */
 static void
 channel_append_pieces (QmpServerChannel  *self,
+                       guint64            seq,
                        const char       **pieces,
                        gsize             *lens,
                        guint              n_pieces)
@@ -314,15 +380,24 @@ channel_append_pieces (QmpServerChannel  *self,
       return;
     }
 
-  if (G_UNLIKELY (self->cut_pending || self->write_limit >= 0))
+  if (G_UNLIKELY (self->cut_pending || self->write_limit >= 0 || channel_early_locked (self, seq)))
     {
-      /* A fault: the line is cut where the test asked */
+      /* A fault, where the line is cut where the test asked, or an
+       * answer that must wait for its turn */
       g_autoptr(GString) line = g_string_sized_new (total);
 
       for (guint i = 0; i < n_pieces; i++)
         g_string_append_len (line, pieces[i], lens[i]);
       g_string_append_len (line, end, end_len);
-      channel_append_locked (self, line->str, line->len);
+      if (channel_early_locked (self, seq))
+        {
+          channel_hold_locked (self, seq, line->str, line->len);
+        }
+      else
+        {
+          channel_append_locked (self, line->str, line->len);
+          channel_release_held_locked (self, seq);
+        }
       g_mutex_unlock (&self->lock);
       return;
     }
@@ -334,14 +409,16 @@ channel_append_pieces (QmpServerChannel  *self,
   g_string_append_len (tail, end, end_len);
 
   channel_write_locked (self);
+  channel_release_held_locked (self, seq);
   g_mutex_unlock (&self->lock);
 }
 
 void
-_qmp_server_channel_reply (QmpServerChannel *self,
-                           const char       *id_json,
-                           const char       *return_json)
+_qmp_server_channel_reply (QmpServerChannel       *self,
+                           const QmpServerRequest *request,
+                           const char             *return_json)
 {
+  const char *id_json = request->id_json;
   const char *pieces[] = { "{\"return\": ", return_json, ", \"id\": ", id_json, "}" };
   gsize lens[] = { strlen (pieces[0]), strlen (return_json), strlen (pieces[2]),
                    id_json != NULL ? strlen (id_json) : 0, 1 };
@@ -351,15 +428,16 @@ _qmp_server_channel_reply (QmpServerChannel *self,
       pieces[2] = pieces[4];
       lens[2] = lens[4];
     }
-  channel_append_pieces (self, pieces, lens, id_json != NULL ? 5 : 3);
+  channel_append_pieces (self, request->seq, pieces, lens, id_json != NULL ? 5 : 3);
 }
 
 void
-_qmp_server_channel_reply_error (QmpServerChannel *self,
-                                 const char       *id_json,
-                                 const char       *error_class,
-                                 const char       *desc)
+_qmp_server_channel_reply_error (QmpServerChannel       *self,
+                                 const QmpServerRequest *request,
+                                 const char             *error_class,
+                                 const char             *desc)
 {
+  const char *id_json = request->id_json;
   g_autoptr(GString) line = g_string_new ("{\"error\": {\"class\": ");
   g_autofree char *quoted_class = _qmp_json_string_quote (error_class);
   g_autofree char *quoted_desc = _qmp_json_string_quote (desc);
@@ -369,7 +447,22 @@ _qmp_server_channel_reply_error (QmpServerChannel *self,
     g_string_append_printf (line, ", \"id\": %s", id_json);
   g_string_append_c (line, '}');
 
-  channel_append_line (self, line);
+  channel_append_line (self, request->seq, line);
+}
+
+void
+_qmp_server_channel_skip (QmpServerChannel       *self,
+                          const QmpServerRequest *request)
+{
+  if (request->seq == 0)
+    return;
+
+  g_mutex_lock (&self->lock);
+  if (channel_early_locked (self, request->seq))
+    channel_hold_locked (self, request->seq, "", 0);
+  else
+    channel_release_held_locked (self, request->seq);
+  g_mutex_unlock (&self->lock);
 }
 
 void
@@ -525,13 +618,13 @@ channel_negotiate (QmpServerChannel *self,
           if (!g_str_equal (member, "enable"))
             {
               desc = g_strdup_printf ("Parameter '%s' is unexpected", member);
-              _qmp_server_channel_reply_error (self, request->id_json, "GenericError", desc);
+              _qmp_server_channel_reply_error (self, request, "GenericError", desc);
               return;
             }
 
           if (!JSON_NODE_HOLDS_ARRAY (value))
             {
-              _qmp_server_channel_reply_error (self, request->id_json, "GenericError",
+              _qmp_server_channel_reply_error (self, request, "GenericError",
                                                "Invalid parameter type for 'enable', expected: array");
               return;
             }
@@ -544,12 +637,12 @@ channel_negotiate (QmpServerChannel *self,
                 {
                   desc = g_strdup_printf ("Parameter 'enable' does not accept value '%s'",
                                           capability ? capability : "");
-                  _qmp_server_channel_reply_error (self, request->id_json, "GenericError", desc);
+                  _qmp_server_channel_reply_error (self, request, "GenericError", desc);
                   return;
                 }
               if (!self->oob_offered)
                 {
-                  _qmp_server_channel_reply_error (self, request->id_json, "GenericError",
+                  _qmp_server_channel_reply_error (self, request, "GenericError",
                                                    "Capability oob isn't available");
                   return;
                 }
@@ -562,12 +655,19 @@ channel_negotiate (QmpServerChannel *self,
   self->negotiated = TRUE;
   g_mutex_unlock (&self->lock);
   self->oob_enabled = oob;
-  _qmp_server_channel_reply (self, request->id_json, "{}");
+  _qmp_server_channel_reply (self, request, "{}");
 }
 
 /* One line from the client: checked as QEMU's qmp_dispatch() checks it.
  * Nothing is built from it unless the owner wants trees: the name is
  * decoded, and the id and arguments are kept as the client wrote them. */
+/* The place of a line's answer among the in-band ones */
+static guint64
+channel_take_seq (QmpServerChannel *self)
+{
+  return self->in_order ? ++self->last_seq : 0;
+}
+
 static void
 channel_handle_line (QmpServerChannel *self,
                      const char       *line,
@@ -600,13 +700,15 @@ channel_handle_line (QmpServerChannel *self,
 
   if (!_qmp_json_parse_command (line, len, self->scratch, &command, &not_an_object, &error))
     {
+      QmpServerRequest invalid = { .seq = channel_take_seq (self) };
+
       if (not_an_object)
         {
-          _qmp_server_channel_reply_error (self, NULL, "GenericError", "QMP input must be a JSON object");
+          _qmp_server_channel_reply_error (self, &invalid, "GenericError", "QMP input must be a JSON object");
           return;
         }
       g_debug ("server: ← a line that is not JSON: %s", error->message);
-      _qmp_server_channel_reply_error (self, NULL, "GenericError", "JSON parse error, invalid input");
+      _qmp_server_channel_reply_error (self, &invalid, "GenericError", "JSON parse error, invalid input");
       return;
     }
 
@@ -650,11 +752,13 @@ channel_handle_line (QmpServerChannel *self,
 
   if (problem != NULL)
     {
-      _qmp_server_channel_reply_error (self, request->id_json, "GenericError", problem);
+      request->seq = channel_take_seq (self);
+      _qmp_server_channel_reply_error (self, request, "GenericError", problem);
       return;
     }
 
   request->oob = command.exec_oob.string != NULL;
+  request->seq = request->oob ? 0 : channel_take_seq (self);
   request->name = request->oob ? g_steal_pointer (&command.exec_oob.string)
                                : g_steal_pointer (&command.execute.string);
   if (command.arguments.order != 0)
@@ -677,8 +781,11 @@ channel_handle_line (QmpServerChannel *self,
                                                        max_message_size, &error);
       if (error != NULL)
         {
+          /* Answered as QEMU answers a line it cannot parse: without the id */
+          QmpServerRequest too_large = { .seq = request->seq };
+
           g_debug ("server: ← %s", error->message);
-          _qmp_server_channel_reply_error (self, NULL, "GenericError", "JSON parse error, invalid input");
+          _qmp_server_channel_reply_error (self, &too_large, "GenericError", "JSON parse error, invalid input");
           return;
         }
       if (arguments != NULL)
@@ -695,13 +802,13 @@ channel_handle_line (QmpServerChannel *self,
       if (g_str_equal (request->name, "qmp_capabilities"))
         channel_negotiate (self, request);
       else
-        _qmp_server_channel_reply_error (self, request->id_json, "CommandNotFound",
+        _qmp_server_channel_reply_error (self, request, "CommandNotFound",
                                          "Expecting capabilities negotiation with 'qmp_capabilities'");
       request->answered = TRUE;
     }
   else if (g_str_equal (request->name, "qmp_capabilities"))
     {
-      _qmp_server_channel_reply_error (self, request->id_json, "CommandNotFound",
+      _qmp_server_channel_reply_error (self, request, "CommandNotFound",
                                        "Capabilities negotiation is already complete, command ignored");
       request->answered = TRUE;
     }
@@ -1121,6 +1228,7 @@ _qmp_server_channel_new (GIOStream                    *stream,
   self->max_message_size = 64 * 1024 * 1024;
   self->write_limit = -1;
   self->wbuf = g_string_sized_new (256);
+  self->next_answer = 1;
 
   return self;
 }
@@ -1154,6 +1262,16 @@ _qmp_server_channel_set_want_trees (QmpServerChannel *self,
   self->want_trees = !!want_trees;
 }
 
+/* Before _qmp_server_channel_start(): the answers to in-band commands go
+ * out in the order the commands came, whenever the owner gives them, as
+ * QEMU's do (for QmpProxy, whose own refusals would overtake QEMU's
+ * answers; a QmpTestServer's handlers may answer in any order). */
+void
+_qmp_server_channel_set_in_order (QmpServerChannel *self)
+{
+  self->in_order = TRUE;
+}
+
 gboolean
 _qmp_server_channel_is_guest_agent (QmpServerChannel *self)
 {
@@ -1168,7 +1286,7 @@ _qmp_server_channel_start (QmpServerChannel *self)
     {
       g_autoptr(GString) line = g_string_new (self->greeting_json);
 
-      channel_append_line (self, line);
+      channel_append_line (self, 0, line);
     }
 
   _qmp_worker_invoke (self->worker, start_on_worker,
@@ -1198,6 +1316,7 @@ _qmp_server_channel_unref (QmpServerChannel *self)
 
   g_string_free (self->wbuf, TRUE);
   g_queue_clear_full (&self->later, (GDestroyNotify) segment_free);
+  g_clear_pointer (&self->held, g_hash_table_unref);
   g_mutex_clear (&self->lock);
   g_string_free (self->scratch, TRUE);
   g_free (self->rbuf);

@@ -853,6 +853,51 @@ test_read_only (Fixture       *f,
   g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "running"));
 }
 
+/* The proxy's own answers (a refusal, a line it cannot parse) wait for
+ * QEMU's to the commands before them, as QEMU answers in order: a client
+ * that sends no ids has nothing else to go by. */
+static void
+test_answer_order (Fixture       *f,
+                   gconstpointer  data)
+{
+  /* The error's desc, or NULL for a return; the id, or -1 for none */
+  static const struct { const char *desc; int id; } expected[] = {
+    { NULL, -1 },
+    { "The command stop is not allowed on a read-only connection", -1 },
+    { NULL, 3 },
+    { "QMP input must be a JSON object", -1 },
+    { "The command quit is not allowed on a read-only connection", 5 },
+    { NULL, 6 },
+  };
+  g_autoptr(Raw) raw = raw_connect (f->ro_path);
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+
+  /* One write: the refusals are ready long before QEMU's answers */
+  raw_send (raw,
+            "{\"execute\": \"query-status\"}\n"
+            "{\"execute\": \"stop\"}\n"
+            "{\"execute\": \"query-status\", \"id\": 3}\n"
+            "[4]\n"
+            "{\"execute\": \"quit\", \"id\": 5}\n"
+            "{\"execute\": \"query-name\", \"id\": 6}\n");
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autoptr(JsonObject) reply = raw_read_reply (raw);
+
+      g_assert_nonnull (reply);
+      if (expected[i].desc == NULL)
+        g_assert_true (json_object_has_member (reply, "return"));
+      else
+        g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (reply, "error"), "desc"),
+                         ==, expected[i].desc);
+      if (expected[i].id < 0)
+        g_assert_false (json_object_has_member (reply, "id"));
+      else
+        g_assert_cmpint (json_object_get_int_member (reply, "id"), ==, expected[i].id);
+    }
+}
+
 /* Whether every write end of the pipe whose read end is @fd is closed:
  * its reader sees the end, at once. */
 static gboolean
@@ -1544,6 +1589,7 @@ main (int   argc,
   ADD ("/proxy/events", test_events);
   ADD ("/proxy/no-main-context", test_no_main_context);
   ADD ("/proxy/read-only", test_read_only);
+  ADD ("/proxy/answer-order", test_answer_order);
   ADD ("/proxy/fds", test_fds);
   ADD ("/proxy/fds-read-only", test_fds_read_only);
   ADD ("/proxy/socket-mode", test_socket_mode);
