@@ -34,6 +34,8 @@ typedef struct
   gboolean oob;             /* sent as exec-oob */
   GUnixFDList *fds;         /* nullable; descriptors that came with it */
   gboolean answered;        /* the channel answered it itself */
+  gboolean in_flight;       /* given to the owner unanswered: counted by
+                             * the channel until it is answered, once */
   guint64 seq;              /* its place among the answers of an in-order
                              * channel; 0: none (exec-oob, or a channel
                              * whose answers go out as they come) */

@@ -31,6 +31,23 @@
 /* How much of a filled line is made at a time */
 #define FILL_CHUNK (64 * 1024)
 
+/* A client that does not read what it is sent stops being read once this
+ * much waits to be written to it (not counting a filled line's filler),
+ * and is read again below half of it: what it sends cannot make the
+ * server hold more than that and one answer to a line. */
+#define OUTPUT_HIGH (1024 * 1024)
+
+/* Events are not answers to anything the client sends, so they are not
+ * held back by reading less: a client that leaves this much of them
+ * unread is closed. */
+#define OUTPUT_MAX (16 * 1024 * 1024)
+
+/* An in-order channel reads no more commands while this many wait for
+ * their answers (QEMU's monitor stops at 8), and again from half of it:
+ * a client cannot queue work without bound on the owner (a proxy's
+ * upstream connection). */
+#define MAX_IN_FLIGHT 64
+
 /* Bytes queued behind wbuf: @n_fill filler bytes, made only as they are
  * written, then @bytes.  A line of gigabytes costs the server no more
  * than a chunk. */
@@ -80,7 +97,9 @@ struct _QmpServerChannel
   gboolean oob_enabled;
   gboolean want_trees;          /* requests come with arguments and id as trees */
   gboolean closed_told;         /* closed_func was called */
-  guint64 last_seq;             /* given to the last in-band line */
+  gboolean paused;              /* lines wait in rbuf for the client to
+                                 * read or for answers (throttled) */
+  guint64 last_seq;             /* in order: given to the last in-band line */
 
   GMutex lock;
   /* Protected by lock */
@@ -98,6 +117,9 @@ struct _QmpServerChannel
   gsize wpos;                   /* how much of wbuf is written */
   GQueue later;                 /* Segment: to write after wbuf */
   guint64 next_answer;          /* in order: the seq whose answer is next */
+  guint n_in_flight;            /* requests given to the owner, unanswered */
+  gboolean throttled;           /* reading stopped for the above, or for
+                                 * what waits to be written */
   GHashTable *held;             /* in order: guint64 seq → GString, the
                                  * answers that came before their turn (an
                                  * empty one: no answer) */
@@ -107,6 +129,76 @@ struct _QmpServerChannel
 static void channel_write_locked (QmpServerChannel *self);
 static void channel_schedule_close_locked (QmpServerChannel *self);
 static void channel_update_reading (QmpServerChannel *self);
+static gboolean update_reading_on_worker (gpointer user_data);
+
+/* ------------------------------------------------------- flow control */
+
+/* The bytes that wait to be written, filler aside */
+static gsize
+channel_backlog_locked (QmpServerChannel *self)
+{
+  gsize n = self->wbuf->len - self->wpos;
+
+  for (GList *l = self->later.head; l != NULL; l = l->next)
+    n += ((Segment *) l->data)->bytes->len;
+
+  return n;
+}
+
+/* Whether the channel must read no more lines: the client leaves more
+ * than @backlog unread, or (in order) @in_flight of its commands wait for
+ * their answers. */
+static gboolean
+channel_must_wait_locked (QmpServerChannel *self,
+                          gsize             backlog,
+                          guint             in_flight)
+{
+  return (self->in_order && self->n_in_flight >= in_flight) ||
+         channel_backlog_locked (self) > backlog;
+}
+
+/* From any thread, as answers go out and the client reads them */
+static void
+channel_resume_if_due_locked (QmpServerChannel *self)
+{
+  if (!self->throttled || self->closed ||
+      channel_must_wait_locked (self, OUTPUT_HIGH / 2, MAX_IN_FLIGHT / 2 + 1))
+    return;
+
+  self->throttled = FALSE;
+  _qmp_worker_idle_add (self->worker, G_PRIORITY_DEFAULT, "[qmp-glib] server resume",
+                        update_reading_on_worker, _qmp_server_channel_ref (self),
+                        (GDestroyNotify) _qmp_server_channel_unref);
+}
+
+/* On the worker, before each line: whether to stop reading here */
+static gboolean
+channel_pause_if_due (QmpServerChannel *self)
+{
+  gboolean wait;
+
+  g_mutex_lock (&self->lock);
+  wait = channel_must_wait_locked (self, OUTPUT_HIGH, MAX_IN_FLIGHT);
+  if (wait)
+    self->throttled = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  self->paused = wait;
+  return wait;
+}
+
+/* An answer to @request (nullable) is given */
+static void
+channel_answered_locked (QmpServerChannel       *self,
+                         const QmpServerRequest *request)
+{
+  if (request == NULL || !request->in_flight)
+    return;
+
+  g_assert (self->n_in_flight > 0);
+  self->n_in_flight--;
+  channel_resume_if_due_locked (self);
+}
 
 void
 _qmp_server_request_free (QmpServerRequest *request)
@@ -131,6 +223,7 @@ on_output_ready (GObject  *stream,
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->output_source, g_source_unref);
   channel_write_locked (self);
+  channel_resume_if_due_locked (self);
   g_mutex_unlock (&self->lock);
 
   return G_SOURCE_REMOVE;
@@ -337,13 +430,16 @@ channel_hold_locked (QmpServerChannel *self,
 }
 
 static void
-channel_append_line (QmpServerChannel *self,
-                     guint64           seq,
-                     GString          *line)
+channel_append_line (QmpServerChannel       *self,
+                     const QmpServerRequest *request,
+                     GString                *line)
 {
+  guint64 seq = request != NULL ? request->seq : 0;
+
   g_string_append (line, channel_line_end (self));
 
   g_mutex_lock (&self->lock);
+  channel_answered_locked (self, request);
   if (channel_early_locked (self, seq))
     {
       channel_hold_locked (self, seq, line->str, line->len);
@@ -359,12 +455,13 @@ channel_append_line (QmpServerChannel *self,
 /* Appends a line made of @n_pieces strings and the line end, written
  * straight into the buffer: a proxy's answers cost no line of their own. */
 static void
-channel_append_pieces (QmpServerChannel  *self,
-                       guint64            seq,
-                       const char       **pieces,
-                       gsize             *lens,
-                       guint              n_pieces)
+channel_append_pieces (QmpServerChannel        *self,
+                       const QmpServerRequest  *request,
+                       const char             **pieces,
+                       gsize                   *lens,
+                       guint                    n_pieces)
 {
+  guint64 seq = request->seq;
   const char *end = channel_line_end (self);
   gsize end_len = strlen (end);
   gsize total = end_len;
@@ -374,6 +471,7 @@ channel_append_pieces (QmpServerChannel  *self,
     total += lens[i];
 
   g_mutex_lock (&self->lock);
+  channel_answered_locked (self, request);
   if (self->closed || self->close_when_written)
     {
       g_mutex_unlock (&self->lock);
@@ -428,7 +526,7 @@ _qmp_server_channel_reply (QmpServerChannel       *self,
       pieces[2] = pieces[4];
       lens[2] = lens[4];
     }
-  channel_append_pieces (self, request->seq, pieces, lens, id_json != NULL ? 5 : 3);
+  channel_append_pieces (self, request, pieces, lens, id_json != NULL ? 5 : 3);
 }
 
 void
@@ -447,17 +545,15 @@ _qmp_server_channel_reply_error (QmpServerChannel       *self,
     g_string_append_printf (line, ", \"id\": %s", id_json);
   g_string_append_c (line, '}');
 
-  channel_append_line (self, request->seq, line);
+  channel_append_line (self, request, line);
 }
 
 void
 _qmp_server_channel_skip (QmpServerChannel       *self,
                           const QmpServerRequest *request)
 {
-  if (request->seq == 0)
-    return;
-
   g_mutex_lock (&self->lock);
+  channel_answered_locked (self, request);
   if (channel_early_locked (self, request->seq))
     channel_hold_locked (self, request->seq, "", 0);
   else
@@ -488,8 +584,21 @@ _qmp_server_channel_send_event (QmpServerChannel *self,
 
   /* As QEMU, no events to a client that has not negotiated yet */
   g_mutex_lock (&self->lock);
-  if (self->negotiated)
-    channel_append_locked (self, line->str, line->len);
+  if (self->negotiated && !self->closed)
+    {
+      gsize backlog = channel_backlog_locked (self);
+
+      if (backlog + line->len <= OUTPUT_MAX)
+        {
+          channel_append_locked (self, line->str, line->len);
+        }
+      else
+        {
+          g_debug ("server: a client left %zu bytes unread: it is closed", backlog);
+          self->closed = TRUE;
+          channel_schedule_close_locked (self);
+        }
+    }
   g_mutex_unlock (&self->lock);
 }
 
@@ -813,6 +922,13 @@ channel_handle_line (QmpServerChannel *self,
       request->answered = TRUE;
     }
 
+  if (!request->answered)
+    {
+      request->in_flight = TRUE;
+      g_mutex_lock (&self->lock);
+      self->n_in_flight++;
+      g_mutex_unlock (&self->lock);
+    }
   channel_deliver (self, g_steal_pointer (&request));
 }
 
@@ -825,6 +941,7 @@ channel_process_buffer (QmpServerChannel *self,
   gsize start = 0;
   char *nl;
 
+  self->paused = FALSE;
   while ((nl = memchr (self->rbuf + self->rbuf_scanned, '\n',
                        self->rbuf_len - self->rbuf_scanned)) != NULL)
     {
@@ -832,6 +949,9 @@ channel_process_buffer (QmpServerChannel *self,
 
       if (len > max_message_size + 1)
         return FALSE;
+
+      if (channel_pause_if_due (self))
+        break;
 
       channel_handle_line (self, self->rbuf + start, len, max_message_size);
 
@@ -842,7 +962,9 @@ channel_process_buffer (QmpServerChannel *self,
         return FALSE;
     }
 
-  self->rbuf_scanned = self->rbuf_len;
+  /* Paused: the lines after start are searched again when it resumes */
+  if (!self->paused)
+    self->rbuf_scanned = self->rbuf_len;
 
   if (start > 0)
     {
@@ -910,7 +1032,7 @@ on_input_ready (gpointer user_data)
 
   g_mutex_lock (&self->lock);
   max_message_size = self->max_message_size;
-  if (self->closed || !self->reading)
+  if (self->closed || !self->reading || self->throttled)
     keep_going = FALSE;
   g_mutex_unlock (&self->lock);
 
@@ -955,6 +1077,13 @@ on_input_ready (gpointer user_data)
       if (!channel_process_buffer (self, max_message_size))
         {
           _qmp_server_channel_close (self);
+          keep_going = FALSE;
+          break;
+        }
+
+      /* Lines wait in rbuf: read again, and handle them, on resuming */
+      if (self->paused)
+        {
           keep_going = FALSE;
           break;
         }
@@ -1004,7 +1133,7 @@ channel_update_reading (QmpServerChannel *self)
   gboolean want;
 
   g_mutex_lock (&self->lock);
-  want = self->reading && !self->closed;
+  want = self->reading && !self->closed && !self->throttled;
   g_mutex_unlock (&self->lock);
 
   if (!want && self->input_source != NULL)
@@ -1047,6 +1176,12 @@ channel_update_reading (QmpServerChannel *self)
           g_mutex_unlock (&self->lock);
           if (!channel_process_buffer (self, max_message_size))
             _qmp_server_channel_close (self);
+          else if (self->paused && self->input_source != NULL)
+            {
+              /* Throttled again: the resume makes a new source */
+              g_source_destroy (self->input_source);
+              g_clear_pointer (&self->input_source, g_source_unref);
+            }
         }
     }
 }
@@ -1286,7 +1421,7 @@ _qmp_server_channel_start (QmpServerChannel *self)
     {
       g_autoptr(GString) line = g_string_new (self->greeting_json);
 
-      channel_append_line (self, 0, line);
+      channel_append_line (self, NULL, line);
     }
 
   _qmp_worker_invoke (self->worker, start_on_worker,

@@ -58,6 +58,11 @@
  * The faults a test needs are there on demand: closing, cutting the next
  * line, malformed or oversized lines, and stalls.
  *
+ * A client that does not read cannot make the server hold memory without
+ * bound: while more than 1 MiB of answers waits for it, it is not read
+ * (its writes block once the socket is full), and a client that leaves
+ * 16 MiB of events unread is closed.
+ *
  * The server runs on the library's I/O thread; its methods may be called
  * from any thread, and the [signal@Qmp.TestServer::command] signal is
  * emitted in the main context that was the thread-default one when the
