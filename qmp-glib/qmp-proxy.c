@@ -49,7 +49,11 @@
  * Commands are forwarded, and events and answers go out, on the library's
  * I/O thread, in the order QEMU sent its lines: an event that came before
  * an answer reaches the client before that answer, and a round trip
- * through the proxy waits for no main loop.  The application's own use of
+ * through the proxy waits for no main loop.  A client's answers come in
+ * the order of its commands, the proxy's own (a refusal, a line that is
+ * not JSON) in their turn among QEMU's.  A client is not read while 64 of
+ * its commands wait for answers or 1 MiB of answers waits for it to read,
+ * and is closed when it leaves 16 MiB of events unread.  The application's own use of
  * the upstream connection is unchanged: its events are still emitted in
  * its own context.  The proxy closes when the upstream connection's
  * [signal@Qmp.Connection::closed] signal is emitted, so keep the context
@@ -203,13 +207,15 @@ on_forwarded (QmpCall  *call,
   g_autofree char *return_json = _qmp_call_steal_return_json (call);
 
   if (error == NULL)
-    _qmp_server_channel_reply (forward->channel, forward->request->id_json,
+    _qmp_server_channel_reply (forward->channel, forward->request,
                                return_json != NULL ? return_json : "{}");
   else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) &&
            !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
-    _qmp_server_channel_reply_error (forward->channel, forward->request->id_json,
+    _qmp_server_channel_reply_error (forward->channel, forward->request,
                                      error_class (error), error->message);
-  /* else: QEMU went away, and the client is being closed */
+  else
+    _qmp_server_channel_skip (forward->channel, forward->request);   /* QEMU went away, and
+                                                                        * the client is being closed */
 
   forward_free (forward);
 }
@@ -257,7 +263,7 @@ on_channel_command (GObject          *owner,
 
       /* Its descriptors are closed before the client hears of it. */
       g_clear_object (&request->fds);
-      _qmp_server_channel_reply_error (channel, request->id_json, "GenericError", desc);
+      _qmp_server_channel_reply_error (channel, request, "GenericError", desc);
       _qmp_server_request_free (request);
       return;
     }
@@ -278,7 +284,7 @@ on_channel_command (GObject          *owner,
       g_clear_object (&request->fds);
       if (!ok)
         {
-          _qmp_server_channel_reply_error (channel, request->id_json, "GenericError", error->message);
+          _qmp_server_channel_reply_error (channel, request, "GenericError", error->message);
           _qmp_server_request_free (request);
           return;
         }
@@ -316,6 +322,7 @@ proxy_add_client (QmpProxy             *self,
   if (channel == NULL)
     return FALSE;
   _qmp_server_channel_set_want_trees (channel, FALSE);
+  _qmp_server_channel_set_in_order (channel);
 
   g_mutex_lock (&self->lock);
   if (self->closed)

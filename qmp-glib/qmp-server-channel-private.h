@@ -34,6 +34,11 @@ typedef struct
   gboolean oob;             /* sent as exec-oob */
   GUnixFDList *fds;         /* nullable; descriptors that came with it */
   gboolean answered;        /* the channel answered it itself */
+  gboolean in_flight;       /* given to the owner unanswered: counted by
+                             * the channel until it is answered, once */
+  guint64 seq;              /* its place among the answers of an in-order
+                             * channel; 0: none (exec-oob, or a channel
+                             * whose answers go out as they come) */
 } QmpServerRequest;
 
 void _qmp_server_request_free (QmpServerRequest *request);
@@ -65,21 +70,27 @@ void              _qmp_server_channel_unref (QmpServerChannel *self);
 void              _qmp_server_channel_set_guest_agent (QmpServerChannel *self);
 void              _qmp_server_channel_set_want_trees  (QmpServerChannel *self,
                                                        gboolean          want_trees);
+void              _qmp_server_channel_set_in_order    (QmpServerChannel *self);
 gboolean          _qmp_server_channel_is_guest_agent  (QmpServerChannel *self);
 void              _qmp_server_channel_start (QmpServerChannel *self);
 void              _qmp_server_channel_close (QmpServerChannel *self);
 gboolean          _qmp_server_channel_is_closed (QmpServerChannel *self);
 gboolean          _qmp_server_channel_is_negotiated (QmpServerChannel *self);
 
-/* A reply to the command whose id was @id_json (nullable: no id);
- * @return_json is the "return" member, serialized. */
-void _qmp_server_channel_reply       (QmpServerChannel *self,
-                                      const char       *id_json,
-                                      const char       *return_json);
-void _qmp_server_channel_reply_error (QmpServerChannel *self,
-                                      const char       *id_json,
-                                      const char       *error_class,
-                                      const char       *desc);
+/* The answer to @request, with its id_json (nullable: no id);
+ * @return_json is the "return" member, serialized.  On an in-order
+ * channel it waits for the answers to the in-band commands before it. */
+void _qmp_server_channel_reply       (QmpServerChannel       *self,
+                                      const QmpServerRequest *request,
+                                      const char             *return_json);
+void _qmp_server_channel_reply_error (QmpServerChannel       *self,
+                                      const QmpServerRequest *request,
+                                      const char             *error_class,
+                                      const char             *desc);
+/* @request gets no answer: on an in-order channel, the ones behind it no
+ * longer wait for it. */
+void _qmp_server_channel_skip        (QmpServerChannel       *self,
+                                      const QmpServerRequest *request);
 /* @data_json nullable; @timestamp_usec since the epoch, or -1 for QEMU's
  * "no clock" timestamp (-1, -1).  Dropped before negotiation, as QEMU
  * does. */

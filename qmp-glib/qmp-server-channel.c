@@ -31,6 +31,23 @@
 /* How much of a filled line is made at a time */
 #define FILL_CHUNK (64 * 1024)
 
+/* A client that does not read what it is sent stops being read once this
+ * much waits to be written to it (not counting a filled line's filler),
+ * and is read again below half of it: what it sends cannot make the
+ * server hold more than that and one answer to a line. */
+#define OUTPUT_HIGH (1024 * 1024)
+
+/* Events are not answers to anything the client sends, so they are not
+ * held back by reading less: a client that leaves this much of them
+ * unread is closed. */
+#define OUTPUT_MAX (16 * 1024 * 1024)
+
+/* An in-order channel reads no more commands while this many wait for
+ * their answers (QEMU's monitor stops at 8), and again from half of it:
+ * a client cannot queue work without bound on the owner (a proxy's
+ * upstream connection). */
+#define MAX_IN_FLIGHT 64
+
 /* Bytes queued behind wbuf: @n_fill filler bytes, made only as they are
  * written, then @bytes.  A line of gigabytes costs the server no more
  * than a chunk. */
@@ -66,6 +83,8 @@ struct _QmpServerChannel
   gboolean oob_offered;
   gboolean guest_agent;         /* qemu-ga: no negotiation, "\n" line ends */
   gboolean debug_at_start;      /* G_MESSAGES_DEBUG named us when it was made */
+  gboolean in_order;            /* in-band answers go out in the order of
+                                 * their commands, as QEMU's do */
 
   /* Used on the worker thread only */
   GSource *input_source;
@@ -78,6 +97,9 @@ struct _QmpServerChannel
   gboolean oob_enabled;
   gboolean want_trees;          /* requests come with arguments and id as trees */
   gboolean closed_told;         /* closed_func was called */
+  gboolean paused;              /* lines wait in rbuf for the client to
+                                 * read or for answers (throttled) */
+  guint64 last_seq;             /* in order: given to the last in-band line */
 
   GMutex lock;
   /* Protected by lock */
@@ -94,12 +116,89 @@ struct _QmpServerChannel
   GString *wbuf;                /* bytes to write */
   gsize wpos;                   /* how much of wbuf is written */
   GQueue later;                 /* Segment: to write after wbuf */
+  guint64 next_answer;          /* in order: the seq whose answer is next */
+  guint n_in_flight;            /* requests given to the owner, unanswered */
+  gboolean throttled;           /* reading stopped for the above, or for
+                                 * what waits to be written */
+  GHashTable *held;             /* in order: guint64 seq → GString, the
+                                 * answers that came before their turn (an
+                                 * empty one: no answer) */
   GSource *output_source;       /* waits for the socket to take more */
 };
 
 static void channel_write_locked (QmpServerChannel *self);
 static void channel_schedule_close_locked (QmpServerChannel *self);
 static void channel_update_reading (QmpServerChannel *self);
+static gboolean update_reading_on_worker (gpointer user_data);
+
+/* ------------------------------------------------------- flow control */
+
+/* The bytes that wait to be written, filler aside */
+static gsize
+channel_backlog_locked (QmpServerChannel *self)
+{
+  gsize n = self->wbuf->len - self->wpos;
+
+  for (GList *l = self->later.head; l != NULL; l = l->next)
+    n += ((Segment *) l->data)->bytes->len;
+
+  return n;
+}
+
+/* Whether the channel must read no more lines: the client leaves more
+ * than @backlog unread, or (in order) @in_flight of its commands wait for
+ * their answers. */
+static gboolean
+channel_must_wait_locked (QmpServerChannel *self,
+                          gsize             backlog,
+                          guint             in_flight)
+{
+  return (self->in_order && self->n_in_flight >= in_flight) ||
+         channel_backlog_locked (self) > backlog;
+}
+
+/* From any thread, as answers go out and the client reads them */
+static void
+channel_resume_if_due_locked (QmpServerChannel *self)
+{
+  if (!self->throttled || self->closed ||
+      channel_must_wait_locked (self, OUTPUT_HIGH / 2, MAX_IN_FLIGHT / 2 + 1))
+    return;
+
+  self->throttled = FALSE;
+  _qmp_worker_idle_add (self->worker, G_PRIORITY_DEFAULT, "[qmp-glib] server resume",
+                        update_reading_on_worker, _qmp_server_channel_ref (self),
+                        (GDestroyNotify) _qmp_server_channel_unref);
+}
+
+/* On the worker, before each line: whether to stop reading here */
+static gboolean
+channel_pause_if_due (QmpServerChannel *self)
+{
+  gboolean wait;
+
+  g_mutex_lock (&self->lock);
+  wait = channel_must_wait_locked (self, OUTPUT_HIGH, MAX_IN_FLIGHT);
+  if (wait)
+    self->throttled = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  self->paused = wait;
+  return wait;
+}
+
+/* An answer to @request (nullable) is given */
+static void
+channel_answered_locked (QmpServerChannel       *self,
+                         const QmpServerRequest *request)
+{
+  if (request == NULL || !request->in_flight)
+    return;
+
+  g_assert (self->n_in_flight > 0);
+  self->n_in_flight--;
+  channel_resume_if_due_locked (self);
+}
 
 void
 _qmp_server_request_free (QmpServerRequest *request)
@@ -124,6 +223,7 @@ on_output_ready (GObject  *stream,
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->output_source, g_source_unref);
   channel_write_locked (self);
+  channel_resume_if_due_locked (self);
   g_mutex_unlock (&self->lock);
 
   return G_SOURCE_REMOVE;
@@ -280,25 +380,88 @@ channel_line_end (QmpServerChannel *self)
   return self->guest_agent ? "\n" : "\r\n";
 }
 
+/* The answers that waited for the one of @seq, which went out */
 static void
-channel_append_line (QmpServerChannel *self,
-                     GString          *line)
+channel_release_held_locked (QmpServerChannel *self,
+                             guint64           seq)
 {
+  GString *held;
+
+  if (seq == 0)
+    return;
+
+  g_assert (seq == self->next_answer);
+  self->next_answer++;
+  while (self->held != NULL &&
+         (held = g_hash_table_lookup (self->held, &self->next_answer)) != NULL)
+    {
+      channel_append_locked (self, held->str, held->len);
+      g_hash_table_remove (self->held, &self->next_answer);
+      self->next_answer++;
+    }
+}
+
+static void
+held_free (GString *line)
+{
+  g_string_free (line, TRUE);
+}
+
+/* Whether the answer of @seq must wait for the ones before it */
+static inline gboolean
+channel_early_locked (QmpServerChannel *self,
+                      guint64           seq)
+{
+  return seq != 0 && seq != self->next_answer;
+}
+
+/* An answer before its turn, kept until the ones before it went out */
+static void
+channel_hold_locked (QmpServerChannel *self,
+                     guint64           seq,
+                     const char       *line,
+                     gsize             len)
+{
+  g_assert (seq > self->next_answer);
+  if (self->held == NULL)
+    self->held = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                        (GDestroyNotify) held_free);
+  g_hash_table_insert (self->held, g_memdup2 (&seq, sizeof seq), g_string_new_len (line, len));
+}
+
+static void
+channel_append_line (QmpServerChannel       *self,
+                     const QmpServerRequest *request,
+                     GString                *line)
+{
+  guint64 seq = request != NULL ? request->seq : 0;
+
   g_string_append (line, channel_line_end (self));
 
   g_mutex_lock (&self->lock);
-  channel_append_locked (self, line->str, line->len);
+  channel_answered_locked (self, request);
+  if (channel_early_locked (self, seq))
+    {
+      channel_hold_locked (self, seq, line->str, line->len);
+    }
+  else
+    {
+      channel_append_locked (self, line->str, line->len);
+      channel_release_held_locked (self, seq);
+    }
   g_mutex_unlock (&self->lock);
 }
 
 /* Appends a line made of @n_pieces strings and the line end, written
  * straight into the buffer: a proxy's answers cost no line of their own. */
 static void
-channel_append_pieces (QmpServerChannel  *self,
-                       const char       **pieces,
-                       gsize             *lens,
-                       guint              n_pieces)
+channel_append_pieces (QmpServerChannel        *self,
+                       const QmpServerRequest  *request,
+                       const char             **pieces,
+                       gsize                   *lens,
+                       guint                    n_pieces)
 {
+  guint64 seq = request->seq;
   const char *end = channel_line_end (self);
   gsize end_len = strlen (end);
   gsize total = end_len;
@@ -308,21 +471,31 @@ channel_append_pieces (QmpServerChannel  *self,
     total += lens[i];
 
   g_mutex_lock (&self->lock);
+  channel_answered_locked (self, request);
   if (self->closed || self->close_when_written)
     {
       g_mutex_unlock (&self->lock);
       return;
     }
 
-  if (G_UNLIKELY (self->cut_pending || self->write_limit >= 0))
+  if (G_UNLIKELY (self->cut_pending || self->write_limit >= 0 || channel_early_locked (self, seq)))
     {
-      /* A fault: the line is cut where the test asked */
+      /* A fault, where the line is cut where the test asked, or an
+       * answer that must wait for its turn */
       g_autoptr(GString) line = g_string_sized_new (total);
 
       for (guint i = 0; i < n_pieces; i++)
         g_string_append_len (line, pieces[i], lens[i]);
       g_string_append_len (line, end, end_len);
-      channel_append_locked (self, line->str, line->len);
+      if (channel_early_locked (self, seq))
+        {
+          channel_hold_locked (self, seq, line->str, line->len);
+        }
+      else
+        {
+          channel_append_locked (self, line->str, line->len);
+          channel_release_held_locked (self, seq);
+        }
       g_mutex_unlock (&self->lock);
       return;
     }
@@ -334,14 +507,16 @@ channel_append_pieces (QmpServerChannel  *self,
   g_string_append_len (tail, end, end_len);
 
   channel_write_locked (self);
+  channel_release_held_locked (self, seq);
   g_mutex_unlock (&self->lock);
 }
 
 void
-_qmp_server_channel_reply (QmpServerChannel *self,
-                           const char       *id_json,
-                           const char       *return_json)
+_qmp_server_channel_reply (QmpServerChannel       *self,
+                           const QmpServerRequest *request,
+                           const char             *return_json)
 {
+  const char *id_json = request->id_json;
   const char *pieces[] = { "{\"return\": ", return_json, ", \"id\": ", id_json, "}" };
   gsize lens[] = { strlen (pieces[0]), strlen (return_json), strlen (pieces[2]),
                    id_json != NULL ? strlen (id_json) : 0, 1 };
@@ -351,15 +526,16 @@ _qmp_server_channel_reply (QmpServerChannel *self,
       pieces[2] = pieces[4];
       lens[2] = lens[4];
     }
-  channel_append_pieces (self, pieces, lens, id_json != NULL ? 5 : 3);
+  channel_append_pieces (self, request, pieces, lens, id_json != NULL ? 5 : 3);
 }
 
 void
-_qmp_server_channel_reply_error (QmpServerChannel *self,
-                                 const char       *id_json,
-                                 const char       *error_class,
-                                 const char       *desc)
+_qmp_server_channel_reply_error (QmpServerChannel       *self,
+                                 const QmpServerRequest *request,
+                                 const char             *error_class,
+                                 const char             *desc)
 {
+  const char *id_json = request->id_json;
   g_autoptr(GString) line = g_string_new ("{\"error\": {\"class\": ");
   g_autofree char *quoted_class = _qmp_json_string_quote (error_class);
   g_autofree char *quoted_desc = _qmp_json_string_quote (desc);
@@ -369,7 +545,20 @@ _qmp_server_channel_reply_error (QmpServerChannel *self,
     g_string_append_printf (line, ", \"id\": %s", id_json);
   g_string_append_c (line, '}');
 
-  channel_append_line (self, line);
+  channel_append_line (self, request, line);
+}
+
+void
+_qmp_server_channel_skip (QmpServerChannel       *self,
+                          const QmpServerRequest *request)
+{
+  g_mutex_lock (&self->lock);
+  channel_answered_locked (self, request);
+  if (channel_early_locked (self, request->seq))
+    channel_hold_locked (self, request->seq, "", 0);
+  else
+    channel_release_held_locked (self, request->seq);
+  g_mutex_unlock (&self->lock);
 }
 
 void
@@ -395,8 +584,21 @@ _qmp_server_channel_send_event (QmpServerChannel *self,
 
   /* As QEMU, no events to a client that has not negotiated yet */
   g_mutex_lock (&self->lock);
-  if (self->negotiated)
-    channel_append_locked (self, line->str, line->len);
+  if (self->negotiated && !self->closed)
+    {
+      gsize backlog = channel_backlog_locked (self);
+
+      if (backlog + line->len <= OUTPUT_MAX)
+        {
+          channel_append_locked (self, line->str, line->len);
+        }
+      else
+        {
+          g_debug ("server: a client left %zu bytes unread: it is closed", backlog);
+          self->closed = TRUE;
+          channel_schedule_close_locked (self);
+        }
+    }
   g_mutex_unlock (&self->lock);
 }
 
@@ -525,13 +727,13 @@ channel_negotiate (QmpServerChannel *self,
           if (!g_str_equal (member, "enable"))
             {
               desc = g_strdup_printf ("Parameter '%s' is unexpected", member);
-              _qmp_server_channel_reply_error (self, request->id_json, "GenericError", desc);
+              _qmp_server_channel_reply_error (self, request, "GenericError", desc);
               return;
             }
 
           if (!JSON_NODE_HOLDS_ARRAY (value))
             {
-              _qmp_server_channel_reply_error (self, request->id_json, "GenericError",
+              _qmp_server_channel_reply_error (self, request, "GenericError",
                                                "Invalid parameter type for 'enable', expected: array");
               return;
             }
@@ -544,12 +746,12 @@ channel_negotiate (QmpServerChannel *self,
                 {
                   desc = g_strdup_printf ("Parameter 'enable' does not accept value '%s'",
                                           capability ? capability : "");
-                  _qmp_server_channel_reply_error (self, request->id_json, "GenericError", desc);
+                  _qmp_server_channel_reply_error (self, request, "GenericError", desc);
                   return;
                 }
               if (!self->oob_offered)
                 {
-                  _qmp_server_channel_reply_error (self, request->id_json, "GenericError",
+                  _qmp_server_channel_reply_error (self, request, "GenericError",
                                                    "Capability oob isn't available");
                   return;
                 }
@@ -562,12 +764,19 @@ channel_negotiate (QmpServerChannel *self,
   self->negotiated = TRUE;
   g_mutex_unlock (&self->lock);
   self->oob_enabled = oob;
-  _qmp_server_channel_reply (self, request->id_json, "{}");
+  _qmp_server_channel_reply (self, request, "{}");
 }
 
 /* One line from the client: checked as QEMU's qmp_dispatch() checks it.
  * Nothing is built from it unless the owner wants trees: the name is
  * decoded, and the id and arguments are kept as the client wrote them. */
+/* The place of a line's answer among the in-band ones */
+static guint64
+channel_take_seq (QmpServerChannel *self)
+{
+  return self->in_order ? ++self->last_seq : 0;
+}
+
 static void
 channel_handle_line (QmpServerChannel *self,
                      const char       *line,
@@ -600,13 +809,15 @@ channel_handle_line (QmpServerChannel *self,
 
   if (!_qmp_json_parse_command (line, len, self->scratch, &command, &not_an_object, &error))
     {
+      QmpServerRequest invalid = { .seq = channel_take_seq (self) };
+
       if (not_an_object)
         {
-          _qmp_server_channel_reply_error (self, NULL, "GenericError", "QMP input must be a JSON object");
+          _qmp_server_channel_reply_error (self, &invalid, "GenericError", "QMP input must be a JSON object");
           return;
         }
       g_debug ("server: ← a line that is not JSON: %s", error->message);
-      _qmp_server_channel_reply_error (self, NULL, "GenericError", "JSON parse error, invalid input");
+      _qmp_server_channel_reply_error (self, &invalid, "GenericError", "JSON parse error, invalid input");
       return;
     }
 
@@ -650,11 +861,13 @@ channel_handle_line (QmpServerChannel *self,
 
   if (problem != NULL)
     {
-      _qmp_server_channel_reply_error (self, request->id_json, "GenericError", problem);
+      request->seq = channel_take_seq (self);
+      _qmp_server_channel_reply_error (self, request, "GenericError", problem);
       return;
     }
 
   request->oob = command.exec_oob.string != NULL;
+  request->seq = request->oob ? 0 : channel_take_seq (self);
   request->name = request->oob ? g_steal_pointer (&command.exec_oob.string)
                                : g_steal_pointer (&command.execute.string);
   if (command.arguments.order != 0)
@@ -677,8 +890,11 @@ channel_handle_line (QmpServerChannel *self,
                                                        max_message_size, &error);
       if (error != NULL)
         {
+          /* Answered as QEMU answers a line it cannot parse: without the id */
+          QmpServerRequest too_large = { .seq = request->seq };
+
           g_debug ("server: ← %s", error->message);
-          _qmp_server_channel_reply_error (self, NULL, "GenericError", "JSON parse error, invalid input");
+          _qmp_server_channel_reply_error (self, &too_large, "GenericError", "JSON parse error, invalid input");
           return;
         }
       if (arguments != NULL)
@@ -695,17 +911,24 @@ channel_handle_line (QmpServerChannel *self,
       if (g_str_equal (request->name, "qmp_capabilities"))
         channel_negotiate (self, request);
       else
-        _qmp_server_channel_reply_error (self, request->id_json, "CommandNotFound",
+        _qmp_server_channel_reply_error (self, request, "CommandNotFound",
                                          "Expecting capabilities negotiation with 'qmp_capabilities'");
       request->answered = TRUE;
     }
   else if (g_str_equal (request->name, "qmp_capabilities"))
     {
-      _qmp_server_channel_reply_error (self, request->id_json, "CommandNotFound",
+      _qmp_server_channel_reply_error (self, request, "CommandNotFound",
                                        "Capabilities negotiation is already complete, command ignored");
       request->answered = TRUE;
     }
 
+  if (!request->answered)
+    {
+      request->in_flight = TRUE;
+      g_mutex_lock (&self->lock);
+      self->n_in_flight++;
+      g_mutex_unlock (&self->lock);
+    }
   channel_deliver (self, g_steal_pointer (&request));
 }
 
@@ -718,6 +941,7 @@ channel_process_buffer (QmpServerChannel *self,
   gsize start = 0;
   char *nl;
 
+  self->paused = FALSE;
   while ((nl = memchr (self->rbuf + self->rbuf_scanned, '\n',
                        self->rbuf_len - self->rbuf_scanned)) != NULL)
     {
@@ -725,6 +949,9 @@ channel_process_buffer (QmpServerChannel *self,
 
       if (len > max_message_size + 1)
         return FALSE;
+
+      if (channel_pause_if_due (self))
+        break;
 
       channel_handle_line (self, self->rbuf + start, len, max_message_size);
 
@@ -735,7 +962,9 @@ channel_process_buffer (QmpServerChannel *self,
         return FALSE;
     }
 
-  self->rbuf_scanned = self->rbuf_len;
+  /* Paused: the lines after start are searched again when it resumes */
+  if (!self->paused)
+    self->rbuf_scanned = self->rbuf_len;
 
   if (start > 0)
     {
@@ -803,7 +1032,7 @@ on_input_ready (gpointer user_data)
 
   g_mutex_lock (&self->lock);
   max_message_size = self->max_message_size;
-  if (self->closed || !self->reading)
+  if (self->closed || !self->reading || self->throttled)
     keep_going = FALSE;
   g_mutex_unlock (&self->lock);
 
@@ -848,6 +1077,13 @@ on_input_ready (gpointer user_data)
       if (!channel_process_buffer (self, max_message_size))
         {
           _qmp_server_channel_close (self);
+          keep_going = FALSE;
+          break;
+        }
+
+      /* Lines wait in rbuf: read again, and handle them, on resuming */
+      if (self->paused)
+        {
           keep_going = FALSE;
           break;
         }
@@ -897,7 +1133,7 @@ channel_update_reading (QmpServerChannel *self)
   gboolean want;
 
   g_mutex_lock (&self->lock);
-  want = self->reading && !self->closed;
+  want = self->reading && !self->closed && !self->throttled;
   g_mutex_unlock (&self->lock);
 
   if (!want && self->input_source != NULL)
@@ -940,6 +1176,12 @@ channel_update_reading (QmpServerChannel *self)
           g_mutex_unlock (&self->lock);
           if (!channel_process_buffer (self, max_message_size))
             _qmp_server_channel_close (self);
+          else if (self->paused && self->input_source != NULL)
+            {
+              /* Throttled again: the resume makes a new source */
+              g_source_destroy (self->input_source);
+              g_clear_pointer (&self->input_source, g_source_unref);
+            }
         }
     }
 }
@@ -1121,6 +1363,7 @@ _qmp_server_channel_new (GIOStream                    *stream,
   self->max_message_size = 64 * 1024 * 1024;
   self->write_limit = -1;
   self->wbuf = g_string_sized_new (256);
+  self->next_answer = 1;
 
   return self;
 }
@@ -1154,6 +1397,16 @@ _qmp_server_channel_set_want_trees (QmpServerChannel *self,
   self->want_trees = !!want_trees;
 }
 
+/* Before _qmp_server_channel_start(): the answers to in-band commands go
+ * out in the order the commands came, whenever the owner gives them, as
+ * QEMU's do (for QmpProxy, whose own refusals would overtake QEMU's
+ * answers; a QmpTestServer's handlers may answer in any order). */
+void
+_qmp_server_channel_set_in_order (QmpServerChannel *self)
+{
+  self->in_order = TRUE;
+}
+
 gboolean
 _qmp_server_channel_is_guest_agent (QmpServerChannel *self)
 {
@@ -1168,7 +1421,7 @@ _qmp_server_channel_start (QmpServerChannel *self)
     {
       g_autoptr(GString) line = g_string_new (self->greeting_json);
 
-      channel_append_line (self, line);
+      channel_append_line (self, NULL, line);
     }
 
   _qmp_worker_invoke (self->worker, start_on_worker,
@@ -1198,6 +1451,7 @@ _qmp_server_channel_unref (QmpServerChannel *self)
 
   g_string_free (self->wbuf, TRUE);
   g_queue_clear_full (&self->later, (GDestroyNotify) segment_free);
+  g_clear_pointer (&self->held, g_hash_table_unref);
   g_mutex_clear (&self->lock);
   g_string_free (self->scratch, TRUE);
   g_free (self->rbuf);

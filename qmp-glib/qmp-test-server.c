@@ -58,6 +58,11 @@
  * The faults a test needs are there on demand: closing, cutting the next
  * line, malformed or oversized lines, and stalls.
  *
+ * A client that does not read cannot make the server hold memory without
+ * bound: while more than 1 MiB of answers waits for it, it is not read
+ * (its writes block once the socket is full), and a client that leaves
+ * 16 MiB of events unread is closed.
+ *
  * The server runs on the library's I/O thread; its methods may be called
  * from any thread, and the [signal@Qmp.TestServer::command] signal is
  * emitted in the main context that was the thread-default one when the
@@ -486,7 +491,7 @@ command_reply_json (QmpTestServerCommand *self,
                     const char           *return_json)
 {
   if (command_take_answer (self))
-    _qmp_server_channel_reply (self->channel, self->request->id_json, return_json);
+    _qmp_server_channel_reply (self->channel, self->request, return_json);
 }
 
 /**
@@ -545,7 +550,7 @@ qmp_test_server_command_reply_error (QmpTestServerCommand *self,
   g_return_if_fail (desc != NULL);
 
   if (command_take_answer (self))
-    _qmp_server_channel_reply_error (self->channel, self->request->id_json, error_class, desc);
+    _qmp_server_channel_reply_error (self->channel, self->request, error_class, desc);
 }
 
 /* -------------------------------------------------------------- server */
@@ -634,7 +639,7 @@ command_answer_default (QmpTestServerCommand *command,
           /* The delimiter first: the client's parser starts over there */
           if (g_str_equal (name, "guest-sync-delimited"))
             _qmp_server_channel_send_raw (command->channel, "\xff", 1);
-          _qmp_server_channel_reply (command->channel, command->request->id_json, token);
+          _qmp_server_channel_reply (command->channel, command->request, token);
           return;
         }
       qmp_test_server_command_reply_error (command, "GenericError", "Parameter 'id' is missing");

@@ -12,8 +12,10 @@
 
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include <gio/gunixfdlist.h>
@@ -853,6 +855,150 @@ test_read_only (Fixture       *f,
   g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "running"));
 }
 
+/* The proxy's own answers (a refusal, a line it cannot parse) wait for
+ * QEMU's to the commands before them, as QEMU answers in order: a client
+ * that sends no ids has nothing else to go by. */
+static void
+test_answer_order (Fixture       *f,
+                   gconstpointer  data)
+{
+  /* The error's desc, or NULL for a return; the id, or -1 for none */
+  static const struct { const char *desc; int id; } expected[] = {
+    { NULL, -1 },
+    { "The command stop is not allowed on a read-only connection", -1 },
+    { NULL, 3 },
+    { "QMP input must be a JSON object", -1 },
+    { "The command quit is not allowed on a read-only connection", 5 },
+    { NULL, 6 },
+  };
+  g_autoptr(Raw) raw = raw_connect (f->ro_path);
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+
+  /* One write: the refusals are ready long before QEMU's answers */
+  raw_send (raw,
+            "{\"execute\": \"query-status\"}\n"
+            "{\"execute\": \"stop\"}\n"
+            "{\"execute\": \"query-status\", \"id\": 3}\n"
+            "[4]\n"
+            "{\"execute\": \"quit\", \"id\": 5}\n"
+            "{\"execute\": \"query-name\", \"id\": 6}\n");
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autoptr(JsonObject) reply = raw_read_reply (raw);
+
+      g_assert_nonnull (reply);
+      if (expected[i].desc == NULL)
+        g_assert_true (json_object_has_member (reply, "return"));
+      else
+        g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (reply, "error"), "desc"),
+                         ==, expected[i].desc);
+      if (expected[i].id < 0)
+        g_assert_false (json_object_has_member (reply, "id"));
+      else
+        g_assert_cmpint (json_object_get_int_member (reply, "id"), ==, expected[i].id);
+    }
+}
+
+/* The test server's command function: "hold" is answered by the test */
+static gboolean
+hold_command (QmpTestServer        *server,
+              QmpTestServerCommand *command,
+              gpointer              user_data)
+{
+  if (!g_str_equal (qmp_test_server_command_get_name (command), "hold"))
+    return FALSE;
+  g_async_queue_push (user_data, g_object_ref (command));
+  return TRUE;
+}
+
+/* What @socket sent that its peer did not read yet */
+static int
+unread_bytes (GSocket *socket)
+{
+  int n = -1;
+
+  g_assert_cmpint (ioctl (g_socket_get_fd (socket), SIOCOUTQ, &n), ==, 0);
+  return n;
+}
+
+/* A client cannot queue work on QEMU without bound: the proxy reads no
+ * more of its commands while 64 wait for their answers (QmpConnection
+ * sends QEMU 8 at a time), and goes on as they come.  Against the test
+ * server, which answers "hold" when the test says so. */
+static void
+test_in_flight (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(GAsyncQueue) held = g_async_queue_new_full (g_object_unref);
+  g_autoptr(QmpConnection) upstream = NULL;
+  g_autoptr(QmpProxy) proxy = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GDataInputStream) input = NULL;
+  g_autoptr(GString) commands = g_string_new (NULL);
+  g_autoptr(GPtrArray) first = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  GSocket *socket;
+  guint n_held = 0;
+
+  qmp_test_server_set_command_func (server, hold_command, g_async_queue_ref (held),
+                                    (GDestroyNotify) g_async_queue_unref);
+  upstream = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  proxy = qmp_proxy_new (upstream);
+  stream = qmp_proxy_new_client_stream (proxy, QMP_PROXY_CLIENT_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
+  input = g_data_input_stream_new (g_io_stream_get_input_stream (stream));
+  g_data_input_stream_set_newline_type (input, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
+
+  line = g_data_input_stream_read_line (input, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&line, g_free);
+  g_string_append (commands, "{\"execute\": \"qmp_capabilities\"}\n");
+  for (guint i = 0; i < 1000; i++)
+    g_string_append_printf (commands, "{\"execute\": \"hold\", \"id\": %u}\n", i);
+  g_output_stream_write_all (g_io_stream_get_output_stream (stream), commands->str, commands->len,
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  /* QEMU's first commands are there; the proxy left most of the rest
+   * unread (34 KB; it reads 4 KB at a time) */
+  for (; n_held < 8; n_held++)
+    g_ptr_array_add (first, g_async_queue_timeout_pop (held, 10 * G_USEC_PER_SEC));
+  g_usleep (200 * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpint (unread_bytes (socket), >, 20000);
+
+  /* Answered, the rest comes, and every answer in order */
+  for (guint i = 0; i < first->len; i++)
+    {
+      g_assert_nonnull (g_ptr_array_index (first, i));
+      qmp_test_server_command_reply (g_ptr_array_index (first, i), NULL);
+    }
+  for (; n_held < 1000; n_held++)
+    {
+      g_autoptr(QmpTestServerCommand) command = g_async_queue_timeout_pop (held, 10 * G_USEC_PER_SEC);
+
+      g_assert_nonnull (command);
+      qmp_test_server_command_reply (command, NULL);
+    }
+  g_assert_cmpint (unread_bytes (socket), ==, 0);
+  line = g_data_input_stream_read_line (input, NULL, NULL, &error);
+  g_assert_cmpstr (line, ==, "{\"return\": {}}");
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("{\"return\": {}, \"id\": %u}", i);
+
+      g_clear_pointer (&line, g_free);
+      line = g_data_input_stream_read_line (input, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (line, ==, expected);
+    }
+
+  qmp_proxy_close (proxy);
+}
+
 /* Whether every write end of the pipe whose read end is @fd is closed:
  * its reader sees the end, at once. */
 static gboolean
@@ -1223,7 +1369,9 @@ test_tls_stalled_client (Fixture       *f,
   g_autofree char *negotiated = NULL;
   GOutputStream *output;
   QmpConnection *upstream = qmp_proxy_get_upstream (f->proxy);
-  guint n_schemas;
+  g_autoptr(GString) schemas = g_string_new (NULL);
+  gsize written;
+  gssize n = 0;
 
   tcp = g_socket_client_connect (socket_client, G_SOCKET_CONNECTABLE (bound), NULL, &error);
   g_assert_no_error (error);
@@ -1245,21 +1393,29 @@ test_tls_stalled_client (Fixture       *f,
   g_assert_no_error (error);
   g_assert_nonnull (strstr (negotiated, "\"return\""));
 
-  /* About 200 KB each: far more than the sockets hold; then a stop, whose
-   * STOP the application sees once QEMU answered everything before it,
-   * and the proxy queued those answers for the client that does not read */
-  n_schemas = qmp_test_scale (80);
-  for (guint i = 0; i <= n_schemas; i++)
-    {
-      const char *line = i < n_schemas ? "{\"execute\": \"query-qmp-schema\"}\n" : "{\"execute\": \"stop\"}\n";
-
-      g_output_stream_write_all (output, line, strlen (line), NULL, NULL, &error);
-      g_assert_no_error (error);
-    }
+  /* A stop, whose STOP the application sees once QEMU answered it; then
+   * schemas of about 200 KB each, which the client does not read: the
+   * proxy stops reading it once a few of them wait to be written, and
+   * the client's writes block once the sockets are full, sooner than
+   * the 100 MB it would take to ask for 500 MB of schemas */
+  g_output_stream_write_all (output, "{\"execute\": \"stop\"}\n", 20, NULL, NULL, &error);
+  g_assert_no_error (error);
   g_mutex_lock (&f->lock);
   while (!app_saw (f, "STOP"))
     g_cond_wait (&f->cond, &f->lock);
   g_mutex_unlock (&f->lock);
+
+  for (guint i = 0; i < 1000; i++)
+    g_string_append (schemas, "{\"execute\": \"query-qmp-schema\"}\n");
+  for (written = 0; written < 100 * 1024 * 1024; written += n)
+    {
+      n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (output), schemas->str,
+                                                      schemas->len, NULL, &error);
+      if (n < 0)
+        break;
+    }
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+  g_clear_error (&error);
 
   qmp_proxy_close (f->proxy);
   ret = qmp_connection_execute_sync (upstream, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
@@ -1541,9 +1697,11 @@ main (int   argc,
   ADD ("/proxy/hostile-input", test_hostile_input);
   ADD ("/proxy/two-clients", test_two_clients);
   g_test_add_func ("/proxy/arguments-byte-exact", test_arguments_byte_exact);
+  g_test_add_func ("/proxy/in-flight", test_in_flight);
   ADD ("/proxy/events", test_events);
   ADD ("/proxy/no-main-context", test_no_main_context);
   ADD ("/proxy/read-only", test_read_only);
+  ADD ("/proxy/answer-order", test_answer_order);
   ADD ("/proxy/fds", test_fds);
   ADD ("/proxy/fds-read-only", test_fds_read_only);
   ADD ("/proxy/socket-mode", test_socket_mode);

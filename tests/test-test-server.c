@@ -9,6 +9,9 @@
  */
 
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include <gio/gunixfdmessage.h>
@@ -355,6 +358,107 @@ test_hostile_client (void)
   /* Blank lines are skipped, as QEMU's stream parser skips white space */
   raw_send (raw, "\r\n  \n{\"execute\": \"x\", \"id\": null}\n");
   raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command x has not been found\"}, \"id\": null}");
+}
+
+/* What the socket sent that its peer did not read yet */
+static int
+unread_bytes (GSocket *socket)
+{
+  int n = -1;
+
+  g_assert_cmpint (ioctl (g_socket_get_fd (socket), SIOCOUTQ, &n), ==, 0);
+  return n;
+}
+
+/* A client that sends and never reads: the server stops reading it once
+ * its unread answers pass a bound (a line of two bytes gets an answer of
+ * 80), so the client's writes block instead of the server's memory
+ * growing; once the client reads, every line gets its answer. */
+static void
+test_unread_answers (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(RawClient) raw = raw_client_new (server);
+  GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (raw->stream));
+  g_autoptr(GString) lines = g_string_new (NULL);
+  guint64 sent = 0;
+  guint64 answered = 0;
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+  /* A small socket buffer: fewer lines wait in it (under valgrind too) */
+  g_socket_set_option (socket, SOL_SOCKET, SO_SNDBUF, 4096, NULL);
+
+  for (guint i = 0; i < 4096; i++)
+    g_string_append (lines, "x\n");
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_socket_send_with_blocking (socket, lines->str, lines->len, FALSE, NULL, &error);
+
+      if (n < 0)
+        {
+          int unread_before = unread_bytes (socket);
+
+          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+          /* Blocked, and staying so: the server stopped reading.  One that
+           * goes on takes some of what waits meanwhile, a read at a time. */
+          g_usleep (250 * G_TIME_SPAN_MILLISECOND);
+          if (unread_bytes (socket) == unread_before)
+            break;
+          continue;
+        }
+      /* Whole lines only, so that they can be counted */
+      g_assert_cmpint (n % 2, ==, 0);
+      sent += n / 2;
+      /* 64 MB of answers without the bound */
+      g_assert_cmpuint (sent, <, 800 * 1000);
+    }
+  /* (Not a lower bound: on a slow machine, under valgrind, a server that
+   * handles a read for longer than the wait looks stopped.) */
+  g_assert_cmpuint (sent, >, 0);
+
+  while (answered < sent)
+    {
+      g_autofree char *line = raw_read (raw);
+
+      g_assert_cmpstr (line, ==, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}");
+      answered++;
+    }
+
+  /* And the client is read as before */
+  raw_send (raw, "{\"execute\": \"x\", \"id\": 1}\n");
+  raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command x has not been found\"}, \"id\": 1}");
+}
+
+/* Events are not held back by reading less: a client that leaves 16 MB
+ * of them unread is closed, and the server holds no more for it. */
+static void
+test_unread_events (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(RawClient) raw = raw_client_new (server);
+  g_autoptr(JsonObject) data = json_object_new ();
+  g_autofree char *pad = g_strnfill (64 * 1024, 'p');
+  g_autofree char *line = NULL;
+  guint n_events = 0;
+
+  raw_negotiate (raw, "{\"execute\": \"qmp_capabilities\"}\n");
+  json_object_set_string_member (data, "pad", pad);
+
+  /* 32 MB of events, while the client reads none */
+  for (guint i = 0; i < 512 && qmp_test_server_get_n_clients (server) > 0; i++)
+    qmp_test_server_emit_event (server, "PAD", data, NULL);
+  while (qmp_test_server_get_n_clients (server) > 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* What was written before the close, then the end */
+  while ((line = raw_read (raw)) != NULL)
+    {
+      g_assert_true (g_str_has_prefix (line, "{\"timestamp\": "));
+      g_clear_pointer (&line, g_free);
+      n_events++;
+    }
+  g_assert_cmpuint (n_events, <, 16 * 1024 / 64 + 1);
 }
 
 static void
@@ -1393,6 +1497,8 @@ main (int   argc,
   g_test_add_func ("/test-server/guest-agent", test_guest_agent);
   g_test_add_func ("/test-server/negotiation", test_negotiation);
   g_test_add_func ("/test-server/hostile-client", test_hostile_client);
+  g_test_add_func ("/test-server/unread-answers", test_unread_answers);
+  g_test_add_func ("/test-server/unread-events", test_unread_events);
   g_test_add_func ("/test-server/canned", test_canned);
   g_test_add_func ("/test-server/handler", test_handler);
   g_test_add_func ("/test-server/answered-twice", test_answered_twice);

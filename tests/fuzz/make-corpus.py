@@ -144,8 +144,42 @@ qmpctl_args = {
     'not-utf8': b'\x00' + b'id=\xff\xfe',
 }
 
+# fuzz-serve.c: the first byte picks the server (bit 0 the proxy, 1 a
+# guest agent, 2 no oob, 3 a handler that answers later, 4 canned answers
+# and events, 5 a read-only proxy client, 6 a descriptor with each
+# segment, 7 debug logging); the rest is what the client sends.
+PROXY, GA, NO_OOB, HANDLER, CANNED, READ_ONLY, FDS, DEBUG = (1 << i for i in range(8))
+CAPS = b'{"execute": "qmp_capabilities"}\r\n'
+CAPS_OOB = b'{"execute": "qmp_capabilities", "arguments": {"enable": ["oob"]}}\n'
+serve = {
+    'test-server': bytes([0]) + CAPS + RS +
+        b'{"execute": "query-status", "id": 1}\n{"execute": "stop", "id": "s"}\n' + RS +
+        b'not json\n[1]\n{"id": 5}\n{"execute": 5, "id": [1, {"a": null}]}\n   \t\n'
+        b'{"execute": "a", "exec-oob": "b", "id": 2.5}\n{"execute": "a", "arguments": [], "id": 6}\n',
+    'before-negotiation': bytes([NO_OOB]) + b'{"execute": "query-status", "id": 1}\n' + CAPS_OOB +
+        b'{"execute": "qmp_capabilities", "arguments": {"x": 1}, "id": 2}\n' + CAPS + CAPS,
+    'partial-lines': bytes([0]) + CAPS + b'{"execute": "query-' + RS + b'status", "id": 7}\n' + RS +
+        b'{"execute": "a", "id": "never answered: no line end"}',
+    'proxy-oob': bytes([PROXY | CANNED]) + CAPS_OOB + RS +
+        b'{"exec-oob": "migrate-pause", "id": "o"}\n{"execute": "query-status", "id": 2}\n'
+        b'{"execute": "stop", "id": 3}\n{"execute": "cont", "id": 4}\n',
+    'proxy-read-only': bytes([PROXY | READ_ONLY | FDS]) + CAPS + RS +
+        b'{"execute": "query-status", "id": 1}\n{"execute": "quit", "id": 2}\n'
+        b'{"execute": "query-\\u0073tatus"}\n{"execute": "query-x", "execute": "stop"}\n'
+        b'{"execute": "stop", "execute": "query-x"}\n{"execute": "query-x\\u0000"}\n',
+    'proxy-debug': bytes([PROXY | DEBUG | FDS]) + CAPS + RS +
+        b'{"execute": "object-add", "arguments": {"qom-type": "secret", "id": "s0", "data": "hunter2"}}\n'
+        b'{"execute": "getfd", "arguments": {"fdname": "f"}, "id": {"n": [1]}}\n',
+    'handler': bytes([HANDLER | CANNED]) + CAPS + RS +
+        b'{"execute": "a", "id": 1}\n{"execute": "query-status", "id": 2}\n{"execute": "x-fail", "id": 3}\n'
+        b'{"execute": "stop", "id": 4}\n',
+    'guest-agent': bytes([GA | FDS]) + b'{"execute": "guest-sync-delimited", "arguments": {"id": 1234}}\n' + RS +
+        b'\xff{"execute": "guest-ping"}\n' + RS + b'{"execute": "guest-info", "id": 1}\n'
+        b'{"execute": "guest-sync", "arguments": {"id": "x"}}\n{"execute": "qmp_capabilities"}\n',
+}
+
 for directory, seeds in (('receive', receive), ('json', json_lines), ('json-diff', json_lines),
-                         ('qmpctl-args', qmpctl_args)):
+                         ('qmpctl-args', qmpctl_args), ('serve', serve)):
     os.makedirs(os.path.join('corpus', directory), exist_ok=True)
     for name, data in seeds.items():
         with open(os.path.join('corpus', directory, name), 'wb') as f:
