@@ -438,12 +438,16 @@ test_tracker (Fixture       *fixture,
   run (fixture->connection, "cont");
   wait_state (&seen, QMP_RUN_STATE_RUNNING, TRUE);
 
-  /* quit: SHUTDOWN, then QEMU exits and the connection closes. */
+  /* quit: SHUTDOWN, then QEMU exits and the connection closes.  The
+   * handler is there before the close: "closed" comes once, in this
+   * context, possibly after qmp_connection_is_closed() says TRUE; one
+   * connected after the close would miss it, or, with the test's flag
+   * gone, write into a later test's stack. */
+  g_signal_connect_swapped (fixture->connection, "closed", G_CALLBACK (on_closed), &closed);
   run (fixture->connection, "quit");
   wait_state (&seen, QMP_RUN_STATE_SHUTDOWN, FALSE);
-  g_signal_connect_swapped (fixture->connection, "closed", G_CALLBACK (on_closed), &closed);
-  if (!qmp_connection_is_closed (fixture->connection))
-    qmp_test_wait_flag (&closed);
+  qmp_test_wait_flag (&closed);
+  g_signal_handlers_disconnect_by_data (fixture->connection, &closed);
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_assert_cmpint (qmp_run_state_tracker_get_run_state (tracker), ==, QMP_RUN_STATE_SHUTDOWN);
