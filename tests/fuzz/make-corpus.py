@@ -102,6 +102,11 @@ receive = {
         b'{"id": 1, "error": {"class": "CommandNotFound", "desc": "The command guest-info has not been found"}}\n',
 }
 
+# The same sessions with _sync calls, each in a thread (bit 6)
+for name in ('qemu-session', 'qemu-event-first', 'qemu-oob', 'qemu-errors', 'qemu-typed-debug',
+             'qemu-quit', 'ga-session', 'ga-wrong-token'):
+    receive[name + '-sync'] = bytes([receive[name][0] | 0x40]) + receive[name][1:]
+
 json_lines = {
     'greeting': GREETING,
     'return': ret(STATUS, 2),
