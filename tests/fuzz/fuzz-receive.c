@@ -12,6 +12,8 @@
  *   bit 2  max-message-size of 128 bytes
  *   bit 3  the typed query_status instead of a plain execute
  *   bit 4  debug logging (every line formatted and redacted)
+ *   bit 6  the calls are _sync ones, each in a thread of its own, so that
+ *          they wait together and a caller may read its own reply
  *
  * so that "0" is a QEMU session and "1" a guest-agent one.  The rest is
  * cut into segments at each 0x1E byte (ASCII RS, which no QMP message can
@@ -26,7 +28,8 @@
  * (id 2), "device_del" until DEVICE_DELETED for "kbd0" (id 3), a wait for
  * STOP, and "migrate-pause" out of band when OOB was negotiated (id 4);
  * for the guest agent "guest-ping" (id 3) and "guest-shutdown" (id 4, no
- * reply).  An "event" handler reads every event.
+ * reply).  An "event" handler reads every event.  With bit 6 the same
+ * calls are made with the _sync functions, each from a thread of its own.
  *
  * Checked: construction and every call finish, each once, with a result
  * or an error of the server (QMP_ERROR) or of its going away
@@ -66,7 +69,10 @@ enum {
   OPT_SMALL_MAX = 1 << 2,
   OPT_TYPED = 1 << 3,
   OPT_DEBUG = 1 << 4,
+  OPT_SYNC = 1 << 6,
 };
+
+#define MAX_SYNC_CALLS 4
 
 typedef struct
 {
@@ -79,13 +85,14 @@ typedef struct
   gboolean constructed;     /* construction has finished */
   gboolean construct_ok;
   guint n_calls;            /* started after construction */
-  guint n_done;
+  guint n_done;             /* atomic: _sync calls finish in their threads */
   guint n_closed;
   guint n_events;
   guint expected_lines;     /* the most lines the client will write */
   guint client_lines;       /* lines it wrote */
   gboolean client_gone;     /* it hung up */
-  guint64 progress;         /* bumped by everything the client does */
+  gint progress;            /* atomic; bumped by everything the client does */
+  GThread *threads[MAX_SYNC_CALLS];   /* the _sync calls' */
 } Session;
 
 static void
@@ -124,7 +131,7 @@ on_server_readable (GSocket      *socket,
   while ((n = g_socket_receive_with_blocking (s->server, buffer, sizeof buffer, FALSE,
                                               NULL, &error)) > 0)
     {
-      s->progress++;
+      g_atomic_int_inc (&s->progress);
       for (gssize i = 0; i < n; i++)
         if (buffer[i] == '\n')
           s->client_lines++;
@@ -164,13 +171,13 @@ wait_for_client (Session *s,
                  guint    lines)
 {
   gint64 quiet_until = g_get_monotonic_time () + QUIET_US;
-  guint64 seen = s->progress;
+  gint seen = g_atomic_int_get (&s->progress);
 
   while (s->client_lines < lines && !no_more_lines (s))
     {
-      if (s->progress != seen)
+      if (g_atomic_int_get (&s->progress) != seen)
         {
-          seen = s->progress;
+          seen = g_atomic_int_get (&s->progress);
           quiet_until = g_get_monotonic_time () + QUIET_US;
         }
       else if (g_get_monotonic_time () > quiet_until)
@@ -224,7 +231,7 @@ on_closed (QmpConnection *conn,
            GError        *error,
            Session       *s)
 {
-  s->progress++;
+  g_atomic_int_inc (&s->progress);
   s->n_closed++;
   g_assert_cmpuint (s->n_closed, ==, 1);
   g_assert_nonnull (error);
@@ -234,9 +241,10 @@ on_closed (QmpConnection *conn,
 static void
 call_done (Session *s)
 {
-  s->progress++;
-  s->n_done++;
-  g_assert_cmpuint (s->n_done, <=, s->n_calls);
+  guint done = (guint) g_atomic_int_add (&s->n_done, 1) + 1;
+
+  g_atomic_int_inc (&s->progress);
+  g_assert_cmpuint (done, <=, s->n_calls);
 }
 
 static void
@@ -307,10 +315,98 @@ wait_event_cb (GObject      *source,
   call_done (s);
 }
 
+/* One _sync call, in a thread of its own: the calls of start_calls() */
+typedef struct
+{
+  Session *s;
+  guint which;
+} SyncCall;
+
+static gpointer
+sync_call_thread (gpointer user_data)
+{
+  g_autofree SyncCall *call = user_data;
+  Session *s = call->s;
+  QmpConnection *conn = s->conn;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+
+  if (s->options & OPT_GUEST_AGENT)
+    {
+      ret = qmp_connection_execute_sync (conn, call->which == 0 ? "guest-ping" : "guest-shutdown",
+                                         NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+      g_assert_true ((ret == NULL) != (error == NULL));
+    }
+  else if (call->which == 0 && (s->options & OPT_TYPED))
+    {
+      gboolean running = FALSE;
+
+      qmp_connection_query_status_sync (conn, &running, NULL, &error);
+    }
+  else if (call->which == 0 || call->which == 3)
+    {
+      ret = qmp_connection_execute_sync (conn, call->which == 0 ? "query-status" : "migrate-pause", NULL,
+                                         call->which == 0 ? QMP_EXECUTE_FLAGS_NONE : QMP_EXECUTE_FLAGS_OOB,
+                                         NULL, &error);
+      g_assert_true ((ret == NULL) != (error == NULL));
+    }
+  else if (call->which == 1)
+    {
+      g_autoptr(JsonObject) arguments = json_object_new ();
+      g_autoptr(JsonObject) match = json_object_new ();
+
+      json_object_set_string_member (arguments, "id", "kbd0");
+      json_object_set_string_member (match, "device", "kbd0");
+      event = qmp_connection_execute_until_event_sync (conn, "device_del", arguments,
+                                                       "DEVICE_DELETED", match, &ret, NULL, &error);
+      g_assert_true ((event == NULL) != (error == NULL));
+      if (event != NULL)
+        {
+          g_assert_cmpstr (qmp_event_get_name (event), ==, "DEVICE_DELETED");
+          g_assert_nonnull (ret);
+        }
+    }
+  else
+    {
+      event = qmp_connection_wait_event_sync (conn, "STOP", NULL, NULL, &error);
+      g_assert_true ((event == NULL) != (error == NULL));
+      if (event != NULL)
+        g_assert_cmpstr (qmp_event_get_name (event), ==, "STOP");
+    }
+
+  check_error (error);
+  call_done (s);
+  return NULL;
+}
+
+static void
+start_sync_calls (Session *s)
+{
+  gboolean oob = !(s->options & OPT_GUEST_AGENT) && qmp_connection_get_oob_enabled (s->conn);
+
+  s->expected_lines = (s->options & OPT_GUEST_AGENT) ? 4 : oob ? 4 : 3;
+  s->n_calls = (s->options & OPT_GUEST_AGENT) ? 2 : oob ? 4 : 3;
+  for (guint i = 0; i < s->n_calls; i++)
+    {
+      SyncCall *call = g_new0 (SyncCall, 1);
+
+      call->s = s;
+      call->which = i;
+      s->threads[i] = g_thread_new ("fuzz-sync-call", sync_call_thread, call);
+    }
+}
+
 static void
 start_calls (Session *s)
 {
   QmpConnection *conn = s->conn;
+
+  if (s->options & OPT_SYNC)
+    {
+      start_sync_calls (s);
+      return;
+    }
 
   if (s->options & OPT_GUEST_AGENT)
     {
@@ -362,7 +458,7 @@ construct_cb (GObject      *source,
   GObject *object;
 
   object = g_async_initable_new_finish (G_ASYNC_INITABLE (source), result, &error);
-  s->progress++;
+  g_atomic_int_inc (&s->progress);
   g_assert_false (s->constructed);
   s->constructed = TRUE;
   g_assert_true ((object == NULL) != (error == NULL));
@@ -384,7 +480,8 @@ static gboolean
 session_done (Session *s)
 {
   return s->constructed &&
-         (!s->construct_ok || (s->n_done == s->n_calls && s->n_closed == 1));
+         (!s->construct_ok ||
+          ((guint) g_atomic_int_get (&s->n_done) == s->n_calls && s->n_closed == 1));
 }
 
 int
@@ -479,6 +576,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
                 "%u client lines, closed %u\n",
                 s.construct_ok ? "yes" : "no", s.n_done, s.n_calls, s.n_events,
                 s.client_lines, s.n_closed);
+
+  for (guint i = 0; i < MAX_SYNC_CALLS; i++)
+    if (s.threads[i] != NULL)
+      g_thread_join (s.threads[i]);
 
   if (s.conn != NULL)
     {

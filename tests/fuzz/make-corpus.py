@@ -43,7 +43,7 @@ KBD_DELETED = event(b'DEVICE_DELETED', b'{"device": "kbd0", "path": "/machine/pe
 CHILD_DELETED = event(b'DEVICE_DELETED', b'{"path": "/machine/peripheral/kbd0/kbd0.0/legacy[0]"}')
 GUEST_INFO = (b'{"return": {"version": "7.2.22", "supported_commands": ['
               b'{"enabled": true, "name": "guest-ping", "success-response": true}, '
-              b'{"enabled": true, "name": "guest-shutdown", "success-response": false}]}, "id": 2}')
+              b'{"enabled": true, "name": "guest-shutdown", "success-response": false}]}, "id": 1}')
 
 receive = {
     # QEMU: greeting; qmp_capabilities (1); query-status (2), device_del
@@ -95,12 +95,17 @@ receive = {
     # The guest agent: remains of an earlier client, 0xFF, the token;
     # guest-info (2), guest-ping (3), guest-shutdown (4, no reply).
     'ga-session': b'1' + b'{"return": {}, "i' + RS + b'\xff' + ret(SYNC_ID, 1) + b'\n' + RS +
-        GUEST_INFO + b'\n' + RS + ret(b'{}', 3) + b'\n',
+        GUEST_INFO + b'\n' + RS + ret(b'{}', 1) + b'\n',
     'ga-wrong-token': b'1' + RS + b'\xff' + ret(b'77', 1) + b'\n',
     'ga-no-delimiter': b'1' + RS + ret(SYNC_ID, 1) + b'\n',
     'ga-info-error': b'1' + RS + b'\xff' + ret(SYNC_ID, 1) + b'\n' + RS +
-        b'{"id": 2, "error": {"class": "CommandNotFound", "desc": "The command guest-info has not been found"}}\n',
+        b'{"id": 1, "error": {"class": "CommandNotFound", "desc": "The command guest-info has not been found"}}\n',
 }
+
+# The same sessions with _sync calls, each in a thread (bit 6)
+for name in ('qemu-session', 'qemu-event-first', 'qemu-oob', 'qemu-errors', 'qemu-typed-debug',
+             'qemu-quit', 'ga-session', 'ga-wrong-token'):
+    receive[name + '-sync'] = bytes([receive[name][0] | 0x40]) + receive[name][1:]
 
 json_lines = {
     'greeting': GREETING,
