@@ -13,8 +13,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1249,6 +1251,15 @@ void
 qmp_test_wait_flag (gboolean *flag)
 {
   wait_until (flag_is_set, flag);
+}
+
+int
+qmp_test_socket_unread_bytes (GSocket *socket)
+{
+  int n = -1;
+
+  g_assert_cmpint (ioctl (g_socket_get_fd (socket), SIOCOUTQ, &n), ==, 0);
+  return n;
 }
 
 #ifndef QMP_TEST_UTILS_NO_LIBRARY

@@ -209,6 +209,9 @@ GAsyncResult *qmp_test_wait_result (GAsyncResult **slot);
  * most, then an assertion fails. */
 void          qmp_test_wait_flag (gboolean *flag);
 
+/* What @socket sent that its peer did not read yet (SIOCOUTQ) */
+int           qmp_test_socket_unread_bytes (GSocket *socket);
+
 #ifndef QMP_TEST_UTILS_NO_LIBRARY
 /* A connection to @peer with @flags, made synchronously; asserts that it
  * succeeds.  Returns it (transfer full). */

@@ -12,10 +12,8 @@
 
 #include <poll.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <linux/sockios.h>
 #include <unistd.h>
 
 #include <gio/gunixfdlist.h>
@@ -912,16 +910,6 @@ hold_command (QmpTestServer        *server,
   return TRUE;
 }
 
-/* What @socket sent that its peer did not read yet */
-static int
-unread_bytes (GSocket *socket)
-{
-  int n = -1;
-
-  g_assert_cmpint (ioctl (g_socket_get_fd (socket), SIOCOUTQ, &n), ==, 0);
-  return n;
-}
-
 /* A client cannot queue work on QEMU without bound: the proxy reads no
  * more of its commands while 64 wait for their answers (QmpConnection
  * sends QEMU 8 at a time), and goes on as they come.  Against the test
@@ -968,7 +956,7 @@ test_in_flight (void)
   for (; n_held < 8; n_held++)
     g_ptr_array_add (first, g_async_queue_timeout_pop (held, 10 * G_USEC_PER_SEC));
   g_usleep (200 * G_TIME_SPAN_MILLISECOND);
-  g_assert_cmpint (unread_bytes (socket), >, 20000);
+  g_assert_cmpint (qmp_test_socket_unread_bytes (socket), >, 20000);
 
   /* Answered, the rest comes, and every answer in order */
   for (guint i = 0; i < first->len; i++)
@@ -983,7 +971,7 @@ test_in_flight (void)
       g_assert_nonnull (command);
       qmp_test_server_command_reply (command, NULL);
     }
-  g_assert_cmpint (unread_bytes (socket), ==, 0);
+  g_assert_cmpint (qmp_test_socket_unread_bytes (socket), ==, 0);
   line = g_data_input_stream_read_line (input, NULL, NULL, &error);
   g_assert_cmpstr (line, ==, "{\"return\": {}}");
   for (guint i = 0; i < 1000; i++)

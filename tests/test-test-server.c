@@ -9,14 +9,14 @@
  */
 
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <linux/sockios.h>
 #include <unistd.h>
 
 #include <gio/gunixfdmessage.h>
 #include <glib/gstdio.h>
 #include <qmp-glib.h>
+
+#include "qmp-test-utils.h"
 
 /* ------------------------------------------------------------- helpers */
 
@@ -360,16 +360,6 @@ test_hostile_client (void)
   raw_expect (raw, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command x has not been found\"}, \"id\": null}");
 }
 
-/* What the socket sent that its peer did not read yet */
-static int
-unread_bytes (GSocket *socket)
-{
-  int n = -1;
-
-  g_assert_cmpint (ioctl (g_socket_get_fd (socket), SIOCOUTQ, &n), ==, 0);
-  return n;
-}
-
 /* A client that sends and never reads: the server stops reading it once
  * its unread answers pass a bound (a line of two bytes gets an answer of
  * 80), so the client's writes block instead of the server's memory
@@ -397,13 +387,13 @@ test_unread_answers (void)
 
       if (n < 0)
         {
-          int unread_before = unread_bytes (socket);
+          int unread_before = qmp_test_socket_unread_bytes (socket);
 
           g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
           /* Blocked, and staying so: the server stopped reading.  One that
            * goes on takes some of what waits meanwhile, a read at a time. */
           g_usleep (250 * G_TIME_SPAN_MILLISECOND);
-          if (unread_bytes (socket) == unread_before)
+          if (qmp_test_socket_unread_bytes (socket) == unread_before)
             break;
           continue;
         }

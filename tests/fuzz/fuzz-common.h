@@ -46,6 +46,17 @@ fuzz_log_writer (GLogLevelFlags   log_level,
 #define fuzz_fail(...) \
   G_STMT_START { g_printerr (__VA_ARGS__); g_printerr ("\n"); abort (); } G_STMT_END
 
+/* A hang is a finding: abort once the session's @deadline (monotonic
+ * time) has passed, @seconds after it began. */
+static inline void
+fuzz_check_hang (const char *harness,
+                 gint64      deadline,
+                 int         seconds)
+{
+  if (g_get_monotonic_time () > deadline)
+    fuzz_fail ("%s: the session did not end within %d s", harness, seconds);
+}
+
 static inline void
 fuzz_init (void)
 {

@@ -98,9 +98,7 @@ typedef struct
 static void
 check_hang (Session *s)
 {
-  if (g_get_monotonic_time () > s->hang_deadline)
-    fuzz_fail ("fuzz-receive: the session did not end within %d s",
-             (int) (HANG_US / G_TIME_SPAN_SECOND));
+  fuzz_check_hang ("fuzz-receive", s->hang_deadline, (int) (HANG_US / G_TIME_SPAN_SECOND));
 }
 
 /* An error a call may end with when the server misbehaves or leaves. */

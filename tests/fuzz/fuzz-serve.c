@@ -114,9 +114,7 @@ expected_free (Expected *expected)
 static void
 check_hang (Session *s)
 {
-  if (g_get_monotonic_time () > s->hang_deadline)
-    fuzz_fail ("fuzz-serve: the session did not end within %d s",
-               (int) (HANG_US / G_TIME_SPAN_SECOND));
+  fuzz_check_hang ("fuzz-serve", s->hang_deadline, (int) (HANG_US / G_TIME_SPAN_SECOND));
 }
 
 /* The descriptors a session may leak: its sockets, and the /dev/null it
