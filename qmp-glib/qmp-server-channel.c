@@ -767,9 +767,6 @@ channel_negotiate (QmpServerChannel *self,
   _qmp_server_channel_reply (self, request, "{}");
 }
 
-/* One line from the client: checked as QEMU's qmp_dispatch() checks it.
- * Nothing is built from it unless the owner wants trees: the name is
- * decoded, and the id and arguments are kept as the client wrote them. */
 /* The place of a line's answer among the in-band ones */
 static guint64
 channel_take_seq (QmpServerChannel *self)
@@ -777,6 +774,9 @@ channel_take_seq (QmpServerChannel *self)
   return self->in_order ? ++self->last_seq : 0;
 }
 
+/* One line from the client: checked as QEMU's qmp_dispatch() checks it.
+ * Nothing is built from it unless the owner wants trees: the name is
+ * decoded, and the id and arguments are kept as the client wrote them. */
 static void
 channel_handle_line (QmpServerChannel *self,
                      const char       *line,
