@@ -395,7 +395,8 @@ channel_release_held_locked (QmpServerChannel *self,
   while (self->held != NULL &&
          (held = g_hash_table_lookup (self->held, &self->next_answer)) != NULL)
     {
-      channel_append_locked (self, held->str, held->len);
+      if (held->len > 0)
+        channel_append_locked (self, held->str, held->len);
       g_hash_table_remove (self->held, &self->next_answer);
       self->next_answer++;
     }
@@ -415,18 +416,29 @@ channel_early_locked (QmpServerChannel *self,
   return seq != 0 && seq != self->next_answer;
 }
 
-/* An answer before its turn, kept until the ones before it went out */
+/* The line of the answer of @seq (0: an answer that keeps no turn), in
+ * its turn: held if the ones before it have not gone out, else queued
+ * with those that waited for it.  An empty line is an answer that is
+ * not written. */
 static void
-channel_hold_locked (QmpServerChannel *self,
-                     guint64           seq,
-                     const char       *line,
-                     gsize             len)
+channel_answer_locked (QmpServerChannel *self,
+                       guint64           seq,
+                       const char       *line,
+                       gsize             len)
 {
-  g_assert (seq > self->next_answer);
-  if (self->held == NULL)
-    self->held = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                        (GDestroyNotify) held_free);
-  g_hash_table_insert (self->held, g_memdup2 (&seq, sizeof seq), g_string_new_len (line, len));
+  if (channel_early_locked (self, seq))
+    {
+      g_assert (seq > self->next_answer);
+      if (self->held == NULL)
+        self->held = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                            (GDestroyNotify) held_free);
+      g_hash_table_insert (self->held, g_memdup2 (&seq, sizeof seq), g_string_new_len (line, len));
+      return;
+    }
+
+  if (len > 0)
+    channel_append_locked (self, line, len);
+  channel_release_held_locked (self, seq);
 }
 
 static void
@@ -440,15 +452,7 @@ channel_append_line (QmpServerChannel       *self,
 
   g_mutex_lock (&self->lock);
   channel_answered_locked (self, request);
-  if (channel_early_locked (self, seq))
-    {
-      channel_hold_locked (self, seq, line->str, line->len);
-    }
-  else
-    {
-      channel_append_locked (self, line->str, line->len);
-      channel_release_held_locked (self, seq);
-    }
+  channel_answer_locked (self, seq, line->str, line->len);
   g_mutex_unlock (&self->lock);
 }
 
@@ -487,15 +491,7 @@ channel_append_pieces (QmpServerChannel        *self,
       for (guint i = 0; i < n_pieces; i++)
         g_string_append_len (line, pieces[i], lens[i]);
       g_string_append_len (line, end, end_len);
-      if (channel_early_locked (self, seq))
-        {
-          channel_hold_locked (self, seq, line->str, line->len);
-        }
-      else
-        {
-          channel_append_locked (self, line->str, line->len);
-          channel_release_held_locked (self, seq);
-        }
+      channel_answer_locked (self, seq, line->str, line->len);
       g_mutex_unlock (&self->lock);
       return;
     }
@@ -554,10 +550,7 @@ _qmp_server_channel_skip (QmpServerChannel       *self,
 {
   g_mutex_lock (&self->lock);
   channel_answered_locked (self, request);
-  if (channel_early_locked (self, request->seq))
-    channel_hold_locked (self, request->seq, "", 0);
-  else
-    channel_release_held_locked (self, request->seq);
+  channel_answer_locked (self, request->seq, "", 0);
   g_mutex_unlock (&self->lock);
 }
 
