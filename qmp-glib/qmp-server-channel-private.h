@@ -34,8 +34,9 @@ typedef struct
   gboolean oob;             /* sent as exec-oob */
   GUnixFDList *fds;         /* nullable; descriptors that came with it */
   gboolean answered;        /* the channel answered it itself */
-  gboolean in_flight;       /* given to the owner unanswered: counted by
-                             * the channel until it is answered, once */
+  gboolean in_flight;       /* given unanswered to the owner of an in-order
+                             * channel, which counts it until it is
+                             * answered, once */
   guint64 seq;              /* its place among the answers of an in-order
                              * channel; 0: none (exec-oob, or a channel
                              * whose answers go out as they come) */

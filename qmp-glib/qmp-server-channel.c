@@ -117,7 +117,8 @@ struct _QmpServerChannel
   gsize wpos;                   /* how much of wbuf is written */
   GQueue later;                 /* Segment: to write after wbuf */
   guint64 next_answer;          /* in order: the seq whose answer is next */
-  guint n_in_flight;            /* requests given to the owner, unanswered */
+  guint n_in_flight;            /* in order: requests given to the owner,
+                                 * unanswered */
   gboolean throttled;           /* reading stopped for the above, or for
                                  * what waits to be written */
   GHashTable *held;             /* in order: guint64 seq → GString, the
@@ -915,7 +916,8 @@ channel_handle_line (QmpServerChannel *self,
       request->answered = TRUE;
     }
 
-  if (!request->answered)
+  /* Counted where the count bounds anything */
+  if (!request->answered && self->in_order)
     {
       request->in_flight = TRUE;
       g_mutex_lock (&self->lock);
