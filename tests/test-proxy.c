@@ -898,27 +898,15 @@ test_answer_order (Fixture       *f,
     }
 }
 
-/* The test server's command function: "hold" is answered by the test */
-static gboolean
-hold_command (QmpTestServer        *server,
-              QmpTestServerCommand *command,
-              gpointer              user_data)
-{
-  if (!g_str_equal (qmp_test_server_command_get_name (command), "hold"))
-    return FALSE;
-  g_async_queue_push (user_data, g_object_ref (command));
-  return TRUE;
-}
-
 /* A client cannot queue work on QEMU without bound: the proxy reads no
  * more of its commands while 64 wait for their answers (QmpConnection
  * sends QEMU 8 at a time), and goes on as they come.  Against the test
- * server, which answers "hold" when the test says so. */
+ * server, whose commands the test holds and answers. */
 static void
 test_in_flight (void)
 {
   g_autoptr(QmpTestServer) server = qmp_test_server_new ();
-  g_autoptr(GAsyncQueue) held = g_async_queue_new_full (g_object_unref);
+  g_autoptr(QmpTestHeld) held = NULL;
   g_autoptr(QmpConnection) upstream = NULL;
   g_autoptr(QmpProxy) proxy = NULL;
   g_autoptr(GIOStream) stream = NULL;
@@ -928,12 +916,10 @@ test_in_flight (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
   GSocket *socket;
-  guint n_held = 0;
 
-  qmp_test_server_set_command_func (server, hold_command, g_async_queue_ref (held),
-                                    (GDestroyNotify) g_async_queue_unref);
   upstream = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
+  held = qmp_test_held_new (server);
   proxy = qmp_proxy_new (upstream);
   stream = qmp_proxy_new_client_stream (proxy, QMP_PROXY_CLIENT_FLAGS_NONE, &error);
   g_assert_no_error (error);
@@ -953,22 +939,18 @@ test_in_flight (void)
 
   /* QEMU's first commands are there; the proxy left most of the rest
    * unread (34 KB; it reads 4 KB at a time) */
-  for (; n_held < 8; n_held++)
-    g_ptr_array_add (first, g_async_queue_timeout_pop (held, 10 * G_USEC_PER_SEC));
+  for (guint i = 0; i < 8; i++)
+    g_ptr_array_add (first, qmp_test_held_next (held, "hold"));
   g_usleep (200 * G_TIME_SPAN_MILLISECOND);
   g_assert_cmpint (qmp_test_socket_unread_bytes (socket), >, 20000);
 
   /* Answered, the rest comes, and every answer in order */
   for (guint i = 0; i < first->len; i++)
+    qmp_test_server_command_reply (g_ptr_array_index (first, i), NULL);
+  for (guint i = first->len; i < 1000; i++)
     {
-      g_assert_nonnull (g_ptr_array_index (first, i));
-      qmp_test_server_command_reply (g_ptr_array_index (first, i), NULL);
-    }
-  for (; n_held < 1000; n_held++)
-    {
-      g_autoptr(QmpTestServerCommand) command = g_async_queue_timeout_pop (held, 10 * G_USEC_PER_SEC);
+      g_autoptr(QmpTestServerCommand) command = qmp_test_held_next (held, "hold");
 
-      g_assert_nonnull (command);
       qmp_test_server_command_reply (command, NULL);
     }
   g_assert_cmpint (qmp_test_socket_unread_bytes (socket), ==, 0);
