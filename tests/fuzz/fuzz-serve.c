@@ -143,9 +143,9 @@ count_fds (void)
 
 /* A line the client completed: what must answer it. */
 static void
-expect_line (Session    *s,
-             const char *line,
-             gsize       len)
+expect_line (Session *s,
+             char    *line,
+             gsize    len)
 {
   g_autoptr(JsonNode) tree = NULL;
   Expected *expected;
@@ -169,10 +169,14 @@ expect_line (Session    *s,
   g_queue_push_tail (&s->expected, expected);
 }
 
+/* Cuts @len bytes into lines at '\n', @pending holding the line not
+ * ended yet, and gives each line that ends to @func, without its '\n'. */
 static void
-note_sent (Session    *s,
+cut_lines (Session    *s,
+           GString    *pending,
            const char *data,
-           gsize       len)
+           gsize       len,
+           void      (*func) (Session *, char *, gsize))
 {
   const char *end = data + len;
 
@@ -182,12 +186,12 @@ note_sent (Session    *s,
 
       if (nl == NULL)
         {
-          g_string_append_len (s->sent, data, end - data);
+          g_string_append_len (pending, data, end - data);
           return;
         }
-      g_string_append_len (s->sent, data, nl - data);
-      expect_line (s, s->sent->str, s->sent->len);
-      g_string_truncate (s->sent, 0);
+      g_string_append_len (pending, data, nl - data);
+      func (s, pending->str, pending->len);
+      g_string_truncate (pending, 0);
       data = nl + 1;
     }
 }
@@ -294,25 +298,7 @@ on_client_readable (GSocket      *socket,
 
   while ((n = g_socket_receive_with_blocking (s->socket, buffer, sizeof buffer, FALSE,
                                               NULL, &error)) > 0)
-    {
-      const char *p = buffer;
-      const char *end = buffer + n;
-
-      while (p < end)
-        {
-          const char *nl = memchr (p, '\n', end - p);
-
-          if (nl == NULL)
-            {
-              g_string_append_len (s->received, p, end - p);
-              break;
-            }
-          g_string_append_len (s->received, p, nl - p);
-          check_line (s, s->received->str, s->received->len);
-          g_string_truncate (s->received, 0);
-          p = nl + 1;
-        }
-    }
+    cut_lines (s, s->received, buffer, n, check_line);
   if (n == 0 || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     {
       if (s->received->len > 0)
@@ -443,7 +429,7 @@ send_segment (Session    *s,
 {
   gboolean with_fd = (s->options & OPT_FDS) != 0 && len > 0;
 
-  note_sent (s, data, len);
+  cut_lines (s, s->sent, data, len, expect_line);
   while (len > 0 && !s->eof)
     {
       g_autoptr(GError) error = NULL;
