@@ -7,18 +7,14 @@
 
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <glib/gi18n-lib.h>
-#include <glib/gstdio.h>
-#include <gio/gunixsocketaddress.h>
 
 #include "qmp-init-private.h"
 #include "qmp-enums.h"
 #include "qmp-listener.h"
+#include "qmp-unix-socket-private.h"
 
 /**
  * QmpListener:
@@ -39,7 +35,8 @@
  *
  * Whoever can connect to the socket is trusted as the VM's QEMU, so the
  * socket is created owner-only (mode 0600) unless
- * [property@Qmp.Listener:socket-mode] says otherwise.  An existing file at
+ * [property@Qmp.Listener:socket-mode] says otherwise, and has that mode
+ * from the moment it appears at the path.  An existing file at
  * the path is never replaced, except a stale socket that nobody listens
  * on any more.
  *
@@ -74,9 +71,7 @@ struct _QmpListener
   guint socket_mode;
 
   GSocketListener *listener;       /* NULL until initialized */
-  dev_t dev;                       /* the socket file we made */
-  ino_t ino;
-  gboolean bound;                  /* whether ->dev and ->ino are ours */
+  QmpUnixSocketFile file;          /* the socket file we made */
 };
 
 static void qmp_listener_initable_iface_init (GInitableIface *iface);
@@ -110,58 +105,6 @@ address_get_path (const char *address)
   return address[0] != '\0' ? address : NULL;
 }
 
-/* A socket file at @path that nobody listens on is removed: what a QEMU
- * manager that was killed leaves behind.  Anything else stays. */
-static gboolean
-remove_stale_socket (const char  *path,
-                     GError     **error)
-{
-  g_autoptr(GSocket) probe = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GError) local_error = NULL;
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return TRUE;   /* nothing there (or nothing we may see): bind() tells */
-
-  if (!S_ISSOCK (st.st_mode))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                   _("Cannot listen on “%s”: a file that is not a socket exists there"), path);
-      return FALSE;
-    }
-
-  probe = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
-  if (probe == NULL)
-    return FALSE;
-
-  address = g_unix_socket_address_new (path);
-  if (g_socket_connect (probe, address, NULL, &local_error))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
-                   _("Cannot listen on “%s”: something listens there already"), path);
-      return FALSE;
-    }
-
-  if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
-    {
-      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                                  _("Cannot listen on “%s”: "), path);
-      return FALSE;
-    }
-
-  if (g_unlink (path) != 0 && errno != ENOENT)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Cannot remove the stale socket “%s”: %s"), path, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
 static gboolean
 qmp_listener_initable_init (GInitable     *initable,
                             GCancellable  *cancellable,
@@ -169,9 +112,7 @@ qmp_listener_initable_init (GInitable     *initable,
 {
   QmpListener *self = QMP_LISTENER (initable);
   g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(GSocketListener) listener = NULL;
-  GStatBuf st;
 
   if (self->listener != NULL)
     return TRUE;
@@ -183,46 +124,21 @@ qmp_listener_initable_init (GInitable     *initable,
                    self->address != NULL ? self->address : "");
       return FALSE;
     }
+  g_free (self->path);
   self->path = g_strdup (address_get_path (self->address));
 
-  if (!remove_stale_socket (self->path, error))
-    return FALSE;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+  /* Bound elsewhere and given its mode before it appears at the path:
+   * nobody sees it, or gets in, with the wrong permissions. */
+  socket = _qmp_unix_socket_listen (self->path, self->socket_mode, &self->file, error);
   if (socket == NULL)
-    return FALSE;
-
-  address = g_unix_socket_address_new (self->path);
-  if (!g_socket_bind (socket, address, FALSE, error))
-    {
-      g_prefix_error (error, _("Cannot listen on “%s”: "), self->path);
-      return FALSE;
-    }
-
-  if (g_lstat (self->path, &st) == 0)
-    {
-      self->dev = st.st_dev;
-      self->ino = st.st_ino;
-      self->bound = TRUE;
-    }
-
-  /* Bound but not listening yet, the socket refuses every connection:
-   * nobody gets in before the mode is right. */
-  if (g_chmod (self->path, (int) self->socket_mode) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Cannot set the mode of “%s”: %s"), self->path, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  if (!g_socket_listen (socket, error))
     return FALSE;
 
   listener = g_socket_listener_new ();
   if (!g_socket_listener_add_socket (listener, socket, NULL, error))
-    return FALSE;
+    {
+      _qmp_unix_socket_file_remove (&self->file);
+      return FALSE;
+    }
 
   self->listener = g_steal_pointer (&listener);
 
@@ -233,20 +149,6 @@ static void
 qmp_listener_initable_iface_init (GInitableIface *iface)
 {
   iface->init = qmp_listener_initable_init;
-}
-
-/* Removes the socket file if it is still the one we made. */
-static void
-listener_unlink (QmpListener *self)
-{
-  GStatBuf st;
-
-  if (!self->bound)
-    return;
-  self->bound = FALSE;
-
-  if (g_lstat (self->path, &st) == 0 && st.st_dev == self->dev && st.st_ino == self->ino)
-    g_unlink (self->path);
 }
 
 static void
@@ -391,7 +293,7 @@ qmp_listener_class_init (QmpListenerClass *klass)
    *
    * The permissions of the socket file, such as `0660` to let the group
    * connect.  The default, `0600`, lets only the owner (and root) connect.
-   * The socket accepts nobody before its mode is set.
+   * The socket file appears at its path with this mode already set.
    *
    * Since: 1.0
    */
@@ -683,5 +585,5 @@ qmp_listener_close (QmpListener *self)
 
   if (self->listener != NULL)
     g_socket_listener_close (self->listener);
-  listener_unlink (self);
+  _qmp_unix_socket_file_remove (&self->file);
 }

@@ -7,14 +7,9 @@
 
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <glib/gi18n-lib.h>
-#include <glib/gstdio.h>
 
 #include "qmp-connection-private.h"
 #include "qmp-error.h"
@@ -22,6 +17,7 @@
 #include "qmp-proxy.h"
 #include "qmp-server-channel-private.h"
 #include "qmp-tls-private.h"
+#include "qmp-unix-socket-private.h"
 #include "qmp-worker-private.h"
 
 /**
@@ -83,9 +79,7 @@ typedef struct
   GSocket *socket;
   GWeakRef proxy;
   QmpProxyClientFlags flags;
-  char *path;                   /* nullable (TCP); removed at close, if still ours */
-  dev_t dev;
-  ino_t ino;
+  QmpUnixSocketFile file;       /* path NULL for TCP; removed at close, if still ours */
   GTlsCertificate *certificate; /* nullable: TLS, the proxy's own */
   GTlsDatabase *client_ca;      /* with certificate: what client certificates must chain to */
   GSource *source;              /* on the worker */
@@ -138,7 +132,7 @@ listener_unref (Listener *listener)
 
   g_object_unref (listener->socket);
   g_weak_ref_clear (&listener->proxy);
-  g_free (listener->path);
+  g_free (listener->file.path);
   g_clear_object (&listener->certificate);
   g_clear_object (&listener->client_ca);
   g_free (listener);
@@ -148,18 +142,13 @@ listener_unref (Listener *listener)
 static void
 listener_close (Listener *listener)
 {
-  GStatBuf buf;
-
   if (listener->source != NULL)
     {
       g_source_destroy (listener->source);
       g_clear_pointer (&listener->source, g_source_unref);
     }
   g_socket_close (listener->socket, NULL);
-
-  if (listener->path != NULL && g_lstat (listener->path, &buf) == 0 &&
-      buf.st_dev == listener->dev && buf.st_ino == listener->ino)
-    g_unlink (listener->path);
+  _qmp_unix_socket_file_remove (&listener->file);
 }
 
 /* ------------------------------------------------------------ commands */
@@ -791,102 +780,6 @@ on_incoming (GSocket      *socket,
   return G_SOURCE_CONTINUE;
 }
 
-/* An existing @path is replaced only if it is a socket that nobody
- * listens on any more. */
-static gboolean
-check_existing (const char  *path,
-                GError     **error)
-{
-  g_autoptr(GSocket) probe = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GError) connect_error = NULL;
-  GStatBuf buf;
-
-  if (g_lstat (path, &buf) != 0)
-    return TRUE;
-
-  if (!S_ISSOCK (buf.st_mode))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                   _("“%s” exists and is not a socket"), path);
-      return FALSE;
-    }
-
-  probe = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
-  if (probe == NULL)
-    return FALSE;
-  address = g_unix_socket_address_new (path);
-  /* Not blocking: a listener with a full backlog would block us, and
-   * counts as someone listening. */
-  g_socket_set_blocking (probe, FALSE);
-  if (g_socket_connect (probe, address, NULL, &connect_error) ||
-      g_error_matches (connect_error, G_IO_ERROR, G_IO_ERROR_PENDING) ||
-      g_error_matches (connect_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
-                   _("Something listens on “%s” already"), path);
-      return FALSE;
-    }
-
-  /* A stale socket */
-  g_unlink (path);
-  return TRUE;
-}
-
-/* Binds in a private directory beside @path, sets the mode, and only then
- * links the socket to @path: nobody can connect before the mode is set,
- * and link() never replaces what appeared at @path meanwhile. */
-static GSocket *
-bind_private (const char  *path,
-              guint        mode,
-              GError     **error)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *template = g_build_filename (dir, ".qmp-proxy-XXXXXX", NULL);
-  g_autofree char *private_path = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-  int saved_errno;
-
-  if (g_mkdtemp_full (template, 0700) == NULL)
-    {
-      saved_errno = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Could not listen on “%s”: %s"), path, g_strerror (saved_errno));
-      return NULL;
-    }
-  private_path = g_build_filename (template, "s", NULL);
-
-  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
-  address = g_unix_socket_address_new (private_path);
-  if (socket == NULL || !g_socket_bind (socket, address, FALSE, error))
-    {
-      g_rmdir (template);
-      return NULL;
-    }
-
-  if (g_chmod (private_path, mode) != 0 || link (private_path, path) != 0)
-    {
-      saved_errno = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Could not listen on “%s”: %s"), path, g_strerror (saved_errno));
-      g_unlink (private_path);
-      g_rmdir (template);
-      return NULL;
-    }
-  g_unlink (private_path);
-  g_rmdir (template);
-
-  if (!g_socket_listen (socket, error))
-    {
-      g_unlink (path);
-      return NULL;
-    }
-  g_socket_set_blocking (socket, FALSE);
-
-  return g_steal_pointer (&socket);
-}
-
 /**
  * qmp_proxy_listen_unix:
  * @self: a #QmpProxy
@@ -920,8 +813,8 @@ qmp_proxy_listen_unix (QmpProxy             *self,
                        GError              **error)
 {
   g_autoptr(GSocket) socket = NULL;
+  QmpUnixSocketFile file = { NULL, };
   Listener *listener;
-  GStatBuf buf;
 
   g_return_val_if_fail (QMP_IS_PROXY (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
@@ -934,19 +827,13 @@ qmp_proxy_listen_unix (QmpProxy             *self,
       return FALSE;
     }
 
-  if (!check_existing (path, error))
-    return FALSE;
-  socket = bind_private (path, mode != 0 ? mode : 0600, error);
+  socket = _qmp_unix_socket_listen (path, mode != 0 ? mode : 0600, &file, error);
   if (socket == NULL)
     return FALSE;
+  g_socket_set_blocking (socket, FALSE);
 
   listener = listener_new (socket, self, flags);
-  listener->path = g_strdup (path);
-  if (g_lstat (path, &buf) == 0)
-    {
-      listener->dev = buf.st_dev;
-      listener->ino = buf.st_ino;
-    }
+  listener->file = file;
 
   return proxy_add_listener (self, listener, error);
 }

@@ -240,17 +240,62 @@ test_qemu10_reconnect_ms (Fixture       *fixture,
   g_free (query_status (second));
 }
 
+typedef struct
+{
+  const char *path;
+  gint spinning;
+} Watch;
+
+/* Spins until a file appears at the watch's path, and returns its mode as
+ * first seen. */
+static gpointer
+watch_first_mode (gpointer data)
+{
+  Watch *watch = data;
+  GStatBuf st;
+
+  g_atomic_int_set (&watch->spinning, TRUE);
+  /* Yielding now and then: under valgrind, a thread that only spins
+   * starves the others; every time would miss the moment. */
+  for (guint i = 1; g_lstat (watch->path, &st) != 0; i++)
+    if (i % 256 == 0)
+      g_thread_yield ();
+
+  return GUINT_TO_POINTER (st.st_mode & 07777);
+}
+
 static void
 test_socket_mode (Fixture       *fixture,
                   gconstpointer  data)
 {
-  g_autoptr(QmpListener) listener = listen_on (fixture, 0660);
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GError) error = NULL;
 
-  g_assert_cmpuint (file_mode (fixture->path), ==, 0660);
+  /* Nobody sees the file with other permissions, not even for the moment
+   * between making it and setting its mode: a watcher spinning on the
+   * path sees 0660 from the first. */
+  for (guint i = 0; i < 20; i++)
+    {
+      Watch watch = { fixture->path, FALSE };
+      GThread *watcher = g_thread_new ("watcher", watch_first_mode, &watch);
+      g_autoptr(QmpListener) listener = NULL;
 
-  /* Closing removes the socket file. */
-  qmp_listener_close (listener);
-  g_assert_false (g_file_test (fixture->path, G_FILE_TEST_EXISTS));
+      while (!g_atomic_int_get (&watch.spinning))
+        g_thread_yield ();
+      listener = listen_on (fixture, 0660);
+
+      g_assert_cmpuint (GPOINTER_TO_UINT (g_thread_join (watcher)), ==, 0660);
+      g_assert_cmpuint (file_mode (fixture->path), ==, 0660);
+
+      /* Closing removes the socket file. */
+      qmp_listener_close (listener);
+      g_assert_false (g_file_test (fixture->path, G_FILE_TEST_EXISTS));
+    }
+
+  /* And nothing else is left in the directory. */
+  dir = g_dir_open (fixture->dir, 0, &error);
+  g_assert_no_error (error);
+  g_assert_null (g_dir_read_name (dir));
 }
 
 static void
