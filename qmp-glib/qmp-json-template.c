@@ -613,8 +613,11 @@ build_object (const char                 *function,
 
   if (t.problem != NULL)
     {
+      /* The template may be any bytes; the message stays UTF-8. */
+      g_autofree char *shown = g_utf8_make_valid (format, -1);
+
       g_critical ("%s: invalid JSON template “%s”: %s at byte %" G_GSIZE_FORMAT,
-                  function, format, t.problem, t.problem_at);
+                  function, shown, t.problem, t.problem_at);
       g_free (t.problem);
       return NULL;
     }

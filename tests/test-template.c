@@ -284,6 +284,14 @@ test_wrong_templates (void)
   g_test_expect_message ("Qmp", G_LOG_LEVEL_CRITICAL, "qmp_json_build_object_va: invalid JSON template “{”*");
   g_assert_null (build_va ("{"));
   g_test_assert_expected_messages ();
+
+  /* A template that is not UTF-8 is shown as UTF-8 (U+FFFD for the bad
+   * byte): a log message is text. */
+  g_test_expect_message ("Qmp", G_LOG_LEVEL_CRITICAL,
+                         "qmp_json_build_object: invalid JSON template “{'a': '\xef\xbf\xbd'}”: "
+                         "a string that is not UTF-8 at byte 8");
+  g_assert_null (qmp_json_build_object ("{'a': '\xff'}"));
+  g_test_assert_expected_messages ();
 }
 
 /* ------------------------------------------------------- execute */
