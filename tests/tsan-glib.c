@@ -202,17 +202,78 @@ g_source_attach (GSource      *source,
   return id;
 }
 
-/* The callback's record is freed by libglib, in whichever thread
- * destroys the source, under the context's lock. */
+/* The callback's record: libglib holds it with a reference count of its
+ * own while the callback runs, so that a source destroyed in another
+ * thread meanwhile frees the data (its GDestroyNotify) only after the
+ * callback returned.  That count is compiled inside libglib, where the
+ * tool cannot see it: the record is made here instead, through
+ * g_source_set_callback_indirect(); using it acquires what its making
+ * released, each unref releases, and the last one acquires before the
+ * notify. */
+typedef struct
+{
+  gint ref_count;
+  GSourceFunc func;
+  gpointer data;
+  GDestroyNotify notify;
+} Callback;
+
+static void
+callback_ref (gpointer cb_data)
+{
+  Callback *callback = cb_data;
+
+  __tsan_acquire (callback);
+  __atomic_fetch_add (&callback->ref_count, 1, __ATOMIC_RELAXED);
+}
+
+static void
+callback_unref (gpointer cb_data)
+{
+  Callback *callback = cb_data;
+
+  __tsan_release (callback);
+  if (__atomic_fetch_sub (&callback->ref_count, 1, __ATOMIC_ACQ_REL) != 1)
+    return;
+  __tsan_acquire (callback);
+  if (callback->notify != NULL)
+    callback->notify (callback->data);
+  free (callback);
+}
+
+static void
+callback_get (gpointer      cb_data,
+              GSource      *source,
+              GSourceFunc  *func,
+              gpointer     *data)
+{
+  Callback *callback = cb_data;
+
+  __tsan_acquire (callback);
+  *func = callback->func;
+  *data = callback->data;
+}
+
+static GSourceCallbackFuncs callback_funcs = { callback_ref, callback_unref, callback_get };
+
 void
 g_source_set_callback (GSource        *source,
                        GSourceFunc     func,
                        gpointer        data,
                        GDestroyNotify  notify)
 {
-  REAL (void, g_source_set_callback, GSource *, GSourceFunc, gpointer, GDestroyNotify);
+  Callback *callback = malloc (sizeof (Callback));
+
+  if (callback == NULL)
+    abort ();
+  callback->ref_count = 1;
+  callback->func = func;
+  callback->data = data;
+  callback->notify = notify;
+  __tsan_release (callback);
+  /* libglib frees the record it replaces under the context's lock. */
   __tsan_ignore_thread_begin ();
-  real (source, func, data, notify);
+  g_source_set_callback_indirect (source, callback, &callback_funcs);
   __tsan_ignore_thread_end ();
 }
 
