@@ -1,5 +1,5 @@
 /* qmp-unix-socket.c: a listening Unix socket file that nobody sees with
- * the wrong permissions
+ * the wrong permissions, or finds not listening
  *
  * Copyright 2026 The qmp-glib authors
  *
@@ -22,8 +22,10 @@
  * to.  bind() creates the file with the process's umask, so a file made
  * by bind() at @path and chmod()ed after is seen, for a moment, with
  * permissions it should never have had (and a watcher of the directory
- * acts on it then).  Here the socket is bound in a private directory
- * beside @path, given its mode there, and only then linked to @path. */
+ * acts on it then); and a client that finds the file before listen() is
+ * refused.  Here the socket is bound in a private directory beside @path,
+ * made to listen and given its mode there, and only then linked to
+ * @path. */
 
 /* An existing @path is removed only if it is a socket that nobody listens
  * on any more: what a manager that was killed leaves behind. */
@@ -125,9 +127,17 @@ _qmp_unix_socket_listen (const char         *path,
       return NULL;
     }
 
-  /* Nobody else can reach the private directory, so the file stat()ed
-   * here is the one bound; link() keeps it, and never replaces what
-   * appeared at @path meanwhile. */
+  /* Listening before it appears at @path: nobody who finds the file
+   * there is refused.  Nobody else can reach the private directory, so the
+   * file stat()ed here is the one bound; link() keeps it, and never
+   * replaces what appeared at @path meanwhile. */
+  if (!g_socket_listen (socket, error))
+    {
+      g_prefix_error (error, _("Could not listen on “%s”: "), path);
+      g_unlink (private_path);
+      g_rmdir (template);
+      return NULL;
+    }
   if (g_chmod (private_path, (int) mode) != 0 ||
       g_lstat (private_path, &buf) != 0 ||
       link (private_path, path) != 0)
@@ -145,12 +155,6 @@ _qmp_unix_socket_listen (const char         *path,
   file->path = g_strdup (path);
   file->dev = buf.st_dev;
   file->ino = buf.st_ino;
-
-  if (!g_socket_listen (socket, error))
-    {
-      _qmp_unix_socket_file_remove (file);
-      return NULL;
-    }
 
   return g_steal_pointer (&socket);
 }
