@@ -805,10 +805,10 @@ test_timeout_per_call_and_message (void)
   conn = peer.conn;
 
   /* The reply came, the event not.  The server answers on its own
-   * thread, at once: the reply is in long before the 100 ms, even under
-   * valgrind. */
+   * thread, at once: the reply is in long before the second, even under
+   * valgrind on a loaded machine. */
   qmp_test_server_set_reply (peer.server, "cont", NULL);
-  qmp_connection_execute_until_event_full_async (conn, "cont", NULL, "RESUME", NULL, 100, NULL,
+  qmp_connection_execute_until_event_full_async (conn, "cont", NULL, "RESUME", NULL, 1000, NULL,
                                                  qmp_test_store_result, &result);
   result = qmp_test_wait_result (&result);
   event = qmp_connection_execute_until_event_full_finish (conn, result, &ret, &error);
@@ -816,7 +816,7 @@ test_timeout_per_call_and_message (void)
   g_assert_null (event);
   g_assert_null (ret);
   g_assert_cmpstr (error->message, ==,
-                   "Timed out after 100 ms waiting for the event “RESUME” (the reply to “cont” came)");
+                   "Timed out after 1000 ms waiting for the event “RESUME” (the reply to “cont” came)");
   g_clear_error (&error);
   g_clear_object (&result);
 
@@ -831,15 +831,16 @@ test_timeout_per_call_and_message (void)
   reply (command, NULL);
   g_clear_object (&command);
 
-  /* Only the event came: the reply is what is missing. */
-  qmp_connection_execute_until_event_full_async (conn, "stop", NULL, "STOP", NULL, 100, NULL,
+  /* Only the event came: the reply is what is missing.  The event must
+   * be in before the timeout: a second, for a loaded machine. */
+  qmp_connection_execute_until_event_full_async (conn, "stop", NULL, "STOP", NULL, 1000, NULL,
                                                  qmp_test_store_result, &result);
   command = peer_next (&peer, "stop", NULL);
   qmp_test_server_emit_event (peer.server, "STOP", NULL, NULL);
   result = qmp_test_wait_result (&result);
   event = qmp_connection_execute_until_event_full_finish (conn, result, NULL, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
-  g_assert_cmpstr (error->message, ==, "Timed out after 100 ms waiting for the reply to “stop”");
+  g_assert_cmpstr (error->message, ==, "Timed out after 1000 ms waiting for the reply to “stop”");
   g_clear_error (&error);
   g_clear_object (&result);
   reply (command, NULL);
@@ -901,7 +902,7 @@ test_qemu_timeout_names_event (void)
   g_assert_nonnull (peer);
   conn = qmp_test_peer_connect (peer, QMP_CONNECTION_FLAGS_NONE);
 
-  event = qmp_connection_execute_until_event_full_sync (conn, "cont", NULL, "RESUME", NULL, &ret, 300,
+  event = qmp_connection_execute_until_event_full_sync (conn, "cont", NULL, "RESUME", NULL, &ret, 1000,
                                                         NULL, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_assert_null (event);

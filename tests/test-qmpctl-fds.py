@@ -26,6 +26,16 @@ def die_with_parent():
     ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
 
 
+def is_listening(path):
+    """Whether a unix socket listens on path (__SO_ACCEPTCON in its flags)."""
+    with open('/proc/net/unix') as sockets:
+        for line in sockets:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7] == path and int(fields[3], 16) & 0x10000:
+                return True
+    return False
+
+
 class Qemu:
     def __init__(self, *extra):
         self.dir = tempfile.mkdtemp(prefix='qmp-test-')
@@ -35,7 +45,9 @@ class Qemu:
              '-qmp', 'unix:%s,server=on,wait=off' % self.path, *extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 10
-        while not os.path.exists(self.path):
+        # Listening, not only there: QEMU binds the file a moment before
+        # it listens, and a connection in between is refused.
+        while not is_listening(self.path):
             assert self.process.poll() is None, 'QEMU exited'
             assert time.monotonic() < deadline, 'no QMP socket'
             time.sleep(0.01)
