@@ -291,13 +291,33 @@ test_event_lazy_parts (void)
   g_assert_cmpint (g_date_time_get_microsecond (qmp_event_get_timestamp (event)), ==, 659943);
 }
 
+typedef struct
+{
+  QmpConnection *connection;
+  gint armed;                   /* waits begun */
+} Waiters;
+
 static gpointer
 wait_and_use_data (gpointer data)
 {
-  QmpConnection *connection = data;
+  Waiters *waiters = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
   g_autoptr(GError) error = NULL;
-  QmpEvent *event = qmp_connection_wait_event_sync (connection, "SHARED", NULL, NULL, &error);
+  GAsyncResult *result = NULL;
+  QmpEvent *event;
   JsonObject *object;
+
+  /* The wait begins in the call: the test emits the event once all four
+   * have made theirs. */
+  g_main_context_push_thread_default (context);
+  qmp_connection_wait_event_async (waiters->connection, "SHARED", NULL, NULL,
+                                   qmp_test_store_result, &result);
+  g_atomic_int_inc (&waiters->armed);
+  while (result == NULL)
+    g_main_context_iteration (context, TRUE);
+  event = qmp_connection_wait_event_finish (waiters->connection, result, &error);
+  g_object_unref (result);
+  g_main_context_pop_thread_default (context);
 
   g_assert_no_error (error);
   object = qmp_event_get_data (event);
@@ -318,6 +338,7 @@ test_event_per_consumer (void)
   g_autoptr(JsonNode) data = json_from_string ("{\"n\": 7}", NULL);
   GThread *threads[4];
   QmpEvent *events[4];
+  Waiters waiters = { NULL, 0 };
   QmpConnection *connection;
 
   peer_init (&peer, 0);
@@ -325,12 +346,12 @@ test_event_per_consumer (void)
 
   /* A wait that missed the event fails after this, rather than hang. */
   qmp_connection_set_timeout (connection, 30000);
+  waiters.connection = connection;
   for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
-    threads[i] = g_thread_new ("waiter", wait_and_use_data, connection);
+    threads[i] = g_thread_new ("waiter", wait_and_use_data, &waiters);
 
-  /* Time for the threads to arm their waits: too short can only make the
-   * test fail, never pass wrongly. */
-  g_usleep ((qmp_test_is_slow () ? 3000 : 300) * 1000);
+  while (g_atomic_int_get (&waiters.armed) < (gint) G_N_ELEMENTS (threads))
+    g_usleep (1000);
   qmp_test_server_emit_event (peer.server, "SHARED", json_node_get_object (data), NULL);
 
   for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
