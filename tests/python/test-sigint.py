@@ -169,13 +169,24 @@ def test_process_new_sync():
         child = Child(code, qemu.address)
         try:
             child.wait_blocked()
+            # The sleeper has started (and said who it is) before Ctrl-C:
+            # the call is waiting for its greeting, not still spawning it.
+            deadline = time.monotonic() + BOUND
+            text = ''
+            while not text.endswith('\n'):
+                check(time.monotonic() < deadline, 'the sleeper wrote no pid file')
+                try:
+                    with open(pidfile) as f:
+                        text = f.read()
+                except FileNotFoundError:
+                    pass
+                time.sleep(0.01)
+            sleeper = int(text)
             _, out, err = child.interrupt()
         finally:
             child.kill()
         check_keyboard_interrupt(child, child.process.returncode, err)
         check('returned' not in out, 'the call returned: ' + out)
-        with open(pidfile) as f:
-            sleeper = int(f.read())
 
         def alive():
             try:
