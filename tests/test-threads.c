@@ -647,6 +647,7 @@ test_cancel_timeout_close (Fixture       *fixture,
   GThread *threads[G_N_ELEMENTS (callers) + 3];
   guint n_before_close = qmp_test_scale (2000);
   guint n = 0;
+  gint64 deadline;
 
   g_mutex_init (&chaos.lock);
   g_cond_init (&chaos.cond);
@@ -659,10 +660,14 @@ test_cancel_timeout_close (Fixture       *fixture,
   threads[n++] = g_thread_new ("chaos-async", chaos_async_caller, &chaos);
   threads[n++] = g_thread_new ("chaos-cancel", chaos_canceller, &chaos);
 
-  /* The close comes while the calls run, once many have been answered. */
+  /* The close comes while the calls run, once many have been answered
+   * and both other ends have happened (or a minute went by: then the
+   * checks below fail). */
   g_mutex_lock (&chaos.lock);
-  while (chaos.n_ok < n_before_close)
-    g_cond_wait (&chaos.cond, &chaos.lock);
+  deadline = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+  while ((chaos.n_ok < n_before_close || chaos.n_cancelled == 0 || chaos.n_timed_out == 0) &&
+         g_cond_wait_until (&chaos.cond, &chaos.lock, deadline))
+    ;
   g_mutex_unlock (&chaos.lock);
   threads[n++] = g_thread_new ("chaos-close", chaos_closer, &chaos);
 
