@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+from qmpctltest import is_listening
+
 QMPCTL = sys.argv[1]
 QEMU = os.environ.get('QMP_TEST_QEMU', 'qemu-system-x86_64')
 
@@ -25,15 +27,6 @@ QEMU = os.environ.get('QMP_TEST_QEMU', 'qemu-system-x86_64')
 def die_with_parent():
     ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
 
-
-def is_listening(path):
-    """Whether a unix socket listens on path (__SO_ACCEPTCON in its flags)."""
-    with open('/proc/net/unix') as sockets:
-        for line in sockets:
-            fields = line.split()
-            if len(fields) >= 8 and fields[7] == path and int(fields[3], 16) & 0x10000:
-                return True
-    return False
 
 
 class Qemu:

@@ -36,6 +36,8 @@ import gi
 gi.require_version('Qmp', '1.0')
 from gi.repository import Gio, GLib, Qmp  # noqa: E402
 
+from qmpctltest import is_listening  # noqa: E402
+
 QMPCTL = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ['QMP_TEST_QMPCTL'])
 QEMU = os.environ.get('QMP_TEST_QEMU') or 'qemu-system-x86_64'
 TIMEOUT = 30          # seconds: a bound for what should be quick, never a measure
@@ -50,15 +52,6 @@ _libc = ctypes.CDLL(None, use_errno=True)
 def die_with_parent():
     _libc.prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
 
-
-def is_listening(path):
-    """Whether a Unix socket listens on path (__SO_ACCEPTCON)."""
-    with open('/proc/net/unix') as sockets:
-        for line in sockets:
-            fields = line.split()
-            if len(fields) >= 8 and fields[7] == path and int(fields[3], 16) & 0x10000:
-                return True
-    return False
 
 
 def wait_until(predicate, what, timeout=TIMEOUT):

@@ -31,6 +31,8 @@ import threading
 import time
 import traceback
 
+from qmpctltest import is_listening
+
 QMPCTL = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ['QMPCTL'])
 # The peers the tests start, as in tests/qmp-test-utils.c: each may be
 # another QEMU version (meson test --setup=qemu10 sets all three).
@@ -54,15 +56,6 @@ def die_with_parent():
 class Skip(Exception):
     pass
 
-
-def is_listening(path):
-    """Whether a unix socket listens on path (__SO_ACCEPTCON in its flags)."""
-    with open('/proc/net/unix') as sockets:
-        for line in sockets:
-            fields = line.split()
-            if len(fields) >= 8 and fields[7] == path and int(fields[3], 16) & 0x10000:
-                return True
-    return False
 
 
 # ------------------------------------------------------------------ peers
