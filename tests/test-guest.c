@@ -728,12 +728,14 @@ test_cold_boot (void)
    * and the connection and the guest go on. */
   qmp_connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, &error,
                                    "address", qmp_test_guest_get_qmp_address (guest),
-                                   "timeout", 3000,
+                                   "timeout", WAIT_MS,
                                    NULL);
   g_assert_no_error (error);
+  qmp_connection_set_timeout (qmp_connection, 3000);
   g_assert_false (qmp_connection_system_powerdown_sync (qmp_connection, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_clear_error (&error);
+  qmp_connection_set_timeout (qmp_connection, WAIT_MS);
   g_assert_cmpint (qmp_connection_query_status_sync (qmp_connection, &running, NULL, &error),
                    ==, QMP_RUN_STATE_RUNNING);
   g_assert_no_error (error);
