@@ -876,11 +876,11 @@ def test_wait():
                            {'guest': False, 'reason': 'host-qmp-system-reset'}), line
 
         # RESET events come, but none matches
-        process = start_qmpctl(peers, '-s', address, '--timeout', '1', 'wait', 'RESET', 'guest=true')
+        process = start_qmpctl(peers, '-s', address, '--timeout', '3', 'wait', 'RESET', 'guest=true')
         repeat_until_exit(process, lambda: monitor.execute('system_reset'))
         out, err = communicate(process)
         assert process.returncode == 1 and out == '', (process.returncode, out)
-        assert re.match(r'^qmpctl: No RESET event came within 1 s$', err), err
+        assert re.match(r'^qmpctl: No RESET event came within 3 s$', err), err
         monitor.close()
 
 
