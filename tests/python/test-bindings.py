@@ -262,14 +262,23 @@ def test_execute_until_event_sync_match():
 
 @resumed
 def test_wait_event_sync_from_thread():
-    # The event comes from a command that another thread sends a little
-    # later; wait_event_sync sees only what comes after it was called.
-    timer = threading.Timer(0.3, conn.execute_sync, ('stop',))
-    timer.start()
+    # The event comes from commands that another thread sends until the
+    # wait has returned (however late this thread gets to it);
+    # wait_event_sync sees only what comes after it was called.
+    done = threading.Event()
+
+    def kick():
+        while not done.wait(0.05):
+            conn.execute_sync('stop')
+            conn.execute_sync('cont')
+
+    kicker = threading.Thread(target=kick)
+    kicker.start()
     try:
         event = conn.wait_event_sync('STOP')
     finally:
-        timer.join()
+        done.set()
+        kicker.join()
     check_equal(event.name, 'STOP', 'event')
 
 
