@@ -44,7 +44,7 @@ pid_is_gone (GPid pid)
 static void
 assert_pid_goes (GPid pid)
 {
-  for (guint i = 0; i < 500 && !pid_is_gone (pid); i++)
+  for (guint i = 0; i < 3000 && !pid_is_gone (pid); i++)
     g_usleep (10 * 1000);
   g_assert_true (pid_is_gone (pid));
 }

@@ -310,7 +310,7 @@ test_one_worker (void)
 
   /* The last connection gone, the thread goes too, once the worker has
    * closed their streams. */
-  for (guint i = 0; i < 500 && count_threads_named ("qmp-worker") > 0; i++)
+  for (guint i = 0; i < 3000 && count_threads_named ("qmp-worker") > 0; i++)
     g_usleep (10 * 1000);
   g_assert_cmpuint (count_threads_named ("qmp-worker"), ==, 0);
 }
@@ -411,9 +411,9 @@ test_emission_source_comes_and_goes (Fixture       *fixture,
   g_clear_pointer (&ret, json_node_unref);
   qmp_test_wait_flag (&stopped);
 
-  /* It stays for a while... */
+  /* It stays for a while (0 if this thread was held up past its time)... */
   timeout = context_poll_timeout (context);
-  g_assert_cmpint (timeout, >, 0);
+  g_assert_cmpint (timeout, >=, 0);
   g_assert_cmpint (timeout, <=, 1000);
 
   /* ...and goes. */
@@ -430,7 +430,7 @@ test_emission_source_comes_and_goes (Fixture       *fixture,
   ret = qmp_connection_execute_finish (connection, done, &error);
   g_assert_no_error (error);
   qmp_test_wait_flag (&resumed);
-  g_assert_cmpint (context_poll_timeout (context), >, 0);
+  g_assert_cmpint (context_poll_timeout (context), >=, 0);
 
   g_clear_object (&connection);
   while (g_main_context_iteration (context, FALSE))
