@@ -129,6 +129,11 @@ struct _QmpChannel
   GError *close_error;      /* what calls made after the close fail with */
   gboolean oob_enabled;
   gboolean expect_greeting;
+  gboolean negotiated;      /* the handshake's qmp_capabilities succeeded */
+  gboolean monitor_reset;   /* a greeting came again before that */
+  QmpCall *renegotiation;   /* nullable: the last qmp_capabilities sent
+                             * after a greeting came again */
+  gboolean renegotiate_again; /* another came while it was unanswered */
   gboolean discard_until_delimiter;  /* qemu-ga resync: drop input up to 0xFF */
   guint64 max_message_size;
   QmpCall *greeting_call;
@@ -1561,6 +1566,62 @@ channel_handle_event_locked (QmpChannel *self,
 }
 
 static void
+on_renegotiated (QmpCall  *call,
+                 gpointer  user_data)
+{
+  g_autoptr(GError) error = _qmp_call_steal_error (call);
+
+  /* An error is the common case: "Capabilities negotiation is already
+   * complete" when the monitor was reset before it ran the handshake's
+   * qmp_capabilities. */
+  if (error != NULL)
+    g_debug ("qmp_capabilities again: %s", error->message);
+}
+
+/* QEMU sent its greeting again, which puts its monitor back in
+ * capabilities negotiation mode: a client that connects while QEMU starts
+ * can get two (the monitor's I/O thread and the main loop both see the
+ * connection open; qemu-storage-daemon and qemu-system alike, under load).
+ * Whether the reset came before or after the handshake's qmp_capabilities
+ * ran cannot be told from the order of the lines, so the capabilities are
+ * negotiated once more, ahead of every command not yet written: an error
+ * ("already complete") means the monitor was in command mode, and is
+ * harmless.  At most one is unanswered at a time, so that a peer repeating
+ * greetings without reading cannot grow what waits to be written. */
+static void
+channel_renegotiate_locked (QmpChannel *self,
+                            GPtrArray  *done)
+{
+  g_autoptr(JsonObject) arguments = NULL;
+  QmpCall *call;
+
+  if (self->renegotiation != NULL && !self->renegotiation->completed)
+    {
+      self->renegotiate_again = TRUE;
+      return;
+    }
+  self->renegotiate_again = FALSE;
+  g_clear_pointer (&self->renegotiation, _qmp_call_unref);
+
+  if (self->oob_enabled)
+    {
+      JsonArray *enable = json_array_new ();
+
+      json_array_add_string_element (enable, "oob");
+      arguments = json_object_new ();
+      json_object_set_array_member (arguments, "enable", enable);
+    }
+  call = _qmp_call_new (QMP_CALL_COMMAND, "qmp_capabilities", arguments, FALSE, NULL, NULL);
+  _qmp_call_set_done_func (call, on_renegotiated, NULL);
+  _qmp_call_set_unlimited (call);
+  call->submitted = TRUE;
+  /* Unlimited: ahead of the queue, whatever is in flight */
+  call_append_line_locked (self, call);
+  self->renegotiation = call;
+  channel_flush_locked (self, done);
+}
+
+static void
 channel_handle_greeting_locked (QmpChannel *self,
                                 JsonNode   *greeting,
                                 GPtrArray  *done)
@@ -1678,6 +1739,16 @@ channel_handle_line (QmpChannel *self,
   else if (message.ret_json != NULL || message.has_error)
     {
       channel_handle_reply_locked (self, &message, done);
+      if (self->renegotiate_again && self->renegotiation->completed && !self->closed)
+        channel_renegotiate_locked (self, done);
+    }
+  else if (message.has_greeting && !self->guest_agent)
+    {
+      g_debug ("The server sent its greeting again: negotiating the capabilities again");
+      if (self->negotiated)
+        channel_renegotiate_locked (self, done);
+      else
+        self->monitor_reset = TRUE;
     }
   else
     {
@@ -2994,6 +3065,7 @@ _qmp_channel_unref (QmpChannel *self)
   g_assert (self->reader_wanted == NULL);
 
   g_hash_table_unref (self->pending);
+  g_clear_pointer (&self->renegotiation, _qmp_call_unref);
   g_string_free (self->wbuf, TRUE);
   g_clear_error (&self->close_error);
   g_mutex_clear (&self->lock);
@@ -3010,13 +3082,25 @@ _qmp_channel_unref (QmpChannel *self)
   g_free (self);
 }
 
+/* The handshake's qmp_capabilities succeeded (with out-of-band execution
+ * or not).  A greeting that came again before it was answered may have
+ * reset the monitor after it ran: the capabilities are negotiated once
+ * more, before any command of the connection's user can be written. */
 void
 _qmp_channel_set_oob_enabled (QmpChannel *self,
                               gboolean    oob_enabled)
 {
+  g_autoptr(GPtrArray) done = calls_done_new ();
+
   g_mutex_lock (&self->lock);
   self->oob_enabled = !!oob_enabled;
+  self->negotiated = TRUE;
+  if (self->monitor_reset && !self->closed)
+    channel_renegotiate_locked (self, done);
+  self->monitor_reset = FALSE;
   g_mutex_unlock (&self->lock);
+
+  calls_notify (done);
 }
 
 void

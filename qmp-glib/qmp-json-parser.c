@@ -1291,6 +1291,7 @@ message_member (Parser     *parser,
         }
       else if (kind == MEMBER_QMP)
         {
+          message->has_greeting = TRUE;
           if (line->want_greeting)
             slot = &message->greeting;
         }

@@ -29,6 +29,7 @@ typedef struct
   gsize ret_json_len;
   gboolean has_error;
   JsonNode *error;          /* when an object: its "class" and "desc" only */
+  gboolean has_greeting;    /* a "QMP" member, whatever its type */
   JsonNode *greeting;       /* "QMP", when a greeting is expected */
   gint64 seconds;           /* -1 when absent or not an integer */
   gint64 microseconds;
