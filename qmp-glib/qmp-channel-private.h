@@ -63,6 +63,7 @@ QmpCall    *_qmp_call_new             (QmpCallKind      kind,
                                        gboolean         oob,
                                        const char      *event_name,
                                        JsonObject      *event_match);
+QmpCall    *_qmp_call_new_capabilities (gboolean       enable_oob);
 void        _qmp_call_take_arguments_json (QmpCall     *call,
                                            char        *arguments_json);
 QmpCall    *_qmp_call_ref             (QmpCall         *call);
@@ -105,8 +106,8 @@ void        _qmp_channel_close        (QmpChannel           *self,
                                        gpointer              user_data);
 gboolean    _qmp_channel_is_closed    (QmpChannel           *self);
 void        _qmp_channel_resume_reading (QmpChannel         *self);
-void        _qmp_channel_set_oob_enabled (QmpChannel        *self,
-                                          gboolean           oob_enabled);
+void        _qmp_channel_set_negotiated (QmpChannel         *self,
+                                         gboolean            oob_enabled);
 void        _qmp_channel_set_max_message_size (QmpChannel   *self,
                                                guint64       max_message_size);
 

@@ -298,6 +298,25 @@ _qmp_call_unref (QmpCall *call)
   g_free (call);
 }
 
+/* qmp_capabilities, enabling out-of-band execution or nothing: the
+ * handshake's, and the channel's own when QEMU greets again. */
+QmpCall *
+_qmp_call_new_capabilities (gboolean enable_oob)
+{
+  g_autoptr(JsonObject) arguments = NULL;
+
+  if (enable_oob)
+    {
+      JsonArray *enable = json_array_new ();
+
+      json_array_add_string_element (enable, "oob");
+      arguments = json_object_new ();
+      json_object_set_array_member (arguments, "enable", enable);
+    }
+
+  return _qmp_call_new (QMP_CALL_COMMAND, "qmp_capabilities", arguments, FALSE, NULL, NULL);
+}
+
 void
 _qmp_call_set_done_func (QmpCall         *call,
                          QmpCallDoneFunc  func,
@@ -1592,7 +1611,6 @@ static void
 channel_renegotiate_locked (QmpChannel *self,
                             GPtrArray  *done)
 {
-  g_autoptr(JsonObject) arguments = NULL;
   QmpCall *call;
 
   if (self->renegotiation != NULL && !self->renegotiation->completed)
@@ -1603,15 +1621,7 @@ channel_renegotiate_locked (QmpChannel *self,
   self->renegotiate_again = FALSE;
   g_clear_pointer (&self->renegotiation, _qmp_call_unref);
 
-  if (self->oob_enabled)
-    {
-      JsonArray *enable = json_array_new ();
-
-      json_array_add_string_element (enable, "oob");
-      arguments = json_object_new ();
-      json_object_set_array_member (arguments, "enable", enable);
-    }
-  call = _qmp_call_new (QMP_CALL_COMMAND, "qmp_capabilities", arguments, FALSE, NULL, NULL);
+  call = _qmp_call_new_capabilities (self->oob_enabled);
   _qmp_call_set_done_func (call, on_renegotiated, NULL);
   _qmp_call_set_unlimited (call);
   call->submitted = TRUE;
@@ -3087,8 +3097,8 @@ _qmp_channel_unref (QmpChannel *self)
  * reset the monitor after it ran: the capabilities are negotiated once
  * more, before any command of the connection's user can be written. */
 void
-_qmp_channel_set_oob_enabled (QmpChannel *self,
-                              gboolean    oob_enabled)
+_qmp_channel_set_negotiated (QmpChannel *self,
+                             gboolean    oob_enabled)
 {
   g_autoptr(GPtrArray) done = calls_done_new ();
 

@@ -218,7 +218,7 @@ on_negotiated (QmpCall  *call,
   GError *error = _qmp_call_steal_error (call);
 
   if (error == NULL)
-    _qmp_channel_set_oob_enabled (handshake->channel, handshake->info->oob_enabled);
+    _qmp_channel_set_negotiated (handshake->channel, handshake->info->oob_enabled);
 
   handshake_finish (handshake, error);
 }
@@ -230,7 +230,6 @@ on_greeting (QmpCall  *call,
   QmpHandshake *handshake = user_data;
   QmpPeerInfo *info = handshake->info;
   g_autoptr(JsonNode) greeting = _qmp_call_steal_return (call);
-  g_autoptr(JsonObject) arguments = NULL;
   g_autoptr(QmpCall) negotiate = NULL;
   GError *error = _qmp_call_steal_error (call);
 
@@ -243,18 +242,9 @@ on_greeting (QmpCall  *call,
       return;
     }
 
-  if ((handshake->flags & QMP_CONNECTION_FLAGS_OOB) != 0 &&
-      g_strv_contains ((const char * const *) info->capabilities, "oob"))
-    {
-      JsonArray *enable = json_array_new ();
-
-      json_array_add_string_element (enable, "oob");
-      arguments = json_object_new ();
-      json_object_set_array_member (arguments, "enable", enable);
-      info->oob_enabled = TRUE;
-    }
-
-  negotiate = _qmp_call_new (QMP_CALL_COMMAND, "qmp_capabilities", arguments, FALSE, NULL, NULL);
+  info->oob_enabled = (handshake->flags & QMP_CONNECTION_FLAGS_OOB) != 0 &&
+                      g_strv_contains ((const char * const *) info->capabilities, "oob");
+  negotiate = _qmp_call_new_capabilities (info->oob_enabled);
   _qmp_call_set_done_func (negotiate, on_negotiated, handshake);
   _qmp_channel_submit (handshake->channel, negotiate, handshake->cancellable, 0);
 }
