@@ -36,8 +36,10 @@
  *
  * The monitor is one end of a socket pair handed to QEMU as
  * `-chardev socket,id=…,fd=N`: no socket file, no race for it, nothing to
- * clean up.  QEMU's standard error is kept, so that a QEMU that dies
- * during start-up fails construction with its own message.  No QEMU
+ * clean up.  QEMU's standard error is kept during start-up (up to 1 MiB),
+ * so that a QEMU that dies then fails construction with its own message;
+ * what QEMU writes there later is discarded, so that a chatty or hostile
+ * QEMU cannot fill the program's memory with it.  No QEMU
  * outlives its #QmpProcess: the process is killed when the object is
  * finalized, and by the kernel when the program that launched it dies.
  *
@@ -65,7 +67,8 @@ struct _QmpProcess
 
   GSubprocess *subprocess;
   QmpConnection *connection;
-  int stderr_fd;                /* a memfd with QEMU's standard error */
+  int stderr_fd;                /* a memfd with QEMU's standard error, until
+                                 * start-up is over */
   GMainContext *context;        /* where "exited" is emitted */
   GCancellable *exit_watch;     /* cancels the wait for the exit */
   gboolean exited;
@@ -94,23 +97,67 @@ G_DEFINE_FINAL_TYPE (QmpProcess, qmp_process, G_TYPE_OBJECT)
 #define DEFAULT_SHUTDOWN_TIMEOUT 10000
 #define START_TIMEOUT 30000
 #define STDERR_KEEP 4096
+/* What QEMU may write to its standard error until start-up is over: the
+ * file cannot grow past it (QEMU's writes beyond fail, unseen). */
+#define STDERR_CAPACITY (1024 * 1024)
 
-/* The last STDERR_KEEP bytes of QEMU's standard error, stripped. */
+/* A file for QEMU's standard error during start-up: a memfd of
+ * STDERR_CAPACITY bytes, sparse until written, sealed against growing.
+ * QEMU shares its offset (the same open file), which says how much it
+ * wrote.  -1 if the kernel cannot make one: QEMU then writes to the
+ * program's standard error. */
+static int
+stderr_file_new (void)
+{
+  int fd = memfd_create ("qemu-stderr", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+  if (fd < 0)
+    return -1;
+
+  if (ftruncate (fd, STDERR_CAPACITY) < 0 || fcntl (fd, F_ADD_SEALS, F_SEAL_GROW) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+
+  return fd;
+}
+
+/* Start-up is over: what QEMU writes from now on is not kept.  The file
+ * is emptied, which frees what it held; QEMU's offset stays where it was,
+ * so each later write would grow the file, and fails. */
+static void
+stderr_file_release (QmpProcess *self)
+{
+  if (self->stderr_fd < 0)
+    return;
+
+  if (ftruncate (self->stderr_fd, 0) < 0)
+    g_debug ("Could not empty QEMU's standard error file: %s", g_strerror (errno));
+  close (self->stderr_fd);
+  self->stderr_fd = -1;
+}
+
+/* The last STDERR_KEEP bytes that QEMU wrote to its standard error,
+ * stripped. */
 static char *
 read_stderr (QmpProcess *self)
 {
   char buffer[STDERR_KEEP + 1];
-  off_t size;
+  off_t end, start;
   ssize_t n;
 
   if (self->stderr_fd < 0)
     return g_strdup ("");
 
-  size = lseek (self->stderr_fd, 0, SEEK_END);
-  if (size < 0 || lseek (self->stderr_fd, MAX (0, size - STDERR_KEEP), SEEK_SET) < 0)
+  /* QEMU's offset, not the file's size (STDERR_CAPACITY); pread() leaves
+   * it alone. */
+  end = lseek (self->stderr_fd, 0, SEEK_CUR);
+  if (end <= 0)
     return g_strdup ("");
+  start = MAX (0, end - STDERR_KEEP);
 
-  n = read (self->stderr_fd, buffer, STDERR_KEEP);
+  n = pread (self->stderr_fd, buffer, end - start, start);
   if (n < 0)
     return g_strdup ("");
   buffer[n] = '\0';
@@ -211,7 +258,7 @@ spawn (QmpProcess  *self,
   g_subprocess_launcher_take_fd (launcher, monitor_fd, target_fd);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
 
-  self->stderr_fd = memfd_create ("qemu-stderr", MFD_CLOEXEC);
+  self->stderr_fd = stderr_file_new ();
   if (self->stderr_fd >= 0)
     {
       int child_stderr = dup (self->stderr_fd);
@@ -416,6 +463,9 @@ process_start_finish (QmpProcess    *self,
                       GAsyncResult  *result,
                       GError       **error)
 {
+  /* A QEMU that failed to start was quoted already. */
+  stderr_file_release (self);
+
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return FALSE;
 
@@ -454,8 +504,7 @@ qmp_process_finalize (GObject *object)
   g_clear_object (&self->subprocess);
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->context, g_main_context_unref);
-  if (self->stderr_fd >= 0)
-    close (self->stderr_fd);
+  stderr_file_release (self);
 
   G_OBJECT_CLASS (qmp_process_parent_class)->finalize (object);
 }

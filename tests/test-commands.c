@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <glib/gstdio.h>
@@ -652,6 +653,94 @@ test_process_missing_binary (void)
   g_assert_nonnull (strstr (error->message, "qmp-glib-no-such-qemu"));
 }
 
+/* After start-up QEMU's standard error is not kept: a QEMU that writes
+ * there (here, its "log" trace backend, a line for every command) cannot
+ * fill the program's memory.  What QEMU's descriptor 2 is, is seen from
+ * /proc: the memfd that QmpProcess gave it, empty. */
+static void
+test_process_stderr_after_start_up (void)
+{
+  const char *argv[] = { qemu_binary (), "-M", "none", "-nodefaults", "-display", "none",
+                         "-trace", "enable=monitor_qmp_cmd_in_band", NULL };
+  g_autoptr(QmpProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonNode) state = NULL;
+  g_autofree char *fd_path = NULL;
+  g_autofree char *target = NULL;
+  QmpConnection *connection;
+  struct stat st;
+
+  process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  connection = qmp_process_get_connection (process);
+
+  /* The event is on, so each command below makes QEMU write a line. */
+  json_object_set_string_member (arguments, "name", "monitor_qmp_cmd_in_band");
+  state = qmp_connection_execute_sync (connection, "trace-event-get-state", arguments,
+                                       QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_array_get_length (json_node_get_array (state)), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (json_node_get_array (state), 0),
+                                                  "state"), ==, "enabled");
+
+  for (int i = 0; i < 500; i++)
+    {
+      g_assert_cmpint (qmp_connection_query_status_sync (connection, NULL, NULL, &error), ==,
+                       QMP_RUN_STATE_RUNNING);
+      g_assert_no_error (error);
+    }
+
+  fd_path = g_strdup_printf ("/proc/%s/fd/2",
+                             g_subprocess_get_identifier (qmp_process_get_subprocess (process)));
+  target = g_file_read_link (fd_path, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (target, "/memfd:qemu-stderr"));
+  g_assert_cmpint (stat (fd_path, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 0);
+  g_assert_cmpint (st.st_blocks, ==, 0);
+
+  /* The writes that fail do not trouble QEMU. */
+  g_assert_true (qmp_process_shutdown_sync (process, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (qmp_process_get_subprocess (process)), ==, 0);
+}
+
+/* During start-up QEMU's standard error is kept up to 1 MiB: a program
+ * that writes 3 MB there and dies is quoted from what fits, and what it
+ * wrote after that is gone. */
+static void
+test_process_stderr_bounded (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("qmp-test-XXXXXX", NULL);
+  g_autofree char *script = g_build_filename (dir, "fake-qemu", NULL);
+  const char *argv[] = { script, NULL };
+  g_autoptr(QmpProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *quoted;
+
+  g_assert_true (g_file_set_contents (script,
+                                      "#!/bin/sh\n"
+                                      "head -c 3000000 /dev/zero | tr '\\000' A >&2\n"
+                                      "echo the-last-words >&2\n"
+                                      "exit 3\n", -1, &error));
+  g_assert_cmpint (g_chmod (script, 0755), ==, 0);
+
+  process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_null (process);
+  g_assert_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "exit status 3"));
+  g_assert_null (strstr (error->message, "the-last-words"));
+  /* The last 4 KiB of the first MiB. */
+  quoted = strstr (error->message, "AAAA");
+  g_assert_nonnull (quoted);
+  g_assert_cmpuint (strlen (quoted), ==, 4096);
+  g_assert_cmpuint (strspn (quoted, "A"), ==, 4096);
+
+  g_unlink (script);
+  g_rmdir (dir);
+}
+
 /* A live program that is not QEMU (it greets badly and stays): the error
  * is the protocol's, not "cancelled". */
 static void
@@ -805,6 +894,8 @@ main (int    argc,
   g_test_add_func ("/process/missing-binary", test_process_missing_binary);
   g_test_add_func ("/process/storage-daemon", test_process_storage_daemon);
   g_test_add_func ("/process/not-qmp", test_process_not_qmp);
+  g_test_add_func ("/process/stderr-after-start-up", test_process_stderr_after_start_up);
+  g_test_add_func ("/process/stderr-bounded", test_process_stderr_bounded);
   g_test_add_func ("/process/unref-kills", test_process_unref_kills);
   g_test_add_func ("/process/shutdown-kills-stopped", test_process_shutdown_kills_stopped);
   g_test_add_func ("/process/no-orphan", test_process_no_orphan);
