@@ -898,6 +898,75 @@ test_answer_order (Fixture       *f,
     }
 }
 
+/* A proxy in front of the test server, whose commands the test holds and
+ * answers, and a client of the proxy, greeted, that plays raw lines */
+typedef struct
+{
+  QmpTestServer *server;
+  QmpTestHeld *held;
+  QmpConnection *upstream;
+  QmpProxy *proxy;
+  GIOStream *stream;
+  GSocket *socket;              /* the client's end */
+  GDataInputStream *input;
+} HeldProxy;
+
+static void
+held_proxy_init (HeldProxy *hp)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *greeting = NULL;
+
+  hp->server = qmp_test_server_new ();
+  hp->upstream = qmp_test_server_new_connection_sync (hp->server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  hp->held = qmp_test_held_new (hp->server);
+  hp->proxy = qmp_proxy_new (hp->upstream);
+  hp->stream = qmp_proxy_new_client_stream (hp->proxy, QMP_PROXY_CLIENT_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  hp->socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (hp->stream));
+  hp->input = g_data_input_stream_new (g_io_stream_get_input_stream (hp->stream));
+  g_data_input_stream_set_newline_type (hp->input, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
+
+  greeting = g_data_input_stream_read_line (hp->input, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (greeting);
+}
+
+static void
+held_proxy_clear (HeldProxy *hp)
+{
+  qmp_proxy_close (hp->proxy);
+  g_object_unref (hp->input);
+  g_object_unref (hp->stream);
+  g_object_unref (hp->proxy);
+  g_object_unref (hp->upstream);
+  qmp_test_held_free (hp->held);
+  g_object_unref (hp->server);
+}
+
+static void
+held_proxy_send (HeldProxy *hp,
+                 GString   *lines)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (hp->stream), lines->str, lines->len,
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+held_proxy_expect (HeldProxy  *hp,
+                   const char *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = g_data_input_stream_read_line (hp->input, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (line, ==, expected);
+}
+
 /* A client cannot queue work on QEMU without bound: the proxy reads no
  * more of its commands while 64 wait for their answers (QmpConnection
  * sends QEMU 8 at a time), and goes on as they come.  Against the test
@@ -905,68 +974,43 @@ test_answer_order (Fixture       *f,
 static void
 test_in_flight (void)
 {
-  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
-  g_autoptr(QmpTestHeld) held = NULL;
-  g_autoptr(QmpConnection) upstream = NULL;
-  g_autoptr(QmpProxy) proxy = NULL;
-  g_autoptr(GIOStream) stream = NULL;
-  g_autoptr(GDataInputStream) input = NULL;
+  HeldProxy hp;
   g_autoptr(GString) commands = g_string_new (NULL);
   g_autoptr(GPtrArray) first = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  GSocket *socket;
 
-  upstream = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
-  g_assert_no_error (error);
-  held = qmp_test_held_new (server);
-  proxy = qmp_proxy_new (upstream);
-  stream = qmp_proxy_new_client_stream (proxy, QMP_PROXY_CLIENT_FLAGS_NONE, &error);
-  g_assert_no_error (error);
-  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
-  input = g_data_input_stream_new (g_io_stream_get_input_stream (stream));
-  g_data_input_stream_set_newline_type (input, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
-
-  line = g_data_input_stream_read_line (input, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_clear_pointer (&line, g_free);
+  held_proxy_init (&hp);
   g_string_append (commands, "{\"execute\": \"qmp_capabilities\"}\n");
   for (guint i = 0; i < 1000; i++)
     g_string_append_printf (commands, "{\"execute\": \"hold\", \"id\": %u}\n", i);
-  g_output_stream_write_all (g_io_stream_get_output_stream (stream), commands->str, commands->len,
-                             NULL, NULL, &error);
-  g_assert_no_error (error);
+  held_proxy_send (&hp, commands);
 
   /* QEMU's first commands are there; the proxy left most of the rest
    * unread (34 KB; it reads 4 KB at a time) */
   for (guint i = 0; i < 8; i++)
-    g_ptr_array_add (first, qmp_test_held_next (held, "hold"));
+    g_ptr_array_add (first, qmp_test_held_next (hp.held, "hold"));
   g_usleep (200 * G_TIME_SPAN_MILLISECOND);
-  g_assert_cmpint (qmp_test_socket_unread_bytes (socket), >, 20000);
+  g_assert_cmpint (qmp_test_socket_unread_bytes (hp.socket), >, 20000);
 
   /* Answered, the rest comes, and every answer in order */
   for (guint i = 0; i < first->len; i++)
     qmp_test_server_command_reply (g_ptr_array_index (first, i), NULL);
   for (guint i = first->len; i < 1000; i++)
     {
-      g_autoptr(QmpTestServerCommand) command = qmp_test_held_next (held, "hold");
+      g_autoptr(QmpTestServerCommand) command = qmp_test_held_next (hp.held, "hold");
 
       qmp_test_server_command_reply (command, NULL);
     }
-  g_assert_cmpint (qmp_test_socket_unread_bytes (socket), ==, 0);
-  line = g_data_input_stream_read_line (input, NULL, NULL, &error);
-  g_assert_cmpstr (line, ==, "{\"return\": {}}");
+  g_assert_cmpint (qmp_test_socket_unread_bytes (hp.socket), ==, 0);
+  held_proxy_expect (&hp, "{\"return\": {}}");
   for (guint i = 0; i < 1000; i++)
     {
       g_autofree char *expected = g_strdup_printf ("{\"return\": {}, \"id\": %u}", i);
 
-      g_clear_pointer (&line, g_free);
-      line = g_data_input_stream_read_line (input, NULL, NULL, &error);
-      g_assert_no_error (error);
-      g_assert_cmpstr (line, ==, expected);
+      held_proxy_expect (&hp, expected);
     }
 
-  qmp_proxy_close (proxy);
+  g_clear_pointer (&first, g_ptr_array_unref);
+  held_proxy_clear (&hp);
 }
 
 /* Whether every write end of the pipe whose read end is @fd is closed:
