@@ -33,8 +33,9 @@
 
 /* A client that does not read what it is sent stops being read once this
  * much waits to be written to it (not counting a filled line's filler),
- * and is read again below half of it: what it sends cannot make the
- * server hold more than that and one answer to a line. */
+ * or, in order, for its turn behind an answer that has not come, and is
+ * read again below half of it: what it sends cannot make the server hold
+ * more than that and one answer to a line. */
 #define OUTPUT_HIGH (1024 * 1024)
 
 /* Events are not answers to anything the client sends, so they are not
@@ -43,9 +44,10 @@
 #define OUTPUT_MAX (16 * 1024 * 1024)
 
 /* An in-order channel reads no more commands while this many wait for
- * their answers (QEMU's monitor stops at 8), and again from half of it:
- * a client cannot queue work without bound on the owner (a proxy's
- * upstream connection). */
+ * their answers, or with their answers for their turn (QEMU's monitor
+ * stops at 8), and again from half of it: a client cannot queue work
+ * without bound on the owner (a proxy's upstream connection), nor, behind
+ * one command that is not answered, answers on the channel. */
 #define MAX_IN_FLIGHT 64
 
 /* Bytes queued behind wbuf: @n_fill filler bytes, made only as they are
@@ -124,6 +126,7 @@ struct _QmpServerChannel
   GHashTable *held;             /* in order: guint64 seq → GString, the
                                  * answers that came before their turn (an
                                  * empty one: no answer) */
+  gsize held_bytes;             /* in order: their length, all together */
   GSource *output_source;       /* waits for the socket to take more */
 };
 
@@ -146,16 +149,21 @@ channel_backlog_locked (QmpServerChannel *self)
   return n;
 }
 
-/* Whether the channel must read no more lines: the client leaves more
- * than @backlog unread, or (in order) @in_flight of its commands wait for
- * their answers. */
+/* Whether the channel must read no more lines: more than @backlog waits
+ * for the client to read it or (in order) for its turn, or (in order)
+ * @in_flight of its lines wait for their answers or for their turn.  The
+ * held answers count: behind a command that is not answered, every line
+ * (one that is not JSON, a second qmp_capabilities) would else cost an
+ * answer kept for later, read as fast as the client sends. */
 static gboolean
 channel_must_wait_locked (QmpServerChannel *self,
                           gsize             backlog,
                           guint             in_flight)
 {
-  return (self->in_order && self->n_in_flight >= in_flight) ||
-         channel_backlog_locked (self) > backlog;
+  guint n_held = self->held != NULL ? g_hash_table_size (self->held) : 0;
+
+  return (self->in_order && self->n_in_flight + n_held >= in_flight) ||
+         channel_backlog_locked (self) + self->held_bytes > backlog;
 }
 
 /* From any thread, as answers go out and the client reads them */
@@ -188,7 +196,9 @@ channel_pause_if_due (QmpServerChannel *self)
   return wait;
 }
 
-/* An answer to @request (nullable) is given */
+/* An answer to @request (nullable) is given; reading resumes, if due,
+ * once it is queued or held (channel_answer_locked()), as it may only
+ * have moved from one count to the other. */
 static void
 channel_answered_locked (QmpServerChannel       *self,
                          const QmpServerRequest *request)
@@ -198,7 +208,6 @@ channel_answered_locked (QmpServerChannel       *self,
 
   g_assert (self->n_in_flight > 0);
   self->n_in_flight--;
-  channel_resume_if_due_locked (self);
 }
 
 void
@@ -398,6 +407,7 @@ channel_release_held_locked (QmpServerChannel *self,
     {
       if (held->len > 0)
         channel_append_locked (self, held->str, held->len);
+      self->held_bytes -= held->len;
       g_hash_table_remove (self->held, &self->next_answer);
       self->next_answer++;
     }
@@ -419,8 +429,8 @@ channel_early_locked (QmpServerChannel *self,
 
 /* The line of the answer of @seq (0: an answer that keeps no turn), in
  * its turn: held if the ones before it have not gone out, else queued
- * with those that waited for it.  An empty line is an answer that is
- * not written. */
+ * with those that waited for it, and reading resumes if that made room.
+ * An empty line is an answer that is not written. */
 static void
 channel_answer_locked (QmpServerChannel *self,
                        guint64           seq,
@@ -434,12 +444,14 @@ channel_answer_locked (QmpServerChannel *self,
         self->held = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                             (GDestroyNotify) held_free);
       g_hash_table_insert (self->held, g_memdup2 (&seq, sizeof seq), g_string_new_len (line, len));
+      self->held_bytes += len;
       return;
     }
 
   if (len > 0)
     channel_append_locked (self, line, len);
   channel_release_held_locked (self, seq);
+  channel_resume_if_due_locked (self);
 }
 
 static void
@@ -505,6 +517,7 @@ channel_append_pieces (QmpServerChannel        *self,
 
   channel_write_locked (self);
   channel_release_held_locked (self, seq);
+  channel_resume_if_due_locked (self);
   g_mutex_unlock (&self->lock);
 }
 

@@ -1013,6 +1013,69 @@ test_in_flight (void)
   held_proxy_clear (&hp);
 }
 
+/* Behind a command QEMU does not answer, the proxy's own answers to the
+ * lines after it (not JSON, qmp_capabilities again) wait for their turn:
+ * they count as commands in flight, so the proxy reads no more of a client
+ * that sends such lines by the thousand (each would be an answer kept for
+ * later), and answers them all, in order, once QEMU answers. */
+static void
+test_held_answers (void)
+{
+  static const char not_object[] =
+    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input must be a JSON object\"}}";
+  static const char not_json[] =
+    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid input\"}}";
+  static const char caps_again[] =
+    "{\"error\": {\"class\": \"CommandNotFound\", "
+    "\"desc\": \"Capabilities negotiation is already complete, command ignored\"}}";
+  const guint n_lines = 10000;
+  HeldProxy hp;
+  g_autoptr(GString) lines = g_string_new (NULL);
+  g_autoptr(QmpTestServerCommand) first = NULL;
+  g_autoptr(QmpTestServerCommand) last = NULL;
+
+  held_proxy_init (&hp);
+
+  /* 20 KB, which the socket takes at once: behind a command QEMU will
+   * not answer yet, lines the proxy answers itself, as QEMU would */
+  g_string_append (lines, "{\"execute\": \"qmp_capabilities\"}\n{\"execute\": \"hold\", \"id\": 0}\n");
+  for (guint i = 0; i < n_lines; i++)
+    g_string_append (lines, i % 100 == 0 ? "x\n"
+                            : i % 100 == 50 ? "{\"execute\": \"qmp_capabilities\"}\n"
+                            : "1\n");
+  g_string_append (lines, "{\"execute\": \"hold\", \"id\": 1}\n");
+  held_proxy_send (&hp, lines);
+
+  /* The first command is with QEMU, and is not answered: the proxy stops
+   * after 63 of the lines behind it (it reads 4 KB at a time), never
+   * reaching the last command.  Without the bound, it reads them all
+   * within the wait. */
+  first = qmp_test_held_next (hp.held, "hold");
+  for (guint i = 0; i < 100 && qmp_test_socket_unread_bytes (hp.socket) > 0; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+    }
+  g_assert_cmpint (qmp_test_socket_unread_bytes (hp.socket), >, lines->len / 2);
+  g_assert_cmpuint (qmp_test_held_get_length (hp.held), ==, 0);
+
+  /* Answered, the rest is read, and every answer comes in order */
+  qmp_test_server_command_reply (first, NULL);
+  held_proxy_expect (&hp, "{\"return\": {}}");
+  held_proxy_expect (&hp, "{\"return\": {}, \"id\": 0}");
+  for (guint i = 0; i < n_lines; i++)
+    held_proxy_expect (&hp, i % 100 == 0 ? not_json : i % 100 == 50 ? caps_again : not_object);
+  last = qmp_test_held_next (hp.held, "hold");
+  qmp_test_server_command_reply (last, NULL);
+  held_proxy_expect (&hp, "{\"return\": {}, \"id\": 1}");
+  g_assert_cmpint (qmp_test_socket_unread_bytes (hp.socket), ==, 0);
+
+  g_clear_object (&first);
+  g_clear_object (&last);
+  held_proxy_clear (&hp);
+}
+
 /* Whether every write end of the pipe whose read end is @fd is closed:
  * its reader sees the end, at once. */
 static gboolean
@@ -1712,6 +1775,7 @@ main (int   argc,
   ADD ("/proxy/two-clients", test_two_clients);
   g_test_add_func ("/proxy/arguments-byte-exact", test_arguments_byte_exact);
   g_test_add_func ("/proxy/in-flight", test_in_flight);
+  g_test_add_func ("/proxy/held-answers", test_held_answers);
   ADD ("/proxy/events", test_events);
   ADD ("/proxy/no-main-context", test_no_main_context);
   ADD ("/proxy/read-only", test_read_only);
