@@ -37,6 +37,7 @@ typedef struct
   gboolean in_flight;       /* given unanswered to the owner of an in-order
                              * channel, which counts it until it is
                              * answered, once */
+  gsize line_len;           /* its line's length, counted with it */
   guint64 seq;              /* its place among the answers of an in-order
                              * channel; 0: none (exec-oob, or a channel
                              * whose answers go out as they come) */

@@ -47,7 +47,10 @@
  * their answers, or with their answers for their turn (QEMU's monitor
  * stops at 8), and again from half of it: a client cannot queue work
  * without bound on the owner (a proxy's upstream connection), nor, behind
- * one command that is not answered, answers on the channel. */
+ * one command that is not answered, answers on the channel.  Nor while
+ * the lines of those waiting for their answers add up to more than
+ * OUTPUT_HIGH: each may be as long as max-message-size, and the owner
+ * keeps it (a proxy's upstream connection, until QEMU reads it). */
 #define MAX_IN_FLIGHT 64
 
 /* Bytes queued behind wbuf: @n_fill filler bytes, made only as they are
@@ -121,6 +124,7 @@ struct _QmpServerChannel
   guint64 next_answer;          /* in order: the seq whose answer is next */
   guint n_in_flight;            /* in order: requests given to the owner,
                                  * unanswered */
+  gsize in_flight_bytes;        /* in order: their lines, all together */
   gboolean throttled;           /* reading stopped for the above, or for
                                  * what waits to be written */
   GHashTable *held;             /* in order: guint64 seq → GString, the
@@ -151,10 +155,11 @@ channel_backlog_locked (QmpServerChannel *self)
 
 /* Whether the channel must read no more lines: more than @backlog waits
  * for the client to read it or (in order) for its turn, or (in order)
- * @in_flight of its lines wait for their answers or for their turn.  The
- * held answers count: behind a command that is not answered, every line
- * (one that is not JSON, a second qmp_capabilities) would else cost an
- * answer kept for later, read as fast as the client sends. */
+ * @in_flight of its lines, or more than @backlog bytes of them, wait for
+ * their answers or for their turn.  The held answers count: behind a
+ * command that is not answered, every line (one that is not JSON, a
+ * second qmp_capabilities) would else cost an answer kept for later, read
+ * as fast as the client sends. */
 static gboolean
 channel_must_wait_locked (QmpServerChannel *self,
                           gsize             backlog,
@@ -163,6 +168,7 @@ channel_must_wait_locked (QmpServerChannel *self,
   guint n_held = self->held != NULL ? g_hash_table_size (self->held) : 0;
 
   return (self->in_order && self->n_in_flight + n_held >= in_flight) ||
+         self->in_flight_bytes > backlog ||
          channel_backlog_locked (self) + self->held_bytes > backlog;
 }
 
@@ -207,7 +213,9 @@ channel_answered_locked (QmpServerChannel       *self,
     return;
 
   g_assert (self->n_in_flight > 0);
+  g_assert (self->in_flight_bytes >= request->line_len);
   self->n_in_flight--;
+  self->in_flight_bytes -= request->line_len;
 }
 
 void
@@ -933,8 +941,10 @@ channel_handle_line (QmpServerChannel *self,
   if (!request->answered && self->in_order)
     {
       request->in_flight = TRUE;
+      request->line_len = len;
       g_mutex_lock (&self->lock);
       self->n_in_flight++;
+      self->in_flight_bytes += len;
       g_mutex_unlock (&self->lock);
     }
   channel_deliver (self, g_steal_pointer (&request));

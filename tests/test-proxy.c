@@ -956,6 +956,19 @@ held_proxy_send (HeldProxy *hp,
   g_assert_no_error (error);
 }
 
+typedef struct
+{
+  HeldProxy *hp;
+  GString *lines;
+} HeldProxySend;
+
+static gpointer
+held_proxy_send_thread (HeldProxySend *send)
+{
+  held_proxy_send (send->hp, send->lines);
+  return NULL;
+}
+
 static void
 held_proxy_expect (HeldProxy  *hp,
                    const char *expected)
@@ -1073,6 +1086,64 @@ test_held_answers (void)
 
   g_clear_object (&first);
   g_clear_object (&last);
+  held_proxy_clear (&hp);
+}
+
+/* Nor by the size of its commands: each may be as long as max-message-size,
+ * and the proxy keeps those it forwards until QEMU answers them (QEMU may
+ * not even read them).  It reads no more while more than 1 MiB of them
+ * wait for their answers (here, 4 of 300 KB), and goes on as they come. */
+static void
+test_in_flight_bytes (void)
+{
+  const guint n_commands = 10;
+  HeldProxy hp;
+  g_autoptr(GString) commands = g_string_new ("{\"execute\": \"qmp_capabilities\"}\n");
+  g_autoptr(GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autofree char *filler = g_strnfill (300 * 1024, 'a');
+  GThread *writer;
+
+  held_proxy_init (&hp);
+  for (guint i = 0; i < n_commands; i++)
+    g_string_append_printf (commands, "{\"execute\": \"hold\", \"arguments\": {\"s\": \"%s\"}, \"id\": %u}\n",
+                            filler, i);
+  /* 3 MB: more than the socket takes, so written from a thread */
+  writer = g_thread_new ("writer", (GThreadFunc) held_proxy_send_thread, &(HeldProxySend) { &hp, commands });
+
+  /* The first four reach the server; the fifth stays unread while they
+   * wait.  Without the bound, all ten come within the wait. */
+  for (guint i = 0; i < 4; i++)
+    g_ptr_array_add (held, qmp_test_held_next (hp.held, "hold"));
+  for (guint i = 0; i < 50; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+    }
+  g_assert_cmpuint (qmp_test_held_get_length (hp.held), ==, 0);
+
+  /* Answered, the rest comes, and every answer in order */
+  for (guint i = 0; i < held->len; i++)
+    qmp_test_server_command_reply (g_ptr_array_index (held, i), NULL);
+  for (guint i = held->len; i < n_commands; i++)
+    {
+      g_autoptr(QmpTestServerCommand) command = qmp_test_held_next (hp.held, "hold");
+
+      g_assert_cmpuint (strlen (json_object_get_string_member (qmp_test_server_command_get_arguments (command),
+                                                               "s")), ==, strlen (filler));
+      qmp_test_server_command_reply (command, NULL);
+    }
+  g_thread_join (writer);
+  held_proxy_expect (&hp, "{\"return\": {}}");
+  for (guint i = 0; i < n_commands; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("{\"return\": {}, \"id\": %u}", i);
+
+      held_proxy_expect (&hp, expected);
+    }
+  g_assert_cmpint (qmp_test_socket_unread_bytes (hp.socket), ==, 0);
+
+  g_clear_pointer (&held, g_ptr_array_unref);
   held_proxy_clear (&hp);
 }
 
@@ -1776,6 +1847,7 @@ main (int   argc,
   g_test_add_func ("/proxy/arguments-byte-exact", test_arguments_byte_exact);
   g_test_add_func ("/proxy/in-flight", test_in_flight);
   g_test_add_func ("/proxy/held-answers", test_held_answers);
+  g_test_add_func ("/proxy/in-flight-bytes", test_in_flight_bytes);
   ADD ("/proxy/events", test_events);
   ADD ("/proxy/no-main-context", test_no_main_context);
   ADD ("/proxy/read-only", test_read_only);
