@@ -11,6 +11,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "qmp-accept-source-private.h"
 #include "qmp-connection-private.h"
 #include "qmp-error.h"
 #include "qmp-json-private.h"
@@ -613,9 +614,8 @@ listener_new (GSocket             *socket,
   return listener;
 }
 
-static gboolean on_incoming (GSocket      *socket,
-                             GIOCondition  condition,
-                             gpointer      user_data);
+static void on_incoming (GSocket  *client,
+                         gpointer  user_data);
 
 /* Starts accepting on @listener's socket, on the worker; takes @listener. */
 static gboolean
@@ -623,7 +623,7 @@ proxy_add_listener (QmpProxy  *self,
                     Listener  *listener,
                     GError   **error)
 {
-  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  listener->source = _qmp_accept_source_new (listener->socket);
   g_atomic_ref_count_inc (&listener->ref_count);
   g_source_set_callback (listener->source, G_SOURCE_FUNC (on_incoming), listener,
                          (GDestroyNotify) listener_unref);
@@ -757,27 +757,20 @@ start_handshake (QmpProxy          *self,
                                     handshake->cancellable, on_handshake_done, handshake);
 }
 
-static gboolean
-on_incoming (GSocket      *socket,
-             GIOCondition  condition,
-             gpointer      user_data)
+/* On the worker, for each client that a listening socket accepted */
+static void
+on_incoming (GSocket  *client,
+             gpointer  user_data)
 {
   Listener *listener = user_data;
   g_autoptr(QmpProxy) self = g_weak_ref_get (&listener->proxy);
-  g_autoptr(GSocket) client = NULL;
   g_autoptr(GSocketConnection) connection = NULL;
-
-  client = g_socket_accept (socket, NULL, NULL);
-  if (client == NULL)
-    return G_SOURCE_CONTINUE;
 
   connection = g_socket_connection_factory_create_connection (client);
   if (self != NULL && listener->certificate != NULL && !qmp_proxy_is_closed (self))
     start_handshake (self, listener, connection);
   else if (self == NULL || !proxy_add_client (self, G_IO_STREAM (connection), listener->flags, NULL))
     g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-
-  return G_SOURCE_CONTINUE;
 }
 
 /**

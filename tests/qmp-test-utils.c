@@ -11,14 +11,18 @@
 #include "qmp-test-utils.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1414,6 +1418,186 @@ qmp_test_guest_agent_connect (QmpTestPeer *peer)
   qmp_connection_set_timeout (connection, 0);
 
   return connection;
+}
+
+/* ---- a process out of descriptors ---- */
+
+gboolean
+qmp_test_trap_subprocess_in_tmp_dir (guint64 usec_timeout)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *tmpdir = NULL;
+
+  if (g_test_subprocess ())
+    return TRUE;
+
+  tmpdir = g_strdup (g_getenv ("TMPDIR"));
+  /* g_get_tmp_dir() reads TMPDIR once: this process's is fixed already,
+   * and the subprocess's is the new directory. */
+  dir = g_dir_make_tmp ("qmp-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("TMPDIR", dir, TRUE);
+  g_test_trap_subprocess (NULL, usec_timeout, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  if (tmpdir != NULL)
+    g_setenv ("TMPDIR", tmpdir, TRUE);
+  else
+    g_unsetenv ("TMPDIR");
+
+  remove_recursively (dir);
+  g_test_trap_assert_passed ();
+  return FALSE;
+}
+
+static double
+process_cpu_seconds (void)
+{
+  struct rusage usage;
+
+  g_assert_cmpint (getrusage (RUSAGE_SELF, &usage), ==, 0);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+struct _QmpTestFdsFull
+{
+  GArray *clients;              /* int, one a path; -1 once taken */
+  GArray *fillers;              /* int, NULL once released */
+  struct rlimit limit;          /* as it was */
+};
+
+QmpTestFdsFull *
+qmp_test_fds_full_new (const char * const *paths)
+{
+  QmpTestFdsFull *full = g_new0 (QmpTestFdsFull, 1);
+  struct rlimit lowered;
+  gint64 wall;
+  double cpu;
+  int fd;
+
+  full->clients = g_array_new (FALSE, FALSE, sizeof (int));
+  full->fillers = g_array_new (FALSE, FALSE, sizeof (int));
+  for (guint i = 0; paths[i] != NULL; i++)
+    {
+      fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      g_assert_cmpint (fd, >=, 0);
+      g_array_append_val (full->clients, fd);
+    }
+  fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_array_append_val (full->fillers, fd);
+
+  /* A small table, filled: the hard limit stays (valgrind allows no
+   * other change) */
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &full->limit), ==, 0);
+  lowered = full->limit;
+  lowered.rlim_cur = MIN (full->limit.rlim_cur, 128);
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &lowered), ==, 0);
+  while ((fd = fcntl (g_array_index (full->fillers, int, 0), F_DUPFD_CLOEXEC, 0)) >= 0)
+    g_array_append_val (full->fillers, fd);
+  g_assert_cmpint (errno, ==, EMFILE);
+
+  /* Each client waits in its listener's backlog: connect() takes no
+   * descriptor, accept() would */
+  for (guint i = 0; paths[i] != NULL; i++)
+    {
+      struct sockaddr_un address = { .sun_family = AF_UNIX };
+
+      g_assert_cmpuint (strlen (paths[i]), <, sizeof address.sun_path);
+      strcpy (address.sun_path, paths[i]);
+      g_assert_cmpint (connect (g_array_index (full->clients, int, i),
+                                (struct sockaddr *) &address, sizeof address), ==, 0);
+    }
+  g_usleep (200 * G_TIME_SPAN_MILLISECOND);
+
+  /* A spin takes a whole core (more than half of one on a busy machine);
+   * waiting for a timer, almost nothing. */
+  wall = g_get_monotonic_time ();
+  cpu = process_cpu_seconds ();
+  g_usleep (G_USEC_PER_SEC);
+  cpu = process_cpu_seconds () - cpu;
+  wall = g_get_monotonic_time () - wall;
+  g_test_message ("CPU while out of descriptors: %.3f s in %.3f s", cpu, wall / 1e6);
+  g_assert_cmpfloat (cpu, <, 0.25 * wall / 1e6);
+
+  /* None was accepted: no greeting.  (Under valgrind, which keeps the
+   * lowered limit to itself, accept() still succeeds: run the test
+   * natively.) */
+  for (guint i = 0; i < full->clients->len; i++)
+    {
+      struct pollfd pfd = { g_array_index (full->clients, int, i), POLLIN, 0 };
+
+      g_assert_cmpint (poll (&pfd, 1, 0), ==, 0);
+    }
+
+  return full;
+}
+
+void
+qmp_test_fds_full_release (QmpTestFdsFull *full)
+{
+  if (full->fillers == NULL)
+    return;
+
+  for (guint i = 0; i < full->fillers->len; i++)
+    close (g_array_index (full->fillers, int, i));
+  g_clear_pointer (&full->fillers, g_array_unref);
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &full->limit), ==, 0);
+}
+
+QmpConnection *
+qmp_test_fds_full_connect (QmpTestFdsFull *full,
+                           guint           i)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  QmpConnection *connection;
+
+  g_assert_null (full->fillers);
+  g_assert_cmpuint (i, <, full->clients->len);
+  g_assert_cmpint (g_array_index (full->clients, int, i), >=, 0);
+
+  socket = g_socket_new_from_fd (g_array_index (full->clients, int, i), &error);
+  g_assert_no_error (error);
+  g_array_index (full->clients, int, i) = -1;
+  stream = g_socket_connection_factory_create_connection (socket);
+  connection = g_initable_new (QMP_TYPE_CONNECTION, NULL, &error,
+                               "stream", stream,
+                               "timeout", 5000,
+                               NULL);
+  g_assert_no_error (error);
+
+  return connection;
+}
+
+void
+qmp_test_fds_full_assert_hung_up (QmpTestFdsFull *full,
+                                  guint           i)
+{
+  struct pollfd pfd = { -1, POLLIN, 0 };
+  char byte;
+
+  g_assert_cmpuint (i, <, full->clients->len);
+  pfd.fd = g_array_index (full->clients, int, i);
+  g_assert_cmpint (pfd.fd, >=, 0);
+  g_assert_cmpint (poll (&pfd, 1, 5000), ==, 1);
+  /* The end of the stream, or a reset: no greeting */
+  g_assert_cmpint (recv (pfd.fd, &byte, 1, MSG_DONTWAIT), <=, 0);
+}
+
+void
+qmp_test_fds_full_free (QmpTestFdsFull *full)
+{
+  if (full == NULL)
+    return;
+
+  qmp_test_fds_full_release (full);
+  for (guint i = 0; i < full->clients->len; i++)
+    if (g_array_index (full->clients, int, i) >= 0)
+      close (g_array_index (full->clients, int, i));
+  g_array_unref (full->clients);
+  g_free (full);
 }
 
 #endif /* !QMP_TEST_UTILS_NO_LIBRARY */

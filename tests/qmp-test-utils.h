@@ -279,6 +279,52 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpTestHeld, qmp_test_held_free)
 QmpConnection *qmp_mock_connect (QmpMock            *mock,
                                  QmpConnectionFlags  flags,
                                  const char         *capabilities_json);
+
+/* ---- a process out of descriptors ---- */
+
+/* For a test that changes what the whole process has (RLIMIT_NOFILE):
+ * runs the current test again in a subprocess (g_test_trap_subprocess(),
+ * its stderr inherited) whose TMPDIR is a new temporary directory, removed
+ * with what is left in it once the subprocess ended, passed or not;
+ * asserts that it passed, and returns %FALSE.  In the subprocess, returns
+ * %TRUE at once: the test's body runs there.
+ *
+ *   if (!qmp_test_trap_subprocess_in_tmp_dir (60 * G_USEC_PER_SEC))
+ *     return;
+ */
+gboolean       qmp_test_trap_subprocess_in_tmp_dir (guint64 usec_timeout);
+
+/* The process's descriptor table full, with a client waiting at each
+ * listening Unix socket of the process. */
+typedef struct _QmpTestFdsFull QmpTestFdsFull;
+
+/* Makes a client socket for each of @paths (%NULL-terminated), lowers
+ * RLIMIT_NOFILE to 128 and fills the table, then connects each client:
+ * connect() takes no descriptor, so each waits in its listener's backlog,
+ * whose accept() fails with EMFILE.  Asserts that for a second of that,
+ * the process used less than a quarter of a second of CPU (a listener
+ * that spins on its readable socket uses all of it), and that no client
+ * was accepted. */
+QmpTestFdsFull *qmp_test_fds_full_new            (const char * const *paths);
+
+/* Frees the descriptors and restores the limit.  Done by
+ * qmp_test_fds_full_free() too. */
+void            qmp_test_fds_full_release        (QmpTestFdsFull     *full);
+
+/* After the release: client @i (the index of its path) as a connection,
+ * through its greeting and negotiation, 5 s at most (transfer full). */
+QmpConnection  *qmp_test_fds_full_connect        (QmpTestFdsFull     *full,
+                                                  guint               i);
+
+/* Asserts that client @i sees its listener hang up (5 s at most), with no
+ * greeting. */
+void            qmp_test_fds_full_assert_hung_up (QmpTestFdsFull     *full,
+                                                  guint               i);
+
+/* Releases, and closes the clients not taken.  %NULL-safe. */
+void            qmp_test_fds_full_free           (QmpTestFdsFull     *full);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpTestFdsFull, qmp_test_fds_full_free)
 #endif
 
 G_END_DECLS

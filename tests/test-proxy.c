@@ -1147,6 +1147,66 @@ test_in_flight_bytes (void)
   held_proxy_clear (&hp);
 }
 
+/* A process out of descriptors: the proxy's accept() fails with EMFILE
+ * while the client waits in the backlog.  The proxy stops watching its
+ * socket for a while instead of spinning on it, and lets the client in
+ * once descriptors are free; a proxy closed while it waits goes with its
+ * wait.  In a subprocess, for its RLIMIT_NOFILE. */
+static void
+test_out_of_fds (void)
+{
+  g_autoptr(QmpTestServer) server = NULL;
+  g_autoptr(QmpConnection) upstream = NULL;
+  g_autoptr(QmpProxy) proxy = NULL;
+  g_autoptr(QmpProxy) closing = NULL;
+  g_autoptr(QmpTestFdsFull) full = NULL;
+  g_autoptr(QmpConnection) client = NULL;
+  g_autoptr(JsonNode) status = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *closing_path = NULL;
+
+  if (!qmp_test_trap_subprocess_in_tmp_dir (60 * G_USEC_PER_SEC))
+    return;
+
+  server = qmp_test_server_new ();
+  status = json_from_string ("{\"status\": \"running\", \"running\": true}", &error);
+  g_assert_no_error (error);
+  qmp_test_server_set_reply (server, "query-status", status);
+  upstream = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  dir = g_dir_make_tmp ("qmp-proxy-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "proxy.sock", NULL);
+  closing_path = g_build_filename (dir, "closing.sock", NULL);
+  proxy = qmp_proxy_new (upstream);
+  g_assert_true (qmp_proxy_listen_unix (proxy, path, 0, QMP_PROXY_CLIENT_FLAGS_NONE, &error));
+  g_assert_no_error (error);
+  closing = qmp_proxy_new (upstream);
+  g_assert_true (qmp_proxy_listen_unix (closing, closing_path, 0, QMP_PROXY_CLIENT_FLAGS_NONE, &error));
+  g_assert_no_error (error);
+
+  full = qmp_test_fds_full_new ((const char *[]) { path, closing_path, NULL });
+  qmp_proxy_close (closing);
+  g_clear_object (&closing);
+  g_assert_false (g_file_test (closing_path, G_FILE_TEST_EXISTS));
+  qmp_test_fds_full_release (full);
+
+  qmp_test_fds_full_assert_hung_up (full, 1);
+  client = qmp_test_fds_full_connect (full, 0);
+  ret = qmp_connection_execute_sync (client, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "running"));
+  g_assert_cmpuint (qmp_proxy_get_n_clients (proxy), ==, 1);
+
+  g_clear_object (&client);
+  qmp_proxy_close (proxy);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 /* Whether every write end of the pipe whose read end is @fd is closed:
  * its reader sees the end, at once. */
 static gboolean
@@ -1848,6 +1908,7 @@ main (int   argc,
   g_test_add_func ("/proxy/in-flight", test_in_flight);
   g_test_add_func ("/proxy/held-answers", test_held_answers);
   g_test_add_func ("/proxy/in-flight-bytes", test_in_flight_bytes);
+  g_test_add_func ("/proxy/out-of-fds", test_out_of_fds);
   ADD ("/proxy/events", test_events);
   ADD ("/proxy/no-main-context", test_no_main_context);
   ADD ("/proxy/read-only", test_read_only);
