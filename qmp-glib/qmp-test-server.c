@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "qmp-accept-source-private.h"
 #include "qmp-json-private.h"
 #include "qmp-server-channel-private.h"
 #include "qmp-test-server.h"
@@ -1278,26 +1279,19 @@ qmp_test_server_set_guest_agent (QmpTestServer *self,
   g_mutex_unlock (&self->lock);
 }
 
-static gboolean
-on_incoming (GSocket      *socket,
-             GIOCondition  condition,
-             gpointer      user_data)
+/* On the worker, for each client that the listening socket accepted */
+static void
+on_incoming (GSocket  *client,
+             gpointer  user_data)
 {
   Listener *listener = user_data;
   g_autoptr(QmpTestServer) self = g_weak_ref_get (&listener->server);
-  g_autoptr(GSocket) client = NULL;
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
-
-  client = g_socket_accept (socket, NULL, &error);
-  if (client == NULL)
-    return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
 
   connection = g_socket_connection_factory_create_connection (client);
   if (self == NULL || !server_add_client (self, G_IO_STREAM (connection), &error))
     g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-
-  return G_SOURCE_CONTINUE;
 }
 
 /**
@@ -1367,7 +1361,7 @@ qmp_test_server_listen (QmpTestServer  *self,
   self->listener = listener;
 
   /* Accepting happens on the worker, where the clients are served. */
-  self->listen_source = g_socket_create_source (socket, G_IO_IN, NULL);
+  self->listen_source = _qmp_accept_source_new (socket);
   g_atomic_ref_count_inc (&listener->ref_count);
   g_source_set_callback (self->listen_source, G_SOURCE_FUNC (on_incoming), listener,
                          (GDestroyNotify) listener_unref);

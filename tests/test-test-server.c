@@ -1081,6 +1081,56 @@ test_listen (void)
   g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
 }
 
+/* A process out of descriptors: the server's accept() fails with EMFILE
+ * while the client waits in the backlog.  The server goes on listening,
+ * without spinning, and lets the client in once descriptors are free; a
+ * server that goes while it waits goes with its wait.  In a subprocess,
+ * for its RLIMIT_NOFILE. */
+static void
+test_listen_out_of_fds (void)
+{
+  g_autoptr(QmpTestServer) server = NULL;
+  g_autoptr(QmpTestServer) closing = NULL;
+  g_autoptr(QmpTestFdsFull) full = NULL;
+  g_autoptr(QmpConnection) client = NULL;
+  g_autoptr(QmpConnection) second = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *closing_dir = NULL;
+  const char *paths[3];
+
+  if (!qmp_test_trap_subprocess_in_tmp_dir (60 * G_USEC_PER_SEC))
+    return;
+
+  server = qmp_test_server_new ();
+  qmp_test_server_set_reply (server, "stop", NULL);
+  g_assert_true (qmp_test_server_listen (server, &error));
+  g_assert_no_error (error);
+  closing = qmp_test_server_new ();
+  g_assert_true (qmp_test_server_listen (closing, &error));
+  g_assert_no_error (error);
+  paths[0] = qmp_test_server_get_address (server) + strlen ("unix:");
+  paths[1] = qmp_test_server_get_address (closing) + strlen ("unix:");
+  paths[2] = NULL;
+  closing_dir = g_path_get_dirname (paths[1]);
+
+  full = qmp_test_fds_full_new (paths);
+  g_clear_object (&closing);
+  g_assert_false (g_file_test (closing_dir, G_FILE_TEST_EXISTS));
+  qmp_test_fds_full_release (full);
+
+  qmp_test_fds_full_assert_hung_up (full, 1);
+  client = qmp_test_fds_full_connect (full, 0);
+  ret = qmp_connection_execute_sync (client, "stop", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  /* and the next client as usual */
+  second = qmp_connection_new_for_address_sync (qmp_test_server_get_address (server),
+                                                QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qmp_test_server_get_n_clients (server), ==, 2);
+}
+
 static void
 on_notify_count (GObject    *object,
                  GParamSpec *pspec,
@@ -1502,6 +1552,7 @@ main (int   argc,
   g_test_add_func ("/test-server/command-func-replaced-in-use", test_command_func_replaced_in_use);
   g_test_add_func ("/test-server/unpollable-stream", test_unpollable_stream);
   g_test_add_func ("/test-server/listen", test_listen);
+  g_test_add_func ("/test-server/listen-out-of-fds", test_listen_out_of_fds);
   g_test_add_func ("/test-server/n-clients", test_n_clients);
   g_test_add_func ("/test-server/fault/close", test_fault_close);
   g_test_add_func ("/test-server/fault/close-after", test_fault_close_after);
