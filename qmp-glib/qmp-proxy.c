@@ -49,8 +49,9 @@
  * through the proxy waits for no main loop.  A client's answers come in
  * the order of its commands, the proxy's own (a refusal, a line that is
  * not JSON) in their turn among QEMU's.  A client is not read while 64 of
- * its commands wait for answers or 1 MiB of answers waits for it to read,
- * and is closed when it leaves 16 MiB of events unread.  The application's own use of
+ * its commands, or more than 1 MiB of them, wait for answers, or 1 MiB of
+ * answers waits for it to read, and is closed when it leaves 16 MiB of
+ * events unread.  The application's own use of
  * the upstream connection is unchanged: its events are still emitted in
  * its own context.  The proxy closes when the upstream connection's
  * [signal@Qmp.Connection::closed] signal is emitted, so keep the context
