@@ -696,6 +696,39 @@ def test_hmp_text():
                 terminal.close()
 
 
+def test_terminal_controls():
+    """what the peer quotes cannot drive the terminal: the control
+    characters of an error, of human-monitor-command's text and of a JSON
+    string come out as \\u00XX"""
+    peer_text = '\x1b[31mX\x9b1m\x7f'
+    escaped = '\\u001B[31mX\\u009B1m\\u007F'
+    with Peers() as peers:
+        address, = peers.qemu()
+        # QEMU quotes the driver in its error, in QMP and in HMP
+        for args, expected in ((['device_add', 'driver=' + peer_text],
+                                f"GenericError: '{escaped}' is not a valid device model name"),
+                               (['human-monitor-command', 'command-line=device_add ' + peer_text],
+                                f"Error: '{escaped}' is not a valid device model name")):
+            out = qmpctl(peers, '-s', address, *args)
+            assert expected in out.stdout + out.stderr, out
+            terminal = Terminal([QMPCTL, '-s', address, *args], peers.env(TERM='xterm'))
+            try:
+                terminal.wait()
+                terminal._drain()
+                assert expected in terminal.raw, terminal.raw
+                assert '\x1b[31m' not in terminal.raw and '\x9b' not in terminal.raw, terminal.raw
+            finally:
+                terminal.close()
+
+        # QEMU escapes every control character of its JSON; a server that
+        # does not (raw DEL and C1 are valid JSON) gets them escaped: the
+        # same string
+        mock = peers.mock_qmp({'raw': '"a\x9bb\x7fc"'})
+        out = check(qmpctl(peers, '-s', mock, 'raw'))
+        assert out == '"a\\u009Bb\\u007Fc"\n', out
+        assert json.loads(out) == 'a\x9bb\x7fc'
+
+
 def test_query_status_pretty():
     """query-status prints its return as JSON indented by two spaces"""
     with Peers() as peers:

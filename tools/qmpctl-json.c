@@ -468,6 +468,74 @@ qmpctl_parse_qmp_command (const char  *line,
 
 /* ------------------------------------------------------------ output */
 
+/* Whether @p starts a control character that a terminal may act on: C0
+ * but line feed and tab, DEL, or C1 (U+0080 to U+009F, which some
+ * terminals take as CSI and the like); its length in @len. */
+static gboolean
+is_control (const char *p,
+            gsize      *len)
+{
+  guchar c = *p;
+
+  *len = 1;
+  if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+    return TRUE;
+  if (c == 0xc2 && (guchar) p[1] >= 0x80 && (guchar) p[1] <= 0x9f)
+    {
+      *len = 2;
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* Appends @length bytes of @text (UTF-8) to @out, each control character
+ * but line feed and tab written as \u00XX: what a peer sent (QEMU echoes
+ * a caller's text in its errors, a guest agent sends what the guest
+ * wants) cannot drive the terminal that qmpctl prints it on.  Within a
+ * JSON string that is the same string, escaped. */
+static void
+append_escaping_controls (GString    *out,
+                          const char *text,
+                          gsize       length)
+{
+  const char *end = text + length;
+  const char *p = text;
+
+  while (p < end)
+    {
+      const char *start = p;
+      gsize len = 0;
+
+      while (p < end && !is_control (p, &len))
+        p++;
+      g_string_append_len (out, start, p - start);
+      if (p < end)
+        {
+          gunichar c = len == 2 ? (guchar) p[1] : (guchar) *p;
+
+          g_string_append_printf (out, "\\u%04X", c);
+          p += len;
+        }
+    }
+}
+
+/**
+ * qmpctl_escape_controls:
+ * @text: UTF-8 text that came from the peer
+ *
+ * Returns: @text with each control character but line feed and tab (C0,
+ *   DEL, C1) written as `\u00XX`, for a terminal
+ */
+char *
+qmpctl_escape_controls (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+
+  append_escaping_controls (out, text, strlen (text));
+  return g_string_free (out, FALSE);
+}
+
 /**
  * qmpctl_hmp_text:
  * @json: the result of @command
@@ -483,6 +551,7 @@ qmpctl_hmp_text (const char *command,
                  const char *json)
 {
   g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GString) lines = NULL;
   JsonNode *root;
   GString *text;
 
@@ -497,9 +566,12 @@ qmpctl_hmp_text (const char *command,
       json_node_get_value_type (root) != G_TYPE_STRING)
     return NULL;
 
-  /* HMP ends its lines with "\r\n". */
-  text = g_string_new (json_node_get_string (root));
-  g_string_replace (text, "\r\n", "\n", 0);
+  /* HMP ends its lines with "\r\n"; what HMP prints may quote the
+   * caller's or the guest's text. */
+  lines = g_string_new (json_node_get_string (root));
+  g_string_replace (lines, "\r\n", "\n", 0);
+  text = g_string_sized_new (lines->len);
+  append_escaping_controls (text, lines->str, lines->len);
   if (text->len > 0 && text->str[text->len - 1] == '\n')
     g_string_truncate (text, text->len - 1);
 
@@ -566,7 +638,12 @@ print_coloured (Printer    *printer,
 {
   if (printer->colour && colour != NULL)
     g_string_append_printf (printer->out, "\033[%sm", colour);
-  g_string_append_len (printer->out, text, length);
+  /* A string the library checked holds no C0 control characters, but may
+   * hold DEL and C1 ones, raw: escaped, the same string. */
+  if (*text == '"')
+    append_escaping_controls (printer->out, text, length);
+  else
+    g_string_append_len (printer->out, text, length);
   if (printer->colour && colour != NULL)
     g_string_append (printer->out, "\033[0m");
   if (printer->out->len >= PRINTER_CHUNK)
@@ -691,7 +768,8 @@ print_value (Printer *printer,
  * @pretty: indented with two spaces, or all on one line without spaces
  * @write: called with the text, piece by piece, without a final newline
  *
- * Prints @json with its numbers, strings and literals as they are in it.
+ * Prints @json with its numbers, strings and literals as they are in it,
+ * but for the control characters of its strings, which are escaped.
  *
  * Returns: %FALSE when @write failed
  */
@@ -760,9 +838,12 @@ static const char * const error_classes[] = {
 char *
 qmpctl_format_error (const GError *error)
 {
+  /* The server's words, and the library's, which may quote the server */
+  g_autofree char *message = qmpctl_escape_controls (error->message);
+
   if (error->domain == QMP_ERROR &&
       error->code >= 0 && (gsize) error->code < G_N_ELEMENTS (error_classes))
-    return g_strdup_printf ("%s: %s", error_classes[error->code], error->message);
+    return g_strdup_printf ("%s: %s", error_classes[error->code], message);
 
-  return g_strdup_printf ("%s: %s", g_get_prgname (), error->message);
+  return g_strdup_printf ("%s: %s", g_get_prgname (), message);
 }
