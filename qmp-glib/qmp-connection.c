@@ -750,10 +750,12 @@ connection_on_event (GObject  *owner,
         self->listened_detail = detail;
     }
 
-  if (events_full_locked (self, size))
+  /* The event that reaches a bound is queued (one more than the bound
+   * allows), and reading pauses: the queue was full before it only when
+   * reading went on past the bound for a call that waits for its reply. */
+  if (events_full_locked (self, 0))
     {
-      /* Reading went on past the bound for a call that waits for its
-       * reply: this event cannot be kept, but it is counted. */
+      /* Then this event cannot be kept, but it is counted. */
       self->dropped_events++;
       if (!self->dropped_changed)
         {
@@ -1517,7 +1519,8 @@ qmp_connection_class_init (QmpConnectionClass *klass)
    * How much memory, in bytes, the events waiting for
    * [signal@Qmp.Connection::event] handlers may hold, counting each at
    * the size of its name and data as the server sent them, plus about 120
-   * bytes.  One event is always let through, whatever its size.  See
+   * bytes.  The event that reaches the bound is kept, whatever its size
+   * (reading stops after it), so the events may pass it by one.  See
    * [property@Qmp.Connection:max-queued-events].
    *
    * Since: 1.0

@@ -27,6 +27,7 @@ typedef struct
   guint n;                /* how many events */
   gboolean answer;        /* then answer one command */
   gint sent;              /* atomic */
+  gsize pad;              /* bytes of padding in each event's data */
 } Flood;
 
 /* A test server whose query-status commands wait in a queue, taken on
@@ -104,9 +105,11 @@ flood_thread (gpointer user_data)
 {
   Flood *flood = user_data;
 
+  g_autofree char *pad = g_strnfill (flood->pad, 'p');
+
   for (guint i = 0; i < flood->n; i++)
     {
-      g_autofree char *data = g_strdup_printf ("{\"seq\": %u}", flood->first + i);
+      g_autofree char *data = g_strdup_printf ("{\"seq\": %u, \"pad\": \"%s\"}", flood->first + i, pad);
 
       qmp_mock_send_event (flood->mock, "FLOOD", data, 1795573265, 1);
       g_atomic_int_inc (&flood->sent);
@@ -268,6 +271,40 @@ test_blocked_consumer (void)
     }
   g_test_message ("%d of %u events written before the server blocked", sent, flood.n);
   g_assert_cmpint (sent, <, flood.n / 2);
+  g_assert_cmpuint (consumer.received, ==, 0);
+
+  iterate_until_received (&consumer, flood.n);
+  g_thread_join (thread);
+  g_assert_cmpuint (consumer.received, ==, flood.n);
+  g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
+  g_assert_cmpuint (consumer.n_notify, ==, 0);
+}
+
+/* The same with the bytes as the bound: events of 64 KB, at most 1 MiB of
+ * them queued.  The event that reaches the bound is queued (one more than
+ * it allows), and reading stops; none is dropped, as nothing else waits
+ * for the server. */
+static void
+test_blocked_consumer_bytes (void)
+{
+  g_autoptr(QmpMock) mock = qmp_mock_new ();
+  Consumer consumer = { 0, };
+  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 10000);
+  Flood flood = { mock, 1, 300, FALSE, 0, 64 * 1024 };
+  GThread *thread;
+  gint sent = -1;
+
+  qmp_connection_set_max_queued_event_bytes (conn, 1024 * 1024);
+  thread = g_thread_new ("flood", flood_thread, &flood);
+
+  /* Until the server cannot write any more. */
+  while (g_atomic_int_get (&flood.sent) != sent)
+    {
+      sent = g_atomic_int_get (&flood.sent);
+      g_usleep (300 * 1000);
+    }
+  g_test_message ("%d of %u events written before the server blocked", sent, flood.n);
+  g_assert_cmpint (sent, <, flood.n);
   g_assert_cmpuint (consumer.received, ==, 0);
 
   iterate_until_received (&consumer, flood.n);
@@ -532,6 +569,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/event-flood/blocked-consumer", test_blocked_consumer);
+  g_test_add_func ("/event-flood/blocked-consumer-bytes", test_blocked_consumer_bytes);
   g_test_add_func ("/event-flood/slow-handler", test_slow_handler);
   g_test_add_func ("/event-flood/sync-call", test_sync_call_during_flood);
   g_test_add_func ("/event-flood/async-call", test_async_call_during_flood);
