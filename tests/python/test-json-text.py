@@ -8,11 +8,18 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import asyncio
+import threading
 import unittest
 
 import gi
 gi.require_version('Qmp', '1.0')
-from gi.repository import Qmp  # noqa: E402
+from gi.repository import GLib, Qmp  # noqa: E402
+import gi.overrides.Qmp as override  # noqa: E402
+
+# How long a call that must end may take before it counts as hung: a
+# bound on the wait, not a timed assertion.
+HANG = 20
 
 
 class JsonTextTests(unittest.TestCase):
@@ -63,6 +70,57 @@ class JsonTextTests(unittest.TestCase):
         command = self.server.next_command_sync()
         self.assertEqual(command.name, 'echo')
         self.assertEqual(command.arguments, arguments)
+
+    def answer_with(self, name, line):
+        """The server answers `name` with the reply line `line` (bytes
+        with %d for the id), by hand."""
+        def answer(server, command):
+            if command.name != name:
+                return False
+            server.send_raw(line % command.id + b'\r\n')
+            return True
+        self.server.set_command_func(answer)
+
+    def run_bounded(self, function):
+        """function() in a thread, waited for at most HANG seconds: its
+        value or exception; a call that hangs fails the test."""
+        outcome = []
+
+        def run():
+            try:
+                outcome.append((function(), None))
+            except BaseException as e:
+                outcome.append((None, e))
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(HANG)
+        self.assertFalse(thread.is_alive(), 'the call hung')
+        return outcome[0]
+
+    def test_until_event_timeout_reply_raises(self):
+        # Whatever parsing the reply raises ends execute_until_event with
+        # timeout= (it used to wait for ever for a reply it had lost).
+        self.answer_with('go', b'{"return": {}, "id": %d}')
+
+        def failing_loads(text):
+            raise ValueError('hostile')
+        saved = override._loads
+        override._loads = failing_loads
+        try:
+            value, error = self.run_bounded(
+                lambda: self.connection.execute_until_event_sync(
+                    'go', event_name='NEVER', timeout=HANG * 3))
+            self.assertIsInstance(error, ValueError)
+
+            async def coroutine():
+                return await asyncio.wait_for(
+                    self.connection.execute_until_event('go', event_name='NEVER',
+                                                        timeout=HANG * 3), HANG)
+            with self.assertRaisesRegex(ValueError, 'hostile'):
+                asyncio.run(coroutine())
+        finally:
+            override._loads = saved
+            self.server.set_command_func(None)
 
 
 if __name__ == '__main__':

@@ -802,10 +802,12 @@ def _until_event(connection, command, arguments, event_name, event_match):
             else:
                 done((event, reply), None)
 
+        # Any exception, not only a GLib.Error: an outcome never set
+        # would leave the call waiting for ever.
         def on_event(source, result):
             try:
                 outcome['event'] = (Qmp.Connection.wait_event_finish(source, result), None)
-            except GLib.Error as e:
+            except Exception as e:
                 outcome['event'] = (None, e)
             finish()
 
@@ -813,7 +815,7 @@ def _until_event(connection, command, arguments, event_name, event_match):
             try:
                 outcome['reply'] = (_loads(Qmp.Connection.execute_text_finish(source, result)),
                                     None)
-            except GLib.Error as e:
+            except Exception as e:
                 outcome['reply'] = (None, e)
                 # An error return finishes the call at once.
                 wait_cancellable.cancel()
