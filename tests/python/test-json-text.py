@@ -21,6 +21,14 @@ import gi.overrides.Qmp as override  # noqa: E402
 # bound on the wait, not a timed assertion.
 HANG = 20
 
+# What the library accepts (nesting up to 1023, integers of any length)
+# and Python cannot hold: nesting past its recursion limit, more digits
+# than its int-string limit.
+DEEP = b'[' * 1000 + b']' * 1000
+LONG = b'1' * 5000
+TOO_DEEP = "nested too deeply for Python"
+TOO_LONG = "integer too long for Python"
+
 
 class JsonTextTests(unittest.TestCase):
 
@@ -121,6 +129,46 @@ class JsonTextTests(unittest.TestCase):
         finally:
             override._loads = saved
             self.server.set_command_func(None)
+
+    def assertProtocolError(self, error, message):
+        self.assertIsInstance(error, GLib.Error)
+        self.assertTrue(error.matches(Qmp.error_quark(), Qmp.Error.PROTOCOL), error)
+        self.assertIn(message, error.message)
+
+    def test_return_beyond_python(self):
+        # A clear GLib.Error, not RecursionError or ValueError.
+        for value, message in ((DEEP, TOO_DEEP), (LONG, TOO_LONG)):
+            self.answer_with('odd', b'{"return": ' + value + b', "id": %d}')
+            with self.assertRaises(GLib.Error) as caught:
+                self.connection.execute_sync('odd')
+            self.assertProtocolError(caught.exception, message)
+
+            value, error = self.run_bounded(
+                lambda: self.connection.execute_until_event_sync(
+                    'odd', event_name='NEVER', timeout=HANG * 3))
+            self.assertProtocolError(error, message)
+
+            async def coroutine():
+                return await asyncio.wait_for(self.connection.execute('odd'), HANG)
+            with self.assertRaises(GLib.Error) as caught:
+                asyncio.run(coroutine())
+            self.assertProtocolError(caught.exception, message)
+        self.server.set_command_func(None)
+        # The connection goes on.
+        self.server.set_reply('fine', {'ok': 1})
+        self.assertEqual(self.connection.execute_sync('fine'), {'ok': 1})
+
+    def test_event_data_beyond_python(self):
+        queue = Qmp.EventQueue.new(self.connection, 'ODD')
+        for value, message in ((DEEP, TOO_DEEP), (LONG, TOO_LONG)):
+            self.server.send_raw(b'{"event": "ODD", "data": {"v": ' + value + b'}, '
+                                 b'"timestamp": {"seconds": 1, "microseconds": 2}}\r\n')
+            event = queue.pop_sync(timeout=HANG)
+            self.assertEqual(event.name, 'ODD')
+            for get in (lambda: event.data, event.get_data, lambda: repr(event)):
+                with self.assertRaises(GLib.Error) as caught:
+                    get()
+                self.assertProtocolError(caught.exception, message)
 
 
 if __name__ == '__main__':

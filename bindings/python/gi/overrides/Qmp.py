@@ -146,13 +146,31 @@ _scan = json.scanner.c_make_scanner(json.JSONDecoder()) if json.scanner.c_make_s
 
 def _loads(text):
     """JSON text that the library checked when it came (one value, as
-    the server wrote it) as Python values, as json.loads() gives them."""
-    if _scan is not None:
-        try:
-            return _scan(text, 0)[0]
-        except StopIteration:
-            pass            # white space before the value
-    return json.loads(text)
+    the server wrote it) as Python values, as json.loads() gives them.
+
+    What the library accepts and Python cannot hold (nesting deeper than
+    Python's recursion allows, an integer of more digits than
+    sys.get_int_max_str_digits()) is a GLib.Error of the Qmp.Error
+    domain, Qmp.Error.PROTOCOL, as any other server data the library
+    rejects."""
+    try:
+        if _scan is not None:
+            try:
+                return _scan(text, 0)[0]
+            except StopIteration:
+                pass            # white space before the value
+        return json.loads(text)
+    except RecursionError:
+        raise _protocol_error("The server's JSON is nested too deeply for Python") from None
+    except json.JSONDecodeError as e:
+        raise _protocol_error("The server's JSON is not valid: %s" % e) from None
+    except ValueError:
+        raise _protocol_error("The server's JSON has an integer too long for Python") from None
+
+
+def _protocol_error(message):
+    """A GLib.Error of the Qmp.Error domain, Qmp.Error.PROTOCOL."""
+    return GLib.Error.new_literal(Qmp.error_quark(), message, int(Qmp.Error.PROTOCOL))
 
 
 def _loads_nullable(text):
