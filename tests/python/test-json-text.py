@@ -9,12 +9,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import asyncio
+import os
 import threading
 import unittest
 
 import gi
 gi.require_version('Qmp', '1.0')
-from gi.repository import GLib, Qmp  # noqa: E402
+from gi.repository import GLib, Gio, Qmp  # noqa: E402
 import gi.overrides.Qmp as override  # noqa: E402
 
 # How long a call that must end may take before it counts as hung: a
@@ -28,6 +29,12 @@ DEEP = b'[' * 1000 + b']' * 1000
 LONG = b'1' * 5000
 TOO_DEEP = "nested too deeply for Python"
 TOO_LONG = "integer too long for Python"
+
+# Doubles that json-glib 1.6's generator writes as no JSON ("1e+41.0",
+# "inf.0"), in the return values that come as a Json.Node tree.
+ODD_DOUBLES = b'{"a": 1e41, "i": 1e400, "m": -1e41, "n": [1.5, true, null, "x", -7, {}]}'
+ODD_DOUBLES_PYTHON = {'a': 1e41, 'i': float('inf'), 'm': -1e41,
+                      'n': [1.5, True, None, 'x', -7, {}]}
 
 
 class JsonTextTests(unittest.TestCase):
@@ -169,6 +176,64 @@ class JsonTextTests(unittest.TestCase):
                 with self.assertRaises(GLib.Error) as caught:
                     get()
                 self.assertProtocolError(caught.exception, message)
+
+    def test_until_event_doubles(self):
+        # The return and then the event, for each way to call it.
+        def answer(server, command):
+            if command.name != 'go':
+                return False
+            server.send_raw(b'{"return": %s, "id": %d}\r\n' % (ODD_DOUBLES, command.id))
+            server.send_raw(b'{"event": "DONE", "data": {"d": 1e41}, '
+                            b'"timestamp": {"seconds": 1, "microseconds": 2}}\r\n')
+            return True
+        self.server.set_command_func(answer)
+
+        event, ret = self.connection.execute_until_event_sync('go', event_name='DONE')
+        self.assertEqual(ret, ODD_DOUBLES_PYTHON)
+        self.assertEqual(event.data, {'d': 1e41})
+
+        loop = GLib.MainLoop()
+        got = []
+
+        def on_done(connection, result):
+            try:
+                got.append(connection.execute_until_event_finish(result))
+            except Exception as e:
+                got.append(e)
+            loop.quit()
+        self.connection.execute_until_event_async('go', event_name='DONE', callback=on_done)
+        source = GLib.timeout_add_seconds(HANG, loop.quit)
+        loop.run()
+        GLib.source_remove(source)
+        self.assertEqual(len(got), 1, 'the call hung')
+        self.assertIsInstance(got[0], tuple, got[0])
+        self.assertEqual(got[0][1], ODD_DOUBLES_PYTHON)
+
+        async def coroutine():
+            return await asyncio.wait_for(
+                self.connection.execute_until_event('go', event_name='DONE'), HANG)
+        event, ret = asyncio.run(coroutine())
+        self.assertEqual(ret, ODD_DOUBLES_PYTHON)
+        self.server.set_command_func(None)
+
+    def test_fds_doubles(self):
+        self.answer_with('go', b'{"return": ' + ODD_DOUBLES + b', "id": %d}')
+        read_end, write_end = os.pipe()
+        try:
+            fds = Gio.UnixFDList.new_from_array([os.dup(read_end)])
+            self.assertEqual(self.connection.execute_with_fds_sync('go', None, fds),
+                             ODD_DOUBLES_PYTHON)
+            self.assertEqual(self.connection.execute_with_fdset_sync(1, 'go'),
+                             ODD_DOUBLES_PYTHON)
+        finally:
+            os.close(read_end)
+            os.close(write_end)
+        self.answer_with('query-fdsets',
+                         b'{"return": [{"fdset-id": 1, "fds": [{"fd": 30, "opaque": "x"}], '
+                         b'"x": 1e41}], "id": %d}')
+        self.assertEqual(self.connection.query_fdsets_sync(),
+                         [{'fdset-id': 1, 'fds': [{'fd': 30, 'opaque': 'x'}], 'x': 1e41}])
+        self.server.set_command_func(None)
 
 
 if __name__ == '__main__':

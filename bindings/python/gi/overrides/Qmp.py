@@ -131,12 +131,44 @@ def _user_data(function, user_data, kwargs):
 
 
 def _to_python(value):
-    """A Json.Node or Json.Object as the equivalent Python value."""
+    """A Json.Node or Json.Object as the equivalent Python value.
+
+    The tree is walked, not written out by Json.to_string() and parsed
+    again: json-glib 1.6 writes a double such as 1e41 as "1e+41.0" and
+    infinity as "inf.0", which is no JSON.  Walked without recursion, so
+    that the 1023 levels the library accepts fit."""
     if value is None:
         return None
     if isinstance(value, Json.Object):
         value = Json.Node.alloc().init_object(value)
-    return json.loads(Json.to_string(value, False))
+    holder = [None]
+    stack = [(value, holder, 0)]
+    while stack:
+        node, target, key = stack.pop()
+        kind = node.get_node_type()
+        if kind == Json.NodeType.OBJECT:
+            obj = node.get_object()
+            members = target[key] = {}
+            for name in obj.get_members() or ():
+                members[name] = None        # the order of the members
+                stack.append((obj.get_member(name), members, name))
+        elif kind == Json.NodeType.ARRAY:
+            elements = node.get_array().get_elements() or []
+            items = target[key] = [None] * len(elements)
+            stack.extend((element, items, i) for i, element in enumerate(elements))
+        elif kind == Json.NodeType.NULL:
+            target[key] = None
+        else:
+            value_type = node.get_value_type()
+            if value_type == GObject.TYPE_INT64:
+                target[key] = node.get_int()
+            elif value_type == GObject.TYPE_DOUBLE:
+                target[key] = node.get_double()
+            elif value_type == GObject.TYPE_BOOLEAN:
+                target[key] = node.get_boolean()
+            else:
+                target[key] = node.get_string()
+    return holder[0]
 
 
 # The json module's C scanner, which json.loads() calls after two regular
