@@ -1019,7 +1019,14 @@ class Event(Qmp.Event):
                              'UTC), or None if QEMU could not read its clock.')
 
     def __repr__(self):
-        return '<Qmp.Event %s %r>' % (self.get_name(), self.get_data())
+        # Never raises: data that Python cannot hold is shown as the
+        # server sent it (cut short).
+        try:
+            data = repr(self.get_data())
+        except GLib.Error:
+            text = Qmp.Event.get_data_json(self) or ''
+            data = 'data=%r' % (text if len(text) <= 80 else text[:77] + '...')
+        return '<Qmp.Event %s %s>' % (self.get_name(), data)
 
 
 __all__.append('Event')
