@@ -1556,15 +1556,20 @@ channel_handle_event_locked (QmpChannel *self,
                              GPtrArray  *done)
 {
   GList *link = self->watchers.head;
+  g_autoptr(JsonObject) scratch = NULL;
 
   while (link != NULL)
     {
       QmpCall *call = link->data;
       GList *next = link->next;
 
-      /* Each caller gets its own copy: json-glib's reference counts are
-       * not atomic, so one JsonObject must not go to several threads. */
-      if (qmp_event_matches (event, call->event_name, call->event_match))
+      /* Matched against a tree of the data made for the matching and
+       * freed here, not one kept in @event: @event goes on to wait for
+       * the "event" signal, bounded by the size of its text, and its data
+       * object is to be made on the handler's thread.  Each caller gets
+       * its own copy: json-glib's reference counts are not atomic, so one
+       * JsonObject must not go to several threads. */
+      if (_qmp_event_matches_transient (event, call->event_name, call->event_match, &scratch))
         {
           if (call->kind == QMP_CALL_WAIT_EVENT || call->got_return)
             {

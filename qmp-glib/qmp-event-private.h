@@ -19,5 +19,9 @@ gsize     _qmp_event_get_size         (QmpEvent   *self);
 GQuark    _qmp_event_get_detail       (QmpEvent   *self);
 GQuark    _qmp_event_get_detail_after (QmpEvent   *self,
                                        GQuark     *last);
+gboolean  _qmp_event_matches_transient (QmpEvent    *self,
+                                        const char  *event_name,
+                                        JsonObject  *event_match,
+                                        JsonObject **scratch);
 
 G_END_DECLS

@@ -436,6 +436,60 @@ qmp_event_get_timestamp (QmpEvent *self)
   return timestamp;
 }
 
+/* As qmp_event_matches(), but leaving no data object in @self: the
+ * channel and the event queues match on the I/O thread, and the event
+ * then waits (for the "event" signal, in a queue) counted at the size of
+ * its text, while its tree could cost a hundred times more.  The data is
+ * parsed into *@scratch (a temporary of the caller's, %NULL at first, to
+ * free with json_object_unref() when it is no longer %NULL) only when a
+ * filter needs it, so that the caller may match one event against many
+ * filters and parse it at most once; an event without text (one made
+ * with qmp_event_new()) is matched against the data it was given. */
+gboolean
+_qmp_event_matches_transient (QmpEvent    *self,
+                              const char  *event_name,
+                              JsonObject  *event_match,
+                              JsonObject **scratch)
+{
+  JsonObjectIter iter;
+  const char *member_name;
+  JsonNode *expected;
+  JsonObject *data = NULL;
+
+  if (event_name != NULL && !g_str_equal (event_name, self->name))
+    return FALSE;
+
+  if (event_match == NULL)
+    return TRUE;
+
+  json_object_iter_init (&iter, event_match);
+  while (json_object_iter_next (&iter, &member_name, &expected))
+    {
+      JsonNode *actual;
+
+      if (data == NULL)
+        {
+          if (self->data_json == NULL)
+            data = g_atomic_pointer_get (&self->data);
+          else
+            {
+              /* Checked when it came: it parses, and it is an object. */
+              if (*scratch == NULL)
+                *scratch = _qmp_json_parse_checked_object (self->data_json, self->data_json_len);
+              data = *scratch;
+            }
+          if (data == NULL)
+            return FALSE;
+        }
+
+      actual = json_object_get_member (data, member_name);
+      if (actual == NULL || !json_node_equal (actual, expected))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
 /**
  * qmp_event_matches:
  * @self: a #QmpEvent

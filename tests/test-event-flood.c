@@ -14,6 +14,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <malloc.h>
 #include <string.h>
 
 #include <qmp-glib.h>
@@ -562,6 +563,109 @@ test_handlers_come_and_go (void)
   g_assert_false (qmp_connection_is_closed (conn));
 }
 
+static gsize
+heap_in_use (void)
+{
+  struct mallinfo2 info = mallinfo2 ();
+
+  return info.uordblks + info.hblkhd;
+}
+
+/* Under valgrind or ASan, malloc is not glibc's and says nothing. */
+static gboolean
+heap_measurable (void)
+{
+  gsize before = heap_in_use ();
+  g_autofree char *block = g_malloc (1024 * 1024);
+  gsize after;
+
+  memset (block, 1, 1024 * 1024);
+  after = heap_in_use ();
+  return after >= before + 1024 * 1024;
+}
+
+static void
+on_blob (QmpConnection *conn,
+         QmpEvent      *event,
+         guint         *n_blobs)
+{
+  JsonObject *data = qmp_event_get_data (event);
+
+  /* The handler still gets the data, made on its own thread. */
+  g_assert_nonnull (data);
+  g_assert_true (json_object_has_member (data, "id"));
+  (*n_blobs)++;
+}
+
+/* A wait_event with a filter matches each event on the I/O thread; the
+ * events then wait for the "event" handlers, bounded by the size of their
+ * text.  The matching must not leave the tree of their data in them: an
+ * event of 15 KB of "{}," makes more than 1 MiB of tree.  Nobody iterates
+ * the handlers' context while the events come, so they all wait; the heap
+ * may grow by their text (about 0.5 MiB) and by one tree that the
+ * matching made and freed (GLib's slice allocator may keep its chunks),
+ * not by one tree an event (about 48 MiB). */
+static void
+test_matched_events_keep_only_text (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(JsonNode) running = json_from_string ("{\"status\": \"running\"}", NULL);
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (1795573265);
+  g_autoptr(JsonObject) match = json_object_new ();
+  g_autoptr(JsonObject) blob = json_object_new ();
+  g_autoptr(JsonObject) wanted = json_object_new ();
+  g_autoptr(JsonArray) array = json_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpConnection) conn = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GAsyncResult) done = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  GAsyncResult *result = NULL;
+  gboolean measurable = heap_measurable ();
+  const guint n = 32;
+  guint n_blobs = 0;
+  gsize before, after;
+
+  qmp_test_server_set_reply (server, "query-status", running);
+  conn = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (conn, "event::BLOB", G_CALLBACK (on_blob), &n_blobs);
+
+  for (guint i = 0; i < 5000; i++)
+    json_array_add_object_element (array, json_object_new ());
+  json_object_set_string_member (blob, "id", "y");
+  json_object_set_array_member (blob, "a", g_steal_pointer (&array));
+  json_object_set_string_member (wanted, "id", "x");
+  json_object_set_string_member (match, "id", "x");
+
+  qmp_connection_wait_event_async (conn, "BLOB", match, NULL, qmp_test_store_result, &result);
+
+  before = heap_in_use ();
+  for (guint i = 0; i < n; i++)
+    qmp_test_server_emit_event (server, "BLOB", blob, when);
+  qmp_test_server_emit_event (server, "BLOB", wanted, when);
+  /* A round trip, made without iterating the context: the events before
+   * the reply were read and matched, and wait for the handler. */
+  ret = qmp_connection_execute_sync (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  after = heap_in_use ();
+
+  g_test_message ("the heap grew by %" G_GSIZE_FORMAT " KiB while %u events waited",
+                  after > before ? (after - before) / 1024 : 0, n + 1);
+  if (measurable)
+    g_assert_cmpuint (after, <, before + 12 * 1024 * 1024);
+  else
+    g_test_message ("malloc is not glibc's: the heap is not measured");
+
+  done = qmp_test_wait_result (&result);
+  event = qmp_connection_wait_event_finish (conn, done, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (qmp_event_get_data (event), "id"), ==, "x");
+  while (n_blobs < n + 1)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -575,6 +679,7 @@ main (int   argc,
   g_test_add_func ("/event-flood/async-call", test_async_call_during_flood);
   g_test_add_func ("/event-flood/nested-loop", test_nested_loop_in_handler);
   g_test_add_func ("/event-flood/handlers-come-and-go", test_handlers_come_and_go);
+  g_test_add_func ("/event-flood/matched-events-keep-only-text", test_matched_events_keep_only_text);
 
   return g_test_run ();
 }
