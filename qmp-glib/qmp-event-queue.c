@@ -10,6 +10,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "qmp-connection-private.h"
+#include "qmp-event-private.h"
 #include "qmp-event-queue.h"
 #include "qmp-json-private.h"
 
@@ -31,8 +32,9 @@
  *
  * The queue is filled on the connection's I/O thread, so it fills whether
  * or not any main loop runs.  It never grows past its
- * [property@Qmp.EventQueue:capacity]: when a new event comes to a full
- * queue, the oldest one is dropped and counted in
+ * [property@Qmp.EventQueue:capacity] nor past its
+ * [property@Qmp.EventQueue:max-bytes]: when a new event comes to a full
+ * queue, the oldest ones are dropped and counted in
  * [property@Qmp.EventQueue:dropped], whose change is notified in the main
  * context that was the thread-default one when the queue was made.
  *
@@ -59,6 +61,8 @@ struct _QmpEventQueue
   GMutex lock;
   GCond cond;
   GQueue events;              /* of QmpEvent */
+  guint64 bytes;              /* their _qmp_event_get_size() */
+  guint64 max_bytes;
   GQueue waiters;             /* of Waiter: the pending _async pops */
   guint64 dropped;
   gboolean dropped_scheduled;
@@ -71,6 +75,7 @@ enum {
   PROP_EVENT_NAMES,
   PROP_EVENT_MATCH,
   PROP_CAPACITY,
+  PROP_MAX_BYTES,
   PROP_LENGTH,
   PROP_DROPPED,
   N_PROPS
@@ -102,14 +107,48 @@ static gboolean
 event_queue_wants (QmpEventQueue *self,
                    QmpEvent      *event)
 {
+  g_autoptr(JsonObject) scratch = NULL;
+
+  /* Without leaving the data's tree in @event, which is kept counted at
+   * the size of its text: the tree is made by whoever pops it. */
   if (self->event_names == NULL)
-    return qmp_event_matches (event, NULL, self->event_match);
+    return _qmp_event_matches_transient (event, NULL, self->event_match, &scratch);
 
   for (guint i = 0; self->event_names[i] != NULL; i++)
-    if (qmp_event_matches (event, self->event_names[i], self->event_match))
+    if (_qmp_event_matches_transient (event, self->event_names[i], self->event_match, &scratch))
       return TRUE;
 
   return FALSE;
+}
+
+static QmpEvent *
+event_queue_pop_locked (QmpEventQueue *self)
+{
+  QmpEvent *event = g_queue_pop_head (&self->events);
+
+  if (event != NULL)
+    self->bytes -= _qmp_event_get_size (event);
+  return event;
+}
+
+/* Drops the oldest events while @self holds more than its bounds allow,
+ * but for the newest one, whatever its size.  Returns whether "dropped"
+ * is to be notified. */
+static gboolean
+event_queue_trim_locked (QmpEventQueue *self)
+{
+  gboolean schedule = FALSE;
+
+  while (self->events.length > self->capacity ||
+         (self->bytes > self->max_bytes && self->events.length > 1))
+    {
+      qmp_event_unref (event_queue_pop_locked (self));
+      self->dropped++;
+      schedule = !self->dropped_scheduled;
+      self->dropped_scheduled = TRUE;
+    }
+
+  return schedule;
 }
 
 static gboolean
@@ -157,16 +196,11 @@ event_queue_on_event (QmpEvent     *event,
     }
   else
     {
+      self->bytes += _qmp_event_get_size (event);
       g_queue_push_tail (&self->events, event);
       event = NULL;
 
-      if (self->events.length > self->capacity)
-        {
-          qmp_event_unref (g_queue_pop_head (&self->events));
-          self->dropped++;
-          schedule = !self->dropped_scheduled;
-          self->dropped_scheduled = TRUE;
-        }
+      schedule = event_queue_trim_locked (self);
     }
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
@@ -266,6 +300,10 @@ qmp_event_queue_get_property (GObject    *object,
       g_value_set_uint (value, self->capacity);
       break;
 
+    case PROP_MAX_BYTES:
+      g_value_set_uint64 (value, qmp_event_queue_get_max_bytes (self));
+      break;
+
     case PROP_LENGTH:
       g_value_set_uint (value, qmp_event_queue_get_length (self));
       break;
@@ -316,6 +354,10 @@ qmp_event_queue_set_property (GObject      *object,
       self->capacity = g_value_get_uint (value);
       if (self->capacity == 0)
         self->capacity = QMP_EVENT_QUEUE_DEFAULT_CAPACITY;
+      break;
+
+    case PROP_MAX_BYTES:
+      qmp_event_queue_set_max_bytes (self, g_value_get_uint64 (value));
       break;
 
     default:
@@ -386,6 +428,26 @@ qmp_event_queue_class_init (QmpEventQueueClass *klass)
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * QmpEventQueue:max-bytes: (getter get_max_bytes) (setter set_max_bytes)
+   *
+   * How much memory, in bytes, the events that the queue keeps may hold
+   * at most, counting each at the size of its name and data as the server
+   * sent them, plus about 120 bytes (as
+   * [property@Qmp.Connection:max-queued-event-bytes] counts them); past
+   * it, the oldest are dropped and counted in
+   * [property@Qmp.EventQueue:dropped], as past
+   * [property@Qmp.EventQueue:capacity].  The newest event is always kept,
+   * whatever its size.  Lowering it drops the oldest events at once, if
+   * the queue then holds too much.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_BYTES] =
+    g_param_spec_uint64 ("max-bytes", NULL, NULL,
+                         1, G_MAXUINT64, QMP_EVENT_QUEUE_DEFAULT_MAX_BYTES,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * QmpEventQueue:length: (getter get_length)
    *
    * How many events the queue holds now.  It changes on the I/O thread and
@@ -401,7 +463,9 @@ qmp_event_queue_class_init (QmpEventQueueClass *klass)
   /**
    * QmpEventQueue:dropped: (getter get_dropped)
    *
-   * How many events were dropped because the queue was full.  Its change
+   * How many events were dropped because the queue was full (see
+   * [property@Qmp.EventQueue:capacity] and
+   * [property@Qmp.EventQueue:max-bytes]).  Its change
    * is notified in the main context that was the thread-default one when
    * the queue was made.
    *
@@ -423,6 +487,7 @@ qmp_event_queue_init (QmpEventQueue *self)
   g_queue_init (&self->events);
   g_queue_init (&self->waiters);
   self->capacity = QMP_EVENT_QUEUE_DEFAULT_CAPACITY;
+  self->max_bytes = QMP_EVENT_QUEUE_DEFAULT_MAX_BYTES;
   self->context = g_main_context_ref_thread_default ();
 }
 
@@ -437,7 +502,8 @@ qmp_event_queue_init (QmpEventQueue *self)
  *   %QMP_EVENT_QUEUE_DEFAULT_CAPACITY
  *
  * Makes a queue that keeps every event of @connection that matches, from
- * now on.
+ * now on.  It keeps at most %QMP_EVENT_QUEUE_DEFAULT_MAX_BYTES of them:
+ * see [method@Qmp.EventQueue.set_max_bytes].
  *
  * ```c
  * g_autoptr(JsonObject) match = json_object_new ();
@@ -513,6 +579,76 @@ qmp_event_queue_get_capacity (QmpEventQueue *self)
 }
 
 /**
+ * qmp_event_queue_get_max_bytes: (get-property max-bytes)
+ * @self: a #QmpEventQueue
+ *
+ * Gets how many bytes of events @self keeps at most; see
+ * [property@Qmp.EventQueue:max-bytes].
+ *
+ * ```c
+ * g_print ("keeps %" G_GUINT64_FORMAT " bytes of events\n",
+ *          qmp_event_queue_get_max_bytes (queue));
+ * ```
+ *
+ * Returns: the bound, in bytes
+ *
+ * Since: 1.0
+ */
+guint64
+qmp_event_queue_get_max_bytes (QmpEventQueue *self)
+{
+  guint64 max_bytes;
+
+  g_return_val_if_fail (QMP_IS_EVENT_QUEUE (self), 0);
+
+  g_mutex_lock (&self->lock);
+  max_bytes = self->max_bytes;
+  g_mutex_unlock (&self->lock);
+
+  return max_bytes;
+}
+
+/**
+ * qmp_event_queue_set_max_bytes: (set-property max-bytes)
+ * @self: a #QmpEventQueue
+ * @max_bytes: how many bytes of events to keep at most, at least 1
+ *
+ * Sets how many bytes of events @self keeps at most; see
+ * [property@Qmp.EventQueue:max-bytes].  When @self already holds more,
+ * its oldest events are dropped at once, and counted in
+ * [property@Qmp.EventQueue:dropped].
+ *
+ * ```c
+ * // large events (a guest agent's file reads): keep up to 256 MiB
+ * qmp_event_queue_set_max_bytes (queue, 256 * 1024 * 1024);
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+qmp_event_queue_set_max_bytes (QmpEventQueue *self,
+                               guint64        max_bytes)
+{
+  gboolean changed;
+  gboolean schedule;
+
+  g_return_if_fail (QMP_IS_EVENT_QUEUE (self));
+  g_return_if_fail (max_bytes > 0);
+
+  g_mutex_lock (&self->lock);
+  changed = self->max_bytes != max_bytes;
+  self->max_bytes = max_bytes;
+  schedule = event_queue_trim_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_BYTES]);
+  if (schedule)
+    g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, notify_dropped,
+                                g_object_ref (self), g_object_unref);
+}
+
+/**
  * qmp_event_queue_get_length: (get-property length)
  * @self: a #QmpEventQueue
  *
@@ -545,7 +681,9 @@ qmp_event_queue_get_length (QmpEventQueue *self)
  * qmp_event_queue_get_dropped: (get-property dropped)
  * @self: a #QmpEventQueue
  *
- * Gets how many events were dropped because @self was full.
+ * Gets how many events were dropped because @self was full: it held
+ * [property@Qmp.EventQueue:capacity] events, or
+ * [property@Qmp.EventQueue:max-bytes] bytes of them.
  *
  * ```c
  * if (qmp_event_queue_get_dropped (queue) > 0)
@@ -596,7 +734,7 @@ qmp_event_queue_pop (QmpEventQueue *self)
   g_return_val_if_fail (QMP_IS_EVENT_QUEUE (self), NULL);
 
   g_mutex_lock (&self->lock);
-  event = g_queue_pop_head (&self->events);
+  event = event_queue_pop_locked (self);
   g_mutex_unlock (&self->lock);
 
   return event;
@@ -684,7 +822,7 @@ qmp_event_queue_pop_async (QmpEventQueue       *self,
     }
 
   g_mutex_lock (&self->lock);
-  event = g_queue_pop_head (&self->events);
+  event = event_queue_pop_locked (self);
   if (event == NULL && self->closed_error != NULL)
     error = g_error_copy (self->closed_error);
   if (event == NULL && error == NULL && !g_cancellable_is_cancelled (cancellable))
@@ -793,7 +931,7 @@ qmp_event_queue_pop_sync (QmpEventQueue  *self,
   g_mutex_lock (&self->lock);
   for (;;)
     {
-      if ((event = g_queue_pop_head (&self->events)) != NULL)
+      if ((event = event_queue_pop_locked (self)) != NULL)
         break;
 
       if (self->closed_error != NULL)

@@ -34,6 +34,16 @@ G_DECLARE_FINAL_TYPE (QmpEventQueue, qmp_event_queue, QMP, EVENT_QUEUE, GObject)
  */
 #define QMP_EVENT_QUEUE_DEFAULT_CAPACITY 1024
 
+/**
+ * QMP_EVENT_QUEUE_DEFAULT_MAX_BYTES:
+ *
+ * The default of [property@Qmp.EventQueue:max-bytes]: 16 MiB, as the
+ * default of [property@Qmp.Connection:max-queued-event-bytes].
+ *
+ * Since: 1.0
+ */
+#define QMP_EVENT_QUEUE_DEFAULT_MAX_BYTES (G_GUINT64_CONSTANT (16) * 1024 * 1024)
+
 QMP_AVAILABLE_IN_1_0
 QmpEventQueue  *qmp_event_queue_new            (QmpConnection        *connection,
                                                 const char * const   *event_names,
@@ -44,6 +54,11 @@ QMP_AVAILABLE_IN_1_0
 QmpConnection  *qmp_event_queue_get_connection (QmpEventQueue        *self);
 QMP_AVAILABLE_IN_1_0
 guint           qmp_event_queue_get_capacity   (QmpEventQueue        *self);
+QMP_AVAILABLE_IN_1_0
+guint64         qmp_event_queue_get_max_bytes  (QmpEventQueue        *self);
+QMP_AVAILABLE_IN_1_0
+void            qmp_event_queue_set_max_bytes  (QmpEventQueue        *self,
+                                                guint64               max_bytes);
 QMP_AVAILABLE_IN_1_0
 guint           qmp_event_queue_get_length     (QmpEventQueue        *self);
 QMP_AVAILABLE_IN_1_0

@@ -289,6 +289,123 @@ test_queue_match (void)
   g_assert_null (event);
 }
 
+/* Emits @n events named BIG whose data is {"seq": @first + i, "s": "…"}
+ * with @size characters of "s", from @first on */
+static void
+server_emit_big (QmpTestServer *server,
+                 guint          first,
+                 guint          n,
+                 gsize          size)
+{
+  g_autofree char *filler = g_strnfill (size, 'x');
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *data = g_strdup_printf ("{\"seq\": %u, \"s\": \"%s\"}", first + i, filler);
+
+      server_emit (server, "BIG", data, first + i);
+    }
+}
+
+static void
+ping (QmpConnection *connection)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_sync (connection, "ping", NULL,
+                                                         QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+
+  g_assert_no_error (error);
+}
+
+static void
+on_dropped_notify (GObject    *object,
+                   GParamSpec *pspec,
+                   guint      *n_notify)
+{
+  (*n_notify)++;
+}
+
+/* The events a queue keeps are bounded in bytes too, as in count: past
+ * max-bytes the oldest are dropped, but for the newest one, whatever its
+ * size.  Each event of 10,000 characters counts for a little more than
+ * 10,000 bytes, so 35,000 bytes keep 3 of them. */
+static void
+test_queue_max_bytes (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(QmpEventQueue) queue = NULL;
+  g_autoptr(QmpEventQueue) other = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  const char *names[] = { "BIG", NULL };
+  guint n_notify = 0;
+  guint64 max_bytes = 0;
+
+  qmp_test_server_set_reply (server, "ping", NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  other = qmp_event_queue_new (connection, names, NULL, 0);
+  g_assert_cmpuint (qmp_event_queue_get_max_bytes (other), ==, QMP_EVENT_QUEUE_DEFAULT_MAX_BYTES);
+  g_assert_cmpuint (QMP_EVENT_QUEUE_DEFAULT_MAX_BYTES, ==, 16 * 1024 * 1024);
+
+  queue = g_object_new (QMP_TYPE_EVENT_QUEUE,
+                        "connection", connection,
+                        "event-names", names,
+                        "max-bytes", (guint64) 35000,
+                        NULL);
+  g_object_get (queue, "max-bytes", &max_bytes, NULL);
+  g_assert_cmpuint (max_bytes, ==, 35000);
+  g_assert_cmpuint (qmp_event_queue_get_capacity (queue), ==, QMP_EVENT_QUEUE_DEFAULT_CAPACITY);
+  g_signal_connect (queue, "notify::dropped", G_CALLBACK (on_dropped_notify), &n_notify);
+
+  server_emit_big (server, 1, 10, 10000);
+  ping (connection);
+  g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, 3);
+  g_assert_cmpuint (qmp_event_queue_get_dropped (queue), ==, 7);
+  /* The other queue's bound is not this one's. */
+  g_assert_cmpuint (qmp_event_queue_get_length (other), ==, 10);
+  g_assert_cmpuint (qmp_event_queue_get_dropped (other), ==, 0);
+  while (n_notify == 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* The newest are kept, in order. */
+  for (guint seq = 8; seq <= 10; seq++)
+    {
+      event = qmp_event_queue_pop (queue);
+      g_assert_cmpint (json_object_get_int_member (qmp_event_get_data (event), "seq"), ==, seq);
+      g_clear_pointer (&event, qmp_event_unref);
+    }
+  g_assert_null (qmp_event_queue_pop (queue));
+
+  /* Popping gave their bytes back: 3 more fit. */
+  server_emit_big (server, 11, 3, 10000);
+  ping (connection);
+  g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, 3);
+  g_assert_cmpuint (qmp_event_queue_get_dropped (queue), ==, 7);
+
+  /* One event larger than the bound is kept, alone. */
+  server_emit_big (server, 14, 1, 50000);
+  ping (connection);
+  g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, 1);
+  g_assert_cmpuint (qmp_event_queue_get_dropped (queue), ==, 10);
+
+  /* And dropped for the next one. */
+  server_emit_big (server, 15, 2, 10000);
+  ping (connection);
+  g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, 2);
+  g_assert_cmpuint (qmp_event_queue_get_dropped (queue), ==, 11);
+
+  /* Lowering the bound drops the oldest at once, the newest stays. */
+  qmp_event_queue_set_max_bytes (queue, 1);
+  g_assert_cmpuint (qmp_event_queue_get_max_bytes (queue), ==, 1);
+  g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, 1);
+  g_assert_cmpuint (qmp_event_queue_get_dropped (queue), ==, 12);
+  event = qmp_event_queue_pop (queue);
+  g_assert_cmpint (json_object_get_int_member (qmp_event_get_data (event), "seq"), ==, 16);
+}
+
 /* The last reference to a queue may be its waiting pop's, dropped on the
  * I/O thread while the connection closes and calls its sinks: the queue
  * then leaves from inside that call (a deadlock once).  The pop is made
@@ -626,6 +743,7 @@ main (int   argc,
   REAL ("/event-queue/real/async", test_queue_async);
   REAL ("/event-queue/real/timeout", test_queue_timeout);
   g_test_add_func ("/event-queue/mock/match", test_queue_match);
+  g_test_add_func ("/event-queue/mock/max-bytes", test_queue_max_bytes);
   g_test_add_func ("/event-queue/mock/last-ref-in-pop", test_queue_last_ref_in_pop);
   REAL ("/run-state-tracker/real", test_tracker);
   REAL ("/run-state-tracker/real/no-loop", test_tracker_no_loop);
