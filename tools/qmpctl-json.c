@@ -520,15 +520,10 @@ append_escaping_controls (GString    *out,
     }
 }
 
-/**
- * qmpctl_escape_controls:
- * @text: UTF-8 text that came from the peer
- *
- * Returns: @text with each control character but line feed and tab (C0,
- *   DEL, C1) written as `\u00XX`, for a terminal
- */
-char *
-qmpctl_escape_controls (const char *text)
+/* @text (UTF-8, from the peer) with each control character but line feed
+ * and tab written as \u00XX, for a terminal */
+static char *
+escape_controls (const char *text)
 {
   GString *out = g_string_sized_new (strlen (text));
 
@@ -839,7 +834,7 @@ char *
 qmpctl_format_error (const GError *error)
 {
   /* The server's words, and the library's, which may quote the server */
-  g_autofree char *message = qmpctl_escape_controls (error->message);
+  g_autofree char *message = escape_controls (error->message);
 
   if (error->domain == QMP_ERROR &&
       error->code >= 0 && (gsize) error->code < G_N_ELEMENTS (error_classes))

@@ -49,7 +49,6 @@ char       *qmpctl_event_to_json   (QmpEvent           *event);
 char       *qmpctl_format_error    (const GError       *error);
 char       *qmpctl_hmp_text        (const char         *command,
                                     const char         *json);
-char       *qmpctl_escape_controls (const char         *text);
 
 /* qmpctl.c: standard output, where a write error is an error: prints
  * @text or @json, and a newline, flushed; FALSE after a write error,
