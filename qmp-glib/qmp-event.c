@@ -436,6 +436,31 @@ qmp_event_get_timestamp (QmpEvent *self)
   return timestamp;
 }
 
+/* Whether every member of @event_match (not empty) is in @data (nullable:
+ * no data), equal as JSON */
+static gboolean
+data_matches (JsonObject *data,
+              JsonObject *event_match)
+{
+  JsonObjectIter iter;
+  const char *member_name;
+  JsonNode *expected;
+
+  if (data == NULL)
+    return FALSE;
+
+  json_object_iter_init (&iter, event_match);
+  while (json_object_iter_next (&iter, &member_name, &expected))
+    {
+      JsonNode *actual = json_object_get_member (data, member_name);
+
+      if (actual == NULL || !json_node_equal (actual, expected))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
 /* As qmp_event_matches(), but leaving no data object in @self: the
  * channel and the event queues match on the I/O thread, and the event
  * then waits (for the "event" signal, in a queue) counted at the size of
@@ -451,43 +476,24 @@ _qmp_event_matches_transient (QmpEvent    *self,
                               JsonObject  *event_match,
                               JsonObject **scratch)
 {
-  JsonObjectIter iter;
-  const char *member_name;
-  JsonNode *expected;
-  JsonObject *data = NULL;
+  JsonObject *data;
 
   if (event_name != NULL && !g_str_equal (event_name, self->name))
     return FALSE;
-
-  if (event_match == NULL)
+  if (event_match == NULL || json_object_get_size (event_match) == 0)
     return TRUE;
 
-  json_object_iter_init (&iter, event_match);
-  while (json_object_iter_next (&iter, &member_name, &expected))
+  if (self->data_json == NULL)
+    data = g_atomic_pointer_get (&self->data);
+  else
     {
-      JsonNode *actual;
-
-      if (data == NULL)
-        {
-          if (self->data_json == NULL)
-            data = g_atomic_pointer_get (&self->data);
-          else
-            {
-              /* Checked when it came: it parses, and it is an object. */
-              if (*scratch == NULL)
-                *scratch = _qmp_json_parse_checked_object (self->data_json, self->data_json_len);
-              data = *scratch;
-            }
-          if (data == NULL)
-            return FALSE;
-        }
-
-      actual = json_object_get_member (data, member_name);
-      if (actual == NULL || !json_node_equal (actual, expected))
-        return FALSE;
+      /* Checked when it came: it parses, and it is an object. */
+      if (*scratch == NULL)
+        *scratch = _qmp_json_parse_checked_object (self->data_json, self->data_json_len);
+      data = *scratch;
     }
 
-  return TRUE;
+  return data_matches (data, event_match);
 }
 
 /**
@@ -522,31 +528,12 @@ qmp_event_matches (QmpEvent   *self,
                    const char *event_name,
                    JsonObject *event_match)
 {
-  JsonObjectIter iter;
-  const char *member_name;
-  JsonNode *expected;
-
   g_return_val_if_fail (self != NULL, FALSE);
 
   if (event_name != NULL && !g_str_equal (event_name, self->name))
     return FALSE;
-
-  if (event_match == NULL)
+  if (event_match == NULL || json_object_get_size (event_match) == 0)
     return TRUE;
 
-  json_object_iter_init (&iter, event_match);
-  while (json_object_iter_next (&iter, &member_name, &expected))
-    {
-      JsonObject *data = qmp_event_get_data (self);
-      JsonNode *actual;
-
-      if (data == NULL)
-        return FALSE;
-
-      actual = json_object_get_member (data, member_name);
-      if (actual == NULL || !json_node_equal (actual, expected))
-        return FALSE;
-    }
-
-  return TRUE;
+  return data_matches (qmp_event_get_data (self), event_match);
 }
