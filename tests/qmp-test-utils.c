@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -1267,6 +1268,26 @@ qmp_test_socket_unread_bytes (GSocket *socket)
 
   g_assert_cmpint (ioctl (g_socket_get_fd (socket), SIOCOUTQ, &n), ==, 0);
   return n;
+}
+
+gsize
+qmp_test_heap_in_use (void)
+{
+  struct mallinfo2 info = mallinfo2 ();
+
+  return info.uordblks + info.hblkhd;
+}
+
+gboolean
+qmp_test_heap_measurable (void)
+{
+  gsize before = qmp_test_heap_in_use ();
+  g_autofree char *block = g_malloc (1024 * 1024);
+  gsize after;
+
+  memset (block, 1, 1024 * 1024);
+  after = qmp_test_heap_in_use ();
+  return after >= before + 1024 * 1024;
 }
 
 #ifndef QMP_TEST_UTILS_NO_LIBRARY

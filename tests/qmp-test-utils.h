@@ -212,6 +212,12 @@ void          qmp_test_wait_flag (gboolean *flag);
 /* What @socket sent that its peer did not read yet (SIOCOUTQ) */
 int           qmp_test_socket_unread_bytes (GSocket *socket);
 
+/* The bytes glibc's malloc has handed out and not taken back (mallinfo2) */
+gsize         qmp_test_heap_in_use (void);
+/* Whether qmp_test_heap_in_use() says anything: not under valgrind or
+ * ASan, whose malloc is not glibc's */
+gboolean      qmp_test_heap_measurable (void);
+
 #ifndef QMP_TEST_UTILS_NO_LIBRARY
 /* A connection to @peer with @flags, made synchronously; asserts that it
  * succeeds.  Returns it (transfer full). */

@@ -14,7 +14,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <malloc.h>
 #include <string.h>
 
 #include <qmp-glib.h>
@@ -249,19 +248,25 @@ iterate_until_received (Consumer *consumer,
     g_main_context_iteration (NULL, TRUE);
 }
 
-/* Nobody iterates the handler's context: the connection reads up to its
- * bound, then stops, and the server's writes block.  Once the context
- * runs, every event comes, in order, none dropped. */
+/* Nobody iterates the handler's context while the mock floods it with
+ * @n events of @pad bytes of padding: the connection reads up to its
+ * bound (@max_queued_events, @max_bytes), then stops, and the server's
+ * writes block.  Once the context runs, every event comes, in order, none
+ * dropped. */
 static void
-test_blocked_consumer (void)
+check_blocked_consumer (guint   max_queued_events,
+                        guint64 max_bytes,
+                        guint   n,
+                        gsize   pad)
 {
   g_autoptr(QmpMock) mock = qmp_mock_new ();
   Consumer consumer = { 0, };
-  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 100);
-  Flood flood = { mock, 1, 30000, FALSE, 0 };
+  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, max_queued_events);
+  Flood flood = { mock, 1, n, FALSE, 0, pad };
   GThread *thread;
   gint sent = -1;
 
+  qmp_connection_set_max_queued_event_bytes (conn, max_bytes);
   thread = g_thread_new ("flood", flood_thread, &flood);
 
   /* Until the server cannot write any more. */
@@ -281,38 +286,21 @@ test_blocked_consumer (void)
   g_assert_cmpuint (consumer.n_notify, ==, 0);
 }
 
-/* The same with the bytes as the bound: events of 64 KB, at most 1 MiB of
- * them queued.  The event that reaches the bound is queued (one more than
- * it allows), and reading stops; none is dropped, as nothing else waits
- * for the server. */
+/* The count as the bound: 100 events */
+static void
+test_blocked_consumer (void)
+{
+  check_blocked_consumer (100, 16 * 1024 * 1024, 30000, 0);
+}
+
+/* The bytes as the bound: events of 64 KB, at most 1 MiB of them queued.
+ * The event that reaches the bound is queued (one more than it allows),
+ * and reading stops; none is dropped, as nothing else waits for the
+ * server. */
 static void
 test_blocked_consumer_bytes (void)
 {
-  g_autoptr(QmpMock) mock = qmp_mock_new ();
-  Consumer consumer = { 0, };
-  g_autoptr(QmpConnection) conn = connect_with_consumer (mock, &consumer, 10000);
-  Flood flood = { mock, 1, 300, FALSE, 0, 64 * 1024 };
-  GThread *thread;
-  gint sent = -1;
-
-  qmp_connection_set_max_queued_event_bytes (conn, 1024 * 1024);
-  thread = g_thread_new ("flood", flood_thread, &flood);
-
-  /* Until the server cannot write any more. */
-  while (g_atomic_int_get (&flood.sent) != sent)
-    {
-      sent = g_atomic_int_get (&flood.sent);
-      g_usleep (300 * 1000);
-    }
-  g_test_message ("%d of %u events written before the server blocked", sent, flood.n);
-  g_assert_cmpint (sent, <, flood.n);
-  g_assert_cmpuint (consumer.received, ==, 0);
-
-  iterate_until_received (&consumer, flood.n);
-  g_thread_join (thread);
-  g_assert_cmpuint (consumer.received, ==, flood.n);
-  g_assert_cmpuint (qmp_connection_get_dropped_events (conn), ==, 0);
-  g_assert_cmpuint (consumer.n_notify, ==, 0);
+  check_blocked_consumer (10000, 1024 * 1024, 300, 64 * 1024);
 }
 
 /* A handler slower than the server: reading pauses and resumes, and every
@@ -563,27 +551,6 @@ test_handlers_come_and_go (void)
   g_assert_false (qmp_connection_is_closed (conn));
 }
 
-static gsize
-heap_in_use (void)
-{
-  struct mallinfo2 info = mallinfo2 ();
-
-  return info.uordblks + info.hblkhd;
-}
-
-/* Under valgrind or ASan, malloc is not glibc's and says nothing. */
-static gboolean
-heap_measurable (void)
-{
-  gsize before = heap_in_use ();
-  g_autofree char *block = g_malloc (1024 * 1024);
-  gsize after;
-
-  memset (block, 1, 1024 * 1024);
-  after = heap_in_use ();
-  return after >= before + 1024 * 1024;
-}
-
 static void
 on_blob (QmpConnection *conn,
          QmpEvent      *event,
@@ -621,7 +588,7 @@ test_matched_events_keep_only_text (void)
   g_autoptr(GAsyncResult) done = NULL;
   g_autoptr(QmpEvent) event = NULL;
   GAsyncResult *result = NULL;
-  gboolean measurable = heap_measurable ();
+  gboolean measurable = qmp_test_heap_measurable ();
   const guint n = 32;
   guint n_blobs = 0;
   gsize before, after;
@@ -640,7 +607,7 @@ test_matched_events_keep_only_text (void)
 
   qmp_connection_wait_event_async (conn, "BLOB", match, NULL, qmp_test_store_result, &result);
 
-  before = heap_in_use ();
+  before = qmp_test_heap_in_use ();
   for (guint i = 0; i < n; i++)
     qmp_test_server_emit_event (server, "BLOB", blob, when);
   qmp_test_server_emit_event (server, "BLOB", wanted, when);
@@ -648,7 +615,7 @@ test_matched_events_keep_only_text (void)
    * the reply were read and matched, and wait for the handler. */
   ret = qmp_connection_execute_sync (conn, "query-status", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
   g_assert_no_error (error);
-  after = heap_in_use ();
+  after = qmp_test_heap_in_use ();
 
   g_test_message ("the heap grew by %" G_GSIZE_FORMAT " KiB while %u events waited",
                   after > before ? (after - before) / 1024 : 0, n + 1);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "qmp-json-parser.c"
+#include "qmp-test-utils.h"
 
 /* What the tree of a valid JSON value costs, by the model. */
 static guint64
@@ -27,27 +28,6 @@ tree_cost (const char *data,
   if (parse_document (&parser) == NULL)
     return 0;
   return parser.cost + parser.transient;
-}
-
-static gsize
-heap_in_use (void)
-{
-  struct mallinfo2 info = mallinfo2 ();
-
-  return info.uordblks + info.hblkhd;
-}
-
-/* Under valgrind or ASan, malloc is not glibc's and says nothing. */
-static gboolean
-heap_measurable (void)
-{
-  gsize before = heap_in_use ();
-  g_autofree char *block = g_malloc (1024 * 1024);
-  gsize after;
-
-  memset (block, 1, 1024 * 1024);
-  after = heap_in_use ();
-  return after >= before + 1024 * 1024;
 }
 
 static char *
@@ -126,9 +106,9 @@ check_cost (const char *name,
   g_assert_cmpuint (cost, >, 0);
 
   malloc_trim (0);
-  before = heap_in_use ();
+  before = qmp_test_heap_in_use ();
   node = _qmp_json_parse (text, len, NULL, NULL);
-  used = heap_in_use () - before;
+  used = qmp_test_heap_in_use () - before;
   g_assert_nonnull (node);
 
   g_test_message ("%-24s %8zu bytes: heap %9zu, model %9" G_GUINT64_FORMAT " (%.2f×), %.1f per byte",
@@ -148,7 +128,7 @@ test_cost_model (void)
   };
   guint n = 20000;
 
-  if (!heap_measurable ())
+  if (!qmp_test_heap_measurable ())
     {
       g_test_skip ("malloc is not glibc's (valgrind, ASan): its heap cannot be measured");
       return;
