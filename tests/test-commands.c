@@ -706,25 +706,44 @@ test_process_stderr_after_start_up (void)
   g_assert_cmpint (g_subprocess_get_exit_status (qmp_process_get_subprocess (process)), ==, 0);
 }
 
+/* A shell script of @body in a directory of its own, to launch as QEMU
+ * (the monitor is its descriptor 3); its path, for fake_qemu_free() */
+static char *
+fake_qemu_new (const char *body)
+{
+  g_autofree char *dir = g_dir_make_tmp ("qmp-test-XXXXXX", NULL);
+  g_autofree char *text = g_strconcat ("#!/bin/sh\n", body, NULL);
+  char *script = g_build_filename (dir, "fake-qemu", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (script, text, -1, &error));
+  g_assert_cmpint (g_chmod (script, 0755), ==, 0);
+  return script;
+}
+
+static void
+fake_qemu_free (char *script)
+{
+  g_autofree char *dir = g_path_get_dirname (script);
+
+  g_unlink (script);
+  g_rmdir (dir);
+  g_free (script);
+}
+
 /* During start-up QEMU's standard error is kept up to 1 MiB: a program
  * that writes 3 MB there and dies is quoted from what fits, and what it
  * wrote after that is gone. */
 static void
 test_process_stderr_bounded (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("qmp-test-XXXXXX", NULL);
-  g_autofree char *script = g_build_filename (dir, "fake-qemu", NULL);
+  char *script = fake_qemu_new ("head -c 3000000 /dev/zero | tr '\\000' A >&2\n"
+                                "echo the-last-words >&2\n"
+                                "exit 3\n");
   const char *argv[] = { script, NULL };
   g_autoptr(QmpProcess) process = NULL;
   g_autoptr(GError) error = NULL;
   const char *quoted;
-
-  g_assert_true (g_file_set_contents (script,
-                                      "#!/bin/sh\n"
-                                      "head -c 3000000 /dev/zero | tr '\\000' A >&2\n"
-                                      "echo the-last-words >&2\n"
-                                      "exit 3\n", -1, &error));
-  g_assert_cmpint (g_chmod (script, 0755), ==, 0);
 
   process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
   g_assert_null (process);
@@ -737,8 +756,7 @@ test_process_stderr_bounded (void)
   g_assert_cmpuint (strlen (quoted), ==, 4096);
   g_assert_cmpuint (strspn (quoted, "A"), ==, 4096);
 
-  g_unlink (script);
-  g_rmdir (dir);
+  fake_qemu_free (script);
 }
 
 /* A live program that is not QEMU (it greets badly and stays): the error
@@ -746,24 +764,17 @@ test_process_stderr_bounded (void)
 static void
 test_process_not_qmp (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("qmp-test-XXXXXX", NULL);
-  g_autofree char *script = g_build_filename (dir, "fake-qemu", NULL);
+  char *script = fake_qemu_new ("printf '{\"QMP\": {\"version\": 1}}\\r\\n' >&3\n"
+                                "exec sleep 30\n");
   const char *argv[] = { script, NULL };
   g_autoptr(QmpProcess) process = NULL;
   g_autoptr(GError) error = NULL;
-
-  g_assert_true (g_file_set_contents (script,
-                                      "#!/bin/sh\n"
-                                      "printf '{\"QMP\": {\"version\": 1}}\\r\\n' >&3\n"
-                                      "exec sleep 30\n", -1, &error));
-  g_assert_cmpint (g_chmod (script, 0755), ==, 0);
 
   process = qmp_process_new_sync (argv, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
   g_assert_null (process);
   g_assert_error (error, QMP_ERROR, QMP_ERROR_PROTOCOL);
 
-  g_unlink (script);
-  g_rmdir (dir);
+  fake_qemu_free (script);
 }
 
 static void
