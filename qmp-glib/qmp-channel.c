@@ -1646,13 +1646,16 @@ channel_handle_greeting_locked (QmpChannel *self,
 }
 
 /* Handles one line (without its line end).  Returns the event to emit, if
- * the line was one.  @debug: whether the debug log shows it. */
+ * the line was one.  @debug: whether the debug log shows it.  Sets
+ * @closed when the channel is closed after it (by this line, or before):
+ * then nothing more that the server sent is read. */
 static QmpEvent *
 channel_handle_line (QmpChannel *self,
                      const char *line,
                      gsize       len,
                      guint64     max_message_size,
                      gboolean    debug,
+                     gboolean   *closed,
                      GPtrArray  *done)
 {
   g_autoptr(GError) error = NULL;
@@ -1660,6 +1663,8 @@ channel_handle_line (QmpChannel *self,
   gboolean not_an_object;
   gboolean want_greeting;
   QmpEvent *event = NULL;
+
+  *closed = FALSE;
 
   /* qemu-ga sends 0xFF before its reply to guest-sync-delimited, whoever
    * ran it and whenever: what came before it on the line is the remains
@@ -1707,6 +1712,7 @@ channel_handle_line (QmpChannel *self,
       g_mutex_lock (&self->lock);
       channel_fail_locked (self, protocol, FALSE, done);
       g_mutex_unlock (&self->lock);
+      *closed = TRUE;
       return NULL;
     }
 
@@ -1720,6 +1726,7 @@ channel_handle_line (QmpChannel *self,
           channel_fail_locked (self, protocol_error (_("The server sent a malformed event")),
                                FALSE, done);
           g_mutex_unlock (&self->lock);
+          *closed = TRUE;
           return NULL;
         }
     }
@@ -1772,6 +1779,7 @@ channel_handle_line (QmpChannel *self,
                            FALSE, done);
     }
 
+  *closed = self->closed;
   g_mutex_unlock (&self->lock);
 
   return event;
@@ -1842,8 +1850,8 @@ channel_process_buffer (QmpChannel *self,
       if (content > max_message_size)
         goto too_large;
 
-      event = channel_handle_line (self, self->rbuf + start, len, max_message_size, debug, done);
-      closed = done->len > 0 && _qmp_channel_is_closed (self);
+      event = channel_handle_line (self, self->rbuf + start, len, max_message_size, debug,
+                                   &closed, done);
 
       start = nl + 1 - self->rbuf;
       self->rbuf_scanned = start;

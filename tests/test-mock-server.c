@@ -1531,6 +1531,45 @@ test_log_when_enabled (void)
   g_mutex_unlock (&log_lock);
 }
 
+/* After a line that breaks the protocol (@data: the line, and after a
+ * newline how the debug log shows it), nothing more is read, also from the
+ * same read and with no call waiting: the debug log, which shows each line
+ * as it is handled, shows the bad line and not the next. */
+static void
+test_protocol_violation_idle (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_auto(GStrv) line_and_log = g_strsplit (data, "\n", 2);
+  g_autofree char *lines = g_strconcat (line_and_log[0], "\r\n",
+                                        "{\"event\": \"AFTER_VIOLATION\", "
+                                        "\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}\r\n",
+                                        NULL);
+  guint handler;
+
+  g_mutex_lock (&log_lock);
+  log_lines = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_unlock (&log_lock);
+  handler = g_log_set_handler ("Qmp", G_LOG_LEVEL_DEBUG, log_capture, NULL);
+  g_log_set_debug_enabled (TRUE);
+
+  /* One write: both lines come in one read */
+  qmp_test_server_send_raw (f->server, (const guint8 *) lines, strlen (lines));
+
+  /* The reader has handled its buffer before the close is announced */
+  while (f->n_closed == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_log_set_debug_enabled (FALSE);
+  g_log_remove_handler ("Qmp", handler);
+
+  g_assert_error (f->closed_error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+  g_assert_cmpuint (count_log_lines_with (line_and_log[1]), >, 0);
+  g_assert_cmpuint (count_log_lines_with ("AFTER_VIOLATION"), ==, 0);
+
+  g_mutex_lock (&log_lock);
+  g_clear_pointer (&log_lines, g_ptr_array_unref);
+  g_mutex_unlock (&log_lock);
+}
+
 #define ADD(path, data, func) \
   g_test_add (path, Fixture, data, fixture_set_up, func, fixture_tear_down)
 
@@ -1545,6 +1584,10 @@ main (int    argc,
   ADD ("/mock-server/protocol/neither-return-nor-error", "{\"id\": @ID@, \"foo\": 1}",
        test_protocol_violation);
   ADD ("/mock-server/protocol/reply-without-id", "{\"return\": {}}", test_protocol_violation);
+  ADD ("/mock-server/protocol/idle/not-json", "this is not JSON\n(not JSON)",
+       test_protocol_violation_idle);
+  ADD ("/mock-server/protocol/idle/neither-reply-nor-event",
+       "{\"violation\": 1}\n\"violation\"", test_protocol_violation_idle);
   ADD ("/mock-server/protocol/unknown-id", NULL, test_protocol_unknown_id);
   ADD ("/mock-server/protocol/error-classes", NULL, test_error_classes);
   ADD ("/mock-server/limits/too-large", NULL, test_limits_too_large);
