@@ -80,4 +80,10 @@ void _qmp_guest_sync_start (QmpChannel           *channel,
                             QmpGuestSyncDoneFunc  done_func,
                             gpointer              user_data);
 
+/* For the tests, before they start a resync: the resyncs started from now
+ * on retry first after @first_msec, then after twice as long each time up
+ * to @max_msec (0: the default of each, 100 and 2000 ms). */
+void _qmp_guest_sync_set_intervals (guint first_msec,
+                                    guint max_msec);
+
 G_END_DECLS

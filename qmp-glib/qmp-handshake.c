@@ -312,6 +312,11 @@ handshake_start_guest_agent (QmpHandshake *handshake)
 #define GUEST_SYNC_FIRST_MSEC 100
 #define GUEST_SYNC_MAX_MSEC   2000
 
+/* What _qmp_guest_sync_set_intervals() made of them, read when a sync
+ * starts: a test sets them before it starts one. */
+static guint guest_sync_first_msec = GUEST_SYNC_FIRST_MSEC;
+static guint guest_sync_max_msec = GUEST_SYNC_MAX_MSEC;
+
 typedef struct
 {
   guint ref_count;                 /* on the worker only */
@@ -324,6 +329,7 @@ typedef struct
   GSource *timeout_source;
   guint timeout_msec;
   guint interval_msec;
+  guint max_interval_msec;
   gboolean timed_out;
   gboolean finished;
   QmpGuestSyncDoneFunc done_func;
@@ -448,7 +454,7 @@ guest_sync_send (GuestSync *sync)
   g_source_set_static_name (sync->retry_source, "[qmp-glib] guest agent resync");
   g_source_set_callback (sync->retry_source, on_guest_sync_retry, sync, NULL);
   g_source_attach (sync->retry_source, _qmp_worker_get_context (sync->worker));
-  sync->interval_msec = MIN (sync->interval_msec * 2, GUEST_SYNC_MAX_MSEC);
+  sync->interval_msec = MIN (sync->interval_msec * 2, sync->max_interval_msec);
 
   call = _qmp_call_new (QMP_CALL_COMMAND, "guest-sync-delimited", arguments, FALSE, NULL, NULL);
   _qmp_call_set_unlimited (call);
@@ -512,7 +518,8 @@ _qmp_guest_sync_start (QmpChannel           *channel,
   sync->channel = _qmp_channel_ref (channel);
   sync->cancellable = g_cancellable_new ();
   sync->timeout_msec = timeout_msec;
-  sync->interval_msec = GUEST_SYNC_FIRST_MSEC;
+  sync->interval_msec = guest_sync_first_msec;
+  sync->max_interval_msec = guest_sync_max_msec;
   sync->done_func = done_func;
   sync->user_data = user_data;
 
@@ -523,6 +530,15 @@ _qmp_guest_sync_start (QmpChannel           *channel,
     }
 
   _qmp_worker_invoke (sync->worker, guest_sync_start_on_worker, sync, NULL);
+}
+
+void
+_qmp_guest_sync_set_intervals (guint first_msec,
+                               guint max_msec)
+{
+  guest_sync_first_msec = first_msec > 0 ? first_msec : GUEST_SYNC_FIRST_MSEC;
+  guest_sync_max_msec = max_msec > 0 ? max_msec : GUEST_SYNC_MAX_MSEC;
+  g_assert (guest_sync_first_msec <= guest_sync_max_msec);
 }
 
 /* On the worker, with a connected stream: wait for the greeting. */
