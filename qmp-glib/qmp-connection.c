@@ -3191,9 +3191,10 @@ on_guest_agent_answered (GError   *error,
  *
  * Sends `guest-sync-delimited` with a fresh token, and again with a new
  * token and id while none is answered (after 0.1 s, then ever less often,
- * at least every 2 s), until an answer comes.  Replies to the other
- * attempts are dropped when they come, and the calls made meanwhile are
- * not disturbed.  The wait is bounded by @cancellable and by
+ * at least every 2 s), until an answer to one of the last 8 comes (an
+ * older attempt is abandoned).  Replies to the other attempts are dropped
+ * when they come, and the calls made meanwhile are not disturbed.  The
+ * wait is bounded by @cancellable and by
  * [property@Qmp.Connection:timeout] (none when it is 0); it fails with
  * %G_IO_ERROR_CANCELLED or %G_IO_ERROR_TIMED_OUT, and a cancellable that
  * is already cancelled sends nothing.

@@ -65,15 +65,20 @@ void _qmp_handshake_start (const char              *address,
                            QmpHandshakeDoneFunc     done_func,
                            gpointer                 user_data);
 
+/* How many attempts of a guest agent resync wait for an answer at once:
+ * sending another abandons the oldest. */
+#define QMP_GUEST_SYNC_MAX_ATTEMPTS 8
+
 /* Called once, on the worker: @error (owned) is NULL on success. */
 typedef void (*QmpGuestSyncDoneFunc) (GError   *error,
                                       gpointer  user_data);
 
 /* Waits until the guest agent on @channel answers: sends
  * guest-sync-delimited with a fresh token, and again with a new one while
- * none is answered, ever less often, until an answer comes, @cancellable
- * is cancelled or @timeout_msec (0: none) passes.  May be called from any
- * thread; @done_func runs on the worker. */
+ * none is answered, ever less often, until an answer to one of the last
+ * %QMP_GUEST_SYNC_MAX_ATTEMPTS comes, @cancellable is cancelled or
+ * @timeout_msec (0: none) passes.  May be called from any thread;
+ * @done_func runs on the worker. */
 void _qmp_guest_sync_start (QmpChannel           *channel,
                             guint                 timeout_msec,
                             GCancellable         *cancellable,

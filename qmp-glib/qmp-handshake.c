@@ -330,6 +330,7 @@ typedef struct
   guint timeout_msec;
   guint interval_msec;
   guint max_interval_msec;
+  GQueue attempts;                 /* the live ones, oldest first */
   gboolean timed_out;
   gboolean finished;
   QmpGuestSyncDoneFunc done_func;
@@ -340,6 +341,10 @@ typedef struct
 {
   GuestSync *sync;
   gint64 token;
+  GCancellable *cancellable;       /* its own: fires with the sync's, or when abandoned */
+  gulong forwarded_id;             /* on the sync's cancellable */
+  GList link;                      /* in sync->attempts while it is live */
+  gboolean abandoned;
 } GuestSyncAttempt;
 
 static void guest_sync_send (GuestSync *sync);
@@ -351,6 +356,7 @@ guest_sync_unref (GuestSync *sync)
     return;
 
   g_assert (sync->retry_source == NULL && sync->timeout_source == NULL);
+  g_assert (g_queue_is_empty (&sync->attempts));
   _qmp_channel_unref (sync->channel);
   g_object_unref (sync->cancellable);
   g_clear_object (&sync->caller_cancellable);
@@ -406,7 +412,16 @@ on_guest_sync_attempt_done (QmpCall  *call,
   g_autoptr(JsonNode) ret = _qmp_call_steal_return (call);
   GError *error = _qmp_call_steal_error (call);
 
-  if (sync->finished)
+  if (attempt->forwarded_id != 0)
+    g_cancellable_disconnect (sync->cancellable, attempt->forwarded_id);
+  g_object_unref (attempt->cancellable);
+  if (!attempt->abandoned)
+    g_queue_unlink (&sync->attempts, &attempt->link);
+
+  /* An abandoned attempt ends cancelled, or (when its answer was read
+   * before the cancellation took effect) answered: either way, the
+   * answers that count are the live attempts'. */
+  if (sync->finished || attempt->abandoned)
     {
       g_clear_error (&error);
     }
@@ -437,7 +452,9 @@ on_guest_sync_retry (gpointer user_data)
 }
 
 /* One attempt, with its own token and id: the earlier ones stay valid, so
- * an agent that answers an old one late is still heard. */
+ * an agent that answers an old one late is still heard; but only the last
+ * QMP_GUEST_SYNC_MAX_ATTEMPTS, or an agent that reads and never answers
+ * would have the channel hold every attempt for ever. */
 static void
 guest_sync_send (GuestSync *sync)
 {
@@ -445,8 +462,22 @@ guest_sync_send (GuestSync *sync)
   g_autoptr(QmpCall) call = NULL;
   GuestSyncAttempt *attempt = g_new0 (GuestSyncAttempt, 1);
 
+  /* Cancelled, the oldest leaves the channel (a line not yet begun is
+   * never sent); its answer, if one comes, is dropped as an unknown id. */
+  if (sync->attempts.length == QMP_GUEST_SYNC_MAX_ATTEMPTS)
+    {
+      GuestSyncAttempt *oldest = g_queue_pop_head_link (&sync->attempts)->data;
+
+      oldest->abandoned = TRUE;
+      g_cancellable_cancel (oldest->cancellable);
+    }
+
   attempt->sync = sync;
   attempt->token = g_random_int_range (1, G_MAXINT32);
+  attempt->cancellable = g_cancellable_new ();
+  attempt->forwarded_id = _qmp_cancellable_forward (sync->cancellable, attempt->cancellable);
+  attempt->link.data = attempt;
+  g_queue_push_tail_link (&sync->attempts, &attempt->link);
   sync->ref_count++;
   json_object_set_int_member (arguments, "id", attempt->token);
 
@@ -463,7 +494,7 @@ guest_sync_send (GuestSync *sync)
   _qmp_call_set_done_on_worker (call);
   _qmp_call_set_done_func (call, on_guest_sync_attempt_done, attempt);
   /* May finish at once (a closed channel): after the timer is set. */
-  _qmp_channel_submit (sync->channel, call, sync->cancellable, 0);
+  _qmp_channel_submit (sync->channel, call, attempt->cancellable, 0);
 }
 
 static gboolean

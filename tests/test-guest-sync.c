@@ -1,7 +1,8 @@
 /* test-guest-sync.c: the guest agent's 0xFF delimiter on any command, and
- * waiting for an agent that is not running yet: against QmpTestServer
- * playing an agent and a real qemu-ga started after the client, on a
- * pseudo-terminal as a guest's serial port
+ * waiting for an agent that is not running yet (or never answers: the
+ * attempts that wait are bounded): against QmpTestServer playing an agent
+ * and a real qemu-ga started after the client, on a pseudo-terminal as a
+ * guest's serial port
  *
  * Copyright 2026 The qmp-glib authors
  *
@@ -24,6 +25,8 @@
 #include <glib/gstdio.h>
 #include <qmp-glib.h>
 
+/* _qmp_guest_sync_set_intervals(): this suite links the library's objects */
+#include "qmp-handshake-private.h"
 #include "qmp-test-utils.h"
 
 /* A test server playing a guest agent whose commands the test answers,
@@ -155,9 +158,32 @@ finish_execute (QmpConnection  *conn,
   return qmp_connection_execute_finish (conn, result, error);
 }
 
+/* The next command that is not an attempt at synchronising; those are
+ * answered when @answer, else left. */
+static QmpTestServerCommand *
+next_not_sync (Agent    *agent,
+               gboolean  answer)
+{
+  QmpTestServerCommand *command = qmp_test_held_next (agent->held, NULL);
+
+  while (g_str_equal (qmp_test_server_command_get_name (command), "guest-sync-delimited"))
+    {
+      if (answer)
+        answer_sync (agent, command);
+      g_object_unref (command);
+      command = qmp_test_held_next (agent->held, NULL);
+    }
+  return command;
+}
+
+/* guest-ping, answered (attempts at synchronising that come before it are
+ * left), its reply taken by the library after whatever the agent sent
+ * before it.  Asserts that its id is none of @unconsumed's (nullable):
+ * commands whose replies the library took as no call's answer. */
 static void
 ping (QmpConnection *conn,
-      Agent         *agent)
+      Agent         *agent,
+      GPtrArray     *unconsumed)
 {
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(QmpTestServerCommand) command = NULL;
@@ -166,11 +192,14 @@ ping (QmpConnection *conn,
 
   qmp_connection_execute_async (conn, "guest-ping", NULL, QMP_EXECUTE_FLAGS_NONE, NULL,
                                 qmp_test_store_result, &result);
-  command = qmp_test_held_next (agent->held, "guest-ping");
-  reply_text (command, "{}");
+  command = next_not_sync (agent, FALSE);
+  g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "guest-ping");
+  for (guint i = 0; unconsumed != NULL && i < unconsumed->len; i++)
+    g_assert_cmpint (command_id (command), !=, command_id (g_ptr_array_index (unconsumed, i)));
+  reply_text (command, "{\"mine\": true}");
   ret = finish_execute (conn, &result, &error);
   g_assert_no_error (error);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (ret));
+  g_assert_true (json_object_has_member (json_node_get_object (ret), "mine"));
 }
 
 /* An application that runs guest-sync-delimited itself gets its reply,
@@ -231,7 +260,7 @@ test_mock_delimiter_any_command (void)
       g_clear_object (&sync_command);
     }
 
-  ping (conn, &agent);
+  ping (conn, &agent, NULL);
   g_assert_false (qmp_connection_is_closed (conn));
 }
 
@@ -265,26 +294,8 @@ test_mock_construct_retries (void)
   /* Late answers to the others: read and dropped. */
   answer_sync (&agent, first);
   answer_sync (&agent, third);
-  ping (conn, &agent);
+  ping (conn, &agent, NULL);
   g_assert_false (qmp_connection_is_closed (conn));
-}
-
-/* The next command that is not an attempt at synchronising; those are
- * answered when @answer, else left. */
-static QmpTestServerCommand *
-next_not_sync (Agent    *agent,
-               gboolean  answer)
-{
-  QmpTestServerCommand *command = qmp_test_held_next (agent->held, NULL);
-
-  while (g_str_equal (qmp_test_server_command_get_name (command), "guest-sync-delimited"))
-    {
-      if (answer)
-        answer_sync (agent, command);
-      g_object_unref (command);
-      command = qmp_test_held_next (agent->held, NULL);
-    }
-  return command;
 }
 
 static void
@@ -305,7 +316,7 @@ test_mock_wait_bounded (void)
   g_assert_false (qmp_connection_wait_guest_agent_sync (conn, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
-  ping (conn, &agent);
+  ping (conn, &agent, NULL);
 
   /* Answered: done, and the commands made meanwhile are answered too. */
   qmp_connection_wait_guest_agent_async (conn, NULL, qmp_test_store_result, &result);
@@ -345,6 +356,127 @@ test_mock_wait_bounded (void)
   ret = finish_execute (conn, &ping_result, &error);
   g_assert_no_error (error);
   g_assert_true (json_object_has_member (json_node_get_object (ret), "late"));
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
+/* Iterates the main context until nothing is left to dispatch, so that a
+ * result the library already returned is stored. */
+static void
+dispatch_pending (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* Starts waiting for the agent, retrying after 2, 4, 8 … ms (the 11th
+ * attempt goes out after 2 s, the 12th 2 s after it), and takes its first
+ * @n attempts into @attempts, asserting that their ids differ. */
+static void
+wait_fast (QmpConnection  *conn,
+           Agent          *agent,
+           guint           n,
+           GPtrArray      *attempts,
+           GAsyncResult  **slot)
+{
+  _qmp_guest_sync_set_intervals (2, 60000);
+  qmp_connection_wait_guest_agent_async (conn, NULL, qmp_test_store_result, slot);
+  _qmp_guest_sync_set_intervals (0, 0);
+
+  for (guint i = 0; i < n; i++)
+    {
+      QmpTestServerCommand *attempt = qmp_test_held_next (agent->held, "guest-sync-delimited");
+
+      for (guint j = 0; j < attempts->len; j++)
+        g_assert_cmpint (command_id (g_ptr_array_index (attempts, j)), !=, command_id (attempt));
+      g_ptr_array_add (attempts, attempt);
+    }
+}
+
+static void
+finish_wait (QmpConnection  *conn,
+             GAsyncResult  **slot)
+{
+  g_autoptr(GAsyncResult) result = qmp_test_wait_result (slot);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (qmp_connection_wait_guest_agent_finish (conn, result, &error));
+  g_assert_no_error (error);
+}
+
+/* An agent that reads every attempt and answers none (its replies lost,
+ * or a guest that never lets it write) must not make the wait hold more
+ * and more: only the last QMP_GUEST_SYNC_MAX_ATTEMPTS attempts stay live.
+ * An answer to an older one, abandoned, is dropped; one to the oldest
+ * that is still live ends the wait. */
+static void
+test_mock_attempts_bounded (void)
+{
+  g_auto(Agent) agent = { NULL, };
+  g_autoptr(QmpConnection) conn = connect_guest_agent (&agent);
+  g_autoptr(GPtrArray) attempts = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GAsyncResult) result = NULL;
+  guint n_abandoned = 3;
+
+  /* The answers below come long before a 12th attempt could. */
+  wait_fast (conn, &agent, QMP_GUEST_SYNC_MAX_ATTEMPTS + n_abandoned, attempts, &result);
+
+  /* The abandoned ones, answered as qemu-ga would: dropped, whatever else
+   * comes after them.  (The ping's reply comes after theirs, so once it
+   * is taken, theirs were read.) */
+  for (guint i = 0; i < n_abandoned; i++)
+    answer_sync (&agent, g_ptr_array_index (attempts, i));
+  ping (conn, &agent, attempts);
+  dispatch_pending ();
+  g_assert_null (result);
+
+  /* The oldest still live: its answer counts (and its id may be given
+   * again). */
+  answer_sync (&agent, g_ptr_array_index (attempts, n_abandoned));
+  g_ptr_array_remove_index (attempts, n_abandoned);
+  finish_wait (conn, &result);
+
+  /* The others, cancelled with the wait, answered late: dropped too. */
+  for (guint i = n_abandoned; i < attempts->len; i++)
+    answer_sync (&agent, g_ptr_array_index (attempts, i));
+  ping (conn, &agent, attempts);
+  g_assert_false (qmp_connection_is_closed (conn));
+}
+
+/* An answer to an attempt abandoned long before (its agent slow, or the
+ * answer held up in the guest) that comes while other calls wait: it is
+ * no one's, neither a command's made since nor a later wait's, whose
+ * attempts have ids of their own. */
+static void
+test_mock_abandoned_answer_late (void)
+{
+  g_auto(Agent) agent = { NULL, };
+  g_autoptr(QmpConnection) conn = connect_guest_agent (&agent);
+  g_autoptr(GPtrArray) attempts = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpTestServerCommand) again = NULL;
+  guint n = QMP_GUEST_SYNC_MAX_ATTEMPTS + 1;
+
+  /* One attempt abandoned; the wait ends with the newest's answer. */
+  wait_fast (conn, &agent, n, attempts, &result);
+  answer_sync (&agent, g_ptr_array_index (attempts, n - 1));
+  g_ptr_array_remove_index (attempts, n - 1);
+  finish_wait (conn, &result);
+
+  /* Another wait: the answer to the abandoned attempt comes first, then
+   * the one to an attempt of the first wait, then a command's. */
+  qmp_connection_wait_guest_agent_async (conn, NULL, qmp_test_store_result, &result);
+  again = qmp_test_held_next (agent.held, "guest-sync-delimited");
+  for (guint i = 0; i < attempts->len; i++)
+    g_assert_cmpint (command_id (again), !=, command_id (g_ptr_array_index (attempts, i)));
+  answer_sync (&agent, g_ptr_array_index (attempts, 0));
+  answer_sync (&agent, g_ptr_array_index (attempts, 1));
+  g_ptr_array_add (attempts, g_object_ref (again));
+  ping (conn, &agent, attempts);
+  dispatch_pending ();
+  g_assert_null (result);
+
+  answer_sync (&agent, again);
+  finish_wait (conn, &result);
   g_assert_false (qmp_connection_is_closed (conn));
 }
 
@@ -531,6 +663,8 @@ main (int   argc,
   g_test_add_func ("/guest-sync/mock/delimiter-any-command", test_mock_delimiter_any_command);
   g_test_add_func ("/guest-sync/mock/construct-retries", test_mock_construct_retries);
   g_test_add_func ("/guest-sync/mock/wait-bounded", test_mock_wait_bounded);
+  g_test_add_func ("/guest-sync/mock/attempts-bounded", test_mock_attempts_bounded);
+  g_test_add_func ("/guest-sync/mock/abandoned-answer-late", test_mock_abandoned_answer_late);
   g_test_add_func ("/guest-sync/qga/started-later", test_qga_started_later);
 
   return g_test_run ();
