@@ -406,6 +406,74 @@ test_queue_max_bytes (void)
   g_assert_cmpint (json_object_get_int_member (qmp_event_get_data (event), "seq"), ==, 16);
 }
 
+/* A queue matches each event on the I/O thread (skipping half of them
+ * here, each parsed all the same), and those it keeps wait, counted at
+ * the size of their text, for someone to pop them: the matching must not
+ * leave the tree of their data in them.  An event of 15 KB of "{}," makes more than 1 MiB of tree; the
+ * heap may grow by the kept events' text (about 0.5 MiB) and by a tree
+ * that the matching made and freed (GLib's slice allocator may keep its
+ * chunks), not by a tree for each kept event (about 48 MiB).  As
+ * test-event-flood's /event-flood/matched-events-keep-only-text for the
+ * channel's own matching. */
+static void
+test_queue_keeps_only_text (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(JsonObject) match = json_object_new ();
+  g_autoptr(JsonObject) kept = json_object_new ();
+  g_autoptr(JsonObject) skipped = json_object_new ();
+  g_autoptr(JsonArray) array = json_array_new ();
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (1795573265);
+  g_autoptr(QmpEventQueue) queue = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *names[] = { "BLOB", NULL };
+  gboolean measurable = qmp_test_heap_measurable ();
+  const guint n = 32;
+  gsize before, after;
+
+  qmp_test_server_set_reply (server, "ping", NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 5000; i++)
+    json_array_add_object_element (array, json_object_new ());
+  json_object_set_string_member (kept, "id", "x");
+  json_object_set_array_member (kept, "a", g_steal_pointer (&array));
+  json_object_set_string_member (skipped, "id", "y");
+  json_object_set_member (skipped, "a", json_node_copy (json_object_get_member (kept, "a")));
+  json_object_set_string_member (match, "id", "x");
+  queue = qmp_event_queue_new (connection, names, match, 0);
+
+  before = qmp_test_heap_in_use ();
+  for (guint i = 0; i < n; i++)
+    {
+      qmp_test_server_emit_event (server, "BLOB", kept, when);
+      qmp_test_server_emit_event (server, "BLOB", skipped, when);
+    }
+  ping (connection);
+  after = qmp_test_heap_in_use ();
+
+  g_test_message ("the heap grew by %" G_GSIZE_FORMAT " KiB while %u events were kept",
+                  after > before ? (after - before) / 1024 : 0, n);
+  if (measurable)
+    g_assert_cmpuint (after, <, before + 12 * 1024 * 1024);
+  else
+    g_test_message ("malloc is not glibc's: the heap is not measured");
+
+  /* The tree is made by whoever pops the event. */
+  g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, n);
+  g_assert_cmpuint (qmp_event_queue_get_dropped (queue), ==, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(QmpEvent) event = qmp_event_queue_pop (queue);
+      JsonObject *data = qmp_event_get_data (event);
+
+      g_assert_cmpstr (json_object_get_string_member (data, "id"), ==, "x");
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (data, "a")), ==, 5000);
+    }
+}
+
 /* The last reference to a queue may be its waiting pop's, dropped on the
  * I/O thread while the connection closes and calls its sinks: the queue
  * then leaves from inside that call (a deadlock once).  The pop is made
@@ -744,6 +812,7 @@ main (int   argc,
   REAL ("/event-queue/real/timeout", test_queue_timeout);
   g_test_add_func ("/event-queue/mock/match", test_queue_match);
   g_test_add_func ("/event-queue/mock/max-bytes", test_queue_max_bytes);
+  g_test_add_func ("/event-queue/mock/keeps-only-text", test_queue_keeps_only_text);
   g_test_add_func ("/event-queue/mock/last-ref-in-pop", test_queue_last_ref_in_pop);
   REAL ("/run-state-tracker/real", test_tracker);
   REAL ("/run-state-tracker/real/no-loop", test_tracker_no_loop);
