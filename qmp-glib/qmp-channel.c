@@ -23,6 +23,7 @@
 #include "qmp-error-private.h"
 #include "qmp-event-private.h"
 #include "qmp-json-private.h"
+#include "qmp-sync-private.h"
 
 /* QEMU's QMP_REQ_QUEUE_LEN_MAX: with more in-band commands unanswered QEMU
  * stops reading the socket, and an exec-oob behind them would be stuck. */
@@ -541,11 +542,12 @@ calls_notify (GPtrArray *done)
 
       /* Both sources were attached when the call was submitted, and only
        * the completion, which happens once, removes them. */
-      /* Never from within the cancelled handler: that only queues
-       * on_call_abandoned() on the worker. */
+      /* Without waiting for a cancellation that runs in another thread:
+       * the caller's own handlers may wait for the worker.  Run late, the
+       * handler finds the call completed. */
       if (call->cancelled_id != 0)
         {
-          g_cancellable_disconnect (call->cancellable, call->cancelled_id);
+          _qmp_cancellable_disconnect_nowait (call->cancellable, call->cancelled_id);
           call->cancelled_id = 0;
         }
       g_clear_object (&call->cancellable);

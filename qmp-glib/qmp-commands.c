@@ -59,7 +59,7 @@ command_data_free (gpointer data)
   CommandData *command_data = data;
 
   if (command_data->cancelled_id != 0)
-    g_cancellable_disconnect (command_data->caller_cancellable, command_data->cancelled_id);
+    _qmp_cancellable_disconnect_nowait (command_data->caller_cancellable, command_data->cancelled_id);
   g_clear_object (&command_data->caller_cancellable);
   g_clear_object (&command_data->cancellable);
   g_clear_error (&command_data->error);

@@ -87,7 +87,7 @@ handshake_finish (QmpHandshake *handshake,
     }
 
   if (handshake->caller_cancelled_id != 0)
-    g_cancellable_disconnect (handshake->caller_cancellable, handshake->caller_cancelled_id);
+    _qmp_cancellable_disconnect_nowait (handshake->caller_cancellable, handshake->caller_cancelled_id);
 
   if (error != NULL)
     {
@@ -383,7 +383,7 @@ guest_sync_finish (GuestSync *sync,
     }
   if (sync->caller_cancelled_id != 0)
     {
-      g_cancellable_disconnect (sync->caller_cancellable, sync->caller_cancelled_id);
+      _qmp_cancellable_disconnect_nowait (sync->caller_cancellable, sync->caller_cancelled_id);
       sync->caller_cancelled_id = 0;
     }
 
@@ -413,7 +413,7 @@ on_guest_sync_attempt_done (QmpCall  *call,
   GError *error = _qmp_call_steal_error (call);
 
   if (attempt->forwarded_id != 0)
-    g_cancellable_disconnect (sync->cancellable, attempt->forwarded_id);
+    _qmp_cancellable_disconnect_nowait (sync->cancellable, attempt->forwarded_id);
   g_object_unref (attempt->cancellable);
   if (!attempt->abandoned)
     g_queue_unlink (&sync->attempts, &attempt->link);

@@ -1102,7 +1102,7 @@ shutdown_data_free (gpointer data)
       g_source_unref (shutdown->timeout);
     }
   if (shutdown->caller_cancelled_id != 0)
-    g_cancellable_disconnect (shutdown->caller_cancellable, shutdown->caller_cancelled_id);
+    _qmp_cancellable_disconnect_nowait (shutdown->caller_cancellable, shutdown->caller_cancelled_id);
   g_clear_object (&shutdown->caller_cancellable);
   g_clear_object (&shutdown->wait_cancellable);
   g_free (shutdown);

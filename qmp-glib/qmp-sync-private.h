@@ -54,4 +54,22 @@ _qmp_cancellable_forward (GCancellable *cancellable,
                                 g_object_ref (internal), g_object_unref);
 }
 
+/* Disconnects @handler_id from @cancellable without waiting, where
+ * g_cancellable_disconnect() waits until a cancellation running in
+ * another thread has run all the cancellable's handlers, the caller's own
+ * among them.  On the worker, that would stall every connection behind a
+ * slow handler of the caller's, and deadlock on one that waits for the
+ * worker: a _sync call, a close.  GLib waits so that the handler's data
+ * can be freed at once; this is only for handlers whose data is their
+ * closure's (freed by its destroy notify, after an emission that runs
+ * it), and which find nothing to do when they run late, after their
+ * operation finished.  Unlike g_cancellable_disconnect(), it may also be
+ * called from within the handler. */
+static inline void
+_qmp_cancellable_disconnect_nowait (GCancellable *cancellable,
+                                    gulong        handler_id)
+{
+  g_signal_handler_disconnect (cancellable, handler_id);
+}
+
 G_END_DECLS

@@ -542,6 +542,115 @@ test_cancel_no_reply (void)
     g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[first + i]), ==, received[i]);
 }
 
+/* The caller's own "cancelled" handler may wait for the library: here it
+ * closes the connection, or makes a _sync call, while the cancellation
+ * (in a thread of the caller's) finishes an _async call that holds the
+ * same cancellable.  The library's I/O thread, which finishes that call,
+ * must not wait for the handlers to return (in GLib 2.74,
+ * g_cancellable_disconnect() does): that would deadlock it. */
+typedef struct
+{
+  QmpConnection *conn;
+  GCancellable *cancellable;
+  gboolean close;             /* else a _sync call */
+  GMutex lock;
+  GCond cond;
+  gboolean handler_done;
+  gboolean cancelled;
+  GError *error;
+} HandlerWaits;
+
+static void
+on_cancelled_waits (GCancellable *cancellable,
+                    HandlerWaits *waits)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (waits->close)
+    {
+      qmp_connection_close_sync (waits->conn, NULL, &error);
+    }
+  else
+    {
+      g_autoptr(JsonNode) ret = qmp_connection_execute_sync (waits->conn, "x-after", NULL,
+                                                             QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+    }
+
+  g_mutex_lock (&waits->lock);
+  waits->handler_done = TRUE;
+  waits->error = g_steal_pointer (&error);
+  g_mutex_unlock (&waits->lock);
+}
+
+static gpointer
+cancel_thread (gpointer data)
+{
+  HandlerWaits *waits = data;
+
+  g_cancellable_cancel (waits->cancellable);
+
+  g_mutex_lock (&waits->lock);
+  waits->cancelled = TRUE;
+  g_cond_signal (&waits->cond);
+  g_mutex_unlock (&waits->lock);
+
+  return NULL;
+}
+
+static void
+test_cancel_handler_waits (gconstpointer data)
+{
+  const char *mode = data;
+  g_auto(Peer) peer = { NULL, };
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpTestServerCommand) held = NULL;
+  HandlerWaits waits = { NULL, };
+  gboolean handler_first = strstr (mode, "handler-first") != NULL;
+  GThread *thread;
+  gint64 deadline;
+  gboolean cancelled;
+
+  peer_init (&peer, QMP_CONNECTION_FLAGS_NONE);
+  qmp_test_server_set_reply (peer.server, "x-after", NULL);
+  waits.conn = peer.conn;
+  waits.cancellable = cancellable;
+  waits.close = g_str_has_prefix (mode, "close");
+  g_mutex_init (&waits.lock);
+  g_cond_init (&waits.cond);
+
+  /* Before or after the call's own handler (a _sync call made before the
+   * call's handler ran finishes before the call does, and never waited) */
+  if (handler_first)
+    g_signal_connect (cancellable, "cancelled", G_CALLBACK (on_cancelled_waits), &waits);
+  execute (peer.conn, "x-held", NULL, cancellable, &result);
+  held = peer_next (&peer, "x-held", NULL);
+  if (!handler_first)
+    g_signal_connect (cancellable, "cancelled", G_CALLBACK (on_cancelled_waits), &waits);
+
+  thread = g_thread_new ("cancel", cancel_thread, &waits);
+
+  /* Bounded: a deadlock fails here instead of hanging the suite. */
+  deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&waits.lock);
+  while (!waits.cancelled && g_cond_wait_until (&waits.cond, &waits.lock, deadline))
+    ;
+  cancelled = waits.cancelled;
+  g_mutex_unlock (&waits.lock);
+  if (!cancelled)
+    g_error ("The cancellation did not return within 20 s: the I/O thread waits for the handler");
+  g_thread_join (thread);
+
+  g_assert_true (waits.handler_done);
+  g_assert_no_error (waits.error);
+  assert_error (peer.conn, &result, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  g_signal_handlers_disconnect_by_data (cancellable, &waits);
+  g_clear_error (&waits.error);
+  g_mutex_clear (&waits.lock);
+  g_cond_clear (&waits.cond);
+}
+
 /* Real QEMU, stopped: a quit queued behind a big command and cancelled (or
  * timed out) must not make QEMU quit once it runs again. */
 static void
@@ -925,6 +1034,12 @@ main (int   argc,
   g_test_add_func ("/cancel/oob-behind-big", test_cancel_oob_behind_big);
   g_test_add_func ("/cancel/partly-written", test_cancel_partly_written);
   g_test_add_func ("/cancel/no-reply", test_cancel_no_reply);
+  g_test_add_data_func ("/cancel/handler-waits/close/handler-first", "close/handler-first",
+                        test_cancel_handler_waits);
+  g_test_add_data_func ("/cancel/handler-waits/close/handler-last", "close/handler-last",
+                        test_cancel_handler_waits);
+  g_test_add_data_func ("/cancel/handler-waits/sync-call/handler-last", "sync-call/handler-last",
+                        test_cancel_handler_waits);
   g_test_add_func ("/cancel/qemu/quit", test_qemu_quit_cancelled);
   g_test_add_func ("/cancel/qemu/reused-cancellable", test_qemu_reused_cancellable);
   g_test_add_func ("/timeout/per-call-and-message", test_timeout_per_call_and_message);
