@@ -13,6 +13,7 @@
 #include "qmp-event-private.h"
 #include "qmp-event-queue.h"
 #include "qmp-json-private.h"
+#include "qmp-sync-private.h"
 
 /**
  * QmpEventQueue:
@@ -85,7 +86,10 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (QmpEventQueue, qmp_event_queue, G_TYPE_OBJECT)
 
-/* A pending _async pop. */
+/* A pending _async pop.  Its cancelled handler holds a reference to the
+ * task, which holds the cancellable: whoever takes the waiter disconnects
+ * it (never waiting: that may be the worker, or the handler itself), or
+ * the three would keep each other, the queue and its connection. */
 typedef struct
 {
   GTask *task;
@@ -97,7 +101,7 @@ static void
 waiter_free (Waiter *waiter)
 {
   if (waiter->cancelled_id != 0)
-    g_cancellable_disconnect (waiter->cancellable, waiter->cancelled_id);
+    _qmp_cancellable_disconnect_nowait (waiter->cancellable, waiter->cancelled_id);
   g_clear_object (&waiter->cancellable);
   g_clear_object (&waiter->task);
   g_free (waiter);
@@ -766,9 +770,6 @@ on_pop_cancelled (GCancellable *cancellable,
 
   g_task_return_new_error (waiter->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                            _("Operation was cancelled"));
-  /* Inside the handler, which cannot disconnect itself: it stays
-   * connected, holding the task, and finds nothing if it fires again. */
-  waiter->cancelled_id = 0;
   waiter_free (waiter);
 }
 

@@ -535,6 +535,54 @@ test_queue_last_ref_in_pop (void)
     }
 }
 
+/* A cancelled pop leaves nothing that holds the queue or its connection:
+ * its cancelled handler, which holds the pop's task (and the task the
+ * cancellable), is gone with it, in whichever order the pop ends. */
+static void
+test_queue_cancelled_pop_freed (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = qmp_test_server_new_connection_sync (server,
+                                                                             QMP_CONNECTION_FLAGS_NONE,
+                                                                             NULL, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) done = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  QmpEventQueue *queue = qmp_event_queue_new (connection, NULL, NULL, 0);
+  GAsyncResult *cancelled = NULL;
+  GAsyncResult *popped = NULL;
+
+  g_object_add_weak_pointer (G_OBJECT (queue), (gpointer *) &queue);
+  g_object_add_weak_pointer (G_OBJECT (connection), (gpointer *) &connection);
+
+  /* Cancelled while it waits */
+  qmp_event_queue_pop_async (queue, cancellable, qmp_test_store_result, &cancelled);
+  g_cancellable_cancel (cancellable);
+  done = qmp_test_wait_result (&cancelled);
+  event = qmp_event_queue_pop_finish (queue, done, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_clear_object (&done);
+
+  /* Given an event, with a cancellable (the next one) that stays */
+  g_clear_object (&cancellable);
+  cancellable = g_cancellable_new ();
+  qmp_event_queue_pop_async (queue, cancellable, qmp_test_store_result, &popped);
+  qmp_test_server_emit_event (server, "BENCH", NULL, NULL);
+  done = qmp_test_wait_result (&popped);
+  event = qmp_event_queue_pop_finish (queue, done, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (qmp_event_get_name (event), ==, "BENCH");
+  g_clear_object (&done);
+
+  /* The last references: both go */
+  g_object_unref (queue);
+  g_assert_null (queue);
+  g_object_unref (connection);
+  g_assert_null (connection);
+}
+
 /* ---------------------------------------------------------- the tracker */
 
 typedef struct
@@ -814,6 +862,7 @@ main (int   argc,
   g_test_add_func ("/event-queue/mock/max-bytes", test_queue_max_bytes);
   g_test_add_func ("/event-queue/mock/keeps-only-text", test_queue_keeps_only_text);
   g_test_add_func ("/event-queue/mock/last-ref-in-pop", test_queue_last_ref_in_pop);
+  g_test_add_func ("/event-queue/mock/cancelled-pop-freed", test_queue_cancelled_pop_freed);
   REAL ("/run-state-tracker/real", test_tracker);
   REAL ("/run-state-tracker/real/no-loop", test_tracker_no_loop);
   g_test_add_func ("/run-state-tracker/mock/one-query", test_tracker_one_query);
