@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "qmp-cancel-link-private.h"
+#include "qmp-sync-private.h"
 
 /* A thread that passes the same cancellable to _sync call after _sync
  * call (the Python override does; so does code that keeps one per object)
@@ -25,8 +26,16 @@
  * Locks: the link's is taken under the channel's (by
  * _qmp_cancel_link_begin()) and by the handler, in the cancelling thread;
  * nothing is taken under it but what QmpCancelLinkFunc takes to hand work
- * over.  A handler is never connected or disconnected under any lock: a
- * disconnection waits for a handler that runs. */
+ * over.  A handler is never connected or disconnected under any lock.
+ *
+ * A disconnection never waits for the cancellable's handlers to run
+ * (g_cancellable_disconnect() does): the thread's old handler is dropped
+ * by its next _sync call or when it ends, which may be from within a
+ * handler of that cancellable (the caller's own, which makes _sync calls
+ * with another), or while the caller's handlers run in another thread
+ * and wait for this one.  A dropped handler that still runs finds that it
+ * is not its link's any more; the signal connection's reference keeps it
+ * until then. */
 
 typedef struct _Handler Handler;
 
@@ -125,7 +134,7 @@ handler_drop (Handler *handler)
 
   if (cancellable != NULL)
     {
-      g_cancellable_disconnect (cancellable, handler->handler_id);
+      _qmp_cancellable_disconnect_nowait (cancellable, handler->handler_id);
       g_object_unref (cancellable);
     }
   handler_unref (handler);

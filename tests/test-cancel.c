@@ -713,6 +713,242 @@ test_qemu_quit_cancelled (void)
   qmp_test_peer_wait_exit (peer, 10000);
 }
 
+/* ------------------------------- a kept handler, and the caller's own */
+
+/* A thread keeps its "cancelled" handler on the cancellable it passes to
+ * _sync call after _sync call, and drops it for another (or when the
+ * thread ends).  Dropping it must not wait for the caller's own handlers
+ * of the old cancellable, which may be running: in this very thread (one
+ * that makes _sync calls with another cancellable), or in another that
+ * waits for this one. */
+typedef struct
+{
+  Peer peer;
+  GCancellable *c1;
+  GCancellable *c2;
+  GMutex lock;
+  GCond cond;
+  gboolean done;               /* the scenario returned */
+  gboolean main_done;          /* kept-handler thread: its calls returned */
+  gboolean stop;
+  GThread *thread;
+  guint n_calls;
+} Kept;
+
+static void
+kept_call (Kept         *kept,
+           GCancellable *cancellable)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = qmp_connection_execute_sync (kept->peer.conn, "x-ping", NULL,
+                                                         QMP_EXECUTE_FLAGS_NONE, cancellable, &error);
+
+  g_assert_no_error (error);
+  g_atomic_int_inc (&kept->n_calls);
+}
+
+/* Runs @func (@kept) in a thread; fails if it has not returned in 20 s. */
+static void
+kept_run_bounded (Kept        *kept,
+                  GThreadFunc  func)
+{
+  GThread *thread = g_thread_new ("scenario", func, kept);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  gboolean done;
+
+  g_mutex_lock (&kept->lock);
+  while (!kept->done && g_cond_wait_until (&kept->cond, &kept->lock, deadline))
+    ;
+  done = kept->done;
+  g_mutex_unlock (&kept->lock);
+  if (!done)
+    g_error ("Still blocked after 20 s: a dropped handler waited for the caller's");
+  g_thread_join (thread);
+}
+
+static void
+kept_set (Kept     *kept,
+          gboolean *flag)
+{
+  g_mutex_lock (&kept->lock);
+  *flag = TRUE;
+  g_cond_broadcast (&kept->cond);
+  g_mutex_unlock (&kept->lock);
+}
+
+/* Waits up to 20 s for @flag; returns it. */
+static gboolean
+kept_wait (Kept     *kept,
+           gboolean *flag)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  gboolean set;
+
+  g_mutex_lock (&kept->lock);
+  while (!*flag && g_cond_wait_until (&kept->cond, &kept->lock, deadline))
+    ;
+  set = *flag;
+  g_mutex_unlock (&kept->lock);
+
+  return set;
+}
+
+static void
+kept_init (Kept *kept)
+{
+  peer_init (&kept->peer, QMP_CONNECTION_FLAGS_NONE);
+  qmp_test_server_set_reply (kept->peer.server, "x-ping", NULL);
+  kept->c1 = g_cancellable_new ();
+  kept->c2 = g_cancellable_new ();
+  g_mutex_init (&kept->lock);
+  g_cond_init (&kept->cond);
+}
+
+static void
+kept_clear (Kept *kept)
+{
+  g_clear_object (&kept->c1);
+  g_clear_object (&kept->c2);
+  peer_clear (&kept->peer);
+  g_mutex_clear (&kept->lock);
+  g_cond_clear (&kept->cond);
+}
+
+/* In the thread that cancels C1, which keeps its handler on C1: two
+ * _sync calls with C2 (the second moves the kept handler to C2). */
+static void
+on_c1_calls_with_c2 (GCancellable *cancellable,
+                     Kept         *kept)
+{
+  kept_call (kept, kept->c2);
+  kept_call (kept, kept->c2);
+}
+
+static gpointer
+same_thread_scenario (gpointer data)
+{
+  Kept *kept = data;
+
+  kept_call (kept, kept->c1);
+  kept_call (kept, kept->c1);
+  g_signal_connect (kept->c1, "cancelled", G_CALLBACK (on_c1_calls_with_c2), kept);
+  g_cancellable_cancel (kept->c1);
+  kept_set (kept, &kept->done);
+
+  return NULL;
+}
+
+static void
+test_kept_handler_same_thread (void)
+{
+  Kept kept = { { NULL, }, };
+
+  kept_init (&kept);
+  kept_run_bounded (&kept, same_thread_scenario);
+  g_assert_cmpuint (kept.n_calls, ==, 4);
+  kept_clear (&kept);
+}
+
+/* In another thread: waits until the thread whose kept handler is on C1
+ * made its calls with C2. */
+static void
+on_c1_waits_for_calls (GCancellable *cancellable,
+                       Kept         *kept)
+{
+  g_assert_true (kept_wait (kept, &kept->main_done));
+}
+
+static gpointer
+cancel_c1 (gpointer data)
+{
+  Kept *kept = data;
+
+  g_cancellable_cancel (kept->c1);
+  return NULL;
+}
+
+static gpointer
+other_thread_scenario (gpointer data)
+{
+  Kept *kept = data;
+  GThread *canceller;
+
+  kept_call (kept, kept->c1);
+  kept_call (kept, kept->c1);
+  g_signal_connect (kept->c1, "cancelled", G_CALLBACK (on_c1_waits_for_calls), kept);
+  canceller = g_thread_new ("cancel", cancel_c1, kept);
+  /* The canceller's handler runs, or is about to */
+  while (!g_cancellable_is_cancelled (kept->c1))
+    g_usleep (1000);
+  kept_call (kept, kept->c2);
+  kept_call (kept, kept->c2);
+  kept_set (kept, &kept->main_done);
+  g_thread_join (canceller);
+  kept_set (kept, &kept->done);
+
+  return NULL;
+}
+
+static void
+test_kept_handler_other_thread (void)
+{
+  Kept kept = { { NULL, }, };
+
+  kept_init (&kept);
+  kept_run_bounded (&kept, other_thread_scenario);
+  g_assert_cmpuint (kept.n_calls, ==, 4);
+  kept_clear (&kept);
+}
+
+/* A thread whose kept handler is on C1 ends, told to by a handler of C1
+ * that then joins it: the handler goes with the thread, without waiting. */
+static gpointer
+calling_thread (gpointer data)
+{
+  Kept *kept = data;
+
+  kept_call (kept, kept->c1);
+  kept_call (kept, kept->c1);
+  kept_set (kept, &kept->main_done);
+  g_assert_true (kept_wait (kept, &kept->stop));
+
+  return NULL;
+}
+
+static void
+on_c1_stops_thread (GCancellable *cancellable,
+                    Kept         *kept)
+{
+  kept_set (kept, &kept->stop);
+  g_thread_join (g_steal_pointer (&kept->thread));
+}
+
+static gpointer
+thread_end_scenario (gpointer data)
+{
+  Kept *kept = data;
+
+  kept->thread = g_thread_new ("calling", calling_thread, kept);
+  g_assert_true (kept_wait (kept, &kept->main_done));
+  g_signal_connect (kept->c1, "cancelled", G_CALLBACK (on_c1_stops_thread), kept);
+  g_cancellable_cancel (kept->c1);
+  kept_set (kept, &kept->done);
+
+  return NULL;
+}
+
+static void
+test_kept_handler_thread_ends (void)
+{
+  Kept kept = { { NULL, }, };
+
+  kept_init (&kept);
+  kept_run_bounded (&kept, thread_end_scenario);
+  g_assert_null (kept.thread);
+  g_assert_cmpuint (kept.n_calls, ==, 2);
+  kept_clear (&kept);
+}
+
 /* ------------------------------------------------ a reused cancellable */
 
 /* A _sync caller that passes the same cancellable again and again keeps
@@ -1040,6 +1276,10 @@ main (int   argc,
                         test_cancel_handler_waits);
   g_test_add_data_func ("/cancel/handler-waits/sync-call/handler-last", "sync-call/handler-last",
                         test_cancel_handler_waits);
+  g_test_add_func ("/cancel/kept-handler/dropped-in-its-handler", test_kept_handler_same_thread);
+  g_test_add_func ("/cancel/kept-handler/dropped-while-another-thread-cancels",
+                   test_kept_handler_other_thread);
+  g_test_add_func ("/cancel/kept-handler/thread-ends-in-its-handler", test_kept_handler_thread_ends);
   g_test_add_func ("/cancel/qemu/quit", test_qemu_quit_cancelled);
   g_test_add_func ("/cancel/qemu/reused-cancellable", test_qemu_reused_cancellable);
   g_test_add_func ("/timeout/per-call-and-message", test_timeout_per_call_and_message);
