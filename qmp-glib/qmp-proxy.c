@@ -428,12 +428,18 @@ qmp_proxy_constructed (GObject *object)
     qmp_proxy_close (self);
 }
 
+static void proxy_close (QmpProxy *self,
+                         gboolean  emit);
+
 static void
 qmp_proxy_dispose (GObject *object)
 {
   QmpProxy *self = QMP_PROXY (object);
 
-  qmp_proxy_close (self);
+  /* Without "closed": the last reference may go in any thread, the I/O
+   * thread too (where a handler that made a _sync call would block every
+   * connection), and no one holds the proxy any more. */
+  proxy_close (self, FALSE);
 
   if (self->upstream != NULL)
     {
@@ -529,7 +535,8 @@ qmp_proxy_class_init (QmpProxyClass *klass)
    *
    * Emitted once, when the proxy closed: because the upstream connection
    * did, or [method@Qmp.Proxy.close] was called.  Every client is closed
-   * and no socket listens any more.
+   * and no socket listens any more.  It is not emitted when the proxy
+   * closes because its last reference went.
    *
    * ```c
    * g_signal_connect_swapped (proxy, "closed", G_CALLBACK (g_main_loop_quit), loop);
@@ -1134,14 +1141,21 @@ qmp_proxy_is_closed (QmpProxy *self)
 void
 qmp_proxy_close (QmpProxy *self)
 {
+  g_return_if_fail (QMP_IS_PROXY (self));
+
+  proxy_close (self, TRUE);
+}
+
+static void
+proxy_close (QmpProxy *self,
+             gboolean  emit)
+{
   g_autoptr(GHashTable) clients = NULL;
   g_autoptr(GHashTable) handshakes = NULL;
   g_autoptr(GPtrArray) listeners = NULL;
   GHashTableIter iter;
   gpointer channel;
   gpointer cancellable;
-
-  g_return_if_fail (QMP_IS_PROXY (self));
 
   g_mutex_lock (&self->lock);
   if (self->closed)
@@ -1170,5 +1184,6 @@ qmp_proxy_close (QmpProxy *self)
   while (g_hash_table_iter_next (&iter, &channel, NULL))
     _qmp_server_channel_close (channel);
 
-  g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
+  if (emit)
+    g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
 }

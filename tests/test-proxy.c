@@ -898,6 +898,66 @@ test_answer_order (Fixture       *f,
     }
 }
 
+static void
+count_closed (QmpProxy *proxy,
+              guint    *n_closed)
+{
+  (*n_closed)++;
+}
+
+/* The last reference may go in any thread, the I/O thread's too (which
+ * holds the proxy while it accepts a client): a proxy closed by it emits
+ * no "closed", whose handlers could block that thread.  Its client and
+ * its socket are closed all the same.  Closed explicitly, it emits it
+ * once. */
+static void
+test_last_ref_no_closed (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) upstream = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("qmp-proxy-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "proxy.sock", NULL);
+  g_autoptr(GIOStream) client = NULL;
+  g_autoptr(GDataInputStream) input = NULL;
+  g_autofree char *line = NULL;
+  QmpProxy *proxy;
+  guint n_closed = 0;
+
+  g_assert_no_error (error);
+  upstream = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  proxy = qmp_proxy_new (upstream);
+  g_signal_connect (proxy, "closed", G_CALLBACK (count_closed), &n_closed);
+  g_assert_true (qmp_proxy_listen_unix (proxy, path, 0, QMP_PROXY_CLIENT_FLAGS_NONE, &error));
+  g_assert_no_error (error);
+  client = qmp_proxy_new_client_stream (proxy, QMP_PROXY_CLIENT_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  input = g_data_input_stream_new (g_io_stream_get_input_stream (client));
+  line = g_data_input_stream_read_line (input, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);   /* the greeting */
+  g_clear_pointer (&line, g_free);
+
+  g_object_unref (proxy);
+  g_assert_cmpuint (n_closed, ==, 0);
+  line = g_data_input_stream_read_line (input, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (line);      /* the end of the stream */
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  proxy = qmp_proxy_new (upstream);
+  g_signal_connect (proxy, "closed", G_CALLBACK (count_closed), &n_closed);
+  qmp_proxy_close (proxy);
+  qmp_proxy_close (proxy);
+  g_assert_cmpuint (n_closed, ==, 1);
+  g_object_unref (proxy);
+  g_assert_cmpuint (n_closed, ==, 1);
+
+  g_rmdir (dir);
+}
+
 /* A proxy in front of the test server, whose commands the test holds and
  * answers, and a client of the proxy, greeted, that plays raw lines */
 typedef struct
@@ -1905,6 +1965,7 @@ main (int   argc,
   ADD ("/proxy/hostile-input", test_hostile_input);
   ADD ("/proxy/two-clients", test_two_clients);
   g_test_add_func ("/proxy/arguments-byte-exact", test_arguments_byte_exact);
+  g_test_add_func ("/proxy/last-ref-no-closed", test_last_ref_no_closed);
   g_test_add_func ("/proxy/in-flight", test_in_flight);
   g_test_add_func ("/proxy/held-answers", test_held_answers);
   g_test_add_func ("/proxy/in-flight-bytes", test_in_flight_bytes);
