@@ -103,7 +103,9 @@ struct _QmpServerChannel
   gboolean want_trees;          /* requests come with arguments and id as trees */
   gboolean closed_told;         /* closed_func was called */
   gboolean paused;              /* lines wait in rbuf for the client to
-                                 * read or for answers (throttled) */
+                                 * read or for answers (throttled), or for
+                                 * reading to be turned on again */
+  gboolean processing;          /* channel_process_buffer() runs */
   guint64 last_seq;             /* in order: given to the last in-band line */
 
   GMutex lock;
@@ -186,7 +188,9 @@ channel_resume_if_due_locked (QmpServerChannel *self)
                         (GDestroyNotify) _qmp_server_channel_unref);
 }
 
-/* On the worker, before each line: whether to stop reading here */
+/* On the worker, before each line: whether to stop reading here (also
+ * when reading was turned off, by the line before's command function:
+ * the lines read already wait until it is turned on again). */
 static gboolean
 channel_pause_if_due (QmpServerChannel *self)
 {
@@ -196,6 +200,8 @@ channel_pause_if_due (QmpServerChannel *self)
   wait = channel_must_wait_locked (self, OUTPUT_HIGH, MAX_IN_FLIGHT);
   if (wait)
     self->throttled = TRUE;
+  else
+    wait = !self->reading;
   g_mutex_unlock (&self->lock);
 
   self->paused = wait;
@@ -953,8 +959,8 @@ channel_handle_line (QmpServerChannel *self,
 /* Handles every complete line in the buffer; FALSE when the channel closed
  * or a line is too long. */
 static gboolean
-channel_process_buffer (QmpServerChannel *self,
-                        guint64           max_message_size)
+channel_process_lines (QmpServerChannel *self,
+                       guint64           max_message_size)
 {
   gsize start = 0;
   char *nl;
@@ -992,6 +998,21 @@ channel_process_buffer (QmpServerChannel *self,
     }
 
   return self->rbuf_len <= max_message_size + 1;
+}
+
+/* The same, marked as running: a command function that turns reading
+ * off and on again does not have the lines handled from within. */
+static gboolean
+channel_process_buffer (QmpServerChannel *self,
+                        guint64           max_message_size)
+{
+  gboolean ok;
+
+  self->processing = TRUE;
+  ok = channel_process_lines (self, max_message_size);
+  self->processing = FALSE;
+
+  return ok;
 }
 
 /* Reads what is there; on a Unix socket with recvmsg(), so that the
@@ -1121,7 +1142,9 @@ on_input_ready (gpointer user_data)
       self->rbuf_cap = READ_BUFFER_KEEP;
     }
 
-  if (!keep_going)
+  /* Unless a command function made another meanwhile (reading turned
+   * off, then on) */
+  if (!keep_going && self->input_source == g_main_current_source ())
     g_clear_pointer (&self->input_source, g_source_unref);
 
   return keep_going ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
@@ -1183,8 +1206,10 @@ channel_update_reading (QmpServerChannel *self)
       g_source_set_can_recurse (self->input_source, TRUE);
       g_source_attach (self->input_source, _qmp_worker_get_context (self->worker));
 
-      /* What was read before the stall and not handled yet */
-      if (self->rbuf_len > 0)
+      /* What was read before the stall and not handled yet; not from
+       * within the handling (a command function turned reading off and
+       * on), which goes on with it */
+      if (self->rbuf_len > 0 && !self->processing)
         {
           guint64 max_message_size;
 

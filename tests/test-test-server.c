@@ -967,6 +967,89 @@ test_command_func (void)
   g_assert_cmpint (destroyed, ==, 1);
 }
 
+/* Reading turned off from a command function (on the I/O thread): the
+ * lines read already wait until it is turned on again; turned off and on
+ * again there, the lines go on being handled once each, in order. */
+static gboolean
+answer_and_toggle_reading (QmpTestServer        *server,
+                           QmpTestServerCommand *command,
+                           gpointer              user_data)
+{
+  const char *name = qmp_test_server_command_get_name (command);
+
+  if (g_str_equal (name, "reading-off") || g_str_equal (name, "reading-toggled"))
+    qmp_test_server_set_reading (server, FALSE);
+  if (g_str_equal (name, "reading-toggled"))
+    qmp_test_server_set_reading (server, TRUE);
+  qmp_test_server_command_reply (command, NULL);
+  return TRUE;
+}
+
+static guint
+n_commands (QmpTestServer *server)
+{
+  g_autoptr(GPtrArray) commands = qmp_test_server_get_commands (server);
+
+  return commands->len;
+}
+
+static void
+assert_commands (QmpTestServer      *server,
+                 const char * const *names)
+{
+  g_autoptr(GPtrArray) commands = qmp_test_server_get_commands (server);
+
+  g_assert_cmpuint (commands->len, ==, g_strv_length ((GStrv) names));
+  for (guint i = 0; i < commands->len; i++)
+    g_assert_cmpstr (qmp_test_server_command_get_name (commands->pdata[i]), ==, names[i]);
+}
+
+static void
+test_command_func_reading (void)
+{
+  static const char * const toggled[] = { "qmp_capabilities", "reading-toggled", "a", "b", NULL };
+  static const char * const stopped[] = { "qmp_capabilities", "reading-toggled", "a", "b", "reading-off", NULL };
+  static const char * const resumed[] = { "qmp_capabilities", "reading-toggled", "a", "b", "reading-off",
+                                          "c", "d", NULL };
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(RawClient) raw = NULL;
+  g_autofree char *greeting = NULL;
+
+  qmp_test_server_set_command_func (server, answer_and_toggle_reading, NULL, NULL);
+  raw = raw_client_new (server);
+  greeting = raw_read (raw);
+
+  /* All in one read */
+  qmp_test_server_set_reading (server, FALSE);
+  raw_send (raw, "{\"execute\": \"qmp_capabilities\"}\n"
+                 "{\"execute\": \"reading-toggled\", \"id\": 1}\n"
+                 "{\"execute\": \"a\", \"id\": 2}\n"
+                 "{\"execute\": \"b\", \"id\": 3}\n");
+  qmp_test_server_set_reading (server, TRUE);
+  raw_expect (raw, "{\"return\": {}}");
+  raw_expect (raw, "{\"return\": {}, \"id\": 1}");
+  raw_expect (raw, "{\"return\": {}, \"id\": 2}");
+  raw_expect (raw, "{\"return\": {}, \"id\": 3}");
+  assert_commands (server, toggled);
+
+  qmp_test_server_set_reading (server, FALSE);
+  raw_send (raw, "{\"execute\": \"reading-off\", \"id\": 4}\n"
+                 "{\"execute\": \"c\", \"id\": 5}\n"
+                 "{\"execute\": \"d\", \"id\": 6}\n");
+  qmp_test_server_set_reading (server, TRUE);
+  raw_expect (raw, "{\"return\": {}, \"id\": 4}");
+  /* c and d were read with it: they wait */
+  g_usleep (200 * G_TIME_SPAN_MILLISECOND);
+  assert_commands (server, stopped);
+
+  qmp_test_server_set_reading (server, TRUE);
+  raw_expect (raw, "{\"return\": {}, \"id\": 5}");
+  raw_expect (raw, "{\"return\": {}, \"id\": 6}");
+  while (n_commands (server) < 7)
+    g_usleep (1000);
+  assert_commands (server, resumed);
+}
+
 /* The function answers, and still uses its data after that: the test,
  * which has its answer, replaces the function meanwhile.  Its data must
  * outlive the call (valgrind and ASan would see it used after its free). */
@@ -1549,6 +1632,7 @@ main (int   argc,
   g_test_add_func ("/test-server/descriptors", test_descriptors);
   g_test_add_func ("/test-server/check-func", test_check_func);
   g_test_add_func ("/test-server/command-func", test_command_func);
+  g_test_add_func ("/test-server/command-func-reading", test_command_func_reading);
   g_test_add_func ("/test-server/command-func-replaced-in-use", test_command_func_replaced_in_use);
   g_test_add_func ("/test-server/unpollable-stream", test_unpollable_stream);
   g_test_add_func ("/test-server/listen", test_listen);
