@@ -829,9 +829,13 @@ channel_write_locked (QmpChannel *self,
       gsize end = self->wbuf->len;
       gssize n;
 
-      /* A line with descriptors begins a write of its own, and the next
-       * such line another: each set goes with its own command's first
-       * byte.  (No line with descriptors: one write of all there is.) */
+      /* A line with descriptors is a write of its own: each set goes with
+       * its own command's first byte, and the kernel's segment that
+       * carries them holds that line's bytes only.  A reader cannot see
+       * where segments begin, only that a read ends with the one that
+       * carries descriptors: so the line of the read's last byte is the
+       * one they came with (QmpTestServer and QmpProxy go by that).
+       * (No line with descriptors: one write of all there is.) */
       if (fd_call != NULL && fd_call->wstart > self->wpos)
         {
           end = fd_call->wstart;
@@ -839,10 +843,7 @@ channel_write_locked (QmpChannel *self,
         }
       else if (fd_call != NULL)
         {
-          QmpCall *next = channel_next_fd_call_locked (self, fd_call->write_link->next);
-
-          if (next != NULL)
-            end = next->wstart;
+          end = fd_call->wend;
         }
 
       if (fd_call != NULL)

@@ -19,8 +19,8 @@
  * does: the same calls as qmp-connection.c's, whose _finish functions
  * finish them too.
  *
- * The descriptors travel in the same sendmsg() as the first byte of the
- * command's line, so QEMU attaches them to that command whatever else is
+ * The descriptors travel in a sendmsg() of the command's line alone, with
+ * its first byte, so QEMU attaches them to that command whatever else is
  * queued or in flight.  Without out-of-band execution QEMU reads one
  * command at a time, and that is enough.  With it, QEMU's monitor thread
  * reads ahead and stores the descriptors for whichever command takes

@@ -98,7 +98,10 @@ struct _QmpServerChannel
   gsize rbuf_cap;
   gsize rbuf_scanned;           /* bytes of rbuf already searched for '\n' */
   GString *scratch;             /* the parser's buffer for escaped strings */
-  GUnixFDList *pending_fds;     /* received, not yet given to a command */
+  GQueue pending_fds;           /* of PendingFds: received, not yet given
+                                 * to a command */
+  guint n_pending_fds;          /* in all of them */
+  GUnixFDList *line_fds;        /* for the line handled now */
   gboolean oob_enabled;
   gboolean want_trees;          /* requests come with arguments and id as trees */
   gboolean closed_told;         /* closed_func was called */
@@ -921,7 +924,7 @@ channel_handle_line (QmpServerChannel *self,
       if (arguments != NULL)
         request->arguments = json_object_ref (json_node_get_object (arguments));
     }
-  request->fds = g_steal_pointer (&self->pending_fds);
+  request->fds = g_steal_pointer (&self->line_fds);
 
   if (self->guest_agent)
     {
@@ -956,6 +959,47 @@ channel_handle_line (QmpServerChannel *self,
   channel_deliver (self, g_steal_pointer (&request));
 }
 
+/* Descriptors (SCM_RIGHTS) and where they came in the input.  The
+ * kernel ends a read with the segment that carries descriptors, and a
+ * client sends them with the first byte of their command's line, which
+ * qmp-glib's sends alone: they are the line's that holds the last byte of
+ * that read (@end, an offset in rbuf, is just past it).  The lines that
+ * end before it, whose tails the same read brought, are not theirs. */
+typedef struct
+{
+  GUnixFDList *fds;
+  gsize end;
+} PendingFds;
+
+static void
+pending_fds_free (PendingFds *pending)
+{
+  g_object_unref (pending->fds);
+  g_free (pending);
+}
+
+/* The descriptors of the line that ends just before @line_end (an
+ * offset in rbuf), if any; those of the lines before it that never came
+ * to be handled go (closed). */
+static GUnixFDList *
+channel_take_line_fds (QmpServerChannel *self,
+                       gsize             line_end)
+{
+  GUnixFDList *fds = NULL;
+  PendingFds *pending;
+
+  while ((pending = g_queue_peek_head (&self->pending_fds)) != NULL && pending->end <= line_end)
+    {
+      g_queue_pop_head (&self->pending_fds);
+      self->n_pending_fds -= g_unix_fd_list_get_length (pending->fds);
+      g_clear_object (&fds);
+      fds = g_steal_pointer (&pending->fds);
+      g_free (pending);
+    }
+
+  return fds;
+}
+
 /* Handles every complete line in the buffer; FALSE when the channel closed
  * or a line is too long. */
 static gboolean
@@ -977,7 +1021,11 @@ channel_process_lines (QmpServerChannel *self,
       if (channel_pause_if_due (self))
         break;
 
+      /* Descriptors that the line does not take (it is blank, or not a
+       * command) are closed */
+      self->line_fds = channel_take_line_fds (self, nl + 1 - self->rbuf);
       channel_handle_line (self, self->rbuf + start, len, max_message_size);
+      g_clear_object (&self->line_fds);
 
       start = nl + 1 - self->rbuf;
       self->rbuf_scanned = start;
@@ -995,6 +1043,9 @@ channel_process_lines (QmpServerChannel *self,
       memmove (self->rbuf, self->rbuf + start, self->rbuf_len - start);
       self->rbuf_len -= start;
       self->rbuf_scanned -= start;
+      /* Each is past a line not handled yet, so past start */
+      for (GList *l = self->pending_fds.head; l != NULL; l = l->next)
+        ((PendingFds *) l->data)->end -= start;
     }
 
   return self->rbuf_len <= max_message_size + 1;
@@ -1042,17 +1093,27 @@ channel_receive (QmpServerChannel  *self,
           GUnixFDList *list = g_unix_fd_message_get_fd_list (G_UNIX_FD_MESSAGE (messages[i]));
           int n_fds = 0;
           g_autofree int *fds = g_unix_fd_list_steal_fds (list, &n_fds);
+          PendingFds *pending = NULL;
 
-          if (self->pending_fds == NULL)
-            self->pending_fds = g_unix_fd_list_new ();
+          if (n > 0 && n_fds > 0)
+            {
+              pending = g_new0 (PendingFds, 1);
+              pending->fds = g_unix_fd_list_new ();
+              /* Just past the read's last byte */
+              pending->end = (buffer - self->rbuf) + n;
+              g_queue_push_tail (&self->pending_fds, pending);
+            }
           for (int j = 0; j < n_fds; j++)
             {
               /* A client that sends descriptors without commands does not
                * make the server hold them without bound. */
-              if (g_unix_fd_list_get_length (self->pending_fds) < MAX_PENDING_FDS)
-                g_unix_fd_list_append (self->pending_fds, fds[j], NULL);   /* a duplicate */
+              if (pending != NULL && self->n_pending_fds < MAX_PENDING_FDS &&
+                  g_unix_fd_list_append (pending->fds, fds[j], NULL) >= 0)   /* a duplicate */
+                self->n_pending_fds++;
               close (fds[j]);
             }
+          if (pending != NULL && g_unix_fd_list_get_length (pending->fds) == 0)
+            pending_fds_free (g_queue_pop_tail (&self->pending_fds));
         }
       g_object_unref (messages[i]);
     }
@@ -1293,7 +1354,8 @@ close_on_worker (gpointer user_data)
 
   channel_update_reading (self);
   channel_close_stream (self);
-  g_clear_object (&self->pending_fds);
+  g_queue_clear_full (&self->pending_fds, (GDestroyNotify) pending_fds_free);
+  self->n_pending_fds = 0;
 
   owner = g_weak_ref_get (&self->owner);
   if (owner != NULL && self->closed_func != NULL)
@@ -1498,7 +1560,7 @@ _qmp_server_channel_unref (QmpServerChannel *self)
   g_mutex_clear (&self->lock);
   g_string_free (self->scratch, TRUE);
   g_free (self->rbuf);
-  g_clear_object (&self->pending_fds);
+  g_queue_clear_full (&self->pending_fds, (GDestroyNotify) pending_fds_free);
   g_free (self->greeting_json);
   g_weak_ref_clear (&self->owner);
   g_clear_object (&self->socket);

@@ -864,6 +864,75 @@ test_descriptors (void)
   close (pipe_fds[0]);
 }
 
+/* Descriptors go with their command when the server reads it together
+ * with the tail of the command before (a long line, pipelined: the read
+ * that brings them begins inside it), and not with the one after, which
+ * waited with it behind the long line (written in one go, the kernel
+ * would make one segment of both).  The client is the library's, whose
+ * commands are written while the server does not read. */
+static void
+test_descriptors_pipelined (void)
+{
+  static const char * const names[] = { "before", "getfd", "after" };
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(JsonObject) long_arguments = json_object_new ();
+  g_autoptr(JsonObject) getfd_arguments = json_object_new ();
+  g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pad = g_strnfill (1024 * 1024, 'a');   /* more than the socket holds */
+  GAsyncResult *results[3] = { NULL, };
+  g_autoptr(GPtrArray) commands = NULL;
+
+  qmp_test_server_set_reply (server, "before", NULL);
+  qmp_test_server_set_reply (server, "getfd", NULL);
+  qmp_test_server_set_reply (server, "after", NULL);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  json_object_set_string_member (long_arguments, "pad", pad);
+  json_object_set_string_member (getfd_arguments, "fdname", "fd0");
+  g_assert_cmpint (g_unix_fd_list_append (fds, STDERR_FILENO, &error), ==, 0);
+  g_assert_no_error (error);
+
+  qmp_test_server_set_reading (server, FALSE);
+  qmp_connection_execute_async (connection, "before", long_arguments, QMP_EXECUTE_FLAGS_NONE,
+                                NULL, qmp_test_store_result, &results[0]);
+  qmp_connection_execute_with_fds_async (connection, "getfd", getfd_arguments, fds,
+                                         QMP_EXECUTE_FLAGS_NONE, NULL, qmp_test_store_result, &results[1]);
+  qmp_connection_execute_async (connection, "after", NULL, QMP_EXECUTE_FLAGS_NONE,
+                                NULL, qmp_test_store_result, &results[2]);
+  /* All written, none read */
+  g_usleep (100 * G_TIME_SPAN_MILLISECOND);
+  qmp_test_server_set_reading (server, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      g_autoptr(GAsyncResult) result = qmp_test_wait_result (&results[i]);
+      g_autoptr(JsonNode) ret = qmp_connection_execute_finish (connection, result, &error);
+
+      g_assert_no_error (error);
+    }
+
+  commands = qmp_test_server_get_commands (server);
+  g_assert_cmpuint (commands->len, ==, 4);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      QmpTestServerCommand *command = commands->pdata[i + 1];
+      GUnixFDList *got = qmp_test_server_command_get_fds (command);
+
+      g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, names[i]);
+      if (g_str_equal (names[i], "getfd"))
+        {
+          g_assert_nonnull (got);
+          g_assert_cmpint (g_unix_fd_list_get_length (got), ==, 1);
+        }
+      else
+        {
+          g_assert_null (got);
+        }
+    }
+}
+
 static void
 test_check_func_destroy (gpointer data)
 {
@@ -1630,6 +1699,7 @@ main (int   argc,
   g_test_add_func ("/test-server/received", test_received);
   g_test_add_func ("/test-server/next-command-cancelled", test_next_command_cancelled);
   g_test_add_func ("/test-server/descriptors", test_descriptors);
+  g_test_add_func ("/test-server/descriptors-pipelined", test_descriptors_pipelined);
   g_test_add_func ("/test-server/check-func", test_check_func);
   g_test_add_func ("/test-server/command-func", test_command_func);
   g_test_add_func ("/test-server/command-func-reading", test_command_func_reading);
