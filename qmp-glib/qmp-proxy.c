@@ -375,7 +375,18 @@ on_upstream_closed (QmpConnection *upstream,
                     GError        *error,
                     gpointer       user_data)
 {
-  qmp_proxy_close (QMP_PROXY (user_data));
+  g_autoptr(QmpProxy) self = g_weak_ref_get (user_data);
+
+  if (self != NULL)
+    qmp_proxy_close (self);
+}
+
+static void
+weak_ref_free (gpointer  data,
+               GClosure *closure)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
 }
 
 /* ---------------------------------------------------------- life cycle */
@@ -416,13 +427,20 @@ static void
 qmp_proxy_constructed (GObject *object)
 {
   QmpProxy *self = QMP_PROXY (object);
+  GWeakRef *weak;
 
   G_OBJECT_CLASS (qmp_proxy_parent_class)->constructed (object);
 
   self->oob = qmp_connection_get_oob_enabled (self->upstream);
   self->greeting = make_greeting (self->upstream, self->oob);
   self->event_sink_id = _qmp_connection_add_event_sink (self->upstream, on_upstream_event, self);
-  self->closed_id = g_signal_connect (self->upstream, "closed", G_CALLBACK (on_upstream_closed), self);
+  /* Through a weak reference: the upstream's context may emit "closed"
+   * while the proxy's last reference goes in another thread, and a
+   * disconnection does not wait for a handler that runs. */
+  weak = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (weak, self);
+  self->closed_id = g_signal_connect_data (self->upstream, "closed", G_CALLBACK (on_upstream_closed),
+                                           weak, weak_ref_free, G_CONNECT_DEFAULT);
 
   if (qmp_connection_is_closed (self->upstream))
     qmp_proxy_close (self);
