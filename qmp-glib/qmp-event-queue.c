@@ -13,7 +13,7 @@
 #include "qmp-event-private.h"
 #include "qmp-event-queue.h"
 #include "qmp-json-private.h"
-#include "qmp-sync-private.h"
+#include "qmp-waiter-private.h"
 
 /**
  * QmpEventQueue:
@@ -64,7 +64,7 @@ struct _QmpEventQueue
   GQueue events;              /* of QmpEvent */
   guint64 bytes;              /* their _qmp_event_get_size() */
   guint64 max_bytes;
-  GQueue waiters;             /* of Waiter: the pending _async pops */
+  GQueue waiters;             /* of QmpWaiter: the pending _async pops */
   guint64 dropped;
   gboolean dropped_scheduled;
   GError *closed_error;       /* set once the connection closed */
@@ -85,27 +85,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (QmpEventQueue, qmp_event_queue, G_TYPE_OBJECT)
-
-/* A pending _async pop.  Its cancelled handler holds a reference to the
- * task, which holds the cancellable: whoever takes the waiter disconnects
- * it (never waiting: that may be the worker, or the handler itself), or
- * the three would keep each other, the queue and its connection. */
-typedef struct
-{
-  GTask *task;
-  GCancellable *cancellable;
-  gulong cancelled_id;
-} Waiter;
-
-static void
-waiter_free (Waiter *waiter)
-{
-  if (waiter->cancelled_id != 0)
-    _qmp_cancellable_disconnect_nowait (waiter->cancellable, waiter->cancelled_id);
-  g_clear_object (&waiter->cancellable);
-  g_clear_object (&waiter->task);
-  g_free (waiter);
-}
 
 static gboolean
 event_queue_wants (QmpEventQueue *self,
@@ -176,7 +155,7 @@ event_queue_on_event (QmpEvent     *event,
                       gpointer      user_data)
 {
   QmpEventQueue *self = user_data;
-  Waiter *waiter = NULL;
+  QmpWaiter *waiter = NULL;
   GQueue failed = G_QUEUE_INIT;
   gboolean schedule = FALSE;
 
@@ -212,13 +191,13 @@ event_queue_on_event (QmpEvent     *event,
   if (waiter != NULL)
     {
       g_task_return_pointer (waiter->task, g_steal_pointer (&event), (GDestroyNotify) qmp_event_unref);
-      waiter_free (waiter);
+      _qmp_waiter_free (waiter);
     }
 
   while ((waiter = g_queue_pop_head (&failed)) != NULL)
     {
       g_task_return_error (waiter->task, g_error_copy (closed_error));
-      waiter_free (waiter);
+      _qmp_waiter_free (waiter);
     }
 
   if (schedule)
@@ -744,35 +723,6 @@ qmp_event_queue_pop (QmpEventQueue *self)
   return event;
 }
 
-static void
-on_pop_cancelled (GCancellable *cancellable,
-                  gpointer      user_data)
-{
-  GTask *task = user_data;
-  QmpEventQueue *self = g_task_get_source_object (task);
-  Waiter *waiter = NULL;
-
-  g_mutex_lock (&self->lock);
-  for (GList *l = self->waiters.head; l != NULL; l = l->next)
-    {
-      if (((Waiter *) l->data)->task == task)
-        {
-          waiter = l->data;
-          g_queue_delete_link (&self->waiters, l);
-          break;
-        }
-    }
-  g_mutex_unlock (&self->lock);
-
-  /* Not found: the event or the close came first. */
-  if (waiter == NULL)
-    return;
-
-  g_task_return_new_error (waiter->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                           _("Operation was cancelled"));
-  waiter_free (waiter);
-}
-
 /**
  * qmp_event_queue_pop_async:
  * @self: a #QmpEventQueue
@@ -800,7 +750,7 @@ qmp_event_queue_pop_async (QmpEventQueue       *self,
   g_autoptr(GTask) task = NULL;
   QmpEvent *event;
   GError *error = NULL;
-  Waiter *waiter;
+  QmpWaiter *waiter;
 
   g_return_if_fail (QMP_IS_EVENT_QUEUE (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -811,16 +761,7 @@ qmp_event_queue_pop_async (QmpEventQueue       *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  waiter = g_new0 (Waiter, 1);
-  waiter->task = g_object_ref (task);
-  if (cancellable != NULL)
-    {
-      /* Connected before the waiter is visible, so that whoever takes it
-       * can disconnect it; it finds nothing if it fires meanwhile. */
-      waiter->cancellable = g_object_ref (cancellable);
-      waiter->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_pop_cancelled),
-                                                    g_object_ref (task), g_object_unref);
-    }
+  waiter = _qmp_waiter_new (task, &self->waiters, &self->lock);
 
   g_mutex_lock (&self->lock);
   event = event_queue_pop_locked (self);
@@ -835,7 +776,7 @@ qmp_event_queue_pop_async (QmpEventQueue       *self,
   if (waiter == NULL)
     return;   /* waiting */
 
-  waiter_free (waiter);
+  _qmp_waiter_free (waiter);
 
   if (event != NULL)
     g_task_return_pointer (task, event, (GDestroyNotify) qmp_event_unref);
