@@ -14,6 +14,7 @@
 #include "qmp-error.h"
 #include "qmp-run-state-tracker.h"
 #include "qmp-sync-private.h"
+#include "qmp-waiter-private.h"
 #include "qmp-worker-private.h"
 
 /**
@@ -83,7 +84,7 @@ struct _QmpRunStateTracker
   gboolean closed;
   gboolean known;             /* the first reply (or the close) came */
   GError *first_error;
-  GQueue first_waiters;       /* of GTask: new_async waiting for it */
+  GQueue first_waiters;       /* of QmpWaiter: the constructions waiting for it */
 };
 
 enum {
@@ -174,15 +175,15 @@ static void
 tracker_return_first (QmpRunStateTracker *self,
                       GQueue             *waiters)
 {
-  GTask *task;
+  QmpWaiter *waiter;
 
-  while ((task = g_queue_pop_head (waiters)) != NULL)
+  while ((waiter = g_queue_pop_head (waiters)) != NULL)
     {
       if (self->first_error != NULL)
-        g_task_return_error (task, g_error_copy (self->first_error));
+        g_task_return_error (waiter->task, g_error_copy (self->first_error));
       else
-        g_task_return_pointer (task, g_object_ref (self), g_object_unref);
-      g_object_unref (task);
+        g_task_return_pointer (waiter->task, g_object_ref (self), g_object_unref);
+      _qmp_waiter_free (waiter);
     }
 }
 
@@ -491,7 +492,7 @@ qmp_run_state_tracker_init (QmpRunStateTracker *self)
 }
 
 /* Calls @callback once the first state is known, with the tracker as the
- * task's result. */
+ * task's result, or once @cancellable is cancelled. */
 static void
 tracker_wait_first (QmpRunStateTracker  *self,
                     GCancellable        *cancellable,
@@ -499,24 +500,33 @@ tracker_wait_first (QmpRunStateTracker  *self,
                     gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  gboolean known;
+  QmpWaiter *waiter;
+  gboolean known, cancelled;
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, qmp_run_state_tracker_new_async);
   g_task_set_check_cancellable (task, TRUE);
+  /* The task holds the tracker, for the waiter's cancelled handler. */
+  g_task_set_task_data (task, g_object_ref (self), g_object_unref);
+  waiter = _qmp_waiter_new (task, &self->first_waiters, &self->lock);
 
   g_mutex_lock (&self->lock);
   known = self->known;
-  if (!known)
-    g_queue_push_tail (&self->first_waiters, g_object_ref (task));
+  cancelled = g_cancellable_is_cancelled (cancellable);
+  if (!known && !cancelled)
+    g_queue_push_tail (&self->first_waiters, waiter);
   g_mutex_unlock (&self->lock);
 
   if (known)
     {
       GQueue waiters = G_QUEUE_INIT;
 
-      g_queue_push_tail (&waiters, g_object_ref (task));
+      g_queue_push_tail (&waiters, waiter);
       tracker_return_first (self, &waiters);
+    }
+  else if (cancelled)
+    {
+      _qmp_waiter_return_cancelled (waiter);
     }
 }
 
@@ -529,7 +539,7 @@ tracker_wait_first (QmpRunStateTracker  *self,
  *
  * Starts following the run state of the virtual machine behind
  * @connection, and calls @callback once the first reply to `query-status`
- * came.
+ * came, or at once when @cancellable is cancelled.
  *
  * ```c
  * qmp_run_state_tracker_new_async (connection, NULL, on_tracker_ready, self);
@@ -564,7 +574,8 @@ qmp_run_state_tracker_new_async (QmpConnection       *connection,
  * ```
  *
  * Returns: (transfer full): the tracker, with its first state known, or
- *   %NULL with @error set when the first `query-status` failed
+ *   %NULL with @error set when the first `query-status` failed or the
+ *   construction was cancelled (%G_IO_ERROR_CANCELLED)
  *
  * Since: 1.0
  */
@@ -587,7 +598,8 @@ qmp_run_state_tracker_new_finish (GAsyncResult  *result,
  *
  * Starts following the run state of the virtual machine behind
  * @connection, and waits for the first reply to `query-status`, blocking
- * the calling thread.
+ * the calling thread; a cancellation of @cancellable, from any thread,
+ * ends the wait at once.
  *
  * ```c
  * tracker = qmp_run_state_tracker_new_sync (connection, NULL, &error);
@@ -596,7 +608,8 @@ qmp_run_state_tracker_new_finish (GAsyncResult  *result,
  * ```
  *
  * Returns: (transfer full): the tracker, with its first state known, or
- *   %NULL with @error set when the first `query-status` failed
+ *   %NULL with @error set when the first `query-status` failed or the
+ *   construction was cancelled (%G_IO_ERROR_CANCELLED)
  *
  * Since: 1.0
  */

@@ -718,6 +718,274 @@ test_tracker_no_loop (Fixture       *fixture,
   g_assert_cmpint (qmp_run_state_tracker_get_run_state (tracker), ==, QMP_RUN_STATE_UNKNOWN);
 }
 
+/* A construction given up.  The real QEMU is stopped, so that the first
+ * query-status gets no answer, on a connection with no timeout (a
+ * QmpProcess's after its start-up): only the cancellation ends the wait,
+ * sync or async, cancelled before or during it, from the waiting thread
+ * or another.  Once QEMU answers, the tracker nobody holds goes, and with
+ * it the connection. */
+
+/* Bounded: a cancellation that does not end the construction fails the
+ * test instead of hanging the suite. */
+#define CANCEL_BOUND_S 10
+
+typedef struct
+{
+  QmpConnection *connection;
+  GCancellable *cancellable;
+  QmpRunStateTracker *tracker;
+  GError *error;
+  gint done;                  /* atomic: it ended */
+} Construction;
+
+static gpointer
+new_sync_thread (gpointer data)
+{
+  Construction *construction = data;
+
+  construction->tracker = qmp_run_state_tracker_new_sync (construction->connection,
+                                                          construction->cancellable,
+                                                          &construction->error);
+  g_atomic_int_set (&construction->done, 1);
+  return NULL;
+}
+
+static gboolean
+cancel_cb (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+cancel_later_thread (gpointer data)
+{
+  g_usleep (200 * 1000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+/* Iterates the default context until *@done or the deadline, and says
+ * whether it is done. */
+static gboolean
+wait_done (gint   *done,
+           gint64  deadline)
+{
+  while (!g_atomic_int_get (done) && g_get_monotonic_time () < deadline)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+
+  return g_atomic_int_get (done);
+}
+
+/* Polls until @weak's object is gone, 30 s at most, iterating the
+ * default context if @iterate; says whether it is.  (The last reference
+ * may go on the worker: a weak pointer would be cleared there.) */
+static gboolean
+wait_gone (GWeakRef *weak,
+           gboolean  iterate)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      GObject *object = g_weak_ref_get (weak);
+
+      if (object == NULL)
+        return TRUE;
+      g_object_unref (object);
+      if (g_get_monotonic_time () >= deadline)
+        return FALSE;
+      if (!iterate || !g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+}
+
+static void
+on_new_done (GObject      *source_object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Construction *construction = user_data;
+
+  construction->tracker = qmp_run_state_tracker_new_finish (result, &construction->error);
+  g_atomic_int_set (&construction->done, 1);
+}
+
+static void
+test_tracker_cancelled (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  const char *mode = data;
+  gboolean sync = g_str_has_prefix (mode, "sync/");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Construction new = { fixture->connection, cancellable, NULL, NULL, 0 };
+  QmpConnection *connection = fixture->connection;
+  GThread *thread = NULL;
+  GThread *canceller = NULL;
+  GWeakRef weak;
+  gint64 deadline;
+
+  qmp_test_peer_kill_signal (fixture->peer, SIGSTOP);
+
+  /* "during": from this thread's main loop, that is from the waiting
+   * thread for _async and from another one for _sync */
+  if (g_str_has_suffix (mode, "/before"))
+    g_cancellable_cancel (cancellable);
+  else if (g_str_has_suffix (mode, "/during-thread"))
+    canceller = g_thread_new ("cancel", cancel_later_thread, cancellable);
+  else
+    g_timeout_add_full (G_PRIORITY_DEFAULT, 200, cancel_cb,
+                        g_object_ref (cancellable), g_object_unref);
+
+  /* _sync in a thread of its own, so that this one can give up. */
+  if (sync)
+    thread = g_thread_new ("new-sync", new_sync_thread, &new);
+  else
+    qmp_run_state_tracker_new_async (connection, cancellable, on_new_done, &new);
+
+  deadline = g_get_monotonic_time () + CANCEL_BOUND_S * G_USEC_PER_SEC;
+  if (!wait_done (&new.done, deadline))
+    {
+      /* Killed, QEMU closes the connection, which ends the wait. */
+      qmp_test_peer_kill_signal (fixture->peer, SIGKILL);
+      wait_done (&new.done, g_get_monotonic_time () + 30 * G_USEC_PER_SEC);
+      g_assert_true (g_atomic_int_get (&new.done));
+      g_clear_pointer (&thread, g_thread_join);
+      g_clear_pointer (&canceller, g_thread_join);
+      g_clear_object (&new.tracker);
+      g_clear_error (&new.error);
+      g_test_fail_printf ("The cancelled construction (%s) did not end within %d s", mode,
+                          CANCEL_BOUND_S);
+      return;
+    }
+  g_clear_pointer (&thread, g_thread_join);
+  g_clear_pointer (&canceller, g_thread_join);
+  g_assert_error (new.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (new.tracker);
+  g_clear_error (&new.error);
+
+  /* QEMU answers the first query-status late, and the connection works. */
+  qmp_test_peer_kill_signal (fixture->peer, SIGCONT);
+  run (connection, "query-status");
+
+  g_weak_ref_init (&weak, connection);
+  g_clear_object (&fixture->connection);
+  g_assert_true (wait_gone (&weak, TRUE));
+  g_weak_ref_clear (&weak);
+}
+
+/* Cancelled from another thread while the first reply, or a close, is on
+ * its way: whichever comes first ends the construction, and nothing is
+ * left that holds the tracker or its connection.  (Run under valgrind and
+ * ASan for what the races do to memory.) */
+typedef struct
+{
+  GCancellable *cancellable;  /* to cancel */
+  QmpConnection *connection;  /* or to close */
+  gint64 delay_us;            /* after the go */
+  gint *go;                   /* atomic */
+} Racer;
+
+static gpointer
+racer_thread (gpointer data)
+{
+  Racer *racer = data;
+  gint64 until;
+
+  /* Spun, not slept: the construction takes some 20 µs, less than
+   * g_usleep()'s timer slack. */
+  while (!g_atomic_int_get (racer->go))
+    ;
+  until = g_get_monotonic_time () + racer->delay_us;
+  while (g_get_monotonic_time () < until)
+    ;
+
+  if (racer->cancellable != NULL)
+    g_cancellable_cancel (racer->cancellable);
+  else
+    qmp_connection_close_sync (racer->connection, NULL, NULL);
+  return NULL;
+}
+
+static void
+test_tracker_cancel_race (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(JsonNode) status = json_from_string ("{\"status\": \"running\", \"running\": true}", NULL);
+  guint n = qmp_test_scale (300);
+  guint n_made = 0, n_cancelled = 0, n_closed = 0;
+
+  qmp_test_server_set_reply (server, "query-status", status);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(QmpRunStateTracker) tracker = NULL;
+      g_autoptr(GError) error = NULL;
+      QmpConnection *connection = NULL;
+      gboolean closing = i % 3 == 2;
+      gint go = 0;
+      Racer canceller = { cancellable, NULL, i % 41, &go };
+      Racer closer = { NULL, NULL, i % 29, &go };
+      GThread *threads[2] = { NULL, NULL };
+      GWeakRef weak;
+
+      connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+      g_assert_no_error (error);
+      closer.connection = connection;
+
+      threads[0] = g_thread_new ("cancel", racer_thread, &canceller);
+      if (closing)
+        threads[1] = g_thread_new ("close", racer_thread, &closer);
+
+      g_atomic_int_set (&go, 1);
+      if (i % 2 == 0)
+        {
+          tracker = qmp_run_state_tracker_new_sync (connection, cancellable, &error);
+        }
+      else
+        {
+          g_autoptr(GAsyncResult) result = NULL;
+          GAsyncResult *slot = NULL;
+
+          qmp_run_state_tracker_new_async (connection, cancellable, qmp_test_store_result, &slot);
+          result = qmp_test_wait_result (&slot);
+          tracker = qmp_run_state_tracker_new_finish (result, &error);
+        }
+
+      for (guint j = 0; j < G_N_ELEMENTS (threads); j++)
+        g_clear_pointer (&threads[j], g_thread_join);
+
+      if (tracker != NULL)
+        {
+          g_assert_no_error (error);
+          n_made++;
+        }
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          n_cancelled++;
+        }
+      else
+        {
+          g_assert_true (closing);
+          g_assert_nonnull (error);
+          n_closed++;
+        }
+
+      g_clear_object (&tracker);
+      g_weak_ref_init (&weak, connection);
+      g_object_unref (connection);
+      g_assert_true (wait_gone (&weak, TRUE));
+      g_weak_ref_clear (&weak);
+    }
+
+  g_test_message ("%u made, %u cancelled, %u ended by the close", n_made, n_cancelled, n_closed);
+  g_assert_cmpuint (n_made + n_cancelled + n_closed, ==, n);
+}
+
 static void
 reply_status (QmpTestServerCommand *command,
               const char           *status,
@@ -852,6 +1120,8 @@ main (int   argc,
 
 #define REAL(path, func) \
   g_test_add (path, Fixture, NULL, setup_real, func, teardown_real)
+#define REAL_DATA(path, data, func) \
+  g_test_add (path, Fixture, data, setup_real, func, teardown_real)
 
   REAL ("/event-queue/real/keeps", test_queue_keeps);
   REAL ("/event-queue/real/drops", test_queue_drops);
@@ -865,7 +1135,14 @@ main (int   argc,
   g_test_add_func ("/event-queue/mock/cancelled-pop-freed", test_queue_cancelled_pop_freed);
   REAL ("/run-state-tracker/real", test_tracker);
   REAL ("/run-state-tracker/real/no-loop", test_tracker_no_loop);
+  REAL_DATA ("/run-state-tracker/real/cancelled/sync/before", "sync/before", test_tracker_cancelled);
+  REAL_DATA ("/run-state-tracker/real/cancelled/sync/during", "sync/during", test_tracker_cancelled);
+  REAL_DATA ("/run-state-tracker/real/cancelled/async/before", "async/before", test_tracker_cancelled);
+  REAL_DATA ("/run-state-tracker/real/cancelled/async/during", "async/during", test_tracker_cancelled);
+  REAL_DATA ("/run-state-tracker/real/cancelled/async/during-thread", "async/during-thread",
+             test_tracker_cancelled);
   g_test_add_func ("/run-state-tracker/mock/one-query", test_tracker_one_query);
+  g_test_add_func ("/run-state-tracker/mock/cancel-race", test_tracker_cancel_race);
   g_test_add_func ("/query-status/other", test_query_status_other);
 
   return g_test_run ();
