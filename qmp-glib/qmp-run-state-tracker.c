@@ -79,6 +79,7 @@ struct _QmpRunStateTracker
   QmpRunState notified_run_state;
   gboolean notified_running;
   gboolean notify_scheduled;
+  GSource *notify_source;     /* the idle that emits them, until it runs */
   gboolean query_in_flight;
   gboolean query_again;       /* an event came while a query was in flight */
   gboolean closed;
@@ -109,11 +110,15 @@ static const char * const state_events[] = {
 static gboolean
 emit_notify (gpointer user_data)
 {
-  QmpRunStateTracker *self = user_data;
+  g_autoptr(QmpRunStateTracker) self = g_weak_ref_get (user_data);
   gboolean state_changed, running_changed;
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
 
   g_mutex_lock (&self->lock);
   self->notify_scheduled = FALSE;
+  g_clear_pointer (&self->notify_source, g_source_unref);
   state_changed = self->notified_run_state != self->run_state;
   running_changed = self->notified_running != self->running;
   self->notified_run_state = self->run_state;
@@ -149,10 +154,34 @@ tracker_set_locked (QmpRunStateTracker *self,
 }
 
 static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+/* The idle holds the tracker weakly, and dispose destroys it: in a
+ * program that never iterates the context, a reference in it would keep
+ * a dropped tracker, and its connection, for ever. */
+static void
 tracker_schedule_notify (QmpRunStateTracker *self)
 {
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, emit_notify,
-                              g_object_ref (self), g_object_unref);
+  g_autoptr(GSource) source = g_idle_source_new ();
+  GWeakRef *weak = g_new (GWeakRef, 1);
+
+  g_weak_ref_init (weak, self);
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[qmp-glib] run state notify");
+  g_source_set_callback (source, emit_notify, weak, weak_ref_free);
+
+  /* Kept before it is attached, and so before it can run: one at a time,
+   * as notify_scheduled says. */
+  g_mutex_lock (&self->lock);
+  g_assert (self->notify_source == NULL);
+  self->notify_source = g_source_ref (source);
+  g_mutex_unlock (&self->lock);
+
+  g_source_attach (source, self->context);
 }
 
 /* With the lock held: the first state is known (or will never be). */
@@ -354,11 +383,23 @@ static void
 qmp_run_state_tracker_dispose (GObject *object)
 {
   QmpRunStateTracker *self = QMP_RUN_STATE_TRACKER (object);
+  GSource *notify_source;
 
   if (self->sink_id != 0)
     {
       _qmp_connection_remove_event_sink (self->connection, self->sink_id);
       self->sink_id = 0;
+    }
+
+  /* After the sink, which may schedule one until it is removed */
+  g_mutex_lock (&self->lock);
+  notify_source = g_steal_pointer (&self->notify_source);
+  self->notify_scheduled = FALSE;
+  g_mutex_unlock (&self->lock);
+  if (notify_source != NULL)
+    {
+      g_source_destroy (notify_source);
+      g_source_unref (notify_source);
     }
 
   G_OBJECT_CLASS (qmp_run_state_tracker_parent_class)->dispose (object);

@@ -986,6 +986,46 @@ test_tracker_cancel_race (void)
   g_assert_cmpuint (n_made + n_cancelled + n_closed, ==, n);
 }
 
+/* A program that runs no main loop: the notification of the first state
+ * waits in a context that nothing iterates.  It must keep neither the
+ * dropped tracker nor its connection (and socket), nor stay there
+ * itself. */
+static void
+test_tracker_no_loop_freed (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(JsonNode) status = json_from_string ("{\"status\": \"running\", \"running\": true}", NULL);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GError) error = NULL;
+  QmpConnection *connection;
+  QmpRunStateTracker *tracker;
+  GWeakRef weak_tracker;
+  GWeakRef weak_connection;
+
+  qmp_test_server_set_reply (server, "query-status", status);
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+
+  /* The tracker's own context, where it notifies, to see what is left */
+  g_main_context_push_thread_default (context);
+  tracker = qmp_run_state_tracker_new_sync (connection, NULL, &error);
+  g_main_context_pop_thread_default (context);
+  g_assert_no_error (error);
+  g_assert_cmpint (qmp_run_state_tracker_get_run_state (tracker), ==, QMP_RUN_STATE_RUNNING);
+
+  g_weak_ref_init (&weak_tracker, tracker);
+  g_weak_ref_init (&weak_connection, connection);
+  g_object_unref (tracker);
+  g_object_unref (connection);
+
+  /* The worker's references go soon after the reply. */
+  g_assert_true (wait_gone (&weak_tracker, FALSE));
+  g_assert_true (wait_gone (&weak_connection, FALSE));
+  g_assert_false (g_main_context_pending (context));
+  g_weak_ref_clear (&weak_tracker);
+  g_weak_ref_clear (&weak_connection);
+}
+
 static void
 reply_status (QmpTestServerCommand *command,
               const char           *status,
@@ -1143,6 +1183,7 @@ main (int   argc,
              test_tracker_cancelled);
   g_test_add_func ("/run-state-tracker/mock/one-query", test_tracker_one_query);
   g_test_add_func ("/run-state-tracker/mock/cancel-race", test_tracker_cancel_race);
+  g_test_add_func ("/run-state-tracker/mock/no-loop-freed", test_tracker_no_loop_freed);
   g_test_add_func ("/query-status/other", test_query_status_other);
 
   return g_test_run ();
