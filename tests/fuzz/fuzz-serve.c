@@ -492,8 +492,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
   /* The shared worker thread, kept for the whole run: when its last user
    * goes on the worker itself, the thread is detached and ends a moment
-   * later, and LeakSanitizer, looking then, takes what that thread still
-   * holds in its thread-local storage for leaked. */
+   * later, and LeakSanitizer, looking then, may take what that thread
+   * still holds in its thread-local storage for leaked (once the thread
+   * ids have wrapped: see fuzz-receive.c). */
   if (g_once_init_enter (&worker))
     g_once_init_leave (&worker, _qmp_worker_ref ());
 
