@@ -94,6 +94,8 @@ static int epfd;
 static char *schema_json;   /* the "return" value of query-qmp-schema */
 static size_t schema_len;
 
+static void die (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));
+
 static void
 die (const char *fmt, ...)
 {

@@ -1057,8 +1057,9 @@ on_bench_events_done (GObject      *source,
                       gpointer      user_data)
 {
   EventsRun *run = user_data;
-  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (run->conn, result, &run->error);
+  JsonNode *ret = qmp_connection_execute_finish (run->conn, result, &run->error);
 
+  g_clear_pointer (&ret, json_node_unref);
   WATCH_TICK ();
   run->replied = TRUE;
   events_run_check_done (run);
@@ -2012,8 +2013,9 @@ on_slow_events_done (GObject      *source,
                      gpointer      user_data)
 {
   SlowEventsRun *run = user_data;
-  g_autoptr(JsonNode) ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &run->error);
+  JsonNode *ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &run->error);
 
+  g_clear_pointer (&ret, json_node_unref);
   run->replied = TRUE;
   if (run->received >= run->expected || run->error != NULL)
     g_main_loop_quit (run->loop);
@@ -2223,7 +2225,6 @@ schema_build_fetch (Bench       *b,
   g_autofree char *dir = g_build_filename (b->tmpdir, "qemu-schema", NULL);
   g_autofree char *sock = g_build_filename (dir, "qmp.sock", NULL);
   g_autofree char *qmp_arg = g_strdup_printf ("unix:%s,server=on,wait=off", sock);
-  g_autofree char *address = g_strdup_printf ("unix:%s", sock);
   gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
 
   if (qemu_path == NULL)

@@ -574,6 +574,8 @@ on_cancelled_waits (GCancellable *cancellable,
     {
       g_autoptr(JsonNode) ret = qmp_connection_execute_sync (waits->conn, "x-after", NULL,
                                                              QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+
+      g_assert_true ((ret != NULL) == (error == NULL));
     }
 
   g_mutex_lock (&waits->lock);
@@ -744,6 +746,7 @@ kept_call (Kept         *kept,
                                                          QMP_EXECUTE_FLAGS_NONE, cancellable, &error);
 
   g_assert_no_error (error);
+  g_assert_nonnull (ret);
   g_atomic_int_inc (&kept->n_calls);
 }
 
@@ -1048,7 +1051,6 @@ test_qemu_reused_cancellable (void)
   GCancellable *b = g_cancellable_new ();
   GCancellable *shared = g_cancellable_new ();
   GCancellable *left = g_cancellable_new ();
-  g_autoptr(GPtrArray) commands_before = NULL;
   Canceller canceller = { NULL, };
   Caller callers[2];
   GThread *threads[2];

@@ -449,6 +449,7 @@ test_system_powerdown_shutdown (void)
                                                            QMP_EXECUTE_FLAGS_NONE, NULL, &error);
 
     g_assert_no_error (error);
+    g_assert_nonnull (ret);
   }
   while (g_main_context_iteration (NULL, FALSE))
     ;

@@ -148,6 +148,7 @@ on_nested_call_done (GObject      *source,
   g_autoptr(JsonNode) ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
 
   g_assert_no_error (error);
+  g_assert_nonnull (ret);
   g_main_loop_quit (loop);
 }
 

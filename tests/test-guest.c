@@ -369,6 +369,8 @@ unplug_virtio_blk (Fixture  *fixture,
                                      "{\"path\": \"/bin/sh\", \"arg\": [\"-c\", "
                                      "\"exec 3</dev/vda; echo > /run/held; exec sleep 600\"]}");
 
+      g_assert_true (json_object_has_member (json_node_get_object (ret), "pid"));
+
       guest_wait_sh (fixture, "test -e /run/held");
     }
 
@@ -571,6 +573,8 @@ test_guest_reboot (Fixture       *fixture,
   {
     g_autoptr(JsonNode) ret = qmp (fixture_agent (fixture), "guest-exec",
                                    "{\"path\": \"/bin/sh\", \"arg\": [\"-c\", \"sleep 0.2; reboot -f\"]}");
+
+    g_assert_true (json_object_has_member (json_node_get_object (ret), "pid"));
   }
   reset = qmp_event_queue_pop_sync (queue, NULL, &error);
   g_assert_no_error (error);
@@ -608,6 +612,8 @@ test_guest_panic (Fixture       *fixture,
                                    "{\"path\": \"/bin/sh\", \"arg\": [\"-c\", "
                                    "\"sleep 0.2; echo 1 > /proc/sys/kernel/sysrq; "
                                    "echo c > /proc/sysrq-trigger\"]}");
+
+    g_assert_true (json_object_has_member (json_node_get_object (ret), "pid"));
   }
   result = qmp_test_wait_result (&slot);
   panicked = qmp_connection_wait_event_finish (fixture->qmp, result, &error);

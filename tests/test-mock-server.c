@@ -623,8 +623,6 @@ test_events_timestamp_and_detail (Fixture       *f,
   g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (1795573265);
   g_autoptr(GDateTime) chosen = g_date_time_add (when, 659943);
   g_autoptr(JsonNode) data1 = json ("{\"i\": 1}");
-  g_autoptr(JsonNode) ret = NULL;
-  g_autoptr(GError) error = NULL;
   guint n_other = 0;
   GDateTime *timestamp;
 
@@ -1186,6 +1184,7 @@ test_cancel_before_write (Fixture       *f,
       g_autoptr(JsonNode) slow_ret = qmp_connection_execute_finish (f->conn, wait_result (&results[i]), &error);
 
       g_assert_no_error (error);
+      g_assert_nonnull (slow_ret);
       g_object_unref (results[i]);
     }
 }

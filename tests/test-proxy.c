@@ -1851,7 +1851,6 @@ test_qemu_quits (Fixture       *f,
 {
   g_autoptr(Raw) a = raw_connect (f->path);
   g_autoptr(Raw) b = raw_connect (f->path);
-  g_autoptr(JsonObject) reply = NULL;
   JsonObject *line;
 
   raw_negotiate (a, "{\"execute\": \"qmp_capabilities\"}\n");
@@ -1900,6 +1899,7 @@ test_qmpctl_clients (Fixture       *f,
                                                              QMP_EXECUTE_FLAGS_NONE, NULL, &error);
 
       g_assert_no_error (error);
+      g_assert_nonnull (ret);
     }
 
   for (guint i = 0; i < G_N_ELEMENTS (processes); i++)

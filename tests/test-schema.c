@@ -1332,8 +1332,10 @@ exercise (QmpSchema *schema)
 
   for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
     {
-      g_autoptr(QmpSchemaType) type = qmp_schema_get_path_type (schema, paths[i]);
+      QmpSchemaType *type = qmp_schema_get_path_type (schema, paths[i]);
 
+      /* Whatever the answers: they do not crash */
+      g_clear_pointer (&type, qmp_schema_type_unref);
       qmp_schema_has_path (schema, paths[i]);
     }
 

@@ -948,6 +948,7 @@ emitter_thread (gpointer data)
                                                              QMP_EXECUTE_FLAGS_NONE, NULL, &error);
 
       g_assert_no_error (error);
+      g_assert_nonnull (ret);
     }
 
   return NULL;

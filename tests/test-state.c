@@ -315,6 +315,7 @@ ping (QmpConnection *connection)
                                                          QMP_EXECUTE_FLAGS_NONE, NULL, &error);
 
   g_assert_no_error (error);
+  g_assert_nonnull (ret);
 }
 
 static void
