@@ -15,6 +15,7 @@
 #include "qmp-json-private.h"
 #include "qmp-schema.h"
 #include "qmp-schema-private.h"
+#include "qmp-sync-private.h"
 
 /* What a connection keeps about its schema, in its qdata: kept out of
  * QmpConnection's own struct, which knows nothing of schemas. */
@@ -32,13 +33,15 @@ typedef struct
   gboolean validate;          /* the validate-arguments property */
 } SchemaState;
 
-/* An _async caller of get_schema waiting for the fetch. */
+/* An _async caller of get_schema waiting for the fetch.  Its cancelled
+ * handler holds a reference to the task, by which it finds the waiter:
+ * whoever takes the waiter from the list disconnects it, never waiting
+ * (the fetch thread must not wait for the caller's own handlers, which
+ * may wait for another waiter's schema). */
 typedef struct
 {
-  SchemaState *state;
   GTask *task;
   gulong cancelled_id;
-  gboolean returned;          /* protected by state->lock */
 } Waiter;
 
 /* Set in a thread while it makes a call that must not be checked: the
@@ -108,13 +111,13 @@ get_state (QmpConnection *self)
 /* ---------------------------------------------------------------- fetch */
 
 static void
-waiter_return (Waiter *waiter,
-               GError *error)
+waiter_free (Waiter *waiter)
 {
-  if (error != NULL)
-    g_task_return_error (waiter->task, error);
-  else
-    g_task_return_pointer (waiter->task, g_object_ref (waiter->state->schema), g_object_unref);
+  /* Run late, the handler finds no waiter. */
+  if (waiter->cancelled_id != 0)
+    _qmp_cancellable_disconnect_nowait (g_task_get_cancellable (waiter->task), waiter->cancelled_id);
+  g_object_unref (waiter->task);
+  g_free (waiter);
 }
 
 static void
@@ -139,23 +142,16 @@ fetch_done (QmpConnection *self,
   g_cond_broadcast (&state->cond);
   g_mutex_unlock (&state->lock);
 
+  /* Taken from the list: a cancellation finds them no more. */
   for (GList *l = waiters; l != NULL; l = l->next)
     {
       Waiter *waiter = l->data;
-      gboolean do_return;
 
-      /* Outside the lock: the handler takes it. */
-      g_cancellable_disconnect (g_task_get_cancellable (waiter->task), waiter->cancelled_id);
-
-      g_mutex_lock (&state->lock);
-      do_return = !waiter->returned;
-      waiter->returned = TRUE;
-      g_mutex_unlock (&state->lock);
-
-      if (do_return)
-        waiter_return (waiter, schema != NULL ? NULL : g_error_copy (error));
-      g_object_unref (waiter->task);
-      g_free (waiter);
+      if (schema != NULL)
+        g_task_return_pointer (waiter->task, g_object_ref (schema), g_object_unref);
+      else
+        g_task_return_error (waiter->task, g_error_copy (error));
+      waiter_free (waiter);
     }
   g_list_free (waiters);
 }
@@ -201,21 +197,46 @@ fetch_start_locked (QmpConnection *self,
 
 /* ------------------------------------------------------------ get_schema */
 
+static int
+waiter_compare_task (gconstpointer waiter,
+                     gconstpointer task)
+{
+  return ((const Waiter *) waiter)->task == task ? 0 : 1;
+}
+
+/* The waiter of @task, taken from the list; NULL when the fetch ended
+ * first. */
+static Waiter *
+take_waiter (GTask *task)
+{
+  SchemaState *state = get_state (g_task_get_source_object (task));
+  Waiter *waiter = NULL;
+  GList *link;
+
+  g_mutex_lock (&state->lock);
+  link = g_list_find_custom (state->waiters, task, waiter_compare_task);
+  if (link != NULL)
+    {
+      waiter = link->data;
+      state->waiters = g_list_delete_link (state->waiters, link);
+    }
+  g_mutex_unlock (&state->lock);
+
+  return waiter;
+}
+
 static void
 on_waiter_cancelled (GCancellable *cancellable,
                      gpointer      user_data)
 {
-  Waiter *waiter = user_data;
-  gboolean do_return;
+  Waiter *waiter = take_waiter (user_data);
 
-  g_mutex_lock (&waiter->state->lock);
-  do_return = !waiter->returned;
-  waiter->returned = TRUE;
-  g_mutex_unlock (&waiter->state->lock);
+  if (waiter == NULL)
+    return;
 
-  if (do_return)
-    waiter_return (waiter, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                _("Operation was cancelled")));
+  g_task_return_new_error (waiter->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           _("Operation was cancelled"));
+  waiter_free (waiter);
 }
 
 /* Returns the schema, or the error that will not go away, through @task
@@ -297,32 +318,30 @@ qmp_connection_get_schema_async (QmpConnection       *self,
   if (schema_state_return_cached (state, task))
     return;
 
-  /* Connected outside the lock, before the waiter is listed: the handler
-   * runs at once if already cancelled, and fetch_done() disconnects it
-   * before it frees the waiter. */
+  /* Connected outside the lock (the handler takes it), before the waiter
+   * is listed, so that whoever takes it can disconnect it; it finds
+   * nothing if it runs meanwhile. */
   waiter = g_new0 (Waiter, 1);
-  waiter->state = state;
-  waiter->task = g_steal_pointer (&task);
+  waiter->task = g_object_ref (task);
   if (cancellable != NULL)
     waiter->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_waiter_cancelled),
-                                                  waiter, NULL);
+                                                  g_object_ref (task), g_object_unref);
 
   g_mutex_lock (&state->lock);
-  if (state->schema == NULL && state->error == NULL)
+  if (state->schema == NULL && state->error == NULL && !g_cancellable_is_cancelled (cancellable))
     {
-      state->waiters = g_list_append (state->waiters, waiter);
+      state->waiters = g_list_append (state->waiters, g_steal_pointer (&waiter));
       fetch_start_locked (self, state);
-      g_mutex_unlock (&state->lock);
-      return;
     }
   g_mutex_unlock (&state->lock);
 
-  /* The fetch ended meanwhile. */
-  g_cancellable_disconnect (cancellable, waiter->cancelled_id);
-  if (!waiter->returned)
-    schema_state_return_cached (state, waiter->task);
-  g_object_unref (waiter->task);
-  g_free (waiter);
+  if (waiter == NULL)
+    return;   /* waiting */
+
+  /* The fetch ended meanwhile, or the call was cancelled already. */
+  waiter_free (waiter);
+  if (!schema_state_return_cached (state, task))
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
 }
 
 /**

@@ -1229,6 +1229,108 @@ test_mock_closed (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
 }
 
+/* The caller's own "cancelled" handler, run in a thread of the caller's
+ * that cancels, waits for what the library delivers meanwhile: another
+ * waiter's schema, or the return of a _sync call that shares the
+ * cancellable.  The library must not wait for such a handler to return
+ * (in GLib 2.74, g_cancellable_disconnect() does). */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  gboolean entered;           /* the handler waits */
+  gboolean done;              /* what it waits for came */
+  gboolean saw_done;          /* … before it gave up */
+} HandlerWaits;
+
+static void
+on_cancelled_waits (GCancellable *cancellable,
+                    HandlerWaits *waits)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  g_mutex_lock (&waits->lock);
+  waits->entered = TRUE;
+  g_cond_broadcast (&waits->cond);
+  while (!waits->done && g_cond_wait_until (&waits->cond, &waits->lock, deadline))
+    ;
+  waits->saw_done = waits->done;
+  g_mutex_unlock (&waits->lock);
+}
+
+static gpointer
+cancel_thread (gpointer data)
+{
+  g_cancellable_cancel (data);
+
+  return NULL;
+}
+
+/* Cancels @cancellable in a new thread, and returns once its handler
+ * waits. */
+static GThread *
+handler_waits_cancel (HandlerWaits *waits,
+                      GCancellable *cancellable)
+{
+  GThread *thread = g_thread_new ("cancel", cancel_thread, cancellable);
+
+  g_mutex_lock (&waits->lock);
+  while (!waits->entered)
+    g_cond_wait (&waits->cond, &waits->lock);
+  g_mutex_unlock (&waits->lock);
+
+  return thread;
+}
+
+static void
+handler_waits_set_done (HandlerWaits *waits)
+{
+  g_mutex_lock (&waits->lock);
+  waits->done = TRUE;
+  g_cond_broadcast (&waits->cond);
+  g_mutex_unlock (&waits->lock);
+}
+
+/* Two waiters, the first with the cancellable: the second one's schema
+ * comes while the handler waits for it. */
+static void
+test_mock_handler_waits_async (void)
+{
+  g_auto(Served) served = { NULL, };
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) first = NULL;
+  g_autoptr(GAsyncResult) second = NULL;
+  g_autoptr(QmpSchema) schema = NULL;
+  g_autoptr(GError) error = NULL;
+  HandlerWaits waits = { 0, };
+  GThread *thread;
+
+  served_init (&served);
+  g_mutex_init (&waits.lock);
+  g_cond_init (&waits.cond);
+  g_signal_connect (cancellable, "cancelled", G_CALLBACK (on_cancelled_waits), &waits);
+
+  qmp_connection_get_schema_async (served.connection, cancellable, qmp_test_store_result, &first);
+  qmp_connection_get_schema_async (served.connection, NULL, qmp_test_store_result, &second);
+  thread = handler_waits_cancel (&waits, cancellable);
+  qmp_test_held_reply (served.held, "query-qmp-schema", mock_schema);
+
+  second = qmp_test_wait_result (&second);
+  schema = qmp_connection_get_schema_finish (served.connection, second, &error);
+  g_assert_no_error (error);
+  handler_waits_set_done (&waits);
+  g_thread_join (thread);
+  g_assert_true (waits.saw_done);
+
+  first = qmp_test_wait_result (&first);
+  g_assert_null (qmp_connection_get_schema_finish (served.connection, first, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  g_signal_handlers_disconnect_by_data (cancellable, &waits);
+  g_mutex_clear (&waits.lock);
+  g_cond_clear (&waits.cond);
+}
+
 /* ------------------------------------------------------ hostile schemas */
 
 /* A schema with every construct, and cycles that a hostile peer could
@@ -1439,6 +1541,7 @@ main (int   argc,
   g_test_add_func ("/schema/mock/not-a-schema", test_mock_not_a_schema);
   g_test_add_func ("/schema/mock/typed-commands", test_mock_typed_commands);
   g_test_add_func ("/schema/mock/closed", test_mock_closed);
+  g_test_add_func ("/schema/mock/handler-waits/async", test_mock_handler_waits_async);
   g_test_add_func ("/schema/hostile", test_hostile);
 
   return g_test_run ();
