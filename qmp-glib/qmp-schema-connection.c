@@ -372,11 +372,13 @@ qmp_connection_get_schema_finish (QmpConnection  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* Holds a reference to the connection (whose qdata is the state), so
+ * that the caller need not wait for it: run late, it wakes no one. */
 static void
 on_sync_cancelled (GCancellable *cancellable,
                    gpointer      user_data)
 {
-  SchemaState *state = user_data;
+  SchemaState *state = get_state (user_data);
 
   g_mutex_lock (&state->lock);
   g_cond_broadcast (&state->cond);
@@ -423,7 +425,8 @@ qmp_connection_get_schema_sync (QmpConnection  *self,
 
   state = get_state (self);
   if (cancellable != NULL)
-    cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_sync_cancelled), state, NULL);
+    cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_sync_cancelled),
+                                          g_object_ref (self), g_object_unref);
 
   g_mutex_lock (&state->lock);
   fetches_done = state->fetches_done;
@@ -446,7 +449,10 @@ qmp_connection_get_schema_sync (QmpConnection  *self,
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
   g_mutex_unlock (&state->lock);
 
-  g_cancellable_disconnect (cancellable, cancelled_id);
+  /* Without waiting for a cancellation that runs in another thread: the
+   * caller's own handlers may wait for this call to return. */
+  if (cancelled_id != 0)
+    _qmp_cancellable_disconnect_nowait (cancellable, cancelled_id);
 
   return schema;
 }

@@ -1331,6 +1331,64 @@ test_mock_handler_waits_async (void)
   g_cond_clear (&waits.cond);
 }
 
+/* A _sync caller whose schema came, while the handler waits for its
+ * return (reached as well by the first checked _sync call). */
+typedef struct
+{
+  QmpConnection *connection;
+  GCancellable *cancellable;
+  HandlerWaits *waits;
+} SyncWaiter;
+
+static gpointer
+get_schema_cancellable_thread (gpointer data)
+{
+  SyncWaiter *waiter = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpSchema) schema = NULL;
+
+  schema = qmp_connection_get_schema_sync (waiter->connection, waiter->cancellable, &error);
+  /* The schema, unless this thread woke before it came */
+  g_assert_true (schema != NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+  handler_waits_set_done (waiter->waits);
+
+  return NULL;
+}
+
+static void
+test_mock_handler_waits_sync (void)
+{
+  g_auto(Served) served = { NULL, };
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  HandlerWaits waits = { 0, };
+  SyncWaiter waiter;
+  GThread *caller;
+  GThread *thread;
+
+  served_init (&served);
+  g_mutex_init (&waits.lock);
+  g_cond_init (&waits.cond);
+  g_signal_connect (cancellable, "cancelled", G_CALLBACK (on_cancelled_waits), &waits);
+
+  waiter = (SyncWaiter) { served.connection, cancellable, &waits };
+  caller = g_thread_new ("get-schema", get_schema_cancellable_thread, &waiter);
+  /* The caller's handler is connected before the query starts. */
+  command = qmp_test_held_next (served.held, "query-qmp-schema");
+  thread = handler_waits_cancel (&waits, cancellable);
+  reply = json_from_string (mock_schema, NULL);
+  qmp_test_server_command_reply (command, reply);
+
+  g_thread_join (caller);
+  g_thread_join (thread);
+  g_assert_true (waits.saw_done);
+
+  g_signal_handlers_disconnect_by_data (cancellable, &waits);
+  g_mutex_clear (&waits.lock);
+  g_cond_clear (&waits.cond);
+}
+
 /* ------------------------------------------------------ hostile schemas */
 
 /* A schema with every construct, and cycles that a hostile peer could
@@ -1542,6 +1600,7 @@ main (int   argc,
   g_test_add_func ("/schema/mock/typed-commands", test_mock_typed_commands);
   g_test_add_func ("/schema/mock/closed", test_mock_closed);
   g_test_add_func ("/schema/mock/handler-waits/async", test_mock_handler_waits_async);
+  g_test_add_func ("/schema/mock/handler-waits/sync", test_mock_handler_waits_sync);
   g_test_add_func ("/schema/hostile", test_hostile);
 
   return g_test_run ();
