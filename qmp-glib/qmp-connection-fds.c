@@ -227,7 +227,7 @@ qmp_connection_execute_with_fds_sync (QmpConnection    *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, cancellable, error))
+  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, -1, cancellable, error))
     return NULL;
 
   call = fds_call_new (QMP_CALL_COMMAND, command, arguments, fd_list, NULL, NULL, error);
@@ -388,7 +388,7 @@ qmp_connection_execute_until_event_with_fds_sync (QmpConnection  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!_qmp_connection_check_call_sync (self, command, arguments, QMP_EXECUTE_FLAGS_NONE,
+  if (!_qmp_connection_check_call_sync (self, command, arguments, QMP_EXECUTE_FLAGS_NONE, -1,
                                         cancellable, error))
     return NULL;
 

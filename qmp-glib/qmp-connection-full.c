@@ -153,7 +153,8 @@ qmp_connection_execute_full_sync (QmpConnection    *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, cancellable, error))
+  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, timeout_msec,
+                                        cancellable, error))
     return NULL;
 
   call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,
@@ -319,7 +320,7 @@ qmp_connection_execute_until_event_full_sync (QmpConnection  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (!_qmp_connection_check_call_sync (self, command, arguments, QMP_EXECUTE_FLAGS_NONE,
-                                        cancellable, error))
+                                        timeout_msec, cancellable, error))
     return NULL;
 
   call = _qmp_call_new (QMP_CALL_UNTIL_EVENT, command, arguments, FALSE, event_name, event_match);

@@ -226,7 +226,8 @@ qmp_connection_execute_text_sync (QmpConnection    *self,
       !take_arguments (command, arguments_json, want_tree, &line_text, &tree, error))
     return NULL;
 
-  if (want_tree && !_qmp_connection_check_call_sync (self, command, tree, flags, cancellable, error))
+  if (want_tree &&
+      !_qmp_connection_check_call_sync (self, command, tree, flags, -1, cancellable, error))
     return NULL;
 
   call = _qmp_call_new (QMP_CALL_COMMAND, command, NULL,

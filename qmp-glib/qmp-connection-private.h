@@ -28,6 +28,11 @@ void  _qmp_connection_remove_event_sink (QmpConnection    *self,
                                          guint             id);
 gboolean _qmp_connection_is_ready       (QmpConnection    *self);
 
+/* A call's @timeout_msec in milliseconds: -1 for the connection's
+ * timeout (as it is now), 0 for none. */
+guint    _qmp_connection_resolve_timeout (QmpConnection   *self,
+                                          int              timeout_msec);
+
 /* Hands @call to the channel with @timeout_msec (-1: the connection's
  * timeout) for an _async function whose task gets @source_tag. */
 void     _qmp_connection_submit_async (QmpConnection       *self,

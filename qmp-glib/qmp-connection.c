@@ -2552,9 +2552,9 @@ _qmp_connection_is_ready (QmpConnection *self)
 }
 
 /* -1: the connection's timeout property; 0: none. */
-static guint
-connection_resolve_timeout (QmpConnection *self,
-                            int            timeout_msec)
+guint
+_qmp_connection_resolve_timeout (QmpConnection *self,
+                                 int            timeout_msec)
 {
   return timeout_msec < 0 ? qmp_connection_get_timeout (self) : (guint) timeout_msec;
 }
@@ -2579,7 +2579,8 @@ _qmp_connection_submit_async (QmpConnection       *self,
     _qmp_call_set_in_event_context (call);
 
   _qmp_call_set_done_func (call, on_call_done, g_steal_pointer (&task));
-  _qmp_channel_submit (self->channel, call, cancellable, connection_resolve_timeout (self, timeout_msec));
+  _qmp_channel_submit (self->channel, call, cancellable,
+                       _qmp_connection_resolve_timeout (self, timeout_msec));
 }
 
 static void
@@ -2598,7 +2599,8 @@ _qmp_connection_submit_call (QmpConnection *self,
                              QmpCall       *call,
                              int            timeout_msec)
 {
-  _qmp_channel_submit (self->channel, call, NULL, connection_resolve_timeout (self, timeout_msec));
+  _qmp_channel_submit (self->channel, call, NULL,
+                       _qmp_connection_resolve_timeout (self, timeout_msec));
 }
 
 /* Submits @call and blocks until it is done; returns its error, if any. */
@@ -2611,7 +2613,8 @@ _qmp_connection_submit_sync (QmpConnection  *self,
 {
   GError *call_error;
 
-  _qmp_channel_submit (self->channel, call, cancellable, connection_resolve_timeout (self, timeout_msec));
+  _qmp_channel_submit (self->channel, call, cancellable,
+                       _qmp_connection_resolve_timeout (self, timeout_msec));
   _qmp_call_wait (call);
 
   call_error = _qmp_call_steal_error (call);
@@ -2895,7 +2898,7 @@ qmp_connection_execute_json_sync (QmpConnection    *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, cancellable, error))
+  if (!_qmp_connection_check_call_sync (self, command, arguments, flags, -1, cancellable, error))
     return NULL;
 
   call = _qmp_call_new (QMP_CALL_COMMAND, command, arguments,

@@ -42,6 +42,9 @@ typedef struct
 {
   GTask *task;
   gulong cancelled_id;
+  GSource *timeout_source;    /* nullable: a checked call's timeout, holding the task */
+  char *command;              /* the checked call's, for the timeout's message */
+  guint timeout_msec;
 } Waiter;
 
 /* Set in a thread while it makes a call that must not be checked: the
@@ -116,8 +119,25 @@ waiter_free (Waiter *waiter)
   /* Run late, the handler finds no waiter. */
   if (waiter->cancelled_id != 0)
     _qmp_cancellable_disconnect_nowait (g_task_get_cancellable (waiter->task), waiter->cancelled_id);
+  if (waiter->timeout_source != NULL)
+    {
+      g_source_destroy (waiter->timeout_source);
+      g_source_unref (waiter->timeout_source);
+    }
+  g_free (waiter->command);
   g_object_unref (waiter->task);
   g_free (waiter);
+}
+
+/* What a checked call gets when its timeout passes before the schema
+ * came, in the words of the call's own timeout. */
+static GError *
+schema_timeout_error (const char *command,
+                      guint       timeout_msec)
+{
+  return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                      _("Timed out after %u ms waiting for the server’s schema to check “%s”"),
+                      timeout_msec, command);
 }
 
 static void
@@ -239,6 +259,21 @@ on_waiter_cancelled (GCancellable *cancellable,
   waiter_free (waiter);
 }
 
+static gboolean
+on_waiter_timeout (gpointer user_data)
+{
+  Waiter *waiter = take_waiter (user_data);
+
+  if (waiter != NULL)
+    {
+      g_task_return_error (waiter->task,
+                           schema_timeout_error (waiter->command, waiter->timeout_msec));
+      waiter_free (waiter);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
 /* Returns the schema, or the error that will not go away, through @task
  * if there is one. */
 static gboolean
@@ -261,6 +296,62 @@ schema_state_return_cached (SchemaState *state,
     g_task_return_error (task, error);
 
   return schema != NULL || error != NULL;
+}
+
+/* get_schema_async, for @command (nullable) that waits at most
+ * @timeout_msec (0: forever) for the schema before its check. */
+static void
+schema_get_async (QmpConnection       *self,
+                  const char          *command,
+                  guint                timeout_msec,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SchemaState *state;
+  Waiter *waiter;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, qmp_connection_get_schema_async);
+  state = get_state (self);
+
+  if (schema_state_return_cached (state, task))
+    return;
+
+  /* Connected outside the lock (the handler takes it), before the waiter
+   * is listed, so that whoever takes it can disconnect it; it finds
+   * nothing if it runs meanwhile. */
+  waiter = g_new0 (Waiter, 1);
+  waiter->task = g_object_ref (task);
+  if (cancellable != NULL)
+    waiter->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_waiter_cancelled),
+                                                  g_object_ref (task), g_object_unref);
+
+  g_mutex_lock (&state->lock);
+  if (state->schema == NULL && state->error == NULL && !g_cancellable_is_cancelled (cancellable))
+    {
+      /* Attached with the waiter listed, so that it always finds it. */
+      if (timeout_msec > 0)
+        {
+          waiter->command = g_strdup (command);
+          waiter->timeout_msec = timeout_msec;
+          waiter->timeout_source = g_timeout_source_new (timeout_msec);
+          g_source_set_static_name (waiter->timeout_source, "[qmp-glib] schema timeout");
+          g_task_attach_source (task, waiter->timeout_source, on_waiter_timeout);
+        }
+      state->waiters = g_list_append (state->waiters, g_steal_pointer (&waiter));
+      fetch_start_locked (self, state);
+    }
+  g_mutex_unlock (&state->lock);
+
+  if (waiter == NULL)
+    return;   /* waiting */
+
+  /* The fetch ended meanwhile, or the call was cancelled already. */
+  waiter_free (waiter);
+  if (!schema_state_return_cached (state, task))
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
 }
 
 /**
@@ -303,45 +394,11 @@ qmp_connection_get_schema_async (QmpConnection       *self,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  SchemaState *state;
-  Waiter *waiter;
-
   g_return_if_fail (QMP_IS_CONNECTION (self));
   g_return_if_fail (_qmp_connection_is_ready (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, qmp_connection_get_schema_async);
-  state = get_state (self);
-
-  if (schema_state_return_cached (state, task))
-    return;
-
-  /* Connected outside the lock (the handler takes it), before the waiter
-   * is listed, so that whoever takes it can disconnect it; it finds
-   * nothing if it runs meanwhile. */
-  waiter = g_new0 (Waiter, 1);
-  waiter->task = g_object_ref (task);
-  if (cancellable != NULL)
-    waiter->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_waiter_cancelled),
-                                                  g_object_ref (task), g_object_unref);
-
-  g_mutex_lock (&state->lock);
-  if (state->schema == NULL && state->error == NULL && !g_cancellable_is_cancelled (cancellable))
-    {
-      state->waiters = g_list_append (state->waiters, g_steal_pointer (&waiter));
-      fetch_start_locked (self, state);
-    }
-  g_mutex_unlock (&state->lock);
-
-  if (waiter == NULL)
-    return;   /* waiting */
-
-  /* The fetch ended meanwhile, or the call was cancelled already. */
-  waiter_free (waiter);
-  if (!schema_state_return_cached (state, task))
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
+  schema_get_async (self, NULL, 0, cancellable, callback, user_data);
 }
 
 /**
@@ -385,6 +442,66 @@ on_sync_cancelled (GCancellable *cancellable,
   g_mutex_unlock (&state->lock);
 }
 
+/* get_schema_sync, for @command (nullable) that waits at most
+ * @timeout_msec (0: forever) for the schema before its check. */
+static QmpSchema *
+schema_get_sync (QmpConnection  *self,
+                 const char     *command,
+                 guint           timeout_msec,
+                 GCancellable   *cancellable,
+                 GError        **error)
+{
+  SchemaState *state;
+  QmpSchema *schema = NULL;
+  gulong cancelled_id = 0;
+  guint fetches_done;
+  gint64 deadline = 0;
+  gboolean timed_out = FALSE;
+
+  if (timeout_msec > 0)
+    deadline = g_get_monotonic_time () + timeout_msec * G_TIME_SPAN_MILLISECOND;
+
+  state = get_state (self);
+  if (cancellable != NULL)
+    cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_sync_cancelled),
+                                          g_object_ref (self), g_object_unref);
+
+  g_mutex_lock (&state->lock);
+  fetches_done = state->fetches_done;
+  if (state->schema == NULL && state->error == NULL)
+    fetch_start_locked (self, state);
+
+  /* Until the fetch that runs now ended. */
+  while (state->schema == NULL && state->error == NULL &&
+         state->fetches_done == fetches_done &&
+         !g_cancellable_is_cancelled (cancellable) && !timed_out)
+    {
+      if (deadline == 0)
+        g_cond_wait (&state->cond, &state->lock);
+      else
+        timed_out = !g_cond_wait_until (&state->cond, &state->lock, deadline);
+    }
+
+  if (state->schema != NULL)
+    schema = g_object_ref (state->schema);
+  else if (state->error != NULL)
+    g_propagate_error (error, g_error_copy (state->error));
+  else if (state->fetches_done != fetches_done && state->last_error != NULL)
+    g_propagate_error (error, g_error_copy (state->last_error));
+  else if (g_cancellable_is_cancelled (cancellable))
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
+  else
+    g_propagate_error (error, schema_timeout_error (command, timeout_msec));
+  g_mutex_unlock (&state->lock);
+
+  /* Without waiting for a cancellation that runs in another thread: the
+   * caller's own handlers may wait for this call to return. */
+  if (cancelled_id != 0)
+    _qmp_cancellable_disconnect_nowait (cancellable, cancelled_id);
+
+  return schema;
+}
+
 /**
  * qmp_connection_get_schema_sync:
  * @self: a #QmpConnection
@@ -413,48 +530,12 @@ qmp_connection_get_schema_sync (QmpConnection  *self,
                                 GCancellable   *cancellable,
                                 GError        **error)
 {
-  SchemaState *state;
-  QmpSchema *schema = NULL;
-  gulong cancelled_id = 0;
-  guint fetches_done;
-
   g_return_val_if_fail (QMP_IS_CONNECTION (self), NULL);
   g_return_val_if_fail (_qmp_connection_is_ready (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  state = get_state (self);
-  if (cancellable != NULL)
-    cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_sync_cancelled),
-                                          g_object_ref (self), g_object_unref);
-
-  g_mutex_lock (&state->lock);
-  fetches_done = state->fetches_done;
-  if (state->schema == NULL && state->error == NULL)
-    fetch_start_locked (self, state);
-
-  /* Until the fetch that runs now ended. */
-  while (state->schema == NULL && state->error == NULL &&
-         state->fetches_done == fetches_done &&
-         !g_cancellable_is_cancelled (cancellable))
-    g_cond_wait (&state->cond, &state->lock);
-
-  if (state->schema != NULL)
-    schema = g_object_ref (state->schema);
-  else if (state->error != NULL)
-    g_propagate_error (error, g_error_copy (state->error));
-  else if (state->fetches_done != fetches_done && state->last_error != NULL)
-    g_propagate_error (error, g_error_copy (state->last_error));
-  else
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
-  g_mutex_unlock (&state->lock);
-
-  /* Without waiting for a cancellation that runs in another thread: the
-   * caller's own handlers may wait for this call to return. */
-  if (cancelled_id != 0)
-    _qmp_cancellable_disconnect_nowait (cancellable, cancelled_id);
-
-  return schema;
+  return schema_get_sync (self, NULL, 0, cancellable, error);
 }
 
 /* ------------------------------------------------------- the check hooks */
@@ -550,6 +631,7 @@ _qmp_connection_check_call_sync (QmpConnection    *self,
                                  const char       *command,
                                  JsonObject       *arguments,
                                  QmpExecuteFlags   flags,
+                                 int               timeout_msec,
                                  GCancellable     *cancellable,
                                  GError          **error)
 {
@@ -558,7 +640,8 @@ _qmp_connection_check_call_sync (QmpConnection    *self,
   if (!needs_check (self, flags))
     return TRUE;
 
-  schema = qmp_connection_get_schema_sync (self, cancellable, error);
+  schema = schema_get_sync (self, command, _qmp_connection_resolve_timeout (self, timeout_msec),
+                            cancellable, error);
   return schema != NULL && check_call (self, schema, command, arguments, error);
 }
 
@@ -713,7 +796,8 @@ check_call_async (QmpConnection       *self,
   pending->timeout_msec = timeout_msec;
   pending->with_fds = with_fds;
   pending->fd_list = fd_list ? g_object_ref (fd_list) : NULL;
-  qmp_connection_get_schema_async (self, cancellable, on_schema_for_call, pending);
+  schema_get_async (self, command, _qmp_connection_resolve_timeout (self, timeout_msec),
+                    cancellable, on_schema_for_call, pending);
 
   return TRUE;
 }

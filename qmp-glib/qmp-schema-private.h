@@ -143,12 +143,14 @@ gboolean _qmp_schema_check (QmpSchema               *self,
 /* The hooks of QmpConnection's execute functions (qmp-schema-connection.c).
  *
  * _sync: when @flags or the connection ask for it, checks the call (the
- * schema is fetched first if need be); FALSE with @error set means nothing
- * must be sent. */
+ * schema is fetched first if need be, and waited for at most the call's
+ * @timeout_msec: -1 for the connection's, 0 for none); FALSE with @error
+ * set means nothing must be sent. */
 gboolean _qmp_connection_check_call_sync  (QmpConnection       *self,
                                            const char          *command,
                                            JsonObject          *arguments,
                                            QmpExecuteFlags      flags,
+                                           int                  timeout_msec,
                                            GCancellable        *cancellable,
                                            GError             **error);
 

@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <signal.h>
 #include <string.h>
 
 #include <qmp-glib.h>
@@ -784,6 +785,144 @@ test_qemu_validate (void)
     }
   else
     g_assert_true (qmp_connection_check_version (connection, 9, 0, 0));
+}
+
+/* A checked _sync call made in a thread of its own, which the test waits
+ * for at most 10 s: a call that hangs fails the test, not the suite. */
+typedef struct
+{
+  QmpConnection *connection;
+  int timeout_msec;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GError *error;
+  gint64 elapsed;
+} TimedCall;
+
+static gpointer
+timed_call_thread (gpointer data)
+{
+  TimedCall *timed = data;
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr(JsonNode) ret = NULL;
+  GError *error = NULL;
+
+  ret = qmp_connection_execute_full_sync (timed->connection, "query-status", NULL,
+                                          QMP_EXECUTE_FLAGS_VALIDATE, timed->timeout_msec,
+                                          NULL, &error);
+  g_assert_null (ret);
+
+  g_mutex_lock (&timed->lock);
+  timed->error = error;
+  timed->elapsed = g_get_monotonic_time () - start;
+  timed->done = TRUE;
+  g_cond_signal (&timed->cond);
+  g_mutex_unlock (&timed->lock);
+
+  return NULL;
+}
+
+/* Asserts that the schema's wait of a checked call took about
+ * @timeout_msec, and failed as a timed-out call does. */
+static void
+assert_schema_timed_out (const GError *error,
+                         const char   *command,
+                         guint         timeout_msec,
+                         gint64        elapsed)
+{
+  g_autofree char *message = g_strdup_printf ("Timed out after %u ms waiting for the server’s "
+                                              "schema to check “%s”", timeout_msec, command);
+
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (error->message, ==, message);
+  g_assert_cmpint (elapsed, >=, (timeout_msec - 10) * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpint (elapsed, <, 5 * G_TIME_SPAN_SECOND);
+}
+
+/* A QEMU stopped with SIGSTOP never answers query-qmp-schema: a checked
+ * call's timeout, its own or the connection's, bounds its wait for the
+ * schema too, while the query goes on for the calls after it. */
+static void
+test_qemu_validate_timeout (void)
+{
+  g_autoptr(QmpTestPeer) peer = qmp_test_peer_start (QMP_TEST_PEER_QEMU_NONE, NULL);
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpEvent) event = NULL;
+  g_autoptr(QmpSchema) schema = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+  TimedCall timed = { NULL, };
+  gint64 deadline;
+  gint64 start;
+  GThread *thread;
+
+  if (peer == NULL)
+    return;
+  connection = connect_peer (peer, QMP_CONNECTION_FLAGS_NONE);
+  qmp_test_peer_kill_signal (peer, SIGSTOP);
+
+  /* _sync, with a timeout of its own: the first checked call starts the
+   * query, with no timeout (the connection has none). */
+  timed.connection = connection;
+  timed.timeout_msec = 300;
+  g_mutex_init (&timed.lock);
+  g_cond_init (&timed.cond);
+  thread = g_thread_new ("timed-call", timed_call_thread, &timed);
+  deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&timed.lock);
+  while (!timed.done && g_cond_wait_until (&timed.cond, &timed.lock, deadline))
+    ;
+  g_mutex_unlock (&timed.lock);
+  if (!timed.done)
+    g_error ("A checked call with a timeout of 300 ms did not return within 10 s");
+  g_thread_join (thread);
+  assert_schema_timed_out (timed.error, "query-status", 300, timed.elapsed);
+  g_clear_error (&timed.error);
+  g_mutex_clear (&timed.lock);
+  g_cond_clear (&timed.cond);
+
+  /* _async, with a timeout of its own */
+  start = g_get_monotonic_time ();
+  qmp_connection_execute_full_async (connection, "query-status", NULL, QMP_EXECUTE_FLAGS_VALIDATE,
+                                     200, NULL, qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  ret = qmp_connection_execute_full_finish (connection, result, &error);
+  g_assert_null (ret);
+  assert_schema_timed_out (error, "query-status", 200, g_get_monotonic_time () - start);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  /* The connection's timeout, with the property's check */
+  qmp_connection_set_timeout (connection, 200);
+  qmp_connection_set_validate_arguments (connection, TRUE);
+  start = g_get_monotonic_time ();
+  qmp_connection_execute_until_event_async (connection, "stop", NULL, "STOP", NULL, NULL,
+                                            qmp_test_store_result, &result);
+  result = qmp_test_wait_result (&result);
+  event = qmp_connection_execute_until_event_finish (connection, result, NULL, &error);
+  g_assert_null (event);
+  assert_schema_timed_out (error, "stop", 200, g_get_monotonic_time () - start);
+  g_clear_error (&error);
+  g_clear_object (&result);
+  start = g_get_monotonic_time ();
+  ret = qmp_connection_execute_sync (connection, "cont", NULL, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+  g_assert_null (ret);
+  assert_schema_timed_out (error, "cont", 200, g_get_monotonic_time () - start);
+  g_clear_error (&error);
+  qmp_connection_set_timeout (connection, 0);
+  qmp_connection_set_validate_arguments (connection, FALSE);
+
+  /* The query went on: once QEMU runs again, the schema is there, and
+   * nothing was sent for the calls that timed out (QEMU still runs). */
+  qmp_test_peer_kill_signal (peer, SIGCONT);
+  schema = qmp_connection_get_schema_sync (connection, NULL, &error);
+  g_assert_no_error (error);
+  ret = qmp_connection_execute_sync (connection, "query-status", NULL, QMP_EXECUTE_FLAGS_VALIDATE,
+                                     NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (ret), "running"));
 }
 
 /* -------------------------------------- real qemu-storage-daemon, qemu-ga */
@@ -1592,6 +1731,7 @@ main (int   argc,
   g_test_add_func ("/schema/qemu/validate", test_qemu_validate);
   g_test_add_func ("/schema/qemu/accepts", test_qemu_accepts);
   g_test_add_func ("/schema/qemu/threads", test_qemu_threads);
+  g_test_add_func ("/schema/qemu/validate-timeout", test_qemu_validate_timeout);
   g_test_add_func ("/schema/qsd", test_qsd);
   g_test_add_func ("/schema/qga", test_qga);
   g_test_add_func ("/schema/mock/once", test_mock_once);
