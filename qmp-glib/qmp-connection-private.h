@@ -47,7 +47,11 @@ void     _qmp_connection_submit_async (QmpConnection       *self,
  * as it is: no argument check, no GTask, no hop to a main context.  The
  * done function runs on whichever thread finishes the call; for an answer
  * that is the worker, right after the event sinks were given the events
- * the server sent before it.  @timeout_msec -1: the connection's. */
+ * the server sent before it.  @timeout_msec -1: the connection's.
+ *
+ * A call without a done function is waited for with _qmp_call_wait(),
+ * in the thread that submitted it, which need not hold the connection
+ * meanwhile (the schema's fetch). */
 void     _qmp_connection_submit_call  (QmpConnection       *self,
                                        QmpCall             *call,
                                        int                  timeout_msec);

@@ -10,6 +10,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "qmp-channel-private.h"
 #include "qmp-connection-private.h"
 #include "qmp-error.h"
 #include "qmp-json-private.h"
@@ -18,9 +19,11 @@
 #include "qmp-sync-private.h"
 
 /* What a connection keeps about its schema, in its qdata: kept out of
- * QmpConnection's own struct, which knows nothing of schemas. */
+ * QmpConnection's own struct, which knows nothing of schemas.  The fetch
+ * holds a reference too, not to the connection, which may go first. */
 typedef struct
 {
+  gatomicrefcount ref_count;
   GMutex lock;
   GCond cond;                 /* a fetch ended, or a _sync waiter was cancelled */
   QmpSchema *schema;          /* once fetched */
@@ -47,17 +50,28 @@ typedef struct
   guint timeout_msec;
 } Waiter;
 
-/* Set in a thread while it makes a call that must not be checked: the
- * query of the schema itself, and a checked call submitted again. */
+/* Set in a thread while it makes a call that must not be checked: a
+ * checked call submitted again. */
 static GPrivate skip_check;
 
 G_LOCK_DEFINE_STATIC (state_made);
 
+static SchemaState *
+schema_state_ref (SchemaState *state)
+{
+  g_atomic_ref_count_inc (&state->ref_count);
+  return state;
+}
+
 static void
-schema_state_free (gpointer data)
+schema_state_unref (gpointer data)
 {
   SchemaState *state = data;
 
+  if (!g_atomic_ref_count_dec (&state->ref_count))
+    return;
+
+  /* Each waiter's task holds the connection, which holds the state. */
   g_assert (state->waiters == NULL);
 
   g_clear_object (&state->schema);
@@ -101,10 +115,11 @@ get_state (QmpConnection *self)
   if (state == NULL)
     {
       state = g_new0 (SchemaState, 1);
+      g_atomic_ref_count_init (&state->ref_count);
       g_mutex_init (&state->lock);
       g_cond_init (&state->cond);
       state->warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      g_object_set_qdata_full (G_OBJECT (self), schema_state_quark (), state, schema_state_free);
+      g_object_set_qdata_full (G_OBJECT (self), schema_state_quark (), state, schema_state_unref);
     }
   G_UNLOCK (state_made);
 
@@ -141,10 +156,9 @@ schema_timeout_error (const char *command,
 }
 
 static void
-fetch_done (QmpConnection *self,
-            SchemaState   *state,
-            QmpSchema     *schema,
-            GError        *error)
+fetch_done (SchemaState *state,
+            QmpSchema   *schema,
+            GError      *error)
 {
   GList *waiters;
 
@@ -179,23 +193,39 @@ fetch_done (QmpConnection *self,
 static gpointer
 fetch_thread (gpointer data)
 {
-  g_autoptr(QmpConnection) self = data;
+  QmpConnection *self = data;
+  SchemaState *state = schema_state_ref (get_state (self));
+  g_autoptr(QmpCall) call = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *reply = NULL;
   g_autoptr(QmpSchema) schema = NULL;
 
+  /* Not checked (no public function), with the connection's timeout */
+  call = _qmp_call_new (QMP_CALL_COMMAND, "query-qmp-schema", NULL, FALSE, NULL, NULL);
+  _qmp_connection_submit_call (self, call, -1);
+
+  /* Waited for without the connection: every waiter holds it, so once
+   * its last reference goes, no one can wait for the schema any more,
+   * and its dispose, which closes it, ends the query however long the
+   * peer stays silent. */
+  g_object_unref (self);
+  _qmp_call_wait (call);
+
   /* The text, not a JsonNode tree: building the tree would cost several
    * times what the schema does (see qmp-schema-text.c). */
-  g_private_set (&skip_check, GINT_TO_POINTER (TRUE));
-  reply = qmp_connection_execute_json_sync (self, "query-qmp-schema", NULL,
-                                            QMP_EXECUTE_FLAGS_NONE, NULL, &error);
-  g_private_set (&skip_check, NULL);
-  if (reply != NULL)
-    schema = qmp_schema_new_from_data (reply, -1, &error);
+  error = _qmp_call_steal_error (call);
+  if (error == NULL)
+    {
+      reply = _qmp_call_steal_return_json (call);
+      schema = qmp_schema_new_from_data (reply, -1, &error);
+    }
   else if (g_error_matches (error, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND))
-    g_prefix_error (&error, _("The server has no schema (a guest agent has none): "));
+    {
+      g_prefix_error (&error, _("The server has no schema (a guest agent has none): "));
+    }
 
-  fetch_done (self, get_state (self), schema, error);
+  fetch_done (state, schema, error);
+  schema_state_unref (state);
 
   return NULL;
 }

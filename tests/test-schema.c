@@ -1528,6 +1528,49 @@ test_mock_handler_waits_sync (void)
   g_cond_clear (&waits.cond);
 }
 
+/* A wait cancelled, then the last reference dropped: the query that no
+ * one can wait for any more keeps neither the connection nor its socket,
+ * however long the peer stays silent. */
+static void
+test_mock_cancelled_freed (void)
+{
+  g_auto(Served) served = { NULL, };
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(QmpTestServerCommand) command = NULL;
+  g_autoptr(GError) error = NULL;
+  GObject *alive = NULL;
+  GWeakRef weak;
+  gint64 deadline;
+
+  served_init (&served);
+  g_weak_ref_init (&weak, served.connection);
+  qmp_connection_get_schema_async (served.connection, cancellable, qmp_test_store_result, &result);
+  command = qmp_test_held_next (served.held, "query-qmp-schema");   /* never answered */
+  g_cancellable_cancel (cancellable);
+  result = qmp_test_wait_result (&result);
+  g_assert_null (qmp_connection_get_schema_finish (served.connection, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_object (&result);
+  g_clear_object (&served.connection);
+
+  /* The query's thread lets go of it right after its query is written. */
+  deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+  while ((alive = g_weak_ref_get (&weak)) != NULL && g_get_monotonic_time () < deadline)
+    {
+      g_object_unref (alive);
+      g_usleep (1000);
+    }
+  g_assert_null (alive);
+  while (qmp_test_server_get_n_clients (served.server) > 0 && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_cmpuint (qmp_test_server_get_n_clients (served.server), ==, 0);
+  g_weak_ref_clear (&weak);
+}
+
 /* ------------------------------------------------------ hostile schemas */
 
 /* A schema with every construct, and cycles that a hostile peer could
@@ -1741,6 +1784,7 @@ main (int   argc,
   g_test_add_func ("/schema/mock/closed", test_mock_closed);
   g_test_add_func ("/schema/mock/handler-waits/async", test_mock_handler_waits_async);
   g_test_add_func ("/schema/mock/handler-waits/sync", test_mock_handler_waits_sync);
+  g_test_add_func ("/schema/mock/cancelled-freed", test_mock_cancelled_freed);
   g_test_add_func ("/schema/hostile", test_hostile);
 
   return g_test_run ();
