@@ -109,6 +109,7 @@ struct _QmpProxy
 /* How long a TCP client has for its TLS handshake: one that connects and
  * says nothing must not hold a connection for ever. */
 #define HANDSHAKE_TIMEOUT_SECONDS 10
+#define MAX_HANDSHAKES            16   /* at once, per proxy */
 
 enum {
   PROP_0,
@@ -751,6 +752,21 @@ start_handshake (QmpProxy          *self,
   g_autoptr(GIOStream) tls = NULL;
   g_autoptr(GError) error = NULL;
   Handshake *handshake;
+  gboolean full;
+
+  /* Each handshake takes a thread of GIO's shared pool (glib-networking
+   * runs it there) until it ends: clients that connect and say nothing
+   * would hold them all, for the whole process, and a legitimate client
+   * would wait behind them.  Past the bound, a client is refused at once. */
+  g_mutex_lock (&self->lock);
+  full = g_hash_table_size (self->handshakes) >= MAX_HANDSHAKES;
+  g_mutex_unlock (&self->lock);
+  if (full)
+    {
+      g_debug ("proxy: %u TLS handshakes run already: a client is refused", MAX_HANDSHAKES);
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return;
+    }
 
   tls = g_tls_server_connection_new (G_IO_STREAM (connection), listener->certificate, &error);
   if (tls == NULL)

@@ -1530,6 +1530,63 @@ test_tls (Fixture       *f,
   g_assert_no_error (error);
 }
 
+/* Clients that connect and say nothing hold a TLS handshake each, and a
+ * thread of GIO's shared pool: past 16 at once, the proxy hangs up on the
+ * next at once.  Once they are gone, a client with a certificate gets in. */
+static void
+test_tls_handshakes_bounded (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GTlsCertificate) client = qmp_test_certs_load (certs, "client", NULL);
+  g_autoptr(GTlsDatabase) ca = qmp_test_certs_load_ca (certs, "ca");
+  g_autoptr(GSocketAddress) bound = listen_tls (f);
+  g_autofree char *address = address_of ("tls", bound);
+  g_autoptr(GPtrArray) silent = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GSocket) refused = NULL;
+  g_autoptr(QmpConnection) good = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 deadline;
+  char byte;
+
+  for (guint i = 0; i <= 16; i++)
+    {
+      GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_TCP, &error);
+
+      g_assert_no_error (error);
+      g_assert_true (g_socket_connect (socket, bound, NULL, &error));
+      g_assert_no_error (error);
+      g_ptr_array_add (silent, socket);
+    }
+
+  /* The 17th hears the end of the stream, well before the handshake's
+   * 10 s (a read that times out fails the test) */
+  refused = g_object_ref (g_ptr_array_index (silent, 16));
+  g_ptr_array_remove_index (silent, 16);
+  g_socket_set_timeout (refused, 5);
+  g_assert_cmpint (g_socket_receive (refused, &byte, 1, NULL, &error), ==, 0);
+  g_assert_no_error (error);
+
+  /* The others still wait for their handshake */
+  for (guint i = 0; i < silent->len; i++)
+    {
+      g_assert_false (g_socket_condition_check (g_ptr_array_index (silent, i), G_IO_IN | G_IO_HUP));
+    }
+
+  /* Gone, they leave room: their handshakes end as the proxy hears it */
+  g_ptr_array_set_size (silent, 0);
+  deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  while ((good = qmp_test_connect_tls (address, ca, client, 5000, &error)) == NULL &&
+         g_get_monotonic_time () < deadline)
+    {
+      g_test_message ("not yet: %s", error->message);
+      g_clear_error (&error);
+      g_usleep (50 * G_TIME_SPAN_MILLISECOND);
+    }
+  g_assert_no_error (error);
+  g_assert_nonnull (good);
+}
+
 /* A key that is not the certificate's: refused when the proxy is told to
  * listen, and nothing listens; the same for a client's. */
 static void
@@ -1982,6 +2039,7 @@ main (int   argc,
   ADD ("/proxy/qmpctl-clients", test_qmpctl_clients);
   ADD ("/proxy/qemu-quits", test_qemu_quits);
   ADD ("/proxy/tls", test_tls);
+  ADD ("/proxy/tls-handshakes-bounded", test_tls_handshakes_bounded);
   ADD ("/proxy/tls-mismatched-key", test_tls_mismatched_key);
   ADD ("/proxy/tls-stalled-client", test_tls_stalled_client);
   ADD ("/proxy/tcp-insecure", test_tcp_insecure);
