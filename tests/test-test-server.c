@@ -281,6 +281,8 @@ test_negotiation (void)
   g_autofree char *greeting = raw_read (raw);
   g_autoptr(GPtrArray) commands = NULL;
 
+  g_assert_true (g_str_has_prefix (greeting, "{\"QMP\": "));
+
   /* No events before negotiation, as QEMU */
   qmp_test_server_emit_event (server, "EARLY", NULL, NULL);
 
@@ -705,6 +707,7 @@ on_stop_done (GObject      *source,
   g_autoptr(JsonNode) ret = qmp_connection_execute_finish (QMP_CONNECTION (source), result, &error);
 
   g_assert_no_error (error);
+  g_assert_nonnull (ret);
   g_ptr_array_add (order, g_strdup ("return"));
 }
 
@@ -911,6 +914,7 @@ test_descriptors_pipelined (void)
       g_autoptr(JsonNode) ret = qmp_connection_execute_finish (connection, result, &error);
 
       g_assert_no_error (error);
+      g_assert_nonnull (ret);
     }
 
   commands = qmp_test_server_get_commands (server);
