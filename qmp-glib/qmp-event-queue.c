@@ -157,6 +157,7 @@ event_queue_on_event (QmpEvent     *event,
   QmpEventQueue *self = user_data;
   QmpWaiter *waiter = NULL;
   GQueue failed = G_QUEUE_INIT;
+  GQueue cancelled = G_QUEUE_INIT;
   gboolean schedule = FALSE;
 
   if (event != NULL && !event_queue_wants (self, event))
@@ -173,17 +174,24 @@ event_queue_on_event (QmpEvent     *event,
       failed = self->waiters;
       g_queue_init (&self->waiters);
     }
-  else if ((waiter = g_queue_pop_head (&self->waiters)) != NULL)
-    {
-      /* Handed over below, outside the lock. */
-    }
   else
     {
-      self->bytes += _qmp_event_get_size (event);
-      g_queue_push_tail (&self->events, event);
-      event = NULL;
+      /* A pop cancelled already does not take it: the event stays for the
+       * next, or in the queue.  (One cancelled from now on still gets it:
+       * its task returns what it was given.) */
+      while ((waiter = g_queue_pop_head (&self->waiters)) != NULL &&
+             g_cancellable_is_cancelled (waiter->cancellable))
+        g_queue_push_tail (&cancelled, waiter);
 
-      schedule = event_queue_trim_locked (self);
+      /* Else handed over below, outside the lock */
+      if (waiter == NULL)
+        {
+          self->bytes += _qmp_event_get_size (event);
+          g_queue_push_tail (&self->events, event);
+          event = NULL;
+
+          schedule = event_queue_trim_locked (self);
+        }
     }
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
@@ -199,6 +207,10 @@ event_queue_on_event (QmpEvent     *event,
       g_task_return_error (waiter->task, g_error_copy (closed_error));
       _qmp_waiter_free (waiter);
     }
+
+  /* Their handlers, taken from the list, find nothing */
+  while ((waiter = g_queue_pop_head (&cancelled)) != NULL)
+    _qmp_waiter_return_cancelled (waiter);
 
   if (schedule)
     g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, notify_dropped,
@@ -733,7 +745,9 @@ qmp_event_queue_pop (QmpEventQueue *self)
  * Takes the oldest event kept, waiting for one if @self is empty.
  * Several pops may wait at once; they get the events in the order they
  * were made.  Unlike the calls of [class@Qmp.Connection], a pop has no
- * timeout of its own: bound it with @cancellable.
+ * timeout of its own: bound it with @cancellable.  A pop cancelled as its
+ * event comes either returns the event or fails with
+ * %G_IO_ERROR_CANCELLED and leaves it in @self: an event is never lost.
  *
  * ```c
  * qmp_event_queue_pop_async (queue, cancellable, on_event, self);
@@ -756,6 +770,9 @@ qmp_event_queue_pop_async (QmpEventQueue       *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
+  /* A pop that was given an event returns it, even if cancelled after:
+   * else the event would be lost, neither returned nor kept. */
+  g_task_set_check_cancellable (task, FALSE);
   g_task_set_source_tag (task, qmp_event_queue_pop_async);
 
   if (g_task_return_error_if_cancelled (task))

@@ -584,6 +584,73 @@ test_queue_cancelled_pop_freed (void)
   g_assert_null (connection);
 }
 
+/* A pop cancelled as its event comes returns the event, or fails with
+ * G_IO_ERROR_CANCELLED and leaves the event in the queue: never neither. */
+static void
+test_queue_cancel_keeps_events (void)
+{
+  const char *names[] = { "E", NULL };
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = qmp_test_server_new_connection_sync (server,
+                                                                             QMP_CONNECTION_FLAGS_NONE,
+                                                                             NULL, NULL);
+  g_autoptr(QmpEventQueue) queue = qmp_event_queue_new (connection, names, NULL, 100000);
+  guint n = qmp_test_scale (2000);
+  g_autofree gboolean *seen = g_new0 (gboolean, n);
+  guint n_returned = 0, n_cancelled = 0, n_left = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(JsonObject) data = json_object_new ();
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(QmpEvent) event = NULL;
+      g_autoptr(GError) error = NULL;
+
+      qmp_event_queue_pop_async (queue, cancellable, qmp_test_store_result, &result);
+      json_object_set_int_member (data, "i", i);
+      qmp_test_server_emit_event (server, "E", data, NULL);
+      /* Now, or a moment later: before, as or after the event comes */
+      for (volatile guint spin = 0; spin < (i % 50) * 100; spin++)
+        ;
+      g_cancellable_cancel (cancellable);
+      result = qmp_test_wait_result (&result);
+      event = qmp_event_queue_pop_finish (queue, result, &error);
+      if (event != NULL)
+        {
+          guint got = json_object_get_int_member (qmp_event_get_data (event), "i");
+
+          g_assert_cmpuint (got, <, n);
+          g_assert_false (seen[got]);
+          seen[got] = TRUE;
+          n_returned++;
+        }
+      else
+        {
+          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          n_cancelled++;
+        }
+    }
+
+  /* The rest are queued, once the last has come */
+  qmp_connection_set_timeout (connection, 10000);
+  while (n_returned + n_left < n)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QmpEvent) event = qmp_event_queue_pop_sync (queue, NULL, &error);
+      guint got;
+
+      g_assert_no_error (error);
+      got = json_object_get_int_member (qmp_event_get_data (event), "i");
+      g_assert_cmpuint (got, <, n);
+      g_assert_false (seen[got]);
+      seen[got] = TRUE;
+      n_left++;
+    }
+  g_test_message ("%u returned, %u cancelled, %u left in the queue", n_returned, n_cancelled, n_left);
+  g_assert_cmpuint (qmp_event_queue_get_length (queue), ==, 0);
+}
+
 /* ---------------------------------------------------------- the tracker */
 
 typedef struct
@@ -1174,6 +1241,7 @@ main (int   argc,
   g_test_add_func ("/event-queue/mock/keeps-only-text", test_queue_keeps_only_text);
   g_test_add_func ("/event-queue/mock/last-ref-in-pop", test_queue_last_ref_in_pop);
   g_test_add_func ("/event-queue/mock/cancelled-pop-freed", test_queue_cancelled_pop_freed);
+  g_test_add_func ("/event-queue/mock/cancel-keeps-events", test_queue_cancel_keeps_events);
   REAL ("/run-state-tracker/real", test_tracker);
   REAL ("/run-state-tracker/real/no-loop", test_tracker_no_loop);
   REAL_DATA ("/run-state-tracker/real/cancelled/sync/before", "sync/before", test_tracker_cancelled);
