@@ -76,7 +76,9 @@
  * ## Commands
  *
  * Commands are written in the order the calls were made and pipelined: a
- * command does not wait for the reply to the one before.  At most eight
+ * command does not wait for the reply to the one before.  (A call checked
+ * against the schema, %QMP_EXECUTE_FLAGS_VALIDATE, that waits for the
+ * schema to come is written once it came.)  At most eight
  * in-band commands are unanswered at once, which is as many as QEMU
  * queues; the others wait in the connection.  A command sent out of band
  * (%QMP_EXECUTE_FLAGS_OOB) goes ahead of those.

@@ -64,8 +64,9 @@ typedef enum { /*< flags >*/
  *   schema ([method@Qmp.Schema.validate_arguments]) before the command is
  *   written; a mismatch fails the call with %QMP_ERROR_INVALID_ARGUMENTS
  *   and nothing is sent.  The first such call of a connection fetches the
- *   schema first, and waits for it at most the call's timeout.  See
- *   [property@Qmp.Connection:validate-arguments]
+ *   schema first, and waits for it at most the call's timeout; calls made
+ *   meanwhile without the flag do not wait, and may be written before it.
+ *   See [property@Qmp.Connection:validate-arguments]
  *
  * Flags for [method@Qmp.Connection.execute_async].
  *
