@@ -18,6 +18,7 @@
 #include "qmp-json-private.h"
 #include "qmp-server-channel-private.h"
 #include "qmp-test-server.h"
+#include "qmp-waiter-private.h"
 #include "qmp-worker-private.h"
 
 /**
@@ -243,6 +244,7 @@ struct _QmpTestServer
   ServerFunc *command;       /* nullable */
   GPtrArray *commands;          /* QmpTestServerCommand, all received */
   guint next_command;           /* the next one next_command_sync returns */
+  GQueue next_waiters;          /* of QmpWaiter: next_command_async calls */
 
   /* Set once, under listen_lock */
   GMutex listen_lock;
@@ -697,6 +699,46 @@ emit_command (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* With the lock held, once a command was recorded: the oldest
+ * next_command_async call that was not cancelled already, which takes it
+ * (those cancelled already go to @cancelled, to fail: the command is the
+ * next one's). */
+static QmpWaiter *
+server_take_next_waiter_locked (QmpTestServer         *self,
+                                QmpTestServerCommand **command,
+                                GQueue                *cancelled)
+{
+  QmpWaiter *waiter;
+
+  if (self->next_command >= self->commands->len)
+    return NULL;
+
+  while ((waiter = g_queue_pop_head (&self->next_waiters)) != NULL &&
+         g_cancellable_is_cancelled (waiter->cancellable))
+    g_queue_push_tail (cancelled, waiter);
+  if (waiter != NULL)
+    *command = g_object_ref (g_ptr_array_index (self->commands, self->next_command++));
+
+  return waiter;
+}
+
+/* Without the lock: gives what server_take_next_waiter_locked() took. */
+static void
+server_return_next (QmpWaiter            *waiter,
+                    QmpTestServerCommand *command,
+                    GQueue               *cancelled)
+{
+  QmpWaiter *failed;
+
+  if (waiter != NULL)
+    {
+      g_task_return_pointer (waiter->task, command, g_object_unref);
+      _qmp_waiter_free (waiter);
+    }
+  while ((failed = g_queue_pop_head (cancelled)) != NULL)
+    _qmp_waiter_return_cancelled (failed);
+}
+
 /* On the worker: a command from a client. */
 static void
 on_channel_command (GObject          *owner,
@@ -712,6 +754,9 @@ on_channel_command (GObject          *owner,
   g_autofree char *desc = NULL;
   g_autoptr(ServerFunc) check = NULL;
   g_autoptr(ServerFunc) command_func = NULL;
+  QmpWaiter *next_waiter = NULL;
+  QmpTestServerCommand *next_command = NULL;
+  GQueue cancelled = G_QUEUE_INIT;
   gboolean has_handler;
   GPtrArray *events;
 
@@ -729,6 +774,7 @@ on_channel_command (GObject          *owner,
   command->client = GPOINTER_TO_UINT (g_hash_table_lookup (self->clients, channel));
   g_ptr_array_add (self->commands, g_object_ref (command));
   g_cond_broadcast (&self->cond);
+  next_waiter = server_take_next_waiter_locked (self, &next_command, &cancelled);
 
   events = g_hash_table_lookup (self->events_before, request->name);
   if (events != NULL)
@@ -743,6 +789,8 @@ on_channel_command (GObject          *owner,
   check = server_func_ref (self->check);
   command_func = server_func_ref (self->command);
   g_mutex_unlock (&self->lock);
+
+  server_return_next (next_waiter, next_command, &cancelled);
 
   if (request->answered)
     return;
@@ -1880,22 +1928,6 @@ qmp_test_server_next_command_sync (QmpTestServer  *self,
   return command;
 }
 
-static void
-next_command_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
-{
-  GError *error = NULL;
-  QmpTestServerCommand *command;
-
-  command = qmp_test_server_next_command_sync (source_object, cancellable, &error);
-  if (command != NULL)
-    g_task_return_pointer (task, command, g_object_unref);
-  else
-    g_task_return_error (task, error);
-}
-
 /**
  * qmp_test_server_next_command_async:
  * @self: a #QmpTestServer
@@ -1919,13 +1951,38 @@ qmp_test_server_next_command_async (QmpTestServer       *self,
                                     gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  QmpTestServerCommand *command = NULL;
+  QmpWaiter *waiter;
 
   g_return_if_fail (QMP_IS_TEST_SERVER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, qmp_test_server_next_command_async);
-  g_task_run_in_thread (task, next_command_thread);
+  /* Given a command, it returns it even if cancelled after: the command
+   * would be lost for the next wait */
+  g_task_set_check_cancellable (task, FALSE);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  /* No thread waits: the worker hands the next command to the oldest
+   * waiting call as it records it */
+  waiter = _qmp_waiter_new (task, &self->next_waiters, &self->lock);
+  g_mutex_lock (&self->lock);
+  if (self->next_command < self->commands->len)
+    command = g_object_ref (g_ptr_array_index (self->commands, self->next_command++));
+  else if (!g_cancellable_is_cancelled (cancellable))
+    g_queue_push_tail (&self->next_waiters, g_steal_pointer (&waiter));
+  g_mutex_unlock (&self->lock);
+
+  if (waiter == NULL)
+    return;   /* waiting */
+
+  _qmp_waiter_free (waiter);
+  if (command != NULL)
+    g_task_return_pointer (task, command, g_object_unref);
+  else
+    g_task_return_error_if_cancelled (task);
 }
 
 /**

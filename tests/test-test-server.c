@@ -818,6 +818,77 @@ test_next_command_cancelled (void)
   g_assert_null (command);
 }
 
+static guint
+n_threads (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+
+  return n;
+}
+
+/* Waiting calls hold no thread (GIO's shared pool has a few, which every
+ * GTask of the process needs), and each gets its own command, in order;
+ * a cancelled one gets none, and the command is the next one's. */
+static void
+test_next_command_many (void)
+{
+  g_autoptr(QmpTestServer) server = qmp_test_server_new ();
+  g_autoptr(QmpConnection) connection = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QmpTestServerCommand) negotiation = NULL;
+  GAsyncResult *results[21] = { NULL, };
+  guint threads_before;
+
+  connection = qmp_test_server_new_connection_sync (server, QMP_CONNECTION_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+  qmp_test_server_set_reply (server, "x-ping", NULL);
+  negotiation = qmp_test_server_next_command_sync (server, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (qmp_test_server_command_get_name (negotiation), ==, "qmp_capabilities");
+
+  threads_before = n_threads ();
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    qmp_test_server_next_command_async (server, i == 3 ? cancellable : NULL, store_result, &results[i]);
+  g_usleep (100 * G_TIME_SPAN_MILLISECOND);
+  /* (GLib may start the pool's spawner thread for the first GTask) */
+  g_assert_cmpuint (n_threads (), <=, threads_before + 2);
+  g_cancellable_cancel (cancellable);
+
+  for (guint i = 0; i < G_N_ELEMENTS (results) - 1; i++)
+    {
+      g_autoptr(JsonObject) arguments = json_object_new ();
+      g_autoptr(JsonNode) ret = NULL;
+
+      json_object_set_int_member (arguments, "i", i);
+      ret = qmp_connection_execute_sync (connection, "x-ping", arguments, QMP_EXECUTE_FLAGS_NONE, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (ret);
+    }
+  for (guint i = 0, n = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      g_autoptr(GAsyncResult) result = wait_result (&results[i]);
+      g_autoptr(QmpTestServerCommand) command = qmp_test_server_next_command_finish (server, result, &error);
+
+      if (i == 3)
+        {
+          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          g_clear_error (&error);
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpstr (qmp_test_server_command_get_name (command), ==, "x-ping");
+      g_assert_cmpint (json_object_get_int_member (qmp_test_server_command_get_arguments (command), "i"),
+                       ==, n++);
+    }
+}
+
 static void
 test_descriptors (void)
 {
@@ -1702,6 +1773,7 @@ main (int   argc,
   g_test_add_func ("/test-server/event-before-reply", test_event_before_reply);
   g_test_add_func ("/test-server/received", test_received);
   g_test_add_func ("/test-server/next-command-cancelled", test_next_command_cancelled);
+  g_test_add_func ("/test-server/next-command-many", test_next_command_many);
   g_test_add_func ("/test-server/descriptors", test_descriptors);
   g_test_add_func ("/test-server/descriptors-pipelined", test_descriptors_pipelined);
   g_test_add_func ("/test-server/check-func", test_check_func);
