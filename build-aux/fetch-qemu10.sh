@@ -32,8 +32,36 @@ missing_libraries () {
   done
 }
 
+# The wrappers.  -L puts 10.0's data and backports' SeaBIOS ahead of the
+# system's directories, which a QEMU binary built for /usr searches too;
+# QEMU_MODULE_DIR keeps 10.0 from loading 7.2's modules.
+root="$dir/root"
+write_wrapper () {
+  name=$1
+  shift
+  {
+    echo '#!/bin/sh'
+    echo "# QEMU $version, unpacked by build-aux/fetch-qemu10.sh"
+    echo "QEMU_MODULE_DIR='$root/usr/lib/x86_64-linux-gnu/qemu'"
+    echo 'export QEMU_MODULE_DIR'
+    echo "exec $* \"\$@\""
+  } >"$dir/bin/$name"
+  chmod +x "$dir/bin/$name"
+}
+write_wrappers () {
+  write_wrapper qemu-system-x86_64 "'$root/usr/bin/qemu-system-x86_64'" \
+    -L "'$root/usr/share/qemu'" -L "'$root/usr/share/seabios'"
+  write_wrapper qemu-storage-daemon "'$root/usr/bin/qemu-storage-daemon'"
+  write_wrapper qemu-img "'$root/usr/bin/qemu-img'"
+  write_wrapper qemu-ga "'$root/usr/sbin/qemu-ga'"
+}
+
+# Already there: the wrappers are written again, for a tree that was
+# moved or copied from another build (they name its absolute path).
 if [ -f "$dir/VERSION" ] && [ -z "$(missing_libraries)" ]; then
-  echo "QEMU $(cat "$dir/VERSION") is already in $dir"
+  version=$(cat "$dir/VERSION")
+  write_wrappers
+  echo "QEMU $version is already in $dir"
   exit 0
 fi
 
@@ -114,28 +142,7 @@ if [ -n "$(missing_libraries)" ]; then
   fi
 fi
 
-# The wrappers.  -L puts 10.0's data and backports' SeaBIOS ahead of the
-# system's directories, which a QEMU binary built for /usr searches too;
-# QEMU_MODULE_DIR keeps 10.0 from loading 7.2's modules.
-root="$dir/root"
-write_wrapper () {
-  name=$1
-  shift
-  {
-    echo '#!/bin/sh'
-    echo "# QEMU $version, unpacked by build-aux/fetch-qemu10.sh"
-    echo "QEMU_MODULE_DIR='$root/usr/lib/x86_64-linux-gnu/qemu'"
-    echo 'export QEMU_MODULE_DIR'
-    echo "exec $* \"\$@\""
-  } >"$dir/bin/$name"
-  chmod +x "$dir/bin/$name"
-}
-write_wrapper qemu-system-x86_64 "'$root/usr/bin/qemu-system-x86_64'" \
-  -L "'$root/usr/share/qemu'" -L "'$root/usr/share/seabios'"
-write_wrapper qemu-storage-daemon "'$root/usr/bin/qemu-storage-daemon'"
-write_wrapper qemu-img "'$root/usr/bin/qemu-img'"
-write_wrapper qemu-ga "'$root/usr/sbin/qemu-ga'"
-
+write_wrappers
 echo "$version" >"$dir/VERSION"
 echo "QEMU $version is in $dir"
 "$dir/bin/qemu-system-x86_64" --version | head -n 1
