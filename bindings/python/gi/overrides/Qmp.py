@@ -337,11 +337,16 @@ class _Background:
             return self._context
 
     def invoke(self, function):
-        """Calls function() in the background thread (never at once)."""
+        """Calls function() in the background thread (never at once).
+
+        At a high priority: the library emits a connection's events from
+        a source of the default priority, which a flood of events keeps
+        ready, and an idle source of a lower one would then never run."""
         def call(*unused):
             function()
             return GLib.SOURCE_REMOVE
         source = GLib.idle_source_new()
+        source.set_priority(GLib.PRIORITY_HIGH)
         source.set_callback(call)
         source.attach(self.context)
 
@@ -752,15 +757,13 @@ def _resolve(future, value, error):
         future.set_result(value)
 
 
-def _start(start, cancellable, timeout, missing, armed=False):
+def _start(start, cancellable, timeout, missing):
     """Runs start(call, done) (see _run_sync_composed) in the background
-    thread; returns an asyncio future of its result, whose cancellation
-    cancels the call.  With `armed`, returns only once start() ran, so
-    that what it armed (an event filter) is armed when this returns."""
+    thread; returns at once an asyncio future of its result, whose
+    cancellation cancels the call."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
     state = _Call(cancellable, timeout, missing)
-    started = threading.Event() if armed else None
 
     def done(value, error):
         # In the background thread.
@@ -779,9 +782,6 @@ def _start(start, cancellable, timeout, missing, armed=False):
             start(state, done)
         except Exception as e:
             done(None, e)
-        finally:
-            if started is not None:
-                started.set()
 
     def on_done(future):
         if future.cancelled():
@@ -789,8 +789,6 @@ def _start(start, cancellable, timeout, missing, armed=False):
 
     future.add_done_callback(on_done)
     _background.invoke(begin)
-    if started is not None:
-        started.wait()
     return future
 
 
@@ -1750,13 +1748,18 @@ class Connection(Qmp.Connection):
             event = await waiter
         """
         timeout = _check_timeout(timeout)
-        event_match = _to_object(event_match, 'event_match')
+        # Armed here, in the caller's thread, without waiting for the
+        # background thread (busy with a handler of the connection's
+        # signals, perhaps): a queue that the library fills on its I/O
+        # thread, of which the background thread takes the first event.
+        # Past 1024 events kept before it does, the first are dropped.
+        queue = Qmp.EventQueue.new(self, None if event_name is None else [event_name],
+                                   _to_object(event_match, 'event_match'), 0)
         start = _c_call(
-            lambda c, cb: Qmp.Connection.wait_event_async(
-                self, event_name, event_match, c, cb),
-            Qmp.Connection.wait_event_finish)
+            lambda c, cb: Qmp.EventQueue.pop_async(queue, c, cb),
+            Qmp.EventQueue.pop_finish)
         return _await_future(_start(start, cancellable, timeout,
-                                    _event_missing(event_name), armed=True))
+                                    _event_missing(event_name)))
 
     def events(self, names=None, match=None, *, max_queued=1000):
         """events(names=None, match=None, *, max_queued=1000) -> EventStream
