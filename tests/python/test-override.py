@@ -36,10 +36,13 @@ def event_line(name, data):
 
 class RawServer:
     """A QMP server on a Unix socket that answers every command with an
-    empty return and, once flood() is called, sends TICK events without
-    pause until it is closed."""
+    empty return, or the lines of `replies[name]` (bytes, %(id)s for the
+    command's id), and, once flood() is called, sends TICK events without
+    pause until it is closed.  `commands` are the commands it got, as
+    the json module reads them."""
 
-    def __init__(self):
+    def __init__(self, replies=None):
+        self.replies = replies or {}
         self.tmpdir = tempfile.mkdtemp(prefix='qmp-override-')
         self.path = os.path.join(self.tmpdir, 'qmp.sock')
         self.address = 'unix:' + self.path
@@ -73,7 +76,9 @@ class RawServer:
                     line, buffer = buffer.split(b'\n', 1)
                     command = json.loads(line)
                     self.commands.append(command)
-                    self._send(b'{"return": {}, "id": %s}\r\n' % json.dumps(command['id']).encode())
+                    reply = self.replies.get(command['execute'],
+                                             b'{"return": {}, "id": %(id)s}\r\n')
+                    self._send(reply % {b'id': json.dumps(command['id']).encode()})
         except OSError:
             pass
 
@@ -148,6 +153,93 @@ class FloodTests(unittest.TestCase):
             await asyncio.wait_for(connection.close(), HANG)
 
         asyncio.run(main())
+
+
+# What json-glib cannot hold as it is: integers beyond its 64 bits
+# (2**64 - 1 and 2**70 used to go as -1), which JSON text carries, and
+# U+0000 in strings (they used to be cut), which the library refuses in
+# JSON text too.
+BIG = [{'n': 2**64 - 1}, {'n': [2**70]}, {'n': -2**63 - 1}]
+NUL = [{'s': 'a\0b'}, {'k\0x': 1}, {'l': [{'s': '\0'}]}]
+INEXACT = BIG + NUL
+# Its limits, which go through
+EXACT = {'max': 2**63 - 1, 'min': -2**63, 'f': 0.1, 'e': 1e41, 's': 'é\n'}
+# The return of "go": a uint64 above 2**63, which read from json-glib's
+# tree used to be -1
+GO_REPLY = (b'{"return": {"n": 18446744073709551615}, "id": %(id)s}\r\n'
+            + event_line('DONE', {'d': 1}))
+
+
+class ExactValuesTests(unittest.TestCase):
+
+    def setUp(self):
+        self.server = RawServer({'go': GO_REPLY})
+        self.connection = Qmp.Connection.new_for_address_sync(self.server.address)
+        self.assertEqual(self.server.commands[-1]['execute'], 'qmp_capabilities')
+
+    def tearDown(self):
+        self.connection.close_sync()
+        self.server.close()
+
+    def test_until_event_exact(self):
+        # Without timeout= too, the arguments go and the return comes as
+        # JSON text, exact.
+        for arguments in BIG + [EXACT]:
+            event, ret = self.connection.execute_until_event_sync('go', arguments, 'DONE')
+            self.assertEqual(self.server.commands[-1]['arguments'], arguments)
+            self.assertEqual(ret, {'n': 2**64 - 1})
+            self.assertEqual(event.data, {'d': 1})
+
+            async def coroutine():
+                return await asyncio.wait_for(
+                    self.connection.execute_until_event('go', arguments, 'DONE'), HANG)
+            event, ret = asyncio.run(coroutine())
+            self.assertEqual(self.server.commands[-1]['arguments'], arguments)
+            self.assertEqual(ret, {'n': 2**64 - 1})
+        sent = len(self.server.commands)
+        for arguments in NUL:
+            with self.assertRaises(GLib.Error) as caught:
+                self.connection.execute_until_event_sync('go', arguments, 'DONE')
+            self.assertIn('U+0000', caught.exception.message)
+        self.assertEqual(len(self.server.commands), sent)
+
+    def test_json_object_paths_refuse(self):
+        # What takes a Json.Object in C refuses what it cannot hold, and
+        # sends nothing.
+        server = Qmp.TestServer.new()
+        sent = len(self.server.commands)
+        for value in INEXACT:
+            calls = [
+                lambda: self.connection.execute_with_fds_sync('go', value),
+                lambda: self.connection.execute_with_fdset_sync(1, 'go', value),
+                lambda: self.connection.execute_until_event_async('go', value, 'DONE'),
+                lambda: self.connection.execute_until_event_sync('go', None, 'DONE', value),
+                lambda: self.connection.wait_event_sync('DONE', value),
+                lambda: self.connection.wait_event_async('DONE', value),
+                lambda: Qmp.EventQueue.new(self.connection, 'DONE', value),
+                lambda: Qmp.Event.new('DONE', value),
+                lambda: Qmp.Event.new('DONE').matches('DONE', value),
+                lambda: server.set_reply('x', value),
+                lambda: server.emit_event('X', value),
+                lambda: server.add_event_before_reply('x', 'X', value),
+            ]
+            for call in calls:
+                with self.assertRaises(ValueError, msg=value):
+                    call()
+        for value in (2**64 - 1, ['\0']):
+            with self.assertRaises(ValueError):
+                server.set_reply('x', value)
+        self.assertEqual(len(self.server.commands), sent)
+
+        # The limits go through.
+        self.connection.execute_with_fds_sync('go', EXACT)
+        self.assertEqual(self.server.commands[-1]['arguments'], EXACT)
+        self.assertEqual(Qmp.Event.new('E', EXACT).data, EXACT)
+
+        async def coroutine():
+            with self.assertRaises(ValueError):
+                await self.connection.wait_event('DONE', INEXACT[0])
+        asyncio.run(coroutine())
 
 
 if __name__ == '__main__':

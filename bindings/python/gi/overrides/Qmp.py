@@ -20,7 +20,12 @@ cross over as JSON text: a command's arguments are written by the json
 module and sent as they are, its return and an event's data are parsed
 once, by the json module, from the text the server wrote, and no
 Json.Node tree is built on the way (so an integer beyond 64 bits goes
-and comes back exact).
+and comes back exact).  Where the C library takes only a Json.Object
+(event filters, execute_with_fds_*, execute_with_fdset_*,
+execute_until_event_async, Event.new, TestServer), a value that
+json-glib cannot hold as it is raises ValueError instead of changing on
+the way: an integer outside the signed 64 bits, a string or member name
+with U+0000.
 
 Ctrl-C interrupts every `_sync` call of the main thread within a fraction
 of a second: the call is cancelled (a command not written yet is never
@@ -92,9 +97,39 @@ def _to_object(value, what='arguments'):
     if not isinstance(value, dict):
         raise TypeError('%s must be a dict, not %s'
                         % (what, type(value).__name__))
-    node = Json.from_string(json.dumps(value, ensure_ascii=False,
-                                       allow_nan=False))
-    return node.get_object()
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    _check_exact(value, what)
+    return Json.from_string(text).get_object()
+
+
+_INT64_MIN = -2**63
+_INT64_MAX = 2**63 - 1
+
+
+def _check_exact(value, what):
+    """Raises ValueError for what a Json.Node tree cannot hold as it is
+    (json-glib would change it without a word): an integer outside the
+    signed 64 bits, a string or member name with U+0000 (cut there).
+    `value` is JSON already (json.dumps() took it: no cycle)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if '\0' in item:
+                raise ValueError('%s: a string with U+0000 cannot go through a '
+                                 'Json.Object (it would be cut)' % what)
+        elif isinstance(item, int):
+            if not _INT64_MIN <= item <= _INT64_MAX and not isinstance(item, bool):
+                raise ValueError('%s: the integer %d is outside the signed 64 bits '
+                                 'that a Json.Object holds' % (what, item))
+        elif isinstance(item, dict):
+            for key in item:
+                if isinstance(key, str) and '\0' in key:
+                    raise ValueError('%s: a member name with U+0000 cannot go through '
+                                     'a Json.Object (it would be cut)' % what)
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
 
 
 # One encoder for every call: json.dumps() with options makes a new one
@@ -1626,17 +1661,9 @@ class Connection(Qmp.Connection):
         if event_name is None:
             raise TypeError('execute_until_event_sync() needs an event_name')
         timeout = _check_timeout(timeout)
-        if timeout is not None:
-            return _run_sync_composed(
-                _until_event(self, command, arguments, event_name, event_match),
-                cancellable, timeout, ('reply', command))
-        arguments = _to_object(arguments)
-        event_match = _to_object(event_match, 'event_match')
-        event, ret = _run_sync(
-            lambda c: Qmp.Connection.execute_until_event_sync(
-                self, command, arguments, event_name, event_match, c),
-            cancellable)
-        return event, _to_python(ret)
+        return _run_sync_composed(
+            _until_event(self, command, arguments, event_name, event_match),
+            cancellable, timeout, ('reply', command))
 
     def execute_until_event_async(self, command, arguments=None,
                                   event_name=None, event_match=None,
@@ -1684,17 +1711,7 @@ class Connection(Qmp.Connection):
         if event_name is None:
             raise TypeError('execute_until_event() needs an event_name')
         timeout = _check_timeout(timeout)
-        if timeout is not None:
-            start = _until_event(self, command, arguments, event_name, event_match)
-        else:
-            def finish(source, result):
-                event, ret = Qmp.Connection.execute_until_event_finish(source, result)
-                return event, _to_python(ret)
-            start = _c_call(
-                lambda c, cb: Qmp.Connection.execute_until_event_async(
-                    self, command, _to_object(arguments), event_name,
-                    _to_object(event_match, 'event_match'), c, cb),
-                finish)
+        start = _until_event(self, command, arguments, event_name, event_match)
         return await _await(start, cancellable, timeout, ('reply', command))
 
     # ---- events
@@ -1885,6 +1902,7 @@ def _to_node(value, what='return value'):
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise TypeError('%s is not JSON: %s' % (what, error)) from None
+    _check_exact(value, what)
     return Json.from_string(text)
 
 
