@@ -242,5 +242,55 @@ class ExactValuesTests(unittest.TestCase):
         asyncio.run(coroutine())
 
 
+class QueueCancelTests(unittest.TestCase):
+
+    def setUp(self):
+        # Events written by a thread of its own while the loop is blocked
+        self.server = RawServer()
+        self.connection = Qmp.Connection.new_for_address_sync(self.server.address)
+
+    def tearDown(self):
+        self.connection.close_sync()
+        self.server.close()
+
+    async def cancel_after_pop(self, queue, i):
+        """Cancels a get() of `queue` when its pop took the event {'i': i}
+        already but the event loop did not run yet."""
+        task = asyncio.ensure_future(queue.get())
+        await asyncio.sleep(0)              # get() started the pop
+        self.server.send_event('E', {'i': i})
+        # The loop blocked while the pop takes the event (a cancel before
+        # it would leave the event in the library's queue, or, with a
+        # race of the library's own, lose it there).
+        time.sleep(0.5)
+        task.cancel()
+        with self.assertRaises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.1)
+
+    def test_get_cancelled_after_the_pop(self):
+        # The event comes out next (it used to be lost).
+        queue = Qmp.EventQueue.new(self.connection, 'E')
+
+        async def main():
+            await self.cancel_after_pop(queue, 0)
+            self.assertEqual(queue.get_length(), 1)
+            self.server.send_event('E', {'i': 1})
+            self.server.send_event('E', {'i': 2})
+            event = await asyncio.wait_for(queue.get(), HANG)
+            self.assertEqual(event.data, {'i': 0})
+            self.assertEqual(queue.pop_sync(timeout=HANG).data, {'i': 1})
+            self.assertEqual(queue.pop_sync(timeout=HANG).data, {'i': 2})
+            self.assertIsNone(queue.pop())
+
+            # Given back to pop() and pop_sync() too
+            for pop in (queue.pop, lambda: queue.pop_sync(timeout=HANG)):
+                await self.cancel_after_pop(queue, 3)
+                self.assertEqual(pop().data, {'i': 3})
+            self.assertEqual(queue.get_length(), 0)
+
+        asyncio.run(main())
+
+
 if __name__ == '__main__':
     unittest.main(verbosity=2)

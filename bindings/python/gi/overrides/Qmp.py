@@ -59,6 +59,7 @@ is the class the server reported, such as 'DeviceNotFound'.
 """
 
 import asyncio
+import collections
 import heapq
 import json
 import json.scanner
@@ -783,8 +784,12 @@ def _run_guarded(call, cancellable, timeout, missing, interruptible):
 
 # ------------------------------------------------------------- asyncio
 
-def _resolve(future, value, error):
+def _resolve(future, value, error, unclaimed):
     if future.done():
+        # Cancelled after the call got its value: unclaimed() keeps it
+        # (an event of a queue goes back to it).
+        if error is None and unclaimed is not None:
+            unclaimed(value)
         return
     if error is not None:
         future.set_exception(error)
@@ -792,10 +797,11 @@ def _resolve(future, value, error):
         future.set_result(value)
 
 
-def _start(start, cancellable, timeout, missing):
+def _start(start, cancellable, timeout, missing, unclaimed=None):
     """Runs start(call, done) (see _run_sync_composed) in the background
     thread; returns at once an asyncio future of its result, whose
-    cancellation cancels the call."""
+    cancellation cancels the call.  A value that the call got when the
+    future was cancelled already goes to unclaimed(value), if given."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
     state = _Call(cancellable, timeout, missing)
@@ -806,7 +812,7 @@ def _start(start, cancellable, timeout, missing):
         if error is not None:
             error = state.error(error)
         try:
-            loop.call_soon_threadsafe(_resolve, future, value, error)
+            loop.call_soon_threadsafe(_resolve, future, value, error, unclaimed)
         except RuntimeError:
             pass            # the event loop is closed: no one waits
 
@@ -827,10 +833,10 @@ def _start(start, cancellable, timeout, missing):
     return future
 
 
-async def _await(start, cancellable, timeout, missing):
+async def _await(start, cancellable, timeout, missing, unclaimed=None):
     """Awaits start(call, done) run in the background thread; cancelling
     the awaiting task cancels the call."""
-    return await _start(start, cancellable, timeout, missing)
+    return await _start(start, cancellable, timeout, missing, unclaimed)
 
 
 async def _await_future(future):
@@ -1111,8 +1117,52 @@ class EventQueue(Qmp.EventQueue):
             event = queue.pop_sync(timeout=10)
         """
         timeout = _check_timeout(timeout)
+        event = self._take_back()
+        if event is not None:
+            return event
         return _run_sync(lambda c: Qmp.EventQueue.pop_sync(self, c),
                          cancellable, timeout, ('any-event',))
+
+    def pop(self):
+        """pop() -> Qmp.Event or None
+
+        The oldest event kept, or None if there is none (never waits)::
+
+            event = queue.pop()
+        """
+        event = self._take_back()
+        if event is not None:
+            return event
+        return Qmp.EventQueue.pop(self)
+
+    def get_length(self):
+        """get_length() -> int
+
+        How many events are kept::
+
+            n = queue.get_length()
+        """
+        given_back = self.__dict__.get('_given_back')
+        return Qmp.EventQueue.get_length(self) + (len(given_back) if given_back else 0)
+
+    def _give_back(self, event):
+        """Keeps an event that the pop of a cancelled get() took from the
+        library's queue: older than any there, it comes out first (of
+        pop(), pop_sync(), get() and iterations; pop_async() sees only the
+        library's queue)."""
+        given_back = self.__dict__.get('_given_back')
+        if given_back is None:
+            given_back = self.__dict__.setdefault('_given_back', collections.deque())
+        given_back.append(event)
+
+    def _take_back(self):
+        given_back = self.__dict__.get('_given_back')
+        if given_back:
+            try:
+                return given_back.popleft()
+            except IndexError:
+                pass        # another thread took it
+        return None
 
     def pop_async(self, cancellable=None, callback=None, *user_data, **kwargs):
         """pop_async(cancellable=None, callback=None, *user_data)
@@ -1130,14 +1180,20 @@ class EventQueue(Qmp.EventQueue):
         """await get(cancellable=None, *, timeout=None) -> Qmp.Event
 
         A coroutine version of pop_sync() for asyncio; cancelling the task
-        cancels the pop, and the event stays in the queue::
+        cancels the pop, and the event stays in the queue (one that the
+        pop took already comes out of the next get(), pop_sync() or
+        pop())::
 
             event = await queue.get(timeout=10)
         """
         timeout = _check_timeout(timeout)
+        event = self._take_back()
+        if event is not None:
+            return event
         start = _c_call(lambda c, cb: Qmp.EventQueue.pop_async(self, c, cb),
                         Qmp.EventQueue.pop_finish)
-        return await _await(start, cancellable, timeout, ('any-event',))
+        return await _await(start, cancellable, timeout, ('any-event',),
+                            self._give_back)
 
     def __iter__(self):
         return self
