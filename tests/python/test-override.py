@@ -10,6 +10,7 @@
 import asyncio
 import faulthandler
 import json
+import math
 import os
 import socket
 import tempfile
@@ -20,6 +21,7 @@ import unittest
 import gi
 gi.require_version('Qmp', '1.0')
 from gi.repository import GLib, Gio, Qmp  # noqa: E402
+import gi.overrides.Qmp as override  # noqa: E402
 
 # How long a call that must end may take before it counts as hung: a
 # bound on the wait, not a timed assertion.
@@ -290,6 +292,59 @@ class QueueCancelTests(unittest.TestCase):
             self.assertEqual(queue.get_length(), 0)
 
         asyncio.run(main())
+
+
+class TimeoutTests(unittest.TestCase):
+
+    def setUp(self):
+        # "hang" is never answered
+        self.server = RawServer({'hang': b''})
+        self.connection = Qmp.Connection.new_for_address_sync(self.server.address)
+
+    def tearDown(self):
+        self.connection.close_sync()
+        self.server.close()
+
+    def assertTimesOut(self):
+        # In a thread, waited for at most HANG seconds
+        outcome = []
+
+        def run():
+            try:
+                self.connection.execute_sync('hang', timeout=0.2)
+            except GLib.Error as e:
+                outcome.append(e)
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(HANG)
+        self.assertEqual(len(outcome), 1, 'the timeout did not fire')
+        self.assertTrue(outcome[0].matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT))
+
+    def test_infinite_timeout(self):
+        # math.inf and what no thread can wait for are no timeout (they
+        # used to kill the timer thread: no timeout fired after them).
+        queue = Qmp.EventQueue.new(self.connection, 'E')
+        for timeout in (math.inf, 1e10, 1e300, threading.TIMEOUT_MAX):
+            self.assertEqual(self.connection.execute_sync('ok', timeout=timeout), {})
+            self.server.send_event('E', {})
+            self.assertEqual(queue.pop_sync(timeout=timeout).name, 'E')
+            self.assertTimesOut()
+        for timeout in (-1, math.nan):
+            with self.assertRaises(ValueError):
+                self.connection.execute_sync('ok', timeout=timeout)
+
+    def test_timer_thread_survives(self):
+        # A deadline no thread can wait for, given the timer thread
+        # directly: it waits in steps, and the next timeout fires.
+        class Call:
+            timer_done = False
+
+            def _on_timeout(self):
+                raise RuntimeError('a timeout that fails')
+        override._timers.add(1e300, Call())
+        override._timers.add(0.01, Call())
+        time.sleep(0.1)
+        self.assertTimesOut()
 
 
 if __name__ == '__main__':

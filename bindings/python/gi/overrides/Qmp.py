@@ -30,7 +30,8 @@ with U+0000.
 Ctrl-C interrupts every `_sync` call of the main thread within a fraction
 of a second: the call is cancelled (a command not written yet is never
 sent) and KeyboardInterrupt is raised.  `execute_sync`, `wait_event_sync`
-and `execute_until_event_sync` take `timeout=` (seconds)::
+and `execute_until_event_sync` take `timeout=` (seconds; None or
+math.inf for none)::
 
     conn.wait_event_sync("SHUTDOWN", timeout=30)   # GLib.Error TIMED_OUT
 
@@ -252,12 +253,17 @@ def _json_array_node(array):
 
 
 def _check_timeout(timeout):
+    """The timeout in seconds, or None for none: math.inf, and any
+    timeout too long for a thread to wait (threading.TIMEOUT_MAX, some
+    292 years), is none."""
     if timeout is None:
         return None
     timeout = float(timeout)
     if not timeout >= 0:
         raise ValueError('timeout must be a number of seconds >= 0, not %r'
                          % (timeout,))
+    if timeout >= threading.TIMEOUT_MAX:
+        return None
     return timeout
 
 
@@ -450,17 +456,25 @@ class _Timers:
                     self._condition.release()
                     try:
                         for call in expired:
-                            call._on_timeout()
+                            try:
+                                call._on_timeout()
+                            except Exception:
+                                pass        # the thread goes on for the others
                     finally:
                         self._condition.acquire()
                     continue
                 self._wake_at = self._heap[0][0] if self._heap else None
-                self._condition.wait(None if self._wake_at is None else self._wake_at - now)
+                # Never more than a thread can wait (OverflowError): it
+                # wakes up early then, and waits again.
+                self._condition.wait(None if self._wake_at is None
+                                     else min(self._wake_at - now, _MAX_WAIT))
 
     def reset(self):
         self.__init__()
 
 
+# What _Timers waits at most at a time, far below threading.TIMEOUT_MAX.
+_MAX_WAIT = 86400.0
 _timers = _Timers()
 
 
