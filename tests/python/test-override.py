@@ -9,6 +9,7 @@
 
 import asyncio
 import faulthandler
+import gc
 import json
 import math
 import os
@@ -345,6 +346,39 @@ class TimeoutTests(unittest.TestCase):
         override._timers.add(0.01, Call())
         time.sleep(0.1)
         self.assertTimesOut()
+
+
+class UntilEventRefusedTests(unittest.TestCase):
+
+    def test_refused_command_starts_nothing(self):
+        # A command name that the call refuses: the TypeError leaves no
+        # wait behind (it used to keep the connection for ever).
+        bad_calls = [
+            lambda c: c.execute_until_event_sync(b'stop', None, 'STOP'),
+            lambda c: c.execute_until_event_sync(None, None, 'STOP', timeout=HANG),
+            lambda c: asyncio.run(c.execute_until_event(b'stop', None, 'STOP')),
+            lambda c: asyncio.run(c.execute_until_event(None, None, 'STOP',
+                                                        timeout=HANG)),
+            # What only the command's call refuses (PyGObject cannot
+            # encode a lone surrogate): the wait is cancelled.
+            lambda c: c.execute_until_event_sync('stop', {'s': '\udcff'}, 'STOP'),
+            lambda c: asyncio.run(c.execute_until_event('stop', {'s': '\udcff'}, 'STOP')),
+        ]
+        for call in bad_calls:
+            server = Qmp.TestServer.new()
+            server.set_reply('ok', {})
+            connection = server.new_connection_sync()
+            with self.assertRaises((TypeError, UnicodeError)):
+                call(connection)
+            # The connection goes on, and closes when dropped.
+            self.assertEqual(connection.execute_sync('ok'), {})
+            del connection
+            deadline = time.monotonic() + HANG
+            while server.get_n_clients() > 0 and time.monotonic() < deadline:
+                gc.collect()
+                GLib.MainContext.default().iteration(False)
+                time.sleep(0.01)
+            self.assertEqual(server.get_n_clients(), 0, 'the connection stayed')
 
 
 if __name__ == '__main__':

@@ -879,8 +879,16 @@ def _until_event(connection, command, arguments, event_name, event_match):
 
     The filter is armed before the command is even queued, so an event
     that comes before the return counts, as in the C call; an error
-    return finishes it at once."""
+    return finishes it at once.
+
+    What the calls refuse is refused before either starts (a wait that
+    stayed would keep the connection); should the command's call raise
+    all the same, the wait is cancelled and the error goes to done()
+    once it ended."""
     def start(call, done):
+        for name, value in (('command', command), ('event_name', event_name)):
+            if not isinstance(value, str):
+                raise TypeError('%s must be a str, not %s' % (name, type(value).__name__))
         arguments_text = _to_text(arguments)
         match_object = _to_object(event_match, 'event_match')
         wait_cancellable = Gio.Cancellable()
@@ -926,8 +934,12 @@ def _until_event(connection, command, arguments, event_name, event_match):
 
         Qmp.Connection.wait_event_async(connection, event_name, match_object,
                                         wait_cancellable, on_event)
-        Qmp.Connection.execute_text_async(connection, command, arguments_text,
-                                          Qmp.ExecuteFlags.NONE, call.internal, on_reply)
+        try:
+            Qmp.Connection.execute_text_async(connection, command, arguments_text,
+                                              Qmp.ExecuteFlags.NONE, call.internal, on_reply)
+        except Exception as e:
+            outcome['reply'] = (None, e)
+            wait_cancellable.cancel()
     return start
 
 
