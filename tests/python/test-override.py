@@ -21,7 +21,7 @@ import unittest
 
 import gi
 gi.require_version('Qmp', '1.0')
-from gi.repository import GLib, Gio, Qmp  # noqa: E402
+from gi.repository import GLib, Gio, Json, Qmp  # noqa: E402
 import gi.overrides.Qmp as override  # noqa: E402
 
 # How long a call that must end may take before it counts as hung: a
@@ -379,6 +379,65 @@ class UntilEventRefusedTests(unittest.TestCase):
                 GLib.MainContext.default().iteration(False)
                 time.sleep(0.01)
             self.assertEqual(server.get_n_clients(), 0, 'the connection stayed')
+
+
+class RawMethodsTests(unittest.TestCase):
+    """The methods of the C library that the override does not redefine
+    take dicts where they take a Json.Object or a Json.Node."""
+
+    def setUp(self):
+        self.server = Qmp.TestServer.new()
+        self.server.set_reply('echo', {'x': 1})
+        self.server.add_event_before_reply('echo', 'EV', {'a': 1})
+        self.connection = self.server.new_connection_sync()
+
+    def tearDown(self):
+        self.connection.close_sync()
+        self.server = None
+
+    def test_dicts(self):
+        none = Qmp.ExecuteFlags.NONE
+        node = self.connection.execute_full_sync('echo', {'a': 1}, none, HANG * 1000)
+        self.assertIsInstance(node, Json.Node)
+        self.assertEqual(self.connection.execute_json_sync('echo', {'a': 1}, none), '{"x":1}')
+        event, node = self.connection.execute_until_event_full_sync(
+            'echo', {'a': 1}, 'EV', {'a': 1}, HANG * 1000)
+        self.assertEqual(event.data, {'a': 1})
+        # by keyword too
+        self.connection.execute_json_sync('echo', arguments={'a': 1}, flags=none)
+        with self.assertRaises(ValueError):
+            self.connection.execute_json_sync('echo', {'a': 2**64}, none)
+
+        loop = GLib.MainLoop()
+        got = []
+
+        def on_done(connection, result):
+            got.append(connection.execute_json_finish(result))
+            loop.quit()
+        self.connection.execute_json_async('echo', {'a': 1}, none, None, on_done)
+        source = GLib.timeout_add_seconds(HANG, loop.quit)
+        loop.run()
+        GLib.source_remove(source)
+        self.assertEqual(got, ['{"x":1}'])
+
+    def test_lone_surrogate(self):
+        # TypeError, as for other values that are no JSON (it used to be
+        # PyGObject's UnicodeEncodeError)
+        bad = {'s': '\udcff'}
+        calls = [
+            lambda: self.connection.execute_sync('echo', bad),
+            lambda: self.connection.execute_sync('echo', bad, timeout=HANG),
+            lambda: self.connection.execute_with_fds_sync('echo', bad),
+            lambda: self.connection.execute_json_sync('echo', bad, Qmp.ExecuteFlags.NONE),
+            lambda: self.connection.wait_event_sync('EV', bad),
+            lambda: Qmp.Event.new('EV', bad),
+            lambda: self.server.set_reply('x', bad),
+            lambda: asyncio.run(self.connection.execute('echo', bad)),
+        ]
+        for call in calls:
+            with self.assertRaises(TypeError):
+                call()
+        self.assertEqual(self.connection.execute_sync('echo'), {'x': 1})
 
 
 if __name__ == '__main__':

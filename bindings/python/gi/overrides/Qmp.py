@@ -15,7 +15,12 @@ are optional keyword arguments::
     status = conn.execute_sync("query-status")     # {'status': 'running', ...}
     conn.execute_sync("device_add", {"driver": "usb-kbd", "id": "k"})
 
-A Json.Object or Json.Node is still accepted wherever a dict is.  Values
+A Json.Object or Json.Node is still accepted wherever a dict is, and
+the C library's methods that the override does not redefine
+(execute_full_sync, execute_json_sync, …) take a dict for each
+Json.Object or Json.Node argument (they return what the C call does).
+A string with a lone surrogate, which is no Unicode text, raises
+TypeError as any other value that is no JSON.  Values
 cross over as JSON text: a command's arguments are written by the json
 module and sent as they are, its return and an event's data are parsed
 once, by the json module, from the text the server wrote, and no
@@ -100,8 +105,20 @@ def _to_object(value, what='arguments'):
         raise TypeError('%s must be a dict, not %s'
                         % (what, type(value).__name__))
     text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    if not text.isascii():
+        _check_utf8(text, what)
     _check_exact(value, what)
     return Json.from_string(text).get_object()
+
+
+def _check_utf8(text, what):
+    """Raises TypeError for a str with a lone surrogate, which PyGObject
+    cannot pass as UTF-8 (it would raise UnicodeEncodeError)."""
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        raise TypeError('%s: a string with a lone surrogate is no Unicode text'
+                        % what) from None
 
 
 _INT64_MIN = -2**63
@@ -145,7 +162,10 @@ def _to_text(value, what='arguments'):
     if value is None:
         return None
     if isinstance(value, dict):
-        return _encode(value)
+        text = _encode(value)
+        if not text.isascii():
+            _check_utf8(text, what)
+        return text
     if isinstance(value, Json.Object):
         return Json.to_string(Json.Node.alloc().init_object(value), False)
     if isinstance(value, Json.Node):
@@ -1264,25 +1284,63 @@ __all__.append('RunStateTracker')
 _GI_DIRECTION_OUT = 1
 
 
-def _cancellable_position(function):
-    """The index of the `cancellable` argument among the Python arguments
-    of an introspected function (self included for a method), or None."""
+def _python_arguments(function):
+    """(index, argument) of the arguments that Python passes to an
+    introspected function (self included for a method at 0)."""
     position = 1 if function.is_method() else 0
     for argument in function.get_arguments():
         if argument.get_direction() == _GI_DIRECTION_OUT:
             continue
+        yield position, argument
+        position += 1
+
+
+def _cancellable_position(function):
+    """The index of the `cancellable` argument among the Python arguments
+    of an introspected function (self included for a method), or None."""
+    for position, argument in _python_arguments(function):
         if argument.get_name() == 'cancellable':
             return position
-        position += 1
     return None
+
+
+def _json_arguments(function):
+    """(index, name, converter) of the Json.Object and Json.Node arguments
+    of an introspected function, for the Python values it is given."""
+    converters = []
+    for position, argument in _python_arguments(function):
+        interface = argument.get_type().get_interface()
+        if interface is None or interface.get_namespace() != 'Json':
+            continue
+        name = argument.get_name()
+        if interface.get_name() == 'Object':
+            converters.append((position, name, _to_object))
+        elif interface.get_name() == 'Node':
+            converters.append((position, name, _to_node))
+    return converters
+
+
+def _convert_json(json_arguments, args, kwargs):
+    """args (a list) and kwargs with the arguments of _json_arguments()
+    converted in place."""
+    for index, name, convert in json_arguments:
+        if name in kwargs:
+            kwargs[name] = convert(kwargs[name], name)
+        elif index < len(args):
+            args[index] = convert(args[index], name)
 
 
 def _interruptible(function, doc):
     """A wrapper of the introspected _sync function `function` that Ctrl-C
-    interrupts (see _run_sync)."""
+    interrupts (see _run_sync), and whose Json.Object and Json.Node
+    arguments take Python values too."""
     position = _cancellable_position(function)
+    json_arguments = _json_arguments(function)
 
     def wrapper(*args, **kwargs):
+        if json_arguments:
+            args = list(args)
+            _convert_json(json_arguments, args, kwargs)
         if 'cancellable' in kwargs:
             cancellable = kwargs.pop('cancellable')
         elif len(args) > position:
@@ -1396,16 +1454,41 @@ def _sync_doc(class_name, function):
     return '%s\n\n%s.%s::\n\n    %s\n' % (signature, summary, _CTRL_C, example)
 
 
+def _json_taking(function, class_name):
+    """A wrapper of the introspected function `function` whose Json.Object
+    and Json.Node arguments take Python values too."""
+    json_arguments = _json_arguments(function)
+    names = ', '.join(name for _, name, _ in json_arguments)
+
+    def wrapper(*args, **kwargs):
+        args = list(args)
+        _convert_json(json_arguments, args, kwargs)
+        return function(*args, **kwargs)
+
+    wrapper.__name__ = function.__name__
+    wrapper.__qualname__ = function.__name__
+    wrapper.__doc__ = '%s\n\nThe C library\'s %s; its JSON arguments (%s) take Python values::\n\n    %s.%s(…)\n' % (
+        function.__doc__ or function.__name__ + '(…)', function.__name__, names,
+        'conn' if class_name == 'Connection' else 'obj', function.__name__)
+    if function.is_method():
+        return wrapper
+    return staticmethod(wrapper)
+
+
 def _wrap_sync_methods(cls, class_name, raw_class):
     """Makes every _sync function of raw_class that the override does not
-    define itself interruptible by Ctrl-C (new ones too)."""
+    define itself interruptible by Ctrl-C (new ones too), and every other
+    one that takes a Json.Object or Json.Node take Python values too."""
     for name in dir(raw_class):
-        if not name.endswith('_sync') or name in cls.__dict__:
+        if name in cls.__dict__:
             continue
         function = getattr(raw_class, name)
-        if not hasattr(function, 'get_arguments') or _cancellable_position(function) is None:
+        if not hasattr(function, 'get_arguments'):
             continue
-        setattr(cls, name, _interruptible(function, _sync_doc(class_name, function)))
+        if name.endswith('_sync') and _cancellable_position(function) is not None:
+            setattr(cls, name, _interruptible(function, _sync_doc(class_name, function)))
+        elif _json_arguments(function):
+            setattr(cls, name, _json_taking(function, class_name))
 
 
 _execute_text_sync = Qmp.Connection.execute_text_sync
@@ -1984,6 +2067,8 @@ def _to_node(value, what='return value'):
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise TypeError('%s is not JSON: %s' % (what, error)) from None
+    if not text.isascii():
+        _check_utf8(text, what)
     _check_exact(value, what)
     return Json.from_string(text)
 
