@@ -841,17 +841,6 @@ same_thread_scenario (gpointer data)
   return NULL;
 }
 
-static void
-test_kept_handler_same_thread (void)
-{
-  Kept kept = { { NULL, }, };
-
-  kept_init (&kept);
-  kept_run_bounded (&kept, same_thread_scenario);
-  g_assert_cmpuint (kept.n_calls, ==, 4);
-  kept_clear (&kept);
-}
-
 /* In another thread: waits until the thread whose kept handler is on C1
  * made its calls with C2. */
 static void
@@ -892,17 +881,6 @@ other_thread_scenario (gpointer data)
   return NULL;
 }
 
-static void
-test_kept_handler_other_thread (void)
-{
-  Kept kept = { { NULL, }, };
-
-  kept_init (&kept);
-  kept_run_bounded (&kept, other_thread_scenario);
-  g_assert_cmpuint (kept.n_calls, ==, 4);
-  kept_clear (&kept);
-}
-
 /* A thread whose kept handler is on C1 ends, told to by a handler of C1
  * that then joins it: the handler goes with the thread, without waiting. */
 static gpointer
@@ -940,17 +918,28 @@ thread_end_scenario (gpointer data)
   return NULL;
 }
 
-static void
-test_kept_handler_thread_ends (void)
+typedef struct
 {
+  GThreadFunc scenario;
+  guint n_calls;                /* that the scenario makes */
+} KeptTest;
+
+static void
+test_kept_handler (gconstpointer data)
+{
+  const KeptTest *test = data;
   Kept kept = { { NULL, }, };
 
   kept_init (&kept);
-  kept_run_bounded (&kept, thread_end_scenario);
+  kept_run_bounded (&kept, test->scenario);
   g_assert_null (kept.thread);
-  g_assert_cmpuint (kept.n_calls, ==, 2);
+  g_assert_cmpuint (kept.n_calls, ==, test->n_calls);
   kept_clear (&kept);
 }
+
+static const KeptTest kept_same_thread = { same_thread_scenario, 4 };
+static const KeptTest kept_other_thread = { other_thread_scenario, 4 };
+static const KeptTest kept_thread_ends = { thread_end_scenario, 2 };
 
 /* ------------------------------------------------ a reused cancellable */
 
@@ -1278,10 +1267,12 @@ main (int   argc,
                         test_cancel_handler_waits);
   g_test_add_data_func ("/cancel/handler-waits/sync-call/handler-last", "sync-call/handler-last",
                         test_cancel_handler_waits);
-  g_test_add_func ("/cancel/kept-handler/dropped-in-its-handler", test_kept_handler_same_thread);
-  g_test_add_func ("/cancel/kept-handler/dropped-while-another-thread-cancels",
-                   test_kept_handler_other_thread);
-  g_test_add_func ("/cancel/kept-handler/thread-ends-in-its-handler", test_kept_handler_thread_ends);
+  g_test_add_data_func ("/cancel/kept-handler/dropped-in-its-handler", &kept_same_thread,
+                        test_kept_handler);
+  g_test_add_data_func ("/cancel/kept-handler/dropped-while-another-thread-cancels", &kept_other_thread,
+                        test_kept_handler);
+  g_test_add_data_func ("/cancel/kept-handler/thread-ends-in-its-handler", &kept_thread_ends,
+                        test_kept_handler);
   g_test_add_func ("/cancel/qemu/quit", test_qemu_quit_cancelled);
   g_test_add_func ("/cancel/qemu/reused-cancellable", test_qemu_reused_cancellable);
   g_test_add_func ("/timeout/per-call-and-message", test_timeout_per_call_and_message);
