@@ -179,9 +179,7 @@ event_queue_on_event (QmpEvent     *event,
       /* A pop cancelled already does not take it: the event stays for the
        * next, or in the queue.  (One cancelled from now on still gets it:
        * its task returns what it was given.) */
-      while ((waiter = g_queue_pop_head (&self->waiters)) != NULL &&
-             g_cancellable_is_cancelled (waiter->cancellable))
-        g_queue_push_tail (&cancelled, waiter);
+      waiter = _qmp_waiter_take_live (&self->waiters, &cancelled);
 
       /* Else handed over below, outside the lock */
       if (waiter == NULL)
@@ -208,9 +206,7 @@ event_queue_on_event (QmpEvent     *event,
       _qmp_waiter_free (waiter);
     }
 
-  /* Their handlers, taken from the list, find nothing */
-  while ((waiter = g_queue_pop_head (&cancelled)) != NULL)
-    _qmp_waiter_return_cancelled (waiter);
+  _qmp_waiters_return_cancelled (&cancelled);
 
   if (schedule)
     g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, notify_dropped,

@@ -699,46 +699,6 @@ emit_command (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* With the lock held, once a command was recorded: the oldest
- * next_command_async call that was not cancelled already, which takes it
- * (those cancelled already go to @cancelled, to fail: the command is the
- * next one's). */
-static QmpWaiter *
-server_take_next_waiter_locked (QmpTestServer         *self,
-                                QmpTestServerCommand **command,
-                                GQueue                *cancelled)
-{
-  QmpWaiter *waiter;
-
-  if (self->next_command >= self->commands->len)
-    return NULL;
-
-  while ((waiter = g_queue_pop_head (&self->next_waiters)) != NULL &&
-         g_cancellable_is_cancelled (waiter->cancellable))
-    g_queue_push_tail (cancelled, waiter);
-  if (waiter != NULL)
-    *command = g_object_ref (g_ptr_array_index (self->commands, self->next_command++));
-
-  return waiter;
-}
-
-/* Without the lock: gives what server_take_next_waiter_locked() took. */
-static void
-server_return_next (QmpWaiter            *waiter,
-                    QmpTestServerCommand *command,
-                    GQueue               *cancelled)
-{
-  QmpWaiter *failed;
-
-  if (waiter != NULL)
-    {
-      g_task_return_pointer (waiter->task, command, g_object_unref);
-      _qmp_waiter_free (waiter);
-    }
-  while ((failed = g_queue_pop_head (cancelled)) != NULL)
-    _qmp_waiter_return_cancelled (failed);
-}
-
 /* On the worker: a command from a client. */
 static void
 on_channel_command (GObject          *owner,
@@ -774,7 +734,11 @@ on_channel_command (GObject          *owner,
   command->client = GPOINTER_TO_UINT (g_hash_table_lookup (self->clients, channel));
   g_ptr_array_add (self->commands, g_object_ref (command));
   g_cond_broadcast (&self->cond);
-  next_waiter = server_take_next_waiter_locked (self, &next_command, &cancelled);
+  /* The oldest next_command_async call takes it (one waits only while
+   * every command recorded was taken: this is the next) */
+  next_waiter = _qmp_waiter_take_live (&self->next_waiters, &cancelled);
+  if (next_waiter != NULL)
+    next_command = g_object_ref (g_ptr_array_index (self->commands, self->next_command++));
 
   events = g_hash_table_lookup (self->events_before, request->name);
   if (events != NULL)
@@ -790,7 +754,12 @@ on_channel_command (GObject          *owner,
   command_func = server_func_ref (self->command);
   g_mutex_unlock (&self->lock);
 
-  server_return_next (next_waiter, next_command, &cancelled);
+  if (next_waiter != NULL)
+    {
+      g_task_return_pointer (next_waiter->task, next_command, g_object_unref);
+      _qmp_waiter_free (next_waiter);
+    }
+  _qmp_waiters_return_cancelled (&cancelled);
 
   if (request->answered)
     return;

@@ -42,4 +42,17 @@ void       _qmp_waiter_free             (QmpWaiter *waiter);
 /* Fails the waiter's task with G_IO_ERROR_CANCELLED, and frees it. */
 void       _qmp_waiter_return_cancelled (QmpWaiter *waiter);
 
+/* Under the owner's lock, when there is something to give: takes the
+ * oldest waiter of @waiters whose cancellable is not cancelled, or NULL.
+ * Those cancelled already are moved to @cancelled (their handlers, which
+ * no longer find them, leave them to the caller), so that what is given
+ * goes to a waiter that takes it: give it to the one returned, whose task
+ * should return it even if cancelled now (g_task_set_check_cancellable()
+ * FALSE), else it is lost. */
+QmpWaiter *_qmp_waiter_take_live       (GQueue    *waiters,
+                                        GQueue    *cancelled);
+
+/* Without the lock: fails and frees the waiters of @cancelled. */
+void       _qmp_waiters_return_cancelled (GQueue  *cancelled);
+
 G_END_DECLS

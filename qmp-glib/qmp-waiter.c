@@ -84,6 +84,28 @@ _qmp_waiter_new (GTask  *task,
   return waiter;
 }
 
+QmpWaiter *
+_qmp_waiter_take_live (GQueue *waiters,
+                       GQueue *cancelled)
+{
+  QmpWaiter *waiter;
+
+  while ((waiter = g_queue_pop_head (waiters)) != NULL &&
+         g_cancellable_is_cancelled (waiter->cancellable))
+    g_queue_push_tail (cancelled, waiter);
+
+  return waiter;
+}
+
+void
+_qmp_waiters_return_cancelled (GQueue *cancelled)
+{
+  QmpWaiter *waiter;
+
+  while ((waiter = g_queue_pop_head (cancelled)) != NULL)
+    _qmp_waiter_return_cancelled (waiter);
+}
+
 void
 _qmp_waiter_free (QmpWaiter *waiter)
 {
